@@ -1,0 +1,190 @@
+# libbigmodel — the only build system. `make help` lists the targets.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+
+# BLAS provider: auto (OpenBLAS when pkg-config knows it, else the system
+# "blas"), openblas, or netlib (the reference BLAS, linked by path so the
+# Debian alternatives cannot swap it for OpenBLAS at run time).
+BLAS ?= auto
+ifeq ($(BLAS),auto)
+  BLAS := $(shell pkg-config --exists openblas 2>/dev/null && echo openblas || echo blas)
+endif
+ifeq ($(BLAS),netlib)
+  NETLIB_DIR  := $(shell pkg-config --variable=libdir blas-netlib 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/blas
+  BLAS_CFLAGS :=
+  BLAS_LIBS   := -L$(NETLIB_DIR) -Wl,-rpath,$(NETLIB_DIR) -lblas
+else
+  BLAS_CFLAGS := $(shell pkg-config --cflags $(BLAS) 2>/dev/null)
+  BLAS_LIBS   := $(shell pkg-config --libs $(BLAS) 2>/dev/null)
+endif
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define BGM_VERSION_MAJOR \([0-9]*\)/\1/p' include/bigmodel/core.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define BGM_VERSION_MINOR \([0-9]*\)/\1/p' include/bigmodel/core.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define BGM_VERSION_PATCH \([0-9]*\)/\1/p' include/bigmodel/core.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+SONAME   := libbigmodel.so.$(VERSION_MAJOR)
+SHLIB    := $(BUILD)/libbigmodel.so.$(VERSION)
+STLIB    := $(BUILD)/libbigmodel.a
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+LIB_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+              -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
+              -Iinclude -Ilib $(BLAS_CFLAGS)
+LIBS     := $(BLAS_LIBS) -lz -lm -lpthread -ldl
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+TEST_SRCS := $(sort $(wildcard test/test_*.c))
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -Itest \
+               -I$(BUILD)/test $(shell pkg-config --cflags check 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
+
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+.PHONY: all lib examples deps check check-c check-python check-abi check-install \
+        memcheck demo bench fuzz install uninstall update-symbols clean help
+
+all: lib examples
+
+lib: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libbigmodel.so $(STLIB)
+
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h include/bigmodel/*.h) $(wildcard lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(SHLIB): $(LIB_OBJS) lib/bigmodel.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/bigmodel.map \
+	    -Wl,--no-undefined -o $@ $(LIB_OBJS) $(LIBS)
+
+$(BUILD)/$(SONAME): $(SHLIB)
+	ln -sf $(notdir $(SHLIB)) $@
+
+$(BUILD)/libbigmodel.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+# ---- examples --------------------------------------------------------------
+
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $< -o $@ \
+	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel -lm -lpthread
+
+# ---- dependencies ----------------------------------------------------------
+
+deps:
+	@sh tools/deps.sh
+
+# ---- tests -----------------------------------------------------------------
+
+# Every test/test_*.c defines one or more `Suite *suite_NAME(void)`; the list
+# the runner calls is generated, so adding a suite never edits a shared file.
+$(BUILD)/test/suites.h: $(TEST_SRCS)
+	@mkdir -p $(dir $@)
+	@sed -n 's/^Suite \*\(suite_[A-Za-z0-9_]*\)(void).*/\1/p' $(TEST_SRCS) | sort -u | \
+	  awk '{d = d "Suite *" $$1 "(void);\n"; l = l "    " $$1 ",\n"} \
+	       END {printf "%s#define BGM_TEST_SUITES \\\n%s", d, l; print ""}' | \
+	  sed 's/,$$/, \\/' > $@
+
+$(BUILD)/obj/test/%.o: test/%.c test/testutil.h $(wildcard include/*.h include/bigmodel/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/test/runner.o: test/runner.c $(BUILD)/test/suites.h test/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/test/runner: $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) lib
+	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) \
+	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel $(TEST_LIBS)
+
+$(BUILD)/test/memcheck_loop: test/memcheck_loop.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -Iinclude $< -o $@ \
+	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel -lm
+
+$(BUILD)/test/harness: test/harness.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -Iinclude $< -o $@ \
+	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel -lm
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-abi check-install check-python check-c
+
+check-abi: lib
+	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
+
+check-install: lib
+	@sh test/check_install.sh "$(BUILD)"
+
+check-python: lib
+	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"
+
+check-c: $(BUILD)/test/runner
+	@$(BUILD)/test/runner
+
+memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner
+	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	    $(BUILD)/test/memcheck_loop
+	CK_FORK=no valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	    $(BUILD)/test/runner
+
+update-symbols: lib
+	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt --update
+
+# ---- demo, bench -----------------------------------------------------------
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh "$(BUILD)"
+
+# Fuzz targets live with their own rules (make fuzz).
+-include test/fuzz/fuzz.mk
+
+# ---- install ---------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/bigmodel.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/bigmodel/*.h $(DESTDIR)$(INCDIR)/bigmodel/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbigmodel.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' pkgconfig/bigmodel.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h
+	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make            build libbigmodel.so/.a and the examples"
+	@echo "make demo       install what is missing, build, run the demo"
+	@echo "make check      install what is missing, build, run every test"
+	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
+	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
+	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
+	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"

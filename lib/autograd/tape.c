@@ -1,0 +1,427 @@
+/*
+ * bgm_tape: records operations and runs reverse-mode differentiation.
+ *
+ * Every tensor a tape owns (results, saved data, gradients, node records)
+ * lives in the tape's arena, so reset and free are one sweep and the memory
+ * stays mapped between training steps. Leaves (caller-owned tensors that
+ * need gradients) are looked up in a small open-addressing table.
+ */
+#include "tape.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct leaf {
+    const bgm_tensor *t;     /* NULL: empty slot */
+    float *grad;
+    uint32_t grad_epoch;
+    uint8_t watched;
+} leaf;
+
+struct bgm_tape {
+    bgm__arena arena;
+    bgm__node **nodes;
+    int32_t nnodes, cap;
+    leaf *leaves;            /* open addressing, capacity a power of two */
+    size_t nleaves, leaf_cap;
+    uint32_t epoch;          /* bumped by each gradient computation */
+};
+
+/* ---- leaves -------------------------------------------------------------- */
+
+static size_t ptr_hash(const void *p, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+static leaf *leaf_find(const bgm_tape *tape, const bgm_tensor *t)
+{
+    size_t i;
+    if (tape->leaf_cap == 0)
+        return NULL;
+    for (i = ptr_hash(t, tape->leaf_cap);; i = (i + 1) & (tape->leaf_cap - 1)) {
+        if (tape->leaves[i].t == t)
+            return &tape->leaves[i];
+        if (tape->leaves[i].t == NULL)
+            return NULL;
+    }
+}
+
+static leaf *leaf_insert(bgm_tape *tape, const bgm_tensor *t)
+{
+    size_t i;
+    leaf *found = leaf_find(tape, t);
+    if (found)
+        return found;
+    if ((tape->nleaves + 1) * 2 > tape->leaf_cap) {
+        size_t cap = tape->leaf_cap ? tape->leaf_cap * 2 : 64, j;
+        leaf *old = tape->leaves, *grown = calloc(cap, sizeof *grown);
+        if (!grown)
+            return NULL;
+        tape->leaves = grown;
+        for (j = 0; j < tape->leaf_cap; j++) {
+            if (old[j].t) {
+                for (i = ptr_hash(old[j].t, cap); grown[i].t; i = (i + 1) & (cap - 1))
+                    ;
+                grown[i] = old[j];
+            }
+        }
+        free(old);
+        tape->leaf_cap = cap;
+    }
+    for (i = ptr_hash(t, tape->leaf_cap); tape->leaves[i].t; i = (i + 1) & (tape->leaf_cap - 1))
+        ;
+    memset(&tape->leaves[i], 0, sizeof tape->leaves[i]);
+    tape->leaves[i].t = t;
+    tape->nleaves++;
+    return &tape->leaves[i];
+}
+
+/* 1 when gradients must flow into t on this tape. */
+static int needs_grad(const bgm_tape *tape, const bgm_tensor *t)
+{
+    const leaf *l;
+    if (t->tape == tape)
+        return t->node >= 0;
+    if (t->requires_grad)
+        return 1;
+    l = leaf_find(tape, t);
+    return l && l->watched;
+}
+
+/* ---- the tape's life ----------------------------------------------------- */
+
+BGM_API bgm_status bgm_tape_create(bgm_tape **out)
+{
+    BGM__CHECK_NULL(out, "bgm_tape_create");
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return bgm__fail(BGM_E_NOMEM, "bgm_tape_create: out of memory");
+    bgm__arena_init(&(*out)->arena);
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_tape_reset(bgm_tape *tape)
+{
+    BGM__CHECK_NULL(tape, "bgm_tape_reset");
+    bgm__arena_reset(&tape->arena);
+    tape->nnodes = 0;
+    if (tape->leaves)
+        memset(tape->leaves, 0, tape->leaf_cap * sizeof *tape->leaves);
+    tape->nleaves = 0;
+    return BGM_OK;
+}
+
+BGM_API void bgm_tape_free(bgm_tape *tape)
+{
+    if (!tape)
+        return;
+    bgm__arena_release(&tape->arena);
+    free(tape->nodes);
+    free(tape->leaves);
+    free(tape);
+}
+
+BGM_API bgm_status bgm_tape_watch(bgm_tape *tape, const bgm_tensor *t)
+{
+    leaf *l;
+    BGM__CHECK_NULL(tape, "bgm_tape_watch");
+    BGM__CHECK_NULL(t, "bgm_tape_watch");
+    if (t->dtype != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "bgm_tape_watch: only float32 tensors have "
+                         "gradients");
+    if (t->tape == tape)
+        return BGM_OK; /* results of this tape are tracked already */
+    l = leaf_insert(tape, t);
+    if (!l)
+        return bgm__fail(BGM_E_NOMEM, "bgm_tape_watch: out of memory");
+    l->watched = 1;
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_tensor_set_requires_grad(bgm_tensor *t, int requires_grad)
+{
+    BGM__CHECK_NULL(t, "bgm_tensor_set_requires_grad");
+    if (t->dtype != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "bgm_tensor_set_requires_grad: only float32 "
+                         "tensors have gradients");
+    t->requires_grad = requires_grad != 0;
+    return BGM_OK;
+}
+
+BGM_API int bgm_tensor_requires_grad(const bgm_tensor *t)
+{
+    return t && t->requires_grad;
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+bgm_status bgm__normalize_axis(const char *fn, int axis, int ndim, int *out)
+{
+    int a = axis < 0 ? axis + ndim : axis;
+    if (a < 0 || a >= ndim)
+        return bgm__fail(BGM_E_INVALID, "%s: axis %d is out of range for %d dimensions",
+                         fn, axis, ndim);
+    *out = a;
+    return BGM_OK;
+}
+
+bgm_status bgm__op_check(const char *fn, bgm_tensor **out, const bgm_tensor *const *in,
+                         int nin)
+{
+    int i;
+    if (out == NULL)
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'out' is NULL", fn);
+    *out = NULL;
+    for (i = 0; i < nin; i++) {
+        if (in[i] == NULL)
+            return bgm__fail(BGM_E_INVALID, "%s: input %d is NULL", fn, i);
+        if (in[i]->dtype != BGM_FLOAT32)
+            return bgm__fail(BGM_E_DTYPE, "%s: input %d is %s, expected float32", fn, i,
+                             in[i]->dtype == BGM_INT32 ? "int32" : "of an unknown dtype");
+    }
+    return BGM_OK;
+}
+
+bgm_status bgm__op_begin(bgm__op_call *c, const char *fn, bgm_tensor **out,
+                         bgm_tape *tape, const bgm__op *op,
+                         const bgm_tensor *const *in, int nin,
+                         const int64_t *shape, int ndim, void *alias)
+{
+    int64_t numel;
+    size_t nbytes;
+    int i, record = 0;
+    bgm_status s = bgm__op_check(fn, out, in, nin);
+    memset(c, 0, sizeof *c);
+    c->fn = fn;
+    c->tape = tape;
+    if (s != BGM_OK)
+        return s;
+    s = bgm__check_shape(fn, BGM_FLOAT32, shape, ndim, &numel);
+    if (s != BGM_OK)
+        return s;
+    if (!tape) {
+        if (!alias)
+            return bgm__tensor_new(&c->out, fn, BGM_FLOAT32, shape, ndim);
+        return bgm__fail(BGM_E_INTERNAL, "%s: aliasing result without a tape", fn);
+    }
+    for (i = 0; i < nin; i++)
+        record |= needs_grad(tape, in[i]);
+    nbytes = (size_t)numel * sizeof(float);
+    c->out = bgm__arena_calloc(&tape->arena, sizeof *c->out);
+    if (!c->out)
+        goto nomem;
+    bgm__tensor_set_meta(c->out, BGM_FLOAT32, shape, ndim, numel);
+    c->out->tape = tape;
+    c->out->node = -1;
+    c->out->data = alias ? alias : bgm__arena_alloc(&tape->arena, nbytes);
+    if (!c->out->data)
+        goto nomem;
+    if (record) {
+        c->node = bgm__arena_calloc(&tape->arena, sizeof *c->node);
+        if (!c->node)
+            goto nomem;
+        c->node->in = bgm__arena_alloc(&tape->arena, (size_t)nin * sizeof *c->node->in);
+        if (!c->node->in)
+            goto nomem;
+        for (i = 0; i < nin; i++)
+            c->node->in[i] = in[i];
+        c->node->nin = nin;
+        c->node->op = op;
+        c->node->out = c->out;
+    }
+    return BGM_OK;
+nomem:
+    c->out = NULL;
+    c->node = NULL;
+    return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the result", fn);
+}
+
+void *bgm__op_save(bgm__op_call *c, size_t size)
+{
+    return c->node ? bgm__arena_alloc(&c->tape->arena, size) : NULL;
+}
+
+bgm_status bgm__op_end(bgm__op_call *c, bgm_tensor **out)
+{
+    bgm_tape *tape = c->tape;
+    if (c->node) {
+        if (tape->nnodes == tape->cap) {
+            int32_t cap = tape->cap ? tape->cap * 2 : 256;
+            bgm__node **grown = realloc(tape->nodes, (size_t)cap * sizeof *grown);
+            if (!grown)
+                return bgm__op_fail(c, bgm__fail(BGM_E_NOMEM, "%s: out of memory "
+                                                 "recording the operation", c->fn));
+            tape->nodes = grown;
+            tape->cap = cap;
+        }
+        c->out->node = tape->nnodes;
+        tape->nodes[tape->nnodes++] = c->node;
+    }
+    *out = c->out;
+    return BGM_OK;
+}
+
+bgm_status bgm__op_fail(bgm__op_call *c, bgm_status status)
+{
+    if (c->out && !c->out->tape)
+        bgm_tensor_free(c->out);
+    c->out = NULL;
+    c->node = NULL;
+    return status;
+}
+
+void *bgm__scratch_alloc(size_t size) { return bgm__aligned_alloc(size); }
+
+void bgm__scratch_free(void *p) { bgm__aligned_free(p); }
+
+/* ---- differentiation ----------------------------------------------------- */
+
+/* Zeroed gradient buffer of t for the current epoch, or NULL (no gradient or
+ * out of memory: *oom tells which). */
+static float *grad_of(bgm_tape *tape, const bgm_tensor *t, int *oom)
+{
+    float **gp;
+    uint32_t *ep;
+    if (t->tape == tape) {
+        bgm__node *n;
+        if (t->node < 0)
+            return NULL;
+        n = tape->nodes[t->node];
+        gp = &n->grad;
+        ep = &n->grad_epoch;
+    } else {
+        leaf *l;
+        if (!needs_grad(tape, t))
+            return NULL;
+        l = leaf_insert(tape, t);
+        if (!l) {
+            *oom = 1;
+            return NULL;
+        }
+        gp = &l->grad;
+        ep = &l->grad_epoch;
+    }
+    if (*ep != tape->epoch || *gp == NULL) {
+        if (*gp == NULL)
+            *gp = bgm__arena_alloc(&tape->arena, (size_t)t->numel * sizeof(float));
+        if (*gp == NULL) {
+            *oom = 1;
+            return NULL;
+        }
+        memset(*gp, 0, (size_t)t->numel * sizeof(float));
+        *ep = tape->epoch;
+    }
+    return *gp;
+}
+
+/* The current gradient of t if one was made in this epoch, else NULL. */
+static float *grad_if_any(const bgm_tape *tape, const bgm_tensor *t)
+{
+    if (t->tape == tape) {
+        const bgm__node *n;
+        if (t->node < 0)
+            return NULL;
+        n = tape->nodes[t->node];
+        return n->grad_epoch == tape->epoch ? n->grad : NULL;
+    } else {
+        const leaf *l = leaf_find(tape, t);
+        return l && l->grad_epoch == tape->epoch ? l->grad : NULL;
+    }
+}
+
+#define GIN_STACK 8
+
+BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
+                                     bgm_tensor *const *sources, int n,
+                                     bgm_tensor **grads_out)
+{
+    static const char *fn = "bgm_tape_gradient";
+    char a[BGM__SHAPE_STR_SIZE];
+    float *gloss, *gin_stack[GIN_STACK], **gin = gin_stack;
+    int32_t i;
+    int k, oom = 0, loss_is_source = 0;
+    BGM__CHECK_NULL(tape, fn);
+    BGM__CHECK_NULL(loss, fn);
+    if (n < 0)
+        return bgm__fail(BGM_E_INVALID, "%s: n = %d is negative", fn, n);
+    if (n > 0) {
+        BGM__CHECK_NULL(sources, fn);
+        BGM__CHECK_NULL(grads_out, fn);
+    }
+    for (k = 0; k < n; k++) {
+        grads_out[k] = NULL;
+        if (!sources[k])
+            return bgm__fail(BGM_E_INVALID, "%s: sources[%d] is NULL", fn, k);
+        loss_is_source |= sources[k] == loss;
+    }
+    if (loss->numel != 1)
+        return bgm__fail(BGM_E_SHAPE, "%s: the loss must have one element, it has "
+                         "shape %s", fn, bgm__tensor_shape_str(a, sizeof a, loss));
+    if (loss->dtype != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "%s: the loss must be float32", fn);
+    if (loss->tape != tape && !loss_is_source)
+        return bgm__fail(BGM_E_STATE, "%s: the loss was not computed by an operation "
+                         "recorded on this tape", fn);
+
+    tape->epoch++;
+    if (tape->epoch == 0)
+        tape->epoch = 1; /* 0 marks "never": keep it unused */
+    if (loss->tape == tape && loss->node >= 0) {
+        gloss = grad_of(tape, loss, &oom);
+        if (gloss)
+            gloss[0] = 1.0f;
+        for (i = loss->node; i >= 0 && !oom; i--) {
+            bgm__node *node = tape->nodes[i];
+            if (node->grad_epoch != tape->epoch)
+                continue; /* the loss does not depend on this node */
+            if (node->nin > GIN_STACK) {
+                if (gin != gin_stack)
+                    free(gin);
+                gin = malloc((size_t)node->nin * sizeof *gin);
+                if (!gin) {
+                    gin = gin_stack;
+                    oom = 1;
+                    break;
+                }
+            }
+            for (k = 0; k < node->nin; k++)
+                gin[k] = grad_of(tape, node->in[k], &oom);
+            if (oom)
+                break;
+            node->op->backward(node, node->grad, gin);
+        }
+    }
+    if (gin != gin_stack)
+        free(gin);
+    if (oom)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory for gradients", fn);
+
+    for (k = 0; k < n; k++) {
+        const bgm_tensor *src = sources[k];
+        bgm_tensor *g = bgm__arena_calloc(&tape->arena, sizeof *g);
+        float *data = src == loss ? NULL : grad_if_any(tape, src);
+        size_t nbytes = (size_t)src->numel * sizeof(float);
+        if (!g)
+            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+        bgm__tensor_set_meta(g, BGM_FLOAT32, src->shape, src->ndim, src->numel);
+        g->tape = tape;
+        g->node = -1;
+        g->data = bgm__arena_alloc(&tape->arena, nbytes);
+        if (!g->data)
+            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+        /* A copy, so later gradient calls cannot change what the caller holds. */
+        if (src == loss)
+            ((float *)g->data)[0] = 1.0f;
+        else if (data)
+            memcpy(g->data, data, nbytes);
+        else
+            memset(g->data, 0, nbytes);
+        grads_out[k] = g;
+    }
+    return BGM_OK;
+}

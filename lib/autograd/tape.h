@@ -1,0 +1,87 @@
+/*
+ * Internal interface between the tape and the operations recorded on it.
+ *
+ * An operation is a forward function (the public bgm_op_*) plus a backward
+ * function registered in a bgm__op. The forward calls bgm__op_begin() to
+ * check inputs and get its result tensor (tape-owned or caller-owned) and,
+ * when an input needs a gradient, a node; it runs its kernel; it ends with
+ * bgm__op_end(). Backward functions accumulate (+=) into input gradients.
+ */
+#ifndef BGM_AUTOGRAD_TAPE_H
+#define BGM_AUTOGRAD_TAPE_H
+
+#include "bigmodel/autograd.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/tensor_impl.h"
+
+typedef struct bgm__node bgm__node;
+
+/*
+ * Adds d(loss)/d(input i) into gin[i] given gout = d(loss)/d(output).
+ * gin[i] is NULL for inputs that need no gradient. Buffers are contiguous
+ * float32 with the input's (resp. output's) element count.
+ */
+typedef void (*bgm__backward_fn)(const bgm__node *node, const float *gout, float **gin);
+
+typedef struct bgm__op {
+    const char *name;          /* for messages: "matmul" */
+    bgm__backward_fn backward;
+} bgm__op;
+
+#define BGM__NODE_ATTRS 2 * BGM_MAX_DIMS
+
+struct bgm__node {
+    const bgm__op *op;
+    bgm_tensor *out;
+    const bgm_tensor **in;     /* nin inputs, borrowed */
+    int nin;
+    int64_t attr[BGM__NODE_ATTRS]; /* small integer attributes (axis, perm, ...) */
+    float fattr;               /* a float attribute (alpha, exponent, ...) */
+    void *saved;               /* extra data saved for backward (tape arena) */
+    float *grad;               /* gradient of out, valid when grad_epoch matches */
+    uint32_t grad_epoch;
+};
+
+/* State of one forward call in progress. */
+typedef struct bgm__op_call {
+    const char *fn;            /* public function name, for messages */
+    bgm_tape *tape;
+    bgm_tensor *out;
+    bgm__node *node;           /* NULL when nothing is recorded */
+} bgm__op_call;
+
+/*
+ * Checks out and the nin inputs (non-NULL, float32), then creates the result
+ * tensor of the given shape (uninitialized) and, when recording, the node.
+ * With alias != NULL the result uses that memory instead of new memory
+ * (reshape-like ops). On error nothing is left allocated.
+ */
+bgm_status bgm__op_begin(bgm__op_call *c, const char *fn, bgm_tensor **out,
+                         bgm_tape *tape, const bgm__op *op,
+                         const bgm_tensor *const *in, int nin,
+                         const int64_t *shape, int ndim, void *alias);
+
+/* Checks out/inputs only (non-NULL, float32): for ops that validate more
+ * before bgm__op_begin. */
+bgm_status bgm__op_check(const char *fn, bgm_tensor **out, const bgm_tensor *const *in,
+                         int nin);
+
+/* Memory for data saved for backward: from the tape arena when recording,
+ * NULL otherwise (also when out of memory: check c->node first). */
+void *bgm__op_save(bgm__op_call *c, size_t size);
+
+/* Publishes the result: *out = c->out, records the node. */
+bgm_status bgm__op_end(bgm__op_call *c, bgm_tensor **out);
+
+/* Undoes bgm__op_begin after a later failure; returns status. */
+bgm_status bgm__op_fail(bgm__op_call *c, bgm_status status);
+
+/* Scratch memory for the duration of one call (freed with bgm__scratch_free). */
+void *bgm__scratch_alloc(size_t size);
+void bgm__scratch_free(void *p);
+
+/* Normalizes a possibly negative axis against ndim; BGM_E_INVALID when out of range. */
+bgm_status bgm__normalize_axis(const char *fn, int axis, int ndim, int *out);
+
+#endif

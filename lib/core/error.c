@@ -1,0 +1,57 @@
+/* The per-thread error message and status names. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define BGM__ERROR_SIZE 1024
+
+static _Thread_local char last_error[BGM__ERROR_SIZE];
+
+bgm_status bgm__fail(bgm_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+char *bgm__shape_str(char *buf, size_t size, const int64_t *shape, int ndim)
+{
+    size_t used = 0;
+    int i;
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    used += (size_t)snprintf(buf, size, "(");
+    for (i = 0; i < ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? ", %lld" : "%lld",
+                                 (long long)shape[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
+    return buf;
+}
+
+BGM_API const char *bgm_last_error(void) { return last_error; }
+
+BGM_API void bgm_clear_error(void) { last_error[0] = '\0'; }
+
+BGM_API const char *bgm_status_string(bgm_status status)
+{
+    switch (status) {
+    case BGM_OK: return "BGM_OK";
+    case BGM_E_INVALID: return "BGM_E_INVALID";
+    case BGM_E_NOMEM: return "BGM_E_NOMEM";
+    case BGM_E_SHAPE: return "BGM_E_SHAPE";
+    case BGM_E_DTYPE: return "BGM_E_DTYPE";
+    case BGM_E_IO: return "BGM_E_IO";
+    case BGM_E_FORMAT: return "BGM_E_FORMAT";
+    case BGM_E_STATE: return "BGM_E_STATE";
+    case BGM_E_UNSUPPORTED: return "BGM_E_UNSUPPORTED";
+    case BGM_E_RANGE: return "BGM_E_RANGE";
+    case BGM_E_CANCELLED: return "BGM_E_CANCELLED";
+    case BGM_E_INTERNAL: return "BGM_E_INTERNAL";
+    }
+    return "BGM_E_UNKNOWN";
+}

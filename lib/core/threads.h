@@ -1,0 +1,21 @@
+/* Internal thread pool: the one pool of the library. */
+#ifndef BGM_CORE_THREADS_H
+#define BGM_CORE_THREADS_H
+
+#include <stdint.h>
+
+/* Work on items [begin, end) of a range; must not fail. */
+typedef void (*bgm__range_fn)(void *ctx, int64_t begin, int64_t end);
+
+/*
+ * Runs fn over [0, n) split in contiguous pieces of at least min_chunk items
+ * on the pool's threads (the caller's thread takes a piece too) and returns
+ * when all are done. When the pool is busy (another thread, or a nested
+ * call) the whole range runs on the calling thread, so it never deadlocks.
+ */
+void bgm__parallel_for(int64_t n, int64_t min_chunk, bgm__range_fn fn, void *ctx);
+
+/* Tells BLAS to use n threads (no-op when the BLAS has no such knob). */
+void bgm__blas_set_threads(int n);
+
+#endif

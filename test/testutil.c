@@ -1,0 +1,114 @@
+/* Helpers shared by the Check suites (see testutil.h). */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values)
+{
+    bgm_tensor *t = NULL;
+    BGM_ASSERT_OK(bgm_tensor_from_data(&t, BGM_FLOAT32, shape, ndim, values));
+    return t;
+}
+
+bgm_tensor *bgm_test_randn(const int64_t *shape, int ndim, uint64_t seed)
+{
+    bgm_rng *rng = NULL;
+    bgm_tensor *t = NULL;
+    BGM_ASSERT_OK(bgm_rng_create(&rng, seed));
+    BGM_ASSERT_OK(bgm_tensor_randn(&t, rng, shape, ndim, 0.0f, 1.0f));
+    bgm_rng_free(rng);
+    return t;
+}
+
+void bgm_test_assert_close(const bgm_tensor *t, const int64_t *shape, int ndim,
+                           const float *want, double tol)
+{
+    const float *got;
+    int64_t i, n = 1;
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(bgm_tensor_ndim(t), ndim);
+    for (i = 0; i < ndim; i++) {
+        ck_assert_int_eq(bgm_tensor_dim(t, (int)i), shape[i]);
+        n *= shape[i];
+    }
+    ck_assert_int_eq(bgm_tensor_numel(t), n);
+    got = bgm_tensor_data(t);
+    for (i = 0; i < n; i++)
+        ck_assert_msg(fabs((double)got[i] - want[i]) <= tol + tol * fabs(want[i]),
+                      "element %lld: got %.9g, want %.9g", (long long)i, got[i],
+                      want[i]);
+}
+
+/* L = sum(out * w) in double, with w drawn from a fixed generator. */
+static double weighted_sum(bgm_test_fn f, bgm_tensor *const *inputs, void *ctx)
+{
+    bgm_tensor *out = NULL;
+    bgm_rng *rng = NULL;
+    const float *o;
+    double acc = 0.0;
+    int64_t i;
+    BGM_ASSERT_OK(f(&out, NULL, inputs, ctx));
+    BGM_ASSERT_OK(bgm_rng_create(&rng, 1234));
+    o = bgm_tensor_data(out);
+    for (i = 0; i < bgm_tensor_numel(out); i++)
+        acc += (double)o[i] * (bgm_rng_uniform(rng) * 2.0 - 1.0);
+    bgm_rng_free(rng);
+    bgm_tensor_free(out);
+    return acc;
+}
+
+double bgm_test_gradcheck(bgm_test_fn f, bgm_tensor *const *inputs, int n, void *ctx,
+                          double eps)
+{
+    bgm_tape *tape = NULL;
+    bgm_tensor *out = NULL, *w = NULL, *prod = NULL, *loss = NULL, **grads;
+    bgm_rng *rng = NULL;
+    double worst = 0.0;
+    float *wd;
+    int k;
+    int64_t i;
+
+    grads = calloc((size_t)n, sizeof *grads);
+    ck_assert_ptr_nonnull(grads);
+    BGM_ASSERT_OK(bgm_tape_create(&tape));
+    for (k = 0; k < n; k++)
+        BGM_ASSERT_OK(bgm_tape_watch(tape, inputs[k]));
+    BGM_ASSERT_OK(f(&out, tape, inputs, ctx));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&w, BGM_FLOAT32, bgm_tensor_shape(out),
+                                   bgm_tensor_ndim(out)));
+    BGM_ASSERT_OK(bgm_rng_create(&rng, 1234));
+    wd = bgm_tensor_data(w);
+    for (i = 0; i < bgm_tensor_numel(w); i++)
+        wd[i] = (float)(bgm_rng_uniform(rng) * 2.0 - 1.0);
+    bgm_rng_free(rng);
+    BGM_ASSERT_OK(bgm_op_mul(&prod, tape, out, w));
+    BGM_ASSERT_OK(bgm_op_sum_all(&loss, tape, prod));
+    BGM_ASSERT_OK(bgm_tape_gradient(tape, loss, inputs, n, grads));
+
+    for (k = 0; k < n; k++) {
+        float *x = bgm_tensor_data(inputs[k]);
+        const float *g = bgm_tensor_data(grads[k]);
+        double diff2 = 0.0, ref2 = 0.0;
+        for (i = 0; i < bgm_tensor_numel(inputs[k]); i++) {
+            float saved = x[i];
+            double up, down, fd;
+            x[i] = (float)(saved + eps);
+            up = weighted_sum(f, inputs, ctx);
+            x[i] = (float)(saved - eps);
+            down = weighted_sum(f, inputs, ctx);
+            x[i] = saved;
+            fd = (up - down) / (2.0 * eps);
+            diff2 += (g[i] - fd) * (g[i] - fd);
+            ref2 += fd * fd;
+        }
+        diff2 = sqrt(diff2) / fmax(sqrt(ref2), 1e-6);
+        if (diff2 > worst)
+            worst = diff2;
+    }
+    bgm_tensor_free(w);
+    bgm_tape_free(tape);
+    free(grads);
+    return worst;
+}
