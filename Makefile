@@ -50,7 +50,7 @@ TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib examples deps check check-c check-python check-abi check-install \
+.PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
         memcheck demo bench fuzz install uninstall update-symbols clean help
 
 all: lib examples
@@ -124,13 +124,16 @@ $(BUILD)/test/harness: test/harness.c lib
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory check-abi check-install check-python check-c
+	@$(MAKE) --no-print-directory check-abi check-install check-readme check-python check-c
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
 
 check-install: lib
 	@sh test/check_install.sh "$(BUILD)"
+
+check-readme: lib
+	@sh test/check_readme.sh "$(BUILD)"
 
 check-python: lib
 	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"

@@ -2,8 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "suites.h"
 #include "testutil.h"
+
+#include "suites.h"
 
 int main(void)
 {

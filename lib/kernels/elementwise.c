@@ -1,0 +1,162 @@
+/*
+ * Unary elementwise kernels, threaded over contiguous pieces of the buffer.
+ * Derivatives follow PyTorch's choices at the edges: relu and leaky relu
+ * take the x <= 0 branch at 0, pow with exponent 0 has gradient 0.
+ */
+#include "elementwise.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "core/threads.h"
+
+/* Below this many elements, threads cost more than they save. */
+#define ELEMENTWISE_MIN_CHUNK 32768
+
+typedef struct unary_ctx {
+    bgm__unary op;
+    float alpha;
+    const float *x, *y, *gy;
+    float *out;               /* y for forward, gx for backward */
+} unary_ctx;
+
+/* 1 / (1 + e^-v) without overflow: e^-|v| never exceeds 1. */
+static inline float sigmoid(float v)
+{
+    if (v >= 0.0f)
+        return 1.0f / (1.0f + expf(-v));
+    else {
+        float e = expf(v);
+        return e / (1.0f + e);
+    }
+}
+
+#define INV_SQRT2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+/* Phi(v) as erfc: 1 + erf(v / sqrt 2) cancels to a few correct digits for
+ * v below about -2, where PyTorch's float32 GELU loses them. */
+static inline float normal_cdf(float v)
+{
+    return 0.5f * erfcf(-v * INV_SQRT2);
+}
+
+static inline float gelu(float v)
+{
+    return v * normal_cdf(v);
+}
+
+/* d/dv of v * Phi(v) = Phi(v) + v * phi(v). */
+static inline float gelu_grad(float v)
+{
+    return normal_cdf(v) + v * INV_SQRT_2PI * expf(-0.5f * v * v);
+}
+
+static void forward_range(void *vctx, int64_t begin, int64_t end)
+{
+    const unary_ctx *c = vctx;
+    const float *x = c->x, a = c->alpha;
+    float *y = c->out;
+    int64_t i;
+    switch (c->op) {
+    case BGM__UN_NEG:
+        for (i = begin; i < end; i++) y[i] = -x[i];
+        break;
+    case BGM__UN_SCALE:
+        for (i = begin; i < end; i++) y[i] = a * x[i];
+        break;
+    case BGM__UN_EXP:
+        for (i = begin; i < end; i++) y[i] = expf(x[i]);
+        break;
+    case BGM__UN_LOG:
+        for (i = begin; i < end; i++) y[i] = logf(x[i]);
+        break;
+    case BGM__UN_SQRT:
+        for (i = begin; i < end; i++) y[i] = sqrtf(x[i]);
+        break;
+    case BGM__UN_POW:
+        if (a == 2.0f)
+            for (i = begin; i < end; i++) y[i] = x[i] * x[i];
+        else
+            for (i = begin; i < end; i++) y[i] = powf(x[i], a);
+        break;
+    case BGM__UN_RELU:
+        for (i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case BGM__UN_LEAKY_RELU:
+        for (i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+        break;
+    case BGM__UN_SIGMOID:
+        for (i = begin; i < end; i++) y[i] = sigmoid(x[i]);
+        break;
+    case BGM__UN_TANH:
+        for (i = begin; i < end; i++) y[i] = tanhf(x[i]);
+        break;
+    case BGM__UN_GELU:
+        for (i = begin; i < end; i++) y[i] = gelu(x[i]);
+        break;
+    }
+}
+
+static void backward_range(void *vctx, int64_t begin, int64_t end)
+{
+    const unary_ctx *c = vctx;
+    const float *x = c->x, *y = c->y, *gy = c->gy, a = c->alpha;
+    float *gx = c->out;
+    int64_t i;
+    switch (c->op) {
+    case BGM__UN_NEG:
+        for (i = begin; i < end; i++) gx[i] -= gy[i];
+        break;
+    case BGM__UN_SCALE:
+        for (i = begin; i < end; i++) gx[i] += a * gy[i];
+        break;
+    case BGM__UN_EXP:
+        for (i = begin; i < end; i++) gx[i] += gy[i] * y[i];
+        break;
+    case BGM__UN_LOG:
+        for (i = begin; i < end; i++) gx[i] += gy[i] / x[i];
+        break;
+    case BGM__UN_SQRT:
+        for (i = begin; i < end; i++) gx[i] += gy[i] / (2.0f * y[i]);
+        break;
+    case BGM__UN_POW:
+        if (a == 0.0f)
+            break;
+        if (a == 2.0f)
+            for (i = begin; i < end; i++) gx[i] += 2.0f * x[i] * gy[i];
+        else
+            for (i = begin; i < end; i++) gx[i] += a * powf(x[i], a - 1.0f) * gy[i];
+        break;
+    case BGM__UN_RELU:
+        for (i = begin; i < end; i++) gx[i] += x[i] > 0.0f ? gy[i] : 0.0f;
+        break;
+    case BGM__UN_LEAKY_RELU:
+        for (i = begin; i < end; i++) gx[i] += x[i] > 0.0f ? gy[i] : a * gy[i];
+        break;
+    case BGM__UN_SIGMOID:
+        for (i = begin; i < end; i++) gx[i] += gy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case BGM__UN_TANH:
+        for (i = begin; i < end; i++) gx[i] += gy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case BGM__UN_GELU:
+        for (i = begin; i < end; i++) gx[i] += gy[i] * gelu_grad(x[i]);
+        break;
+    }
+}
+
+void bgm__unary_forward(bgm__unary op, float alpha, const float *x, float *y, int64_t n)
+{
+    unary_ctx c = {op, alpha, x, NULL, NULL, y};
+    if (n > 0)
+        bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, forward_range, &c);
+}
+
+void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float *y,
+                         const float *gy, float *gx, int64_t n)
+{
+    unary_ctx c = {op, alpha, x, y, gy, gx};
+    if (n > 0)
+        bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, backward_range, &c);
+}

@@ -1,0 +1,33 @@
+/*
+ * Unary elementwise kernels: y = f(x) and its backward gx += f'(x) * gy.
+ * One entry point per direction, selected by bgm__unary; alpha is the op's
+ * scalar (scale factor, exponent, leaky slope) and ignored by the others.
+ */
+#ifndef BGM_KERNELS_ELEMENTWISE_H
+#define BGM_KERNELS_ELEMENTWISE_H
+
+#include <stdint.h>
+
+typedef enum bgm__unary {
+    BGM__UN_NEG,
+    BGM__UN_SCALE,
+    BGM__UN_EXP,
+    BGM__UN_LOG,
+    BGM__UN_SQRT,
+    BGM__UN_POW,
+    BGM__UN_RELU,
+    BGM__UN_LEAKY_RELU,
+    BGM__UN_SIGMOID,
+    BGM__UN_TANH,
+    BGM__UN_GELU
+} bgm__unary;
+
+/* y[i] = f(x[i]) for i in [0, n); y may equal x. */
+void bgm__unary_forward(bgm__unary op, float alpha, const float *x, float *y, int64_t n);
+
+/* gx[i] += f'(x[i]) * gy[i]; y holds the forward result (some derivatives
+ * are cheapest from it). */
+void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float *y,
+                         const float *gy, float *gx, int64_t n);
+
+#endif
