@@ -128,6 +128,9 @@ BGM_API bgm_status bgm_op_gelu(bgm_tensor **out, bgm_tape *tape, const bgm_tenso
  * Matrix product. a is (..., m, k), b is (..., k, n), out is (..., m, n);
  * both need at least 2 dimensions and the leading (batch) dimensions
  * broadcast by NumPy's rules. Computed with cblas_sgemm.
+ * Errors also: BGM_E_SHAPE (fewer than 2 dimensions, inner dimensions differ,
+ * batch dimensions do not broadcast), BGM_E_UNSUPPORTED (m, k or n above
+ * INT_MAX, the most BLAS takes).
  */
 BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape,
                                  const bgm_tensor *a, const bgm_tensor *b);
@@ -135,11 +138,19 @@ BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape,
 /** Swaps the last two dimensions (x needs at least 2). */
 BGM_API bgm_status bgm_op_transpose(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 
-/** Reorders dimensions: out dimension i is x dimension perm[i]; perm has ndim entries. */
+/**
+ * Reorders dimensions: out dimension i is x dimension perm[i]; perm has ndim
+ * entries (negative ones count from the end). Errors also: BGM_E_INVALID
+ * unless perm names each of x's dimensions exactly once.
+ */
 BGM_API bgm_status bgm_op_permute(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                   const int *perm, int ndim);
 
-/** Same elements in another shape (one entry may be -1). */
+/**
+ * Same elements in another shape (one entry may be -1). On a tape the result
+ * shares x's memory; without one it is a copy. Errors also: BGM_E_SHAPE when
+ * the element counts differ.
+ */
 BGM_API bgm_status bgm_op_reshape(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                   const int64_t *shape, int ndim);
 
@@ -172,7 +183,10 @@ BGM_API bgm_status bgm_op_sum(bgm_tensor **out, bgm_tape *tape, const bgm_tensor
 /** Mean over one axis. */
 BGM_API bgm_status bgm_op_mean(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                int axis, int keepdims);
-/** Maximum over one axis (gradient goes to the first maximum of each slice). */
+/**
+ * Maximum over one axis (gradient goes to the first maximum of each slice; a
+ * NaN is the maximum of its slice). Errors also: BGM_E_SHAPE for an empty axis.
+ */
 BGM_API bgm_status bgm_op_max(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                               int axis, int keepdims);
 
