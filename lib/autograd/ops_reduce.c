@@ -5,20 +5,6 @@
 #include "kernels/reduce.h"
 #include "tape.h"
 
-/* The (outer, n, inner) view of t around axis. */
-static void axis_view(const bgm_tensor *t, int axis, int64_t *outer, int64_t *n,
-                      int64_t *inner)
-{
-    int d;
-    *outer = 1;
-    *inner = 1;
-    for (d = 0; d < axis; d++)
-        *outer *= t->shape[d];
-    for (d = axis + 1; d < t->ndim; d++)
-        *inner *= t->shape[d];
-    *n = t->shape[axis];
-}
-
 /* Checks inputs, normalizes axis and gives the result's shape. */
 static bgm_status reduce_prepare(const char *fn, bgm_tensor **out, const bgm_tensor *x,
                                  int axis, int keepdims, int *ax, int64_t *shape,
@@ -48,7 +34,7 @@ static void sum_backward(const bgm__node *node, const float *gout, float **gin)
     int64_t outer, n, inner;
     if (!gin[0])
         return;
-    axis_view(node->in[0], (int)node->attr[0], &outer, &n, &inner);
+    bgm__axis_view(node->in[0], (int)node->attr[0], &outer, &n, &inner);
     bgm__reduce_sum_backward(gin[0], gout, outer, n, inner, node->fattr);
 }
 
@@ -68,7 +54,7 @@ static bgm_status sum_run(const char *fn, const bgm__op *op, int mean, bgm_tenso
     s = bgm__op_begin(&c, fn, out, tape, op, &x, 1, shape, ndim, NULL);
     if (s != BGM_OK)
         return s;
-    axis_view(x, ax, &outer, &n, &inner);
+    bgm__axis_view(x, ax, &outer, &n, &inner);
     /* The mean of an empty axis is NaN, as in NumPy: 0 * (1/0). */
     scale = mean ? (float)(1.0 / (double)n) : 1.0f;
     bgm__reduce_sum(c.out->data, x->data, outer, n, inner, scale);
@@ -99,7 +85,7 @@ static void max_backward(const bgm__node *node, const float *gout, float **gin)
     int64_t outer, n, inner;
     if (!gin[0])
         return;
-    axis_view(node->in[0], (int)node->attr[0], &outer, &n, &inner);
+    bgm__axis_view(node->in[0], (int)node->attr[0], &outer, &n, &inner);
     bgm__reduce_max_backward(gin[0], gout, node->saved, outer, n, inner);
 }
 
@@ -122,7 +108,7 @@ BGM_API bgm_status bgm_op_max(bgm_tensor **out, bgm_tape *tape, const bgm_tensor
     s = bgm__op_begin(&c, fn, out, tape, &op_max, &x, 1, shape, ndim, NULL);
     if (s != BGM_OK)
         return s;
-    axis_view(x, ax, &outer, &n, &inner);
+    bgm__axis_view(x, ax, &outer, &n, &inner);
     if (c.node) {
         argmax = bgm__op_save(&c, (size_t)(outer * inner) * sizeof *argmax);
         if (!argmax)

@@ -5,25 +5,12 @@
 #include "kernels/softmax.h"
 #include "tape.h"
 
-static void axis_view(const bgm_tensor *t, int axis, int64_t *outer, int64_t *n,
-                      int64_t *inner)
-{
-    int d;
-    *outer = 1;
-    *inner = 1;
-    for (d = 0; d < axis; d++)
-        *outer *= t->shape[d];
-    for (d = axis + 1; d < t->ndim; d++)
-        *inner *= t->shape[d];
-    *n = t->shape[axis];
-}
-
 static void softmax_backward(const bgm__node *node, const float *gout, float **gin)
 {
     int64_t outer, n, inner;
     if (!gin[0])
         return;
-    axis_view(node->out, (int)node->attr[0], &outer, &n, &inner);
+    bgm__axis_view(node->out, (int)node->attr[0], &outer, &n, &inner);
     bgm__softmax_backward(gin[0], gout, node->out->data, outer, n, inner);
 }
 
@@ -32,7 +19,7 @@ static void log_softmax_backward(const bgm__node *node, const float *gout, float
     int64_t outer, n, inner;
     if (!gin[0])
         return;
-    axis_view(node->out, (int)node->attr[0], &outer, &n, &inner);
+    bgm__axis_view(node->out, (int)node->attr[0], &outer, &n, &inner);
     bgm__log_softmax_backward(gin[0], gout, node->out->data, outer, n, inner);
 }
 
@@ -54,7 +41,7 @@ static bgm_status softmax_run(const char *fn, const bgm__op *op, int log, bgm_te
     s = bgm__op_begin(&c, fn, out, tape, op, &x, 1, x->shape, x->ndim, NULL);
     if (s != BGM_OK)
         return s;
-    axis_view(x, ax, &outer, &n, &inner);
+    bgm__axis_view(x, ax, &outer, &n, &inner);
     if (log)
         bgm__log_softmax_forward(c.out->data, x->data, outer, n, inner);
     else

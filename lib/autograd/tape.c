@@ -170,6 +170,19 @@ bgm_status bgm__normalize_axis(const char *fn, int axis, int ndim, int *out)
     return BGM_OK;
 }
 
+void bgm__axis_view(const bgm_tensor *t, int axis, int64_t *outer, int64_t *n,
+                    int64_t *inner)
+{
+    int d;
+    *outer = 1;
+    *inner = 1;
+    for (d = 0; d < axis; d++)
+        *outer *= t->shape[d];
+    for (d = axis + 1; d < t->ndim; d++)
+        *inner *= t->shape[d];
+    *n = t->shape[axis];
+}
+
 bgm_status bgm__op_check(const char *fn, bgm_tensor **out, const bgm_tensor *const *in,
                          int nin)
 {

@@ -84,4 +84,8 @@ void bgm__scratch_free(void *p);
 /* Normalizes a possibly negative axis against ndim; BGM_E_INVALID when out of range. */
 bgm_status bgm__normalize_axis(const char *fn, int axis, int ndim, int *out);
 
+/* Views t as (outer, n, inner) around axis: the layout axis kernels take. */
+void bgm__axis_view(const bgm_tensor *t, int axis, int64_t *outer, int64_t *n,
+                    int64_t *inner);
+
 #endif
