@@ -1,0 +1,43 @@
+/* Internal layout of bgm_dataset, shared by the data module's files. Never public. */
+#ifndef BGM_DATA_DATASET_IMPL_H
+#define BGM_DATA_DATASET_IMPL_H
+
+#include "bigmodel/data.h"
+#include "core/rng.h"
+
+/*
+ * A dataset owns two tensor handles, each a view of (possibly shared)
+ * refcounted storage, so datasets derived by views (take, skip) and the
+ * caller's tensors stay valid whichever is freed first.
+ */
+struct bgm_dataset {
+    bgm_tensor *x;   /* features (N, ...) float32 */
+    bgm_tensor *y;   /* targets (N, ...) int32 or float32, or NULL */
+};
+
+/* Checks that x and y (y may be NULL) can form a dataset; messages name func. */
+bgm_status bgm__dataset_check(const char *func, const bgm_tensor *x, const bgm_tensor *y);
+
+/*
+ * New dataset that takes ownership of the caller-owned handles x and y
+ * (y may be NULL): on failure they are freed too. Checks them first.
+ */
+bgm_status bgm__dataset_adopt(bgm_dataset **out, const char *func, bgm_tensor *x,
+                              bgm_tensor *y);
+
+/* New dataset holding copies of ds's samples idx[0..n), in that order; every
+ * index must be in [0, N) (checked: BGM_E_RANGE names the position). */
+bgm_status bgm__dataset_gather(bgm_dataset **out, const char *func, const bgm_dataset *ds,
+                               const int64_t *idx, int64_t n);
+
+/* Elements in one sample of t: the product of t's dimensions after the first. */
+int64_t bgm__sample_numel(const bgm_tensor *t);
+
+/* Copies sample rows idx[0..n) of src into consecutive rows of dst (same dtype
+ * and sample size, dst has >= n rows). Indices must already be valid. */
+void bgm__gather_rows(bgm_tensor *dst, const bgm_tensor *src, const int64_t *idx, int64_t n);
+
+/* Writes a uniformly random permutation of 0..n-1 into idx (Fisher-Yates). */
+void bgm__permutation(int64_t *idx, int64_t n, bgm_rng *rng);
+
+#endif
