@@ -1,0 +1,174 @@
+/*
+ * bigmodel/nn_ops.h — neural-network operations: convolution, pooling, batch
+ * normalization, dropout and losses, as differentiable operations.
+ *
+ * Part of the libbigmodel public API; include <bigmodel.h> rather than this file.
+ *
+ * These follow the conventions of bigmodel/autograd.h: the form
+ * bgm_op_NAME(bgm_tensor **out, bgm_tape *tape, inputs..., options...), a
+ * caller-owned result without a tape and a tape-owned one with a tape, inputs
+ * borrowed until the tape is reset or freed, *out NULL and the tape unchanged
+ * on error. Optional inputs (a bias, gamma, beta) may be NULL.
+ *
+ * Images are NHWC (batch, height, width, channels), as Keras. Kernels are
+ * Keras-shaped (KH, KW, C_in, C_out). Losses return a 0-dimensional scalar:
+ * the mean over the batch of the per-example loss.
+ */
+#ifndef BIGMODEL_NN_OPS_H
+#define BIGMODEL_NN_OPS_H
+
+#include "autograd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * How a sliding window treats the border. Values are part of the ABI.
+ * VALID: no padding; out = (in - window) / stride + 1, and a window larger
+ * than the input is an error. SAME: out = ceil(in / stride), the input padded
+ * by max((out - 1) * stride + window - in, 0) cells split as TensorFlow does
+ * (the odd cell at the bottom / right).
+ */
+typedef enum bgm_padding {
+    BGM_PADDING_VALID = 0,
+    BGM_PADDING_SAME = 1
+} bgm_padding;
+
+/* ---- convolution and pooling ------------------------------------------- */
+
+/**
+ * 2-D convolution (cross-correlation, as Keras and PyTorch): x (N, H, W, C),
+ * kernel (KH, KW, C, F), bias (F) or NULL, out (N, OH, OW, F), strides >= 1.
+ * Computed as im2col + one cblas_sgemm per group of images; a 1x1 kernel with
+ * stride 1 multiplies x directly. The patch workspace holds at most 16 MiB
+ * (or one image's patches when larger); recording on a tape keeps it there
+ * for the backward pass.
+ * Errors: BGM_E_INVALID (NULL, stride < 1, unknown padding), BGM_E_DTYPE,
+ * BGM_E_SHAPE (ranks, channels of x and kernel differ, bias is not (F),
+ * kernel larger than the input with VALID padding), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                 const bgm_tensor *kernel, const bgm_tensor *bias,
+                                 int stride_h, int stride_w, bgm_padding padding);
+
+/**
+ * Max pooling: x (N, H, W, C) to (N, OH, OW, C). Padded cells are ignored.
+ * The gradient goes to the first maximum of each window (row-major order).
+ * Errors: BGM_E_INVALID (NULL, pool or stride < 1, unknown padding),
+ * BGM_E_DTYPE, BGM_E_SHAPE (rank, pool larger than the input with VALID).
+ */
+BGM_API bgm_status bgm_op_max_pool2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     int pool_h, int pool_w, int stride_h, int stride_w,
+                                     bgm_padding padding);
+
+/**
+ * Average pooling: x (N, H, W, C) to (N, OH, OW, C). With SAME padding the
+ * padded cells are left out of the count (TensorFlow / Keras). Errors as
+ * bgm_op_max_pool2d.
+ */
+BGM_API bgm_status bgm_op_avg_pool2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     int pool_h, int pool_w, int stride_h, int stride_w,
+                                     bgm_padding padding);
+
+/**
+ * Mean over height and width: x (N, H, W, C) to (N, C).
+ * Errors: BGM_E_INVALID, BGM_E_DTYPE, BGM_E_SHAPE (rank, H or W is 0).
+ */
+BGM_API bgm_status bgm_op_global_avg_pool2d(bgm_tensor **out, bgm_tape *tape,
+                                            const bgm_tensor *x);
+
+/* ---- normalization and regularization ---------------------------------- */
+
+/**
+ * Batch normalization over every axis but the last (channels): x (..., C),
+ * gamma, beta, running_mean, running_var all (C); gamma / beta may be NULL
+ * (scale 1 / shift 0).
+ * training != 0: normalizes with the batch mean and biased variance, and
+ * updates running_mean / running_var in place (when given; they may be NULL
+ * together in training) with Keras' convention
+ *     running = momentum * running + (1 - momentum) * batch statistic,
+ * where the variance fed to running_var is the unbiased one (times
+ * M / (M - 1), M = elements per channel; as PyTorch; M == 1 uses the biased
+ * value). PyTorch's momentum is 1 - this momentum.
+ * training == 0: normalizes with running_mean and running_var (required).
+ * y = gamma * (x - mean) / sqrt(var + epsilon) + beta. Gradients flow to x,
+ * gamma and beta; the running statistics get none. The update happens even
+ * when the call is recorded; do not read them on a tape that still needs them.
+ * Errors: BGM_E_INVALID (NULL x or out, missing running statistics,
+ * momentum outside [0, 1], epsilon <= 0), BGM_E_DTYPE, BGM_E_SHAPE (x is a
+ * scalar, a parameter is not (C), training with no elements), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     const bgm_tensor *gamma, const bgm_tensor *beta,
+                                     bgm_tensor *running_mean, bgm_tensor *running_var,
+                                     float momentum, float epsilon, int training);
+
+/**
+ * Inverted dropout. With training != 0 and rate > 0, each element is dropped
+ * (set to 0) with probability rate and kept elements are scaled by
+ * 1 / (1 - rate), so the expectation is unchanged. The mask comes from rng:
+ * exactly one bgm_rng_uniform(rng) per element in row-major order, and the
+ * element is dropped when that draw is < rate. Otherwise out is a copy of x
+ * and rng is not touched (it may then be NULL).
+ * Errors: BGM_E_INVALID (NULL, rate outside [0, 1), rng NULL when it is
+ * needed), BGM_E_DTYPE, BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_dropout(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                  float rate, bgm_rng *rng, int training);
+
+/* ---- losses (0-dimensional results) ------------------------------------
+ * pred and target are float32; gradients flow to both (targets are often
+ * constants, in which case nobody asks for theirs).
+ */
+
+/** Mean squared error: mean of (pred - target)^2 over all elements (same shape). */
+BGM_API bgm_status bgm_op_mse_loss(bgm_tensor **out, bgm_tape *tape,
+                                   const bgm_tensor *pred, const bgm_tensor *target);
+
+/** Mean absolute error: mean of |pred - target| over all elements (same shape). */
+BGM_API bgm_status bgm_op_mae_loss(bgm_tensor **out, bgm_tape *tape,
+                                   const bgm_tensor *pred, const bgm_tensor *target);
+
+/**
+ * Binary cross-entropy, mean over all elements (pred and target same shape,
+ * targets in [0, 1]). from_logits != 0: pred are logits and the loss is
+ * max(x, 0) - x t + log(1 + e^-|x|), stable for any x. Otherwise pred are
+ * probabilities clipped to [1e-7, 1 - 1e-7] (Keras); clipped entries get no
+ * gradient.
+ */
+BGM_API bgm_status bgm_op_binary_crossentropy(bgm_tensor **out, bgm_tape *tape,
+                                              const bgm_tensor *pred,
+                                              const bgm_tensor *target, int from_logits);
+
+/**
+ * Categorical cross-entropy: pred and target (..., C), target one-hot (or
+ * any distribution); the loss -sum_c target * log p, averaged over all rows.
+ * from_logits != 0: p = softmax(pred) through log-sum-exp. Otherwise each
+ * row of pred is divided by its sum and clipped to [1e-7, 1 - 1e-7] (Keras).
+ * Errors also: BGM_E_SHAPE (pred is a scalar, shapes differ).
+ */
+BGM_API bgm_status bgm_op_categorical_crossentropy(bgm_tensor **out, bgm_tape *tape,
+                                                   const bgm_tensor *pred,
+                                                   const bgm_tensor *target,
+                                                   int from_logits);
+
+/**
+ * Categorical cross-entropy with integer labels: pred (..., C) float32,
+ * labels int32 of pred's shape without the last dimension (e.g. (N, C) and
+ * (N)), each in [0, C). Same from_logits meaning as
+ * bgm_op_categorical_crossentropy. labels gets no gradient; a copy is kept
+ * on the tape, so it may change after the call.
+ * Errors also: BGM_E_DTYPE (labels not int32), BGM_E_SHAPE, BGM_E_RANGE (a
+ * label outside [0, C): the message names the row and the value).
+ */
+BGM_API bgm_status bgm_op_sparse_categorical_crossentropy(bgm_tensor **out, bgm_tape *tape,
+                                                          const bgm_tensor *pred,
+                                                          const bgm_tensor *labels,
+                                                          int from_logits);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BIGMODEL_NN_OPS_H */

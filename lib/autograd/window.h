@@ -1,0 +1,19 @@
+/* Validation and geometry shared by the sliding-window operations
+ * (convolution and pooling) over NHWC images. */
+#ifndef BGM_AUTOGRAD_WINDOW_H
+#define BGM_AUTOGRAD_WINDOW_H
+
+#include "bigmodel/nn_ops.h"
+#include "kernels/im2col.h"
+
+/*
+ * Fills g for a kh x kw window with strides sh, sw over x (N, H, W, C).
+ * Checks x's rank, the strides, the padding and, with VALID padding, that
+ * the window fits; what names the window in messages (e.g. "kernel (3, 3,
+ * 1, 8)" or "pool 2x2"). Sets the error and returns its status.
+ */
+bgm_status bgm__window_plan(const char *fn, bgm__window *g, const bgm_tensor *x,
+                            int64_t kh, int64_t kw, int sh, int sw, bgm_padding padding,
+                            const char *what);
+
+#endif
