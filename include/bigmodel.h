@@ -1,5 +1,4 @@
 /*
- * bigmodel.h — the public API of libbigmodel, an embeddable deep-learning library.
  *
  * Rules that hold for every function (stated once here):
  *
@@ -31,5 +30,11 @@
 #include "bigmodel/core.h"
 #include "bigmodel/tensor.h"
 #include "bigmodel/autograd.h"
+#include "bigmodel/metrics.h"
+#include "bigmodel/optim.h"
+#include "bigmodel/nn_ops.h"
+#include "bigmodel/rnn_ops.h"
+#include "bigmodel/data.h"
+#include "bigmodel/text.h"
 
 #endif /* BIGMODEL_H */
