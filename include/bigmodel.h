@@ -33,8 +33,6 @@
 #include "bigmodel/metrics.h"
 #include "bigmodel/optim.h"
 #include "bigmodel/nn_ops.h"
-#include "bigmodel/rnn_ops.h"
 #include "bigmodel/data.h"
-#include "bigmodel/text.h"
 
 #endif /* BIGMODEL_H */
