@@ -34,5 +34,6 @@
 #include "bigmodel/optim.h"
 #include "bigmodel/nn_ops.h"
 #include "bigmodel/data.h"
+#include "bigmodel/preprocess.h"
 
 #endif /* BIGMODEL_H */
