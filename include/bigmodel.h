@@ -35,5 +35,6 @@
 #include "bigmodel/nn_ops.h"
 #include "bigmodel/data.h"
 #include "bigmodel/preprocess.h"
+#include "bigmodel/text.h"
 
 #endif /* BIGMODEL_H */
