@@ -4,9 +4,9 @@
  *
  * Part of the libbigmodel public API; include <bigmodel.h> rather than this file.
  *
- * A dataset is an in-memory pair of tensors: features x (float32, first
- * dimension = sample count N) and optional targets y (int32 class labels or
- * float32 values, first dimension N). From files to batches in a few calls:
+ * A dataset is an in-memory pair of tensors: features x (float32, or int32
+ * token ids for text; first dimension = sample count N) and optional targets
+ * y (int32 class labels or float32 values, first dimension N). From files to batches in a few calls:
  *
  *     bgm_dataset *train = NULL, *shuffled = NULL;
  *     bgm_batch_iter *it = NULL;
@@ -48,8 +48,8 @@ typedef struct bgm_batch_iter bgm_batch_iter;
  * New dataset over features x and targets y (y may be NULL). The dataset keeps
  * views of x and y (shared storage, no copy): the caller may free its handles
  * right after the call.
- * x: float32 with at least one dimension; y: int32 or float32 with at least
- * one dimension and y's first dimension equal to x's.
+ * x: float32 (or int32 token ids) with at least one dimension; y: int32 or
+ * float32 with at least one dimension and y's first dimension equal to x's.
  * Errors: BGM_E_INVALID (NULL out or x, scalar tensors), BGM_E_DTYPE,
  * BGM_E_SHAPE (sample counts differ, both shapes named), BGM_E_STATE (a
  * tensor owned by a tape), BGM_E_NOMEM.

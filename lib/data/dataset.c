@@ -57,9 +57,9 @@ bgm_status bgm__dataset_check(const char *func, const bgm_tensor *x, const bgm_t
     if (x->ndim < 1)
         return bgm__fail(BGM_E_INVALID, "%s: features must have a first (sample) "
                          "dimension, got a scalar", func);
-    if (x->dtype != BGM_FLOAT32)
-        return bgm__fail(BGM_E_DTYPE, "%s: features must be float32, got %s", func,
-                         dtype_name(x->dtype));
+    if (x->dtype != BGM_FLOAT32 && x->dtype != BGM_INT32)
+        return bgm__fail(BGM_E_DTYPE, "%s: features must be float32 or int32 (token "
+                         "ids), got %s", func, dtype_name(x->dtype));
     if (x->storage == NULL)
         return bgm__fail(BGM_E_STATE, "%s: the features tensor is owned by a tape; "
                          "clone it first", func);
