@@ -1,0 +1,65 @@
+"""bigmodel: Python bindings for libbigmodel, a deep-learning library in C.
+
+Pure ctypes, no compiled extension; numpy is optional (tensors share memory
+with numpy arrays when it is installed, and work from lists, array.array and
+memoryview without it).
+
+    import bigmodel as bm
+    x = bm.Tensor(np.random.rand(4, 3).astype(np.float32))   # no copy
+    w = bm.Variable(np.zeros((3, 1), np.float32))
+    with bm.GradientTape() as tape:
+        loss = bm.ops.reduce_mean((x @ w - 1.0) ** 2)
+    (dw,) = tape.gradient(loss, [w])
+    bm.optimizers.Adam(1e-2).apply([dw], [w])
+
+Finding the library (first fit wins; see bigmodel._lib):
+  1. $BIGMODEL_LIBRARY, the path of libbigmodel.so (when set, the only candidate);
+  2. the in-tree build, ../../build/libbigmodel.so next to bindings/python;
+  3. the system: ctypes.util.find_library("bigmodel"), then libbigmodel.so.0
+     through the dynamic loader.
+The library's ABI is checked at import: its major version must equal the one
+this package speaks and its minor version must be at least the one it needs.
+Otherwise, or when no library loads, ``import bigmodel`` raises ImportError
+naming every path tried and what was wrong with each.
+
+Errors: every failing library call raises a subclass of BigmodelError
+(ShapeError, DTypeError, ...) carrying the library's message.
+"""
+from . import _lib
+from . import errors
+from .errors import *  # noqa: F401,F403
+from .tensor import (Tensor, as_tensor, zeros, ones, full, Variable,  # noqa: F401
+                     Generator, random_normal, random_uniform, float32, int32)
+from .tape import GradientTape  # noqa: F401
+from . import ops  # noqa: F401
+from . import metrics  # noqa: F401
+from .metrics import classification_report, confusion_matrix  # noqa: F401
+from . import optim  # noqa: F401
+from . import optim as optimizers  # noqa: F401  (Keras' module name)
+from . import data  # noqa: F401
+from .data import Dataset  # noqa: F401
+from . import preprocessing  # noqa: F401
+
+__version__ = "0.1.0"
+
+__all__ = (["Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generator",
+            "random_normal", "random_uniform", "float32", "int32", "GradientTape", "ops",
+            "metrics", "classification_report", "confusion_matrix", "optim", "optimizers",
+            "data", "Dataset", "preprocessing", "errors", "library_path", "library_version",
+            "set_num_threads", "get_num_threads"] + errors.__all__)
+
+library_path = _lib.lib.path
+
+
+def library_version():
+    """Version string of the loaded libbigmodel, e.g. '0.1.0'."""
+    return _lib.lib.bgm_version_string().decode()
+
+
+def set_num_threads(n):
+    """Threads the library (and its BLAS) may use; 0 means one per core."""
+    _lib.lib.bgm_set_num_threads(int(n))
+
+
+def get_num_threads():
+    return _lib.lib.bgm_get_num_threads()

@@ -1,0 +1,400 @@
+"""Finding, loading and checking libbigmodel, and the table of C signatures.
+
+Search order (the first library that loads and has a compatible ABI wins):
+
+1. ``$BIGMODEL_LIBRARY`` when set: the path of the library to use. It is the
+   only candidate then, so a wrong override fails loudly instead of silently
+   picking another library.
+2. The in-tree build: ``../../build/libbigmodel.so`` relative to the folder
+   holding this package (``bindings/python``), i.e. ``<repo>/build``.
+3. The system: ``ctypes.util.find_library("bigmodel")``, then the soname
+   ``libbigmodel.so.<ABI_MAJOR>`` through the dynamic loader's own search
+   (``LD_LIBRARY_PATH``, ``/etc/ld.so.cache``, the default folders).
+
+A library fits when ``bgm_version_number()`` has major version ABI_MAJOR and
+minor version ABI_MINOR or more, and it exports every required symbol. When
+none fits, importing ``bigmodel`` raises ImportError naming every path tried
+and why each was rejected.
+"""
+import atexit
+import ctypes
+import ctypes.util
+import os
+import threading
+
+from . import errors
+
+ABI_MAJOR = 0        # the library's major version this package speaks
+ABI_MINOR = 1        # the oldest minor version that has every required symbol
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+IN_TREE = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "..", "..", "build",
+                                        "libbigmodel.so"))
+
+# ---- C types ---------------------------------------------------------------
+
+c_int, c_int64, c_uint64, c_float, c_double = (ctypes.c_int, ctypes.c_int64,
+                                               ctypes.c_uint64, ctypes.c_float,
+                                               ctypes.c_double)
+c_size_t, c_char_p, c_void_p = ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
+H = c_void_p                          # any opaque handle
+PH = ctypes.POINTER(c_void_p)         # handle out-parameter, or array of handles
+I64P = ctypes.POINTER(c_int64)
+IP = ctypes.POINTER(c_int)
+DP = ctypes.POINTER(c_double)
+FP = ctypes.POINTER(c_float)
+SZP = ctypes.POINTER(c_size_t)
+STATUS = "status"                     # restype marker: c_int checked by raise_for_status
+
+DELETER = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+LR_FN = ctypes.CFUNCTYPE(c_float, c_int64, c_float, c_void_p)
+CV_FN = ctypes.CFUNCTYPE(c_int, DP, c_void_p, c_void_p, c_int, c_void_p)
+
+
+class MetricOptions(ctypes.Structure):
+    """struct bgm_metric_options (include/bigmodel/metrics.h)."""
+    _fields_ = [("size", c_size_t), ("num_classes", c_int), ("k", c_int),
+                ("average", c_int), ("pos_label", c_int), ("threshold", c_float),
+                ("zero_division", c_double)]
+
+
+class CsvOptions(ctypes.Structure):
+    """struct bgm_csv_options (include/bigmodel/data.h)."""
+    _fields_ = [("struct_size", c_size_t), ("skip_lines", c_int), ("has_header", c_int),
+                ("label_name", c_char_p), ("label_column", c_int), ("no_label", c_int),
+                ("label_dtype", c_int), ("delimiter", ctypes.c_char)]
+
+
+# ---- the signature table ---------------------------------------------------
+# name: (restype, [argtypes]). REQUIRED functions are in every library of
+# ABI_MAJOR.ABI_MINOR or newer; OPTIONAL ones (headers not yet released) may
+# be missing, and calling one then raises UnsupportedError instead of failing
+# the import.
+
+_UNARY = (STATUS, [PH, H, H])
+_BINARY = (STATUS, [PH, H, H, H])
+_AXIS = (STATUS, [PH, H, H, c_int, c_int])
+_POOL = (STATUS, [PH, H, H, c_int, c_int, c_int, c_int, c_int])
+_LOSS = (STATUS, [PH, H, H, H, c_int])
+
+REQUIRED = {
+    # core.h
+    "bgm_version_number": (c_int, []),
+    "bgm_version_string": (c_char_p, []),
+    "bgm_last_error": (c_char_p, []),
+    "bgm_clear_error": (None, []),
+    "bgm_status_string": (c_char_p, [c_int]),
+    "bgm_set_num_threads": (STATUS, [c_int]),
+    "bgm_get_num_threads": (c_int, []),
+    # tensor.h
+    "bgm_tensor_zeros": (STATUS, [PH, c_int, I64P, c_int]),
+    "bgm_tensor_ones": (STATUS, [PH, c_int, I64P, c_int]),
+    "bgm_tensor_full": (STATUS, [PH, c_int, I64P, c_int, c_double]),
+    "bgm_tensor_from_data": (STATUS, [PH, c_int, I64P, c_int, c_void_p]),
+    "bgm_tensor_wrap": (STATUS, [PH, c_int, I64P, c_int, c_void_p, DELETER, c_void_p]),
+    "bgm_tensor_randn": (STATUS, [PH, H, I64P, c_int, c_float, c_float]),
+    "bgm_tensor_rand_uniform": (STATUS, [PH, H, I64P, c_int, c_float, c_float]),
+    "bgm_tensor_clone": (STATUS, [PH, H]),
+    "bgm_tensor_reshape": (STATUS, [PH, H, I64P, c_int]),
+    "bgm_tensor_slice": (STATUS, [PH, H, c_int64, c_int64]),
+    "bgm_tensor_free": (None, [H]),
+    "bgm_tensor_ndim": (c_int, [H]),
+    "bgm_tensor_shape": (I64P, [H]),
+    "bgm_tensor_dtype": (c_int, [H]),
+    "bgm_tensor_numel": (c_int64, [H]),
+    "bgm_tensor_nbytes": (c_size_t, [H]),
+    "bgm_tensor_data": (c_void_p, [H]),
+    "bgm_tensor_copy_to": (STATUS, [H, c_void_p, c_size_t]),
+    "bgm_tensor_copy_from": (STATUS, [H, c_void_p, c_size_t]),
+    "bgm_tensor_fill": (STATUS, [H, c_double]),
+    "bgm_tensor_axpy": (STATUS, [H, c_float, H]),
+    "bgm_rng_create": (STATUS, [PH, c_uint64]),
+    "bgm_rng_free": (None, [H]),
+    "bgm_rng_next_u64": (c_uint64, [H]),
+    "bgm_rng_uniform": (c_float, [H]),
+    # autograd.h
+    "bgm_tape_create": (STATUS, [PH]),
+    "bgm_tape_free": (None, [H]),
+    "bgm_tape_reset": (STATUS, [H]),
+    "bgm_tape_watch": (STATUS, [H, H]),
+    "bgm_tensor_set_requires_grad": (STATUS, [H, c_int]),
+    "bgm_tensor_requires_grad": (c_int, [H]),
+    "bgm_tape_gradient": (STATUS, [H, H, PH, c_int, PH]),
+    "bgm_op_add": _BINARY, "bgm_op_sub": _BINARY, "bgm_op_mul": _BINARY,
+    "bgm_op_div": _BINARY, "bgm_op_matmul": _BINARY,
+    "bgm_op_neg": _UNARY, "bgm_op_exp": _UNARY, "bgm_op_log": _UNARY,
+    "bgm_op_sqrt": _UNARY, "bgm_op_relu": _UNARY, "bgm_op_sigmoid": _UNARY,
+    "bgm_op_tanh": _UNARY, "bgm_op_gelu": _UNARY, "bgm_op_transpose": _UNARY,
+    "bgm_op_sum_all": _UNARY, "bgm_op_mean_all": _UNARY, "bgm_op_max_all": _UNARY,
+    "bgm_op_scale": (STATUS, [PH, H, H, c_float]),
+    "bgm_op_pow": (STATUS, [PH, H, H, c_float]),
+    "bgm_op_leaky_relu": (STATUS, [PH, H, H, c_float]),
+    "bgm_op_permute": (STATUS, [PH, H, H, IP, c_int]),
+    "bgm_op_reshape": (STATUS, [PH, H, H, I64P, c_int]),
+    "bgm_op_concat": (STATUS, [PH, H, PH, c_int, c_int]),
+    "bgm_op_slice": (STATUS, [PH, H, H, c_int, c_int64, c_int64]),
+    "bgm_op_sum": _AXIS, "bgm_op_mean": _AXIS, "bgm_op_max": _AXIS,
+    "bgm_op_softmax": (STATUS, [PH, H, H, c_int]),
+    "bgm_op_log_softmax": (STATUS, [PH, H, H, c_int]),
+    # metrics.h
+    "bgm_metric_options_init": (STATUS, [ctypes.POINTER(MetricOptions), c_size_t]),
+    "bgm_metric_create": (STATUS, [PH, c_int, ctypes.POINTER(MetricOptions)]),
+    "bgm_metric_update": (STATUS, [H, H, H]),
+    "bgm_metric_result": (STATUS, [DP, H]),
+    "bgm_metric_zero_division": (c_int, [H]),
+    "bgm_metric_reset": (STATUS, [H]),
+    "bgm_metric_name": (c_char_p, [H]),
+    "bgm_metric_get_kind": (c_int, [H]),
+    "bgm_metric_free": (None, [H]),
+    "bgm_metric_compute": (STATUS, [DP, IP, c_int, ctypes.POINTER(MetricOptions), H, H]),
+    "bgm_confusion_matrix": (STATUS, [PH, H, H, c_int]),
+    "bgm_classification_scores": (STATUS, [DP, DP, DP, I64P, IP, H, H, c_int, c_double]),
+    "bgm_classification_report": (STATUS, [c_void_p, c_size_t, SZP, IP, H, H, c_int,
+                                           ctypes.POINTER(c_char_p), c_int]),
+    # optim.h
+    "bgm_optimizer_sgd": (STATUS, [PH, c_float, c_float, c_int]),
+    "bgm_optimizer_adam": (STATUS, [PH, c_float, c_float, c_float, c_float]),
+    "bgm_optimizer_adamw": (STATUS, [PH, c_float, c_float, c_float, c_float, c_float]),
+    "bgm_optimizer_rmsprop": (STATUS, [PH, c_float, c_float, c_float, c_float]),
+    "bgm_optimizer_free": (None, [H]),
+    "bgm_optimizer_build": (STATUS, [H, PH, c_int]),
+    "bgm_optimizer_step": (STATUS, [H, PH, PH, c_int]),
+    "bgm_optimizer_step_count": (c_int64, [H]),
+    "bgm_optimizer_get_kind": (c_int, [H]),
+    "bgm_optimizer_set_lr": (STATUS, [H, c_float]),
+    "bgm_optimizer_get_lr": (c_float, [H]),
+    "bgm_optimizer_set_schedule": (STATUS, [H, H]),
+    "bgm_optimizer_set_clipnorm": (STATUS, [H, c_float]),
+    "bgm_optimizer_set_global_clipnorm": (STATUS, [H, c_float]),
+    "bgm_optimizer_set_clipvalue": (STATUS, [H, c_float]),
+    "bgm_optimizer_state_size": (c_int64, [H]),
+    "bgm_optimizer_get_state": (STATUS, [H, FP, c_int64, I64P]),
+    "bgm_optimizer_set_state": (STATUS, [H, FP, c_int64, c_int64]),
+    "bgm_clip_grad_norm": (STATUS, [DP, PH, c_int, c_float]),
+    "bgm_clip_grad_value": (STATUS, [PH, c_int, c_float]),
+    "bgm_lr_schedule_constant": (STATUS, [PH, c_float]),
+    "bgm_lr_schedule_step_decay": (STATUS, [PH, c_float, c_int64, c_float]),
+    "bgm_lr_schedule_exponential_decay": (STATUS, [PH, c_float, c_int64, c_float, c_int]),
+    "bgm_lr_schedule_cosine_decay": (STATUS, [PH, c_float, c_int64, c_float, c_int64,
+                                              c_float]),
+    "bgm_lr_schedule_callback": (STATUS, [PH, LR_FN, c_void_p]),
+    "bgm_lr_schedule_value": (STATUS, [FP, H, c_int64, c_float]),
+    "bgm_lr_schedule_free": (None, [H]),
+    # data.h
+    "bgm_dataset_from_tensors": (STATUS, [PH, H, H]),
+    "bgm_dataset_free": (None, [H]),
+    "bgm_dataset_size": (c_int64, [H]),
+    "bgm_dataset_features": (H, [H]),
+    "bgm_dataset_targets": (H, [H]),
+    "bgm_dataset_element_shape": (I64P, [H, IP]),
+    "bgm_dataset_shuffle": (STATUS, [PH, H, c_uint64]),
+    "bgm_dataset_take": (STATUS, [PH, H, c_int64]),
+    "bgm_dataset_skip": (STATUS, [PH, H, c_int64]),
+    "bgm_dataset_concatenate": (STATUS, [PH, H, H]),
+    "bgm_dataset_subset": (STATUS, [PH, H, I64P, c_int64]),
+    "bgm_batch_iter_create": (STATUS, [PH, H, c_int64, c_int]),
+    "bgm_batch_iter_next": (STATUS, [IP, PH, PH, H]),
+    "bgm_batch_iter_reset": (None, [H]),
+    "bgm_batch_iter_shuffle": (STATUS, [H, c_uint64]),
+    "bgm_batch_iter_num_batches": (c_int64, [H]),
+    "bgm_batch_iter_free": (None, [H]),
+    "bgm_idx_load_images": (STATUS, [PH, c_char_p]),
+    "bgm_idx_load_labels": (STATUS, [PH, c_char_p]),
+    "bgm_dataset_load_idx": (STATUS, [PH, c_char_p, c_char_p]),
+    "bgm_dataset_load_cifar": (STATUS, [PH, ctypes.POINTER(c_char_p), c_int, c_int]),
+    "bgm_csv_options_init": (None, [ctypes.POINTER(CsvOptions)]),
+    "bgm_dataset_load_csv": (STATUS, [PH, c_char_p, ctypes.POINTER(CsvOptions)]),
+    "bgm_npy_load": (STATUS, [PH, c_char_p]),
+    "bgm_npy_save": (STATUS, [H, c_char_p]),
+    # nn_ops.h
+    "bgm_op_conv2d": (STATUS, [PH, H, H, H, H, c_int, c_int, c_int]),
+    "bgm_op_max_pool2d": _POOL, "bgm_op_avg_pool2d": _POOL,
+    "bgm_op_global_avg_pool2d": _UNARY,
+    "bgm_op_batch_norm": (STATUS, [PH, H, H, H, H, H, H, c_float, c_float, c_int]),
+    "bgm_op_dropout": (STATUS, [PH, H, H, c_float, H, c_int]),
+    "bgm_op_mse_loss": _BINARY, "bgm_op_mae_loss": _BINARY,
+    "bgm_op_binary_crossentropy": _LOSS,
+    "bgm_op_categorical_crossentropy": _LOSS,
+    "bgm_op_sparse_categorical_crossentropy": _LOSS,
+    # preprocess.h
+    "bgm_scaler_rescale": (STATUS, [PH, c_float]),
+    "bgm_scaler_standard": (STATUS, [PH, c_int]),
+    "bgm_scaler_minmax": (STATUS, [PH, c_float, c_float, c_int]),
+    "bgm_scaler_l2_normalize": (STATUS, [PH]),
+    "bgm_scaler_free": (None, [H]),
+    "bgm_scaler_fit": (STATUS, [H, H]),
+    "bgm_scaler_fit_dataset": (STATUS, [H, H]),
+    "bgm_scaler_transform": (STATUS, [PH, H, H]),
+    "bgm_scaler_transform_inplace": (STATUS, [H, H]),
+    "bgm_scaler_transform_dataset": (STATUS, [PH, H, H]),
+    "bgm_scaler_transform_dataset_inplace": (STATUS, [H, H]),
+    "bgm_scaler_is_fitted": (c_int, [H]),
+    "bgm_scaler_num_features": (c_int64, [H]),
+    "bgm_scaler_get_statistics": (STATUS, [DP, DP, c_int64, H]),
+    "bgm_tensor_one_hot": (STATUS, [PH, H, c_int64]),
+    "bgm_dataset_one_hot": (STATUS, [PH, H, c_int64]),
+    "bgm_dataset_train_test_split": (STATUS, [PH, PH, H, c_double, c_uint64, c_int]),
+    "bgm_dataset_validation_split": (STATUS, [PH, PH, H, c_double]),
+    "bgm_kfold_create": (STATUS, [PH, H, c_int, c_int, c_uint64, c_int]),
+    "bgm_kfold_free": (None, [H]),
+    "bgm_kfold_count": (c_int, [H]),
+    "bgm_kfold_get": (STATUS, [PH, PH, H, c_int]),
+    "bgm_kfold_val_size": (c_int64, [H, c_int]),
+    "bgm_kfold_val_indices": (I64P, [H, c_int]),
+    "bgm_cross_validate": (STATUS, [DP, DP, DP, H, c_int, c_int, c_uint64, CV_FN, c_void_p]),
+}
+
+OPTIONAL = {
+    # none at the moment: include/bigmodel/model.h (the Keras-style model) will
+    # start here while it is unreleased.
+}
+
+# ---- errors ----------------------------------------------------------------
+
+
+def raise_for_status(status, func=None, args=None):
+    """ctypes errcheck: a negative status becomes the matching exception."""
+    if status >= 0:
+        return None
+    message = lib.bgm_last_error()
+    text = message.decode("utf-8", "replace") if message else ""
+    name = getattr(func, "__name__", "")
+    raise errors.error_for_status(status, text or "%s failed" % name)
+
+
+def _missing(name, path):
+    def call(*args):
+        raise errors.UnsupportedError(
+            "%s is not exported by %s (version %s): it needs a newer libbigmodel"
+            % (name, path, lib.bgm_version_string().decode()))
+    call.__name__ = name
+    return call
+
+
+# ---- loading ---------------------------------------------------------------
+
+
+def candidates():
+    """(label, path) pairs in the order the loader tries them."""
+    override = os.environ.get("BIGMODEL_LIBRARY")
+    if override:
+        return [("$BIGMODEL_LIBRARY", override)]
+    found = [("in-tree build", IN_TREE)]
+    system = ctypes.util.find_library("bigmodel")
+    if system:
+        found.append(("ctypes.util.find_library('bigmodel')", system))
+    found.append(("system loader", "libbigmodel.so.%d" % ABI_MAJOR))
+    return found
+
+
+def split_version(number):
+    return number // 10000, number // 100 % 100, number % 100
+
+
+def check_abi(cdll, expected_major=None, min_minor=None):
+    """None when cdll fits this package, else the reason it does not."""
+    major_needed = ABI_MAJOR if expected_major is None else expected_major
+    minor_needed = ABI_MINOR if min_minor is None else min_minor
+    try:
+        version = cdll.bgm_version_number
+    except AttributeError:
+        return "not a libbigmodel: it has no bgm_version_number()"
+    version.restype, version.argtypes = c_int, []
+    major, minor, patch = split_version(version())
+    if major != major_needed or minor < minor_needed:
+        return ("library version %d.%d.%d has ABI %d, but this package needs ABI %d "
+                "at version %d.%d or newer (rebuild the library or use the bigmodel "
+                "package that ships with it)"
+                % (major, minor, patch, major, major_needed, major_needed, minor_needed))
+    missing = [name for name in REQUIRED if not hasattr(cdll, name)]
+    if missing:
+        return "library version %d.%d.%d lacks %d symbol(s) this package needs: %s" % (
+            major, minor, patch, len(missing), ", ".join(missing[:5]))
+    return None
+
+
+def open_library(expected_major=None, min_minor=None):
+    """(CDLL, path) of the first candidate that loads and fits, else ImportError."""
+    tried = []
+    for label, path in candidates():
+        try:
+            cdll = ctypes.CDLL(path)
+        except OSError as exc:
+            tried.append("%s: %s: cannot load: %s" % (label, path, exc))
+            continue
+        reason = check_abi(cdll, expected_major, min_minor)
+        if reason is None:
+            return cdll, path
+        tried.append("%s: %s: %s" % (label, path, reason))
+    major = ABI_MAJOR if expected_major is None else expected_major
+    minor = ABI_MINOR if min_minor is None else min_minor
+    raise ImportError(
+        "bigmodel: no usable libbigmodel (this package needs ABI %d, version %d.%d or "
+        "newer). Tried, in order:\n  %s\nBuild it with `make` in the source tree, install "
+        "it with `make install`, or set BIGMODEL_LIBRARY to the path of libbigmodel.so."
+        % (major, major, minor, "\n  ".join(tried)))
+
+
+class _Lib:
+    """The loaded library: one attribute per function of the signature table."""
+
+    def __init__(self, cdll, path):
+        self.path = path
+        self.missing = set()
+        for table, optional in ((REQUIRED, False), (OPTIONAL, True)):
+            for name, (restype, argtypes) in table.items():
+                try:
+                    fn = getattr(cdll, name)
+                except AttributeError:
+                    if not optional:
+                        raise
+                    self.missing.add(name)
+                    setattr(self, name, _missing(name, path))
+                    continue
+                fn.argtypes = argtypes
+                if restype == STATUS:
+                    fn.restype = c_int
+                    fn.errcheck = raise_for_status
+                else:
+                    fn.restype = restype
+                setattr(self, name, fn)
+
+    def has(self, name):
+        """Whether the loaded library exports the function name."""
+        return hasattr(self, name) and name not in self.missing
+
+
+lib = _Lib(*open_library())
+
+# ---- handle bookkeeping ------------------------------------------------------
+# Counts of handles the package owns right now, by kind ("tensor", "tape",
+# ...): the leak tests read them, and they cost one dict update per handle.
+
+live = {}
+_live_lock = threading.Lock()
+exiting = False  # set at interpreter exit: no more frees (the process is ending)
+
+
+@atexit.register
+def _at_exit():
+    global exiting
+    exiting = True
+
+
+def count(kind, delta):
+    with _live_lock:
+        live[kind] = live.get(kind, 0) + delta
+
+
+def out_handle():
+    return c_void_p()
+
+
+def shape_array(shape):
+    """(int64 array, ndim) for a shape tuple; a 1-element dummy for scalars."""
+    shape = tuple(int(d) for d in shape)
+    return (c_int64 * max(len(shape), 1))(*shape), len(shape)
+
+
+def handle_array(handles):
+    return (c_void_p * max(len(handles), 1))(*handles)

@@ -1,0 +1,340 @@
+"""Datasets, batches and file loaders (bigmodel/data.h), with one-hot
+encoding and train/test splits from bigmodel/preprocess.h (scalers and K-fold
+are in bigmodel.preprocessing).
+
+A Dataset is features x (float32, or int32 token ids; first dimension =
+sample count N) and optional targets y (int32 class ids or float32 values).
+Datasets made from numpy arrays share their memory (no copy); take / skip
+are views; shuffle, concatenate and subset copy.
+
+    train = bigmodel.data.load_idx("train-images-idx3-ubyte.gz",
+                                   "train-labels-idx1-ubyte.gz")
+    for x, y in train.shuffle(42).batches(32):
+        ...   # x: Tensor (32, 28, 28, 1) float32, y: Tensor (32,) int32
+"""
+import ctypes
+import os
+
+from . import _lib
+from ._lib import lib
+from .errors import InvalidArgumentError, StateError
+from .tensor import Tensor, as_tensor, float32, int32
+
+__all__ = ["Dataset", "BatchIterator", "load_idx", "load_idx_images", "load_idx_labels",
+           "load_cifar", "load_csv", "load_npy", "save_npy", "one_hot"]
+
+_CIFAR = {"cifar10": 1, "cifar100": 2, "cifar100_fine": 2, "cifar100_coarse": 3}
+
+
+def _path(p):
+    return os.fsencode(p)
+
+
+def _view(ptr):
+    """A caller-owned Tensor sharing the memory of a borrowed tensor handle."""
+    if not ptr:
+        return None
+    ndim = lib.bgm_tensor_ndim(ptr)
+    dims = lib.bgm_tensor_shape(ptr)
+    shape = (ctypes.c_int64 * max(ndim, 1))(*[dims[i] for i in range(ndim)])
+    out = ctypes.c_void_p()
+    lib.bgm_tensor_reshape(ctypes.byref(out), ptr, shape, ndim)
+    return Tensor._adopt(out.value)
+
+
+def _copy(ptr):
+    if not ptr:
+        return None
+    out = ctypes.c_void_p()
+    lib.bgm_tensor_clone(ctypes.byref(out), ptr)
+    return Tensor._adopt(out.value)
+
+
+class Dataset:
+    """N samples of features x and optional targets y, in library memory."""
+
+    _ptr = None
+
+    def __init__(self, x, y=None, x_dtype=None):
+        """Dataset over x and y (Tensors or arrays; numpy arrays are not copied).
+
+        x holds float32 features, or int32 token ids for text: integer data
+        gives int32 unless x_dtype says otherwise (x_dtype="float32" for raw
+        integer pixels, which are then copied to float32)."""
+        tx = as_tensor(x, x_dtype)
+        ty = None if y is None else as_tensor(y)
+        out = ctypes.c_void_p()
+        lib.bgm_dataset_from_tensors(ctypes.byref(out), tx._h,
+                                     None if ty is None else ty._h)
+        self._set(out.value)
+
+    @classmethod
+    def _adopt(cls, ptr):
+        ds = cls.__new__(cls)
+        ds._set(ptr)
+        return ds
+
+    def _set(self, ptr):
+        self._ptr = ptr
+        _lib.count("dataset", 1)
+
+    @classmethod
+    def from_tensors(cls, x, y=None):
+        """Same as Dataset(x, y)."""
+        return cls(x, y)
+
+    from_numpy = from_tensors
+
+    @classmethod
+    def from_tensor_slices(cls, xy):
+        """tf.data's spelling: an (x, y) tuple, or x alone."""
+        return cls(*xy) if isinstance(xy, tuple) else cls(xy)
+
+    @property
+    def _h(self):
+        if self._ptr is None:
+            raise StateError("this dataset was closed")
+        return self._ptr
+
+    def close(self):
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None and not _lib.exiting:
+            lib.bgm_dataset_free(ptr)
+            _lib.count("dataset", -1)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- contents --
+
+    def __len__(self):
+        return lib.bgm_dataset_size(self._h)
+
+    @property
+    def x(self):
+        """The features (N, ...): a Tensor sharing the dataset's memory."""
+        return _view(lib.bgm_dataset_features(self._h))
+
+    @property
+    def y(self):
+        """The targets (N, ...) sharing the dataset's memory, or None."""
+        return _view(lib.bgm_dataset_targets(self._h))
+
+    features, targets = x, y
+
+    @property
+    def element_shape(self):
+        """Shape of one sample's features."""
+        n = ctypes.c_int()
+        dims = lib.bgm_dataset_element_shape(self._h, ctypes.byref(n))
+        return tuple(dims[i] for i in range(n.value))
+
+    def __repr__(self):
+        if self._ptr is None:
+            return "<Dataset closed>"
+        y = lib.bgm_dataset_targets(self._h)
+        return "<Dataset of %d samples, x %s, %s>" % (
+            len(self), self.element_shape,
+            "no targets" if not y else "y %s" % (_view(y).dtype,))
+
+    # -- datasets from datasets --
+
+    def _derive(self, fn, *args):
+        out = ctypes.c_void_p()
+        fn(ctypes.byref(out), self._h, *args)
+        return Dataset._adopt(out.value)
+
+    def shuffle(self, seed=0):
+        """The samples in a random order drawn from seed (a copy)."""
+        return self._derive(lib.bgm_dataset_shuffle, int(seed))
+
+    def take(self, n):
+        """The first min(n, N) samples (a view)."""
+        return self._derive(lib.bgm_dataset_take, int(n))
+
+    def skip(self, n):
+        """All but the first min(n, N) samples (a view)."""
+        return self._derive(lib.bgm_dataset_skip, int(n))
+
+    def concatenate(self, other):
+        """This dataset's samples followed by other's (a copy)."""
+        return self._derive(lib.bgm_dataset_concatenate, other._h)
+
+    def subset(self, indices):
+        """The samples at indices, in that order (a copy; indices may repeat)."""
+        idx = [int(i) for i in indices]
+        return self._derive(lib.bgm_dataset_subset,
+                            (ctypes.c_int64 * max(len(idx), 1))(*idx), len(idx))
+
+    def batches(self, batch_size, shuffle=False, seed=0, drop_remainder=False, copy=True):
+        """A re-iterable BatchIterator of (x, y) Tensors (x alone without targets)."""
+        return BatchIterator(self, batch_size, shuffle, seed, drop_remainder, copy)
+
+    # -- preprocessing (bigmodel/preprocess.h) --
+
+    def one_hot(self, num_classes=0):
+        """Same features, int32 targets one-hot encoded (num_classes 0: inferred)."""
+        return self._derive(lib.bgm_dataset_one_hot, int(num_classes))
+
+    def train_test_split(self, test_size=0.25, seed=0, stratify=False):
+        """(train, test), shuffled, n_test = ceil(test_size * N) (scikit-learn's rule)."""
+        a, b = ctypes.c_void_p(), ctypes.c_void_p()
+        lib.bgm_dataset_train_test_split(ctypes.byref(a), ctypes.byref(b), self._h,
+                                         float(test_size), int(seed), 1 if stratify else 0)
+        return Dataset._adopt(a.value), Dataset._adopt(b.value)
+
+    def validation_split(self, validation_split):
+        """(train, val): the last fraction of the samples is val (Keras' rule; views)."""
+        a, b = ctypes.c_void_p(), ctypes.c_void_p()
+        lib.bgm_dataset_validation_split(ctypes.byref(a), ctypes.byref(b), self._h,
+                                         float(validation_split))
+        return Dataset._adopt(a.value), Dataset._adopt(b.value)
+
+
+class BatchIterator:
+    """Batches of a dataset. Each ``iter()`` starts a pass (a new order when shuffling).
+
+    With copy=True (default) every batch is a pair of new Tensors. With
+    copy=False the Tensors share the iterator's one reusable buffer: no
+    allocation per batch, but their contents change at the next batch.
+    """
+
+    _ptr = None
+
+    def __init__(self, ds, batch_size, shuffle=False, seed=0, drop_remainder=False,
+                 copy=True):
+        out = ctypes.c_void_p()
+        lib.bgm_batch_iter_create(ctypes.byref(out), ds._h, int(batch_size),
+                                  1 if drop_remainder else 0)
+        self._ptr = out.value
+        _lib.count("batch_iter", 1)
+        self._copy = copy
+        self._started = False
+        if shuffle:
+            lib.bgm_batch_iter_shuffle(self._ptr, int(seed))
+
+    @property
+    def _h(self):
+        if self._ptr is None:
+            raise StateError("this batch iterator was closed")
+        return self._ptr
+
+    def __len__(self):
+        return lib.bgm_batch_iter_num_batches(self._h)
+
+    def __iter__(self):
+        if self._started:
+            lib.bgm_batch_iter_reset(self._h)
+        self._started = True
+        return self._batches()
+
+    def _batches(self):
+        make = _copy if self._copy else _view
+        has, x, y = ctypes.c_int(), ctypes.c_void_p(), ctypes.c_void_p()
+        while True:
+            lib.bgm_batch_iter_next(ctypes.byref(has), ctypes.byref(x), ctypes.byref(y),
+                                    self._h)
+            if not has.value:
+                return
+            bx, by = make(x.value), make(y.value)
+            yield bx if by is None else (bx, by)
+
+    def close(self):
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None and not _lib.exiting:
+            lib.bgm_batch_iter_free(ptr)
+            _lib.count("batch_iter", -1)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+# ---- loaders ------------------------------------------------------------------------
+
+
+def _load_tensor(fn, path):
+    out = ctypes.c_void_p()
+    fn(ctypes.byref(out), _path(path))
+    return Tensor._adopt(out.value)
+
+
+def load_idx_images(path):
+    """IDX images (plain or .gz) as float32 (N, H, W, 1) holding 0..255."""
+    return _load_tensor(lib.bgm_idx_load_images, path)
+
+
+def load_idx_labels(path):
+    """IDX labels (plain or .gz) as int32 (N,)."""
+    return _load_tensor(lib.bgm_idx_load_labels, path)
+
+
+def load_idx(images_path, labels_path):
+    """Dataset from IDX images and labels files (MNIST, Fashion-MNIST)."""
+    out = ctypes.c_void_p()
+    lib.bgm_dataset_load_idx(ctypes.byref(out), _path(images_path), _path(labels_path))
+    return Dataset._adopt(out.value)
+
+
+def load_cifar(paths, kind="cifar10"):
+    """Dataset from CIFAR binary batch files: x (N, 32, 32, 3) float32 NHWC, y int32."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    if kind not in _CIFAR:
+        raise InvalidArgumentError("kind must be one of %s, got %r"
+                                   % (", ".join(sorted(_CIFAR)), kind))
+    encoded = [_path(p) for p in paths]
+    arr = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+    out = ctypes.c_void_p()
+    lib.bgm_dataset_load_cifar(ctypes.byref(out), arr, len(encoded), _CIFAR[kind])
+    return Dataset._adopt(out.value)
+
+
+def load_csv(path, label=-1, has_header=True, skip_lines=0, delimiter=",",
+             label_dtype=int32, no_label=False):
+    """Dataset from a CSV of numbers: label is a column name (str) or index (int,
+    negative from the end); the other columns are float32 features."""
+    opts = _lib.CsvOptions()
+    lib.bgm_csv_options_init(ctypes.byref(opts))
+    opts.skip_lines, opts.has_header = int(skip_lines), 1 if has_header else 0
+    if isinstance(label, str):
+        opts.label_name = label.encode("utf-8")
+    else:
+        opts.label_column = int(label)
+    opts.no_label = 1 if no_label else 0
+    opts.label_dtype = {float32: 1, int32: 2}[label_dtype]
+    if len(delimiter) != 1:
+        raise InvalidArgumentError("delimiter must be one character, got %r" % delimiter)
+    opts.delimiter = delimiter.encode()
+    out = ctypes.c_void_p()
+    lib.bgm_dataset_load_csv(ctypes.byref(out), _path(path), ctypes.byref(opts))
+    return Dataset._adopt(out.value)
+
+
+def load_npy(path):
+    """A .npy file as a Tensor ('<f4' and '|u1' give float32, '<i4' int32)."""
+    return _load_tensor(lib.bgm_npy_load, path)
+
+
+def save_npy(t, path):
+    """Writes a tensor (or array) to a .npy file numpy.load reads (atomically)."""
+    t = as_tensor(t)  # a local: a temporary would be freed before the call
+    lib.bgm_npy_save(t._h, _path(path))
+
+
+def one_hot(labels, num_classes=0):
+    """float32 (..., C) one-hot rows of int32 labels (keras.utils.to_categorical)."""
+    out, labels = ctypes.c_void_p(), as_tensor(labels, int32)
+    lib.bgm_tensor_one_hot(ctypes.byref(out), labels._h, int(num_classes))
+    return Tensor._adopt(out.value)

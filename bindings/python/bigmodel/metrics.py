@@ -1,0 +1,356 @@
+"""Metrics (bigmodel/metrics.h): scikit-learn-style functions and Keras-style
+streaming Metric objects.
+
+Functions take y_true / y_pred as Tensors, numpy arrays or lists:
+class ids (int), binary labels or scores (float, shape (N,)), or score /
+probability / one-hot rows (float, shape (N, C), read by argmax).
+
+Labels: as scikit-learn, when ``labels`` is not given the classes are the
+sorted union of the ids found in y_true and y_pred (all of range(C) for (N, C)
+score rows), and results are reported in that order; ids that are not
+0..K-1 are mapped onto those positions before the library sees them. Values
+that are undefined (precision of a class never predicted, ...) take
+``zero_division`` (0.0 by default, as scikit-learn's "warn" gives).
+"""
+import ctypes
+
+from . import _compat
+from . import _lib
+from ._lib import lib
+from .errors import InvalidArgumentError, StateError
+from .tensor import Tensor, as_tensor, float32, int32
+
+__all__ = [
+    "accuracy_score", "top_k_accuracy_score", "precision_score", "recall_score",
+    "f1_score", "roc_auc_score", "confusion_matrix", "classification_report",
+    "precision_recall_fscore_support", "mean_squared_error", "mean_absolute_error",
+    "r2_score", "Metric", "Accuracy", "TopKAccuracy", "Precision", "Recall", "F1Score",
+    "AUC", "MeanSquaredError", "MeanAbsoluteError", "R2Score",
+]
+
+ACCURACY, TOP_K, PRECISION, RECALL, F1, AUC_KIND, MSE, MAE, R2 = range(1, 10)
+_AVERAGE = {"binary": 1, "macro": 2, "micro": 3, "weighted": 4}
+
+
+def _options(num_classes=0, k=5, average="binary", pos_label=1, threshold=0.5,
+             zero_division=0.0):
+    opts = _lib.MetricOptions()
+    lib.bgm_metric_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
+    if average not in _AVERAGE:
+        raise InvalidArgumentError("average must be one of %s or None, got %r"
+                                   % (", ".join(sorted(_AVERAGE)), average))
+    if zero_division == "warn":
+        zero_division = 0.0
+    opts.num_classes, opts.k, opts.average = int(num_classes), int(k), _AVERAGE[average]
+    opts.pos_label, opts.threshold = int(pos_label), float(threshold)
+    opts.zero_division = float(zero_division)
+    return opts
+
+
+def _array(values, dtype):
+    """A numpy array of values when numpy is present, else the list itself."""
+    np = _compat.np
+    return np.asarray(values, dtype=dtype) if np is not None else list(values)
+
+
+# ---- labels ---------------------------------------------------------------------------
+
+
+def _is_ids(t):
+    """Whether t holds one class id (or binary label) per sample."""
+    return t.ndim == 1 or (t.ndim == 2 and t.shape[1] == 1)
+
+
+def _ids(t):
+    """t's values as ints when every one is a whole number, else None (scores)."""
+    values = t._flat()
+    if t.dtype == int32:
+        return values
+    if all(v == int(v) for v in values):
+        return [int(v) for v in values]
+    return None
+
+
+class _Prepared:
+    """y_true / y_pred as the library wants them, and the class list."""
+
+    def __init__(self, y_true, y_pred, labels=None):
+        t, p = as_tensor(y_true), as_tensor(y_pred)
+        t_ids = _ids(t) if _is_ids(t) else None
+        p_ids = _ids(p) if _is_ids(p) else None
+        if labels is None:
+            if not _is_ids(p):
+                labels = range(p.shape[-1])
+            elif not _is_ids(t):
+                labels = range(t.shape[-1])
+            else:
+                found = set(t_ids or ()) | set(p_ids or ())
+                if p_ids is None:
+                    found |= {0, 1}  # binary scores, thresholded into 0 / 1
+                labels = sorted(found)
+        labels = list(labels)
+        if not labels:
+            raise InvalidArgumentError("no classes: y_true and y_pred are empty")
+        index = {lab: i for i, lab in enumerate(labels)}
+        if labels != list(range(len(labels))):
+            t = _remap(t, t_ids, index, "y_true")
+            p = _remap(p, p_ids, index, "y_pred")
+        self.y_true, self.y_pred, self.labels, self.index = t, p, labels, index
+
+
+def _remap(t, ids, index, what):
+    if ids is None:
+        return t
+    try:
+        return Tensor([index[v] for v in ids], int32)
+    except KeyError as exc:
+        raise InvalidArgumentError("%s holds class %r, which is not among the labels %s"
+                                   % (what, exc.args[0], sorted(index))) from None
+
+
+def _compute(kind, y_true, y_pred, opts):
+    out, zd = ctypes.c_double(), ctypes.c_int()
+    t, p = as_tensor(y_true), as_tensor(y_pred)
+    lib.bgm_metric_compute(ctypes.byref(out), ctypes.byref(zd), kind, ctypes.byref(opts),
+                           t._h, p._h)
+    return out.value
+
+
+# ---- one-shot functions ------------------------------------------------------------------
+
+
+def accuracy_score(y_true, y_pred):
+    """Fraction of samples whose predicted class is the true one."""
+    prep = _Prepared(y_true, y_pred)
+    return _compute(ACCURACY, prep.y_true, prep.y_pred, _options())
+
+
+def top_k_accuracy_score(y_true, y_score, k=2):
+    """Fraction whose true class is among the k best scores (scikit-learn's tie rule)."""
+    return _compute(TOP_K, as_tensor(y_true, int32), as_tensor(y_score, float32),
+                    _options(k=k))
+
+
+def precision_recall_fscore_support(y_true, y_pred, labels=None, zero_division=0.0):
+    """Per-class (precision, recall, f1, support) lists, in the order of labels."""
+    prep = _Prepared(y_true, y_pred, labels)
+    n = len(prep.labels)
+    prec, rec, f1 = ((ctypes.c_double * n)() for _ in range(3))
+    sup, zd = (ctypes.c_int64 * n)(), ctypes.c_int()
+    zero = 0.0 if zero_division == "warn" else float(zero_division)
+    lib.bgm_classification_scores(prec, rec, f1, sup, ctypes.byref(zd), prep.y_true._h,
+                                  prep.y_pred._h, n, zero)
+    return (_array(prec, "float64"), _array(rec, "float64"), _array(f1, "float64"),
+            _array(sup, "int64"))
+
+
+def _averaged(kind, y_true, y_pred, labels, average, pos_label, zero_division):
+    prep = _Prepared(y_true, y_pred, labels)
+    if average is None:
+        scores = precision_recall_fscore_support(prep.y_true, prep.y_pred,
+                                                 list(range(len(prep.labels))),
+                                                 zero_division)
+        return scores[{PRECISION: 0, RECALL: 1, F1: 2}[kind]]
+    n = len(prep.labels)
+    if average == "binary":
+        if n > 2:
+            raise InvalidArgumentError(
+                "average='binary' needs two classes, found %d (%s); choose average="
+                "'macro', 'micro' or 'weighted'" % (n, prep.labels))
+        if pos_label not in prep.index:
+            raise InvalidArgumentError("pos_label=%r is not a class (%s)"
+                                       % (pos_label, prep.labels))
+        pos, n = prep.index[pos_label], 2
+    else:
+        pos = 1
+    return _compute(kind, prep.y_true, prep.y_pred,
+                    _options(num_classes=n, average=average, pos_label=pos,
+                             zero_division=zero_division))
+
+
+def precision_score(y_true, y_pred, labels=None, pos_label=1, average="binary",
+                    zero_division=0.0):
+    return _averaged(PRECISION, y_true, y_pred, labels, average, pos_label, zero_division)
+
+
+def recall_score(y_true, y_pred, labels=None, pos_label=1, average="binary",
+                 zero_division=0.0):
+    return _averaged(RECALL, y_true, y_pred, labels, average, pos_label, zero_division)
+
+
+def f1_score(y_true, y_pred, labels=None, pos_label=1, average="binary", zero_division=0.0):
+    return _averaged(F1, y_true, y_pred, labels, average, pos_label, zero_division)
+
+
+def roc_auc_score(y_true, y_score):
+    """Area under the ROC curve of binary labels y_true and scores (N,) or (N, 2)."""
+    return _compute(AUC_KIND, as_tensor(y_true), as_tensor(y_score, float32), _options())
+
+
+def mean_squared_error(y_true, y_pred):
+    return _compute(MSE, as_tensor(y_true), as_tensor(y_pred), _options())
+
+
+def mean_absolute_error(y_true, y_pred):
+    return _compute(MAE, as_tensor(y_true), as_tensor(y_pred), _options())
+
+
+def r2_score(y_true, y_pred):
+    return _compute(R2, as_tensor(y_true), as_tensor(y_pred), _options())
+
+
+def confusion_matrix(y_true, y_pred, labels=None):
+    """Counts [i][j] of samples of class i predicted as j (a numpy array, or lists)."""
+    prep = _Prepared(y_true, y_pred, labels)
+    n = len(prep.labels)
+    out = ctypes.c_void_p()
+    lib.bgm_confusion_matrix(ctypes.byref(out), prep.y_true._h, prep.y_pred._h, n)
+    with Tensor._adopt(out.value) as cm:
+        if _compat.np is not None:
+            return cm.numpy(copy=True).astype("int64")
+        return cm.tolist()
+
+
+def classification_report(y_true, y_pred, labels=None, target_names=None, digits=2,
+                          output_dict=False, zero_division=0.0):
+    """scikit-learn's classification_report text (or dict with output_dict=True)."""
+    prep = _Prepared(y_true, y_pred, labels)
+    n = len(prep.labels)
+    names = [str(x) for x in (target_names if target_names is not None else prep.labels)]
+    if len(names) != n:
+        raise InvalidArgumentError("%d target_names for %d classes (%s)"
+                                   % (len(names), n, prep.labels))
+    if output_dict:
+        return _report_dict(prep, names, zero_division)
+    cnames = (ctypes.c_char_p * n)(*[s.encode("utf-8") for s in names])
+    needed = ctypes.c_size_t()
+    lib.bgm_classification_report(None, 0, ctypes.byref(needed), None, prep.y_true._h,
+                                  prep.y_pred._h, n, cnames, int(digits))
+    buf = ctypes.create_string_buffer(needed.value)
+    lib.bgm_classification_report(buf, needed.value, None, None, prep.y_true._h,
+                                  prep.y_pred._h, n, cnames, int(digits))
+    return buf.value.decode("utf-8")
+
+
+def _report_dict(prep, names, zero_division):
+    idx = list(range(len(prep.labels)))
+    p, r, f, s = precision_recall_fscore_support(prep.y_true, prep.y_pred, idx,
+                                                 zero_division)
+    report = {}
+    for i, name in enumerate(names):
+        report[name] = {"precision": float(p[i]), "recall": float(r[i]),
+                        "f1-score": float(f[i]), "support": int(s[i])}
+    total = sum(int(x) for x in s)
+    report["accuracy"] = accuracy_score(prep.y_true, prep.y_pred)
+    for avg, key in (("macro", "macro avg"), ("weighted", "weighted avg")):
+        report[key] = {
+            "precision": _averaged(PRECISION, prep.y_true, prep.y_pred, idx, avg, 1,
+                                   zero_division),
+            "recall": _averaged(RECALL, prep.y_true, prep.y_pred, idx, avg, 1,
+                                zero_division),
+            "f1-score": _averaged(F1, prep.y_true, prep.y_pred, idx, avg, 1,
+                                  zero_division),
+            "support": total}
+    return report
+
+
+# ---- streaming metrics ----------------------------------------------------------------
+
+
+class Metric:
+    """A metric accumulating over batches (Keras: update_state / result / reset_state)."""
+
+    _ptr = None
+    kind = None
+
+    def __init__(self, kind=None, **options):
+        kind = kind or self.kind
+        out = ctypes.c_void_p()
+        opts = _options(**options)
+        lib.bgm_metric_create(ctypes.byref(out), kind, ctypes.byref(opts))
+        self._ptr = out.value
+        _lib.count("metric", 1)
+
+    @property
+    def _h(self):
+        if self._ptr is None:
+            raise StateError("this metric was closed")
+        return self._ptr
+
+    @property
+    def name(self):
+        return lib.bgm_metric_name(self._h).decode()
+
+    def update_state(self, y_true, y_pred):
+        """Adds one batch (y_true, y_pred read as described in the module doc)."""
+        t, p = as_tensor(y_true), as_tensor(y_pred)  # alive until the call returns
+        lib.bgm_metric_update(self._h, t._h, p._h)
+
+    def result(self):
+        out = ctypes.c_double()
+        lib.bgm_metric_result(ctypes.byref(out), self._h)
+        return out.value
+
+    @property
+    def zero_division(self):
+        """True when result() is undefined and was replaced by the zero_division value."""
+        return bool(lib.bgm_metric_zero_division(self._h))
+
+    def reset_state(self):
+        lib.bgm_metric_reset(self._h)
+
+    def close(self):
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None and not _lib.exiting:
+            lib.bgm_metric_free(ptr)
+            _lib.count("metric", -1)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return "<%s %s>" % (type(self).__name__, self.name if self._ptr else "closed")
+
+
+class Accuracy(Metric):
+    kind = ACCURACY
+
+
+class TopKAccuracy(Metric):
+    kind = TOP_K
+
+    def __init__(self, k=5, **options):
+        super().__init__(k=k, **options)
+
+
+class Precision(Metric):
+    """average: 'binary' (default; two classes), or 'macro' / 'micro' / 'weighted'
+    with num_classes."""
+    kind = PRECISION
+
+
+class Recall(Metric):
+    kind = RECALL
+
+
+class F1Score(Metric):
+    kind = F1
+
+
+class AUC(Metric):
+    kind = AUC_KIND
+
+
+class MeanSquaredError(Metric):
+    kind = MSE
+
+
+class MeanAbsoluteError(Metric):
+    kind = MAE
+
+
+class R2Score(Metric):
+    kind = R2
