@@ -1,4 +1,5 @@
 /*
+ * bigmodel.h — the public API of libbigmodel, an embeddable deep-learning library.
  *
  * Rules that hold for every function (stated once here):
  *
@@ -33,8 +34,10 @@
 #include "bigmodel/metrics.h"
 #include "bigmodel/optim.h"
 #include "bigmodel/nn_ops.h"
+#include "bigmodel/rnn_ops.h"
 #include "bigmodel/data.h"
 #include "bigmodel/preprocess.h"
 #include "bigmodel/text.h"
+#include "bigmodel/model.h"
 
 #endif /* BIGMODEL_H */

@@ -1,0 +1,117 @@
+/*
+ * The classic Keras image classifier in C: Conv2D(32) -> MaxPool -> Conv2D(64)
+ * -> MaxPool -> Conv2D(64) -> Flatten -> Dense(64) -> Dense(10), trained with
+ * Adam on sparse categorical cross-entropy from logits.
+ *
+ *     cifar10_cnn [-e EPOCHS] [-b BATCH_SIZE] [CIFAR10_DIR]
+ *
+ * With CIFAR10_DIR (holding data_batch_1.bin ... data_batch_5.bin and
+ * test_batch.bin) it trains on CIFAR-10; without it, on Fashion-MNIST from
+ * /usr/share/datasets/fashion-mnist (Debian's package).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bigmodel.h>
+
+#define FASHION "/usr/share/datasets/fashion-mnist/"
+
+/* Loads the training and test sets, pixels scaled to [0, 1]. */
+static bgm_status load(bgm_dataset **train, bgm_dataset **test, const char *cifar_dir)
+{
+    bgm_scaler *rescale = NULL;
+    bgm_status s;
+    if (cifar_dir) {
+        char paths[6][4096];
+        const char *p[5];
+        int i;
+        for (i = 0; i < 5; i++) {
+            snprintf(paths[i], sizeof paths[i], "%s/data_batch_%d.bin", cifar_dir, i + 1);
+            p[i] = paths[i];
+        }
+        snprintf(paths[5], sizeof paths[5], "%s/test_batch.bin", cifar_dir);
+        p[0] = paths[0];
+        s = bgm_dataset_load_cifar(train, p, 5, BGM_CIFAR10);
+        p[0] = paths[5];
+        if (s == BGM_OK)
+            s = bgm_dataset_load_cifar(test, p, 1, BGM_CIFAR10);
+    } else {
+        s = bgm_dataset_load_idx(train, FASHION "train-images-idx3-ubyte.gz",
+                                 FASHION "train-labels-idx1-ubyte.gz");
+        if (s == BGM_OK)
+            s = bgm_dataset_load_idx(test, FASHION "t10k-images-idx3-ubyte.gz",
+                                     FASHION "t10k-labels-idx1-ubyte.gz");
+    }
+    if (s == BGM_OK) s = bgm_scaler_rescale(&rescale, 255.0f);
+    if (s == BGM_OK) s = bgm_scaler_transform_dataset_inplace(rescale, *train);
+    if (s == BGM_OK) s = bgm_scaler_transform_dataset_inplace(rescale, *test);
+    bgm_scaler_free(rescale);
+    return s;
+}
+
+/* The model of the Keras CNN tutorial, for images of the given shape. */
+static bgm_status build(bgm_model **m, const int64_t *image_shape)
+{
+    bgm_optimizer *adam = NULL;
+    bgm_status s = bgm_model_create(m, image_shape, 3, 42);
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(32, 3, BGM_ACT_RELU));
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU));
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU));
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_flatten());
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(64, BGM_ACT_RELU));
+    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(10, BGM_ACT_LINEAR));
+    if (s == BGM_OK) s = bgm_optimizer_adam(&adam, BGM_ADAM_LEARNING_RATE, BGM_ADAM_BETA1,
+                                            BGM_ADAM_BETA2, BGM_ADAM_EPSILON);
+    if (s == BGM_OK)
+        s = bgm_model_compile(*m, adam, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                              /*from_logits*/ 1, (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cifar_dir = NULL;
+    bgm_dataset *train = NULL, *test = NULL;
+    bgm_model *m = NULL;
+    bgm_history *history = NULL;
+    bgm_fit_options fit;
+    double results[2] = {0, 0};
+    bgm_status s;
+    int i;
+
+    bgm_fit_options_init(&fit, sizeof fit);
+    fit.epochs = 5;
+    fit.batch_size = 64;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-e") == 0 && i + 1 < argc)
+            fit.epochs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-b") == 0 && i + 1 < argc)
+            fit.batch_size = atoi(argv[++i]);
+        else if (argv[i][0] != '-')
+            cifar_dir = argv[i];
+        else {
+            fprintf(stderr, "usage: %s [-e EPOCHS] [-b BATCH_SIZE] [CIFAR10_DIR]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    printf("%s: training on %s\n", argv[0], cifar_dir ? "CIFAR-10" : "Fashion-MNIST");
+    s = load(&train, &test, cifar_dir);
+    if (s == BGM_OK) s = build(&m, bgm_dataset_element_shape(train, NULL));
+    if (s == BGM_OK) s = bgm_model_summary(m, NULL, NULL);
+    if (s == BGM_OK) s = bgm_model_fit_dataset(&history, m, train, test, &fit);
+    if (s == BGM_OK) s = bgm_model_evaluate_dataset(results, 2, m, test, 256);
+    if (s == BGM_OK)
+        printf("test loss: %.4f - test accuracy: %.4f\n", results[0], results[1]);
+    else
+        fprintf(stderr, "%s: %s: %s\n", argv[0], bgm_status_string(s), bgm_last_error());
+
+    bgm_history_free(history);
+    bgm_model_free(m);
+    bgm_dataset_free(train);
+    bgm_dataset_free(test);
+    return s == BGM_OK ? 0 : 1;
+}

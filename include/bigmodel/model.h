@@ -1,0 +1,634 @@
+/*
+ * bigmodel/model.h — layers, the Sequential model (bgm_model), and its
+ * compile / fit / evaluate / predict loop with Keras-style progress,
+ * histories and callbacks.
+ *
+ * Part of the libbigmodel public API; include <bigmodel.h> rather than this file.
+ *
+ * A program reads like the Keras tutorial it replaces:
+ *
+ *     bgm_model *m = NULL;
+ *     bgm_optimizer *adam = NULL;
+ *     bgm_history *h = NULL;
+ *     bgm_fit_options fo;
+ *     bgm_status s = bgm_model_create(&m, (int64_t[]){28, 28, 1}, 3, 42);
+ *     if (s == BGM_OK) s = bgm_model_add(m, bgm_layer_conv2d(32, 3, BGM_ACT_RELU));
+ *     if (s == BGM_OK) s = bgm_model_add(m, bgm_layer_max_pool2d(2));
+ *     if (s == BGM_OK) s = bgm_model_add(m, bgm_layer_flatten());
+ *     if (s == BGM_OK) s = bgm_model_add(m, bgm_layer_dense(10, BGM_ACT_LINEAR));
+ *     if (s == BGM_OK) s = bgm_optimizer_adam(&adam, 1e-3f, BGM_ADAM_BETA1,
+ *                                             BGM_ADAM_BETA2, BGM_ADAM_EPSILON);
+ *     if (s == BGM_OK) s = bgm_model_compile(m, adam,   // m owns adam from here
+ *                              BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+ *                              (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
+ *     bgm_fit_options_init(&fo, sizeof fo);
+ *     fo.epochs = 5;
+ *     if (s == BGM_OK) s = bgm_model_fit(&h, m, x_train, y_train, &fo);
+ *     if (s != BGM_OK) fprintf(stderr, "training failed: %s\n", bgm_last_error());
+ *
+ * Shapes: a model is created with the shape of ONE sample (no batch
+ * dimension); tensors given to fit / evaluate / predict / forward carry the
+ * batch as their first dimension. Layer shapes are inferred when a layer is
+ * added, and a layer that cannot take its input fails right there, naming
+ * its index (from 0), its kind and both shapes.
+ *
+ * Weights: all trainable parameters of a model live in one contiguous float
+ * buffer and their gradients in another of the same size; non-trainable
+ * state (BatchNorm's moving statistics) in a third. The tensors the
+ * accessors return are views into those buffers. Initial values come from
+ * the model's own generator, seeded at creation: the same seed and the same
+ * layers give the same bits.
+ *
+ * Threads: one thread at a time per model, except bgm_model_predict and
+ * bgm_model_evaluate, which only read the model: any number of threads may
+ * run them at once on a model no thread is changing.
+ */
+#ifndef BIGMODEL_MODEL_H
+#define BIGMODEL_MODEL_H
+
+#include "autograd.h"
+#include "data.h"
+#include "metrics.h"
+#include "nn_ops.h"
+#include "optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A layer configuration, made by a bgm_layer_* constructor. Opaque. */
+typedef struct bgm_layer bgm_layer;
+
+/** A Sequential model: a stack of layers with its weights. Opaque. */
+typedef struct bgm_model bgm_model;
+
+/** Per-epoch values of the loss and metrics recorded by fit. Opaque. */
+typedef struct bgm_history bgm_history;
+
+/** A training callback (early stopping, CSV logger, ...). Opaque. */
+typedef struct bgm_callback bgm_callback;
+
+/** Named values passed to a user callback ("loss", "accuracy", ...). Opaque. */
+typedef struct bgm_logs bgm_logs;
+
+/**
+ * Receives text (progress lines, summaries). text is NUL-terminated and may
+ * hold several lines, or a carriage return that rewrites the current line.
+ */
+typedef void (*bgm_write_fn)(void *ctx, const char *text);
+
+/** Activation applied by a layer. Values are part of the ABI. */
+typedef enum bgm_activation {
+    BGM_ACT_LINEAR = 0,     /**< none: y = x */
+    BGM_ACT_RELU = 1,
+    BGM_ACT_SIGMOID = 2,
+    BGM_ACT_TANH = 3,
+    BGM_ACT_SOFTMAX = 4,    /**< over the last axis */
+    BGM_ACT_LEAKY_RELU = 5, /**< slope 0.2 below 0 (tf.nn.leaky_relu); see
+                                 bgm_layer_set_leaky_relu_alpha */
+    BGM_ACT_GELU = 6        /**< exact (erf) GELU */
+} bgm_activation;
+
+/**
+ * How initial weights are drawn. Values are part of the ABI. The truncated
+ * normals redraw values beyond 2 standard deviations and scale by 1 / 0.8796
+ * so the variance is the one named, as Keras does.
+ */
+typedef enum bgm_initializer {
+    BGM_INIT_GLOROT_UNIFORM = 1, /**< U(-l, l), l = sqrt(6 / (fan_in + fan_out));
+                                      Keras' kernel default */
+    BGM_INIT_GLOROT_NORMAL = 2,  /**< truncated normal, variance 2 / (fan_in + fan_out) */
+    BGM_INIT_HE_NORMAL = 3,      /**< truncated normal, variance 2 / fan_in */
+    BGM_INIT_HE_UNIFORM = 4,     /**< U(-l, l), l = sqrt(6 / fan_in) */
+    BGM_INIT_ZEROS = 5,          /**< Keras' bias default */
+    BGM_INIT_ONES = 6
+} bgm_initializer;
+
+/** The loss a model is compiled with. Values are part of the ABI. */
+typedef enum bgm_loss_kind {
+    /** Mean squared error; float32 targets shaped like the output. */
+    BGM_LOSS_MSE = 1,
+    /** Mean absolute error; float32 targets shaped like the output. */
+    BGM_LOSS_MAE = 2,
+    /** float32 targets in [0, 1] shaped like the output. */
+    BGM_LOSS_BINARY_CROSSENTROPY = 3,
+    /** float32 one-hot targets (N, C). */
+    BGM_LOSS_CATEGORICAL_CROSSENTROPY = 4,
+    /** int32 class ids (N) or (N, 1). */
+    BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 5
+} bgm_loss_kind;
+
+/* ---- layers ------------------------------------------------------------
+ * Each constructor returns a new layer, or NULL with bgm_last_error() set
+ * (BGM_E_INVALID for a bad argument, BGM_E_NOMEM). Pass the result straight
+ * to bgm_model_add(), which takes ownership, NULL included: the add then
+ * fails keeping the constructor's message. A layer never added is freed with
+ * bgm_layer_free().
+ */
+
+/** Densely connected layer: y = act(x W + b), x (N, in), W (in, units). units >= 1. */
+BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation);
+
+/**
+ * 2-D convolution over NHWC images with a kernel_size x kernel_size window
+ * (change with bgm_layer_set_kernel_size), stride 1, VALID padding:
+ * y = act(conv(x, K) + b), K of shape (KH, KW, C, filters) as Keras.
+ * filters >= 1, kernel_size >= 1.
+ */
+BGM_API bgm_layer *bgm_layer_conv2d(int64_t filters, int64_t kernel_size,
+                                    bgm_activation activation);
+
+/** Max pooling over pool x pool windows, strides = pool, VALID padding (Keras). pool >= 1. */
+BGM_API bgm_layer *bgm_layer_max_pool2d(int64_t pool);
+
+/** Average pooling over pool x pool windows, strides = pool, VALID padding. pool >= 1. */
+BGM_API bgm_layer *bgm_layer_avg_pool2d(int64_t pool);
+
+/** Mean over height and width: (H, W, C) to (C). */
+BGM_API bgm_layer *bgm_layer_global_avg_pool2d(void);
+
+/** Flattens each sample to one dimension. */
+BGM_API bgm_layer *bgm_layer_flatten(void);
+
+/** Inverted dropout of rate in [0, 1) in training; identity at inference. */
+BGM_API bgm_layer *bgm_layer_dropout(float rate);
+
+/**
+ * Batch normalization over the last axis: batch statistics in training
+ * (and updates of the moving mean / variance), moving statistics at
+ * inference. Keras defaults: momentum 0.99, epsilon 1e-3; gamma starts at 1,
+ * beta at 0, moving mean at 0, moving variance at 1.
+ */
+BGM_API bgm_layer *bgm_layer_batch_norm(void);
+
+/** Applies an activation function. */
+BGM_API bgm_layer *bgm_layer_activation(bgm_activation activation);
+
+/** Frees a layer that was not added to a model. NULL is a no-op. */
+BGM_API void bgm_layer_free(bgm_layer *layer);
+
+/* ---- layer options -----------------------------------------------------
+ * Setters change a layer before it is added. Each returns BGM_OK or:
+ * BGM_E_INVALID for a NULL layer (keeping the message of the constructor
+ * that returned NULL) or an out-of-range value; BGM_E_UNSUPPORTED when the
+ * layer kind has no such option (the message names the kind); BGM_E_STATE
+ * once the layer belongs to a model. A failed setter leaves the layer as it
+ * was.
+ */
+
+/** Conv2D window size kh x kw (>= 1). */
+BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64_t kw);
+
+/** Pooling window size ph x pw (>= 1); also resets the strides to the window. */
+BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t pw);
+
+/** Conv2D / pooling strides (>= 1). */
+BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t sw);
+
+/** Conv2D / pooling padding, BGM_PADDING_VALID or BGM_PADDING_SAME. */
+BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding);
+
+/** Dense / Conv2D: whether the layer has a bias (default 1). */
+BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias);
+
+/** Dense / Conv2D kernel initializer (default BGM_INIT_GLOROT_UNIFORM). */
+BGM_API bgm_status bgm_layer_set_kernel_initializer(bgm_layer *layer, bgm_initializer init);
+
+/** Dense / Conv2D bias initializer (default BGM_INIT_ZEROS). */
+BGM_API bgm_status bgm_layer_set_bias_initializer(bgm_layer *layer, bgm_initializer init);
+
+/**
+ * Dense / Conv2D L2 kernel regularizer (Keras kernel_regularizer=l2(l2)):
+ * l2 * sum(kernel^2) is added to the training loss. l2 >= 0 and finite; 0 = none.
+ */
+BGM_API bgm_status bgm_layer_set_kernel_l2(bgm_layer *layer, float l2);
+
+/** Activation slope below 0 for BGM_ACT_LEAKY_RELU (default 0.2), finite. */
+BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha);
+
+/** BatchNormalization momentum in [0, 1] (default 0.99). */
+BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum);
+
+/** BatchNormalization epsilon > 0 (default 1e-3). */
+BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon);
+
+/**
+ * Layer name (1 to 63 bytes of [A-Za-z0-9_.-]); unique within a model. Without
+ * it the model names layers as Keras does: "dense", "dense_1", "conv2d", ...
+ * name is copied.
+ */
+BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name);
+
+/* ---- layer accessors (NULL / 0 for a NULL layer) ------------------------ */
+
+/** Kind as Keras calls it: "Dense", "Conv2D", "MaxPooling2D", ... Static storage. */
+BGM_API const char *bgm_layer_kind(const bgm_layer *layer);
+
+/** Name; "" for an unnamed layer not yet added. Borrowed: valid while the layer lives. */
+BGM_API const char *bgm_layer_name(const bgm_layer *layer);
+
+/**
+ * Output shape of one sample (no batch dimension), known once the layer is
+ * added; *ndim (may be NULL) receives its length. NULL before that.
+ */
+BGM_API const int64_t *bgm_layer_output_shape(const bgm_layer *layer, int *ndim);
+
+/** Number of weights (trainable and not) of an added layer; 0 before. */
+BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer);
+
+/* ---- building a model --------------------------------------------------- */
+
+/**
+ * New empty Sequential model taking samples of shape input_shape (ndim from
+ * 1 to BGM_MAX_DIMS - 1 entries, each >= 1; no batch dimension). seed seeds
+ * the model's generator: initial weights, shuffling, dropout.
+ * Free with bgm_model_free().
+ * Errors: BGM_E_INVALID (NULL out or input_shape, bad ndim or dimension), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_create(bgm_model **out, const int64_t *input_shape, int ndim,
+                                    uint64_t seed);
+
+/** Frees a model, its layers, weights, optimizer and workspaces. NULL is a no-op. */
+BGM_API void bgm_model_free(bgm_model *m);
+
+/**
+ * Appends layer to m, taking ownership of it in every case: on error the
+ * layer is freed. Infers the layer's output shape and allocates and
+ * initializes its weights from the model's generator. Views returned earlier
+ * by bgm_model_weight / bgm_model_trainable_params become invalid.
+ * Errors: BGM_E_INVALID (NULL m; NULL layer, keeping the message of the
+ * constructor that failed; a duplicate name), BGM_E_STATE (m is compiled, or
+ * layer belongs to a model already), BGM_E_SHAPE (the layer cannot take the
+ * previous output: "layer 3 (Dense): expected input of 1 dimension, got
+ * (5, 5, 64) — add a Flatten layer before it"), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer);
+
+/** Number of layers (0 for NULL). */
+BGM_API int bgm_model_num_layers(const bgm_model *m);
+
+/** Layer i (0-based), borrowed: valid while m lives. NULL when out of range. */
+BGM_API const bgm_layer *bgm_model_layer(const bgm_model *m, int i);
+
+/** Shape of one input sample; *ndim (may be NULL) receives its length. Borrowed. */
+BGM_API const int64_t *bgm_model_input_shape(const bgm_model *m, int *ndim);
+
+/** Shape of one output sample (the input shape for a model with no layers). Borrowed. */
+BGM_API const int64_t *bgm_model_output_shape(const bgm_model *m, int *ndim);
+
+/**
+ * Writes a Keras-like summary table (Layer (type), Output Shape, Param #,
+ * totals, trainable and non-trainable counts) to write(ctx, text); write
+ * NULL writes to stdout.
+ * Errors: BGM_E_INVALID (NULL m).
+ */
+BGM_API bgm_status bgm_model_summary(const bgm_model *m, bgm_write_fn write, void *ctx);
+
+/**
+ * The summary text in buf, snprintf-style: at most size bytes, always
+ * NUL-terminated when size > 0 (buf may be NULL when size is 0); *needed
+ * (may be NULL) receives the size the whole text needs, NUL included.
+ * Errors: BGM_E_INVALID (NULL m, NULL buf with size > 0), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_summary_string(char *buf, size_t size, size_t *needed,
+                                            const bgm_model *m);
+
+/* ---- weights ----------------------------------------------------------- */
+
+/** Number of weight elements, trainable and not (Keras' "Total params"); 0 for NULL. */
+BGM_API int64_t bgm_model_num_params(const bgm_model *m);
+
+/** Number of trainable weight elements (Keras' "Trainable params"); 0 for NULL. */
+BGM_API int64_t bgm_model_num_trainable_params(const bgm_model *m);
+
+/**
+ * The trainable weight tensors in layer order (kernel then bias per layer,
+ * gamma then beta for BatchNorm), for a custom training loop: pass them to
+ * bgm_tape_gradient() and bgm_optimizer_step(). *params receives a borrowed
+ * array of *count views, valid until the next bgm_model_add or the model's
+ * free; writing through them changes the model.
+ * Errors: BGM_E_INVALID (NULL).
+ */
+BGM_API bgm_status bgm_model_trainable_params(bgm_tensor *const **params, int *count,
+                                              bgm_model *m);
+
+/** Number of weight tensors, trainable and not (Keras' len(model.weights)). 0 for NULL. */
+BGM_API int bgm_model_num_weights(const bgm_model *m);
+
+/**
+ * Weight tensor i in Keras order (per layer: kernel, bias; gamma, beta,
+ * moving_mean, moving_variance), a borrowed view valid until the next
+ * bgm_model_add; NULL when out of range.
+ */
+BGM_API bgm_tensor *bgm_model_weight(const bgm_model *m, int i);
+
+/** Name of weight i, e.g. "dense_1/kernel"; NULL when out of range. Borrowed. */
+BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i);
+
+/** 1 when weight i is trained (not BatchNorm's moving statistics), else 0. */
+BGM_API int bgm_model_weight_trainable(const bgm_model *m, int i);
+
+/**
+ * Copies every weight, in bgm_model_weight order, into buf (count floats,
+ * count == bgm_model_num_params).
+ * Errors: BGM_E_INVALID (NULL), BGM_E_SHAPE (count differs; both counts named).
+ */
+BGM_API bgm_status bgm_model_get_weights(const bgm_model *m, float *buf, int64_t count);
+
+/** Overwrites every weight from buf, in the same order. Errors as bgm_model_get_weights. */
+BGM_API bgm_status bgm_model_set_weights(bgm_model *m, const float *buf, int64_t count);
+
+/* ---- compiling ----------------------------------------------------------- */
+
+/**
+ * Sets how m trains: the optimizer, the loss and the metrics fit and
+ * evaluate report. Takes ownership of optimizer in every case (it is freed
+ * with the model, or right away on error); compiling again replaces the
+ * previous optimizer and metrics. from_logits != 0 means the model outputs
+ * logits (no final softmax / sigmoid) for the cross-entropy losses; metrics
+ * then see probabilities. metrics holds nmetrics kinds (may be NULL when
+ * nmetrics is 0), named in logs as bgm_metric_name() says; precision, recall
+ * and F1 average over classes (macro) for outputs of more than one column,
+ * binary otherwise; AUC takes binary outputs. For other options add a
+ * metric with bgm_model_add_metric().
+ * Errors: BGM_E_INVALID (NULL m or optimizer, unknown loss, from_logits with
+ * MSE / MAE, nmetrics < 0, a metric the output cannot feed), BGM_E_STATE (m
+ * has no layers), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
+                                     bgm_loss_kind loss, int from_logits,
+                                     const bgm_metric_kind *metrics, int nmetrics);
+
+/**
+ * Adds one more metric to a compiled model with explicit options (copied;
+ * NULL for the defaults). It is named as bgm_metric_name() says, with "_1",
+ * "_2", ... appended when the name is taken.
+ * Errors: BGM_E_INVALID (NULL m, bad kind or options), BGM_E_STATE (not compiled), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_add_metric(bgm_model *m, bgm_metric_kind kind,
+                                        const bgm_metric_options *opts);
+
+/** The optimizer m was compiled with, borrowed (NULL before compile). */
+BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m);
+
+/** Number of values evaluate returns: 1 (the loss) + metrics. 0 before compile. */
+BGM_API int bgm_model_num_metrics(const bgm_model *m);
+
+/** Name of value i of evaluate: "loss" for 0, then the metrics' names. NULL when out of range. */
+BGM_API const char *bgm_model_metric_name(const bgm_model *m, int i);
+
+/* ---- custom training loops (tf.GradientTape) ----------------------------- */
+
+/**
+ * Runs the model on x (N, input shape...) recording on tape, and watches the
+ * trainable parameters on tape so bgm_tape_gradient() can differentiate with
+ * respect to them. training != 0 runs Dropout and BatchNorm in training mode
+ * (BatchNorm then updates its moving statistics, Dropout draws from the
+ * model's generator). *out is owned by tape (valid until its reset or free).
+ * Errors: BGM_E_INVALID (NULL), BGM_E_DTYPE (x not float32), BGM_E_SHAPE (x's
+ * sample shape differs from the model's input shape), BGM_E_STATE (no
+ * layers), and a layer's error naming the layer.
+ */
+BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
+                                     const bgm_tensor *x, int training);
+
+/**
+ * The compiled loss of y_pred against y_true, plus the kernel L2 penalties,
+ * recorded on tape (Keras' model.compute_loss): a scalar owned by tape.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_STATE (not compiled), BGM_E_DTYPE /
+ * BGM_E_SHAPE (targets that do not fit the loss), BGM_E_RANGE (a class id
+ * out of range).
+ */
+BGM_API bgm_status bgm_model_compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
+                                          const bgm_tensor *y_true, const bgm_tensor *y_pred);
+
+/* ---- training ------------------------------------------------------------- */
+
+/**
+ * Options of bgm_model_fit. Fill with bgm_fit_options_init(), then change
+ * the fields you need. Later versions only append fields; size tells the
+ * library which the caller knows.
+ */
+typedef struct bgm_fit_options {
+    /** sizeof(bgm_fit_options), set by init. */
+    size_t size;
+    /** Index of the last epoch, as Keras' epochs (1). */
+    int epochs;
+    /** Samples per step (32). */
+    int64_t batch_size;
+    /** Reshuffle the training samples every epoch, from the model's generator (1). */
+    int shuffle;
+    /** Fraction in [0, 1) of the samples, taken from the end before any
+     *  shuffling, held out for validation (0). */
+    double validation_split;
+    /** Validation features and targets, borrowed (NULL); they override
+     *  validation_split. */
+    const bgm_tensor *validation_x;
+    const bgm_tensor *validation_y;
+    /** Epoch to start from, for resuming (0). */
+    int initial_epoch;
+    /** 0 silent; 1 a progress bar, rewritten in place on a terminal and one
+     *  line per epoch otherwise; 2 one line per epoch (1). */
+    int verbose;
+    /** Receives the progress text; NULL writes to stdout (NULL). */
+    bgm_write_fn output;
+    /** Passed to output (NULL). */
+    void *output_ctx;
+    /** num_callbacks callbacks, borrowed (NULL, 0). */
+    bgm_callback *const *callbacks;
+    int num_callbacks;
+    /** When non-NULL and another thread stores a nonzero value there (with
+     *  __atomic_store_n or a C11 atomic store), fit stops after the current
+     *  batch and returns BGM_E_CANCELLED. Read atomically (NULL). */
+    const int *cancel;
+} bgm_fit_options;
+
+/**
+ * Fills opts with the defaults shown above; pass size = sizeof *opts.
+ * Errors: BGM_E_INVALID (NULL, size smaller than the first version of the
+ * struct), BGM_E_UNSUPPORTED (size larger than this library knows).
+ */
+BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
+
+/**
+ * Trains m on x (N, input shape...) float32 and targets y (see
+ * bgm_loss_kind) for epochs - initial_epoch epochs, printing Keras-style
+ * progress unless verbose is 0:
+ *     Epoch 3/10
+ *     1875/1875 [==============================] - 9s 5ms/step - loss: 0.3011 - accuracy: 0.8897 - val_loss: 0.3290 - val_accuracy: 0.8810
+ * Every step runs the layers in training mode on the model's tape (reset,
+ * not freed, between steps), takes the gradients of the loss plus L2
+ * penalties and applies the optimizer. *history (history may be NULL when
+ * unwanted) receives a new bgm_history (free with bgm_history_free) with
+ * each epoch's values. x, y and the options' tensors are borrowed for the
+ * call. opts may be NULL for the defaults. A callback asking to stop ends
+ * training early (see bgm_callback_fn) and fit returns BGM_OK.
+ * Errors: BGM_E_INVALID (NULL m, x or y, bad options), BGM_E_STATE (not
+ * compiled), BGM_E_DTYPE (x not float32, y of the wrong type for the loss:
+ * the message names both), BGM_E_SHAPE (x's sample shape differs from the
+ * model's input, y does not fit the output, sample counts differ),
+ * BGM_E_CANCELLED (the cancel flag was set), BGM_E_IO (a CSV logger could
+ * not write), BGM_E_RANGE (a class id out of range), BGM_E_NOMEM; the
+ * weights then hold the updates made so far.
+ */
+BGM_API bgm_status bgm_model_fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
+                                 const bgm_tensor *y, const bgm_fit_options *opts);
+
+/**
+ * bgm_model_fit on a dataset with targets. validation (may be NULL) is a
+ * dataset used for validation; otherwise the options' validation_x / y or
+ * validation_split apply. Both datasets are borrowed for the call.
+ * Errors: as bgm_model_fit; BGM_E_INVALID also for a dataset without targets.
+ */
+BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
+                                         const bgm_dataset *train,
+                                         const bgm_dataset *validation,
+                                         const bgm_fit_options *opts);
+
+/**
+ * Loss and metrics of m on x, y in inference mode, in batches of batch_size
+ * (0 means 32): results[0] = loss (with L2 penalties), then the metrics in
+ * bgm_model_metric_name order; the first min(n, bgm_model_num_metrics(m))
+ * values are written. Reentrant: reads m only.
+ * Errors: BGM_E_INVALID (NULL, n < 1, batch_size < 0), BGM_E_STATE (not
+ * compiled), and the data errors of bgm_model_fit.
+ */
+BGM_API bgm_status bgm_model_evaluate(double *results, int n, const bgm_model *m,
+                                      const bgm_tensor *x, const bgm_tensor *y,
+                                      int64_t batch_size);
+
+/** bgm_model_evaluate on a dataset with targets. */
+BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_model *m,
+                                              const bgm_dataset *ds, int64_t batch_size);
+
+/**
+ * Outputs of m for x (N, input shape...) in inference mode, in batches of
+ * batch_size (0 means 32): *out is a new tensor (N, output shape...) the
+ * caller frees. Reentrant: activations live in a per-call workspace, so
+ * threads may predict with one model at once.
+ * Errors: BGM_E_INVALID (NULL, batch_size < 0), BGM_E_STATE (no layers),
+ * BGM_E_DTYPE, BGM_E_SHAPE (x's sample shape differs from the input shape),
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
+                                     const bgm_tensor *x, int64_t batch_size);
+
+/* ---- history ----------------------------------------------------------- */
+
+/** Number of epochs recorded (0 for NULL). */
+BGM_API int bgm_history_num_epochs(const bgm_history *h);
+
+/** Index of the i-th recorded epoch (initial_epoch + i); -1 when out of range. */
+BGM_API int bgm_history_epoch(const bgm_history *h, int i);
+
+/** Number of keys ("loss", "accuracy", "val_loss", ..., "lr"); 0 for NULL. */
+BGM_API int bgm_history_num_keys(const bgm_history *h);
+
+/** Key i, borrowed; NULL when out of range. */
+BGM_API const char *bgm_history_key(const bgm_history *h, int i);
+
+/**
+ * The bgm_history_num_epochs values of key, borrowed (valid while h lives),
+ * or NULL when h has no such key.
+ */
+BGM_API const double *bgm_history_values(const bgm_history *h, const char *key);
+
+/** Frees a history. NULL is a no-op. */
+BGM_API void bgm_history_free(bgm_history *h);
+
+/* ---- callbacks ---------------------------------------------------------
+ * Callbacks are handed to fit through bgm_fit_options.callbacks (borrowed).
+ * A callback may serve several fits in turn; its state restarts with each.
+ * Each constructor writes a new callback to *out, freed with
+ * bgm_callback_free(). On error *out is NULL.
+ */
+
+/** When a user callback runs. Values are part of the ABI. */
+typedef enum bgm_callback_event {
+    BGM_EVENT_TRAIN_BEGIN = 1,
+    BGM_EVENT_EPOCH_BEGIN = 2,
+    BGM_EVENT_BATCH_END = 3,  /**< logs hold the running means of this epoch */
+    BGM_EVENT_EPOCH_END = 4,  /**< logs hold the epoch's values, validation included */
+    BGM_EVENT_TRAIN_END = 5
+} bgm_callback_event;
+
+/**
+ * A user callback. epoch is the epoch index, batch the batch index within it
+ * (-1 outside BATCH_END); logs is borrowed for the call (NULL at TRAIN_BEGIN,
+ * EPOCH_BEGIN and TRAIN_END). m may be read, and its optimizer's rate
+ * changed. Return 0 to continue, nonzero to stop training (Keras'
+ * model.stop_training): at BATCH_END the epoch ends after this batch and is
+ * closed as usual (validation, EPOCH_END, history); at other events training
+ * ends after the current epoch. fit then returns BGM_OK.
+ */
+typedef int (*bgm_callback_fn)(void *ctx, bgm_model *m, bgm_callback_event event,
+                               int epoch, int64_t batch, const bgm_logs *logs);
+
+/**
+ * Keras' EarlyStopping: stops when monitor ("val_loss", "accuracy", ...)
+ * has not improved by more than min_delta for patience epochs. Improvement
+ * means lower values, except for names holding "acc", "auc", "precision",
+ * "recall", "f1" or "r2", where it means higher. With restore_best_weights
+ * the weights of the best epoch are put back when it stops. monitor is copied.
+ * Errors: BGM_E_INVALID (NULL out or monitor, patience < 0, min_delta < 0 or
+ * not finite), BGM_E_NOMEM. During fit, a monitor missing from the logs
+ * fails with BGM_E_INVALID listing the available names.
+ */
+BGM_API bgm_status bgm_callback_early_stopping(bgm_callback **out, const char *monitor,
+                                               int patience, float min_delta,
+                                               int restore_best_weights);
+
+/** Learning rate of an epoch from the epoch index and the current rate. */
+typedef float (*bgm_epoch_lr_fn)(int epoch, float lr, void *ctx);
+
+/**
+ * Keras' LearningRateScheduler: at the start of every epoch sets the
+ * optimizer's rate to schedule(epoch, current rate, ctx), and records it as
+ * "lr" in the logs. ctx is borrowed.
+ * Errors: BGM_E_INVALID (NULL out or schedule), BGM_E_NOMEM. During fit, a
+ * negative or non-finite rate fails with BGM_E_INVALID.
+ */
+BGM_API bgm_status bgm_callback_lr_scheduler(bgm_callback **out, bgm_epoch_lr_fn schedule,
+                                             void *ctx);
+
+/**
+ * Keras' CSVLogger: writes one row per epoch to path: a header
+ * "epoch,<keys in sorted order>" then the epoch index and values (shortest
+ * text that reads back to the same double). append != 0 adds to an existing
+ * file (header only when it is empty). path is copied.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_NOMEM. During fit: BGM_E_IO naming the
+ * file when it cannot be opened or written.
+ */
+BGM_API bgm_status bgm_callback_csv_logger(bgm_callback **out, const char *path, int append);
+
+/** A callback calling fn(ctx, ...) at every event (Keras' LambdaCallback). ctx is borrowed. */
+BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, void *ctx);
+
+/** Epoch index at which early stopping stopped training in the last fit; -1 if it did not. */
+BGM_API int bgm_callback_stopped_epoch(const bgm_callback *cb);
+
+/** Frees a callback. NULL is a no-op. */
+BGM_API void bgm_callback_free(bgm_callback *cb);
+
+/* ---- logs --------------------------------------------------------------- */
+
+/** Number of named values (0 for NULL). */
+BGM_API int bgm_logs_count(const bgm_logs *logs);
+
+/** Name of value i, borrowed for the callback; NULL when out of range. */
+BGM_API const char *bgm_logs_name(const bgm_logs *logs, int i);
+
+/** Value i (NaN when out of range). */
+BGM_API double bgm_logs_value(const bgm_logs *logs, int i);
+
+/**
+ * The value called name in *value. Errors: BGM_E_INVALID (NULL; no such
+ * name: the message lists the names present).
+ */
+BGM_API bgm_status bgm_logs_get(double *value, const bgm_logs *logs, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BIGMODEL_MODEL_H */

@@ -1,0 +1,237 @@
+/* Plumbing shared by the LSTM and GRU operations (see recurrence.h). */
+#include "recurrence.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/gemm.h"
+#include "kernels/rnn.h"
+
+/* Elements of gate math worth waking another thread for. */
+#define RNN_MIN_CHUNK_ELEMENTS 2048
+
+static bgm_status check_float(const char *fn, const char *name, const bgm_tensor *t)
+{
+    if (t && t->dtype != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, expected float32", fn, name,
+                         t->dtype == BGM_INT32 ? "int32" : "of an unknown dtype");
+    return BGM_OK;
+}
+
+/* BGM_E_SHAPE unless t (when present) is (rows, cols). */
+static bgm_status check_matrix(const char *fn, const char *name, const bgm_tensor *t,
+                               int64_t rows, int64_t cols, const char *dims,
+                               const char *context)
+{
+    char st[BGM__SHAPE_STR_SIZE];
+    if (!t || (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols))
+        return BGM_OK;
+    return bgm__fail(BGM_E_SHAPE, "%s: %s must be %s = (%lld, %lld) for %s, got shape %s",
+                     fn, name, dims, (long long)rows, (long long)cols, context,
+                     bgm__tensor_shape_str(st, sizeof st, t));
+}
+
+bgm_status bgm__rnn_check(const char *fn, bgm__rnn *r, int gates, bgm_tensor **out,
+                          const bgm_tensor *x, const bgm_tensor *w_ih,
+                          const bgm_tensor *w_hh, const bgm_tensor *h0,
+                          const bgm_tensor *c0, const bgm_tensor *mask,
+                          const bgm_tensor *recurrent_mask, int return_sequences,
+                          int reverse)
+{
+    char sx[BGM__SHAPE_STR_SIZE], si[BGM__SHAPE_STR_SIZE], sh[BGM__SHAPE_STR_SIZE];
+    char context[3 * BGM__SHAPE_STR_SIZE];
+    const char *names[7] = {"x", "w_ih", "w_hh", "h0", "c0", "mask", "recurrent_mask"};
+    const bgm_tensor *all[7] = {x, w_ih, w_hh, h0, c0, mask, recurrent_mask};
+    bgm_status s;
+    int k;
+    memset(r, 0, sizeof *r);
+    BGM__CHECK_NULL(out, fn);
+    *out = NULL;
+    BGM__CHECK_NULL(x, fn);
+    BGM__CHECK_NULL(w_ih, fn);
+    BGM__CHECK_NULL(w_hh, fn);
+    for (k = 0; k < 7; k++)
+        if ((s = check_float(fn, names[k], all[k])) != BGM_OK)
+            return s;
+    bgm__tensor_shape_str(sx, sizeof sx, x);
+    bgm__tensor_shape_str(si, sizeof si, w_ih);
+    bgm__tensor_shape_str(sh, sizeof sh, w_hh);
+    if (x->ndim != 3)
+        return bgm__fail(BGM_E_SHAPE, "%s: x must be (N, T, F), got shape %s", fn, sx);
+    if (w_ih->ndim != 2 || w_ih->shape[1] % gates != 0 || w_ih->shape[1] == 0)
+        return bgm__fail(BGM_E_SHAPE, "%s: w_ih must be (F, %d*H) with H >= 1, got shape "
+                         "%s", fn, gates, si);
+    if (w_ih->shape[0] != x->shape[2])
+        return bgm__fail(BGM_E_SHAPE, "%s: x %s has %lld features but w_ih %s expects "
+                         "%lld", fn, sx, (long long)x->shape[2], si,
+                         (long long)w_ih->shape[0]);
+    r->n = x->shape[0];
+    r->t = x->shape[1];
+    r->f = x->shape[2];
+    r->g = gates;
+    r->h = w_ih->shape[1] / gates;
+    r->return_sequences = return_sequences != 0;
+    r->reverse = reverse != 0;
+    snprintf(context, sizeof context, "w_ih %s", si);
+    if ((s = check_matrix(fn, "w_hh", w_hh, r->h, r->g * r->h, "(H, G*H)", context)) != BGM_OK)
+        return s;
+    if (r->t < 1)
+        return bgm__fail(BGM_E_SHAPE, "%s: x %s has no time steps", fn, sx);
+    snprintf(context, sizeof context, "x %s and w_hh %s", sx, sh);
+    if ((s = check_matrix(fn, "h0", h0, r->n, r->h, "(N, H)", context)) != BGM_OK ||
+        (s = check_matrix(fn, "c0", c0, r->n, r->h, "(N, H)", context)) != BGM_OK ||
+        (s = check_matrix(fn, "recurrent_mask", recurrent_mask, r->n, r->h, "(N, H)",
+                          context)) != BGM_OK)
+        return s;
+    snprintf(context, sizeof context, "x %s", sx);
+    if ((s = check_matrix(fn, "mask", mask, r->n, r->t, "(N, T)", context)) != BGM_OK)
+        return s;
+    if (r->n * r->t > INT_MAX || r->f > INT_MAX || r->t * r->g * r->h > INT_MAX)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: x %s with w_ih %s is larger than BLAS "
+                         "takes (matrix sizes up to %d)", fn, sx, si, INT_MAX);
+    /* Keeps every size computed from these far from int64 overflow. */
+    if ((double)r->n * (double)r->t * (double)(r->g * r->h + r->f) > (double)(1LL << 56))
+        return bgm__fail(BGM_E_NOMEM, "%s: x %s with w_ih %s needs more memory than this "
+                         "machine can address", fn, sx, si);
+    return BGM_OK;
+}
+
+bgm_status bgm__rnn_check_bias(const char *fn, const bgm__rnn *r, const bgm_tensor *bias,
+                               int rows)
+{
+    char sb[BGM__SHAPE_STR_SIZE];
+    int64_t gh = r->g * r->h;
+    bgm_status s = check_float(fn, "bias", bias);
+    if (s != BGM_OK || !bias)
+        return s;
+    bgm__tensor_shape_str(sb, sizeof sb, bias);
+    if (rows == 0 && (bias->ndim != 1 || bias->shape[0] != gh))
+        return bgm__fail(BGM_E_SHAPE, "%s: bias must be (%lld,) = (%lld*H,) for H = %lld, "
+                         "got shape %s", fn, (long long)gh, (long long)r->g,
+                         (long long)r->h, sb);
+    if (rows > 0 && (bias->ndim != 2 || bias->shape[0] != rows || bias->shape[1] != gh))
+        return bgm__fail(BGM_E_SHAPE, "%s: bias must be (%d, %lld) = (%d, %lld*H) for H = "
+                         "%lld, got shape %s", fn, rows, (long long)gh, rows,
+                         (long long)r->g, (long long)r->h, sb);
+    return BGM_OK;
+}
+
+int bgm__rnn_out_shape(const bgm__rnn *r, int64_t *shape)
+{
+    shape[0] = r->n;
+    if (!r->return_sequences) {
+        shape[1] = r->h;
+        return 2;
+    }
+    shape[1] = r->t;
+    shape[2] = r->h;
+    return 3;
+}
+
+void *bgm__carve(bgm__carver *cv, int64_t bytes)
+{
+    void *p = cv->base ? cv->base + cv->used : NULL;
+    cv->used += (bytes + BGM__ALIGN - 1) / BGM__ALIGN * BGM__ALIGN;
+    return p;
+}
+
+void *bgm__rnn_alloc(bgm__op_call *c, int64_t bytes)
+{
+    if ((uint64_t)bytes > SIZE_MAX)
+        return NULL;
+    return c->node ? bgm__op_save(c, (size_t)bytes) : bgm__scratch_alloc((size_t)bytes);
+}
+
+void bgm__rnn_release(const bgm__op_call *c, void *p)
+{
+    if (!c->node)
+        bgm__scratch_free(p);
+}
+
+void bgm__rnn_init_masks(bgm__rnn *r, const bgm_tensor *mask,
+                         const bgm_tensor *recurrent_mask, float *mask_copy,
+                         float *rmask_copy, int64_t *first)
+{
+    int64_t n, s;
+    r->mask = NULL;
+    r->rmask = NULL;
+    if (mask) {
+        memcpy(mask_copy, mask->data, (size_t)(r->n * r->t) * sizeof(float));
+        r->mask = mask_copy;
+    }
+    if (recurrent_mask) {
+        memcpy(rmask_copy, recurrent_mask->data, (size_t)(r->n * r->h) * sizeof(float));
+        r->rmask = rmask_copy;
+    }
+    for (n = 0; n < r->n; n++) {
+        for (s = 0; s < r->t && !bgm__rnn_valid(r, n, bgm__rnn_time(r, s)); s++)
+            ;
+        first[n] = s;
+    }
+    r->first = first;
+}
+
+/* Where sample n's output of step s starts in out (-1: step s has none). */
+static int64_t out_offset(const bgm__rnn *r, int64_t s, int64_t n)
+{
+    if (r->return_sequences)
+        return (n * r->t + bgm__rnn_time(r, s)) * r->h;
+    return s == r->t - 1 ? n * r->h : -1;
+}
+
+void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out)
+{
+    size_t row = (size_t)r->h * sizeof(float);
+    int64_t n;
+    for (n = 0; n < r->n; n++) {
+        int64_t at = out_offset(r, s, n);
+        if (at < 0)
+            return;
+        /* Keras: before the first unpadded step the previous output is zeros. */
+        if (s >= r->first[n])
+            memcpy(out + at, state + n * r->h, row);
+        else
+            memset(out + at, 0, row);
+    }
+}
+
+void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, const float *gout, float *dh)
+{
+    int64_t n, j;
+    for (n = 0; n < r->n; n++) {
+        int64_t at = out_offset(r, s, n);
+        float *d = dh + n * r->h;
+        if (at < 0)
+            return;
+        if (s < r->first[n])
+            continue;
+        for (j = 0; j < r->h; j++)
+            d[j] += gout[at + j];
+    }
+}
+
+const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *hm)
+{
+    if (!r->rmask)
+        return h;
+    bgm__rnn_mul(r->n * r->h, h, r->rmask, hm);
+    return hm;
+}
+
+void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,
+                                 const float *w_hh, float *dh, float *dhm)
+{
+    int64_t gh = r->g * r->h;
+    if (!r->rmask) {
+        bgm__gemm(0, 1, r->n, r->h, gh, 1.0f, dg, ldg, w_hh, gh, 1.0f, dh, r->h);
+        return;
+    }
+    bgm__gemm(0, 1, r->n, r->h, gh, 1.0f, dg, ldg, w_hh, gh, 0.0f, dhm, r->h);
+    bgm__rnn_mul_add(r->n * r->h, dhm, r->rmask, dh);
+}
+
+void bgm__rnn_for_samples(const bgm__rnn *r, bgm__range_fn fn, void *ctx)
+{
+    bgm__parallel_for(r->n, (RNN_MIN_CHUNK_ELEMENTS + r->h - 1) / r->h, fn, ctx);
+}

@@ -1,0 +1,93 @@
+/*
+ * What the LSTM and GRU operations share: argument checks, the masks, the
+ * mapping of processing steps to time steps, the outputs of each step, the
+ * recurrent product's backward, and memory for a call.
+ *
+ * Step s is the s-th step processed; its time index is s, or T - 1 - s when
+ * reversed. Gate buffers are batch-major (N, T, G*H) like x, so the input
+ * products of all steps are single sgemms; the gates of step s are rows
+ * (n*T + t) of it, a matrix of leading dimension T*G*H. States are kept by
+ * step, (N, H) each.
+ */
+#ifndef BGM_AUTOGRAD_RECURRENCE_H
+#define BGM_AUTOGRAD_RECURRENCE_H
+
+#include "core/threads.h"
+#include "tape.h"
+
+typedef struct bgm__rnn {
+    int64_t n, t, f, h, g;   /* batch, steps, features, hidden units, gate blocks */
+    int reverse, return_sequences;
+    const float *mask;       /* (N, T) copy, or NULL: every step counts */
+    const float *rmask;      /* (N, H) copy, or NULL */
+    int64_t *first;          /* per sample: first step that is not padding (T: none) */
+} bgm__rnn;
+
+/*
+ * Checks out, x, the kernels, h0 / c0, the masks and the sizes BLAS and
+ * memory can take, and fills r's sizes and flags (not the mask pointers).
+ * gates is 4 (LSTM) or 3 (GRU); pass c0 = NULL when there is no cell state.
+ */
+bgm_status bgm__rnn_check(const char *fn, bgm__rnn *r, int gates, bgm_tensor **out,
+                          const bgm_tensor *x, const bgm_tensor *w_ih,
+                          const bgm_tensor *w_hh, const bgm_tensor *h0,
+                          const bgm_tensor *c0, const bgm_tensor *mask,
+                          const bgm_tensor *recurrent_mask, int return_sequences,
+                          int reverse);
+
+/* Checks an optional bias: (G*H) when rows == 0, else (rows, G*H). */
+bgm_status bgm__rnn_check_bias(const char *fn, const bgm__rnn *r, const bgm_tensor *bias,
+                               int rows);
+
+/* Shape of the result; returns its number of dimensions. */
+int bgm__rnn_out_shape(const bgm__rnn *r, int64_t *shape);
+
+/* Carves aligned pieces out of one block; with base == NULL it only counts. */
+typedef struct bgm__carver {
+    char *base;
+    int64_t used;
+} bgm__carver;
+
+void *bgm__carve(bgm__carver *cv, int64_t bytes);
+
+/* Memory of one call: on the tape when recording (it lives as long as the
+ * node), scratch otherwise, released by bgm__rnn_release. NULL when out of
+ * memory. */
+void *bgm__rnn_alloc(bgm__op_call *c, int64_t bytes);
+void bgm__rnn_release(const bgm__op_call *c, void *p);
+
+/* Copies the masks into the call's memory and finds each sample's first
+ * unpadded step. mask_copy / rmask_copy may be NULL when the mask is. */
+void bgm__rnn_init_masks(bgm__rnn *r, const bgm_tensor *mask,
+                         const bgm_tensor *recurrent_mask, float *mask_copy,
+                         float *rmask_copy, int64_t *first);
+
+static inline int64_t bgm__rnn_time(const bgm__rnn *r, int64_t s)
+{
+    return r->reverse ? r->t - 1 - s : s;
+}
+
+/* 1 when sample n is processed at time t (not padding). */
+static inline int bgm__rnn_valid(const bgm__rnn *r, int64_t n, int64_t t)
+{
+    return !r->mask || r->mask[n * r->t + t] != 0.0f;
+}
+
+/* Writes the outputs of step s from the states after it (N, H). */
+void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out);
+
+/* Adds the gradient of step s's outputs into dh (N, H). */
+void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, const float *gout, float *dh);
+
+/* The matrix multiplying w_hh: h itself, or h * recurrent mask written to hm. */
+const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *hm);
+
+/* dh += (dg @ w_hh^T) * recurrent mask; dg is (N, G*H) with leading dimension
+ * ldg; dhm is (N, H) scratch. */
+void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,
+                                 const float *w_hh, float *dh, float *dhm);
+
+/* Runs fn over the samples of one step, threaded when the step is large. */
+void bgm__rnn_for_samples(const bgm__rnn *r, bgm__range_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,80 @@
+/* Running the layers: the forward pass shared by fit, predict and custom loops. */
+#include "model_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what,
+                            const bgm_tensor *x)
+{
+    char got[BGM__SHAPE_STR_SIZE], want[BGM__SHAPE_STR_SIZE];
+    const int64_t *shape = bgm_tensor_shape(x);
+    int ndim = bgm_tensor_ndim(x), i, ok;
+    if (bgm_tensor_dtype(x) != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, the model takes float32 inputs", fn,
+                         what, bgm_tensor_dtype(x) == BGM_INT32 ? "int32" : "of unknown type");
+    ok = ndim == m->in_ndim + 1;
+    for (i = 0; ok && i < m->in_ndim; i++)
+        ok = shape[i + 1] == m->in_shape[i];
+    if (!ok)
+        return bgm__fail(BGM_E_SHAPE, "%s: %s has shape %s, the model expects %s (batch "
+                         "first, then one sample's shape)", fn, what,
+                         bgm__shape_str(got, sizeof got, shape, ndim),
+                         bgm__batch_shape_str(want, sizeof want, m->in_shape, m->in_ndim));
+    return BGM_OK;
+}
+
+bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
+                          int training, bgm_rng *rng, bgm_tensor **out)
+{
+    bgm__forward_ctx ctx;
+    bgm_tensor *h = (bgm_tensor *)x;
+    int i, k;
+    ctx.tape = tape;
+    ctx.training = training;
+    ctx.rng = rng;
+    *out = NULL;
+    for (i = 0; i < m->nlayers; i++) {
+        const bgm_layer *l = m->layers[i];
+        bgm_tensor *w[BGM__LAYER_MAX_WEIGHTS], *y = NULL;
+        bgm_status s;
+        for (k = 0; k < l->nweights; k++)
+            w[k] = m->weights[l->first_weight + k].view;
+        s = l->ops->forward(l, &ctx, w, h, &y);
+        if (s != BGM_OK) {
+            char msg[768];
+            snprintf(msg, sizeof msg, "%s", bgm_last_error());
+            return bgm__layer_fail(l, s, "%s", msg);
+        }
+        h = y;
+    }
+    *out = h;
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
+                                     const bgm_tensor *x, int training)
+{
+    static const char *fn = "bgm_model_forward";
+    bgm_status s;
+    int i;
+    BGM__CHECK_NULL(out, fn);
+    *out = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(tape, fn);
+    BGM__CHECK_NULL(x, fn);
+    if (m->nlayers == 0)
+        return bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
+    s = bgm__check_input(m, fn, "x", x);
+    for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
+        s = bgm_tape_watch(tape, m->trainable[i]);
+    if (s == BGM_OK)
+        s = bgm__model_run(m, tape, x, training, training ? &m->rng : NULL, out);
+    if (s != BGM_OK) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s", bgm_last_error());
+        if (strncmp(msg, fn, strlen(fn)) != 0)
+            bgm__fail(s, "%s: %s", fn, msg);
+    }
+    return s;
+}

@@ -1,0 +1,96 @@
+/*
+ * Internal interface of layers. A bgm_layer is a configuration plus what
+ * building it against an input shape inferred (output shape, weight specs);
+ * it never holds activations, so a built model can run on many threads.
+ * Each kind is a table of two functions: build and forward.
+ */
+#ifndef BGM_NN_LAYER_H
+#define BGM_NN_LAYER_H
+
+#include "bigmodel/model.h"
+#include "core/error.h"
+
+#define BGM__LAYER_MAX_WEIGHTS 4
+#define BGM__NAME_SIZE 64
+
+/* One weight a layer asks the model for. */
+typedef struct bgm__weight_spec {
+    const char *name;          /* "kernel", "bias", "gamma", ... (static) */
+    int64_t shape[BGM_MAX_DIMS];
+    int ndim;
+    int trainable;
+    bgm_initializer init;
+    int64_t fan_in, fan_out;   /* for the variance-scaling initializers */
+    int l2;                    /* 1: the layer's L2 penalty applies to it */
+} bgm__weight_spec;
+
+/* What a forward pass needs besides the input. */
+typedef struct bgm__forward_ctx {
+    bgm_tape *tape;            /* records the ops; never NULL */
+    int training;
+    bgm_rng *rng;              /* dropout draws; NULL when not training */
+} bgm__forward_ctx;
+
+typedef struct bgm__layer_ops {
+    const char *kind;          /* Keras class name: "Dense" */
+    const char *prefix;        /* Keras automatic name: "dense" */
+    /* Checks the sample shape l->in_shape and sets l->out_shape and l->specs.
+     * Fails with BGM_E_SHAPE through bgm__layer_fail. */
+    bgm_status (*build)(bgm_layer *l);
+    /* y = layer(x) on ctx->tape with the layer's weights w[0..nweights). */
+    bgm_status (*forward)(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                          bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y);
+} bgm__layer_ops;
+
+struct bgm_layer {
+    const bgm__layer_ops *ops;
+    char name[BGM__NAME_SIZE];
+    int named_by_user;
+    int index;                 /* position in its model; -1 before it is added */
+
+    /* configuration (each kind reads its own fields) */
+    int64_t units;             /* Dense units, Conv2D filters */
+    int64_t kh, kw;            /* Conv2D kernel or pooling window */
+    int64_t sh, sw;            /* strides */
+    bgm_padding padding;
+    bgm_activation activation;
+    float leaky_alpha;
+    int use_bias;
+    bgm_initializer kernel_init, bias_init;
+    float l2;
+    float rate;                /* Dropout */
+    float momentum, epsilon;   /* BatchNormalization */
+
+    /* inferred when added */
+    int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS];
+    int in_ndim, out_ndim;
+    bgm__weight_spec specs[BGM__LAYER_MAX_WEIGHTS];
+    int nweights;
+    int first_weight;          /* index of specs[0] in the model's weight list */
+};
+
+/* New layer of a kind with Keras' defaults; NULL (error set) when out of memory. */
+bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn);
+
+/* Fails with status and "layer <index> (<Kind>): <message>". */
+bgm_status bgm__layer_fail(const bgm_layer *l, bgm_status status, const char *fmt, ...)
+    BGM__PRINTF(3, 4);
+
+/* Appends a weight spec to l. */
+void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, int ndim,
+                         int trainable, bgm_initializer init, int64_t fan_in,
+                         int64_t fan_out, int l2);
+
+/* y = activation(x) on the tape (y = x for BGM_ACT_LINEAR). */
+bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha,
+                                 const bgm_tensor *x, bgm_tensor **y);
+
+/* 1 when act is a known activation. */
+int bgm__activation_valid(bgm_activation act);
+
+/* The kinds. */
+extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops,
+    bgm__avg_pool2d_ops, bgm__global_avg_pool2d_ops, bgm__flatten_ops, bgm__dropout_ops,
+    bgm__batch_norm_ops, bgm__activation_ops;
+
+#endif

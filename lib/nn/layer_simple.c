@@ -1,0 +1,55 @@
+/* Layers without weights that keep or flatten the shape: Flatten, Dropout, Activation. */
+#include "layer.h"
+
+static bgm_status same_shape_build(bgm_layer *l)
+{
+    int i;
+    for (i = 0; i < l->in_ndim; i++)
+        l->out_shape[i] = l->in_shape[i];
+    l->out_ndim = l->in_ndim;
+    return BGM_OK;
+}
+
+static bgm_status flatten_build(bgm_layer *l)
+{
+    int64_t n = 1;
+    int i;
+    for (i = 0; i < l->in_ndim; i++)
+        n *= l->in_shape[i];
+    l->out_shape[0] = n;
+    l->out_ndim = 1;
+    return BGM_OK;
+}
+
+static bgm_status flatten_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                  bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y)
+{
+    int64_t shape[2];
+    shape[0] = bgm_tensor_dim(x, 0);
+    shape[1] = l->out_shape[0];
+    return bgm_op_reshape(y, ctx->tape, x, shape, 2);
+}
+
+static bgm_status dropout_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                  bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y)
+{
+    if (!ctx->training || l->rate == 0.0f) {
+        *y = (bgm_tensor *)x; /* identity at inference: no copy */
+        return BGM_OK;
+    }
+    return bgm_op_dropout(y, ctx->tape, x, l->rate, ctx->rng, 1);
+}
+
+static bgm_status activation_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                     bgm_tensor *const *w, const bgm_tensor *x,
+                                     bgm_tensor **y)
+{
+    return bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, x, y);
+}
+
+const bgm__layer_ops bgm__flatten_ops = {"Flatten", "flatten", flatten_build,
+                                         flatten_forward};
+const bgm__layer_ops bgm__dropout_ops = {"Dropout", "dropout", same_shape_build,
+                                         dropout_forward};
+const bgm__layer_ops bgm__activation_ops = {"Activation", "activation", same_shape_build,
+                                            activation_forward};

@@ -1,0 +1,103 @@
+/*
+ * Internal layout of bgm_model, shared by the files of lib/nn.
+ *
+ * Weights live in three contiguous buffers: params (trainable), grads (same
+ * size) and state (non-trainable). Every weight tensor is a borrowed view
+ * into one of them, so optimizers, clipping and saving are single loops.
+ */
+#ifndef BGM_NN_MODEL_IMPL_H
+#define BGM_NN_MODEL_IMPL_H
+
+#include "core/rng.h"
+#include "layer.h"
+
+#define BGM__WEIGHT_NAME_SIZE (2 * BGM__NAME_SIZE)
+
+typedef struct bgm__weight {
+    char name[BGM__WEIGHT_NAME_SIZE]; /* "dense_1/kernel" */
+    bgm_tensor *view;          /* into params or state */
+    int trainable;
+    int layer;                 /* index of the owning layer */
+    int64_t offset;            /* in floats, within params or state */
+    int64_t numel;
+} bgm__weight;
+
+/* A metric the model reports, from which fit / evaluate make instances. */
+typedef struct bgm__metric_spec {
+    bgm_metric_kind kind;
+    bgm_metric_options opts;
+    char name[BGM__NAME_SIZE];
+} bgm__metric_spec;
+
+struct bgm_model {
+    int64_t in_shape[BGM_MAX_DIMS];
+    int in_ndim;
+    bgm_layer **layers;
+    int nlayers, layer_cap;
+    bgm_rng rng;               /* init, shuffling seeds, dropout */
+
+    float *params, *grads, *state;
+    int64_t nparams, nstate;
+    bgm__weight *weights;
+    int nweights;
+    bgm_tensor **trainable;    /* views of the trainable weights, in order */
+    bgm_tensor **grad_views;   /* matching views into grads */
+    int ntrainable;
+
+    /* set by compile */
+    bgm_optimizer *optimizer;
+    bgm_loss_kind loss;
+    int from_logits;
+    bgm__metric_spec *metrics;
+    int nmetrics;
+
+    bgm_tape *tape;            /* the training step's tape, reused */
+};
+
+/* Reallocates the weight buffers for the layers [0, nlayers) when layer
+ * nlayers - 1 was just added: keeps earlier values, initializes the new
+ * layer's weights from m->rng and remakes every view. */
+bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn);
+
+/* Frees the buffers and views. */
+void bgm__model_free_weights(bgm_model *m);
+
+/* Runs the layers on x (N, input...) on tape; with watch, the trainable
+ * weights are watched first. x's shape must have been checked. */
+bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
+                          int training, bgm_rng *rng, bgm_tensor **out);
+
+/* Checks that x is float32 (N, input shape...); names fn and what ("x"). */
+bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what,
+                            const bgm_tensor *x);
+
+/* "sparse categorical cross-entropy", for messages. */
+const char *bgm__loss_name(bgm_loss_kind loss);
+
+/* Checks that y fits the compiled loss for n samples; *view receives y or a
+ * new reshaped view of it ((N, 1) labels as (N), (N) targets as (N, 1)) that
+ * the caller frees when it differs from y. */
+bgm_status bgm__check_targets(const bgm_model *m, const char *fn, const char *what,
+                              const bgm_tensor *y, int64_t n, bgm_tensor **view);
+
+/* The compiled loss + L2 penalties on tape. */
+bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *y_true,
+                           const bgm_tensor *y_pred, bgm_tensor **out);
+
+/* Predictions as metrics read them: probabilities when the model outputs
+ * logits, else y_pred itself. */
+bgm_status bgm__metric_input(const bgm_model *m, bgm_tape *tape, const bgm_tensor *y_pred,
+                             bgm_tensor **out);
+
+/* New instances of the model's metrics (count m->nmetrics). */
+bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out);
+void bgm__metrics_free(bgm_metric **metrics, int n);
+
+/* "(None, 26, 26, 32)" */
+char *bgm__batch_shape_str(char *buf, size_t size, const int64_t *shape, int ndim);
+
+/* Copies all weights (params then state) to / from buf of nparams + nstate floats. */
+void bgm__model_copy_weights_out(const bgm_model *m, float *buf);
+void bgm__model_copy_weights_in(bgm_model *m, const float *buf);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * The model's weight buffers: one for trainable parameters, one for their
+ * gradients, one for non-trainable state; views into them; initializers;
+ * bulk copies.
+ */
+#include "model_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+/* Keras' truncated normal keeps draws within 2 standard deviations; this
+ * constant is the standard deviation of a unit normal truncated so. */
+#define TRUNCATED_SD 0.87962566103423978
+
+static int64_t spec_numel(const bgm__weight_spec *s)
+{
+    int64_t n = 1;
+    int d;
+    for (d = 0; d < s->ndim; d++)
+        n *= s->shape[d];
+    return n;
+}
+
+static float truncated_normal(bgm_rng *rng)
+{
+    for (;;) {
+        float z = bgm__rng_normal(rng);
+        if (z >= -2.0f && z <= 2.0f)
+            return z;
+    }
+}
+
+static void initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, int64_t n)
+{
+    double fan_in = (double)s->fan_in, fan_out = (double)s->fan_out, limit, sd;
+    int64_t i;
+    switch (s->init) {
+    case BGM_INIT_GLOROT_UNIFORM:
+    case BGM_INIT_HE_UNIFORM:
+        limit = s->init == BGM_INIT_GLOROT_UNIFORM ? sqrt(6.0 / (fan_in + fan_out))
+                                                   : sqrt(6.0 / fan_in);
+        for (i = 0; i < n; i++)
+            w[i] = (float)(limit * (2.0 * bgm_rng_uniform(rng) - 1.0));
+        break;
+    case BGM_INIT_GLOROT_NORMAL:
+    case BGM_INIT_HE_NORMAL:
+        sd = (s->init == BGM_INIT_GLOROT_NORMAL ? sqrt(2.0 / (fan_in + fan_out))
+                                                : sqrt(2.0 / fan_in)) / TRUNCATED_SD;
+        for (i = 0; i < n; i++)
+            w[i] = (float)(sd * truncated_normal(rng));
+        break;
+    case BGM_INIT_ONES:
+        for (i = 0; i < n; i++)
+            w[i] = 1.0f;
+        break;
+    case BGM_INIT_ZEROS:
+    default:
+        memset(w, 0, (size_t)n * sizeof *w);
+        break;
+    }
+}
+
+typedef struct buffers {
+    float *params, *grads, *state;
+    bgm__weight *weights;
+    bgm_tensor **trainable, **grad_views;
+    int nweights, ntrainable;
+    int64_t nparams, nstate;
+} buffers;
+
+static void buffers_free(buffers *b)
+{
+    int i;
+    for (i = 0; i < b->nweights; i++)
+        bgm_tensor_free(b->weights[i].view);
+    for (i = 0; i < b->ntrainable; i++)
+        bgm_tensor_free(b->grad_views[i]);
+    free(b->weights);
+    free(b->trainable);
+    free(b->grad_views);
+    bgm__aligned_free(b->params);
+    bgm__aligned_free(b->grads);
+    bgm__aligned_free(b->state);
+    memset(b, 0, sizeof *b);
+}
+
+/* Lays out the weights of every layer, making views into fresh buffers. */
+static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
+{
+    int i, k, count = 0;
+    for (i = 0; i < m->nlayers; i++)
+        for (k = 0; k < m->layers[i]->nweights; k++) {
+            const bgm__weight_spec *s = &m->layers[i]->specs[k];
+            count++;
+            if (s->trainable)
+                b->nparams += spec_numel(s);
+            else
+                b->nstate += spec_numel(s);
+        }
+    b->params = bgm__aligned_alloc((size_t)b->nparams * sizeof(float));
+    b->grads = bgm__aligned_alloc((size_t)b->nparams * sizeof(float));
+    b->state = bgm__aligned_alloc((size_t)b->nstate * sizeof(float));
+    b->weights = calloc((size_t)count + 1, sizeof *b->weights);
+    b->trainable = calloc((size_t)count + 1, sizeof *b->trainable);
+    b->grad_views = calloc((size_t)count + 1, sizeof *b->grad_views);
+    if (!b->params || !b->grads || !b->state || !b->weights || !b->trainable ||
+        !b->grad_views)
+        goto nomem;
+    memset(b->grads, 0, (size_t)b->nparams * sizeof(float));
+    {
+        int64_t poff = 0, soff = 0;
+        for (i = 0; i < m->nlayers; i++) {
+            const bgm_layer *l = m->layers[i];
+            for (k = 0; k < l->nweights; k++) {
+                const bgm__weight_spec *s = &l->specs[k];
+                bgm__weight *w = &b->weights[b->nweights];
+                int64_t n = spec_numel(s);
+                float *data = s->trainable ? b->params + poff : b->state + soff;
+                snprintf(w->name, sizeof w->name, "%s/%s", l->name, s->name);
+                w->trainable = s->trainable;
+                w->layer = i;
+                w->offset = s->trainable ? poff : soff;
+                w->numel = n;
+                if (bgm_tensor_wrap(&w->view, BGM_FLOAT32, s->shape, s->ndim, data, NULL,
+                                    NULL) != BGM_OK)
+                    goto nomem;
+                b->nweights++;
+                if (s->trainable) {
+                    b->trainable[b->ntrainable] = w->view;
+                    if (bgm_tensor_wrap(&b->grad_views[b->ntrainable], BGM_FLOAT32,
+                                        s->shape, s->ndim, b->grads + poff, NULL,
+                                        NULL) != BGM_OK)
+                        goto nomem;
+                    b->ntrainable++;
+                    poff += n;
+                } else {
+                    soff += n;
+                }
+            }
+        }
+    }
+    return BGM_OK;
+nomem:
+    buffers_free(b);
+    return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the weights", fn);
+}
+
+bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
+{
+    buffers b;
+    bgm_status s;
+    int i;
+    memset(&b, 0, sizeof b);
+    s = layout(m, &b, fn);
+    if (s != BGM_OK)
+        return s;
+    /* Layers are only appended, so the old weights are a prefix of the new. */
+    if (m->nparams)
+        memcpy(b.params, m->params, (size_t)m->nparams * sizeof(float));
+    if (m->nstate)
+        memcpy(b.state, m->state, (size_t)m->nstate * sizeof(float));
+    for (i = m->nweights; i < b.nweights; i++) {
+        const bgm__weight *w = &b.weights[i];
+        const bgm_layer *l = m->layers[w->layer];
+        initialize(&m->rng, &l->specs[i - l->first_weight], bgm_tensor_data(w->view),
+                   w->numel);
+    }
+    bgm__model_free_weights(m);
+    m->params = b.params;
+    m->grads = b.grads;
+    m->state = b.state;
+    m->nparams = b.nparams;
+    m->nstate = b.nstate;
+    m->weights = b.weights;
+    m->nweights = b.nweights;
+    m->trainable = b.trainable;
+    m->grad_views = b.grad_views;
+    m->ntrainable = b.ntrainable;
+    return BGM_OK;
+}
+
+void bgm__model_free_weights(bgm_model *m)
+{
+    buffers b;
+    b.params = m->params;
+    b.grads = m->grads;
+    b.state = m->state;
+    b.weights = m->weights;
+    b.nweights = m->nweights;
+    b.trainable = m->trainable;
+    b.grad_views = m->grad_views;
+    b.ntrainable = m->ntrainable;
+    buffers_free(&b);
+    m->params = m->grads = m->state = NULL;
+    m->weights = NULL;
+    m->trainable = m->grad_views = NULL;
+    m->nweights = m->ntrainable = 0;
+    m->nparams = m->nstate = 0;
+}
+
+void bgm__model_copy_weights_out(const bgm_model *m, float *buf)
+{
+    memcpy(buf, m->params, (size_t)m->nparams * sizeof(float));
+    memcpy(buf + m->nparams, m->state, (size_t)m->nstate * sizeof(float));
+}
+
+void bgm__model_copy_weights_in(bgm_model *m, const float *buf)
+{
+    memcpy(m->params, buf, (size_t)m->nparams * sizeof(float));
+    memcpy(m->state, buf + m->nparams, (size_t)m->nstate * sizeof(float));
+}
+
+/* ---- public accessors ---------------------------------------------------- */
+
+BGM_API int64_t bgm_model_num_params(const bgm_model *m)
+{
+    return m ? m->nparams + m->nstate : 0;
+}
+
+BGM_API int64_t bgm_model_num_trainable_params(const bgm_model *m)
+{
+    return m ? m->nparams : 0;
+}
+
+BGM_API bgm_status bgm_model_trainable_params(bgm_tensor *const **params, int *count,
+                                              bgm_model *m)
+{
+    static const char *fn = "bgm_model_trainable_params";
+    BGM__CHECK_NULL(params, fn);
+    *params = NULL;
+    BGM__CHECK_NULL(count, fn);
+    *count = 0;
+    BGM__CHECK_NULL(m, fn);
+    *params = m->trainable;
+    *count = m->ntrainable;
+    return BGM_OK;
+}
+
+BGM_API int bgm_model_num_weights(const bgm_model *m)
+{
+    return m ? m->nweights : 0;
+}
+
+BGM_API bgm_tensor *bgm_model_weight(const bgm_model *m, int i)
+{
+    return m && i >= 0 && i < m->nweights ? m->weights[i].view : NULL;
+}
+
+BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i)
+{
+    return m && i >= 0 && i < m->nweights ? m->weights[i].name : NULL;
+}
+
+BGM_API int bgm_model_weight_trainable(const bgm_model *m, int i)
+{
+    return m && i >= 0 && i < m->nweights ? m->weights[i].trainable : 0;
+}
+
+static bgm_status check_count(const bgm_model *m, const void *buf, int64_t count,
+                              const char *fn)
+{
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(buf, fn);
+    if (count != m->nparams + m->nstate)
+        return bgm__fail(BGM_E_SHAPE, "%s: count = %lld, the model has %lld weights", fn,
+                         (long long)count, (long long)(m->nparams + m->nstate));
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_model_get_weights(const bgm_model *m, float *buf, int64_t count)
+{
+    int i;
+    bgm_status s = check_count(m, buf, count, "bgm_model_get_weights");
+    if (s != BGM_OK)
+        return s;
+    for (i = 0; i < m->nweights; i++) {
+        memcpy(buf, bgm_tensor_data(m->weights[i].view),
+               (size_t)m->weights[i].numel * sizeof(float));
+        buf += m->weights[i].numel;
+    }
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_model_set_weights(bgm_model *m, const float *buf, int64_t count)
+{
+    int i;
+    bgm_status s = check_count(m, buf, count, "bgm_model_set_weights");
+    if (s != BGM_OK)
+        return s;
+    for (i = 0; i < m->nweights; i++) {
+        memcpy(bgm_tensor_data(m->weights[i].view), buf,
+               (size_t)m->weights[i].numel * sizeof(float));
+        buf += m->weights[i].numel;
+    }
+    return BGM_OK;
+}
