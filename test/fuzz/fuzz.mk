@@ -8,15 +8,16 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := idx cifar csv npy
+FUZZ_NAMES   := idx cifar csv npy bgm safetensors
 FUZZ_LIB_SRCS := lib/core/alloc.c lib/core/error.c lib/core/rng.c lib/core/tensor.c \
+                 lib/core/version.c \
                  lib/data/dataset.c lib/data/fileio.c lib/data/idx.c lib/data/cifar.c \
-                 lib/data/csv.c lib/data/npy.c
+                 lib/data/csv.c lib/data/npy.c $(sort $(wildcard lib/io/*.c))
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L \
                 -DBGM_BUILDING_LIBRARY -Iinclude -Ilib
 
-$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/core/*.h lib/data/*.h include/bigmodel/*.h)
+$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/core/*.h lib/data/*.h lib/io/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ -lz -lm
 
