@@ -38,6 +38,7 @@
 #include "bigmodel/data.h"
 #include "bigmodel/preprocess.h"
 #include "bigmodel/text.h"
+#include "bigmodel/io.h"
 #include "bigmodel/model.h"
 
 #endif /* BIGMODEL_H */

@@ -26,15 +26,4 @@ bgm_status bgm__read_file(bgm__blob *out, const char *func, const char *path);
 
 void bgm__blob_free(bgm__blob *b);
 
-/* Writes the whole content to f; returns 0 on success, else an errno value. */
-typedef int (*bgm__write_fn)(FILE *f, void *ctx);
-
-/*
- * Writes path through a temporary file in the same folder that is flushed,
- * fsync'ed and renamed over path, so readers see the old file or the whole
- * new one. Errors: BGM_E_IO naming func, path and the reason.
- */
-bgm_status bgm__write_atomic(const char *func, const char *path, bgm__write_fn write,
-                             void *ctx);
-
 #endif

@@ -8,6 +8,7 @@
 #include "core/tensor_impl.h"
 #include "fileio.h"
 #include "parsers.h"
+#include "io/atomic.h"
 
 #define MAGIC "\x93NUMPY"
 #define MAGIC_LEN 6
@@ -347,5 +348,5 @@ BGM_API bgm_status bgm_npy_save(const bgm_tensor *t, const char *path)
     w.t = t;
     w.header = header;
     w.header_len = format_header(header, sizeof header, t);
-    return bgm__write_atomic(fn, path, write_npy, &w);
+    return bgm__atomic_write(fn, path, write_npy, &w);
 }

@@ -10,6 +10,7 @@
 #include "core/tensor_impl.h"
 #include "data/fileio.h"
 #include "wordcount.h"
+#include "io/atomic.h"
 
 static const char UNK[] = "[UNK]";
 
@@ -211,7 +212,7 @@ BGM_API bgm_status bgm_vocab_save(const bgm_vocab *v, const char *path)
     static const char *fn = "bgm_vocab_save";
     BGM__CHECK_NULL(v, fn);
     BGM__CHECK_NULL(path, fn);
-    return bgm__write_atomic(fn, path, write_vocab, (void *)v);
+    return bgm__atomic_write(fn, path, write_vocab, (void *)v);
 }
 
 /* Parses one line (without its line end) into v. */

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "data/fileio.h"
+#include "io/atomic.h"
 
 static int write_vectors(FILE *f, void *ctx)
 {
@@ -43,7 +44,7 @@ BGM_API bgm_status bgm_word2vec_save(const bgm_word2vec *m, const char *path)
     cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     if (cloc)
         old = uselocale(cloc);
-    s = bgm__write_atomic(fn, path, write_vectors, (void *)m);
+    s = bgm__atomic_write(fn, path, write_vectors, (void *)m);
     if (cloc) {
         uselocale(old);
         freelocale(cloc);
