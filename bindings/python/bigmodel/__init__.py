@@ -12,6 +12,12 @@ memoryview without it).
     (dw,) = tape.gradient(loss, [w])
     bm.optimizers.Adam(1e-2).apply([dw], [w])
 
+    model = bm.Sequential([bm.layers.Dense(64, activation="relu"), bm.layers.Dense(10)],
+                          input_shape=(784,), seed=42)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  from_logits=True, metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=5, validation_split=0.1)
+
 Finding the library (first fit wins; see bigmodel._lib):
   1. $BIGMODEL_LIBRARY, the path of libbigmodel.so (when set, the only candidate);
   2. the in-tree build, ../../build/libbigmodel.so next to bindings/python;
@@ -39,14 +45,22 @@ from . import optim as optimizers  # noqa: F401  (Keras' module name)
 from . import data  # noqa: F401
 from .data import Dataset  # noqa: F401
 from . import preprocessing  # noqa: F401
+from . import layers  # noqa: F401
+from .layers import Input, regularizers  # noqa: F401
+from . import losses  # noqa: F401
+from . import callbacks  # noqa: F401
+from . import model  # noqa: F401
+from . import text  # noqa: F401
+from .model import Sequential, Model  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = (["Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generator",
             "random_normal", "random_uniform", "float32", "int32", "GradientTape", "ops",
             "metrics", "classification_report", "confusion_matrix", "optim", "optimizers",
-            "data", "Dataset", "preprocessing", "errors", "library_path", "library_version",
-            "set_num_threads", "get_num_threads"] + errors.__all__)
+            "data", "Dataset", "preprocessing", "layers", "Input", "regularizers", "losses",
+            "callbacks", "model", "text", "Sequential", "Model", "errors", "library_path",
+            "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 
 library_path = _lib.lib.path
 

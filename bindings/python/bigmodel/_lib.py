@@ -58,6 +58,56 @@ class MetricOptions(ctypes.Structure):
                 ("zero_division", c_double)]
 
 
+# model.h callbacks: text output, training events, per-epoch learning rates.
+WRITE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
+CALLBACK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int, c_int, c_int64, c_void_p)
+EPOCH_LR_FN = ctypes.CFUNCTYPE(c_float, c_int, c_float, c_void_p)
+
+
+class FitOptions(ctypes.Structure):
+    """struct bgm_fit_options (include/bigmodel/model.h)."""
+    _fields_ = [("size", c_size_t), ("epochs", c_int), ("batch_size", c_int64),
+                ("shuffle", c_int), ("validation_split", c_double),
+                ("validation_x", c_void_p), ("validation_y", c_void_p),
+                ("initial_epoch", c_int), ("verbose", c_int), ("output", WRITE_FN),
+                ("output_ctx", c_void_p), ("callbacks", PH), ("num_callbacks", c_int),
+                ("cancel", IP)]
+
+
+class TextCleanOptions(ctypes.Structure):
+    """struct bgm_text_clean_options (include/bigmodel/text.h)."""
+    _fields_ = [("struct_size", c_size_t), ("lowercase", c_int), ("strip_punctuation", c_int),
+                ("strip_digits", c_int), ("collapse_whitespace", c_int),
+                ("strip_headers", c_int)]
+
+
+class VocabOptions(ctypes.Structure):
+    """struct bgm_vocab_options (include/bigmodel/text.h)."""
+    _fields_ = [("struct_size", c_size_t), ("min_count", c_int64), ("max_size", c_int64),
+                ("clean", ctypes.POINTER(TextCleanOptions))]
+
+
+class TextDatasetOptions(ctypes.Structure):
+    """struct bgm_text_dataset_options (include/bigmodel/text.h)."""
+    _fields_ = [("struct_size", c_size_t), ("clean", ctypes.POINTER(TextCleanOptions)),
+                ("vocab", c_void_p), ("min_count", c_int64), ("max_size", c_int64),
+                ("sequence_length", c_int64), ("padding", c_int), ("truncating", c_int)]
+
+
+W2V_PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_double, c_double, c_float,
+                                   c_float)
+
+
+class Word2VecOptions(ctypes.Structure):
+    """struct bgm_word2vec_options (include/bigmodel/text.h)."""
+    _fields_ = [("struct_size", c_size_t), ("arch", c_int), ("vector_size", c_int64),
+                ("window", c_int), ("min_count", c_int64), ("max_vocab", c_int64),
+                ("negative", c_int), ("sample", c_double), ("epochs", c_int),
+                ("alpha", c_float), ("min_alpha", c_float), ("threads", c_int),
+                ("seed", c_uint64), ("clean", ctypes.POINTER(TextCleanOptions)),
+                ("progress", W2V_PROGRESS_FN), ("progress_ctx", c_void_p)]
+
+
 class CsvOptions(ctypes.Structure):
     """struct bgm_csv_options (include/bigmodel/data.h)."""
     _fields_ = [("struct_size", c_size_t), ("skip_lines", c_int), ("has_header", c_int),
@@ -245,8 +295,131 @@ REQUIRED = {
 }
 
 OPTIONAL = {
-    # none at the moment: include/bigmodel/model.h (the Keras-style model) will
-    # start here while it is unreleased.
+    # model.h (the Keras-style model) arrived during the 0.1 series: libraries
+    # of 0.1 built before it load, and calling into the model then raises
+    # UnsupportedError naming the missing function.
+    "bgm_layer_dense": (H, [c_int64, c_int]),
+    "bgm_layer_conv2d": (H, [c_int64, c_int64, c_int]),
+    "bgm_layer_max_pool2d": (H, [c_int64]),
+    "bgm_layer_avg_pool2d": (H, [c_int64]),
+    "bgm_layer_global_avg_pool2d": (H, []),
+    "bgm_layer_flatten": (H, []),
+    "bgm_layer_dropout": (H, [c_float]),
+    "bgm_layer_batch_norm": (H, []),
+    "bgm_layer_activation": (H, [c_int]),
+    "bgm_layer_free": (None, [H]),
+    "bgm_layer_set_kernel_size": (STATUS, [H, c_int64, c_int64]),
+    "bgm_layer_set_pool_size": (STATUS, [H, c_int64, c_int64]),
+    "bgm_layer_set_strides": (STATUS, [H, c_int64, c_int64]),
+    "bgm_layer_set_padding": (STATUS, [H, c_int]),
+    "bgm_layer_set_use_bias": (STATUS, [H, c_int]),
+    "bgm_layer_set_kernel_initializer": (STATUS, [H, c_int]),
+    "bgm_layer_set_bias_initializer": (STATUS, [H, c_int]),
+    "bgm_layer_set_kernel_l2": (STATUS, [H, c_float]),
+    "bgm_layer_set_leaky_relu_alpha": (STATUS, [H, c_float]),
+    "bgm_layer_set_momentum": (STATUS, [H, c_float]),
+    "bgm_layer_set_epsilon": (STATUS, [H, c_float]),
+    "bgm_layer_set_name": (STATUS, [H, c_char_p]),
+    "bgm_layer_kind": (c_char_p, [H]),
+    "bgm_layer_name": (c_char_p, [H]),
+    "bgm_layer_output_shape": (I64P, [H, IP]),
+    "bgm_layer_num_params": (c_int64, [H]),
+    "bgm_model_create": (STATUS, [PH, I64P, c_int, c_uint64]),
+    "bgm_model_free": (None, [H]),
+    "bgm_model_add": (STATUS, [H, H]),
+    "bgm_model_num_layers": (c_int, [H]),
+    "bgm_model_layer": (H, [H, c_int]),
+    "bgm_model_input_shape": (I64P, [H, IP]),
+    "bgm_model_output_shape": (I64P, [H, IP]),
+    "bgm_model_summary_string": (STATUS, [c_void_p, c_size_t, SZP, H]),
+    "bgm_model_num_params": (c_int64, [H]),
+    "bgm_model_num_trainable_params": (c_int64, [H]),
+    "bgm_model_trainable_params": (STATUS, [ctypes.POINTER(PH), IP, H]),
+    "bgm_model_num_weights": (c_int, [H]),
+    "bgm_model_weight": (H, [H, c_int]),
+    "bgm_model_weight_name": (c_char_p, [H, c_int]),
+    "bgm_model_weight_trainable": (c_int, [H, c_int]),
+    "bgm_model_get_weights": (STATUS, [H, FP, c_int64]),
+    "bgm_model_set_weights": (STATUS, [H, FP, c_int64]),
+    "bgm_model_compile": (STATUS, [H, H, c_int, c_int, IP, c_int]),
+    "bgm_model_add_metric": (STATUS, [H, c_int, ctypes.POINTER(MetricOptions)]),
+    "bgm_model_optimizer": (H, [H]),
+    "bgm_model_num_metrics": (c_int, [H]),
+    "bgm_model_metric_name": (c_char_p, [H, c_int]),
+    "bgm_model_forward": (STATUS, [PH, H, H, H, c_int]),
+    "bgm_model_compute_loss": (STATUS, [PH, H, H, H, H]),
+    "bgm_fit_options_init": (STATUS, [ctypes.POINTER(FitOptions), c_size_t]),
+    "bgm_model_fit": (STATUS, [PH, H, H, H, ctypes.POINTER(FitOptions)]),
+    "bgm_model_fit_dataset": (STATUS, [PH, H, H, H, ctypes.POINTER(FitOptions)]),
+    "bgm_model_evaluate": (STATUS, [DP, c_int, H, H, H, c_int64]),
+    "bgm_model_evaluate_dataset": (STATUS, [DP, c_int, H, H, c_int64]),
+    "bgm_model_predict": (STATUS, [PH, H, H, c_int64]),
+    "bgm_history_num_epochs": (c_int, [H]),
+    "bgm_history_epoch": (c_int, [H, c_int]),
+    "bgm_history_num_keys": (c_int, [H]),
+    "bgm_history_key": (c_char_p, [H, c_int]),
+    "bgm_history_values": (DP, [H, c_char_p]),
+    "bgm_history_free": (None, [H]),
+    "bgm_callback_early_stopping": (STATUS, [PH, c_char_p, c_int, c_float, c_int]),
+    "bgm_callback_lr_scheduler": (STATUS, [PH, EPOCH_LR_FN, c_void_p]),
+    "bgm_callback_csv_logger": (STATUS, [PH, c_char_p, c_int]),
+    "bgm_callback_lambda": (STATUS, [PH, CALLBACK_FN, c_void_p]),
+    "bgm_callback_stopped_epoch": (c_int, [H]),
+    "bgm_callback_free": (None, [H]),
+    "bgm_logs_count": (c_int, [H]),
+    "bgm_logs_name": (c_char_p, [H, c_int]),
+    "bgm_logs_value": (c_double, [H, c_int]),
+    # rnn_ops.h, also new in the 0.1 series
+    "bgm_op_embedding": _BINARY,
+    "bgm_sequence_mask": (STATUS, [PH, H]),
+    "bgm_op_lstm": (STATUS, [PH, H, H, H, H, H, H, H, H, H, c_int, c_int]),
+    "bgm_op_gru": (STATUS, [PH, H, H, H, H, H, H, H, H, c_int, c_int]),
+    # text.h, also new in the 0.1 series
+    "bgm_text_clean_options_init": (None, [ctypes.POINTER(TextCleanOptions)]),
+    "bgm_text_clean": (STATUS, [PH, I64P, c_char_p, c_int64,
+                                ctypes.POINTER(TextCleanOptions)]),
+    "bgm_text_tokenize": (STATUS, [PH, I64P, c_char_p, c_int64,
+                                   ctypes.POINTER(TextCleanOptions)]),
+    "bgm_text_free": (None, [c_void_p]),
+    "bgm_text_list_free": (None, [c_void_p]),
+    "bgm_vocab_options_init": (None, [ctypes.POINTER(VocabOptions)]),
+    "bgm_vocab_build": (STATUS, [PH, ctypes.POINTER(c_char_p), I64P, c_int64,
+                                 ctypes.POINTER(VocabOptions)]),
+    "bgm_vocab_free": (None, [H]),
+    "bgm_vocab_size": (c_int64, [H]),
+    "bgm_vocab_id": (ctypes.c_int32, [H, c_char_p, c_int64]),
+    "bgm_vocab_token": (c_char_p, [H, ctypes.c_int32]),
+    "bgm_vocab_count": (c_int64, [H, ctypes.c_int32]),
+    "bgm_vocab_save": (STATUS, [H, c_char_p]),
+    "bgm_vocab_load": (STATUS, [PH, c_char_p]),
+    "bgm_vocab_encode": (STATUS, [PH, H, c_char_p, c_int64, ctypes.POINTER(TextCleanOptions)]),
+    "bgm_pad_sequences": (STATUS, [PH, PH, I64P, c_int64, c_int64, c_int, c_int,
+                                   ctypes.c_int32]),
+    "bgm_vocab_encode_padded": (STATUS, [PH, H, ctypes.POINTER(c_char_p), I64P, c_int64,
+                                         c_int64, c_int, c_int,
+                                         ctypes.POINTER(TextCleanOptions)]),
+    "bgm_text_dataset_options_init": (None, [ctypes.POINTER(TextDatasetOptions)]),
+    "bgm_text_dataset_from_directory": (STATUS, [PH, PH, PH, c_char_p,
+                                                 ctypes.POINTER(TextDatasetOptions)]),
+    "bgm_text_dataset_from_files": (STATUS, [PH, PH, ctypes.POINTER(c_char_p),
+                                             ctypes.POINTER(ctypes.c_int32), c_int64,
+                                             ctypes.POINTER(TextDatasetOptions)]),
+    "bgm_word2vec_options_init": (None, [ctypes.POINTER(Word2VecOptions)]),
+    "bgm_word2vec_train": (STATUS, [PH, ctypes.POINTER(c_char_p), I64P, c_int64,
+                                    ctypes.POINTER(Word2VecOptions)]),
+    "bgm_word2vec_free": (None, [H]),
+    "bgm_word2vec_vocab_size": (c_int64, [H]),
+    "bgm_word2vec_dim": (c_int64, [H]),
+    "bgm_word2vec_word": (c_char_p, [H, c_int64]),
+    "bgm_word2vec_index": (c_int64, [H, c_char_p]),
+    "bgm_word2vec_vector": (STATUS, [PH, H, c_char_p]),
+    "bgm_word2vec_most_similar": (STATUS, [ctypes.POINTER(c_char_p), FP, IP, H, c_char_p,
+                                           c_int]),
+    "bgm_word2vec_document_vectors": (STATUS, [PH, H, ctypes.POINTER(c_char_p), I64P,
+                                               c_int64, ctypes.POINTER(TextCleanOptions)]),
+    "bgm_word2vec_embedding_matrix": (STATUS, [PH, H, H]),
+    "bgm_word2vec_save": (STATUS, [H, c_char_p]),
+    "bgm_word2vec_load": (STATUS, [PH, c_char_p]),
 }
 
 # ---- errors ----------------------------------------------------------------

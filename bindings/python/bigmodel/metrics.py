@@ -267,6 +267,7 @@ class Metric:
         kind = kind or self.kind
         out = ctypes.c_void_p()
         opts = _options(**options)
+        self._kind, self._options = kind, dict(options)  # for Sequential.compile
         lib.bgm_metric_create(ctypes.byref(out), kind, ctypes.byref(opts))
         self._ptr = out.value
         _lib.count("metric", 1)

@@ -21,7 +21,8 @@ __all__ = [
     "permute", "reshape", "concat", "slice", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "log_softmax", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
     "batch_norm", "dropout", "mse_loss", "mae_loss", "binary_crossentropy",
-    "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "embedding",
+    "sequence_mask", "lstm", "gru",
 ]
 
 _PADDING = {"valid": 0, "same": 1}
@@ -303,3 +304,38 @@ def sparse_categorical_crossentropy(pred, labels, from_logits=False, tape=None):
     return _run(lib.bgm_op_sparse_categorical_crossentropy,
                 [_operand(pred), _operand(labels, int32)], (1 if from_logits else 0,), tape)
 
+
+
+# ---- sequences (bigmodel/rnn_ops.h) ---------------------------------------------
+
+
+def embedding(ids, table, tape=None):
+    """Rows of table (V, D) for int32 ids of any shape: ids.shape + (D,)."""
+    return _run(lib.bgm_op_embedding, [_operand(ids, int32), _operand(table)], (), tape)
+
+
+def sequence_mask(ids):
+    """float32 mask of ids' shape: 1 where the id is not 0 (padding), else 0."""
+    ids = _operand(ids, int32)
+    out = ctypes.c_void_p()
+    lib.bgm_sequence_mask(ctypes.byref(out), ids._h)
+    return Tensor._adopt(out.value)
+
+
+def lstm(x, w_ih, w_hh, bias=None, h0=None, c0=None, mask=None, recurrent_mask=None,
+         return_sequences=False, reverse=False, tape=None):
+    """Keras' LSTM over x (N, T, F): kernels (F, 4H) and (H, 4H), gates i, f, g, o;
+    bias (4H,); out (N, T, H) with return_sequences, else (N, H). mask (N, T)
+    skips padded steps; reverse runs time backwards (outputs stay aligned)."""
+    ins = [_operand(t) for t in (x, w_ih, w_hh, bias, h0, c0, mask, recurrent_mask)]
+    return _run(lib.bgm_op_lstm, ins,
+                (1 if return_sequences else 0, 1 if reverse else 0), tape)
+
+
+def gru(x, w_ih, w_hh, bias=None, h0=None, mask=None, recurrent_mask=None,
+        return_sequences=False, reverse=False, tape=None):
+    """Keras' GRU (reset_after=True) over x (N, T, F): kernels (F, 3H) and (H, 3H),
+    gates z, r, n; bias (2, 3H) (input row, recurrent row); as lstm otherwise."""
+    ins = [_operand(t) for t in (x, w_ih, w_hh, bias, h0, mask, recurrent_mask)]
+    return _run(lib.bgm_op_gru, ins,
+                (1 if return_sequences else 0, 1 if reverse else 0), tape)

@@ -45,9 +45,14 @@ def _handles(tensors):
 
 
 class Optimizer:
-    """Base class: an optimizer handle and what it needs to stay alive."""
+    """Base class: an optimizer handle and what it needs to stay alive.
+
+    ``Sequential.compile(optimizer=opt)`` hands the handle to the model, which
+    frees it: the object then stays usable (learning_rate, iterations, ...)
+    while the model lives, and belongs to that model only."""
 
     _ptr = None
+    _owner = None  # the model's memory once compiled with it
 
     def __init__(self, ptr, learning_rate, clipnorm=None, global_clipnorm=None,
                  clipvalue=None):
@@ -84,7 +89,7 @@ class Optimizer:
 
     def close(self):
         ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
+        if ptr is not None and self._owner is None and not _lib.exiting:
             lib.bgm_optimizer_free(ptr)
             _lib.count("optimizer", -1)
 
@@ -93,6 +98,20 @@ class Optimizer:
             self.close()
         except Exception:
             pass
+
+    def _give_to(self, owner):
+        """Marks the handle as the model's, before bgm_model_compile takes it."""
+        if self._owner is not None:
+            raise StateError("this optimizer already belongs to a model; give each model "
+                             "its own optimizer")
+        h = self._h
+        self._owner = owner
+        _lib.count("optimizer", -1)
+        return h
+
+    def _detach(self):
+        """The model freed the handle (closed, or compiled with another optimizer)."""
+        self._ptr = None
 
     # -- stepping --
 

@@ -1,0 +1,385 @@
+"""Layers of a Sequential model (bigmodel/model.h), spelled as in Keras.
+
+    bigmodel.layers.Conv2D(32, 3, activation="relu")
+    bigmodel.layers.Dense(10, kernel_regularizer=bigmodel.regularizers.l2(1e-4))
+
+A layer object owns its C handle (a ``bgm_layer``) until it is added to a
+model: ``Sequential.add`` hands the handle to the model, which frees it with
+itself. From then on the layer object is a view of the model's layer (its
+name, output shape, weights) and keeps the model's memory alive. A layer
+belongs to one model; a failed add frees its handle (the library's rule), so
+the object cannot be added again: make a new one.
+
+Options are set when the layer is made, through the library's setters, so
+an invalid one (a negative rate, an unknown padding) raises right there.
+"""
+import ctypes
+import numbers
+
+from . import _lib
+from ._lib import lib
+from .errors import InvalidArgumentError, NoMemoryError, StateError
+
+__all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout",
+           "BatchNormalization", "Activation", "ReLU", "LeakyReLU",
+           "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
+
+ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
+               "leaky_relu": 5, "gelu": 6}
+INITIALIZERS = {"glorot_uniform": 1, "glorot_normal": 2, "he_normal": 3, "he_uniform": 4,
+                "zeros": 5, "ones": 6}
+PADDINGS = {"valid": 0, "same": 1}
+
+
+def activation_code(activation):
+    """The bgm_activation of a name (Keras' spelling), None, or a bigmodel.ops function."""
+    if callable(activation):
+        activation = getattr(activation, "__name__", None)
+    if isinstance(activation, str):
+        activation = activation.lower()
+    if activation not in ACTIVATIONS:
+        raise InvalidArgumentError("unknown activation %r; expected one of %s" % (
+            activation, ", ".join(sorted(k for k in ACTIVATIONS if k))))
+    return ACTIVATIONS[activation]
+
+
+def _initializer(value, what):
+    key = value.lower() if isinstance(value, str) else value
+    key = {"glorotuniform": "glorot_uniform", "glorotnormal": "glorot_normal",
+           "henormal": "he_normal", "heuniform": "he_uniform", "zero": "zeros",
+           "one": "ones"}.get(key, key)
+    if key not in INITIALIZERS:
+        raise InvalidArgumentError("unknown %s %r; expected one of %s"
+                                   % (what, value, ", ".join(sorted(INITIALIZERS))))
+    return INITIALIZERS[key]
+
+
+def _pair(v, what):
+    if isinstance(v, numbers.Integral):
+        return int(v), int(v)
+    v = tuple(int(x) for x in v)
+    if len(v) != 2:
+        raise InvalidArgumentError("%s must be an int or a pair, got %r" % (what, v))
+    return v
+
+
+def _padding(padding):
+    key = padding.lower() if isinstance(padding, str) else padding
+    if key not in PADDINGS:
+        raise InvalidArgumentError("padding must be 'valid' or 'same', got %r" % (padding,))
+    return PADDINGS[key]
+
+
+class regularizers:  # noqa: N801  (a namespace, as keras.regularizers)
+    """Kernel regularizers: only L2 has a library counterpart."""
+
+    class L2:
+        def __init__(self, l2=0.01):
+            self.l2 = float(l2)
+
+        def __repr__(self):
+            return "L2(%g)" % self.l2
+
+    @staticmethod
+    def l2(l2=0.01):
+        return regularizers.L2(l2)
+
+
+def _l2_value(reg):
+    if reg is None:
+        return None
+    if isinstance(reg, regularizers.L2):
+        return reg.l2
+    if isinstance(reg, numbers.Real):
+        return float(reg)
+    if isinstance(reg, str) and reg.lower() == "l2":
+        return 0.01
+    raise InvalidArgumentError("kernel_regularizer must be bigmodel.regularizers.l2(x), a "
+                               "number or 'l2', got %r" % (reg,))
+
+
+def _input_shape(shape):
+    if shape is None:
+        return None
+    if isinstance(shape, numbers.Integral):
+        return (int(shape),)
+    return tuple(int(d) for d in shape)
+
+
+class Input:
+    """The shape of one sample, as the first entry of a Sequential's layer list
+    (Keras' ``keras.Input(shape=...)``). Not a layer of the model."""
+
+    def __init__(self, shape=None, input_shape=None, batch_size=None, name=None):
+        self.shape = _input_shape(shape if shape is not None else input_shape)
+        if not self.shape:
+            raise InvalidArgumentError("Input needs the shape of one sample, e.g. (28, 28, 1)")
+
+    def __repr__(self):
+        return "Input(shape=%s)" % (self.shape,)
+
+
+InputLayer = Input
+
+
+class Layer:
+    """A layer configuration; see the module documentation for ownership."""
+
+    _ptr = None
+    _owner = None     # the model's memory once added
+    _freed = False    # its handle went away with a failed add
+
+    def __init__(self, ptr, name=None, input_shape=None, input_dim=None):
+        if not ptr:
+            message = (lib.bgm_last_error() or b"").decode("utf-8", "replace")
+            cls = NoMemoryError if "out of memory" in message else InvalidArgumentError
+            raise cls(message or "%s: the library could not make the layer"
+                      % type(self).__name__)
+        self._ptr = ptr
+        _lib.count("layer", 1)
+        self.input_shape = _input_shape(input_shape if input_shape is not None
+                                        else input_dim)
+        try:
+            if name is not None:
+                lib.bgm_layer_set_name(ptr, str(name).encode("utf-8"))
+        except BaseException:
+            self.close()
+            raise
+
+    def _set(self, setter, *args):
+        try:
+            setter(self._ptr, *args)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifetime and ownership --
+
+    @property
+    def _h(self):
+        if self._ptr is None:
+            if self._freed:
+                raise StateError("this %s was freed when adding it to a model failed; make "
+                                 "a new layer" % type(self).__name__)
+            raise StateError("this %s was closed (or its model was)" % type(self).__name__)
+        return self._ptr
+
+    @property
+    def built(self):
+        """True once the layer belongs to a model (its shapes and weights are known)."""
+        return self._owner is not None and self._ptr is not None
+
+    def _give_to(self, owner):
+        """Marks the handle as the model's, before bgm_model_add takes it."""
+        if self._owner is not None:
+            raise StateError("layer '%s' already belongs to a model; a layer can be in one "
+                             "model only" % self.name)
+        h = self._h
+        self._owner = owner
+        _lib.count("layer", -1)
+        return h
+
+    def _add_failed(self):
+        self._ptr, self._owner, self._freed = None, None, True
+
+    def _detach(self):
+        """The model was closed: the handle is gone."""
+        self._ptr, self._owner = None, None
+
+    def close(self):
+        """Frees a layer that was never added (an added one lives with its model)."""
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None and self._owner is None and not _lib.exiting:
+            lib.bgm_layer_free(ptr)
+            _lib.count("layer", -1)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- what the layer is --
+
+    @property
+    def kind(self):
+        """The Keras class name: 'Dense', 'Conv2D', 'MaxPooling2D', ..."""
+        return lib.bgm_layer_kind(self._h).decode()
+
+    @property
+    def name(self):
+        """The layer's name ('dense_1' once added, or the one given); '' before."""
+        if self._ptr is None:
+            return "<closed>"
+        return lib.bgm_layer_name(self._ptr).decode()
+
+    @property
+    def output_shape(self):
+        """(None, ...) like Keras, once the layer is in a model; None before."""
+        n = ctypes.c_int()
+        dims = lib.bgm_layer_output_shape(self._h, ctypes.byref(n))
+        if not dims:
+            return None
+        return (None,) + tuple(dims[i] for i in range(n.value))
+
+    def count_params(self):
+        """Number of weights (trainable and not); 0 before the layer is added."""
+        return lib.bgm_layer_num_params(self._h)
+
+    # -- weights (through the model) --
+
+    def _model_weights(self):
+        if not self.built:
+            return []
+        from .model import weight_tensors
+        return weight_tensors(self._owner, self.name + "/")
+
+    @property
+    def weights(self):
+        """This layer's weight tensors (views of the model's weights)."""
+        return self._model_weights()
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self._model_weights() if w.trainable]
+
+    trainable_variables = trainable_weights
+
+    def get_weights(self):
+        """Copies of this layer's weights (numpy arrays, or nested lists without numpy)."""
+        from .model import to_array
+        return [to_array(w) for w in self._model_weights()]
+
+    def set_weights(self, weights):
+        mine = self._model_weights()
+        weights = list(weights)
+        if len(weights) != len(mine):
+            raise InvalidArgumentError("layer '%s' has %d weights, got %d"
+                                       % (self.name, len(mine), len(weights)))
+        for w, value in zip(mine, weights):
+            w.assign(value)
+
+    def __repr__(self):
+        if self._ptr is None:
+            return "<%s closed>" % type(self).__name__
+        return "<%s %s%s>" % (self.kind, self.name or "(unnamed)",
+                              " output %s" % (self.output_shape,) if self.built else "")
+
+
+class Dense(Layer):
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None, input_shape=None, input_dim=None):
+        super().__init__(lib.bgm_layer_dense(int(units), activation_code(activation)),
+                         name, input_shape, input_dim)
+        _weighted_options(self, use_bias, kernel_initializer, bias_initializer,
+                          kernel_regularizer)
+
+
+class Conv2D(Layer):
+    """2-D convolution over NHWC images; strides, 'valid' or 'same' padding."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, name=None,
+                 input_shape=None):
+        kh, kw = _pair(kernel_size, "kernel_size")
+        super().__init__(lib.bgm_layer_conv2d(int(filters), kh, activation_code(activation)),
+                         name, input_shape)
+        if kw != kh:
+            self._set(lib.bgm_layer_set_kernel_size, kh, kw)
+        _window_options(self, strides, padding)
+        _weighted_options(self, use_bias, kernel_initializer, bias_initializer,
+                          kernel_regularizer)
+
+
+class _Pooling(Layer):
+    _make = None
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", name=None,
+                 input_shape=None):
+        ph, pw = _pair(pool_size, "pool_size")
+        super().__init__(type(self)._make(ph), name, input_shape)
+        if pw != ph:
+            self._set(lib.bgm_layer_set_pool_size, ph, pw)
+        _window_options(self, strides, padding)
+
+
+class MaxPooling2D(_Pooling):
+    _make = staticmethod(lambda p: lib.bgm_layer_max_pool2d(p))
+
+
+class AveragePooling2D(_Pooling):
+    _make = staticmethod(lambda p: lib.bgm_layer_avg_pool2d(p))
+
+
+class GlobalAveragePooling2D(Layer):
+    def __init__(self, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_global_avg_pool2d(), name, input_shape)
+
+
+class Flatten(Layer):
+    def __init__(self, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_flatten(), name, input_shape)
+
+
+class Dropout(Layer):
+    """Inverted dropout; its draws come from the model's seeded generator."""
+
+    def __init__(self, rate, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_dropout(float(rate)), name, input_shape)
+
+
+class BatchNormalization(Layer):
+    def __init__(self, momentum=0.99, epsilon=1e-3, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_batch_norm(), name, input_shape)
+        if momentum != 0.99:
+            self._set(lib.bgm_layer_set_momentum, float(momentum))
+        if epsilon != 1e-3:
+            self._set(lib.bgm_layer_set_epsilon, float(epsilon))
+
+
+class Activation(Layer):
+    def __init__(self, activation, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_activation(activation_code(activation)), name,
+                         input_shape)
+
+
+class ReLU(Activation):
+    def __init__(self, name=None, input_shape=None):
+        super().__init__("relu", name, input_shape)
+
+
+class LeakyReLU(Activation):
+    """max(x, negative_slope * x); Keras' default slope is 0.3."""
+
+    def __init__(self, negative_slope=0.3, name=None, input_shape=None):
+        super().__init__("leaky_relu", name, input_shape)
+        self._set(lib.bgm_layer_set_leaky_relu_alpha, float(negative_slope))
+
+
+MaxPool2D, AvgPool2D, GlobalAvgPool2D = MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D
+
+
+def _window_options(layer, strides, padding):
+    if strides is not None:
+        layer._set(lib.bgm_layer_set_strides, *_pair(strides, "strides"))
+    code = _padding(padding)
+    if code != 0:
+        layer._set(lib.bgm_layer_set_padding, code)
+
+
+def _weighted_options(layer, use_bias, kernel_initializer, bias_initializer,
+                      kernel_regularizer):
+    if not use_bias:
+        layer._set(lib.bgm_layer_set_use_bias, 0)
+    if kernel_initializer != "glorot_uniform":
+        layer._set(lib.bgm_layer_set_kernel_initializer,
+                   _initializer(kernel_initializer, "kernel_initializer"))
+    if bias_initializer != "zeros":
+        layer._set(lib.bgm_layer_set_bias_initializer,
+                   _initializer(bias_initializer, "bias_initializer"))
+    l2 = _l2_value(kernel_regularizer)
+    if l2:
+        layer._set(lib.bgm_layer_set_kernel_l2, l2)
