@@ -48,9 +48,11 @@
 
 #include "autograd.h"
 #include "data.h"
+#include "io.h"
 #include "metrics.h"
 #include "nn_ops.h"
 #include "optim.h"
+#include "text.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,7 +103,13 @@ typedef enum bgm_initializer {
     BGM_INIT_HE_NORMAL = 3,      /**< truncated normal, variance 2 / fan_in */
     BGM_INIT_HE_UNIFORM = 4,     /**< U(-l, l), l = sqrt(6 / fan_in) */
     BGM_INIT_ZEROS = 5,          /**< Keras' bias default */
-    BGM_INIT_ONES = 6
+    BGM_INIT_ONES = 6,
+    BGM_INIT_ORTHOGONAL = 7,     /**< Keras' Orthogonal (gain 1): the weight seen as
+                                      (all but the last dimension, last dimension)
+                                      gets orthonormal rows or columns, whichever
+                                      are fewer; the recurrent kernel default */
+    BGM_INIT_RANDOM_UNIFORM = 8  /**< U(-0.05, 0.05), Keras' "uniform"; the
+                                      Embedding default */
 } bgm_initializer;
 
 /** The loss a model is compiled with. Values are part of the ABI. */
@@ -164,6 +172,56 @@ BGM_API bgm_layer *bgm_layer_batch_norm(void);
 /** Applies an activation function. */
 BGM_API bgm_layer *bgm_layer_activation(bgm_activation activation);
 
+/* ---- sequence layers ---------------------------------------------------
+ * Token ids are int32 (N, T) tensors; a model starting with an Embedding
+ * layer takes them as input (its input shape is (T)), every other model
+ * float32. Recurrent layers take (N, T, F) sequences.
+ */
+
+/**
+ * Looks up a vector of dim floats for each token id in [0, vocab_size)
+ * (Keras' Embedding): (T) int32 ids to (T, dim). Must be the first layer.
+ * Weights: "embeddings" (vocab_size, dim), drawn from BGM_INIT_RANDOM_UNIFORM
+ * (change with bgm_layer_set_kernel_initializer, or load rows with
+ * bgm_layer_set_embedding_matrix / _word2vec). An id outside the table
+ * fails the forward pass with BGM_E_RANGE naming its position.
+ * vocab_size from 1 to 2^31, dim >= 1.
+ */
+BGM_API bgm_layer *bgm_layer_embedding(int64_t vocab_size, int64_t dim);
+
+/**
+ * Long short-term memory with units hidden units (Keras' LSTM, gates i, f,
+ * c, o): (T, F) to (units), or (T, units) with return_sequences. Weights:
+ * "kernel" (F, 4 units) glorot_uniform, "recurrent_kernel" (units, 4 units)
+ * orthogonal, "bias" (4 units) zeros with the forget-gate quarter at 1
+ * (Keras' unit_forget_bias): 4 (F units + units^2 + units) parameters.
+ * units >= 1.
+ */
+BGM_API bgm_layer *bgm_layer_lstm(int64_t units);
+
+/**
+ * Gated recurrent unit with units hidden units (Keras' GRU with
+ * reset_after=True, the same cell as PyTorch's nn.GRU; gates z, r, n):
+ * shapes as bgm_layer_lstm. Weights: "kernel" (F, 3 units),
+ * "recurrent_kernel" (units, 3 units), "bias" (2, 3 units): input and
+ * recurrent biases; 3 (F units + units^2 + 2 units) parameters. units >= 1.
+ */
+BGM_API bgm_layer *bgm_layer_gru(int64_t units);
+
+/**
+ * Runs layer (an LSTM or GRU, configured beforehand) forward and in reverse
+ * over the input and concatenates both outputs on the last axis (Keras'
+ * Bidirectional with merge_mode='concat'): (2 units), or (T, 2 units) with
+ * return_sequences; twice the inner layer's weights, named
+ * "forward_lstm/kernel", ..., "backward_lstm/bias" (gru for a GRU). Takes
+ * ownership of layer (freed on error), except when layer belongs to a model
+ * or another Bidirectional layer (BGM_E_STATE; it stays with its owner).
+ * NULL layer: NULL, keeping the message of the constructor that failed.
+ * Errors (NULL returned): BGM_E_INVALID (not an LSTM or GRU), BGM_E_STATE,
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer);
+
 /** Frees a layer that was not added to a model. NULL is a no-op. */
 BGM_API void bgm_layer_free(bgm_layer *layer);
 
@@ -172,7 +230,7 @@ BGM_API void bgm_layer_free(bgm_layer *layer);
  * BGM_E_INVALID for a NULL layer (keeping the message of the constructor
  * that returned NULL) or an out-of-range value; BGM_E_UNSUPPORTED when the
  * layer kind has no such option (the message names the kind); BGM_E_STATE
- * once the layer belongs to a model. A failed setter leaves the layer as it
+ * once the layer belongs to a model or a Bidirectional layer. A failed setter leaves the layer as it
  * was.
  */
 
@@ -188,13 +246,20 @@ BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t s
 /** Conv2D / pooling padding, BGM_PADDING_VALID or BGM_PADDING_SAME. */
 BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding);
 
-/** Dense / Conv2D: whether the layer has a bias (default 1). */
+/** Dense / Conv2D / LSTM / GRU: whether the layer has a bias (default 1). */
 BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias);
 
-/** Dense / Conv2D kernel initializer (default BGM_INIT_GLOROT_UNIFORM). */
+/**
+ * Kernel initializer of Dense / Conv2D / LSTM / GRU (default
+ * BGM_INIT_GLOROT_UNIFORM), the input kernel for the recurrent layers, and
+ * the embeddings initializer of Embedding (default BGM_INIT_RANDOM_UNIFORM).
+ */
 BGM_API bgm_status bgm_layer_set_kernel_initializer(bgm_layer *layer, bgm_initializer init);
 
-/** Dense / Conv2D bias initializer (default BGM_INIT_ZEROS). */
+/**
+ * Dense / Conv2D / LSTM / GRU bias initializer (default BGM_INIT_ZEROS; an
+ * LSTM then sets its forget-gate quarter to 1).
+ */
 BGM_API bgm_status bgm_layer_set_bias_initializer(bgm_layer *layer, bgm_initializer init);
 
 /**
@@ -211,6 +276,65 @@ BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum);
 
 /** BatchNormalization epsilon > 0 (default 1e-3). */
 BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon);
+
+/**
+ * Keras' layer.trainable = False when trainable is 0: every weight of the
+ * layer is frozen, kept by fit and the optimizer as it is and counted as
+ * non-trainable (it is left out of bgm_model_trainable_params). Any layer
+ * kind (BatchNormalization's moving statistics still update in training).
+ * Default 1.
+ */
+BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable);
+
+/**
+ * Embedding: with mask_zero != 0, id 0 is padding (Keras' mask_zero=True):
+ * the mask passes through Dropout / Activation / BatchNormalization layers
+ * to the next LSTM / GRU / Bidirectional layer, which skips the padded steps
+ * (state unchanged, output repeated), so padding before a sequence does not
+ * change the result. A recurrent layer with return_sequences passes the
+ * mask on; without, it uses it up. Default 0.
+ */
+BGM_API bgm_status bgm_layer_set_mask_zero(bgm_layer *layer, int mask_zero);
+
+/**
+ * Embedding: initial rows from matrix, float32 (vocab_size, dim), copied
+ * now and written over the random initial values when the layer is added.
+ * Errors also: BGM_E_INVALID (NULL matrix), BGM_E_DTYPE, BGM_E_SHAPE (not
+ * (vocab_size, dim); both shapes named), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_layer_set_embedding_matrix(bgm_layer *layer, const bgm_tensor *matrix);
+
+/**
+ * Embedding: initial row i is word2vec's vector of vocab's token i for the
+ * tokens w2v knows; the reserved ids and unknown words keep their random
+ * initial rows. The vectors are copied now; w2v and vocab are borrowed for
+ * the call only. Combine with bgm_layer_set_trainable(layer, 0) to keep
+ * them fixed.
+ * Errors also: BGM_E_INVALID (NULL w2v or vocab), BGM_E_SHAPE (w2v's
+ * dimension differs from dim, or vocab has more ids than vocab_size),
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_layer_set_embedding_word2vec(bgm_layer *layer,
+                                                    const bgm_word2vec *w2v,
+                                                    const bgm_vocab *vocab);
+
+/** LSTM / GRU: output every step, (T, units), instead of the last one (default 0). */
+BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_sequences);
+
+/**
+ * LSTM / GRU input dropout rate in [0, 1) (Keras' dropout; default 0): in
+ * training, a mask of the input features drawn per batch from the model's
+ * generator and shared by every step scales them by 0 or 1 / (1 - rate).
+ * Inactive at inference.
+ */
+BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate);
+
+/**
+ * LSTM / GRU recurrent dropout rate in [0, 1) (Keras' recurrent_dropout;
+ * default 0): in training, one mask per sequence, drawn per batch, on the
+ * state entering the recurrent product at every step. Inactive at inference.
+ */
+BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate);
 
 /**
  * Layer name (1 to 63 bytes of [A-Za-z0-9_.-]); unique within a model. Without
@@ -253,14 +377,16 @@ BGM_API void bgm_model_free(bgm_model *m);
 
 /**
  * Appends layer to m, taking ownership of it in every case: on error the
- * layer is freed. Infers the layer's output shape and allocates and
- * initializes its weights from the model's generator. Views returned earlier
- * by bgm_model_weight / bgm_model_trainable_params become invalid.
+ * layer is freed (but not one that belongs to a model or a Bidirectional
+ * layer). Infers the layer's output shape and allocates and initializes its
+ * weights from the model's generator. Views returned earlier by
+ * bgm_model_weight / bgm_model_trainable_params become invalid.
  * Errors: BGM_E_INVALID (NULL m; NULL layer, keeping the message of the
  * constructor that failed; a duplicate name), BGM_E_STATE (m is compiled, or
- * layer belongs to a model already), BGM_E_SHAPE (the layer cannot take the
- * previous output: "layer 3 (Dense): expected input of 1 dimension, got
- * (5, 5, 64) — add a Flatten layer before it"), BGM_E_NOMEM.
+ * layer belongs to a model or a Bidirectional layer already), BGM_E_SHAPE
+ * (the layer cannot take the previous output: "layer 3 (Dense): expected
+ * input of 1 dimension, got (5, 5, 64) — add a Flatten layer before it"),
+ * BGM_E_DTYPE (an Embedding layer that is not the first), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer);
 
@@ -385,7 +511,8 @@ BGM_API const char *bgm_model_metric_name(const bgm_model *m, int i);
  * respect to them. training != 0 runs Dropout and BatchNorm in training mode
  * (BatchNorm then updates its moving statistics, Dropout draws from the
  * model's generator). *out is owned by tape (valid until its reset or free).
- * Errors: BGM_E_INVALID (NULL), BGM_E_DTYPE (x not float32), BGM_E_SHAPE (x's
+ * Errors: BGM_E_INVALID (NULL), BGM_E_DTYPE (x not float32, or not int32
+ * for a model that starts with an Embedding layer), BGM_E_SHAPE (x's
  * sample shape differs from the model's input shape), BGM_E_STATE (no
  * layers), and a layer's error naming the layer.
  */
@@ -451,7 +578,8 @@ typedef struct bgm_fit_options {
 BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
 
 /**
- * Trains m on x (N, input shape...) float32 and targets y (see
+ * Trains m on x (N, input shape...) float32 (int32 token ids for a model
+ * that starts with an Embedding layer) and targets y (see
  * bgm_loss_kind) for epochs - initial_epoch epochs, printing Keras-style
  * progress unless verbose is 0:
  *     Epoch 3/10
@@ -464,8 +592,8 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
  * call. opts may be NULL for the defaults. A callback asking to stop ends
  * training early (see bgm_callback_fn) and fit returns BGM_OK.
  * Errors: BGM_E_INVALID (NULL m, x or y, bad options), BGM_E_STATE (not
- * compiled), BGM_E_DTYPE (x not float32, y of the wrong type for the loss:
- * the message names both), BGM_E_SHAPE (x's sample shape differs from the
+ * compiled), BGM_E_DTYPE (x of the wrong type for the model, y of the wrong
+ * type for the loss: the message names both), BGM_E_SHAPE (x's sample shape differs from the
  * model's input, y does not fit the output, sample counts differ),
  * BGM_E_CANCELLED (the cancel flag was set), BGM_E_IO (a CSV logger could
  * not write), BGM_E_RANGE (a class id out of range), BGM_E_NOMEM; the
@@ -626,6 +754,100 @@ BGM_API double bgm_logs_value(const bgm_logs *logs, int i);
  * name: the message lists the names present).
  */
 BGM_API bgm_status bgm_logs_get(double *value, const bgm_logs *logs, const char *name);
+
+/* ---- model files ---------------------------------------------------------
+ * A model file (.bgm, the archive format of io.h; docs/file-format.md lists
+ * its keys and tensors) holds everything needed to predict with a model or
+ * to resume its training bit for bit: the input shape and seed, every
+ * layer's kind and configuration, the weights (BatchNorm's moving
+ * statistics included), the compile state (loss, metrics, the optimizer's
+ * hyperparameters, schedule, slots and step count), the model's generator
+ * (which draws fit's shuffles and the dropout masks) and the number of
+ * epochs completed. Callbacks, histories and the thread count are not part
+ * of a model. Resuming:
+ *
+ *     bgm_model *m = NULL;
+ *     bgm_status s = bgm_model_load(&m, "ckpt.bgm");    // a new process
+ *     fo.initial_epoch = bgm_model_epochs_completed(m);  // e.g. 2
+ *     fo.epochs = 4;
+ *     if (s == BGM_OK) s = bgm_model_fit(&h, m, x, y, &fo);
+ *
+ * gives the weights an uninterrupted 4-epoch fit gives, bit for bit, with
+ * the same data and thread count.
+ */
+
+/**
+ * Writes m to path as a model file, atomically: the file is written beside
+ * path under a temporary name, synced and renamed over it, so a crash
+ * leaves either the previous file or the complete new one. flags is 0 or
+ * BGM_ARCHIVE_COMPRESS (deflate the tensor data). m is only read: other
+ * threads may predict with it meanwhile.
+ * Errors: BGM_E_INVALID (NULL m or path, unknown flag bits),
+ * BGM_E_UNSUPPORTED (a layer kind model files do not know, naming the
+ * layer; an optimizer schedule made by bgm_lr_schedule_callback, which a
+ * file cannot hold), BGM_E_IO (naming the path and the reason; the previous
+ * file is then untouched), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_save(const bgm_model *m, const char *path, unsigned flags);
+
+/**
+ * New model from the model file at path, freed with bgm_model_free(): built,
+ * with its weights, and compiled with its optimizer state when it was
+ * compiled, ready to predict, evaluate or continue fit. The generator and
+ * bgm_model_epochs_completed() are as they were at saving.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO (cannot open or read the file),
+ * BGM_E_FORMAT (not a .bgm file, truncated, a CRC mismatch, absurd sizes, not
+ * a model, or an inconsistent model: a missing or unknown key, a value out
+ * of range, an unknown layer kind, a missing weight, a weight whose shape
+ * does not match its layer's configuration; the message names the file and
+ * the layer or key), BGM_E_UNSUPPORTED (a newer container or model format
+ * version), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_load(bgm_model **out, const char *path);
+
+/**
+ * bgm_model_load from size bytes at data (borrowed for the call; messages
+ * call it "<memory>"), e.g. a model embedded in a program.
+ * Errors: as bgm_model_load; BGM_E_INVALID also for NULL data with size > 0.
+ */
+BGM_API bgm_status bgm_model_load_memory(bgm_model **out, const void *data, size_t size);
+
+/**
+ * Number of epochs m's fits have completed (0 for a new model or NULL): the
+ * index of the next epoch, to pass as initial_epoch when resuming a loaded
+ * model. Each epoch fit completes sets it to that epoch's index + 1 (before
+ * the EPOCH_END callbacks, so a model a callback saves there resumes after
+ * the epoch).
+ */
+BGM_API int bgm_model_epochs_completed(const bgm_model *m);
+
+/**
+ * Writes m's weights (no architecture, no optimizer) to path in the
+ * safetensors format, atomically, under the names and layouts of the
+ * equivalent torch.nn.Sequential's state_dict: "0.weight", "0.bias",
+ * "3.running_mean", ... Conv2D kernels become (F, C, KH, KW), Dense kernels
+ * (out, in), with the input features of a Dense after a Flatten of images
+ * reordered from our (H, W, C) order to PyTorch's (C, H, W).
+ * docs/file-format.md gives the whole mapping (which torch module each
+ * layer becomes, LSTM / GRU gate order included).
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO (naming the path; the previous
+ * file is untouched), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_save_weights_safetensors(const bgm_model *m, const char *path);
+
+/**
+ * Reads weights written by bgm_model_save_weights_safetensors, or saved from
+ * the equivalent PyTorch model (torch's state_dict through
+ * safetensors.torch.save_file), into m, converting the layouts back. Every
+ * weight of m must be present with the PyTorch shape; tensors that belong
+ * to no weight fail (BatchNorm's num_batches_tracked is accepted and
+ * ignored). On error m is unchanged.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO, BGM_E_FORMAT (not safetensors, a
+ * missing or unexpected tensor, naming it), BGM_E_SHAPE / BGM_E_DTYPE (a
+ * tensor of another shape or type than its weight needs, naming both),
+ * BGM_E_UNSUPPORTED (a dtype other than F32, I32 or I64), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_load_weights_safetensors(bgm_model *m, const char *path);
 
 #ifdef __cplusplus
 }

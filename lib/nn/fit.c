@@ -155,7 +155,16 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     bgm__progress_epoch_begin(&r->progress, epoch, r->o.epochs, steps);
     for (i = 0; i < m->nmetrics; i++)
         bgm_metric_reset(r->metrics[i]);
-    bgm_batch_iter_reset(r->it);
+    /* The epoch's order is drawn from the model's generator here, between
+     * the previous epoch's dropout draws and this one's, so that a model
+     * saved after epoch e and resumed with initial_epoch = e + 1 draws
+     * exactly what an uninterrupted fit would. */
+    if (r->o.shuffle)
+        s = bgm_batch_iter_shuffle(r->it, bgm_rng_next_u64(&m->rng));
+    else
+        bgm_batch_iter_reset(r->it);
+    if (s != BGM_OK)
+        return s;
     while ((s = bgm_batch_iter_next(&more, &x, &y, r->it)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(x, 0);
         s = train_step(r, x, y, &loss);
@@ -195,6 +204,9 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         if (s == BGM_OK)
             s = collect(m, r->val_metrics, val_loss, "val_", &logs);
     }
+    /* Counted before EPOCH_END, so a model saved by a callback resumes after it. */
+    if (s == BGM_OK)
+        m->epochs_done = epoch + 1;
     for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
         s = bgm__callback_epoch_end(r->o.callbacks[i], &r->st, epoch, &logs);
     if (s != BGM_OK)
@@ -267,8 +279,6 @@ static bgm_status prepare(fit_run *r, const bgm_tensor *x, const bgm_tensor *y,
         s = bgm_dataset_from_tensors(&r->train, tx, ty);
     if (s == BGM_OK)
         s = bgm_batch_iter_create(&r->it, r->train, r->o.batch_size, 0);
-    if (s == BGM_OK && r->o.shuffle)
-        s = bgm_batch_iter_shuffle(r->it, bgm_rng_next_u64(&m->rng));
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &r->metrics);
     if (s == BGM_OK)

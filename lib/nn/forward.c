@@ -10,9 +10,19 @@ bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what
     char got[BGM__SHAPE_STR_SIZE], want[BGM__SHAPE_STR_SIZE];
     const int64_t *shape = bgm_tensor_shape(x);
     int ndim = bgm_tensor_ndim(x), i, ok;
-    if (bgm_tensor_dtype(x) != BGM_FLOAT32)
-        return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, the model takes float32 inputs", fn,
-                         what, bgm_tensor_dtype(x) == BGM_INT32 ? "int32" : "of unknown type");
+    bgm_dtype dtype = bgm_tensor_dtype(x);
+    const bgm_layer *first = m->nlayers > 0 ? m->layers[0] : NULL;
+    const char *name = dtype == BGM_INT32 ? "int32" : dtype == BGM_FLOAT32 ? "float32"
+                                                                           : "of unknown type";
+    if (first && first->ops->takes_ids) {
+        if (dtype != BGM_INT32)
+            return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, but layer 0 (%s) takes int32 token "
+                             "ids", fn, what, name, first->ops->kind);
+    } else if (dtype != BGM_FLOAT32) {
+        return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, the model takes float32 inputs%s", fn,
+                         what, name, dtype == BGM_INT32 ? " (token ids need an Embedding "
+                         "layer first)" : "");
+    }
     ok = ndim == m->in_ndim + 1;
     for (i = 0; ok && i < m->in_ndim; i++)
         ok = shape[i + 1] == m->in_shape[i];
@@ -28,28 +38,42 @@ bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *
                           int training, bgm_rng *rng, bgm_tensor **out)
 {
     bgm__forward_ctx ctx;
-    bgm_tensor *h = (bgm_tensor *)x;
+    bgm_tensor *h = (bgm_tensor *)x, *owned_mask = NULL;
+    const bgm_tensor *mask = NULL;
+    bgm_status s = BGM_OK;
     int i, k;
     ctx.tape = tape;
     ctx.training = training;
     ctx.rng = rng;
     *out = NULL;
-    for (i = 0; i < m->nlayers; i++) {
+    for (i = 0; i < m->nlayers && s == BGM_OK; i++) {
         const bgm_layer *l = m->layers[i];
-        bgm_tensor *w[BGM__LAYER_MAX_WEIGHTS], *y = NULL;
-        bgm_status s;
+        bgm_tensor *w[BGM__LAYER_MAX_WEIGHTS], *y = NULL, *made = NULL;
+        const bgm_tensor *next = NULL;
         for (k = 0; k < l->nweights; k++)
             w[k] = m->weights[l->first_weight + k].view;
+        ctx.mask = mask;
         s = l->ops->forward(l, &ctx, w, h, &y);
+        /* Keras' mask propagation: the mask a layer passes on depends on its input. */
+        if (s == BGM_OK && l->ops->compute_mask && i + 1 < m->nlayers)
+            s = l->ops->compute_mask(l, h, mask, &next, &made);
         if (s != BGM_OK) {
             char msg[768];
             snprintf(msg, sizeof msg, "%s", bgm_last_error());
-            return bgm__layer_fail(l, s, "%s", msg);
+            s = bgm__layer_fail(l, s, "%s", msg);
+            break;
         }
+        if (made) {
+            bgm_tensor_free(owned_mask);
+            owned_mask = made;
+        }
+        mask = next;
         h = y;
     }
-    *out = h;
-    return BGM_OK;
+    bgm_tensor_free(owned_mask);
+    if (s == BGM_OK)
+        *out = h;
+    return s;
 }
 
 BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *tape,

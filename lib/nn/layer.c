@@ -30,6 +30,7 @@ bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn)
     l->bias_init = BGM_INIT_ZEROS;
     l->momentum = 0.99f;
     l->epsilon = 1e-3f;
+    l->trainable = 1;
     return l;
 }
 
@@ -190,15 +191,29 @@ BGM_API bgm_layer *bgm_layer_activation(bgm_activation activation)
 
 BGM_API void bgm_layer_free(bgm_layer *layer)
 {
+    if (!layer)
+        return;
+    bgm_layer_free(layer->inner);
+    free(layer->init_table);
+    free(layer->init_known);
     free(layer);
+}
+
+bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
+                          const bgm_tensor **out, bgm_tensor **made)
+{
+    *out = mask;
+    *made = NULL;
+    return BGM_OK;
 }
 
 /* ---- setters ------------------------------------------------------------ */
 
 /* Common checks: a NULL layer keeps the constructor's message; a layer in
- * a model is frozen; the option must belong to the kind. */
-static bgm_status settable(const bgm_layer *l, const char *fn, const char *option,
-                           const bgm__layer_ops *const *kinds, int nkinds)
+ * a model (or wrapped by Bidirectional) is frozen; the option must belong
+ * to the kind (nkinds < 0: any kind). */
+bgm_status bgm__layer_settable(const bgm_layer *l, const char *fn, const char *option,
+                               const bgm__layer_ops *const *kinds, int nkinds)
 {
     int i;
     if (!l)
@@ -206,11 +221,17 @@ static bgm_status settable(const bgm_layer *l, const char *fn, const char *optio
     if (l->index >= 0)
         return bgm__fail(BGM_E_STATE, "%s: layer '%s' belongs to a model; set options "
                          "before bgm_model_add", fn, l->name);
+    if (l->wrapped)
+        return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
+                         "layer; set its options before wrapping it", fn, l->ops->kind);
+    if (nkinds < 0)
+        return BGM_OK;
     for (i = 0; i < nkinds; i++)
         if (l->ops == kinds[i])
             return BGM_OK;
-    return bgm__fail(BGM_E_UNSUPPORTED, "%s: a %s layer has no %s", fn, l->ops->kind,
-                     option);
+    return bgm__fail(BGM_E_UNSUPPORTED, "%s: %s %s layer has no %s", fn,
+                     strchr("AEIOU", l->ops->kind[0]) || strcmp(l->ops->kind, "LSTM") == 0
+                         ? "an" : "a", l->ops->kind, option);
 }
 
 static const bgm__layer_ops *const conv_kinds[] = {&bgm__conv2d_ops};
@@ -218,7 +239,12 @@ static const bgm__layer_ops *const pool_kinds[] = {&bgm__max_pool2d_ops,
                                                    &bgm__avg_pool2d_ops};
 static const bgm__layer_ops *const window_kinds[] = {&bgm__conv2d_ops, &bgm__max_pool2d_ops,
                                                      &bgm__avg_pool2d_ops};
-static const bgm__layer_ops *const weighted_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops};
+static const bgm__layer_ops *const weighted_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops,
+                                                       &bgm__lstm_ops, &bgm__gru_ops};
+static const bgm__layer_ops *const dense_conv_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops};
+static const bgm__layer_ops *const kernel_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops,
+                                                     &bgm__lstm_ops, &bgm__gru_ops,
+                                                     &bgm__embedding_ops};
 static const bgm__layer_ops *const activated_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops,
                                                         &bgm__activation_ops};
 static const bgm__layer_ops *const bn_kinds[] = {&bgm__batch_norm_ops};
@@ -228,7 +254,8 @@ static const bgm__layer_ops *const bn_kinds[] = {&bgm__batch_norm_ops};
 BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64_t kw)
 {
     static const char *fn = "bgm_layer_set_kernel_size";
-    bgm_status s = settable(layer, fn, "kernel size", conv_kinds, NKINDS(conv_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "kernel size", conv_kinds,
+                                       NKINDS(conv_kinds));
     if (s != BGM_OK)
         return s;
     if (kh < 1 || kw < 1)
@@ -242,7 +269,8 @@ BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64
 BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t pw)
 {
     static const char *fn = "bgm_layer_set_pool_size";
-    bgm_status s = settable(layer, fn, "pool size", pool_kinds, NKINDS(pool_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "pool size", pool_kinds,
+                                       NKINDS(pool_kinds));
     if (s != BGM_OK)
         return s;
     if (ph < 1 || pw < 1)
@@ -256,7 +284,8 @@ BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t
 BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t sw)
 {
     static const char *fn = "bgm_layer_set_strides";
-    bgm_status s = settable(layer, fn, "strides", window_kinds, NKINDS(window_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "strides", window_kinds,
+                                       NKINDS(window_kinds));
     if (s != BGM_OK)
         return s;
     if (sh < 1 || sw < 1)
@@ -270,7 +299,8 @@ BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t s
 BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding)
 {
     static const char *fn = "bgm_layer_set_padding";
-    bgm_status s = settable(layer, fn, "padding", window_kinds, NKINDS(window_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "padding", window_kinds,
+                                       NKINDS(window_kinds));
     if (s != BGM_OK)
         return s;
     if (padding != BGM_PADDING_VALID && padding != BGM_PADDING_SAME)
@@ -281,8 +311,8 @@ BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding)
 
 BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias)
 {
-    bgm_status s = settable(layer, "bgm_layer_set_use_bias", "bias", weighted_kinds,
-                            NKINDS(weighted_kinds));
+    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_use_bias", "bias",
+                                       weighted_kinds, NKINDS(weighted_kinds));
     if (s == BGM_OK)
         layer->use_bias = use_bias != 0;
     return s;
@@ -290,14 +320,14 @@ BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias)
 
 static int initializer_valid(bgm_initializer init)
 {
-    return init >= BGM_INIT_GLOROT_UNIFORM && init <= BGM_INIT_ONES;
+    return init >= BGM_INIT_GLOROT_UNIFORM && init <= BGM_INIT_RANDOM_UNIFORM;
 }
 
 BGM_API bgm_status bgm_layer_set_kernel_initializer(bgm_layer *layer, bgm_initializer init)
 {
     static const char *fn = "bgm_layer_set_kernel_initializer";
-    bgm_status s = settable(layer, fn, "kernel initializer", weighted_kinds,
-                            NKINDS(weighted_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "kernel initializer", kernel_kinds,
+                                       NKINDS(kernel_kinds));
     if (s != BGM_OK)
         return s;
     if (!initializer_valid(init))
@@ -309,8 +339,8 @@ BGM_API bgm_status bgm_layer_set_kernel_initializer(bgm_layer *layer, bgm_initia
 BGM_API bgm_status bgm_layer_set_bias_initializer(bgm_layer *layer, bgm_initializer init)
 {
     static const char *fn = "bgm_layer_set_bias_initializer";
-    bgm_status s = settable(layer, fn, "bias initializer", weighted_kinds,
-                            NKINDS(weighted_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "bias initializer", weighted_kinds,
+                                       NKINDS(weighted_kinds));
     if (s != BGM_OK)
         return s;
     if (!initializer_valid(init))
@@ -322,8 +352,8 @@ BGM_API bgm_status bgm_layer_set_bias_initializer(bgm_layer *layer, bgm_initiali
 BGM_API bgm_status bgm_layer_set_kernel_l2(bgm_layer *layer, float l2)
 {
     static const char *fn = "bgm_layer_set_kernel_l2";
-    bgm_status s = settable(layer, fn, "kernel regularizer", weighted_kinds,
-                            NKINDS(weighted_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "kernel regularizer", dense_conv_kinds,
+                                       NKINDS(dense_conv_kinds));
     if (s != BGM_OK)
         return s;
     if (!(l2 >= 0.0f) || isinf(l2))
@@ -336,8 +366,8 @@ BGM_API bgm_status bgm_layer_set_kernel_l2(bgm_layer *layer, float l2)
 BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
 {
     static const char *fn = "bgm_layer_set_leaky_relu_alpha";
-    bgm_status s = settable(layer, fn, "activation", activated_kinds,
-                            NKINDS(activated_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "activation", activated_kinds,
+                                       NKINDS(activated_kinds));
     if (s != BGM_OK)
         return s;
     if (!isfinite(alpha))
@@ -349,7 +379,7 @@ BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
 BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum)
 {
     static const char *fn = "bgm_layer_set_momentum";
-    bgm_status s = settable(layer, fn, "momentum", bn_kinds, NKINDS(bn_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "momentum", bn_kinds, NKINDS(bn_kinds));
     if (s != BGM_OK)
         return s;
     if (!(momentum >= 0.0f && momentum <= 1.0f))
@@ -362,7 +392,7 @@ BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum)
 BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon)
 {
     static const char *fn = "bgm_layer_set_epsilon";
-    bgm_status s = settable(layer, fn, "epsilon", bn_kinds, NKINDS(bn_kinds));
+    bgm_status s = bgm__layer_settable(layer, fn, "epsilon", bn_kinds, NKINDS(bn_kinds));
     if (s != BGM_OK)
         return s;
     if (!(epsilon > 0.0f) || isinf(epsilon))
@@ -370,6 +400,15 @@ BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon)
                          fn, (double)epsilon);
     layer->epsilon = epsilon;
     return BGM_OK;
+}
+
+BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable)
+{
+    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_trainable", "trainable", NULL,
+                                       -1);
+    if (s == BGM_OK)
+        layer->trainable = trainable != 0;
+    return s;
 }
 
 BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name)

@@ -8,9 +8,10 @@
 #define BGM_NN_LAYER_H
 
 #include "bigmodel/model.h"
+#include "bigmodel/rnn_ops.h"
 #include "core/error.h"
 
-#define BGM__LAYER_MAX_WEIGHTS 4
+#define BGM__LAYER_MAX_WEIGHTS 6
 #define BGM__NAME_SIZE 64
 
 /* One weight a layer asks the model for. */
@@ -29,6 +30,8 @@ typedef struct bgm__forward_ctx {
     bgm_tape *tape;            /* records the ops; never NULL */
     int training;
     bgm_rng *rng;              /* dropout draws; NULL when not training */
+    const bgm_tensor *mask;    /* (N, T) padding mask of the input (Keras' mask
+                                  propagation), or NULL */
 } bgm__forward_ctx;
 
 typedef struct bgm__layer_ops {
@@ -40,6 +43,17 @@ typedef struct bgm__layer_ops {
     /* y = layer(x) on ctx->tape with the layer's weights w[0..nweights). */
     bgm_status (*forward)(const bgm_layer *l, const bgm__forward_ctx *ctx,
                           bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y);
+    /* Optional. The mask of the output, from the input x and its mask (may
+     * be NULL): *out is mask itself, NULL, or a new tensor also stored in
+     * *made for the caller to free. Without it a layer drops the mask. */
+    bgm_status (*compute_mask)(const bgm_layer *l, const bgm_tensor *x,
+                               const bgm_tensor *mask, const bgm_tensor **out,
+                               bgm_tensor **made);
+    /* Optional. Adjusts the freshly initialized weights w[0..nweights)
+     * (pretrained rows, LSTM's forget-gate bias). */
+    void (*init_weights)(const bgm_layer *l, float *const *w);
+    /* 1 when the layer reads int32 token ids (it must come first). */
+    int takes_ids;
 } bgm__layer_ops;
 
 struct bgm_layer {
@@ -60,6 +74,15 @@ struct bgm_layer {
     float l2;
     float rate;                /* Dropout */
     float momentum, epsilon;   /* BatchNormalization */
+    int trainable;             /* 0: every weight is frozen (non-trainable) */
+    int64_t input_dim;         /* Embedding: vocabulary size (units is the dimension) */
+    int mask_zero;             /* Embedding: id 0 masks the step */
+    float *init_table;         /* Embedding: (input_dim, units) initial rows, or NULL */
+    unsigned char *init_known; /* which rows of init_table to use (NULL: all) */
+    int return_sequences;      /* LSTM / GRU */
+    float dropout, recurrent_dropout;
+    bgm_layer *inner;          /* Bidirectional: the wrapped LSTM / GRU (owned) */
+    int wrapped;               /* 1: this layer is the inner layer of a Bidirectional */
 
     /* inferred when added */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS];
@@ -88,9 +111,34 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
 /* 1 when act is a known activation. */
 int bgm__activation_valid(bgm_activation act);
 
+/* Checks that option of fn may be set on l: l non-NULL (a NULL layer keeps
+ * its constructor's message), not yet in a model, and of one of the kinds. */
+bgm_status bgm__layer_settable(const bgm_layer *l, const char *fn, const char *option,
+                               const bgm__layer_ops *const *kinds, int nkinds);
+
+/* Mask hook of layers that keep the time axis: the mask passes through. */
+bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
+                          const bgm_tensor **out, bgm_tensor **made);
+
+/* Recurrent layers (LSTM, GRU), used by Bidirectional for its two halves:
+ * adds cfg's weight specs (names from names[0..3) or the defaults when NULL)
+ * to l, checking l's input shape, and sets l's output shape for one
+ * direction. */
+bgm_status bgm__rnn_build(bgm_layer *l, const bgm_layer *cfg, const char *const *names);
+
+/* Runs cfg's recurrence on x with weights w (kernel, recurrent kernel and,
+ * with a bias, bias), forward or reversed, with cfg's dropouts in training. */
+bgm_status bgm__rnn_forward(const bgm_layer *cfg, const bgm__forward_ctx *ctx,
+                            bgm_tensor *const *w, const bgm_tensor *x, int reverse,
+                            bgm_tensor **y);
+
+/* Sets the forget-gate quarter of an LSTM bias (4H) to 1 (Keras' unit_forget_bias). */
+void bgm__lstm_unit_forget_bias(float *bias, int64_t units);
+
 /* The kinds. */
 extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops,
     bgm__avg_pool2d_ops, bgm__global_avg_pool2d_ops, bgm__flatten_ops, bgm__dropout_ops,
-    bgm__batch_norm_ops, bgm__activation_ops;
+    bgm__batch_norm_ops, bgm__activation_ops, bgm__embedding_ops, bgm__lstm_ops,
+    bgm__gru_ops, bgm__bidirectional_ops;
 
 #endif

@@ -24,4 +24,5 @@ static bgm_status batch_norm_forward(const bgm_layer *l, const bgm__forward_ctx 
 }
 
 const bgm__layer_ops bgm__batch_norm_ops = {"BatchNormalization", "batch_normalization",
-                                            batch_norm_build, batch_norm_forward};
+                                            batch_norm_build, batch_norm_forward,
+                                            bgm__pass_mask, NULL, 0};

@@ -47,4 +47,5 @@ static bgm_status conv2d_forward(const bgm_layer *l, const bgm__forward_ctx *ctx
     return s;
 }
 
-const bgm__layer_ops bgm__conv2d_ops = {"Conv2D", "conv2d", conv2d_build, conv2d_forward};
+const bgm__layer_ops bgm__conv2d_ops = {"Conv2D", "conv2d", conv2d_build,
+                                        conv2d_forward, NULL, NULL, 0};

@@ -32,4 +32,5 @@ static bgm_status dense_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
     return s;
 }
 
-const bgm__layer_ops bgm__dense_ops = {"Dense", "dense", dense_build, dense_forward};
+const bgm__layer_ops bgm__dense_ops = {"Dense", "dense", dense_build, dense_forward,
+                                       NULL, NULL, 0};

@@ -58,9 +58,9 @@ static bgm_status global_forward(const bgm_layer *l, const bgm__forward_ctx *ctx
 }
 
 const bgm__layer_ops bgm__max_pool2d_ops = {"MaxPooling2D", "max_pooling2d", pool_build,
-                                            max_pool_forward};
+                                            max_pool_forward, NULL, NULL, 0};
 const bgm__layer_ops bgm__avg_pool2d_ops = {"AveragePooling2D", "average_pooling2d",
-                                            pool_build, avg_pool_forward};
+                                            pool_build, avg_pool_forward, NULL, NULL, 0};
 const bgm__layer_ops bgm__global_avg_pool2d_ops = {"GlobalAveragePooling2D",
                                                    "global_average_pooling2d", global_build,
-                                                   global_forward};
+                                                   global_forward, NULL, NULL, 0};

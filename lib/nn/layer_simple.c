@@ -48,8 +48,9 @@ static bgm_status activation_forward(const bgm_layer *l, const bgm__forward_ctx 
 }
 
 const bgm__layer_ops bgm__flatten_ops = {"Flatten", "flatten", flatten_build,
-                                         flatten_forward};
+                                         flatten_forward, NULL, NULL, 0};
 const bgm__layer_ops bgm__dropout_ops = {"Dropout", "dropout", same_shape_build,
-                                         dropout_forward};
+                                         dropout_forward, bgm__pass_mask, NULL, 0};
 const bgm__layer_ops bgm__activation_ops = {"Activation", "activation", same_shape_build,
-                                            activation_forward};
+                                            activation_forward, bgm__pass_mask, NULL,
+                                            0};

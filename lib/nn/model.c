@@ -27,6 +27,7 @@ BGM_API bgm_status bgm_model_create(bgm_model **out, const int64_t *input_shape,
     memcpy(m->in_shape, input_shape, (size_t)ndim * sizeof *input_shape);
     m->in_ndim = ndim;
     bgm__rng_seed(&m->rng, seed);
+    m->seed = seed;
     /* An empty model still has (empty) weight buffers, so accessors never see NULL. */
     if (bgm__model_grow_weights(m, fn) != BGM_OK) {
         free(m);
@@ -42,7 +43,7 @@ BGM_API void bgm_model_free(bgm_model *m)
     if (!m)
         return;
     for (i = 0; i < m->nlayers; i++)
-        free(m->layers[i]);
+        bgm_layer_free(m->layers[i]);
     free(m->layers);
     bgm__model_free_weights(m);
     bgm_optimizer_free(m->optimizer);
@@ -81,7 +82,7 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
     static const char *fn = "bgm_model_add";
     char msg[1024];
     const int64_t *prev;
-    int prev_ndim;
+    int prev_ndim, i;
     bgm_status s;
     if (!layer)
         return m ? BGM_E_INVALID
@@ -89,6 +90,9 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
     if (layer->index >= 0)
         return bgm__fail(BGM_E_STATE, "%s: layer '%s' already belongs to a model", fn,
                          layer->name);
+    if (layer->wrapped)
+        return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
+                         "layer; add the Bidirectional layer", fn, layer->ops->kind);
     if (!m) {
         bgm_layer_free(layer);
         return bgm__fail(BGM_E_INVALID, "%s: argument 'm' is NULL", fn);
@@ -125,6 +129,9 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
         s = bgm__fail(s, "%s: %s", fn, msg);
         goto fail;
     }
+    if (!layer->trainable)
+        for (i = 0; i < layer->nweights; i++)
+            layer->specs[i].trainable = 0;
     if (!layer->named_by_user)
         auto_name(m, layer);
     m->layers[m->nlayers++] = layer;

@@ -35,6 +35,8 @@ struct bgm_model {
     bgm_layer **layers;
     int nlayers, layer_cap;
     bgm_rng rng;               /* init, shuffling seeds, dropout */
+    uint64_t seed;             /* the creation seed, kept for model files */
+    int epochs_done;           /* epochs fit has completed (Keras' next initial_epoch) */
 
     float *params, *grads, *state;
     int64_t nparams, nstate;
@@ -67,7 +69,8 @@ void bgm__model_free_weights(bgm_model *m);
 bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
                           int training, bgm_rng *rng, bgm_tensor **out);
 
-/* Checks that x is float32 (N, input shape...); names fn and what ("x"). */
+/* Checks that x is (N, input shape...) of the model's input type (int32 ids
+ * when the first layer takes them, else float32); names fn and what ("x"). */
 bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what,
                             const bgm_tensor *x);
 

@@ -34,11 +34,65 @@ static float truncated_normal(bgm_rng *rng)
     }
 }
 
-static void initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, int64_t n)
+/*
+ * Keras' Orthogonal (gain 1): the weight viewed as (rows, cols) =
+ * (product of all but the last dimension, last dimension). A normal matrix
+ * of shape (max, min) is orthonormalized column by column (Gram-Schmidt,
+ * twice per column for accuracy, which gives QR with R's diagonal
+ * positive, the sign Keras fixes); it is transposed when rows < cols, so
+ * the rows or the columns of the weight are orthonormal, whichever are fewer.
+ */
+static bgm_status orthogonal(bgm_rng *rng, const bgm__weight_spec *s, float *w, int64_t n,
+                             const char *fn)
+{
+    int64_t cols = s->ndim > 0 ? s->shape[s->ndim - 1] : 1, rows, big, small, i, j, k;
+    double *q;
+    int pass;
+    if (n == 0)
+        return BGM_OK;
+    rows = n / cols;
+    big = rows > cols ? rows : cols;
+    small = rows > cols ? cols : rows;
+    q = malloc((size_t)(big * small) * sizeof *q); /* q[i * small + j]: (big, small) */
+    if (!q)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory for an orthogonal initializer", fn);
+    for (i = 0; i < big * small; i++)
+        q[i] = bgm__rng_normal(rng);
+    for (j = 0; j < small; j++) {
+        double norm = 0.0;
+        for (pass = 0; pass < 2; pass++)
+            for (k = 0; k < j; k++) {
+                double dot = 0.0;
+                for (i = 0; i < big; i++)
+                    dot += q[i * small + k] * q[i * small + j];
+                for (i = 0; i < big; i++)
+                    q[i * small + j] -= dot * q[i * small + k];
+            }
+        for (i = 0; i < big; i++)
+            norm += q[i * small + j] * q[i * small + j];
+        norm = sqrt(norm);
+        for (i = 0; i < big; i++)
+            q[i * small + j] = norm > 0.0 ? q[i * small + j] / norm : 0.0;
+    }
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            w[i * cols + j] = (float)(rows >= cols ? q[i * small + j] : q[j * small + i]);
+    free(q);
+    return BGM_OK;
+}
+
+static bgm_status initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, int64_t n,
+                             const char *fn)
 {
     double fan_in = (double)s->fan_in, fan_out = (double)s->fan_out, limit, sd;
     int64_t i;
     switch (s->init) {
+    case BGM_INIT_ORTHOGONAL:
+        return orthogonal(rng, s, w, n, fn);
+    case BGM_INIT_RANDOM_UNIFORM:
+        for (i = 0; i < n; i++)
+            w[i] = (float)(0.05 * (2.0 * bgm_rng_uniform(rng) - 1.0));
+        break;
     case BGM_INIT_GLOROT_UNIFORM:
     case BGM_INIT_HE_UNIFORM:
         limit = s->init == BGM_INIT_GLOROT_UNIFORM ? sqrt(6.0 / (fan_in + fan_out))
@@ -62,6 +116,7 @@ static void initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, int64_
         memset(w, 0, (size_t)n * sizeof *w);
         break;
     }
+    return BGM_OK;
 }
 
 typedef struct buffers {
@@ -166,8 +221,21 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
     for (i = m->nweights; i < b.nweights; i++) {
         const bgm__weight *w = &b.weights[i];
         const bgm_layer *l = m->layers[w->layer];
-        initialize(&m->rng, &l->specs[i - l->first_weight], bgm_tensor_data(w->view),
-                   w->numel);
+        s = initialize(&m->rng, &l->specs[i - l->first_weight], bgm_tensor_data(w->view),
+                       w->numel, fn);
+        if (s != BGM_OK) {
+            buffers_free(&b);
+            return s;
+        }
+    }
+    if (m->nlayers > 0 && b.nweights > m->nweights) {
+        const bgm_layer *l = m->layers[m->nlayers - 1];
+        float *data[BGM__LAYER_MAX_WEIGHTS];
+        if (l->ops->init_weights) {
+            for (i = 0; i < l->nweights; i++)
+                data[i] = bgm_tensor_data(b.weights[l->first_weight + i].view);
+            l->ops->init_weights(l, data);
+        }
     }
     bgm__model_free_weights(m);
     m->params = b.params;

@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "kernels/optim_kernels.h"
+#include "optimizer_config.h"
 #include "schedule.h"
 
 /* Where one parameter's elements sit inside every slot array. */
@@ -460,4 +461,28 @@ BGM_API bgm_status bgm_optimizer_set_state(bgm_optimizer *opt, const float *buf,
         memcpy(opt->slots, buf, (size_t)count * sizeof(float));
     opt->step = step;
     return BGM_OK;
+}
+
+/* ---- configuration, for model files ------------------------------------- */
+
+void bgm__optimizer_get_config(const bgm_optimizer *opt, bgm__optimizer_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->kind = opt->kind;
+    cfg->lr = opt->lr;
+    cfg->momentum = opt->momentum;
+    cfg->nesterov = opt->nesterov;
+    if (opt->kind == BGM_OPTIMIZER_RMSPROP) {
+        cfg->rho = opt->beta2; /* RMSprop keeps rho in beta2 */
+    } else {
+        cfg->beta1 = opt->beta1;
+        cfg->beta2 = opt->beta2;
+    }
+    cfg->epsilon = opt->epsilon;
+    cfg->weight_decay = opt->weight_decay;
+    cfg->clipnorm = opt->clipnorm;
+    cfg->global_clipnorm = opt->global_clipnorm;
+    cfg->clipvalue = opt->clipvalue;
+    cfg->schedule = opt->has_schedule ? &opt->schedule : NULL;
+    cfg->built = opt->nparams > 0;
 }

@@ -8,7 +8,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := idx cifar csv npy bgm safetensors
+FUZZ_NAMES   := idx cifar csv npy bgm safetensors model
 FUZZ_LIB_SRCS := lib/core/alloc.c lib/core/error.c lib/core/rng.c lib/core/tensor.c \
                  lib/core/version.c \
                  lib/data/dataset.c lib/data/fileio.c lib/data/idx.c lib/data/cifar.c \
@@ -23,3 +23,13 @@ $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/core/*.h 
 
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 	@sh test/fuzz/run.sh "$(FUZZ_DIR)" "$(FUZZ_SECONDS)" $(FUZZ_NAMES)
+
+# The model reader needs the whole library (layers, ops, kernels, optimizers,
+# metrics) and a CBLAS.
+FUZZ_MODEL_SRCS := $(sort $(wildcard lib/*/*.c))
+FUZZ_BLAS_LIBS  := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
+
+$(FUZZ_DIR)/fuzz_model: test/fuzz/fuzz_model.c $(FUZZ_MODEL_SRCS) $(wildcard lib/*/*.h include/*.h include/bigmodel/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags openblas 2>/dev/null) $< \
+	    $(FUZZ_MODEL_SRCS) -o $@ $(FUZZ_BLAS_LIBS) -lz -lm -lpthread -ldl

@@ -1,0 +1,188 @@
+/*
+ * Embedding: rows of a (vocabulary, dimension) table picked by int32 token
+ * ids, with Keras' mask_zero and initial rows from a matrix or word2vec.
+ */
+#include "layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bigmodel/text.h"
+
+static const bgm__layer_ops *const embedding_kinds[] = {&bgm__embedding_ops};
+
+BGM_API bgm_layer *bgm_layer_embedding(int64_t vocab_size, int64_t dim)
+{
+    static const char *fn = "bgm_layer_embedding";
+    bgm_layer *l;
+    if (vocab_size < 1 || dim < 1) {
+        bgm__fail(BGM_E_INVALID, "%s: vocab_size = %lld and dim = %lld must both be at "
+                  "least 1", fn, (long long)vocab_size, (long long)dim);
+        return NULL;
+    }
+    if (vocab_size > (int64_t)INT32_MAX + 1) {
+        bgm__fail(BGM_E_INVALID, "%s: vocab_size = %lld, but token ids are int32 (at most "
+                  "%lld rows)", fn, (long long)vocab_size, (long long)INT32_MAX + 1);
+        return NULL;
+    }
+    l = bgm__layer_new(&bgm__embedding_ops, fn);
+    if (l) {
+        l->input_dim = vocab_size;
+        l->units = dim;
+        l->kernel_init = BGM_INIT_RANDOM_UNIFORM;
+    }
+    return l;
+}
+
+BGM_API bgm_status bgm_layer_set_mask_zero(bgm_layer *layer, int mask_zero)
+{
+    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_mask_zero", "mask_zero",
+                                       embedding_kinds, 1);
+    if (s == BGM_OK)
+        layer->mask_zero = mask_zero != 0;
+    return s;
+}
+
+/* Replaces the layer's initial rows with table (taken) and known (taken, NULL: all). */
+static void set_table(bgm_layer *l, float *table, unsigned char *known)
+{
+    free(l->init_table);
+    free(l->init_known);
+    l->init_table = table;
+    l->init_known = known;
+}
+
+BGM_API bgm_status bgm_layer_set_embedding_matrix(bgm_layer *layer, const bgm_tensor *matrix)
+{
+    static const char *fn = "bgm_layer_set_embedding_matrix";
+    char got[BGM__SHAPE_STR_SIZE];
+    const int64_t *shape;
+    float *table;
+    bgm_status s = bgm__layer_settable(layer, fn, "embedding matrix", embedding_kinds, 1);
+    if (s != BGM_OK)
+        return s;
+    BGM__CHECK_NULL(matrix, fn);
+    if (bgm_tensor_dtype(matrix) != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "%s: the matrix is int32, expected float32", fn);
+    shape = bgm_tensor_shape(matrix);
+    if (bgm_tensor_ndim(matrix) != 2 || shape[0] != layer->input_dim ||
+        shape[1] != layer->units)
+        return bgm__fail(BGM_E_SHAPE, "%s: the matrix has shape %s, the layer's table is "
+                         "(%lld, %lld) (vocab_size, dim)", fn,
+                         bgm__shape_str(got, sizeof got, shape, bgm_tensor_ndim(matrix)),
+                         (long long)layer->input_dim, (long long)layer->units);
+    table = malloc(bgm_tensor_nbytes(matrix));
+    if (!table)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    memcpy(table, bgm_tensor_data(matrix), bgm_tensor_nbytes(matrix));
+    set_table(layer, table, NULL);
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_layer_set_embedding_word2vec(bgm_layer *layer,
+                                                    const bgm_word2vec *w2v,
+                                                    const bgm_vocab *vocab)
+{
+    static const char *fn = "bgm_layer_set_embedding_word2vec";
+    bgm_tensor *matrix = NULL;
+    unsigned char *known;
+    float *table;
+    int64_t nv, i;
+    bgm_status s = bgm__layer_settable(layer, fn, "embedding matrix", embedding_kinds, 1);
+    if (s != BGM_OK)
+        return s;
+    BGM__CHECK_NULL(w2v, fn);
+    BGM__CHECK_NULL(vocab, fn);
+    if (bgm_word2vec_dim(w2v) != layer->units)
+        return bgm__fail(BGM_E_SHAPE, "%s: the word vectors have %lld dimensions, the "
+                         "layer's dim is %lld", fn, (long long)bgm_word2vec_dim(w2v),
+                         (long long)layer->units);
+    nv = bgm_vocab_size(vocab);
+    if (nv > layer->input_dim)
+        return bgm__fail(BGM_E_SHAPE, "%s: the vocabulary has %lld ids, more than the "
+                         "layer's vocab_size %lld", fn, (long long)nv,
+                         (long long)layer->input_dim);
+    s = bgm_word2vec_embedding_matrix(&matrix, w2v, vocab);
+    if (s != BGM_OK)
+        return s;
+    table = malloc((size_t)(nv * layer->units) * sizeof *table);
+    known = calloc((size_t)layer->input_dim, 1);
+    if (!table || !known) {
+        free(table);
+        free(known);
+        bgm_tensor_free(matrix);
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    }
+    memcpy(table, bgm_tensor_data(matrix), bgm_tensor_nbytes(matrix));
+    bgm_tensor_free(matrix);
+    /* The reserved ids and words word2vec never saw keep their random rows. */
+    for (i = BGM_VOCAB_OOV + 1; i < nv; i++)
+        known[i] = bgm_word2vec_index(w2v, bgm_vocab_token(vocab, (int32_t)i)) >= 0;
+    set_table(layer, table, known);
+    return BGM_OK;
+}
+
+static bgm_status embedding_build(bgm_layer *l)
+{
+    char got[BGM__SHAPE_STR_SIZE];
+    int64_t shape[2];
+    int i;
+    if (l->index != 0)
+        return bgm__layer_fail(l, BGM_E_DTYPE, "takes int32 token ids, so it must be the "
+                               "model's first layer; here its input would be the float32 "
+                               "output of layer %d", l->index - 1);
+    if (l->in_ndim + 1 >= BGM_MAX_DIMS)
+        return bgm__layer_fail(l, BGM_E_SHAPE, "input %s leaves no room for the embedding "
+                               "dimension", bgm__shape_str(got, sizeof got, l->in_shape,
+                                                            l->in_ndim));
+    shape[0] = l->input_dim;
+    shape[1] = l->units;
+    bgm__layer_add_spec(l, "embeddings", shape, 2, 1, l->kernel_init, l->input_dim,
+                        l->units, 0);
+    for (i = 0; i < l->in_ndim; i++)
+        l->out_shape[i] = l->in_shape[i];
+    l->out_shape[l->in_ndim] = l->units;
+    l->out_ndim = l->in_ndim + 1;
+    return BGM_OK;
+}
+
+static bgm_status embedding_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                    bgm_tensor *const *w, const bgm_tensor *x,
+                                    bgm_tensor **y)
+{
+    return bgm_op_embedding(y, ctx->tape, x, w[0]);
+}
+
+static bgm_status embedding_mask(const bgm_layer *l, const bgm_tensor *x,
+                                 const bgm_tensor *mask, const bgm_tensor **out,
+                                 bgm_tensor **made)
+{
+    bgm_status s;
+    *out = NULL;
+    *made = NULL;
+    if (!l->mask_zero)
+        return BGM_OK;
+    s = bgm_sequence_mask(made, x);
+    *out = *made;
+    return s;
+}
+
+static void embedding_init(const bgm_layer *l, float *const *w)
+{
+    int64_t rows, r;
+    size_t row = (size_t)l->units * sizeof(float);
+    if (!l->init_table)
+        return;
+    if (!l->init_known) {
+        memcpy(w[0], l->init_table, (size_t)l->input_dim * row);
+        return;
+    }
+    rows = l->input_dim;
+    for (r = 0; r < rows; r++)
+        if (l->init_known[r])
+            memcpy(w[0] + r * l->units, l->init_table + r * l->units, row);
+}
+
+const bgm__layer_ops bgm__embedding_ops = {"Embedding", "embedding", embedding_build,
+                                           embedding_forward, embedding_mask,
+                                           embedding_init, 1};
