@@ -15,48 +15,13 @@
 
 /* ---- scratch files ------------------------------------------------------ */
 
-static char tmpdir[64];
+static void make_tmpdir(void) { bgm_test_tmpdir_create("loaders"); }
 
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/bgm-loaders-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char path[512];
-    struct dirent *e;
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-/* Path of a scratch file; four rotating buffers so a call can use several. */
-static const char *tpath(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
+/* Writes a scratch file; returns its path. */
 static const char *write_file(const char *name, const void *data, size_t len)
 {
-    const char *p = tpath(name);
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
+    const char *p = bgm_test_path(name);
+    bgm_test_write_file(p, data, len);
     return p;
 }
 
@@ -68,26 +33,12 @@ static const char *write_text(const char *name, const char *text)
 static int files_in_tmpdir(void)
 {
     struct dirent *e;
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(bgm_test_tmpdir());
     int n = 0;
     while ((e = readdir(d)) != NULL)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
-}
-
-/* CRC-32 (the gzip polynomial), bit by bit: small and independent of zlib. */
-static uint32_t crc32_of(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    size_t i;
-    int k;
-    for (i = 0; i < n; i++) {
-        c ^= p[i];
-        for (k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-    }
-    return c ^ 0xFFFFFFFFu;
 }
 
 static void put_le32(unsigned char *p, uint32_t v)
@@ -118,7 +69,7 @@ static unsigned char *gzip_stored(const unsigned char *data, size_t n, size_t *l
         p += k;
         off += k;
     }
-    put_le32(p, crc32_of(data, n));
+    put_le32(p, bgm_test_crc32(data, n));
     put_le32(p + 4, (uint32_t)n);
     *len = (size_t)(p + 8 - g);
     return g;
@@ -240,7 +191,7 @@ START_TEST(idx_plain_and_gzip_files_give_the_same_images)
     pa = bgm_tensor_data(a);
     ck_assert_float_eq(pa[11], (float)(77 % 256));
     ck_assert_int_eq(memcmp(pa, bgm_tensor_data(b), 12 * sizeof(float)), 0);
-    BGM_ASSERT_OK(bgm_dataset_load_idx(&ds, tpath("img.idx.gz"),
+    BGM_ASSERT_OK(bgm_dataset_load_idx(&ds, bgm_test_path("img.idx.gz"),
                                        write_file("lab.idx", lab, llen)));
     ck_assert_int_eq(((const int32_t *)bgm_tensor_data(bgm_dataset_targets(ds)))[1], 7);
     bgm_tensor_free(a);
@@ -295,7 +246,7 @@ START_TEST(idx_bad_files_fail_naming_the_file_and_offset)
                      BGM_E_FORMAT, "1 dimensions (byte offset 3), expected 3");
     BGM_ASSERT_FAILS(bgm_idx_load_labels(&t, write_file("img.idx", raw, len)),
                      BGM_E_FORMAT, "expected 1 for idx1 labels");
-    BGM_ASSERT_FAILS(bgm_dataset_load_idx(&ds, tpath("img.idx"), tpath("lab.idx")),
+    BGM_ASSERT_FAILS(bgm_dataset_load_idx(&ds, bgm_test_path("img.idx"), bgm_test_path("lab.idx")),
                      BGM_E_SHAPE, "3 images");
     ck_assert_ptr_null(ds);
     ck_assert_msg(strstr(bgm_last_error(), "5 labels"), "%s", bgm_last_error());
@@ -314,9 +265,9 @@ START_TEST(idx_bad_files_fail_naming_the_file_and_offset)
                      BGM_E_FORMAT, "decompressed");
     ck_assert_msg(strstr(bgm_last_error(), "byte offset 16"), "%s", bgm_last_error());
 
-    BGM_ASSERT_FAILS(bgm_idx_load_images(&t, tpath("missing.idx")), BGM_E_IO,
+    BGM_ASSERT_FAILS(bgm_idx_load_images(&t, bgm_test_path("missing.idx")), BGM_E_IO,
                      "missing.idx: cannot open");
-    BGM_ASSERT_FAILS(bgm_idx_load_images(&t, tmpdir), BGM_E_IO, "cannot read");
+    BGM_ASSERT_FAILS(bgm_idx_load_images(&t, bgm_test_tmpdir()), BGM_E_IO, "cannot read");
     BGM_ASSERT_FAILS(bgm_idx_load_images(NULL, p), BGM_E_INVALID, "'out'");
     BGM_ASSERT_FAILS(bgm_idx_load_labels(&t, NULL), BGM_E_INVALID, "'path'");
     BGM_ASSERT_FAILS(bgm_dataset_load_idx(&ds, p, NULL), BGM_E_INVALID, "labels_path");
@@ -439,7 +390,7 @@ START_TEST(cifar_bad_files_fail_naming_the_file_and_offset)
     paths[1] = write_file("empty.bin", b, 0);
     BGM_ASSERT_FAILS(bgm_dataset_load_cifar(&ds, paths + 1, 1, BGM_CIFAR10), BGM_E_FORMAT,
                      "empty");
-    paths[1] = tpath("nowhere.bin");
+    paths[1] = bgm_test_path("nowhere.bin");
     BGM_ASSERT_FAILS(bgm_dataset_load_cifar(&ds, paths, 2, BGM_CIFAR10), BGM_E_IO,
                      "nowhere.bin");
     BGM_ASSERT_FAILS(bgm_dataset_load_cifar(&ds, paths, 0, BGM_CIFAR10), BGM_E_INVALID,
@@ -597,30 +548,31 @@ START_TEST(csv_bad_values_are_reported_with_line_and_column)
                      BGM_E_FORMAT, "no feature column");
     bgm_csv_options_init(&o);
     o.label_name = "label";
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("m.csv"), &o), BGM_E_FORMAT,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("m.csv"), &o), BGM_E_FORMAT,
                      "no column named 'label'");
     o.has_header = 0;
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("m.csv"), &o), BGM_E_INVALID,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("m.csv"), &o), BGM_E_INVALID,
                      "has_header");
     bgm_csv_options_init(&o);
     o.label_column = 3;
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("m.csv"), &o), BGM_E_INVALID,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("m.csv"), &o), BGM_E_INVALID,
                      "label_column 3 is outside the file's 3 columns");
     bgm_csv_options_init(&o);
     o.skip_lines = 9;
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("m.csv"), &o), BGM_E_FORMAT,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("m.csv"), &o), BGM_E_FORMAT,
                      "skip_lines");
     bgm_csv_options_init(&o);
     o.label_dtype = (bgm_dtype)7;
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("m.csv"), &o), BGM_E_INVALID,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("m.csv"), &o), BGM_E_INVALID,
                      "label_dtype");
     bgm_csv_options_init(&o);
     o.struct_size = 4;
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("m.csv"), &o), BGM_E_INVALID,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("m.csv"), &o), BGM_E_INVALID,
                      "bgm_csv_options_init");
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, tpath("absent.csv"), NULL), BGM_E_IO,
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, bgm_test_path("absent.csv"), NULL), BGM_E_IO,
                      "absent.csv");
-    BGM_ASSERT_FAILS(bgm_dataset_load_csv(NULL, tpath("m.csv"), NULL), BGM_E_INVALID, "out");
+    BGM_ASSERT_FAILS(bgm_dataset_load_csv(NULL, bgm_test_path("m.csv"), NULL), BGM_E_INVALID,
+                     "out");
     BGM_ASSERT_FAILS(bgm_dataset_load_csv(&ds, NULL, NULL), BGM_E_INVALID, "path");
     bgm_csv_options_init(NULL);
 }
@@ -684,40 +636,40 @@ START_TEST(npy_save_then_load_is_bit_exact)
     BGM_ASSERT_OK(bgm_tensor_full(&sc, BGM_FLOAT32, NULL, 0, 2.5));
     BGM_ASSERT_OK(bgm_tensor_zeros(&empty, BGM_INT32, (int64_t[]){0, 4}, 2));
 
-    BGM_ASSERT_OK(bgm_npy_save(tf, tpath("f.npy")));
-    BGM_ASSERT_OK(bgm_npy_load(&back, tpath("f.npy")));
+    BGM_ASSERT_OK(bgm_npy_save(tf, bgm_test_path("f.npy")));
+    BGM_ASSERT_OK(bgm_npy_load(&back, bgm_test_path("f.npy")));
     ck_assert_int_eq(bgm_tensor_dtype(back), BGM_FLOAT32);
     ck_assert_int_eq(bgm_tensor_dim(back, 1), 3);
     ck_assert_int_eq(memcmp(bgm_tensor_data(back), f, sizeof f), 0);
     bgm_tensor_free(back);
-    raw = read_all(tpath("f.npy"), &len);
+    raw = read_all(bgm_test_path("f.npy"), &len);
     ck_assert_int_eq(raw[6], 1); /* format 1.0 */
     ck_assert_int_eq((10 + raw[8] + raw[9] * 256) % 64, 0);
     ck_assert_uint_eq(len, 128 + sizeof f);
     ck_assert(contains(raw, len, "'descr': '<f4'"));
     free(raw);
 
-    BGM_ASSERT_OK(bgm_npy_save(ti, tpath("i.npy")));
-    BGM_ASSERT_OK(bgm_npy_load(&back, tpath("i.npy")));
+    BGM_ASSERT_OK(bgm_npy_save(ti, bgm_test_path("i.npy")));
+    BGM_ASSERT_OK(bgm_npy_load(&back, bgm_test_path("i.npy")));
     ck_assert_int_eq(bgm_tensor_dtype(back), BGM_INT32);
     ck_assert_int_eq(bgm_tensor_ndim(back), 3);
     ck_assert_int_eq(memcmp(bgm_tensor_data(back), i, sizeof i), 0);
     bgm_tensor_free(back);
 
-    BGM_ASSERT_OK(bgm_npy_save(sc, tpath("s.npy")));
-    BGM_ASSERT_OK(bgm_npy_load(&back, tpath("s.npy")));
+    BGM_ASSERT_OK(bgm_npy_save(sc, bgm_test_path("s.npy")));
+    BGM_ASSERT_OK(bgm_npy_load(&back, bgm_test_path("s.npy")));
     ck_assert_int_eq(bgm_tensor_ndim(back), 0);
     ck_assert_float_eq(((const float *)bgm_tensor_data(back))[0], 2.5f);
     bgm_tensor_free(back);
 
-    BGM_ASSERT_OK(bgm_npy_save(empty, tpath("e.npy")));
-    BGM_ASSERT_OK(bgm_npy_load(&back, tpath("e.npy")));
+    BGM_ASSERT_OK(bgm_npy_save(empty, bgm_test_path("e.npy")));
+    BGM_ASSERT_OK(bgm_npy_load(&back, bgm_test_path("e.npy")));
     ck_assert_int_eq(bgm_tensor_numel(back), 0);
     ck_assert_int_eq(bgm_tensor_dim(back, 1), 4);
     bgm_tensor_free(back);
 
     /* Overwriting keeps no temporary files behind. */
-    BGM_ASSERT_OK(bgm_npy_save(ti, tpath("f.npy")));
+    BGM_ASSERT_OK(bgm_npy_save(ti, bgm_test_path("f.npy")));
     ck_assert_int_eq(files_in_tmpdir(), 4);
     bgm_tensor_free(tf);
     bgm_tensor_free(ti);
@@ -755,8 +707,8 @@ START_TEST(npy_reads_version_1_and_2_headers_for_every_dtype)
             } else {
                 ck_assert_int_eq(memcmp(bgm_tensor_data(t), data[k], 16), 0);
                 /* and back out through our writer, bit for bit */
-                BGM_ASSERT_OK(bgm_npy_save(t, tpath("again.npy")));
-                BGM_ASSERT_OK(bgm_npy_load(&again, tpath("again.npy")));
+                BGM_ASSERT_OK(bgm_npy_save(t, bgm_test_path("again.npy")));
+                BGM_ASSERT_OK(bgm_npy_load(&again, bgm_test_path("again.npy")));
                 ck_assert_int_eq(memcmp(bgm_tensor_data(again), data[k], 16), 0);
                 bgm_tensor_free(again);
             }
@@ -847,12 +799,12 @@ START_TEST(npy_bad_files_fail_naming_the_problem)
     BGM_ASSERT_FAILS(bgm_npy_load(&t, write_file("short.npy", b, 9)), BGM_E_FORMAT,
                      "byte offset 9");
     free(b);
-    BGM_ASSERT_FAILS(bgm_npy_load(&t, tpath("none.npy")), BGM_E_IO, "none.npy");
-    BGM_ASSERT_FAILS(bgm_npy_load(NULL, tpath("none.npy")), BGM_E_INVALID, "'out'");
+    BGM_ASSERT_FAILS(bgm_npy_load(&t, bgm_test_path("none.npy")), BGM_E_IO, "none.npy");
+    BGM_ASSERT_FAILS(bgm_npy_load(NULL, bgm_test_path("none.npy")), BGM_E_INVALID, "'out'");
     BGM_ASSERT_OK(bgm_tensor_zeros(&ok, BGM_FLOAT32, (int64_t[]){2}, 1));
     BGM_ASSERT_FAILS(bgm_npy_save(ok, "/nonexistent-dir/x.npy"), BGM_E_IO,
                      "/nonexistent-dir/x.npy");
-    BGM_ASSERT_FAILS(bgm_npy_save(NULL, tpath("x.npy")), BGM_E_INVALID, "'t'");
+    BGM_ASSERT_FAILS(bgm_npy_save(NULL, bgm_test_path("x.npy")), BGM_E_INVALID, "'t'");
     BGM_ASSERT_FAILS(bgm_npy_save(ok, NULL), BGM_E_INVALID, "'path'");
     bgm_tensor_free(ok);
 }
@@ -869,7 +821,7 @@ Suite *suite_data_loaders(void)
     tcase_add_test(real, csv_reads_scikit_learns_wine_and_breast_cancer);
     /* Decompressing and converting 60000 images takes a few seconds. */
     BGM_TEST_SLOW(real, 120);
-    tcase_add_checked_fixture(gen, make_tmpdir, remove_tmpdir);
+    tcase_add_checked_fixture(gen, make_tmpdir, bgm_test_tmpdir_remove);
     tcase_add_test(gen, idx_plain_and_gzip_files_give_the_same_images);
     tcase_add_test(gen, idx_bad_files_fail_naming_the_file_and_offset);
     tcase_add_test(gen, cifar10_files_concatenate_into_nhwc_images);

@@ -16,52 +16,12 @@
 
 /* ---- scratch files ------------------------------------------------------ */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/bgm-io-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tree(const char *dir)
-{
-    char path[512];
-    struct dirent *e;
-    struct stat st;
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void remove_tmpdir(void) { remove_tree(tmpdir); }
-
-static const char *tpath(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-/* Names of the files in tmpdir, joined by spaces (static buffer). */
+/* Names of the files in the scratch directory, joined by spaces (static buffer). */
 static const char *dir_listing(int *count)
 {
     static char list[4096];
     struct dirent *e;
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(bgm_test_tmpdir());
     list[0] = '\0';
     *count = 0;
     while ((e = readdir(d)) != NULL) {
@@ -73,30 +33,6 @@ static const char *dir_listing(int *count)
     }
     closedir(d);
     return list;
-}
-
-static unsigned char *read_bytes(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *p;
-    long n;
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    p = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
-    fclose(f);
 }
 
 /* First occurrence of needle (n bytes) in hay (len bytes), or NULL. */
@@ -111,19 +47,6 @@ static const unsigned char *find_bytes(const unsigned char *hay, size_t len, con
 }
 
 /* ---- little-endian fields and CRCs, independent of the library ---------- */
-
-static uint32_t crc32_of(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    size_t i;
-    int k;
-    for (i = 0; i < n; i++) {
-        c ^= p[i];
-        for (k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-    }
-    return c ^ 0xFFFFFFFFu;
-}
 
 static uint64_t le(const unsigned char *p, int n)
 {
@@ -159,16 +82,16 @@ static void set_le(unsigned char *p, uint64_t v, int n)
 #define H_DATA_CRC 88
 #define H_CRC 92
 
-static void fix_header_crc(unsigned char *f) { set_le(f + H_CRC, crc32_of(f, 92), 4); }
+static void fix_header_crc(unsigned char *f) { set_le(f + H_CRC, bgm_test_crc32(f, 92), 4); }
 
 /* Recomputes every section CRC and then the header's, after a patch, so the
  * reader gets past the CRCs to the check under test. */
 static void fix_crcs(unsigned char *f)
 {
-    set_le(f + H_META_CRC, crc32_of(f + le(f + H_META_OFF, 8), le(f + H_META_LEN, 8)), 4);
-    set_le(f + H_TABLE_CRC, crc32_of(f + le(f + H_TABLE_OFF, 8), le(f + H_TABLE_LEN, 8)), 4);
-    set_le(f + H_DATA_CRC, crc32_of(f + le(f + H_DATA_OFF, 8), le(f + H_DATA_LEN, 8)), 4);
-    set_le(f + H_CRC, crc32_of(f, 92), 4);
+    set_le(f + H_META_CRC, bgm_test_crc32(f + le(f + H_META_OFF, 8), le(f + H_META_LEN, 8)), 4);
+    set_le(f + H_TABLE_CRC, bgm_test_crc32(f + le(f + H_TABLE_OFF, 8), le(f + H_TABLE_LEN, 8)), 4);
+    set_le(f + H_DATA_CRC, bgm_test_crc32(f + le(f + H_DATA_OFF, 8), le(f + H_DATA_LEN, 8)), 4);
+    set_le(f + H_CRC, bgm_test_crc32(f, 92), 4);
 }
 
 /* ---- a sample archive with every kind of entry ----------------------------- */
@@ -289,9 +212,9 @@ static void assert_archive_contains(const bgm_archive *b, const bgm_archive *a)
 static unsigned char *sample_file(unsigned flags, size_t *len)
 {
     bgm_archive *a = sample_archive();
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("sample.bgm"), flags));
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("sample.bgm"), flags));
     bgm_archive_free(a);
-    return read_bytes(tpath("sample.bgm"), len);
+    return bgm_test_read_file(bgm_test_path("sample.bgm"), len);
 }
 
 /* ---- round trips ---------------------------------------------------------- */
@@ -303,9 +226,9 @@ START_TEST(test_roundtrip_is_bit_exact_for_every_metadata_type_and_tensor_kind)
     bgm_tensor *t = NULL;
     const char *s = NULL;
     double nan_back = 0;
-    make_tmpdir();
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("m.bgm"), flags));
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("m.bgm")));
+    bgm_test_tmpdir_create("io");
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("m.bgm"), flags));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("m.bgm")));
     assert_archive_contains(b, a);
     /* Spot checks with real values, beyond "equal to the original". */
     BGM_ASSERT_OK(bgm_archive_get_string(&s, b, "layer.0.kind"));
@@ -328,7 +251,7 @@ START_TEST(test_roundtrip_is_bit_exact_for_every_metadata_type_and_tensor_kind)
     bgm_tensor_free(t);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -337,14 +260,14 @@ START_TEST(test_load_memory_reads_the_same_archive_as_load)
     size_t len;
     unsigned char *bytes;
     bgm_archive *a = sample_archive(), *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     bytes = sample_file(_i ? BGM_ARCHIVE_COMPRESS : 0, &len);
     BGM_ASSERT_OK(bgm_archive_load_memory(&b, bytes, len));
     assert_archive_contains(b, a);
     free(bytes);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -353,9 +276,9 @@ START_TEST(test_save_records_the_library_version)
     bgm_archive *a = sample_archive(), *b = NULL;
     const char *v = NULL;
     int64_t n = 0;
-    make_tmpdir();
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("v.bgm"), 0));
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("v.bgm")));
+    bgm_test_tmpdir_create("io");
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("v.bgm"), 0));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("v.bgm")));
     BGM_ASSERT_OK(bgm_archive_get_string(&v, b, "bgm.library_version"));
     ck_assert_str_eq(v, bgm_version_string());
     BGM_ASSERT_OK(bgm_archive_get_int64(&n, b, "bgm.library_version_number"));
@@ -366,24 +289,24 @@ START_TEST(test_save_records_the_library_version)
     ck_assert_str_eq(bgm_archive_meta_key(b, 2), "epochs");
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
 START_TEST(test_resaving_a_loaded_archive_replaces_the_version_keys_once)
 {
     bgm_archive *a = sample_archive(), *b = NULL, *c = NULL;
-    make_tmpdir();
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("1.bgm"), 0));
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("1.bgm")));
-    BGM_ASSERT_OK(bgm_archive_save(b, tpath("2.bgm"), BGM_ARCHIVE_COMPRESS));
-    BGM_ASSERT_OK(bgm_archive_load(&c, tpath("2.bgm")));
+    bgm_test_tmpdir_create("io");
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("1.bgm"), 0));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("1.bgm")));
+    BGM_ASSERT_OK(bgm_archive_save(b, bgm_test_path("2.bgm"), BGM_ARCHIVE_COMPRESS));
+    BGM_ASSERT_OK(bgm_archive_load(&c, bgm_test_path("2.bgm")));
     ck_assert_int_eq(bgm_archive_num_meta(c), 14);
     assert_archive_contains(c, b);
     bgm_archive_free(a);
     bgm_archive_free(b);
     bgm_archive_free(c);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -392,18 +315,18 @@ START_TEST(test_empty_archive_round_trips)
     bgm_archive *a = NULL, *b = NULL;
     size_t len;
     unsigned char *f;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     BGM_ASSERT_OK(bgm_archive_create(&a));
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("e.bgm"), _i ? BGM_ARCHIVE_COMPRESS : 0));
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("e.bgm")));
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("e.bgm"), _i ? BGM_ARCHIVE_COMPRESS : 0));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("e.bgm")));
     ck_assert_int_eq(bgm_archive_num_tensors(b), 0);
     ck_assert_int_eq(bgm_archive_num_meta(b), 2);
-    f = read_bytes(tpath("e.bgm"), &len);
+    f = bgm_test_read_file(bgm_test_path("e.bgm"), &len);
     ck_assert_uint_eq(le(f + H_RAW_LEN, 8), 0);
     free(f);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -416,7 +339,7 @@ START_TEST(test_large_tensors_round_trip_across_chunk_boundaries)
     bgm_archive *a = NULL, *b = NULL;
     int32_t *p;
     int64_t i;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     BGM_ASSERT_OK(bgm_tensor_zeros(&y, BGM_INT32, n2, 2));
     p = bgm_tensor_data(y);
     for (i = 0; i < 70000; i++)
@@ -424,14 +347,14 @@ START_TEST(test_large_tensors_round_trip_across_chunk_boundaries)
     BGM_ASSERT_OK(bgm_archive_create(&a));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "x", x));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "y", y));
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("big.bgm"), _i ? BGM_ARCHIVE_COMPRESS : 0));
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("big.bgm")));
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("big.bgm"), _i ? BGM_ARCHIVE_COMPRESS : 0));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("big.bgm")));
     assert_archive_contains(b, a);
     bgm_tensor_free(x);
     bgm_tensor_free(y);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -441,22 +364,22 @@ START_TEST(test_compression_shrinks_zero_filled_optimizer_state)
     bgm_tensor *z = NULL;
     bgm_archive *a = NULL, *b = NULL;
     struct stat plain, packed;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     BGM_ASSERT_OK(bgm_tensor_zeros(&z, BGM_FLOAT32, n, 1));
     BGM_ASSERT_OK(bgm_archive_create(&a));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "adam.m", z));
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("plain.bgm"), 0));
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("packed.bgm"), BGM_ARCHIVE_COMPRESS));
-    ck_assert_int_eq(stat(tpath("plain.bgm"), &plain), 0);
-    ck_assert_int_eq(stat(tpath("packed.bgm"), &packed), 0);
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("plain.bgm"), 0));
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("packed.bgm"), BGM_ARCHIVE_COMPRESS));
+    ck_assert_int_eq(stat(bgm_test_path("plain.bgm"), &plain), 0);
+    ck_assert_int_eq(stat(bgm_test_path("packed.bgm"), &packed), 0);
     ck_assert_int_gt(plain.st_size, 400000);
     ck_assert_int_lt(packed.st_size, 5000);
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("packed.bgm")));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("packed.bgm")));
     assert_archive_contains(b, a);
     bgm_tensor_free(z);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -466,7 +389,7 @@ START_TEST(test_header_fields_match_the_spec)
 {
     size_t len;
     unsigned char *f;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     ck_assert(memcmp(f, "BGMF", 4) == 0);
     ck_assert_uint_eq(le(f + H_MAJOR, 2), 1);
@@ -479,15 +402,15 @@ START_TEST(test_header_fields_match_the_spec)
     ck_assert_uint_eq(le(f + H_DATA_OFF, 8) % 64, 0);
     ck_assert_uint_eq(le(f + H_DATA_OFF, 8) + le(f + H_DATA_LEN, 8), len);
     ck_assert_uint_eq(le(f + H_DATA_LEN, 8), le(f + H_RAW_LEN, 8));
-    ck_assert_uint_eq(le(f + H_CRC, 4), crc32_of(f, 92));
-    ck_assert_uint_eq(le(f + H_META_CRC, 4), crc32_of(f + 96, le(f + H_META_LEN, 8)));
+    ck_assert_uint_eq(le(f + H_CRC, 4), bgm_test_crc32(f, 92));
+    ck_assert_uint_eq(le(f + H_META_CRC, 4), bgm_test_crc32(f + 96, le(f + H_META_LEN, 8)));
     /* The metadata starts with its count: 12 entries + 2 of the library. */
     ck_assert_uint_eq(le(f + 96, 4), 14);
     free(f);
     f = sample_file(BGM_ARCHIVE_COMPRESS, &len);
     ck_assert_uint_eq(le(f + H_FLAGS, 4), 1);
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -496,7 +419,7 @@ START_TEST(test_tensor_data_sits_at_64_byte_aligned_file_offsets)
     size_t len;
     unsigned char *f;
     const unsigned char *hit;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     /* The first bytes of each tensor's data are distinctive enough to find. */
     hit = find_bytes(f + 96, len - 96, f23, sizeof f23);
@@ -508,7 +431,7 @@ START_TEST(test_tensor_data_sits_at_64_byte_aligned_file_offsets)
     /* dense.kernel comes first, at the start of the data section. */
     ck_assert(memcmp(f + le(f + H_DATA_OFF, 8), f23, sizeof f23) == 0);
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -519,16 +442,17 @@ START_TEST(test_wrong_magic_is_rejected)
     size_t len;
     unsigned char *f;
     bgm_archive *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     memcpy(f, "PK\3\4", 4);
-    write_bytes(tpath("zip.bgm"), f, len);
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tpath("zip.bgm")), BGM_E_FORMAT,
+    bgm_test_write_file(bgm_test_path("zip.bgm"), f, len);
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_path("zip.bgm")), BGM_E_FORMAT,
                      "not a .bgm file: the magic is 50 4b 03 04");
     ck_assert_ptr_null(b);
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tpath("zip.bgm")), BGM_E_FORMAT, "zip.bgm: byte 0");
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_path("zip.bgm")), BGM_E_FORMAT,
+                     "zip.bgm: byte 0");
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -537,7 +461,7 @@ START_TEST(test_newer_major_version_is_unsupported_naming_both_versions)
     size_t len;
     unsigned char *f;
     bgm_archive *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     set_le(f + H_MAJOR, 2, 2);
     set_le(f + H_MINOR, 3, 2);
@@ -551,7 +475,7 @@ START_TEST(test_newer_major_version_is_unsupported_naming_both_versions)
     BGM_ASSERT_FAILS(bgm_archive_load_memory(&b, f, len), BGM_E_FORMAT,
                      "format version 0.3 does not exist");
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -560,7 +484,7 @@ START_TEST(test_newer_minor_version_and_unknown_optional_flags_are_accepted)
     size_t len;
     unsigned char *f;
     bgm_archive *a = sample_archive(), *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     set_le(f + H_MINOR, 9, 2);
     set_le(f + H_FLAGS, 0x00010000u, 4);
@@ -575,7 +499,7 @@ START_TEST(test_newer_minor_version_and_unknown_optional_flags_are_accepted)
                      "flags 0x00000004 ask for features");
     free(f);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -585,7 +509,7 @@ START_TEST(test_newer_minor_skips_unknown_metadata_types_and_refuses_unknown_dty
     unsigned char *f;
     bgm_archive *b = NULL;
     int64_t v = 0;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     /* "epochs" gets type 9, which a later minor might define. */
     epochs = (size_t)(find_bytes(f + 96, len - 96, "\6\0\0\0epochs", 10) - f) + 10;
@@ -612,7 +536,7 @@ START_TEST(test_newer_minor_skips_unknown_metadata_types_and_refuses_unknown_dty
     BGM_ASSERT_FAILS(bgm_archive_load_memory(&b, f, len), BGM_E_FORMAT,
                      "tensor 'dense.kernel' has dtype 7");
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -621,7 +545,7 @@ START_TEST(test_newer_minor_with_a_longer_header_is_read)
     size_t len, big;
     unsigned char *f, *g;
     bgm_archive *a = sample_archive(), *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(_i ? BGM_ARCHIVE_COMPRESS : 0, &len);
     /* 64 more header bytes (new fields, then the CRC last); every section
      * moves by 64, which keeps the data aligned. */
@@ -636,7 +560,7 @@ START_TEST(test_newer_minor_with_a_longer_header_is_read)
     set_le(g + H_TABLE_OFF, le(f + H_TABLE_OFF, 8) + 64, 8);
     set_le(g + H_DATA_OFF, le(f + H_DATA_OFF, 8) + 64, 8);
     g[100] = 0xAB; /* a field this reader does not know, covered by the CRC */
-    set_le(g + 156, crc32_of(g, 156), 4);
+    set_le(g + 156, bgm_test_crc32(g, 156), 4);
     BGM_ASSERT_OK(bgm_archive_load_memory(&b, g, big));
     assert_archive_contains(b, a);
     bgm_archive_free(b);
@@ -646,7 +570,7 @@ START_TEST(test_newer_minor_with_a_longer_header_is_read)
     free(f);
     free(g);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -661,7 +585,7 @@ START_TEST(test_crc_mismatch_in_each_section_is_detected)
     unsigned char *f;
     bgm_archive *b = NULL;
     int k;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(flags, &len);
     at[0] = H_META_LEN;                                         /* a header field */
     at[1] = le(f + H_META_OFF, 8) + le(f + H_META_LEN, 8) - 1;  /* last metadata byte */
@@ -676,7 +600,7 @@ START_TEST(test_crc_mismatch_in_each_section_is_detected)
     BGM_ASSERT_OK(bgm_archive_load_memory(&b, f, len));
     bgm_archive_free(b);
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -686,7 +610,7 @@ START_TEST(test_every_truncated_length_is_rejected_without_crashing)
     size_t len, n;
     unsigned char *f;
     bgm_archive *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(flags, &len);
     for (n = 0; n < len; n++) {
         /* A copy of exactly n bytes, so a sanitizer sees any over-read. */
@@ -697,14 +621,15 @@ START_TEST(test_every_truncated_length_is_rejected_without_crashing)
         free(cut);
     }
     /* Through a file, the message names it. */
-    write_bytes(tpath("cut.bgm"), f, len / 2);
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tpath("cut.bgm")), BGM_E_FORMAT, "truncated");
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tpath("cut.bgm")), BGM_E_FORMAT, tpath("cut.bgm"));
-    write_bytes(tpath("cut.bgm"), f, 50);
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tpath("cut.bgm")), BGM_E_FORMAT,
+    bgm_test_write_file(bgm_test_path("cut.bgm"), f, len / 2);
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_path("cut.bgm")), BGM_E_FORMAT, "truncated");
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_path("cut.bgm")), BGM_E_FORMAT,
+                     bgm_test_path("cut.bgm"));
+    bgm_test_write_file(bgm_test_path("cut.bgm"), f, 50);
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_path("cut.bgm")), BGM_E_FORMAT,
                      "truncated: the file has 50 bytes, the header needs 96");
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -713,7 +638,7 @@ START_TEST(test_trailing_bytes_are_rejected)
     size_t len;
     unsigned char *f, *g;
     bgm_archive *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = sample_file(0, &len);
     g = calloc(1, len + 3);
     memcpy(g, f, len);
@@ -721,7 +646,7 @@ START_TEST(test_trailing_bytes_are_rejected)
                      "3 unexpected bytes after the end");
     free(f);
     free(g);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -733,10 +658,10 @@ static unsigned char *tiny_file(size_t *len, unsigned flags)
     bgm_archive *a = NULL;
     BGM_ASSERT_OK(bgm_archive_create(&a));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "w", t));
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("tiny.bgm"), flags));
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("tiny.bgm"), flags));
     bgm_tensor_free(t);
     bgm_archive_free(a);
-    return read_bytes(tpath("tiny.bgm"), len);
+    return bgm_test_read_file(bgm_test_path("tiny.bgm"), len);
 }
 
 START_TEST(test_absurd_sizes_are_rejected_before_allocating)
@@ -745,7 +670,7 @@ START_TEST(test_absurd_sizes_are_rejected_before_allocating)
     unsigned char *f;
     bgm_archive *b = NULL;
     size_t meta, table;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     f = tiny_file(&len, 0);
     meta = le(f + H_META_OFF, 8);
     table = le(f + H_TABLE_OFF, 8);
@@ -811,7 +736,7 @@ START_TEST(test_absurd_sizes_are_rejected_before_allocating)
                      "cannot come from a compressed data section");
     ck_assert_ptr_null(b);
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -820,7 +745,7 @@ START_TEST(test_lying_compressed_length_and_bad_padding_are_rejected)
     size_t len;
     unsigned char *f;
     bgm_archive *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     /* The stream inflates to 64 bytes; a header claiming 128 (and a table
      * to match) must fail when the stream ends early. */
     f = tiny_file(&len, BGM_ARCHIVE_COMPRESS);
@@ -864,7 +789,7 @@ START_TEST(test_lying_compressed_length_and_bad_padding_are_rejected)
         free(g);
     }
     free(f);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -875,15 +800,15 @@ START_TEST(test_duplicate_names_in_a_file_are_rejected)
     bgm_archive *a = NULL, *b = NULL;
     bgm_tensor *x = NULL;
     const float one = 1.0f;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     BGM_ASSERT_OK(bgm_archive_create(&a));
     BGM_ASSERT_OK(bgm_archive_add_int64(a, "a", 1));
     BGM_ASSERT_OK(bgm_archive_add_int64(a, "b", 2));
     BGM_ASSERT_OK(bgm_tensor_from_data(&x, BGM_FLOAT32, NULL, 0, &one));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "p", x));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "q", x));
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("dup.bgm"), 0));
-    f = read_bytes(tpath("dup.bgm"), &len);
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("dup.bgm"), 0));
+    f = bgm_test_read_file(bgm_test_path("dup.bgm"), &len);
     /* the second tensor's name: count(4) + entry of "p" (4+1+4+4+8+8) + len(4) */
     t = le(f + H_TABLE_OFF, 8) + 4 + 29 + 4;
     ck_assert_int_eq(f[t], 'q');
@@ -902,22 +827,22 @@ START_TEST(test_duplicate_names_in_a_file_are_rejected)
     free(f);
     bgm_tensor_free(x);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
 /* ---- atomic saves --------------------------------------------------------- */
 
-/* Size of the first "<target>.tmp-*" file in tmpdir, or -1. */
+/* Size of the first "<target>.tmp-*" file in the scratch directory, or -1. */
 static long long temp_file_size(void)
 {
     struct dirent *e;
     struct stat st;
     long long size = -1;
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(bgm_test_tmpdir());
     while ((e = readdir(d)) != NULL)
         if (strncmp(e->d_name, "model.bgm.tmp-", 14) == 0 &&
-            stat(tpath(e->d_name), &st) == 0)
+            stat(bgm_test_path(e->d_name), &st) == 0)
             size = (long long)st.st_size;
     closedir(d);
     return size;
@@ -934,7 +859,7 @@ static void big_save_then_exit(void)
         bgm_archive_add_tensor(a, "w", t) != BGM_OK)
         _exit(3);
     bgm_tensor_free(t);
-    _exit(bgm_archive_save(a, tpath("model.bgm"), 0) == BGM_OK ? 0 : 4);
+    _exit(bgm_archive_save(a, bgm_test_path("model.bgm"), 0) == BGM_OK ? 0 : 4);
 }
 
 START_TEST(test_writer_killed_mid_save_leaves_the_previous_file_intact)
@@ -949,12 +874,12 @@ START_TEST(test_writer_killed_mid_save_leaves_the_previous_file_intact)
     int64_t version = 0;
     const char *listing;
     pid_t pid;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     BGM_ASSERT_OK(bgm_archive_create(&old));
     BGM_ASSERT_OK(bgm_archive_add_int64(old, "version", 1));
     BGM_ASSERT_OK(bgm_archive_add_tensor(old, "w", w));
-    BGM_ASSERT_OK(bgm_archive_save(old, tpath("model.bgm"), 0));
-    before = read_bytes(tpath("model.bgm"), &before_len);
+    BGM_ASSERT_OK(bgm_archive_save(old, bgm_test_path("model.bgm"), 0));
+    before = bgm_test_read_file(bgm_test_path("model.bgm"), &before_len);
     /* The child may, rarely, finish before it is caught: try a few times. */
     for (attempt = 0; attempt < 5 && !killed; attempt++) {
         pid = fork();
@@ -972,15 +897,15 @@ START_TEST(test_writer_killed_mid_save_leaves_the_previous_file_intact)
             killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
         if (!killed) {
             /* it finished: put the old file back and try again */
-            BGM_ASSERT_OK(bgm_archive_save(old, tpath("model.bgm"), 0));
+            BGM_ASSERT_OK(bgm_archive_save(old, bgm_test_path("model.bgm"), 0));
         }
     }
     ck_assert_msg(killed, "the writer could not be killed mid-save in 5 attempts");
     /* The target is byte for byte the old file, and loads. */
-    after = read_bytes(tpath("model.bgm"), &after_len);
+    after = bgm_test_read_file(bgm_test_path("model.bgm"), &after_len);
     ck_assert_uint_eq(after_len, before_len);
     ck_assert(memcmp(after, before, before_len) == 0);
-    BGM_ASSERT_OK(bgm_archive_load(&back, tpath("model.bgm")));
+    BGM_ASSERT_OK(bgm_archive_load(&back, bgm_test_path("model.bgm")));
     BGM_ASSERT_OK(bgm_archive_get_int64(&version, back, "version"));
     ck_assert_int_eq(version, 1);
     assert_archive_contains(back, old);
@@ -993,7 +918,7 @@ START_TEST(test_writer_killed_mid_save_leaves_the_previous_file_intact)
     bgm_tensor_free(w);
     bgm_archive_free(old);
     bgm_archive_free(back);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -1002,19 +927,19 @@ START_TEST(test_failed_save_leaves_no_temporary_file_and_the_target_untouched)
     bgm_archive *a = sample_archive();
     const char *listing;
     int count = 0;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     /* A folder that does not exist. */
-    BGM_ASSERT_FAILS(bgm_archive_save(a, tpath("no/such/dir/m.bgm"), 0), BGM_E_IO,
+    BGM_ASSERT_FAILS(bgm_archive_save(a, bgm_test_path("no/such/dir/m.bgm"), 0), BGM_E_IO,
                      "cannot create a temporary file beside it");
-    BGM_ASSERT_FAILS(bgm_archive_save(a, tpath("no/such/dir/m.bgm"), 0), BGM_E_IO,
+    BGM_ASSERT_FAILS(bgm_archive_save(a, bgm_test_path("no/such/dir/m.bgm"), 0), BGM_E_IO,
                      "no/such/dir/m.bgm");
     /* A target that is a folder: the rename fails, the temp file goes. */
-    ck_assert_int_eq(mkdir(tpath("target"), 0755), 0);
-    BGM_ASSERT_FAILS(bgm_archive_save(a, tpath("target"), 0), BGM_E_IO, "write failed");
+    ck_assert_int_eq(mkdir(bgm_test_path("target"), 0755), 0);
+    BGM_ASSERT_FAILS(bgm_archive_save(a, bgm_test_path("target"), 0), BGM_E_IO, "write failed");
     listing = dir_listing(&count);
     ck_assert_msg(count == 1 && strcmp(listing, "target ") == 0, "files: %s", listing);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -1023,19 +948,19 @@ START_TEST(test_save_replaces_a_file_keeping_its_permissions_and_leaves_nothing_
     bgm_archive *a = sample_archive(), *b = NULL;
     struct stat st;
     int count = 0;
-    make_tmpdir();
-    write_bytes(tpath("m.bgm"), "old", 3);
-    ck_assert_int_eq(chmod(tpath("m.bgm"), 0640), 0);
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("m.bgm"), 0));
-    ck_assert_int_eq(stat(tpath("m.bgm"), &st), 0);
+    bgm_test_tmpdir_create("io");
+    bgm_test_write_file(bgm_test_path("m.bgm"), "old", 3);
+    ck_assert_int_eq(chmod(bgm_test_path("m.bgm"), 0640), 0);
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("m.bgm"), 0));
+    ck_assert_int_eq(stat(bgm_test_path("m.bgm"), &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0640);
     dir_listing(&count);
     ck_assert_int_eq(count, 1);
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("m.bgm")));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("m.bgm")));
     assert_archive_contains(b, a);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -1230,15 +1155,15 @@ END_TEST
 START_TEST(test_save_rejects_unknown_flags_and_load_reports_missing_files)
 {
     bgm_archive *a = sample_archive(), *b = NULL;
-    make_tmpdir();
-    BGM_ASSERT_FAILS(bgm_archive_save(a, tpath("m.bgm"), 6), BGM_E_INVALID,
+    bgm_test_tmpdir_create("io");
+    BGM_ASSERT_FAILS(bgm_archive_save(a, bgm_test_path("m.bgm"), 6), BGM_E_INVALID,
                      "unknown flag bits 0x6");
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tpath("missing.bgm")), BGM_E_IO,
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_path("missing.bgm")), BGM_E_IO,
                      "missing.bgm: cannot open: No such file or directory");
-    BGM_ASSERT_FAILS(bgm_archive_load(&b, tmpdir), BGM_E_IO, "not a regular file");
+    BGM_ASSERT_FAILS(bgm_archive_load(&b, bgm_test_tmpdir()), BGM_E_IO, "not a regular file");
     ck_assert_ptr_null(b);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -1249,7 +1174,7 @@ START_TEST(test_many_entries_stay_addressable_by_name)
     char key[32];
     int64_t v = 0;
     int i;
-    make_tmpdir();
+    bgm_test_tmpdir_create("io");
     BGM_ASSERT_OK(bgm_archive_create(&a));
     BGM_ASSERT_OK(bgm_tensor_zeros(&t, BGM_FLOAT32, NULL, 0));
     for (i = 0; i < 3000; i++) {
@@ -1258,8 +1183,8 @@ START_TEST(test_many_entries_stay_addressable_by_name)
         snprintf(key, sizeof key, "layer.%d.w", i);
         BGM_ASSERT_OK(bgm_archive_add_tensor(a, key, t));
     }
-    BGM_ASSERT_OK(bgm_archive_save(a, tpath("many.bgm"), 0));
-    BGM_ASSERT_OK(bgm_archive_load(&b, tpath("many.bgm")));
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("many.bgm"), 0));
+    BGM_ASSERT_OK(bgm_archive_load(&b, bgm_test_path("many.bgm")));
     BGM_ASSERT_OK(bgm_archive_get_int64(&v, b, "layer.2999.units"));
     ck_assert_int_eq(v, 2999 * 7);
     ck_assert_int_eq(bgm_archive_num_tensors(b), 3000);
@@ -1267,7 +1192,7 @@ START_TEST(test_many_entries_stay_addressable_by_name)
     bgm_tensor_free(t);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 

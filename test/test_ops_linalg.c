@@ -21,18 +21,6 @@ static void ref_matmul(const float *a, const float *b, float *c, int m, int k, i
         }
 }
 
-static bgm_tensor *arange(const int64_t *shape, int ndim, float start)
-{
-    bgm_tensor *t = NULL;
-    float *d;
-    int64_t i;
-    BGM_ASSERT_OK(bgm_tensor_zeros(&t, BGM_FLOAT32, shape, ndim));
-    d = bgm_tensor_data(t);
-    for (i = 0; i < bgm_tensor_numel(t); i++)
-        d[i] = start + (float)i;
-    return t;
-}
-
 /* ---- matmul values ------------------------------------------------------ */
 
 START_TEST(matmul_of_2x3_by_3x2_gives_the_textbook_product)
@@ -53,7 +41,7 @@ START_TEST(matmul_of_a_batch_by_one_matrix_multiplies_each_item)
 {
     /* (2, 2, 3) @ (3, 4): a's batch folds into one sgemm. */
     int64_t sa[] = {2, 2, 3}, sb[] = {3, 4}, sc[] = {2, 2, 4};
-    bgm_tensor *a = arange(sa, 3, 0), *b = arange(sb, 2, 0), *c = NULL;
+    bgm_tensor *a = bgm_test_arange(sa, 3, 0), *b = bgm_test_arange(sb, 2, 0), *c = NULL;
     BGM_ASSERT_OK(bgm_op_matmul(&c, NULL, a, b));
     bgm_test_assert_close(c, sc, 3,
                           (float[]){20, 23, 26, 29, 56, 68, 80, 92,
@@ -67,7 +55,7 @@ END_TEST
 START_TEST(matmul_of_two_batches_pairs_the_items)
 {
     int64_t sa[] = {2, 2, 3}, sb[] = {2, 3, 2}, sc[] = {2, 2, 2};
-    bgm_tensor *a = arange(sa, 3, 0), *b = arange(sb, 3, 0), *c = NULL;
+    bgm_tensor *a = bgm_test_arange(sa, 3, 0), *b = bgm_test_arange(sb, 3, 0), *c = NULL;
     BGM_ASSERT_OK(bgm_op_matmul(&c, NULL, a, b));
     /* item 0: [0 1 2; 3 4 5] @ [0 1; 2 3; 4 5]; item 1: [6..11] @ [6..11]. */
     bgm_test_assert_close(c, sc, 3, (float[]){10, 13, 28, 40, 172, 193, 244, 274}, 0);
@@ -137,7 +125,7 @@ END_TEST
 START_TEST(transpose_swaps_the_last_two_dimensions)
 {
     int64_t sx[] = {2, 3, 4}, st[] = {2, 4, 3};
-    bgm_tensor *x = arange(sx, 3, 0), *t = NULL;
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0), *t = NULL;
     BGM_ASSERT_OK(bgm_op_transpose(&t, NULL, x));
     bgm_test_assert_close(t, st, 3,
                           (float[]){0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11,
@@ -150,7 +138,7 @@ END_TEST
 START_TEST(permute_takes_dimension_perm_i_as_dimension_i)
 {
     int64_t sx[] = {2, 3, 4}, sp[] = {4, 2, 3};
-    bgm_tensor *x = arange(sx, 3, 0), *p = NULL, *q = NULL;
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0), *p = NULL, *q = NULL;
     BGM_ASSERT_OK(bgm_op_permute(&p, NULL, x, (int[]){2, 0, 1}, 3));
     bgm_test_assert_close(p, sp, 3,
                           (float[]){0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21,
@@ -168,7 +156,7 @@ START_TEST(a_large_permutation_matches_the_index_formula)
 {
     /* Big enough for the tiled and threaded paths of the copy kernel. */
     int64_t sx[] = {3, 70, 130}, sp[] = {130, 3, 70};
-    bgm_tensor *x = arange(sx, 3, 0), *p = NULL;
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0), *p = NULL;
     const float *d;
     int64_t i, j, k;
     BGM_ASSERT_OK(bgm_op_permute(&p, NULL, x, (int[]){2, 0, 1}, 3));
@@ -186,7 +174,7 @@ END_TEST
 START_TEST(a_large_batched_transpose_matches_the_index_formula)
 {
     int64_t sx[] = {4, 70, 130};
-    bgm_tensor *x = arange(sx, 3, 0), *t = NULL;
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0), *t = NULL;
     const float *d;
     int64_t b, i, j;
     BGM_ASSERT_OK(bgm_op_transpose(&t, NULL, x));
@@ -204,7 +192,7 @@ END_TEST
 START_TEST(reshape_keeps_the_elements_and_infers_minus_one)
 {
     int64_t sx[] = {2, 3, 4}, sr[] = {4, -1}, want[] = {4, 6};
-    bgm_tensor *x = arange(sx, 3, 0), *r = NULL, *t = NULL;
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0), *r = NULL, *t = NULL;
     bgm_tape *tape = NULL;
     BGM_ASSERT_OK(bgm_op_reshape(&r, NULL, x, sr, 2));
     bgm_test_assert_close(r, want, 2, bgm_tensor_data(x), 0);
@@ -223,8 +211,9 @@ START_TEST(concat_joins_three_inputs_on_any_axis)
 {
     int64_t s0[] = {1, 2}, s1[] = {2, 2}, s2[] = {3, 2}, w0[] = {6, 2};
     int64_t c0[] = {2, 1}, c1[] = {2, 2}, c2[] = {2, 3}, w1[] = {2, 6};
-    bgm_tensor *a = arange(s0, 2, 0), *b = arange(s1, 2, 10), *c = arange(s2, 2, 20);
-    bgm_tensor *d = arange(c0, 2, 0), *e = arange(c1, 2, 10), *f = arange(c2, 2, 20);
+    bgm_tensor *a = bgm_test_arange(s0, 2, 0), *b = bgm_test_arange(s1, 2, 10);
+    bgm_tensor *c = bgm_test_arange(s2, 2, 20), *d = bgm_test_arange(c0, 2, 0);
+    bgm_tensor *e = bgm_test_arange(c1, 2, 10), *f = bgm_test_arange(c2, 2, 20);
     bgm_tensor *r0 = NULL, *r1 = NULL, *r2 = NULL;
     BGM_ASSERT_OK(bgm_op_concat(&r0, NULL, (const bgm_tensor *[]){a, b, c}, 3, 0));
     bgm_test_assert_close(r0, w0, 2, (float[]){0, 1, 10, 11, 12, 13, 20, 21, 22, 23, 24, 25},
@@ -249,7 +238,7 @@ END_TEST
 START_TEST(concat_of_3d_tensors_on_the_middle_axis)
 {
     int64_t sa[] = {2, 1, 2}, sb[] = {2, 2, 2}, sw[] = {2, 3, 2};
-    bgm_tensor *a = arange(sa, 3, 0), *b = arange(sb, 3, 10), *r = NULL;
+    bgm_tensor *a = bgm_test_arange(sa, 3, 0), *b = bgm_test_arange(sb, 3, 10), *r = NULL;
     BGM_ASSERT_OK(bgm_op_concat(&r, NULL, (const bgm_tensor *[]){a, b}, 2, 1));
     bgm_test_assert_close(r, sw, 3, (float[]){0, 1, 10, 11, 12, 13, 2, 3, 14, 15, 16, 17}, 0);
     bgm_tensor_free(a);
@@ -261,7 +250,7 @@ END_TEST
 START_TEST(slice_takes_a_range_on_one_axis)
 {
     int64_t sx[] = {2, 3, 4}, s1[] = {2, 2, 4}, s2[] = {2, 3, 1}, s3[] = {0, 3, 4};
-    bgm_tensor *x = arange(sx, 3, 0), *a = NULL, *b = NULL, *e = NULL;
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0), *a = NULL, *b = NULL, *e = NULL;
     BGM_ASSERT_OK(bgm_op_slice(&a, NULL, x, 1, 1, 3));
     bgm_test_assert_close(a, s1, 3, (float[]){4, 5, 6, 7, 8, 9, 10, 11,
                                               16, 17, 18, 19, 20, 21, 22, 23}, 0);

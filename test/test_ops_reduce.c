@@ -8,18 +8,6 @@
 #define GRAD_EPS 1e-3
 #define GRAD_TOL 1e-3
 
-static bgm_tensor *arange(const int64_t *shape, int ndim, float start)
-{
-    bgm_tensor *t = NULL;
-    float *d;
-    int64_t i;
-    BGM_ASSERT_OK(bgm_tensor_zeros(&t, BGM_FLOAT32, shape, ndim));
-    d = bgm_tensor_data(t);
-    for (i = 0; i < bgm_tensor_numel(t); i++)
-        d[i] = start + (float)i;
-    return t;
-}
-
 typedef bgm_status (*axis_fn)(bgm_tensor **, bgm_tape *, const bgm_tensor *, int, int);
 
 /* Runs fn(x, axis, keepdims) and checks shape and values. */
@@ -38,7 +26,7 @@ START_TEST(sum_over_an_axis_with_and_without_keepdims)
 {
     /* x = [[0 1 2], [3 4 5]] */
     int64_t sx[] = {2, 3};
-    bgm_tensor *x = arange(sx, 2, 0);
+    bgm_tensor *x = bgm_test_arange(sx, 2, 0);
     check_reduce(bgm_op_sum, x, 0, 0, (int64_t[]){3}, 1, (float[]){3, 5, 7});
     check_reduce(bgm_op_sum, x, 0, 1, (int64_t[]){1, 3}, 2, (float[]){3, 5, 7});
     check_reduce(bgm_op_sum, x, 1, 0, (int64_t[]){2}, 1, (float[]){3, 12});
@@ -50,7 +38,7 @@ END_TEST
 START_TEST(sum_over_the_middle_axis_of_a_3d_tensor)
 {
     int64_t sx[] = {2, 3, 2};
-    bgm_tensor *x = arange(sx, 3, 0);
+    bgm_tensor *x = bgm_test_arange(sx, 3, 0);
     check_reduce(bgm_op_sum, x, 1, 0, (int64_t[]){2, 2}, 2, (float[]){6, 9, 24, 27});
     check_reduce(bgm_op_sum, x, 1, 1, (int64_t[]){2, 1, 2}, 3, (float[]){6, 9, 24, 27});
     bgm_tensor_free(x);
@@ -60,7 +48,7 @@ END_TEST
 START_TEST(mean_divides_the_sum_by_the_axis_length)
 {
     int64_t sx[] = {2, 3};
-    bgm_tensor *x = arange(sx, 2, 0);
+    bgm_tensor *x = bgm_test_arange(sx, 2, 0);
     check_reduce(bgm_op_mean, x, 0, 0, (int64_t[]){3}, 1, (float[]){1.5f, 2.5f, 3.5f});
     check_reduce(bgm_op_mean, x, 1, 1, (int64_t[]){2, 1}, 2, (float[]){1, 4});
     bgm_tensor_free(x);

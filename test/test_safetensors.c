@@ -9,61 +9,11 @@
 
 #include "testutil.h"
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/bgm-st-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char path[512];
-    struct dirent *e;
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static const char *tpath(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static unsigned char *read_bytes(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *p;
-    long n;
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    p = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 /* Writes a safetensors file: the header's length, the header, then data. */
 static const char *write_st(const char *name, const char *header, const void *data,
                             size_t data_len)
 {
-    const char *p = tpath(name);
+    const char *p = bgm_test_path(name);
     FILE *f = fopen(p, "wb");
     unsigned char len[8];
     uint64_t n = strlen(header);
@@ -125,10 +75,10 @@ START_TEST(test_export_writes_the_exact_header_and_data)
     bgm_archive *a = two_tensor_archive();
     size_t len, hlen, i;
     unsigned char *f;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     BGM_ASSERT_OK(bgm_archive_add_string(a, "note", "a \"b\" \n"));
-    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, tpath("m.safetensors")));
-    f = read_bytes(tpath("m.safetensors"), &len);
+    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, bgm_test_path("m.safetensors")));
+    f = bgm_test_read_file(bgm_test_path("m.safetensors"), &len);
     hlen = 0;
     for (i = 0; i < 8; i++)
         hlen |= (size_t)f[i] << (8 * i);
@@ -142,7 +92,7 @@ START_TEST(test_export_writes_the_exact_header_and_data)
     ck_assert_int_eq(((const int32_t *)(f + 8 + hlen + 24))[1], 2147483647);
     free(f);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -153,7 +103,7 @@ START_TEST(test_export_import_round_trip_is_bit_exact)
     bgm_archive *a = two_tensor_archive(), *b = NULL;
     bgm_tensor *t = NULL;
     const char *s = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     BGM_ASSERT_OK(bgm_tensor_from_data(&t, BGM_FLOAT32, NULL, 0, &scalar));
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "scalar", t));
     bgm_tensor_free(t);
@@ -164,8 +114,8 @@ START_TEST(test_export_import_round_trip_is_bit_exact)
     BGM_ASSERT_OK(bgm_archive_add_tensor(a, "big", t));
     bgm_tensor_free(t);
     BGM_ASSERT_OK(bgm_archive_add_string(a, "arch", "caf\xc3\xa9 \xf0\x9f\x98\x80"));
-    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, tpath("r.safetensors")));
-    BGM_ASSERT_OK(bgm_archive_load_safetensors(&b, tpath("r.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, bgm_test_path("r.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_load_safetensors(&b, bgm_test_path("r.safetensors")));
     assert_same_tensors(b, a);
     BGM_ASSERT_OK(bgm_archive_get_string(&s, b, "arch"));
     ck_assert_str_eq(s, "caf\xc3\xa9 \xf0\x9f\x98\x80");
@@ -174,7 +124,7 @@ START_TEST(test_export_import_round_trip_is_bit_exact)
     ck_assert_int_eq(bgm_archive_num_meta(b), 2);
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -184,7 +134,7 @@ START_TEST(test_export_writes_numbers_as_text_and_keeps_a_given_format)
     static const double dv[2] = {0.5, 0.1};
     bgm_archive *a = NULL, *b = NULL;
     const char *s = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     BGM_ASSERT_OK(bgm_archive_create(&a));
     BGM_ASSERT_OK(bgm_archive_add_string(a, "format", "np"));
     BGM_ASSERT_OK(bgm_archive_add_int64(a, "epochs", -42));
@@ -192,8 +142,8 @@ START_TEST(test_export_writes_numbers_as_text_and_keeps_a_given_format)
     BGM_ASSERT_OK(bgm_archive_add_int64_array(a, "shape", iv, 3));
     BGM_ASSERT_OK(bgm_archive_add_float64_array(a, "betas", dv, 2));
     BGM_ASSERT_OK(bgm_archive_add_int64_array(a, "none", NULL, 0));
-    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, tpath("n.safetensors")));
-    BGM_ASSERT_OK(bgm_archive_load_safetensors(&b, tpath("n.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, bgm_test_path("n.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_load_safetensors(&b, bgm_test_path("n.safetensors")));
     ck_assert_int_eq(bgm_archive_num_meta(b), 6);
     ck_assert_int_eq(bgm_archive_num_tensors(b), 0);
     BGM_ASSERT_OK(bgm_archive_get_string(&s, b, "format"));
@@ -210,7 +160,7 @@ START_TEST(test_export_writes_numbers_as_text_and_keeps_a_given_format)
     ck_assert_str_eq(s, "[]");
     bgm_archive_free(a);
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -220,11 +170,11 @@ START_TEST(test_export_rejects_strings_json_cannot_carry)
     int count = 0;
     struct dirent *e;
     DIR *d;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     BGM_ASSERT_OK(bgm_archive_add_string(a, "latin1", "caf\xe9"));
-    BGM_ASSERT_FAILS(bgm_archive_save_safetensors(a, tpath("x.safetensors")), BGM_E_INVALID,
+    BGM_ASSERT_FAILS(bgm_archive_save_safetensors(a, bgm_test_path("x.safetensors")), BGM_E_INVALID,
                      "metadata key 'latin1' holds a string that is not UTF-8");
-    d = opendir(tmpdir);
+    d = opendir(bgm_test_tmpdir());
     while ((e = readdir(d)) != NULL)
         count += e->d_name[0] != '.';
     closedir(d);
@@ -233,10 +183,10 @@ START_TEST(test_export_rejects_strings_json_cannot_carry)
     BGM_ASSERT_FAILS(bgm_archive_save_safetensors(a, NULL), BGM_E_INVALID, "'path' is NULL");
     bgm_archive_free(a);
     a = two_tensor_archive();
-    BGM_ASSERT_FAILS(bgm_archive_save_safetensors(a, tpath("no/dir/x.safetensors")),
+    BGM_ASSERT_FAILS(bgm_archive_save_safetensors(a, bgm_test_path("no/dir/x.safetensors")),
                      BGM_E_IO, "cannot create a temporary file");
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -260,16 +210,16 @@ START_TEST(test_import_reads_a_hand_written_file_with_escapes_and_i64)
     bgm_archive *b = NULL;
     bgm_tensor *t = NULL;
     const char *s = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     memcpy(data, &half, 4);
     memcpy(data + 8, &big, 8);
     memcpy(data + 16, &one, 8);
     /* header starts with a space: the reference implementation wants '{' */
     write_st("h.safetensors", header, data, sizeof data);
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, tpath("h.safetensors")), BGM_E_FORMAT,
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, bgm_test_path("h.safetensors")), BGM_E_FORMAT,
                      "byte 8: the header must start with '{'");
     write_st("h.safetensors", header + 1, data, sizeof data);
-    BGM_ASSERT_OK(bgm_archive_load_safetensors(&b, tpath("h.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_load_safetensors(&b, bgm_test_path("h.safetensors")));
     ck_assert_int_eq(bgm_archive_num_tensors(b), 4);
     ck_assert_str_eq(bgm_archive_tensor_name(b, 0), "b\xc3\xa9\xf0\x9f\x98\x80\n");
     BGM_ASSERT_OK(bgm_archive_get_tensor(&t, b, "b\xc3\xa9\xf0\x9f\x98\x80\n"));
@@ -287,7 +237,7 @@ START_TEST(test_import_reads_a_hand_written_file_with_escapes_and_i64)
     BGM_ASSERT_OK(bgm_archive_get_string(&s, b, "\"q\""));
     ck_assert_str_eq(s, "\\");
     bgm_archive_free(b);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -295,22 +245,22 @@ START_TEST(test_import_rejects_i64_values_outside_int32_and_other_dtypes)
 {
     const int64_t v[2] = {5, 3000000000LL};
     bgm_archive *b = NULL;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     write_st("i.safetensors",
              "{\"x\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", v, 16);
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, tpath("i.safetensors")),
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, bgm_test_path("i.safetensors")),
                      BGM_E_UNSUPPORTED, "I64 tensor 'x' holds 3000000000, outside int32");
     ck_assert_ptr_null(b);
     write_st("h.safetensors",
              "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", v, 4);
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, tpath("h.safetensors")),
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, bgm_test_path("h.safetensors")),
                      BGM_E_UNSUPPORTED, "tensor 'h' has dtype \"F16\"");
     write_st("d.safetensors",
              "{\"d\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
              "\"data_offsets\":[0,4]}}", v, 4);
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, tpath("d.safetensors")),
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, bgm_test_path("d.safetensors")),
                      BGM_E_UNSUPPORTED, "tensor 'd' has more than 8 dimensions");
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -380,13 +330,13 @@ START_TEST(test_malformed_headers_are_rejected_with_the_offset)
     unsigned char zeros[32] = {0};
     bgm_archive *a = (bgm_archive *)1;
     const char *path;
-    make_tmpdir();
+    bgm_test_tmpdir_create("st");
     path = write_st("bad.safetensors", b->json, zeros, b->data_len);
     BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, path), BGM_E_FORMAT, b->message);
     ck_assert_ptr_null(a);
     BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, path), BGM_E_FORMAT,
                      "bad.safetensors: byte ");
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -395,22 +345,23 @@ START_TEST(test_header_length_beyond_the_file_is_rejected_before_allocating)
     unsigned char f[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
     bgm_archive *a = NULL;
     FILE *fp;
-    make_tmpdir();
-    fp = fopen(tpath("len.safetensors"), "wb");
+    bgm_test_tmpdir_create("st");
+    fp = fopen(bgm_test_path("len.safetensors"), "wb");
     fwrite(f, 1, 10, fp);
     fclose(fp);
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, tpath("len.safetensors")), BGM_E_FORMAT,
-                     "byte 0: header length 9223372036854775807 exceeds the 2 bytes after it");
-    fp = fopen(tpath("len.safetensors"), "wb");
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, bgm_test_path("len.safetensors")),
+                     BGM_E_FORMAT, "byte 0: header length 9223372036854775807 exceeds the 2 "
+                     "bytes after it");
+    fp = fopen(bgm_test_path("len.safetensors"), "wb");
     fwrite(f, 1, 5, fp);
     fclose(fp);
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, tpath("len.safetensors")), BGM_E_FORMAT,
-                     "truncated: the file has 5 bytes, the header length needs 8");
-    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, tpath("missing")), BGM_E_IO,
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, bgm_test_path("len.safetensors")),
+                     BGM_E_FORMAT, "truncated: the file has 5 bytes, the header length needs 8");
+    BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, bgm_test_path("missing")), BGM_E_IO,
                      "cannot open");
     BGM_ASSERT_FAILS(bgm_archive_load_safetensors(NULL, "x"), BGM_E_INVALID, "'out' is NULL");
     BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&a, NULL), BGM_E_INVALID, "'path' is NULL");
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 
@@ -420,20 +371,20 @@ START_TEST(test_every_truncated_length_of_an_export_is_rejected)
     size_t len, n;
     unsigned char *f;
     FILE *fp;
-    make_tmpdir();
-    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, tpath("full.safetensors")));
-    f = read_bytes(tpath("full.safetensors"), &len);
+    bgm_test_tmpdir_create("st");
+    BGM_ASSERT_OK(bgm_archive_save_safetensors(a, bgm_test_path("full.safetensors")));
+    f = bgm_test_read_file(bgm_test_path("full.safetensors"), &len);
     for (n = 0; n < len; n++) {
-        fp = fopen(tpath("cut.safetensors"), "wb");
+        fp = fopen(bgm_test_path("cut.safetensors"), "wb");
         fwrite(f, 1, n, fp);
         fclose(fp);
-        BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, tpath("cut.safetensors")),
+        BGM_ASSERT_FAILS(bgm_archive_load_safetensors(&b, bgm_test_path("cut.safetensors")),
                          BGM_E_FORMAT, "cut.safetensors: byte ");
         ck_assert_ptr_null(b);
     }
     free(f);
     bgm_archive_free(a);
-    remove_tmpdir();
+    bgm_test_tmpdir_remove();
 }
 END_TEST
 

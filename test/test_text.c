@@ -265,14 +265,6 @@ static void temp_path(char *buf, size_t size, const char *tag)
     snprintf(buf, size, "/tmp/bgm_test_text_%ld_%s", (long)getpid(), tag);
 }
 
-static void write_file(const char *path, const char *content, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(content, 1, n, f), n);
-    fclose(f);
-}
-
 START_TEST(vocab_save_and_load_round_trip)
 {
     bgm_vocab *v = NULL, *w = NULL;
@@ -294,7 +286,7 @@ START_TEST(vocab_save_and_load_round_trip)
     }
     bgm_vocab_free(w);
     /* a plain token list with a BOM and CRLF loads too, counts 0 */
-    write_file(path, "\xEF\xBB\xBFhello\r\nworld 7\r\n", 19);
+    bgm_test_write_file(path, "\xEF\xBB\xBFhello\r\nworld 7\r\n", 19);
     BGM_ASSERT_OK(bgm_vocab_load(&w, path));
     ck_assert_int_eq(bgm_vocab_size(w), 4);
     ck_assert_int_eq(bgm_vocab_id(w, "hello", -1), 2);
@@ -311,18 +303,18 @@ START_TEST(vocab_load_rejects_malformed_files_naming_the_line)
     bgm_vocab *w = (bgm_vocab *)1;
     char path[256];
     temp_path(path, sizeof path, "bad_vocab.txt");
-    write_file(path, "a 1\n\nb 2\n", 9);
+    bgm_test_write_file(path, "a 1\n\nb 2\n", 9);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_FORMAT, "line 2: empty token");
     ck_assert_ptr_null(w);
-    write_file(path, "a 1\nb 2\na 3\n", 12);
+    bgm_test_write_file(path, "a 1\nb 2\na 3\n", 12);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_FORMAT, "line 3: token 'a' already on line 1");
-    write_file(path, "a 1\n[UNK] 2\n", 12);
+    bgm_test_write_file(path, "a 1\n[UNK] 2\n", 12);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_FORMAT, "line 2: the reserved token");
-    write_file(path, "a x\n", 4);
+    bgm_test_write_file(path, "a x\n", 4);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_FORMAT, "line 1: expected 'token count'");
-    write_file(path, "a 1 2\n", 6);
+    bgm_test_write_file(path, "a 1 2\n", 6);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_FORMAT, "line 1");
-    write_file(path, "a\0b 1\n", 6);
+    bgm_test_write_file(path, "a\0b 1\n", 6);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_FORMAT, "line 1: control byte 0x00");
     unlink(path);
     BGM_ASSERT_FAILS(bgm_vocab_load(&w, path), BGM_E_IO, "bad_vocab.txt");
@@ -504,7 +496,7 @@ static void write_text(const char *dir, const char *name, const char *text)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    write_file(path, text, strlen(text));
+    bgm_test_write_file(path, text, strlen(text));
 }
 
 /* root/neg/{a.txt,b.txt}, root/pos/{x.txt, sub/y.txt}, a hidden folder and a stray file. */

@@ -292,10 +292,7 @@ static void temp_path(char *buf, size_t size, const char *tag)
 
 static void write_file(const char *path, const char *content)
 {
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(content, 1, strlen(content), f), strlen(content));
-    fclose(f);
+    bgm_test_write_file(path, content, strlen(content));
 }
 
 START_TEST(save_and_load_round_trip_in_the_word2vec_text_format)

@@ -1,9 +1,13 @@
 /* Helpers shared by the Check suites (see testutil.h). */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values)
 {
@@ -19,6 +23,18 @@ bgm_tensor *bgm_test_randn(const int64_t *shape, int ndim, uint64_t seed)
     BGM_ASSERT_OK(bgm_rng_create(&rng, seed));
     BGM_ASSERT_OK(bgm_tensor_randn(&t, rng, shape, ndim, 0.0f, 1.0f));
     bgm_rng_free(rng);
+    return t;
+}
+
+bgm_tensor *bgm_test_arange(const int64_t *shape, int ndim, float start)
+{
+    bgm_tensor *t = NULL;
+    float *d;
+    int64_t i;
+    BGM_ASSERT_OK(bgm_tensor_zeros(&t, BGM_FLOAT32, shape, ndim));
+    d = bgm_tensor_data(t);
+    for (i = 0; i < bgm_tensor_numel(t); i++)
+        d[i] = start + (float)i;
     return t;
 }
 
@@ -111,4 +127,86 @@ double bgm_test_gradcheck(bgm_test_fn f, bgm_tensor *const *inputs, int n, void 
     bgm_tape_free(tape);
     free(grads);
     return worst;
+}
+
+uint32_t bgm_test_crc32(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    size_t i;
+    int k;
+    for (i = 0; i < n; i++) {
+        c ^= p[i];
+        for (k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* ---- scratch files ------------------------------------------------------- */
+
+static char tmpdir[64];
+
+void bgm_test_tmpdir_create(const char *tag)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/bgm-%s-XXXXXX", tag);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+const char *bgm_test_tmpdir(void) { return tmpdir; }
+
+static void remove_tree(const char *dir)
+{
+    char path[512];
+    struct dirent *e;
+    struct stat st;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+void bgm_test_tmpdir_remove(void) { remove_tree(tmpdir); }
+
+const char *bgm_test_path(const char *name)
+{
+    static char bufs[4][512];
+    static int next;
+    char *p = bufs[next++ % 4];
+    snprintf(p, 512, "%s/%s", tmpdir, name);
+    return p;
+}
+
+void bgm_test_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+unsigned char *bgm_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *p;
+    long n;
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    p = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
 }

@@ -1,5 +1,5 @@
 /* Shared helpers for the Check suites: status assertions, tensors from
- * literals, and the finite-difference gradient checker. */
+ * literals, the finite-difference gradient checker, and scratch files. */
 #ifndef BGM_TESTUTIL_H
 #define BGM_TESTUTIL_H
 
@@ -34,6 +34,9 @@ bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values)
 /* New float32 tensor of the given shape with N(0,1) values from seed. */
 bgm_tensor *bgm_test_randn(const int64_t *shape, int ndim, uint64_t seed);
 
+/* New float32 tensor of the given shape holding start, start + 1, ... */
+bgm_tensor *bgm_test_arange(const int64_t *shape, int ndim, float start);
+
 /* Fails unless t has shape `shape` and every element is within tol of want
  * (absolute tol + tol * |want|). */
 void bgm_test_assert_close(const bgm_tensor *t, const int64_t *shape, int ndim,
@@ -51,6 +54,30 @@ typedef bgm_status (*bgm_test_fn)(bgm_tensor **out, bgm_tape *tape,
  */
 double bgm_test_gradcheck(bgm_test_fn f, bgm_tensor *const *inputs, int n, void *ctx,
                           double eps);
+
+/*
+ * Scratch files: one directory per test (Check runs each test in its own
+ * process), made with bgm_test_tmpdir_create and removed, with everything
+ * below it, by bgm_test_tmpdir_remove. The file helpers fail the test when
+ * the system call fails.
+ */
+void bgm_test_tmpdir_create(const char *tag);   /* /tmp/bgm-<tag>-XXXXXX */
+void bgm_test_tmpdir_remove(void);
+const char *bgm_test_tmpdir(void);
+
+/* Path of name in the scratch directory; four rotating buffers, so one call
+ * can take several. */
+const char *bgm_test_path(const char *name);
+
+/* Writes n bytes to path, replacing the file. */
+void bgm_test_write_file(const char *path, const void *data, size_t n);
+
+/* The whole file (malloc'd, one spare byte at the end); its size in *len. */
+unsigned char *bgm_test_read_file(const char *path, size_t *len);
+
+/* CRC-32 of n bytes (the zlib / gzip polynomial), bit by bit: a reference
+ * independent of the library's and zlib's. */
+uint32_t bgm_test_crc32(const unsigned char *p, size_t n);
 
 /* Raises a test case's timeout (Check's default is 4 s). */
 #define BGM_TEST_SLOW(tc, seconds) tcase_set_timeout((tc), (seconds))

@@ -13,14 +13,12 @@
  */
 #include <string.h>
 
-#include "kernels/gemm.h"
 #include "kernels/rnn.h"
 #include "recurrence.h"
 
 typedef struct gru_state {
     bgm__rnn r;
     int ib, ih0;        /* input indices of bias and h0; -1 when absent */
-    int recording;
     float *gates;       /* (N, T, 3H): input projections, then activations z, r, n */
     float *rec;         /* (N, 3H): recurrent projections of the current step */
     float *rec_n;       /* h U_n + b_hn of each step (N, H) */
@@ -31,32 +29,20 @@ typedef struct gru_state {
     float *dh, *dhm;    /* (N, H) */
 } gru_state;
 
-static float *slot(const gru_state *st, float *base, int64_t s)
-{
-    return base + (st->recording ? s : s & 1) * st->r.n * st->r.h;
-}
-
-static float *rec_n_slot(const gru_state *st, int64_t s)
-{
-    return st->rec_n + (st->recording ? s : 0) * st->r.n * st->r.h;
-}
-
 static int64_t gru_layout(gru_state *st, char *base, float **mask, float **rmask,
                           int64_t **first)
 {
     const bgm__rnn *r = &st->r;
     bgm__carver cv = {base, 0};
     int64_t nh = r->n * r->h * (int64_t)sizeof(float), all = r->n * r->t;
-    int64_t slots = st->recording ? r->t + 1 : 2;
+    int64_t slots = r->recording ? r->t + 1 : 2;
     st->gates = bgm__carve(&cv, all * 3 * r->h * (int64_t)sizeof(float));
     st->rec = bgm__carve(&cv, 3 * nh);
-    st->rec_n = bgm__carve(&cv, (st->recording ? r->t : 1) * nh);
+    st->rec_n = bgm__carve(&cv, (r->recording ? r->t : 1) * nh);
     st->hs = bgm__carve(&cv, slots * nh);
     st->hm = bgm__carve(&cv, nh);
-    *mask = bgm__carve(&cv, all * (int64_t)sizeof(float));
-    *rmask = bgm__carve(&cv, nh);
-    *first = bgm__carve(&cv, r->n * (int64_t)sizeof(int64_t));
-    if (st->recording) {
+    bgm__rnn_carve_masks(&cv, r, mask, rmask, first);
+    if (r->recording) {
         st->dg = bgm__carve(&cv, all * 3 * r->h * (int64_t)sizeof(float));
         st->drec = bgm__carve(&cv, 3 * nh);
         st->dh = bgm__carve(&cv, nh);
@@ -95,34 +81,25 @@ static void gru_forward(gru_state *st, const float *x, const float *w_ih,
                         const float *h0, float *out)
 {
     const bgm__rnn *r = &st->r;
-    int64_t g3 = 3 * r->h, rows = r->n * r->t, i, s;
-    size_t nh = (size_t)(r->n * r->h) * sizeof(float), row = (size_t)g3 * sizeof(float);
-    if (b_i)
-        for (i = 0; i < rows; i++)
-            memcpy(st->gates + i * g3, b_i, row);
-    bgm__gemm(0, 0, rows, g3, r->f, 1.0f, x, r->f, w_ih, g3, b_i ? 1.0f : 0.0f, st->gates,
-              g3);
-    if (h0)
-        memcpy(st->hs, h0, nh);
-    else
-        memset(st->hs, 0, nh);
+    int64_t g3 = 3 * r->h, i, s;
+    size_t row = (size_t)g3 * sizeof(float);
+    bgm__rnn_project_inputs(r, x, w_ih, b_i, st->gates);
+    bgm__rnn_init_state(r, st->hs, h0);
     for (s = 0; s < r->t; s++) {
         gru_step p;
         p.st = st;
         p.t = bgm__rnn_time(r, s);
-        p.h_prev = slot(st, st->hs, s);
-        p.h = slot(st, st->hs, s + 1);
-        p.rec_n = rec_n_slot(st, s);
+        p.h_prev = bgm__rnn_slot(r, st->hs, s);
+        p.h = bgm__rnn_slot(r, st->hs, s + 1);
+        p.rec_n = bgm__rnn_step_slot(r, st->rec_n, s);
         for (i = 0; i < r->n; i++) {
             if (b_h)
                 memcpy(st->rec + i * g3, b_h, row);
             else
                 memset(st->rec + i * g3, 0, row);
         }
-        if (s > 0 || h0) {
-            const float *a = bgm__rnn_recurrent_input(r, p.h_prev, st->hm);
-            bgm__gemm(0, 0, r->n, g3, r->h, 1.0f, a, r->h, w_hh, g3, 1.0f, st->rec, g3);
-        }
+        if (s > 0 || h0)
+            bgm__rnn_recurrent_product(r, p.h_prev, w_hh, st->hm, st->rec, g3);
         bgm__rnn_for_samples(r, gru_rows_forward, &p);
         bgm__rnn_emit(r, s, p.h, out);
     }
@@ -164,35 +141,26 @@ static void gru_backward(const bgm__node *node, const float *gout, float **gin)
     const float *w_hh = node->in[2]->data;
     float *gw_hh = gin[2], *gb = st->ib >= 0 ? gin[st->ib] : NULL;
     float *gh0 = st->ih0 >= 0 ? gin[st->ih0] : NULL;
-    int64_t g3 = 3 * r->h, rows = r->n * r->t, nh = r->n * r->h, s, i;
+    int64_t g3 = 3 * r->h, nh = r->n * r->h, s;
     memset(st->dh, 0, (size_t)nh * sizeof(float));
     for (s = r->t - 1; s >= 0; s--) {
         gru_back_step p;
         int has_prev = s > 0 || st->ih0 >= 0;
         p.st = st;
         p.t = bgm__rnn_time(r, s);
-        p.h_prev = slot(st, st->hs, s);
-        p.rec_n = rec_n_slot(st, s);
+        p.h_prev = bgm__rnn_slot(r, st->hs, s);
+        p.rec_n = bgm__rnn_step_slot(r, st->rec_n, s);
         bgm__rnn_emit_backward(r, s, gout, st->dh);
         bgm__rnn_for_samples(r, gru_rows_backward, &p);
         if (gb)
             bgm__rnn_add_column_sums(r->n, g3, st->drec, g3, gb + g3);
-        if (gw_hh && has_prev) {
-            const float *a = bgm__rnn_recurrent_input(r, p.h_prev, st->hm);
-            bgm__gemm(1, 0, r->h, g3, r->n, 1.0f, a, r->h, st->drec, g3, 1.0f, gw_hh, g3);
-        }
+        if (gw_hh && has_prev)
+            bgm__rnn_recurrent_weight_backward(r, p.h_prev, st->drec, g3, st->hm, gw_hh);
         if (has_prev && (s > 0 || gh0))
             bgm__rnn_recurrent_backward(r, st->drec, g3, w_hh, st->dh, st->dhm);
     }
-    if (gh0)
-        for (i = 0; i < nh; i++)
-            gh0[i] += st->dh[i];
-    if (gin[0])
-        bgm__gemm(0, 1, rows, r->f, g3, 1.0f, st->dg, g3, w_ih, g3, 1.0f, gin[0], r->f);
-    if (gin[1])
-        bgm__gemm(1, 0, r->f, g3, rows, 1.0f, x, r->f, st->dg, g3, 1.0f, gin[1], g3);
-    if (gb)
-        bgm__rnn_add_column_sums(rows, g3, st->dg, g3, gb);
+    bgm__rnn_init_state_backward(r, st->dh, gh0);
+    bgm__rnn_project_inputs_backward(r, x, w_ih, st->dg, gin[0], gin[1], gb);
 }
 
 static const bgm__op op_gru = {"gru", gru_backward};
@@ -204,49 +172,32 @@ BGM_API bgm_status bgm_op_gru(bgm_tensor **out, bgm_tape *tape, const bgm_tensor
                               int return_sequences, int reverse)
 {
     static const char *fn = "bgm_op_gru";
-    const bgm_tensor *in[5];
-    gru_state st, *saved;
+    const bgm_tensor *in[6];
+    gru_state st;
     int64_t shape[3], bytes, *first;
     float *mask_copy, *rmask_copy;
     const float *b;
-    char *block;
+    void *saved, *block;
     bgm__op_call c;
-    int nin = 3, ndim;
+    int nin, ndim;
     bgm_status s = bgm__rnn_check(fn, &st.r, 3, out, x, w_ih, w_hh, h0, NULL, mask,
                                   recurrent_mask, return_sequences, reverse);
     if (s != BGM_OK || (s = bgm__rnn_check_bias(fn, &st.r, bias, 2)) != BGM_OK)
         return s;
-    in[0] = x;
-    in[1] = w_ih;
-    in[2] = w_hh;
-    st.ib = bias ? nin : -1;
-    if (bias)
-        in[nin++] = bias;
-    st.ih0 = h0 ? nin : -1;
-    if (h0)
-        in[nin++] = h0;
+    nin = bgm__rnn_inputs(in, &st.ib, &st.ih0, NULL, x, w_ih, w_hh, bias, h0, NULL);
     ndim = bgm__rnn_out_shape(&st.r, shape);
     s = bgm__op_begin(&c, fn, out, tape, &op_gru, in, nin, shape, ndim, NULL);
     if (s != BGM_OK)
         return s;
-    st.recording = c.node != NULL;
+    st.r.recording = c.node != NULL;
     bytes = gru_layout(&st, NULL, &mask_copy, &rmask_copy, &first);
-    saved = st.recording ? bgm__op_save(&c, sizeof *saved) : &st;
-    block = saved ? bgm__rnn_alloc(&c, bytes) : NULL;
-    if (!block)
-        return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the "
-                                          "states of %lld steps (%lld bytes)", fn,
-                                          (long long)st.r.t, (long long)bytes));
+    s = bgm__rnn_reserve(&c, fn, &st.r, &st, sizeof st, bytes, &saved, &block);
+    if (s != BGM_OK)
+        return s;
     gru_layout(&st, block, &mask_copy, &rmask_copy, &first);
     bgm__rnn_init_masks(&st.r, mask, recurrent_mask, mask_copy, rmask_copy, first);
     b = bias ? bias->data : NULL;
     gru_forward(&st, x->data, w_ih->data, w_hh->data, b, b ? b + 3 * st.r.h : NULL,
                 h0 ? h0->data : NULL, c.out->data);
-    if (st.recording) {
-        *saved = st;
-        c.node->saved = saved;
-    } else {
-        bgm__rnn_release(&c, block);
-    }
-    return bgm__op_end(&c, out);
+    return bgm__rnn_finish(&c, out, saved, &st, sizeof st, block);
 }

@@ -15,14 +15,12 @@
  */
 #include <string.h>
 
-#include "kernels/gemm.h"
 #include "kernels/rnn.h"
 #include "recurrence.h"
 
 typedef struct lstm_state {
     bgm__rnn r;
     int ib, ih0, ic0;   /* input indices of bias, h0, c0; -1 when absent */
-    int recording;
     float *gates;       /* (N, T, 4H): pre-activations, then activations */
     float *hs, *cs;     /* states after each step; slot 0 holds h0 / c0 */
     float *tc;          /* tanh(c) of each step */
@@ -32,17 +30,6 @@ typedef struct lstm_state {
     float *dhm;         /* (N, H) scratch */
 } lstm_state;
 
-/* State slot of step s (the state before step s; s = T: after the last). */
-static float *slot(const lstm_state *st, float *base, int64_t s)
-{
-    return base + (st->recording ? s : s & 1) * st->r.n * st->r.h;
-}
-
-static float *tc_slot(const lstm_state *st, int64_t s)
-{
-    return st->tc + (st->recording ? s : 0) * st->r.n * st->r.h;
-}
-
 /* Carves st's buffers from base (NULL: only counts); returns the bytes. */
 static int64_t lstm_layout(lstm_state *st, char *base, float **mask, float **rmask,
                            int64_t **first)
@@ -50,16 +37,14 @@ static int64_t lstm_layout(lstm_state *st, char *base, float **mask, float **rma
     const bgm__rnn *r = &st->r;
     bgm__carver cv = {base, 0};
     int64_t nh = r->n * r->h * (int64_t)sizeof(float), all = r->n * r->t;
-    int64_t slots = st->recording ? r->t + 1 : 2;
+    int64_t slots = r->recording ? r->t + 1 : 2;
     st->gates = bgm__carve(&cv, all * 4 * r->h * (int64_t)sizeof(float));
     st->hs = bgm__carve(&cv, slots * nh);
     st->cs = bgm__carve(&cv, slots * nh);
-    st->tc = bgm__carve(&cv, (st->recording ? r->t : 1) * nh);
+    st->tc = bgm__carve(&cv, (r->recording ? r->t : 1) * nh);
     st->hm = bgm__carve(&cv, nh);
-    *mask = bgm__carve(&cv, all * (int64_t)sizeof(float));
-    *rmask = bgm__carve(&cv, nh);
-    *first = bgm__carve(&cv, r->n * (int64_t)sizeof(int64_t));
-    if (st->recording) {
+    bgm__rnn_carve_masks(&cv, r, mask, rmask, first);
+    if (r->recording) {
         st->dg = bgm__carve(&cv, all * 4 * r->h * (int64_t)sizeof(float));
         st->dh = bgm__carve(&cv, nh);
         st->dc = bgm__carve(&cv, nh);
@@ -99,35 +84,22 @@ static void lstm_forward(lstm_state *st, const float *x, const float *w_ih,
                          const float *c0, float *out)
 {
     const bgm__rnn *r = &st->r;
-    int64_t g4 = 4 * r->h, rows = r->n * r->t, i, s;
-    size_t nh = (size_t)(r->n * r->h) * sizeof(float);
-    if (bias)
-        for (i = 0; i < rows; i++)
-            memcpy(st->gates + i * g4, bias, (size_t)g4 * sizeof(float));
-    bgm__gemm(0, 0, rows, g4, r->f, 1.0f, x, r->f, w_ih, g4, bias ? 1.0f : 0.0f, st->gates,
-              g4);
-    if (h0)
-        memcpy(st->hs, h0, nh);
-    else
-        memset(st->hs, 0, nh);
-    if (c0)
-        memcpy(st->cs, c0, nh);
-    else
-        memset(st->cs, 0, nh);
+    int64_t g4 = 4 * r->h, s;
+    bgm__rnn_project_inputs(r, x, w_ih, bias, st->gates);
+    bgm__rnn_init_state(r, st->hs, h0);
+    bgm__rnn_init_state(r, st->cs, c0);
     for (s = 0; s < r->t; s++) {
         lstm_step p;
         p.st = st;
         p.t = bgm__rnn_time(r, s);
-        p.h_prev = slot(st, st->hs, s);
-        p.c_prev = slot(st, st->cs, s);
-        p.h = slot(st, st->hs, s + 1);
-        p.c = slot(st, st->cs, s + 1);
-        p.tc = tc_slot(st, s);
-        if (s > 0 || h0) {
-            const float *a = bgm__rnn_recurrent_input(r, p.h_prev, st->hm);
-            bgm__gemm(0, 0, r->n, g4, r->h, 1.0f, a, r->h, w_hh, g4, 1.0f,
-                      st->gates + p.t * g4, r->t * g4);
-        }
+        p.h_prev = bgm__rnn_slot(r, st->hs, s);
+        p.c_prev = bgm__rnn_slot(r, st->cs, s);
+        p.h = bgm__rnn_slot(r, st->hs, s + 1);
+        p.c = bgm__rnn_slot(r, st->cs, s + 1);
+        p.tc = bgm__rnn_step_slot(r, st->tc, s);
+        if (s > 0 || h0)
+            bgm__rnn_recurrent_product(r, p.h_prev, w_hh, st->hm, st->gates + p.t * g4,
+                                       r->t * g4);
         bgm__rnn_for_samples(r, lstm_rows_forward, &p);
         bgm__rnn_emit(r, s, p.h, out);
     }
@@ -169,7 +141,7 @@ static void lstm_backward(const bgm__node *node, const float *gout, float **gin)
     const float *w_hh = node->in[2]->data;
     float *gw_hh = gin[2], *gh0 = st->ih0 >= 0 ? gin[st->ih0] : NULL;
     float *gc0 = st->ic0 >= 0 ? gin[st->ic0] : NULL;
-    int64_t g4 = 4 * r->h, rows = r->n * r->t, nh = r->n * r->h, s, i;
+    int64_t g4 = 4 * r->h, nh = r->n * r->h, s;
     memset(st->dh, 0, (size_t)nh * sizeof(float));
     memset(st->dc, 0, (size_t)nh * sizeof(float));
     for (s = r->t - 1; s >= 0; s--) {
@@ -178,30 +150,21 @@ static void lstm_backward(const bgm__node *node, const float *gout, float **gin)
         const float *dgt;
         p.st = st;
         p.t = bgm__rnn_time(r, s);
-        p.c_prev = slot(st, st->cs, s);
-        p.tc = tc_slot(st, s);
+        p.c_prev = bgm__rnn_slot(r, st->cs, s);
+        p.tc = bgm__rnn_step_slot(r, st->tc, s);
         bgm__rnn_emit_backward(r, s, gout, st->dh);
         bgm__rnn_for_samples(r, lstm_rows_backward, &p);
         dgt = st->dg + p.t * g4;
-        if (gw_hh && has_prev) {
-            const float *a = bgm__rnn_recurrent_input(r, slot(st, st->hs, s), st->hm);
-            bgm__gemm(1, 0, r->h, g4, r->n, 1.0f, a, r->h, dgt, r->t * g4, 1.0f, gw_hh, g4);
-        }
+        if (gw_hh && has_prev)
+            bgm__rnn_recurrent_weight_backward(r, bgm__rnn_slot(r, st->hs, s), dgt,
+                                               r->t * g4, st->hm, gw_hh);
         if (has_prev && (s > 0 || gh0))
             bgm__rnn_recurrent_backward(r, dgt, r->t * g4, w_hh, st->dh, st->dhm);
     }
-    if (gh0)
-        for (i = 0; i < nh; i++)
-            gh0[i] += st->dh[i];
-    if (gc0)
-        for (i = 0; i < nh; i++)
-            gc0[i] += st->dc[i];
-    if (gin[0])
-        bgm__gemm(0, 1, rows, r->f, g4, 1.0f, st->dg, g4, w_ih, g4, 1.0f, gin[0], r->f);
-    if (gin[1])
-        bgm__gemm(1, 0, r->f, g4, rows, 1.0f, x, r->f, st->dg, g4, 1.0f, gin[1], g4);
-    if (st->ib >= 0 && gin[st->ib])
-        bgm__rnn_add_column_sums(rows, g4, st->dg, g4, gin[st->ib]);
+    bgm__rnn_init_state_backward(r, st->dh, gh0);
+    bgm__rnn_init_state_backward(r, st->dc, gc0);
+    bgm__rnn_project_inputs_backward(r, x, w_ih, st->dg, gin[0], gin[1],
+                                     st->ib >= 0 ? gin[st->ib] : NULL);
 }
 
 static const bgm__op op_lstm = {"lstm", lstm_backward};
@@ -215,49 +178,29 @@ BGM_API bgm_status bgm_op_lstm(bgm_tensor **out, bgm_tape *tape, const bgm_tenso
 {
     static const char *fn = "bgm_op_lstm";
     const bgm_tensor *in[6];
-    lstm_state st, *saved;
+    lstm_state st;
     int64_t shape[3], bytes, *first;
     float *mask_copy, *rmask_copy;
-    char *block;
+    void *saved, *block;
     bgm__op_call c;
-    int nin = 3, ndim;
+    int nin, ndim;
     bgm_status s = bgm__rnn_check(fn, &st.r, 4, out, x, w_ih, w_hh, h0, c0, mask,
                                   recurrent_mask, return_sequences, reverse);
     if (s != BGM_OK || (s = bgm__rnn_check_bias(fn, &st.r, bias, 0)) != BGM_OK)
         return s;
-    in[0] = x;
-    in[1] = w_ih;
-    in[2] = w_hh;
-    st.ib = bias ? nin : -1;
-    if (bias)
-        in[nin++] = bias;
-    st.ih0 = h0 ? nin : -1;
-    if (h0)
-        in[nin++] = h0;
-    st.ic0 = c0 ? nin : -1;
-    if (c0)
-        in[nin++] = c0;
+    nin = bgm__rnn_inputs(in, &st.ib, &st.ih0, &st.ic0, x, w_ih, w_hh, bias, h0, c0);
     ndim = bgm__rnn_out_shape(&st.r, shape);
     s = bgm__op_begin(&c, fn, out, tape, &op_lstm, in, nin, shape, ndim, NULL);
     if (s != BGM_OK)
         return s;
-    st.recording = c.node != NULL;
+    st.r.recording = c.node != NULL;
     bytes = lstm_layout(&st, NULL, &mask_copy, &rmask_copy, &first);
-    saved = st.recording ? bgm__op_save(&c, sizeof *saved) : &st;
-    block = saved ? bgm__rnn_alloc(&c, bytes) : NULL;
-    if (!block)
-        return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the "
-                                          "states of %lld steps (%lld bytes)", fn,
-                                          (long long)st.r.t, (long long)bytes));
+    s = bgm__rnn_reserve(&c, fn, &st.r, &st, sizeof st, bytes, &saved, &block);
+    if (s != BGM_OK)
+        return s;
     lstm_layout(&st, block, &mask_copy, &rmask_copy, &first);
     bgm__rnn_init_masks(&st.r, mask, recurrent_mask, mask_copy, rmask_copy, first);
     lstm_forward(&st, x->data, w_ih->data, w_hh->data, bias ? bias->data : NULL,
                  h0 ? h0->data : NULL, c0 ? c0->data : NULL, c.out->data);
-    if (st.recording) {
-        *saved = st;
-        c.node->saved = saved;
-    } else {
-        bgm__rnn_release(&c, block);
-    }
-    return bgm__op_end(&c, out);
+    return bgm__rnn_finish(&c, out, saved, &st, sizeof st, block);
 }

@@ -129,11 +129,39 @@ int bgm__rnn_out_shape(const bgm__rnn *r, int64_t *shape)
     return 3;
 }
 
+int bgm__rnn_inputs(const bgm_tensor **in, int *ib, int *ih0, int *ic0,
+                    const bgm_tensor *x, const bgm_tensor *w_ih, const bgm_tensor *w_hh,
+                    const bgm_tensor *bias, const bgm_tensor *h0, const bgm_tensor *c0)
+{
+    const bgm_tensor *optional[3] = {bias, h0, c0};
+    int *pos[3] = {ib, ih0, ic0};
+    int nin = 3, k;
+    in[0] = x;
+    in[1] = w_ih;
+    in[2] = w_hh;
+    for (k = 0; k < 3; k++) {
+        if (!pos[k])
+            continue;
+        *pos[k] = optional[k] ? nin : -1;
+        if (optional[k])
+            in[nin++] = optional[k];
+    }
+    return nin;
+}
+
 void *bgm__carve(bgm__carver *cv, int64_t bytes)
 {
     void *p = cv->base ? cv->base + cv->used : NULL;
     cv->used += (bytes + BGM__ALIGN - 1) / BGM__ALIGN * BGM__ALIGN;
     return p;
+}
+
+void bgm__rnn_carve_masks(bgm__carver *cv, const bgm__rnn *r, float **mask, float **rmask,
+                          int64_t **first)
+{
+    *mask = bgm__carve(cv, r->n * r->t * (int64_t)sizeof(float));
+    *rmask = bgm__carve(cv, r->n * r->h * (int64_t)sizeof(float));
+    *first = bgm__carve(cv, r->n * (int64_t)sizeof(int64_t));
 }
 
 void *bgm__rnn_alloc(bgm__op_call *c, int64_t bytes)
@@ -147,6 +175,30 @@ void bgm__rnn_release(const bgm__op_call *c, void *p)
 {
     if (!c->node)
         bgm__scratch_free(p);
+}
+
+bgm_status bgm__rnn_reserve(bgm__op_call *c, const char *fn, const bgm__rnn *r, void *local,
+                            size_t size, int64_t bytes, void **saved, void **block)
+{
+    *saved = r->recording ? bgm__op_save(c, size) : local;
+    *block = *saved ? bgm__rnn_alloc(c, bytes) : NULL;
+    if (!*block)
+        return bgm__op_fail(c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the states "
+                                         "of %lld steps (%lld bytes)", fn, (long long)r->t,
+                                         (long long)bytes));
+    return BGM_OK;
+}
+
+bgm_status bgm__rnn_finish(bgm__op_call *c, bgm_tensor **out, void *saved, const void *st,
+                           size_t size, void *block)
+{
+    if (c->node) {
+        memcpy(saved, st, size);
+        c->node->saved = saved;
+    } else {
+        bgm__rnn_release(c, block);
+    }
+    return bgm__op_end(c, out);
 }
 
 void bgm__rnn_init_masks(bgm__rnn *r, const bgm_tensor *mask,
@@ -170,6 +222,46 @@ void bgm__rnn_init_masks(bgm__rnn *r, const bgm_tensor *mask,
         first[n] = s;
     }
     r->first = first;
+}
+
+void bgm__rnn_init_state(const bgm__rnn *r, float *state, const float *init)
+{
+    size_t nh = (size_t)(r->n * r->h) * sizeof(float);
+    if (init)
+        memcpy(state, init, nh);
+    else
+        memset(state, 0, nh);
+}
+
+void bgm__rnn_project_inputs(const bgm__rnn *r, const float *x, const float *w_ih,
+                             const float *bias, float *gates)
+{
+    int64_t gh = r->g * r->h, rows = r->n * r->t, i;
+    if (bias)
+        for (i = 0; i < rows; i++)
+            memcpy(gates + i * gh, bias, (size_t)gh * sizeof(float));
+    bgm__gemm(0, 0, rows, gh, r->f, 1.0f, x, r->f, w_ih, gh, bias ? 1.0f : 0.0f, gates, gh);
+}
+
+void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *x, const float *w_ih,
+                                      const float *dg, float *gx, float *gw_ih,
+                                      float *gbias)
+{
+    int64_t gh = r->g * r->h, rows = r->n * r->t;
+    if (gx)
+        bgm__gemm(0, 1, rows, r->f, gh, 1.0f, dg, gh, w_ih, gh, 1.0f, gx, r->f);
+    if (gw_ih)
+        bgm__gemm(1, 0, r->f, gh, rows, 1.0f, x, r->f, dg, gh, 1.0f, gw_ih, gh);
+    if (gbias)
+        bgm__rnn_add_column_sums(rows, gh, dg, gh, gbias);
+}
+
+void bgm__rnn_init_state_backward(const bgm__rnn *r, const float *dh, float *gh0)
+{
+    int64_t i, nh = r->n * r->h;
+    if (gh0)
+        for (i = 0; i < nh; i++)
+            gh0[i] += dh[i];
 }
 
 /* Where sample n's output of step s starts in out (-1: step s has none). */
@@ -217,6 +309,23 @@ const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *
         return h;
     bgm__rnn_mul(r->n * r->h, h, r->rmask, hm);
     return hm;
+}
+
+void bgm__rnn_recurrent_product(const bgm__rnn *r, const float *h_prev, const float *w_hh,
+                                float *hm, float *dst, int64_t ld)
+{
+    int64_t gh = r->g * r->h;
+    const float *a = bgm__rnn_recurrent_input(r, h_prev, hm);
+    bgm__gemm(0, 0, r->n, gh, r->h, 1.0f, a, r->h, w_hh, gh, 1.0f, dst, ld);
+}
+
+void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
+                                        const float *dg, int64_t ldg, float *hm,
+                                        float *gw_hh)
+{
+    int64_t gh = r->g * r->h;
+    const float *a = bgm__rnn_recurrent_input(r, h_prev, hm);
+    bgm__gemm(1, 0, r->h, gh, r->n, 1.0f, a, r->h, dg, ldg, 1.0f, gw_hh, gh);
 }
 
 void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,

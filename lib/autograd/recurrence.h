@@ -7,7 +7,10 @@
  * reversed. Gate buffers are batch-major (N, T, G*H) like x, so the input
  * products of all steps are single sgemms; the gates of step s are rows
  * (n*T + t) of it, a matrix of leading dimension T*G*H. States are kept by
- * step, (N, H) each.
+ * step, (N, H) each: every step's when recording (backward needs them), else
+ * two alternating slots.
+ *
+ * A node's inputs are x, w_ih, w_hh, then bias, h0 and c0 where present.
  */
 #ifndef BGM_AUTOGRAD_RECURRENCE_H
 #define BGM_AUTOGRAD_RECURRENCE_H
@@ -18,6 +21,7 @@
 typedef struct bgm__rnn {
     int64_t n, t, f, h, g;   /* batch, steps, features, hidden units, gate blocks */
     int reverse, return_sequences;
+    int recording;           /* the call has a node: states of every step are kept */
     const float *mask;       /* (N, T) copy, or NULL: every step counts */
     const float *rmask;      /* (N, H) copy, or NULL */
     int64_t *first;          /* per sample: first step that is not padding (T: none) */
@@ -42,6 +46,13 @@ bgm_status bgm__rnn_check_bias(const char *fn, const bgm__rnn *r, const bgm_tens
 /* Shape of the result; returns its number of dimensions. */
 int bgm__rnn_out_shape(const bgm__rnn *r, int64_t *shape);
 
+/* Packs the node's inputs into in (room for 6) and sets *ib, *ih0 and *ic0
+ * (ic0 may be NULL when there is no cell state) to the positions of bias,
+ * h0 and c0, -1 for an absent one. Returns the number of inputs. */
+int bgm__rnn_inputs(const bgm_tensor **in, int *ib, int *ih0, int *ic0,
+                    const bgm_tensor *x, const bgm_tensor *w_ih, const bgm_tensor *w_hh,
+                    const bgm_tensor *bias, const bgm_tensor *h0, const bgm_tensor *c0);
+
 /* Carves aligned pieces out of one block; with base == NULL it only counts. */
 typedef struct bgm__carver {
     char *base;
@@ -50,11 +61,29 @@ typedef struct bgm__carver {
 
 void *bgm__carve(bgm__carver *cv, int64_t bytes);
 
+/* Carves the room bgm__rnn_init_masks copies the masks into. */
+void bgm__rnn_carve_masks(bgm__carver *cv, const bgm__rnn *r, float **mask, float **rmask,
+                          int64_t **first);
+
 /* Memory of one call: on the tape when recording (it lives as long as the
  * node), scratch otherwise, released by bgm__rnn_release. NULL when out of
  * memory. */
 void *bgm__rnn_alloc(bgm__op_call *c, int64_t bytes);
 void bgm__rnn_release(const bgm__op_call *c, void *p);
+
+/*
+ * Reserves the call's memory after bgm__op_begin: *saved gets room for the
+ * op's state struct (size bytes; on the tape when recording, else local)
+ * and *block `bytes` for its buffers. On failure the call is undone and
+ * BGM_E_NOMEM reported.
+ */
+bgm_status bgm__rnn_reserve(bgm__op_call *c, const char *fn, const bgm__rnn *r, void *local,
+                            size_t size, int64_t bytes, void **saved, void **block);
+
+/* Ends the call: when recording, copies the state struct st to saved and
+ * hangs it on the node; else releases block. */
+bgm_status bgm__rnn_finish(bgm__op_call *c, bgm_tensor **out, void *saved, const void *st,
+                           size_t size, void *block);
 
 /* Copies the masks into the call's memory and finds each sample's first
  * unpadded step. mask_copy / rmask_copy may be NULL when the mask is. */
@@ -67,11 +96,40 @@ static inline int64_t bgm__rnn_time(const bgm__rnn *r, int64_t s)
     return r->reverse ? r->t - 1 - s : s;
 }
 
+/* State slot of step s in base (the state before step s; s = T: after the
+ * last), (N, H). */
+static inline float *bgm__rnn_slot(const bgm__rnn *r, float *base, int64_t s)
+{
+    return base + (r->recording ? s : s & 1) * r->n * r->h;
+}
+
+/* Slot of step s in a per-step buffer (N, H) kept only when recording. */
+static inline float *bgm__rnn_step_slot(const bgm__rnn *r, float *base, int64_t s)
+{
+    return base + (r->recording ? s : 0) * r->n * r->h;
+}
+
 /* 1 when sample n is processed at time t (not padding). */
 static inline int bgm__rnn_valid(const bgm__rnn *r, int64_t n, int64_t t)
 {
     return !r->mask || r->mask[n * r->t + t] != 0.0f;
 }
+
+/* The initial state (N, H): a copy of init, or zeros when init is NULL. */
+void bgm__rnn_init_state(const bgm__rnn *r, float *state, const float *init);
+
+/* gates (N*T, G*H) = x @ w_ih + bias (bias (G*H) or NULL). */
+void bgm__rnn_project_inputs(const bgm__rnn *r, const float *x, const float *w_ih,
+                             const float *bias, float *gates);
+
+/* Adds the gradients of the input projections dg (N*T, G*H) into gx, gw_ih
+ * and gbias (G*H); each may be NULL. */
+void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *x, const float *w_ih,
+                                      const float *dg, float *gx, float *gw_ih,
+                                      float *gbias);
+
+/* Adds the gradient of the initial state, dh (N, H), into gh0 (or NULL). */
+void bgm__rnn_init_state_backward(const bgm__rnn *r, const float *dh, float *gh0);
 
 /* Writes the outputs of step s from the states after it (N, H). */
 void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out);
@@ -81,6 +139,17 @@ void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, const float *gout, flo
 
 /* The matrix multiplying w_hh: h itself, or h * recurrent mask written to hm. */
 const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *hm);
+
+/* dst (N, G*H, leading dimension ld) += (h_prev * recurrent mask) @ w_hh;
+ * hm is (N, H) scratch. */
+void bgm__rnn_recurrent_product(const bgm__rnn *r, const float *h_prev, const float *w_hh,
+                                float *hm, float *dst, int64_t ld);
+
+/* gw_hh += (h_prev * recurrent mask)^T @ dg; dg is (N, G*H) with leading
+ * dimension ldg; hm is (N, H) scratch. */
+void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
+                                        const float *dg, int64_t ldg, float *hm,
+                                        float *gw_hh);
 
 /* dh += (dg @ w_hh^T) * recurrent mask; dg is (N, G*H) with leading dimension
  * ldg; dhm is (N, H) scratch. */

@@ -233,40 +233,41 @@ BGM_API bgm_status bgm_dataset_shuffle(bgm_dataset **out, const bgm_dataset *ds,
     return s;
 }
 
-static bgm_status check_count(const char *func, const bgm_dataset *ds, int64_t n)
+/* Checks the arguments of take, skip and subset (n: a sample count); sets *out
+ * = NULL. */
+static bgm_status check_count(bgm_dataset **out, const char *func, const bgm_dataset *ds,
+                              int64_t n)
 {
+    BGM__CHECK_NULL(out, func);
+    *out = NULL;
     BGM__CHECK_NULL(ds, func);
     if (n < 0)
         return bgm__fail(BGM_E_INVALID, "%s: count %lld is negative", func, (long long)n);
     return BGM_OK;
 }
 
+/* n, or the dataset's size when that is smaller. */
+static int64_t at_most_size(const bgm_dataset *ds, int64_t n)
+{
+    return n < ds->x->shape[0] ? n : ds->x->shape[0];
+}
+
 BGM_API bgm_status bgm_dataset_take(bgm_dataset **out, const bgm_dataset *ds, int64_t n)
 {
     static const char *fn = "bgm_dataset_take";
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    s = check_count(fn, ds, n);
+    bgm_status s = check_count(out, fn, ds, n);
     if (s != BGM_OK)
         return s;
-    if (n > ds->x->shape[0])
-        n = ds->x->shape[0];
-    return dataset_view(out, fn, ds->x, ds->y, 0, n);
+    return dataset_view(out, fn, ds->x, ds->y, 0, at_most_size(ds, n));
 }
 
 BGM_API bgm_status bgm_dataset_skip(bgm_dataset **out, const bgm_dataset *ds, int64_t n)
 {
     static const char *fn = "bgm_dataset_skip";
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    s = check_count(fn, ds, n);
+    bgm_status s = check_count(out, fn, ds, n);
     if (s != BGM_OK)
         return s;
-    if (n > ds->x->shape[0])
-        n = ds->x->shape[0];
-    return dataset_view(out, fn, ds->x, ds->y, n, ds->x->shape[0]);
+    return dataset_view(out, fn, ds->x, ds->y, at_most_size(ds, n), ds->x->shape[0]);
 }
 
 /* Checks that a and b's tensors of one role (features or targets) can be stacked. */
@@ -337,10 +338,7 @@ BGM_API bgm_status bgm_dataset_subset(bgm_dataset **out, const bgm_dataset *ds,
                                       const int64_t *indices, int64_t n)
 {
     static const char *fn = "bgm_dataset_subset";
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    s = check_count(fn, ds, n);
+    bgm_status s = check_count(out, fn, ds, n);
     if (s != BGM_OK)
         return s;
     return bgm__dataset_gather(out, fn, ds, indices, n);

@@ -408,17 +408,17 @@ BGM_API bgm_status bgm_archive_get_string(const char **out, const bgm_archive *a
     return s;
 }
 
-BGM_API bgm_status bgm_archive_get_int64_array(const int64_t **values, int64_t *count,
-                                               const bgm_archive *a, const char *key)
+/* The array entry under key, which must hold type: *values (NULL on error or
+ * for an empty array) and *count (0 on error). The caller checked values. */
+static bgm_status get_array(const void **values, int64_t *count, const char *fn,
+                            const bgm_archive *a, const char *key, bgm_meta_type type)
 {
-    const char *fn = "bgm_archive_get_int64_array";
     const bgm__meta *m = NULL;
     bgm_status s;
-    BGM__CHECK_NULL(values, fn);
     *values = NULL;
     BGM__CHECK_NULL(count, fn);
     *count = 0;
-    s = find_meta(&m, fn, a, key, BGM_META_INT64_ARRAY);
+    s = find_meta(&m, fn, a, key, type);
     if (s == BGM_OK) {
         *values = m->values;
         *count = m->count;
@@ -426,21 +426,27 @@ BGM_API bgm_status bgm_archive_get_int64_array(const int64_t **values, int64_t *
     return s;
 }
 
+BGM_API bgm_status bgm_archive_get_int64_array(const int64_t **values, int64_t *count,
+                                               const bgm_archive *a, const char *key)
+{
+    const char *fn = "bgm_archive_get_int64_array";
+    const void *v;
+    bgm_status s;
+    BGM__CHECK_NULL(values, fn);
+    s = get_array(&v, count, fn, a, key, BGM_META_INT64_ARRAY);
+    *values = v;
+    return s;
+}
+
 BGM_API bgm_status bgm_archive_get_float64_array(const double **values, int64_t *count,
                                                  const bgm_archive *a, const char *key)
 {
     const char *fn = "bgm_archive_get_float64_array";
-    const bgm__meta *m = NULL;
+    const void *v;
     bgm_status s;
     BGM__CHECK_NULL(values, fn);
-    *values = NULL;
-    BGM__CHECK_NULL(count, fn);
-    *count = 0;
-    s = find_meta(&m, fn, a, key, BGM_META_FLOAT64_ARRAY);
-    if (s == BGM_OK) {
-        *values = m->values;
-        *count = m->count;
-    }
+    s = get_array(&v, count, fn, a, key, BGM_META_FLOAT64_ARRAY);
+    *values = v;
     return s;
 }
 

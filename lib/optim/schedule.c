@@ -22,22 +22,37 @@ static bgm_status schedule_new(bgm_lr_schedule **out, const char *func,
     return BGM_OK;
 }
 
-static bgm_status check_lr(const char *func, float lr)
+/* BGM_E_INVALID unless x is finite and >= 0. */
+static bgm_status check_rate(const char *func, const char *name, float x)
 {
-    if (!rate_ok(lr))
-        return bgm__fail(BGM_E_INVALID,
-                         "%s: learning rate %g must be finite and >= 0", func, lr);
+    if (!rate_ok(x))
+        return bgm__fail(BGM_E_INVALID, "%s: %s %g must be finite and >= 0", func, name, x);
     return BGM_OK;
+}
+
+/* BGM_E_INVALID unless steps >= min. */
+static bgm_status check_steps(const char *func, const char *name, int64_t steps, int64_t min)
+{
+    if (steps < min)
+        return bgm__fail(BGM_E_INVALID, "%s: %s %lld must be >= %lld", func, name,
+                         (long long)steps, (long long)min);
+    return BGM_OK;
+}
+
+/* What every constructor with a learning rate checks first. */
+static bgm_status check_out_and_lr(bgm_lr_schedule **out, const char *func, float lr)
+{
+    BGM__CHECK_NULL(out, func);
+    *out = NULL;
+    return check_rate(func, "learning rate", lr);
 }
 
 BGM_API bgm_status bgm_lr_schedule_constant(bgm_lr_schedule **out, float lr)
 {
     static const char *fn = "bgm_lr_schedule_constant";
     bgm_lr_schedule v = {0};
-    bgm_status st;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    if ((st = check_lr(fn, lr)) != BGM_OK)
+    bgm_status st = check_out_and_lr(out, fn, lr);
+    if (st != BGM_OK)
         return st;
     v.kind = BGM__SCHED_CONSTANT;
     v.lr = lr;
@@ -49,16 +64,10 @@ BGM_API bgm_status bgm_lr_schedule_step_decay(bgm_lr_schedule **out, float lr,
 {
     static const char *fn = "bgm_lr_schedule_step_decay";
     bgm_lr_schedule v = {0};
-    bgm_status st;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    if ((st = check_lr(fn, lr)) != BGM_OK)
+    bgm_status st = check_out_and_lr(out, fn, lr);
+    if (st != BGM_OK || (st = check_steps(fn, "step_size", step_size, 1)) != BGM_OK ||
+        (st = check_rate(fn, "gamma", gamma)) != BGM_OK)
         return st;
-    if (step_size < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: step_size %lld must be >= 1", fn,
-                         (long long)step_size);
-    if (!rate_ok(gamma))
-        return bgm__fail(BGM_E_INVALID, "%s: gamma %g must be finite and >= 0", fn, gamma);
     v.kind = BGM__SCHED_STEP;
     v.lr = lr;
     v.steps = step_size;
@@ -72,14 +81,9 @@ BGM_API bgm_status bgm_lr_schedule_exponential_decay(bgm_lr_schedule **out, floa
 {
     static const char *fn = "bgm_lr_schedule_exponential_decay";
     bgm_lr_schedule v = {0};
-    bgm_status st;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    if ((st = check_lr(fn, lr)) != BGM_OK)
+    bgm_status st = check_out_and_lr(out, fn, lr);
+    if (st != BGM_OK || (st = check_steps(fn, "decay_steps", decay_steps, 1)) != BGM_OK)
         return st;
-    if (decay_steps < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: decay_steps %lld must be >= 1", fn,
-                         (long long)decay_steps);
     if (!(decay_rate > 0.0f) || !isfinite(decay_rate))
         return bgm__fail(BGM_E_INVALID, "%s: decay_rate %g must be finite and > 0", fn,
                          decay_rate);
@@ -98,22 +102,14 @@ BGM_API bgm_status bgm_lr_schedule_cosine_decay(bgm_lr_schedule **out, float lr,
 {
     static const char *fn = "bgm_lr_schedule_cosine_decay";
     bgm_lr_schedule v = {0};
-    bgm_status st;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    if ((st = check_lr(fn, lr)) != BGM_OK)
+    bgm_status st = check_out_and_lr(out, fn, lr);
+    if (st != BGM_OK || (st = check_steps(fn, "decay_steps", decay_steps, 1)) != BGM_OK)
         return st;
-    if (decay_steps < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: decay_steps %lld must be >= 1", fn,
-                         (long long)decay_steps);
     if (!(alpha >= 0.0f && alpha <= 1.0f))
         return bgm__fail(BGM_E_INVALID, "%s: alpha %g must be in [0, 1]", fn, alpha);
-    if (warmup_steps < 0)
-        return bgm__fail(BGM_E_INVALID, "%s: warmup_steps %lld must be >= 0", fn,
-                         (long long)warmup_steps);
-    if (!rate_ok(warmup_start_lr))
-        return bgm__fail(BGM_E_INVALID, "%s: warmup_start_lr %g must be finite and >= 0",
-                         fn, warmup_start_lr);
+    if ((st = check_steps(fn, "warmup_steps", warmup_steps, 0)) != BGM_OK ||
+        (st = check_rate(fn, "warmup_start_lr", warmup_start_lr)) != BGM_OK)
+        return st;
     v.kind = BGM__SCHED_COSINE;
     v.lr = lr;
     v.steps = decay_steps;

@@ -26,3 +26,12 @@ def check(lib, status):
     if status != 0:
         raise AssertionError("%s: %s" % (lib.bgm_status_string(status).decode(),
                                          lib.bgm_last_error().decode()))
+
+
+@pytest.fixture
+def session(api):
+    """A cbridge.TapeSession on the test module's api fixture, closed after the test."""
+    from cbridge import TapeSession  # cbridge imports check from here
+    s = TapeSession(api)
+    yield s
+    s.close()

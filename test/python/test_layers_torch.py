@@ -9,35 +9,20 @@ import ctypes
 import numpy as np
 import pytest
 
+from cbridge import I64, P, declare_tensor_api, model_predict, to_numpy, to_tensor
 from conftest import check
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-P = ctypes.c_void_p
-I64 = ctypes.c_int64
-FLOAT32 = 1
 LINEAR, RELU, SIGMOID, TANH, SOFTMAX, LEAKY_RELU, GELU = range(7)
 VALID, SAME = 0, 1
 
 
 @pytest.fixture(scope="module")
 def api(lib):
+    declare_tensor_api(lib)
     sig = {
-        "bgm_tensor_from_data": ([ctypes.POINTER(P), ctypes.c_int, ctypes.POINTER(I64),
-                                  ctypes.c_int, P], ctypes.c_int),
-        "bgm_tensor_data": ([P], P),
-        "bgm_tensor_numel": ([P], I64),
-        "bgm_tensor_ndim": ([P], ctypes.c_int),
-        "bgm_tensor_shape": ([P], ctypes.POINTER(I64)),
-        "bgm_tensor_free": ([P], None),
-        "bgm_tensor_set_requires_grad": ([P, ctypes.c_int], ctypes.c_int),
-        "bgm_tape_create": ([ctypes.POINTER(P)], ctypes.c_int),
-        "bgm_tape_free": ([P], None),
-        "bgm_tape_gradient": ([P, P, ctypes.POINTER(P), ctypes.c_int, ctypes.POINTER(P)],
-                              ctypes.c_int),
-        "bgm_op_mul": ([ctypes.POINTER(P), P, P, P], ctypes.c_int),
-        "bgm_op_sum_all": ([ctypes.POINTER(P), P, P], ctypes.c_int),
         "bgm_model_create": ([ctypes.POINTER(P), ctypes.POINTER(I64), ctypes.c_int,
                               ctypes.c_uint64], ctypes.c_int),
         "bgm_model_free": ([P], None),
@@ -70,20 +55,6 @@ def api(lib):
     return lib
 
 
-def tensor(lib, a):
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    out = P()
-    check(lib, lib.bgm_tensor_from_data(ctypes.byref(out), FLOAT32,
-                                        (I64 * a.ndim)(*a.shape), a.ndim, a.ctypes.data_as(P)))
-    return out
-
-
-def array(lib, t):
-    shape = tuple(lib.bgm_tensor_shape(t)[i] for i in range(lib.bgm_tensor_ndim(t)))
-    n = lib.bgm_tensor_numel(t)
-    return np.array((ctypes.c_float * n).from_address(lib.bgm_tensor_data(t))).reshape(shape)
-
-
 class Model:
     """A bgm_model built from (constructor, args, setters) layer specs."""
 
@@ -111,24 +82,19 @@ class Model:
         return np.array(buf)
 
     def predict(self, x):
-        xt, out = tensor(self.lib, x), P()
-        check(self.lib, self.lib.bgm_model_predict(ctypes.byref(out), self.m, xt, 0))
-        y = array(self.lib, out)
-        self.lib.bgm_tensor_free(out)
-        self.lib.bgm_tensor_free(xt)
-        return y
+        return model_predict(self.lib, self.m, x)
 
     def train_forward(self, x, weight_seed=3):
         """Training-mode outputs and the gradients of sum(out * W) with
         respect to the trainable weights and x."""
         lib = self.lib
-        xt, tape, out, w, prod, loss = tensor(lib, x), P(), P(), None, P(), P()
+        xt, tape, out, w, prod, loss = to_tensor(lib, x), P(), P(), None, P(), P()
         check(lib, lib.bgm_tensor_set_requires_grad(xt, 1))
         check(lib, lib.bgm_tape_create(ctypes.byref(tape)))
         check(lib, lib.bgm_model_forward(ctypes.byref(out), self.m, tape, xt, 1))
-        y = array(lib, out)
+        y = to_numpy(lib, out)
         wv = np.random.default_rng(weight_seed).uniform(-1, 1, y.shape).astype(np.float32)
-        w = tensor(lib, wv)
+        w = to_tensor(lib, wv)
         check(lib, lib.bgm_op_mul(ctypes.byref(prod), tape, out, w))
         check(lib, lib.bgm_op_sum_all(ctypes.byref(loss), tape, prod))
         params, n = ctypes.POINTER(P)(), ctypes.c_int()
@@ -137,7 +103,7 @@ class Model:
         sources = (P * (n.value + 1))(*[params[i] for i in range(n.value)], xt)
         grads = (P * (n.value + 1))()
         check(lib, lib.bgm_tape_gradient(tape, loss, sources, n.value + 1, grads))
-        g = [array(lib, grads[i]) for i in range(n.value + 1)]
+        g = [to_numpy(lib, grads[i]) for i in range(n.value + 1)]
         lib.bgm_tape_free(tape)
         lib.bgm_tensor_free(w)
         lib.bgm_tensor_free(xt)

@@ -12,9 +12,9 @@ import pytest
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 from sklearn.exceptions import UndefinedMetricWarning  # noqa: E402
 
+from cbridge import declare_tensor_api, to_numpy, to_tensor  # noqa: E402
 from conftest import check  # noqa: E402
 
-FLOAT32, INT32 = 1, 2
 ACCURACY, TOP_K, PRECISION, RECALL, F1, AUC, MSE, MAE, R2 = range(1, 10)
 BINARY, MACRO, MICRO, WEIGHTED = 1, 2, 3, 4
 AVERAGES = {"macro": MACRO, "micro": MICRO, "weighted": WEIGHTED}
@@ -32,11 +32,7 @@ class Options(ctypes.Structure):
 @pytest.fixture(scope="module")
 def m(lib):
     p = ctypes.c_void_p
-    lib.bgm_tensor_from_data.argtypes = [ctypes.POINTER(p), ctypes.c_int,
-                                         ctypes.POINTER(ctypes.c_int64), ctypes.c_int, p]
-    lib.bgm_tensor_free.argtypes = [p]
-    lib.bgm_tensor_data.argtypes = [p]
-    lib.bgm_tensor_data.restype = p
+    declare_tensor_api(lib)
     lib.bgm_metric_options_init.argtypes = [ctypes.POINTER(Options), ctypes.c_size_t]
     lib.bgm_metric_create.argtypes = [ctypes.POINTER(p), ctypes.c_int, ctypes.POINTER(Options)]
     lib.bgm_metric_update.argtypes = [p, p, p]
@@ -64,12 +60,7 @@ class Tensor:
 
     def __init__(self, lib, array):
         self.lib = lib
-        array = np.ascontiguousarray(array)
-        dtype = INT32 if array.dtype == np.int32 else FLOAT32
-        shape = (ctypes.c_int64 * array.ndim)(*array.shape)
-        self.ptr = ctypes.c_void_p()
-        check(lib, lib.bgm_tensor_from_data(ctypes.byref(self.ptr), dtype, shape,
-                                            array.ndim, array.ctypes.data))
+        self.ptr = to_tensor(lib, array)
 
     def __del__(self):
         self.lib.bgm_tensor_free(self.ptr)
@@ -113,8 +104,7 @@ class Metrics:
         t, p = Tensor(self.lib, y_true), Tensor(self.lib, y_pred)
         check(self.lib, self.lib.bgm_confusion_matrix(ctypes.byref(out), t.ptr, p.ptr,
                                                       num_classes))
-        data = ctypes.cast(self.lib.bgm_tensor_data(out), ctypes.POINTER(ctypes.c_int32))
-        cm = np.ctypeslib.as_array(data, shape=(num_classes, num_classes)).copy()
+        cm = to_numpy(self.lib, out)
         self.lib.bgm_tensor_free(out)
         return cm
 

@@ -6,48 +6,18 @@ import struct
 import numpy as np
 import pytest
 
+from cbridge import declare_tensor_api, to_numpy, to_tensor
 from conftest import check
 
-FLOAT32, INT32 = 1, 2
 E_FORMAT, E_UNSUPPORTED = -6, -8
 
 
 @pytest.fixture(scope="module")
 def api(lib):
-    lib.bgm_tensor_from_data.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
-                                         ctypes.POINTER(ctypes.c_int64), ctypes.c_int,
-                                         ctypes.c_void_p]
-    lib.bgm_tensor_data.restype = ctypes.c_void_p
-    lib.bgm_tensor_data.argtypes = [ctypes.c_void_p]
-    lib.bgm_tensor_nbytes.restype = ctypes.c_size_t
-    lib.bgm_tensor_nbytes.argtypes = [ctypes.c_void_p]
-    lib.bgm_tensor_shape.restype = ctypes.POINTER(ctypes.c_int64)
-    lib.bgm_tensor_shape.argtypes = [ctypes.c_void_p]
-    lib.bgm_tensor_ndim.argtypes = [ctypes.c_void_p]
-    lib.bgm_tensor_dtype.argtypes = [ctypes.c_void_p]
-    lib.bgm_tensor_free.argtypes = [ctypes.c_void_p]
+    declare_tensor_api(lib)
     lib.bgm_npy_save.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.bgm_npy_load.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p]
     return lib
-
-
-def to_tensor(api, arr):
-    arr = np.require(arr, requirements="C")  # keeps 0-d arrays 0-d
-    dtype = {np.dtype(np.float32): FLOAT32, np.dtype(np.int32): INT32}[arr.dtype]
-    shape = (ctypes.c_int64 * max(arr.ndim, 1))(*arr.shape)
-    t = ctypes.c_void_p()
-    check(api, api.bgm_tensor_from_data(ctypes.byref(t), dtype, shape, arr.ndim,
-                                        arr.ctypes.data))
-    return t
-
-
-def from_tensor(api, t):
-    ndim = api.bgm_tensor_ndim(t)
-    shape = tuple(api.bgm_tensor_shape(t)[i] for i in range(ndim))
-    dtype = np.float32 if api.bgm_tensor_dtype(t) == FLOAT32 else np.int32
-    nbytes = api.bgm_tensor_nbytes(t)
-    raw = ctypes.string_at(api.bgm_tensor_data(t), nbytes) if nbytes else b""
-    return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
 def load(api, path):
@@ -55,7 +25,7 @@ def load(api, path):
     status = api.bgm_npy_load(ctypes.byref(t), str(path).encode())
     if status != 0:
         return status, None
-    arr = from_tensor(api, t)
+    arr = to_numpy(api, t)
     api.bgm_tensor_free(t)
     return 0, arr
 

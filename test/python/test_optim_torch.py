@@ -9,14 +9,12 @@ import ctypes
 import numpy as np
 import pytest
 
+from cbridge import I64, P, declare_tensor_api, wrap
 from conftest import check
 
 torch = pytest.importorskip("torch")
 
-FLOAT32 = 1
-P = ctypes.c_void_p
 F = ctypes.c_float
-I64 = ctypes.c_int64
 TOL = 1e-5
 STEPS = 20
 LR_FN = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p)
@@ -25,9 +23,7 @@ LR_FN = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_int64, ctypes.c_float, ctypes.
 @pytest.fixture(scope="module")
 def api(lib):
     pp = ctypes.POINTER(P)
-    lib.bgm_tensor_wrap.argtypes = [pp, ctypes.c_int, ctypes.POINTER(I64), ctypes.c_int,
-                                    P, P, P]
-    lib.bgm_tensor_free.argtypes = [P]
+    declare_tensor_api(lib)
     lib.bgm_optimizer_sgd.argtypes = [pp, F, F, ctypes.c_int]
     lib.bgm_optimizer_adam.argtypes = [pp, F, F, F, F]
     lib.bgm_optimizer_adamw.argtypes = [pp, F, F, F, F, F]
@@ -50,13 +46,7 @@ class Wrapped:
     def __init__(self, lib, arrays):
         self.lib = lib
         self.arrays = [np.ascontiguousarray(a, dtype=np.float32).copy() for a in arrays]
-        self.handles = (P * len(self.arrays))()
-        for i, a in enumerate(self.arrays):
-            shape = (I64 * max(a.ndim, 1))(*a.shape)
-            out = P()
-            check(lib, lib.bgm_tensor_wrap(ctypes.byref(out), FLOAT32, shape, a.ndim,
-                                           a.ctypes.data, None, None))
-            self.handles[i] = out
+        self.handles = (P * len(self.arrays))(*[wrap(lib, a)[0] for a in self.arrays])
 
     def free(self):
         for h in self.handles:

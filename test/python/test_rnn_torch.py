@@ -20,14 +20,11 @@ import ctypes
 import numpy as np
 import pytest
 
+from cbridge import I64, INT32, P, assert_close, declare_tensor_api, t64
 from conftest import check
 
 torch = pytest.importorskip("torch")
 
-FLOAT32, INT32 = 1, 2
-P = ctypes.c_void_p
-I64 = ctypes.c_int64
-TOL = 1e-4
 N, T, FEAT, H = 3, 5, 4, 6
 
 
@@ -35,94 +32,12 @@ N, T, FEAT, H = 3, 5, 4, 6
 def api(lib):
     pp = ctypes.POINTER(P)
     c_int = ctypes.c_int
-    lib.bgm_tensor_wrap.argtypes = [pp, c_int, ctypes.POINTER(I64), c_int, P, P, P]
-    lib.bgm_tensor_free.argtypes = [P]
-    lib.bgm_tensor_data.argtypes = [P]
-    lib.bgm_tensor_data.restype = P
-    lib.bgm_tensor_ndim.argtypes = [P]
-    lib.bgm_tensor_shape.argtypes = [P]
-    lib.bgm_tensor_shape.restype = ctypes.POINTER(I64)
-    lib.bgm_tape_create.argtypes = [pp]
-    lib.bgm_tape_free.argtypes = [P]
-    lib.bgm_tape_watch.argtypes = [P, P]
-    lib.bgm_tape_gradient.argtypes = [P, P, pp, c_int, pp]
-    lib.bgm_op_mul.argtypes = [pp, P, P, P]
-    lib.bgm_op_sum_all.argtypes = [pp, P, P]
+    declare_tensor_api(lib)
     lib.bgm_op_embedding.argtypes = [pp, P, P, P]
     lib.bgm_sequence_mask.argtypes = [pp, P]
     lib.bgm_op_lstm.argtypes = [pp, P, P, P, P, P, P, P, P, P, c_int, c_int]
     lib.bgm_op_gru.argtypes = [pp, P, P, P, P, P, P, P, P, c_int, c_int]
     return lib
-
-
-class Session:
-    """A tape plus numpy arrays wrapped as tensors (kept alive here)."""
-
-    def __init__(self, lib):
-        self.lib = lib
-        self.arrays, self.handles = [], []
-        self.tape = P()
-        check(lib, lib.bgm_tape_create(ctypes.byref(self.tape)))
-
-    def tensor(self, array, watch=False):
-        if array is None:
-            return None
-        is_int = np.asarray(array).dtype == np.int32
-        a = np.ascontiguousarray(array, dtype=np.int32 if is_int else np.float32)
-        shape = (I64 * max(a.ndim, 1))(*a.shape)
-        h = P()
-        check(self.lib, self.lib.bgm_tensor_wrap(ctypes.byref(h), INT32 if is_int else FLOAT32,
-                                                 shape, a.ndim, a.ctypes.data, None, None))
-        self.arrays.append(a)
-        self.handles.append(h)
-        if watch:
-            check(self.lib, self.lib.bgm_tape_watch(self.tape, h))
-        return h
-
-    def call(self, name, *args):
-        out = P()
-        check(self.lib, getattr(self.lib, name)(ctypes.byref(out), self.tape, *args))
-        return out
-
-    def read(self, t):
-        ndim = self.lib.bgm_tensor_ndim(t)
-        shape = tuple(self.lib.bgm_tensor_shape(t)[i] for i in range(ndim))
-        n = int(np.prod(shape)) if shape else 1
-        buf = (ctypes.c_float * n).from_address(self.lib.bgm_tensor_data(t))
-        return np.ctypeslib.as_array(buf).reshape(shape).copy()
-
-    def grads(self, out, weight, sources):
-        """Gradients of sum(out * weight) with respect to sources."""
-        prod = self.call("bgm_op_mul", out, self.tensor(weight))
-        loss = self.call("bgm_op_sum_all", prod)
-        srcs = (P * len(sources))(*sources)
-        grads = (P * len(sources))()
-        check(self.lib, self.lib.bgm_tape_gradient(self.tape, loss, srcs, len(sources), grads))
-        return [self.read(g) for g in grads]
-
-    def close(self):
-        self.lib.bgm_tape_free(self.tape)
-        for h in self.handles:
-            self.lib.bgm_tensor_free(h)
-
-
-@pytest.fixture
-def session(api):
-    s = Session(api)
-    yield s
-    s.close()
-
-
-def t64(a, grad=True):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def assert_close(got, want, what):
-    want = np.asarray(want, dtype=np.float64)
-    assert got.shape == want.shape, "%s: shape %s, want %s" % (what, got.shape, want.shape)
-    scale = max(float(np.abs(want).max()) if want.size else 0.0, 1e-6)
-    err = float(np.abs(got - want).max()) / scale if want.size else 0.0
-    assert err < TOL, "%s: relative error %.3g" % (what, err)
 
 
 # ---- embedding ---------------------------------------------------------------

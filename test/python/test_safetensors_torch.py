@@ -3,37 +3,24 @@ numpy, no safetensors package): a file the library exports loads into a torch
 module's state_dict with identical tensors and predictions; a file Python
 writes from a state_dict imports bit for bit; malformed headers are rejected."""
 import ctypes
-import json
 import struct
 
 import numpy as np
 import pytest
 
+from cbridge import declare_tensor_api, to_numpy, to_tensor
 from conftest import check
+from safetensors_plain import read_safetensors, write_safetensors
 
 torch = pytest.importorskip("torch")
 
-FLOAT32, INT32 = 1, 2
 E_FORMAT = -6
-
-NP_OF = {"F32": np.float32, "I32": np.int32, "I64": np.int64}
-ST_OF = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32", np.dtype(np.int64): "I64"}
 
 
 @pytest.fixture(scope="module")
 def api(lib):
     vp, pvp = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
-    lib.bgm_tensor_from_data.argtypes = [pvp, ctypes.c_int, ctypes.POINTER(ctypes.c_int64),
-                                         ctypes.c_int, vp]
-    lib.bgm_tensor_data.restype = vp
-    lib.bgm_tensor_data.argtypes = [vp]
-    lib.bgm_tensor_nbytes.restype = ctypes.c_size_t
-    lib.bgm_tensor_nbytes.argtypes = [vp]
-    lib.bgm_tensor_shape.restype = ctypes.POINTER(ctypes.c_int64)
-    lib.bgm_tensor_shape.argtypes = [vp]
-    lib.bgm_tensor_ndim.argtypes = [vp]
-    lib.bgm_tensor_dtype.argtypes = [vp]
-    lib.bgm_tensor_free.argtypes = [vp]
+    declare_tensor_api(lib)
     lib.bgm_archive_create.argtypes = [pvp]
     lib.bgm_archive_free.argtypes = [vp]
     lib.bgm_archive_add_tensor.argtypes = [vp, ctypes.c_char_p, vp]
@@ -50,55 +37,13 @@ def api(lib):
     return lib
 
 
-# ---- plain-Python safetensors, as a PyTorch user without the package would --
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    metadata = header.pop("__metadata__", {})
-    base = 8 + n
-    tensors = {}
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        dtype = np.dtype(NP_OF[info["dtype"]]).newbyteorder("<")
-        tensors[name] = np.frombuffer(blob[base + begin:base + end], dtype=dtype) \
-            .reshape(info["shape"])
-    return tensors, metadata
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, chunks, offset = {}, [], 0
-    if metadata is not None:
-        header["__metadata__"] = metadata
-    for name, arr in tensors.items():
-        arr = np.require(arr, requirements="C")  # keeps 0-d arrays 0-d
-        raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": ST_OF[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        chunks.append(raw)
-    text = json.dumps(header).encode("utf-8")
-    text += b" " * (-(8 + len(text)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
-
-
-# ---- the library side -------------------------------------------------------
-
 def export_archive(api, path, arrays, metadata=None):
     """Builds an archive of numpy arrays through the C API and exports it."""
     a = ctypes.c_void_p()
     check(api, api.bgm_archive_create(ctypes.byref(a)))
     try:
         for name, arr in arrays.items():
-            arr = np.require(arr, requirements="C")
-            dtype = FLOAT32 if arr.dtype == np.float32 else INT32
-            shape = (ctypes.c_int64 * max(arr.ndim, 1))(*arr.shape)
-            t = ctypes.c_void_p()
-            check(api, api.bgm_tensor_from_data(ctypes.byref(t), dtype, shape, arr.ndim,
-                                                arr.ctypes.data))
+            t = to_tensor(api, arr)
             status = api.bgm_archive_add_tensor(a, name.encode(), t)
             api.bgm_tensor_free(t)
             check(api, status)
@@ -121,12 +66,7 @@ def import_archive(api, path):
             name = api.bgm_archive_tensor_name(a, i)
             t = ctypes.c_void_p()
             check(api, api.bgm_archive_find_tensor(ctypes.byref(t), a, name))
-            ndim = api.bgm_tensor_ndim(t)
-            shape = tuple(api.bgm_tensor_shape(t)[k] for k in range(ndim))
-            dtype = np.float32 if api.bgm_tensor_dtype(t) == FLOAT32 else np.int32
-            nbytes = api.bgm_tensor_nbytes(t)
-            raw = ctypes.string_at(api.bgm_tensor_data(t), nbytes) if nbytes else b""
-            out[name.decode("utf-8")] = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+            out[name.decode("utf-8")] = to_numpy(api, t)
     finally:
         api.bgm_archive_free(a)
     return 0, out

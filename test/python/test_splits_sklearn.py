@@ -5,29 +5,18 @@ import math
 import numpy as np
 import pytest
 
+from cbridge import INT32, P, PP, declare_tensor_api, to_numpy, to_tensor
 from conftest import check
 
 sk_pre = pytest.importorskip("sklearn.preprocessing")
 sk_ms = pytest.importorskip("sklearn.model_selection")
 
-FLOAT32, INT32 = 1, 2
 PER_FEATURE, PER_CHANNEL = 1, 2
-P = ctypes.c_void_p
-PP = ctypes.POINTER(P)
 
 
 @pytest.fixture(scope="module")
 def api(lib):
-    lib.bgm_tensor_from_data.argtypes = [PP, ctypes.c_int, ctypes.POINTER(ctypes.c_int64),
-                                         ctypes.c_int, P]
-    lib.bgm_tensor_data.restype = P
-    lib.bgm_tensor_data.argtypes = [P]
-    lib.bgm_tensor_numel.restype = ctypes.c_int64
-    lib.bgm_tensor_numel.argtypes = [P]
-    lib.bgm_tensor_ndim.argtypes = [P]
-    lib.bgm_tensor_shape.restype = ctypes.POINTER(ctypes.c_int64)
-    lib.bgm_tensor_shape.argtypes = [P]
-    lib.bgm_tensor_free.argtypes = [P]
+    declare_tensor_api(lib)
     lib.bgm_dataset_from_tensors.argtypes = [PP, P, P]
     lib.bgm_dataset_free.argtypes = [P]
     lib.bgm_dataset_size.restype = ctypes.c_int64
@@ -55,22 +44,6 @@ def api(lib):
     lib.bgm_dataset_train_test_split.argtypes = [PP, PP, P, ctypes.c_double,
                                                  ctypes.c_uint64, ctypes.c_int]
     return lib
-
-
-def to_tensor(lib, array, dtype=FLOAT32):
-    array = np.ascontiguousarray(array, dtype=np.float32 if dtype == FLOAT32 else np.int32)
-    shape = (ctypes.c_int64 * array.ndim)(*array.shape)
-    out = P()
-    check(lib, lib.bgm_tensor_from_data(ctypes.byref(out), dtype, shape, array.ndim,
-                                        array.ctypes.data_as(P)))
-    return out
-
-
-def to_numpy(lib, t, ctype=ctypes.c_float):
-    ndim = lib.bgm_tensor_ndim(t)
-    shape = tuple(lib.bgm_tensor_shape(t)[i] for i in range(ndim))
-    buf = (ctype * lib.bgm_tensor_numel(t)).from_address(lib.bgm_tensor_data(t))
-    return np.array(buf).reshape(shape)
 
 
 def make_dataset(lib, n, labels=None):
@@ -211,7 +184,7 @@ def test_train_test_split_sizes_equal_sklearn(api, n, fraction):
         assert api.bgm_dataset_size(tr) == len(tr_want)
         assert api.bgm_dataset_size(te) == len(te_want) == math.ceil(fraction * n)
         if stratify:
-            counts = np.bincount(to_numpy(api, api.bgm_dataset_targets(te), ctypes.c_int32),
+            counts = np.bincount(to_numpy(api, api.bgm_dataset_targets(te)),
                                  minlength=3)
             _, sk_te = next(sk_ms.StratifiedShuffleSplit(1, test_size=fraction,
                                                          random_state=0)

@@ -16,13 +16,12 @@ An exception raised in a Python callback stops training (after the current
 batch) and is re-raised by fit once the library has returned; it never
 unwinds through C.
 """
-import ctypes
 import math
 import os
 
 from . import _lib
 from ._lib import lib
-from .errors import StateError
+from ._handle import Handle
 
 __all__ = ["Callback", "LambdaCallback", "History", "EarlyStopping", "CSVLogger",
            "LearningRateScheduler"]
@@ -122,40 +121,16 @@ class History:
 # ---- callbacks the library implements ----------------------------------------------
 
 
-class _NativeCallback:
+class _NativeCallback(Handle):
     """A bgm_callback handle; fit borrows it for the call."""
 
-    _ptr = None
-
-    def _adopt(self, fn, *args):
-        out = ctypes.c_void_p()
-        fn(ctypes.byref(out), *args)
-        self._ptr = out.value
-        _lib.count("callback", 1)
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this callback was closed")
-        return self._ptr
+    _free_fn, _counter, _what = "bgm_callback_free", "callback", "callback"
 
     def _fit_begins(self):
         """Called by fit before training; returns a pending error to re-raise, or None."""
 
     def _fit_error(self):
         return None
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_callback_free(ptr)
-            _lib.count("callback", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class EarlyStopping(_NativeCallback):
@@ -167,8 +142,8 @@ class EarlyStopping(_NativeCallback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0,
                  restore_best_weights=False):
         self.monitor = monitor
-        self._adopt(lib.bgm_callback_early_stopping, monitor.encode("utf-8"), int(patience),
-                    float(min_delta), 1 if restore_best_weights else 0)
+        self._make(lib.bgm_callback_early_stopping, monitor.encode("utf-8"), int(patience),
+                   float(min_delta), 1 if restore_best_weights else 0)
 
     @property
     def stopped_epoch(self):
@@ -181,7 +156,7 @@ class CSVLogger(_NativeCallback):
 
     def __init__(self, filename, append=False):
         self.filename = filename
-        self._adopt(lib.bgm_callback_csv_logger, os.fsencode(filename), 1 if append else 0)
+        self._make(lib.bgm_callback_csv_logger, os.fsencode(filename), 1 if append else 0)
 
 
 class LearningRateScheduler(_NativeCallback):
@@ -192,7 +167,7 @@ class LearningRateScheduler(_NativeCallback):
         self.schedule = schedule
         self._error = None
         self._fn = _lib.EPOCH_LR_FN(self._call)  # alive as long as the handle
-        self._adopt(lib.bgm_callback_lr_scheduler, self._fn, None)
+        self._make(lib.bgm_callback_lr_scheduler, self._fn, None)
 
     def _call(self, epoch, lr, ctx):
         try:

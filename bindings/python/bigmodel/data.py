@@ -17,7 +17,8 @@ import os
 
 from . import _lib
 from ._lib import lib
-from .errors import InvalidArgumentError, StateError
+from ._handle import Handle
+from .errors import InvalidArgumentError
 from .tensor import Tensor, as_tensor, float32, int32
 
 __all__ = ["Dataset", "BatchIterator", "load_idx", "load_idx_images", "load_idx_labels",
@@ -50,10 +51,10 @@ def _copy(ptr):
     return Tensor._adopt(out.value)
 
 
-class Dataset:
+class Dataset(Handle):
     """N samples of features x and optional targets y, in library memory."""
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_dataset_free", "dataset", "dataset"
 
     def __init__(self, x, y=None, x_dtype=None):
         """Dataset over x and y (Tensors or arrays; numpy arrays are not copied).
@@ -63,20 +64,13 @@ class Dataset:
         integer pixels, which are then copied to float32)."""
         tx = as_tensor(x, x_dtype)
         ty = None if y is None else as_tensor(y)
-        out = ctypes.c_void_p()
-        lib.bgm_dataset_from_tensors(ctypes.byref(out), tx._h,
-                                     None if ty is None else ty._h)
-        self._set(out.value)
+        self._make(lib.bgm_dataset_from_tensors, tx._h, None if ty is None else ty._h)
 
     @classmethod
     def _adopt(cls, ptr):
         ds = cls.__new__(cls)
-        ds._set(ptr)
+        ds._take(ptr)
         return ds
-
-    def _set(self, ptr):
-        self._ptr = ptr
-        _lib.count("dataset", 1)
 
     @classmethod
     def from_tensors(cls, x, y=None):
@@ -89,24 +83,6 @@ class Dataset:
     def from_tensor_slices(cls, xy):
         """tf.data's spelling: an (x, y) tuple, or x alone."""
         return cls(*xy) if isinstance(xy, tuple) else cls(xy)
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this dataset was closed")
-        return self._ptr
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_dataset_free(ptr)
-            _lib.count("dataset", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __enter__(self):
         return self
@@ -200,7 +176,7 @@ class Dataset:
         return Dataset._adopt(a.value), Dataset._adopt(b.value)
 
 
-class BatchIterator:
+class BatchIterator(Handle):
     """Batches of a dataset. Each ``iter()`` starts a pass (a new order when shuffling).
 
     With copy=True (default) every batch is a pair of new Tensors. With
@@ -208,25 +184,16 @@ class BatchIterator:
     allocation per batch, but their contents change at the next batch.
     """
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_batch_iter_free", "batch_iter", "batch iterator"
 
     def __init__(self, ds, batch_size, shuffle=False, seed=0, drop_remainder=False,
                  copy=True):
-        out = ctypes.c_void_p()
-        lib.bgm_batch_iter_create(ctypes.byref(out), ds._h, int(batch_size),
-                                  1 if drop_remainder else 0)
-        self._ptr = out.value
-        _lib.count("batch_iter", 1)
+        self._make(lib.bgm_batch_iter_create, ds._h, int(batch_size),
+                   1 if drop_remainder else 0)
         self._copy = copy
         self._started = False
         if shuffle:
             lib.bgm_batch_iter_shuffle(self._ptr, int(seed))
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this batch iterator was closed")
-        return self._ptr
 
     def __len__(self):
         return lib.bgm_batch_iter_num_batches(self._h)
@@ -247,18 +214,6 @@ class BatchIterator:
                 return
             bx, by = make(x.value), make(y.value)
             yield bx if by is None else (bx, by)
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_batch_iter_free(ptr)
-            _lib.count("batch_iter", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 # ---- loaders ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numbers
 
 from . import _lib
 from ._lib import lib
+from ._handle import Handle
 from .errors import InvalidArgumentError, NoMemoryError, StateError
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
@@ -123,10 +124,10 @@ class Input:
 InputLayer = Input
 
 
-class Layer:
+class Layer(Handle):
     """A layer configuration; see the module documentation for ownership."""
 
-    _ptr = None
+    _free_fn, _counter = "bgm_layer_free", "layer"
     _owner = None     # the model's memory once added
     _freed = False    # its handle went away with a failed add
 
@@ -136,8 +137,7 @@ class Layer:
             cls = NoMemoryError if "out of memory" in message else InvalidArgumentError
             raise cls(message or "%s: the library could not make the layer"
                       % type(self).__name__)
-        self._ptr = ptr
-        _lib.count("layer", 1)
+        self._take(ptr)
         self.input_shape = _input_shape(input_shape if input_shape is not None
                                         else input_dim)
         try:
@@ -186,19 +186,6 @@ class Layer:
     def _detach(self):
         """The model was closed: the handle is gone."""
         self._ptr, self._owner = None, None
-
-    def close(self):
-        """Frees a layer that was never added (an added one lives with its model)."""
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and self._owner is None and not _lib.exiting:
-            lib.bgm_layer_free(ptr)
-            _lib.count("layer", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     # -- what the layer is --
 

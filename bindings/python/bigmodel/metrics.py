@@ -17,7 +17,8 @@ import ctypes
 from . import _compat
 from . import _lib
 from ._lib import lib
-from .errors import InvalidArgumentError, StateError
+from ._handle import Handle
+from .errors import InvalidArgumentError
 from .tensor import Tensor, as_tensor, float32, int32
 
 __all__ = [
@@ -257,26 +258,17 @@ def _report_dict(prep, names, zero_division):
 # ---- streaming metrics ----------------------------------------------------------------
 
 
-class Metric:
+class Metric(Handle):
     """A metric accumulating over batches (Keras: update_state / result / reset_state)."""
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_metric_free", "metric", "metric"
     kind = None
 
     def __init__(self, kind=None, **options):
         kind = kind or self.kind
-        out = ctypes.c_void_p()
         opts = _options(**options)
         self._kind, self._options = kind, dict(options)  # for Sequential.compile
-        lib.bgm_metric_create(ctypes.byref(out), kind, ctypes.byref(opts))
-        self._ptr = out.value
-        _lib.count("metric", 1)
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this metric was closed")
-        return self._ptr
+        self._make(lib.bgm_metric_create, kind, ctypes.byref(opts))
 
     @property
     def name(self):
@@ -299,18 +291,6 @@ class Metric:
 
     def reset_state(self):
         lib.bgm_metric_reset(self._h)
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_metric_free(ptr)
-            _lib.count("metric", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self.name if self._ptr else "closed")

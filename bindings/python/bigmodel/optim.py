@@ -16,6 +16,7 @@ import ctypes
 from . import _compat
 from . import _lib
 from ._lib import lib
+from ._handle import Handle
 from .errors import DTypeError, InvalidArgumentError, StateError
 from .tensor import Tensor, float32
 
@@ -44,20 +45,19 @@ def _handles(tensors):
     return _lib.handle_array([t._h for t in tensors])
 
 
-class Optimizer:
+class Optimizer(Handle):
     """Base class: an optimizer handle and what it needs to stay alive.
 
     ``Sequential.compile(optimizer=opt)`` hands the handle to the model, which
     frees it: the object then stays usable (learning_rate, iterations, ...)
     while the model lives, and belongs to that model only."""
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_optimizer_free", "optimizer", "optimizer"
     _owner = None  # the model's memory once compiled with it
 
     def __init__(self, ptr, learning_rate, clipnorm=None, global_clipnorm=None,
                  clipvalue=None):
-        self._ptr = ptr
-        _lib.count("optimizer", 1)
+        self._take(ptr)
         self._schedule = None
         if isinstance(learning_rate, schedules.LearningRateSchedule):
             self._schedule = learning_rate
@@ -80,24 +80,6 @@ class Optimizer:
         out = ctypes.c_void_p()
         fn(ctypes.byref(out), *args)
         return out.value
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this optimizer was closed")
-        return self._ptr
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and self._owner is None and not _lib.exiting:
-            lib.bgm_optimizer_free(ptr)
-            _lib.count("optimizer", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _give_to(self, owner):
         """Marks the handle as the model's, before bgm_model_compile takes it."""
@@ -224,20 +206,8 @@ def clip_grad_value(grads, clip):
 class schedules:  # noqa: N801  (a namespace, as keras.optimizers.schedules)
     """Learning-rate schedules: pass one as an optimizer's learning_rate."""
 
-    class LearningRateSchedule:
-        _ptr = None
-
-        def _adopt(self, fn, *args):
-            out = ctypes.c_void_p()
-            fn(ctypes.byref(out), *args)
-            self._ptr = out.value
-            _lib.count("schedule", 1)
-
-        @property
-        def _h(self):
-            if self._ptr is None:
-                raise StateError("this schedule was closed")
-            return self._ptr
+    class LearningRateSchedule(Handle):
+        _free_fn, _counter, _what = "bgm_lr_schedule_free", "schedule", "schedule"
 
         def __call__(self, step, current_lr=0.0):
             """The rate at step (0-based)."""
@@ -249,33 +219,21 @@ class schedules:  # noqa: N801  (a namespace, as keras.optimizers.schedules)
         def _pop_error(self):
             return None
 
-        def close(self):
-            ptr, self._ptr = self._ptr, None
-            if ptr is not None and not _lib.exiting:
-                lib.bgm_lr_schedule_free(ptr)
-                _lib.count("schedule", -1)
-
-        def __del__(self):
-            try:
-                self.close()
-            except Exception:
-                pass
-
     class Constant(LearningRateSchedule):
         def __init__(self, learning_rate):
-            self._adopt(lib.bgm_lr_schedule_constant, float(learning_rate))
+            self._make(lib.bgm_lr_schedule_constant, float(learning_rate))
 
     class StepDecay(LearningRateSchedule):
         """lr * gamma ** (step // step_size) (torch's StepLR)."""
 
         def __init__(self, learning_rate, step_size, gamma=0.1):
-            self._adopt(lib.bgm_lr_schedule_step_decay, float(learning_rate),
-                        int(step_size), float(gamma))
+            self._make(lib.bgm_lr_schedule_step_decay, float(learning_rate),
+                       int(step_size), float(gamma))
 
     class ExponentialDecay(LearningRateSchedule):
         def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
-            self._adopt(lib.bgm_lr_schedule_exponential_decay, float(initial_learning_rate),
-                        int(decay_steps), float(decay_rate), 1 if staircase else 0)
+            self._make(lib.bgm_lr_schedule_exponential_decay, float(initial_learning_rate),
+                       int(decay_steps), float(decay_rate), 1 if staircase else 0)
 
     class CosineDecay(LearningRateSchedule):
         """Keras' CosineDecay: optional linear warmup from initial_learning_rate to
@@ -284,8 +242,8 @@ class schedules:  # noqa: N801  (a namespace, as keras.optimizers.schedules)
         def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None,
                      warmup_steps=0):
             peak = initial_learning_rate if warmup_target is None else warmup_target
-            self._adopt(lib.bgm_lr_schedule_cosine_decay, float(peak), int(decay_steps),
-                        float(alpha), int(warmup_steps), float(initial_learning_rate))
+            self._make(lib.bgm_lr_schedule_cosine_decay, float(peak), int(decay_steps),
+                       float(alpha), int(warmup_steps), float(initial_learning_rate))
 
     class LambdaSchedule(LearningRateSchedule):
         """fn(step, current_lr) -> rate, called by the library at every step."""
@@ -294,7 +252,7 @@ class schedules:  # noqa: N801  (a namespace, as keras.optimizers.schedules)
             self._fn = fn
             self._error = None
             self._callback = _lib.LR_FN(self._call)  # kept alive with the schedule
-            self._adopt(lib.bgm_lr_schedule_callback, self._callback, None)
+            self._make(lib.bgm_lr_schedule_callback, self._callback, None)
 
         def _call(self, step, current_lr, ctx):
             try:

@@ -16,7 +16,8 @@ from . import _compat
 from . import _lib
 from ._lib import lib
 from .data import Dataset
-from .errors import BigmodelError, StateError
+from ._handle import Handle
+from .errors import BigmodelError
 from .tensor import Tensor, as_tensor, float32
 
 __all__ = ["StandardScaler", "MinMaxScaler", "Rescale", "Normalizer", "KFold",
@@ -25,32 +26,8 @@ __all__ = ["StandardScaler", "MinMaxScaler", "Rescale", "Normalizer", "KFold",
 _PER_FEATURE, _PER_CHANNEL = 1, 2
 
 
-class _Scaler:
-    _ptr = None
-
-    def _adopt(self, fn, *args):
-        out = ctypes.c_void_p()
-        fn(ctypes.byref(out), *args)
-        self._ptr = out.value
-        _lib.count("scaler", 1)
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this scaler was closed")
-        return self._ptr
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_scaler_free(ptr)
-            _lib.count("scaler", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+class _Scaler(Handle):
+    _free_fn, _counter, _what = "bgm_scaler_free", "scaler", "scaler"
 
     def fit(self, data):
         """Statistics from a Dataset's features or a float32 array (N, ...); returns self."""
@@ -105,7 +82,7 @@ class StandardScaler(_Scaler):
     """(x - mean) / std per feature (population std; 0 std divides by 1)."""
 
     def __init__(self, per_channel=False):
-        self._adopt(lib.bgm_scaler_standard, _PER_CHANNEL if per_channel else _PER_FEATURE)
+        self._make(lib.bgm_scaler_standard, _PER_CHANNEL if per_channel else _PER_FEATURE)
 
     mean_ = property(lambda self: self._statistics()[0])
     scale_ = property(lambda self: self._statistics()[1])
@@ -116,8 +93,8 @@ class MinMaxScaler(_Scaler):
 
     def __init__(self, feature_range=(0.0, 1.0), per_channel=False):
         low, high = feature_range
-        self._adopt(lib.bgm_scaler_minmax, float(low), float(high),
-                    _PER_CHANNEL if per_channel else _PER_FEATURE)
+        self._make(lib.bgm_scaler_minmax, float(low), float(high),
+                   _PER_CHANNEL if per_channel else _PER_FEATURE)
 
     data_min_ = property(lambda self: self._statistics()[0])
     data_max_ = property(lambda self: self._statistics()[1])
@@ -127,35 +104,26 @@ class Rescale(_Scaler):
     """x / max_value (255 maps 0..255 images onto [0, 1]); needs no fit."""
 
     def __init__(self, max_value=255.0):
-        self._adopt(lib.bgm_scaler_rescale, float(max_value))
+        self._make(lib.bgm_scaler_rescale, float(max_value))
 
 
 class Normalizer(_Scaler):
     """Each sample divided by its L2 norm (scikit-learn's normalize); needs no fit."""
 
     def __init__(self):
-        self._adopt(lib.bgm_scaler_l2_normalize)
+        self._make(lib.bgm_scaler_l2_normalize)
 
 
-class KFold:
+class KFold(Handle):
     """The k (train, validation) splits of a dataset, as scikit-learn's KFold /
     StratifiedKFold (identical folds without shuffling). Iterating yields
     (train, val) Dataset pairs (copies, in dataset order)."""
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_kfold_free", "kfold", "splitter"
 
     def __init__(self, ds, n_splits=5, shuffle=False, seed=0, stratified=False):
-        out = ctypes.c_void_p()
-        lib.bgm_kfold_create(ctypes.byref(out), ds._h, int(n_splits), 1 if shuffle else 0,
-                             int(seed), 1 if stratified else 0)
-        self._ptr = out.value
-        _lib.count("kfold", 1)
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this splitter was closed")
-        return self._ptr
+        self._make(lib.bgm_kfold_create, ds._h, int(n_splits), 1 if shuffle else 0,
+                   int(seed), 1 if stratified else 0)
 
     def __len__(self):
         return lib.bgm_kfold_count(self._h)
@@ -174,18 +142,6 @@ class KFold:
         n = lib.bgm_kfold_val_size(self._h, int(fold))
         idx = lib.bgm_kfold_val_indices(self._h, int(fold))
         return [idx[i] for i in range(n)] if idx else []
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_kfold_free(ptr)
-            _lib.count("kfold", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def _borrowed_dataset(ptr):

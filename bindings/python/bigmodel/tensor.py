@@ -27,6 +27,7 @@ import numbers
 from . import _compat
 from . import _lib
 from ._lib import lib
+from ._handle import Handle
 from .errors import DTypeError, InvalidArgumentError, RangeError, ShapeError, StateError
 
 __all__ = ["Tensor", "as_tensor", "zeros", "ones", "full", "Variable",
@@ -592,34 +593,13 @@ def full(shape, value, dtype=float32):
                               float(value)))
 
 
-class Generator:
+class Generator(Handle):
     """A seeded random generator (bgm_rng): equal seeds give equal draws everywhere."""
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_rng_free", "rng", "generator"
 
     def __init__(self, seed=0):
-        out = ctypes.c_void_p()
-        lib.bgm_rng_create(ctypes.byref(out), int(seed))
-        self._ptr = out.value
-        _lib.count("rng", 1)
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_rng_free(ptr)
-            _lib.count("rng", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this generator was closed")
-        return self._ptr
+        self._make(lib.bgm_rng_create, int(seed))
 
     def normal(self, shape, mean=0.0, stddev=1.0):
         out = ctypes.c_void_p()

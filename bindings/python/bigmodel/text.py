@@ -25,7 +25,8 @@ from . import _lib
 from ._interrupt import CancelOnSigint
 from ._lib import lib
 from .data import Dataset
-from .errors import BigmodelError, InvalidArgumentError, StateError
+from ._handle import Handle
+from .errors import BigmodelError, InvalidArgumentError
 from .tensor import Tensor, as_tensor, int32
 
 __all__ = ["clean", "tokenize", "Vocabulary", "pad_sequences", "text_dataset_from_directory",
@@ -139,13 +140,13 @@ def pad_sequences(sequences, maxlen=None, padding="pre", truncating="pre", value
 # ---- vocabularies --------------------------------------------------------------------
 
 
-class Vocabulary:
+class Vocabulary(Handle):
     """Token <-> id mapping, most frequent tokens first from id 2 (0: padding,
     1: unknown). ``Vocabulary(docs, min_count=1, max_size=0, **clean_options)``
     builds one (max_size counts the 2 reserved ids, as Keras' max_tokens);
     ``Vocabulary.load(path)`` reads a saved one."""
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_vocab_free", "vocab", "vocabulary"
 
     def __init__(self, docs, min_count=1, max_size=0, **clean_options):
         d = _Docs(docs)
@@ -154,20 +155,14 @@ class Vocabulary:
         lib.bgm_vocab_options_init(ctypes.byref(opts))
         opts.min_count, opts.max_size = int(min_count), int(max_size or 0)
         opts.clean = ctypes.pointer(self._clean)
-        out = ctypes.c_void_p()
-        lib.bgm_vocab_build(ctypes.byref(out), d.ptrs, d.lens, d.n, ctypes.byref(opts))
-        self._set(out.value)
+        self._make(lib.bgm_vocab_build, d.ptrs, d.lens, d.n, ctypes.byref(opts))
 
     @classmethod
     def _adopt(cls, ptr, clean_opts=None):
         v = cls.__new__(cls)
         v._clean = clean_opts if clean_opts is not None else _clean_options({})
-        v._set(ptr)
+        v._take(ptr)
         return v
-
-    def _set(self, ptr):
-        self._ptr = ptr
-        _lib.count("vocab", 1)
 
     @classmethod
     def load(cls, path, **clean_options):
@@ -176,24 +171,6 @@ class Vocabulary:
         out = ctypes.c_void_p()
         lib.bgm_vocab_load(ctypes.byref(out), os.fsencode(path))
         return cls._adopt(out.value, _clean_options(clean_options))
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this vocabulary was closed")
-        return self._ptr
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_vocab_free(ptr)
-            _lib.count("vocab", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def save(self, path):
         """Writes "token count" lines (atomically)."""
@@ -316,7 +293,7 @@ def text_dataset_from_files(paths, labels, vocabulary=None, min_count=1, max_siz
 # ---- word2vec --------------------------------------------------------------------------
 
 
-class Word2Vec:
+class Word2Vec(Handle):
     """Word vectors trained with negative sampling (word2vec), or loaded.
 
     ``Word2Vec(docs, vector_size=100, window=5, min_count=5, max_vocab=0,
@@ -329,7 +306,7 @@ class Word2Vec:
     same seed.
     """
 
-    _ptr = None
+    _free_fn, _counter, _what = "bgm_word2vec_free", "word2vec", "Word2Vec"
 
     def __init__(self, docs, vector_size=100, window=5, min_count=5, max_vocab=0,
                  negative=5, sample=1e-3, epochs=5, alpha=0.025, min_alpha=1e-4,
@@ -375,7 +352,7 @@ class Word2Vec:
             raise KeyboardInterrupt("word2vec training interrupted")
         if failure is not None:
             raise failure
-        self._set(out.value)
+        self._take(out.value)
 
     @classmethod
     def load(cls, path, **clean_options):
@@ -385,30 +362,8 @@ class Word2Vec:
         lib.bgm_word2vec_load(ctypes.byref(out), os.fsencode(path))
         m = cls.__new__(cls)
         m._clean = _clean_options(clean_options)
-        m._set(out.value)
+        m._take(out.value)
         return m
-
-    def _set(self, ptr):
-        self._ptr = ptr
-        _lib.count("word2vec", 1)
-
-    @property
-    def _h(self):
-        if self._ptr is None:
-            raise StateError("this Word2Vec was closed")
-        return self._ptr
-
-    def close(self):
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None and not _lib.exiting:
-            lib.bgm_word2vec_free(ptr)
-            _lib.count("word2vec", -1)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def save(self, path):
         """Writes the word2vec text format (atomically)."""
