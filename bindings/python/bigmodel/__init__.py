@@ -51,7 +51,7 @@ from . import losses  # noqa: F401
 from . import callbacks  # noqa: F401
 from . import model  # noqa: F401
 from . import text  # noqa: F401
-from .model import Sequential, Model  # noqa: F401
+from .model import Sequential, Model, load_model  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -59,7 +59,8 @@ __all__ = (["Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generat
             "random_normal", "random_uniform", "float32", "int32", "GradientTape", "ops",
             "metrics", "classification_report", "confusion_matrix", "optim", "optimizers",
             "data", "Dataset", "preprocessing", "layers", "Input", "regularizers", "losses",
-            "callbacks", "model", "text", "Sequential", "Model", "errors", "library_path",
+            "callbacks", "model", "text", "Sequential", "Model", "load_model", "errors",
+            "library_path",
             "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 
 library_path = _lib.lib.path

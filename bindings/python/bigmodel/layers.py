@@ -24,12 +24,13 @@ from .errors import InvalidArgumentError, NoMemoryError, StateError
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout",
            "BatchNormalization", "Activation", "ReLU", "LeakyReLU",
-           "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
+           "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Embedding", "LSTM", "GRU",
+           "Bidirectional"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
                "leaky_relu": 5, "gelu": 6}
 INITIALIZERS = {"glorot_uniform": 1, "glorot_normal": 2, "he_normal": 3, "he_uniform": 4,
-                "zeros": 5, "ones": 6}
+                "zeros": 5, "ones": 6, "orthogonal": 7, "uniform": 8, "random_uniform": 8}
 PADDINGS = {"valid": 0, "same": 1}
 
 
@@ -49,7 +50,7 @@ def _initializer(value, what):
     key = value.lower() if isinstance(value, str) else value
     key = {"glorotuniform": "glorot_uniform", "glorotnormal": "glorot_normal",
            "henormal": "he_normal", "heuniform": "he_uniform", "zero": "zeros",
-           "one": "ones"}.get(key, key)
+           "one": "ones", "randomuniform": "random_uniform"}.get(key, key)
     if key not in INITIALIZERS:
         raise InvalidArgumentError("unknown %s %r; expected one of %s"
                                    % (what, value, ", ".join(sorted(INITIALIZERS))))
@@ -130,6 +131,7 @@ class Layer(Handle):
     _free_fn, _counter = "bgm_layer_free", "layer"
     _owner = None     # the model's memory once added
     _freed = False    # its handle went away with a failed add
+    _wrapped = False  # its handle went to a Bidirectional layer
 
     def __init__(self, ptr, name=None, input_shape=None, input_dim=None):
         if not ptr:
@@ -159,6 +161,9 @@ class Layer(Handle):
     @property
     def _h(self):
         if self._ptr is None:
+            if self._wrapped:
+                raise StateError("this %s was handed to a Bidirectional layer; make a new "
+                                 "one" % type(self).__name__)
             if self._freed:
                 raise StateError("this %s was freed when adding it to a model failed; make "
                                  "a new layer" % type(self).__name__)
@@ -186,6 +191,14 @@ class Layer(Handle):
     def _detach(self):
         """The model was closed: the handle is gone."""
         self._ptr, self._owner = None, None
+
+    @classmethod
+    def _view(cls, ptr, owner):
+        """A layer object over ptr, a layer the model (owner, its memory) owns:
+        how a loaded model's layers appear."""
+        layer = cls.__new__(cls)
+        layer._ptr, layer._owner, layer.input_shape = ptr, owner, None
+        return layer
 
     # -- what the layer is --
 
@@ -347,6 +360,107 @@ class LeakyReLU(Activation):
 
 
 MaxPool2D, AvgPool2D, GlobalAvgPool2D = MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D
+
+
+# ---- sequence layers ----------------------------------------------------------------
+# A model whose first layer is an Embedding takes int32 token ids (N, T); the
+# recurrent layers take float32 sequences (N, T, F).
+
+
+class Embedding(Layer):
+    """Token ids in [0, input_dim) to output_dim-vectors; must be the model's first
+    layer (input_length=T gives the model its input shape (T,)).
+    embeddings_initializer: a name ("uniform", Keras' default, "glorot_uniform",
+    ...) or a (input_dim, output_dim) matrix of initial rows; matrix= also gives
+    one (e.g. word2vec vectors; trainable=False keeps them fixed)."""
+
+    def __init__(self, input_dim, output_dim, mask_zero=False, trainable=True,
+                 embeddings_initializer="uniform", matrix=None, input_length=None,
+                 name=None, input_shape=None):
+        if input_shape is None and input_length is not None:
+            input_shape = (int(input_length),)
+        super().__init__(lib.bgm_layer_embedding(int(input_dim), int(output_dim)), name,
+                         input_shape)
+        if embeddings_initializer is not None and not isinstance(embeddings_initializer,
+                                                                 str):
+            matrix, embeddings_initializer = embeddings_initializer, None
+        if embeddings_initializer is not None and embeddings_initializer != "uniform":
+            self._set(lib.bgm_layer_set_kernel_initializer,
+                      _initializer(embeddings_initializer, "embeddings_initializer"))
+        if matrix is not None:
+            from .tensor import as_tensor, float32
+            try:
+                m = as_tensor(matrix, float32)
+            except BaseException:
+                self.close()
+                raise
+            self._set(lib.bgm_layer_set_embedding_matrix, m._h)
+        if mask_zero:
+            self._set(lib.bgm_layer_set_mask_zero, 1)
+        if not trainable:
+            self._set(lib.bgm_layer_set_trainable, 0)
+
+
+class _Recurrent(Layer):
+    _make = None
+
+    def __init__(self, units, return_sequences=False, dropout=0.0, recurrent_dropout=0.0,
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", trainable=True, name=None, input_shape=None):
+        super().__init__(type(self)._make(int(units)), name, input_shape)
+        if return_sequences:
+            self._set(lib.bgm_layer_set_return_sequences, 1)
+        if dropout:
+            self._set(lib.bgm_layer_set_dropout, float(dropout))
+        if recurrent_dropout:
+            self._set(lib.bgm_layer_set_recurrent_dropout, float(recurrent_dropout))
+        _weighted_options(self, use_bias, kernel_initializer, bias_initializer, None)
+        if not trainable:
+            self._set(lib.bgm_layer_set_trainable, 0)
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory: (N, T, F) to (N, units), or (N, T, units) with
+    return_sequences=True."""
+    _make = staticmethod(lambda units: lib.bgm_layer_lstm(units))
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (Keras' reset_after=True): shapes as LSTM."""
+    _make = staticmethod(lambda units: lib.bgm_layer_gru(units))
+
+
+class Bidirectional(Layer):
+    """layer (an LSTM or GRU not in a model) run forward and in reverse, outputs
+    concatenated on the last axis. Takes layer's handle, as Sequential.add does:
+    the layer object is then used up (make a new one for another model)."""
+
+    def __init__(self, layer, name=None, input_shape=None):
+        if not isinstance(layer, Layer):
+            raise InvalidArgumentError("Bidirectional takes an LSTM or GRU layer, got %r"
+                                       % (layer,))
+        if layer._owner is not None:
+            raise StateError("layer '%s' already belongs to a model or a Bidirectional "
+                             "layer" % layer.name)
+        inner = layer._h
+        layer._ptr, layer._wrapped = None, True  # the library owns it now, or freed it
+        _lib.count("layer", -1)
+        super().__init__(lib.bgm_layer_bidirectional(inner), name,
+                         input_shape if input_shape is not None else layer.input_shape)
+
+
+KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
+         "AveragePooling2D": AveragePooling2D,
+         "GlobalAveragePooling2D": GlobalAveragePooling2D, "Flatten": Flatten,
+         "Dropout": Dropout, "BatchNormalization": BatchNormalization,
+         "Activation": Activation, "Embedding": Embedding, "LSTM": LSTM, "GRU": GRU,
+         "Bidirectional": Bidirectional}
+
+
+def _from_model(ptr, owner):
+    """The Layer object (of the class its kind names) over a model's layer ptr."""
+    kind = lib.bgm_layer_kind(ptr).decode()
+    return KINDS.get(kind, Layer)._view(ptr, owner)
 
 
 def _window_options(layer, strides, padding):

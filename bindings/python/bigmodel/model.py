@@ -55,7 +55,7 @@ from .errors import BigmodelError, CancelledError, InvalidArgumentError, StateEr
 from .tape import _TapeMemory, recording_memory
 from .tensor import Tensor, as_tensor, float32, int32
 
-__all__ = ["Sequential", "Model"]
+__all__ = ["Sequential", "Model", "load_model"]
 
 METRICS = {
     "accuracy": 1, "acc": 1, "sparse_categorical_accuracy": 1, "categorical_accuracy": 1,
@@ -182,8 +182,16 @@ def _shape_tuple(dims, n):
     return tuple(dims[i] for i in range(n))
 
 
-def _features(x):
-    return as_tensor(x, float32)
+def _features(x, dtype=float32):
+    return as_tensor(x, dtype)
+
+
+BGM_ARCHIVE_COMPRESS = 1  # bigmodel/io.h
+OPTIMIZER_KINDS = {1: _optim.SGD, 2: _optim.Adam, 3: _optim.AdamW, 4: _optim.RMSprop}
+
+
+def _path(path):
+    return os.fsencode(os.fspath(path))
 
 
 # ---- the model ------------------------------------------------------------------------
@@ -301,7 +309,7 @@ class Sequential:
             if isinstance(x, Dataset):
                 sample = x.element_shape
             elif x is not None:
-                sample = as_tensor(x, float32).shape[1:]
+                sample = as_tensor(x, self._input_dtype()).shape[1:]
             self.build(None if sample is None else (None,) + tuple(sample))
 
     # -- lifetime --
@@ -500,11 +508,31 @@ class Sequential:
 
     # -- data --
 
+    def _input_dtype(self):
+        """int32 token ids for a model starting with an Embedding, else float32."""
+        layers = self.layers
+        if layers and layers[0]._ptr is not None and layers[0].kind == "Embedding":
+            return int32
+        return float32
+
+    def _inputs(self, x):
+        return _features(x, self._input_dtype())
+
     def _targets(self, y):
         t = as_tensor(y)
-        if (t.dtype == int32 and self.loss is not None
-                and self.loss.kind != _losses.SPARSE_CE):
-            t = as_tensor(t, float32)  # float targets given as integers (0/1, one-hot)
+        if t.dtype != int32:
+            return t
+        if self.loss is not None:
+            if self.loss.kind != _losses.SPARSE_CE:
+                t = as_tensor(t, float32)  # float targets given as integers (0/1, one-hot)
+        elif self._mem is not None and self.compiled:
+            # A loaded model's loss is not known here: integer targets shaped like
+            # the output (0/1 labels of one unit, one-hot rows) are float targets;
+            # class ids of a several-unit output stay int32.
+            out = self.output_shape[1:]
+            sample = t.shape[1:]
+            if sample == out or (out == (1,) and sample == ()):
+                t = as_tensor(t, float32)
         return t
 
     # -- training --
@@ -529,7 +557,7 @@ class Sequential:
         else:
             if x is None or y is None:
                 raise InvalidArgumentError("fit() needs x and y (or a Dataset)")
-            tx, ty = _features(x), self._targets(y)
+            tx, ty = self._inputs(x), self._targets(y)
             keep += [tx, ty]
             train, n = None, (tx.shape[0] if tx.ndim else 0)
         opts = _lib.FitOptions()
@@ -544,7 +572,7 @@ class Sequential:
                 vx, vy = val_ds.x, val_ds.y
             else:
                 vx, vy = validation_data[0], validation_data[1]
-                vx, vy = _features(vx), self._targets(vy)
+                vx, vy = self._inputs(vx), self._targets(vy)
             keep += [vx, vy]
             if train is None:
                 opts.validation_x, opts.validation_y = vx._h, vy._h
@@ -633,7 +661,7 @@ class Sequential:
         else:
             if x is None or y is None:
                 raise InvalidArgumentError("evaluate() needs x and y (or a Dataset)")
-            tx, ty = _features(x), self._targets(y)
+            tx, ty = self._inputs(x), self._targets(y)
             lib.bgm_model_evaluate(results, max(n, 1), h, tx._h, ty._h, batch)
         values = list(results[:n])
         names = self.metrics_names
@@ -648,7 +676,7 @@ class Sequential:
         if isinstance(x, Dataset):
             x = x.x
         self._ensure_built(x)
-        tx = _features(x)
+        tx = self._inputs(x)
         out = ctypes.c_void_p()
         lib.bgm_model_predict(ctypes.byref(out), self._h, tx._h,
                               0 if batch_size is None else int(batch_size))
@@ -661,7 +689,7 @@ class Sequential:
         model.trainable_variables) differentiates it; training=True runs Dropout
         and BatchNormalization in training mode."""
         self._ensure_built(x)
-        tx = _features(x)
+        tx = self._inputs(x)
         memory = recording_memory()
         if memory is None and not training:
             out = ctypes.c_void_p()
@@ -692,6 +720,59 @@ class Sequential:
         self._mem.recordings.add(memory)
         return Tensor._adopt(out.value, memory)
 
+    # -- files --
+
+    def save(self, path, compress=False):
+        """Writes the whole model (architecture, weights, optimizer state,
+        generator, epochs completed) to path, a .bgm model file, atomically;
+        compress=True deflates the weights. bigmodel.load_model reads it back."""
+        lib.bgm_model_save(self._h, _path(path), BGM_ARCHIVE_COMPRESS if compress else 0)
+
+    @property
+    def epochs_completed(self):
+        """Epochs the model's fits have completed (kept in model files): pass it
+        as fit's initial_epoch to resume a loaded model."""
+        return 0 if self._mem is None else lib.bgm_model_epochs_completed(self._h)
+
+    def save_weights_safetensors(self, path):
+        """Writes the weights alone in safetensors format, under the names and
+        layouts of the equivalent torch.nn.Sequential's state_dict."""
+        lib.bgm_model_save_weights_safetensors(self._h, _path(path))
+
+    def load_weights_safetensors(self, path):
+        """Reads weights written by save_weights_safetensors (or saved from the
+        equivalent PyTorch model); on error the model is unchanged."""
+        lib.bgm_model_load_weights_safetensors(self._h, _path(path))
+
+    @classmethod
+    def _from_handle(cls, ptr, name="sequential"):
+        """A Sequential over ptr, a built model handle it now owns: its layers and
+        optimizer appear as objects that view the model's own."""
+        model = cls.__new__(cls)
+        model._mem = _ModelMemory(ptr)
+        model._layers, model._pending = [], []
+        model._pending_compile = model._weights_cache = None
+        model.optimizer = model.loss = model.history = None
+        model.stop_training = False
+        model.name = name
+        model.seed = None
+        mem = model._mem
+        for i in range(lib.bgm_model_num_layers(ptr)):
+            layer = _layers._from_model(lib.bgm_model_layer(ptr, i), mem)
+            mem.layers.add(layer)
+            model._layers.append(layer)
+        n = ctypes.c_int()
+        model._input_shape = _shape_tuple(lib.bgm_model_input_shape(ptr, ctypes.byref(n)),
+                                          n.value)
+        opt = lib.bgm_model_optimizer(ptr)
+        if opt:
+            cls_ = OPTIMIZER_KINDS.get(lib.bgm_optimizer_get_kind(opt), _optim.Optimizer)
+            optimizer = cls_.__new__(cls_)
+            optimizer._ptr, optimizer._owner, optimizer._schedule = opt, mem, None
+            mem.optimizers.add(optimizer)
+            model.optimizer = optimizer
+        return model
+
     def __repr__(self):
         if self._mem is None:
             return "<Sequential %s (not built, %d layers)>" % (self.name, len(self.layers))
@@ -702,3 +783,14 @@ class Sequential:
 
 
 Model = Sequential
+
+
+def load_model(path):
+    """The model saved at path by Sequential.save: built, with its weights, and
+    compiled with its optimizer state when it was, ready to predict, evaluate or
+    continue fit (pass initial_epoch=model.epochs_completed). Its loss object is
+    not rebuilt (model.loss is None). Raises FileIOError when the file cannot
+    be read, FormatError when it is not a valid model file."""
+    out = ctypes.c_void_p()
+    lib.bgm_model_load(ctypes.byref(out), _path(path))
+    return Sequential._from_handle(out.value)
