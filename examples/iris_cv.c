@@ -1,10 +1,9 @@
 /*
  * 5-fold stratified cross-validation of a softmax-regression classifier on
  * the iris data (scikit-learn's bundled iris.csv), as cross_val_score does:
- * each fold standardizes with its own training statistics, trains a fresh
- * model with the gradient tape and plain gradient descent, and scores the
- * accuracy on its held-out fold; we print every fold and mean ± std.
- * The model part moves to bgm_model_* once the model API lands.
+ * each fold standardizes with its own training statistics, builds and fits a
+ * fresh Keras-style model (Dense(3) on logits, SGD), and scores the accuracy
+ * on its held-out fold; we print every fold and mean ± std.
  *
  * usage: iris_cv [iris.csv]
  */
@@ -12,19 +11,20 @@
 
 #include <bigmodel.h>
 
-#define STEPS 1000
-#define LR 0.5f
+#define EPOCHS 100
 
-/* Trains on train, writes the accuracy on val to *score. */
+/* Trains a fresh model on train, writes its accuracy on val to *score. */
 static bgm_status fit_and_score(double *score, const bgm_dataset *train,
                                 const bgm_dataset *val, int fold, void *ctx)
 {
     bgm_scaler *scaler = NULL;
     bgm_dataset *tr = NULL, *va = NULL;
-    bgm_tensor *w[2] = {NULL, NULL}, *grads[2], *h, *logits, *loss, *pred = NULL;
-    bgm_tape *tape = NULL;
+    bgm_model *m = NULL;
+    bgm_optimizer *sgd = NULL;
+    bgm_history *history = NULL;
+    bgm_fit_options opts;
+    double results[2]; /* loss, accuracy */
     bgm_status s;
-    int step, i;
 
     /* a pipeline per fold: the held-out samples never shape the scaler */
     s = bgm_scaler_standard(&scaler, BGM_SCALE_PER_FEATURE);
@@ -32,30 +32,26 @@ static bgm_status fit_and_score(double *score, const bgm_dataset *train,
     if (s == BGM_OK) s = bgm_scaler_transform_dataset(&tr, scaler, train);
     if (s == BGM_OK) s = bgm_scaler_transform_dataset(&va, scaler, val);
 
-    if (s == BGM_OK) s = bgm_tensor_zeros(&w[0], BGM_FLOAT32, (int64_t[]){4, 3}, 2);
-    if (s == BGM_OK) s = bgm_tensor_zeros(&w[1], BGM_FLOAT32, (int64_t[]){3}, 1);
-    for (i = 0; i < 2 && s == BGM_OK; i++) s = bgm_tensor_set_requires_grad(w[i], 1);
-    if (s == BGM_OK) s = bgm_tape_create(&tape);
-
-    for (step = 0; step < STEPS && s == BGM_OK; step++) {   /* full-batch descent */
-        s = bgm_op_matmul(&h, tape, bgm_dataset_features(tr), w[0]);
-        if (s == BGM_OK) s = bgm_op_add(&logits, tape, h, w[1]);
-        if (s == BGM_OK)
-            s = bgm_op_sparse_categorical_crossentropy(&loss, tape, logits,
-                                                       bgm_dataset_targets(tr), 1);
-        if (s == BGM_OK) s = bgm_tape_gradient(tape, loss, w, 2, grads);
-        for (i = 0; i < 2 && s == BGM_OK; i++) s = bgm_tensor_axpy(w[i], -LR, grads[i]);
-        if (s == BGM_OK) s = bgm_tape_reset(tape);
+    if (s == BGM_OK) s = bgm_model_create(&m, (int64_t[]){4}, 1, /*seed*/ 42 + fold);
+    if (s == BGM_OK) s = bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR));
+    if (s == BGM_OK) s = bgm_optimizer_sgd(&sgd, 0.1f, 0.9f, 0);
+    if (s == BGM_OK) {
+        s = bgm_model_compile(m, sgd, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                              (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
+        sgd = NULL; /* the model owns it now, even on error */
     }
-
-    if (s == BGM_OK) s = bgm_op_matmul(&h, tape, bgm_dataset_features(va), w[0]);
-    if (s == BGM_OK) s = bgm_op_add(&pred, tape, h, w[1]);
-    if (s == BGM_OK)
-        s = bgm_metric_compute(score, NULL, BGM_METRIC_ACCURACY, NULL,
-                               bgm_dataset_targets(va), pred);
-    bgm_tape_free(tape);   /* also frees h, logits, loss, grads and pred */
-    bgm_tensor_free(w[0]);
-    bgm_tensor_free(w[1]);
+    if (s == BGM_OK) s = bgm_fit_options_init(&opts, sizeof opts);
+    if (s == BGM_OK) {
+        opts.epochs = EPOCHS;
+        opts.batch_size = 16;
+        opts.verbose = 0;
+        s = bgm_model_fit_dataset(&history, m, tr, NULL, &opts);
+    }
+    if (s == BGM_OK) s = bgm_model_evaluate_dataset(results, 2, m, va, 32);
+    if (s == BGM_OK) *score = results[1];
+    bgm_history_free(history);
+    bgm_model_free(m);
+    bgm_optimizer_free(sgd);
     bgm_dataset_free(tr);
     bgm_dataset_free(va);
     bgm_scaler_free(scaler);
