@@ -498,6 +498,39 @@ START_TEST(two_threads_predict_with_one_model_as_one_thread_does)
 }
 END_TEST
 
+/* predict alternates two tapes by layer; views (Flatten) and pass-through
+ * layers (Dropout at inference) must survive the tape being reset (each
+ * Flatten feeds a Dense wider than its input, whose output would overwrite
+ * rows of its input not yet read if the view's memory were reused). */
+START_TEST(predict_on_two_tapes_equals_forward_on_one)
+{
+    bgm_model *m = NULL;
+    bgm_tape *tape = NULL;
+    bgm_tensor *x = bgm_test_randn((int64_t[]){30, 8, 8, 3}, 4, 21), *got = NULL, *want;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){8, 8, 3}, 3, 5));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_conv2d(6, 3, BGM_ACT_RELU)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_max_pool2d(2)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_flatten()));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(64, BGM_ACT_TANH)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dropout(0.5f)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_flatten()));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(100, BGM_ACT_RELU)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(7, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_activation(BGM_ACT_SOFTMAX)));
+    BGM_ASSERT_OK(bgm_tape_create(&tape));
+    BGM_ASSERT_OK(bgm_model_forward(&want, m, tape, x, 0));
+    BGM_ASSERT_OK(bgm_model_predict(&got, m, x, 0));
+    ck_assert_int_eq(bgm_tensor_dim(got, 0), 30);
+    ck_assert_int_eq(bgm_tensor_dim(got, 1), 7);
+    ck_assert_int_eq(memcmp(bgm_tensor_data(got), bgm_tensor_data(want),
+                            bgm_tensor_nbytes(want)), 0);
+    bgm_tensor_free(got);
+    bgm_tape_free(tape);
+    bgm_tensor_free(x);
+    bgm_model_free(m);
+}
+END_TEST
+
 /* ---- a custom training loop (tf.GradientTape) ----------------------------- */
 
 START_TEST(custom_loop_with_forward_loss_gradient_and_step_learns)
@@ -672,6 +705,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, training_forward_drops_and_updates_moving_statistics);
     tcase_add_test(tc, two_threads_predict_with_one_model_as_one_thread_does);
     tcase_add_test(tc, custom_loop_with_forward_loss_gradient_and_step_learns);
+    tcase_add_test(tc, predict_on_two_tapes_equals_forward_on_one);
     tcase_add_test(tc, l2_penalty_adds_l2_times_the_squared_kernel);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad calls");

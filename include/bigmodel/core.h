@@ -74,9 +74,10 @@ BGM_API const char *bgm_status_string(bgm_status status);
 /* ---- threads ----------------------------------------------------------- */
 
 /**
- * Sets how many threads the library may use, for its own loops and for BLAS
- * together, so the two never oversubscribe the machine. n == 0 means one per
- * online core. The setting is process-wide; call it when no other thread is
+ * Sets how many threads the library may use. Its own pool splits the work
+ * and keeps OpenBLAS single-threaded, so the two never oversubscribe the
+ * machine (the first call into the library sets OpenBLAS to one thread for
+ * the whole process). n == 0 means one per online core. The setting is process-wide; call it when no other thread is
  * inside the library.
  * Errors: BGM_E_INVALID when n < 0 or n > 1024.
  */

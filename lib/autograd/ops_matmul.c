@@ -10,6 +10,7 @@
  * each pass is a single sgemm.
  */
 #include <limits.h>
+#include <string.h>
 
 #include "kernels/gemm.h"
 #include "tape.h"
@@ -85,14 +86,19 @@ static void matmul_backward(const bgm__node *node, const float *gout, float **gi
     plan_matmul(&p, a, b, shape, &ndim);
     if (can_fold(&p)) {
         int64_t rows = p.batch_count * p.m;
+        /* A fresh (uninitialized) gradient is written: beta = 0. */
         if (gin[0]) /* dA (rows, k) += gC (rows, n) @ B^T */
-            bgm__gemm(0, 1, rows, p.k, p.n, 1.0f, gout, p.n, b->data, p.n, 1.0f, gin[0],
-                      p.k);
+            bgm__gemm(0, 1, rows, p.k, p.n, 1.0f, gout, p.n, b->data, p.n,
+                      node->fresh & 1 ? 0.0f : 1.0f, gin[0], p.k);
         if (gin[1]) /* dB (k, n) += A^T (k, rows) @ gC (rows, n) */
-            bgm__gemm(1, 0, p.k, p.n, rows, 1.0f, a->data, p.k, gout, p.n, 1.0f, gin[1],
-                      p.n);
+            bgm__gemm(1, 0, p.k, p.n, rows, 1.0f, a->data, p.k, gout, p.n,
+                      node->fresh & 2 ? 0.0f : 1.0f, gin[1], p.n);
         return;
     }
+    if (gin[0] && (node->fresh & 1))
+        memset(gin[0], 0, (size_t)a->numel * sizeof *gin[0]);
+    if (gin[1] && (node->fresh & 2))
+        memset(gin[1], 0, (size_t)b->numel * sizeof *gin[1]);
     if (gin[0])
         bgm__gemm_batched(0, 1, p.m, p.k, p.n, 1.0f, gout, p.n, b->data, p.n, 1.0f,
                           gin[0], p.k, p.nbatch, p.batch, p.sc, p.sb, p.sa);
@@ -138,6 +144,8 @@ BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     s = bgm__op_begin(&c, fn, out, tape, &op_matmul, in, 2, shape, ndim, NULL);
     if (s != BGM_OK)
         return s;
+    if (c.node)
+        c.node->fills_fresh = 1;
     if (can_fold(&p))
         bgm__gemm(0, 0, p.batch_count * p.m, p.n, p.k, 1.0f, a->data, p.k, b->data, p.n,
                   0.0f, c.out->data, p.n);

@@ -6,6 +6,7 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/threads.h"
 #include "kernels/pool.h"
@@ -24,6 +25,7 @@ typedef struct pool_job {
     const float *gy;    /* backward input */
     float *gx;          /* backward output */
     int32_t *argmax;
+    int zero;           /* backward: gx is uninitialized, clear each image first */
 } pool_job;
 
 static int64_t image_in(const bgm__window *g) { return g->h * g->w * g->c; }
@@ -42,8 +44,21 @@ static void max_backward_range(void *ctx, int64_t begin, int64_t end)
 {
     const pool_job *j = ctx;
     int64_t i, in = image_in(j->g), out = image_out(j->g);
-    for (i = begin; i < end; i++)
+    /* Windows that tile the image without overlap or padding write every
+     * cell in one pass. */
+    const bgm__window *g = j->g;
+    int tiles = g->sh == g->kh && g->sw == g->kw && g->pad_top == 0 && g->pad_left == 0 &&
+                g->oh * g->kh <= g->h && g->ow * g->kw <= g->w;
+    for (i = begin; i < end; i++) {
+        if (j->zero && tiles) {
+            bgm__max_pool_backward_set(g, j->gy + i * out, j->argmax + i * out, j->gx + i * in);
+            continue;
+        }
+        /* Cleared image by image, just before the scatter, while in cache. */
+        if (j->zero)
+            memset(j->gx + i * in, 0, (size_t)in * sizeof *j->gx);
         bgm__max_pool_backward(j->g, j->gy + i * out, j->argmax + i * out, j->gx + i * in);
+    }
 }
 
 static void avg_forward_range(void *ctx, int64_t begin, int64_t end)
@@ -58,14 +73,17 @@ static void avg_backward_range(void *ctx, int64_t begin, int64_t end)
 {
     const pool_job *j = ctx;
     int64_t i, in = image_in(j->g), out = image_out(j->g);
-    for (i = begin; i < end; i++)
+    for (i = begin; i < end; i++) {
+        if (j->zero)
+            memset(j->gx + i * in, 0, (size_t)in * sizeof *j->gx);
         bgm__avg_pool_backward(j->g, j->gy + i * out, j->gx + i * in);
+    }
 }
 
 static void max_pool_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const pool_saved *sv = node->saved;
-    pool_job j = {&sv->g, NULL, NULL, gout, gin[0], sv->argmax};
+    pool_job j = {&sv->g, NULL, NULL, gout, gin[0], sv->argmax, (int)(node->fresh & 1)};
     if (gin[0])
         bgm__parallel_for(sv->g.n, 1, max_backward_range, &j);
 }
@@ -73,7 +91,7 @@ static void max_pool_backward(const bgm__node *node, const float *gout, float **
 static void avg_pool_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const pool_saved *sv = node->saved;
-    pool_job j = {&sv->g, NULL, NULL, gout, gin[0], NULL};
+    pool_job j = {&sv->g, NULL, NULL, gout, gin[0], NULL, (int)(node->fresh & 1)};
     if (gin[0])
         bgm__parallel_for(sv->g.n, 1, avg_backward_range, &j);
 }
@@ -124,6 +142,7 @@ static bgm_status pool2d(const char *fn, int is_max, bgm_tensor **out, bgm_tape 
                                                           sizeof *sv->argmax)))
             goto nomem;
         c.node->saved = sv;
+        c.node->fills_fresh = 1;
     }
     j.g = &g;
     j.x = x->data;
@@ -131,6 +150,7 @@ static bgm_status pool2d(const char *fn, int is_max, bgm_tensor **out, bgm_tape 
     j.gy = NULL;
     j.gx = NULL;
     j.argmax = sv ? sv->argmax : NULL;
+    j.zero = 0;
     bgm__parallel_for(g.n, 1, is_max ? max_forward_range : avg_forward_range, &j);
     return bgm__op_end(&c, out);
 nomem:

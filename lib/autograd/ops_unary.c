@@ -12,7 +12,8 @@ static void unary_backward(const bgm__node *node, const float *gout, float **gin
 {
     if (gin[0])
         bgm__unary_backward((bgm__unary)node->attr[0], node->fattr, node->in[0]->data,
-                            node->out->data, gout, gin[0], node->out->numel);
+                            node->out->data, gout, gin[0], node->out->numel,
+                            node->fresh & 1);
 }
 
 /* Indexed by bgm__unary. */
@@ -39,6 +40,7 @@ static bgm_status unary(const char *fn, bgm__unary kind, float alpha, bgm_tensor
     if (c.node) {
         c.node->attr[0] = kind;
         c.node->fattr = alpha;
+        c.node->fills_fresh = 1;
     }
     return bgm__op_end(&c, out);
 }

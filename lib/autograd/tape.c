@@ -105,6 +105,11 @@ BGM_API bgm_status bgm_tape_create(bgm_tape **out)
     return BGM_OK;
 }
 
+int bgm__tape_holds(const bgm_tape *tape, const bgm_tensor *t)
+{
+    return t->tape == tape || bgm__arena_contains(&tape->arena, t->data);
+}
+
 BGM_API bgm_status bgm_tape_reset(bgm_tape *tape)
 {
     BGM__CHECK_NULL(tape, "bgm_tape_reset");
@@ -288,6 +293,17 @@ bgm_status bgm__op_fail(bgm__op_call *c, bgm_status status)
     return status;
 }
 
+void *bgm__op_workspace(bgm__op_call *c, size_t size)
+{
+    return c->tape ? bgm__arena_alloc(&c->tape->arena, size) : bgm__aligned_alloc(size);
+}
+
+void bgm__op_workspace_release(bgm__op_call *c, void *p)
+{
+    if (!c->tape)
+        bgm__aligned_free(p);
+}
+
 void *bgm__scratch_alloc(size_t size) { return bgm__aligned_alloc(size); }
 
 void bgm__scratch_free(void *p) { bgm__aligned_free(p); }
@@ -295,8 +311,11 @@ void bgm__scratch_free(void *p) { bgm__aligned_free(p); }
 /* ---- differentiation ----------------------------------------------------- */
 
 /* Zeroed gradient buffer of t for the current epoch, or NULL (no gradient or
- * out of memory: *oom tells which). */
-static float *grad_of(bgm_tape *tape, const bgm_tensor *t, int *oom)
+ * out of memory: *oom tells which). With fresh != NULL a buffer new to this
+ * epoch is left uninitialized and *fresh set to 1: its first writer fills it
+ * (zeroing many megabytes that the next kernel overwrites costs a full pass
+ * over memory). */
+static float *grad_of(bgm_tape *tape, const bgm_tensor *t, int *oom, int *fresh)
 {
     float **gp;
     uint32_t *ep;
@@ -326,7 +345,10 @@ static float *grad_of(bgm_tape *tape, const bgm_tensor *t, int *oom)
             *oom = 1;
             return NULL;
         }
-        memset(*gp, 0, (size_t)t->numel * sizeof(float));
+        if (fresh)
+            *fresh = 1;
+        else
+            memset(*gp, 0, (size_t)t->numel * sizeof(float));
         *ep = tape->epoch;
     }
     return *gp;
@@ -347,7 +369,34 @@ static float *grad_if_any(const bgm_tape *tape, const bgm_tensor *t)
     }
 }
 
+/* Makes the tape forget t's gradient buffer (handed to the caller). */
+static void detach_grad(bgm_tape *tape, const bgm_tensor *t)
+{
+    if (t->tape == tape) {
+        if (t->node >= 0)
+            tape->nodes[t->node]->grad = NULL;
+    } else {
+        leaf *l = leaf_find(tape, t);
+        if (l)
+            l->grad = NULL;
+    }
+}
+
 #define GIN_STACK 8
+
+/* Whether input k of node may receive an uninitialized gradient buffer:
+ * its op fills such buffers, and no other input is the same tensor (its
+ * gradient would then be one buffer both written and added to). */
+static int may_fill_fresh(const bgm__node *node, int k)
+{
+    int i;
+    if (!node->fills_fresh || k >= 32)
+        return 0;
+    for (i = 0; i < node->nin; i++)
+        if (i != k && node->in[i] == node->in[k])
+            return 0;
+    return 1;
+}
 
 BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
                                      bgm_tensor *const *sources, int n,
@@ -385,7 +434,7 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
     if (tape->epoch == 0)
         tape->epoch = 1; /* 0 marks "never": keep it unused */
     if (loss->tape == tape && loss->node >= 0) {
-        gloss = grad_of(tape, loss, &oom);
+        gloss = grad_of(tape, loss, &oom, NULL);
         if (gloss)
             gloss[0] = 1.0f;
         for (i = loss->node; i >= 0 && !oom; i--) {
@@ -402,8 +451,13 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
                     break;
                 }
             }
-            for (k = 0; k < node->nin; k++)
-                gin[k] = grad_of(tape, node->in[k], &oom);
+            node->fresh = 0;
+            for (k = 0; k < node->nin; k++) {
+                int fresh = 0;
+                gin[k] = grad_of(tape, node->in[k], &oom,
+                                 may_fill_fresh(node, k) ? &fresh : NULL);
+                node->fresh |= (uint32_t)fresh << k;
+            }
             if (oom)
                 break;
             node->op->backward(node, node->grad, gin);
@@ -417,23 +471,32 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
     for (k = 0; k < n; k++) {
         const bgm_tensor *src = sources[k];
         bgm_tensor *g = bgm__arena_calloc(&tape->arena, sizeof *g);
-        float *data = src == loss ? NULL : grad_if_any(tape, src);
         size_t nbytes = (size_t)src->numel * sizeof(float);
+        float *data = NULL;
+        int first;
         if (!g)
             return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
         bgm__tensor_set_meta(g, BGM_FLOAT32, src->shape, src->ndim, src->numel);
         g->tape = tape;
         g->node = -1;
-        g->data = bgm__arena_alloc(&tape->arena, nbytes);
-        if (!g->data)
-            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-        /* A copy, so later gradient calls cannot change what the caller holds. */
-        if (src == loss)
-            ((float *)g->data)[0] = 1.0f;
-        else if (data)
-            memcpy(g->data, data, nbytes);
-        else
-            memset(g->data, 0, nbytes);
+        for (first = 0; first < k && sources[first] != src; first++)
+            ;
+        if (first == k && src != loss && (data = grad_if_any(tape, src)) != NULL) {
+            /* Handed over without a copy: the tape forgets the buffer, so a
+             * later call computes into a new one and leaves this intact. */
+            g->data = data;
+            detach_grad(tape, src);
+        } else {
+            g->data = bgm__arena_alloc(&tape->arena, nbytes);
+            if (!g->data)
+                return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+            if (first < k) /* a source listed twice gets its own copy */
+                memcpy(g->data, grads_out[first]->data, nbytes);
+            else if (src == loss)
+                ((float *)g->data)[0] = 1.0f;
+            else
+                memset(g->data, 0, nbytes);
+        }
         grads_out[k] = g;
     }
     return BGM_OK;

@@ -5,7 +5,8 @@
  * function registered in a bgm__op. The forward calls bgm__op_begin() to
  * check inputs and get its result tensor (tape-owned or caller-owned) and,
  * when an input needs a gradient, a node; it runs its kernel; it ends with
- * bgm__op_end(). Backward functions accumulate (+=) into input gradients.
+ * bgm__op_end(). Backward functions accumulate (+=) into input gradients,
+ * except where the node says a buffer is fresh (see bgm__node.fresh).
  */
 #ifndef BGM_AUTOGRAD_TAPE_H
 #define BGM_AUTOGRAD_TAPE_H
@@ -41,6 +42,13 @@ struct bgm__node {
     void *saved;               /* extra data saved for backward (tape arena) */
     float *grad;               /* gradient of out, valid when grad_epoch matches */
     uint32_t grad_epoch;
+    /* Set by the forward when its backward honours fresh: the tape then
+     * skips zeroing the gradient buffers it hands over for the first time. */
+    uint8_t fills_fresh;
+    /* Set by the tape before each backward call: bit i means gin[i] holds
+     * garbage and the backward must write all of it instead of adding to
+     * it. Always 0 without fills_fresh. */
+    uint32_t fresh;
 };
 
 /* State of one forward call in progress. */
@@ -76,6 +84,20 @@ bgm_status bgm__op_end(bgm__op_call *c, bgm_tensor **out);
 
 /* Undoes bgm__op_begin after a later failure; returns status. */
 bgm_status bgm__op_fail(bgm__op_call *c, bgm_status status);
+
+/*
+ * Workspace of one forward call, size bytes: from the tape arena when the
+ * call has a tape, recorded or not (so it stays mapped between steps and
+ * lives as long as the tape's results), else from the heap. Hand it back
+ * with bgm__op_workspace_release, which frees only the heap kind. NULL when
+ * out of memory.
+ */
+void *bgm__op_workspace(bgm__op_call *c, size_t size);
+void bgm__op_workspace_release(bgm__op_call *c, void *p);
+
+/* 1 when t is a result of tape or its data lies in the tape's memory (a
+ * view of a result): resetting the tape would then invalidate t. */
+int bgm__tape_holds(const bgm_tape *tape, const bgm_tensor *t);
 
 /* Scratch memory for the duration of one call (freed with bgm__scratch_free). */
 void *bgm__scratch_alloc(size_t size);

@@ -108,3 +108,13 @@ void bgm__arena_release(bgm__arena *a)
     }
     bgm__arena_init(a);
 }
+
+int bgm__arena_contains(const bgm__arena *a, const void *p)
+{
+    const bgm__arena_chunk *c;
+    uintptr_t u = (uintptr_t)p;
+    for (c = a->chunks; c; c = c->next)
+        if (u >= (uintptr_t)c->data && u < (uintptr_t)c->data + c->size)
+            return 1;
+    return 0;
+}

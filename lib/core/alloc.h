@@ -34,5 +34,7 @@ void *bgm__arena_calloc(bgm__arena *a, size_t size);
 void bgm__arena_reset(bgm__arena *a);
 /* Give all memory back. */
 void bgm__arena_release(bgm__arena *a);
+/* 1 when p points into one of the arena's chunks, used or not. */
+int bgm__arena_contains(const bgm__arena *a, const void *p);
 
 #endif

@@ -1,7 +1,20 @@
 /*
  * The thread pool and the one thread-count knob shared with BLAS.
- * Workers sleep on a condition variable between jobs; a job hands out
- * contiguous pieces of its range through an atomic counter.
+ *
+ * A job cuts its range into a few contiguous pieces per thread, dealt out as
+ * one run of pieces (a share) per thread; the posting thread takes a share
+ * too, and threads done with theirs take what is left of the others' (see
+ * struct share). Workers sleep on a condition variable between jobs, and
+ * join a job only while it is open: the posting thread never waits for a
+ * worker that has not woken up yet (a futex wake-up can take longer than a
+ * short job on a virtual machine), but once the pieces are gone it closes
+ * the job and waits only for the workers still running one. Workers do not
+ * spin between jobs: on a machine shared with other work, spinning took
+ * more time from the threads doing the work than it saved in wake-ups.
+ *
+ * BLAS runs single-threaded: the library splits large products itself
+ * (kernels/gemm.c), so the pool is the only pool and no two sets of threads
+ * spin against each other.
  */
 #define _GNU_SOURCE
 #include "threads.h"
@@ -15,13 +28,33 @@
 
 #define BGM__MAX_THREADS 1024
 
+/* Polls of the posting thread's wait for workers still inside a job before
+ * it sleeps: tens of microseconds (they are running, so it is short). */
+#define JOIN_SPIN_POLLS 4000
+
+/* Pieces a job is cut into per thread (fewer when min_chunk forbids). */
+#define PIECES_PER_THREAD 4
+
 typedef struct job {
     bgm__range_fn fn;
     void *ctx;
     int64_t n, chunk;
-    int64_t next;        /* atomic: next unclaimed item */
-    int pending;         /* atomic: workers still busy with this job */
+    int nshares;         /* threads the pieces were dealt to */
+    int active;          /* workers that joined and are still running pieces */
 } job;
+
+/*
+ * A thread's share of the current job: a run of consecutive pieces it takes
+ * first, so that successive jobs over the same data (a layer's output, then
+ * its activation, then pooling) find each part in the cache of the core
+ * that made it. Claims are atomic; once its own share is done a thread
+ * takes what is left of the others', so a preempted thread delays little.
+ * One cache line each.
+ */
+typedef struct share {
+    int64_t next, end;   /* next unclaimed piece (atomic) and one past the last */
+    char pad[64 - 2 * sizeof(int64_t)];
+} share;
 
 static struct {
     pthread_mutex_t run_lock;   /* held by the thread running a job */
@@ -30,26 +63,52 @@ static struct {
     pthread_t workers[BGM__MAX_THREADS];
     int nworkers;               /* started workers (threads - 1) */
     int threads;                /* setting; 0 = not yet decided */
-    unsigned long generation;   /* bumped per job */
+    unsigned long generation;   /* bumped per job; read atomically while spinning */
+    unsigned long start_generation; /* the generation when workers were started */
     int stopping;
-    job *current;
+    job *current;               /* the open job, NULL once closed */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0, 0, 0};
+          PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0, 0, 0, 0};
 
-static void run_pieces(job *j)
+/* Share i belongs to the caller's thread (0) or worker i - 1; dealt under
+ * run_lock before a job is posted. */
+static _Alignas(64) share shares[BGM__MAX_THREADS];
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void run_share(const job *j, int s)
 {
     for (;;) {
-        int64_t begin = __atomic_fetch_add(&j->next, j->chunk, __ATOMIC_RELAXED);
-        if (begin >= j->n)
+        int64_t piece = __atomic_fetch_add(&shares[s].next, 1, __ATOMIC_RELAXED), begin;
+        if (piece >= shares[s].end)
             break;
+        begin = piece * j->chunk;
         j->fn(j->ctx, begin, begin + j->chunk < j->n ? begin + j->chunk : j->n);
     }
 }
 
+/* Thread self's own share, then whatever is left of the others'. */
+static void run_pieces(const job *j, int self)
+{
+    int k;
+    for (k = 0; k < j->nshares; k++)
+        run_share(j, (self + k) % j->nshares);
+}
+
 static void *worker_main(void *arg)
 {
+    const int self = (int)(intptr_t)arg;
     /* The generation current at creation: a job posted later is new to us. */
-    unsigned long seen = (unsigned long)(uintptr_t)arg;
+    unsigned long seen = pool.start_generation;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         job *j;
@@ -59,10 +118,13 @@ static void *worker_main(void *arg)
             break;
         seen = pool.generation;
         j = pool.current;
+        if (!j)
+            continue; /* closed before we woke up: its pieces are done */
+        __atomic_add_fetch(&j->active, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&pool.lock);
-        run_pieces(j);
+        run_pieces(j, self < j->nshares ? self : 0);
         pthread_mutex_lock(&pool.lock);
-        if (--j->pending == 0)
+        if (__atomic_sub_fetch(&j->active, 1, __ATOMIC_RELEASE) == 0)
             pthread_cond_signal(&pool.done);
     }
     pthread_mutex_unlock(&pool.lock);
@@ -80,10 +142,11 @@ static void pool_start(void)
 {
     int i;
     if (pool.threads == 0)
-        pool.threads = online_cores();
+        __atomic_store_n(&pool.threads, online_cores(), __ATOMIC_RELAXED);
+    pool.start_generation = pool.generation;
     for (i = 0; i < pool.threads - 1; i++) {
-        if (pthread_create(&pool.workers[i], NULL, worker_main,
-                           (void *)(uintptr_t)pool.generation) != 0)
+        void *self = (void *)(intptr_t)(i + 1);
+        if (pthread_create(&pool.workers[i], NULL, worker_main, self) != 0)
             break; /* run with fewer threads rather than fail */
         pool.nworkers = i + 1;
     }
@@ -93,19 +156,20 @@ static void pool_stop(void)
 {
     int i;
     pthread_mutex_lock(&pool.lock);
-    pool.stopping = 1;
+    __atomic_store_n(&pool.stopping, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
     for (i = 0; i < pool.nworkers; i++)
         pthread_join(pool.workers[i], NULL);
     pool.nworkers = 0;
-    pool.stopping = 0;
+    __atomic_store_n(&pool.stopping, 0, __ATOMIC_RELAXED);
 }
 
 void bgm__parallel_for(int64_t n, int64_t min_chunk, bgm__range_fn fn, void *ctx)
 {
     job j;
     int64_t pieces;
+    int i;
     if (n <= 0)
         return;
     if (min_chunk < 1)
@@ -121,27 +185,48 @@ void bgm__parallel_for(int64_t n, int64_t min_chunk, bgm__range_fn fn, void *ctx
         fn(ctx, 0, n);
         return;
     }
-    pieces = pool.nworkers + 1;
+    /* A few pieces per thread: a thread the OS preempts then holds up only
+     * a small piece, which the others can take over. */
+    pieces = (int64_t)(pool.nworkers + 1) * PIECES_PER_THREAD;
     j.fn = fn;
     j.ctx = ctx;
     j.n = n;
     j.chunk = (n + pieces - 1) / pieces;
     if (j.chunk < min_chunk)
         j.chunk = min_chunk;
-    j.next = 0;
-    j.pending = pool.nworkers;
+    pieces = (n + j.chunk - 1) / j.chunk;
+    j.nshares = pool.nworkers + 1;
+    for (i = 0; i < j.nshares; i++) {
+        shares[i].next = pieces * i / j.nshares;
+        shares[i].end = pieces * (i + 1) / j.nshares;
+    }
+    j.active = 0;
     pthread_mutex_lock(&pool.lock);
     pool.current = &j;
-    pool.generation++;
+    __atomic_store_n(&pool.generation, pool.generation + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
-    run_pieces(&j);
+    run_pieces(&j, 0);
+    /* Close the job: late workers skip it; wait for those inside it. */
     pthread_mutex_lock(&pool.lock);
-    while (j.pending > 0)
-        pthread_cond_wait(&pool.done, &pool.lock);
     pool.current = NULL;
     pthread_mutex_unlock(&pool.lock);
+    for (i = 0; i < JOIN_SPIN_POLLS && __atomic_load_n(&j.active, __ATOMIC_ACQUIRE) > 0; i++)
+        cpu_relax();
+    pthread_mutex_lock(&pool.lock);
+    while (j.active > 0)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
     pthread_mutex_unlock(&pool.run_lock);
+}
+
+static void blas_single_thread(void) { bgm__blas_set_threads(1); }
+
+int bgm__pool_threads(void)
+{
+    int n = __atomic_load_n(&pool.threads, __ATOMIC_RELAXED);
+    pthread_once(&blas_once, blas_single_thread);
+    return n ? n : online_cores();
 }
 
 void bgm__blas_set_threads(int n)
@@ -159,8 +244,8 @@ BGM_API bgm_status bgm_set_num_threads(int n)
                          BGM__MAX_THREADS);
     pthread_mutex_lock(&pool.run_lock);
     pool_stop();
-    pool.threads = n == 0 ? online_cores() : n;
-    bgm__blas_set_threads(pool.threads);
+    __atomic_store_n(&pool.threads, n == 0 ? online_cores() : n, __ATOMIC_RELAXED);
+    pthread_once(&blas_once, blas_single_thread);
     pthread_mutex_unlock(&pool.run_lock);
     return BGM_OK;
 }

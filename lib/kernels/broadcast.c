@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/threads.h"
+#include "simd.h"
 
 /* Below this many elements, threads cost more than they save. */
 #define BCAST_MIN_CHUNK 32768
@@ -128,7 +129,7 @@ typedef struct fwd_ctx {
 #define F_MUL(x, y) ((x) * (y))
 #define F_DIV(x, y) ((x) / (y))
 
-static void fwd_row(const void *vctx, int64_t n, int64_t off, int64_t oa, int64_t ob)
+BGM__HOT static void fwd_row(const void *vctx, int64_t n, int64_t off, int64_t oa, int64_t ob)
 {
     const fwd_ctx *c = vctx;
     const int last = c->p->nit - 1;
@@ -209,7 +210,7 @@ typedef struct bwd_ctx {
 /* As PyTorch: -g * (a / b) / b, which stays finite longer than g*a/(b*b). */
 #define D_DIV_B(g, x, y) (-(g) * ((x) / (y)) / (y))
 
-static void bwd_row(const void *vctx, int64_t n, int64_t off, int64_t oa, int64_t ob)
+BGM__HOT static void bwd_row(const void *vctx, int64_t n, int64_t off, int64_t oa, int64_t ob)
 {
     const bwd_ctx *c = vctx;
     const int last = c->p->nit - 1;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/threads.h"
+#include "simd.h"
 
 /* Below this many elements, threads cost more than they save. */
 #define ELEMENTWISE_MIN_CHUNK 32768
@@ -18,10 +19,11 @@ typedef struct unary_ctx {
     float alpha;
     const float *x, *y, *gy;
     float *out;               /* y for forward, gx for backward */
+    int overwrite;            /* backward: gx = rather than += */
 } unary_ctx;
 
 /* 1 / (1 + e^-v) without overflow: e^-|v| never exceeds 1. */
-static inline float sigmoid(float v)
+BGM__INLINE float sigmoid(float v)
 {
     if (v >= 0.0f)
         return 1.0f / (1.0f + expf(-v));
@@ -36,23 +38,23 @@ static inline float sigmoid(float v)
 
 /* Phi(v) as erfc: 1 + erf(v / sqrt 2) cancels to a few correct digits for
  * v below about -2, where PyTorch's float32 GELU loses them. */
-static inline float normal_cdf(float v)
+BGM__INLINE float normal_cdf(float v)
 {
     return 0.5f * erfcf(-v * INV_SQRT2);
 }
 
-static inline float gelu(float v)
+BGM__INLINE float gelu(float v)
 {
     return v * normal_cdf(v);
 }
 
 /* d/dv of v * Phi(v) = Phi(v) + v * phi(v). */
-static inline float gelu_grad(float v)
+BGM__INLINE float gelu_grad(float v)
 {
     return normal_cdf(v) + v * INV_SQRT_2PI * expf(-0.5f * v * v);
 }
 
-static void forward_range(void *vctx, int64_t begin, int64_t end)
+BGM__HOT static void forward_range(void *vctx, int64_t begin, int64_t end)
 {
     const unary_ctx *c = vctx;
     const float *x = c->x, a = c->alpha;
@@ -98,7 +100,21 @@ static void forward_range(void *vctx, int64_t begin, int64_t end)
     }
 }
 
-static void backward_range(void *vctx, int64_t begin, int64_t end)
+BGM__INLINE float relu_grad(float v, float g) { return v > 0.0f ? g : 0.0f; }
+
+BGM__INLINE float leaky_relu_grad(float v, float g, float a) { return v > 0.0f ? g : a * g; }
+
+/* gx[i] = expr, or gx[i] += expr, over [begin, end). Both operands of the
+ * relu selections are loaded either way, so the loops have no branch. */
+#define GRAD_LOOP(expr)                                                            \
+    do {                                                                           \
+        if (c->overwrite)                                                          \
+            for (i = begin; i < end; i++) gx[i] = (expr);                          \
+        else                                                                       \
+            for (i = begin; i < end; i++) gx[i] += (expr);                         \
+    } while (0)
+
+BGM__HOT static void backward_range(void *vctx, int64_t begin, int64_t end)
 {
     const unary_ctx *c = vctx;
     const float *x = c->x, *y = c->y, *gy = c->gy, a = c->alpha;
@@ -106,57 +122,61 @@ static void backward_range(void *vctx, int64_t begin, int64_t end)
     int64_t i;
     switch (c->op) {
     case BGM__UN_NEG:
-        for (i = begin; i < end; i++) gx[i] -= gy[i];
+        GRAD_LOOP(-gy[i]);
         break;
     case BGM__UN_SCALE:
-        for (i = begin; i < end; i++) gx[i] += a * gy[i];
+        GRAD_LOOP(a * gy[i]);
         break;
     case BGM__UN_EXP:
-        for (i = begin; i < end; i++) gx[i] += gy[i] * y[i];
+        GRAD_LOOP(gy[i] * y[i]);
         break;
     case BGM__UN_LOG:
-        for (i = begin; i < end; i++) gx[i] += gy[i] / x[i];
+        GRAD_LOOP(gy[i] / x[i]);
         break;
     case BGM__UN_SQRT:
-        for (i = begin; i < end; i++) gx[i] += gy[i] / (2.0f * y[i]);
+        GRAD_LOOP(gy[i] / (2.0f * y[i]));
         break;
     case BGM__UN_POW:
-        if (a == 0.0f)
+        if (a == 0.0f && !c->overwrite)
             break;
-        if (a == 2.0f)
-            for (i = begin; i < end; i++) gx[i] += 2.0f * x[i] * gy[i];
+        if (a == 0.0f)
+            GRAD_LOOP(0.0f);
+        else if (a == 2.0f)
+            GRAD_LOOP(2.0f * x[i] * gy[i]);
         else
-            for (i = begin; i < end; i++) gx[i] += a * powf(x[i], a - 1.0f) * gy[i];
+            GRAD_LOOP(a * powf(x[i], a - 1.0f) * gy[i]);
         break;
     case BGM__UN_RELU:
-        for (i = begin; i < end; i++) gx[i] += x[i] > 0.0f ? gy[i] : 0.0f;
+        GRAD_LOOP(relu_grad(x[i], gy[i]));
         break;
     case BGM__UN_LEAKY_RELU:
-        for (i = begin; i < end; i++) gx[i] += x[i] > 0.0f ? gy[i] : a * gy[i];
+        GRAD_LOOP(leaky_relu_grad(x[i], gy[i], a));
         break;
     case BGM__UN_SIGMOID:
-        for (i = begin; i < end; i++) gx[i] += gy[i] * y[i] * (1.0f - y[i]);
+        GRAD_LOOP(gy[i] * y[i] * (1.0f - y[i]));
         break;
     case BGM__UN_TANH:
-        for (i = begin; i < end; i++) gx[i] += gy[i] * (1.0f - y[i] * y[i]);
+        GRAD_LOOP(gy[i] * (1.0f - y[i] * y[i]));
         break;
     case BGM__UN_GELU:
-        for (i = begin; i < end; i++) gx[i] += gy[i] * gelu_grad(x[i]);
+        GRAD_LOOP(gy[i] * gelu_grad(x[i]));
         break;
     }
 }
 
+#undef GRAD_LOOP
+
 void bgm__unary_forward(bgm__unary op, float alpha, const float *x, float *y, int64_t n)
 {
-    unary_ctx c = {op, alpha, x, NULL, NULL, y};
+    unary_ctx c = {op, alpha, x, NULL, NULL, y, 0};
     if (n > 0)
         bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, forward_range, &c);
 }
 
 void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float *y,
-                         const float *gy, float *gx, int64_t n)
+                         const float *gy, float *gx, int64_t n, int overwrite)
 {
-    unary_ctx c = {op, alpha, x, y, gy, gx};
+    unary_ctx c = {op, alpha, x, y, gy, gx, overwrite != 0};
     if (n > 0)
         bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, backward_range, &c);
 }

@@ -25,9 +25,10 @@ typedef enum bgm__unary {
 /* y[i] = f(x[i]) for i in [0, n); y may equal x. */
 void bgm__unary_forward(bgm__unary op, float alpha, const float *x, float *y, int64_t n);
 
-/* gx[i] += f'(x[i]) * gy[i]; y holds the forward result (some derivatives
- * are cheapest from it). */
+/* gx[i] += f'(x[i]) * gy[i], or gx[i] = f'(x[i]) * gy[i] when overwrite is
+ * nonzero (gx then need not be initialized); y holds the forward result
+ * (some derivatives are cheapest from it). */
 void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float *y,
-                         const float *gy, float *gx, int64_t n);
+                         const float *gy, float *gx, int64_t n, int overwrite);
 
 #endif

@@ -1,7 +1,22 @@
-/* Matrix products: a thin, checked layer over cblas_sgemm. */
+/* Matrix products: a thin, checked layer over cblas_sgemm (or the library's
+ * own AVX-512 kernels where the CPU has them, see gemm_avx512.h) that splits
+ * large products over the library's thread pool (BLAS itself runs
+ * single-threaded, see core/threads.h). */
 #include "gemm.h"
 
 #include <cblas.h>
+
+#include "core/threads.h"
+#include "gemm_avx512.h"
+
+/* Products smaller than this many multiply-adds (some 150 us on one core)
+ * run on one thread: a sleeping worker takes tens of microseconds to wake
+ * up on a virtual machine, and its operands must move to its core's cache,
+ * so splitting the products of a small MLP step saved nothing. */
+#define GEMM_SPLIT_MIN_MACS ((double)(1 << 25))
+
+/* Row or column blocks are multiples of this (whole SIMD tiles of sgemm). */
+#define GEMM_SPLIT_ALIGN 16
 
 /* C = beta * C without BLAS; beta == 0 clears, as sgemm does. */
 static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
@@ -19,10 +34,44 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
     }
 }
 
+static void sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                  float *c, int64_t ldc)
+{
+    if (bgm__gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* One product split by rows of C (by_rows) or by its columns. */
+typedef struct gemm_job {
+    int trans_a, trans_b, by_rows;
+    int64_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} gemm_job;
+
+static void gemm_range(void *ctx, int64_t begin, int64_t end)
+{
+    const gemm_job *j = ctx;
+    if (j->by_rows) /* rows of op(A): rows of A, or columns when transposed */
+        sgemm(j->trans_a, j->trans_b, end - begin, j->n, j->k, j->alpha,
+              j->a + (j->trans_a ? begin : begin * j->lda), j->lda, j->b, j->ldb, j->beta,
+              j->c + begin * j->ldc, j->ldc);
+    else /* columns of op(B): columns of B, or rows when transposed */
+        sgemm(j->trans_a, j->trans_b, j->m, end - begin, j->k, j->alpha, j->a, j->lda,
+              j->b + (j->trans_b ? begin * j->ldb : begin), j->ldb, j->beta, j->c + begin,
+              j->ldc);
+}
+
 void bgm__gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                float *c, int64_t ldc)
 {
+    int threads;
     if (m == 0 || n == 0)
         return;
     /* The reference BLAS rejects a leading dimension of 0 even when k == 0,
@@ -31,9 +80,19 @@ void bgm__gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float 
         scale_c(m, n, beta, c, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,
-                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    threads = bgm__pool_threads();
+    if (threads > 1 && (double)m * (double)n * (double)k >= GEMM_SPLIT_MIN_MACS) {
+        /* Split the longer side of C; every element still sums all of k in
+         * one sgemm call. */
+        gemm_job j = {trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta,
+                      a, b, c};
+        int64_t len = j.by_rows ? m : n;
+        int64_t piece = (len + threads - 1) / threads;
+        piece = (piece + GEMM_SPLIT_ALIGN - 1) / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
+        bgm__parallel_for(len, piece, gemm_range, &j);
+        return;
+    }
+    sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void bgm__gemm_batched(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,

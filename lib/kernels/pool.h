@@ -23,6 +23,16 @@ void bgm__max_pool(const bgm__window *g, const float *x, float *y, int32_t *argm
 void bgm__max_pool_backward(const bgm__window *g, const float *gy, const int32_t *argmax,
                             float *gx);
 
+/*
+ * gx = the gradient bgm__max_pool_backward adds, written rather than added
+ * (gx need not be initialized): every cell gets gy at its window's maximum
+ * and 0 elsewhere. Only for windows that tile the image without overlap or
+ * padding (strides equal to the window, VALID); cells past the last window
+ * get 0.
+ */
+void bgm__max_pool_backward_set(const bgm__window *g, const float *gy, const int32_t *argmax,
+                                float *gx);
+
 /* y = the mean of the real cells of each window, per channel (0 when none). */
 void bgm__avg_pool(const bgm__window *g, const float *x, float *y);
 

@@ -1,6 +1,7 @@
 /*
  * evaluate and predict: inference-mode passes that only read the model.
- * Every call works on a tape of its own, so calls may run on many threads.
+ * Every call works on tapes of its own, so calls may run on many threads;
+ * two tapes taking turns by layer keep only about two layers' activations.
  */
 #include "train.h"
 
@@ -9,7 +10,7 @@
 
 #define DEFAULT_BATCH 32
 
-bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
+bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
                                  const bgm_tensor *y, int64_t batch_size,
                                  bgm_metric **metrics, double *loss_mean)
 {
@@ -22,25 +23,24 @@ bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tape, const bgm_t
     for (start = 0; start < n && s == BGM_OK; start += batch_size) {
         int64_t stop = start + batch_size < n ? start + batch_size : n;
         bgm_tensor *xb = NULL, *yb = NULL, *pred, *loss, *probs;
-        s = bgm_tape_reset(tape);
-        if (s == BGM_OK)
-            s = bgm_tensor_slice(&xb, x, start, stop);
+        s = bgm_tensor_slice(&xb, x, start, stop);
         if (s == BGM_OK)
             s = bgm_tensor_slice(&yb, y, start, stop);
         if (s == BGM_OK)
-            s = bgm__model_run(m, tape, xb, 0, NULL, &pred);
+            s = bgm__model_infer(m, tapes, xb, &pred);
         if (s == BGM_OK)
-            s = bgm__model_loss(m, tape, yb, pred, &loss);
+            s = bgm__model_loss(m, tapes[0], yb, pred, &loss);
         if (s == BGM_OK) {
             sum += (double)*(const float *)bgm_tensor_data(loss) * (double)(stop - start);
-            s = bgm__metric_input(m, tape, pred, &probs);
+            s = bgm__metric_input(m, tapes[0], pred, &probs);
         }
         for (i = 0; s == BGM_OK && i < m->nmetrics; i++)
             s = bgm_metric_update(metrics[i], yb, probs);
         bgm_tensor_free(xb);
         bgm_tensor_free(yb);
     }
-    bgm_tape_reset(tape);
+    bgm_tape_reset(tapes[0]);
+    bgm_tape_reset(tapes[1]);
     *loss_mean = n > 0 ? sum / (double)n : 0.0;
     return s;
 }
@@ -59,7 +59,7 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
                            const bgm_tensor *y, int64_t batch_size, const char *fn)
 {
     bgm_tensor *yv = NULL;
-    bgm_tape *tape = NULL;
+    bgm_tape *tapes[2] = {NULL, NULL};
     bgm_metric **metrics = NULL;
     double loss = 0.0, value;
     bgm_status s;
@@ -79,11 +79,13 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
     if (s == BGM_OK)
         s = bgm__check_targets(m, fn, "y", y, bgm_tensor_dim(x, 0), &yv);
     if (s == BGM_OK)
-        s = bgm_tape_create(&tape);
+        s = bgm_tape_create(&tapes[0]);
+    if (s == BGM_OK)
+        s = bgm_tape_create(&tapes[1]);
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__evaluate_tensors(m, tape, x, yv, batch_size, metrics, &loss);
+        s = bgm__evaluate_tensors(m, tapes, x, yv, batch_size, metrics, &loss);
     if (s == BGM_OK)
         results[0] = loss;
     for (i = 0; s == BGM_OK && i < m->nmetrics && i + 1 < n; i++) {
@@ -93,7 +95,8 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
     if (yv != y)
         bgm_tensor_free(yv);
     bgm__metrics_free(metrics, m->nmetrics);
-    bgm_tape_free(tape);
+    bgm_tape_free(tapes[0]);
+    bgm_tape_free(tapes[1]);
     return s;
 }
 
@@ -122,7 +125,7 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
     int64_t shape[BGM_MAX_DIMS], n, start, row;
     const int64_t *os;
     bgm_tensor *result = NULL;
-    bgm_tape *tape = NULL;
+    bgm_tape *tapes[2] = {NULL, NULL};
     bgm_status s;
     int ndim, i;
     BGM__CHECK_NULL(out, fn);
@@ -146,21 +149,22 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
     }
     s = bgm_tensor_zeros(&result, BGM_FLOAT32, shape, ndim + 1);
     if (s == BGM_OK)
-        s = bgm_tape_create(&tape);
+        s = bgm_tape_create(&tapes[0]);
+    if (s == BGM_OK)
+        s = bgm_tape_create(&tapes[1]);
     for (start = 0; s == BGM_OK && start < n; start += batch_size) {
         int64_t stop = start + batch_size < n ? start + batch_size : n;
         bgm_tensor *xb = NULL, *pred;
-        s = bgm_tape_reset(tape);
+        s = bgm_tensor_slice(&xb, x, start, stop);
         if (s == BGM_OK)
-            s = bgm_tensor_slice(&xb, x, start, stop);
-        if (s == BGM_OK)
-            s = bgm__model_run(m, tape, xb, 0, NULL, &pred);
+            s = bgm__model_infer(m, tapes, xb, &pred);
         if (s == BGM_OK)
             memcpy((float *)bgm_tensor_data(result) + start * row, bgm_tensor_data(pred),
                    (size_t)((stop - start) * row) * sizeof(float));
         bgm_tensor_free(xb);
     }
-    bgm_tape_free(tape);
+    bgm_tape_free(tapes[0]);
+    bgm_tape_free(tapes[1]);
     if (s != BGM_OK) {
         char msg[900];
         bgm_tensor_free(result);

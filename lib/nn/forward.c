@@ -1,6 +1,8 @@
 /* Running the layers: the forward pass shared by fit, predict and custom loops. */
 #include "model_impl.h"
 
+#include "autograd/tape.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -34,15 +36,34 @@ bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what
     return BGM_OK;
 }
 
-bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
-                          int training, bgm_rng *rng, bgm_tensor **out)
+/*
+ * The tape for the next layer when alternating between two: one that holds
+ * neither h nor its data can be reset and reused; when both do (h is a view
+ * made on one tape of data on the other, as Flatten makes), the layer
+ * records on h's own tape without a reset.
+ */
+static bgm_tape *next_tape(bgm_tape *const tapes[2], const bgm_tensor *h)
+{
+    int k;
+    for (k = 0; k < 2; k++)
+        if (!bgm__tape_holds(tapes[k], h)) {
+            bgm_tape_reset(tapes[k]);
+            return tapes[k];
+        }
+    return h->tape;
+}
+
+/* The layers on x, each on tapes[0] (ntapes 1) or on next_tape (ntapes 2). */
+static bgm_status run_layers(const bgm_model *m, bgm_tape *const tapes[2], int ntapes,
+                             const bgm_tensor *x, int training, bgm_rng *rng,
+                             bgm_tensor **out)
 {
     bgm__forward_ctx ctx;
     bgm_tensor *h = (bgm_tensor *)x, *owned_mask = NULL;
     const bgm_tensor *mask = NULL;
     bgm_status s = BGM_OK;
     int i, k;
-    ctx.tape = tape;
+    ctx.tape = tapes[0];
     ctx.training = training;
     ctx.rng = rng;
     *out = NULL;
@@ -52,6 +73,8 @@ bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *
         const bgm_tensor *next = NULL;
         for (k = 0; k < l->nweights; k++)
             w[k] = m->weights[l->first_weight + k].view;
+        if (ntapes == 2)
+            ctx.tape = next_tape(tapes, h);
         ctx.mask = mask;
         s = l->ops->forward(l, &ctx, w, h, &y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
@@ -74,6 +97,21 @@ bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *
     if (s == BGM_OK)
         *out = h;
     return s;
+}
+
+bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
+                          int training, bgm_rng *rng, bgm_tensor **out)
+{
+    bgm_tape *const tapes[2] = {tape, NULL};
+    return run_layers(m, tapes, 1, x, training, rng, out);
+}
+
+bgm_status bgm__model_infer(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
+                            bgm_tensor **out)
+{
+    bgm_tape_reset(tapes[0]);
+    bgm_tape_reset(tapes[1]);
+    return run_layers(m, tapes, 2, x, 0, NULL, out);
 }
 
 BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *tape,

@@ -38,12 +38,11 @@ struct bgm_model {
     uint64_t seed;             /* the creation seed, kept for model files */
     int epochs_done;           /* epochs fit has completed (Keras' next initial_epoch) */
 
-    float *params, *grads, *state;
+    float *params, *state;
     int64_t nparams, nstate;
     bgm__weight *weights;
     int nweights;
     bgm_tensor **trainable;    /* views of the trainable weights, in order */
-    bgm_tensor **grad_views;   /* matching views into grads */
     int ntrainable;
 
     /* set by compile */
@@ -68,6 +67,13 @@ void bgm__model_free_weights(bgm_model *m);
  * weights are watched first. x's shape must have been checked. */
 bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
                           int training, bgm_rng *rng, bgm_tensor **out);
+
+/* Inference (training off) on two tapes, both reset here: each layer runs on
+ * a tape that holds nothing still needed, reset first, so a batch's memory
+ * peaks at about two layers' activations instead of all of them. *out lives
+ * on one of the tapes until they are reset. */
+bgm_status bgm__model_infer(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
+                            bgm_tensor **out);
 
 /* Checks that x is (N, input shape...) of the model's input type (int32 ids
  * when the first layer takes them, else float32); names fn and what ("x"). */

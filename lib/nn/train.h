@@ -32,9 +32,9 @@ bgm_status bgm__history_append(bgm_history *h, int epoch, const bgm_logs *logs);
 /* ---- evaluation ------------------------------------------------------------ */
 
 /* Loss (sample-weighted mean over batches) of m on x, y in inference mode,
- * with metrics[0..m->nmetrics) updated (they are reset first); on tape.
- * x and y must have been checked. */
-bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
+ * with metrics[0..m->nmetrics) updated (they are reset first); on the two
+ * tapes (see bgm__model_infer). x and y must have been checked. */
+bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
                                  const bgm_tensor *y, int64_t batch_size,
                                  bgm_metric **metrics, double *loss_mean);
 

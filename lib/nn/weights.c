@@ -120,9 +120,9 @@ static bgm_status initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, 
 }
 
 typedef struct buffers {
-    float *params, *grads, *state;
+    float *params, *state;
     bgm__weight *weights;
-    bgm_tensor **trainable, **grad_views;
+    bgm_tensor **trainable;
     int nweights, ntrainable;
     int64_t nparams, nstate;
 } buffers;
@@ -132,13 +132,9 @@ static void buffers_free(buffers *b)
     int i;
     for (i = 0; i < b->nweights; i++)
         bgm_tensor_free(b->weights[i].view);
-    for (i = 0; i < b->ntrainable; i++)
-        bgm_tensor_free(b->grad_views[i]);
     free(b->weights);
     free(b->trainable);
-    free(b->grad_views);
     bgm__aligned_free(b->params);
-    bgm__aligned_free(b->grads);
     bgm__aligned_free(b->state);
     memset(b, 0, sizeof *b);
 }
@@ -157,15 +153,11 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
                 b->nstate += spec_numel(s);
         }
     b->params = bgm__aligned_alloc((size_t)b->nparams * sizeof(float));
-    b->grads = bgm__aligned_alloc((size_t)b->nparams * sizeof(float));
     b->state = bgm__aligned_alloc((size_t)b->nstate * sizeof(float));
     b->weights = calloc((size_t)count + 1, sizeof *b->weights);
     b->trainable = calloc((size_t)count + 1, sizeof *b->trainable);
-    b->grad_views = calloc((size_t)count + 1, sizeof *b->grad_views);
-    if (!b->params || !b->grads || !b->state || !b->weights || !b->trainable ||
-        !b->grad_views)
+    if (!b->params || !b->state || !b->weights || !b->trainable)
         goto nomem;
-    memset(b->grads, 0, (size_t)b->nparams * sizeof(float));
     {
         int64_t poff = 0, soff = 0;
         for (i = 0; i < m->nlayers; i++) {
@@ -185,12 +177,7 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
                     goto nomem;
                 b->nweights++;
                 if (s->trainable) {
-                    b->trainable[b->ntrainable] = w->view;
-                    if (bgm_tensor_wrap(&b->grad_views[b->ntrainable], BGM_FLOAT32,
-                                        s->shape, s->ndim, b->grads + poff, NULL,
-                                        NULL) != BGM_OK)
-                        goto nomem;
-                    b->ntrainable++;
+                    b->trainable[b->ntrainable++] = w->view;
                     poff += n;
                 } else {
                     soff += n;
@@ -239,14 +226,12 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
     }
     bgm__model_free_weights(m);
     m->params = b.params;
-    m->grads = b.grads;
     m->state = b.state;
     m->nparams = b.nparams;
     m->nstate = b.nstate;
     m->weights = b.weights;
     m->nweights = b.nweights;
     m->trainable = b.trainable;
-    m->grad_views = b.grad_views;
     m->ntrainable = b.ntrainable;
     return BGM_OK;
 }
@@ -255,17 +240,15 @@ void bgm__model_free_weights(bgm_model *m)
 {
     buffers b;
     b.params = m->params;
-    b.grads = m->grads;
     b.state = m->state;
     b.weights = m->weights;
     b.nweights = m->nweights;
     b.trainable = m->trainable;
-    b.grad_views = m->grad_views;
     b.ntrainable = m->ntrainable;
     buffers_free(&b);
-    m->params = m->grads = m->state = NULL;
+    m->params = m->state = NULL;
     m->weights = NULL;
-    m->trainable = m->grad_views = NULL;
+    m->trainable = NULL;
     m->nweights = m->ntrainable = 0;
     m->nparams = m->nstate = 0;
 }

@@ -1,0 +1,31 @@
+/*
+ * Hot loops the compiler should vectorize. The build's -O2 only vectorizes
+ * loops whose trip count it knows, and its baseline x86-64 target has 4-wide
+ * SSE; BGM__HOT asks GCC for its -O3 vectorizer on one function (without
+ * errno from sqrtf, which blocks it) and clones the function for AVX2 and
+ * AVX-512, the best clone picked once at load time. Vectorizing elementwise
+ * loops never reorders a sum, so every clone gives the same bits. Other
+ * compilers get plain functions.
+ */
+#ifndef BGM_KERNELS_SIMD_H
+#define BGM_KERNELS_SIMD_H
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define BGM__HOT                                                                   \
+    __attribute__((optimize("O3", "no-math-errno", "fp-contract=off"),            \
+                   target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#elif defined(__GNUC__) && !defined(__clang__)
+#define BGM__HOT __attribute__((optimize("O3", "no-math-errno", "fp-contract=off")))
+#else
+#define BGM__HOT
+#endif
+
+/* Helpers of BGM__HOT functions: GCC inlines across differing optimize
+ * attributes only when told to. */
+#if defined(__GNUC__)
+#define BGM__INLINE static inline __attribute__((always_inline))
+#else
+#define BGM__INLINE static inline
+#endif
+
+#endif
