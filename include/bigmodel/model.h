@@ -33,8 +33,7 @@
  * its index (from 0), its kind and both shapes.
  *
  * Weights: all trainable parameters of a model live in one contiguous float
- * buffer and their gradients in another of the same size; non-trainable
- * state (BatchNorm's moving statistics) in a third. The tensors the
+ * buffer; non-trainable state (BatchNorm's moving statistics) in a second. The tensors the
  * accessors return are views into those buffers. Initial values come from
  * the model's own generator, seeded at creation: the same seed and the same
  * layers give the same bits.
@@ -42,6 +41,12 @@
  * Threads: one thread at a time per model, except bgm_model_predict and
  * bgm_model_evaluate, which only read the model: any number of threads may
  * run them at once on a model no thread is changing.
+ *
+ * Memory: inference (predict, evaluate, fit's validation) runs the layers
+ * on two workspaces taking turns, so a batch holds about two layers'
+ * activations at a time. The model keeps these workspaces between calls
+ * (one pair per call that ran at the same time as others), so repeated
+ * calls reuse mapped memory; bgm_model_free releases them.
  */
 #ifndef BIGMODEL_MODEL_H
 #define BIGMODEL_MODEL_H
@@ -632,8 +637,9 @@ BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_
 /**
  * Outputs of m for x (N, input shape...) in inference mode, in batches of
  * batch_size (0 means 32): *out is a new tensor (N, output shape...) the
- * caller frees. Reentrant: activations live in a per-call workspace, so
- * threads may predict with one model at once.
+ * caller frees. Reentrant: each call takes a workspace of its own (kept by
+ * the model for later calls, see Memory above), so threads may predict with
+ * one model at once.
  * Errors: BGM_E_INVALID (NULL, batch_size < 0), BGM_E_STATE (no layers),
  * BGM_E_DTYPE, BGM_E_SHAPE (x's sample shape differs from the input shape),
  * BGM_E_NOMEM.

@@ -1,14 +1,64 @@
 /*
  * evaluate and predict: inference-mode passes that only read the model.
  * Every call works on tapes of its own, so calls may run on many threads;
- * two tapes taking turns by layer keep only about two layers' activations.
+ * two tapes taking turns by layer keep only about two layers' activations,
+ * and the model keeps idle pairs so their memory stays mapped.
  */
 #include "train.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_BATCH 32
+
+bgm__infer_tapes *bgm__infer_tapes_take(const bgm_model *m)
+{
+    bgm_model *mm = (bgm_model *)m; /* only the guarded cache changes */
+    bgm__infer_tapes *t;
+    pthread_mutex_lock(&mm->infer_lock);
+    t = mm->infer_idle;
+    if (t)
+        mm->infer_idle = t->next;
+    pthread_mutex_unlock(&mm->infer_lock);
+    if (t)
+        return t;
+    t = calloc(1, sizeof *t);
+    if (t && bgm_tape_create(&t->tapes[0]) == BGM_OK &&
+        bgm_tape_create(&t->tapes[1]) == BGM_OK)
+        return t;
+    if (t) {
+        bgm_tape_free(t->tapes[0]);
+        free(t);
+    }
+    bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
+    return NULL;
+}
+
+void bgm__infer_tapes_give(const bgm_model *m, bgm__infer_tapes *t)
+{
+    bgm_model *mm = (bgm_model *)m;
+    if (!t)
+        return;
+    /* Results die here; the memory stays for the next call. */
+    bgm_tape_reset(t->tapes[0]);
+    bgm_tape_reset(t->tapes[1]);
+    pthread_mutex_lock(&mm->infer_lock);
+    t->next = mm->infer_idle;
+    mm->infer_idle = t;
+    pthread_mutex_unlock(&mm->infer_lock);
+}
+
+void bgm__infer_tapes_free_all(bgm_model *m)
+{
+    while (m->infer_idle) {
+        bgm__infer_tapes *t = m->infer_idle;
+        m->infer_idle = t->next;
+        bgm_tape_free(t->tapes[0]);
+        bgm_tape_free(t->tapes[1]);
+        free(t);
+    }
+}
 
 bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
                                  const bgm_tensor *y, int64_t batch_size,
@@ -59,7 +109,7 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
                            const bgm_tensor *y, int64_t batch_size, const char *fn)
 {
     bgm_tensor *yv = NULL;
-    bgm_tape *tapes[2] = {NULL, NULL};
+    bgm__infer_tapes *it = NULL;
     bgm_metric **metrics = NULL;
     double loss = 0.0, value;
     bgm_status s;
@@ -78,14 +128,12 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
         s = bgm__check_input(m, fn, "x", x);
     if (s == BGM_OK)
         s = bgm__check_targets(m, fn, "y", y, bgm_tensor_dim(x, 0), &yv);
-    if (s == BGM_OK)
-        s = bgm_tape_create(&tapes[0]);
-    if (s == BGM_OK)
-        s = bgm_tape_create(&tapes[1]);
+    if (s == BGM_OK && !(it = bgm__infer_tapes_take(m)))
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__evaluate_tensors(m, tapes, x, yv, batch_size, metrics, &loss);
+        s = bgm__evaluate_tensors(m, it->tapes, x, yv, batch_size, metrics, &loss);
     if (s == BGM_OK)
         results[0] = loss;
     for (i = 0; s == BGM_OK && i < m->nmetrics && i + 1 < n; i++) {
@@ -95,8 +143,7 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
     if (yv != y)
         bgm_tensor_free(yv);
     bgm__metrics_free(metrics, m->nmetrics);
-    bgm_tape_free(tapes[0]);
-    bgm_tape_free(tapes[1]);
+    bgm__infer_tapes_give(m, it);
     return s;
 }
 
@@ -125,7 +172,7 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
     int64_t shape[BGM_MAX_DIMS], n, start, row;
     const int64_t *os;
     bgm_tensor *result = NULL;
-    bgm_tape *tapes[2] = {NULL, NULL};
+    bgm__infer_tapes *it = NULL;
     bgm_status s;
     int ndim, i;
     BGM__CHECK_NULL(out, fn);
@@ -148,23 +195,20 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
         row *= os[i];
     }
     s = bgm_tensor_zeros(&result, BGM_FLOAT32, shape, ndim + 1);
-    if (s == BGM_OK)
-        s = bgm_tape_create(&tapes[0]);
-    if (s == BGM_OK)
-        s = bgm_tape_create(&tapes[1]);
+    if (s == BGM_OK && !(it = bgm__infer_tapes_take(m)))
+        s = BGM_E_NOMEM;
     for (start = 0; s == BGM_OK && start < n; start += batch_size) {
         int64_t stop = start + batch_size < n ? start + batch_size : n;
         bgm_tensor *xb = NULL, *pred;
         s = bgm_tensor_slice(&xb, x, start, stop);
         if (s == BGM_OK)
-            s = bgm__model_infer(m, tapes, xb, &pred);
+            s = bgm__model_infer(m, it->tapes, xb, &pred);
         if (s == BGM_OK)
             memcpy((float *)bgm_tensor_data(result) + start * row, bgm_tensor_data(pred),
                    (size_t)((stop - start) * row) * sizeof(float));
         bgm_tensor_free(xb);
     }
-    bgm_tape_free(tapes[0]);
-    bgm_tape_free(tapes[1]);
+    bgm__infer_tapes_give(m, it);
     if (s != BGM_OK) {
         char msg[900];
         bgm_tensor_free(result);

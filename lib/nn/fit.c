@@ -77,7 +77,6 @@ typedef struct fit_run {
     bgm_batch_iter *it;
     bgm_metric **metrics, **val_metrics;
     bgm_tensor **grads;              /* the tape's gradients of one step */
-    bgm_tape *val_tape;              /* validation alternates m->tape and this */
     bgm_history *history;
     bgm__progress progress;
     bgm__train_state st;
@@ -197,11 +196,11 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     s = collect(m, r->metrics, seen ? loss_sum / (double)seen : 0.0, "", &logs);
     if (s == BGM_OK && r->val_x) {
         double val_loss;
-        bgm_tape *tapes[2];
-        tapes[0] = m->tape;
-        tapes[1] = r->val_tape;
-        s = bgm__evaluate_tensors(m, tapes, r->val_x, r->val_y, r->o.batch_size,
-                                  r->val_metrics, &val_loss);
+        bgm__infer_tapes *it = bgm__infer_tapes_take(m);
+        s = it ? bgm__evaluate_tensors(m, it->tapes, r->val_x, r->val_y, r->o.batch_size,
+                                       r->val_metrics, &val_loss)
+               : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
+        bgm__infer_tapes_give(m, it);
         if (s == BGM_OK)
             s = collect(m, r->val_metrics, val_loss, "val_", &logs);
     }
@@ -286,8 +285,6 @@ static bgm_status prepare(fit_run *r, const bgm_tensor *x, const bgm_tensor *y,
         s = bgm__metrics_create(m, &r->val_metrics);
     if (s == BGM_OK && !m->tape)
         s = bgm_tape_create(&m->tape);
-    if (s == BGM_OK && r->val_x)
-        s = bgm_tape_create(&r->val_tape);
     if (s == BGM_OK) {
         r->grads = calloc((size_t)m->ntrainable + 1, sizeof *r->grads);
         r->history = bgm__history_new();
@@ -312,7 +309,6 @@ static void release(fit_run *r)
     bgm__metrics_free(r->val_metrics, r->m->nmetrics);
     free(r->grads);
     bgm_history_free(r->history);
-    bgm_tape_free(r->val_tape);
     if (r->m->tape)
         bgm_tape_reset(r->m->tape);
 }

@@ -26,10 +26,15 @@ BGM_API bgm_status bgm_model_create(bgm_model **out, const int64_t *input_shape,
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     memcpy(m->in_shape, input_shape, (size_t)ndim * sizeof *input_shape);
     m->in_ndim = ndim;
+    if (pthread_mutex_init(&m->infer_lock, NULL) != 0) {
+        free(m);
+        return bgm__fail(BGM_E_NOMEM, "%s: cannot create a mutex", fn);
+    }
     bgm__rng_seed(&m->rng, seed);
     m->seed = seed;
     /* An empty model still has (empty) weight buffers, so accessors never see NULL. */
     if (bgm__model_grow_weights(m, fn) != BGM_OK) {
+        pthread_mutex_destroy(&m->infer_lock);
         free(m);
         return BGM_E_NOMEM;
     }
@@ -49,6 +54,8 @@ BGM_API void bgm_model_free(bgm_model *m)
     bgm_optimizer_free(m->optimizer);
     free(m->metrics);
     bgm_tape_free(m->tape);
+    bgm__infer_tapes_free_all(m);
+    pthread_mutex_destroy(&m->infer_lock);
     free(m);
 }
 

@@ -1,12 +1,14 @@
 /*
  * Internal layout of bgm_model, shared by the files of lib/nn.
  *
- * Weights live in three contiguous buffers: params (trainable), grads (same
- * size) and state (non-trainable). Every weight tensor is a borrowed view
- * into one of them, so optimizers, clipping and saving are single loops.
+ * Weights live in two contiguous buffers: params (trainable) and state
+ * (non-trainable). Every weight tensor is a borrowed view into one of them,
+ * so optimizers, clipping and saving are single loops.
  */
 #ifndef BGM_NN_MODEL_IMPL_H
 #define BGM_NN_MODEL_IMPL_H
+
+#include <pthread.h>
 
 #include "core/rng.h"
 #include "layer.h"
@@ -28,6 +30,12 @@ typedef struct bgm__metric_spec {
     bgm_metric_options opts;
     char name[BGM__NAME_SIZE];
 } bgm__metric_spec;
+
+/* The two tapes of one inference call (see bgm__model_infer). */
+typedef struct bgm__infer_tapes {
+    bgm_tape *tapes[2];
+    struct bgm__infer_tapes *next;
+} bgm__infer_tapes;
 
 struct bgm_model {
     int64_t in_shape[BGM_MAX_DIMS];
@@ -53,7 +61,23 @@ struct bgm_model {
     int nmetrics;
 
     bgm_tape *tape;            /* the training step's tape, reused */
+
+    /* Idle tape pairs of predict/evaluate, kept so their memory stays mapped
+     * between calls (a page fault costs 11-16 us on these VMs); as many as
+     * calls ever ran at once. Logically const: guarded by infer_lock. */
+    pthread_mutex_t infer_lock;
+    bgm__infer_tapes *infer_idle;
 };
+
+/* A tape pair for one inference call on m: an idle one of m's, else a new
+ * one; NULL when out of memory. Thread-safe. */
+bgm__infer_tapes *bgm__infer_tapes_take(const bgm_model *m);
+
+/* Gives the pair back to m for later calls (NULL is ignored). Thread-safe. */
+void bgm__infer_tapes_give(const bgm_model *m, bgm__infer_tapes *t);
+
+/* Frees m's idle pairs (when m is freed). */
+void bgm__infer_tapes_free_all(bgm_model *m);
 
 /* Reallocates the weight buffers for the layers [0, nlayers) when layer
  * nlayers - 1 was just added: keeps earlier values, initializes the new
