@@ -3,7 +3,7 @@
  * -> MaxPool -> Conv2D(64) -> Flatten -> Dense(64) -> Dense(10), trained with
  * Adam on sparse categorical cross-entropy from logits.
  *
- *     cifar10_cnn [-e EPOCHS] [-b BATCH_SIZE] [CIFAR10_DIR]
+ *     cifar10_cnn [-e EPOCHS (10)] [-b BATCH_SIZE (64)] [CIFAR10_DIR]
  *
  * With CIFAR10_DIR (holding data_batch_1.bin ... data_batch_5.bin and
  * test_batch.bin) it trains on CIFAR-10; without it, on Fashion-MNIST from
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     int i;
 
     bgm_fit_options_init(&fit, sizeof fit);
-    fit.epochs = 5;
+    fit.epochs = 10; /* as the Keras tutorial */
     fit.batch_size = 64;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-e") == 0 && i + 1 < argc)
