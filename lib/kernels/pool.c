@@ -71,11 +71,11 @@ BGM__INLINE void max_pool_2x2(const float *p0, const float *p1, const float *p2,
         float b0 = p0[ch], b1, b2, b3;
         int32_t a = i0 + (int32_t)ch;
         b1 = max_of(b0, p1[ch]);
-        a = (b1 != b0) & (b0 == b0) ? i1 + (int32_t)ch : a;
+        a = ((b1 != b0) & (b0 == b0)) ? i1 + (int32_t)ch : a;
         b2 = max_of(b1, p2[ch]);
-        a = (b2 != b1) & (b1 == b1) ? i2 + (int32_t)ch : a;
+        a = ((b2 != b1) & (b1 == b1)) ? i2 + (int32_t)ch : a;
         b3 = max_of(b2, p3[ch]);
-        a = (b3 != b2) & (b2 == b2) ? i3 + (int32_t)ch : a;
+        a = ((b3 != b2) & (b2 == b2)) ? i3 + (int32_t)ch : a;
         best[ch] = b3;
         arg[ch] = a;
     }

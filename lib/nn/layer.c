@@ -4,6 +4,8 @@
  */
 #include "layer.h"
 
+#include "kernels/im2col.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -204,6 +206,29 @@ bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_ten
 {
     *out = mask;
     *made = NULL;
+    return BGM_OK;
+}
+
+bgm_status bgm__window_layer_build(bgm_layer *l, const char *kind, int64_t channels)
+{
+    char got[BGM__SHAPE_STR_SIZE];
+    int64_t pad, oh, ow;
+    int same = l->padding == BGM_PADDING_SAME;
+    if (l->in_ndim != 3)
+        return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 3 dimensions (height, "
+                               "width, channels), got %s",
+                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
+    oh = bgm__window_out(l->in_shape[0], l->kh, l->sh, same, &pad);
+    ow = bgm__window_out(l->in_shape[1], l->kw, l->sw, same, &pad);
+    if (oh < 1 || ow < 1)
+        return bgm__layer_fail(l, BGM_E_SHAPE, "%s %lldx%lld is larger than the input %s "
+                               "with VALID padding", kind, (long long)l->kh,
+                               (long long)l->kw,
+                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
+    l->out_shape[0] = oh;
+    l->out_shape[1] = ow;
+    l->out_shape[2] = channels;
+    l->out_ndim = 3;
     return BGM_OK;
 }
 

@@ -99,6 +99,12 @@ bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn);
 bgm_status bgm__layer_fail(const bgm_layer *l, bgm_status status, const char *fmt, ...)
     BGM__PRINTF(3, 4);
 
+/* Shape inference of a sliding-window layer (Conv2D, pooling) over NHWC
+ * input: checks the input is (H, W, C) and that the window (kind names it in
+ * messages: "kernel", "pool") fits, and sets the output shape to
+ * (OH, OW, channels). */
+bgm_status bgm__window_layer_build(bgm_layer *l, const char *kind, int64_t channels);
+
 /* Appends a weight spec to l. */
 void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, int ndim,
                          int trainable, bgm_initializer init, int64_t fan_in,

@@ -1,24 +1,12 @@
 /* Conv2D over NHWC images: y = act(conv(x, K) + b), K (KH, KW, C, F). */
 #include "layer.h"
 
-#include "kernels/im2col.h"
-
 static bgm_status conv2d_build(bgm_layer *l)
 {
-    char got[BGM__SHAPE_STR_SIZE];
-    int64_t pad, oh, ow, c, kshape[4];
-    int same = l->padding == BGM_PADDING_SAME;
-    if (l->in_ndim != 3)
-        return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 3 dimensions (height, "
-                               "width, channels), got %s",
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
-    oh = bgm__window_out(l->in_shape[0], l->kh, l->sh, same, &pad);
-    ow = bgm__window_out(l->in_shape[1], l->kw, l->sw, same, &pad);
-    if (oh < 1 || ow < 1)
-        return bgm__layer_fail(l, BGM_E_SHAPE, "kernel %lldx%lld is larger than the "
-                               "input %s with VALID padding", (long long)l->kh,
-                               (long long)l->kw,
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
+    int64_t c, kshape[4];
+    bgm_status s = bgm__window_layer_build(l, "kernel", l->units);
+    if (s != BGM_OK)
+        return s;
     c = l->in_shape[2];
     kshape[0] = l->kh;
     kshape[1] = l->kw;
@@ -29,10 +17,6 @@ static bgm_status conv2d_build(bgm_layer *l)
     if (l->use_bias)
         bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, l->kh * l->kw * c,
                             l->kh * l->kw * l->units, 0);
-    l->out_shape[0] = oh;
-    l->out_shape[1] = ow;
-    l->out_shape[2] = l->units;
-    l->out_ndim = 3;
     return BGM_OK;
 }
 

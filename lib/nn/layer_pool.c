@@ -1,28 +1,9 @@
 /* MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over NHWC images. */
 #include "layer.h"
 
-#include "kernels/im2col.h"
-
 static bgm_status pool_build(bgm_layer *l)
 {
-    char got[BGM__SHAPE_STR_SIZE];
-    int64_t pad, oh, ow;
-    int same = l->padding == BGM_PADDING_SAME;
-    if (l->in_ndim != 3)
-        return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 3 dimensions (height, "
-                               "width, channels), got %s",
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
-    oh = bgm__window_out(l->in_shape[0], l->kh, l->sh, same, &pad);
-    ow = bgm__window_out(l->in_shape[1], l->kw, l->sw, same, &pad);
-    if (oh < 1 || ow < 1)
-        return bgm__layer_fail(l, BGM_E_SHAPE, "pool %lldx%lld is larger than the input "
-                               "%s with VALID padding", (long long)l->kh, (long long)l->kw,
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
-    l->out_shape[0] = oh;
-    l->out_shape[1] = ow;
-    l->out_shape[2] = l->in_shape[2];
-    l->out_ndim = 3;
-    return BGM_OK;
+    return bgm__window_layer_build(l, "pool", l->in_shape[2]); /* channels kept */
 }
 
 static bgm_status max_pool_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,

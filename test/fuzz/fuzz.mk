@@ -17,7 +17,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L \
                 -DBGM_BUILDING_LIBRARY -Iinclude -Ilib
 
-$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/core/*.h lib/data/*.h lib/io/*.h include/bigmodel/*.h)
+$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard test/fuzz/*.h lib/core/*.h lib/data/*.h lib/io/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ -lz -lm
 
@@ -29,7 +29,7 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_MODEL_SRCS := $(sort $(wildcard lib/*/*.c))
 FUZZ_BLAS_LIBS  := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
 
-$(FUZZ_DIR)/fuzz_model: test/fuzz/fuzz_model.c $(FUZZ_MODEL_SRCS) $(wildcard lib/*/*.h include/*.h include/bigmodel/*.h)
+$(FUZZ_DIR)/fuzz_model: test/fuzz/fuzz_model.c $(FUZZ_MODEL_SRCS) $(wildcard test/fuzz/*.h lib/*/*.h include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags openblas 2>/dev/null) $< \
 	    $(FUZZ_MODEL_SRCS) -o $@ $(FUZZ_BLAS_LIBS) -lz -lm -lpthread -ldl

@@ -4,36 +4,13 @@
  * the checksums instead of stopping at them. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "bigmodel/io.h"
 
+#include "container_crc.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint64_t le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    while (n-- > 0)
-        v = v << 8 | p[n];
-    return v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    int i;
-    for (i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* CRC of the section whose offset and length fields are at off_field. */
-static void fix_section(uint8_t *f, size_t size, int off_field, int crc_field)
-{
-    uint64_t off = le(f + off_field, 8), len = le(f + off_field + 8, 8);
-    if (off <= size && len <= size - off)
-        put_le32(f + crc_field, (uint32_t)crc32(0, f + off, (uInt)len));
-}
 
 static void load(const uint8_t *data, size_t size)
 {
@@ -44,19 +21,6 @@ static void load(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *f;
-    load(data, size);
-    if (size < 96)
-        return 0;
-    f = malloc(size);
-    if (!f)
-        return 0;
-    memcpy(f, data, size);
-    fix_section(f, size, 24, 80);
-    fix_section(f, size, 40, 84);
-    fix_section(f, size, 56, 88);
-    put_le32(f + 92, (uint32_t)crc32(0, f, 92));
-    load(f, size);
-    free(f);
+    fuzz_read_container(data, size, load);
     return 0;
 }

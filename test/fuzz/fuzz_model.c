@@ -1,40 +1,19 @@
 /* libFuzzer target: bgm_model_load_memory, the whole model reader (the
  * archive container, then the model's keys, layer configurations, weight
- * shapes, compile and optimizer state). As in fuzz_bgm.c every input is
- * read twice, the second time with its CRCs recomputed, so mutations reach
- * the model reader behind the checksums. A loaded model also runs predict
- * on one zero sample, so a file that loads must give a model that works. */
+ * shapes, compile and optimizer state). Like fuzz_bgm.c it reads every input
+ * twice, the second time with its CRCs recomputed (container_crc.h), so
+ * mutations reach the model reader behind the checksums. A loaded model
+ * also runs predict on one zero sample, so a file that loads must give a
+ * model that works. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "bigmodel.h"
 
+#include "container_crc.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint64_t le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    while (n-- > 0)
-        v = v << 8 | p[n];
-    return v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    int i;
-    for (i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void fix_section(uint8_t *f, size_t size, int off_field, int crc_field)
-{
-    uint64_t off = le(f + off_field, 8), len = le(f + off_field + 8, 8);
-    if (off <= size && len <= size - off)
-        put_le32(f + crc_field, (uint32_t)crc32(0, f + off, (uInt)len));
-}
 
 /* Predicts one all-zero sample when the input is small enough to be cheap. */
 static void try_predict(const bgm_model *m)
@@ -73,19 +52,6 @@ static void load(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *f;
-    load(data, size);
-    if (size < 96)
-        return 0;
-    f = malloc(size);
-    if (!f)
-        return 0;
-    memcpy(f, data, size);
-    fix_section(f, size, 24, 80);
-    fix_section(f, size, 40, 84);
-    fix_section(f, size, 56, 88);
-    put_le32(f + 92, (uint32_t)crc32(0, f, 92));
-    load(f, size);
-    free(f);
+    fuzz_read_container(data, size, load);
     return 0;
 }
