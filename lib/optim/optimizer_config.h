@@ -1,5 +1,5 @@
 /* Read access to an optimizer's hyperparameters, for the model file
- * (lib/nn/model_save.c), which writes them and rebuilds the optimizer
+ * (lib/model/model_save.c), which writes them and rebuilds the optimizer
  * through the public constructors and setters. */
 #ifndef BGM_OPTIM_OPTIMIZER_CONFIG_H
 #define BGM_OPTIM_OPTIMIZER_CONFIG_H

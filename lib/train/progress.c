@@ -5,7 +5,7 @@
  * On a terminal (verbose 1, default output) the bar is rewritten in place
  * with a carriage return while the epoch runs, as Keras' Progbar does.
  */
-#include "train.h"
+#include "train/train.h"
 
 #include <stdio.h>
 #include <string.h>

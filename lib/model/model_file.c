@@ -4,7 +4,7 @@
  * layer kind. Files store names rather than enum numbers so they read like
  * a Keras config and survive a renumbering the ABI would never allow anyway.
  */
-#include "model_file.h"
+#include "model/model_file.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over NHWC images. */
-#include "layer.h"
+#include "layers/layer.h"
 
 static bgm_status pool_build(bgm_layer *l)
 {

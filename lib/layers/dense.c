@@ -1,5 +1,5 @@
 /* Dense: y = act(x W + b) over samples of one dimension. */
-#include "layer.h"
+#include "layers/layer.h"
 
 static bgm_status dense_build(bgm_layer *l)
 {

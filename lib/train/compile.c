@@ -1,5 +1,5 @@
 /* compile: the optimizer, the loss kind and the metrics a model reports. */
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,10 +2,10 @@
  * Internal pieces of the training loop: logs (named values), histories,
  * callbacks and the progress printer.
  */
-#ifndef BGM_NN_TRAIN_H
-#define BGM_NN_TRAIN_H
+#ifndef BGM_TRAIN_TRAIN_H
+#define BGM_TRAIN_TRAIN_H
 
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 #define BGM__LOGS_MAX 64
 

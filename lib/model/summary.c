@@ -2,7 +2,7 @@
  * model.summary(): Keras' table, with its column positions (29, 55, 65) and
  * its rule of cutting a field that runs into the next column.
  */
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The compiled loss: target checks, the loss and L2 penalties as ops on a
  * tape, and what metrics see of the predictions. */
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 const char *bgm__loss_name(bgm_loss_kind loss)
 {

@@ -1,5 +1,5 @@
 /* bgm_model: creation, adding layers (with shape inference), accessors. */
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

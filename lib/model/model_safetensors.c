@@ -12,7 +12,7 @@
  * in between) are permuted too: the torch model then uses a plain
  * nn.Flatten.
  */
-#include "model_file.h"
+#include "model/model_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * state and the epoch count; tensors hold the weights and the optimizer's
  * slot buffer. docs/file-format.md lists every key.
  */
-#include "model_file.h"
+#include "model/model_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* bgm_history (per-epoch values) and bgm_logs (named values of one moment). */
-#include "train.h"
+#include "train/train.h"
 
 #include <math.h>
 #include <stdlib.h>

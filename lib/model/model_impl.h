@@ -1,17 +1,17 @@
 /*
- * Internal layout of bgm_model, shared by the files of lib/nn.
+ * Internal layout of bgm_model, shared by lib/model and lib/train.
  *
  * Weights live in two contiguous buffers: params (trainable) and state
  * (non-trainable). Every weight tensor is a borrowed view into one of them,
  * so optimizers, clipping and saving are single loops.
  */
-#ifndef BGM_NN_MODEL_IMPL_H
-#define BGM_NN_MODEL_IMPL_H
+#ifndef BGM_MODEL_MODEL_IMPL_H
+#define BGM_MODEL_MODEL_IMPL_H
 
 #include <pthread.h>
 
 #include "core/rng.h"
-#include "layer.h"
+#include "layers/layer.h"
 
 #define BGM__WEIGHT_NAME_SIZE (2 * BGM__NAME_SIZE)
 

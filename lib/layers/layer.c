@@ -2,7 +2,7 @@
  * Layer configurations: allocation, option setters, accessors, and the
  * activation functions every layer kind shares.
  */
-#include "layer.h"
+#include "layers/layer.h"
 
 #include "kernels/im2col.h"
 

@@ -1,5 +1,5 @@
 /* Running the layers: the forward pass shared by fit, predict and custom loops. */
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 #include "autograd/tape.h"
 

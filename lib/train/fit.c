@@ -4,7 +4,7 @@
  * buffer, one optimizer step. Epochs end with validation, callbacks, the
  * progress line and a history entry.
  */
-#include "train.h"
+#include "train/train.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * implementation 2: one input mask (N, F) per batch shared by every step,
  * one recurrent mask (N, H) per sequence, both only in training.
  */
-#include "layer.h"
+#include "layers/layer.h"
 
 #include <stdlib.h>
 #include <string.h>

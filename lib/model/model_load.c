@@ -8,7 +8,7 @@
  * configuration implies before the layer is added, so nothing is allocated
  * for a layer that the file does not back with data of its own.
  */
-#include "model_file.h"
+#include "model/model_file.h"
 
 #include <float.h>
 #include <limits.h>

@@ -2,7 +2,7 @@
  * Embedding: rows of a (vocabulary, dimension) table picked by int32 token
  * ids, with Keras' mask_zero and initial rows from a matrix or word2vec.
  */
-#include "layer.h"
+#include "layers/layer.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * gradients, one for non-trainable state; views into them; initializers;
  * bulk copies.
  */
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Conv2D over NHWC images: y = act(conv(x, K) + b), K (KH, KW, C, F). */
-#include "layer.h"
+#include "layers/layer.h"
 
 static bgm_status conv2d_build(bgm_layer *l)
 {

@@ -2,7 +2,7 @@
  * Training callbacks: early stopping, learning-rate scheduler, CSV logger
  * and user (lambda) callbacks, with the hooks fit calls on them.
  */
-#include "train.h"
+#include "train/train.h"
 
 #include <errno.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * two tapes taking turns by layer keep only about two layers' activations,
  * and the model keeps idle pairs so their memory stays mapped.
  */
-#include "train.h"
+#include "train/train.h"
 
 #include <stdio.h>
 #include <stdlib.h>

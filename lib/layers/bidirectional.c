@@ -5,7 +5,7 @@
  * names them ("forward_lstm/kernel", "backward_lstm/kernel", ...), and its
  * own dropout masks.
  */
-#include "layer.h"
+#include "layers/layer.h"
 
 static const char *const lstm_names[2][3] = {
     {"forward_lstm/kernel", "forward_lstm/recurrent_kernel", "forward_lstm/bias"},

@@ -1,5 +1,5 @@
 /* BatchNormalization over the last axis, with moving statistics as state. */
-#include "layer.h"
+#include "layers/layer.h"
 
 static bgm_status batch_norm_build(bgm_layer *l)
 {

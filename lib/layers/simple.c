@@ -1,5 +1,5 @@
 /* Layers without weights that keep or flatten the shape: Flatten, Dropout, Activation. */
-#include "layer.h"
+#include "layers/layer.h"
 
 static bgm_status same_shape_build(bgm_layer *l)
 {

@@ -1,12 +1,12 @@
 /*
- * What lib/nn's model files share between saving and loading: the version
+ * What the model files share between saving and loading: the version
  * of the model layout inside the .bgm container, the names enums take in
  * files, and which configuration fields each layer kind stores.
  */
-#ifndef BGM_NN_MODEL_FILE_H
-#define BGM_NN_MODEL_FILE_H
+#ifndef BGM_MODEL_MODEL_FILE_H
+#define BGM_MODEL_MODEL_FILE_H
 
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 /* Version of the model layout (keys and tensor names) written in
  * "model.format_version"; readers reject newer ones. */

@@ -4,8 +4,8 @@
  * it never holds activations, so a built model can run on many threads.
  * Each kind is a table of two functions: build and forward.
  */
-#ifndef BGM_NN_LAYER_H
-#define BGM_NN_LAYER_H
+#ifndef BGM_LAYERS_LAYER_H
+#define BGM_LAYERS_LAYER_H
 
 #include "bigmodel/model.h"
 #include "bigmodel/rnn_ops.h"
