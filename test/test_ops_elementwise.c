@@ -697,6 +697,8 @@ static const named_binary all_binary[] = {
     {bgm_op_sub, "bgm_op_sub"},
     {bgm_op_mul, "bgm_op_mul"},
     {bgm_op_div, "bgm_op_div"},
+    {bgm_op_maximum, "bgm_op_maximum"},
+    {bgm_op_minimum, "bgm_op_minimum"},
 };
 
 START_TEST(binary_ops_reject_null_int32_and_shapes_that_do_not_broadcast)

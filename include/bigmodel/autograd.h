@@ -93,6 +93,20 @@ BGM_API bgm_status bgm_op_mul(bgm_tensor **out, bgm_tape *tape,
 /** out = a / b (elementwise; IEEE results for division by zero). */
 BGM_API bgm_status bgm_op_div(bgm_tensor **out, bgm_tape *tape,
                               const bgm_tensor *a, const bgm_tensor *b);
+/**
+ * out = max(a, b) (elementwise; Keras' Maximum merge). A NaN in either
+ * operand gives NaN; on a tie the result is a's value (0 or -0). Gradient as
+ * PyTorch's torch.maximum: all of it to the larger operand, half to each on
+ * a tie, all of it to both where either is NaN.
+ */
+BGM_API bgm_status bgm_op_maximum(bgm_tensor **out, bgm_tape *tape,
+                                  const bgm_tensor *a, const bgm_tensor *b);
+/**
+ * out = min(a, b) (elementwise; Keras' Minimum merge). NaN, ties and the
+ * gradient as bgm_op_maximum, with the smaller operand winning.
+ */
+BGM_API bgm_status bgm_op_minimum(bgm_tensor **out, bgm_tape *tape,
+                                  const bgm_tensor *a, const bgm_tensor *b);
 
 /* ---- elementwise unary ------------------------------------------------- */
 

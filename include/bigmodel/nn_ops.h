@@ -78,6 +78,17 @@ BGM_API bgm_status bgm_op_avg_pool2d(bgm_tensor **out, bgm_tape *tape, const bgm
 BGM_API bgm_status bgm_op_global_avg_pool2d(bgm_tensor **out, bgm_tape *tape,
                                             const bgm_tensor *x);
 
+/**
+ * Zero padding (Keras ZeroPadding2D, channels_last): x (N, H, W, C) to
+ * (N, top + H + bottom, left + W + right, C), x in the middle and zeros
+ * around it. The gradient of x is the middle of the output gradient.
+ * Errors: BGM_E_INVALID (NULL, a padding < 0), BGM_E_DTYPE, BGM_E_SHAPE
+ * (x is not 4-dimensional, the padded size overflows), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_zero_pad2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     int64_t top, int64_t bottom, int64_t left,
+                                     int64_t right);
+
 /* ---- normalization and regularization ---------------------------------- */
 
 /**

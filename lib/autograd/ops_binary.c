@@ -1,51 +1,33 @@
 /*
- * Broadcasting elementwise arithmetic: add, sub, mul, div. The broadcast
- * plan is not stored on the node; backward rebuilds it from the input
- * shapes, which the tape keeps alive.
+ * Broadcasting elementwise binary operations: add, sub, mul, div, maximum
+ * and minimum. They share one forward and one backward; the node remembers
+ * which operation it was (attr[0]). The broadcast plan is not stored on the
+ * node; backward rebuilds it from the input shapes, which the tape keeps
+ * alive.
  */
 #include "tape.h"
 
 #include "kernels/broadcast.h"
 
-static void backward_with(bgm__binop kind, const bgm__node *node, const float *gout,
-                          float **gin)
+static void binary_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const bgm_tensor *a = node->in[0], *b = node->in[1];
     bgm__bcast p;
     /* The shapes broadcast when recorded and have not changed since. */
     if (bgm__bcast_plan(&p, a->shape, a->ndim, b->shape, b->ndim) != 0)
         return;
-    bgm__bcast_backward(kind, &p, a->data, b->data, gout, gin[0], gin[1]);
+    bgm__bcast_backward((bgm__binop)node->attr[0], &p, a->data, b->data, gout, gin[0],
+                        gin[1]);
 }
 
-static void add_backward(const bgm__node *node, const float *gout, float **gin)
-{
-    backward_with(BGM__BIN_ADD, node, gout, gin);
-}
+/* Indexed by bgm__binop. */
+static const bgm__op binary_ops[] = {
+    {"add", binary_backward}, {"sub", binary_backward},     {"mul", binary_backward},
+    {"div", binary_backward}, {"maximum", binary_backward}, {"minimum", binary_backward},
+};
 
-static void sub_backward(const bgm__node *node, const float *gout, float **gin)
-{
-    backward_with(BGM__BIN_SUB, node, gout, gin);
-}
-
-static void mul_backward(const bgm__node *node, const float *gout, float **gin)
-{
-    backward_with(BGM__BIN_MUL, node, gout, gin);
-}
-
-static void div_backward(const bgm__node *node, const float *gout, float **gin)
-{
-    backward_with(BGM__BIN_DIV, node, gout, gin);
-}
-
-static const bgm__op op_add = {"add", add_backward};
-static const bgm__op op_sub = {"sub", sub_backward};
-static const bgm__op op_mul = {"mul", mul_backward};
-static const bgm__op op_div = {"div", div_backward};
-
-static bgm_status binary(const char *fn, bgm__binop kind, const bgm__op *op,
-                         bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
-                         const bgm_tensor *b)
+static bgm_status binary(const char *fn, bgm__binop kind, bgm_tensor **out,
+                         bgm_tape *tape, const bgm_tensor *a, const bgm_tensor *b)
 {
     const bgm_tensor *in[2] = {a, b};
     char sa[BGM__SHAPE_STR_SIZE], sb[BGM__SHAPE_STR_SIZE];
@@ -58,33 +40,47 @@ static bgm_status binary(const char *fn, bgm__binop kind, const bgm__op *op,
         return bgm__fail(BGM_E_SHAPE, "%s: shapes %s and %s do not broadcast", fn,
                          bgm__tensor_shape_str(sa, sizeof sa, a),
                          bgm__tensor_shape_str(sb, sizeof sb, b));
-    s = bgm__op_begin(&c, fn, out, tape, op, in, 2, p.shape, p.ndim, NULL);
+    s = bgm__op_begin(&c, fn, out, tape, &binary_ops[kind], in, 2, p.shape, p.ndim, NULL);
     if (s != BGM_OK)
         return s;
     bgm__bcast_forward(kind, &p, a->data, b->data, c.out->data);
+    if (c.node)
+        c.node->attr[0] = kind;
     return bgm__op_end(&c, out);
 }
 
 BGM_API bgm_status bgm_op_add(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
                               const bgm_tensor *b)
 {
-    return binary("bgm_op_add", BGM__BIN_ADD, &op_add, out, tape, a, b);
+    return binary("bgm_op_add", BGM__BIN_ADD, out, tape, a, b);
 }
 
 BGM_API bgm_status bgm_op_sub(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
                               const bgm_tensor *b)
 {
-    return binary("bgm_op_sub", BGM__BIN_SUB, &op_sub, out, tape, a, b);
+    return binary("bgm_op_sub", BGM__BIN_SUB, out, tape, a, b);
 }
 
 BGM_API bgm_status bgm_op_mul(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
                               const bgm_tensor *b)
 {
-    return binary("bgm_op_mul", BGM__BIN_MUL, &op_mul, out, tape, a, b);
+    return binary("bgm_op_mul", BGM__BIN_MUL, out, tape, a, b);
 }
 
 BGM_API bgm_status bgm_op_div(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
                               const bgm_tensor *b)
 {
-    return binary("bgm_op_div", BGM__BIN_DIV, &op_div, out, tape, a, b);
+    return binary("bgm_op_div", BGM__BIN_DIV, out, tape, a, b);
+}
+
+BGM_API bgm_status bgm_op_maximum(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
+                                  const bgm_tensor *b)
+{
+    return binary("bgm_op_maximum", BGM__BIN_MAX, out, tape, a, b);
+}
+
+BGM_API bgm_status bgm_op_minimum(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
+                                  const bgm_tensor *b)
+{
+    return binary("bgm_op_minimum", BGM__BIN_MIN, out, tape, a, b);
 }

@@ -5,6 +5,7 @@
  */
 #include "broadcast.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/threads.h"
@@ -128,6 +129,9 @@ typedef struct fwd_ctx {
 #define F_SUB(x, y) ((x) - (y))
 #define F_MUL(x, y) ((x) * (y))
 #define F_DIV(x, y) ((x) / (y))
+/* A NaN in either operand wins; on a tie (0 and -0 too) the result is x. */
+#define F_MAX(x, y) ((x) < (y) || isnan(y) ? (y) : (x))
+#define F_MIN(x, y) ((x) > (y) || isnan(y) ? (y) : (x))
 
 BGM__HOT static void fwd_row(const void *vctx, int64_t n, int64_t off, int64_t oa, int64_t ob)
 {
@@ -142,6 +146,8 @@ BGM__HOT static void fwd_row(const void *vctx, int64_t n, int64_t off, int64_t o
     case BGM__BIN_SUB: FWD_LOOP(F_SUB); break;
     case BGM__BIN_MUL: FWD_LOOP(F_MUL); break;
     case BGM__BIN_DIV: FWD_LOOP(F_DIV); break;
+    case BGM__BIN_MAX: FWD_LOOP(F_MAX); break;
+    case BGM__BIN_MIN: FWD_LOOP(F_MIN); break;
     }
 }
 
@@ -209,6 +215,12 @@ typedef struct bwd_ctx {
 #define D_DIV_A(g, x, y) ((g) / (y))
 /* As PyTorch: -g * (a / b) / b, which stays finite longer than g*a/(b*b). */
 #define D_DIV_B(g, x, y) (-(g) * ((x) / (y)) / (y))
+/* Maximum and minimum, as PyTorch: an operand gets g where it wins, half of
+ * it on a tie, and all of it where either operand is NaN (no comparison
+ * holds). x and y are always a and b: d max/da is zero where a < b, d max/db
+ * where a > b; min swaps the two. */
+#define D_ZERO_IF_LT(g, x, y) ((x) == (y) ? 0.5f * (g) : (x) < (y) ? 0.0f : (g))
+#define D_ZERO_IF_GT(g, x, y) ((x) == (y) ? 0.5f * (g) : (x) > (y) ? 0.0f : (g))
 
 BGM__HOT static void bwd_row(const void *vctx, int64_t n, int64_t off, int64_t oa, int64_t ob)
 {
@@ -228,6 +240,10 @@ BGM__HOT static void bwd_row(const void *vctx, int64_t n, int64_t off, int64_t o
     case BGM__BIN_MUL * 2 + 1: BWD_LOOP(D_MUL_B); break;
     case BGM__BIN_DIV * 2: BWD_LOOP(D_DIV_A); break;
     case BGM__BIN_DIV * 2 + 1: BWD_LOOP(D_DIV_B); break;
+    case BGM__BIN_MAX * 2:
+    case BGM__BIN_MIN * 2 + 1: BWD_LOOP(D_ZERO_IF_LT); break;
+    case BGM__BIN_MAX * 2 + 1:
+    case BGM__BIN_MIN * 2: BWD_LOOP(D_ZERO_IF_GT); break;
     }
 }
 

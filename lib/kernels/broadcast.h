@@ -14,7 +14,13 @@ typedef enum bgm__binop {
     BGM__BIN_ADD,
     BGM__BIN_SUB,
     BGM__BIN_MUL,
-    BGM__BIN_DIV
+    BGM__BIN_DIV,
+    /* Elementwise maximum / minimum, NaN-propagating. The gradient goes to
+     * the larger (smaller) operand; on a tie each operand gets half, and
+     * where either is NaN both get all of it (PyTorch's torch.maximum /
+     * torch.minimum rules). */
+    BGM__BIN_MAX,
+    BGM__BIN_MIN
 } bgm__binop;
 
 /*

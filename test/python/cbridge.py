@@ -137,6 +137,18 @@ def torch_op_gradients(fn, inputs, weights):
     return out.detach().numpy(), [x.grad.numpy() for x in xs]
 
 
+def compare_with_torch(lib, op, torch_fn, inputs, extra=(), weight_seed=7):
+    """op_gradients of op against torch_op_gradients of torch_fn: forward
+    values and every gradient within rtol 1e-5 of PyTorch's (NaN matches NaN)."""
+    forward, grads, weights = op_gradients(lib, op, inputs, extra, weight_seed)
+    want, want_grads = torch_op_gradients(torch_fn, inputs, weights)
+    np.testing.assert_allclose(forward, want, rtol=1e-5, atol=1e-7)
+    assert len(grads) == len(want_grads)
+    for got, ref in zip(grads, want_grads):
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
 class TapeSession:
     """A tape plus numpy arrays wrapped as tensors (kept alive here)."""
 

@@ -4,7 +4,7 @@ import ctypes
 import numpy as np
 import pytest
 
-from cbridge import P, PP, declare_tensor_api, op_gradients, torch_op_gradients
+from cbridge import P, PP, compare_with_torch as compare, declare_tensor_api
 
 torch = pytest.importorskip("torch")
 
@@ -19,16 +19,6 @@ def api(lib):
     for name in ("pow", "leaky_relu"):
         getattr(lib, "bgm_op_" + name).argtypes = [PP, P, P, ctypes.c_float]
     return lib
-
-
-def compare(lib, op, torch_fn, inputs, extra=()):
-    forward, grads, weights = op_gradients(lib, op, inputs, extra, weight_seed=7)
-    want, want_grads = torch_op_gradients(torch_fn, inputs, weights)
-    np.testing.assert_allclose(forward, want, rtol=1e-5, atol=1e-7)
-    assert len(grads) == len(want_grads)
-    for got, ref in zip(grads, want_grads):
-        assert got.shape == ref.shape
-        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
 
 
 RNG = np.random.default_rng(2024)
