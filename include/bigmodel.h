@@ -40,5 +40,6 @@
 #include "bigmodel/text.h"
 #include "bigmodel/io.h"
 #include "bigmodel/model.h"
+#include "bigmodel/graph.h"
 
 #endif /* BIGMODEL_H */

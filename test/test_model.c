@@ -33,19 +33,67 @@ static bgm_optimizer *adam(float lr)
 
 /* ---- building ----------------------------------------------------------- */
 
-START_TEST(dense_after_conv_fails_naming_the_layer_and_both_shapes)
+START_TEST(a_layer_that_cannot_take_its_input_fails_naming_it_and_both_shapes)
 {
     bgm_model *m = NULL;
     BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){7, 7, 1}, 3, 1));
     BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU)));
-    BGM_ASSERT_FAILS(bgm_model_add(m, bgm_layer_dense(10, BGM_ACT_LINEAR)), BGM_E_SHAPE,
-                     "layer 1 (Dense): expected input of 1 dimension, got (5, 5, 64) — add "
-                     "a Flatten layer before it");
+    BGM_ASSERT_FAILS(bgm_model_add(m, bgm_layer_lstm(10)), BGM_E_SHAPE,
+                     "layer 1 (LSTM): expected input of 2 dimensions (timesteps, features), "
+                     "got (5, 5, 64)");
     ck_assert_int_eq(bgm_model_num_layers(m), 1);
     /* the model stays usable */
     BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_flatten()));
     BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(10, BGM_ACT_LINEAR)));
     ck_assert_int_eq(bgm_model_num_layers(m), 3);
+    bgm_model_free(m);
+}
+END_TEST
+
+START_TEST(dense_on_images_applies_to_the_last_axis_as_keras)
+{
+    bgm_model *m = NULL;
+    bgm_tensor *x = NULL, *y = NULL, *k;
+    const int64_t *shape;
+    int ndim, i;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){7, 7, 1}, 3, 1));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(10, BGM_ACT_LINEAR)));
+    shape = bgm_model_output_shape(m, &ndim);
+    ck_assert_int_eq(ndim, 3);
+    ck_assert_int_eq(shape[0], 5);
+    ck_assert_int_eq(shape[2], 10);
+    ck_assert_int_eq(bgm_layer_num_params(bgm_model_layer(m, 1)), 64 * 10 + 10);
+    /* every position gets the same product: a one-hot input row picks kernel rows */
+    BGM_ASSERT_OK(bgm_tensor_zeros(&x, BGM_FLOAT32, (int64_t[]){2, 7, 7, 1}, 4));
+    for (i = 0; i < 98; i++)
+        ((float *)bgm_tensor_data(x))[i] = (float)(i % 5) - 2.0f;
+    BGM_ASSERT_OK(bgm_model_predict(&y, m, x, 0));
+    ck_assert_int_eq(bgm_tensor_ndim(y), 4);
+    ck_assert_int_eq(bgm_tensor_dim(y, 3), 10);
+    {   /* position (1, 2, 3) of sample 1 against conv -> relu -> x W + b by hand */
+        bgm_tensor *cv = NULL;
+        bgm_model *c = NULL;
+        const float *h, *w, *b, *out = bgm_tensor_data(y);
+        int j, f;
+        BGM_ASSERT_OK(bgm_model_create(&c, (int64_t[]){7, 7, 1}, 3, 1));
+        BGM_ASSERT_OK(bgm_model_add(c, bgm_layer_conv2d(64, 3, BGM_ACT_RELU)));
+        BGM_ASSERT_OK(bgm_model_predict(&cv, c, x, 0));
+        h = (const float *)bgm_tensor_data(cv) + ((1 * 5 + 2) * 5 + 3) * 64;
+        k = bgm_model_weight(m, 2);
+        w = bgm_tensor_data(k);
+        b = bgm_tensor_data(bgm_model_weight(m, 3));
+        for (j = 0; j < 10; j++) {
+            double sum = b[j];
+            for (f = 0; f < 64; f++)
+                sum += (double)h[f] * w[f * 10 + j];
+            ck_assert_double_eq_tol(out[((1 * 5 + 2) * 5 + 3) * 10 + j], sum, 1e-4);
+        }
+        bgm_tensor_free(cv);
+        bgm_model_free(c);
+    }
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
     bgm_model_free(m);
 }
 END_TEST
@@ -683,7 +731,8 @@ Suite *suite_model(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("build");
-    tcase_add_test(tc, dense_after_conv_fails_naming_the_layer_and_both_shapes);
+    tcase_add_test(tc, a_layer_that_cannot_take_its_input_fails_naming_it_and_both_shapes);
+    tcase_add_test(tc, dense_on_images_applies_to_the_last_axis_as_keras);
     tcase_add_test(tc, conv_and_pool_reject_inputs_they_cannot_take);
     tcase_add_test(tc, add_takes_a_failed_constructor_and_keeps_its_message);
     tcase_add_test(tc, layers_get_keras_names_and_shapes);

@@ -66,8 +66,18 @@ extern "C" {
 /** A layer configuration, made by a bgm_layer_* constructor. Opaque. */
 typedef struct bgm_layer bgm_layer;
 
-/** A Sequential model: a stack of layers with its weights. Opaque. */
+/**
+ * A model: a graph of layer calls from input nodes to output nodes, with
+ * its weights (bgm_model_create + bgm_model_add build a chain, Keras'
+ * Sequential; bgm_model_create_graph in graph.h any graph). Opaque.
+ */
 typedef struct bgm_model bgm_model;
+
+/** Builds graphs of layer calls: owns input nodes, layers and their nodes (graph.h). Opaque. */
+typedef struct bgm_graph bgm_graph;
+
+/** A symbolic value of a graph: an input, or the output of one layer call (graph.h). Opaque. */
+typedef struct bgm_node bgm_node;
 
 /** Per-epoch values of the loss and metrics recorded by fit. Opaque. */
 typedef struct bgm_history bgm_history;
@@ -139,7 +149,11 @@ typedef enum bgm_loss_kind {
  * bgm_layer_free().
  */
 
-/** Densely connected layer: y = act(x W + b), x (N, in), W (in, units). units >= 1. */
+/**
+ * Densely connected layer: y = act(x W + b) over the last axis, W (in,
+ * units): (N, in) to (N, units), and (N, ..., in) to (N, ..., units) as
+ * Keras does, each position through the same W. units >= 1.
+ */
 BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation);
 
 /**
@@ -389,8 +403,8 @@ BGM_API void bgm_model_free(bgm_model *m);
  * Errors: BGM_E_INVALID (NULL m; NULL layer, keeping the message of the
  * constructor that failed; a duplicate name), BGM_E_STATE (m is compiled, or
  * layer belongs to a model or a Bidirectional layer already), BGM_E_SHAPE
- * (the layer cannot take the previous output: "layer 3 (Dense): expected
- * input of 1 dimension, got (5, 5, 64) — add a Flatten layer before it"),
+ * (the layer cannot take the previous output: "layer 3 (LSTM): expected
+ * input of 2 dimensions (timesteps, features), got (5, 5, 64)"),
  * BGM_E_DTYPE (an Embedding layer that is not the first), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer);
@@ -858,5 +872,7 @@ BGM_API bgm_status bgm_model_load_weights_safetensors(bgm_model *m, const char *
 #ifdef __cplusplus
 }
 #endif
+
+#include "graph.h"
 
 #endif /* BIGMODEL_MODEL_H */

@@ -20,8 +20,8 @@ BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer)
     bgm_layer *l;
     if (!layer)
         return NULL; /* keeps the message of the constructor that failed */
-    if (layer->index >= 0) {
-        bgm__fail(BGM_E_STATE, "%s: layer '%s' belongs to a model", fn, layer->name);
+    if (layer->graph) {
+        bgm__layer_built_fail(layer, fn);
         return NULL;
     }
     if (layer->wrapped) {
@@ -46,25 +46,26 @@ BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer)
     return l;
 }
 
-static bgm_status bidirectional_build(bgm_layer *l)
+static bgm_status bidirectional_build(bgm_layer *l, const bgm__shape *in, int nin,
+                                      bgm__shape *out)
 {
     const char *const(*names)[3] = l->inner->ops == &bgm__lstm_ops ? lstm_names : gru_names;
-    bgm_status s = bgm__rnn_build(l, l->inner, names[0]);
+    bgm_status s = bgm__rnn_build(l, l->inner, names[0], in, out);
     if (s == BGM_OK)
-        s = bgm__rnn_build(l, l->inner, names[1]);
+        s = bgm__rnn_build(l, l->inner, names[1], in, out);
     if (s == BGM_OK)
-        l->out_shape[l->out_ndim - 1] *= 2;
+        out->d[out->ndim - 1] *= 2;
     return s;
 }
 
 static bgm_status bidirectional_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                                        bgm_tensor *const *w, const bgm_tensor *x,
-                                        bgm_tensor **y)
+                                        bgm_tensor *const *w, const bgm_tensor *const *x,
+                                        int nx, bgm_tensor **y)
 {
     bgm_tensor *halves[2];
-    bgm_status s = bgm__rnn_forward(l->inner, ctx, w, x, 0, &halves[0]);
+    bgm_status s = bgm__rnn_forward(l->inner, ctx, w, x[0], 0, &halves[0]);
     if (s == BGM_OK)
-        s = bgm__rnn_forward(l->inner, ctx, w + l->nweights / 2, x, 1, &halves[1]);
+        s = bgm__rnn_forward(l->inner, ctx, w + l->nweights / 2, x[0], 1, &halves[1]);
     if (s == BGM_OK)
         s = bgm_op_concat(y, ctx->tape, (const bgm_tensor *const *)halves, 2, -1);
     return s;
@@ -89,4 +90,5 @@ static void bidirectional_init(const bgm_layer *l, float *const *w)
 
 const bgm__layer_ops bgm__bidirectional_ops = {"Bidirectional", "bidirectional",
                                                bidirectional_build, bidirectional_forward,
-                                               bidirectional_mask, bidirectional_init, 0};
+                                               bidirectional_mask, bidirectional_init, 0,
+                                               0, 0};

@@ -1,36 +1,53 @@
-/* Dense: y = act(x W + b) over samples of one dimension. */
+/*
+ * Dense: y = act(x W + b) over the last axis (Keras): (..., in) to
+ * (..., units), the leading sample axes kept.
+ */
 #include "layers/layer.h"
 
-static bgm_status dense_build(bgm_layer *l)
+static bgm_status dense_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
-    char got[BGM__SHAPE_STR_SIZE];
-    int64_t in, kshape[2];
-    if (l->in_ndim != 1)
-        return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 1 dimension, got %s%s",
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim),
-                               l->in_ndim > 1 ? " — add a Flatten layer before it" : "");
-    in = l->in_shape[0];
-    kshape[0] = in;
+    int64_t last = in->d[in->ndim - 1], kshape[2];
+    kshape[0] = last;
     kshape[1] = l->units;
-    bgm__layer_add_spec(l, "kernel", kshape, 2, 1, l->kernel_init, in, l->units, 1);
+    bgm__layer_add_spec(l, "kernel", kshape, 2, 1, l->kernel_init, last, l->units, 1);
     if (l->use_bias)
-        bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, in, l->units, 0);
-    l->out_shape[0] = l->units;
-    l->out_ndim = 1;
+        bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, last, l->units, 0);
+    bgm__same_shape(in, out);
+    out->d[out->ndim - 1] = l->units;
     return BGM_OK;
 }
 
 static bgm_status dense_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                                bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y)
+                                bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                bgm_tensor **y)
 {
+    const bgm_tensor *in = x[0];
+    int ndim = bgm_tensor_ndim(in);
     bgm_tensor *h;
-    bgm_status s = bgm_op_matmul(&h, ctx->tape, x, w[0]);
+    bgm_status s = BGM_OK;
+    if (ndim > 2) { /* (N, ..., in) as rows of one product, then back */
+        int64_t rows[2];
+        rows[0] = -1;
+        rows[1] = bgm_tensor_dim(in, ndim - 1);
+        s = bgm_op_reshape(&h, ctx->tape, in, rows, 2);
+        in = h;
+    }
+    if (s == BGM_OK)
+        s = bgm_op_matmul(&h, ctx->tape, in, w[0]);
     if (s == BGM_OK && l->use_bias)
         s = bgm_op_add(&h, ctx->tape, h, w[1]);
+    if (s == BGM_OK && ndim > 2) {
+        int64_t shape[BGM_MAX_DIMS];
+        int i;
+        for (i = 0; i < ndim - 1; i++)
+            shape[i] = bgm_tensor_dim(x[0], i);
+        shape[ndim - 1] = l->units;
+        s = bgm_op_reshape(&h, ctx->tape, h, shape, ndim);
+    }
     if (s == BGM_OK)
         s = bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, h, y);
     return s;
 }
 
 const bgm__layer_ops bgm__dense_ops = {"Dense", "dense", dense_build, dense_forward,
-                                       NULL, NULL, 0};
+                                       NULL, NULL, 0, 0, 0};

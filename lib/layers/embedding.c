@@ -122,35 +122,38 @@ BGM_API bgm_status bgm_layer_set_embedding_word2vec(bgm_layer *layer,
     return BGM_OK;
 }
 
-static bgm_status embedding_build(bgm_layer *l)
+static bgm_status embedding_build(bgm_layer *l, const bgm__shape *in, int nin,
+                                  bgm__shape *out)
 {
     char got[BGM__SHAPE_STR_SIZE];
     int64_t shape[2];
-    int i;
-    if (l->index != 0)
-        return bgm__layer_fail(l, BGM_E_DTYPE, "takes int32 token ids, so it must be the "
-                               "model's first layer; here its input would be the float32 "
-                               "output of layer %d", l->index - 1);
-    if (l->in_ndim + 1 >= BGM_MAX_DIMS)
+    if (in->dtype != BGM_INT32) {
+        if (l->index > 0)
+            return bgm__layer_fail(l, BGM_E_DTYPE, "takes int32 token ids, so it must be "
+                                   "the model's first layer; here its input would be the "
+                                   "float32 output of layer %d", l->index - 1);
+        return bgm__layer_fail(l, BGM_E_DTYPE, "takes int32 token ids, so its input must "
+                               "be an int32 model input; here it is float32");
+    }
+    if (in->ndim + 1 >= BGM_MAX_DIMS)
         return bgm__layer_fail(l, BGM_E_SHAPE, "input %s leaves no room for the embedding "
-                               "dimension", bgm__shape_str(got, sizeof got, l->in_shape,
-                                                            l->in_ndim));
+                               "dimension", bgm__shape_str(got, sizeof got, in->d,
+                                                            in->ndim));
     shape[0] = l->input_dim;
     shape[1] = l->units;
     bgm__layer_add_spec(l, "embeddings", shape, 2, 1, l->kernel_init, l->input_dim,
                         l->units, 0);
-    for (i = 0; i < l->in_ndim; i++)
-        l->out_shape[i] = l->in_shape[i];
-    l->out_shape[l->in_ndim] = l->units;
-    l->out_ndim = l->in_ndim + 1;
+    bgm__same_shape(in, out);
+    out->d[in->ndim] = l->units;
+    out->ndim = in->ndim + 1;
     return BGM_OK;
 }
 
 static bgm_status embedding_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                                    bgm_tensor *const *w, const bgm_tensor *x,
-                                    bgm_tensor **y)
+                                    bgm_tensor *const *w, const bgm_tensor *const *x,
+                                    int nx, bgm_tensor **y)
 {
-    return bgm_op_embedding(y, ctx->tape, x, w[0]);
+    return bgm_op_embedding(y, ctx->tape, x[0], w[0]);
 }
 
 static bgm_status embedding_mask(const bgm_layer *l, const bgm_tensor *x,
@@ -185,4 +188,4 @@ static void embedding_init(const bgm_layer *l, float *const *w)
 
 const bgm__layer_ops bgm__embedding_ops = {"Embedding", "embedding", embedding_build,
                                            embedding_forward, embedding_mask,
-                                           embedding_init, 1};
+                                           embedding_init, 1, 0, 0};

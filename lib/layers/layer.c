@@ -43,14 +43,47 @@ bgm_status bgm__layer_fail(const bgm_layer *l, bgm_status status, const char *fm
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return bgm__fail(status, "layer %d (%s): %s", l->index, l->ops->kind, msg);
+    if (l->index >= 0)
+        return bgm__fail(status, "layer %d (%s): %s", l->index, l->ops->kind, msg);
+    return bgm__fail(status, "layer '%s' (%s): %s", l->name, l->ops->kind, msg);
+}
+
+char *bgm__batch_shape_str(char *buf, size_t size, const int64_t *shape, int ndim)
+{
+    size_t used;
+    int i;
+    if (size == 0)
+        return buf;
+    used = (size_t)snprintf(buf, size, "(None");
+    for (i = 0; i < ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, ", %lld", (long long)shape[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, ")");
+    return buf;
+}
+
+void bgm__same_shape(const bgm__shape *in, bgm__shape *out)
+{
+    *out = *in;
+    out->dtype = BGM_FLOAT32;
 }
 
 void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, int ndim,
                          int trainable, bgm_initializer init, int64_t fan_in,
                          int64_t fan_out, int l2)
 {
-    bgm__weight_spec *s = &l->specs[l->nweights++];
+    bgm__weight_spec *s;
+    if (l->nweights == l->spec_cap) {
+        int cap = l->spec_cap ? 2 * l->spec_cap : 4;
+        bgm__weight_spec *grown = realloc(l->specs, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            l->spec_oom = 1;
+            return;
+        }
+        l->specs = grown;
+        l->spec_cap = cap;
+    }
+    s = &l->specs[l->nweights++];
     memset(s, 0, sizeof *s);
     s->name = name;
     memcpy(s->shape, shape, (size_t)ndim * sizeof *shape);
@@ -196,6 +229,7 @@ BGM_API void bgm_layer_free(bgm_layer *layer)
     if (!layer)
         return;
     bgm_layer_free(layer->inner);
+    free(layer->specs);
     free(layer->init_table);
     free(layer->init_known);
     free(layer);
@@ -209,30 +243,41 @@ bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_ten
     return BGM_OK;
 }
 
-bgm_status bgm__window_layer_build(bgm_layer *l, const char *kind, int64_t channels)
+bgm_status bgm__window_layer_build(bgm_layer *l, const bgm__shape *in, const char *kind,
+                                   int64_t channels, bgm__shape *out)
 {
     char got[BGM__SHAPE_STR_SIZE];
     int64_t pad, oh, ow;
     int same = l->padding == BGM_PADDING_SAME;
-    if (l->in_ndim != 3)
+    if (in->ndim != 3)
         return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 3 dimensions (height, "
                                "width, channels), got %s",
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
-    oh = bgm__window_out(l->in_shape[0], l->kh, l->sh, same, &pad);
-    ow = bgm__window_out(l->in_shape[1], l->kw, l->sw, same, &pad);
+                               bgm__shape_str(got, sizeof got, in->d, in->ndim));
+    oh = bgm__window_out(in->d[0], l->kh, l->sh, same, &pad);
+    ow = bgm__window_out(in->d[1], l->kw, l->sw, same, &pad);
     if (oh < 1 || ow < 1)
         return bgm__layer_fail(l, BGM_E_SHAPE, "%s %lldx%lld is larger than the input %s "
                                "with VALID padding", kind, (long long)l->kh,
                                (long long)l->kw,
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim));
-    l->out_shape[0] = oh;
-    l->out_shape[1] = ow;
-    l->out_shape[2] = channels;
-    l->out_ndim = 3;
+                               bgm__shape_str(got, sizeof got, in->d, in->ndim));
+    out->d[0] = oh;
+    out->d[1] = ow;
+    out->d[2] = channels;
+    out->ndim = 3;
+    out->dtype = BGM_FLOAT32;
     return BGM_OK;
 }
 
 /* ---- setters ------------------------------------------------------------ */
+
+bgm_status bgm__layer_built_fail(const bgm_layer *l, const char *fn)
+{
+    if (l->model || l->index >= 0)
+        return bgm__fail(BGM_E_STATE, "%s: layer '%s' belongs to a model; set options "
+                         "before bgm_model_add", fn, l->name);
+    return bgm__fail(BGM_E_STATE, "%s: layer '%s' has been called on a node, which built "
+                     "it; set options before calling it", fn, l->name);
+}
 
 /* Common checks: a NULL layer keeps the constructor's message; a layer in
  * a model (or wrapped by Bidirectional) is frozen; the option must belong
@@ -243,9 +288,8 @@ bgm_status bgm__layer_settable(const bgm_layer *l, const char *fn, const char *o
     int i;
     if (!l)
         return BGM_E_INVALID;
-    if (l->index >= 0)
-        return bgm__fail(BGM_E_STATE, "%s: layer '%s' belongs to a model; set options "
-                         "before bgm_model_add", fn, l->name);
+    if (l->graph)
+        return bgm__layer_built_fail(l, fn);
     if (l->wrapped)
         return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
                          "layer; set its options before wrapping it", fn, l->ops->kind);
@@ -436,17 +480,9 @@ BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable)
     return s;
 }
 
-BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name)
+bgm_status bgm__check_name(const char *name, const char *fn)
 {
-    static const char *fn = "bgm_layer_set_name";
-    size_t i, n;
-    if (!layer)
-        return BGM_E_INVALID;
-    if (layer->index >= 0)
-        return bgm__fail(BGM_E_STATE, "%s: layer '%s' belongs to a model; set options "
-                         "before bgm_model_add", fn, layer->name);
-    BGM__CHECK_NULL(name, fn);
-    n = strlen(name);
+    size_t i, n = strlen(name);
     if (n == 0 || n >= BGM__NAME_SIZE)
         return bgm__fail(BGM_E_INVALID, "%s: a name has 1 to %d bytes, '%s' has %zu", fn,
                          BGM__NAME_SIZE - 1, n ? name : "", n);
@@ -457,7 +493,22 @@ BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name)
             return bgm__fail(BGM_E_INVALID, "%s: character %zu of '%s' is not one of "
                              "[A-Za-z0-9_.-]", fn, i, name);
     }
-    memcpy(layer->name, name, n + 1);
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name)
+{
+    static const char *fn = "bgm_layer_set_name";
+    bgm_status s;
+    if (!layer)
+        return BGM_E_INVALID;
+    if (layer->graph)
+        return bgm__layer_built_fail(layer, fn);
+    BGM__CHECK_NULL(name, fn);
+    s = bgm__check_name(name, fn);
+    if (s != BGM_OK)
+        return s;
+    memcpy(layer->name, name, strlen(name) + 1);
     layer->named_by_user = 1;
     return BGM_OK;
 }
@@ -476,7 +527,7 @@ BGM_API const char *bgm_layer_name(const bgm_layer *layer)
 
 BGM_API const int64_t *bgm_layer_output_shape(const bgm_layer *layer, int *ndim)
 {
-    if (!layer || layer->index < 0) {
+    if (!layer || !layer->graph) {
         if (ndim)
             *ndim = 0;
         return NULL;
@@ -490,7 +541,7 @@ BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer)
 {
     int64_t total = 0;
     int i, d;
-    if (!layer || layer->index < 0)
+    if (!layer || !layer->graph)
         return 0;
     for (i = 0; i < layer->nweights; i++) {
         int64_t n = 1;

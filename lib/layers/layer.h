@@ -1,8 +1,10 @@
 /*
  * Internal interface of layers. A bgm_layer is a configuration plus what
- * building it against an input shape inferred (output shape, weight specs);
- * it never holds activations, so a built model can run on many threads.
- * Each kind is a table of two functions: build and forward.
+ * building it against its first call's input shapes inferred (weight
+ * specs); it never holds activations, so a built model can run on many
+ * threads. Each kind is one table (bgm__layer_ops): build and forward, plus
+ * optional mask and init hooks. Layers know nothing of models or graphs:
+ * lib/model calls them.
  */
 #ifndef BGM_LAYERS_LAYER_H
 #define BGM_LAYERS_LAYER_H
@@ -11,8 +13,14 @@
 #include "bigmodel/rnn_ops.h"
 #include "core/error.h"
 
-#define BGM__LAYER_MAX_WEIGHTS 6
 #define BGM__NAME_SIZE 64
+
+/* The shape of one sample (no batch dimension) and its element type. */
+typedef struct bgm__shape {
+    int64_t d[BGM_MAX_DIMS];
+    int ndim;
+    bgm_dtype dtype;
+} bgm__shape;
 
 /* One weight a layer asks the model for. */
 typedef struct bgm__weight_spec {
@@ -37,12 +45,15 @@ typedef struct bgm__forward_ctx {
 typedef struct bgm__layer_ops {
     const char *kind;          /* Keras class name: "Dense" */
     const char *prefix;        /* Keras automatic name: "dense" */
-    /* Checks the sample shape l->in_shape and sets l->out_shape and l->specs.
-     * Fails with BGM_E_SHAPE through bgm__layer_fail. */
-    bgm_status (*build)(bgm_layer *l);
-    /* y = layer(x) on ctx->tape with the layer's weights w[0..nweights). */
+    /* Checks the sample shapes in[0..nin) (nin within the kind's input
+     * count), sets *out (dtype float32 unless it says otherwise) and appends
+     * l's weight specs with bgm__layer_add_spec. Fails with BGM_E_SHAPE or
+     * BGM_E_DTYPE through bgm__layer_fail. */
+    bgm_status (*build)(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out);
+    /* y = layer(x[0..nx)) on ctx->tape with the layer's weights w[0..nweights). */
     bgm_status (*forward)(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                          bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y);
+                          bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                          bgm_tensor **y);
     /* Optional. The mask of the output, from the input x and its mask (may
      * be NULL): *out is mask itself, NULL, or a new tensor also stored in
      * *made for the caller to free. Without it a layer drops the mask. */
@@ -52,15 +63,22 @@ typedef struct bgm__layer_ops {
     /* Optional. Adjusts the freshly initialized weights w[0..nweights)
      * (pretrained rows, LSTM's forget-gate bias). */
     void (*init_weights)(const bgm_layer *l, float *const *w);
-    /* 1 when the layer reads int32 token ids (it must come first). */
+    /* 1 when the layer reads int32 token ids (a model input of int32). */
     int takes_ids;
+    /* How many inputs a call takes: from min_inputs to max_inputs (0, 0:
+     * exactly one; max_inputs -1: no limit). */
+    int min_inputs, max_inputs;
 } bgm__layer_ops;
 
 struct bgm_layer {
     const bgm__layer_ops *ops;
     char name[BGM__NAME_SIZE];
     int named_by_user;
-    int index;                 /* position in its model; -1 before it is added */
+    int index;                 /* position in a Sequential model (messages say
+                                  "layer 3"); -1 otherwise */
+    struct bgm_graph *graph;   /* the graph that owns it since its first call */
+    struct bgm_model *model;   /* the model it is part of, or NULL */
+    int ncalls;                /* nodes it has made */
 
     /* configuration (each kind reads its own fields) */
     int64_t units;             /* Dense units, Conv2D filters */
@@ -83,29 +101,43 @@ struct bgm_layer {
     float dropout, recurrent_dropout;
     bgm_layer *inner;          /* Bidirectional: the wrapped LSTM / GRU (owned) */
     int wrapped;               /* 1: this layer is the inner layer of a Bidirectional */
+    int axis;                  /* Concatenate */
+    int64_t target[BGM_MAX_DIMS]; /* Reshape: the sample shape (one entry may be -1) */
+    int target_ndim;
+    int perm[BGM_MAX_DIMS];    /* Permute: 1-based sample axes, as Keras */
+    int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
 
-    /* inferred when added */
-    int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS];
+    /* inferred at the first call */
+    int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
     int in_ndim, out_ndim;
-    bgm__weight_spec specs[BGM__LAYER_MAX_WEIGHTS];
-    int nweights;
+    bgm__weight_spec *specs;   /* nweights specs (no fixed cap) */
+    int nweights, spec_cap;
+    int spec_oom;              /* bgm__layer_add_spec ran out of memory */
     int first_weight;          /* index of specs[0] in the model's weight list */
 };
 
 /* New layer of a kind with Keras' defaults; NULL (error set) when out of memory. */
 bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn);
 
-/* Fails with status and "layer <index> (<Kind>): <message>". */
+/* Fails with status and "layer <index> (<Kind>): <message>" in a Sequential
+ * model, "layer '<name>' (<Kind>): <message>" otherwise. */
 bgm_status bgm__layer_fail(const bgm_layer *l, bgm_status status, const char *fmt, ...)
     BGM__PRINTF(3, 4);
 
 /* Shape inference of a sliding-window layer (Conv2D, pooling) over NHWC
  * input: checks the input is (H, W, C) and that the window (kind names it in
- * messages: "kernel", "pool") fits, and sets the output shape to
- * (OH, OW, channels). */
-bgm_status bgm__window_layer_build(bgm_layer *l, const char *kind, int64_t channels);
+ * messages: "kernel", "pool") fits, and sets out to (OH, OW, channels). */
+bgm_status bgm__window_layer_build(bgm_layer *l, const bgm__shape *in, const char *kind,
+                                   int64_t channels, bgm__shape *out);
 
-/* Appends a weight spec to l. */
+/* *out = *in (a layer that keeps its input's shape). */
+void bgm__same_shape(const bgm__shape *in, bgm__shape *out);
+
+/* "(None, 26, 26, 32)" */
+char *bgm__batch_shape_str(char *buf, size_t size, const int64_t *shape, int ndim);
+
+/* Appends a weight spec to l (on out of memory it sets l->spec_oom, which
+ * whoever builds the layer checks). */
 void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, int ndim,
                          int trainable, bgm_initializer init, int64_t fan_in,
                          int64_t fan_out, int l2);
@@ -118,9 +150,16 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
 int bgm__activation_valid(bgm_activation act);
 
 /* Checks that option of fn may be set on l: l non-NULL (a NULL layer keeps
- * its constructor's message), not yet in a model, and of one of the kinds. */
+ * its constructor's message), never called (nor added to a model), and of
+ * one of the kinds. */
 bgm_status bgm__layer_settable(const bgm_layer *l, const char *fn, const char *option,
                                const bgm__layer_ops *const *kinds, int nkinds);
+
+/* BGM_E_INVALID unless name is 1 to 63 bytes of [A-Za-z0-9_.-]. */
+bgm_status bgm__check_name(const char *name, const char *fn);
+
+/* BGM_E_STATE: fn cannot change l, which a call has built (or a model holds). */
+bgm_status bgm__layer_built_fail(const bgm_layer *l, const char *fn);
 
 /* Mask hook of layers that keep the time axis: the mask passes through. */
 bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
@@ -128,9 +167,9 @@ bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_ten
 
 /* Recurrent layers (LSTM, GRU), used by Bidirectional for its two halves:
  * adds cfg's weight specs (names from names[0..3) or the defaults when NULL)
- * to l, checking l's input shape, and sets l's output shape for one
- * direction. */
-bgm_status bgm__rnn_build(bgm_layer *l, const bgm_layer *cfg, const char *const *names);
+ * to l, checking the input shape in, and sets out for one direction. */
+bgm_status bgm__rnn_build(bgm_layer *l, const bgm_layer *cfg, const char *const *names,
+                          const bgm__shape *in, bgm__shape *out);
 
 /* Runs cfg's recurrence on x with weights w (kernel, recurrent kernel and,
  * with a bias, bias), forward or reversed, with cfg's dropouts in training. */
@@ -145,6 +184,8 @@ void bgm__lstm_unit_forget_bias(float *bias, int64_t units);
 extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops,
     bgm__avg_pool2d_ops, bgm__global_avg_pool2d_ops, bgm__flatten_ops, bgm__dropout_ops,
     bgm__batch_norm_ops, bgm__activation_ops, bgm__embedding_ops, bgm__lstm_ops,
-    bgm__gru_ops, bgm__bidirectional_ops;
+    bgm__gru_ops, bgm__bidirectional_ops, bgm__add_ops, bgm__subtract_ops, bgm__multiply_ops,
+    bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
+    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops;
 
 #endif

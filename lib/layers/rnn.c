@@ -77,20 +77,21 @@ static int gates(const bgm_layer *cfg)
     return cfg->ops == &bgm__lstm_ops ? 4 : 3;
 }
 
-bgm_status bgm__rnn_build(bgm_layer *l, const bgm_layer *cfg, const char *const *names)
+bgm_status bgm__rnn_build(bgm_layer *l, const bgm_layer *cfg, const char *const *names,
+                          const bgm__shape *in, bgm__shape *out)
 {
     static const char *const plain[3] = {"kernel", "recurrent_kernel", "bias"};
     char got[BGM__SHAPE_STR_SIZE];
     int64_t g = gates(cfg), h = cfg->units, f, shape[2];
     if (!names)
         names = plain;
-    if (l->in_ndim != 2)
+    if (in->ndim != 2)
         return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 2 dimensions (timesteps, "
                                "features), got %s%s",
-                               bgm__shape_str(got, sizeof got, l->in_shape, l->in_ndim),
-                               l->in_ndim == 1 ? " — token ids need an Embedding layer "
+                               bgm__shape_str(got, sizeof got, in->d, in->ndim),
+                               in->ndim == 1 ? " — token ids need an Embedding layer "
                                "before it" : "");
-    f = l->in_shape[1];
+    f = in->d[1];
     shape[0] = f;
     shape[1] = g * h;
     bgm__layer_add_spec(l, names[0], shape, 2, 1, cfg->kernel_init, f, g * h, 0);
@@ -107,13 +108,14 @@ bgm_status bgm__rnn_build(bgm_layer *l, const bgm_layer *cfg, const char *const 
             bgm__layer_add_spec(l, names[2], shape, 2, 1, cfg->bias_init, f, g * h, 0);
         }
     }
+    out->dtype = BGM_FLOAT32;
     if (cfg->return_sequences) {
-        l->out_shape[0] = l->in_shape[0];
-        l->out_shape[1] = h;
-        l->out_ndim = 2;
+        out->d[0] = in->d[0];
+        out->d[1] = h;
+        out->ndim = 2;
     } else {
-        l->out_shape[0] = h;
-        l->out_ndim = 1;
+        out->d[0] = h;
+        out->ndim = 1;
     }
     return BGM_OK;
 }
@@ -191,15 +193,16 @@ void bgm__lstm_unit_forget_bias(float *bias, int64_t units)
         bias[j] = 1.0f;
 }
 
-static bgm_status rnn_build(bgm_layer *l)
+static bgm_status rnn_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
-    return bgm__rnn_build(l, l, NULL);
+    return bgm__rnn_build(l, l, NULL, in, out);
 }
 
 static bgm_status rnn_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                              bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y)
+                              bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                              bgm_tensor **y)
 {
-    return bgm__rnn_forward(l, ctx, w, x, 0, y);
+    return bgm__rnn_forward(l, ctx, w, x[0], 0, y);
 }
 
 /* With return_sequences the steps (and their mask) carry on; without, the mask is used up. */
@@ -218,5 +221,6 @@ static void lstm_init(const bgm_layer *l, float *const *w)
 }
 
 const bgm__layer_ops bgm__lstm_ops = {"LSTM", "lstm", rnn_build, rnn_forward, rnn_mask,
-                                      lstm_init, 0};
-const bgm__layer_ops bgm__gru_ops = {"GRU", "gru", rnn_build, rnn_forward, rnn_mask, NULL, 0};
+                                      lstm_init, 0, 0, 0};
+const bgm__layer_ops bgm__gru_ops = {"GRU", "gru", rnn_build, rnn_forward, rnn_mask, NULL, 0,
+                                     0, 0};

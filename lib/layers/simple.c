@@ -1,56 +1,60 @@
 /* Layers without weights that keep or flatten the shape: Flatten, Dropout, Activation. */
 #include "layers/layer.h"
 
-static bgm_status same_shape_build(bgm_layer *l)
+static bgm_status same_shape_build(bgm_layer *l, const bgm__shape *in, int nin,
+                                   bgm__shape *out)
 {
-    int i;
-    for (i = 0; i < l->in_ndim; i++)
-        l->out_shape[i] = l->in_shape[i];
-    l->out_ndim = l->in_ndim;
+    bgm__same_shape(in, out);
     return BGM_OK;
 }
 
-static bgm_status flatten_build(bgm_layer *l)
+static bgm_status flatten_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
     int64_t n = 1;
     int i;
-    for (i = 0; i < l->in_ndim; i++)
-        n *= l->in_shape[i];
-    l->out_shape[0] = n;
-    l->out_ndim = 1;
+    for (i = 0; i < in->ndim; i++)
+        n *= in->d[i];
+    out->d[0] = n;
+    out->ndim = 1;
+    out->dtype = BGM_FLOAT32;
     return BGM_OK;
 }
 
 static bgm_status flatten_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                                  bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y)
+                                  bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                  bgm_tensor **y)
 {
     int64_t shape[2];
-    shape[0] = bgm_tensor_dim(x, 0);
-    shape[1] = l->out_shape[0];
-    return bgm_op_reshape(y, ctx->tape, x, shape, 2);
+    int i;
+    shape[0] = bgm_tensor_dim(x[0], 0);
+    shape[1] = 1;
+    for (i = 1; i < bgm_tensor_ndim(x[0]); i++)
+        shape[1] *= bgm_tensor_dim(x[0], i);
+    return bgm_op_reshape(y, ctx->tape, x[0], shape, 2);
 }
 
 static bgm_status dropout_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                                  bgm_tensor *const *w, const bgm_tensor *x, bgm_tensor **y)
+                                  bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                  bgm_tensor **y)
 {
     if (!ctx->training || l->rate == 0.0f) {
-        *y = (bgm_tensor *)x; /* identity at inference: no copy */
+        *y = (bgm_tensor *)x[0]; /* identity at inference: no copy */
         return BGM_OK;
     }
-    return bgm_op_dropout(y, ctx->tape, x, l->rate, ctx->rng, 1);
+    return bgm_op_dropout(y, ctx->tape, x[0], l->rate, ctx->rng, 1);
 }
 
 static bgm_status activation_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
-                                     bgm_tensor *const *w, const bgm_tensor *x,
+                                     bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                                      bgm_tensor **y)
 {
-    return bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, x, y);
+    return bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, x[0], y);
 }
 
 const bgm__layer_ops bgm__flatten_ops = {"Flatten", "flatten", flatten_build,
-                                         flatten_forward, NULL, NULL, 0};
+                                         flatten_forward, NULL, NULL, 0, 0, 0};
 const bgm__layer_ops bgm__dropout_ops = {"Dropout", "dropout", same_shape_build,
-                                         dropout_forward, bgm__pass_mask, NULL, 0};
+                                         dropout_forward, bgm__pass_mask, NULL, 0, 0, 0};
 const bgm__layer_ops bgm__activation_ops = {"Activation", "activation", same_shape_build,
                                             activation_forward, bgm__pass_mask, NULL,
-                                            0};
+                                            0, 0, 0};

@@ -1,137 +1,306 @@
-/* Running the layers: the forward pass shared by fit, predict and custom loops. */
+/*
+ * The executor: runs a model's plan (its nodes in topological order) on
+ * tapes. Training and custom loops record every layer on one tape. Inference
+ * gives each layer a tape holding no value still needed and counts, per
+ * tape, the values alive on it: a value dies after its last consumer, so a
+ * batch holds the largest set of activations alive at once, and a chain
+ * needs two tapes taking turns.
+ */
 #include "model/model_impl.h"
 
 #include "autograd/tape.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what,
+static const char *dtype_name(bgm_dtype dtype)
+{
+    return dtype == BGM_INT32 ? "int32" : dtype == BGM_FLOAT32 ? "float32" : "of unknown type";
+}
+
+bgm_status bgm__check_input(const bgm_model *m, int i, const char *fn, const char *what,
                             const bgm_tensor *x)
 {
     char got[BGM__SHAPE_STR_SIZE], want[BGM__SHAPE_STR_SIZE];
+    const bgm__shape *in = &m->inputs[i]->shape;
     const int64_t *shape = bgm_tensor_shape(x);
-    int ndim = bgm_tensor_ndim(x), i, ok;
+    int ndim = bgm_tensor_ndim(x), k, ok;
     bgm_dtype dtype = bgm_tensor_dtype(x);
-    const bgm_layer *first = m->nlayers > 0 ? m->layers[0] : NULL;
-    const char *name = dtype == BGM_INT32 ? "int32" : dtype == BGM_FLOAT32 ? "float32"
-                                                                           : "of unknown type";
-    if (first && first->ops->takes_ids) {
-        if (dtype != BGM_INT32)
+    if (dtype != in->dtype) {
+        if (in->dtype == BGM_INT32 && m->sequential)
             return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, but layer 0 (%s) takes int32 token "
-                             "ids", fn, what, name, first->ops->kind);
-    } else if (dtype != BGM_FLOAT32) {
+                             "ids", fn, what, dtype_name(dtype), m->layers[0]->ops->kind);
+        if (in->dtype == BGM_INT32)
+            return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, input '%s' takes int32 token ids",
+                             fn, what, dtype_name(dtype), m->inputs[i]->name);
         return bgm__fail(BGM_E_DTYPE, "%s: %s is %s, the model takes float32 inputs%s", fn,
-                         what, name, dtype == BGM_INT32 ? " (token ids need an Embedding "
-                         "layer first)" : "");
+                         what, dtype_name(dtype), dtype == BGM_INT32 ? " (token ids need an "
+                         "Embedding layer first)" : "");
     }
-    ok = ndim == m->in_ndim + 1;
-    for (i = 0; ok && i < m->in_ndim; i++)
-        ok = shape[i + 1] == m->in_shape[i];
+    ok = ndim == in->ndim + 1;
+    for (k = 0; ok && k < in->ndim; k++)
+        ok = shape[k + 1] == in->d[k];
     if (!ok)
         return bgm__fail(BGM_E_SHAPE, "%s: %s has shape %s, the model expects %s (batch "
                          "first, then one sample's shape)", fn, what,
                          bgm__shape_str(got, sizeof got, shape, ndim),
-                         bgm__batch_shape_str(want, sizeof want, m->in_shape, m->in_ndim));
+                         bgm__batch_shape_str(want, sizeof want, in->d, in->ndim));
     return BGM_OK;
 }
 
-/*
- * The tape for the next layer when alternating between two: one that holds
- * neither h nor its data can be reset and reused; when both do (h is a view
- * made on one tape of data on the other, as Flatten makes), the layer
- * records on h's own tape without a reset.
- */
-static bgm_tape *next_tape(bgm_tape *const tapes[2], const bgm_tensor *h)
+/* ---- inference tapes ------------------------------------------------------- */
+
+bgm__infer_tapes *bgm__infer_tapes_take(const bgm_model *m)
 {
-    int k;
-    for (k = 0; k < 2; k++)
-        if (!bgm__tape_holds(tapes[k], h)) {
-            bgm_tape_reset(tapes[k]);
-            return tapes[k];
-        }
-    return h->tape;
+    bgm_model *mm = (bgm_model *)m; /* only the guarded cache changes */
+    bgm__infer_tapes *t;
+    pthread_mutex_lock(&mm->infer_lock);
+    t = mm->infer_idle;
+    if (t)
+        mm->infer_idle = t->next;
+    pthread_mutex_unlock(&mm->infer_lock);
+    if (t)
+        return t;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
+    return t;
 }
 
-/* The layers on x, each on tapes[0] (ntapes 1) or on next_tape (ntapes 2). */
-static bgm_status run_layers(const bgm_model *m, bgm_tape *const tapes[2], int ntapes,
-                             const bgm_tensor *x, int training, bgm_rng *rng,
-                             bgm_tensor **out)
+void bgm__infer_tapes_give(const bgm_model *m, bgm__infer_tapes *t)
+{
+    bgm_model *mm = (bgm_model *)m;
+    int i;
+    if (!t)
+        return;
+    /* Results die here; the memory stays for the next call. */
+    for (i = 0; i < t->ntapes; i++)
+        bgm_tape_reset(t->tapes[i]);
+    pthread_mutex_lock(&mm->infer_lock);
+    t->next = mm->infer_idle;
+    mm->infer_idle = t;
+    pthread_mutex_unlock(&mm->infer_lock);
+}
+
+static void infer_tapes_free(bgm__infer_tapes *t)
+{
+    int i;
+    for (i = 0; i < t->ntapes; i++)
+        bgm_tape_free(t->tapes[i]);
+    free(t->tapes);
+    free(t->refs);
+    free(t);
+}
+
+void bgm__infer_tapes_free_all(bgm_model *m)
+{
+    while (m->infer_idle) {
+        bgm__infer_tapes *t = m->infer_idle;
+        m->infer_idle = t->next;
+        infer_tapes_free(t);
+    }
+}
+
+/* Index of a tape of t that holds no live value, reset; a new one when all
+ * do; -1 when out of memory. */
+static int free_tape(bgm__infer_tapes *t)
+{
+    int i;
+    for (i = 0; i < t->ntapes; i++)
+        if (t->refs[i] == 0) {
+            bgm_tape_reset(t->tapes[i]);
+            return i;
+        }
+    if (t->ntapes == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 4;
+        bgm_tape **tapes = realloc(t->tapes, (size_t)cap * sizeof *tapes);
+        int *refs;
+        if (!tapes)
+            return -1;
+        t->tapes = tapes;
+        refs = realloc(t->refs, (size_t)cap * sizeof *refs);
+        if (!refs)
+            return -1;
+        t->refs = refs;
+        t->cap = cap;
+    }
+    if (bgm_tape_create(&t->tapes[t->ntapes]) != BGM_OK)
+        return -1;
+    t->refs[t->ntapes] = 0;
+    return t->ntapes++;
+}
+
+/* ---- running the plan ------------------------------------------------------- */
+
+/* What one run keeps per step: the value, its mask, and (inference) the
+ * tapes its memory lies on: the one it was made on and, for a view, the
+ * one holding the data (-1: none). */
+typedef struct slot {
+    bgm_tensor *value;
+    const bgm_tensor *mask;
+    int tape[2];
+    int left;                  /* uses not yet run */
+} slot;
+
+/* Step k's value y was made on tape own from the values of st's inputs x:
+ * records the tapes its memory lies on and counts it alive there. */
+static void settle(slot *sl, int k, const bgm__step *st, const bgm_tensor *const *x,
+                   bgm__infer_tapes *t, int own)
+{
+    slot *y = &sl[k];
+    int j, h;
+    y->tape[0] = y->tape[1] = -1;
+    for (j = 0; j < st->nin; j++)
+        if (y->value == x[j]) { /* an identity: y lives where its input does */
+            y->tape[0] = sl[st->in[j]].tape[0];
+            y->tape[1] = sl[st->in[j]].tape[1];
+        }
+    if (y->tape[0] < 0 && y->tape[1] < 0) {
+        y->tape[0] = own;
+        for (j = 0; j < st->nin; j++) /* a view: its data lies on an input's tape */
+            for (h = 0; h < 2; h++) {
+                int u = sl[st->in[j]].tape[h];
+                if (u >= 0 && u != own && y->tape[1] < 0 &&
+                    bgm__tape_holds(t->tapes[u], y->value))
+                    y->tape[1] = u;
+            }
+    }
+    for (h = 0; h < 2; h++)
+        if (y->tape[h] >= 0)
+            t->refs[y->tape[h]]++;
+}
+
+/* One use of step k's value has run; after the last its tapes may be reused. */
+static void release(slot *sl, int k, bgm__infer_tapes *t)
+{
+    int h;
+    if (--sl[k].left > 0 || !t)
+        return;
+    for (h = 0; h < 2; h++)
+        if (sl[k].tape[h] >= 0)
+            t->refs[sl[k].tape[h]]--;
+}
+
+static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
+                      const bgm_tensor *const *xs, int training, bgm_rng *rng,
+                      bgm_tensor **outs)
 {
     bgm__forward_ctx ctx;
-    bgm_tensor *h = (bgm_tensor *)x, *owned_mask = NULL;
-    const bgm_tensor *mask = NULL;
+    slot *sl = calloc((size_t)m->nsteps + 1, sizeof *sl);
+    const bgm_tensor **x = NULL;
+    bgm_tensor **made = NULL;
+    int nmade = 0, maxin = 1, k, j;
     bgm_status s = BGM_OK;
-    int i, k;
-    ctx.tape = tapes[0];
+    for (k = 0; k < m->nsteps; k++)
+        if (m->steps[k].nin > maxin)
+            maxin = m->steps[k].nin;
+    x = malloc((size_t)maxin * sizeof *x);
+    made = calloc((size_t)m->nsteps + 1, sizeof *made);
+    if (!sl || !x || !made) {
+        s = bgm__fail(BGM_E_NOMEM, "out of memory for a forward pass");
+        goto done;
+    }
     ctx.training = training;
     ctx.rng = rng;
-    *out = NULL;
-    for (i = 0; i < m->nlayers && s == BGM_OK; i++) {
-        const bgm_layer *l = m->layers[i];
-        bgm_tensor *w[BGM__LAYER_MAX_WEIGHTS], *y = NULL, *made = NULL;
-        const bgm_tensor *next = NULL;
-        for (k = 0; k < l->nweights; k++)
-            w[k] = m->weights[l->first_weight + k].view;
-        if (ntapes == 2)
-            ctx.tape = next_tape(tapes, h);
-        ctx.mask = mask;
-        s = l->ops->forward(l, &ctx, w, h, &y);
+    for (k = 0; k < m->nsteps && s == BGM_OK; k++) {
+        const bgm__step *st = &m->steps[k];
+        const bgm_layer *l = st->node->layer;
+        bgm_tensor *y = NULL;
+        int own = -1;
+        sl[k].left = st->uses;
+        sl[k].tape[0] = sl[k].tape[1] = -1;
+        if (!l) {
+            sl[k].value = (bgm_tensor *)xs[st->input];
+            continue;
+        }
+        for (j = 0; j < st->nin; j++)
+            x[j] = sl[st->in[j]].value;
+        ctx.tape = tape;
+        if (t) {
+            own = free_tape(t);
+            if (own < 0) {
+                s = bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
+                break;
+            }
+            ctx.tape = t->tapes[own];
+        }
+        ctx.mask = sl[st->in[0]].mask;
+        s = l->ops->forward(l, &ctx, m->views + l->first_weight,
+                            (const bgm_tensor *const *)x, st->nin, &y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
-        if (s == BGM_OK && l->ops->compute_mask && i + 1 < m->nlayers)
-            s = l->ops->compute_mask(l, h, mask, &next, &made);
+        if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
+            s = l->ops->compute_mask(l, x[0], ctx.mask, &sl[k].mask, &made[nmade]);
         if (s != BGM_OK) {
             char msg[768];
             snprintf(msg, sizeof msg, "%s", bgm_last_error());
             s = bgm__layer_fail(l, s, "%s", msg);
             break;
         }
-        if (made) {
-            bgm_tensor_free(owned_mask);
-            owned_mask = made;
-        }
-        mask = next;
-        h = y;
+        if (made[nmade])
+            nmade++;
+        sl[k].value = y;
+        if (t)
+            settle(sl, k, st, x, t, own);
+        for (j = 0; j < st->nin; j++)
+            release(sl, st->in[j], t);
     }
-    bgm_tensor_free(owned_mask);
     if (s == BGM_OK)
-        *out = h;
+        for (j = 0; j < m->noutputs; j++)
+            outs[j] = sl[m->output_step[j]].value;
+done:
+    for (j = 0; j < nmade; j++)
+        bgm_tensor_free(made[j]);
+    free(made);
+    free(x);
+    free(sl);
     return s;
 }
 
-bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
-                          int training, bgm_rng *rng, bgm_tensor **out)
+bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *xs,
+                          int training, bgm_rng *rng, bgm_tensor **outs)
 {
-    bgm_tape *const tapes[2] = {tape, NULL};
-    return run_layers(m, tapes, 1, x, training, rng, out);
+    return run(m, tape, NULL, xs, training, rng, outs);
 }
 
-bgm_status bgm__model_infer(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
-                            bgm_tensor **out)
+bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
+                            const bgm_tensor *const *xs, bgm_tensor **outs)
 {
-    bgm_tape_reset(tapes[0]);
-    bgm_tape_reset(tapes[1]);
-    return run_layers(m, tapes, 2, x, 0, NULL, out);
-}
-
-BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
-                                     const bgm_tensor *x, int training)
-{
-    static const char *fn = "bgm_model_forward";
-    bgm_status s;
     int i;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    BGM__CHECK_NULL(m, fn);
-    BGM__CHECK_NULL(tape, fn);
-    BGM__CHECK_NULL(x, fn);
+    for (i = 0; i < t->ntapes; i++) {
+        bgm_tape_reset(t->tapes[i]);
+        t->refs[i] = 0;
+    }
+    /* Tape 0 always exists: evaluate records the loss there. */
+    if (t->ntapes == 0 && free_tape(t) < 0)
+        return bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
+    return run(m, NULL, t, xs, 0, NULL, outs);
+}
+
+/* ---- public: forward on the caller's tape --------------------------------- */
+
+static bgm_status forward(bgm_tensor **outs, int nout, bgm_model *m, bgm_tape *tape,
+                          const bgm_tensor *const *xs, int nx, int training, const char *fn)
+{
+    char what[32];
+    bgm_status s = BGM_OK;
+    int i;
     if (m->nlayers == 0)
         return bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
-    s = bgm__check_input(m, fn, "x", x);
+    if (nx != m->ninputs || nout != m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has %d input%s and %d output%s, got "
+                         "%d and %d", fn, m->ninputs, m->ninputs == 1 ? "" : "s",
+                         m->noutputs, m->noutputs == 1 ? "" : "s", nx, nout);
+    for (i = 0; s == BGM_OK && i < nx; i++) {
+        if (!xs[i])
+            return bgm__fail(BGM_E_INVALID, "%s: xs[%d] is NULL", fn, i);
+        snprintf(what, sizeof what, nx == 1 ? "x" : "xs[%d]", i);
+        s = bgm__check_input(m, i, fn, what, xs[i]);
+    }
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(tape, m->trainable[i]);
     if (s == BGM_OK)
-        s = bgm__model_run(m, tape, x, training, training ? &m->rng : NULL, out);
+        s = bgm__model_run(m, tape, xs, training, training ? &m->rng : NULL, outs);
     if (s != BGM_OK) {
         char msg[900];
         snprintf(msg, sizeof msg, "%s", bgm_last_error());
@@ -139,4 +308,31 @@ BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *t
             bgm__fail(s, "%s: %s", fn, msg);
     }
     return s;
+}
+
+BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
+                                     const bgm_tensor *x, int training)
+{
+    static const char *fn = "bgm_model_forward";
+    BGM__CHECK_NULL(out, fn);
+    *out = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(tape, fn);
+    BGM__CHECK_NULL(x, fn);
+    return forward(out, 1, m, tape, &x, 1, training, fn);
+}
+
+BGM_API bgm_status bgm_model_forward_multi(bgm_tensor **outs, int nout, bgm_model *m,
+                                           bgm_tape *tape, const bgm_tensor *const *xs,
+                                           int nx, int training)
+{
+    static const char *fn = "bgm_model_forward_multi";
+    int i;
+    BGM__CHECK_NULL(outs, fn);
+    for (i = 0; i < nout; i++)
+        outs[i] = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(tape, fn);
+    BGM__CHECK_NULL(xs, fn);
+    return forward(outs, nout, m, tape, xs, nx, training, fn);
 }

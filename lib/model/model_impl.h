@@ -11,9 +11,12 @@
 #include <pthread.h>
 
 #include "core/rng.h"
-#include "layers/layer.h"
+#include "model/graph.h"
 
 #define BGM__WEIGHT_NAME_SIZE (2 * BGM__NAME_SIZE)
+
+/* Most inputs or outputs predict takes (its per-batch arrays live on the stack). */
+#define BGM__MAX_IO 64
 
 typedef struct bgm__weight {
     char name[BGM__WEIGHT_NAME_SIZE]; /* "dense_1/kernel" */
@@ -31,16 +34,34 @@ typedef struct bgm__metric_spec {
     char name[BGM__NAME_SIZE];
 } bgm__metric_spec;
 
-/* The two tapes of one inference call (see bgm__model_infer). */
+/* The tapes of one inference call (see bgm__model_infer): as many as
+ * activations were alive at once, each counted by the live values on it. */
 typedef struct bgm__infer_tapes {
-    bgm_tape *tapes[2];
+    bgm_tape **tapes;
+    int *refs;
+    int ntapes, cap;
     struct bgm__infer_tapes *next;
 } bgm__infer_tapes;
 
+/* One node of the model's plan, in topological order. */
+typedef struct bgm__step {
+    bgm_node *node;
+    int input;                 /* for an input node: its index among the inputs, else -1 */
+    int *in;                   /* nin indices of the inbound steps */
+    int nin;
+    int uses;                  /* inbound edges of later steps + times it is an output */
+} bgm__step;
+
 struct bgm_model {
-    int64_t in_shape[BGM_MAX_DIMS];
-    int in_ndim;
-    bgm_layer **layers;
+    bgm_graph *graph;          /* holds the layers and nodes (a reference) */
+    int sequential;            /* made by bgm_model_create: bgm_model_add works */
+    bgm_node **inputs, **outputs;
+    int ninputs, noutputs;
+    int *output_step;          /* noutputs step indices */
+    bgm__step *steps;          /* every node the outputs need, inputs included */
+    int nsteps;
+    int *edges;                /* the steps' in arrays, one allocation */
+    bgm_layer **layers;        /* the layers of the steps, in order of first call */
     int nlayers, layer_cap;
     bgm_rng rng;               /* init, shuffling seeds, dropout */
     uint64_t seed;             /* the creation seed, kept for model files */
@@ -49,6 +70,7 @@ struct bgm_model {
     float *params, *state;
     int64_t nparams, nstate;
     bgm__weight *weights;
+    bgm_tensor **views;        /* nweights: weights[i].view, for the layers' forward */
     int nweights;
     bgm_tensor **trainable;    /* views of the trainable weights, in order */
     int ntrainable;
@@ -79,30 +101,38 @@ void bgm__infer_tapes_give(const bgm_model *m, bgm__infer_tapes *t);
 /* Frees m's idle pairs (when m is freed). */
 void bgm__infer_tapes_free_all(bgm_model *m);
 
-/* Reallocates the weight buffers for the layers [0, nlayers) when layer
- * nlayers - 1 was just added: keeps earlier values, initializes the new
- * layer's weights from m->rng and remakes every view. */
+/* Reallocates the weight buffers for the layers [0, nlayers) when layers
+ * were appended: keeps the earlier layers' values, initializes the new
+ * layers' weights from m->rng and remakes every view. */
 bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn);
 
 /* Frees the buffers and views. */
 void bgm__model_free_weights(bgm_model *m);
 
-/* Runs the layers on x (N, input...) on tape; with watch, the trainable
- * weights are watched first. x's shape must have been checked. */
-bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *x,
-                          int training, bgm_rng *rng, bgm_tensor **out);
+/* Makes m's plan (steps, layers) from its inputs and outputs; the layers
+ * that join m get m as their model. On error m's plan is empty. */
+bgm_status bgm__model_plan(bgm_model *m, const char *fn);
 
-/* Inference (training off) on two tapes, both reset here: each layer runs on
- * a tape that holds nothing still needed, reset first, so a batch's memory
- * peaks at about two layers' activations instead of all of them. *out lives
- * on one of the tapes until they are reset. */
-bgm_status bgm__model_infer(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
-                            bgm_tensor **out);
+/* Runs the plan on xs[0..ninputs) (N, input...) on tape, outs[0..noutputs)
+ * receiving the outputs. The inputs' shapes must have been checked. */
+bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *xs,
+                          int training, bgm_rng *rng, bgm_tensor **outs);
 
-/* Checks that x is (N, input shape...) of the model's input type (int32 ids
- * when the first layer takes them, else float32); names fn and what ("x"). */
-bgm_status bgm__check_input(const bgm_model *m, const char *fn, const char *what,
+/* Inference (training off) on the tapes of t, all reset here: each layer
+ * runs on a tape that holds no value still needed, so a batch's memory peaks
+ * at the largest set of activations alive at once instead of all of them.
+ * The outputs live on t's tapes until they are reset; t->tapes[0] may
+ * record more (the loss). */
+bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
+                            const bgm_tensor *const *xs, bgm_tensor **outs);
+
+/* Checks that x is (N, shape of input i...) of that input's type; names fn
+ * and what ("x"). */
+bgm_status bgm__check_input(const bgm_model *m, int i, const char *fn, const char *what,
                             const bgm_tensor *x);
+
+/* Shape of output 0 (the input's for a Sequential model without layers). */
+const bgm__shape *bgm__model_out_shape(const bgm_model *m);
 
 /* "sparse categorical cross-entropy", for messages. */
 const char *bgm__loss_name(bgm_loss_kind loss);
@@ -126,8 +156,6 @@ bgm_status bgm__metric_input(const bgm_model *m, bgm_tape *tape, const bgm_tenso
 bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out);
 void bgm__metrics_free(bgm_metric **metrics, int n);
 
-/* "(None, 26, 26, 32)" */
-char *bgm__batch_shape_str(char *buf, size_t size, const int64_t *shape, int ndim);
 
 /* Copies all weights (params then state) to / from buf of nparams + nstate floats. */
 void bgm__model_copy_weights_out(const bgm_model *m, float *buf);

@@ -351,37 +351,39 @@ static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l
 {
     char a_str[BGM__SHAPE_STR_SIZE], b_str[BGM__SHAPE_STR_SIZE];
     char name[BGM__FILE_TENSOR_NAME_SIZE], weight[BGM__WEIGHT_NAME_SIZE];
-    const int64_t *prev;
+    bgm__shape in = *bgm__model_out_shape(m), out;
     int64_t n;
-    int prev_ndim, k;
+    int k;
     bgm_status s;
-    prev = bgm_model_output_shape(m, &prev_ndim);
     /* Conv2D multiplies its window by the channels and filters for fans. */
-    if (l->ops == &bgm__conv2d_ops && prev_ndim == 3) {
+    if (l->ops == &bgm__conv2d_ops && in.ndim == 3) {
         int64_t dims[4];
         dims[0] = l->kh;
         dims[1] = l->kw;
-        dims[2] = prev[2];
+        dims[2] = in.d[2];
         dims[3] = l->units;
         if (!shape_product(dims, 4, &n))
             return bad(ld, "%s: a %lldx%lld kernel over %lld channels into %lld filters "
                        "has more than 2^63 elements", what, (long long)l->kh,
-                       (long long)l->kw, (long long)prev[2], (long long)l->units);
+                       (long long)l->kw, (long long)in.d[2], (long long)l->units);
     }
-    memcpy(l->in_shape, prev, (size_t)prev_ndim * sizeof *prev);
-    l->in_ndim = prev_ndim;
+    if (index == 0)
+        in.dtype = l->ops->takes_ids ? BGM_INT32 : BGM_FLOAT32;
     l->index = index;
     l->nweights = 0;
-    s = l->ops->build(l);
+    memset(&out, 0, sizeof out);
+    s = l->ops->build(l, &in, 1, &out);
     l->index = -1;
+    if (s == BGM_OK && l->spec_oom)
+        s = bgm__fail(BGM_E_NOMEM, "out of memory");
     if (s != BGM_OK) {
         l->nweights = 0;
         return wrap(ld, s, "configuration");
     }
-    if (!shape_product(l->out_shape, l->out_ndim, &n)) {
+    if (!shape_product(out.d, out.ndim, &n)) {
         l->nweights = 0;
         return bad(ld, "%s: output %s has more than 2^63 elements per sample", what,
-                   bgm__shape_str(a_str, sizeof a_str, l->out_shape, l->out_ndim));
+                   bgm__shape_str(a_str, sizeof a_str, out.d, out.ndim));
     }
     for (k = 0; k < l->nweights; k++) {
         const bgm__weight_spec *sp = &l->specs[k];

@@ -91,6 +91,9 @@ static bgm_status make_plan(const bgm_model *m, plan *p, const char *fn)
     static const char *const bn_names[4] = {"weight", "bias", "running_mean", "running_var"};
     int64_t hwc[3] = {0, 0, 0};
     int i, k, t = 0;
+    if (!m->sequential)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the safetensors mapping follows "
+                         "torch.nn.Sequential, and this model was built from a graph", fn);
     p->cap = 2 * m->nweights + m->nlayers + 1;
     p->n = 0;
     p->e = calloc((size_t)p->cap, sizeof *p->e);
@@ -103,8 +106,9 @@ static bgm_status make_plan(const bgm_model *m, plan *p, const char *fn)
         torch_entry *e;
         if (ops == &bgm__dense_ops) {
             e = add_entry(p, t, "weight", "", w0, T_DENSE);
-            set_shape(e, 2, l->units, l->in_shape[0], 0, 0);
-            memcpy(e->hwc, hwc, sizeof hwc);
+            set_shape(e, 2, l->units, l->in_shape[l->in_ndim - 1], 0, 0);
+            if (l->in_ndim == 1)
+                memcpy(e->hwc, hwc, sizeof hwc);
             if (l->use_bias) {
                 e = add_entry(p, t, "bias", "", w0 + 1, T_SAME);
                 set_shape(e, 1, l->units, 0, 0, 0);

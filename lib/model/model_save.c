@@ -49,10 +49,14 @@ static bgm_status put_pair(bgm_archive *a, const char *prefix, const char *field
     return bgm_archive_add_int64_array(a, key, v, 2);
 }
 
-/* Checks that every layer (and wrapped layer) is of a kind files know. */
+/* Checks that m is a Sequential model of layer kinds files know. */
 static bgm_status check_kinds(const bgm_model *m, const char *fn)
 {
     int i;
+    if (!m->sequential)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: model files (format %d) hold Sequential "
+                         "models; graph models are not written yet (bgm_model_get_weights "
+                         "copies their weights)", fn, BGM__MODEL_FORMAT_VERSION);
     for (i = 0; i < m->nlayers; i++) {
         const bgm_layer *l = m->layers[i];
         const bgm_layer *inner = l->inner;
@@ -139,11 +143,13 @@ static bgm_status put_architecture(bgm_archive *a, const bgm_model *m)
     int64_t rng[6];
     uint32_t spare;
     int i;
+    int ndim;
+    const int64_t *shape = bgm_model_input_shape(m, &ndim);
     bgm_status s = bgm_archive_add_string(a, "model.type", BGM__MODEL_TYPE);
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "model.format_version", BGM__MODEL_FORMAT_VERSION);
     if (s == BGM_OK)
-        s = bgm_archive_add_int64_array(a, "model.input_shape", m->in_shape, m->in_ndim);
+        s = bgm_archive_add_int64_array(a, "model.input_shape", shape, ndim);
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "model.seed", (int64_t)m->seed);
     /* The generator, spare normal included, so dropout and shuffles continue. */

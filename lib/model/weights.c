@@ -122,7 +122,7 @@ static bgm_status initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, 
 typedef struct buffers {
     float *params, *state;
     bgm__weight *weights;
-    bgm_tensor **trainable;
+    bgm_tensor **views, **trainable;
     int nweights, ntrainable;
     int64_t nparams, nstate;
 } buffers;
@@ -133,6 +133,7 @@ static void buffers_free(buffers *b)
     for (i = 0; i < b->nweights; i++)
         bgm_tensor_free(b->weights[i].view);
     free(b->weights);
+    free(b->views);
     free(b->trainable);
     bgm__aligned_free(b->params);
     bgm__aligned_free(b->state);
@@ -155,13 +156,15 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
     b->params = bgm__aligned_alloc((size_t)b->nparams * sizeof(float));
     b->state = bgm__aligned_alloc((size_t)b->nstate * sizeof(float));
     b->weights = calloc((size_t)count + 1, sizeof *b->weights);
+    b->views = calloc((size_t)count + 1, sizeof *b->views);
     b->trainable = calloc((size_t)count + 1, sizeof *b->trainable);
-    if (!b->params || !b->state || !b->weights || !b->trainable)
+    if (!b->params || !b->state || !b->weights || !b->views || !b->trainable)
         goto nomem;
     {
         int64_t poff = 0, soff = 0;
         for (i = 0; i < m->nlayers; i++) {
-            const bgm_layer *l = m->layers[i];
+            bgm_layer *l = m->layers[i];
+            l->first_weight = b->nweights;
             for (k = 0; k < l->nweights; k++) {
                 const bgm__weight_spec *s = &l->specs[k];
                 bgm__weight *w = &b->weights[b->nweights];
@@ -175,7 +178,7 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
                 if (bgm_tensor_wrap(&w->view, BGM_FLOAT32, s->shape, s->ndim, data, NULL,
                                     NULL) != BGM_OK)
                     goto nomem;
-                b->nweights++;
+                b->views[b->nweights++] = w->view;
                 if (s->trainable) {
                     b->trainable[b->ntrainable++] = w->view;
                     poff += n;
@@ -215,14 +218,15 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
             return s;
         }
     }
-    if (m->nlayers > 0 && b.nweights > m->nweights) {
-        const bgm_layer *l = m->layers[m->nlayers - 1];
-        float *data[BGM__LAYER_MAX_WEIGHTS];
-        if (l->ops->init_weights) {
-            for (i = 0; i < l->nweights; i++)
-                data[i] = bgm_tensor_data(b.weights[l->first_weight + i].view);
-            l->ops->init_weights(l, data);
-        }
+    for (i = 0; i < m->nlayers; i++) {
+        const bgm_layer *l = m->layers[i];
+        float *data[64];
+        int k;
+        if (!l->ops->init_weights || l->nweights == 0 || l->first_weight < m->nweights)
+            continue;
+        for (k = 0; k < l->nweights && k < 64; k++)
+            data[k] = bgm_tensor_data(b.weights[l->first_weight + k].view);
+        l->ops->init_weights(l, data);
     }
     bgm__model_free_weights(m);
     m->params = b.params;
@@ -230,6 +234,7 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
     m->nparams = b.nparams;
     m->nstate = b.nstate;
     m->weights = b.weights;
+    m->views = b.views;
     m->nweights = b.nweights;
     m->trainable = b.trainable;
     m->ntrainable = b.ntrainable;
@@ -242,12 +247,14 @@ void bgm__model_free_weights(bgm_model *m)
     b.params = m->params;
     b.state = m->state;
     b.weights = m->weights;
+    b.views = m->views;
     b.nweights = m->nweights;
     b.trainable = m->trainable;
     b.ntrainable = m->ntrainable;
     buffers_free(&b);
     m->params = m->state = NULL;
     m->weights = NULL;
+    m->views = NULL;
     m->trainable = NULL;
     m->nweights = m->ntrainable = 0;
     m->nparams = m->nstate = 0;

@@ -106,6 +106,11 @@ BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
         s = bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
         goto fail;
     }
+    if (m->noutputs != 1) {
+        s = bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has %d outputs; compile takes "
+                      "one loss for one output so far", fn, m->noutputs);
+        goto fail;
+    }
     if (loss < BGM_LOSS_MSE || loss > BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
         s = bgm__fail(BGM_E_INVALID, "%s: unknown loss %d", fn, (int)loss);
         goto fail;
@@ -195,4 +200,14 @@ void bgm__metrics_free(bgm_metric **metrics, int n)
     for (i = 0; i < n; i++)
         bgm_metric_free(metrics[i]);
     free(metrics);
+}
+
+bgm_status bgm__check_single_io(const bgm_model *m, const char *fn)
+{
+    if (m->ninputs != 1 || m->noutputs != 1)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has %d inputs and %d outputs; "
+                         "this function takes models of one input and one output so far "
+                         "(train others with bgm_model_forward_multi on a tape)", fn,
+                         m->ninputs, m->noutputs);
+    return BGM_OK;
 }

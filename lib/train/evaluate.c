@@ -1,8 +1,8 @@
 /*
  * evaluate and predict: inference-mode passes that only read the model.
- * Every call works on tapes of its own, so calls may run on many threads;
- * two tapes taking turns by layer keep only about two layers' activations,
- * and the model keeps idle pairs so their memory stays mapped.
+ * Every call works on tapes of its own (the executor frees each activation
+ * after its last consumer), so calls may run on many threads, and the model
+ * keeps idle tape sets so their memory stays mapped.
  */
 #include "train/train.h"
 
@@ -12,55 +12,8 @@
 
 #define DEFAULT_BATCH 32
 
-bgm__infer_tapes *bgm__infer_tapes_take(const bgm_model *m)
-{
-    bgm_model *mm = (bgm_model *)m; /* only the guarded cache changes */
-    bgm__infer_tapes *t;
-    pthread_mutex_lock(&mm->infer_lock);
-    t = mm->infer_idle;
-    if (t)
-        mm->infer_idle = t->next;
-    pthread_mutex_unlock(&mm->infer_lock);
-    if (t)
-        return t;
-    t = calloc(1, sizeof *t);
-    if (t && bgm_tape_create(&t->tapes[0]) == BGM_OK &&
-        bgm_tape_create(&t->tapes[1]) == BGM_OK)
-        return t;
-    if (t) {
-        bgm_tape_free(t->tapes[0]);
-        free(t);
-    }
-    bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
-    return NULL;
-}
-
-void bgm__infer_tapes_give(const bgm_model *m, bgm__infer_tapes *t)
-{
-    bgm_model *mm = (bgm_model *)m;
-    if (!t)
-        return;
-    /* Results die here; the memory stays for the next call. */
-    bgm_tape_reset(t->tapes[0]);
-    bgm_tape_reset(t->tapes[1]);
-    pthread_mutex_lock(&mm->infer_lock);
-    t->next = mm->infer_idle;
-    mm->infer_idle = t;
-    pthread_mutex_unlock(&mm->infer_lock);
-}
-
-void bgm__infer_tapes_free_all(bgm_model *m)
-{
-    while (m->infer_idle) {
-        bgm__infer_tapes *t = m->infer_idle;
-        m->infer_idle = t->next;
-        bgm_tape_free(t->tapes[0]);
-        bgm_tape_free(t->tapes[1]);
-        free(t);
-    }
-}
-
-bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
+bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm__infer_tapes *tapes,
+                                 const bgm_tensor *x,
                                  const bgm_tensor *y, int64_t batch_size,
                                  bgm_metric **metrics, double *loss_mean)
 {
@@ -77,20 +30,20 @@ bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tapes[2], const b
         if (s == BGM_OK)
             s = bgm_tensor_slice(&yb, y, start, stop);
         if (s == BGM_OK)
-            s = bgm__model_infer(m, tapes, xb, &pred);
+            s = bgm__model_infer(m, tapes, (const bgm_tensor *const *)&xb, &pred);
         if (s == BGM_OK)
-            s = bgm__model_loss(m, tapes[0], yb, pred, &loss);
+            s = bgm__model_loss(m, tapes->tapes[0], yb, pred, &loss);
         if (s == BGM_OK) {
             sum += (double)*(const float *)bgm_tensor_data(loss) * (double)(stop - start);
-            s = bgm__metric_input(m, tapes[0], pred, &probs);
+            s = bgm__metric_input(m, tapes->tapes[0], pred, &probs);
         }
         for (i = 0; s == BGM_OK && i < m->nmetrics; i++)
             s = bgm_metric_update(metrics[i], yb, probs);
         bgm_tensor_free(xb);
         bgm_tensor_free(yb);
     }
-    bgm_tape_reset(tapes[0]);
-    bgm_tape_reset(tapes[1]);
+    for (i = 0; i < tapes->ntapes; i++)
+        bgm_tape_reset(tapes->tapes[i]);
     *loss_mean = n > 0 ? sum / (double)n : 0.0;
     return s;
 }
@@ -125,7 +78,9 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
         return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
     s = check_batch_size(&batch_size, fn);
     if (s == BGM_OK)
-        s = bgm__check_input(m, fn, "x", x);
+        s = bgm__check_single_io(m, fn);
+    if (s == BGM_OK)
+        s = bgm__check_input(m, 0, fn, "x", x);
     if (s == BGM_OK)
         s = bgm__check_targets(m, fn, "y", y, bgm_tensor_dim(x, 0), &yv);
     if (s == BGM_OK && !(it = bgm__infer_tapes_take(m)))
@@ -133,7 +88,7 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__evaluate_tensors(m, it->tapes, x, yv, batch_size, metrics, &loss);
+        s = bgm__evaluate_tensors(m, it, x, yv, batch_size, metrics, &loss);
     if (s == BGM_OK)
         results[0] = loss;
     for (i = 0; s == BGM_OK && i < m->nmetrics && i + 1 < n; i++) {
@@ -165,58 +120,110 @@ BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_
                     batch_size, fn);
 }
 
-BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
-                                     const bgm_tensor *x, int64_t batch_size)
+/* Frees outs[0..n) and sets them to NULL. */
+static void free_all(bgm_tensor **outs, int n)
 {
-    static const char *fn = "bgm_model_predict";
-    int64_t shape[BGM_MAX_DIMS], n, start, row;
-    const int64_t *os;
-    bgm_tensor *result = NULL;
+    int i;
+    for (i = 0; i < n; i++) {
+        bgm_tensor_free(outs[i]);
+        outs[i] = NULL;
+    }
+}
+
+static bgm_status predict(bgm_tensor **outs, int nout, const bgm_model *m,
+                          const bgm_tensor *const *xs, int nx, int64_t batch_size,
+                          const char *fn)
+{
+    int64_t shape[BGM_MAX_DIMS], n = 0, start, rows[BGM_MAX_DIMS];
+    const bgm_tensor *xb[BGM__MAX_IO];
+    bgm_tensor *views[BGM__MAX_IO], *pred[BGM__MAX_IO];
     bgm__infer_tapes *it = NULL;
-    bgm_status s;
-    int ndim, i;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    BGM__CHECK_NULL(m, fn);
-    BGM__CHECK_NULL(x, fn);
+    char what[32];
+    bgm_status s = BGM_OK;
+    int i, j, ndim;
     if (m->nlayers == 0)
         return bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
+    if (nx != m->ninputs || nout != m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has %d input%s and %d output%s, got "
+                         "%d and %d", fn, m->ninputs, m->ninputs == 1 ? "" : "s",
+                         m->noutputs, m->noutputs == 1 ? "" : "s", nx, nout);
+    if (nx > BGM__MAX_IO || nout > BGM__MAX_IO)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: predict takes at most %d inputs and outputs",
+                         fn, BGM__MAX_IO);
     s = check_batch_size(&batch_size, fn);
-    if (s == BGM_OK)
-        s = bgm__check_input(m, fn, "x", x);
+    for (i = 0; s == BGM_OK && i < nx; i++) {
+        if (!xs[i])
+            return bgm__fail(BGM_E_INVALID, "%s: xs[%d] is NULL", fn, i);
+        snprintf(what, sizeof what, nx == 1 ? "x" : "xs[%d]", i);
+        s = bgm__check_input(m, i, fn, what, xs[i]);
+        if (s == BGM_OK && i > 0 && bgm_tensor_dim(xs[i], 0) != n)
+            s = bgm__fail(BGM_E_SHAPE, "%s: xs[%d] holds %lld samples, xs[0] %lld", fn, i,
+                          (long long)bgm_tensor_dim(xs[i], 0), (long long)n);
+        if (i == 0)
+            n = bgm_tensor_dim(xs[0], 0);
+    }
     if (s != BGM_OK)
         return s;
-    n = bgm_tensor_dim(x, 0);
-    os = bgm_model_output_shape(m, &ndim);
-    shape[0] = n;
-    row = 1;
-    for (i = 0; i < ndim; i++) {
-        shape[i + 1] = os[i];
-        row *= os[i];
+    for (j = 0; s == BGM_OK && j < nout; j++) {
+        const int64_t *os = bgm_node_shape(m->outputs[j], &ndim);
+        shape[0] = n;
+        rows[j] = 1;
+        for (i = 0; i < ndim; i++) {
+            shape[i + 1] = os[i];
+            rows[j] *= os[i];
+        }
+        s = bgm_tensor_zeros(&outs[j], BGM_FLOAT32, shape, ndim + 1);
     }
-    s = bgm_tensor_zeros(&result, BGM_FLOAT32, shape, ndim + 1);
     if (s == BGM_OK && !(it = bgm__infer_tapes_take(m)))
         s = BGM_E_NOMEM;
     for (start = 0; s == BGM_OK && start < n; start += batch_size) {
         int64_t stop = start + batch_size < n ? start + batch_size : n;
-        bgm_tensor *xb = NULL, *pred;
-        s = bgm_tensor_slice(&xb, x, start, stop);
+        int made = 0;
+        for (i = 0; s == BGM_OK && i < nx; i++) {
+            s = bgm_tensor_slice(&views[i], xs[i], start, stop);
+            made += s == BGM_OK;
+            xb[i] = views[i];
+        }
         if (s == BGM_OK)
-            s = bgm__model_infer(m, it->tapes, xb, &pred);
-        if (s == BGM_OK)
-            memcpy((float *)bgm_tensor_data(result) + start * row, bgm_tensor_data(pred),
-                   (size_t)((stop - start) * row) * sizeof(float));
-        bgm_tensor_free(xb);
+            s = bgm__model_infer(m, it, xb, pred);
+        for (j = 0; s == BGM_OK && j < nout; j++)
+            memcpy((float *)bgm_tensor_data(outs[j]) + start * rows[j],
+                   bgm_tensor_data(pred[j]), (size_t)((stop - start) * rows[j]) * sizeof(float));
+        for (i = 0; i < made; i++)
+            bgm_tensor_free(views[i]);
     }
     bgm__infer_tapes_give(m, it);
     if (s != BGM_OK) {
         char msg[900];
-        bgm_tensor_free(result);
+        free_all(outs, nout);
         snprintf(msg, sizeof msg, "%s", bgm_last_error());
         if (strncmp(msg, fn, strlen(fn)) != 0)
             bgm__fail(s, "%s: %s", fn, msg);
-        return s;
     }
-    *out = result;
-    return BGM_OK;
+    return s;
+}
+
+BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
+                                     const bgm_tensor *x, int64_t batch_size)
+{
+    static const char *fn = "bgm_model_predict";
+    BGM__CHECK_NULL(out, fn);
+    *out = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(x, fn);
+    return predict(out, 1, m, &x, 1, batch_size, fn);
+}
+
+BGM_API bgm_status bgm_model_predict_multi(bgm_tensor **outs, int nout, const bgm_model *m,
+                                           const bgm_tensor *const *xs, int nx,
+                                           int64_t batch_size)
+{
+    static const char *fn = "bgm_model_predict_multi";
+    int i;
+    BGM__CHECK_NULL(outs, fn);
+    for (i = 0; i < nout; i++)
+        outs[i] = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(xs, fn);
+    return predict(outs, nout, m, xs, nx, batch_size, fn);
 }

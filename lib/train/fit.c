@@ -94,7 +94,7 @@ static bgm_status train_step(fit_run *r, const bgm_tensor *x, const bgm_tensor *
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(m->tape, m->trainable[i]);
     if (s == BGM_OK)
-        s = bgm__model_run(m, m->tape, x, 1, &m->rng, &pred);
+        s = bgm__model_run(m, m->tape, &x, 1, &m->rng, &pred);
     if (s == BGM_OK)
         s = bgm__model_loss(m, m->tape, y, pred, &loss);
     if (s == BGM_OK && m->ntrainable > 0) {
@@ -197,7 +197,7 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     if (s == BGM_OK && r->val_x) {
         double val_loss;
         bgm__infer_tapes *it = bgm__infer_tapes_take(m);
-        s = it ? bgm__evaluate_tensors(m, it->tapes, r->val_x, r->val_y, r->o.batch_size,
+        s = it ? bgm__evaluate_tensors(m, it, r->val_x, r->val_y, r->o.batch_size,
                                        r->val_metrics, &val_loss)
                : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
         bgm__infer_tapes_give(m, it);
@@ -221,7 +221,7 @@ static bgm_status check_pair(const bgm_model *m, const char *fn, const char *xna
                              bgm_tensor **yv)
 {
     char a[BGM__SHAPE_STR_SIZE], b[BGM__SHAPE_STR_SIZE];
-    bgm_status s = bgm__check_input(m, fn, xname, x);
+    bgm_status s = bgm__check_input(m, 0, fn, xname, x);
     *yv = NULL;
     if (s != BGM_OK)
         return s;
@@ -327,6 +327,9 @@ static bgm_status fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
     BGM__CHECK_NULL(y, fn);
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model before fitting it", fn);
+    s = bgm__check_single_io(m, fn);
+    if (s != BGM_OK)
+        return s;
     memset(&r, 0, sizeof r);
     r.m = m;
     r.st.model = m;

@@ -34,9 +34,14 @@ bgm_status bgm__history_append(bgm_history *h, int epoch, const bgm_logs *logs);
 /* Loss (sample-weighted mean over batches) of m on x, y in inference mode,
  * with metrics[0..m->nmetrics) updated (they are reset first); on the two
  * tapes (see bgm__model_infer). x and y must have been checked. */
-bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm_tape *tapes[2], const bgm_tensor *x,
+bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm__infer_tapes *tapes,
+                                 const bgm_tensor *x,
                                  const bgm_tensor *y, int64_t batch_size,
                                  bgm_metric **metrics, double *loss_mean);
+
+/* Training and evaluating take one input and one output for now: BGM_E_UNSUPPORTED
+ * naming fn otherwise. */
+bgm_status bgm__check_single_io(const bgm_model *m, const char *fn);
 
 /* ---- callbacks ------------------------------------------------------------ */
 

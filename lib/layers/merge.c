@@ -1,0 +1,192 @@
+/*
+ * Keras' merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum
+ * (elementwise, inputs of one shape where a dimension of 1 broadcasts) and
+ * Concatenate (along an axis).
+ */
+#include "layers/layer.h"
+
+#include <stdio.h>
+
+/* "input 1 (None, 8, 8, 16) does not match input 0 (None, 8, 8, 32)" */
+static bgm_status mismatch(const bgm_layer *l, const bgm__shape *in, int i, const char *why)
+{
+    char a[BGM__SHAPE_STR_SIZE], b[BGM__SHAPE_STR_SIZE];
+    return bgm__layer_fail(l, BGM_E_SHAPE, "input %d %s does not match input 0 %s%s", i,
+                           bgm__batch_shape_str(a, sizeof a, in[i].d, in[i].ndim),
+                           bgm__batch_shape_str(b, sizeof b, in[0].d, in[0].ndim), why);
+}
+
+static bgm_status elementwise_build(bgm_layer *l, const bgm__shape *in, int nin,
+                                    bgm__shape *out)
+{
+    int i, d;
+    bgm__same_shape(&in[0], out);
+    for (i = 0; i < nin; i++) {
+        if (in[i].dtype != BGM_FLOAT32)
+            return bgm__layer_fail(l, BGM_E_DTYPE, "input %d holds int32 token ids; merge "
+                                   "layers take float32 values", i);
+        if (in[i].ndim != in[0].ndim)
+            return mismatch(l, in, i, "");
+        for (d = 0; d < in[i].ndim; d++) {
+            int64_t a = in[i].d[d], b = out->d[d];
+            if (a != b && a != 1 && b != 1)
+                return mismatch(l, in, i, "");
+            if (b == 1)
+                out->d[d] = a;
+        }
+    }
+    return BGM_OK;
+}
+
+typedef bgm_status (*binary_fn)(bgm_tensor **, bgm_tape *, const bgm_tensor *,
+                                const bgm_tensor *);
+
+/* x[0] op x[1] op ... op x[nx - 1], left to right. */
+static bgm_status fold(binary_fn op, const bgm__forward_ctx *ctx, const bgm_tensor *const *x,
+                       int nx, bgm_tensor **y)
+{
+    bgm_tensor *acc = NULL;
+    bgm_status s = op(&acc, ctx->tape, x[0], x[1]);
+    int i;
+    for (i = 2; s == BGM_OK && i < nx; i++)
+        s = op(&acc, ctx->tape, acc, x[i]);
+    *y = acc;
+    return s;
+}
+
+static bgm_status add_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                              bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                              bgm_tensor **y)
+{
+    return fold(bgm_op_add, ctx, x, nx, y);
+}
+
+static bgm_status subtract_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                   bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                   bgm_tensor **y)
+{
+    return bgm_op_sub(y, ctx->tape, x[0], x[1]);
+}
+
+static bgm_status multiply_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                   bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                   bgm_tensor **y)
+{
+    return fold(bgm_op_mul, ctx, x, nx, y);
+}
+
+static bgm_status average_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                  bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                  bgm_tensor **y)
+{
+    bgm_tensor *sum = NULL;
+    bgm_status s = fold(bgm_op_add, ctx, x, nx, &sum);
+    return s == BGM_OK ? bgm_op_scale(y, ctx->tape, sum, 1.0f / (float)nx) : s;
+}
+
+static bgm_status maximum_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                  bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                  bgm_tensor **y)
+{
+    return fold(bgm_op_maximum, ctx, x, nx, y);
+}
+
+static bgm_status minimum_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                  bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
+                                  bgm_tensor **y)
+{
+    return fold(bgm_op_minimum, ctx, x, nx, y);
+}
+
+/* The sample axis of the layer's batched axis, or -1 when it is the batch
+ * axis or out of range. */
+static int sample_axis(const bgm_layer *l, int ndim)
+{
+    int axis = l->axis < 0 ? l->axis + ndim + 1 : l->axis;
+    return axis >= 1 && axis <= ndim ? axis - 1 : -1;
+}
+
+static bgm_status concatenate_build(bgm_layer *l, const bgm__shape *in, int nin,
+                                    bgm__shape *out)
+{
+    char a[BGM__SHAPE_STR_SIZE];
+    int axis = sample_axis(l, in[0].ndim), i, d;
+    if (axis < 0)
+        return bgm__layer_fail(l, BGM_E_SHAPE, "axis %d is %s for inputs %s", l->axis,
+                               l->axis == 0 ? "the batch axis" : "out of range",
+                               bgm__batch_shape_str(a, sizeof a, in[0].d, in[0].ndim));
+    bgm__same_shape(&in[0], out);
+    out->d[axis] = 0;
+    for (i = 0; i < nin; i++) {
+        if (in[i].dtype != BGM_FLOAT32)
+            return bgm__layer_fail(l, BGM_E_DTYPE, "input %d holds int32 token ids; "
+                                   "Concatenate takes float32 values", i);
+        if (in[i].ndim != in[0].ndim)
+            return mismatch(l, in, i, "");
+        for (d = 0; d < in[i].ndim; d++)
+            if (d != axis && in[i].d[d] != in[0].d[d])
+                return mismatch(l, in, i, " on the axes other than the concatenation axis");
+        out->d[axis] += in[i].d[axis];
+    }
+    return BGM_OK;
+}
+
+static bgm_status concatenate_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                      bgm_tensor *const *w, const bgm_tensor *const *x,
+                                      int nx, bgm_tensor **y)
+{
+    return bgm_op_concat(y, ctx->tape, x, nx, sample_axis(l, bgm_tensor_ndim(x[0]) - 1) + 1);
+}
+
+BGM_API bgm_layer *bgm_layer_add(void)
+{
+    return bgm__layer_new(&bgm__add_ops, "bgm_layer_add");
+}
+
+BGM_API bgm_layer *bgm_layer_subtract(void)
+{
+    return bgm__layer_new(&bgm__subtract_ops, "bgm_layer_subtract");
+}
+
+BGM_API bgm_layer *bgm_layer_multiply(void)
+{
+    return bgm__layer_new(&bgm__multiply_ops, "bgm_layer_multiply");
+}
+
+BGM_API bgm_layer *bgm_layer_average(void)
+{
+    return bgm__layer_new(&bgm__average_ops, "bgm_layer_average");
+}
+
+BGM_API bgm_layer *bgm_layer_maximum(void)
+{
+    return bgm__layer_new(&bgm__maximum_ops, "bgm_layer_maximum");
+}
+
+BGM_API bgm_layer *bgm_layer_minimum(void)
+{
+    return bgm__layer_new(&bgm__minimum_ops, "bgm_layer_minimum");
+}
+
+BGM_API bgm_layer *bgm_layer_concatenate(int axis)
+{
+    bgm_layer *l = bgm__layer_new(&bgm__concatenate_ops, "bgm_layer_concatenate");
+    if (l)
+        l->axis = axis;
+    return l;
+}
+
+const bgm__layer_ops bgm__add_ops = {"Add", "add", elementwise_build, add_forward, NULL,
+                                     NULL, 0, 2, -1};
+const bgm__layer_ops bgm__subtract_ops = {"Subtract", "subtract", elementwise_build,
+                                          subtract_forward, NULL, NULL, 0, 2, 2};
+const bgm__layer_ops bgm__multiply_ops = {"Multiply", "multiply", elementwise_build,
+                                          multiply_forward, NULL, NULL, 0, 2, -1};
+const bgm__layer_ops bgm__average_ops = {"Average", "average", elementwise_build,
+                                         average_forward, NULL, NULL, 0, 2, -1};
+const bgm__layer_ops bgm__maximum_ops = {"Maximum", "maximum", elementwise_build,
+                                         maximum_forward, NULL, NULL, 0, 2, -1};
+const bgm__layer_ops bgm__minimum_ops = {"Minimum", "minimum", elementwise_build,
+                                         minimum_forward, NULL, NULL, 0, 2, -1};
+const bgm__layer_ops bgm__concatenate_ops = {"Concatenate", "concatenate", concatenate_build,
+                                             concatenate_forward, NULL, NULL, 0, 2, -1};
