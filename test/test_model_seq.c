@@ -766,8 +766,8 @@ START_TEST(constructors_reject_bad_arguments)
     bgm_model *m = NULL;
     bgm_layer *d;
     ck_assert_ptr_null(bgm_layer_embedding(0, 4));
-    ck_assert_ptr_nonnull(strstr(bgm_last_error(), "bgm_layer_embedding: vocab_size = 0 "
-                                                   "and dim = 4 must both be at least 1"));
+    ck_assert_ptr_nonnull(strstr(bgm_last_error(), "bgm_layer_embedding: vocab_size = 0, "
+                                                   "expected at least 1"));
     ck_assert_ptr_null(bgm_layer_embedding(5, -1));
     ck_assert_ptr_null(bgm_layer_embedding((int64_t)1 << 40, 4));
     ck_assert_ptr_nonnull(strstr(bgm_last_error(), "token ids are int32"));

@@ -210,3 +210,53 @@ unsigned char *bgm_test_read_file(const char *path, size_t *len)
     *len = (size_t)n;
     return p;
 }
+
+bgm_archive *bgm_test_archive_copy_without(const char *path, const char *skip)
+{
+    bgm_archive *src = NULL, *dst = NULL;
+    int64_t i, n;
+    BGM_ASSERT_OK(bgm_archive_load(&src, path));
+    BGM_ASSERT_OK(bgm_archive_create(&dst));
+    for (i = 0; i < bgm_archive_num_meta(src); i++) {
+        const char *k = bgm_archive_meta_key(src, i);
+        const int64_t *iv;
+        const double *dv;
+        const char *sv;
+        int64_t iv1;
+        double dv1;
+        if ((skip && strcmp(k, skip) == 0) || strncmp(k, "bgm.", 4) == 0)
+            continue;
+        switch (bgm_archive_meta_type(src, k)) {
+        case BGM_META_INT64:
+            BGM_ASSERT_OK(bgm_archive_get_int64(&iv1, src, k));
+            BGM_ASSERT_OK(bgm_archive_add_int64(dst, k, iv1));
+            break;
+        case BGM_META_FLOAT64:
+            BGM_ASSERT_OK(bgm_archive_get_float64(&dv1, src, k));
+            BGM_ASSERT_OK(bgm_archive_add_float64(dst, k, dv1));
+            break;
+        case BGM_META_STRING:
+            BGM_ASSERT_OK(bgm_archive_get_string(&sv, src, k));
+            BGM_ASSERT_OK(bgm_archive_add_string(dst, k, sv));
+            break;
+        case BGM_META_INT64_ARRAY:
+            BGM_ASSERT_OK(bgm_archive_get_int64_array(&iv, &n, src, k));
+            BGM_ASSERT_OK(bgm_archive_add_int64_array(dst, k, iv, n));
+            break;
+        default:
+            BGM_ASSERT_OK(bgm_archive_get_float64_array(&dv, &n, src, k));
+            BGM_ASSERT_OK(bgm_archive_add_float64_array(dst, k, dv, n));
+            break;
+        }
+    }
+    for (i = 0; i < bgm_archive_num_tensors(src); i++) {
+        const char *name = bgm_archive_tensor_name(src, i);
+        const bgm_tensor *t = NULL;
+        if (skip && strcmp(name, skip) == 0)
+            continue;
+        BGM_ASSERT_OK(bgm_archive_find_tensor(&t, src, name));
+        BGM_ASSERT_OK(bgm_archive_add_tensor(dst, name, t));
+    }
+    bgm_archive_free(src);
+    return dst;
+}

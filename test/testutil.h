@@ -28,6 +28,10 @@
                       (needle));                                                 \
     } while (0)
 
+/* A new archive with every key and tensor of the archive at path except the
+ * one named skip (NULL: none), for tests that spoil files on purpose. */
+bgm_archive *bgm_test_archive_copy_without(const char *path, const char *skip);
+
 /* New float32 tensor of the given shape holding values (copied). */
 bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values);
 

@@ -21,6 +21,19 @@ static bgm_status batch_norm_forward(const bgm_layer *l, const bgm__forward_ctx 
                              l->epsilon, ctx->training);
 }
 
-const bgm__layer_ops bgm__batch_norm_ops = {"BatchNormalization", "batch_normalization",
-                                            batch_norm_build, batch_norm_forward,
-                                            bgm__pass_mask, NULL, 0, 0, 0};
+static const bgm__field batch_norm_fields[] = {
+    {.key = "momentum", .what = "momentum", .label = "momentum", .type = BGM__FIELD_FLOAT,
+     .offset = BGM__OFFSET(momentum), .lo = 0, .hi = 1},
+    {.key = "epsilon", .what = "epsilon", .label = "epsilon", .type = BGM__FIELD_FLOAT,
+     .offset = BGM__OFFSET(epsilon), .lo = 0, .hi = INFINITY, .lo_open = 1, .hi_open = 1}};
+
+const bgm__layer_ops bgm__batch_norm_ops = {
+    .kind = "BatchNormalization", .prefix = "batch_normalization",
+    .ctor = "bgm_layer_batch_norm", .fields = batch_norm_fields,
+    .nfields = BGM__NFIELDS(batch_norm_fields), .build = batch_norm_build,
+    .forward = batch_norm_forward, .compute_mask = bgm__pass_mask};
+
+BGM_API bgm_layer *bgm_layer_batch_norm(void)
+{
+    return bgm__layer_new(&bgm__batch_norm_ops, "bgm_layer_batch_norm");
+}

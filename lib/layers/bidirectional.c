@@ -88,7 +88,22 @@ static void bidirectional_init(const bgm_layer *l, float *const *w)
     }
 }
 
-const bgm__layer_ops bgm__bidirectional_ops = {"Bidirectional", "bidirectional",
-                                               bidirectional_build, bidirectional_forward,
-                                               bidirectional_mask, bidirectional_init, 0,
-                                               0, 0};
+/* The wrapped layer is an LSTM or GRU (files give it as a field). */
+static bgm_status bidirectional_check(const bgm_layer *l, const char *fn)
+{
+    if (!l->inner || (l->inner->ops != &bgm__lstm_ops && l->inner->ops != &bgm__gru_ops))
+        return bgm__fail(BGM_E_INVALID, "%s: wraps an LSTM or GRU layer, got %s", fn,
+                         l->inner ? l->inner->ops->kind : "nothing");
+    return BGM_OK;
+}
+
+static const bgm__field bidirectional_fields[] = {
+    {.key = "layer", .what = "wrapped layer", .label = "layer", .type = BGM__FIELD_LAYER,
+     .offset = BGM__OFFSET(inner)}};
+
+const bgm__layer_ops bgm__bidirectional_ops = {
+    .kind = "Bidirectional", .prefix = "bidirectional", .ctor = "bgm_layer_bidirectional",
+    .fields = bidirectional_fields, .nfields = BGM__NFIELDS(bidirectional_fields),
+    .check = bidirectional_check, .build = bidirectional_build,
+    .forward = bidirectional_forward, .compute_mask = bidirectional_mask,
+    .init_weights = bidirectional_init};

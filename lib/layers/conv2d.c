@@ -8,15 +8,15 @@ static bgm_status conv2d_build(bgm_layer *l, const bgm__shape *in, int nin, bgm_
     if (s != BGM_OK)
         return s;
     c = in->d[2];
-    kshape[0] = l->kh;
-    kshape[1] = l->kw;
+    kshape[0] = l->kernel[0];
+    kshape[1] = l->kernel[1];
     kshape[2] = c;
     kshape[3] = l->units;
-    bgm__layer_add_spec(l, "kernel", kshape, 4, 1, l->kernel_init, l->kh * l->kw * c,
-                        l->kh * l->kw * l->units, 1);
+    bgm__layer_add_spec(l, "kernel", kshape, 4, 1, l->kernel_init, l->kernel[0] * l->kernel[1] * c,
+                        l->kernel[0] * l->kernel[1] * l->units, 1);
     if (l->use_bias)
-        bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, l->kh * l->kw * c,
-                            l->kh * l->kw * l->units, 0);
+        bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, l->kernel[0] * l->kernel[1] * c,
+                            l->kernel[0] * l->kernel[1] * l->units, 0);
     return BGM_OK;
 }
 
@@ -26,11 +26,30 @@ static bgm_status conv2d_forward(const bgm_layer *l, const bgm__forward_ctx *ctx
 {
     bgm_tensor *h;
     bgm_status s = bgm_op_conv2d(&h, ctx->tape, x[0], w[0], l->use_bias ? w[1] : NULL,
-                                 (int)l->sh, (int)l->sw, l->padding);
+                                 (int)l->strides[0], (int)l->strides[1], l->padding);
     if (s == BGM_OK)
         s = bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, h, y);
     return s;
 }
 
-const bgm__layer_ops bgm__conv2d_ops = {"Conv2D", "conv2d", conv2d_build,
-                                        conv2d_forward, NULL, NULL, 0, 0, 0};
+static const bgm__field conv2d_fields[] = {
+    BGM__FIELD_UNITS("filters"), BGM__FIELD_WINDOW("kernel_size", "kernel size"),
+    BGM__FIELD_ACTIVATION, BGM__FIELD_BIAS, BGM__FIELD_KERNEL_INIT("kernel_initializer"),
+    BGM__FIELD_KERNEL_L2};
+
+const bgm__layer_ops bgm__conv2d_ops = {
+    .kind = "Conv2D", .prefix = "conv2d", .ctor = "bgm_layer_conv2d",
+    .fields = conv2d_fields, .nfields = BGM__NFIELDS(conv2d_fields),
+    .build = conv2d_build, .forward = conv2d_forward};
+
+BGM_API bgm_layer *bgm_layer_conv2d(int64_t filters, int64_t kernel_size,
+                                    bgm_activation activation)
+{
+    bgm_layer *l = bgm__layer_new(&bgm__conv2d_ops, "bgm_layer_conv2d");
+    if (l) {
+        l->units = filters;
+        l->kernel[0] = l->kernel[1] = kernel_size;
+        l->activation = activation;
+    }
+    return bgm__layer_checked(l);
+}

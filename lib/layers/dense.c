@@ -49,5 +49,22 @@ static bgm_status dense_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
     return s;
 }
 
-const bgm__layer_ops bgm__dense_ops = {"Dense", "dense", dense_build, dense_forward,
-                                       NULL, NULL, 0, 0, 0};
+static const bgm__field dense_fields[] = {BGM__FIELD_UNITS("units"), BGM__FIELD_ACTIVATION,
+                                          BGM__FIELD_BIAS, BGM__FIELD_KERNEL_INIT(
+                                              "kernel_initializer"),
+                                          BGM__FIELD_KERNEL_L2};
+
+const bgm__layer_ops bgm__dense_ops = {
+    .kind = "Dense", .prefix = "dense", .ctor = "bgm_layer_dense",
+    .fields = dense_fields, .nfields = BGM__NFIELDS(dense_fields),
+    .build = dense_build, .forward = dense_forward};
+
+BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation)
+{
+    bgm_layer *l = bgm__layer_new(&bgm__dense_ops, "bgm_layer_dense");
+    if (l) {
+        l->units = units;
+        l->activation = activation;
+    }
+    return bgm__layer_checked(l);
+}

@@ -9,38 +9,22 @@
 
 #include "bigmodel/text.h"
 
-static const bgm__layer_ops *const embedding_kinds[] = {&bgm__embedding_ops};
-
 BGM_API bgm_layer *bgm_layer_embedding(int64_t vocab_size, int64_t dim)
 {
-    static const char *fn = "bgm_layer_embedding";
     bgm_layer *l;
-    if (vocab_size < 1 || dim < 1) {
-        bgm__fail(BGM_E_INVALID, "%s: vocab_size = %lld and dim = %lld must both be at "
-                  "least 1", fn, (long long)vocab_size, (long long)dim);
-        return NULL;
-    }
     if (vocab_size > (int64_t)INT32_MAX + 1) {
-        bgm__fail(BGM_E_INVALID, "%s: vocab_size = %lld, but token ids are int32 (at most "
-                  "%lld rows)", fn, (long long)vocab_size, (long long)INT32_MAX + 1);
+        bgm__fail(BGM_E_INVALID, "bgm_layer_embedding: vocab_size = %lld, but token ids are "
+                  "int32 (at most %lld rows)", (long long)vocab_size,
+                  (long long)INT32_MAX + 1);
         return NULL;
     }
-    l = bgm__layer_new(&bgm__embedding_ops, fn);
+    l = bgm__layer_new(&bgm__embedding_ops, "bgm_layer_embedding");
     if (l) {
         l->input_dim = vocab_size;
         l->units = dim;
         l->kernel_init = BGM_INIT_RANDOM_UNIFORM;
     }
-    return l;
-}
-
-BGM_API bgm_status bgm_layer_set_mask_zero(bgm_layer *layer, int mask_zero)
-{
-    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_mask_zero", "mask_zero",
-                                       embedding_kinds, 1);
-    if (s == BGM_OK)
-        layer->mask_zero = mask_zero != 0;
-    return s;
+    return bgm__layer_checked(l);
 }
 
 /* Replaces the layer's initial rows with table (taken) and known (taken, NULL: all). */
@@ -58,7 +42,9 @@ BGM_API bgm_status bgm_layer_set_embedding_matrix(bgm_layer *layer, const bgm_te
     char got[BGM__SHAPE_STR_SIZE];
     const int64_t *shape;
     float *table;
-    bgm_status s = bgm__layer_settable(layer, fn, "embedding matrix", embedding_kinds, 1);
+    bgm_status s = bgm__layer_unbuilt(layer, fn);
+    if (s == BGM_OK && layer->ops != &bgm__embedding_ops)
+        s = bgm__layer_lacks(layer, fn, "embedding matrix");
     if (s != BGM_OK)
         return s;
     BGM__CHECK_NULL(matrix, fn);
@@ -88,7 +74,9 @@ BGM_API bgm_status bgm_layer_set_embedding_word2vec(bgm_layer *layer,
     unsigned char *known;
     float *table;
     int64_t nv, i;
-    bgm_status s = bgm__layer_settable(layer, fn, "embedding matrix", embedding_kinds, 1);
+    bgm_status s = bgm__layer_unbuilt(layer, fn);
+    if (s == BGM_OK && layer->ops != &bgm__embedding_ops)
+        s = bgm__layer_lacks(layer, fn, "embedding matrix");
     if (s != BGM_OK)
         return s;
     BGM__CHECK_NULL(w2v, fn);
@@ -186,6 +174,19 @@ static void embedding_init(const bgm_layer *l, float *const *w)
             memcpy(w[0] + r * l->units, l->init_table + r * l->units, row);
 }
 
-const bgm__layer_ops bgm__embedding_ops = {"Embedding", "embedding", embedding_build,
-                                           embedding_forward, embedding_mask,
-                                           embedding_init, 1, 0, 0};
+/* Token ids are int32: at most 2^31 rows. */
+static const bgm__field embedding_fields[] = {
+    {.key = "input_dim", .what = "vocabulary size", .label = "vocab_size",
+     .type = BGM__FIELD_INT, .offset = BGM__OFFSET(input_dim), .lo = 1,
+     .hi = BGM__INT32_MAX + 1.0},
+    {.key = "output_dim", .what = "dimension", .label = "dim", .type = BGM__FIELD_INT,
+     .offset = BGM__OFFSET(units), .lo = 1, .hi = BGM__INT32_MAX},
+    BGM__FIELD_KERNEL_INIT("embeddings_initializer"),
+    {.key = "mask_zero", .what = "mask_zero", .label = "mask_zero", .type = BGM__FIELD_BOOL,
+     .offset = BGM__OFFSET(mask_zero)}};
+
+const bgm__layer_ops bgm__embedding_ops = {
+    .kind = "Embedding", .prefix = "embedding", .ctor = "bgm_layer_embedding",
+    .fields = embedding_fields, .nfields = BGM__NFIELDS(embedding_fields),
+    .build = embedding_build, .forward = embedding_forward, .compute_mask = embedding_mask,
+    .init_weights = embedding_init, .takes_ids = 1};

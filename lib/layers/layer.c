@@ -22,8 +22,8 @@ bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn)
     l->ops = ops;
     l->index = -1;
     l->units = 0;
-    l->kh = l->kw = 1;
-    l->sh = l->sw = 1;
+    l->kernel[0] = l->kernel[1] = 1;
+    l->strides[0] = l->strides[1] = 1;
     l->padding = BGM_PADDING_VALID;
     l->activation = BGM_ACT_LINEAR;
     l->leaky_alpha = 0.2f;
@@ -117,113 +117,6 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
     return bgm__fail(BGM_E_INTERNAL, "unknown activation %d", (int)act);
 }
 
-/* ---- constructors ------------------------------------------------------- */
-
-static bgm_layer *with_activation(const bgm__layer_ops *ops, const char *fn,
-                                  bgm_activation act)
-{
-    bgm_layer *l;
-    if (!bgm__activation_valid(act)) {
-        bgm__fail(BGM_E_INVALID, "%s: unknown activation %d", fn, (int)act);
-        return NULL;
-    }
-    l = bgm__layer_new(ops, fn);
-    if (l)
-        l->activation = act;
-    return l;
-}
-
-BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation)
-{
-    bgm_layer *l;
-    if (units < 1) {
-        bgm__fail(BGM_E_INVALID, "bgm_layer_dense: units = %lld, expected at least 1",
-                  (long long)units);
-        return NULL;
-    }
-    l = with_activation(&bgm__dense_ops, "bgm_layer_dense", activation);
-    if (l)
-        l->units = units;
-    return l;
-}
-
-BGM_API bgm_layer *bgm_layer_conv2d(int64_t filters, int64_t kernel_size,
-                                    bgm_activation activation)
-{
-    bgm_layer *l;
-    if (filters < 1 || kernel_size < 1) {
-        bgm__fail(BGM_E_INVALID, "bgm_layer_conv2d: filters = %lld and kernel_size = %lld "
-                  "must both be at least 1", (long long)filters, (long long)kernel_size);
-        return NULL;
-    }
-    l = with_activation(&bgm__conv2d_ops, "bgm_layer_conv2d", activation);
-    if (l) {
-        l->units = filters;
-        l->kh = l->kw = kernel_size;
-    }
-    return l;
-}
-
-static bgm_layer *pool(const bgm__layer_ops *ops, const char *fn, int64_t size)
-{
-    bgm_layer *l;
-    if (size < 1) {
-        bgm__fail(BGM_E_INVALID, "%s: pool = %lld, expected at least 1", fn,
-                  (long long)size);
-        return NULL;
-    }
-    l = bgm__layer_new(ops, fn);
-    if (l) {
-        l->kh = l->kw = size;
-        l->sh = l->sw = size;
-    }
-    return l;
-}
-
-BGM_API bgm_layer *bgm_layer_max_pool2d(int64_t pool_size)
-{
-    return pool(&bgm__max_pool2d_ops, "bgm_layer_max_pool2d", pool_size);
-}
-
-BGM_API bgm_layer *bgm_layer_avg_pool2d(int64_t pool_size)
-{
-    return pool(&bgm__avg_pool2d_ops, "bgm_layer_avg_pool2d", pool_size);
-}
-
-BGM_API bgm_layer *bgm_layer_global_avg_pool2d(void)
-{
-    return bgm__layer_new(&bgm__global_avg_pool2d_ops, "bgm_layer_global_avg_pool2d");
-}
-
-BGM_API bgm_layer *bgm_layer_flatten(void)
-{
-    return bgm__layer_new(&bgm__flatten_ops, "bgm_layer_flatten");
-}
-
-BGM_API bgm_layer *bgm_layer_dropout(float rate)
-{
-    bgm_layer *l;
-    if (!(rate >= 0.0f && rate < 1.0f)) {
-        bgm__fail(BGM_E_INVALID, "bgm_layer_dropout: rate = %g, expected a value in [0, 1)",
-                  (double)rate);
-        return NULL;
-    }
-    l = bgm__layer_new(&bgm__dropout_ops, "bgm_layer_dropout");
-    if (l)
-        l->rate = rate;
-    return l;
-}
-
-BGM_API bgm_layer *bgm_layer_batch_norm(void)
-{
-    return bgm__layer_new(&bgm__batch_norm_ops, "bgm_layer_batch_norm");
-}
-
-BGM_API bgm_layer *bgm_layer_activation(bgm_activation activation)
-{
-    return with_activation(&bgm__activation_ops, "bgm_layer_activation", activation);
-}
-
 BGM_API void bgm_layer_free(bgm_layer *layer)
 {
     if (!layer)
@@ -253,12 +146,12 @@ bgm_status bgm__window_layer_build(bgm_layer *l, const bgm__shape *in, const cha
         return bgm__layer_fail(l, BGM_E_SHAPE, "expected input of 3 dimensions (height, "
                                "width, channels), got %s",
                                bgm__shape_str(got, sizeof got, in->d, in->ndim));
-    oh = bgm__window_out(in->d[0], l->kh, l->sh, same, &pad);
-    ow = bgm__window_out(in->d[1], l->kw, l->sw, same, &pad);
+    oh = bgm__window_out(in->d[0], l->kernel[0], l->strides[0], same, &pad);
+    ow = bgm__window_out(in->d[1], l->kernel[1], l->strides[1], same, &pad);
     if (oh < 1 || ow < 1)
         return bgm__layer_fail(l, BGM_E_SHAPE, "%s %lldx%lld is larger than the input %s "
-                               "with VALID padding", kind, (long long)l->kh,
-                               (long long)l->kw,
+                               "with VALID padding", kind, (long long)l->kernel[0],
+                               (long long)l->kernel[1],
                                bgm__shape_str(got, sizeof got, in->d, in->ndim));
     out->d[0] = oh;
     out->d[1] = ow;
@@ -277,207 +170,6 @@ bgm_status bgm__layer_built_fail(const bgm_layer *l, const char *fn)
                          "before bgm_model_add", fn, l->name);
     return bgm__fail(BGM_E_STATE, "%s: layer '%s' has been called on a node, which built "
                      "it; set options before calling it", fn, l->name);
-}
-
-/* Common checks: a NULL layer keeps the constructor's message; a layer in
- * a model (or wrapped by Bidirectional) is frozen; the option must belong
- * to the kind (nkinds < 0: any kind). */
-bgm_status bgm__layer_settable(const bgm_layer *l, const char *fn, const char *option,
-                               const bgm__layer_ops *const *kinds, int nkinds)
-{
-    int i;
-    if (!l)
-        return BGM_E_INVALID;
-    if (l->graph)
-        return bgm__layer_built_fail(l, fn);
-    if (l->wrapped)
-        return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
-                         "layer; set its options before wrapping it", fn, l->ops->kind);
-    if (nkinds < 0)
-        return BGM_OK;
-    for (i = 0; i < nkinds; i++)
-        if (l->ops == kinds[i])
-            return BGM_OK;
-    return bgm__fail(BGM_E_UNSUPPORTED, "%s: %s %s layer has no %s", fn,
-                     strchr("AEIOU", l->ops->kind[0]) || strcmp(l->ops->kind, "LSTM") == 0
-                         ? "an" : "a", l->ops->kind, option);
-}
-
-static const bgm__layer_ops *const conv_kinds[] = {&bgm__conv2d_ops};
-static const bgm__layer_ops *const pool_kinds[] = {&bgm__max_pool2d_ops,
-                                                   &bgm__avg_pool2d_ops};
-static const bgm__layer_ops *const window_kinds[] = {&bgm__conv2d_ops, &bgm__max_pool2d_ops,
-                                                     &bgm__avg_pool2d_ops};
-static const bgm__layer_ops *const weighted_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops,
-                                                       &bgm__lstm_ops, &bgm__gru_ops};
-static const bgm__layer_ops *const dense_conv_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops};
-static const bgm__layer_ops *const kernel_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops,
-                                                     &bgm__lstm_ops, &bgm__gru_ops,
-                                                     &bgm__embedding_ops};
-static const bgm__layer_ops *const activated_kinds[] = {&bgm__dense_ops, &bgm__conv2d_ops,
-                                                        &bgm__activation_ops};
-static const bgm__layer_ops *const bn_kinds[] = {&bgm__batch_norm_ops};
-
-#define NKINDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64_t kw)
-{
-    static const char *fn = "bgm_layer_set_kernel_size";
-    bgm_status s = bgm__layer_settable(layer, fn, "kernel size", conv_kinds,
-                                       NKINDS(conv_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (kh < 1 || kw < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: kernel size %lldx%lld, expected at least 1x1",
-                         fn, (long long)kh, (long long)kw);
-    layer->kh = kh;
-    layer->kw = kw;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t pw)
-{
-    static const char *fn = "bgm_layer_set_pool_size";
-    bgm_status s = bgm__layer_settable(layer, fn, "pool size", pool_kinds,
-                                       NKINDS(pool_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (ph < 1 || pw < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: pool size %lldx%lld, expected at least 1x1",
-                         fn, (long long)ph, (long long)pw);
-    layer->kh = layer->sh = ph;
-    layer->kw = layer->sw = pw;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t sw)
-{
-    static const char *fn = "bgm_layer_set_strides";
-    bgm_status s = bgm__layer_settable(layer, fn, "strides", window_kinds,
-                                       NKINDS(window_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (sh < 1 || sw < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: strides (%lld, %lld), expected at least 1",
-                         fn, (long long)sh, (long long)sw);
-    layer->sh = sh;
-    layer->sw = sw;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding)
-{
-    static const char *fn = "bgm_layer_set_padding";
-    bgm_status s = bgm__layer_settable(layer, fn, "padding", window_kinds,
-                                       NKINDS(window_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (padding != BGM_PADDING_VALID && padding != BGM_PADDING_SAME)
-        return bgm__fail(BGM_E_INVALID, "%s: unknown padding %d", fn, (int)padding);
-    layer->padding = padding;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias)
-{
-    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_use_bias", "bias",
-                                       weighted_kinds, NKINDS(weighted_kinds));
-    if (s == BGM_OK)
-        layer->use_bias = use_bias != 0;
-    return s;
-}
-
-static int initializer_valid(bgm_initializer init)
-{
-    return init >= BGM_INIT_GLOROT_UNIFORM && init <= BGM_INIT_RANDOM_UNIFORM;
-}
-
-BGM_API bgm_status bgm_layer_set_kernel_initializer(bgm_layer *layer, bgm_initializer init)
-{
-    static const char *fn = "bgm_layer_set_kernel_initializer";
-    bgm_status s = bgm__layer_settable(layer, fn, "kernel initializer", kernel_kinds,
-                                       NKINDS(kernel_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!initializer_valid(init))
-        return bgm__fail(BGM_E_INVALID, "%s: unknown initializer %d", fn, (int)init);
-    layer->kernel_init = init;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_bias_initializer(bgm_layer *layer, bgm_initializer init)
-{
-    static const char *fn = "bgm_layer_set_bias_initializer";
-    bgm_status s = bgm__layer_settable(layer, fn, "bias initializer", weighted_kinds,
-                                       NKINDS(weighted_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!initializer_valid(init))
-        return bgm__fail(BGM_E_INVALID, "%s: unknown initializer %d", fn, (int)init);
-    layer->bias_init = init;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_kernel_l2(bgm_layer *layer, float l2)
-{
-    static const char *fn = "bgm_layer_set_kernel_l2";
-    bgm_status s = bgm__layer_settable(layer, fn, "kernel regularizer", dense_conv_kinds,
-                                       NKINDS(dense_conv_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!(l2 >= 0.0f) || isinf(l2))
-        return bgm__fail(BGM_E_INVALID, "%s: l2 = %g, expected a finite value >= 0", fn,
-                         (double)l2);
-    layer->l2 = l2;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
-{
-    static const char *fn = "bgm_layer_set_leaky_relu_alpha";
-    bgm_status s = bgm__layer_settable(layer, fn, "activation", activated_kinds,
-                                       NKINDS(activated_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!isfinite(alpha))
-        return bgm__fail(BGM_E_INVALID, "%s: alpha = %g is not finite", fn, (double)alpha);
-    layer->leaky_alpha = alpha;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum)
-{
-    static const char *fn = "bgm_layer_set_momentum";
-    bgm_status s = bgm__layer_settable(layer, fn, "momentum", bn_kinds, NKINDS(bn_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!(momentum >= 0.0f && momentum <= 1.0f))
-        return bgm__fail(BGM_E_INVALID, "%s: momentum = %g, expected a value in [0, 1]",
-                         fn, (double)momentum);
-    layer->momentum = momentum;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon)
-{
-    static const char *fn = "bgm_layer_set_epsilon";
-    bgm_status s = bgm__layer_settable(layer, fn, "epsilon", bn_kinds, NKINDS(bn_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!(epsilon > 0.0f) || isinf(epsilon))
-        return bgm__fail(BGM_E_INVALID, "%s: epsilon = %g, expected a finite value > 0",
-                         fn, (double)epsilon);
-    layer->epsilon = epsilon;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable)
-{
-    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_trainable", "trainable", NULL,
-                                       -1);
-    if (s == BGM_OK)
-        layer->trainable = trainable != 0;
-    return s;
 }
 
 bgm_status bgm__check_name(const char *name, const char *fn)

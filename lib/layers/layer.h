@@ -9,6 +9,9 @@
 #ifndef BGM_LAYERS_LAYER_H
 #define BGM_LAYERS_LAYER_H
 
+#include <math.h>
+#include <stddef.h>
+
 #include "bigmodel/model.h"
 #include "bigmodel/rnn_ops.h"
 #include "core/error.h"
@@ -42,9 +45,98 @@ typedef struct bgm__forward_ctx {
                                   propagation), or NULL */
 } bgm__forward_ctx;
 
+/* An enum value and its name in configs and files ("relu", "same", ...). */
+typedef struct bgm__enum_name {
+    int value;
+    const char *name;
+} bgm__enum_name;
+
+extern const bgm__enum_name bgm__activation_names[], bgm__initializer_names[],
+    bgm__padding_names[];
+
+/* Name of value in table (NULL-terminated), or NULL when it has none. */
+const char *bgm__enum_to_name(const bgm__enum_name *table, int value);
+
+/* Value named name in table into *value; 0 when the name is unknown. */
+int bgm__enum_from_name(const bgm__enum_name *table, const char *name, int *value);
+
+/* How a configuration field is stored in struct bgm_layer. */
+typedef enum bgm__field_type {
+    BGM__FIELD_INT,            /* int64_t in [lo, hi] */
+    BGM__FIELD_FLOAT,          /* float in [lo, hi] (see lo_open, hi_open) */
+    BGM__FIELD_BOOL,           /* int, 0 or 1 */
+    BGM__FIELD_ENUM,           /* int, one of names */
+    BGM__FIELD_INTS,           /* int64_t[count], each in [lo, hi] or -1 when minus_one;
+                                  count 0: as many as the int at count_offset, 1 to 7 */
+    BGM__FIELD_LAYER           /* bgm_layer *, a wrapped layer with fields of its own */
+} bgm__field_type;
+
+/*
+ * One configuration field of a layer kind. The kind's table of fields
+ * drives the setters' checks, the loader's checks, model files (key and
+ * type) and configs: a field is described once.
+ */
+typedef struct bgm__field {
+    const char *key;           /* config and file key, Keras' where it has one: "units" */
+    const char *what;          /* the option in messages: "a Dense layer has no strides" */
+    const char *label;         /* the value in messages: "rate = 1.5, expected ..." */
+    bgm__field_type type;
+    size_t offset;             /* of the value in struct bgm_layer */
+    double lo, hi;             /* valid range of numbers */
+    int lo_open, hi_open;      /* the bound itself is out of range */
+    const bgm__enum_name *names; /* BGM__FIELD_ENUM */
+    int count;                 /* BGM__FIELD_INTS: fixed count, or 0 */
+    size_t count_offset;       /* BGM__FIELD_INTS with count 0: the int holding it */
+    int minus_one;             /* BGM__FIELD_INTS: one entry may be -1 */
+} bgm__field;
+
+#define BGM__OFFSET(member) offsetof(struct bgm_layer, member)
+#define BGM__INT32_MAX 2147483647.0
+
+/* Fields several kinds share, as table entries. */
+#define BGM__FIELD_UNITS(k)                                                              \
+    {.key = k, .what = "units", .label = k, .type = BGM__FIELD_INT,                      \
+     .offset = BGM__OFFSET(units), .lo = 1, .hi = BGM__INT32_MAX}
+#define BGM__FIELD_ACTIVATION                                                            \
+    {.key = "activation", .what = "activation", .label = "activation",                   \
+     .type = BGM__FIELD_ENUM, .offset = BGM__OFFSET(activation),                        \
+     .names = bgm__activation_names},                                                    \
+    {.key = "leaky_relu_alpha", .what = "activation", .label = "alpha",                  \
+     .type = BGM__FIELD_FLOAT, .offset = BGM__OFFSET(leaky_alpha), .lo = -INFINITY,       \
+     .hi = INFINITY, .lo_open = 1, .hi_open = 1}
+#define BGM__FIELD_BIAS                                                                  \
+    {.key = "use_bias", .what = "bias", .label = "use_bias", .type = BGM__FIELD_BOOL,    \
+     .offset = BGM__OFFSET(use_bias)},                                                   \
+    {.key = "bias_initializer", .what = "bias initializer", .label = "initializer",      \
+     .type = BGM__FIELD_ENUM, .offset = BGM__OFFSET(bias_init),                         \
+     .names = bgm__initializer_names}
+#define BGM__FIELD_KERNEL_INIT(k)                                                        \
+    {.key = k, .what = "kernel initializer", .label = "initializer",                     \
+     .type = BGM__FIELD_ENUM, .offset = BGM__OFFSET(kernel_init),                       \
+     .names = bgm__initializer_names}
+#define BGM__FIELD_KERNEL_L2                                                             \
+    {.key = "kernel_l2", .what = "kernel regularizer", .label = "l2",                    \
+     .type = BGM__FIELD_FLOAT, .offset = BGM__OFFSET(l2), .lo = 0, .hi = INFINITY,        \
+     .hi_open = 1}
+#define BGM__FIELD_WINDOW(k, w)                                                          \
+    {.key = k, .what = w, .label = w, .type = BGM__FIELD_INTS,                           \
+     .offset = BGM__OFFSET(kernel), .lo = 1, .hi = BGM__INT32_MAX, .count = 2},          \
+    {.key = "strides", .what = "strides", .label = "strides", .type = BGM__FIELD_INTS,   \
+     .offset = BGM__OFFSET(strides), .lo = 1, .hi = BGM__INT32_MAX, .count = 2},         \
+    {.key = "padding", .what = "padding", .label = "padding", .type = BGM__FIELD_ENUM,   \
+     .offset = BGM__OFFSET(padding), .names = bgm__padding_names}
+
+#define BGM__NFIELDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 typedef struct bgm__layer_ops {
     const char *kind;          /* Keras class name: "Dense" */
     const char *prefix;        /* Keras automatic name: "dense" */
+    const char *ctor;          /* the public constructor, for messages: "bgm_layer_dense" */
+    const bgm__field *fields;  /* the configuration, nfields entries */
+    int nfields;
+    /* Optional: checks between fields the table cannot express (Reshape's
+     * one -1, Permute's permutation); names fn in messages. */
+    bgm_status (*check)(const bgm_layer *l, const char *fn);
     /* Checks the sample shapes in[0..nin) (nin within the kind's input
      * count), sets *out (dtype float32 unless it says otherwise) and appends
      * l's weight specs with bgm__layer_add_spec. Fails with BGM_E_SHAPE or
@@ -82,8 +174,8 @@ struct bgm_layer {
 
     /* configuration (each kind reads its own fields) */
     int64_t units;             /* Dense units, Conv2D filters */
-    int64_t kh, kw;            /* Conv2D kernel or pooling window */
-    int64_t sh, sw;            /* strides */
+    int64_t kernel[2];         /* Conv2D kernel or pooling window (rows, columns) */
+    int64_t strides[2];        /* strides (rows, columns) */
     bgm_padding padding;
     bgm_activation activation;
     float leaky_alpha;
@@ -101,10 +193,10 @@ struct bgm_layer {
     float dropout, recurrent_dropout;
     bgm_layer *inner;          /* Bidirectional: the wrapped LSTM / GRU (owned) */
     int wrapped;               /* 1: this layer is the inner layer of a Bidirectional */
-    int axis;                  /* Concatenate */
+    int64_t axis;              /* Concatenate: on the batched tensor, as Keras */
     int64_t target[BGM_MAX_DIMS]; /* Reshape: the sample shape (one entry may be -1) */
     int target_ndim;
-    int perm[BGM_MAX_DIMS];    /* Permute: 1-based sample axes, as Keras */
+    int64_t perm[BGM_MAX_DIMS]; /* Permute: 1-based sample axes, as Keras (target_ndim) */
     int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
 
     /* inferred at the first call */
@@ -149,11 +241,43 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
 /* 1 when act is a known activation. */
 int bgm__activation_valid(bgm_activation act);
 
-/* Checks that option of fn may be set on l: l non-NULL (a NULL layer keeps
- * its constructor's message), never called (nor added to a model), and of
- * one of the kinds. */
-bgm_status bgm__layer_settable(const bgm_layer *l, const char *fn, const char *option,
-                               const bgm__layer_ops *const *kinds, int nkinds);
+/* The common checks of a setter: l non-NULL (a NULL layer keeps its
+ * constructor's message), never called (nor added to a model), not wrapped. */
+bgm_status bgm__layer_unbuilt(const bgm_layer *l, const char *fn);
+
+/* BGM_E_UNSUPPORTED: "fn: a Dense layer has no <what>". */
+bgm_status bgm__layer_lacks(const bgm_layer *l, const char *fn, const char *what);
+
+/* The field of ops stored at offset for the option what ("kernel size"),
+ * or NULL when the kind has none. */
+const bgm__field *bgm__layer_field(const bgm__layer_ops *ops, size_t offset,
+                                   const char *what);
+
+/* Number of entries of a BGM__FIELD_INTS field in l. */
+int bgm__field_count(const bgm_layer *l, const bgm__field *f);
+
+/* BGM_E_INVALID naming fn and the field unless l's value of f is valid. */
+bgm_status bgm__field_check(const bgm_layer *l, const bgm__field *f, const char *fn);
+
+/* Every field of l and the kind's check. */
+bgm_status bgm__layer_check_config(const bgm_layer *l, const char *fn);
+
+/*
+ * A setter: sets the field of l at offset to *value (stored as the field
+ * stores it) when l is not NULL (a NULL layer keeps its constructor's
+ * message), never called, not wrapped, of a kind with that field
+ * (BGM_E_UNSUPPORTED: "fn: a Dense layer has no <what>") and the value is
+ * valid; otherwise l is unchanged.
+ */
+bgm_status bgm__layer_set(bgm_layer *l, const char *fn, const char *what, size_t offset,
+                          const void *value);
+
+/* l after a constructor filled its fields: l, or NULL (freed, error set
+ * naming the constructor) when a field is invalid. */
+bgm_layer *bgm__layer_checked(bgm_layer *l);
+
+/* All kinds, for files and configs; NULL when none is called kind. */
+const bgm__layer_ops *bgm__layer_kind_by_name(const char *kind);
 
 /* BGM_E_INVALID unless name is 1 to 63 bytes of [A-Za-z0-9_.-]. */
 bgm_status bgm__check_name(const char *name, const char *fn);

@@ -102,7 +102,7 @@ static bgm_status minimum_forward(const bgm_layer *l, const bgm__forward_ctx *ct
  * axis or out of range. */
 static int sample_axis(const bgm_layer *l, int ndim)
 {
-    int axis = l->axis < 0 ? l->axis + ndim + 1 : l->axis;
+    int axis = (int)(l->axis < 0 ? l->axis + ndim + 1 : l->axis);
     return axis >= 1 && axis <= ndim ? axis - 1 : -1;
 }
 
@@ -112,7 +112,7 @@ static bgm_status concatenate_build(bgm_layer *l, const bgm__shape *in, int nin,
     char a[BGM__SHAPE_STR_SIZE];
     int axis = sample_axis(l, in[0].ndim), i, d;
     if (axis < 0)
-        return bgm__layer_fail(l, BGM_E_SHAPE, "axis %d is %s for inputs %s", l->axis,
+        return bgm__layer_fail(l, BGM_E_SHAPE, "axis %d is %s for inputs %s", (int)l->axis,
                                l->axis == 0 ? "the batch axis" : "out of range",
                                bgm__batch_shape_str(a, sizeof a, in[0].d, in[0].ndim));
     bgm__same_shape(&in[0], out);
@@ -173,20 +173,28 @@ BGM_API bgm_layer *bgm_layer_concatenate(int axis)
     bgm_layer *l = bgm__layer_new(&bgm__concatenate_ops, "bgm_layer_concatenate");
     if (l)
         l->axis = axis;
-    return l;
+    return bgm__layer_checked(l);
 }
 
-const bgm__layer_ops bgm__add_ops = {"Add", "add", elementwise_build, add_forward, NULL,
-                                     NULL, 0, 2, -1};
-const bgm__layer_ops bgm__subtract_ops = {"Subtract", "subtract", elementwise_build,
-                                          subtract_forward, NULL, NULL, 0, 2, 2};
-const bgm__layer_ops bgm__multiply_ops = {"Multiply", "multiply", elementwise_build,
-                                          multiply_forward, NULL, NULL, 0, 2, -1};
-const bgm__layer_ops bgm__average_ops = {"Average", "average", elementwise_build,
-                                         average_forward, NULL, NULL, 0, 2, -1};
-const bgm__layer_ops bgm__maximum_ops = {"Maximum", "maximum", elementwise_build,
-                                         maximum_forward, NULL, NULL, 0, 2, -1};
-const bgm__layer_ops bgm__minimum_ops = {"Minimum", "minimum", elementwise_build,
-                                         minimum_forward, NULL, NULL, 0, 2, -1};
-const bgm__layer_ops bgm__concatenate_ops = {"Concatenate", "concatenate", concatenate_build,
-                                             concatenate_forward, NULL, NULL, 0, 2, -1};
+#define ELEMENTWISE(k, p, f, most)                                                       \
+    {.kind = k, .prefix = p, .ctor = "bgm_layer_" p, .build = elementwise_build,        \
+     .forward = f, .min_inputs = 2, .max_inputs = most}
+
+const bgm__layer_ops bgm__add_ops = ELEMENTWISE("Add", "add", add_forward, -1);
+const bgm__layer_ops bgm__subtract_ops = ELEMENTWISE("Subtract", "subtract",
+                                                     subtract_forward, 2);
+const bgm__layer_ops bgm__multiply_ops = ELEMENTWISE("Multiply", "multiply",
+                                                     multiply_forward, -1);
+const bgm__layer_ops bgm__average_ops = ELEMENTWISE("Average", "average", average_forward, -1);
+const bgm__layer_ops bgm__maximum_ops = ELEMENTWISE("Maximum", "maximum", maximum_forward, -1);
+const bgm__layer_ops bgm__minimum_ops = ELEMENTWISE("Minimum", "minimum", minimum_forward, -1);
+
+static const bgm__field concatenate_fields[] = {
+    {.key = "axis", .what = "axis", .label = "axis", .type = BGM__FIELD_INT,
+     .offset = BGM__OFFSET(axis), .lo = -(BGM_MAX_DIMS - 1), .hi = BGM_MAX_DIMS - 1}};
+
+const bgm__layer_ops bgm__concatenate_ops = {
+    .kind = "Concatenate", .prefix = "concatenate", .ctor = "bgm_layer_concatenate",
+    .fields = concatenate_fields, .nfields = BGM__NFIELDS(concatenate_fields),
+    .build = concatenate_build, .forward = concatenate_forward, .min_inputs = 2,
+    .max_inputs = -1};

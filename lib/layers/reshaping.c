@@ -62,7 +62,7 @@ static bgm_status permute_forward(const bgm_layer *l, const bgm__forward_ctx *ct
     int perm[BGM_MAX_DIMS], i;
     perm[0] = 0;
     for (i = 0; i < l->target_ndim; i++)
-        perm[i + 1] = l->perm[i];
+        perm[i + 1] = (int)l->perm[i];
     return bgm_op_permute(y, ctx->tape, x[0], perm, l->target_ndim + 1);
 }
 
@@ -87,81 +87,96 @@ static bgm_status zero_padding_forward(const bgm_layer *l, const bgm__forward_ct
     return bgm_op_zero_pad2d(y, ctx->tape, x[0], l->pad[0], l->pad[1], l->pad[2], l->pad[3]);
 }
 
-BGM_API bgm_layer *bgm_layer_reshape(const int64_t *shape, int ndim)
+/* Reshape: at most one -1 (the field allows -1 once per value it checks). */
+static bgm_status reshape_check(const bgm_layer *l, const char *fn)
 {
-    static const char *fn = "bgm_layer_reshape";
-    bgm_layer *l;
     int i, free_axes = 0;
-    if (!shape || ndim < 1 || ndim >= BGM_MAX_DIMS) {
-        bgm__fail(BGM_E_INVALID, "%s: %s", fn, !shape ? "argument 'shape' is NULL"
+    for (i = 0; i < l->target_ndim; i++)
+        free_axes += l->target[i] == -1;
+    if (free_axes > 1)
+        return bgm__fail(BGM_E_INVALID, "%s: target shape has %d entries of -1; one may be "
+                         "inferred", fn, free_axes);
+    return BGM_OK;
+}
+
+static bgm_status permute_check(const bgm_layer *l, const char *fn)
+{
+    int seen[BGM_MAX_DIMS] = {0}, i;
+    for (i = 0; i < l->target_ndim; i++)
+        if (l->perm[i] > l->target_ndim || seen[l->perm[i] - 1]++)
+            return bgm__fail(BGM_E_INVALID, "%s: dims must be a permutation of 1..%d (the "
+                             "batch axis is not counted); entry %d is %lld", fn,
+                             l->target_ndim, i, (long long)l->perm[i]);
+    return BGM_OK;
+}
+
+static const bgm__field reshape_fields[] = {
+    {.key = "target_shape", .what = "target shape", .label = "target shape",
+     .type = BGM__FIELD_INTS, .offset = BGM__OFFSET(target), .lo = 1, .hi = BGM__INT32_MAX,
+     .count_offset = BGM__OFFSET(target_ndim), .minus_one = 1}};
+static const bgm__field permute_fields[] = {
+    {.key = "dims", .what = "dims", .label = "dims", .type = BGM__FIELD_INTS,
+     .offset = BGM__OFFSET(perm), .lo = 1, .hi = BGM_MAX_DIMS - 1,
+     .count_offset = BGM__OFFSET(target_ndim)}};
+static const bgm__field zero_padding_fields[] = {
+    {.key = "padding", .what = "padding", .label = "padding", .type = BGM__FIELD_INTS,
+     .offset = BGM__OFFSET(pad), .lo = 0, .hi = BGM__INT32_MAX, .count = 4}};
+
+const bgm__layer_ops bgm__reshape_ops = {
+    .kind = "Reshape", .prefix = "reshape", .ctor = "bgm_layer_reshape",
+    .fields = reshape_fields, .nfields = BGM__NFIELDS(reshape_fields), .check = reshape_check,
+    .build = reshape_build, .forward = reshape_forward};
+const bgm__layer_ops bgm__permute_ops = {
+    .kind = "Permute", .prefix = "permute", .ctor = "bgm_layer_permute",
+    .fields = permute_fields, .nfields = BGM__NFIELDS(permute_fields), .check = permute_check,
+    .build = permute_build, .forward = permute_forward};
+const bgm__layer_ops bgm__zero_padding2d_ops = {
+    .kind = "ZeroPadding2D", .prefix = "zero_padding2d", .ctor = "bgm_layer_zero_padding2d",
+    .fields = zero_padding_fields, .nfields = BGM__NFIELDS(zero_padding_fields),
+    .build = zero_padding_build, .forward = zero_padding_forward};
+
+/* A new layer of a kind whose field is a list of n values, the caller
+ * copying them; NULL (error set) for a NULL list or a bad n. */
+static bgm_layer *with_list(const bgm__layer_ops *ops, const void *values, int n)
+{
+    bgm_layer *l;
+    if (!values || n < 1 || n >= BGM_MAX_DIMS) {
+        bgm__fail(BGM_E_INVALID, "%s: %s", ops->ctor, !values ? "the list is NULL"
                   : "ndim must be from 1 to 7");
         return NULL;
     }
-    for (i = 0; i < ndim; i++) {
-        free_axes += shape[i] == -1;
-        if ((shape[i] < 1 && shape[i] != -1) || free_axes > 1) {
-            bgm__fail(BGM_E_INVALID, "%s: entry %d is %lld; entries are at least 1, and one "
-                      "may be -1", fn, i, (long long)shape[i]);
-            return NULL;
-        }
-    }
-    l = bgm__layer_new(&bgm__reshape_ops, fn);
-    if (l) {
-        memcpy(l->target, shape, (size_t)ndim * sizeof *shape);
-        l->target_ndim = ndim;
-    }
+    l = bgm__layer_new(ops, ops->ctor);
+    if (l)
+        l->target_ndim = n;
     return l;
+}
+
+BGM_API bgm_layer *bgm_layer_reshape(const int64_t *shape, int ndim)
+{
+    bgm_layer *l = with_list(&bgm__reshape_ops, shape, ndim);
+    if (l)
+        memcpy(l->target, shape, (size_t)ndim * sizeof *shape);
+    return bgm__layer_checked(l);
 }
 
 BGM_API bgm_layer *bgm_layer_permute(const int *dims, int ndim)
 {
-    static const char *fn = "bgm_layer_permute";
-    int seen[BGM_MAX_DIMS] = {0}, i;
-    bgm_layer *l;
-    if (!dims || ndim < 1 || ndim >= BGM_MAX_DIMS) {
-        bgm__fail(BGM_E_INVALID, "%s: %s", fn, !dims ? "argument 'dims' is NULL"
-                  : "ndim must be from 1 to 7");
-        return NULL;
-    }
-    for (i = 0; i < ndim; i++) {
-        if (dims[i] < 1 || dims[i] > ndim || seen[dims[i] - 1]++) {
-            bgm__fail(BGM_E_INVALID, "%s: dims must be a permutation of 1..%d (the batch "
-                      "axis is not counted); entry %d is %d", fn, ndim, i, dims[i]);
-            return NULL;
-        }
-    }
-    l = bgm__layer_new(&bgm__permute_ops, fn);
-    if (l) {
-        memcpy(l->perm, dims, (size_t)ndim * sizeof *dims);
-        l->target_ndim = ndim;
-    }
-    return l;
+    bgm_layer *l = with_list(&bgm__permute_ops, dims, ndim);
+    int i;
+    for (i = 0; l && i < ndim; i++)
+        l->perm[i] = dims[i];
+    return bgm__layer_checked(l);
 }
 
 BGM_API bgm_layer *bgm_layer_zero_padding2d(int64_t top, int64_t bottom, int64_t left,
                                             int64_t right)
 {
-    bgm_layer *l;
-    if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-        bgm__fail(BGM_E_INVALID, "bgm_layer_zero_padding2d: padding (%lld, %lld, %lld, %lld) "
-                  "must not be negative", (long long)top, (long long)bottom,
-                  (long long)left, (long long)right);
-        return NULL;
-    }
-    l = bgm__layer_new(&bgm__zero_padding2d_ops, "bgm_layer_zero_padding2d");
+    bgm_layer *l = bgm__layer_new(&bgm__zero_padding2d_ops, "bgm_layer_zero_padding2d");
     if (l) {
         l->pad[0] = top;
         l->pad[1] = bottom;
         l->pad[2] = left;
         l->pad[3] = right;
     }
-    return l;
+    return bgm__layer_checked(l);
 }
-
-const bgm__layer_ops bgm__reshape_ops = {"Reshape", "reshape", reshape_build,
-                                         reshape_forward, NULL, NULL, 0, 0, 0};
-const bgm__layer_ops bgm__permute_ops = {"Permute", "permute", permute_build,
-                                         permute_forward, NULL, NULL, 0, 0, 0};
-const bgm__layer_ops bgm__zero_padding2d_ops = {"ZeroPadding2D", "zero_padding2d",
-                                                zero_padding_build, zero_padding_forward,
-                                                NULL, NULL, 0, 0, 0};

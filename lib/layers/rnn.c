@@ -10,66 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const bgm__layer_ops *const rnn_kinds[] = {&bgm__lstm_ops, &bgm__gru_ops};
+static const bgm__field rnn_fields[] = {
+    BGM__FIELD_UNITS("units"), BGM__FIELD_BIAS, BGM__FIELD_KERNEL_INIT("kernel_initializer"),
+    {.key = "return_sequences", .what = "return_sequences", .label = "return_sequences",
+     .type = BGM__FIELD_BOOL, .offset = BGM__OFFSET(return_sequences)},
+    {.key = "dropout", .what = "input dropout", .label = "rate", .type = BGM__FIELD_FLOAT,
+     .offset = BGM__OFFSET(dropout), .lo = 0, .hi = 1, .hi_open = 1},
+    {.key = "recurrent_dropout", .what = "recurrent dropout", .label = "rate",
+     .type = BGM__FIELD_FLOAT, .offset = BGM__OFFSET(recurrent_dropout), .lo = 0, .hi = 1,
+     .hi_open = 1}};
 
-#define NKINDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static bgm_layer *recurrent(const bgm__layer_ops *ops, const char *fn, int64_t units)
+static bgm_layer *recurrent(const bgm__layer_ops *ops, int64_t units)
 {
-    bgm_layer *l;
-    if (units < 1) {
-        bgm__fail(BGM_E_INVALID, "%s: units = %lld, expected at least 1", fn,
-                  (long long)units);
-        return NULL;
-    }
-    l = bgm__layer_new(ops, fn);
+    bgm_layer *l = bgm__layer_new(ops, ops->ctor);
     if (l)
         l->units = units;
-    return l;
+    return bgm__layer_checked(l);
 }
 
 BGM_API bgm_layer *bgm_layer_lstm(int64_t units)
 {
-    return recurrent(&bgm__lstm_ops, "bgm_layer_lstm", units);
+    return recurrent(&bgm__lstm_ops, units);
 }
 
 BGM_API bgm_layer *bgm_layer_gru(int64_t units)
 {
-    return recurrent(&bgm__gru_ops, "bgm_layer_gru", units);
-}
-
-BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_sequences)
-{
-    bgm_status s = bgm__layer_settable(layer, "bgm_layer_set_return_sequences",
-                                       "return_sequences", rnn_kinds, NKINDS(rnn_kinds));
-    if (s == BGM_OK)
-        layer->return_sequences = return_sequences != 0;
-    return s;
-}
-
-static bgm_status set_rate(bgm_layer *layer, float *field, float rate, const char *fn,
-                           const char *option)
-{
-    bgm_status s = bgm__layer_settable(layer, fn, option, rnn_kinds, NKINDS(rnn_kinds));
-    if (s != BGM_OK)
-        return s;
-    if (!(rate >= 0.0f && rate < 1.0f))
-        return bgm__fail(BGM_E_INVALID, "%s: rate = %g, expected a value in [0, 1)", fn,
-                         (double)rate);
-    *field = rate;
-    return BGM_OK;
-}
-
-BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate)
-{
-    return set_rate(layer, layer ? &layer->dropout : NULL, rate, "bgm_layer_set_dropout",
-                    "input dropout");
-}
-
-BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate)
-{
-    return set_rate(layer, layer ? &layer->recurrent_dropout : NULL, rate,
-                    "bgm_layer_set_recurrent_dropout", "recurrent dropout");
+    return recurrent(&bgm__gru_ops, units);
 }
 
 static int gates(const bgm_layer *cfg)
@@ -220,7 +186,11 @@ static void lstm_init(const bgm_layer *l, float *const *w)
         bgm__lstm_unit_forget_bias(w[2], l->units);
 }
 
-const bgm__layer_ops bgm__lstm_ops = {"LSTM", "lstm", rnn_build, rnn_forward, rnn_mask,
-                                      lstm_init, 0, 0, 0};
-const bgm__layer_ops bgm__gru_ops = {"GRU", "gru", rnn_build, rnn_forward, rnn_mask, NULL, 0,
-                                     0, 0};
+const bgm__layer_ops bgm__lstm_ops = {
+    .kind = "LSTM", .prefix = "lstm", .ctor = "bgm_layer_lstm", .fields = rnn_fields,
+    .nfields = BGM__NFIELDS(rnn_fields), .build = rnn_build, .forward = rnn_forward,
+    .compute_mask = rnn_mask, .init_weights = lstm_init};
+const bgm__layer_ops bgm__gru_ops = {
+    .kind = "GRU", .prefix = "gru", .ctor = "bgm_layer_gru", .fields = rnn_fields,
+    .nfields = BGM__NFIELDS(rnn_fields), .build = rnn_build, .forward = rnn_forward,
+    .compute_mask = rnn_mask};

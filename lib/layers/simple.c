@@ -51,10 +51,41 @@ static bgm_status activation_forward(const bgm_layer *l, const bgm__forward_ctx 
     return bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, x[0], y);
 }
 
-const bgm__layer_ops bgm__flatten_ops = {"Flatten", "flatten", flatten_build,
-                                         flatten_forward, NULL, NULL, 0, 0, 0};
-const bgm__layer_ops bgm__dropout_ops = {"Dropout", "dropout", same_shape_build,
-                                         dropout_forward, bgm__pass_mask, NULL, 0, 0, 0};
-const bgm__layer_ops bgm__activation_ops = {"Activation", "activation", same_shape_build,
-                                            activation_forward, bgm__pass_mask, NULL,
-                                            0, 0, 0};
+static const bgm__field dropout_fields[] = {
+    {.key = "rate", .what = "rate", .label = "rate", .type = BGM__FIELD_FLOAT,
+     .offset = BGM__OFFSET(rate), .lo = 0, .hi = 1, .hi_open = 1}};
+static const bgm__field activation_fields[] = {BGM__FIELD_ACTIVATION};
+
+const bgm__layer_ops bgm__flatten_ops = {
+    .kind = "Flatten", .prefix = "flatten", .ctor = "bgm_layer_flatten",
+    .build = flatten_build, .forward = flatten_forward};
+const bgm__layer_ops bgm__dropout_ops = {
+    .kind = "Dropout", .prefix = "dropout", .ctor = "bgm_layer_dropout",
+    .fields = dropout_fields, .nfields = BGM__NFIELDS(dropout_fields),
+    .build = same_shape_build, .forward = dropout_forward, .compute_mask = bgm__pass_mask};
+const bgm__layer_ops bgm__activation_ops = {
+    .kind = "Activation", .prefix = "activation", .ctor = "bgm_layer_activation",
+    .fields = activation_fields, .nfields = BGM__NFIELDS(activation_fields),
+    .build = same_shape_build, .forward = activation_forward,
+    .compute_mask = bgm__pass_mask};
+
+BGM_API bgm_layer *bgm_layer_flatten(void)
+{
+    return bgm__layer_new(&bgm__flatten_ops, "bgm_layer_flatten");
+}
+
+BGM_API bgm_layer *bgm_layer_dropout(float rate)
+{
+    bgm_layer *l = bgm__layer_new(&bgm__dropout_ops, "bgm_layer_dropout");
+    if (l)
+        l->rate = rate;
+    return bgm__layer_checked(l);
+}
+
+BGM_API bgm_layer *bgm_layer_activation(bgm_activation activation)
+{
+    bgm_layer *l = bgm__layer_new(&bgm__activation_ops, "bgm_layer_activation");
+    if (l)
+        l->activation = activation;
+    return bgm__layer_checked(l);
+}

@@ -1,327 +1,156 @@
 /*
- * bgm_model_load: a model rebuilt from a .bgm archive through the public
- * constructors and setters (so a file gets exactly the checks a program
- * gets), with its weights, compile state, optimizer state and generator.
+ * bgm_model_load: a model rebuilt from a .bgm archive, with its weights,
+ * compile state, optimizer state and generator. Layers are made from their
+ * kind's table of fields and checked as a constructor checks them; a
+ * Sequential model is rebuilt with bgm_model_add, a functional one by
+ * calling its layers on their nodes (format 2).
  *
  * A file is untrusted input: every value is checked before it is used, and
  * every weight tensor is checked against the shape its layer's
- * configuration implies before the layer is added, so nothing is allocated
- * for a layer that the file does not back with data of its own.
+ * configuration implies before the model allocates weights, so nothing is
+ * allocated for a layer that the file does not back with data of its own.
  */
-#include "model/model_file.h"
+#include "model/file_reader.h"
 
-#include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "optim/schedule.h"
+#define bad bgm__rd_bad
+#define wrap bgm__rd_wrap
+#define KEY_SIZE BGM__KEY_SIZE
 
-#define KEY_SIZE 96
+typedef bgm__reader loader;
 
-typedef struct loader {
-    const bgm_archive *a;
-    const char *src;           /* the path, or "<memory>" */
-    const char *fn;
-} loader;
+/* ---- layers ---------------------------------------------------------------- */
 
-/* BGM_E_FORMAT with "fn: src: message". */
-static bgm_status bad(const loader *ld, const char *fmt, ...) BGM__PRINTF(2, 3);
+static bgm_status read_layer(const loader *ld, const char *prefix, const char *what,
+                             int depth, bgm_layer **out);
 
-static bgm_status bad(const loader *ld, const char *fmt, ...)
+/* Field f of the layer under prefix, into l. */
+static bgm_status read_field(const loader *ld, const char *prefix, const bgm__field *f,
+                             bgm_layer *l, int depth, const char *what)
 {
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return bgm__fail(BGM_E_FORMAT, "%s: %s: %s", ld->fn, ld->src, msg);
-}
-
-/* A library call on file values failed: the file is inconsistent (except
- * when memory ran out). what says where ("layer 2 (Dense)"). */
-static bgm_status wrap(const loader *ld, bgm_status s, const char *what)
-{
-    char msg[900];
-    if (s == BGM_OK || s == BGM_E_NOMEM)
-        return s;
-    snprintf(msg, sizeof msg, "%s", bgm_last_error());
-    return bad(ld, "%s: %s", what, msg);
-}
-
-static const char *type_name(bgm_meta_type t)
-{
-    switch (t) {
-    case BGM_META_INT64: return "an int64";
-    case BGM_META_FLOAT64: return "a float64";
-    case BGM_META_STRING: return "a string";
-    case BGM_META_INT64_ARRAY: return "an int64 array";
-    case BGM_META_FLOAT64_ARRAY: return "a float64 array";
-    default: return "nothing";
-    }
-}
-
-/* Checks that key exists with type want. */
-static bgm_status expect(const loader *ld, const char *key, bgm_meta_type want)
-{
-    bgm_meta_type t = bgm_archive_meta_type(ld->a, key);
-    if (t == BGM_META_NONE)
-        return bad(ld, "missing key '%s'", key);
-    if (t != want)
-        return bad(ld, "key '%s' holds %s, expected %s", key, type_name(t), type_name(want));
-    return BGM_OK;
-}
-
-static bgm_status get_int(const loader *ld, const char *key, int64_t *v)
-{
-    bgm_status s = expect(ld, key, BGM_META_INT64);
-    return s == BGM_OK ? bgm_archive_get_int64(v, ld->a, key) : s;
-}
-
-/* An int64 in [lo, hi]. */
-static bgm_status get_range(const loader *ld, const char *key, int64_t lo, int64_t hi,
-                            int64_t *v)
-{
-    bgm_status s = get_int(ld, key, v);
-    if (s == BGM_OK && (*v < lo || *v > hi))
-        return bad(ld, "key '%s' = %lld is outside [%lld, %lld]", key, (long long)*v,
-                   (long long)lo, (long long)hi);
-    return s;
-}
-
-/* A float64 as a float; values beyond float's range become infinities (a
- * plain conversion would be undefined), which every setter rejects. */
-static bgm_status get_float(const loader *ld, const char *key, float *v)
-{
-    double d = 0.0;
-    bgm_status s = expect(ld, key, BGM_META_FLOAT64);
-    if (s == BGM_OK)
-        s = bgm_archive_get_float64(&d, ld->a, key);
-    if (s != BGM_OK)
-        return s;
-    if (isnan(d))
-        *v = NAN;
-    else if (d > FLT_MAX)
-        *v = INFINITY;
-    else if (d < -FLT_MAX)
-        *v = -INFINITY;
-    else
-        *v = (float)d;
-    return BGM_OK;
-}
-
-static bgm_status get_str(const loader *ld, const char *key, const char **v)
-{
-    bgm_status s = expect(ld, key, BGM_META_STRING);
-    return s == BGM_OK ? bgm_archive_get_string(v, ld->a, key) : s;
-}
-
-/* A string naming a value of table. */
-static bgm_status get_enum(const loader *ld, const char *key, const bgm__enum_name *table,
-                           int *v)
-{
-    const char *name = NULL;
-    bgm_status s = get_str(ld, key, &name);
-    if (s == BGM_OK && !bgm__enum_from_name(table, name, v))
-        return bad(ld, "key '%s' = '%.80s' is not a known value", key, name);
-    return s;
-}
-
-/* Two int64 values, each in [1, INT32_MAX] (window sizes and strides). */
-static bgm_status get_pair(const loader *ld, const char *key, int64_t *v)
-{
+    char key[KEY_SIZE], got[BGM__SHAPE_STR_SIZE];
+    char *p = (char *)l + f->offset;
     const int64_t *vals = NULL;
-    int64_t n = 0;
-    bgm_status s = expect(ld, key, BGM_META_INT64_ARRAY);
-    if (s == BGM_OK)
-        s = bgm_archive_get_int64_array(&vals, &n, ld->a, key);
-    if (s != BGM_OK)
-        return s;
-    if (n != 2)
-        return bad(ld, "key '%s' holds %lld values, expected 2", key, (long long)n);
-    if (vals[0] < 1 || vals[0] > INT32_MAX || vals[1] < 1 || vals[1] > INT32_MAX)
-        return bad(ld, "key '%s' = (%lld, %lld) is outside [1, %d]", key,
-                   (long long)vals[0], (long long)vals[1], INT32_MAX);
-    v[0] = vals[0];
-    v[1] = vals[1];
-    return BGM_OK;
-}
-
-/* ---- layers -------------------------------------------------------------- */
-
-/* Every configuration field a file may give a layer. */
-typedef struct layer_cfg {
-    int64_t units, kernel[2], pool[2], strides[2], input_dim;
-    int padding, activation, bias_init, kernel_init;
-    int64_t use_bias, mask_zero, return_sequences, trainable;
-    float alpha, l2, rate, momentum, epsilon, dropout, recurrent_dropout;
-} layer_cfg;
-
-static bgm_status read_fields(const loader *ld, const char *prefix, unsigned f,
-                              layer_cfg *c)
-{
-    char k[KEY_SIZE];
+    int64_t i64 = 0, n = 0, i;
+    float f32 = 0.0f;
+    int v = 0;
+    bgm_layer *inner = NULL;
     bgm_status s = BGM_OK;
-#define KEY(field) (snprintf(k, sizeof k, "%s%s", prefix, field), k)
-    if (f & BGM__CFG_UNITS)
-        s = get_range(ld, KEY("units"), 1, INT32_MAX, &c->units);
-    if (s == BGM_OK && (f & BGM__CFG_FILTERS))
-        s = get_range(ld, KEY("filters"), 1, INT32_MAX, &c->units);
-    if (s == BGM_OK && (f & BGM__CFG_KERNEL_SIZE))
-        s = get_pair(ld, KEY("kernel_size"), c->kernel);
-    if (s == BGM_OK && (f & BGM__CFG_POOL_SIZE))
-        s = get_pair(ld, KEY("pool_size"), c->pool);
-    if (s == BGM_OK && (f & BGM__CFG_STRIDES))
-        s = get_pair(ld, KEY("strides"), c->strides);
-    if (s == BGM_OK && (f & BGM__CFG_PADDING))
-        s = get_enum(ld, KEY("padding"), bgm__padding_names, &c->padding);
-    if (s == BGM_OK && (f & BGM__CFG_ACTIVATION))
-        s = get_enum(ld, KEY("activation"), bgm__activation_names, &c->activation);
-    if (s == BGM_OK && (f & BGM__CFG_ACTIVATION))
-        s = get_float(ld, KEY("leaky_relu_alpha"), &c->alpha);
-    if (s == BGM_OK && (f & BGM__CFG_BIAS))
-        s = get_int(ld, KEY("use_bias"), &c->use_bias);
-    if (s == BGM_OK && (f & BGM__CFG_BIAS))
-        s = get_enum(ld, KEY("bias_initializer"), bgm__initializer_names, &c->bias_init);
-    if (s == BGM_OK && (f & BGM__CFG_KERNEL_INIT))
-        s = get_enum(ld, KEY("kernel_initializer"), bgm__initializer_names,
-                     &c->kernel_init);
-    if (s == BGM_OK && (f & BGM__CFG_L2))
-        s = get_float(ld, KEY("kernel_l2"), &c->l2);
-    if (s == BGM_OK && (f & BGM__CFG_RATE))
-        s = get_float(ld, KEY("rate"), &c->rate);
-    if (s == BGM_OK && (f & BGM__CFG_NORM))
-        s = get_float(ld, KEY("momentum"), &c->momentum);
-    if (s == BGM_OK && (f & BGM__CFG_NORM))
-        s = get_float(ld, KEY("epsilon"), &c->epsilon);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = get_range(ld, KEY("input_dim"), 1, (int64_t)INT32_MAX + 1, &c->input_dim);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = get_range(ld, KEY("output_dim"), 1, INT32_MAX, &c->units);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = get_enum(ld, KEY("embeddings_initializer"), bgm__initializer_names,
-                     &c->kernel_init);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = get_int(ld, KEY("mask_zero"), &c->mask_zero);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = get_int(ld, KEY("return_sequences"), &c->return_sequences);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = get_float(ld, KEY("dropout"), &c->dropout);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = get_float(ld, KEY("recurrent_dropout"), &c->recurrent_dropout);
-#undef KEY
+    snprintf(key, sizeof key, "%s%s", prefix, f->key);
+    switch (f->type) {
+    case BGM__FIELD_INT:
+        s = bgm__rd_get_range(ld, key, (int64_t)f->lo, (int64_t)f->hi, &i64);
+        memcpy(p, &i64, sizeof i64);
+        break;
+    case BGM__FIELD_FLOAT:
+        s = bgm__rd_get_float(ld, key, &f32);
+        memcpy(p, &f32, sizeof f32);
+        break;
+    case BGM__FIELD_BOOL:
+        s = bgm__rd_get_range(ld, key, 0, 1, &i64);
+        v = (int)i64;
+        memcpy(p, &v, sizeof v);
+        break;
+    case BGM__FIELD_ENUM:
+        s = bgm__rd_get_enum(ld, key, f->names, &v);
+        memcpy(p, &v, sizeof v);
+        break;
+    case BGM__FIELD_INTS:
+        s = bgm__rd_get_ints(ld, key, &vals, &n);
+        if (s != BGM_OK)
+            return s;
+        if (f->count ? n != f->count : (n < 1 || n >= BGM_MAX_DIMS))
+            return bad(ld, "key '%s' holds %lld values, expected %s", key, (long long)n,
+                       f->count == 2 ? "2" : f->count == 4 ? "4" : "1 to 7");
+        for (i = 0; i < n; i++)
+            if (!(vals[i] >= f->lo && vals[i] <= f->hi) && !(f->minus_one && vals[i] == -1))
+                return bad(ld, "key '%s' = %s is outside [%.0f, %.0f]", key,
+                           bgm__shape_str(got, sizeof got, vals, (int)n), f->lo, f->hi);
+        memcpy(p, vals, (size_t)n * sizeof *vals);
+        if (!f->count) {
+            v = (int)n;
+            memcpy((char *)l + f->count_offset, &v, sizeof v);
+        }
+        break;
+    case BGM__FIELD_LAYER:
+        if (depth > 0)
+            return bad(ld, "%s: a %s layer inside another", what, l->ops->kind);
+        snprintf(key, sizeof key, "%s%s.", prefix, f->key);
+        s = read_layer(ld, key, what, depth + 1, &inner);
+        if (s == BGM_OK) {
+            inner->wrapped = 1;
+            memcpy(p, &inner, sizeof inner);
+        }
+        break;
+    }
     return s;
 }
 
-/* The options after construction, in an order where none undoes another
- * (the pool size resets the strides). */
-static bgm_status apply_fields(bgm_layer *l, unsigned f, const layer_cfg *c)
-{
-    bgm_status s = BGM_OK;
-    if (f & BGM__CFG_KERNEL_SIZE)
-        s = bgm_layer_set_kernel_size(l, c->kernel[0], c->kernel[1]);
-    if (s == BGM_OK && (f & BGM__CFG_POOL_SIZE))
-        s = bgm_layer_set_pool_size(l, c->pool[0], c->pool[1]);
-    if (s == BGM_OK && (f & BGM__CFG_STRIDES))
-        s = bgm_layer_set_strides(l, c->strides[0], c->strides[1]);
-    if (s == BGM_OK && (f & BGM__CFG_PADDING))
-        s = bgm_layer_set_padding(l, (bgm_padding)c->padding);
-    if (s == BGM_OK && (f & BGM__CFG_ACTIVATION))
-        s = bgm_layer_set_leaky_relu_alpha(l, c->alpha);
-    if (s == BGM_OK && (f & BGM__CFG_BIAS))
-        s = bgm_layer_set_use_bias(l, c->use_bias != 0);
-    if (s == BGM_OK && (f & BGM__CFG_BIAS))
-        s = bgm_layer_set_bias_initializer(l, (bgm_initializer)c->bias_init);
-    if (s == BGM_OK && (f & (BGM__CFG_KERNEL_INIT | BGM__CFG_EMBEDDING)))
-        s = bgm_layer_set_kernel_initializer(l, (bgm_initializer)c->kernel_init);
-    if (s == BGM_OK && (f & BGM__CFG_L2))
-        s = bgm_layer_set_kernel_l2(l, c->l2);
-    if (s == BGM_OK && (f & BGM__CFG_NORM))
-        s = bgm_layer_set_momentum(l, c->momentum);
-    if (s == BGM_OK && (f & BGM__CFG_NORM))
-        s = bgm_layer_set_epsilon(l, c->epsilon);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = bgm_layer_set_mask_zero(l, c->mask_zero != 0);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = bgm_layer_set_return_sequences(l, c->return_sequences != 0);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = bgm_layer_set_dropout(l, c->dropout);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = bgm_layer_set_recurrent_dropout(l, c->recurrent_dropout);
-    return s;
-}
-
-/* The layer described under prefix, configured but not added; what names
- * it in messages. */
+/* The layer described under prefix, configured and checked; what names it
+ * in messages. */
 static bgm_status read_layer(const loader *ld, const char *prefix, const char *what,
                              int depth, bgm_layer **out)
 {
     char key[KEY_SIZE];
-    const bgm__layer_kind *kind;
-    const char *kind_name = NULL;
-    bgm_layer *l = NULL, *inner = NULL;
-    layer_cfg c;
+    const bgm__layer_ops *ops;
+    const char *kind = NULL;
+    bgm_layer *l;
     bgm_status s;
+    int i;
     *out = NULL;
-    memset(&c, 0, sizeof c);
     snprintf(key, sizeof key, "%skind", prefix);
-    s = get_str(ld, key, &kind_name);
+    s = bgm__rd_get_str(ld, key, &kind);
     if (s != BGM_OK)
         return s;
-    kind = bgm__layer_kind_by_name(kind_name);
-    if (!kind)
-        return bad(ld, "%s: unknown layer kind '%.80s'", what, kind_name);
-    s = read_fields(ld, prefix, kind->fields, &c);
-    if (s != BGM_OK)
-        return s;
-    if (kind->fields & BGM__CFG_WRAPPED) {
-        char inner_prefix[KEY_SIZE];
-        if (depth > 0)
-            return bad(ld, "%s: a %s layer inside another", what, kind_name);
-        snprintf(inner_prefix, sizeof inner_prefix, "%slayer.", prefix);
-        s = read_layer(ld, inner_prefix, what, depth + 1, &inner);
-        if (s != BGM_OK)
-            return s;
-    }
-    if (kind->ops == &bgm__dense_ops)
-        l = bgm_layer_dense(c.units, (bgm_activation)c.activation);
-    else if (kind->ops == &bgm__conv2d_ops)
-        l = bgm_layer_conv2d(c.units, c.kernel[0], (bgm_activation)c.activation);
-    else if (kind->ops == &bgm__max_pool2d_ops)
-        l = bgm_layer_max_pool2d(c.pool[0]);
-    else if (kind->ops == &bgm__avg_pool2d_ops)
-        l = bgm_layer_avg_pool2d(c.pool[0]);
-    else if (kind->ops == &bgm__global_avg_pool2d_ops)
-        l = bgm_layer_global_avg_pool2d();
-    else if (kind->ops == &bgm__flatten_ops)
-        l = bgm_layer_flatten();
-    else if (kind->ops == &bgm__dropout_ops)
-        l = bgm_layer_dropout(c.rate);
-    else if (kind->ops == &bgm__batch_norm_ops)
-        l = bgm_layer_batch_norm();
-    else if (kind->ops == &bgm__activation_ops)
-        l = bgm_layer_activation((bgm_activation)c.activation);
-    else if (kind->ops == &bgm__embedding_ops)
-        l = bgm_layer_embedding(c.input_dim, c.units);
-    else if (kind->ops == &bgm__lstm_ops)
-        l = bgm_layer_lstm(c.units);
-    else if (kind->ops == &bgm__gru_ops)
-        l = bgm_layer_gru(c.units);
-    else if (kind->ops == &bgm__bidirectional_ops)
-        l = bgm_layer_bidirectional(inner); /* takes inner, even on error */
-    else
-        return bgm__fail(BGM_E_INTERNAL, "%s: %s: no constructor for kind %s", ld->fn,
-                         ld->src, kind_name);
-    if (!l) /* constructors say only that they failed; their message says why */
-        return wrap(ld, strstr(bgm_last_error(), "out of memory") ? BGM_E_NOMEM
-                                                                   : BGM_E_INVALID, what);
-    s = apply_fields(l, kind->fields, &c);
+    ops = bgm__layer_kind_by_name(kind);
+    if (!ops)
+        return bad(ld, "%s: unknown layer kind '%.80s'", what, kind);
+    l = bgm__layer_new(ops, ld->fn);
+    if (!l)
+        return BGM_E_NOMEM;
+    for (i = 0; s == BGM_OK && i < ops->nfields; i++)
+        s = read_field(ld, prefix, &ops->fields[i], l, depth, what);
+    if (s == BGM_OK)
+        s = wrap(ld, bgm__layer_check_config(l, ops->ctor), what);
     if (s != BGM_OK) {
         bgm_layer_free(l);
-        return wrap(ld, s, what);
+        return s;
+    }
+    *out = l;
+    return BGM_OK;
+}
+
+/* Layer i of the file with its name and trainable flag. */
+static bgm_status read_named_layer(const loader *ld, int i, bgm_layer **out)
+{
+    char prefix[32], key[KEY_SIZE], what[BGM__NAME_SIZE + 48];
+    const char *name = NULL;
+    int64_t trainable = 1;
+    bgm_layer *l = NULL;
+    bgm_status s;
+    snprintf(prefix, sizeof prefix, "layers.%d.", i);
+    snprintf(what, sizeof what, "layer %d", i);
+    s = read_layer(ld, prefix, what, 0, &l);
+    if (s != BGM_OK)
+        return s;
+    snprintf(what, sizeof what, "layer %d (%s)", i, l->ops->kind);
+    snprintf(key, sizeof key, "%sname", prefix);
+    s = bgm__rd_get_str(ld, key, &name);
+    if (s == BGM_OK)
+        s = wrap(ld, bgm_layer_set_name(l, name), what);
+    snprintf(key, sizeof key, "%strainable", prefix);
+    if (s == BGM_OK)
+        s = bgm__rd_get_range(ld, key, 0, 1, &trainable);
+    if (s == BGM_OK)
+        s = wrap(ld, bgm_layer_set_trainable(l, trainable != 0), what);
+    if (s != BGM_OK) {
+        bgm_layer_free(l);
+        return s;
     }
     *out = l;
     return BGM_OK;
@@ -342,33 +171,83 @@ static int shape_product(const int64_t *shape, int ndim, int64_t *out)
 }
 
 /*
+ * Before building l on inputs in[0..n): its sizes (the integer fields) and
+ * its inputs' dimensions must multiply to less than 2^62, so no shape or fan
+ * a build computes can overflow, whatever the file says.
+ */
+static bgm_status check_sizes(const loader *ld, const bgm_layer *l, const bgm__shape *in,
+                              int n, const char *what)
+{
+    double bits = 0.0;
+    int i, k;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < in[i].ndim; k++)
+            bits += log2((double)(in[i].d[k] > 1 ? in[i].d[k] : 1));
+    for (i = 0; i < l->ops->nfields; i++) {
+        const bgm__field *f = &l->ops->fields[i];
+        const char *p = (const char *)l + f->offset;
+        int64_t v[BGM_MAX_DIMS];
+        int count = f->type == BGM__FIELD_INT ? 1
+                    : f->type == BGM__FIELD_INTS ? bgm__field_count(l, f) : 0;
+        memcpy(v, p, (size_t)count * sizeof *v);
+        for (k = 0; k < count; k++)
+            bits += log2((double)(v[k] > 1 ? v[k] : 1));
+    }
+    if (bits >= 62.0)
+        return bad(ld, "%s: its sizes and its input's multiply to more than 2^62; a shape "
+                   "of more than 2^63 elements would follow", what);
+    return BGM_OK;
+}
+
+/*
+ * Checks that the file holds every weight of l (just built), of exactly the
+ * shape its configuration implies, and that its output fits in int64.
+ */
+static bgm_status check_weights(const loader *ld, const bgm_layer *l, int index,
+                                const bgm__shape *out, const char *what)
+{
+    char a_str[BGM__SHAPE_STR_SIZE], b_str[BGM__SHAPE_STR_SIZE];
+    char name[BGM__FILE_TENSOR_NAME_SIZE], weight[BGM__WEIGHT_NAME_SIZE];
+    int64_t n;
+    int k;
+    if (!shape_product(out->d, out->ndim, &n))
+        return bad(ld, "%s: output %s has more than 2^63 elements per sample", what,
+                   bgm__shape_str(a_str, sizeof a_str, out->d, out->ndim));
+    for (k = 0; k < l->nweights; k++) {
+        const bgm__weight_spec *sp = &l->specs[k];
+        const bgm_tensor *t = NULL;
+        snprintf(weight, sizeof weight, "%s/%s", l->name, sp->name);
+        bgm__model_file_tensor_name(name, sizeof name, ld->version, index, weight);
+        if (bgm_archive_find_tensor(&t, ld->a, name) != BGM_OK)
+            return bad(ld, "%s: missing weight tensor '%s'", what, name);
+        if (bgm_tensor_dtype(t) != BGM_FLOAT32 || bgm_tensor_ndim(t) != sp->ndim ||
+            memcmp(bgm_tensor_shape(t), sp->shape, (size_t)sp->ndim * sizeof(int64_t)) != 0)
+            return bad(ld, "%s: tensor '%s' is %s %s, but the layer's configuration needs "
+                       "float32 %s", what, name,
+                       bgm_tensor_dtype(t) == BGM_FLOAT32 ? "float32" : "int32",
+                       bgm__shape_str(a_str, sizeof a_str, bgm_tensor_shape(t),
+                                      bgm_tensor_ndim(t)),
+                       bgm__shape_str(b_str, sizeof b_str, sp->shape, sp->ndim));
+    }
+    return BGM_OK;
+}
+
+/* ---- Sequential models -------------------------------------------------------- */
+
+/*
  * Builds l against the model's current output (as bgm_model_add will) and
- * checks that the file holds every weight the configuration implies, of
- * exactly that shape, before bgm_model_add allocates anything for it.
+ * checks its weights in the file before bgm_model_add allocates them.
  */
 static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l, int index,
                               const char *what)
 {
-    char a_str[BGM__SHAPE_STR_SIZE], b_str[BGM__SHAPE_STR_SIZE];
-    char name[BGM__FILE_TENSOR_NAME_SIZE], weight[BGM__WEIGHT_NAME_SIZE];
     bgm__shape in = *bgm__model_out_shape(m), out;
-    int64_t n;
-    int k;
     bgm_status s;
-    /* Conv2D multiplies its window by the channels and filters for fans. */
-    if (l->ops == &bgm__conv2d_ops && in.ndim == 3) {
-        int64_t dims[4];
-        dims[0] = l->kh;
-        dims[1] = l->kw;
-        dims[2] = in.d[2];
-        dims[3] = l->units;
-        if (!shape_product(dims, 4, &n))
-            return bad(ld, "%s: a %lldx%lld kernel over %lld channels into %lld filters "
-                       "has more than 2^63 elements", what, (long long)l->kh,
-                       (long long)l->kw, (long long)in.d[2], (long long)l->units);
-    }
     if (index == 0)
         in.dtype = l->ops->takes_ids ? BGM_INT32 : BGM_FLOAT32;
+    s = check_sizes(ld, l, &in, 1, what);
+    if (s != BGM_OK)
+        return s;
     l->index = index;
     l->nweights = 0;
     memset(&out, 0, sizeof out);
@@ -376,76 +255,234 @@ static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l
     l->index = -1;
     if (s == BGM_OK && l->spec_oom)
         s = bgm__fail(BGM_E_NOMEM, "out of memory");
-    if (s != BGM_OK) {
-        l->nweights = 0;
-        return wrap(ld, s, "configuration");
-    }
-    if (!shape_product(out.d, out.ndim, &n)) {
-        l->nweights = 0;
-        return bad(ld, "%s: output %s has more than 2^63 elements per sample", what,
-                   bgm__shape_str(a_str, sizeof a_str, out.d, out.ndim));
-    }
-    for (k = 0; k < l->nweights; k++) {
-        const bgm__weight_spec *sp = &l->specs[k];
-        const bgm_tensor *t = NULL;
-        snprintf(weight, sizeof weight, "%s/%s", l->name, sp->name);
-        bgm__model_file_tensor_name(name, sizeof name, index, weight);
-        if (bgm_archive_find_tensor(&t, ld->a, name) != BGM_OK) {
-            l->nweights = 0;
-            return bad(ld, "%s: missing weight tensor '%s'", what, name);
-        }
-        if (bgm_tensor_dtype(t) != BGM_FLOAT32 || bgm_tensor_ndim(t) != sp->ndim ||
-            memcmp(bgm_tensor_shape(t), sp->shape, (size_t)sp->ndim * sizeof(int64_t)) != 0) {
-            l->nweights = 0;
-            return bad(ld, "%s: tensor '%s' is %s %s, but the layer's configuration needs "
-                       "float32 %s", what, name,
-                       bgm_tensor_dtype(t) == BGM_FLOAT32 ? "float32" : "int32",
-                       bgm__shape_str(a_str, sizeof a_str, bgm_tensor_shape(t),
-                                      bgm_tensor_ndim(t)),
-                       bgm__shape_str(b_str, sizeof b_str, sp->shape, sp->ndim));
-        }
-    }
+    if (s != BGM_OK)
+        s = wrap(ld, s, "configuration");
+    if (s == BGM_OK)
+        s = check_weights(ld, l, index, &out, what);
     l->nweights = 0;
+    return s;
+}
+
+/* The input of a Sequential file: model.input_shape (format 1) or the
+ * input node (format 2, which must hold a chain of the layers in order). */
+static bgm_status chain_input(const loader *ld, int64_t nlayers, const int64_t **shape,
+                              int64_t *ndim)
+{
+    const int64_t *v = NULL;
+    int64_t n = 0, nodes = 0, k, layer = 0;
+    char key[KEY_SIZE];
+    bgm_status s;
+    if (ld->version < 2)
+        return bgm__rd_get_ints(ld, "model.input_shape", shape, ndim);
+    s = bgm__rd_get_int(ld, "model.num_nodes", &nodes);
+    if (s == BGM_OK && nodes != nlayers + 1)
+        return bad(ld, "a Sequential model of %lld layers has %lld nodes", (long long)nlayers,
+                   (long long)nodes);
+    for (k = 0; s == BGM_OK && k < nodes; k++) {
+        snprintf(key, sizeof key, "nodes.%lld.layer", (long long)k);
+        s = bgm__rd_get_int(ld, key, &layer);
+        if (s == BGM_OK && k > 0) {
+            snprintf(key, sizeof key, "nodes.%lld.inputs", (long long)k);
+            s = bgm__rd_get_ints(ld, key, &v, &n);
+        }
+        if (s == BGM_OK && (layer != k - 1 || (k > 0 && (n != 1 || v[0] != k - 1))))
+            return bad(ld, "node %lld of a Sequential model is not layer %lld called on "
+                       "node %lld", (long long)k, (long long)k - 1, (long long)k - 1);
+    }
+    if (s == BGM_OK)
+        s = bgm__rd_get_ints(ld, "model.outputs", &v, &n);
+    if (s == BGM_OK && (n != 1 || v[0] != nodes - 1))
+        return bad(ld, "a Sequential model's output is its last node");
+    return s == BGM_OK ? bgm__rd_get_ints(ld, "nodes.0.shape", shape, ndim) : s;
+}
+
+static bgm_status read_sequential(const loader *ld, uint64_t seed, bgm_model **out)
+{
+    const int64_t *shape = NULL;
+    int64_t ndim = 0, n, nlayers = 0;
+    char what[BGM__NAME_SIZE + 48];
+    bgm_model *m = NULL;
+    bgm_layer **layers = NULL;
+    int i;
+    bgm_status s = bgm__rd_get_range(ld, "model.num_layers", 0,
+                                     bgm_archive_num_meta(ld->a) < INT32_MAX
+                                         ? bgm_archive_num_meta(ld->a) : INT32_MAX,
+                                     &nlayers);
+    if (s == BGM_OK && !(layers = calloc((size_t)nlayers + 1, sizeof *layers)))
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", ld->fn);
+    for (i = 0; s == BGM_OK && i < nlayers; i++)
+        s = read_named_layer(ld, i, &layers[i]);
+    if (s == BGM_OK)
+        s = chain_input(ld, nlayers, &shape, &ndim);
+    if (s == BGM_OK && (ndim < 1 || ndim >= BGM_MAX_DIMS))
+        s = bad(ld, "the input shape has %lld dimensions, expected 1 to %d", (long long)ndim,
+                BGM_MAX_DIMS - 1);
+    if (s == BGM_OK && !shape_product(shape, (int)ndim, &n))
+        s = bad(ld, "the input shape has more than 2^63 elements");
+    if (s == BGM_OK)
+        s = wrap(ld, bgm_model_create(&m, shape, (int)ndim, seed), "model.input_shape");
+    for (i = 0; s == BGM_OK && i < nlayers; i++) {
+        bgm_layer *l = layers[i];
+        snprintf(what, sizeof what, "layer %d (%s)", i, l->ops->kind);
+        s = check_layer(ld, m, l, i, what);
+        if (s == BGM_OK) {
+            layers[i] = NULL; /* the model's from here, even on error */
+            s = wrap(ld, bgm_model_add(m, l), what);
+        }
+    }
+    for (i = 0; layers && i < nlayers; i++)
+        bgm_layer_free(layers[i]);
+    free(layers);
+    if (s != BGM_OK) {
+        bgm_model_free(m);
+        return s;
+    }
+    *out = m;
     return BGM_OK;
 }
 
-static bgm_status read_layers(const loader *ld, bgm_model *m)
+/* ---- functional models ------------------------------------------------------- */
+
+/* Input node k of the file into g. */
+static bgm_status read_input_node(const loader *ld, bgm_graph *g, int64_t k, bgm_node **out)
 {
-    char prefix[32], key[KEY_SIZE], what[BGM__NAME_SIZE + 48];
-    int64_t nlayers, trainable;
-    const char *name;
-    int i;
-    bgm_status s = get_range(ld, "model.num_layers", 0,
-                             bgm_archive_num_meta(ld->a) < INT32_MAX
-                                 ? bgm_archive_num_meta(ld->a) : INT32_MAX,
-                             &nlayers);
-    for (i = 0; s == BGM_OK && i < nlayers; i++) {
-        bgm_layer *l = NULL;
-        snprintf(prefix, sizeof prefix, "layers.%d.", i);
-        snprintf(what, sizeof what, "layer %d", i);
-        s = read_layer(ld, prefix, what, 0, &l);
-        if (s != BGM_OK)
-            break;
-        snprintf(what, sizeof what, "layer %d (%s)", i, l->ops->kind);
-        snprintf(key, sizeof key, "%sname", prefix);
-        s = get_str(ld, key, &name);
-        if (s == BGM_OK)
-            s = wrap(ld, bgm_layer_set_name(l, name), what);
-        snprintf(key, sizeof key, "%strainable", prefix);
-        if (s == BGM_OK)
-            s = get_int(ld, key, &trainable);
-        if (s == BGM_OK)
-            s = wrap(ld, bgm_layer_set_trainable(l, trainable != 0), what);
-        if (s == BGM_OK)
-            s = check_layer(ld, m, l, i, what);
-        if (s != BGM_OK) {
-            bgm_layer_free(l);
-            break;
-        }
-        s = wrap(ld, bgm_model_add(m, l), what);
-    }
+    char key[KEY_SIZE];
+    const char *name = NULL;
+    const int64_t *shape = NULL;
+    int64_t ndim = 0, n;
+    int dtype = 0;
+    bgm_status s;
+    snprintf(key, sizeof key, "nodes.%lld.name", (long long)k);
+    s = bgm__rd_get_str(ld, key, &name);
+    snprintf(key, sizeof key, "nodes.%lld.dtype", (long long)k);
+    if (s == BGM_OK)
+        s = bgm__rd_get_enum(ld, key, bgm__dtype_names, &dtype);
+    snprintf(key, sizeof key, "nodes.%lld.shape", (long long)k);
+    if (s == BGM_OK)
+        s = bgm__rd_get_ints(ld, key, &shape, &ndim);
+    if (s == BGM_OK && (ndim < 1 || ndim >= BGM_MAX_DIMS || !shape_product(shape, (int)ndim,
+                                                                           &n)))
+        return bad(ld, "key '%s' is not a shape of 1 to 7 dimensions and fewer than 2^63 "
+                   "elements", key);
+    if (s == BGM_OK)
+        s = wrap(ld, bgm__check_name(name, ld->fn), key);
+    if (s == BGM_OK)
+        s = wrap(ld, bgm__graph_input(out, g, shape, (int)ndim, (bgm_dtype)dtype, name,
+                                      ld->fn), key);
     return s;
 }
+
+/* Node k of the file, a call of one of layers[0..nlayers) on earlier nodes. */
+static bgm_status read_call_node(const loader *ld, bgm_graph *g, int64_t k,
+                                 bgm_layer **layers, int64_t layer, bgm_node **nodes)
+{
+    char key[KEY_SIZE], what[BGM__NAME_SIZE + 64];
+    bgm_node *ins[64];
+    bgm__shape shapes[64];
+    const int64_t *v = NULL;
+    int64_t n = 0, i;
+    bgm_layer *l = layers[layer];
+    bgm_status s;
+    snprintf(key, sizeof key, "nodes.%lld.inputs", (long long)k);
+    s = bgm__rd_get_ints(ld, key, &v, &n);
+    if (s != BGM_OK)
+        return s;
+    if (n < 1 || n > 64)
+        return bad(ld, "key '%s' holds %lld nodes, expected 1 to 64", key, (long long)n);
+    for (i = 0; i < n; i++) {
+        if (v[i] < 0 || v[i] >= k)
+            return bad(ld, "key '%s' names node %lld; a node takes earlier nodes", key,
+                       (long long)v[i]);
+        ins[i] = nodes[v[i]];
+        shapes[i] = ins[i]->shape;
+    }
+    snprintf(what, sizeof what, "node %lld (layer '%s', %s)", (long long)k, l->name,
+             l->ops->kind);
+    s = check_sizes(ld, l, shapes, (int)n, what);
+    if (s == BGM_OK) {
+        int fresh = !l->graph;
+        s = wrap(ld, bgm__graph_call(&nodes[k], g, l, ins, (int)n, ld->fn), what);
+        if (s != BGM_OK && fresh)
+            layers[layer] = NULL; /* the failed first call freed it */
+    }
+    if (s == BGM_OK)
+        s = check_weights(ld, l, (int)layer, &nodes[k]->shape, what);
+    return s;
+}
+
+/* The nodes listed in key ("model.inputs"), as nodes of the file. */
+static bgm_status node_list(const loader *ld, const char *key, bgm_node **nodes,
+                            int64_t nnodes, bgm_node ***out, int64_t *n)
+{
+    const int64_t *v = NULL;
+    int64_t i;
+    bgm_status s = bgm__rd_get_ints(ld, key, &v, n);
+    if (s != BGM_OK)
+        return s;
+    *out = malloc((size_t)*n * sizeof **out);
+    if (!*out)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", ld->fn);
+    for (i = 0; i < *n; i++) {
+        if (v[i] < 0 || v[i] >= nnodes)
+            return bad(ld, "key '%s' names node %lld of %lld", key, (long long)v[i],
+                       (long long)nnodes);
+        (*out)[i] = nodes[v[i]];
+    }
+    return BGM_OK;
+}
+
+static bgm_status read_functional(const loader *ld, uint64_t seed, bgm_model **out)
+{
+    int64_t nlayers = 0, nnodes = 0, k, layer, nin = 0, nout = 0;
+    int64_t most = bgm_archive_num_meta(ld->a) < INT32_MAX ? bgm_archive_num_meta(ld->a)
+                                                           : INT32_MAX;
+    char key[KEY_SIZE];
+    bgm_layer **layers = NULL;
+    bgm_node **nodes = NULL, **ins = NULL, **outs = NULL;
+    bgm_graph *g = bgm__graph_new(ld->fn);
+    bgm_status s = g ? bgm__rd_get_range(ld, "model.num_layers", 0, most, &nlayers)
+                     : BGM_E_NOMEM;
+    if (s == BGM_OK)
+        s = bgm__rd_get_range(ld, "model.num_nodes", 1, most, &nnodes);
+    if (s == BGM_OK) {
+        layers = calloc((size_t)nlayers + 1, sizeof *layers);
+        nodes = calloc((size_t)nnodes, sizeof *nodes);
+        if (!layers || !nodes)
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", ld->fn);
+    }
+    for (k = 0; s == BGM_OK && k < nlayers; k++)
+        s = read_named_layer(ld, (int)k, &layers[k]);
+    for (k = 0; s == BGM_OK && k < nnodes; k++) {
+        snprintf(key, sizeof key, "nodes.%lld.layer", (long long)k);
+        s = bgm__rd_get_range(ld, key, -1, nlayers - 1, &layer);
+        if (s == BGM_OK && layer < 0)
+            s = read_input_node(ld, g, k, &nodes[k]);
+        else if (s == BGM_OK)
+            s = read_call_node(ld, g, k, layers, layer, nodes);
+    }
+    for (k = 0; s == BGM_OK && k < nlayers; k++)
+        if (!layers[k]->graph)
+            s = bad(ld, "layer %lld ('%s') is called by no node", (long long)k,
+                    layers[k]->name);
+    if (s == BGM_OK)
+        s = node_list(ld, "model.inputs", nodes, nnodes, &ins, &nin);
+    if (s == BGM_OK)
+        s = node_list(ld, "model.outputs", nodes, nnodes, &outs, &nout);
+    if (s == BGM_OK)
+        s = wrap(ld, bgm_model_create_graph(out, ins, (int)nin, outs, (int)nout, seed),
+                 "the graph");
+    for (k = 0; layers && k < nlayers; k++)
+        if (layers[k] && !layers[k]->graph)
+            bgm_layer_free(layers[k]);
+    free(layers);
+    free(nodes);
+    free(ins);
+    free(outs);
+    bgm__graph_release(g);
+    return s;
+}
+
+/* ---- weights ------------------------------------------------------------------ */
 
 /* Every tensor must be a weight of m or the optimizer's slots. */
 static bgm_status check_tensor_names(const loader *ld, const bgm_model *m)
@@ -459,7 +496,7 @@ static bgm_status check_tensor_names(const loader *ld, const bgm_model *m)
             continue;
         found = 0;
         for (w = 0; w < m->nweights && !found; w++) {
-            bgm__model_file_tensor_name(name, sizeof name, m->weights[w].layer,
+            bgm__model_file_tensor_name(name, sizeof name, ld->version, m->weights[w].layer,
                                         m->weights[w].name);
             found = strcmp(name, t) == 0;
         }
@@ -475,251 +512,17 @@ static bgm_status copy_weights(const loader *ld, bgm_model *m)
     bgm_status s = BGM_OK;
     int w;
     for (w = 0; s == BGM_OK && w < m->nweights; w++) {
-        bgm__model_file_tensor_name(name, sizeof name, m->weights[w].layer,
+        bgm__model_file_tensor_name(name, sizeof name, ld->version, m->weights[w].layer,
                                     m->weights[w].name);
         s = wrap(ld, bgm_archive_copy_tensor(m->weights[w].view, ld->a, name), "weights");
     }
     return s;
 }
 
-/* ---- compile state --------------------------------------------------------- */
-
-static bgm_status read_schedule(const loader *ld, bgm_optimizer *opt)
-{
-    const char *p = "optimizer.schedule.";
-    char k[KEY_SIZE];
-    bgm_lr_schedule *sch = NULL;
-    int kind = 0;
-    int64_t steps = 0, staircase = 0, warmup = 0;
-    float lr = 0.0f, rate = 0.0f, warmup_lr = 0.0f;
-    bgm_status s;
-#define KEY(field) (snprintf(k, sizeof k, "%s%s", p, field), k)
-    if (bgm_archive_meta_type(ld->a, KEY("kind")) == BGM_META_NONE)
-        return BGM_OK;
-    s = get_enum(ld, KEY("kind"), bgm__schedule_names, &kind);
-    if (s == BGM_OK)
-        s = get_float(ld, KEY("learning_rate"), &lr);
-    if (s == BGM_OK)
-        s = get_int(ld, KEY("steps"), &steps);
-    if (s == BGM_OK)
-        s = get_float(ld, KEY("rate"), &rate);
-    if (s == BGM_OK)
-        s = get_int(ld, KEY("staircase"), &staircase);
-    if (s == BGM_OK)
-        s = get_int(ld, KEY("warmup_steps"), &warmup);
-    if (s == BGM_OK)
-        s = get_float(ld, KEY("warmup_learning_rate"), &warmup_lr);
-#undef KEY
-    if (s != BGM_OK)
-        return s;
-    switch (kind) {
-    case BGM__SCHED_CONSTANT:
-        s = bgm_lr_schedule_constant(&sch, lr);
-        break;
-    case BGM__SCHED_STEP:
-        s = bgm_lr_schedule_step_decay(&sch, lr, steps, rate);
-        break;
-    case BGM__SCHED_EXPONENTIAL:
-        s = bgm_lr_schedule_exponential_decay(&sch, lr, steps, rate, staircase != 0);
-        break;
-    default:
-        s = bgm_lr_schedule_cosine_decay(&sch, lr, steps, rate, warmup, warmup_lr);
-        break;
-    }
-    if (s == BGM_OK)
-        s = bgm_optimizer_set_schedule(opt, sch);
-    bgm_lr_schedule_free(sch);
-    return wrap(ld, s, "the optimizer's schedule");
-}
-
-/* A new optimizer from the file's hyperparameters (no state yet). */
-static bgm_status read_optimizer(const loader *ld, bgm_optimizer **out)
-{
-    bgm_optimizer *opt = NULL;
-    int kind = 0;
-    int64_t nesterov = 0;
-    float lr = 0, momentum = 0, beta1 = 0, beta2 = 0, rho = 0, eps = 0, wd = 0;
-    float clipnorm = 0, global_clipnorm = 0, clipvalue = 0;
-    bgm_status s = get_enum(ld, "optimizer.kind", bgm__optimizer_names, &kind);
-    int sgd = kind == BGM_OPTIMIZER_SGD, rms = kind == BGM_OPTIMIZER_RMSPROP;
-    int adam = kind == BGM_OPTIMIZER_ADAM || kind == BGM_OPTIMIZER_ADAMW;
-    *out = NULL;
-    if (s == BGM_OK)
-        s = get_float(ld, "optimizer.learning_rate", &lr);
-    if (s == BGM_OK && (sgd || rms))
-        s = get_float(ld, "optimizer.momentum", &momentum);
-    if (s == BGM_OK && sgd)
-        s = get_int(ld, "optimizer.nesterov", &nesterov);
-    if (s == BGM_OK && adam)
-        s = get_float(ld, "optimizer.beta_1", &beta1);
-    if (s == BGM_OK && adam)
-        s = get_float(ld, "optimizer.beta_2", &beta2);
-    if (s == BGM_OK && rms)
-        s = get_float(ld, "optimizer.rho", &rho);
-    if (s == BGM_OK && !sgd)
-        s = get_float(ld, "optimizer.epsilon", &eps);
-    if (s == BGM_OK && kind == BGM_OPTIMIZER_ADAMW)
-        s = get_float(ld, "optimizer.weight_decay", &wd);
-    if (s == BGM_OK)
-        s = get_float(ld, "optimizer.clipnorm", &clipnorm);
-    if (s == BGM_OK)
-        s = get_float(ld, "optimizer.global_clipnorm", &global_clipnorm);
-    if (s == BGM_OK)
-        s = get_float(ld, "optimizer.clipvalue", &clipvalue);
-    if (s != BGM_OK)
-        return s;
-    switch (kind) {
-    case BGM_OPTIMIZER_SGD:
-        s = bgm_optimizer_sgd(&opt, lr, momentum, nesterov != 0);
-        break;
-    case BGM_OPTIMIZER_ADAM:
-        s = bgm_optimizer_adam(&opt, lr, beta1, beta2, eps);
-        break;
-    case BGM_OPTIMIZER_ADAMW:
-        s = bgm_optimizer_adamw(&opt, lr, beta1, beta2, eps, wd);
-        break;
-    default:
-        s = bgm_optimizer_rmsprop(&opt, lr, rho, momentum, eps);
-        break;
-    }
-    if (s == BGM_OK)
-        s = bgm_optimizer_set_clipnorm(opt, clipnorm);
-    if (s == BGM_OK)
-        s = bgm_optimizer_set_global_clipnorm(opt, global_clipnorm);
-    if (s == BGM_OK)
-        s = bgm_optimizer_set_clipvalue(opt, clipvalue);
-    s = wrap(ld, s, "the optimizer");
-    if (s == BGM_OK)
-        s = read_schedule(ld, opt);
-    if (s != BGM_OK) {
-        bgm_optimizer_free(opt);
-        return s;
-    }
-    *out = opt;
-    return BGM_OK;
-}
-
-static bgm_status read_metrics(const loader *ld, bgm_model *m)
-{
-    char k[KEY_SIZE], prefix[48], what[64];
-    int64_t n, j, v = 0;
-    bgm_status s = get_range(ld, "compile.num_metrics", 0, 64, &n);
-    for (j = 0; s == BGM_OK && j < n; j++) {
-        bgm_metric_options o;
-        int kind = 0, avg = 0;
-        float threshold = 0.0f;
-        double zero = 0.0;
-        bgm_metric_options_init(&o, sizeof o);
-        snprintf(prefix, sizeof prefix, "compile.metrics.%lld.", (long long)j);
-        snprintf(what, sizeof what, "metric %lld", (long long)j);
-#define KEY(field) (snprintf(k, sizeof k, "%s%s", prefix, field), k)
-        s = get_enum(ld, KEY("kind"), bgm__metric_kind_names, &kind);
-        if (s == BGM_OK)
-            s = get_range(ld, KEY("num_classes"), INT_MIN, INT_MAX, &v);
-        o.num_classes = (int)v;
-        if (s == BGM_OK)
-            s = get_range(ld, KEY("k"), INT_MIN, INT_MAX, &v);
-        o.k = (int)v;
-        if (s == BGM_OK)
-            s = get_enum(ld, KEY("average"), bgm__average_names, &avg);
-        o.average = (bgm_average)avg;
-        if (s == BGM_OK)
-            s = get_range(ld, KEY("pos_label"), INT_MIN, INT_MAX, &v);
-        o.pos_label = (int)v;
-        if (s == BGM_OK)
-            s = get_float(ld, KEY("threshold"), &threshold);
-        o.threshold = threshold;
-        if (s == BGM_OK)
-            s = expect(ld, KEY("zero_division"), BGM_META_FLOAT64);
-        if (s == BGM_OK)
-            s = bgm_archive_get_float64(&zero, ld->a, k);
-        o.zero_division = zero;
-#undef KEY
-        if (s == BGM_OK)
-            s = wrap(ld, bgm_model_add_metric(m, (bgm_metric_kind)kind, &o), what);
-    }
-    return s;
-}
-
-/* The optimizer's slots and step count, once it is the model's. */
-static bgm_status read_optimizer_state(const loader *ld, bgm_model *m)
-{
-    char a_str[BGM__SHAPE_STR_SIZE];
-    const bgm_tensor *slots = NULL;
-    int64_t built, step, size;
-    int has_slots = bgm_archive_find_tensor(&slots, ld->a, BGM__SLOTS_TENSOR) == BGM_OK;
-    bgm_status s = get_range(ld, "optimizer.built", 0, 1, &built);
-    if (s == BGM_OK)
-        s = get_range(ld, "optimizer.iterations", 0, INT64_MAX, &step);
-    if (s != BGM_OK)
-        return s;
-    if (!built) {
-        if (step != 0 || has_slots)
-            return bad(ld, "the optimizer has %s but was never built",
-                       has_slots ? "slots" : "taken steps");
-        return BGM_OK;
-    }
-    if (m->ntrainable == 0)
-        return bad(ld, "the optimizer was built, but the model has no trainable weights");
-    s = wrap(ld, bgm_optimizer_build(m->optimizer, m->trainable, m->ntrainable),
-             "the optimizer");
-    if (s != BGM_OK)
-        return s;
-    size = bgm_optimizer_state_size(m->optimizer);
-    if (size == 0) {
-        float none = 0.0f;
-        if (has_slots)
-            return bad(ld, "tensor '%s' is present, but this optimizer keeps no slots",
-                       BGM__SLOTS_TENSOR);
-        return wrap(ld, bgm_optimizer_set_state(m->optimizer, &none, 0, step),
-                    "the optimizer");
-    }
-    if (!has_slots)
-        return bad(ld, "missing tensor '%s' (%lld floats) of the built optimizer",
-                   BGM__SLOTS_TENSOR, (long long)size);
-    if (bgm_tensor_dtype(slots) != BGM_FLOAT32 || bgm_tensor_ndim(slots) != 1 ||
-        bgm_tensor_dim(slots, 0) != size)
-        return bad(ld, "tensor '%s' has shape %s, the optimizer's state is float32 (%lld)",
-                   BGM__SLOTS_TENSOR,
-                   bgm__shape_str(a_str, sizeof a_str, bgm_tensor_shape(slots),
-                                  bgm_tensor_ndim(slots)),
-                   (long long)size);
-    return wrap(ld, bgm_optimizer_set_state(m->optimizer, bgm_tensor_data(slots), size,
-                                            step),
-                "the optimizer");
-}
-
-static bgm_status read_compile(const loader *ld, bgm_model *m)
-{
-    const bgm_tensor *slots = NULL;
-    bgm_optimizer *opt = NULL;
-    int loss = 0;
-    int64_t from_logits;
-    bgm_status s;
-    if (bgm_archive_meta_type(ld->a, "compile.loss") == BGM_META_NONE) {
-        if (bgm_archive_find_tensor(&slots, ld->a, BGM__SLOTS_TENSOR) == BGM_OK)
-            return bad(ld, "tensor '%s' is present, but the model is not compiled",
-                       BGM__SLOTS_TENSOR);
-        return BGM_OK;
-    }
-    s = get_enum(ld, "compile.loss", bgm__loss_names, &loss);
-    if (s == BGM_OK)
-        s = get_int(ld, "compile.from_logits", &from_logits);
-    if (s == BGM_OK)
-        s = read_optimizer(ld, &opt);
-    if (s == BGM_OK) /* compile takes opt in every case */
-        s = wrap(ld, bgm_model_compile(m, opt, (bgm_loss_kind)loss, from_logits != 0, NULL, 0),
-                 "compile");
-    if (s == BGM_OK)
-        s = read_metrics(ld, m);
-    if (s == BGM_OK)
-        s = read_optimizer_state(ld, m);
-    return s;
-}
-
 /* ---- the model ------------------------------------------------------------- */
 
-static bgm_status read_header(const loader *ld)
+/* model.type and model.format_version; *functional says which type. */
+static bgm_status read_header(loader *ld, int *functional)
 {
     const char *type = NULL;
     int64_t version;
@@ -727,40 +530,24 @@ static bgm_status read_header(const loader *ld)
     if (bgm_archive_meta_type(ld->a, "model.type") == BGM_META_NONE)
         return bad(ld, "not a model file: no 'model.type' key (an archive of tensors "
                    "reads with bgm_archive_load)");
-    s = get_str(ld, "model.type", &type);
-    if (s == BGM_OK && strcmp(type, BGM__MODEL_TYPE) != 0)
-        return bad(ld, "model.type is '%.80s'; this library reads '%s' models", type,
-                   BGM__MODEL_TYPE);
+    s = bgm__rd_get_str(ld, "model.type", &type);
     if (s == BGM_OK)
-        s = get_int(ld, "model.format_version", &version);
-    if (s == BGM_OK && version > BGM__MODEL_FORMAT_VERSION)
+        s = bgm__rd_get_int(ld, "model.format_version", &version);
+    if (s != BGM_OK)
+        return s;
+    if (version > BGM__MODEL_FORMAT_VERSION)
         return bgm__fail(BGM_E_UNSUPPORTED, "%s: %s: model format version %lld is newer "
                          "than this library reads (up to %d); load it with a newer "
                          "libbigmodel", ld->fn, ld->src, (long long)version,
                          BGM__MODEL_FORMAT_VERSION);
-    if (s == BGM_OK && version < 1)
+    if (version < 1)
         return bad(ld, "model format version %lld does not exist", (long long)version);
-    return s;
-}
-
-static bgm_status create_model(const loader *ld, bgm_model **out)
-{
-    const int64_t *shape = NULL;
-    int64_t ndim = 0, n, seed;
-    bgm_status s = expect(ld, "model.input_shape", BGM_META_INT64_ARRAY);
-    if (s == BGM_OK)
-        s = bgm_archive_get_int64_array(&shape, &ndim, ld->a, "model.input_shape");
-    if (s == BGM_OK && (ndim < 1 || ndim >= BGM_MAX_DIMS))
-        return bad(ld, "model.input_shape has %lld dimensions, expected 1 to %d",
-                   (long long)ndim, BGM_MAX_DIMS - 1);
-    if (s == BGM_OK && !shape_product(shape, (int)ndim, &n))
-        return bad(ld, "model.input_shape has more than 2^63 elements");
-    if (s == BGM_OK)
-        s = get_int(ld, "model.seed", &seed);
-    if (s == BGM_OK)
-        s = wrap(ld, bgm_model_create(out, shape, (int)ndim, (uint64_t)seed),
-                 "model.input_shape");
-    return s;
+    ld->version = (int)version;
+    *functional = strcmp(type, BGM__MODEL_TYPE_FUNCTIONAL) == 0;
+    if (strcmp(type, BGM__MODEL_TYPE_SEQUENTIAL) != 0 && (!*functional || version < 2))
+        return bad(ld, "model.type is '%.80s'; this library reads '%s' and (from format 2) "
+                   "'%s' models", type, BGM__MODEL_TYPE_SEQUENTIAL, BGM__MODEL_TYPE_FUNCTIONAL);
+    return BGM_OK;
 }
 
 static bgm_status read_training_state(const loader *ld, bgm_model *m)
@@ -769,9 +556,7 @@ static bgm_status read_training_state(const loader *ld, bgm_model *m)
     int64_t n = 0, epochs;
     uint32_t spare;
     int i;
-    bgm_status s = expect(ld, "model.rng_state", BGM_META_INT64_ARRAY);
-    if (s == BGM_OK)
-        s = bgm_archive_get_int64_array(&v, &n, ld->a, "model.rng_state");
+    bgm_status s = bgm__rd_get_ints(ld, "model.rng_state", &v, &n);
     if (s != BGM_OK)
         return s;
     if (n != 6)
@@ -781,7 +566,7 @@ static bgm_status read_training_state(const loader *ld, bgm_model *m)
     if (v[4] < 0 || v[4] > 1 || v[5] < 0 || v[5] > (int64_t)UINT32_MAX)
         return bad(ld, "model.rng_state has a bad spare normal (%lld, %lld)",
                    (long long)v[4], (long long)v[5]);
-    s = get_range(ld, "model.epochs_completed", 0, INT_MAX, &epochs);
+    s = bgm__rd_get_range(ld, "model.epochs_completed", 0, INT_MAX, &epochs);
     if (s != BGM_OK)
         return s;
     for (i = 0; i < 4; i++)
@@ -798,21 +583,25 @@ static bgm_status load_archive(bgm_model **out, const bgm_archive *a, const char
 {
     loader ld;
     bgm_model *m = NULL;
+    int64_t seed = 0;
+    int functional = 0;
     bgm_status s;
     ld.a = a;
     ld.src = src;
     ld.fn = fn;
-    s = read_header(&ld);
+    ld.version = 0;
+    s = read_header(&ld, &functional);
     if (s == BGM_OK)
-        s = create_model(&ld, &m);
+        s = bgm__rd_get_int(&ld, "model.seed", &seed);
     if (s == BGM_OK)
-        s = read_layers(&ld, m);
+        s = functional ? read_functional(&ld, (uint64_t)seed, &m)
+                       : read_sequential(&ld, (uint64_t)seed, &m);
     if (s == BGM_OK)
         s = check_tensor_names(&ld, m);
     if (s == BGM_OK)
         s = copy_weights(&ld, m);
     if (s == BGM_OK)
-        s = read_compile(&ld, m);
+        s = bgm__rd_compile(&ld, m);
     if (s == BGM_OK)
         s = read_training_state(&ld, m);
     if (s != BGM_OK) {

@@ -116,7 +116,7 @@ static bgm_status make_plan(const bgm_model *m, plan *p, const char *fn)
             modules += l->activation != BGM_ACT_LINEAR;
         } else if (ops == &bgm__conv2d_ops) {
             e = add_entry(p, t, "weight", "", w0, T_CONV);
-            set_shape(e, 4, l->units, l->in_shape[2], l->kh, l->kw);
+            set_shape(e, 4, l->units, l->in_shape[2], l->kernel[0], l->kernel[1]);
             if (l->use_bias) {
                 e = add_entry(p, t, "bias", "", w0 + 1, T_SAME);
                 set_shape(e, 1, l->units, 0, 0, 0);

@@ -1,6 +1,7 @@
 /*
  * bgm_model_save: a model as a .bgm archive. Metadata holds the
- * architecture (each layer's kind and configuration), the compile state
+ * architecture (each layer's kind and configuration, the graph of calls
+ * between them), the compile state
  * (loss, metrics, optimizer hyperparameters, schedule), the generator's
  * state and the epoch count; tensors hold the weights and the optimizer's
  * slot buffer. docs/file-format.md lists every key.
@@ -38,103 +39,103 @@ static bgm_status put_str(bgm_archive *a, const char *prefix, const char *field,
     return bgm_archive_add_string(a, key, v);
 }
 
-static bgm_status put_pair(bgm_archive *a, const char *prefix, const char *field,
-                           int64_t v0, int64_t v1)
-{
-    char key[KEY_SIZE];
-    int64_t v[2];
-    v[0] = v0;
-    v[1] = v1;
-    snprintf(key, sizeof key, "%s%s", prefix, field);
-    return bgm_archive_add_int64_array(a, key, v, 2);
-}
-
-/* Checks that m is a Sequential model of layer kinds files know. */
-static bgm_status check_kinds(const bgm_model *m, const char *fn)
-{
-    int i;
-    if (!m->sequential)
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: model files (format %d) hold Sequential "
-                         "models; graph models are not written yet (bgm_model_get_weights "
-                         "copies their weights)", fn, BGM__MODEL_FORMAT_VERSION);
-    for (i = 0; i < m->nlayers; i++) {
-        const bgm_layer *l = m->layers[i];
-        const bgm_layer *inner = l->inner;
-        if (!bgm__layer_kind_of(l->ops))
-            return bgm__fail(BGM_E_UNSUPPORTED, "%s: layer %d '%s' (%s): model files do "
-                             "not know this layer kind yet", fn, i, l->name, l->ops->kind);
-        if (inner && !bgm__layer_kind_of(inner->ops))
-            return bgm__fail(BGM_E_UNSUPPORTED, "%s: layer %d '%s' (%s) wraps a %s layer, "
-                             "which model files do not know yet", fn, i, l->name,
-                             l->ops->kind, inner->ops->kind);
-    }
-    return BGM_OK;
-}
-
-/* The configuration of l under prefix ("layers.3." or "layers.3.layer."). */
+/* The configuration of l under prefix ("layers.3." or "layers.3.layer."):
+ * its kind and every field of the kind's table. */
 static bgm_status put_layer(bgm_archive *a, const char *prefix, const bgm_layer *l,
                             int wrapped)
 {
-    const bgm__layer_kind *k = bgm__layer_kind_of(l->ops);
-    unsigned f = k->fields;
     bgm_status s = put_str(a, prefix, "kind", l->ops->kind);
+    int i;
     if (s == BGM_OK && !wrapped)
         s = put_str(a, prefix, "name", l->name);
     if (s == BGM_OK && !wrapped)
         s = put_int(a, prefix, "trainable", l->trainable);
-    if (s == BGM_OK && (f & BGM__CFG_UNITS))
-        s = put_int(a, prefix, "units", l->units);
-    if (s == BGM_OK && (f & BGM__CFG_FILTERS))
-        s = put_int(a, prefix, "filters", l->units);
-    if (s == BGM_OK && (f & BGM__CFG_KERNEL_SIZE))
-        s = put_pair(a, prefix, "kernel_size", l->kh, l->kw);
-    if (s == BGM_OK && (f & BGM__CFG_POOL_SIZE))
-        s = put_pair(a, prefix, "pool_size", l->kh, l->kw);
-    if (s == BGM_OK && (f & BGM__CFG_STRIDES))
-        s = put_pair(a, prefix, "strides", l->sh, l->sw);
-    if (s == BGM_OK && (f & BGM__CFG_PADDING))
-        s = put_str(a, prefix, "padding", bgm__enum_to_name(bgm__padding_names, l->padding));
-    if (s == BGM_OK && (f & BGM__CFG_ACTIVATION))
-        s = put_str(a, prefix, "activation",
-                    bgm__enum_to_name(bgm__activation_names, l->activation));
-    if (s == BGM_OK && (f & BGM__CFG_ACTIVATION))
-        s = put_float(a, prefix, "leaky_relu_alpha", l->leaky_alpha);
-    if (s == BGM_OK && (f & BGM__CFG_BIAS))
-        s = put_int(a, prefix, "use_bias", l->use_bias);
-    if (s == BGM_OK && (f & BGM__CFG_BIAS))
-        s = put_str(a, prefix, "bias_initializer",
-                    bgm__enum_to_name(bgm__initializer_names, l->bias_init));
-    if (s == BGM_OK && (f & BGM__CFG_KERNEL_INIT))
-        s = put_str(a, prefix, "kernel_initializer",
-                    bgm__enum_to_name(bgm__initializer_names, l->kernel_init));
-    if (s == BGM_OK && (f & BGM__CFG_L2))
-        s = put_float(a, prefix, "kernel_l2", l->l2);
-    if (s == BGM_OK && (f & BGM__CFG_RATE))
-        s = put_float(a, prefix, "rate", l->rate);
-    if (s == BGM_OK && (f & BGM__CFG_NORM))
-        s = put_float(a, prefix, "momentum", l->momentum);
-    if (s == BGM_OK && (f & BGM__CFG_NORM))
-        s = put_float(a, prefix, "epsilon", l->epsilon);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = put_int(a, prefix, "input_dim", l->input_dim);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = put_int(a, prefix, "output_dim", l->units);
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = put_str(a, prefix, "embeddings_initializer",
-                    bgm__enum_to_name(bgm__initializer_names, l->kernel_init));
-    if (s == BGM_OK && (f & BGM__CFG_EMBEDDING))
-        s = put_int(a, prefix, "mask_zero", l->mask_zero);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = put_int(a, prefix, "return_sequences", l->return_sequences);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = put_float(a, prefix, "dropout", l->dropout);
-    if (s == BGM_OK && (f & BGM__CFG_RECURRENT))
-        s = put_float(a, prefix, "recurrent_dropout", l->recurrent_dropout);
-    if (s == BGM_OK && (f & BGM__CFG_WRAPPED)) {
-        char inner[KEY_SIZE];
-        snprintf(inner, sizeof inner, "%slayer.", prefix);
-        s = put_layer(a, inner, l->inner, 1);
+    for (i = 0; s == BGM_OK && i < l->ops->nfields; i++) {
+        const bgm__field *f = &l->ops->fields[i];
+        const char *p = (const char *)l + f->offset;
+        char key[KEY_SIZE];
+        int64_t i64;
+        float f32;
+        int v;
+        bgm_layer *inner;
+        snprintf(key, sizeof key, "%s%s", prefix, f->key);
+        switch (f->type) {
+        case BGM__FIELD_INT:
+            memcpy(&i64, p, sizeof i64);
+            s = bgm_archive_add_int64(a, key, i64);
+            break;
+        case BGM__FIELD_FLOAT:
+            memcpy(&f32, p, sizeof f32);
+            s = bgm_archive_add_float64(a, key, f32);
+            break;
+        case BGM__FIELD_BOOL:
+            memcpy(&v, p, sizeof v);
+            s = bgm_archive_add_int64(a, key, v);
+            break;
+        case BGM__FIELD_ENUM:
+            memcpy(&v, p, sizeof v);
+            s = bgm_archive_add_string(a, key, bgm__enum_to_name(f->names, v));
+            break;
+        case BGM__FIELD_INTS:
+            s = bgm_archive_add_int64_array(a, key, (const int64_t *)(const void *)p,
+                                            bgm__field_count(l, f));
+            break;
+        case BGM__FIELD_LAYER:
+            memcpy(&inner, p, sizeof inner);
+            snprintf(key, sizeof key, "%s%s.", prefix, f->key);
+            s = put_layer(a, key, inner, 1);
+            break;
+        }
     }
+    return s;
+}
+
+/* The nodes of m's plan, numbered in plan order: inputs with their shapes,
+ * calls with their layer and inbound nodes. */
+static bgm_status put_graph(bgm_archive *a, const bgm_model *m)
+{
+    char prefix[48];
+    int64_t *ids = malloc(((size_t)m->nsteps + (size_t)m->ninputs + (size_t)m->noutputs + 1) *
+                          sizeof *ids);
+    bgm_status s = ids ? bgm_archive_add_int64(a, "model.num_nodes", m->nsteps)
+                       : bgm__fail(BGM_E_NOMEM, "out of memory");
+    int k, j;
+    for (k = 0; s == BGM_OK && k < m->nsteps; k++) {
+        const bgm__step *st = &m->steps[k];
+        const bgm_node *node = st->node;
+        int layer = -1;
+        snprintf(prefix, sizeof prefix, "nodes.%d.", k);
+        for (j = 0; node->layer && j < m->nlayers; j++)
+            if (m->layers[j] == node->layer)
+                layer = j;
+        s = put_int(a, prefix, "layer", layer);
+        if (s == BGM_OK && !node->layer) {
+            s = put_str(a, prefix, "name", node->name);
+            if (s == BGM_OK)
+                s = put_str(a, prefix, "dtype",
+                            bgm__enum_to_name(bgm__dtype_names, node->shape.dtype));
+            if (s == BGM_OK) {
+                snprintf(prefix, sizeof prefix, "nodes.%d.shape", k);
+                s = bgm_archive_add_int64_array(a, prefix, node->shape.d, node->shape.ndim);
+            }
+        } else if (s == BGM_OK) {
+            for (j = 0; j < st->nin; j++)
+                ids[j] = st->in[j];
+            snprintf(prefix, sizeof prefix, "nodes.%d.inputs", k);
+            s = bgm_archive_add_int64_array(a, prefix, ids, st->nin);
+        }
+    }
+    for (j = 0; s == BGM_OK && j < m->ninputs; j++)
+        for (k = 0; k < m->nsteps; k++)
+            if (m->steps[k].input == j)
+                ids[j] = k;
+    if (s == BGM_OK)
+        s = bgm_archive_add_int64_array(a, "model.inputs", ids, m->ninputs);
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++)
+        ids[j] = m->output_step[j];
+    if (s == BGM_OK)
+        s = bgm_archive_add_int64_array(a, "model.outputs", ids, m->noutputs);
+    free(ids);
     return s;
 }
 
@@ -143,13 +144,11 @@ static bgm_status put_architecture(bgm_archive *a, const bgm_model *m)
     int64_t rng[6];
     uint32_t spare;
     int i;
-    int ndim;
-    const int64_t *shape = bgm_model_input_shape(m, &ndim);
-    bgm_status s = bgm_archive_add_string(a, "model.type", BGM__MODEL_TYPE);
+    bgm_status s = bgm_archive_add_string(a, "model.type",
+                                          m->sequential ? BGM__MODEL_TYPE_SEQUENTIAL
+                                                        : BGM__MODEL_TYPE_FUNCTIONAL);
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "model.format_version", BGM__MODEL_FORMAT_VERSION);
-    if (s == BGM_OK)
-        s = bgm_archive_add_int64_array(a, "model.input_shape", shape, ndim);
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "model.seed", (int64_t)m->seed);
     /* The generator, spare normal included, so dropout and shuffles continue. */
@@ -169,6 +168,8 @@ static bgm_status put_architecture(bgm_archive *a, const bgm_model *m)
         snprintf(prefix, sizeof prefix, "layers.%d.", i);
         s = put_layer(a, prefix, m->layers[i], 0);
     }
+    if (s == BGM_OK)
+        s = put_graph(a, m);
     return s;
 }
 
@@ -178,8 +179,8 @@ static bgm_status put_weights(bgm_archive *a, const bgm_model *m)
     bgm_status s = BGM_OK;
     int i;
     for (i = 0; s == BGM_OK && i < m->nweights; i++) {
-        bgm__model_file_tensor_name(name, sizeof name, m->weights[i].layer,
-                                    m->weights[i].name);
+        bgm__model_file_tensor_name(name, sizeof name, BGM__MODEL_FORMAT_VERSION,
+                                    m->weights[i].layer, m->weights[i].name);
         s = bgm_archive_add_tensor(a, name, m->weights[i].view);
     }
     return s;
@@ -306,9 +307,7 @@ BGM_API bgm_status bgm_model_save(const bgm_model *m, const char *path, unsigned
     if (flags & ~BGM_ARCHIVE_COMPRESS)
         return bgm__fail(BGM_E_INVALID, "%s: unknown flag bits 0x%x (only "
                          "BGM_ARCHIVE_COMPRESS is defined)", fn, flags & ~BGM_ARCHIVE_COMPRESS);
-    s = check_kinds(m, fn);
-    if (s == BGM_OK)
-        s = bgm_archive_create(&a);
+    s = bgm_archive_create(&a);
     if (s == BGM_OK)
         s = put_architecture(a, m);
     if (s == BGM_OK)

@@ -1,0 +1,226 @@
+/*
+ * Layer configurations driven by each kind's table of fields: the names
+ * enums take in configs and files, setting one field with its checks, and
+ * checking a whole configuration (after a constructor or a file).
+ */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const bgm__enum_name bgm__activation_names[] = {
+    {BGM_ACT_LINEAR, "linear"},   {BGM_ACT_RELU, "relu"},
+    {BGM_ACT_SIGMOID, "sigmoid"}, {BGM_ACT_TANH, "tanh"},
+    {BGM_ACT_SOFTMAX, "softmax"}, {BGM_ACT_LEAKY_RELU, "leaky_relu"},
+    {BGM_ACT_GELU, "gelu"},       {0, NULL}};
+
+const bgm__enum_name bgm__initializer_names[] = {
+    {BGM_INIT_GLOROT_UNIFORM, "glorot_uniform"}, {BGM_INIT_GLOROT_NORMAL, "glorot_normal"},
+    {BGM_INIT_HE_NORMAL, "he_normal"},           {BGM_INIT_HE_UNIFORM, "he_uniform"},
+    {BGM_INIT_ZEROS, "zeros"},                   {BGM_INIT_ONES, "ones"},
+    {BGM_INIT_ORTHOGONAL, "orthogonal"},         {BGM_INIT_RANDOM_UNIFORM, "random_uniform"},
+    {0, NULL}};
+
+const bgm__enum_name bgm__padding_names[] = {
+    {BGM_PADDING_VALID, "valid"}, {BGM_PADDING_SAME, "same"}, {0, NULL}};
+
+const char *bgm__enum_to_name(const bgm__enum_name *table, int value)
+{
+    for (; table->name; table++)
+        if (table->value == value)
+            return table->name;
+    return NULL;
+}
+
+int bgm__enum_from_name(const bgm__enum_name *table, const char *name, int *value)
+{
+    for (; table->name; table++)
+        if (strcmp(table->name, name) == 0) {
+            *value = table->value;
+            return 1;
+        }
+    return 0;
+}
+
+const bgm__field *bgm__layer_field(const bgm__layer_ops *ops, size_t offset,
+                                   const char *what)
+{
+    int i;
+    for (i = 0; i < ops->nfields; i++)
+        if (ops->fields[i].offset == offset && strcmp(ops->fields[i].what, what) == 0)
+            return &ops->fields[i];
+    return NULL;
+}
+
+int bgm__field_count(const bgm_layer *l, const bgm__field *f)
+{
+    int n;
+    if (f->count)
+        return f->count;
+    memcpy(&n, (const char *)l + f->count_offset, sizeof n);
+    return n;
+}
+
+static int in_range(const bgm__field *f, double v)
+{
+    if (isnan(v))
+        return 0;
+    if (f->lo_open ? !(v > f->lo) : !(v >= f->lo))
+        return 0;
+    if (f->hi_open ? !(v < f->hi) : !(v <= f->hi))
+        return 0;
+    return 1;
+}
+
+/* ", expected a value in [0, 1)" and the like. */
+static void expectation(char *buf, size_t size, const bgm__field *f)
+{
+    if (f->type == BGM__FIELD_INT || f->type == BGM__FIELD_INTS) {
+        if (f->hi >= 2147483647.0)
+            snprintf(buf, size, "expected at least %.0f", f->lo);
+        else
+            snprintf(buf, size, "expected a value in [%.0f, %.0f]", f->lo, f->hi);
+    } else if (isinf(f->lo) && isinf(f->hi)) {
+        snprintf(buf, size, "expected a finite value");
+    } else if (isinf(f->hi)) {
+        snprintf(buf, size, "expected a finite value %s %g", f->lo_open ? ">" : ">=", f->lo);
+    } else {
+        snprintf(buf, size, "expected a value in %c%g, %g%c", f->lo_open ? '(' : '[', f->lo,
+                 f->hi, f->hi_open ? ')' : ']');
+    }
+}
+
+bgm_status bgm__field_check(const bgm_layer *l, const bgm__field *f, const char *fn)
+{
+    const char *p = (const char *)l + f->offset;
+    char want[96];
+    expectation(want, sizeof want, f);
+    switch (f->type) {
+    case BGM__FIELD_INT: {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        if (!in_range(f, (double)v))
+            return bgm__fail(BGM_E_INVALID, "%s: %s = %lld, %s", fn, f->label, (long long)v,
+                             want);
+        return BGM_OK;
+    }
+    case BGM__FIELD_FLOAT: {
+        float v;
+        memcpy(&v, p, sizeof v);
+        if (!in_range(f, (double)v))
+            return bgm__fail(BGM_E_INVALID, "%s: %s = %g, %s", fn, f->label, (double)v, want);
+        return BGM_OK;
+    }
+    case BGM__FIELD_BOOL: {
+        int v;
+        memcpy(&v, p, sizeof v);
+        if (v != 0 && v != 1)
+            return bgm__fail(BGM_E_INVALID, "%s: %s = %d, expected 0 or 1", fn, f->label, v);
+        return BGM_OK;
+    }
+    case BGM__FIELD_ENUM: {
+        int v;
+        memcpy(&v, p, sizeof v);
+        if (!bgm__enum_to_name(f->names, v))
+            return bgm__fail(BGM_E_INVALID, "%s: unknown %s %d", fn, f->label, v);
+        return BGM_OK;
+    }
+    case BGM__FIELD_INTS: {
+        int n = bgm__field_count(l, f), i, ok = n >= 1 && n < BGM_MAX_DIMS, minus = 0;
+        int64_t v[BGM_MAX_DIMS];
+        char got[BGM__SHAPE_STR_SIZE];
+        if (!ok)
+            return bgm__fail(BGM_E_INVALID, "%s: %s has %d entries, expected 1 to %d", fn,
+                             f->label, n, BGM_MAX_DIMS - 1);
+        memcpy(v, p, (size_t)n * sizeof *v);
+        for (i = 0; i < n && ok; i++) {
+            if (f->minus_one && v[i] == -1 && !minus++)
+                continue;
+            ok = in_range(f, (double)v[i]);
+        }
+        if (!ok)
+            return bgm__fail(BGM_E_INVALID, "%s: %s %s, %s%s", fn, f->label,
+                             bgm__shape_str(got, sizeof got, v, n), want,
+                             f->minus_one ? " (one entry may be -1)" : "");
+        return BGM_OK;
+    }
+    case BGM__FIELD_LAYER:
+        return BGM_OK; /* the kind's check looks at the wrapped layer */
+    }
+    return bgm__fail(BGM_E_INTERNAL, "%s: field '%s' of unknown type", fn, f->key);
+}
+
+bgm_status bgm__layer_check_config(const bgm_layer *l, const char *fn)
+{
+    int i;
+    for (i = 0; i < l->ops->nfields; i++) {
+        bgm_status s = bgm__field_check(l, &l->ops->fields[i], fn);
+        if (s != BGM_OK)
+            return s;
+    }
+    return l->ops->check ? l->ops->check(l, fn) : BGM_OK;
+}
+
+/* Bytes a field's value takes in struct bgm_layer. */
+static size_t field_size(const bgm_layer *l, const bgm__field *f)
+{
+    switch (f->type) {
+    case BGM__FIELD_INT: return sizeof(int64_t);
+    case BGM__FIELD_FLOAT: return sizeof(float);
+    case BGM__FIELD_INTS: return (size_t)bgm__field_count(l, f) * sizeof(int64_t);
+    case BGM__FIELD_LAYER: return sizeof(bgm_layer *);
+    default: return sizeof(int);
+    }
+}
+
+bgm_status bgm__layer_unbuilt(const bgm_layer *l, const char *fn)
+{
+    if (!l)
+        return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+    if (l->graph)
+        return bgm__layer_built_fail(l, fn);
+    if (l->wrapped)
+        return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
+                         "layer; set its options before wrapping it", fn, l->ops->kind);
+    return BGM_OK;
+}
+
+bgm_status bgm__layer_lacks(const bgm_layer *l, const char *fn, const char *what)
+{
+    return bgm__fail(BGM_E_UNSUPPORTED, "%s: %s %s layer has no %s", fn,
+                     strchr("AEIOU", l->ops->kind[0]) || strcmp(l->ops->kind, "LSTM") == 0
+                         ? "an" : "a", l->ops->kind, what);
+}
+
+bgm_status bgm__layer_set(bgm_layer *l, const char *fn, const char *what, size_t offset,
+                          const void *value)
+{
+    unsigned char saved[BGM_MAX_DIMS * sizeof(int64_t)];
+    const bgm__field *f;
+    size_t size;
+    bgm_status s = bgm__layer_unbuilt(l, fn);
+    if (s != BGM_OK)
+        return s;
+    f = bgm__layer_field(l->ops, offset, what);
+    if (!f)
+        return bgm__layer_lacks(l, fn, what);
+    size = field_size(l, f);
+    memcpy(saved, (char *)l + offset, size);
+    memcpy((char *)l + offset, value, size);
+    s = bgm__field_check(l, f, fn);
+    if (s == BGM_OK && l->ops->check)
+        s = l->ops->check(l, fn);
+    if (s != BGM_OK)
+        memcpy((char *)l + offset, saved, size);
+    return s;
+}
+
+bgm_layer *bgm__layer_checked(bgm_layer *l)
+{
+    if (l && bgm__layer_check_config(l, l->ops->ctor) != BGM_OK) {
+        bgm_layer_free(l);
+        return NULL;
+    }
+    return l;
+}

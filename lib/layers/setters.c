@@ -1,0 +1,116 @@
+/*
+ * The public layer setters: each names its option and the field it sets;
+ * bgm__layer_set finds the field in the kind's table and checks kind, state
+ * and value the same way for all of them.
+ */
+#include "layers/layer.h"
+
+BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64_t kw)
+{
+    const int64_t v[2] = {kh, kw};
+    return bgm__layer_set(layer, "bgm_layer_set_kernel_size", "kernel size",
+                          BGM__OFFSET(kernel), v);
+}
+
+BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t pw)
+{
+    const int64_t v[2] = {ph, pw};
+    bgm_status s = bgm__layer_set(layer, "bgm_layer_set_pool_size", "pool size",
+                                  BGM__OFFSET(kernel), v);
+    if (s == BGM_OK) { /* Keras: strides default to the pool size */
+        layer->strides[0] = ph;
+        layer->strides[1] = pw;
+    }
+    return s;
+}
+
+BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t sw)
+{
+    const int64_t v[2] = {sh, sw};
+    return bgm__layer_set(layer, "bgm_layer_set_strides", "strides", BGM__OFFSET(strides), v);
+}
+
+BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding)
+{
+    const int v = (int)padding;
+    return bgm__layer_set(layer, "bgm_layer_set_padding", "padding", BGM__OFFSET(padding),
+                          &v);
+}
+
+BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias)
+{
+    const int v = use_bias != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_use_bias", "bias", BGM__OFFSET(use_bias), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_kernel_initializer(bgm_layer *layer, bgm_initializer init)
+{
+    const int v = (int)init;
+    return bgm__layer_set(layer, "bgm_layer_set_kernel_initializer", "kernel initializer",
+                          BGM__OFFSET(kernel_init), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_bias_initializer(bgm_layer *layer, bgm_initializer init)
+{
+    const int v = (int)init;
+    return bgm__layer_set(layer, "bgm_layer_set_bias_initializer", "bias initializer",
+                          BGM__OFFSET(bias_init), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_kernel_l2(bgm_layer *layer, float l2)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_kernel_l2", "kernel regularizer",
+                          BGM__OFFSET(l2), &l2);
+}
+
+BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_leaky_relu_alpha", "activation",
+                          BGM__OFFSET(leaky_alpha), &alpha);
+}
+
+BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_momentum", "momentum",
+                          BGM__OFFSET(momentum), &momentum);
+}
+
+BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_epsilon", "epsilon", BGM__OFFSET(epsilon),
+                          &epsilon);
+}
+
+BGM_API bgm_status bgm_layer_set_mask_zero(bgm_layer *layer, int mask_zero)
+{
+    const int v = mask_zero != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_mask_zero", "mask_zero",
+                          BGM__OFFSET(mask_zero), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_sequences)
+{
+    const int v = return_sequences != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_return_sequences", "return_sequences",
+                          BGM__OFFSET(return_sequences), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_dropout", "input dropout",
+                          BGM__OFFSET(dropout), &rate);
+}
+
+BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_recurrent_dropout", "recurrent dropout",
+                          BGM__OFFSET(recurrent_dropout), &rate);
+}
+
+BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable)
+{
+    bgm_status s = bgm__layer_unbuilt(layer, "bgm_layer_set_trainable");
+    if (s == BGM_OK)
+        layer->trainable = trainable != 0;
+    return s;
+}

@@ -1,0 +1,245 @@
+/*
+ * The compile state of a model file: loss, metrics, the optimizer with its
+ * hyperparameters and schedule, and the optimizer's slots and step count.
+ */
+#include "model/file_reader.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "optim/schedule.h"
+
+
+static bgm_status read_schedule(const bgm__reader *ld, bgm_optimizer *opt)
+{
+    const char *p = "optimizer.schedule.";
+    char k[BGM__KEY_SIZE];
+    bgm_lr_schedule *sch = NULL;
+    int kind = 0;
+    int64_t steps = 0, staircase = 0, warmup = 0;
+    float lr = 0.0f, rate = 0.0f, warmup_lr = 0.0f;
+    bgm_status s;
+#define KEY(field) (snprintf(k, sizeof k, "%s%s", p, field), k)
+    if (bgm_archive_meta_type(ld->a, KEY("kind")) == BGM_META_NONE)
+        return BGM_OK;
+    s = bgm__rd_get_enum(ld, KEY("kind"), bgm__schedule_names, &kind);
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, KEY("learning_rate"), &lr);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(ld, KEY("steps"), &steps);
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, KEY("rate"), &rate);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(ld, KEY("staircase"), &staircase);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(ld, KEY("warmup_steps"), &warmup);
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, KEY("warmup_learning_rate"), &warmup_lr);
+#undef KEY
+    if (s != BGM_OK)
+        return s;
+    switch (kind) {
+    case BGM__SCHED_CONSTANT:
+        s = bgm_lr_schedule_constant(&sch, lr);
+        break;
+    case BGM__SCHED_STEP:
+        s = bgm_lr_schedule_step_decay(&sch, lr, steps, rate);
+        break;
+    case BGM__SCHED_EXPONENTIAL:
+        s = bgm_lr_schedule_exponential_decay(&sch, lr, steps, rate, staircase != 0);
+        break;
+    default:
+        s = bgm_lr_schedule_cosine_decay(&sch, lr, steps, rate, warmup, warmup_lr);
+        break;
+    }
+    if (s == BGM_OK)
+        s = bgm_optimizer_set_schedule(opt, sch);
+    bgm_lr_schedule_free(sch);
+    return bgm__rd_wrap(ld, s, "the optimizer's schedule");
+}
+
+/* A new optimizer from the file's hyperparameters (no state yet). */
+static bgm_status read_optimizer(const bgm__reader *ld, bgm_optimizer **out)
+{
+    bgm_optimizer *opt = NULL;
+    int kind = 0;
+    int64_t nesterov = 0;
+    float lr = 0, momentum = 0, beta1 = 0, beta2 = 0, rho = 0, eps = 0, wd = 0;
+    float clipnorm = 0, global_clipnorm = 0, clipvalue = 0;
+    bgm_status s = bgm__rd_get_enum(ld, "optimizer.kind", bgm__optimizer_names, &kind);
+    int sgd = kind == BGM_OPTIMIZER_SGD, rms = kind == BGM_OPTIMIZER_RMSPROP;
+    int adam = kind == BGM_OPTIMIZER_ADAM || kind == BGM_OPTIMIZER_ADAMW;
+    *out = NULL;
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, "optimizer.learning_rate", &lr);
+    if (s == BGM_OK && (sgd || rms))
+        s = bgm__rd_get_float(ld, "optimizer.momentum", &momentum);
+    if (s == BGM_OK && sgd)
+        s = bgm__rd_get_int(ld, "optimizer.nesterov", &nesterov);
+    if (s == BGM_OK && adam)
+        s = bgm__rd_get_float(ld, "optimizer.beta_1", &beta1);
+    if (s == BGM_OK && adam)
+        s = bgm__rd_get_float(ld, "optimizer.beta_2", &beta2);
+    if (s == BGM_OK && rms)
+        s = bgm__rd_get_float(ld, "optimizer.rho", &rho);
+    if (s == BGM_OK && !sgd)
+        s = bgm__rd_get_float(ld, "optimizer.epsilon", &eps);
+    if (s == BGM_OK && kind == BGM_OPTIMIZER_ADAMW)
+        s = bgm__rd_get_float(ld, "optimizer.weight_decay", &wd);
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, "optimizer.clipnorm", &clipnorm);
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, "optimizer.global_clipnorm", &global_clipnorm);
+    if (s == BGM_OK)
+        s = bgm__rd_get_float(ld, "optimizer.clipvalue", &clipvalue);
+    if (s != BGM_OK)
+        return s;
+    switch (kind) {
+    case BGM_OPTIMIZER_SGD:
+        s = bgm_optimizer_sgd(&opt, lr, momentum, nesterov != 0);
+        break;
+    case BGM_OPTIMIZER_ADAM:
+        s = bgm_optimizer_adam(&opt, lr, beta1, beta2, eps);
+        break;
+    case BGM_OPTIMIZER_ADAMW:
+        s = bgm_optimizer_adamw(&opt, lr, beta1, beta2, eps, wd);
+        break;
+    default:
+        s = bgm_optimizer_rmsprop(&opt, lr, rho, momentum, eps);
+        break;
+    }
+    if (s == BGM_OK)
+        s = bgm_optimizer_set_clipnorm(opt, clipnorm);
+    if (s == BGM_OK)
+        s = bgm_optimizer_set_global_clipnorm(opt, global_clipnorm);
+    if (s == BGM_OK)
+        s = bgm_optimizer_set_clipvalue(opt, clipvalue);
+    s = bgm__rd_wrap(ld, s, "the optimizer");
+    if (s == BGM_OK)
+        s = read_schedule(ld, opt);
+    if (s != BGM_OK) {
+        bgm_optimizer_free(opt);
+        return s;
+    }
+    *out = opt;
+    return BGM_OK;
+}
+
+static bgm_status read_metrics(const bgm__reader *ld, bgm_model *m)
+{
+    char k[BGM__KEY_SIZE], prefix[48], what[64];
+    int64_t n, j, v = 0;
+    bgm_status s = bgm__rd_get_range(ld, "compile.num_metrics", 0, 64, &n);
+    for (j = 0; s == BGM_OK && j < n; j++) {
+        bgm_metric_options o;
+        int kind = 0, avg = 0;
+        float threshold = 0.0f;
+        double zero = 0.0;
+        bgm_metric_options_init(&o, sizeof o);
+        snprintf(prefix, sizeof prefix, "compile.metrics.%lld.", (long long)j);
+        snprintf(what, sizeof what, "metric %lld", (long long)j);
+#define KEY(field) (snprintf(k, sizeof k, "%s%s", prefix, field), k)
+        s = bgm__rd_get_enum(ld, KEY("kind"), bgm__metric_kind_names, &kind);
+        if (s == BGM_OK)
+            s = bgm__rd_get_range(ld, KEY("num_classes"), INT_MIN, INT_MAX, &v);
+        o.num_classes = (int)v;
+        if (s == BGM_OK)
+            s = bgm__rd_get_range(ld, KEY("k"), INT_MIN, INT_MAX, &v);
+        o.k = (int)v;
+        if (s == BGM_OK)
+            s = bgm__rd_get_enum(ld, KEY("average"), bgm__average_names, &avg);
+        o.average = (bgm_average)avg;
+        if (s == BGM_OK)
+            s = bgm__rd_get_range(ld, KEY("pos_label"), INT_MIN, INT_MAX, &v);
+        o.pos_label = (int)v;
+        if (s == BGM_OK)
+            s = bgm__rd_get_float(ld, KEY("threshold"), &threshold);
+        o.threshold = threshold;
+        if (s == BGM_OK)
+            s = bgm__rd_expect(ld, KEY("zero_division"), BGM_META_FLOAT64);
+        if (s == BGM_OK)
+            s = bgm_archive_get_float64(&zero, ld->a, k);
+        o.zero_division = zero;
+#undef KEY
+        if (s == BGM_OK)
+            s = bgm__rd_wrap(ld, bgm_model_add_metric(m, (bgm_metric_kind)kind, &o), what);
+    }
+    return s;
+}
+
+/* The optimizer's slots and step count, once it is the model's. */
+static bgm_status read_optimizer_state(const bgm__reader *ld, bgm_model *m)
+{
+    char a_str[BGM__SHAPE_STR_SIZE];
+    const bgm_tensor *slots = NULL;
+    int64_t built, step, size;
+    int has_slots = bgm_archive_find_tensor(&slots, ld->a, BGM__SLOTS_TENSOR) == BGM_OK;
+    bgm_status s = bgm__rd_get_range(ld, "optimizer.built", 0, 1, &built);
+    if (s == BGM_OK)
+        s = bgm__rd_get_range(ld, "optimizer.iterations", 0, INT64_MAX, &step);
+    if (s != BGM_OK)
+        return s;
+    if (!built) {
+        if (step != 0 || has_slots)
+            return bgm__rd_bad(ld, "the optimizer has %s but was never built",
+                       has_slots ? "slots" : "taken steps");
+        return BGM_OK;
+    }
+    if (m->ntrainable == 0)
+        return bgm__rd_bad(ld, "the optimizer was built, but the model has no trainable weights");
+    s = bgm__rd_wrap(ld, bgm_optimizer_build(m->optimizer, m->trainable, m->ntrainable),
+             "the optimizer");
+    if (s != BGM_OK)
+        return s;
+    size = bgm_optimizer_state_size(m->optimizer);
+    if (size == 0) {
+        float none = 0.0f;
+        if (has_slots)
+            return bgm__rd_bad(ld, "tensor '%s' is present, but this optimizer keeps no slots",
+                       BGM__SLOTS_TENSOR);
+        return bgm__rd_wrap(ld, bgm_optimizer_set_state(m->optimizer, &none, 0, step),
+                    "the optimizer");
+    }
+    if (!has_slots)
+        return bgm__rd_bad(ld, "missing tensor '%s' (%lld floats) of the built optimizer",
+                   BGM__SLOTS_TENSOR, (long long)size);
+    if (bgm_tensor_dtype(slots) != BGM_FLOAT32 || bgm_tensor_ndim(slots) != 1 ||
+        bgm_tensor_dim(slots, 0) != size)
+        return bgm__rd_bad(ld, "tensor '%s' has shape %s, the optimizer's state is float32 (%lld)",
+                   BGM__SLOTS_TENSOR,
+                   bgm__shape_str(a_str, sizeof a_str, bgm_tensor_shape(slots),
+                                  bgm_tensor_ndim(slots)),
+                   (long long)size);
+    return bgm__rd_wrap(ld, bgm_optimizer_set_state(m->optimizer, bgm_tensor_data(slots), size,
+                                            step),
+                "the optimizer");
+}
+
+bgm_status bgm__rd_compile(const bgm__reader *ld, bgm_model *m)
+{
+    const bgm_tensor *slots = NULL;
+    bgm_optimizer *opt = NULL;
+    int loss = 0;
+    int64_t from_logits;
+    bgm_status s;
+    if (bgm_archive_meta_type(ld->a, "compile.loss") == BGM_META_NONE) {
+        if (bgm_archive_find_tensor(&slots, ld->a, BGM__SLOTS_TENSOR) == BGM_OK)
+            return bgm__rd_bad(ld, "tensor '%s' is present, but the model is not compiled",
+                       BGM__SLOTS_TENSOR);
+        return BGM_OK;
+    }
+    s = bgm__rd_get_enum(ld, "compile.loss", bgm__loss_names, &loss);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(ld, "compile.from_logits", &from_logits);
+    if (s == BGM_OK)
+        s = read_optimizer(ld, &opt);
+    if (s == BGM_OK) /* compile takes opt in every case */
+        s = bgm__rd_wrap(ld, bgm_model_compile(m, opt, (bgm_loss_kind)loss, from_logits != 0, NULL, 0),
+                 "compile");
+    if (s == BGM_OK)
+        s = read_metrics(ld, m);
+    if (s == BGM_OK)
+        s = read_optimizer_state(ld, m);
+    return s;
+}

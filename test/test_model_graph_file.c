@@ -1,0 +1,222 @@
+/* Graph models in model files (format 2): round trips, resuming, bad files. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bgm_node *call(bgm_layer *l, bgm_node *const *in, int n)
+{
+    bgm_node *y = NULL;
+    BGM_ASSERT_OK(bgm_layer_call(&y, l, in, n));
+    return y;
+}
+
+/* Two inputs, a shared Dense, BatchNorm and Dropout, a merge and two outputs. */
+static bgm_model *two_headed(void)
+{
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_node *a = NULL, *b = NULL, *ha, *hb, *h, *outs[2];
+    bgm_layer *shared = bgm_layer_dense(6, BGM_ACT_RELU), *head;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&a, g, (int64_t[]){4}, 1, BGM_FLOAT32, "left"));
+    BGM_ASSERT_OK(bgm_graph_input(&b, g, (int64_t[]){4}, 1, BGM_FLOAT32, "right"));
+    BGM_ASSERT_OK(bgm_layer_set_name(shared, "trunk"));
+    ha = call(shared, &a, 1);
+    hb = call(shared, &b, 1);
+    h = call(bgm_layer_concatenate(-1), (bgm_node *[]){ha, hb}, 2);
+    h = call(bgm_layer_batch_norm(), &h, 1);
+    h = call(bgm_layer_dropout(0.3f), &h, 1);
+    head = bgm_layer_dense(3, BGM_ACT_LINEAR);
+    BGM_ASSERT_OK(bgm_layer_set_trainable(head, 1));
+    outs[0] = call(head, &h, 1);
+    outs[1] = call(bgm_layer_reshape((int64_t[]){2, -1}, 2),
+                   (bgm_node *[]){call(bgm_layer_subtract(), (bgm_node *[]){ha, hb}, 2)}, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, (bgm_node *[]){a, b}, 2, outs, 2, 21));
+    bgm_graph_free(g);
+    return m;
+}
+
+static void predict2(bgm_tensor **y, const bgm_model *m, bgm_tensor *const *xs)
+{
+    BGM_ASSERT_OK(bgm_model_predict_multi(y, 2, m, (const bgm_tensor *const *)xs, 2, 0));
+}
+
+static void assert_same_bits(const bgm_tensor *a, const bgm_tensor *b)
+{
+    ck_assert_int_eq(bgm_tensor_numel(a), bgm_tensor_numel(b));
+    ck_assert_int_eq(memcmp(bgm_tensor_data(a), bgm_tensor_data(b), bgm_tensor_nbytes(a)), 0);
+}
+
+START_TEST(a_graph_model_round_trips_through_a_file)
+{
+    char path[512];
+    bgm_model *m = two_headed(), *back = NULL;
+    bgm_tensor *xs[2], *y[2], *z[2];
+    bgm_archive *a = NULL;
+    const bgm_tensor *t = NULL;
+    int i;
+    xs[0] = bgm_test_randn((int64_t[]){5, 4}, 2, 1);
+    xs[1] = bgm_test_randn((int64_t[]){5, 4}, 2, 2);
+    bgm_test_tmpdir_create("graph_file");
+    snprintf(path, sizeof path, "%s", bgm_test_path("m.bgm"));
+    BGM_ASSERT_OK(bgm_model_save(m, path, 0));
+    BGM_ASSERT_OK(bgm_model_load(&back, path));
+    ck_assert_int_eq(bgm_model_num_inputs(back), 2);
+    ck_assert_int_eq(bgm_model_num_outputs(back), 2);
+    ck_assert_str_eq(bgm_node_name(bgm_model_input(back, 1)), "right");
+    ck_assert_int_eq(bgm_model_num_layers(back), bgm_model_num_layers(m));
+    for (i = 0; i < bgm_model_num_layers(m); i++)
+        ck_assert_str_eq(bgm_layer_name(bgm_model_layer(back, i)),
+                         bgm_layer_name(bgm_model_layer(m, i)));
+    ck_assert_int_eq(bgm_node_num_inputs(bgm_node_input(bgm_model_output(back, 1), 0)), 2);
+    predict2(y, m, xs);
+    predict2(z, back, xs);
+    for (i = 0; i < 2; i++) {
+        assert_same_bits(y[i], z[i]);
+        bgm_tensor_free(y[i]);
+        bgm_tensor_free(z[i]);
+    }
+    /* weights are named <layer>/<weight> in the file; the shared layer once */
+    BGM_ASSERT_OK(bgm_archive_load(&a, path));
+    BGM_ASSERT_OK(bgm_archive_find_tensor(&t, a, "trunk/kernel"));
+    ck_assert_int_eq(bgm_archive_num_tensors(a), bgm_model_num_weights(m));
+    bgm_archive_free(a);
+    bgm_model_free(back);
+    bgm_model_free(m);
+    bgm_tensor_free(xs[0]);
+    bgm_tensor_free(xs[1]);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
+/* A residual regression model compiled with Adam. */
+static bgm_model *residual_regressor(void)
+{
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_optimizer *adam = NULL;
+    bgm_node *in = NULL, *h, *out;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&in, g, (int64_t[]){6}, 1, BGM_FLOAT32, NULL));
+    h = call(bgm_layer_dense(6, BGM_ACT_TANH), &in, 1);
+    h = call(bgm_layer_dropout(0.2f), &h, 1);
+    h = call(bgm_layer_add(), (bgm_node *[]){h, in}, 2);
+    out = call(bgm_layer_dense(1, BGM_ACT_LINEAR), &h, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 5));
+    bgm_graph_free(g);
+    BGM_ASSERT_OK(bgm_optimizer_adam(&adam, 1e-2f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
+                                     BGM_ADAM_EPSILON));
+    BGM_ASSERT_OK(bgm_model_compile(m, adam, BGM_LOSS_MSE, 0, NULL, 0));
+    return m;
+}
+
+static void fit_epochs(bgm_model *m, const bgm_tensor *x, const bgm_tensor *y, int from,
+                       int to)
+{
+    bgm_fit_options fo;
+    BGM_ASSERT_OK(bgm_fit_options_init(&fo, sizeof fo));
+    fo.initial_epoch = from;
+    fo.epochs = to;
+    fo.verbose = 0;
+    fo.batch_size = 8;
+    BGM_ASSERT_OK(bgm_model_fit(NULL, m, x, y, &fo));
+}
+
+START_TEST(a_graph_model_resumes_training_bit_for_bit)
+{
+    bgm_model *whole = residual_regressor(), *part = residual_regressor(), *back = NULL;
+    bgm_tensor *x = bgm_test_randn((int64_t[]){40, 6}, 2, 3);
+    bgm_tensor *y = bgm_test_randn((int64_t[]){40, 1}, 2, 4);
+    int64_t n = bgm_model_num_params(whole);
+    float *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+    fit_epochs(whole, x, y, 0, 4);
+    fit_epochs(part, x, y, 0, 2);
+    bgm_test_tmpdir_create("graph_resume");
+    BGM_ASSERT_OK(bgm_model_save(part, bgm_test_path("ckpt.bgm"), BGM_ARCHIVE_COMPRESS));
+    bgm_model_free(part);
+    BGM_ASSERT_OK(bgm_model_load(&back, bgm_test_path("ckpt.bgm")));
+    ck_assert_int_eq(bgm_model_epochs_completed(back), 2);
+    fit_epochs(back, x, y, 2, 4);
+    BGM_ASSERT_OK(bgm_model_get_weights(whole, a, n));
+    BGM_ASSERT_OK(bgm_model_get_weights(back, b, n));
+    ck_assert_int_eq(memcmp(a, b, (size_t)n * sizeof *a), 0);
+    free(a);
+    free(b);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_model_free(whole);
+    bgm_model_free(back);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
+static void expect_rejected(bgm_archive *a, bgm_status want, const char *needle)
+{
+    bgm_model *back = NULL;
+    BGM_ASSERT_OK(bgm_archive_save(a, bgm_test_path("bad.bgm"), 0));
+    bgm_archive_free(a);
+    BGM_ASSERT_FAILS(bgm_model_load(&back, bgm_test_path("bad.bgm")), want, needle);
+    ck_assert_ptr_null(back);
+}
+
+START_TEST(bad_graph_files_are_rejected_naming_the_node)
+{
+    char path[512];
+    bgm_model *m = two_headed();
+    bgm_archive *a;
+    bgm_test_tmpdir_create("graph_bad");
+    snprintf(path, sizeof path, "%s", bgm_test_path("m.bgm"));
+    BGM_ASSERT_OK(bgm_model_save(m, path, 0));
+    /* a node taking a later node */
+    a = bgm_test_archive_copy_without(path, "nodes.2.inputs");
+    BGM_ASSERT_OK(bgm_archive_add_int64_array(a, "nodes.2.inputs", (int64_t[]){5}, 1));
+    expect_rejected(a, BGM_E_FORMAT, "key 'nodes.2.inputs' names node 5; a node takes "
+                                     "earlier nodes");
+    /* a layer called on inputs it cannot take: Subtract on one input */
+    a = bgm_test_archive_copy_without(path, "nodes.8.inputs");
+    BGM_ASSERT_OK(bgm_archive_add_int64_array(a, "nodes.8.inputs", (int64_t[]){2}, 1));
+    expect_rejected(a, BGM_E_FORMAT, "(Subtract) takes 2 inputs, got 1");
+    /* a node of an unknown layer, an output out of range, an input's dtype */
+    a = bgm_test_archive_copy_without(path, "nodes.2.layer");
+    BGM_ASSERT_OK(bgm_archive_add_int64(a, "nodes.2.layer", 99));
+    expect_rejected(a, BGM_E_FORMAT, "key 'nodes.2.layer' = 99 is outside");
+    a = bgm_test_archive_copy_without(path, "model.outputs");
+    BGM_ASSERT_OK(bgm_archive_add_int64_array(a, "model.outputs", (int64_t[]){6, 40}, 2));
+    expect_rejected(a, BGM_E_FORMAT, "key 'model.outputs' names node 40");
+    a = bgm_test_archive_copy_without(path, "nodes.0.dtype");
+    BGM_ASSERT_OK(bgm_archive_add_string(a, "nodes.0.dtype", "float16"));
+    expect_rejected(a, BGM_E_FORMAT, "key 'nodes.0.dtype' = 'float16' is not a known value");
+    /* an input no output needs; a layer no node calls */
+    a = bgm_test_archive_copy_without(path, "model.inputs");
+    BGM_ASSERT_OK(bgm_archive_add_int64_array(a, "model.inputs", (int64_t[]){0}, 1));
+    expect_rejected(a, BGM_E_FORMAT, "the outputs need input 'right'");
+    a = bgm_test_archive_copy_without(path, "model.num_layers");
+    BGM_ASSERT_OK(bgm_archive_add_int64(a, "model.num_layers", 5));
+    expect_rejected(a, BGM_E_FORMAT, "key 'nodes.8.layer' = 5 is outside");
+    /* a weight of the wrong shape is found before anything is allocated */
+    a = bgm_test_archive_copy_without(path, "trunk/bias");
+    {
+        bgm_tensor *t = bgm_test_randn((int64_t[]){7}, 1, 1);
+        BGM_ASSERT_OK(bgm_archive_add_tensor(a, "trunk/bias", t));
+        bgm_tensor_free(t);
+    }
+    expect_rejected(a, BGM_E_FORMAT, "tensor 'trunk/bias' is float32 (7,), but the layer's "
+                                     "configuration needs float32 (6,)");
+    bgm_model_free(m);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
+Suite *suite_model_graph_file(void)
+{
+    Suite *s = suite_create("model_graph_file");
+    TCase *tc = tcase_create("files");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, a_graph_model_round_trips_through_a_file);
+    tcase_add_test(tc, a_graph_model_resumes_training_bit_for_bit);
+    tcase_add_test(tc, bad_graph_files_are_rejected_naming_the_node);
+    suite_add_tcase(s, tc);
+    return s;
+}
