@@ -9,7 +9,8 @@ import ctypes
 import numpy as np
 import pytest
 
-from cbridge import I64, P, declare_tensor_api, model_predict, to_numpy, to_tensor
+from cbridge import (I64, P, declare_tensor_api, model_predict, tf_same_pads, to_numpy,
+                     to_tensor)
 from conftest import check
 
 torch = pytest.importorskip("torch")
@@ -156,12 +157,6 @@ def test_dense_matches_torch_linear(api, act):
     close(grads[1], tgrads[1], "bias gradient")
     close(gx, tgx, "input gradient")
     m.close()
-
-
-def tf_same_pads(size, k, s):
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    return total // 2, total - total // 2
 
 
 @pytest.mark.parametrize("strides,padding", [((1, 1), VALID), ((2, 2), SAME), ((1, 2), SAME)])

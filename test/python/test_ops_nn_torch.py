@@ -13,7 +13,7 @@ import ctypes
 import numpy as np
 import pytest
 
-from cbridge import P, assert_close, declare_tensor_api, t64
+from cbridge import P, assert_close, declare_tensor_api, t64, tf_same_pads
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -36,12 +36,6 @@ def api(lib):
                  "bgm_op_sparse_categorical_crossentropy"):
         getattr(lib, name).argtypes = [pp, P, P, P, c_int]
     return lib
-
-
-def tf_same_pads(size, k, s):
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    return total // 2, total - total // 2
 
 
 def rng(seed):
