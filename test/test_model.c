@@ -180,6 +180,44 @@ START_TEST(user_names_must_be_unique_and_valid)
 }
 END_TEST
 
+START_TEST(a_layer_config_is_keras_json_of_its_fields)
+{
+    char buf[1024];
+    size_t needed = 0;
+    bgm_layer *d = bgm_layer_dense(10, BGM_ACT_RELU), *b, *r;
+    BGM_ASSERT_OK(bgm_layer_set_name(d, "head"));
+    BGM_ASSERT_OK(bgm_layer_set_kernel_l2(d, 0.5f));
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, &needed, d));
+    ck_assert_str_eq(buf, "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", "
+                          "\"trainable\": true, \"units\": 10, \"activation\": \"relu\", "
+                          "\"leaky_relu_alpha\": 0.200000003, \"use_bias\": true, "
+                          "\"bias_initializer\": \"zeros\", \"kernel_initializer\": "
+                          "\"glorot_uniform\", \"kernel_l2\": 0.5}}");
+    ck_assert_uint_eq(needed, strlen(buf) + 1);
+    /* snprintf-style: cut and NUL-terminated, the size needed reported */
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, 8, &needed, d));
+    ck_assert_str_eq(buf, "{\"class");
+    ck_assert_uint_gt(needed, 100);
+    b = bgm_layer_bidirectional(bgm_layer_gru(3));
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, b));
+    ck_assert_str_eq(buf, "{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"\", "
+                          "\"trainable\": true, \"layer\": {\"class_name\": \"GRU\", "
+                          "\"config\": {\"units\": 3, \"use_bias\": true, \"bias_initializer\": "
+                          "\"zeros\", \"kernel_initializer\": \"glorot_uniform\", "
+                          "\"return_sequences\": false, \"dropout\": 0, \"recurrent_dropout\": "
+                          "0}}}}");
+    r = bgm_layer_reshape((int64_t[]){4, -1}, 2);
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, r));
+    ck_assert_ptr_nonnull(strstr(buf, "\"target_shape\": [4, -1]"));
+    BGM_ASSERT_FAILS(bgm_layer_config_string(NULL, 4, NULL, r), BGM_E_INVALID, "buf is NULL");
+    BGM_ASSERT_FAILS(bgm_layer_config_string(buf, sizeof buf, NULL, NULL), BGM_E_INVALID,
+                     "'layer' is NULL");
+    bgm_layer_free(d);
+    bgm_layer_free(b);
+    bgm_layer_free(r);
+}
+END_TEST
+
 START_TEST(setters_check_kind_and_value)
 {
     bgm_layer *d = bgm_layer_dense(4, BGM_ACT_RELU), *c = bgm_layer_conv2d(4, 3, 0);
@@ -738,6 +776,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, layers_get_keras_names_and_shapes);
     tcase_add_test(tc, user_names_must_be_unique_and_valid);
     tcase_add_test(tc, setters_check_kind_and_value);
+    tcase_add_test(tc, a_layer_config_is_keras_json_of_its_fields);
     tcase_add_test(tc, same_padding_and_strides_give_tensorflow_shapes);
     tcase_add_test(tc, parameter_counts_equal_keras_for_the_tutorial_cnn);
     tcase_add_test(tc, summary_prints_the_keras_table);

@@ -450,6 +450,53 @@ START_TEST(a_residual_model_trains_with_fit)
 }
 END_TEST
 
+START_TEST(summary_of_a_graph_has_keras_connected_to_column)
+{
+    static const char want[] =
+        "Model: \"model\"\n"
+        "__________________________________________________________________________________________________\n"
+        "Layer (type)                    Output Shape         Param #     Connected to                     \n"
+        "==================================================================================================\n"
+        "image (InputLayer)              [(None, 8, 8, 1)]    0                                            \n"
+        "__________________________________________________________________________________________________\n"
+        "conv2d (Conv2D)                 (None, 8, 8, 4)      40          image[0][0]                      \n"
+        "__________________________________________________________________________________________________\n"
+        "conv2d_1 (Conv2D)               (None, 8, 8, 4)      148         conv2d[0][0]                     \n"
+        "__________________________________________________________________________________________________\n"
+        "add (Add)                       (None, 8, 8, 4)      0           conv2d[0][0]                     \n"
+        "                                                                 conv2d_1[0][0]                   \n"
+        "__________________________________________________________________________________________________\n"
+        "global_average_pooling2d (Globa (None, 4)            0           add[0][0]                        \n"
+        "__________________________________________________________________________________________________\n"
+        "dense (Dense)                   (None, 4)            20          global_average_pooling2d[0][0]   \n"
+        "                                                                 dense[0][0]                      \n"
+        "==================================================================================================\n"
+        "Total params: 208\n"
+        "Trainable params: 208\n"
+        "Non-trainable params: 0\n"
+        "__________________________________________________________________________________________________\n";
+    char buf[4096];
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_layer *dense = bgm_layer_dense(4, BGM_ACT_LINEAR);
+    bgm_node *in = NULL, *x, *c;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&in, g, (int64_t[]){8, 8, 1}, 3, BGM_FLOAT32, "image"));
+    c = call1(same_conv(4, 3, BGM_ACT_RELU), in);
+    /* out may be one of the inputs: x = layer(x) */
+    BGM_ASSERT_OK(bgm_layer_call(&x, same_conv(4, 3, BGM_ACT_RELU), &c, 1));
+    BGM_ASSERT_OK(bgm_layer_call(&x, bgm_layer_add(), (bgm_node *[]){c, x}, 2));
+    BGM_ASSERT_OK(bgm_layer_call(&x, bgm_layer_global_avg_pool2d(), &x, 1));
+    BGM_ASSERT_OK(bgm_layer_call(&x, dense, &x, 1));
+    BGM_ASSERT_OK(bgm_layer_call(&x, dense, &x, 1)); /* shared: its row lists both calls */
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &x, 1, 1));
+    BGM_ASSERT_OK(bgm_model_summary_string(buf, sizeof buf, NULL, m));
+    ck_assert_str_eq(buf, want);
+    bgm_model_free(m);
+    bgm_graph_free(g);
+}
+END_TEST
+
 Suite *suite_model_graph(void)
 {
     Suite *s = suite_create("model_graph");
@@ -464,6 +511,7 @@ Suite *suite_model_graph(void)
     tcase_add_test(tc, predict_frees_activations_early_and_equals_forward_on_one_tape);
     tcase_add_test(tc, a_shared_layer_gets_the_gradients_of_both_calls);
     tcase_add_test(tc, a_residual_model_trains_with_fit);
+    tcase_add_test(tc, summary_of_a_graph_has_keras_connected_to_column);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -209,6 +209,39 @@ START_TEST(bad_graph_files_are_rejected_naming_the_node)
 }
 END_TEST
 
+START_TEST(a_graph_model_exports_weights_by_name_to_safetensors)
+{
+    bgm_model *m = two_headed(), *other = two_headed();
+    bgm_archive *a = NULL;
+    const bgm_tensor *t = NULL;
+    int64_t n = bgm_model_num_params(m), i;
+    float *w = malloc((size_t)n * sizeof *w), *v = malloc((size_t)n * sizeof *v);
+    int k = bgm_model_weight_index(m, "trunk/kernel");
+    ck_assert_int_eq(k, 0);
+    ck_assert_int_eq(bgm_model_weight_index(m, "trunk/nothing"), -1);
+    ck_assert_int_eq(bgm_model_weight_index(m, "batch_normalization/moving_mean"), 4);
+    for (i = 0; i < n; i++) /* different weights in the other model */
+        w[i] = (float)i * 0.01f;
+    BGM_ASSERT_OK(bgm_model_set_weights(other, w, n));
+    bgm_test_tmpdir_create("graph_st");
+    BGM_ASSERT_OK(bgm_model_save_weights_safetensors(m, bgm_test_path("w.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_load_safetensors(&a, bgm_test_path("w.safetensors")));
+    BGM_ASSERT_OK(bgm_archive_find_tensor(&t, a, "trunk/kernel"));
+    ck_assert_int_eq(bgm_tensor_dim(t, 0), 4); /* our layout: (in, units) */
+    ck_assert_int_eq(bgm_tensor_dim(t, 1), 6);
+    bgm_archive_free(a);
+    BGM_ASSERT_OK(bgm_model_load_weights_safetensors(other, bgm_test_path("w.safetensors")));
+    BGM_ASSERT_OK(bgm_model_get_weights(m, w, n));
+    BGM_ASSERT_OK(bgm_model_get_weights(other, v, n));
+    ck_assert_int_eq(memcmp(w, v, (size_t)n * sizeof *w), 0);
+    free(w);
+    free(v);
+    bgm_model_free(m);
+    bgm_model_free(other);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
 Suite *suite_model_graph_file(void)
 {
     Suite *s = suite_create("model_graph_file");
@@ -217,6 +250,7 @@ Suite *suite_model_graph_file(void)
     tcase_add_test(tc, a_graph_model_round_trips_through_a_file);
     tcase_add_test(tc, a_graph_model_resumes_training_bit_for_bit);
     tcase_add_test(tc, bad_graph_files_are_rejected_naming_the_node);
+    tcase_add_test(tc, a_graph_model_exports_weights_by_name_to_safetensors);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -376,6 +376,18 @@ BGM_API const char *bgm_layer_name(const bgm_layer *layer);
  */
 BGM_API const int64_t *bgm_layer_output_shape(const bgm_layer *layer, int *ndim);
 
+/**
+ * The layer's configuration as JSON, Keras' serialization of a layer:
+ * {"class_name": "Dense", "config": {"name": "dense", "trainable": true,
+ * "units": 10, "activation": "relu", ...}}, every field its kind has (the
+ * keys of model files). snprintf-style: at most size bytes in buf, always
+ * NUL-terminated when size > 0 (buf may be NULL when size is 0); *needed
+ * (may be NULL) receives the size the whole text needs, NUL included.
+ * Errors: BGM_E_INVALID (NULL layer, NULL buf with size > 0).
+ */
+BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *needed,
+                                           const bgm_layer *layer);
+
 /** Number of weights (trainable and not) of an added layer; 0 before. */
 BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer);
 
@@ -469,6 +481,12 @@ BGM_API bgm_tensor *bgm_model_weight(const bgm_model *m, int i);
 
 /** Name of weight i, e.g. "dense_1/kernel"; NULL when out of range. Borrowed. */
 BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i);
+
+/**
+ * Index of the weight named name ("conv2d_1/kernel": layer name / weight
+ * name), for bgm_model_weight and the others; -1 when m has none (or NULL).
+ */
+BGM_API int bgm_model_weight_index(const bgm_model *m, const char *name);
 
 /** 1 when weight i is trained (not BatchNorm's moving statistics), else 0. */
 BGM_API int bgm_model_weight_trainable(const bgm_model *m, int i);
@@ -843,8 +861,10 @@ BGM_API int bgm_model_epochs_completed(const bgm_model *m);
 
 /**
  * Writes m's weights (no architecture, no optimizer) to path in the
- * safetensors format, atomically, under the names and layouts of the
- * equivalent torch.nn.Sequential's state_dict: "0.weight", "0.bias",
+ * safetensors format, atomically. A graph model's weights keep their names
+ * and layouts ("conv2d_1/kernel", (KH, KW, C, F)). A Sequential model's
+ * take the names and layouts of the equivalent torch.nn.Sequential's
+ * state_dict, so PyTorch loads them as they are: "0.weight", "0.bias",
  * "3.running_mean", ... Conv2D kernels become (F, C, KH, KW), Dense kernels
  * (out, in), with the input features of a Dense after a Flatten of images
  * reordered from our (H, W, C) order to PyTorch's (C, H, W).
@@ -856,12 +876,13 @@ BGM_API int bgm_model_epochs_completed(const bgm_model *m);
 BGM_API bgm_status bgm_model_save_weights_safetensors(const bgm_model *m, const char *path);
 
 /**
- * Reads weights written by bgm_model_save_weights_safetensors, or saved from
- * the equivalent PyTorch model (torch's state_dict through
- * safetensors.torch.save_file), into m, converting the layouts back. Every
- * weight of m must be present with the PyTorch shape; tensors that belong
- * to no weight fail (BatchNorm's num_batches_tracked is accepted and
- * ignored). On error m is unchanged.
+ * Reads weights written by bgm_model_save_weights_safetensors into m: a
+ * graph model's by their names, a Sequential model's from the names and
+ * layouts of the equivalent PyTorch model (also when saved by PyTorch:
+ * torch's state_dict through safetensors.torch.save_file), converting the
+ * layouts back. Every weight of m must be present with the expected shape;
+ * tensors that belong to no weight fail (BatchNorm's num_batches_tracked is
+ * accepted and ignored). On error m is unchanged.
  * Errors: BGM_E_INVALID (NULL), BGM_E_IO, BGM_E_FORMAT (not safetensors, a
  * missing or unexpected tensor, naming it), BGM_E_SHAPE / BGM_E_DTYPE (a
  * tensor of another shape or type than its weight needs, naming both),

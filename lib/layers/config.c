@@ -6,6 +6,7 @@
 #include "layers/layer.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -223,4 +224,90 @@ bgm_layer *bgm__layer_checked(bgm_layer *l)
         return NULL;
     }
     return l;
+}
+
+/* ---- the config as JSON ------------------------------------------------------ */
+
+/* Appends to buf[0..size) at *used like snprintf, counting what does not fit. */
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+    BGM__PRINTF(4, 5);
+
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(*used < size ? buf + *used : NULL, *used < size ? size - *used : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used += (size_t)n;
+}
+
+/* {"class_name": "Dense", "config": {"name": ..., "trainable": ..., fields}}.
+ * Names, kinds and enum names are [A-Za-z0-9_.-], so nothing needs escaping. */
+static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l, int wrapped)
+{
+    int i, k;
+    append(buf, size, used, "{\"class_name\": \"%s\", \"config\": {", l->ops->kind);
+    if (!wrapped)
+        append(buf, size, used, "\"name\": \"%s\", \"trainable\": %s", l->name,
+               l->trainable ? "true" : "false");
+    for (i = 0; i < l->ops->nfields; i++) {
+        const bgm__field *f = &l->ops->fields[i];
+        const char *p = (const char *)l + f->offset;
+        int64_t v[BGM_MAX_DIMS];
+        float x;
+        int e;
+        bgm_layer *inner;
+        append(buf, size, used, "%s\"%s\": ", wrapped && i == 0 ? "" : ", ", f->key);
+        switch (f->type) {
+        case BGM__FIELD_INT:
+            memcpy(v, p, sizeof *v);
+            append(buf, size, used, "%lld", (long long)v[0]);
+            break;
+        case BGM__FIELD_FLOAT:
+            memcpy(&x, p, sizeof x);
+            append(buf, size, used, "%.9g", (double)x);
+            break;
+        case BGM__FIELD_BOOL:
+            memcpy(&e, p, sizeof e);
+            append(buf, size, used, "%s", e ? "true" : "false");
+            break;
+        case BGM__FIELD_ENUM:
+            memcpy(&e, p, sizeof e);
+            append(buf, size, used, "\"%s\"", bgm__enum_to_name(f->names, e));
+            break;
+        case BGM__FIELD_INTS:
+            memcpy(v, p, (size_t)bgm__field_count(l, f) * sizeof *v);
+            for (k = 0; k < bgm__field_count(l, f); k++)
+                append(buf, size, used, "%s%lld", k ? ", " : "[", (long long)v[k]);
+            append(buf, size, used, "]");
+            break;
+        case BGM__FIELD_LAYER:
+            memcpy(&inner, p, sizeof inner);
+            config_json(buf, size, used, inner, 1);
+            break;
+        }
+    }
+    append(buf, size, used, "}}");
+}
+
+BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *needed,
+                                           const bgm_layer *layer)
+{
+    static const char *fn = "bgm_layer_config_string";
+    size_t used = 0;
+    if (needed)
+        *needed = 0;
+    if (size > 0 && !buf)
+        return bgm__fail(BGM_E_INVALID, "%s: buf is NULL with size %zu", fn, size);
+    if (size > 0)
+        buf[0] = '\0';
+    BGM__CHECK_NULL(layer, fn);
+    config_json(buf, size, &used, layer, 0);
+    if (needed)
+        *needed = used + 1;
+    if (size > 0 && used >= size)
+        buf[size - 1] = '\0';
+    return BGM_OK;
 }

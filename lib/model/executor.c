@@ -279,8 +279,8 @@ bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
 
 /* ---- public: forward on the caller's tape --------------------------------- */
 
-static bgm_status forward(bgm_tensor **outs, int nout, bgm_model *m, bgm_tape *tape,
-                          const bgm_tensor *const *xs, int nx, int training, const char *fn)
+bgm_status bgm__check_io(const bgm_model *m, const bgm_tensor *const *xs, int nx, int nout,
+                        const char *fn)
 {
     char what[32];
     bgm_status s = BGM_OK;
@@ -296,7 +296,19 @@ static bgm_status forward(bgm_tensor **outs, int nout, bgm_model *m, bgm_tape *t
             return bgm__fail(BGM_E_INVALID, "%s: xs[%d] is NULL", fn, i);
         snprintf(what, sizeof what, nx == 1 ? "x" : "xs[%d]", i);
         s = bgm__check_input(m, i, fn, what, xs[i]);
+        if (s == BGM_OK && bgm_tensor_dim(xs[i], 0) != bgm_tensor_dim(xs[0], 0))
+            s = bgm__fail(BGM_E_SHAPE, "%s: xs[%d] holds %lld samples, xs[0] %lld", fn, i,
+                          (long long)bgm_tensor_dim(xs[i], 0),
+                          (long long)bgm_tensor_dim(xs[0], 0));
     }
+    return s;
+}
+
+static bgm_status forward(bgm_tensor **outs, int nout, bgm_model *m, bgm_tape *tape,
+                          const bgm_tensor *const *xs, int nx, int training, const char *fn)
+{
+    bgm_status s = bgm__check_io(m, xs, nx, nout, fn);
+    int i;
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(tape, m->trainable[i]);
     if (s == BGM_OK)

@@ -256,15 +256,19 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
     bgm_node *node = NULL;
     int fresh = !layer->graph, i;
     bgm_status s = check_call(g, layer, inputs, n, fn);
-    *out = NULL;
+    /* out may alias inputs (x = layer(x)): inputs are read before *out is set. */
+    if (s == BGM_OK && n > 4 && !(in = malloc((size_t)n * sizeof *in)))
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    if (s == BGM_OK)
+        node = calloc(1, sizeof *node);
+    if (s == BGM_OK && (!node || !(node->in = malloc((size_t)n * sizeof *node->in))))
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (s != BGM_OK)
         goto fail;
-    if (n > 4 && !(in = malloc((size_t)n * sizeof *in))) {
-        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-        goto fail;
-    }
+    memcpy(node->in, inputs, (size_t)n * sizeof *inputs);
+    *out = NULL;
     for (i = 0; i < n; i++)
-        in[i] = inputs[i]->shape;
+        in[i] = node->in[i]->shape;
     if (fresh && !layer->named_by_user) {
         int same = 0;
         for (i = 0; i < g->nlayers; i++)
@@ -273,18 +277,13 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
     }
     s = build(layer, in, n, &shape, fn);
     if (s != BGM_OK && n > 1)
-        name_producers(s, inputs, n);
+        name_producers(s, node->in, n);
     if (s != BGM_OK)
         goto fail;
-    node = calloc(1, sizeof *node);
-    if (node && n > 0)
-        node->in = malloc((size_t)n * sizeof *node->in);
-    if (!node || !node->in ||
-        (fresh && !grow((void **)&g->layers, &g->layer_cap, g->nlayers, sizeof *g->layers))) {
+    if (fresh && !grow((void **)&g->layers, &g->layer_cap, g->nlayers, sizeof *g->layers)) {
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
         goto fail;
     }
-    memcpy(node->in, inputs, (size_t)n * sizeof *inputs);
     node->nin = n;
     node->layer = layer;
     node->shape = shape;
@@ -307,6 +306,7 @@ fail:
         free(in);
     if (fresh)
         bgm_layer_free(layer);
+    *out = NULL;
     return s;
 }
 
@@ -357,10 +357,11 @@ BGM_API bgm_status bgm_layer_call(bgm_node **out, bgm_layer *layer, bgm_node *co
     static const char *fn = "bgm_layer_call";
     bgm_graph *g = NULL;
     int i;
-    if (out)
-        *out = NULL;
-    if (!layer)
+    if (!layer) {
+        if (out)
+            *out = NULL;
         return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+    }
     if (!out || !inputs || n < 1) {
         bgm_status s = bgm__fail(BGM_E_INVALID, "%s: %s", fn,
                                  !out ? "argument 'out' is NULL"
@@ -380,6 +381,7 @@ BGM_API bgm_status bgm_layer_call(bgm_node **out, bgm_layer *layer, bgm_node *co
             bgm_status s = bgm__fail(BGM_E_INVALID, "%s: inputs[%d] %s", fn, i, why);
             if (!layer->graph)
                 bgm_layer_free(layer);
+            *out = NULL;
             return s;
         }
         g = inputs[i]->graph;

@@ -131,6 +131,11 @@ bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
 bgm_status bgm__check_input(const bgm_model *m, int i, const char *fn, const char *what,
                             const bgm_tensor *x);
 
+/* The checks of a call with inputs xs[0..nx) and nout outputs: m has layers,
+ * the counts are m's, each input fits its node, all hold as many samples. */
+bgm_status bgm__check_io(const bgm_model *m, const bgm_tensor *const *xs, int nx, int nout,
+                         const char *fn);
+
 /* Shape of output 0 (the input's for a Sequential model without layers). */
 const bgm__shape *bgm__model_out_shape(const bgm_model *m);
 

@@ -29,13 +29,13 @@ typedef enum transform {
 } transform;
 
 typedef struct torch_entry {
-    char name[64];
+    char name[BGM__WEIGHT_NAME_SIZE];
     int weight;                /* index in m->weights; -1 for T_COUNTER */
     transform t;
     int part;                  /* T_RNN_BIAS: 0 bias_ih, 1 bias_hh */
     int gates;                 /* T_RNN_*: 4 (LSTM) or 3 (GRU) */
     int64_t units;             /* T_RNN_*: H */
-    int64_t shape[4];          /* torch's shape */
+    int64_t shape[BGM_MAX_DIMS]; /* torch's shape */
     int ndim;
     int64_t hwc[3];            /* T_DENSE / T_VEC after a Flatten of images, else 0 */
 } torch_entry;
@@ -85,20 +85,36 @@ static void add_rnn(plan *p, int index, const bgm_layer *cfg, int w0, int64_t fe
     }
 }
 
+/* A graph model has no torch.nn.Sequential twin: its weights keep their
+ * names ("conv2d_1/kernel") and layouts. */
+static bgm_status keras_plan(const bgm_model *m, plan *p)
+{
+    int i;
+    for (i = 0; i < m->nweights; i++) {
+        const bgm_tensor *w = m->weights[i].view;
+        torch_entry *e = &p->e[p->n++];
+        snprintf(e->name, sizeof e->name, "%s", m->weights[i].name);
+        e->weight = i;
+        e->t = T_SAME;
+        e->ndim = bgm_tensor_ndim(w);
+        memcpy(e->shape, bgm_tensor_shape(w), (size_t)e->ndim * sizeof *e->shape);
+    }
+    return BGM_OK;
+}
+
 /* The torch tensors of m's weights, in state_dict order. */
 static bgm_status make_plan(const bgm_model *m, plan *p, const char *fn)
 {
     static const char *const bn_names[4] = {"weight", "bias", "running_mean", "running_var"};
     int64_t hwc[3] = {0, 0, 0};
     int i, k, t = 0;
-    if (!m->sequential)
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the safetensors mapping follows "
-                         "torch.nn.Sequential, and this model was built from a graph", fn);
     p->cap = 2 * m->nweights + m->nlayers + 1;
     p->n = 0;
     p->e = calloc((size_t)p->cap, sizeof *p->e);
     if (!p->e)
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    if (!m->sequential)
+        return keras_plan(m, p);
     for (i = 0; i < m->nlayers; i++) {
         const bgm_layer *l = m->layers[i];
         const bgm__layer_ops *ops = l->ops;

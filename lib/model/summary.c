@@ -1,6 +1,8 @@
 /*
- * model.summary(): Keras' table, with its column positions (29, 55, 65) and
- * its rule of cutting a field that runs into the next column.
+ * model.summary(): Keras' tables with their column positions and their rule
+ * of cutting a field that runs into the next column: Sequential's three
+ * columns (29, 55, 65), and the functional layout (32, 53, 65, 98) with its
+ * input layers and "Connected to" column.
  */
 #include "model/model_impl.h"
 
@@ -8,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE 65
+#define MAX_LINE 98
 
-static const int positions[3] = {29, 55, 65};
+static const int seq_positions[3] = {29, 55, 65};
+static const int graph_positions[4] = {32, 53, 65, 98};
 
 /* Growable text. */
 typedef struct text {
@@ -41,23 +44,23 @@ static void put(text *t, const char *s)
     t->len += n;
 }
 
-static void rule(text *t, char c)
+static void rule(text *t, char c, int width)
 {
-    char line[LINE + 2];
-    memset(line, c, LINE);
-    line[LINE] = '\n';
-    line[LINE + 1] = '\0';
+    char line[MAX_LINE + 2];
+    memset(line, c, (size_t)width);
+    line[width] = '\n';
+    line[width + 1] = '\0';
     put(t, line);
 }
 
 /* Keras' print_row: each field cut at its column's end, the last cell of a
  * column turned into a space before the next field starts. */
-static void row(text *t, const char *const fields[3])
+static void row(text *t, const char *const *fields, const int *positions, int n_fields)
 {
-    char line[LINE + 2];
+    char line[MAX_LINE + 2];
     size_t len = 0;
     int i;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < n_fields; i++) {
         size_t n = strlen(fields[i]), end = (size_t)positions[i];
         if (i > 0 && len > 0)
             line[len - 1] = ' ';
@@ -87,29 +90,9 @@ static void with_commas(char *buf, size_t size, int64_t v)
     buf[used] = '\0';
 }
 
-static bgm_status build_text(const bgm_model *m, text *t)
+static void totals(const bgm_model *m, text *t, int width)
 {
-    char name[BGM__NAME_SIZE + 40], shape[BGM__SHAPE_STR_SIZE], count[32], line[128];
-    const char *header[3] = {"Layer (type)", "Output Shape", "Param #"};
-    int i;
-    put(t, "Model: \"sequential\"\n");
-    rule(t, '_');
-    row(t, header);
-    rule(t, '=');
-    for (i = 0; i < m->nlayers; i++) {
-        const bgm_layer *l = m->layers[i];
-        const char *fields[3];
-        snprintf(name, sizeof name, "%s (%s)", l->name, l->ops->kind);
-        bgm__batch_shape_str(shape, sizeof shape, l->out_shape, l->out_ndim);
-        snprintf(count, sizeof count, "%lld", (long long)bgm_layer_num_params(l));
-        fields[0] = name;
-        fields[1] = shape;
-        fields[2] = count;
-        row(t, fields);
-        rule(t, i == m->nlayers - 1 ? '=' : '_');
-    }
-    if (m->nlayers == 0)
-        rule(t, '=');
+    char count[32], line[128];
     with_commas(count, sizeof count, m->nparams + m->nstate);
     snprintf(line, sizeof line, "Total params: %s\n", count);
     put(t, line);
@@ -119,7 +102,118 @@ static bgm_status build_text(const bgm_model *m, text *t)
     with_commas(count, sizeof count, m->nstate);
     snprintf(line, sizeof line, "Non-trainable params: %s\n", count);
     put(t, line);
-    rule(t, '_');
+    rule(t, '_', width);
+}
+
+static void sequential_text(const bgm_model *m, text *t)
+{
+    char name[BGM__NAME_SIZE + 40], shape[BGM__SHAPE_STR_SIZE], count[32];
+    const char *header[3] = {"Layer (type)", "Output Shape", "Param #"};
+    int i;
+    put(t, "Model: \"sequential\"\n");
+    rule(t, '_', 65);
+    row(t, header, seq_positions, 3);
+    rule(t, '=', 65);
+    for (i = 0; i < m->nlayers; i++) {
+        const bgm_layer *l = m->layers[i];
+        const char *fields[3];
+        snprintf(name, sizeof name, "%s (%s)", l->name, l->ops->kind);
+        bgm__batch_shape_str(shape, sizeof shape, l->out_shape, l->out_ndim);
+        snprintf(count, sizeof count, "%lld", (long long)bgm_layer_num_params(l));
+        fields[0] = name;
+        fields[1] = shape;
+        fields[2] = count;
+        row(t, fields, seq_positions, 3);
+        rule(t, i == m->nlayers - 1 ? '=' : '_', 65);
+    }
+    if (m->nlayers == 0)
+        rule(t, '=', 65);
+    totals(m, t, 65);
+}
+
+/* Keras' "<layer>[<call>][0]" for the node of step k: call is the node's
+ * position among the plan's nodes of its layer (0 for an input). */
+static void node_ref(char *buf, size_t size, const bgm_model *m, int k)
+{
+    const bgm_node *node = m->steps[k].node;
+    int call = 0, j;
+    for (j = 0; j < k; j++)
+        call += node->layer && m->steps[j].node->layer == node->layer;
+    snprintf(buf, size, "%s[%d][0]", node->layer ? node->layer->name : node->name, call);
+}
+
+/* One row per input and per layer, in plan order; a layer's row lists the
+ * nodes every call of it takes, one per line. */
+static void graph_text(const bgm_model *m, text *t)
+{
+    char name[BGM__NAME_SIZE + 40], shape[BGM__SHAPE_STR_SIZE + 4], count[32];
+    char conn[BGM__NAME_SIZE + 24];
+    const char *header[4] = {"Layer (type)", "Output Shape", "Param #", "Connected to"};
+    int k, j, e, rows = 0;
+    put(t, "Model: \"model\"\n");
+    rule(t, '_', 98);
+    row(t, header, graph_positions, 4);
+    rule(t, '=', 98);
+    for (k = 0; k < m->nsteps; k++) {
+        const bgm_node *node = m->steps[k].node;
+        const char *fields[4];
+        int first = 1, same_shape = 1;
+        for (j = 0; node->layer && j < k; j++)
+            if (m->steps[j].node->layer == node->layer)
+                break;
+        if (node->layer && j < k)
+            continue; /* the layer has its row */
+        if (rows++)
+            rule(t, '_', 98);
+        if (!node->layer) {
+            char s[BGM__SHAPE_STR_SIZE];
+            snprintf(name, sizeof name, "%s (InputLayer)", node->name);
+            snprintf(shape, sizeof shape, "[%s]",
+                     bgm__batch_shape_str(s, sizeof s, node->shape.d, node->shape.ndim));
+            fields[0] = name;
+            fields[1] = shape;
+            fields[2] = "0";
+            fields[3] = "";
+            row(t, fields, graph_positions, 4);
+            continue;
+        }
+        for (j = k + 1; j < m->nsteps; j++)
+            if (m->steps[j].node->layer == node->layer &&
+                (m->steps[j].node->shape.ndim != node->shape.ndim ||
+                 memcmp(m->steps[j].node->shape.d, node->shape.d,
+                        (size_t)node->shape.ndim * sizeof(int64_t)) != 0))
+                same_shape = 0;
+        snprintf(name, sizeof name, "%s (%s)", node->layer->name, node->layer->ops->kind);
+        if (same_shape)
+            bgm__batch_shape_str(shape, sizeof shape, node->shape.d, node->shape.ndim);
+        else
+            snprintf(shape, sizeof shape, "multiple");
+        snprintf(count, sizeof count, "%lld", (long long)bgm_layer_num_params(node->layer));
+        for (j = k; j < m->nsteps; j++) {
+            const bgm__step *st = &m->steps[j];
+            if (st->node->layer != node->layer)
+                continue;
+            for (e = 0; e < st->nin; e++) {
+                node_ref(conn, sizeof conn, m, st->in[e]);
+                fields[0] = first ? name : "";
+                fields[1] = first ? shape : "";
+                fields[2] = first ? count : "";
+                fields[3] = conn;
+                row(t, fields, graph_positions, 4);
+                first = 0;
+            }
+        }
+    }
+    rule(t, '=', 98);
+    totals(m, t, 98);
+}
+
+static bgm_status build_text(const bgm_model *m, text *t)
+{
+    if (m->sequential)
+        sequential_text(m, t);
+    else
+        graph_text(m, t);
     if (t->oom) {
         free(t->buf);
         t->buf = NULL;

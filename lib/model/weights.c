@@ -308,6 +308,15 @@ BGM_API bgm_tensor *bgm_model_weight(const bgm_model *m, int i)
     return m && i >= 0 && i < m->nweights ? m->weights[i].view : NULL;
 }
 
+BGM_API int bgm_model_weight_index(const bgm_model *m, const char *name)
+{
+    int i;
+    for (i = 0; m && name && i < m->nweights; i++)
+        if (strcmp(m->weights[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i)
 {
     return m && i >= 0 && i < m->nweights ? m->weights[i].name : NULL;

@@ -138,32 +138,16 @@ static bgm_status predict(bgm_tensor **outs, int nout, const bgm_model *m,
     const bgm_tensor *xb[BGM__MAX_IO];
     bgm_tensor *views[BGM__MAX_IO], *pred[BGM__MAX_IO];
     bgm__infer_tapes *it = NULL;
-    char what[32];
-    bgm_status s = BGM_OK;
+    bgm_status s = bgm__check_io(m, xs, nx, nout, fn);
     int i, j, ndim;
-    if (m->nlayers == 0)
-        return bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
-    if (nx != m->ninputs || nout != m->noutputs)
-        return bgm__fail(BGM_E_INVALID, "%s: the model has %d input%s and %d output%s, got "
-                         "%d and %d", fn, m->ninputs, m->ninputs == 1 ? "" : "s",
-                         m->noutputs, m->noutputs == 1 ? "" : "s", nx, nout);
-    if (nx > BGM__MAX_IO || nout > BGM__MAX_IO)
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: predict takes at most %d inputs and outputs",
-                         fn, BGM__MAX_IO);
-    s = check_batch_size(&batch_size, fn);
-    for (i = 0; s == BGM_OK && i < nx; i++) {
-        if (!xs[i])
-            return bgm__fail(BGM_E_INVALID, "%s: xs[%d] is NULL", fn, i);
-        snprintf(what, sizeof what, nx == 1 ? "x" : "xs[%d]", i);
-        s = bgm__check_input(m, i, fn, what, xs[i]);
-        if (s == BGM_OK && i > 0 && bgm_tensor_dim(xs[i], 0) != n)
-            s = bgm__fail(BGM_E_SHAPE, "%s: xs[%d] holds %lld samples, xs[0] %lld", fn, i,
-                          (long long)bgm_tensor_dim(xs[i], 0), (long long)n);
-        if (i == 0)
-            n = bgm_tensor_dim(xs[0], 0);
-    }
+    if (s == BGM_OK && (nx > BGM__MAX_IO || nout > BGM__MAX_IO))
+        s = bgm__fail(BGM_E_UNSUPPORTED, "%s: predict takes at most %d inputs and outputs",
+                      fn, BGM__MAX_IO);
+    if (s == BGM_OK)
+        s = check_batch_size(&batch_size, fn);
     if (s != BGM_OK)
         return s;
+    n = bgm_tensor_dim(xs[0], 0);
     for (j = 0; s == BGM_OK && j < nout; j++) {
         const int64_t *os = bgm_node_shape(m->outputs[j], &ndim);
         shape[0] = n;
