@@ -1,39 +1,12 @@
 """No leak after 10,000 create/free cycles: the package's handle counters
 return to where they were and the process does not grow (each cycle touches
 4 KiB buffers, so a leaked buffer would add 40 MB)."""
-import gc
-import os
-import sys
-
 import numpy as np
 
 import bindings_path  # noqa: F401
 import bigmodel as bm
-from bigmodel import _lib, ops
-
-CYCLES = 10_000
-tensor_module = sys.modules["bigmodel.tensor"]  # bm.tensor is not the module's name
-
-
-def rss_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def run(cycle, n):
-    for i in range(n):
-        cycle(i)
-    gc.collect()
-
-
-def assert_no_growth(cycle, n=CYCLES, limit=4 << 20):
-    run(cycle, 500)  # warm up allocator pools and caches
-    counts, kept, rss = dict(_lib.live), tensor_module.kept_buffers(), rss_bytes()
-    run(cycle, n)
-    grown = rss_bytes() - rss
-    assert {k: v for k, v in _lib.live.items() if v != counts.get(k, 0)} == {}
-    assert tensor_module.kept_buffers() == kept
-    assert grown < limit, "RSS grew by %d bytes over %d cycles" % (grown, n)
+from bigmodel import ops
+from leakcheck import assert_no_growth
 
 
 def test_tensor_create_view_free_cycles():

@@ -15,11 +15,10 @@ import pytest
 
 import bindings_path  # noqa: F401
 import bigmodel as bm
-from bigmodel import _lib, ops
+from bigmodel import ops
 from bigmodel.layers import (BatchNormalization, Conv2D, Dense, Dropout, Flatten,
                              GlobalAveragePooling2D, MaxPooling2D)
-
-tensor_module = sys.modules["bigmodel.tensor"]
+from leakcheck import assert_no_growth
 
 
 def demo_cnn(input_shape=(28, 28, 1)):
@@ -553,20 +552,7 @@ def test_no_leak_over_2000_create_compile_free_cycles():
             assert model.predict(x).shape == (16, 3)
             assert len(model.trainable_variables) == 4
 
-    for i in range(200):
-        cycle(i)
-    gc.collect()
-    counts, kept = dict(_lib.live), tensor_module.kept_buffers()
-    with open("/proc/self/statm") as f:
-        rss = int(f.read().split()[1])
-    for i in range(2000):
-        cycle(i)
-    gc.collect()
-    with open("/proc/self/statm") as f:
-        grown = (int(f.read().split()[1]) - rss) * os.sysconf("SC_PAGE_SIZE")
-    assert {k: v for k, v in _lib.live.items() if v != counts.get(k, 0)} == {}
-    assert tensor_module.kept_buffers() == kept
-    assert grown < 4 << 20, "RSS grew by %d bytes" % grown
+    assert_no_growth(cycle, n=2000, warmup=200)
 
 
 # ---- custom training loops ---------------------------------------------------------------

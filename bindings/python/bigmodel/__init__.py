@@ -14,6 +14,9 @@ memoryview without it).
 
     model = bm.Sequential([bm.layers.Dense(64, activation="relu"), bm.layers.Dense(10)],
                           input_shape=(784,), seed=42)
+    inp = bm.Input(shape=(784,))                      # or Keras' functional API
+    h = bm.layers.Dense(64, activation="relu")(inp)
+    model = bm.Model(inputs=inp, outputs=bm.layers.Dense(10)(h), seed=42)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   from_logits=True, metrics=["accuracy"])
     history = model.fit(x_train, y_train, epochs=5, validation_split=0.1)
@@ -45,21 +48,27 @@ from . import optim as optimizers  # noqa: F401  (Keras' module name)
 from . import data  # noqa: F401
 from .data import Dataset  # noqa: F401
 from . import preprocessing  # noqa: F401
+from . import graph  # noqa: F401
+from . import backend  # noqa: F401
+from .graph import Input, KerasTensor  # noqa: F401
 from . import layers  # noqa: F401
-from .layers import Input, regularizers  # noqa: F401
+from .layers import regularizers  # noqa: F401
 from . import losses  # noqa: F401
 from . import callbacks  # noqa: F401
 from . import model  # noqa: F401
 from . import text  # noqa: F401
-from .model import Sequential, Model, load_model  # noqa: F401
+from .model import Sequential, load_model  # noqa: F401
+from . import functional  # noqa: F401
+from .functional import Model  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = (["Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generator",
             "random_normal", "random_uniform", "float32", "int32", "GradientTape", "ops",
             "metrics", "classification_report", "confusion_matrix", "optim", "optimizers",
-            "data", "Dataset", "preprocessing", "layers", "Input", "regularizers", "losses",
-            "callbacks", "model", "text", "Sequential", "Model", "load_model", "errors",
+            "data", "Dataset", "preprocessing", "layers", "Input", "KerasTensor", "graph",
+            "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
+            "Sequential", "Model", "load_model", "errors",
             "library_path",
             "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 

@@ -1,31 +1,41 @@
-"""Layers of a Sequential model (bigmodel/model.h), spelled as in Keras.
+"""Layers (bigmodel/model.h, bigmodel/graph.h), spelled as in Keras.
 
     bigmodel.layers.Conv2D(32, 3, activation="relu")
     bigmodel.layers.Dense(10, kernel_regularizer=bigmodel.regularizers.l2(1e-4))
+    y = bigmodel.layers.Add()([x1, x2])        # called on KerasTensors
 
 A layer object owns its C handle (a ``bgm_layer``) until it is added to a
-model: ``Sequential.add`` hands the handle to the model, which frees it with
-itself. From then on the layer object is a view of the model's layer (its
-name, output shape, weights) and keeps the model's memory alive. A layer
-belongs to one model; a failed add frees its handle (the library's rule), so
-the object cannot be added again: make a new one.
+Sequential model or called on KerasTensors. ``Sequential.add`` hands the
+handle to the model, which frees it with itself; from then on the layer
+object is a view of the model's layer (its name, output shape, weights) and
+keeps the model's memory alive. The first call on KerasTensors hands it to
+their graph instead (bigmodel.graph), which frees it with itself; the
+object then keeps the graph alive, calling it again shares its weights, and
+its weights are those of the functional model built from the graph, while
+that model lives. A layer belongs to one Sequential model or one graph; a
+failed add or first call frees its handle (the library's rule), so the
+object cannot be used again: make a new one.
 
 Options are set when the layer is made, through the library's setters, so
 an invalid one (a negative rate, an unknown padding) raises right there.
 """
 import ctypes
 import numbers
+import weakref
 
 from . import _lib
 from ._lib import lib
 from ._handle import Handle
 from .errors import InvalidArgumentError, NoMemoryError, StateError
+from .graph import Input, call_layer
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout",
            "BatchNormalization", "Activation", "ReLU", "LeakyReLU",
            "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Embedding", "LSTM", "GRU",
-           "Bidirectional"]
+           "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "add", "subtract",
+           "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
                "leaky_relu": 5, "gelu": 6}
@@ -109,9 +119,10 @@ def _input_shape(shape):
     return tuple(int(d) for d in shape)
 
 
-class Input:
+class InputLayer:
     """The shape of one sample, as the first entry of a Sequential's layer list
-    (Keras' ``keras.Input(shape=...)``). Not a layer of the model."""
+    (Keras' InputLayer). Not a layer of the model. ``Input`` (a KerasTensor)
+    serves there too."""
 
     def __init__(self, shape=None, input_shape=None, batch_size=None, name=None):
         self.shape = _input_shape(shape if shape is not None else input_shape)
@@ -119,18 +130,18 @@ class Input:
             raise InvalidArgumentError("Input needs the shape of one sample, e.g. (28, 28, 1)")
 
     def __repr__(self):
-        return "Input(shape=%s)" % (self.shape,)
-
-
-InputLayer = Input
+        return "InputLayer(shape=%s)" % (self.shape,)
 
 
 class Layer(Handle):
     """A layer configuration; see the module documentation for ownership."""
 
     _free_fn, _counter = "bgm_layer_free", "layer"
-    _owner = None     # the model's memory once added
-    _freed = False    # its handle went away with a failed add
+    _owner = None     # who frees the handle: the Sequential's memory once added, the
+                      # graph's once called on KerasTensors
+    _model = None     # the memory of the model holding its weights (a weakref for a
+                      # graph's layer: the model may go while the graph stays)
+    _freed = None     # how its handle went away: "adding it to a model", ...
     _wrapped = False  # its handle went to a Bidirectional layer
 
     def __init__(self, ptr, name=None, input_shape=None, input_dim=None):
@@ -165,40 +176,57 @@ class Layer(Handle):
                 raise StateError("this %s was handed to a Bidirectional layer; make a new "
                                  "one" % type(self).__name__)
             if self._freed:
-                raise StateError("this %s was freed when adding it to a model failed; make "
-                                 "a new layer" % type(self).__name__)
+                raise StateError("this %s was freed when %s failed; make a new layer"
+                                 % (type(self).__name__, self._freed))
             raise StateError("this %s was closed (or its model was)" % type(self).__name__)
         return self._ptr
 
     @property
     def built(self):
-        """True once the layer belongs to a model (its shapes and weights are known)."""
+        """True once the layer belongs to a model or was called (its shapes are known)."""
         return self._owner is not None and self._ptr is not None
 
     def _give_to(self, owner):
-        """Marks the handle as the model's, before bgm_model_add takes it."""
+        """Marks the handle as owner's (a model's or a graph's memory), before
+        bgm_model_add or bgm_layer_call takes it."""
         if self._owner is not None:
-            raise StateError("layer '%s' already belongs to a model; a layer can be in one "
-                             "model only" % self.name)
+            raise StateError("layer '%s' already belongs to a model or was called on "
+                             "KerasTensors; a layer can be in one model only" % self.name)
         h = self._h
         self._owner = owner
         _lib.count("layer", -1)
         return h
 
-    def _add_failed(self):
-        self._ptr, self._owner, self._freed = None, None, True
+    def _handover_failed(self, doing="adding it to a model"):
+        self._ptr, self._owner, self._freed = None, None, doing
 
-    def _detach(self):
-        """The model was closed: the handle is gone."""
-        self._ptr, self._owner = None, None
+    def _detach(self, model):
+        """model (a model's memory) was closed: a Sequential's layer handle is gone
+        with it; a graph's layer stays, without weights."""
+        if self._owner is model:
+            self._ptr, self._owner = None, None
+        self._model = None
+
+    def _weights_owner(self):
+        model = self._model
+        if isinstance(model, weakref.ref):
+            model = model()
+        return model if self._ptr is not None else None
 
     @classmethod
-    def _view(cls, ptr, owner):
-        """A layer object over ptr, a layer the model (owner, its memory) owns:
-        how a loaded model's layers appear."""
+    def _view(cls, ptr, owner, model=None):
+        """A layer object over ptr, a layer owner (a model's or a graph's memory)
+        owns: how a loaded model's layers, and a graph's whose object is gone,
+        appear. model: the memory holding its weights (default owner)."""
         layer = cls.__new__(cls)
         layer._ptr, layer._owner, layer.input_shape = ptr, owner, None
+        layer._model = owner if model is None else model
         return layer
+
+    def __call__(self, inputs):
+        """The layer called on a KerasTensor (or a list of them, for the merge
+        layers): a new KerasTensor. Calling it again shares its weights."""
+        return call_layer(self, inputs)
 
     # -- what the layer is --
 
@@ -216,7 +244,7 @@ class Layer(Handle):
 
     @property
     def output_shape(self):
-        """(None, ...) like Keras, once the layer is in a model; None before."""
+        """(None, ...) like Keras, once the layer is in a model or called; None before."""
         n = ctypes.c_int()
         dims = lib.bgm_layer_output_shape(self._h, ctypes.byref(n))
         if not dims:
@@ -224,20 +252,22 @@ class Layer(Handle):
         return (None,) + tuple(dims[i] for i in range(n.value))
 
     def count_params(self):
-        """Number of weights (trainable and not); 0 before the layer is added."""
+        """Number of weights (trainable and not); 0 before the layer is added or called."""
         return lib.bgm_layer_num_params(self._h)
 
     # -- weights (through the model) --
 
     def _model_weights(self):
-        if not self.built:
+        model = self._weights_owner()
+        if model is None:
             return []
         from .model import weight_tensors
-        return weight_tensors(self._owner, self.name + "/")
+        return weight_tensors(model, self.name + "/")
 
     @property
     def weights(self):
-        """This layer's weight tensors (views of the model's weights)."""
+        """This layer's weight tensors (views of the weights of its model; none
+        outside a model)."""
         return self._model_weights()
 
     @property
@@ -449,18 +479,121 @@ class Bidirectional(Layer):
                          input_shape if input_shape is not None else layer.input_shape)
 
 
+# ---- merging and reshaping (bigmodel/graph.h) --------------------------------------
+# The merges take a list of KerasTensors of one shape (a dimension of 1
+# broadcasts); Subtract exactly two.
+
+
+class _Merge(Layer):
+    """An elementwise merge: made by bgm_layer_<its class name in lower case>."""
+
+    def __init__(self, name=None):
+        super().__init__(getattr(lib, "bgm_layer_" + type(self).__name__.lower())(), name)
+
+
+class Add(_Merge):
+    """The sum of the inputs."""
+
+
+class Subtract(_Merge):
+    """inputs[0] - inputs[1]."""
+
+
+class Multiply(_Merge):
+    """The elementwise product of the inputs."""
+
+
+class Average(_Merge):
+    """The mean of the inputs."""
+
+
+class Maximum(_Merge):
+    """The elementwise maximum of the inputs."""
+
+
+class Minimum(_Merge):
+    """The elementwise minimum of the inputs."""
+
+
+class Concatenate(Layer):
+    """The inputs joined along axis (counted with the batch axis, as Keras: -1 is
+    the last); every other dimension must match."""
+
+    def __init__(self, axis=-1, name=None):
+        super().__init__(lib.bgm_layer_concatenate(int(axis)), name)
+
+
+class Reshape(Layer):
+    """Each sample to target_shape (one entry may be -1), the same values in order."""
+
+    def __init__(self, target_shape, name=None, input_shape=None):
+        dims, ndim = _lib.shape_array(_input_shape(target_shape))
+        super().__init__(lib.bgm_layer_reshape(dims, ndim), name, input_shape)
+
+
+class Permute(Layer):
+    """Reorders the sample axes: dims is a permutation of 1..ndim (1-based, the
+    batch axis stays first); Permute((2, 1)) swaps the two axes of (T, F)."""
+
+    def __init__(self, dims, name=None, input_shape=None):
+        dims = tuple(int(d) for d in dims)
+        arr = (ctypes.c_int * max(len(dims), 1))(*dims)
+        super().__init__(lib.bgm_layer_permute(arr, len(dims)), name, input_shape)
+
+
+def _padding2d(padding):
+    """((top, bottom), (left, right)) of Keras' forms: p, (h, w), ((t, b), (l, r))."""
+    if isinstance(padding, numbers.Integral):
+        return (int(padding),) * 2, (int(padding),) * 2
+    try:
+        rows, cols = padding
+        return _pair(rows, "padding rows"), _pair(cols, "padding columns")
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("padding must be an int, (rows, columns) or ((top, "
+                                   "bottom), (left, right)), got %r" % (padding,)) from None
+
+
+class ZeroPadding2D(Layer):
+    """Rows and columns of zeros around NHWC images: padding=1, (1, 2) (symmetric
+    rows, columns) or ((top, bottom), (left, right))."""
+
+    def __init__(self, padding=(1, 1), data_format=None, name=None, input_shape=None):
+        if data_format not in (None, "channels_last"):
+            raise InvalidArgumentError("ZeroPadding2D takes NHWC images (data_format="
+                                       "'channels_last'), got data_format=%r" % (data_format,))
+        (top, bottom), (left, right) = _padding2d(padding)
+        super().__init__(lib.bgm_layer_zero_padding2d(top, bottom, left, right), name,
+                         input_shape)
+
+
+def _merge_function(cls):
+    def merge(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+    merge.__name__ = cls.__name__.lower()
+    merge.__doc__ = "%s(**kwargs)(inputs) (Keras' functional form)." % cls.__name__
+    return merge
+
+
+add, subtract, multiply, average, maximum, minimum, concatenate = (
+    _merge_function(cls) for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum,
+                                     Concatenate))
+
 KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "AveragePooling2D": AveragePooling2D,
          "GlobalAveragePooling2D": GlobalAveragePooling2D, "Flatten": Flatten,
          "Dropout": Dropout, "BatchNormalization": BatchNormalization,
          "Activation": Activation, "Embedding": Embedding, "LSTM": LSTM, "GRU": GRU,
-         "Bidirectional": Bidirectional}
+         "Bidirectional": Bidirectional, "Add": Add, "Subtract": Subtract,
+         "Multiply": Multiply, "Average": Average, "Maximum": Maximum, "Minimum": Minimum,
+         "Concatenate": Concatenate, "Reshape": Reshape, "Permute": Permute,
+         "ZeroPadding2D": ZeroPadding2D}
 
 
-def _from_model(ptr, owner):
-    """The Layer object (of the class its kind names) over a model's layer ptr."""
+def _from_model(ptr, owner, model=None):
+    """The Layer object (of the class its kind names) over ptr, a layer of owner
+    (a model's or a graph's memory)."""
     kind = lib.bgm_layer_kind(ptr).decode()
-    return KINDS.get(kind, Layer)._view(ptr, owner)
+    return KINDS.get(kind, Layer)._view(ptr, owner, model)
 
 
 def _window_options(layer, strides, padding):

@@ -1,4 +1,5 @@
-"""The Keras-style Sequential model (bigmodel/model.h).
+"""Models (bigmodel/model.h): what every model has (BaseModel), and the
+Keras-style Sequential model. The functional Model is in bigmodel.functional.
 
     model = bigmodel.Sequential([
         bigmodel.layers.Conv2D(32, 3, activation="relu"),
@@ -37,6 +38,7 @@ way and are re-raised by fit.
 import ctypes
 import math
 import os
+import re
 import sys
 import weakref
 
@@ -52,10 +54,11 @@ from ._training import FitRun
 from ._lib import lib
 from .data import Dataset
 from .errors import BigmodelError, CancelledError, InvalidArgumentError, StateError
+from .graph import KerasTensor
 from .tape import _TapeMemory, recording_memory
 from .tensor import Tensor, as_tensor, float32, int32
 
-__all__ = ["Sequential", "Model", "load_model"]
+__all__ = ["BaseModel", "Sequential", "load_model"]
 
 METRICS = {
     "accuracy": 1, "acc": 1, "sparse_categorical_accuracy": 1, "categorical_accuracy": 1,
@@ -84,7 +87,7 @@ class _ModelMemory:
         self.closed = False
         _lib.count("model", 1)
         self.dependents = weakref.WeakSet()   # weight tensors of the current layout
-        self.layers = weakref.WeakSet()       # Layer objects added
+        self.layers = weakref.WeakSet()       # Layer objects of the model
         self.optimizers = weakref.WeakSet()   # Optimizer objects compiled with
         self.recordings = weakref.WeakSet()   # tape memories that ran the model
         self.wrappers = weakref.WeakValueDictionary()  # weight index -> tensor
@@ -112,7 +115,7 @@ class _ModelMemory:
         self.closed = True
         self.invalidate_weights()
         for layer in list(self.layers):
-            layer._detach()
+            layer._detach(self)
         for opt in list(self.optimizers):
             opt._detach()
         if not self.recording():
@@ -194,133 +197,48 @@ def _path(path):
     return os.fsencode(os.fspath(path))
 
 
-# ---- the model ------------------------------------------------------------------------
+# ---- what every model has -------------------------------------------------------------
 
 
-class Sequential:
-    """A stack of layers (keras.Sequential).
+class BaseModel:
+    """What Sequential and the functional Model share: summary, weights, compile,
+    fit / evaluate / predict, calls on a tape, files. A subclass makes the
+    model's memory (``_mem``) and says how its data is laid out:
+    ``_input_tensors(x)`` / ``_target_tensors(y)`` give one Tensor per input /
+    output in the model's order, ``_pack(values)`` gives outputs back in the
+    structure the user knows, ``_num_outputs`` counts them."""
 
-    ``Sequential(layers=None, input_shape=None, seed=None, name="sequential")``:
-    input_shape is the shape of one sample (no batch dimension); it may also
-    come from the first layer's ``input_shape=``, a leading
-    ``bigmodel.layers.Input(shape)``, ``build()``, or the first data the model
-    sees. seed fixes the initial weights, shuffling and dropout (None: a
-    random seed, kept in ``model.seed``).
-    """
+    _mem = None
+    _num_outputs = 1
 
-    def __init__(self, layers=None, input_shape=None, seed=None, name="sequential"):
+    def _init_state(self, name, seed):
         self._mem = None
-        self._layers = []
-        self._pending = []          # layers waiting for the input shape
-        self._pending_compile = None
         self._weights_cache = None
+        self._pending_compile = None
         self.optimizer = None
         self.loss = None
         self.stop_training = False
         self.history = None
         self.name = name
         self.seed = int.from_bytes(os.urandom(8), "little") if seed is None else int(seed)
-        self._input_shape = None if input_shape is None else _layers._input_shape(input_shape)
-        if self._input_shape is not None:
-            self._create()
-        for layer in layers or []:
-            self.add(layer)
-
-    # -- building --
-
-    def _create(self):
-        dims, ndim = _lib.shape_array(self._input_shape)
-        out = ctypes.c_void_p()
-        lib.bgm_model_create(ctypes.byref(out), dims, ndim, self.seed & (2**64 - 1))
-        self._mem = _ModelMemory(out.value)
 
     @property
     def _h(self):
-        if self._mem is None:
-            raise StateError("the model is not built yet: give it an input shape "
-                             "(Sequential(..., input_shape=...), a first layer with "
-                             "input_shape=, layers.Input(shape), or build())")
         return self._mem.h
 
     @property
     def built(self):
         return self._mem is not None
 
-    def add(self, layer):
-        """Appends a layer; the model takes its handle (see bigmodel.layers)."""
-        if isinstance(layer, _layers.Input):
-            if self._mem is not None or self._layers or self._pending:
-                raise InvalidArgumentError("an Input must come first, before any layer")
-            self._input_shape = layer.shape
-            self._create()
-            return
-        if not isinstance(layer, _layers.Layer):
-            raise InvalidArgumentError("add() takes a bigmodel.layers.Layer, got %r"
-                                       % (layer,))
-        if self._mem is None:
-            if self._input_shape is None and not self._pending and layer.input_shape:
-                self._input_shape = layer.input_shape
-                self._create()
-            else:
-                if layer._owner is not None or layer in self._pending:
-                    raise StateError("layer '%s' already belongs to a model" % layer.name)
-                layer._h  # noqa: B018  (raises for a closed layer)
-                self._pending.append(layer)
-                return
-        self._add_now(layer)
-
-    def _add_now(self, layer):
-        mem = self._mem
-        if mem.recording():
-            raise StateError("a GradientTape still holds a recording of this model; reset "
-                             "or drop it before adding layers")
-        h = layer._give_to(mem)
-        try:
-            lib.bgm_model_add(mem.h, h)
-        except BaseException:
-            layer._add_failed()  # the library freed the handle
-            raise
-        mem.layers.add(layer)
-        self._layers.append(layer)
-        mem.invalidate_weights()
-        self._weights_cache = None
-
-    def build(self, input_shape=None):
-        """Builds with input_shape given with its batch dimension, as Keras:
-        ``model.build((None, 28, 28, 1))``."""
-        if self._mem is not None:
-            return
-        if input_shape is not None:
-            self._input_shape = _layers._input_shape(tuple(input_shape)[1:])
-        if self._input_shape is None:
-            raise InvalidArgumentError("build() needs the input shape, e.g. "
-                                       "model.build((None, 784))")
-        self._create()
-        pending, self._pending = self._pending, []
-        for layer in pending:
-            self._add_now(layer)
-        if self._pending_compile is not None:
-            args, self._pending_compile = self._pending_compile, None
-            self._compile(*args)
-
     def _ensure_built(self, x=None):
-        if self._mem is None:
-            sample = None
-            if isinstance(x, Dataset):
-                sample = x.element_shape
-            elif x is not None:
-                sample = as_tensor(x, self._input_dtype()).shape[1:]
-            self.build(None if sample is None else (None,) + tuple(sample))
+        """Builds the model from the first data it sees, where it can wait for it."""
 
     # -- lifetime --
 
     def close(self):
-        """Frees the model now; its layers, weights and optimizer objects become unusable."""
+        """Frees the model now; its weights and optimizer objects become unusable."""
         if self._mem is not None:
             self._mem.close()
-        for layer in self._pending:
-            layer.close()
-        self._pending = []
         self._weights_cache = None
 
     def __enter__(self):
@@ -331,10 +249,6 @@ class Sequential:
 
     # -- what the model is --
 
-    @property
-    def layers(self):
-        return list(self._layers) + list(self._pending)
-
     def get_layer(self, name=None, index=None):
         if index is not None:
             return self.layers[index]
@@ -343,21 +257,6 @@ class Sequential:
                 return layer
         raise InvalidArgumentError("no layer named %r (layers: %s)"
                                    % (name, ", ".join(l.name for l in self.layers)))
-
-    @property
-    def input_shape(self):
-        """(None, sample shape...) as Keras shows it."""
-        if self._mem is None:
-            return None if self._input_shape is None else (None,) + self._input_shape
-        n = ctypes.c_int()
-        return (None,) + _shape_tuple(lib.bgm_model_input_shape(self._h, ctypes.byref(n)),
-                                      n.value)
-
-    @property
-    def output_shape(self):
-        n = ctypes.c_int()
-        return (None,) + _shape_tuple(lib.bgm_model_output_shape(self._h, ctypes.byref(n)),
-                                      n.value)
 
     def count_params(self):
         return lib.bgm_model_num_params(self._h)
@@ -373,16 +272,15 @@ class Sequential:
             sys.stdout.flush()
 
     def summary_text(self):
-        """The summary table as a string."""
+        """The summary table (the library's) as a string, headed by the model's name."""
         h = self._h
         needed = ctypes.c_size_t()
         lib.bgm_model_summary_string(None, 0, ctypes.byref(needed), h)
         buf = ctypes.create_string_buffer(needed.value)
         lib.bgm_model_summary_string(buf, needed.value, None, h)
         text = buf.value.decode("utf-8", "replace")
-        if self.name != "sequential":
-            text = text.replace('Model: "sequential"', 'Model: "%s"' % self.name, 1)
-        return text
+        return re.sub(r'\AModel: "[^"\n]*"', lambda m: 'Model: "%s"' % self.name, text,
+                      count=1)
 
     # -- weights --
 
@@ -430,11 +328,13 @@ class Sequential:
         """Sets the optimizer (a name or a bigmodel.optimizers object, which the
         model then owns), the loss (a name or bigmodel.losses object; from_logits
         overrides the object's), and metrics (names such as "accuracy", or
-        bigmodel.metrics objects, which report after the named ones)."""
+        bigmodel.metrics objects, which report after the named ones). The library
+        compiles models of one output so far; a list or dict of losses (one per
+        output, as Keras) is refused by it for several outputs."""
         if loss is None:
             raise InvalidArgumentError("compile() needs a loss, e.g. "
                                        "loss=\"sparse_categorical_crossentropy\"")
-        loss_obj = _losses.get(loss)
+        loss_obj = self._output_losses(loss)[0]
         logits = loss_obj.from_logits if from_logits is None else bool(from_logits)
         kinds, extra = [], []
         for m in metrics or []:
@@ -472,7 +372,19 @@ class Sequential:
             return
         self._compile(*args)
 
+    def _output_losses(self, loss):
+        """One loss object per output, from one loss (for every output, as Keras)
+        or a list / dict of them."""
+        if isinstance(loss, (list, tuple, dict)):
+            losses = self._per_output(loss, "loss")
+        else:
+            losses = [loss] * self._num_outputs
+        return [_losses.get(item) for item in losses]
+
     def _compile(self, optimizer, loss_obj, logits, kinds, extra):
+        # The library takes one loss for one output so far: for several outputs
+        # bgm_model_compile refuses with BGM_E_UNSUPPORTED and its message (this is
+        # where a loss per output goes once it takes them).
         mem = self._mem
         h = optimizer._give_to(mem)
         arr = (ctypes.c_int * max(len(kinds), 1))(*kinds)
@@ -508,15 +420,12 @@ class Sequential:
 
     # -- data --
 
-    def _input_dtype(self):
-        """int32 token ids for a model starting with an Embedding, else float32."""
-        layers = self.layers
-        if layers and layers[0]._ptr is not None and layers[0].kind == "Embedding":
-            return int32
-        return float32
-
-    def _inputs(self, x):
-        return _features(x, self._input_dtype())
+    def _per_output(self, values, what):
+        """values (a list, or a dict keyed by output name) in output order."""
+        if isinstance(values, dict) or len(values) != 1:
+            raise InvalidArgumentError("%s: a list or dict of %d values for a model of one "
+                                       "output" % (what, len(values)))
+        return list(values)
 
     def _targets(self, y):
         t = as_tensor(y)
@@ -541,7 +450,8 @@ class Sequential:
             callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
             initial_epoch=0):
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
-        model.history). x, y: arrays / Tensors (or x a Dataset with targets).
+        model.history). x, y: arrays / Tensors (or x a Dataset with targets);
+        for several inputs or outputs, lists or dicts of them.
         validation_data: (x_val, y_val) or a Dataset; it overrides validation_split.
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
         sys.stdout is not a terminal), 2 one line per epoch."""
@@ -557,27 +467,25 @@ class Sequential:
         else:
             if x is None or y is None:
                 raise InvalidArgumentError("fit() needs x and y (or a Dataset)")
-            tx, ty = self._inputs(x), self._targets(y)
-            keep += [tx, ty]
-            train, n = None, (tx.shape[0] if tx.ndim else 0)
+            txs, tys = self._input_tensors(x), self._target_tensors(y)
+            keep += txs + tys
+            train, n = None, (txs[0].shape[0] if txs[0].ndim else 0)
         opts = _lib.FitOptions()
         lib.bgm_fit_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
         opts.epochs, opts.batch_size = int(epochs), batch
         opts.shuffle, opts.initial_epoch = 1 if shuffle else 0, int(initial_epoch)
         opts.verbose = verbose
-        val_ds = None
+        val_ds = vxs = vys = None
         if validation_data is not None:
             if isinstance(validation_data, Dataset):
                 val_ds = validation_data
-                vx, vy = val_ds.x, val_ds.y
+                vxs, vys = [val_ds.x], [val_ds.y]
             else:
-                vx, vy = validation_data[0], validation_data[1]
-                vx, vy = self._inputs(vx), self._targets(vy)
-            keep += [vx, vy]
-            if train is None:
-                opts.validation_x, opts.validation_y = vx._h, vy._h
-            elif val_ds is None:
-                val_ds = Dataset(vx, vy)
+                vxs = self._input_tensors(validation_data[0])
+                vys = self._target_tensors(validation_data[1])
+            keep += vxs + vys
+            if train is not None and val_ds is None:
+                val_ds = Dataset(vxs[0], vys[0])
             n_train = n
         else:
             opts.validation_split = float(validation_split)
@@ -598,8 +506,7 @@ class Sequential:
             with CancelOnSigint(run.cancel) as sigint:
                 try:
                     if train is None:
-                        lib.bgm_model_fit(ctypes.byref(hist), self._h, tx._h, ty._h,
-                                          ctypes.byref(opts))
+                        self._fit_tensors(hist, txs, tys, vxs, vys, opts)
                     else:
                         lib.bgm_model_fit_dataset(ctypes.byref(hist), self._h, train._h,
                                                   None if val_ds is None else val_ds._h,
@@ -632,6 +539,21 @@ class Sequential:
             raise failure
         return history
 
+    # The library fits and evaluates models of one input and one output so far:
+    # for others bgm_model_fit / bgm_model_evaluate fail with BGM_E_UNSUPPORTED and
+    # the library's message, before they look at the data. The tensors of every
+    # input and output arrive here in the model's order, ready for the library's
+    # several-input versions once it has them.
+
+    def _fit_tensors(self, hist, txs, tys, vxs, vys, opts):
+        if vxs is not None:
+            opts.validation_x, opts.validation_y = vxs[0]._h, vys[0]._h
+        lib.bgm_model_fit(ctypes.byref(hist), self._h, txs[0]._h, tys[0]._h,
+                          ctypes.byref(opts))
+
+    def _evaluate_tensors(self, results, n, txs, tys, batch):
+        lib.bgm_model_evaluate(results, n, self._h, txs[0]._h, tys[0]._h, batch)
+
     def _history_from(self, ptr, partial):
         try:
             h = _callbacks.History(params=partial.params, model=self)
@@ -661,8 +583,8 @@ class Sequential:
         else:
             if x is None or y is None:
                 raise InvalidArgumentError("evaluate() needs x and y (or a Dataset)")
-            tx, ty = self._inputs(x), self._targets(y)
-            lib.bgm_model_evaluate(results, max(n, 1), h, tx._h, ty._h, batch)
+            self._evaluate_tensors(results, max(n, 1), self._input_tensors(x),
+                                   self._target_tensors(y), batch)
         values = list(results[:n])
         names = self.metrics_names
         if verbose:
@@ -671,40 +593,57 @@ class Sequential:
             return dict(zip(names, values))
         return values[0] if len(values) == 1 else values
 
+    def _predict_tensors(self, txs, batch):
+        """New Tensors, one per output, for the input tensors txs at inference."""
+        if len(txs) == 1 and self._num_outputs == 1:
+            out = ctypes.c_void_p()
+            lib.bgm_model_predict(ctypes.byref(out), self._h, txs[0]._h, batch)
+            return [Tensor._adopt(out.value)]
+        outs = (ctypes.c_void_p * self._num_outputs)()
+        lib.bgm_model_predict_multi(outs, self._num_outputs, self._h,
+                                    _lib.handle_array([t._h for t in txs]), len(txs), batch)
+        return [Tensor._adopt(p) for p in outs]
+
     def predict(self, x, batch_size=None, verbose=0):
-        """Outputs for x in inference mode: a numpy array (a Tensor without numpy)."""
+        """Outputs for x in inference mode: a numpy array (a Tensor without numpy)
+        per output, in the structure of the model's outputs (several: a list, or
+        a dict). x: an array, or a list / dict of arrays for several inputs."""
         if isinstance(x, Dataset):
             x = x.x
         self._ensure_built(x)
-        tx = self._inputs(x)
-        out = ctypes.c_void_p()
-        lib.bgm_model_predict(ctypes.byref(out), self._h, tx._h,
-                              0 if batch_size is None else int(batch_size))
-        t = Tensor._adopt(out.value)
-        return t.numpy() if _compat.np is not None else t
+        outs = self._predict_tensors(self._input_tensors(x),
+                                     0 if batch_size is None else int(batch_size))
+        return self._pack([t.numpy() if _compat.np is not None else t for t in outs])
 
     def __call__(self, x, training=False):
         """The model on one batch. Under an active GradientTape (or with
         training=True) the run is recorded, and tape.gradient(loss,
         model.trainable_variables) differentiates it; training=True runs Dropout
         and BatchNormalization in training mode."""
+        items = x if isinstance(x, (list, tuple)) else [x]
+        if any(isinstance(item, KerasTensor) for item in items):
+            raise InvalidArgumentError("calling a model on KerasTensors (a model inside "
+                                       "another) is not supported: call its layers")
         self._ensure_built(x)
-        tx = self._inputs(x)
+        txs = self._input_tensors(x)
         memory = recording_memory()
         if memory is None and not training:
-            out = ctypes.c_void_p()
-            n = tx.shape[0] if tx.ndim else 0
-            lib.bgm_model_predict(ctypes.byref(out), self._h, tx._h, max(n, 1))
-            return Tensor._adopt(out.value)
+            n = txs[0].shape[0] if txs[0].ndim else 0
+            return self._pack(self._predict_tensors(txs, max(n, 1)))
         if memory is None:
             memory = _TapeMemory()
-        out = ctypes.c_void_p()
-        lib.bgm_model_forward(ctypes.byref(out), self._h, memory.ptr, tx._h,
-                              1 if training else 0)
-        memory.borrow([tx])
+        outs = (ctypes.c_void_p * self._num_outputs)()
+        flag = 1 if training else 0
+        if len(txs) == 1 and self._num_outputs == 1:
+            lib.bgm_model_forward(outs, self._h, memory.ptr, txs[0]._h, flag)
+        else:
+            lib.bgm_model_forward_multi(outs, self._num_outputs, self._h, memory.ptr,
+                                        _lib.handle_array([t._h for t in txs]), len(txs),
+                                        flag)
+        memory.borrow(txs)
         memory.keep.append(self._mem)
         self._mem.recordings.add(memory)
-        return Tensor._adopt(out.value, memory)
+        return self._pack([Tensor._adopt(p, memory) for p in outs])
 
     def compute_loss(self, x=None, y=None, y_pred=None):
         """The compiled loss plus L2 penalties of y_pred against y (Keras'
@@ -744,19 +683,183 @@ class Sequential:
         equivalent PyTorch model); on error the model is unchanged."""
         lib.bgm_model_load_weights_safetensors(self._h, _path(path))
 
+    def __repr__(self):
+        kind = type(self).__name__
+        if self._mem is None:
+            return "<%s %s (not built, %d layers)>" % (kind, self.name, len(self.layers))
+        if self._mem.closed:
+            return "<%s %s closed>" % (kind, self.name)
+        return "<%s %s: %d layers, %s params>" % (kind, self.name, len(self.layers),
+                                                  format(self.count_params(), ","))
+
+
+# ---- Sequential -----------------------------------------------------------------------
+
+
+class Sequential(BaseModel):
+    """A stack of layers (keras.Sequential).
+
+    ``Sequential(layers=None, input_shape=None, seed=None, name="sequential")``:
+    input_shape is the shape of one sample (no batch dimension); it may also
+    come from the first layer's ``input_shape=``, a leading
+    ``bigmodel.Input(shape)``, ``build()``, or the first data the model
+    sees. seed fixes the initial weights, shuffling and dropout (None: a
+    random seed, kept in ``model.seed``).
+    """
+
+    def __init__(self, layers=None, input_shape=None, seed=None, name="sequential"):
+        self._init_state(name, seed)
+        self._layers = []
+        self._pending = []          # layers waiting for the input shape
+        self._input_shape = None if input_shape is None else _layers._input_shape(input_shape)
+        if self._input_shape is not None:
+            self._create()
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- building --
+
+    def _create(self):
+        dims, ndim = _lib.shape_array(self._input_shape)
+        out = ctypes.c_void_p()
+        lib.bgm_model_create(ctypes.byref(out), dims, ndim, self.seed & (2**64 - 1))
+        self._mem = _ModelMemory(out.value)
+
+    @property
+    def _h(self):
+        if self._mem is None:
+            raise StateError("the model is not built yet: give it an input shape "
+                             "(Sequential(..., input_shape=...), a first layer with "
+                             "input_shape=, bigmodel.Input(shape), or build())")
+        return self._mem.h
+
+    def add(self, layer):
+        """Appends a layer; the model takes its handle (see bigmodel.layers)."""
+        if isinstance(layer, (_layers.InputLayer, KerasTensor)):
+            if self._mem is not None or self._layers or self._pending:
+                raise InvalidArgumentError("an Input must come first, before any layer")
+            if isinstance(layer, KerasTensor) and layer._layer is not None:
+                raise InvalidArgumentError("add() takes bigmodel.Input(...) or a layer, not "
+                                           "the output of a layer call")
+            shape = layer.shape
+            self._input_shape = shape[1:] if isinstance(layer, KerasTensor) else shape
+            self._create()
+            return
+        if not isinstance(layer, _layers.Layer):
+            raise InvalidArgumentError("add() takes a bigmodel.layers.Layer, got %r"
+                                       % (layer,))
+        if self._mem is None:
+            if self._input_shape is None and not self._pending and layer.input_shape:
+                self._input_shape = layer.input_shape
+                self._create()
+            else:
+                if layer._owner is not None or layer in self._pending:
+                    raise StateError("layer '%s' already belongs to a model" % layer.name)
+                layer._h  # noqa: B018  (raises for a closed layer)
+                self._pending.append(layer)
+                return
+        self._add_now(layer)
+
+    def _add_now(self, layer):
+        mem = self._mem
+        if mem.recording():
+            raise StateError("a GradientTape still holds a recording of this model; reset "
+                             "or drop it before adding layers")
+        h = layer._give_to(mem)
+        try:
+            lib.bgm_model_add(mem.h, h)
+        except BaseException:
+            layer._handover_failed()  # the library freed the handle
+            raise
+        layer._model = mem
+        mem.layers.add(layer)
+        self._layers.append(layer)
+        mem.invalidate_weights()
+        self._weights_cache = None
+
+    def build(self, input_shape=None):
+        """Builds with input_shape given with its batch dimension, as Keras:
+        ``model.build((None, 28, 28, 1))``."""
+        if self._mem is not None:
+            return
+        if input_shape is not None:
+            self._input_shape = _layers._input_shape(tuple(input_shape)[1:])
+        if self._input_shape is None:
+            raise InvalidArgumentError("build() needs the input shape, e.g. "
+                                       "model.build((None, 784))")
+        self._create()
+        pending, self._pending = self._pending, []
+        for layer in pending:
+            self._add_now(layer)
+        if self._pending_compile is not None:
+            args, self._pending_compile = self._pending_compile, None
+            self._compile(*args)
+
+    def _ensure_built(self, x=None):
+        if self._mem is None:
+            sample = None
+            if isinstance(x, Dataset):
+                sample = x.element_shape
+            elif x is not None:
+                sample = as_tensor(x, self._input_dtype()).shape[1:]
+            self.build(None if sample is None else (None,) + tuple(sample))
+
+    def close(self):
+        """Frees the model now; its layers, weights and optimizer objects become unusable."""
+        super().close()
+        for layer in self._pending:
+            layer.close()
+        self._pending = []
+
+    # -- what the model is --
+
+    @property
+    def layers(self):
+        return list(self._layers) + list(self._pending)
+
+    @property
+    def input_shape(self):
+        """(None, sample shape...) as Keras shows it."""
+        if self._mem is None:
+            return None if self._input_shape is None else (None,) + self._input_shape
+        n = ctypes.c_int()
+        return (None,) + _shape_tuple(lib.bgm_model_input_shape(self._h, ctypes.byref(n)),
+                                      n.value)
+
+    @property
+    def output_shape(self):
+        n = ctypes.c_int()
+        return (None,) + _shape_tuple(lib.bgm_model_output_shape(self._h, ctypes.byref(n)),
+                                      n.value)
+
+    # -- data --
+
+    def _input_dtype(self):
+        """int32 token ids for a model starting with an Embedding, else float32."""
+        layers = self.layers
+        if layers and layers[0]._ptr is not None and layers[0].kind == "Embedding":
+            return int32
+        return float32
+
+    def _input_tensors(self, x):
+        return [_features(x, self._input_dtype())]
+
+    def _target_tensors(self, y):
+        return [self._targets(y)]
+
+    @staticmethod
+    def _pack(values):
+        return values[0]
+
     @classmethod
     def _from_handle(cls, ptr, name="sequential"):
         """A Sequential over ptr, a built model handle it now owns: its layers and
         optimizer appear as objects that view the model's own."""
         model = cls.__new__(cls)
-        model._mem = _ModelMemory(ptr)
-        model._layers, model._pending = [], []
-        model._pending_compile = model._weights_cache = None
-        model.optimizer = model.loss = model.history = None
-        model.stop_training = False
-        model.name = name
+        model._init_state(name, 0)
         model.seed = None
-        mem = model._mem
+        model._mem = mem = _ModelMemory(ptr)
+        model._layers, model._pending = [], []
         for i in range(lib.bgm_model_num_layers(ptr)):
             layer = _layers._from_model(lib.bgm_model_layer(ptr, i), mem)
             mem.layers.add(layer)
@@ -772,17 +875,6 @@ class Sequential:
             mem.optimizers.add(optimizer)
             model.optimizer = optimizer
         return model
-
-    def __repr__(self):
-        if self._mem is None:
-            return "<Sequential %s (not built, %d layers)>" % (self.name, len(self.layers))
-        if self._mem.closed:
-            return "<Sequential %s closed>" % self.name
-        return "<Sequential %s: %d layers, %s params>" % (self.name, len(self._layers),
-                                                        format(self.count_params(), ","))
-
-
-Model = Sequential
 
 
 def load_model(path):

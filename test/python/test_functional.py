@@ -1,0 +1,513 @@
+"""Keras' functional API through the Python bindings: Input, layers called on
+KerasTensors, Model(inputs, outputs) with several inputs and outputs, shared
+layers, the merge and reshape layers, errors of bad graphs, training, leaks,
+and the ResNet example."""
+import gc
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import bindings_path
+import bigmodel as bm
+from bigmodel import _lib, layers
+from leakcheck import assert_no_growth
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Each test starts a default graph of its own (automatic names from 'dense')."""
+    bm.backend.clear_session()
+    yield
+    bm.backend.clear_session()
+
+
+def randn(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def conv_same(x, kernel, bias):
+    """NHWC convolution, stride 1, SAME padding, in float64."""
+    kh, kw, _, filters = kernel.shape
+    n, h, w, _ = x.shape
+    padded = np.pad(x.astype(np.float64), ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2),
+                                           (0, 0)))
+    out = np.zeros((n, h, w, filters))
+    for i in range(kh):
+        for j in range(kw):
+            out += padded[:, i:i + h, j:j + w, :] @ kernel[i, j]
+    return out + bias
+
+
+# ---- building and predicting ------------------------------------------------------------
+
+
+def test_a_residual_block_predicts_what_numpy_computes_from_its_weights():
+    inp = bm.Input(shape=(6, 6, 4), name="image")
+    h = layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    h = layers.Conv2D(4, 3, padding="same")(h)
+    out = layers.ReLU()(layers.Add()([h, inp]))
+    model = bm.Model(inputs=inp, outputs=out, seed=3)
+    x = randn(5, 6, 6, 4)
+    k1, b1, k2, b2 = model.get_weights()
+    want = np.maximum(conv_same(np.maximum(conv_same(x, k1, b1), 0), k2, b2) + x, 0)
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-4, atol=1e-5)
+    assert model.count_params() == 3 * 3 * 4 * 8 + 8 + 3 * 3 * 8 * 4 + 4
+    assert [layer.kind for layer in model.layers] == ["Conv2D", "Conv2D", "Add", "Activation"]
+
+
+def test_two_inputs_and_outputs_predict_a_list_in_output_order_and_take_a_dict():
+    left, right = bm.Input(shape=(4,), name="left"), bm.Input(shape=(3,), name="right")
+    hl = layers.Dense(5, name="dl")(left)
+    hr = layers.Dense(5, name="dr")(right)
+    total = layers.Add(name="total")([hl, hr])
+    joined = layers.Concatenate(name="joined")([hl, hr])
+    model = bm.Model(inputs=[left, right], outputs=[joined, total], seed=1)
+    xl, xr = randn(7, 4, seed=1), randn(7, 3, seed=2)
+    kl, bl, kr, br = model.get_weights()
+    al, ar = xl @ kl + bl, xr @ kr + br
+    out = model.predict([xl, xr], batch_size=3)
+    assert isinstance(out, list) and [o.shape for o in out] == [(7, 10), (7, 5)]
+    np.testing.assert_allclose(out[0], np.concatenate([al, ar], axis=1), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(out[1], al + ar, rtol=1e-5, atol=1e-6)
+    for a, b in zip(model.predict({"right": xr, "left": xl}), out):
+        np.testing.assert_array_equal(a, b)
+    called = model([xl, xr])
+    np.testing.assert_array_equal(called[1].numpy(), out[1])
+    assert model.input_shape == [(None, 4), (None, 3)]
+    assert model.output_shape == [(None, 10), (None, 5)]
+    with pytest.raises(bm.InvalidArgumentError, match="no value for 'right'"):
+        model.predict({"left": xl})
+    with pytest.raises(bm.InvalidArgumentError, match="'lft' matches none of the model's "
+                                                      "inputs"):
+        model.predict({"lft": xl, "left": xl, "right": xr})
+    with pytest.raises(bm.InvalidArgumentError, match="the model has 2 inputs"):
+        model.predict(xl)
+    with pytest.raises(bm.ShapeError, match="bgm_model_predict_multi"):
+        model.predict([xl, xr[:5]])
+    model.close()
+    # inputs and outputs given as dicts: data and results keyed the same way
+    keyed = bm.Model(inputs={"a": left, "b": right}, outputs={"sum": total, "cat": joined})
+    res = keyed.predict({"a": xl, "b": xr})
+    assert sorted(res) == ["cat", "sum"] and res["sum"].shape == (7, 5)
+    assert keyed.input == {"a": left, "b": right}
+    res = keyed.predict({"left": xl, "right": xr})  # the input names serve too
+    assert res["cat"].shape == (7, 10)
+
+
+def test_layers_inputs_outputs_and_get_layer():
+    inp = bm.Input(shape=(3,))
+    assert inp.shape == (None, 3) and inp.dtype == "float32" and inp.name == "input_1"
+    head = layers.Dense(2, name="head")
+    hidden = layers.Dense(8, activation="relu")(inp)
+    out = head(layers.Dropout(0.5)(hidden))
+    assert (hidden.name, out.name, out.shape) == ("dense", "head", (None, 2))
+    assert head.built and head.output_shape == (None, 2) and head.count_params() == 18
+    assert head.weights == []  # weights come with a model
+    model = bm.Model(inp, out, name="mlp")
+    assert model.inputs == [inp] and model.outputs == [out]
+    assert model.input is inp and model.output is out
+    assert model.input_shape == (None, 3) and model.output_shape == (None, 2)
+    assert [layer.name for layer in model.layers] == ["dense", "dropout", "head"]
+    assert model.get_layer("head") is head
+    assert model.get_layer(index=0).kind == "Dense"
+    assert [w.name for w in model.get_layer("head").weights] == ["head/kernel", "head/bias"]
+    with pytest.raises(bm.InvalidArgumentError, match="no layer named 'tail'"):
+        model.get_layer("tail")
+    assert [w.name for w in model.weights] == ["dense/kernel", "dense/bias", "head/kernel",
+                                               "head/bias"]
+    head.set_weights([np.ones((8, 2), np.float32), np.zeros(2, np.float32)])
+    np.testing.assert_array_equal(model.get_weights()[2], np.ones((8, 2)))
+    # a layer object dropped by the user still shows as a layer of its kind
+    gc.collect()
+    assert isinstance(model.layers[1], layers.Dropout)
+
+
+def test_an_int32_input_feeds_an_embedding():
+    tokens = bm.Input(shape=(5,), dtype="int32", name="tokens")
+    vectors = layers.Embedding(10, 3)(tokens)
+    model = bm.Model(tokens, layers.Dense(2)(vectors))
+    ids = np.array([[1, 2, 3, 4, 5], [0, 0, 9, 9, 1]])  # int64 data becomes int32
+    table, kernel, bias = model.get_weights()
+    np.testing.assert_allclose(model.predict(ids), table[ids] @ kernel + bias, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_dense_on_a_3d_input_applies_to_the_last_axis():
+    inp = bm.Input(shape=(5, 3))
+    model = bm.Model(inp, layers.Dense(4, activation="tanh")(inp))
+    assert model.output_shape == (None, 5, 4) and model.count_params() == 16
+    x = randn(2, 5, 3)
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(model.predict(x), np.tanh(x @ kernel + bias), rtol=1e-5,
+                               atol=1e-6)
+
+
+# ---- merges and reshapes -----------------------------------------------------------------
+
+MERGES = [
+    (layers.Add, lambda xs: sum(xs)),
+    (layers.Subtract, lambda xs: xs[0] - xs[1]),
+    (layers.Multiply, lambda xs: np.prod(xs, axis=0)),
+    (layers.Average, lambda xs: np.mean(xs, axis=0)),
+    (layers.Maximum, lambda xs: np.max(xs, axis=0)),
+    (layers.Minimum, lambda xs: np.min(xs, axis=0)),
+]
+
+
+@pytest.mark.parametrize("cls,reference", MERGES, ids=[c.__name__ for c, _ in MERGES])
+def test_merge_layers_compute_what_numpy_computes(cls, reference):
+    count = 2 if cls is layers.Subtract else 3
+    inputs = [bm.Input(shape=(2, 3)) for _ in range(count)]
+    model = bm.Model(inputs, cls()(inputs))
+    xs = [randn(4, 2, 3, seed=i) for i in range(count)]
+    np.testing.assert_allclose(model.predict(xs), reference(np.stack(xs)), rtol=1e-6,
+                               atol=1e-6)
+
+
+def test_merges_broadcast_ones_and_concatenate_along_an_axis():
+    a, b = bm.Input(shape=(2, 3)), bm.Input(shape=(1, 3))
+    outs = [layers.multiply([a, b]), layers.concatenate([a, b], axis=1),
+            layers.Concatenate()([a, a])]
+    model = bm.Model([a, b], outs)
+    xa, xb = randn(4, 2, 3, seed=1), randn(4, 1, 3, seed=2)
+    product, rows, columns = model.predict([xa, xb])
+    np.testing.assert_allclose(product, xa * xb, rtol=1e-6)
+    np.testing.assert_array_equal(rows, np.concatenate([xa, xb], axis=1))
+    np.testing.assert_array_equal(columns, np.concatenate([xa, xa], axis=-1))
+    with pytest.raises(bm.ShapeError, match="axis 0 is the batch axis"):
+        layers.Concatenate(axis=0)([a, a])
+
+
+def test_reshape_permute_and_zero_padding_move_values_as_numpy():
+    inp = bm.Input(shape=(2, 3, 2))
+    outs = [layers.Reshape((3, -1))(inp), layers.Permute((2, 1, 3))(inp),
+            layers.ZeroPadding2D(1)(inp), layers.ZeroPadding2D((1, 2))(inp),
+            layers.ZeroPadding2D(((1, 0), (0, 2)))(inp)]
+    model = bm.Model(inp, outs)
+    x = randn(3, 2, 3, 2)
+    got = model.predict(x)
+    want = [x.reshape(3, 3, 4), x.transpose(0, 2, 1, 3),
+            np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))),
+            np.pad(x, ((0, 0), (1, 1), (2, 2), (0, 0))),
+            np.pad(x, ((0, 0), (1, 0), (0, 2), (0, 0)))]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert model.output_shape[2:] == [(None, 4, 5, 2), (None, 4, 7, 2), (None, 3, 5, 2)]
+    # they serve in a Sequential too
+    seq = bm.Sequential([layers.Reshape((4, 3)), layers.Permute((2, 1))], input_shape=(12,))
+    np.testing.assert_array_equal(seq.predict(x.reshape(3, 12)),
+                                  x.reshape(3, 4, 3).transpose(0, 2, 1))
+    with pytest.raises(bm.ShapeError, match=r"cannot reshape input \(2, 3, 2\) \(12 values "
+                                            r"per sample\) to \(5,\)"):
+        layers.Reshape((5,))(inp)
+    with pytest.raises(bm.InvalidArgumentError, match="permutation"):
+        layers.Permute((1, 1, 2))
+    with pytest.raises(bm.InvalidArgumentError, match="must not be negative"):
+        layers.ZeroPadding2D(-1)
+    with pytest.raises(bm.InvalidArgumentError, match="padding must be an int"):
+        layers.ZeroPadding2D((1, 2, 3))
+
+
+# ---- shared layers -------------------------------------------------------------------------
+
+
+def test_a_shared_layer_is_counted_once_and_trains_both_branches_on_a_tape():
+    left, right = bm.Input(shape=(4,), name="left"), bm.Input(shape=(4,), name="right")
+    encode = layers.Dense(3, activation="tanh", name="encode")
+    diff = layers.Subtract()([encode(left), encode(right)])
+    model = bm.Model([left, right], layers.Dense(1, name="score")(diff), seed=4)
+    assert model.count_params() == 4 * 3 + 3 + 3 + 1
+    assert [w.name for w in model.weights] == ["encode/kernel", "encode/bias",
+                                               "score/kernel", "score/bias"]
+    xl, xr = randn(32, 4, seed=5), randn(32, 4, seed=6)
+    target = (xl[:, :1] - xr[:, 1:2]).astype(np.float32)
+    k, b, sk, sb = model.get_weights()
+    want = (np.tanh(xl @ k + b) - np.tanh(xr @ k + b)) @ sk + sb
+    np.testing.assert_allclose(model.predict({"left": xl, "right": xr}), want, rtol=1e-5,
+                               atol=1e-6)
+    optimizer, mse = bm.optimizers.Adam(0.05), bm.losses.MeanSquaredError()
+    tape = bm.GradientTape()
+    losses = []
+    for step in range(60):
+        with tape:
+            loss = mse(target, model([xl, xr], training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+    k2, b2 = model.get_weights()[:2]
+    assert not np.allclose(k2, k)
+    # both branches see the new weights: each one's encoding changed
+    for x in (xl, xr):
+        assert np.abs(np.tanh(x @ k2 + b2) - np.tanh(x @ k + b)).max() > 0.05
+    del loss, grads
+    tape.reset()
+
+
+def test_a_layer_called_twice_on_one_path_shares_its_weights_and_trains_with_fit():
+    inp = bm.Input(shape=(4,))
+    twice = layers.Dense(4, activation="tanh")
+    out = layers.Dense(1)(twice(twice(inp)))
+    model = bm.Model(inp, out, seed=2)
+    assert model.count_params() == 4 * 4 + 4 + 4 + 1
+    assert len(model.layers) == 2
+    x = randn(128, 4, seed=3)
+    y = (0.5 * x[:, :1] - x[:, 2:3]).astype(np.float32)
+    before = model.get_weights()
+    model.compile(optimizer=bm.optimizers.Adam(0.02), loss="mse")
+    history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+    k, b, ok, ob = model.get_weights()
+    assert not np.allclose(k, before[0])
+    np.testing.assert_allclose(model.predict(x), np.tanh(np.tanh(x @ k + b) @ k + b) @ ok + ob,
+                               rtol=1e-4, atol=1e-5)
+
+
+# ---- training --------------------------------------------------------------------------------
+
+
+def blobs(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n).astype(np.int32)
+    centers = np.array([[3, 0, 0, 0], [0, 3, 0, 0], [0, 0, 3, 0]], np.float32)
+    return (centers[y] + rng.normal(size=(n, 4))).astype(np.float32), y
+
+
+def test_a_functional_mlp_trains_like_the_same_sequential_model():
+    x, y = blobs()
+
+    def compiled(model):
+        model.compile(optimizer=bm.optimizers.Adam(0.01),
+                      loss="sparse_categorical_crossentropy", from_logits=True,
+                      metrics=["accuracy"])
+        return model
+
+    inp = bm.Input(shape=(4,))
+    h = layers.Dense(16, activation="relu")(inp)
+    functional = compiled(bm.Model(inp, layers.Dense(3)(h), seed=5))
+    sequential = compiled(bm.Sequential([layers.Dense(16, activation="relu"),
+                                         layers.Dense(3)], input_shape=(4,), seed=5))
+    for a, b in zip(functional.get_weights(), sequential.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the same seed draws the same weights
+    hf = functional.fit(x, y, epochs=4, batch_size=32, validation_split=0.2, verbose=0)
+    hs = sequential.fit(x, y, epochs=4, batch_size=32, validation_split=0.2, verbose=0)
+    assert hf.history == hs.history
+    assert hf.history["loss"][-1] < 0.5 * hf.history["loss"][0]
+    np.testing.assert_array_equal(functional.predict(x), sequential.predict(x))
+    assert functional.evaluate(x, y) == sequential.evaluate(x, y)
+    # the same weights give the same outputs, whatever their origin
+    other = bm.Sequential([layers.Dense(16, activation="relu"), layers.Dense(3)],
+                          input_shape=(4,), seed=99)
+    other.set_weights(functional.get_weights())
+    np.testing.assert_array_equal(other.predict(x), functional.predict(x))
+    # a custom loop on a tape, and data as a one-element list
+    with bm.GradientTape() as tape:
+        loss = functional.compute_loss(y=y, y_pred=functional([x], training=True))
+    grads = tape.gradient(loss, functional.trainable_variables)
+    assert [g.shape for g in grads] == [(4, 16), (16,), (16, 3), (3,)]
+    assert functional.fit([x], [y], epochs=1, verbose=0).epoch == [0]
+
+
+def test_several_inputs_or_outputs_train_only_where_the_library_does():
+    a, b = bm.Input(shape=(3,), name="a"), bm.Input(shape=(2,), name="b")
+    joined = layers.Concatenate()([a, b])
+    one = bm.Model([a, b], layers.Dense(1, name="one")(joined))
+    xa, xb, y = randn(8, 3), randn(8, 2), randn(8, 1)
+    one.compile(optimizer="adam", loss="mse")
+    with pytest.raises(bm.UnsupportedError, match=r"bgm_model_fit: the model has 2 inputs "
+                                                  r"and 1 outputs; this function takes "
+                                                  r"models of one input and one output"):
+        one.fit([xa, xb], y, verbose=0)
+    with pytest.raises(bm.UnsupportedError, match="bgm_model_evaluate: the model has 2 "
+                                                  "inputs"):
+        one.evaluate({"a": xa, "b": xb}, y)
+    with pytest.raises(bm.UnsupportedError, match="graph models are not written yet"):
+        one.save("/nonexistent/model.bgm")
+    one.close()
+    two = bm.Model([a, b], [layers.Dense(1)(joined), layers.Dense(2)(joined)])
+    with pytest.raises(bm.UnsupportedError, match="bgm_model_compile: the model has 2 "
+                                                  "outputs; compile takes one loss"):
+        two.compile(optimizer="adam", loss=["mse", "mae"])
+    with pytest.raises(bm.InvalidArgumentError, match="3 values for the model's 2 output"):
+        two.compile(optimizer="adam", loss=["mse", "mse", "mse"])
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+def test_bad_graphs_raise_the_library_errors_with_its_messages():
+    a, b = bm.Input(shape=(4, 4, 8), name="a"), bm.Input(shape=(4, 4, 16), name="b")
+    x, y = layers.Conv2D(8, 1)(a), layers.Conv2D(16, 1)(b)
+    with pytest.raises(bm.ShapeError) as info:
+        layers.Add()([x, y])
+    assert info.value.message == (
+        "bgm_layer_call: layer 'add' (Add): input 1 (None, 4, 4, 16) does not match input 0 "
+        "(None, 4, 4, 8) (inputs from 'conv2d', 'conv2d_1')")
+    with pytest.raises(bm.InvalidArgumentError, match=r"layer 'add' \(Add\) takes 2 or more "
+                                                      r"inputs, got 1"):
+        layers.Add()(x)
+    with pytest.raises(bm.InvalidArgumentError, match=r"\(Dense\) takes 1 input, got 2"):
+        layers.Dense(2)([x, x])
+    with pytest.raises(bm.InvalidArgumentError, match="already has an input or layer named "
+                                                      "'a'"):
+        bm.Input(shape=(2,), name="a")
+    # an output no input leads to, an input no output needs, a node that is no input
+    with pytest.raises(bm.InvalidArgumentError, match="the outputs need input 'b', which is "
+                                                      "not among the model's inputs"):
+        bm.Model(a, y)
+    with pytest.raises(bm.InvalidArgumentError, match="input 'b' is not needed by any output"):
+        bm.Model([a, b], x)
+    with pytest.raises(bm.InvalidArgumentError, match="inputs\\[0\\] is the output of layer "
+                                                      "'conv2d', not an input node"):
+        bm.Model(x, y)
+    # two layers of one name
+    d = layers.Dense(2, name="twin")(layers.Flatten(name="twin")(x))
+    with pytest.raises(bm.InvalidArgumentError, match="two layers are named 'twin'"):
+        bm.Model(a, d)
+    # nodes of a cleared session belong to another graph
+    bm.backend.clear_session()
+    c = bm.Input(shape=(4, 4, 8))
+    assert c.name == "input_1"  # names start again
+    with pytest.raises(bm.InvalidArgumentError, match=r"inputs\[1\] belongs to another graph "
+                                                      r"than inputs\[0\]"):
+        layers.Add()([x, c])
+    with pytest.raises(bm.InvalidArgumentError, match="belongs to another graph than the "
+                                                      "model's other nodes"):
+        bm.Model(c, x)
+    with pytest.raises(bm.StateError, match="belongs to another graph"):
+        x._layer(c)   # the conv2d layer lives in the old graph
+    # a layer reused on an input its weights do not fit
+    shared = layers.Dense(3)
+    shared(bm.Input(shape=(5,)))
+    with pytest.raises(bm.ShapeError, match=r"reused on input \(None, 4, 4, 8\), but its "
+                                            r"weights were built for input \(None, 5\)"):
+        shared(c)
+    # a failed first call frees the layer, as a failed add does
+    bad = layers.Dense(3)
+    with pytest.raises(bm.InvalidArgumentError):
+        bad([x, c])
+    with pytest.raises(bm.StateError, match="freed when calling it on graph nodes failed"):
+        bad(c)
+    with pytest.raises(bm.InvalidArgumentError, match="units = 0"):
+        layers.Dense(0)(c)
+    # a layer is part of one model at a time; a called layer is no Sequential's
+    first = bm.Model(a, x)
+    with pytest.raises(bm.StateError, match="belongs to another model"):
+        bm.Model(a, x)
+    first.close()
+    second = bm.Model(a, x)
+    with pytest.raises(bm.InvalidArgumentError, match="a model inside another"):
+        second(c)
+    with pytest.raises(bm.StateError, match="called on KerasTensors"):
+        bm.Sequential([shared], input_shape=(5,))
+    with pytest.raises(bm.InvalidArgumentError, match="calling layers on arrays is not "
+                                                      "supported"):
+        layers.Dense(2)(np.ones((2, 3), np.float32))
+    with pytest.raises(bm.InvalidArgumentError, match="needs the KerasTensors"):
+        bm.Model()
+
+
+# ---- lifetimes, summary, leaks -------------------------------------------------------------
+
+
+def test_nodes_layers_and_models_keep_what_they_need_alive():
+    gc.collect()
+    graphs = _lib.live.get("graph", 0)
+    inp = bm.Input(shape=(3,))
+    dense = layers.Dense(2, kernel_initializer="ones")
+    out = dense(inp)
+    assert _lib.live["graph"] == graphs + 1
+    model = bm.Model(inp, out)
+    del inp, out
+    gc.collect()
+    assert model.predict(np.ones((1, 3), np.float32)).tolist() == [[3.0, 3.0]]
+    kernel = dense.weights[0]
+    del model
+    gc.collect()
+    np.testing.assert_array_equal(kernel.numpy(), np.ones((3, 2)))  # a weight keeps it
+    del kernel
+    gc.collect()
+    assert dense.weights == [] and dense.output_shape == (None, 2)  # the graph stays
+    del dense
+    gc.collect()
+    assert _lib.live["graph"] == graphs  # nothing refers to the default graph: gone
+    assert bm.Input(shape=(1,)).name == "input_1"  # the next Input starts a new one
+
+
+SUMMARY_HEAD = ('Model: "residual"\n'
+                "_________________________________________________________________\n"
+                "Layer (type)                 Output Shape              Param #")
+
+
+def test_summary_lists_the_layers_under_the_model_name(capsys):
+    inp = bm.Input(shape=(8, 8, 3))
+    h = layers.Conv2D(3, 3, padding="same", name="body")(inp)
+    model = bm.Model(inp, layers.Add(name="skip")([h, inp]), name="residual")
+    model.summary()
+    text = capsys.readouterr().out
+    assert text.startswith(SUMMARY_HEAD)
+    assert "body (Conv2D)" in text and "skip (Add)" in text and "Total params: 84" in text
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines == text.rstrip("\n").split("\n")
+    assert repr(model) == "<Model residual: 2 layers, 84 params>"
+
+
+def test_no_leak_over_2000_build_predict_free_cycles():
+    x = randn(4, 6)
+
+    def cycle(i):
+        if i % 2:
+            bm.backend.clear_session()
+        inp = bm.Input(shape=(6,))
+        shared = layers.Dense(6, activation="relu")
+        h = layers.Add()([shared(inp), shared(layers.Dense(6)(inp))])
+        model = bm.Model(inp, layers.Dense(2)(h), seed=i)
+        if i % 10 == 0:
+            assert model.predict(x).shape == (4, 2)
+            assert len(model.trainable_variables) == 6
+
+    assert_no_growth(cycle, n=2000, warmup=200)
+
+
+# ---- the example -----------------------------------------------------------------------------
+
+
+def load_example():
+    path = os.path.join(bindings_path.BINDINGS, "examples", "resnet_fashion.py")
+    spec = importlib.util.spec_from_file_location("resnet_fashion", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_resnet_example_builds_the_documented_network():
+    model = load_example().resnet()
+    kinds = [layer.kind for layer in model.layers]
+    assert kinds.count("Add") == 6 and kinds.count("BatchNormalization") == 15
+    assert [tuple(w.shape) for w in model.weights if w.name.endswith("kernel")
+            and w.shape[0] == 1] == [(1, 1, 16, 32), (1, 1, 32, 64)]  # two projections
+    assert model.output_shape == (None, 10) and model.count_params() == 176090
+
+
+@pytest.mark.skipif(not os.path.exists(FASHION), reason="Fashion-MNIST not installed")
+def test_the_resnet_example_trains_on_a_few_images(capsys):
+    model, loss, accuracy = load_example().main(FASHION, epochs=1, samples=256, verbose=0)
+    assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
+    assert np.isfinite(model.history.history["loss"][0])
+    assert 'Model: "resnet"' in capsys.readouterr().out
+
+
+def test_the_readme_shows_the_example_network_as_it_is():
+    with open(os.path.join(bindings_path.BINDINGS, "README.md")) as f:
+        readme = f.read()
+    with open(os.path.join(bindings_path.BINDINGS, "examples", "resnet_fashion.py")) as f:
+        example = f.read()
+    shown = readme.split("def conv_bn(", 1)[1].split("\n\n\nmodel = resnet()", 1)[0]
+    assert "def conv_bn(" + shown + "\n" in example
