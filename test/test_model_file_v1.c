@@ -36,6 +36,7 @@ START_TEST(a_v1_cnn_file_loads_and_predicts_what_its_release_predicted)
 {
     bgm_model *m = load_and_compare("cnn");
     ck_assert_int_eq(bgm_model_num_layers(m), 7);
+    ck_assert_str_eq(bgm_model_class_name(m), "Sequential");
     ck_assert_str_eq(bgm_layer_name(bgm_model_layer(m, 1)), "batch_normalization");
     ck_assert_str_eq(bgm_model_weight_name(m, 0), "conv2d/kernel");
     ck_assert_int_eq(bgm_model_epochs_completed(m), 2);

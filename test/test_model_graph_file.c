@@ -64,6 +64,7 @@ START_TEST(a_graph_model_round_trips_through_a_file)
     BGM_ASSERT_OK(bgm_model_save(m, path, 0));
     BGM_ASSERT_OK(bgm_model_load(&back, path));
     ck_assert_int_eq(bgm_model_num_inputs(back), 2);
+    ck_assert_str_eq(bgm_model_class_name(back), "Functional");
     ck_assert_int_eq(bgm_model_num_outputs(back), 2);
     ck_assert_str_eq(bgm_node_name(bgm_model_input(back, 1)), "right");
     ck_assert_int_eq(bgm_model_num_layers(back), bgm_model_num_layers(m));

@@ -112,8 +112,9 @@ BGM_API const bgm_node *bgm_node_input(const bgm_node *node, int i);
  * weights laid out in the order of their first call, initialized from the
  * model's generator seeded with seed. The model takes a reference to the
  * nodes' graph and makes its layers its own (bgm_model_add does not apply).
- * Errors: BGM_E_INVALID (NULL out, no inputs or outputs, NULL or repeated
- * nodes, nodes of different graphs, an input that is a layer's output, an
+ * An output may be listed twice (its values are then returned twice).
+ * Errors: BGM_E_INVALID (NULL out, no inputs or outputs, NULL nodes, an
+ * input listed twice, nodes of different graphs, an input that is a layer's output, an
  * output needing an input not given, an input no output needs, two layers
  * with one name), BGM_E_STATE (a layer is part of another model),
  * BGM_E_NOMEM. On error nothing is taken.
@@ -121,6 +122,13 @@ BGM_API const bgm_node *bgm_node_input(const bgm_node *node, int i);
 BGM_API bgm_status bgm_model_create_graph(bgm_model **out, bgm_node *const *inputs,
                                           int ninputs, bgm_node *const *outputs, int noutputs,
                                           uint64_t seed);
+
+/**
+ * Keras' class of m: "Sequential" (made by bgm_model_create, grown with
+ * bgm_model_add) or "Functional" (made by bgm_model_create_graph); a loaded
+ * model has its saved class. Static storage; NULL for NULL.
+ */
+BGM_API const char *bgm_model_class_name(const bgm_model *m);
 
 /** Number of input nodes of m (1 for a Sequential model, 0 for NULL). */
 BGM_API int bgm_model_num_inputs(const bgm_model *m);

@@ -396,6 +396,11 @@ BGM_API const bgm_layer *bgm_model_get_layer(const bgm_model *m, const char *nam
     return NULL;
 }
 
+BGM_API const char *bgm_model_class_name(const bgm_model *m)
+{
+    return !m ? NULL : m->sequential ? "Sequential" : "Functional";
+}
+
 BGM_API int bgm_model_num_inputs(const bgm_model *m)
 {
     return m ? m->ninputs : 0;

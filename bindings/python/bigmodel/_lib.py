@@ -343,6 +343,7 @@ OPTIONAL = {
     "bgm_model_input_shape": (I64P, [H, IP]),
     "bgm_model_output_shape": (I64P, [H, IP]),
     "bgm_model_summary_string": (STATUS, [c_void_p, c_size_t, SZP, H]),
+    "bgm_layer_config_string": (STATUS, [c_void_p, c_size_t, SZP, H]),
     "bgm_model_num_params": (c_int64, [H]),
     "bgm_model_num_trainable_params": (c_int64, [H]),
     "bgm_model_trainable_params": (STATUS, [ctypes.POINTER(PH), IP, H]),

@@ -20,6 +20,7 @@ Options are set when the layer is made, through the library's setters, so
 an invalid one (a negative rate, an unknown padding) raises right there.
 """
 import ctypes
+import json
 import numbers
 import weakref
 
@@ -250,6 +251,16 @@ class Layer(Handle):
         if not dims:
             return None
         return (None,) + tuple(dims[i] for i in range(n.value))
+
+    def get_config(self):
+        """The layer's configuration as Keras gives it (``name``, ``trainable``
+        and every option of its kind, e.g. ``units``, ``activation``), read
+        from the library's description of the kind."""
+        needed = ctypes.c_size_t()
+        lib.bgm_layer_config_string(None, 0, ctypes.byref(needed), self._h)
+        buf = ctypes.create_string_buffer(needed.value)
+        lib.bgm_layer_config_string(buf, needed.value, None, self._h)
+        return json.loads(buf.value.decode())["config"]
 
     def count_params(self):
         """Number of weights (trainable and not); 0 before the layer is added or called."""
