@@ -7,7 +7,6 @@
  * model that works. */
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "bigmodel.h"
 
@@ -15,30 +14,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Predicts one all-zero sample when the input is small enough to be cheap. */
+/* Predicts one all-zero sample per input (of the input's dtype) when the
+ * inputs are small enough to be cheap. */
 static void try_predict(const bgm_model *m)
 {
-    int64_t shape[BGM_MAX_DIMS], n = 1;
-    const int64_t *in;
-    int ndim, i;
-    bgm_tensor *x = NULL, *y = NULL;
-    const bgm_layer *first = bgm_model_layer(m, 0);
-    in = bgm_model_input_shape(m, &ndim);
-    shape[0] = 1;
-    for (i = 0; i < ndim; i++) {
-        if (in[i] > 4096 || (n *= in[i]) > 4096)
-            return;
-        shape[i + 1] = in[i];
+    bgm_tensor *xs[8] = {NULL}, *ys[8] = {NULL};
+    int nx = bgm_model_num_inputs(m), ny = bgm_model_num_outputs(m), i, k, ok = 1;
+    if (nx > 8 || ny > 8 || bgm_model_num_params(m) > 100000)
+        return;
+    for (k = 0; ok && k < nx; k++) {
+        const bgm_node *in = bgm_model_input(m, k);
+        int64_t shape[BGM_MAX_DIMS], n = 1;
+        int ndim;
+        const int64_t *dims = bgm_node_shape(in, &ndim);
+        shape[0] = 1;
+        for (i = 0; ok && i < ndim; i++) {
+            ok = dims[i] <= 4096 && (n *= dims[i]) <= 4096;
+            shape[i + 1] = dims[i];
+        }
+        ok = ok && bgm_tensor_zeros(&xs[k], bgm_node_dtype(in), shape, ndim + 1) == BGM_OK;
     }
-    if (bgm_model_num_params(m) > 100000)
-        return;
-    if (bgm_tensor_zeros(&x, first && strcmp(bgm_layer_kind(first), "Embedding") == 0
-                                 ? BGM_INT32 : BGM_FLOAT32,
-                         shape, ndim + 1) != BGM_OK)
-        return;
-    if (bgm_model_predict(&y, m, x, 1) == BGM_OK)
-        bgm_tensor_free(y);
-    bgm_tensor_free(x);
+    if (ok && bgm_model_predict_multi(ys, ny, m, (const bgm_tensor *const *)xs, nx, 1) ==
+                  BGM_OK)
+        for (k = 0; k < ny; k++)
+            bgm_tensor_free(ys[k]);
+    for (k = 0; k < nx; k++)
+        bgm_tensor_free(xs[k]);
 }
 
 static void load(const uint8_t *data, size_t size)
