@@ -6,7 +6,12 @@
  *
  * A dataset is an in-memory pair of tensors: features x (float32, or int32
  * token ids for text; first dimension = sample count N) and optional targets
- * y (int32 class labels or float32 values, first dimension N). From files to batches in a few calls:
+ * y (int32 class labels or float32 values, first dimension N). A model of
+ * several inputs and outputs trains on a dataset of several features
+ * tensors and several targets tensors (bgm_dataset_from_tensors_multi):
+ * every function that reorders, splits or batches a dataset treats all of
+ * its tensors alike, so sample i stays sample i in each of them. From files
+ * to batches in a few calls:
  *
  *     bgm_dataset *train = NULL, *shuffled = NULL;
  *     bgm_batch_iter *it = NULL;
@@ -57,17 +62,48 @@ typedef struct bgm_batch_iter bgm_batch_iter;
 BGM_API bgm_status bgm_dataset_from_tensors(bgm_dataset **out, const bgm_tensor *x,
                                             const bgm_tensor *y);
 
+/**
+ * New dataset over nx >= 1 features tensors xs (float32 or int32 token ids,
+ * e.g. one per input of a model) and ny >= 0 targets tensors ys (int32 or
+ * float32, e.g. one per output; ys may be NULL when ny is 0), all with the
+ * same first dimension N. Views, as bgm_dataset_from_tensors: the caller
+ * may free its handles right after the call. Shuffle, take, skip, subset,
+ * concatenate, the splits, K-fold and the batch iterator move the samples
+ * of every tensor together (one permutation). The functions of
+ * preprocess.h that transform features or targets (scalers, one-hot) take
+ * pairs only; stratified splits stratify by the first targets tensor.
+ * Errors: BGM_E_INVALID (NULL out, xs, ys with ny > 0, or an element; nx
+ * < 1, ny < 0; scalar tensors), BGM_E_DTYPE, BGM_E_SHAPE (sample counts
+ * differ: the message names "xs[i]" / "ys[j]" and both shapes), BGM_E_STATE
+ * (a tensor owned by a tape), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_dataset_from_tensors_multi(bgm_dataset **out,
+                                                  const bgm_tensor *const *xs, int nx,
+                                                  const bgm_tensor *const *ys, int ny);
+
 /** Frees a dataset handle (and its storage once nothing else shares it). NULL is a no-op. */
 BGM_API void bgm_dataset_free(bgm_dataset *ds);
 
 /** Number of samples N (0 for NULL). */
 BGM_API int64_t bgm_dataset_size(const bgm_dataset *ds);
 
-/** The features tensor (N, ...), borrowed: valid while ds lives. NULL for NULL. */
+/** The (first) features tensor (N, ...), borrowed: valid while ds lives. NULL for NULL. */
 BGM_API const bgm_tensor *bgm_dataset_features(const bgm_dataset *ds);
 
-/** The targets tensor (N, ...), borrowed: valid while ds lives. NULL when ds has none. */
+/** The (first) targets tensor (N, ...), borrowed: valid while ds lives. NULL when ds has none. */
 BGM_API const bgm_tensor *bgm_dataset_targets(const bgm_dataset *ds);
+
+/** Number of features tensors (1 for a pair; 0 for NULL). */
+BGM_API int bgm_dataset_num_feature_tensors(const bgm_dataset *ds);
+
+/** Features tensor i, borrowed: valid while ds lives. NULL when out of range. */
+BGM_API const bgm_tensor *bgm_dataset_feature_tensor(const bgm_dataset *ds, int i);
+
+/** Number of targets tensors (0 or 1 for a pair; 0 for NULL). */
+BGM_API int bgm_dataset_num_target_tensors(const bgm_dataset *ds);
+
+/** Targets tensor i, borrowed: valid while ds lives. NULL when out of range. */
+BGM_API const bgm_tensor *bgm_dataset_target_tensor(const bgm_dataset *ds, int i);
 
 /**
  * Shape of one sample's features (the features shape without its first
@@ -142,10 +178,24 @@ BGM_API bgm_status bgm_batch_iter_create(bgm_batch_iter **out, const bgm_dataset
  * their contents are valid until the next call to next/reset/free, and
  * every batch reuses the same buffers (same data pointers); no allocation
  * happens here.
- * Errors: BGM_E_INVALID (NULL it or has_batch).
+ * Errors: BGM_E_INVALID (NULL it or has_batch; a dataset of several features
+ * or targets tensors, whose batches bgm_batch_iter_next_multi gives).
  */
 BGM_API bgm_status bgm_batch_iter_next(int *has_batch, const bgm_tensor **x,
                                        const bgm_tensor **y, bgm_batch_iter *it);
+
+/**
+ * bgm_batch_iter_next for a dataset of any number of tensors: xs[0..nx)
+ * and ys[0..ny) receive the batch of every features and targets tensor (the
+ * same samples in each), borrowed from the iterator as above; all NULL at
+ * the end of a pass. nx and ny must be the dataset's counts (ys may be NULL
+ * when ny is 0).
+ * Errors: BGM_E_INVALID (NULL has_batch, it, xs, or ys with ny > 0; counts
+ * that differ from the dataset's, both named).
+ */
+BGM_API bgm_status bgm_batch_iter_next_multi(int *has_batch, const bgm_tensor **xs, int nx,
+                                             const bgm_tensor **ys, int ny,
+                                             bgm_batch_iter *it);
 
 /**
  * Starts the iterator over from the first batch. When shuffling was turned

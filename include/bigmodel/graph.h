@@ -30,6 +30,14 @@
  * Shapes: a node's shape is one sample's (no batch dimension). Each call
  * infers its output shape right away, and a layer that cannot take its
  * inputs fails there, naming the layer, its inputs and their shapes.
+ *
+ * Training (model.h): bgm_model_compile gives every output one loss;
+ * bgm_model_compile_v2 a loss, weight and metrics per output. fit,
+ * evaluate, train_on_batch and test_on_batch take one tensor per input and
+ * per output (the *_multi functions, or bgm_model_fit_dataset on a dataset
+ * of bgm_dataset_from_tensors_multi); a custom loop pairs
+ * bgm_model_forward_multi with bgm_model_compute_loss_multi. Values are
+ * named as Keras names them: "loss", "head_loss", "cls_accuracy", ...
  */
 #ifndef BIGMODEL_GRAPH_H
 #define BIGMODEL_GRAPH_H

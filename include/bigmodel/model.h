@@ -523,22 +523,113 @@ BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
                                      const bgm_metric_kind *metrics, int nmetrics);
 
 /**
+ * Options of bgm_model_compile_v2 (Keras' compile(loss=[...],
+ * loss_weights=[...], metrics=...)) for models of any number of outputs.
+ * Fill with bgm_compile_options_init(), then set the fields you need. The
+ * per-output arrays are indexed by output (bgm_model_output order) and
+ * hold num_outputs entries each. Later versions only append fields; size
+ * tells the library which the caller knows.
+ */
+typedef struct bgm_compile_options {
+    /** sizeof(bgm_compile_options), set by init. */
+    size_t size;
+    /** The loss of every output (Keras: one loss applies to all outputs);
+     *  0 = none, output_losses must then be set (0). */
+    bgm_loss_kind loss;
+    /** from_logits of loss, as bgm_model_compile's (0). */
+    int from_logits;
+    /** Metric kinds reported for every output, as bgm_model_compile's
+     *  metrics (NULL, 0). */
+    const bgm_metric_kind *metrics;
+    int num_metrics;
+    /** Entries of each per-output array below; must equal the model's
+     *  number of outputs when any of them is set (0). */
+    int num_outputs;
+    /** Loss of each output (NULL: loss for every output). */
+    const bgm_loss_kind *output_losses;
+    /** from_logits of each output (NULL: from_logits for every output). */
+    const int *output_from_logits;
+    /** Keras' loss_weights, finite and >= 0: the loss fit minimizes is
+     *  sum_j loss_weights[j] * loss_j plus the L2 penalties (NULL: 1 each). */
+    const float *loss_weights;
+    /** Metrics of single outputs: output j also reports the
+     *  output_num_metrics[j] kinds of output_metrics[j] (which may be NULL
+     *  when that count is 0), after the metrics of every output. Both or
+     *  neither are set (NULL, NULL). */
+    const bgm_metric_kind *const *output_metrics;
+    const int *output_num_metrics;
+} bgm_compile_options;
+
+/**
+ * Fills opts with the defaults shown above; pass size = sizeof *opts.
+ * Errors: BGM_E_INVALID (NULL, size smaller than the first version of the
+ * struct), BGM_E_UNSUPPORTED (size larger than this library knows).
+ */
+BGM_API bgm_status bgm_compile_options_init(bgm_compile_options *opts, size_t size);
+
+/**
+ * bgm_model_compile for models of any number of outputs, with a loss,
+ * from_logits and loss weight per output and metrics per output. Takes
+ * ownership of optimizer in every case (freed with the model, or right away
+ * on error); opts is read during the call only. Compiling again replaces
+ * the previous optimizer, losses and metrics.
+ * Names (Keras'): an output is named after the layer whose call made its
+ * node (an input's name for an input node; "_1", "_2", ... when outputs
+ * share a name). With several outputs, fit, evaluate and the *_on_batch
+ * functions report "loss" (the weighted total), then "<output>_loss" per
+ * output (unweighted), then each output's metrics as "<output>_<metric>"
+ * ("cls_accuracy"); with one output the names are those of
+ * bgm_model_compile ("loss", "accuracy"). bgm_model_metric_name lists them.
+ * Errors: BGM_E_INVALID (NULL m, optimizer or opts; a bad opts->size; no
+ * loss; num_outputs not the model's count; an unknown loss, from_logits
+ * with MSE / MAE, a negative or non-finite weight, naming the output; bad
+ * metric counts; a metric an output cannot feed), BGM_E_STATE (m has no
+ * layers), BGM_E_UNSUPPORTED (more than 64 outputs, or more values than a
+ * log holds), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_compile_v2(bgm_model *m, bgm_optimizer *optimizer,
+                                        const bgm_compile_options *opts);
+
+/**
  * Adds one more metric to a compiled model with explicit options (copied;
- * NULL for the defaults). It is named as bgm_metric_name() says, with "_1",
- * "_2", ... appended when the name is taken.
- * Errors: BGM_E_INVALID (NULL m, bad kind or options), BGM_E_STATE (not compiled), BGM_E_NOMEM.
+ * NULL for the defaults), to every output of a model of several outputs
+ * (as Keras' list of metrics). It is named as bgm_metric_name() says
+ * (after the output, "<output>_<metric>", with several outputs), with
+ * "_1", "_2", ... appended when the name is taken.
+ * Errors: BGM_E_INVALID (NULL m, bad kind or options), BGM_E_STATE (not compiled),
+ * BGM_E_UNSUPPORTED (more values than a log holds), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_model_add_metric(bgm_model *m, bgm_metric_kind kind,
                                         const bgm_metric_options *opts);
 
+/**
+ * bgm_model_add_metric for output number output (from 0) only.
+ * Errors: as bgm_model_add_metric; BGM_E_INVALID also for an output out of range.
+ */
+BGM_API bgm_status bgm_model_add_output_metric(bgm_model *m, int output, bgm_metric_kind kind,
+                                               const bgm_metric_options *opts);
+
 /** The optimizer m was compiled with, borrowed (NULL before compile). */
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m);
 
-/** Number of values evaluate returns: 1 (the loss) + metrics. 0 before compile. */
+/**
+ * Number of values evaluate returns: 1 (the loss) + one loss per output
+ * when there are several + metrics. 0 before compile.
+ */
 BGM_API int bgm_model_num_metrics(const bgm_model *m);
 
-/** Name of value i of evaluate: "loss" for 0, then the metrics' names. NULL when out of range. */
+/**
+ * Name of value i of evaluate, as logs and histories call it: "loss" for 0,
+ * then "<output>_loss" per output when there are several, then the
+ * metrics' names. Borrowed; NULL when out of range or before compile.
+ */
 BGM_API const char *bgm_model_metric_name(const bgm_model *m, int i);
+
+/**
+ * Keras' name of output i of a compiled model ("cls"), which prefixes its
+ * values' names. Borrowed; NULL when out of range or before compile.
+ */
+BGM_API const char *bgm_model_output_name(const bgm_model *m, int i);
 
 /* ---- custom training loops (tf.GradientTape) ----------------------------- */
 
@@ -559,12 +650,28 @@ BGM_API bgm_status bgm_model_forward(bgm_tensor **out, bgm_model *m, bgm_tape *t
 /**
  * The compiled loss of y_pred against y_true, plus the kernel L2 penalties,
  * recorded on tape (Keras' model.compute_loss): a scalar owned by tape.
- * Errors: BGM_E_INVALID (NULL), BGM_E_STATE (not compiled), BGM_E_DTYPE /
+ * Errors: BGM_E_INVALID (NULL; a model of several outputs, which takes
+ * bgm_model_compute_loss_multi), BGM_E_STATE (not compiled), BGM_E_DTYPE /
  * BGM_E_SHAPE (targets that do not fit the loss), BGM_E_RANGE (a class id
  * out of range).
  */
 BGM_API bgm_status bgm_model_compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
                                           const bgm_tensor *y_true, const bgm_tensor *y_pred);
+
+/**
+ * bgm_model_compute_loss for a model of any number of outputs: y_true[j]
+ * the targets and y_pred[j] the predictions of output j (e.g. from
+ * bgm_model_forward_multi), ny = npred = the number of outputs. *out, owned
+ * by tape, is the total fit minimizes: sum_j loss_weights[j] * loss_j plus
+ * the L2 penalties. The tensors are borrowed for the call (the tape keeps
+ * pointers to the predictions and float targets until its reset).
+ * Errors: as bgm_model_compute_loss; BGM_E_INVALID also for counts that
+ * differ from the model's or a NULL entry (named "y_true[1] (output 'cls')").
+ */
+BGM_API bgm_status bgm_model_compute_loss_multi(bgm_tensor **out, bgm_model *m,
+                                                bgm_tape *tape,
+                                                const bgm_tensor *const *y_true, int ny,
+                                                const bgm_tensor *const *y_pred, int npred);
 
 /* ---- training ------------------------------------------------------------- */
 
@@ -605,6 +712,17 @@ typedef struct bgm_fit_options {
      *  __atomic_store_n or a C11 atomic store), fit stops after the current
      *  batch and returns BGM_E_CANCELLED. Read atomically (NULL). */
     const int *cancel;
+    /* Fields appended after the first version (size tells whether the
+     * caller knows them). */
+    /** Validation data of any model, one tensor per input and per output
+     *  (the way to give it to a model of several inputs or outputs):
+     *  num_validation_xs features and num_validation_ys targets tensors,
+     *  borrowed (NULL, 0, NULL, 0). They override validation_split; set
+     *  either these or validation_x / _y. */
+    const bgm_tensor *const *validation_xs;
+    int num_validation_xs;
+    const bgm_tensor *const *validation_ys;
+    int num_validation_ys;
 } bgm_fit_options;
 
 /**
@@ -628,7 +746,8 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
  * each epoch's values. x, y and the options' tensors are borrowed for the
  * call. opts may be NULL for the defaults. A callback asking to stop ends
  * training early (see bgm_callback_fn) and fit returns BGM_OK.
- * Errors: BGM_E_INVALID (NULL m, x or y, bad options), BGM_E_STATE (not
+ * Errors: BGM_E_INVALID (NULL m, x or y, bad options, a model of several
+ * inputs or outputs: see bgm_model_fit_multi), BGM_E_STATE (not
  * compiled), BGM_E_DTYPE (x of the wrong type for the model, y of the wrong
  * type for the loss: the message names both), BGM_E_SHAPE (x's sample shape differs from the
  * model's input, y does not fit the output, sample counts differ),
@@ -640,10 +759,32 @@ BGM_API bgm_status bgm_model_fit(bgm_history **history, bgm_model *m, const bgm_
                                  const bgm_tensor *y, const bgm_fit_options *opts);
 
 /**
- * bgm_model_fit on a dataset with targets. validation (may be NULL) is a
- * dataset used for validation; otherwise the options' validation_x / y or
+ * bgm_model_fit for a model of any number of inputs and outputs (Keras'
+ * fit with lists of arrays): xs[i] holds the samples of input i, ys[j] the
+ * targets of output j (nx and ny the model's counts, every tensor with the
+ * same number of samples), borrowed for the call. Batches and shuffles take
+ * the same samples from every tensor (one permutation per epoch);
+ * validation_split holds out the last samples of each. Explicit validation
+ * data goes in opts->validation_xs / _ys. Progress lines and the history
+ * name the values as bgm_model_metric_name does:
+ *     loss: 0.61 - head_loss: 0.25 - cls_loss: 0.36 - cls_accuracy: 0.87 - val_loss: ...
+ * Errors: as bgm_model_fit; BGM_E_INVALID also for NULL xs or ys, a NULL
+ * entry, or counts that differ from the model's ("the model has 2 inputs
+ * and 2 outputs, got 2 features and 1 targets tensor"); data errors name
+ * the tensor as "xs[1]" or "ys[1] (output 'cls')".
+ */
+BGM_API bgm_status bgm_model_fit_multi(bgm_history **history, bgm_model *m,
+                                       const bgm_tensor *const *xs, int nx,
+                                       const bgm_tensor *const *ys, int ny,
+                                       const bgm_fit_options *opts);
+
+/**
+ * bgm_model_fit on a dataset with targets: one features tensor per input
+ * and one targets tensor per output (bgm_dataset_from_tensors_multi for a
+ * model of several; a pair for the others). validation (may be NULL) is a
+ * dataset used for validation; otherwise the options' validation data or
  * validation_split apply. Both datasets are borrowed for the call.
- * Errors: as bgm_model_fit; BGM_E_INVALID also for a dataset without targets.
+ * Errors: as bgm_model_fit_multi; BGM_E_INVALID also for a dataset without targets.
  */
 BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
                                          const bgm_dataset *train,
@@ -655,16 +796,74 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * (0 means 32): results[0] = loss (with L2 penalties), then the metrics in
  * bgm_model_metric_name order; the first min(n, bgm_model_num_metrics(m))
  * values are written. Reentrant: reads m only.
- * Errors: BGM_E_INVALID (NULL, n < 1, batch_size < 0), BGM_E_STATE (not
+ * Errors: BGM_E_INVALID (NULL, n < 1, batch_size < 0, a model of several
+ * inputs or outputs: see bgm_model_evaluate_multi), BGM_E_STATE (not
  * compiled), and the data errors of bgm_model_fit.
  */
 BGM_API bgm_status bgm_model_evaluate(double *results, int n, const bgm_model *m,
                                       const bgm_tensor *x, const bgm_tensor *y,
                                       int64_t batch_size);
 
-/** bgm_model_evaluate on a dataset with targets. */
+/**
+ * bgm_model_evaluate on a dataset with targets: one features tensor per
+ * input and one targets tensor per output (bgm_dataset_from_tensors_multi).
+ */
 BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_model *m,
                                               const bgm_dataset *ds, int64_t batch_size);
+
+/**
+ * bgm_model_evaluate for a model of any number of inputs and outputs:
+ * xs[i] holds the samples of input i, ys[j] the targets of output j (nx
+ * and ny the model's counts, every tensor with the same number of
+ * samples). results as bgm_model_evaluate: the total loss, the losses of
+ * the outputs when there are several, then the metrics, in
+ * bgm_model_metric_name order. Reentrant: reads m only.
+ * Errors: as bgm_model_evaluate; BGM_E_INVALID also for NULL xs or ys, a
+ * NULL entry, or counts that differ from the model's; messages name the
+ * tensor as "xs[1]" or "ys[1] (output 'cls')".
+ */
+BGM_API bgm_status bgm_model_evaluate_multi(double *results, int n, const bgm_model *m,
+                                            const bgm_tensor *const *xs, int nx,
+                                            const bgm_tensor *const *ys, int ny,
+                                            int64_t batch_size);
+
+/**
+ * Keras' train_on_batch: one training step of m on the batch x, y (all
+ * of it, in order; no shuffling), exactly the step fit takes on a batch:
+ * forward in training mode, loss + L2 penalties, gradients, one optimizer
+ * step. results (may be NULL when n is 0) receives the first
+ * min(n, bgm_model_num_metrics(m)) values of this batch, in
+ * bgm_model_metric_name order (metrics over this batch only, as Keras'
+ * reset_metrics=True). Does not count an epoch. x and y are borrowed for
+ * the call.
+ * Errors: BGM_E_INVALID (NULL m, x or y; n < 0; NULL results with n > 0),
+ * BGM_E_STATE (not compiled), and the data errors of bgm_model_fit; the
+ * weights are unchanged unless the error came from the step itself.
+ */
+BGM_API bgm_status bgm_model_train_on_batch(double *results, int n, bgm_model *m,
+                                            const bgm_tensor *x, const bgm_tensor *y);
+
+/**
+ * bgm_model_train_on_batch for a model of any number of inputs and outputs
+ * (arrays as bgm_model_evaluate_multi).
+ */
+BGM_API bgm_status bgm_model_train_on_batch_multi(double *results, int n, bgm_model *m,
+                                                  const bgm_tensor *const *xs, int nx,
+                                                  const bgm_tensor *const *ys, int ny);
+
+/**
+ * Keras' test_on_batch: the values of bgm_model_evaluate on the batch x, y
+ * taken as one batch, in inference mode, into results as
+ * bgm_model_train_on_batch. Reentrant: reads m only.
+ * Errors: as bgm_model_train_on_batch.
+ */
+BGM_API bgm_status bgm_model_test_on_batch(double *results, int n, const bgm_model *m,
+                                           const bgm_tensor *x, const bgm_tensor *y);
+
+/** bgm_model_test_on_batch for a model of any number of inputs and outputs. */
+BGM_API bgm_status bgm_model_test_on_batch_multi(double *results, int n, const bgm_model *m,
+                                                 const bgm_tensor *const *xs, int nx,
+                                                 const bgm_tensor *const *ys, int ny);
 
 /**
  * Outputs of m for x (N, input shape...) in inference mode, in batches of

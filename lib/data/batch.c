@@ -8,10 +8,12 @@
 #include "core/tensor_impl.h"
 
 struct bgm_batch_iter {
-    bgm_tensor *x, *y;     /* views of the dataset's tensors (y may be NULL) */
-    bgm_tensor *bx, *by;   /* buffers of min(batch, n) samples */
-    bgm_tensor *px, *py;   /* views of the buffers' first n % batch rows: the
+    int nt, nx;            /* tensors: nx features then nt - nx targets */
+    bgm_tensor **src;      /* nt views of the dataset's tensors */
+    bgm_tensor **buf;      /* nt buffers of min(batch, n) samples */
+    bgm_tensor **part;     /* nt views of the buffers' first n % batch rows: the
                             * last, partial batch (NULL when there is none) */
+    bgm_tensor **cur;      /* nt: the batch handed out (buffers or parts) */
     int64_t n, batch, pos;
     int drop;
     int64_t *order;        /* sample order of this pass, or NULL for 0..n-1 */
@@ -20,14 +22,15 @@ struct bgm_batch_iter {
 
 BGM_API void bgm_batch_iter_free(bgm_batch_iter *it)
 {
+    int i;
     if (!it)
         return;
-    bgm_tensor_free(it->x);
-    bgm_tensor_free(it->y);
-    bgm_tensor_free(it->bx);
-    bgm_tensor_free(it->by);
-    bgm_tensor_free(it->px);
-    bgm_tensor_free(it->py);
+    for (i = 0; it->src && i < it->nt; i++) {
+        bgm_tensor_free(it->src[i]);
+        bgm_tensor_free(it->buf[i]);
+        bgm_tensor_free(it->part[i]);
+    }
+    free(it->src);
     free(it->order);
     free(it);
 }
@@ -38,8 +41,6 @@ static bgm_status make_buffers(bgm_tensor **buf, bgm_tensor **part, const char *
 {
     int64_t shape[BGM_MAX_DIMS];
     bgm_status s;
-    if (!t)
-        return BGM_OK;
     memcpy(shape, t->shape, sizeof shape);
     shape[0] = rows;
     s = bgm__tensor_new(buf, func, t->dtype, shape, t->ndim);
@@ -53,8 +54,9 @@ BGM_API bgm_status bgm_batch_iter_create(bgm_batch_iter **out, const bgm_dataset
 {
     static const char *fn = "bgm_batch_iter_create";
     bgm_batch_iter *it;
-    bgm_status s;
+    bgm_status s = BGM_OK;
     int64_t n, rows;
+    int i;
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
     BGM__CHECK_NULL(ds, fn);
@@ -62,20 +64,28 @@ BGM_API bgm_status bgm_batch_iter_create(bgm_batch_iter **out, const bgm_dataset
         return bgm__fail(BGM_E_INVALID, "%s: batch_size must be >= 1, got %lld", fn,
                          (long long)batch_size);
     it = calloc(1, sizeof *it);
-    if (!it)
+    if (it) /* the four arrays of nt entries in one block */
+        it->src = calloc(4 * (size_t)(ds->nx + ds->ny), sizeof *it->src);
+    if (!it || !it->src) {
+        free(it);
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    }
+    it->nt = ds->nx + ds->ny;
+    it->nx = ds->nx;
+    it->buf = it->src + it->nt;
+    it->part = it->buf + it->nt;
+    it->cur = it->part + it->nt;
     n = ds->x->shape[0];
     rows = batch_size < n ? batch_size : n;
     it->n = n;
     it->batch = batch_size;
     it->drop = drop_remainder != 0;
-    s = bgm_tensor_slice(&it->x, ds->x, 0, n);
-    if (s == BGM_OK && ds->y)
-        s = bgm_tensor_slice(&it->y, ds->y, 0, n);
-    if (s == BGM_OK)
-        s = make_buffers(&it->bx, &it->px, fn, it->x, rows, n % batch_size);
-    if (s == BGM_OK)
-        s = make_buffers(&it->by, &it->py, fn, it->y, rows, n % batch_size);
+    for (i = 0; s == BGM_OK && i < it->nt; i++) {
+        s = bgm_tensor_slice(&it->src[i], ds->t[i], 0, n);
+        if (s == BGM_OK)
+            s = make_buffers(&it->buf[i], &it->part[i], fn, it->src[i], rows,
+                             n % batch_size);
+    }
     if (s != BGM_OK) {
         bgm_batch_iter_free(it);
         return s;
@@ -89,8 +99,6 @@ static void fill(bgm_tensor *dst, const bgm_tensor *src, const int64_t *order, i
                  int64_t count)
 {
     size_t row;
-    if (!dst)
-        return;
     if (order) {
         bgm__gather_rows(dst, src, order + pos, count);
         return;
@@ -100,12 +108,28 @@ static void fill(bgm_tensor *dst, const bgm_tensor *src, const int64_t *order, i
         memcpy(dst->data, (const char *)src->data + (size_t)pos * row, (size_t)count * row);
 }
 
+/* Fills every buffer with the next batch and points it->cur at them; 0 at
+ * the end of the pass. */
+static int advance(bgm_batch_iter *it)
+{
+    int64_t left = it->n - it->pos, count;
+    int full, i;
+    if (left <= 0 || (it->drop && left < it->batch))
+        return 0;
+    full = left >= it->batch;
+    count = full ? it->batch : left;
+    for (i = 0; i < it->nt; i++) {
+        fill(it->buf[i], it->src[i], it->order, it->pos, count);
+        it->cur[i] = full ? it->buf[i] : it->part[i];
+    }
+    it->pos += count;
+    return 1;
+}
+
 BGM_API bgm_status bgm_batch_iter_next(int *has_batch, const bgm_tensor **x,
                                        const bgm_tensor **y, bgm_batch_iter *it)
 {
     static const char *fn = "bgm_batch_iter_next";
-    int64_t left, count;
-    int full;
     if (x)
         *x = NULL;
     if (y)
@@ -113,19 +137,42 @@ BGM_API bgm_status bgm_batch_iter_next(int *has_batch, const bgm_tensor **x,
     BGM__CHECK_NULL(has_batch, fn);
     *has_batch = 0;
     BGM__CHECK_NULL(it, fn);
-    left = it->n - it->pos;
-    if (left <= 0 || (it->drop && left < it->batch))
-        return BGM_OK;
-    full = left >= it->batch;
-    count = full ? it->batch : left;
-    fill(it->bx, it->x, it->order, it->pos, count);
-    fill(it->by, it->y, it->order, it->pos, count);
-    it->pos += count;
-    *has_batch = 1;
-    if (x)
-        *x = full ? it->bx : it->px;
-    if (y)
-        *y = full ? it->by : it->py;
+    if (it->nx != 1 || it->nt > 2)
+        return bgm__fail(BGM_E_INVALID, "%s: the dataset holds %d features and %d targets "
+                         "tensors; take its batches with bgm_batch_iter_next_multi", fn,
+                         it->nx, it->nt - it->nx);
+    *has_batch = advance(it);
+    if (*has_batch && x)
+        *x = it->cur[0];
+    if (*has_batch && y && it->nt == 2)
+        *y = it->cur[1];
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_batch_iter_next_multi(int *has_batch, const bgm_tensor **xs, int nx,
+                                             const bgm_tensor **ys, int ny,
+                                             bgm_batch_iter *it)
+{
+    static const char *fn = "bgm_batch_iter_next_multi";
+    int i;
+    BGM__CHECK_NULL(has_batch, fn);
+    *has_batch = 0;
+    BGM__CHECK_NULL(it, fn);
+    BGM__CHECK_NULL(xs, fn);
+    if (ny > 0)
+        BGM__CHECK_NULL(ys, fn);
+    if (nx != it->nx || ny != it->nt - it->nx)
+        return bgm__fail(BGM_E_INVALID, "%s: the dataset holds %d features and %d targets "
+                         "tensors, got room for %d and %d", fn, it->nx, it->nt - it->nx,
+                         nx, ny);
+    *has_batch = advance(it);
+    for (i = 0; i < it->nt; i++) {
+        const bgm_tensor *t = *has_batch ? it->cur[i] : NULL;
+        if (i < nx)
+            xs[i] = t;
+        else
+            ys[i - nx] = t;
+    }
     return BGM_OK;
 }
 

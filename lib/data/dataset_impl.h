@@ -6,13 +6,19 @@
 #include "core/rng.h"
 
 /*
- * A dataset owns two tensor handles, each a view of (possibly shared)
- * refcounted storage, so datasets derived by views (take, skip) and the
- * caller's tensors stay valid whichever is freed first.
+ * A dataset owns its tensor handles: nx >= 1 features tensors then ny >= 0
+ * targets tensors of one sample count N (a pair: nx = 1, ny = 0 or 1; a
+ * model of several inputs and outputs takes more). Each is a view of
+ * (possibly shared) refcounted storage, so datasets derived by views (take,
+ * skip) and the caller's tensors stay valid whichever is freed first.
+ * Everything derived from a dataset (views, gathers, batches) treats all its
+ * tensors alike, with one index list, so samples stay aligned across them.
  */
 struct bgm_dataset {
-    bgm_tensor *x;   /* features (N, ...) float32 */
-    bgm_tensor *y;   /* targets (N, ...) int32 or float32, or NULL */
+    bgm_tensor **t;  /* nx features then ny targets tensors */
+    int nx, ny;
+    bgm_tensor *x;   /* t[0]: the (first) features (N, ...), float32 or int32 */
+    bgm_tensor *y;   /* t[nx]: the (first) targets, int32 or float32, or NULL */
 };
 
 /* Checks that x and y (y may be NULL) can form a dataset; messages name func. */
@@ -24,6 +30,10 @@ bgm_status bgm__dataset_check(const char *func, const bgm_tensor *x, const bgm_t
  */
 bgm_status bgm__dataset_adopt(bgm_dataset **out, const char *func, bgm_tensor *x,
                               bgm_tensor *y);
+
+/* BGM_E_INVALID naming func unless ds is a pair (one features tensor, at most
+ * one targets tensor): for the functions that read only ds->x and ds->y. */
+bgm_status bgm__dataset_need_pair(const char *func, const bgm_dataset *ds);
 
 /* New dataset holding copies of ds's samples idx[0..n), in that order; every
  * index must be in [0, N) (checked: BGM_E_RANGE names the position). */

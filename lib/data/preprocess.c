@@ -255,6 +255,8 @@ BGM_API bgm_status bgm_scaler_fit_dataset(bgm_scaler *sc, const bgm_dataset *ds)
 {
     BGM__CHECK_NULL(sc, "bgm_scaler_fit_dataset");
     BGM__CHECK_NULL(ds, "bgm_scaler_fit_dataset");
+    if (bgm__dataset_need_pair("bgm_scaler_fit_dataset", ds) != BGM_OK)
+        return BGM_E_INVALID;
     return bgm_scaler_fit(sc, ds->x);
 }
 
@@ -372,7 +374,9 @@ BGM_API bgm_status bgm_scaler_transform_dataset(bgm_dataset **out, const bgm_sca
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
     BGM__CHECK_NULL(ds, fn);
-    s = check_transform(fn, sc, ds->x);
+    s = bgm__dataset_need_pair(fn, ds);
+    if (s == BGM_OK)
+        s = check_transform(fn, sc, ds->x);
     if (s == BGM_OK)
         s = bgm__tensor_new(&x, fn, BGM_FLOAT32, ds->x->shape, ds->x->ndim);
     if (s == BGM_OK && ds->y)
@@ -392,7 +396,9 @@ BGM_API bgm_status bgm_scaler_transform_dataset_inplace(const bgm_scaler *sc,
     static const char *fn = "bgm_scaler_transform_dataset_inplace";
     bgm_status s;
     BGM__CHECK_NULL(ds, fn);
-    s = check_transform(fn, sc, ds->x);
+    s = bgm__dataset_need_pair(fn, ds);
+    if (s == BGM_OK)
+        s = check_transform(fn, sc, ds->x);
     if (s == BGM_OK)
         apply(sc, ds->x, ds->x->data);
     return s;
@@ -500,6 +506,8 @@ BGM_API bgm_status bgm_dataset_one_hot(bgm_dataset **out, const bgm_dataset *ds,
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
     BGM__CHECK_NULL(ds, fn);
+    if (bgm__dataset_need_pair(fn, ds) != BGM_OK)
+        return BGM_E_INVALID;
     if (!ds->y)
         return bgm__fail(BGM_E_INVALID, "%s: the dataset has no targets to encode", fn);
     s = one_hot(&y, fn, ds->y, num_classes);

@@ -8,7 +8,7 @@
 
 #include "model/model_file.h"
 
-#define BGM__KEY_SIZE 96
+#define BGM__FILE_KEY_SIZE 96
 
 typedef struct bgm__reader {
     const bgm_archive *a;

@@ -54,6 +54,7 @@ BGM_API void bgm_model_free(bgm_model *m)
     bgm__model_free_weights(m);
     bgm_optimizer_free(m->optimizer);
     free(m->metrics);
+    free(m->out_specs);
     bgm_tape_free(m->tape);
     bgm__infer_tapes_free_all(m);
     pthread_mutex_destroy(&m->infer_lock);

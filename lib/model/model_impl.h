@@ -27,12 +27,29 @@ typedef struct bgm__weight {
     int64_t numel;
 } bgm__weight;
 
+/* A name in logs and histories: "val_" + an output name + "_" + a metric
+ * name (+ "_1" for a repeated one). */
+#define BGM__KEY_SIZE (2 * BGM__NAME_SIZE)
+
 /* A metric the model reports, from which fit / evaluate make instances. */
 typedef struct bgm__metric_spec {
     bgm_metric_kind kind;
     bgm_metric_options opts;
-    char name[BGM__NAME_SIZE];
+    int output;                /* the output whose targets and predictions it reads */
+    char name[BGM__KEY_SIZE];  /* as logs show it: "accuracy", or "cls_accuracy" when
+                                  the model has several outputs */
 } bgm__metric_spec;
+
+/* How compile trains one output (Keras' per-output loss and loss weight). */
+typedef struct bgm__output_spec {
+    bgm_loss_kind loss;
+    int from_logits;
+    float weight;                 /* its loss_weights entry (1) */
+    char name[BGM__NAME_SIZE];    /* Keras' output name: the name of the layer (or
+                                     input) that made the output node, with "_1",
+                                     "_2", ... when several outputs share it */
+    char loss_key[BGM__KEY_SIZE]; /* "<name>_loss" */
+} bgm__output_spec;
 
 /* The tapes of one inference call (see bgm__model_infer): as many as
  * activations were alive at once, each counted by the live values on it. */
@@ -77,10 +94,11 @@ struct bgm_model {
 
     /* set by compile */
     bgm_optimizer *optimizer;
-    bgm_loss_kind loss;
-    int from_logits;
-    bgm__metric_spec *metrics;
+    bgm_loss_kind loss;        /* output 0's loss: the loss of a single-output model */
+    int from_logits;           /* output 0's */
+    bgm__metric_spec *metrics; /* every output's metrics, in the order logs show them */
     int nmetrics;
+    bgm__output_spec *out_specs; /* noutputs entries: each output's loss, weight, names */
 
     bgm_tape *tape;            /* the training step's tape, reused */
 
@@ -142,20 +160,22 @@ const bgm__shape *bgm__model_out_shape(const bgm_model *m);
 /* "sparse categorical cross-entropy", for messages. */
 const char *bgm__loss_name(bgm_loss_kind loss);
 
-/* Checks that y fits the compiled loss for n samples; *view receives y or a
- * new reshaped view of it ((N, 1) labels as (N), (N) targets as (N, 1)) that
- * the caller frees when it differs from y. */
-bgm_status bgm__check_targets(const bgm_model *m, const char *fn, const char *what,
+/* Checks that y fits output j's compiled loss for n samples; what names y
+ * in messages. *view receives y or a new reshaped view of it ((N, 1) labels
+ * as (N), (N) targets as (N, 1)) that the caller frees when it differs from y. */
+bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const char *what,
                               const bgm_tensor *y, int64_t n, bgm_tensor **view);
 
-/* The compiled loss + L2 penalties on tape. */
-bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *y_true,
-                           const bgm_tensor *y_pred, bgm_tensor **out);
+/* The compiled losses on tape: per[j] (noutputs entries) receives output j's
+ * loss of preds[j] against ys[j], *total the sum of the losses times their
+ * weights plus the L2 penalties (Keras' total loss). */
+bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *ys,
+                           bgm_tensor *const *preds, bgm_tensor **per, bgm_tensor **total);
 
-/* Predictions as metrics read them: probabilities when the model outputs
- * logits, else y_pred itself. */
-bgm_status bgm__metric_input(const bgm_model *m, bgm_tape *tape, const bgm_tensor *y_pred,
-                             bgm_tensor **out);
+/* Output j's predictions as its metrics read them: probabilities when it
+ * outputs logits and has metrics, else y_pred itself. */
+bgm_status bgm__metric_input(const bgm_model *m, int j, bgm_tape *tape,
+                             const bgm_tensor *y_pred, bgm_tensor **out);
 
 /* New instances of the model's metrics (count m->nmetrics). */
 bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out);

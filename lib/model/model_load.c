@@ -20,7 +20,7 @@
 
 #define bad bgm__rd_bad
 #define wrap bgm__rd_wrap
-#define KEY_SIZE BGM__KEY_SIZE
+#define KEY_SIZE BGM__FILE_KEY_SIZE
 
 typedef bgm__reader loader;
 

@@ -14,7 +14,7 @@
 static bgm_status read_schedule(const bgm__reader *ld, bgm_optimizer *opt)
 {
     const char *p = "optimizer.schedule.";
-    char k[BGM__KEY_SIZE];
+    char k[BGM__FILE_KEY_SIZE];
     bgm_lr_schedule *sch = NULL;
     int kind = 0;
     int64_t steps = 0, staircase = 0, warmup = 0;
@@ -128,7 +128,7 @@ static bgm_status read_optimizer(const bgm__reader *ld, bgm_optimizer **out)
 
 static bgm_status read_metrics(const bgm__reader *ld, bgm_model *m)
 {
-    char k[BGM__KEY_SIZE], prefix[48], what[64];
+    char k[BGM__FILE_KEY_SIZE], prefix[48], what[64];
     int64_t n, j, v = 0;
     bgm_status s = bgm__rd_get_range(ld, "compile.num_metrics", 0, 64, &n);
     for (j = 0; s == BGM_OK && j < n; j++) {

@@ -15,7 +15,7 @@ typedef enum kind { EARLY_STOPPING = 1, LR_SCHEDULER, CSV_LOGGER, LAMBDA } kind;
 struct bgm_callback {
     kind kind;
     /* early stopping */
-    char monitor[BGM__NAME_SIZE];
+    char monitor[BGM__KEY_SIZE];
     int patience, restore, maximize;
     float min_delta;
     double best;
@@ -64,9 +64,9 @@ BGM_API bgm_status bgm_callback_early_stopping(bgm_callback **out, const char *m
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
     BGM__CHECK_NULL(monitor, fn);
-    if (strlen(monitor) == 0 || strlen(monitor) >= BGM__NAME_SIZE)
+    if (strlen(monitor) == 0 || strlen(monitor) >= BGM__KEY_SIZE)
         return bgm__fail(BGM_E_INVALID, "%s: monitor must have 1 to %d bytes", fn,
-                         BGM__NAME_SIZE - 1);
+                         BGM__KEY_SIZE - 1);
     if (patience < 0)
         return bgm__fail(BGM_E_INVALID, "%s: patience = %d is negative", fn, patience);
     if (!(min_delta >= 0.0f) || isinf(min_delta))

@@ -1,23 +1,47 @@
-/* compile: the optimizer, the loss kind and the metrics a model reports. */
-#include "model/model_impl.h"
+/*
+ * compile: the optimizer, each output's loss and loss weight, and the
+ * metrics a model reports, named as Keras names them: "loss", then
+ * "<output>_loss" per output and "<output>_<metric>" when the model has
+ * several outputs, "accuracy" and the like when it has one.
+ */
+#include "train/train.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Number of output columns (last output dimension). */
-static int64_t output_columns(const bgm_model *m)
+/* The fields of the first published bgm_compile_options. */
+#define COMPILE_OPTIONS_V1_SIZE \
+    (offsetof(bgm_compile_options, output_num_metrics) + sizeof(const int *))
+
+BGM_API bgm_status bgm_compile_options_init(bgm_compile_options *opts, size_t size)
+{
+    static const char *fn = "bgm_compile_options_init";
+    bgm_status s;
+    BGM__CHECK_NULL(opts, fn);
+    s = bgm__options_init_check(size, COMPILE_OPTIONS_V1_SIZE, sizeof *opts,
+                                "bgm_compile_options", fn);
+    if (s != BGM_OK)
+        return s;
+    memset(opts, 0, size);
+    opts->size = size;
+    return BGM_OK;
+}
+
+/* Number of columns (last dimension) of output j. */
+static int64_t output_columns(const bgm_model *m, int j)
 {
     int ndim;
-    const int64_t *shape = bgm_model_output_shape(m, &ndim);
+    const int64_t *shape = bgm_node_shape(m->outputs[j], &ndim);
     return shape[ndim - 1];
 }
 
-/* Options a metric gets when compiled by kind, fitted to the output. */
-static bgm_status default_options(const bgm_model *m, bgm_metric_kind kind,
+/* Options a metric gets when compiled by kind, fitted to output j. */
+static bgm_status default_options(const bgm_model *m, int j, bgm_metric_kind kind,
                                   bgm_metric_options *o, const char *fn)
 {
-    int64_t c = output_columns(m);
+    int64_t c = output_columns(m, j);
     bgm_metric_options_init(o, sizeof *o);
     switch (kind) {
     case BGM_METRIC_PRECISION:
@@ -31,9 +55,13 @@ static bgm_status default_options(const bgm_model *m, bgm_metric_kind kind,
         }
         break;
     case BGM_METRIC_AUC:
-        if (c > 2)
+        if (c > 2 && m->noutputs == 1)
             return bgm__fail(BGM_E_INVALID, "%s: AUC needs a binary output of 1 or 2 "
                              "columns, the model outputs %lld", fn, (long long)c);
+        if (c > 2)
+            return bgm__fail(BGM_E_INVALID, "%s: AUC needs a binary output of 1 or 2 "
+                             "columns, output '%s' has %lld", fn,
+                             bgm_node_name(m->outputs[j]), (long long)c);
         break;
     default:
         break;
@@ -41,59 +69,183 @@ static bgm_status default_options(const bgm_model *m, bgm_metric_kind kind,
     return BGM_OK;
 }
 
-/* Appends a metric spec, checking the options by creating an instance. */
-static bgm_status push_metric(bgm__metric_spec **specs, int *n,
-                              bgm_metric_kind kind, const bgm_metric_options *opts,
-                              const char *fn)
+/* The metrics being compiled (or added) and the outputs they name. */
+typedef struct metric_list {
+    bgm__metric_spec *specs;
+    int n;
+    const bgm__output_spec *outs; /* the outputs' names */
+    int noutputs;
+} metric_list;
+
+/* Appends a metric of output j, checking the options by creating an
+ * instance. Keras names it "<output>_<metric>" when the model has several
+ * outputs, and a repeated name gets "_1", "_2", ... */
+static bgm_status push_metric(metric_list *l, int j, bgm_metric_kind kind,
+                              const bgm_metric_options *opts, const char *fn)
 {
     bgm__metric_spec *grown, *sp;
     bgm_metric *probe = NULL;
-    char msg[900];
+    char msg[900], base[BGM__KEY_SIZE - 16];
     int i, k;
     bgm_status s = bgm_metric_create(&probe, kind, opts);
     if (s != BGM_OK) {
         snprintf(msg, sizeof msg, "%s", bgm_last_error());
         return bgm__fail(s, "%s: %s", fn, msg);
     }
-    grown = realloc(*specs, (size_t)(*n + 1) * sizeof *grown);
+    grown = realloc(l->specs, (size_t)(l->n + 1) * sizeof *grown);
     if (!grown) {
         bgm_metric_free(probe);
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     }
-    *specs = grown;
-    sp = &grown[*n];
+    l->specs = grown;
+    sp = &grown[l->n];
     memset(sp, 0, sizeof *sp);
     sp->kind = kind;
+    sp->output = j;
     if (opts)
         memcpy(&sp->opts, opts, opts->size < sizeof sp->opts ? opts->size : sizeof sp->opts);
     else
         bgm_metric_options_init(&sp->opts, sizeof sp->opts);
     sp->opts.size = sizeof sp->opts;
-    /* Keras names a repeated metric precision, precision_1, ... */
+    if (l->noutputs > 1)
+        snprintf(base, sizeof base, "%s_%s", l->outs[j].name, bgm_metric_name(probe));
+    else
+        snprintf(base, sizeof base, "%s", bgm_metric_name(probe));
     for (k = 0;; k++) {
         int taken = 0;
         if (k == 0)
-            snprintf(sp->name, sizeof sp->name, "%s", bgm_metric_name(probe));
+            snprintf(sp->name, sizeof sp->name, "%s", base);
         else
-            snprintf(sp->name, sizeof sp->name, "%s_%d", bgm_metric_name(probe), k);
-        for (i = 0; i < *n; i++)
+            snprintf(sp->name, sizeof sp->name, "%s_%d", base, k);
+        for (i = 0; i < l->n; i++)
             taken |= strcmp(grown[i].name, sp->name) == 0;
         if (!taken)
             break;
     }
     bgm_metric_free(probe);
-    (*n)++;
+    l->n++;
     return BGM_OK;
 }
 
-BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
-                                     bgm_loss_kind loss, int from_logits,
-                                     const bgm_metric_kind *metrics, int nmetrics)
+/* Keras' output names: each output's layer name (an input's name for an
+ * input node), with "_1", "_2", ... for a name already taken. */
+static void name_outputs(bgm__output_spec *outs, const bgm_model *m)
 {
-    static const char *fn = "bgm_model_compile";
-    bgm__metric_spec *specs = NULL;
-    int n = 0, i;
+    int j, i, k;
+    for (j = 0; j < m->noutputs; j++) {
+        const char *base = bgm_node_name(m->outputs[j]);
+        for (k = 0;; k++) {
+            int taken = 0;
+            if (k == 0)
+                snprintf(outs[j].name, sizeof outs[j].name, "%s", base);
+            else
+                snprintf(outs[j].name, sizeof outs[j].name, "%.*s_%d",
+                         BGM__NAME_SIZE - 12, base, k);
+            for (i = 0; i < j; i++)
+                taken |= strcmp(outs[i].name, outs[j].name) == 0;
+            if (!taken)
+                break;
+        }
+        snprintf(outs[j].loss_key, sizeof outs[j].loss_key, "%s_loss", outs[j].name);
+    }
+}
+
+/* " (output 'cls')" for output j of a model of several outputs, else "". */
+static const char *output_label(char *buf, size_t size, const bgm_model *m, int j,
+                                const bgm__output_spec *outs)
+{
+    if (m->noutputs == 1)
+        return "";
+    snprintf(buf, size, " (output '%s')", outs[j].name);
+    return buf;
+}
+
+/* Checks output j's loss, from_logits and weight. */
+static bgm_status check_output(const bgm_model *m, int j, const bgm__output_spec *outs,
+                               const char *fn)
+{
+    char where[BGM__NAME_SIZE + 16];
+    const bgm__output_spec *o = &outs[j];
+    const char *at = output_label(where, sizeof where, m, j, outs);
+    if (o->loss < BGM_LOSS_MSE || o->loss > BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+        return bgm__fail(BGM_E_INVALID, "%s: unknown loss %d%s", fn, (int)o->loss, at);
+    if (o->from_logits && (o->loss == BGM_LOSS_MSE || o->loss == BGM_LOSS_MAE))
+        return bgm__fail(BGM_E_INVALID, "%s: from_logits applies to the cross-entropy losses, "
+                         "not to %s%s", fn, bgm__loss_name(o->loss), at);
+    if (!(o->weight >= 0.0f) || isinf(o->weight))
+        return bgm__fail(BGM_E_INVALID, "%s: loss_weights[%d] = %g%s, expected a finite "
+                         "value >= 0", fn, j, (double)o->weight, at);
+    return BGM_OK;
+}
+
+/* Checks a list of metric kinds given with its count. */
+static bgm_status check_kinds(const bgm_metric_kind *kinds, int n, const char *what,
+                              const char *fn)
+{
+    if (n < 0 || (n > 0 && !kinds))
+        return bgm__fail(BGM_E_INVALID, "%s: %s = %d with metrics %s", fn, what, n,
+                         kinds ? "given" : "NULL");
+    return BGM_OK;
+}
+
+/* Appends output j's metrics: the kinds of every output, then its own. */
+static bgm_status push_output_metrics(metric_list *l, const bgm_model *m, int j,
+                                      const bgm_compile_options *o, const char *fn)
+{
+    char what[48];
+    const bgm_metric_kind *own = o->output_metrics ? o->output_metrics[j] : NULL;
+    int nown = o->output_metrics ? o->output_num_metrics[j] : 0, i;
+    bgm_status s = BGM_OK;
+    snprintf(what, sizeof what, "output_num_metrics[%d]", j);
+    if (o->output_metrics)
+        s = check_kinds(own, nown, what, fn);
+    for (i = 0; s == BGM_OK && i < o->num_metrics + nown; i++) {
+        bgm_metric_kind kind = i < o->num_metrics ? o->metrics[i] : own[i - o->num_metrics];
+        bgm_metric_options mo;
+        s = default_options(m, j, kind, &mo, fn);
+        if (s == BGM_OK)
+            s = push_metric(l, j, kind, &mo, fn);
+    }
+    return s;
+}
+
+/* Room in the logs for every value, its "val_" twin and "lr". */
+static bgm_status check_log_room(const bgm_model *m, int nmetrics, const char *fn)
+{
+    int values = 1 + (m->noutputs > 1 ? m->noutputs : 0) + nmetrics;
+    if (m->noutputs > 1 && 2 * values + 1 > BGM__LOGS_MAX)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the model would report %d values (losses "
+                         "and metrics); logs hold at most %d", fn, values,
+                         (BGM__LOGS_MAX - 1) / 2);
+    return BGM_OK;
+}
+
+/* Checks the per-output arrays' count against the model's. */
+static bgm_status check_counts(const bgm_model *m, const bgm_compile_options *o,
+                               const char *fn)
+{
+    int per_output = o->output_losses || o->output_from_logits || o->loss_weights ||
+                     o->output_metrics || o->output_num_metrics;
+    if (per_output && o->num_outputs != m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: the per-output options hold num_outputs = %d "
+                         "entries, the model has %d output%s", fn, o->num_outputs,
+                         m->noutputs, m->noutputs == 1 ? "" : "s");
+    if (!o->output_metrics != !o->output_num_metrics)
+        return bgm__fail(BGM_E_INVALID, "%s: output_metrics and output_num_metrics go "
+                         "together; only %s is set", fn,
+                         o->output_metrics ? "output_metrics" : "output_num_metrics");
+    return BGM_OK;
+}
+
+/* Compiles m from the options o (all of this library's fields); count names
+ * o->num_metrics in messages as the caller knows it. */
+static bgm_status compile(bgm_model *m, bgm_optimizer *optimizer,
+                          const bgm_compile_options *o, const char *count, const char *fn)
+{
+    metric_list l = {NULL, 0, NULL, 0};
+    bgm__output_spec *outs = NULL;
     bgm_status s;
+    int j;
     if (!m) {
         s = bgm__fail(BGM_E_INVALID, "%s: argument 'm' is NULL", fn);
         goto fail;
@@ -106,44 +258,110 @@ BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
         s = bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
         goto fail;
     }
-    if (m->noutputs != 1) {
-        s = bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has %d outputs; compile takes "
-                      "one loss for one output so far", fn, m->noutputs);
+    if (m->noutputs > BGM__MAX_IO) {
+        s = bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has %d outputs; training takes at "
+                      "most %d", fn, m->noutputs, BGM__MAX_IO);
         goto fail;
     }
-    if (loss < BGM_LOSS_MSE || loss > BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
-        s = bgm__fail(BGM_E_INVALID, "%s: unknown loss %d", fn, (int)loss);
+    s = check_counts(m, o, fn);
+    if (s != BGM_OK)
+        goto fail;
+    outs = calloc((size_t)m->noutputs, sizeof *outs);
+    if (!outs) {
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
         goto fail;
     }
-    if (from_logits && (loss == BGM_LOSS_MSE || loss == BGM_LOSS_MAE)) {
-        s = bgm__fail(BGM_E_INVALID, "%s: from_logits applies to the cross-entropy losses, "
-                      "not to %s", fn, bgm__loss_name(loss));
+    name_outputs(outs, m);
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++) {
+        outs[j].loss = o->output_losses ? o->output_losses[j] : o->loss;
+        outs[j].from_logits = (o->output_from_logits ? o->output_from_logits[j]
+                                                     : o->from_logits) != 0;
+        outs[j].weight = o->loss_weights ? o->loss_weights[j] : 1.0f;
+        s = check_output(m, j, outs, fn);
+    }
+    if (s == BGM_OK)
+        s = check_kinds(o->metrics, o->num_metrics, count, fn);
+    l.outs = outs;
+    l.noutputs = m->noutputs;
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++)
+        s = push_output_metrics(&l, m, j, o, fn);
+    if (s == BGM_OK)
+        s = check_log_room(m, l.n, fn);
+    if (s != BGM_OK)
         goto fail;
-    }
-    if (nmetrics < 0 || (nmetrics > 0 && !metrics)) {
-        s = bgm__fail(BGM_E_INVALID, "%s: nmetrics = %d with metrics %s", fn, nmetrics,
-                      metrics ? "given" : "NULL");
-        goto fail;
-    }
-    for (i = 0; i < nmetrics; i++) {
-        bgm_metric_options o;
-        s = default_options(m, metrics[i], &o, fn);
-        if (s == BGM_OK)
-            s = push_metric(&specs, &n, metrics[i], &o, fn);
-        if (s != BGM_OK)
-            goto fail;
-    }
     bgm_optimizer_free(m->optimizer);
     free(m->metrics);
+    free(m->out_specs);
     m->optimizer = optimizer;
-    m->loss = loss;
-    m->from_logits = from_logits != 0;
-    m->metrics = specs;
-    m->nmetrics = n;
+    m->loss = outs[0].loss;
+    m->from_logits = outs[0].from_logits;
+    m->metrics = l.specs;
+    m->nmetrics = l.n;
+    m->out_specs = outs;
     return BGM_OK;
 fail:
-    free(specs);
+    free(l.specs);
+    free(outs);
     bgm_optimizer_free(optimizer);
+    return s;
+}
+
+BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
+                                     bgm_loss_kind loss, int from_logits,
+                                     const bgm_metric_kind *metrics, int nmetrics)
+{
+    bgm_compile_options o;
+    bgm_compile_options_init(&o, sizeof o);
+    o.loss = loss;
+    o.from_logits = from_logits;
+    o.metrics = metrics;
+    o.num_metrics = nmetrics;
+    return compile(m, optimizer, &o, "nmetrics", "bgm_model_compile");
+}
+
+BGM_API bgm_status bgm_model_compile_v2(bgm_model *m, bgm_optimizer *optimizer,
+                                        const bgm_compile_options *opts)
+{
+    static const char *fn = "bgm_model_compile_v2";
+    bgm_compile_options o;
+    if (!opts) {
+        bgm_optimizer_free(optimizer);
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'opts' is NULL", fn);
+    }
+    if (bgm__options_read_check(opts->size, COMPILE_OPTIONS_V1_SIZE, sizeof o,
+                                "bgm_compile_options_init", fn) != BGM_OK) {
+        bgm_optimizer_free(optimizer);
+        return BGM_E_INVALID;
+    }
+    bgm_compile_options_init(&o, sizeof o);
+    memcpy(&o, opts, opts->size);
+    if (!o.output_losses && o.loss == 0) {
+        bgm_optimizer_free(optimizer);
+        return bgm__fail(BGM_E_INVALID, "%s: no loss: set opts->loss (for every output) or "
+                         "opts->output_losses", fn);
+    }
+    return compile(m, optimizer, &o, "num_metrics", fn);
+}
+
+/* Appends metric kind of output j (every output when j < 0) to a compiled m. */
+static bgm_status add_metric(bgm_model *m, int j, bgm_metric_kind kind,
+                             const bgm_metric_options *opts, const char *fn)
+{
+    metric_list l;
+    int first = j < 0 ? 0 : j, last = j < 0 ? m->noutputs - 1 : j, k;
+    bgm_status s = check_log_room(m, m->nmetrics + last - first + 1, fn);
+    if (s != BGM_OK)
+        return s;
+    l.specs = m->metrics;
+    l.n = m->nmetrics;
+    l.outs = m->out_specs;
+    l.noutputs = m->noutputs;
+    for (k = first; s == BGM_OK && k <= last; k++)
+        s = push_metric(&l, k, kind, opts, fn);
+    if (s != BGM_OK) /* keeps the model as it was, only its array may have grown */
+        l.n = m->nmetrics;
+    m->metrics = l.specs;
+    m->nmetrics = l.n;
     return s;
 }
 
@@ -154,7 +372,20 @@ BGM_API bgm_status bgm_model_add_metric(bgm_model *m, bgm_metric_kind kind,
     BGM__CHECK_NULL(m, fn);
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
-    return push_metric(&m->metrics, &m->nmetrics, kind, opts, fn);
+    return add_metric(m, -1, kind, opts, fn);
+}
+
+BGM_API bgm_status bgm_model_add_output_metric(bgm_model *m, int output, bgm_metric_kind kind,
+                                               const bgm_metric_options *opts)
+{
+    static const char *fn = "bgm_model_add_output_metric";
+    BGM__CHECK_NULL(m, fn);
+    if (!m->optimizer)
+        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
+    if (output < 0 || output >= m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: output = %d, the model has %d output%s", fn,
+                         output, m->noutputs, m->noutputs == 1 ? "" : "s");
+    return add_metric(m, output, kind, opts, fn);
 }
 
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m)
@@ -162,16 +393,33 @@ BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m)
     return m ? m->optimizer : NULL;
 }
 
+/* Losses reported besides the total: one per output when there are several. */
+static int output_losses(const bgm_model *m)
+{
+    return m->noutputs > 1 ? m->noutputs : 0;
+}
+
 BGM_API int bgm_model_num_metrics(const bgm_model *m)
 {
-    return m && m->optimizer ? 1 + m->nmetrics : 0;
+    return m && m->optimizer ? 1 + output_losses(m) + m->nmetrics : 0;
 }
 
 BGM_API const char *bgm_model_metric_name(const bgm_model *m, int i)
 {
-    if (!m || !m->optimizer || i < 0 || i > m->nmetrics)
+    int nl;
+    if (!m || !m->optimizer || i < 0 || i >= bgm_model_num_metrics(m))
         return NULL;
-    return i == 0 ? "loss" : m->metrics[i - 1].name;
+    nl = output_losses(m);
+    if (i == 0)
+        return "loss";
+    return i <= nl ? m->out_specs[i - 1].loss_key : m->metrics[i - 1 - nl].name;
+}
+
+BGM_API const char *bgm_model_output_name(const bgm_model *m, int i)
+{
+    if (!m || !m->optimizer || i < 0 || i >= m->noutputs)
+        return NULL;
+    return m->out_specs[i].name;
 }
 
 bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out)
@@ -200,14 +448,4 @@ void bgm__metrics_free(bgm_metric **metrics, int n)
     for (i = 0; i < n; i++)
         bgm_metric_free(metrics[i]);
     free(metrics);
-}
-
-bgm_status bgm__check_single_io(const bgm_model *m, const char *fn)
-{
-    if (m->ninputs != 1 || m->noutputs != 1)
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has %d inputs and %d outputs; "
-                         "this function takes models of one input and one output so far "
-                         "(train others with bgm_model_forward_multi on a tape)", fn,
-                         m->ninputs, m->noutputs);
-    return BGM_OK;
 }

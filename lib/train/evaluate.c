@@ -12,39 +12,46 @@
 
 #define DEFAULT_BATCH 32
 
-bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm__infer_tapes *tapes,
-                                 const bgm_tensor *x,
-                                 const bgm_tensor *y, int64_t batch_size,
-                                 bgm_metric **metrics, double *loss_mean)
+/* Frees views[0..n). */
+static void free_views(bgm_tensor **views, int n)
 {
-    int64_t n = bgm_tensor_dim(x, 0), start;
-    double sum = 0.0;
-    bgm_status s = BGM_OK;
     int i;
+    for (i = 0; i < n; i++)
+        bgm_tensor_free(views[i]);
+}
+
+bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
+                                int64_t batch_size, bgm_metric **metrics, bgm__losses means)
+{
+    bgm_tensor *views[2 * BGM__MAX_IO];
+    const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO];
+    bgm__losses sums = {0}, losses;
+    int64_t n = a->n, start;
+    bgm_status s = BGM_OK;
+    int i, nx = m->ninputs, ny = m->noutputs;
     for (i = 0; i < m->nmetrics; i++)
         bgm_metric_reset(metrics[i]);
     for (start = 0; start < n && s == BGM_OK; start += batch_size) {
         int64_t stop = start + batch_size < n ? start + batch_size : n;
-        bgm_tensor *xb = NULL, *yb = NULL, *pred, *loss, *probs;
-        s = bgm_tensor_slice(&xb, x, start, stop);
-        if (s == BGM_OK)
-            s = bgm_tensor_slice(&yb, y, start, stop);
-        if (s == BGM_OK)
-            s = bgm__model_infer(m, tapes, (const bgm_tensor *const *)&xb, &pred);
-        if (s == BGM_OK)
-            s = bgm__model_loss(m, tapes->tapes[0], yb, pred, &loss);
-        if (s == BGM_OK) {
-            sum += (double)*(const float *)bgm_tensor_data(loss) * (double)(stop - start);
-            s = bgm__metric_input(m, tapes->tapes[0], pred, &probs);
+        int made = 0;
+        for (i = 0; s == BGM_OK && i < nx + ny; i++) {
+            s = bgm_tensor_slice(&views[i], i < nx ? a->x[i] : a->y[i - nx], start, stop);
+            made += s == BGM_OK;
+            if (i < nx)
+                xb[i] = views[i];
+            else
+                yb[i - nx] = views[i];
         }
-        for (i = 0; s == BGM_OK && i < m->nmetrics; i++)
-            s = bgm_metric_update(metrics[i], yb, probs);
-        bgm_tensor_free(xb);
-        bgm_tensor_free(yb);
+        if (s == BGM_OK)
+            s = bgm__test_batch(m, t, xb, yb, metrics, losses);
+        for (i = 0; s == BGM_OK && i <= ny; i++)
+            sums[i] += losses[i] * (double)(stop - start);
+        free_views(views, made);
     }
-    for (i = 0; i < tapes->ntapes; i++)
-        bgm_tape_reset(tapes->tapes[i]);
-    *loss_mean = n > 0 ? sum / (double)n : 0.0;
+    for (i = 0; i < t->ntapes; i++)
+        bgm_tape_reset(t->tapes[i]);
+    for (i = 0; i <= ny; i++)
+        means[i] = n > 0 ? sums[i] / (double)n : 0.0;
     return s;
 }
 
@@ -58,19 +65,18 @@ static bgm_status check_batch_size(int64_t *batch_size, const char *fn)
     return BGM_OK;
 }
 
-static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm_tensor *x,
-                           const bgm_tensor *y, int64_t batch_size, const char *fn)
+static bgm_status evaluate(double *results, int n, const bgm_model *m,
+                           const bgm_tensor *const *xs, int nx, const bgm_tensor *const *ys,
+                           int ny, int64_t batch_size, const char *fn)
 {
-    bgm_tensor *yv = NULL;
+    bgm__arrays a;
     bgm__infer_tapes *it = NULL;
     bgm_metric **metrics = NULL;
-    double loss = 0.0, value;
+    bgm__losses means;
     bgm_status s;
-    int i;
+    memset(&a, 0, sizeof a);
     BGM__CHECK_NULL(results, fn);
     BGM__CHECK_NULL(m, fn);
-    BGM__CHECK_NULL(x, fn);
-    BGM__CHECK_NULL(y, fn);
     if (n < 1)
         return bgm__fail(BGM_E_INVALID, "%s: n = %d, room for at least the loss is needed",
                          fn, n);
@@ -78,25 +84,16 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m, const bgm
         return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
     s = check_batch_size(&batch_size, fn);
     if (s == BGM_OK)
-        s = bgm__check_single_io(m, fn);
-    if (s == BGM_OK)
-        s = bgm__check_input(m, 0, fn, "x", x);
-    if (s == BGM_OK)
-        s = bgm__check_targets(m, fn, "y", y, bgm_tensor_dim(x, 0), &yv);
+        s = bgm__arrays_check(&a, m, xs, nx, ys, ny, "x", "y", fn);
     if (s == BGM_OK && !(it = bgm__infer_tapes_take(m)))
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__evaluate_tensors(m, it, x, yv, batch_size, metrics, &loss);
+        s = bgm__evaluate_arrays(m, it, &a, batch_size, metrics, means);
     if (s == BGM_OK)
-        results[0] = loss;
-    for (i = 0; s == BGM_OK && i < m->nmetrics && i + 1 < n; i++) {
-        s = bgm_metric_result(&value, metrics[i]);
-        results[i + 1] = value;
-    }
-    if (yv != y)
-        bgm_tensor_free(yv);
+        s = bgm__results(results, n, m, metrics, means);
+    bgm__arrays_free(&a);
     bgm__metrics_free(metrics, m->nmetrics);
     bgm__infer_tapes_give(m, it);
     return s;
@@ -106,18 +103,33 @@ BGM_API bgm_status bgm_model_evaluate(double *results, int n, const bgm_model *m
                                       const bgm_tensor *x, const bgm_tensor *y,
                                       int64_t batch_size)
 {
-    return evaluate(results, n, m, x, y, batch_size, "bgm_model_evaluate");
+    static const char *fn = "bgm_model_evaluate";
+    BGM__CHECK_NULL(results, fn);
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(x, fn);
+    BGM__CHECK_NULL(y, fn);
+    return evaluate(results, n, m, &x, 1, &y, 1, batch_size, fn);
+}
+
+BGM_API bgm_status bgm_model_evaluate_multi(double *results, int n, const bgm_model *m,
+                                            const bgm_tensor *const *xs, int nx,
+                                            const bgm_tensor *const *ys, int ny,
+                                            int64_t batch_size)
+{
+    return evaluate(results, n, m, xs, nx, ys, ny, batch_size, "bgm_model_evaluate_multi");
 }
 
 BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_model *m,
                                               const bgm_dataset *ds, int64_t batch_size)
 {
     static const char *fn = "bgm_model_evaluate_dataset";
+    const bgm_tensor *xs[BGM__MAX_IO], *ys[BGM__MAX_IO];
+    int nx, ny;
     BGM__CHECK_NULL(ds, fn);
     if (!bgm_dataset_targets(ds))
         return bgm__fail(BGM_E_INVALID, "%s: the dataset has no targets", fn);
-    return evaluate(results, n, m, bgm_dataset_features(ds), bgm_dataset_targets(ds),
-                    batch_size, fn);
+    bgm__dataset_arrays(ds, xs, &nx, ys, &ny);
+    return evaluate(results, n, m, xs, nx, ys, ny, batch_size, fn);
 }
 
 /* Frees outs[0..n) and sets them to NULL. */

@@ -1,8 +1,8 @@
 /*
- * fit: the Keras training loop. One step = reset the model's tape, forward
- * in training mode, loss + L2 penalties, gradients into the model's gradient
- * buffer, one optimizer step. Epochs end with validation, callbacks, the
- * progress line and a history entry.
+ * fit: the Keras training loop, for models of any number of inputs and
+ * outputs. Epochs walk the training data in batches (the same samples of
+ * every tensor), each a training step of step.c; they end with validation,
+ * callbacks, the progress line and a history entry.
  */
 #include "train/train.h"
 
@@ -17,14 +17,12 @@
 BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size)
 {
     static const char *fn = "bgm_fit_options_init";
+    bgm_status s;
     BGM__CHECK_NULL(opts, fn);
-    if (size < FIT_OPTIONS_V1_SIZE)
-        return bgm__fail(BGM_E_INVALID, "%s: size = %zu is smaller than any version of "
-                         "bgm_fit_options (%zu)", fn, size, (size_t)FIT_OPTIONS_V1_SIZE);
-    if (size > sizeof *opts)
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: size = %zu is larger than this library's "
-                         "bgm_fit_options (%zu): the caller was built against a newer "
-                         "header", fn, size, sizeof *opts);
+    s = bgm__options_init_check(size, FIT_OPTIONS_V1_SIZE, sizeof *opts, "bgm_fit_options",
+                                fn);
+    if (s != BGM_OK)
+        return s;
     memset(opts, 0, size);
     opts->size = size;
     opts->epochs = 1;
@@ -40,9 +38,9 @@ static bgm_status read_options(bgm_fit_options *o, const bgm_fit_options *opts,
     bgm_fit_options_init(o, sizeof *o);
     if (!opts)
         return BGM_OK;
-    if (opts->size < FIT_OPTIONS_V1_SIZE || opts->size > sizeof *o)
-        return bgm__fail(BGM_E_INVALID, "%s: opts->size = %zu; fill the options with "
-                         "bgm_fit_options_init(&opts, sizeof opts)", fn, opts->size);
+    if (bgm__options_read_check(opts->size, FIT_OPTIONS_V1_SIZE, sizeof *o,
+                                "bgm_fit_options_init", fn) != BGM_OK)
+        return BGM_E_INVALID;
     memcpy(o, opts, opts->size);
     if (o->epochs < 0 || o->initial_epoch < 0)
         return bgm__fail(BGM_E_INVALID, "%s: epochs = %d and initial_epoch = %d must not be "
@@ -65,6 +63,13 @@ static bgm_status read_options(bgm_fit_options *o, const bgm_fit_options *opts,
     if (!o->validation_x != !o->validation_y)
         return bgm__fail(BGM_E_INVALID, "%s: validation_x and validation_y go together; "
                          "only %s is set", fn, o->validation_x ? "validation_x" : "validation_y");
+    if (!o->validation_xs != !o->validation_ys)
+        return bgm__fail(BGM_E_INVALID, "%s: validation_xs and validation_ys go together; "
+                         "only %s is set", fn,
+                         o->validation_xs ? "validation_xs" : "validation_ys");
+    if (o->validation_xs && o->validation_x)
+        return bgm__fail(BGM_E_INVALID, "%s: set validation_x / _y or validation_xs / _ys, "
+                         "not both", fn);
     return BGM_OK;
 }
 
@@ -72,8 +77,9 @@ static bgm_status read_options(bgm_fit_options *o, const bgm_fit_options *opts,
 typedef struct fit_run {
     bgm_model *m;
     bgm_fit_options o;
-    bgm_dataset *train;
-    bgm_tensor *val_x, *val_y;       /* checked views, or NULL */
+    bgm_dataset *train;              /* views of the checked training arrays */
+    bgm__arrays val;                 /* checked validation arrays (val.n = 0: none) */
+    bgm_dataset *val_views;          /* holds the validation split's views, or NULL */
     bgm_batch_iter *it;
     bgm_metric **metrics, **val_metrics;
     bgm_tensor **grads;              /* the tape's gradients of one step */
@@ -84,63 +90,42 @@ typedef struct fit_run {
     int has_lambda;
 } fit_run;
 
-static bgm_status train_step(fit_run *r, const bgm_tensor *x, const bgm_tensor *y,
-                             double *loss_value)
-{
-    bgm_model *m = r->m;
-    bgm_tensor *pred, *loss, *probs;
-    bgm_status s = bgm_tape_reset(m->tape);
-    int i;
-    for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
-        s = bgm_tape_watch(m->tape, m->trainable[i]);
-    if (s == BGM_OK)
-        s = bgm__model_run(m, m->tape, &x, 1, &m->rng, &pred);
-    if (s == BGM_OK)
-        s = bgm__model_loss(m, m->tape, y, pred, &loss);
-    if (s == BGM_OK && m->ntrainable > 0) {
-        s = bgm_tape_gradient(m->tape, loss, m->trainable, m->ntrainable, r->grads);
-        if (s == BGM_OK)
-            s = bgm_optimizer_step(m->optimizer, m->trainable, r->grads, m->ntrainable);
-    }
-    if (s == BGM_OK)
-        s = bgm__metric_input(m, m->tape, pred, &probs);
-    for (i = 0; s == BGM_OK && i < m->nmetrics; i++)
-        s = bgm_metric_update(r->metrics[i], y, probs);
-    if (s == BGM_OK)
-        *loss_value = *(const float *)bgm_tensor_data(loss);
-    return s;
-}
-
-/* logs = loss and metric results (prefix "" or "val_"). */
-static bgm_status collect(const bgm_model *m, bgm_metric **metrics, double loss,
-                          const char *prefix, bgm_logs *logs)
-{
-    char name[BGM__NAME_SIZE + 8];
-    double v;
-    int i;
-    snprintf(name, sizeof name, "%sloss", prefix);
-    bgm__logs_set(logs, name, loss);
-    for (i = 0; i < m->nmetrics; i++) {
-        bgm_status s = bgm_metric_result(&v, metrics[i]);
-        if (s != BGM_OK)
-            return s;
-        snprintf(name, sizeof name, "%s%s", prefix, m->metrics[i].name);
-        bgm__logs_set(logs, name, v);
-    }
-    return BGM_OK;
-}
-
 static int cancelled(const fit_run *r)
 {
     return r->o.cancel && __atomic_load_n(r->o.cancel, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* logs = the means of the sums over seen samples, and the metrics. */
+static bgm_status collect_means(bgm_logs *logs, const bgm_model *m, bgm_metric **metrics,
+                                const bgm__losses sums, int64_t seen)
+{
+    bgm__losses means;
+    int j;
+    for (j = 0; j <= m->noutputs; j++)
+        means[j] = seen ? sums[j] / (double)seen : 0.0;
+    return bgm__logs_collect(logs, m, metrics, means, "");
+}
+
+/* The validation values of the epoch, into logs. */
+static bgm_status validate(fit_run *r, bgm_logs *logs, const char *fn)
+{
+    bgm__losses means;
+    bgm__infer_tapes *t = bgm__infer_tapes_take(r->m);
+    bgm_status s = t ? bgm__evaluate_arrays(r->m, t, &r->val, r->o.batch_size,
+                                            r->val_metrics, means)
+                     : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
+    bgm__infer_tapes_give(r->m, t);
+    if (s == BGM_OK)
+        s = bgm__logs_collect(logs, r->m, r->val_metrics, means, "val_");
+    return s;
+}
+
 static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
 {
     bgm_model *m = r->m;
-    const bgm_tensor *x, *y;
+    const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO];
     int64_t steps = bgm_batch_iter_num_batches(r->it), step = 0, seen = 0;
-    double loss_sum = 0.0, loss;
+    bgm__losses sums = {0}, losses;
     bgm_logs logs;
     bgm_status s = BGM_OK;
     int i, more;
@@ -162,16 +147,18 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         bgm_batch_iter_reset(r->it);
     if (s != BGM_OK)
         return s;
-    while ((s = bgm_batch_iter_next(&more, &x, &y, r->it)) == BGM_OK && more) {
-        int64_t b = bgm_tensor_dim(x, 0);
-        s = train_step(r, x, y, &loss);
+    while ((s = bgm_batch_iter_next_multi(&more, xb, m->ninputs, yb, m->noutputs,
+                                          r->it)) == BGM_OK && more) {
+        int64_t b = bgm_tensor_dim(xb[0], 0);
+        s = bgm__train_batch(m, xb, yb, r->grads, r->metrics, losses);
         if (s != BGM_OK)
             return s;
-        loss_sum += loss * (double)b;
+        for (i = 0; i <= m->noutputs; i++)
+            sums[i] += losses[i] * (double)b;
         seen += b;
         step++;
         if (r->has_lambda || bgm__progress_due(&r->progress, step)) {
-            s = collect(m, r->metrics, loss_sum / (double)seen, "", &logs);
+            s = collect_means(&logs, m, r->metrics, sums, seen);
             if (s != BGM_OK)
                 return s;
             bgm__progress_update(&r->progress, step, &logs);
@@ -193,17 +180,9 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     if (s != BGM_OK)
         return s;
     logs.n = 0;
-    s = collect(m, r->metrics, seen ? loss_sum / (double)seen : 0.0, "", &logs);
-    if (s == BGM_OK && r->val_x) {
-        double val_loss;
-        bgm__infer_tapes *it = bgm__infer_tapes_take(m);
-        s = it ? bgm__evaluate_tensors(m, it, r->val_x, r->val_y, r->o.batch_size,
-                                       r->val_metrics, &val_loss)
-               : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
-        bgm__infer_tapes_give(m, it);
-        if (s == BGM_OK)
-            s = collect(m, r->val_metrics, val_loss, "val_", &logs);
-    }
+    s = collect_means(&logs, m, r->metrics, sums, seen);
+    if (s == BGM_OK && r->val.n > 0)
+        s = validate(r, &logs, fn);
     /* Counted before EPOCH_END, so a model saved by a callback resumes after it. */
     if (s == BGM_OK)
         m->epochs_done = epoch + 1;
@@ -215,45 +194,33 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     return bgm__history_append(r->history, epoch, &logs);
 }
 
-/* Checked views of x and y; *yv is y or a reshaped view the caller frees. */
-static bgm_status check_pair(const bgm_model *m, const char *fn, const char *xname,
-                             const char *yname, const bgm_tensor *x, const bgm_tensor *y,
-                             bgm_tensor **yv)
-{
-    char a[BGM__SHAPE_STR_SIZE], b[BGM__SHAPE_STR_SIZE];
-    bgm_status s = bgm__check_input(m, 0, fn, xname, x);
-    *yv = NULL;
-    if (s != BGM_OK)
-        return s;
-    if (bgm_tensor_ndim(y) < 1 || bgm_tensor_dim(y, 0) != bgm_tensor_dim(x, 0))
-        return bgm__fail(BGM_E_SHAPE, "%s: %s %s and %s %s hold different numbers of "
-                         "samples", fn, xname,
-                         bgm__shape_str(a, sizeof a, bgm_tensor_shape(x), bgm_tensor_ndim(x)),
-                         yname,
-                         bgm__shape_str(b, sizeof b, bgm_tensor_shape(y), bgm_tensor_ndim(y)));
-    return bgm__check_targets(m, fn, yname, y, bgm_tensor_dim(x, 0), yv);
-}
-
-static void free_view(bgm_tensor *view, const bgm_tensor *of)
-{
-    if (view != of)
-        bgm_tensor_free(view);
-}
+/* The training and validation data of one fit call: train holds the
+ * training samples, r->val the validation arrays (explicit ones, or the
+ * last samples when validation_split is set, as Keras, before any shuffling). */
+typedef struct fit_data {
+    const bgm_tensor *const *xs, *const *ys;     /* as the caller gave them */
+    int nx, ny;
+    const bgm_tensor *const *vxs, *const *vys;   /* explicit validation data, or NULL */
+    int nvx, nvy;
+    const char *vxname, *vyname;                 /* how messages name them */
+} fit_data;
 
 /* Splits off validation data and sets up everything the epochs need. */
-static bgm_status prepare(fit_run *r, const bgm_tensor *x, const bgm_tensor *y,
-                          const bgm_tensor *vx, const bgm_tensor *vy, const char *fn)
+static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
 {
     bgm_model *m = r->m;
-    bgm_tensor *yv = NULL, *vyv = NULL, *tx = NULL, *ty = NULL;
-    int64_t n = bgm_tensor_dim(x, 0), split = n;
-    bgm_status s = check_pair(m, fn, "x", "y", x, y, &yv);
-    if (s == BGM_OK && vx)
-        s = check_pair(m, fn, "validation_x", "validation_y", vx, vy, &vyv);
+    bgm__arrays a;
+    bgm_dataset *all = NULL;
+    int64_t n, split;
+    int nvx, nvy;
+    bgm_status s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
+    if (s == BGM_OK && d->vxs)
+        s = bgm__arrays_check(&r->val, m, d->vxs, d->nvx, d->vys, d->nvy, d->vxname,
+                              d->vyname, fn);
     if (s != BGM_OK)
         goto done;
-    if (!vx && r->o.validation_split > 0.0) {
-        /* As Keras: the last samples, before any shuffling. */
+    n = split = a.n;
+    if (!d->vxs && r->o.validation_split > 0.0) {
         split = (int64_t)floor((double)n * (1.0 - r->o.validation_split));
         if (split == n || split == 0) {
             s = bgm__fail(BGM_E_INVALID, "%s: validation_split = %g of %lld samples leaves "
@@ -261,22 +228,21 @@ static bgm_status prepare(fit_run *r, const bgm_tensor *x, const bgm_tensor *y,
                           split == n ? "the validation set" : "the training set");
             goto done;
         }
-        s = bgm_tensor_slice(&r->val_x, x, split, n);
-        if (s == BGM_OK)
-            s = bgm_tensor_slice(&r->val_y, yv, split, n);
-    } else if (vx) {
-        s = bgm_tensor_slice(&r->val_x, vx, 0, bgm_tensor_dim(vx, 0));
-        if (s == BGM_OK)
-            s = bgm_tensor_slice(&r->val_y, vyv, 0, bgm_tensor_dim(vx, 0));
     }
-    if (s == BGM_OK && n == 0)
+    if (n == 0) {
         s = bgm__fail(BGM_E_INVALID, "%s: x holds no samples", fn);
+        goto done;
+    }
+    s = bgm_dataset_from_tensors_multi(&all, a.x, m->ninputs, a.y, m->noutputs);
     if (s == BGM_OK)
-        s = bgm_tensor_slice(&tx, x, 0, split);
-    if (s == BGM_OK)
-        s = bgm_tensor_slice(&ty, yv, 0, split);
-    if (s == BGM_OK)
-        s = bgm_dataset_from_tensors(&r->train, tx, ty);
+        s = bgm_dataset_take(&r->train, all, split);
+    if (s == BGM_OK && split < n) {
+        s = bgm_dataset_skip(&r->val_views, all, split);
+        if (s == BGM_OK) {
+            bgm__dataset_arrays(r->val_views, r->val.x, &nvx, r->val.y, &nvy);
+            r->val.n = n - split;
+        }
+    }
     if (s == BGM_OK)
         s = bgm_batch_iter_create(&r->it, r->train, r->o.batch_size, 0);
     if (s == BGM_OK)
@@ -292,17 +258,15 @@ static bgm_status prepare(fit_run *r, const bgm_tensor *x, const bgm_tensor *y,
             s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     }
 done:
-    bgm_tensor_free(tx);
-    bgm_tensor_free(ty);
-    free_view(yv, y);
-    free_view(vyv, vy);
+    bgm_dataset_free(all); /* train and the validation views keep what they need */
+    bgm__arrays_free(&a);
     return s;
 }
 
 static void release(fit_run *r)
 {
-    bgm_tensor_free(r->val_x);
-    bgm_tensor_free(r->val_y);
+    bgm__arrays_free(&r->val);
+    bgm_dataset_free(r->val_views);
     bgm_batch_iter_free(r->it);
     bgm_dataset_free(r->train);
     bgm__metrics_free(r->metrics, r->m->nmetrics);
@@ -313,8 +277,7 @@ static void release(fit_run *r)
         bgm_tape_reset(r->m->tape);
 }
 
-static bgm_status fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
-                      const bgm_tensor *y, const bgm_tensor *vx, const bgm_tensor *vy,
+static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
                       const bgm_fit_options *opts, const char *fn)
 {
     fit_run r;
@@ -323,24 +286,27 @@ static bgm_status fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
     if (history)
         *history = NULL;
     BGM__CHECK_NULL(m, fn);
-    BGM__CHECK_NULL(x, fn);
-    BGM__CHECK_NULL(y, fn);
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model before fitting it", fn);
-    s = bgm__check_single_io(m, fn);
-    if (s != BGM_OK)
-        return s;
     memset(&r, 0, sizeof r);
     r.m = m;
     r.st.model = m;
     s = read_options(&r.o, opts, fn);
     if (s != BGM_OK)
         return s;
-    if (!vx) {
-        vx = r.o.validation_x;
-        vy = r.o.validation_y;
+    if (!d->vxs && r.o.validation_xs) {
+        d->vxs = r.o.validation_xs;
+        d->vys = r.o.validation_ys;
+        d->nvx = r.o.num_validation_xs;
+        d->nvy = r.o.num_validation_ys;
+    } else if (!d->vxs && r.o.validation_x) {
+        d->vxs = &r.o.validation_x;
+        d->vys = &r.o.validation_y;
+        d->nvx = d->nvy = 1;
     }
-    s = prepare(&r, x, y, vx, vy, fn);
+    d->vxname = "validation_x";
+    d->vyname = "validation_y";
+    s = prepare(&r, d, fn);
     if (s != BGM_OK) {
         release(&r);
         return s;
@@ -371,7 +337,32 @@ static bgm_status fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
 BGM_API bgm_status bgm_model_fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
                                  const bgm_tensor *y, const bgm_fit_options *opts)
 {
-    return fit(history, m, x, y, NULL, NULL, opts, "bgm_model_fit");
+    static const char *fn = "bgm_model_fit";
+    fit_data d;
+    if (history)
+        *history = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(x, fn);
+    BGM__CHECK_NULL(y, fn);
+    memset(&d, 0, sizeof d);
+    d.xs = &x;
+    d.ys = &y;
+    d.nx = d.ny = 1;
+    return fit(history, m, &d, opts, fn);
+}
+
+BGM_API bgm_status bgm_model_fit_multi(bgm_history **history, bgm_model *m,
+                                       const bgm_tensor *const *xs, int nx,
+                                       const bgm_tensor *const *ys, int ny,
+                                       const bgm_fit_options *opts)
+{
+    fit_data d;
+    memset(&d, 0, sizeof d);
+    d.xs = xs;
+    d.ys = ys;
+    d.nx = nx;
+    d.ny = ny;
+    return fit(history, m, &d, opts, "bgm_model_fit_multi");
 }
 
 BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
@@ -380,6 +371,9 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
                                          const bgm_fit_options *opts)
 {
     static const char *fn = "bgm_model_fit_dataset";
+    const bgm_tensor *xs[BGM__MAX_IO], *ys[BGM__MAX_IO];
+    const bgm_tensor *vxs[BGM__MAX_IO], *vys[BGM__MAX_IO];
+    fit_data d;
     if (history)
         *history = NULL;
     BGM__CHECK_NULL(train, fn);
@@ -387,7 +381,14 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
         return bgm__fail(BGM_E_INVALID, "%s: the training dataset has no targets", fn);
     if (validation && !bgm_dataset_targets(validation))
         return bgm__fail(BGM_E_INVALID, "%s: the validation dataset has no targets", fn);
-    return fit(history, m, bgm_dataset_features(train), bgm_dataset_targets(train),
-               validation ? bgm_dataset_features(validation) : NULL,
-               validation ? bgm_dataset_targets(validation) : NULL, opts, fn);
+    memset(&d, 0, sizeof d);
+    bgm__dataset_arrays(train, xs, &d.nx, ys, &d.ny);
+    d.xs = xs;
+    d.ys = ys;
+    if (validation) {
+        bgm__dataset_arrays(validation, vxs, &d.nvx, vys, &d.nvy);
+        d.vxs = vxs;
+        d.vys = vys;
+    }
+    return fit(history, m, &d, opts, fn);
 }

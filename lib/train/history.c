@@ -9,7 +9,7 @@ struct bgm_history {
     int nepochs, cap;
     int *epochs;
     int nkeys;
-    char keys[BGM__LOGS_MAX][BGM__NAME_SIZE];
+    char keys[BGM__LOGS_MAX][BGM__KEY_SIZE];
     double *values[BGM__LOGS_MAX]; /* each cap entries */
 };
 
@@ -31,8 +31,8 @@ void bgm__logs_set(bgm_logs *logs, const char *name, double value)
         if (logs->n == BGM__LOGS_MAX)
             return;
         i = logs->n++;
-        strncpy(logs->names[i], name, BGM__NAME_SIZE - 1);
-        logs->names[i][BGM__NAME_SIZE - 1] = '\0';
+        strncpy(logs->names[i], name, BGM__KEY_SIZE - 1);
+        logs->names[i][BGM__KEY_SIZE - 1] = '\0';
     }
     logs->values[i] = value;
 }
@@ -114,7 +114,7 @@ bgm_status bgm__history_append(bgm_history *h, int epoch, const bgm_logs *logs)
                 return bgm__fail(BGM_E_NOMEM, "out of memory for the history");
             for (e = 0; e < h->nepochs; e++)
                 v[e] = NAN;
-            memcpy(h->keys[k], logs->names[i], BGM__NAME_SIZE);
+            memcpy(h->keys[k], logs->names[i], BGM__KEY_SIZE);
             h->values[k] = v;
             h->nkeys++;
         }

@@ -1,6 +1,8 @@
-/* The compiled loss: target checks, the loss and L2 penalties as ops on a
- * tape, and what metrics see of the predictions. */
+/* The compiled losses: target checks, each output's loss, the weighted total
+ * and L2 penalties as ops on a tape, and what metrics see of the predictions. */
 #include "model/model_impl.h"
+
+#include <stdio.h>
 
 const char *bgm__loss_name(bgm_loss_kind loss)
 {
@@ -14,21 +16,22 @@ const char *bgm__loss_name(bgm_loss_kind loss)
     return "unknown loss";
 }
 
-bgm_status bgm__check_targets(const bgm_model *m, const char *fn, const char *what,
+bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const char *what,
                               const bgm_tensor *y, int64_t n, bgm_tensor **view)
 {
     char got[BGM__SHAPE_STR_SIZE], want[BGM__SHAPE_STR_SIZE], out_str[BGM__SHAPE_STR_SIZE];
     int64_t shape[BGM_MAX_DIMS + 1];
     const int64_t *out = NULL, *ys = bgm_tensor_shape(y);
     int ndim = 0, out_ndim, yd = bgm_tensor_ndim(y), i, sparse;
+    bgm_loss_kind loss = m->out_specs[j].loss;
     bgm_dtype want_dtype;
     *view = NULL;
-    out = bgm_model_output_shape(m, &out_ndim);
-    sparse = m->loss == BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    out = bgm_node_shape(m->outputs[j], &out_ndim);
+    sparse = loss == BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
     want_dtype = sparse ? BGM_INT32 : BGM_FLOAT32;
     if (bgm_tensor_dtype(y) != want_dtype)
         return bgm__fail(BGM_E_DTYPE, "%s: %s needs %s %s, %s is %s", fn,
-                         bgm__loss_name(m->loss), sparse ? "int32" : "float32",
+                         bgm__loss_name(loss), sparse ? "int32" : "float32",
                          sparse ? "class ids" : "targets", what,
                          bgm_tensor_dtype(y) == BGM_INT32 ? "int32" : "float32");
     shape[ndim++] = n;
@@ -61,32 +64,36 @@ bgm_status bgm__check_targets(const bgm_model *m, const char *fn, const char *wh
                          "class ids of shape %s", fn, what,
                          bgm__shape_str(got, sizeof got, ys, yd),
                          bgm__batch_shape_str(out_str, sizeof out_str, out, out_ndim),
-                         bgm__loss_name(m->loss), bgm__shape_str(want, sizeof want, shape, ndim));
-    return bgm__fail(BGM_E_SHAPE, "%s: %s has shape %s, the model's output is %s", fn, what,
+                         bgm__loss_name(loss), bgm__shape_str(want, sizeof want, shape, ndim));
+    return bgm__fail(BGM_E_SHAPE, "%s: %s has shape %s, %s is %s", fn, what,
                      bgm__shape_str(got, sizeof got, ys, yd),
+                     m->noutputs == 1 ? "the model's output" : "the output",
                      bgm__batch_shape_str(want, sizeof want, out, out_ndim));
 }
 
-bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *y_true,
-                           const bgm_tensor *y_pred, bgm_tensor **out)
+/* Output o's loss of y_pred against y_true on tape. */
+static bgm_status output_loss(bgm_tensor **out, bgm_tape *tape, const bgm__output_spec *o,
+                              const bgm_tensor *y_true, const bgm_tensor *y_pred)
 {
-    bgm_tensor *loss = NULL;
-    bgm_status s = BGM_E_INTERNAL;
-    int i;
-    switch (m->loss) {
-    case BGM_LOSS_MSE: s = bgm_op_mse_loss(&loss, tape, y_pred, y_true); break;
-    case BGM_LOSS_MAE: s = bgm_op_mae_loss(&loss, tape, y_pred, y_true); break;
+    switch (o->loss) {
+    case BGM_LOSS_MSE: return bgm_op_mse_loss(out, tape, y_pred, y_true);
+    case BGM_LOSS_MAE: return bgm_op_mae_loss(out, tape, y_pred, y_true);
     case BGM_LOSS_BINARY_CROSSENTROPY:
-        s = bgm_op_binary_crossentropy(&loss, tape, y_pred, y_true, m->from_logits);
-        break;
+        return bgm_op_binary_crossentropy(out, tape, y_pred, y_true, o->from_logits);
     case BGM_LOSS_CATEGORICAL_CROSSENTROPY:
-        s = bgm_op_categorical_crossentropy(&loss, tape, y_pred, y_true, m->from_logits);
-        break;
+        return bgm_op_categorical_crossentropy(out, tape, y_pred, y_true, o->from_logits);
     case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
-        s = bgm_op_sparse_categorical_crossentropy(&loss, tape, y_pred, y_true,
-                                                   m->from_logits);
-        break;
+        return bgm_op_sparse_categorical_crossentropy(out, tape, y_pred, y_true,
+                                                      o->from_logits);
     }
+    return BGM_E_INTERNAL;
+}
+
+/* Adds the kernel L2 penalties to *loss. */
+static bgm_status add_penalties(const bgm_model *m, bgm_tape *tape, bgm_tensor **loss)
+{
+    bgm_status s = BGM_OK;
+    int i;
     for (i = 0; s == BGM_OK && i < m->nweights; i++) {
         const bgm__weight *w = &m->weights[i];
         const bgm_layer *l = m->layers[w->layer];
@@ -99,56 +106,153 @@ bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor 
         if (s == BGM_OK)
             s = bgm_op_scale(&pen, tape, sum, l->l2);
         if (s == BGM_OK)
-            s = bgm_op_add(&loss, tape, loss, pen);
+            s = bgm_op_add(loss, tape, *loss, pen);
     }
-    *out = s == BGM_OK ? loss : NULL;
     return s;
 }
 
-bgm_status bgm__metric_input(const bgm_model *m, bgm_tape *tape, const bgm_tensor *y_pred,
-                             bgm_tensor **out)
+bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *ys,
+                           bgm_tensor *const *preds, bgm_tensor **per, bgm_tensor **total)
 {
-    if (!m->from_logits || m->nmetrics == 0) {
+    bgm_tensor *loss = NULL, *term;
+    bgm_status s = BGM_OK;
+    int j;
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++) {
+        const bgm__output_spec *o = &m->out_specs[j];
+        s = output_loss(&per[j], tape, o, ys[j], preds[j]);
+        term = per[j];
+        /* A weight of 1 adds nothing to the tape: a model of one output
+         * computes exactly the loss it always did. */
+        if (s == BGM_OK && o->weight != 1.0f)
+            s = bgm_op_scale(&term, tape, per[j], o->weight);
+        if (s == BGM_OK && j > 0)
+            s = bgm_op_add(&loss, tape, loss, term);
+        else if (s == BGM_OK)
+            loss = term;
+    }
+    if (s == BGM_OK)
+        s = add_penalties(m, tape, &loss);
+    *total = s == BGM_OK ? loss : NULL;
+    return s;
+}
+
+bgm_status bgm__metric_input(const bgm_model *m, int j, bgm_tape *tape,
+                             const bgm_tensor *y_pred, bgm_tensor **out)
+{
+    int i, used = 0;
+    for (i = 0; i < m->nmetrics && !used; i++)
+        used = m->metrics[i].output == j;
+    if (!m->out_specs[j].from_logits || !used) {
         *out = (bgm_tensor *)y_pred;
         return BGM_OK;
     }
-    if (m->loss == BGM_LOSS_BINARY_CROSSENTROPY)
+    if (m->out_specs[j].loss == BGM_LOSS_BINARY_CROSSENTROPY)
         return bgm_op_sigmoid(out, tape, y_pred);
     return bgm_op_softmax(out, tape, y_pred, -1);
+}
+
+/* The targets of one output for the tape: the caller's y, or a reshaped
+ * view on tape (the tape keeps pointers to its inputs, so a view of its own
+ * outlives the call) or, for int32 labels that the loss copies, a view in
+ * *own the caller frees after the loss. */
+static bgm_status taped_targets(const bgm_tensor **out, bgm_tensor **own, const bgm_model *m,
+                                int j, bgm_tape *tape, const bgm_tensor *y, int64_t n,
+                                const char *what, const char *fn)
+{
+    bgm_tensor *view = NULL, *taped = NULL;
+    bgm_status s = bgm__check_targets(m, j, fn, what, y, n, &view);
+    *own = NULL;
+    *out = view;
+    if (s != BGM_OK || view == y)
+        return s;
+    if (bgm_tensor_dtype(view) != BGM_FLOAT32) {
+        *own = view;
+        return BGM_OK;
+    }
+    s = bgm_op_reshape(&taped, tape, y, bgm_tensor_shape(view), bgm_tensor_ndim(view));
+    bgm_tensor_free(view);
+    *out = taped;
+    return s;
+}
+
+/* compute_loss on arrays of n = m->noutputs targets and predictions. */
+static bgm_status compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
+                               const bgm_tensor *const *y_true,
+                               const bgm_tensor *const *y_pred, const char *fn)
+{
+    char yname[BGM__NAME_SIZE + 32], pname[32];
+    const bgm_tensor *ys[BGM__MAX_IO];
+    bgm_tensor *own[BGM__MAX_IO] = {NULL}, *per[BGM__MAX_IO];
+    int multi = m->noutputs > 1, j;
+    bgm_status s = BGM_OK;
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++) {
+        snprintf(pname, sizeof pname, multi ? "y_pred[%d]" : "y_pred", j);
+        if (multi)
+            snprintf(yname, sizeof yname, "y_true[%d] (output '%s')", j,
+                     m->out_specs[j].name);
+        else
+            snprintf(yname, sizeof yname, "y_true");
+        if (!y_true[j] || !y_pred[j])
+            s = bgm__fail(BGM_E_INVALID, "%s: %s is NULL", fn, y_true[j] ? pname : yname);
+        else if (bgm_tensor_ndim(y_pred[j]) < 1)
+            s = bgm__fail(BGM_E_SHAPE, "%s: %s is a scalar, expected (batch, ...)", fn, pname);
+        else
+            s = taped_targets(&ys[j], &own[j], m, j, tape, y_true[j],
+                              bgm_tensor_dim(y_pred[j], 0), yname, fn);
+    }
+    if (s == BGM_OK)
+        s = bgm__model_loss(m, tape, ys, (bgm_tensor *const *)y_pred, per, out);
+    for (j = 0; j < m->noutputs; j++)
+        bgm_tensor_free(own[j]); /* int32 labels: the loss keeps its own copy */
+    return s;
+}
+
+/* Checks what both compute_loss functions need of m and tape. */
+static bgm_status check_compiled(bgm_model *m, bgm_tape *tape, const char *fn)
+{
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(tape, fn);
+    if (!m->optimizer)
+        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
+    return BGM_OK;
 }
 
 BGM_API bgm_status bgm_model_compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
                                           const bgm_tensor *y_true, const bgm_tensor *y_pred)
 {
     static const char *fn = "bgm_model_compute_loss";
-    bgm_tensor *view = NULL;
     bgm_status s;
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
-    BGM__CHECK_NULL(m, fn);
-    BGM__CHECK_NULL(tape, fn);
-    BGM__CHECK_NULL(y_true, fn);
-    BGM__CHECK_NULL(y_pred, fn);
-    if (!m->optimizer)
-        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
-    if (bgm_tensor_ndim(y_pred) < 1)
-        return bgm__fail(BGM_E_SHAPE, "%s: y_pred is a scalar, expected (batch, ...)", fn);
-    s = bgm__check_targets(m, fn, "y_true", y_true, bgm_tensor_dim(y_pred, 0), &view);
+    s = check_compiled(m, tape, fn);
     if (s != BGM_OK)
         return s;
-    if (view != y_true && bgm_tensor_dtype(view) == BGM_FLOAT32) {
-        /* The tape keeps pointers to its inputs: a view of its own outlives this call. */
-        bgm_tensor *taped = NULL;
-        s = bgm_op_reshape(&taped, tape, y_true, bgm_tensor_shape(view), bgm_tensor_ndim(view));
-        bgm_tensor_free(view);
-        view = taped;
-        if (s != BGM_OK)
-            return s;
-        s = bgm__model_loss(m, tape, view, y_pred, out);
+    BGM__CHECK_NULL(y_true, fn);
+    BGM__CHECK_NULL(y_pred, fn);
+    if (m->noutputs != 1)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has %d outputs; give every output's "
+                         "targets and predictions to bgm_model_compute_loss_multi", fn,
+                         m->noutputs);
+    return compute_loss(out, m, tape, &y_true, &y_pred, fn);
+}
+
+BGM_API bgm_status bgm_model_compute_loss_multi(bgm_tensor **out, bgm_model *m,
+                                                bgm_tape *tape,
+                                                const bgm_tensor *const *y_true, int ny,
+                                                const bgm_tensor *const *y_pred, int npred)
+{
+    static const char *fn = "bgm_model_compute_loss_multi";
+    bgm_status s;
+    BGM__CHECK_NULL(out, fn);
+    *out = NULL;
+    s = check_compiled(m, tape, fn);
+    if (s != BGM_OK)
         return s;
-    }
-    s = bgm__model_loss(m, tape, view, y_pred, out);
-    if (view != y_true)
-        bgm_tensor_free(view); /* int32 labels: the loss keeps its own copy */
-    return s;
+    BGM__CHECK_NULL(y_true, fn);
+    BGM__CHECK_NULL(y_pred, fn);
+    if (ny != m->noutputs || npred != m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has %d output%s, got %d y_true and %d "
+                         "y_pred tensors", fn, m->noutputs, m->noutputs == 1 ? "" : "s", ny,
+                         npred);
+    return compute_loss(out, m, tape, y_true, y_pred, fn);
 }

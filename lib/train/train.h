@@ -12,7 +12,7 @@
 /* Named values: "loss", "accuracy", "val_loss", ..., "lr". */
 struct bgm_logs {
     int n;
-    char names[BGM__LOGS_MAX][BGM__NAME_SIZE];
+    char names[BGM__LOGS_MAX][BGM__KEY_SIZE];
     double values[BGM__LOGS_MAX];
 };
 
@@ -29,19 +29,81 @@ bgm_history *bgm__history_new(void);
  * earlier epochs). */
 bgm_status bgm__history_append(bgm_history *h, int epoch, const bgm_logs *logs);
 
-/* ---- evaluation ------------------------------------------------------------ */
+/* ---- options structs --------------------------------------------------------- */
 
-/* Loss (sample-weighted mean over batches) of m on x, y in inference mode,
- * with metrics[0..m->nmetrics) updated (they are reset first); on the two
- * tapes (see bgm__model_infer). x and y must have been checked. */
-bgm_status bgm__evaluate_tensors(const bgm_model *m, bgm__infer_tapes *tapes,
-                                 const bgm_tensor *x,
-                                 const bgm_tensor *y, int64_t batch_size,
-                                 bgm_metric **metrics, double *loss_mean);
+/* Checks the size given to the *_init of options struct type, whose first
+ * version has v1 bytes and this library's full bytes. */
+bgm_status bgm__options_init_check(size_t size, size_t v1, size_t full, const char *type,
+                                   const char *fn);
 
-/* Training and evaluating take one input and one output for now: BGM_E_UNSUPPORTED
- * naming fn otherwise. */
-bgm_status bgm__check_single_io(const bgm_model *m, const char *fn);
+/* Checks that caller's options of size bytes can be read (from v1 to full
+ * bytes); the message points at the init function. */
+bgm_status bgm__options_read_check(size_t size, size_t v1, size_t full, const char *init,
+                                   const char *fn);
+
+/* ---- data given to training and testing ------------------------------------ */
+
+/* The features and targets a training or test function was given, checked
+ * against the model: x[i] for input i, y[j] for output j (the caller's
+ * tensor or a reshaped view in view[j], freed by bgm__arrays_free), n
+ * samples each. */
+typedef struct bgm__arrays {
+    const bgm_tensor *x[BGM__MAX_IO];
+    const bgm_tensor *y[BGM__MAX_IO];
+    bgm_tensor *view[BGM__MAX_IO];
+    int64_t n;
+} bgm__arrays;
+
+/* Checks xs[0..nx) and ys[0..ny) against m's inputs and compiled outputs:
+ * counts, NULL entries, types, shapes and one sample count. Messages name
+ * them after xname and yname: "x" / "y" for a model of one input / output,
+ * "xs[1]" / "ys[1] (output 'cls')" otherwise ("validation_x" gives
+ * "validation_xs[1]"). On error a is left with nothing to free. */
+bgm_status bgm__arrays_check(bgm__arrays *a, const bgm_model *m, const bgm_tensor *const *xs,
+                             int nx, const bgm_tensor *const *ys, int ny, const char *xname,
+                             const char *yname, const char *fn);
+
+/* Frees the views of a checked set (a zeroed one is fine). */
+void bgm__arrays_free(bgm__arrays *a);
+
+/* ds's features and targets tensors (the first BGM__MAX_IO of each) and
+ * their counts, for bgm__arrays_check, which refuses counts beyond that. */
+void bgm__dataset_arrays(const bgm_dataset *ds, const bgm_tensor **xs, int *nx,
+                         const bgm_tensor **ys, int *ny);
+
+/* ---- steps on one batch ---------------------------------------------------- */
+
+/* Losses of one batch or pass: [0] the total (Keras' "loss"), [1 + j] output
+ * j's unweighted loss. */
+typedef double bgm__losses[1 + BGM__MAX_IO];
+
+/* One training step of m on a batch (xs and ys checked): forward in training
+ * mode on m's tape (reset first), the losses, gradients into grads
+ * (m->ntrainable entries), one optimizer step, and metrics[0..m->nmetrics)
+ * updated with the batch. */
+bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
+                            const bgm_tensor *const *ys, bgm_tensor **grads,
+                            bgm_metric **metrics, bgm__losses losses);
+
+/* One inference step on a batch, on the tapes t: losses and metrics updated. */
+bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_tensor *const *xs,
+                           const bgm_tensor *const *ys, bgm_metric **metrics,
+                           bgm__losses losses);
+
+/* Loss means (sample-weighted over batches) of m on the checked arrays a in
+ * inference mode, in batches of batch_size, with metrics[0..m->nmetrics)
+ * reset, then updated; on the tapes t (see bgm__model_infer). */
+bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
+                                int64_t batch_size, bgm_metric **metrics, bgm__losses means);
+
+/* Sets the values bgm_model_metric_name lists, named prefix + name ("" or
+ * "val_"), in logs: the losses, then the metrics' results. */
+bgm_status bgm__logs_collect(bgm_logs *logs, const bgm_model *m, bgm_metric **metrics,
+                             const bgm__losses losses, const char *prefix);
+
+/* Writes the first min(n, bgm_model_num_metrics(m)) of those values to results. */
+bgm_status bgm__results(double *results, int n, const bgm_model *m, bgm_metric **metrics,
+                        const bgm__losses losses);
 
 /* ---- callbacks ------------------------------------------------------------ */
 

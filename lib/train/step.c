@@ -1,0 +1,222 @@
+/*
+ * One step on one batch, the unit of every loop: a training step (forward
+ * on the model's tape, the losses, gradients, one optimizer step) and a test
+ * step (inference), both feeding the metrics; the values they report; and
+ * Keras' train_on_batch / test_on_batch, which are one such step.
+ */
+#include "train/train.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The float value of a scalar loss tensor. */
+static double scalar(const bgm_tensor *t)
+{
+    return *(const float *)bgm_tensor_data(t);
+}
+
+/* losses from the total and per-output loss tensors. */
+static void read_losses(bgm__losses losses, const bgm_model *m, const bgm_tensor *total,
+                        bgm_tensor *const *per)
+{
+    int j;
+    losses[0] = scalar(total);
+    for (j = 0; j < m->noutputs; j++)
+        losses[1 + j] = scalar(per[j]);
+}
+
+/* Feeds the batch to the metrics, on tape (probabilities for logits). */
+static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric **metrics,
+                                 const bgm_tensor *const *ys, bgm_tensor *const *pred)
+{
+    bgm_tensor *probs[BGM__MAX_IO];
+    bgm_status s = BGM_OK;
+    int i;
+    for (i = 0; s == BGM_OK && i < m->noutputs; i++)
+        s = bgm__metric_input(m, i, tape, pred[i], &probs[i]);
+    for (i = 0; s == BGM_OK && i < m->nmetrics; i++) {
+        int j = m->metrics[i].output;
+        s = bgm_metric_update(metrics[i], ys[j], probs[j]);
+    }
+    return s;
+}
+
+bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
+                            const bgm_tensor *const *ys, bgm_tensor **grads,
+                            bgm_metric **metrics, bgm__losses losses)
+{
+    bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
+    bgm_status s = bgm_tape_reset(m->tape);
+    int i;
+    for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
+        s = bgm_tape_watch(m->tape, m->trainable[i]);
+    if (s == BGM_OK)
+        s = bgm__model_run(m, m->tape, xs, 1, &m->rng, pred);
+    if (s == BGM_OK)
+        s = bgm__model_loss(m, m->tape, ys, pred, per, &total);
+    if (s == BGM_OK && m->ntrainable > 0) {
+        s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
+        if (s == BGM_OK)
+            s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
+    }
+    if (s == BGM_OK)
+        s = update_metrics(m, m->tape, metrics, ys, pred);
+    if (s == BGM_OK)
+        read_losses(losses, m, total, per);
+    return s;
+}
+
+bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_tensor *const *xs,
+                           const bgm_tensor *const *ys, bgm_metric **metrics,
+                           bgm__losses losses)
+{
+    bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
+    bgm_status s = bgm__model_infer(m, t, xs, pred);
+    if (s == BGM_OK)
+        s = bgm__model_loss(m, t->tapes[0], ys, pred, per, &total);
+    if (s == BGM_OK)
+        s = update_metrics(m, t->tapes[0], metrics, ys, pred);
+    if (s == BGM_OK)
+        read_losses(losses, m, total, per);
+    return s;
+}
+
+/* Value i of the list bgm_model_metric_name names. */
+static bgm_status value_at(double *v, const bgm_model *m, bgm_metric **metrics,
+                           const bgm__losses losses, int i)
+{
+    int nl = m->noutputs > 1 ? m->noutputs : 0;
+    if (i <= nl) {
+        *v = losses[i];
+        return BGM_OK;
+    }
+    return bgm_metric_result(v, metrics[i - 1 - nl]);
+}
+
+bgm_status bgm__logs_collect(bgm_logs *logs, const bgm_model *m, bgm_metric **metrics,
+                             const bgm__losses losses, const char *prefix)
+{
+    char name[BGM__KEY_SIZE + 8];
+    double v;
+    int i, n = bgm_model_num_metrics(m);
+    for (i = 0; i < n; i++) {
+        bgm_status s = value_at(&v, m, metrics, losses, i);
+        if (s != BGM_OK)
+            return s;
+        snprintf(name, sizeof name, "%s%s", prefix, bgm_model_metric_name(m, i));
+        bgm__logs_set(logs, name, v);
+    }
+    return BGM_OK;
+}
+
+bgm_status bgm__results(double *results, int n, const bgm_model *m, bgm_metric **metrics,
+                        const bgm__losses losses)
+{
+    bgm_status s = BGM_OK;
+    int i, count = bgm_model_num_metrics(m);
+    for (i = 0; s == BGM_OK && i < count && i < n; i++)
+        s = value_at(&results[i], m, metrics, losses, i);
+    return s;
+}
+
+/* ---- train_on_batch / test_on_batch ---------------------------------------------- */
+
+/* What both functions check before their step; a receives the checked arrays. */
+static bgm_status check_call(bgm__arrays *a, double *results, int n, const bgm_model *m,
+                             const bgm_tensor *const *xs, int nx, const bgm_tensor *const *ys,
+                             int ny, const char *fn)
+{
+    memset(a, 0, sizeof *a);
+    BGM__CHECK_NULL(m, fn);
+    if (n < 0 || (n > 0 && !results))
+        return bgm__fail(BGM_E_INVALID, "%s: n = %d with results %s", fn, n,
+                         results ? "given" : "NULL");
+    if (!m->optimizer)
+        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
+    return bgm__arrays_check(a, m, xs, nx, ys, ny, "x", "y", fn);
+}
+
+static bgm_status train_on_batch(double *results, int n, bgm_model *m,
+                                 const bgm_tensor *const *xs, int nx,
+                                 const bgm_tensor *const *ys, int ny, const char *fn)
+{
+    bgm__arrays a;
+    bgm__losses losses;
+    bgm_metric **metrics = NULL;
+    bgm_tensor **grads = NULL;
+    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, fn);
+    if (s == BGM_OK && !m->tape)
+        s = bgm_tape_create(&m->tape);
+    if (s == BGM_OK && !(grads = calloc((size_t)m->ntrainable + 1, sizeof *grads)))
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    /* Metrics of this batch alone, as Keras' reset_metrics=True. */
+    if (s == BGM_OK)
+        s = bgm__metrics_create(m, &metrics);
+    if (s == BGM_OK)
+        s = bgm__train_batch(m, a.x, a.y, grads, metrics, losses);
+    if (s == BGM_OK)
+        s = bgm__results(results, n, m, metrics, losses);
+    if (m && m->tape)
+        bgm_tape_reset(m->tape);
+    bgm__metrics_free(metrics, m ? m->nmetrics : 0);
+    free(grads);
+    bgm__arrays_free(&a);
+    return s;
+}
+
+static bgm_status test_on_batch(double *results, int n, const bgm_model *m,
+                                const bgm_tensor *const *xs, int nx,
+                                const bgm_tensor *const *ys, int ny, const char *fn)
+{
+    bgm__arrays a;
+    bgm__losses losses;
+    bgm_metric **metrics = NULL;
+    bgm__infer_tapes *t = NULL;
+    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, fn);
+    if (s == BGM_OK && !(t = bgm__infer_tapes_take(m)))
+        s = BGM_E_NOMEM;
+    if (s == BGM_OK)
+        s = bgm__metrics_create(m, &metrics);
+    if (s == BGM_OK)
+        s = bgm__test_batch(m, t, a.x, a.y, metrics, losses);
+    if (s == BGM_OK)
+        s = bgm__results(results, n, m, metrics, losses);
+    if (t)
+        bgm__infer_tapes_give(m, t);
+    bgm__metrics_free(metrics, m ? m->nmetrics : 0);
+    bgm__arrays_free(&a);
+    return s;
+}
+
+BGM_API bgm_status bgm_model_train_on_batch(double *results, int n, bgm_model *m,
+                                            const bgm_tensor *x, const bgm_tensor *y)
+{
+    static const char *fn = "bgm_model_train_on_batch";
+    BGM__CHECK_NULL(x, fn);
+    BGM__CHECK_NULL(y, fn);
+    return train_on_batch(results, n, m, &x, 1, &y, 1, fn);
+}
+
+BGM_API bgm_status bgm_model_train_on_batch_multi(double *results, int n, bgm_model *m,
+                                                  const bgm_tensor *const *xs, int nx,
+                                                  const bgm_tensor *const *ys, int ny)
+{
+    return train_on_batch(results, n, m, xs, nx, ys, ny, "bgm_model_train_on_batch_multi");
+}
+
+BGM_API bgm_status bgm_model_test_on_batch(double *results, int n, const bgm_model *m,
+                                           const bgm_tensor *x, const bgm_tensor *y)
+{
+    static const char *fn = "bgm_model_test_on_batch";
+    BGM__CHECK_NULL(x, fn);
+    BGM__CHECK_NULL(y, fn);
+    return test_on_batch(results, n, m, &x, 1, &y, 1, fn);
+}
+
+BGM_API bgm_status bgm_model_test_on_batch_multi(double *results, int n, const bgm_model *m,
+                                                 const bgm_tensor *const *xs, int nx,
+                                                 const bgm_tensor *const *ys, int ny)
+{
+    return test_on_batch(results, n, m, xs, nx, ys, ny, "bgm_model_test_on_batch_multi");
+}
