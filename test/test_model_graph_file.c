@@ -243,6 +243,87 @@ START_TEST(a_graph_model_exports_weights_by_name_to_safetensors)
 }
 END_TEST
 
+/* two_headed, compiled with a loss, a weight and metrics per output. */
+static bgm_model *two_headed_compiled(void)
+{
+    bgm_model *m = two_headed();
+    bgm_optimizer *adam = NULL;
+    bgm_compile_options co;
+    static const bgm_metric_kind acc = BGM_METRIC_ACCURACY, mae = BGM_METRIC_MAE;
+    const bgm_metric_kind *metrics[2] = {&acc, &mae};
+    BGM_ASSERT_OK(bgm_optimizer_adam(&adam, 1e-2f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
+                                     BGM_ADAM_EPSILON));
+    BGM_ASSERT_OK(bgm_compile_options_init(&co, sizeof co));
+    co.num_outputs = 2;
+    co.output_losses = (bgm_loss_kind[]){BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                         BGM_LOSS_MSE};
+    co.output_from_logits = (int[]){1, 0};
+    co.loss_weights = (float[]){0.5f, 2.0f};
+    co.output_metrics = metrics;
+    co.output_num_metrics = (int[]){1, 1};
+    BGM_ASSERT_OK(bgm_model_compile_v2(m, adam, &co));
+    return m;
+}
+
+static void fit_multi(bgm_model *m, bgm_tensor *const *xs, bgm_tensor *const *ys, int from,
+                      int to)
+{
+    bgm_fit_options fo;
+    BGM_ASSERT_OK(bgm_fit_options_init(&fo, sizeof fo));
+    fo.initial_epoch = from;
+    fo.epochs = to;
+    fo.verbose = 0;
+    fo.batch_size = 4;
+    BGM_ASSERT_OK(bgm_model_fit_multi(NULL, m, (const bgm_tensor *const *)xs, 2,
+                                      (const bgm_tensor *const *)ys, 2, &fo));
+}
+
+START_TEST(a_multi_output_compile_state_survives_a_file)
+{
+    bgm_model *whole = two_headed_compiled(), *part = two_headed_compiled(), *back = NULL;
+    bgm_tensor *xs[2], *ys[2];
+    double r1[8], r2[8];
+    int64_t i, n = bgm_model_num_params(whole);
+    float *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+    int k;
+    xs[0] = bgm_test_randn((int64_t[]){12, 4}, 2, 1);
+    xs[1] = bgm_test_randn((int64_t[]){12, 4}, 2, 2);
+    ys[1] = bgm_test_randn((int64_t[]){12, 2, 3}, 3, 3);
+    BGM_ASSERT_OK(bgm_tensor_zeros(&ys[0], BGM_INT32, (int64_t[]){12}, 1));
+    for (i = 0; i < 12; i++)
+        ((int32_t *)bgm_tensor_data(ys[0]))[i] = (int32_t)(i % 3);
+    fit_multi(whole, xs, ys, 0, 3);
+    fit_multi(part, xs, ys, 0, 1);
+    bgm_test_tmpdir_create("graph_compile");
+    BGM_ASSERT_OK(bgm_model_save(part, bgm_test_path("m.bgm"), 0));
+    bgm_model_free(part);
+    BGM_ASSERT_OK(bgm_model_load(&back, bgm_test_path("m.bgm")));
+    ck_assert_int_eq(bgm_model_num_metrics(back), bgm_model_num_metrics(whole));
+    for (k = 0; k < bgm_model_num_metrics(whole); k++)
+        ck_assert_str_eq(bgm_model_metric_name(back, k), bgm_model_metric_name(whole, k));
+    ck_assert_str_eq(bgm_model_metric_name(back, 3), "dense_1_accuracy");
+    fit_multi(back, xs, ys, 1, 3);
+    BGM_ASSERT_OK(bgm_model_get_weights(whole, a, n));
+    BGM_ASSERT_OK(bgm_model_get_weights(back, b, n));
+    ck_assert_int_eq(memcmp(a, b, (size_t)n * sizeof *a), 0);
+    BGM_ASSERT_OK(bgm_model_evaluate_multi(r1, 8, whole, (const bgm_tensor *const *)xs, 2,
+                                           (const bgm_tensor *const *)ys, 2, 0));
+    BGM_ASSERT_OK(bgm_model_evaluate_multi(r2, 8, back, (const bgm_tensor *const *)xs, 2,
+                                           (const bgm_tensor *const *)ys, 2, 0));
+    for (k = 0; k < bgm_model_num_metrics(whole); k++)
+        ck_assert_double_eq(r1[k], r2[k]);
+    free(a);
+    free(b);
+    for (k = 0; k < 2; k++) {
+        bgm_tensor_free(xs[k]);
+        bgm_tensor_free(ys[k]);
+    }
+    bgm_model_free(whole);
+    bgm_model_free(back);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
 Suite *suite_model_graph_file(void)
 {
     Suite *s = suite_create("model_graph_file");
@@ -252,6 +333,7 @@ Suite *suite_model_graph_file(void)
     tcase_add_test(tc, a_graph_model_resumes_training_bit_for_bit);
     tcase_add_test(tc, bad_graph_files_are_rejected_naming_the_node);
     tcase_add_test(tc, a_graph_model_exports_weights_by_name_to_safetensors);
+    tcase_add_test(tc, a_multi_output_compile_state_survives_a_file);
     suite_add_tcase(s, tc);
     return s;
 }

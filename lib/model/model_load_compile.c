@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "optim/schedule.h"
@@ -161,9 +162,13 @@ static bgm_status read_metrics(const bgm__reader *ld, bgm_model *m)
         if (s == BGM_OK)
             s = bgm_archive_get_float64(&zero, ld->a, k);
         o.zero_division = zero;
+        v = 0; /* format 1: the model's one output */
+        if (s == BGM_OK && ld->version >= 2)
+            s = bgm__rd_get_range(ld, KEY("output"), 0, m->noutputs - 1, &v);
 #undef KEY
         if (s == BGM_OK)
-            s = bgm__rd_wrap(ld, bgm_model_add_metric(m, (bgm_metric_kind)kind, &o), what);
+            s = bgm__rd_wrap(ld, bgm_model_add_output_metric(m, (int)v, (bgm_metric_kind)kind,
+                                                             &o), what);
     }
     return s;
 }
@@ -216,10 +221,42 @@ static bgm_status read_optimizer_state(const bgm__reader *ld, bgm_model *m)
                 "the optimizer");
 }
 
+/* Format 2: compile.outputs.<j>.{loss, from_logits, weight} into opts' arrays. */
+static bgm_status read_outputs(const bgm__reader *ld, const bgm_model *m,
+                               bgm_compile_options *opts, bgm_loss_kind *losses,
+                               int *logits, float *weights)
+{
+    char k[BGM__FILE_KEY_SIZE];
+    int64_t n = 0, flag = 0;
+    int j, loss = 0;
+    bgm_status s = bgm__rd_get_range(ld, "compile.num_outputs", m->noutputs, m->noutputs, &n);
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++) {
+        snprintf(k, sizeof k, "compile.outputs.%d.loss", j);
+        s = bgm__rd_get_enum(ld, k, bgm__loss_names, &loss);
+        losses[j] = (bgm_loss_kind)loss;
+        snprintf(k, sizeof k, "compile.outputs.%d.from_logits", j);
+        if (s == BGM_OK)
+            s = bgm__rd_get_range(ld, k, 0, 1, &flag);
+        logits[j] = (int)flag;
+        snprintf(k, sizeof k, "compile.outputs.%d.weight", j);
+        if (s == BGM_OK)
+            s = bgm__rd_get_float(ld, k, &weights[j]);
+    }
+    opts->num_outputs = m->noutputs;
+    opts->output_losses = losses;
+    opts->output_from_logits = logits;
+    opts->loss_weights = weights;
+    return s;
+}
+
 bgm_status bgm__rd_compile(const bgm__reader *ld, bgm_model *m)
 {
     const bgm_tensor *slots = NULL;
     bgm_optimizer *opt = NULL;
+    bgm_compile_options opts;
+    bgm_loss_kind *losses = NULL;
+    int *logits = NULL;
+    float *weights = NULL;
     int loss = 0;
     int64_t from_logits;
     bgm_status s;
@@ -232,11 +269,23 @@ bgm_status bgm__rd_compile(const bgm__reader *ld, bgm_model *m)
     s = bgm__rd_get_enum(ld, "compile.loss", bgm__loss_names, &loss);
     if (s == BGM_OK)
         s = bgm__rd_get_int(ld, "compile.from_logits", &from_logits);
+    bgm_compile_options_init(&opts, sizeof opts);
+    opts.loss = (bgm_loss_kind)loss;
+    opts.from_logits = from_logits != 0;
+    if (s == BGM_OK && ld->version >= 2) {
+        losses = calloc((size_t)m->noutputs, sizeof *losses);
+        logits = calloc((size_t)m->noutputs, sizeof *logits);
+        weights = calloc((size_t)m->noutputs, sizeof *weights);
+        s = losses && logits && weights ? read_outputs(ld, m, &opts, losses, logits, weights)
+                                        : bgm__fail(BGM_E_NOMEM, "%s: out of memory", ld->fn);
+    }
     if (s == BGM_OK)
         s = read_optimizer(ld, &opt);
     if (s == BGM_OK) /* compile takes opt in every case */
-        s = bgm__rd_wrap(ld, bgm_model_compile(m, opt, (bgm_loss_kind)loss, from_logits != 0, NULL, 0),
-                 "compile");
+        s = bgm__rd_wrap(ld, bgm_model_compile_v2(m, opt, &opts), "compile");
+    free(losses);
+    free(logits);
+    free(weights);
     if (s == BGM_OK)
         s = read_metrics(ld, m);
     if (s == BGM_OK)

@@ -271,6 +271,18 @@ static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "compile.from_logits", m->from_logits);
     if (s == BGM_OK)
+        s = bgm_archive_add_int64(a, "compile.num_outputs", m->noutputs);
+    for (i = 0; s == BGM_OK && i < m->noutputs; i++) {
+        const bgm__output_spec *o = &m->out_specs[i];
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "compile.outputs.%d.", i);
+        s = put_str(a, prefix, "loss", bgm__enum_to_name(bgm__loss_names, o->loss));
+        if (s == BGM_OK)
+            s = put_int(a, prefix, "from_logits", o->from_logits);
+        if (s == BGM_OK)
+            s = put_float(a, prefix, "weight", o->weight);
+    }
+    if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "compile.num_metrics", m->nmetrics);
     for (i = 0; s == BGM_OK && i < m->nmetrics; i++) {
         const bgm__metric_spec *sp = &m->metrics[i];
@@ -278,6 +290,8 @@ static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn
         char prefix[48];
         snprintf(prefix, sizeof prefix, "compile.metrics.%d.", i);
         s = put_str(a, prefix, "kind", bgm__enum_to_name(bgm__metric_kind_names, sp->kind));
+        if (s == BGM_OK)
+            s = put_int(a, prefix, "output", sp->output);
         if (s == BGM_OK)
             s = put_int(a, prefix, "num_classes", sp->opts.num_classes);
         if (s == BGM_OK)
