@@ -1,5 +1,7 @@
 /* BatchNormalization over the last axis, with moving statistics as state. */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
+
+#include <string.h>
 
 static bgm_status batch_norm_build(bgm_layer *l, const bgm__shape *in, int nin,
                                    bgm__shape *out)
@@ -21,6 +23,21 @@ static bgm_status batch_norm_forward(const bgm_layer *l, const bgm__forward_ctx 
                              l->epsilon, ctx->training);
 }
 
+/* nn.BatchNorm1d / 2d: weight, bias, running_mean, running_var, num_batches_tracked. */
+static void batch_norm_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    static const char *const names[4] = {"weight", "bias", "running_mean", "running_var"};
+    int k;
+    for (k = 0; k < 4; k++) {
+        bgm__torch_param *e = bgm__torch_add(map, names[k], "", k, BGM__TORCH_VEC, 1,
+                                             l->in_shape[l->in_ndim - 1], 0, 0, 0);
+        if (l->in_ndim == 1)
+            memcpy(e->hwc, map->hwc, sizeof e->hwc);
+    }
+    bgm__torch_add(map, "num_batches_tracked", "", -1, BGM__TORCH_COUNTER, 0, 0, 0, 0, 0);
+    map->keeps_order = 1;
+}
+
 static const bgm__field batch_norm_fields[] = {
     {.key = "momentum", .what = "momentum", .label = "momentum", .type = BGM__FIELD_FLOAT,
      .offset = BGM__OFFSET(momentum), .lo = 0, .hi = 1},
@@ -31,7 +48,7 @@ const bgm__layer_ops bgm__batch_norm_ops = {
     .kind = "BatchNormalization", .prefix = "batch_normalization",
     .ctor = "bgm_layer_batch_norm", .fields = batch_norm_fields,
     .nfields = BGM__NFIELDS(batch_norm_fields), .build = batch_norm_build,
-    .forward = batch_norm_forward, .compute_mask = bgm__pass_mask};
+    .forward = batch_norm_forward, .compute_mask = bgm__pass_mask, .torch = batch_norm_torch};
 
 BGM_API bgm_layer *bgm_layer_batch_norm(void)
 {

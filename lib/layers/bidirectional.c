@@ -5,7 +5,7 @@
  * names them ("forward_lstm/kernel", "backward_lstm/kernel", ...), and its
  * own dropout masks.
  */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
 
 static const char *const lstm_names[2][3] = {
     {"forward_lstm/kernel", "forward_lstm/recurrent_kernel", "forward_lstm/bias"},
@@ -88,6 +88,13 @@ static void bidirectional_init(const bgm_layer *l, float *const *w)
     }
 }
 
+/* nn.LSTM / nn.GRU with bidirectional=True: the forward tensors, then "_reverse". */
+static void bidirectional_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    bgm__rnn_torch(l->inner, map, 0, l->in_shape[1], "");
+    bgm__rnn_torch(l->inner, map, l->nweights / 2, l->in_shape[1], "_reverse");
+}
+
 /* The wrapped layer is an LSTM or GRU (files give it as a field). */
 static bgm_status bidirectional_check(const bgm_layer *l, const char *fn)
 {
@@ -106,4 +113,4 @@ const bgm__layer_ops bgm__bidirectional_ops = {
     .fields = bidirectional_fields, .nfields = BGM__NFIELDS(bidirectional_fields),
     .check = bidirectional_check, .build = bidirectional_build,
     .forward = bidirectional_forward, .compute_mask = bidirectional_mask,
-    .init_weights = bidirectional_init};
+    .init_weights = bidirectional_init, .torch = bidirectional_torch};

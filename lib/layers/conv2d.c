@@ -1,5 +1,5 @@
 /* Conv2D over NHWC images: y = act(conv(x, K) + b), K (KH, KW, C, F). */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
 
 static bgm_status conv2d_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
@@ -32,6 +32,16 @@ static bgm_status conv2d_forward(const bgm_layer *l, const bgm__forward_ctx *ctx
     return s;
 }
 
+/* nn.Conv2d (then the activation's module): weight (F, C, KH, KW), bias. */
+static void conv2d_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    bgm__torch_add(map, "weight", "", 0, BGM__TORCH_CONV, 4, l->units, l->in_shape[2],
+                   l->kernel[0], l->kernel[1]);
+    if (l->use_bias)
+        bgm__torch_add(map, "bias", "", 1, BGM__TORCH_SAME, 1, l->units, 0, 0, 0);
+    map->modules += l->activation != BGM_ACT_LINEAR;
+}
+
 static const bgm__field conv2d_fields[] = {
     BGM__FIELD_UNITS("filters"), BGM__FIELD_WINDOW("kernel_size", "kernel size"),
     BGM__FIELD_ACTIVATION, BGM__FIELD_BIAS, BGM__FIELD_KERNEL_INIT("kernel_initializer"),
@@ -40,7 +50,7 @@ static const bgm__field conv2d_fields[] = {
 const bgm__layer_ops bgm__conv2d_ops = {
     .kind = "Conv2D", .prefix = "conv2d", .ctor = "bgm_layer_conv2d",
     .fields = conv2d_fields, .nfields = BGM__NFIELDS(conv2d_fields),
-    .build = conv2d_build, .forward = conv2d_forward};
+    .build = conv2d_build, .forward = conv2d_forward, .torch = conv2d_torch};
 
 BGM_API bgm_layer *bgm_layer_conv2d(int64_t filters, int64_t kernel_size,
                                     bgm_activation activation)

@@ -2,7 +2,9 @@
  * Dense: y = act(x W + b) over the last axis (Keras): (..., in) to
  * (..., units), the leading sample axes kept.
  */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
+
+#include <string.h>
 
 static bgm_status dense_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
@@ -49,6 +51,18 @@ static bgm_status dense_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
     return s;
 }
 
+/* nn.Linear (then the activation's module): weight (units, in), bias. */
+static void dense_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    bgm__torch_param *e = bgm__torch_add(map, "weight", "", 0, BGM__TORCH_DENSE, 2, l->units,
+                                         l->in_shape[l->in_ndim - 1], 0, 0);
+    if (l->in_ndim == 1)
+        memcpy(e->hwc, map->hwc, sizeof e->hwc);
+    if (l->use_bias)
+        bgm__torch_add(map, "bias", "", 1, BGM__TORCH_SAME, 1, l->units, 0, 0, 0);
+    map->modules += l->activation != BGM_ACT_LINEAR;
+}
+
 static const bgm__field dense_fields[] = {BGM__FIELD_UNITS("units"), BGM__FIELD_ACTIVATION,
                                           BGM__FIELD_BIAS, BGM__FIELD_KERNEL_INIT(
                                               "kernel_initializer"),
@@ -57,7 +71,7 @@ static const bgm__field dense_fields[] = {BGM__FIELD_UNITS("units"), BGM__FIELD_
 const bgm__layer_ops bgm__dense_ops = {
     .kind = "Dense", .prefix = "dense", .ctor = "bgm_layer_dense",
     .fields = dense_fields, .nfields = BGM__NFIELDS(dense_fields),
-    .build = dense_build, .forward = dense_forward};
+    .build = dense_build, .forward = dense_forward, .torch = dense_torch};
 
 BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation)
 {

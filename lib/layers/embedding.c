@@ -2,7 +2,7 @@
  * Embedding: rows of a (vocabulary, dimension) table picked by int32 token
  * ids, with Keras' mask_zero and initial rows from a matrix or word2vec.
  */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +174,12 @@ static void embedding_init(const bgm_layer *l, float *const *w)
             memcpy(w[0] + r * l->units, l->init_table + r * l->units, row);
 }
 
+/* nn.Embedding: weight (vocab, dim), the same layout. */
+static void embedding_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    bgm__torch_add(map, "weight", "", 0, BGM__TORCH_SAME, 2, l->input_dim, l->units, 0, 0);
+}
+
 /* Token ids are int32: at most 2^31 rows. */
 static const bgm__field embedding_fields[] = {
     {.key = "input_dim", .what = "vocabulary size", .label = "vocab_size",
@@ -189,4 +195,4 @@ const bgm__layer_ops bgm__embedding_ops = {
     .kind = "Embedding", .prefix = "embedding", .ctor = "bgm_layer_embedding",
     .fields = embedding_fields, .nfields = BGM__NFIELDS(embedding_fields),
     .build = embedding_build, .forward = embedding_forward, .compute_mask = embedding_mask,
-    .init_weights = embedding_init, .takes_ids = 1};
+    .init_weights = embedding_init, .torch = embedding_torch, .takes_ids = 1};

@@ -36,6 +36,8 @@ typedef struct bgm__weight_spec {
     int l2;                    /* 1: the layer's L2 penalty applies to it */
 } bgm__weight_spec;
 
+struct bgm__torch_map; /* torch_map.h */
+
 /* What a forward pass needs besides the input. */
 typedef struct bgm__forward_ctx {
     bgm_tape *tape;            /* records the ops; never NULL */
@@ -155,6 +157,10 @@ typedef struct bgm__layer_ops {
     /* Optional. Adjusts the freshly initialized weights w[0..nweights)
      * (pretrained rows, LSTM's forget-gate bias). */
     void (*init_weights)(const bgm_layer *l, float *const *w);
+    /* Optional. The PyTorch tensors of a layer of this kind, for the
+     * safetensors export of Sequential models (torch_map.h); a kind without
+     * it has no torch twin there. */
+    void (*torch)(const bgm_layer *l, struct bgm__torch_map *map);
     /* 1 when the layer reads int32 token ids (a model input of int32). */
     int takes_ids;
     /* How many inputs a call takes: from min_inputs to max_inputs (0, 0:

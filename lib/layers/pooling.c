@@ -1,5 +1,5 @@
 /* MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over NHWC images. */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
 
 static bgm_status pool_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
@@ -42,19 +42,32 @@ static bgm_status global_forward(const bgm_layer *l, const bgm__forward_ctx *ctx
     return bgm_op_global_avg_pool2d(y, ctx->tape, x[0]);
 }
 
+/* nn.MaxPool2d / AvgPool2d: no tensors. */
+static void pool_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+}
+
+/* nn.AdaptiveAvgPool2d(1), nn.Flatten(): two modules, no tensors. */
+static void global_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    map->modules = 2;
+}
+
 static const bgm__field pool_fields[] = {BGM__FIELD_WINDOW("pool_size", "pool size")};
 
 const bgm__layer_ops bgm__max_pool2d_ops = {
     .kind = "MaxPooling2D", .prefix = "max_pooling2d", .ctor = "bgm_layer_max_pool2d",
     .fields = pool_fields, .nfields = BGM__NFIELDS(pool_fields), .build = pool_build,
-    .forward = max_pool_forward};
+    .forward = max_pool_forward, .torch = pool_torch};
 const bgm__layer_ops bgm__avg_pool2d_ops = {
     .kind = "AveragePooling2D", .prefix = "average_pooling2d",
     .ctor = "bgm_layer_avg_pool2d", .fields = pool_fields,
-    .nfields = BGM__NFIELDS(pool_fields), .build = pool_build, .forward = avg_pool_forward};
+    .nfields = BGM__NFIELDS(pool_fields), .build = pool_build, .forward = avg_pool_forward,
+    .torch = pool_torch};
 const bgm__layer_ops bgm__global_avg_pool2d_ops = {
     .kind = "GlobalAveragePooling2D", .prefix = "global_average_pooling2d",
-    .ctor = "bgm_layer_global_avg_pool2d", .build = global_build, .forward = global_forward};
+    .ctor = "bgm_layer_global_avg_pool2d", .build = global_build, .forward = global_forward,
+    .torch = global_torch};
 
 /* Keras' defaults: strides = pool size, VALID padding. */
 static bgm_layer *pool(const bgm__layer_ops *ops, int64_t size)

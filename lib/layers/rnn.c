@@ -5,10 +5,36 @@
  * implementation 2: one input mask (N, F) per batch shared by every step,
  * one recurrent mask (N, H) per sequence, both only in training.
  */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+void bgm__rnn_torch(const bgm_layer *cfg, bgm__torch_map *map, int w0, int64_t features,
+                    const char *suffix)
+{
+    static const char *const names[4] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
+                                          "bias_hh_l0"};
+    int g = cfg->ops == &bgm__lstm_ops ? 4 : 3, k;
+    int64_t h = cfg->units;
+    for (k = 0; k < (cfg->use_bias ? 4 : 2); k++) {
+        bgm__torch_param *e = bgm__torch_add(
+            map, names[k], suffix, w0 + (k < 2 ? k : 2),
+            k < 2 ? BGM__TORCH_RNN_KERNEL : BGM__TORCH_RNN_BIAS, k < 2 ? 2 : 1, g * h,
+            k == 0 ? features : h, 0, 0);
+        e->gates = g;
+        e->units = h;
+        e->part = k == 3;
+        if (k >= 2)
+            e->shape[1] = 0;
+    }
+}
+
+/* nn.LSTM / nn.GRU (batch_first): weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. */
+static void rnn_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    bgm__rnn_torch(l, map, 0, l->in_shape[1], "");
+}
 
 static const bgm__field rnn_fields[] = {
     BGM__FIELD_UNITS("units"), BGM__FIELD_BIAS, BGM__FIELD_KERNEL_INIT("kernel_initializer"),
@@ -189,8 +215,8 @@ static void lstm_init(const bgm_layer *l, float *const *w)
 const bgm__layer_ops bgm__lstm_ops = {
     .kind = "LSTM", .prefix = "lstm", .ctor = "bgm_layer_lstm", .fields = rnn_fields,
     .nfields = BGM__NFIELDS(rnn_fields), .build = rnn_build, .forward = rnn_forward,
-    .compute_mask = rnn_mask, .init_weights = lstm_init};
+    .compute_mask = rnn_mask, .init_weights = lstm_init, .torch = rnn_torch};
 const bgm__layer_ops bgm__gru_ops = {
     .kind = "GRU", .prefix = "gru", .ctor = "bgm_layer_gru", .fields = rnn_fields,
     .nfields = BGM__NFIELDS(rnn_fields), .build = rnn_build, .forward = rnn_forward,
-    .compute_mask = rnn_mask};
+    .compute_mask = rnn_mask, .torch = rnn_torch};

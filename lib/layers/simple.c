@@ -1,5 +1,7 @@
 /* Layers without weights that keep or flatten the shape: Flatten, Dropout, Activation. */
-#include "layers/layer.h"
+#include "layers/torch_map.h"
+
+#include <string.h>
 
 static bgm_status same_shape_build(bgm_layer *l, const bgm__shape *in, int nin,
                                    bgm__shape *out)
@@ -51,6 +53,22 @@ static bgm_status activation_forward(const bgm_layer *l, const bgm__forward_ctx 
     return bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, x[0], y);
 }
 
+/* nn.Flatten: remembers the (H, W, C) it flattens, which PyTorch orders (C, H, W). */
+static void flatten_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    if (l->in_ndim == 3)
+        memcpy(map->hwc, l->in_shape, sizeof map->hwc);
+    else
+        memset(map->hwc, 0, sizeof map->hwc);
+    map->keeps_order = 1;
+}
+
+/* nn.Dropout, or the activation's module: no tensors, the features' order kept. */
+static void elementwise_torch(const bgm_layer *l, bgm__torch_map *map)
+{
+    map->keeps_order = 1;
+}
+
 static const bgm__field dropout_fields[] = {
     {.key = "rate", .what = "rate", .label = "rate", .type = BGM__FIELD_FLOAT,
      .offset = BGM__OFFSET(rate), .lo = 0, .hi = 1, .hi_open = 1}};
@@ -58,16 +76,17 @@ static const bgm__field activation_fields[] = {BGM__FIELD_ACTIVATION};
 
 const bgm__layer_ops bgm__flatten_ops = {
     .kind = "Flatten", .prefix = "flatten", .ctor = "bgm_layer_flatten",
-    .build = flatten_build, .forward = flatten_forward};
+    .build = flatten_build, .forward = flatten_forward, .torch = flatten_torch};
 const bgm__layer_ops bgm__dropout_ops = {
     .kind = "Dropout", .prefix = "dropout", .ctor = "bgm_layer_dropout",
     .fields = dropout_fields, .nfields = BGM__NFIELDS(dropout_fields),
-    .build = same_shape_build, .forward = dropout_forward, .compute_mask = bgm__pass_mask};
+    .build = same_shape_build, .forward = dropout_forward, .compute_mask = bgm__pass_mask,
+    .torch = elementwise_torch};
 const bgm__layer_ops bgm__activation_ops = {
     .kind = "Activation", .prefix = "activation", .ctor = "bgm_layer_activation",
     .fields = activation_fields, .nfields = BGM__NFIELDS(activation_fields),
     .build = same_shape_build, .forward = activation_forward,
-    .compute_mask = bgm__pass_mask};
+    .compute_mask = bgm__pass_mask, .torch = elementwise_torch};
 
 BGM_API bgm_layer *bgm_layer_flatten(void)
 {

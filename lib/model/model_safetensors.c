@@ -14,76 +14,18 @@
  */
 #include "model/model_file.h"
 
+#include "layers/torch_map.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum transform {
-    T_SAME,        /* same layout */
-    T_CONV,        /* (KH, KW, C, F) <-> (F, C, KH, KW) */
-    T_DENSE,       /* (in, out) <-> (out, in), in permuted after a Flatten */
-    T_VEC,         /* per-feature vector, permuted after a Flatten */
-    T_RNN_KERNEL,  /* (R, gH) <-> (gH, R), gate blocks reordered */
-    T_RNN_BIAS,    /* LSTM (4H) or GRU (2, 3H) <-> bias_ih / bias_hh (gH) */
-    T_COUNTER      /* BatchNorm's num_batches_tracked: exported as 0, ignored */
-} transform;
-
-typedef struct torch_entry {
-    char name[BGM__WEIGHT_NAME_SIZE];
-    int weight;                /* index in m->weights; -1 for T_COUNTER */
-    transform t;
-    int part;                  /* T_RNN_BIAS: 0 bias_ih, 1 bias_hh */
-    int gates;                 /* T_RNN_*: 4 (LSTM) or 3 (GRU) */
-    int64_t units;             /* T_RNN_*: H */
-    int64_t shape[BGM_MAX_DIMS]; /* torch's shape */
-    int ndim;
-    int64_t hwc[3];            /* T_DENSE / T_VEC after a Flatten of images, else 0 */
-} torch_entry;
+typedef bgm__torch_param torch_entry;
 
 typedef struct plan {
     torch_entry *e;
     int n, cap;
 } plan;
-
-static torch_entry *add_entry(plan *p, int index, const char *param, const char *suffix,
-                              int weight, transform t)
-{
-    torch_entry *e = &p->e[p->n++];
-    memset(e, 0, sizeof *e);
-    snprintf(e->name, sizeof e->name, "%d.%s%s", index, param, suffix);
-    e->weight = weight;
-    e->t = t;
-    return e;
-}
-
-static void set_shape(torch_entry *e, int ndim, int64_t a, int64_t b, int64_t c, int64_t d)
-{
-    e->ndim = ndim;
-    e->shape[0] = a;
-    e->shape[1] = b;
-    e->shape[2] = c;
-    e->shape[3] = d;
-}
-
-/* The four (or three) tensors of one direction of an LSTM / GRU. */
-static void add_rnn(plan *p, int index, const bgm_layer *cfg, int w0, int64_t features,
-                    const char *suffix)
-{
-    int g = cfg->ops == &bgm__lstm_ops ? 4 : 3, k;
-    int64_t h = cfg->units;
-    const char *names[4] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"};
-    for (k = 0; k < (cfg->use_bias ? 4 : 2); k++) {
-        torch_entry *e = add_entry(p, index, names[k], suffix, w0 + (k < 2 ? k : 2),
-                                   k < 2 ? T_RNN_KERNEL : T_RNN_BIAS);
-        e->gates = g;
-        e->units = h;
-        e->part = k == 3;
-        if (k < 2)
-            set_shape(e, 2, g * h, k == 0 ? features : h, 0, 0);
-        else
-            set_shape(e, 1, g * h, 0, 0, 0);
-    }
-}
 
 /* A graph model has no torch.nn.Sequential twin: its weights keep their
  * names ("conv2d_1/kernel") and layouts. */
@@ -95,19 +37,19 @@ static bgm_status keras_plan(const bgm_model *m, plan *p)
         torch_entry *e = &p->e[p->n++];
         snprintf(e->name, sizeof e->name, "%s", m->weights[i].name);
         e->weight = i;
-        e->t = T_SAME;
+        e->layout = BGM__TORCH_SAME;
         e->ndim = bgm_tensor_ndim(w);
         memcpy(e->shape, bgm_tensor_shape(w), (size_t)e->ndim * sizeof *e->shape);
     }
     return BGM_OK;
 }
 
-/* The torch tensors of m's weights, in state_dict order. */
+/* The torch tensors of m's weights, in state_dict order: each layer's kind
+ * names them (its torch hook), the modules before it fix its "<index>.". */
 static bgm_status make_plan(const bgm_model *m, plan *p, const char *fn)
 {
-    static const char *const bn_names[4] = {"weight", "bias", "running_mean", "running_var"};
-    int64_t hwc[3] = {0, 0, 0};
-    int i, k, t = 0;
+    bgm__torch_map map;
+    int i;
     p->cap = 2 * m->nweights + m->nlayers + 1;
     p->n = 0;
     p->e = calloc((size_t)p->cap, sizeof *p->e);
@@ -115,70 +57,26 @@ static bgm_status make_plan(const bgm_model *m, plan *p, const char *fn)
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (!m->sequential)
         return keras_plan(m, p);
+    memset(&map, 0, sizeof map);
+    map.params = p->e;
     for (i = 0; i < m->nlayers; i++) {
         const bgm_layer *l = m->layers[i];
-        const bgm__layer_ops *ops = l->ops;
-        int w0 = l->first_weight, keep_perm = 0, modules = 1;
-        torch_entry *e;
-        if (ops == &bgm__dense_ops) {
-            e = add_entry(p, t, "weight", "", w0, T_DENSE);
-            set_shape(e, 2, l->units, l->in_shape[l->in_ndim - 1], 0, 0);
-            if (l->in_ndim == 1)
-                memcpy(e->hwc, hwc, sizeof hwc);
-            if (l->use_bias) {
-                e = add_entry(p, t, "bias", "", w0 + 1, T_SAME);
-                set_shape(e, 1, l->units, 0, 0, 0);
-            }
-            modules += l->activation != BGM_ACT_LINEAR;
-        } else if (ops == &bgm__conv2d_ops) {
-            e = add_entry(p, t, "weight", "", w0, T_CONV);
-            set_shape(e, 4, l->units, l->in_shape[2], l->kernel[0], l->kernel[1]);
-            if (l->use_bias) {
-                e = add_entry(p, t, "bias", "", w0 + 1, T_SAME);
-                set_shape(e, 1, l->units, 0, 0, 0);
-            }
-            modules += l->activation != BGM_ACT_LINEAR;
-        } else if (ops == &bgm__batch_norm_ops) {
-            for (k = 0; k < 4; k++) {
-                e = add_entry(p, t, bn_names[k], "", w0 + k, T_VEC);
-                set_shape(e, 1, l->in_shape[l->in_ndim - 1], 0, 0, 0);
-                if (l->in_ndim == 1)
-                    memcpy(e->hwc, hwc, sizeof hwc);
-            }
-            e = add_entry(p, t, "num_batches_tracked", "", -1, T_COUNTER);
-            e->ndim = 0;
-            keep_perm = 1;
-        } else if (ops == &bgm__flatten_ops) {
-            if (l->in_ndim == 3)
-                memcpy(hwc, l->in_shape, sizeof hwc);
-            else
-                memset(hwc, 0, sizeof hwc);
-            keep_perm = 1;
-        } else if (ops == &bgm__dropout_ops || ops == &bgm__activation_ops) {
-            keep_perm = 1;
-        } else if (ops == &bgm__global_avg_pool2d_ops) {
-            modules = 2; /* nn.AdaptiveAvgPool2d(1), nn.Flatten() */
-        } else if (ops == &bgm__max_pool2d_ops || ops == &bgm__avg_pool2d_ops) {
-            /* no weights */
-        } else if (ops == &bgm__embedding_ops) {
-            e = add_entry(p, t, "weight", "", w0, T_SAME);
-            set_shape(e, 2, l->input_dim, l->units, 0, 0);
-        } else if (ops == &bgm__lstm_ops || ops == &bgm__gru_ops) {
-            add_rnn(p, t, l, w0, l->in_shape[1], "");
-        } else if (ops == &bgm__bidirectional_ops) {
-            add_rnn(p, t, l->inner, w0, l->in_shape[1], "");
-            add_rnn(p, t, l->inner, w0 + l->nweights / 2, l->in_shape[1], "_reverse");
-        } else {
+        if (!l->ops->torch) {
             free(p->e);
             p->e = NULL;
             return bgm__fail(BGM_E_UNSUPPORTED, "%s: layer %d '%s' (%s) has no PyTorch "
                              "equivalent in the safetensors mapping yet", fn, i, l->name,
-                             ops->kind);
+                             l->ops->kind);
         }
-        if (!keep_perm)
-            memset(hwc, 0, sizeof hwc);
-        t += modules;
+        map.first_weight = l->first_weight;
+        map.modules = 1;
+        map.keeps_order = 0;
+        l->ops->torch(l, &map);
+        if (!map.keeps_order)
+            memset(map.hwc, 0, sizeof map.hwc);
+        map.index += map.modules;
     }
+    p->n = map.n;
     return BGM_OK;
 }
 
@@ -208,14 +106,14 @@ static void convert(const torch_entry *e, const int64_t *wshape, float *ours, fl
     int k;
     for (k = 0; k < e->ndim; k++)
         n *= e->shape[k];
-    switch (e->t) {
-    case T_SAME:
+    switch (e->layout) {
+    case BGM__TORCH_SAME:
         if (to_torch)
             memcpy(torch, ours, (size_t)n * sizeof *torch);
         else
             memcpy(ours, torch, (size_t)n * sizeof *torch);
         break;
-    case T_VEC:
+    case BGM__TORCH_VEC:
         for (i = 0; i < n; i++) {
             float *o = &ours[i], *t = &torch[torch_feature(e->hwc, i)];
             if (to_torch)
@@ -224,7 +122,7 @@ static void convert(const torch_entry *e, const int64_t *wshape, float *ours, fl
                 *o = *t;
         }
         break;
-    case T_CONV: { /* ours (KH, KW, C, F), torch (F, C, KH, KW) */
+    case BGM__TORCH_CONV: { /* ours (KH, KW, C, F), torch (F, C, KH, KW) */
         int64_t kh = wshape[0], kw = wshape[1], ch = wshape[2], f = wshape[3];
         for (a = 0; a < kh; a++)
             for (b = 0; b < kw; b++)
@@ -239,7 +137,7 @@ static void convert(const torch_entry *e, const int64_t *wshape, float *ours, fl
                     }
         break;
     }
-    case T_DENSE: { /* ours (in, out), torch (out, in) */
+    case BGM__TORCH_DENSE: { /* ours (in, out), torch (out, in) */
         int64_t in = wshape[0], out = wshape[1];
         for (i = 0; i < in; i++) {
             int64_t ti = torch_feature(e->hwc, i);
@@ -253,7 +151,7 @@ static void convert(const torch_entry *e, const int64_t *wshape, float *ours, fl
         }
         break;
     }
-    case T_RNN_KERNEL: { /* ours (R, gH), torch (gH, R) */
+    case BGM__TORCH_RNN_KERNEL: { /* ours (R, gH), torch (gH, R) */
         int64_t r = wshape[0], h = e->units, gh = wshape[1];
         for (k = 0; k < e->gates; k++)
             for (j = 0; j < h; j++)
@@ -267,7 +165,7 @@ static void convert(const torch_entry *e, const int64_t *wshape, float *ours, fl
                 }
         break;
     }
-    case T_RNN_BIAS: {
+    case BGM__TORCH_RNN_BIAS: {
         /* LSTM: one bias, exported as bias_ih with a zero bias_hh and read
          * back as their sum; GRU: row part of (2, 3H). */
         int64_t h = e->units, row = e->gates == 3 ? e->part * 3 * h : 0;
@@ -288,7 +186,7 @@ static void convert(const torch_entry *e, const int64_t *wshape, float *ours, fl
             }
         break;
     }
-    case T_COUNTER:
+    case BGM__TORCH_COUNTER:
         break;
     }
 }
@@ -309,7 +207,7 @@ BGM_API bgm_status bgm_model_save_weights_safetensors(const bgm_model *m, const 
     s = bgm_archive_create(&a);
     for (i = 0; s == BGM_OK && i < p.n; i++) {
         const torch_entry *e = &p.e[i];
-        if (e->t == T_COUNTER) {
+        if (e->layout == BGM__TORCH_COUNTER) {
             s = bgm_tensor_zeros(&t, BGM_INT32, NULL, 0);
         } else {
             bgm_tensor *w = m->weights[e->weight].view;
@@ -357,13 +255,13 @@ static bgm_status import_into(const bgm_model *m, const plan *p, const bgm_archi
         const bgm__weight *w = e->weight >= 0 ? &m->weights[e->weight] : NULL;
         const bgm_tensor *t = NULL;
         if (bgm_archive_find_tensor(&t, a, e->name) != BGM_OK) {
-            if (e->t == T_COUNTER)
+            if (e->layout == BGM__TORCH_COUNTER)
                 continue;
             return bgm__fail(BGM_E_FORMAT, "%s: %s: no tensor '%s' for weight '%s' of layer "
                              "%d (%s)", fn, path, e->name, w->name, w->layer,
                              m->layers[w->layer]->ops->kind);
         }
-        if (e->t == T_COUNTER)
+        if (e->layout == BGM__TORCH_COUNTER)
             continue;
         if (bgm_tensor_dtype(t) != BGM_FLOAT32)
             return bgm__fail(BGM_E_DTYPE, "%s: %s: tensor '%s' is int32, weight '%s' is "
