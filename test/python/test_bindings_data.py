@@ -90,6 +90,37 @@ def test_one_hot_and_splits():
     assert va.y.tolist() == [8, 9]
 
 
+def test_datasets_of_several_tensors_keep_their_structure_and_samples_together():
+    n = 10
+    a = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    b = np.arange(n, dtype=np.float32) * 10
+    cls, twice = np.arange(n, dtype=np.int32), a[:, :1] * 2
+    ds = bm.Dataset({"a": a, "b": b}, [cls, twice])
+    assert len(ds) == 10 and ds.element_shape == (2,)
+    assert repr(ds) == "<Dataset of 10 samples, 2 features and 2 targets tensors>"
+    assert sorted(ds.x) == ["a", "b"] and len(ds.y) == 2
+    a[0, 0] = 99.0                                      # views of the arrays
+    assert ds.x["a"].tolist()[0] == [99.0, 1.0]
+    # every derived dataset moves the samples of every tensor together
+    for part in (ds.shuffle(3), ds.take(4), ds.skip(6), ds.subset([5, 2, 5]),
+                 ds.concatenate(ds), *ds.train_test_split(0.3, seed=1),
+                 *ds.validation_split(0.2), *bm.preprocessing.KFold(ds, 2)[1]):
+        ids = part.y[0].numpy()
+        np.testing.assert_array_equal(part.x["b"].numpy(), b[ids])
+        np.testing.assert_array_equal(part.x["a"].numpy(), a[ids])
+        np.testing.assert_array_equal(part.y[1].numpy(), twice[ids])
+    batches = list(ds.shuffle(1).batches(4, shuffle=True, seed=2))
+    assert [len(y[0]) for _, y in batches] == [4, 4, 2]
+    for x, y in batches:
+        np.testing.assert_array_equal(x["b"].numpy(), b[y[0].numpy()])
+    assert sorted(v for _, y in batches for v in y[0].tolist()) == list(range(10))
+    features_only = bm.Dataset((a, b))
+    assert features_only.y is None
+    assert [len(x) for x in features_only.batches(6, copy=False)] == [2, 2]
+    with pytest.raises(bm.ShapeError, match=r"xs\[1\]"):
+        bm.Dataset([a, b[:9]])
+
+
 def test_npy_round_trip_with_numpy(tmp_path):
     a = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     path = tmp_path / "a.npy"

@@ -1,7 +1,7 @@
 """Keras' functional API through the Python bindings: Input, layers called on
 KerasTensors, Model(inputs, outputs) with several inputs and outputs, shared
-layers, the merge and reshape layers, errors of bad graphs, training, leaks,
-and the ResNet example."""
+layers, the merge and reshape layers, errors of bad graphs, training (a loss,
+weight and metrics per output), model files, leaks, and the ResNet example."""
 import gc
 import importlib.util
 import os
@@ -315,28 +315,233 @@ def test_a_functional_mlp_trains_like_the_same_sequential_model():
     assert functional.fit([x], [y], epochs=1, verbose=0).epoch == [0]
 
 
-def test_several_inputs_or_outputs_train_only_where_the_library_does(tmp_path):
-    a, b = bm.Input(shape=(3,), name="a"), bm.Input(shape=(2,), name="b")
-    joined = layers.Concatenate()([a, b])
-    one = bm.Model([a, b], layers.Dense(1, name="one")(joined))
-    xa, xb, y = randn(8, 3), randn(8, 2), randn(8, 1)
-    one.compile(optimizer="adam", loss="mse")
-    with pytest.raises(bm.UnsupportedError, match=r"bgm_model_fit: the model has 2 inputs "
-                                                  r"and 1 outputs; this function takes "
-                                                  r"models of one input and one output"):
-        one.fit([xa, xb], y, verbose=0)
-    with pytest.raises(bm.UnsupportedError, match="bgm_model_evaluate: the model has 2 "
-                                                  "inputs"):
-        one.evaluate({"a": xa, "b": xb}, y)
-    one.save(str(tmp_path / "two_inputs.bgm"))  # graph models are model files too
-    assert (tmp_path / "two_inputs.bgm").stat().st_size > 0
-    one.close()
-    two = bm.Model([a, b], [layers.Dense(1)(joined), layers.Dense(2)(joined)])
-    with pytest.raises(bm.UnsupportedError, match="bgm_model_compile: the model has 2 "
-                                                  "outputs; compile takes one loss"):
-        two.compile(optimizer="adam", loss=["mse", "mae"])
-    with pytest.raises(bm.InvalidArgumentError, match="3 values for the model's 2 output"):
-        two.compile(optimizer="adam", loss=["mse", "mse", "mse"])
+def two_heads(seed):
+    """Inputs a (4) and b (3), a Dense each, concatenated, Dropout; a regression
+    head ("head") and a classifier of 3 logits ("cls"), in a graph of its own."""
+    bm.backend.clear_session()
+    a, b = bm.Input(shape=(4,), name="a"), bm.Input(shape=(3,), name="b")
+    h = layers.Concatenate()([layers.Dense(8, activation="relu", name="dense_a")(a),
+                              layers.Dense(8, activation="relu", name="dense_b")(b)])
+    h = layers.Dropout(0.1)(h)
+    head = layers.Dense(1, name="head")(layers.Dense(4, activation="relu",
+                                                     name="head_hidden")(h))
+    return bm.Model([a, b], [head, layers.Dense(3, name="cls")(h)], seed=seed)
+
+
+def two_heads_data(n, seed):
+    """a, b, head = a0 + 2 b0 - a1 b1 (n, 1) and cls = [a1 > 0] + [b1 > 0] (n,)."""
+    a, b = randn(n, 4, seed=seed), randn(n, 3, seed=seed + 1)
+    head = (a[:, :1] + 2 * b[:, :1] - a[:, 1:2] * b[:, 1:2]).astype(np.float32)
+    cls = ((a[:, 1] > 0).astype(np.int32) + (b[:, 1] > 0)).astype(np.int32)
+    return a, b, head, cls
+
+
+def compile_two_heads(model, lr=0.02, weights=(1.0, 0.5), keyed=True):
+    """MSE on head, sparse cross-entropy of logits on cls with accuracy; the same
+    compile as dicts (keyed) or as lists."""
+    ce = bm.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if keyed:
+        model.compile(optimizer=bm.optimizers.Adam(lr), loss={"cls": ce, "head": "mse"},
+                      loss_weights={"head": weights[0], "cls": weights[1]},
+                      metrics={"cls": "accuracy"})
+    else:
+        model.compile(optimizer=bm.optimizers.Adam(lr), loss=["mse", ce],
+                      loss_weights=list(weights), metrics=[[], ["accuracy"]])
+    return model
+
+
+def sparse_ce(logits, labels):
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(labels)), labels])
+
+
+TWO_HEAD_KEYS = ["loss", "head_loss", "cls_loss", "cls_accuracy", "val_loss",
+                 "val_head_loss", "val_cls_loss", "val_cls_accuracy"]
+
+
+def test_two_inputs_and_outputs_train_with_a_loss_and_weight_per_output():
+    a, b, head, cls = two_heads_data(64, 10)
+    model = compile_two_heads(two_heads(1))
+    assert model.input_names == ["a", "b"] and model.output_names == ["head", "cls"]
+    assert model.metrics_names == TWO_HEAD_KEYS[:4]
+    history = model.fit({"a": a, "b": b}, [head, cls], epochs=40, batch_size=16,
+                        validation_split=0.25, verbose=0)
+    h = history.history
+    assert list(h) == TWO_HEAD_KEYS                   # Keras' names, the library's order
+    assert h["head_loss"][-1] < 0.5 * h["head_loss"][0]
+    assert h["cls_loss"][-1] < 0.8 * h["cls_loss"][0]
+    total = np.array(h["head_loss"]) + 0.5 * np.array(h["cls_loss"])
+    np.testing.assert_allclose(h["loss"], total, rtol=1e-5)  # the weighted sum
+    # evaluate: each output's loss as numpy computes it from predict, and their
+    # weighted sum
+    values = model.evaluate([a, b], {"cls": cls, "head": head}, return_dict=True)
+    assert list(values) == TWO_HEAD_KEYS[:4]
+    pred_head, logits = model.predict([a, b])
+    assert values["head_loss"] == pytest.approx(np.mean((pred_head - head) ** 2), rel=1e-5)
+    assert values["cls_loss"] == pytest.approx(sparse_ce(logits, cls), rel=1e-5)
+    assert values["loss"] == pytest.approx(values["head_loss"] + 0.5 * values["cls_loss"],
+                                           rel=1e-6)
+    assert values["cls_accuracy"] == pytest.approx(np.mean(logits.argmax(axis=1) == cls))
+    assert model.evaluate([a, b], [head, cls]) == pytest.approx(list(values.values()))
+
+
+def test_a_dict_and_a_list_give_identical_training():
+    a, b, head, cls = two_heads_data(64, 20)
+    va, vb, vhead, vcls = two_heads_data(20, 21)
+    keyed = compile_two_heads(two_heads(2), keyed=True)
+    listed = compile_two_heads(two_heads(2), keyed=False)
+    assert keyed.metrics_names == listed.metrics_names
+    hk = keyed.fit({"b": b, "a": a}, {"cls": cls, "head": head}, epochs=3, batch_size=16,
+                   validation_data=({"a": va, "b": vb}, {"head": vhead, "cls": vcls}),
+                   verbose=0)
+    hl = listed.fit([a, b], [head, cls], epochs=3, batch_size=16,
+                    validation_data=([va, vb], [vhead, vcls]), verbose=0)
+    assert hk.history == hl.history and list(hk.history) == TWO_HEAD_KEYS
+    for wk, wl in zip(keyed.get_weights(), listed.get_weights()):
+        np.testing.assert_array_equal(wk, wl)
+    # a dataset of several tensors trains as its arrays do
+    from_ds = compile_two_heads(two_heads(2))
+    train = bm.Dataset({"a": a, "b": b}, {"head": head, "cls": cls})
+    val = bm.Dataset([va, vb], [vhead, vcls])
+    hd = from_ds.fit(train, epochs=3, batch_size=16, validation_data=val, verbose=0)
+    assert hd.history == hl.history
+    for wd, wl in zip(from_ds.get_weights(), listed.get_weights()):
+        np.testing.assert_array_equal(wd, wl)
+    assert from_ds.evaluate(val) == listed.evaluate([va, vb], [vhead, vcls])
+
+
+def test_train_on_batch_is_one_fit_step_and_test_on_batch_is_evaluate():
+    a, b, head, cls = two_heads_data(64, 30)
+    stepped = compile_two_heads(two_heads(3), weights=(1.0, 0.7))
+    fitted = compile_two_heads(two_heads(3), weights=(1.0, 0.7))
+    values = stepped.train_on_batch([a, b], [head, cls], return_dict=True)
+    h = fitted.fit([a, b], [head, cls], epochs=1, batch_size=64, shuffle=False, verbose=0)
+    assert values == {k: v[0] for k, v in h.history.items()}
+    for ws, wf in zip(stepped.get_weights(), fitted.get_weights()):
+        np.testing.assert_array_equal(ws, wf)
+    assert stepped.epochs_completed == 0
+    assert stepped.test_on_batch({"a": a, "b": b}, [head, cls]) == stepped.evaluate(
+        [a, b], [head, cls], batch_size=64)
+    # a model of one output and no metrics gives the loss alone, as Keras
+    inp = bm.Input(shape=(4,))
+    single = bm.Model(inp, layers.Dense(1)(inp))
+    single.compile(optimizer="sgd", loss="mse")
+    assert isinstance(single.train_on_batch(a, head), float)
+    assert isinstance(single.test_on_batch(a, head), float)
+
+
+def test_compute_loss_of_several_outputs_on_a_tape_is_the_weighted_total():
+    a, b, head, cls = two_heads_data(64, 40)
+    model = compile_two_heads(two_heads(4), weights=(0.3, 2.0))
+    with bm.GradientTape() as tape:
+        pred = model([a, b], training=False)
+        loss = model.compute_loss(y={"head": head, "cls": cls}, y_pred=pred)
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert [g.shape for g in grads] == [v.shape for v in model.trainable_variables]
+    assert loss.item() == pytest.approx(model.evaluate([a, b], [head, cls],
+                                                       batch_size=64)[0], rel=1e-6)
+    del pred, loss, grads
+    tape.reset()
+
+
+def test_one_loss_and_metric_list_serve_every_output_named_as_keras():
+    inp = bm.Input(shape=(4,), name="x")
+    shared = layers.Dense(1, name="y")
+    outs = [shared(layers.Dense(3, activation="tanh")(inp)),
+            shared(layers.Dense(3, activation="relu")(inp))]
+    model = bm.Model(inp, outs, seed=4)
+    assert model.output_names == ["y", "y_1"]        # before compile too
+    model.compile(optimizer=bm.optimizers.Adam(0.01), loss="mse",
+                  metrics=["mae", bm.metrics.MeanSquaredError()])
+    assert model.output_names == ["y", "y_1"]
+    assert model.metrics_names == ["loss", "y_loss", "y_1_loss", "y_mae", "y_1_mae",
+                                   "y_mse", "y_1_mse"]
+    x, t0, t1 = randn(32, 4, seed=5), randn(32, 1, seed=6), randn(32, 1, seed=7)
+    values = model.evaluate(x, {"y": t0, "y_1": t1}, return_dict=True)
+    p0, p1 = model.predict(x)
+    assert values["y_1_loss"] == pytest.approx(np.mean((p1 - t1) ** 2), rel=1e-5)
+    assert values["y_1_mse"] == pytest.approx(values["y_1_loss"], rel=1e-6)
+    assert values["loss"] == pytest.approx(values["y_loss"] + values["y_1_loss"], rel=1e-6)
+    # a metric object given for one output keeps its options
+    model.compile(optimizer="adam", loss=["mse", "mae"],
+                  metrics={"y_1": [bm.metrics.R2Score()]})
+    assert model.metrics_names == ["loss", "y_loss", "y_1_loss", "y_1_r2"]
+
+
+def test_bad_per_output_arguments_name_the_outputs():
+    a, b, head, cls = two_heads_data(8, 50)
+    model = two_heads(5)
+    with pytest.raises(bm.InvalidArgumentError, match="3 values for the model's 2 outputs"):
+        model.compile(optimizer="adam", loss=["mse", "mse", "mse"])
+    with pytest.raises(bm.InvalidArgumentError, match="loss: no value for 'cls'"):
+        model.compile(optimizer="adam", loss={"head": "mse"})
+    with pytest.raises(bm.InvalidArgumentError, match="'clss' matches none of the model's "
+                                                      "outputs"):
+        model.compile(optimizer="adam", loss="mse", metrics={"clss": ["mae"]})
+    with pytest.raises(bm.InvalidArgumentError, match=r"loss_weights\[1\] = -1 \(output "
+                                                      r"'cls'\)"):
+        model.compile(optimizer="adam", loss="mse", loss_weights=[1, -1])
+    with pytest.raises(bm.InvalidArgumentError, match="loss_weights must be a list or a dict"):
+        model.compile(optimizer="adam", loss="mse", loss_weights=0.5)
+    with pytest.raises(bm.InvalidArgumentError, match="AUC needs a binary output"):
+        model.compile(optimizer="adam", loss="mse", metrics={"cls": "auc"})
+    assert not model.compiled
+    compile_two_heads(model)
+    with pytest.raises(bm.InvalidArgumentError, match="y: the model has 2 outputs"):
+        model.fit([a, b], head, verbose=0)
+    with pytest.raises(bm.InvalidArgumentError, match="x: the model has 2 inputs"):
+        model.evaluate(a, [head, cls])
+    with pytest.raises(bm.DTypeError, match=r"ys\[1\] \(output 'cls'\) is float32"):
+        model.fit([a, b], [head, cls.astype(np.float32)], verbose=0)
+    with pytest.raises(bm.ShapeError, match=r"xs\[0\] \(8, 4\) and xs\[1\] \(7, 3\) hold "
+                                            r"different numbers of samples"):
+        model.train_on_batch([a, b[:7]], [head, cls])
+    with pytest.raises(bm.InvalidArgumentError, match="validation_data must be"):
+        model.fit([a, b], [head, cls], validation_data=([a, b],), verbose=0)
+    with pytest.raises(bm.InvalidArgumentError, match="needs x and y"):
+        model.evaluate(bm.Dataset([a, b]))
+
+
+def test_a_loaded_functional_model_predicts_the_same_bits_and_resumes_training(tmp_path):
+    a, b, head, cls = two_heads_data(64, 60)
+    model = compile_two_heads(two_heads(6), lr=0.01)
+    model.fit([a, b], [head, cls], epochs=2, batch_size=16, verbose=0)
+    path = tmp_path / "two_heads.bgm"
+    model.save(path)
+    loaded = bm.load_model(path)
+    assert isinstance(loaded, bm.Model) and loaded.epochs_completed == 2
+    assert [t.name for t in loaded.inputs] == ["a", "b"]
+    assert [t.shape for t in loaded.outputs] == [(None, 1), (None, 3)]
+    assert loaded.input_shape == [(None, 4), (None, 3)]
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    assert loaded.get_layer("cls").kind == "Dense"
+    assert loaded.outputs[1]._layer is loaded.get_layer("cls")
+    assert loaded.output_names == ["head", "cls"]
+    assert loaded.metrics_names == model.metrics_names
+    assert "cls (Dense)" in loaded.summary_text()
+    for p, q in zip(model.predict([a, b]), loaded.predict({"a": a, "b": b})):
+        np.testing.assert_array_equal(p, q)
+    assert loaded.evaluate([a, b], [head, cls]) == model.evaluate([a, b], [head, cls])
+    # resuming: the loaded model's next epochs are the saved model's, bit for bit
+    h_model = model.fit([a, b], [head, cls], epochs=4, initial_epoch=2, batch_size=16,
+                        verbose=0)
+    h_loaded = loaded.fit([a, b], [head, cls], epochs=4, batch_size=16, verbose=0,
+                          initial_epoch=loaded.epochs_completed)
+    assert h_loaded.history == h_model.history and h_loaded.epoch == [2, 3]
+    for p, q in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(p, q)
+    # its KerasTensors are its own: no layer calls on them, and gone with it
+    with pytest.raises(bm.InvalidArgumentError, match="belongs to a loaded model"):
+        layers.Dense(2)(loaded.outputs[0])
+    node = loaded.inputs[0]
+    loaded.close()
+    with pytest.raises(bm.StateError, match="was closed"):
+        node.shape
+    # a Sequential model still loads as a Sequential
+    seq = bm.Sequential([layers.Dense(2)], input_shape=(3,))
+    seq.save(tmp_path / "seq.bgm")
+    assert type(bm.load_model(tmp_path / "seq.bgm")) is bm.Sequential
 
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -512,6 +717,23 @@ def test_the_readme_shows_the_example_network_as_it_is():
         example = f.read()
     shown = readme.split("def conv_bn(", 1)[1].split("\n\n\nmodel = resnet()", 1)[0]
     assert "def conv_bn(" + shown + "\n" in example
+
+
+def test_the_readme_trains_a_model_of_two_outputs_as_shown(tmp_path, monkeypatch):
+    with open(os.path.join(bindings_path.BINDINGS, "README.md")) as f:
+        readme = f.read()
+    block = readme.split("Training a model of several outputs")[1]
+    block = block.split("```python\n", 1)[1].split("```", 1)[0]
+    rng = np.random.default_rng(0)
+    names = {"bm": bm, "layers": layers, "images": randn(40, 28, 28, 1),
+             "meta_rows": randn(40, 4), "labels": rng.integers(0, 10, 40),
+             "sizes": randn(40, 1)}
+    monkeypatch.chdir(tmp_path)
+    exec(block.replace("epochs=5", "epochs=2, verbose=0"), names)
+    assert list(names["history"].history) == [
+        "loss", "digit_loss", "size_loss", "digit_accuracy", "val_loss", "val_digit_loss",
+        "val_size_loss", "val_digit_accuracy"]
+    assert isinstance(names["same"], bm.Model)
 
 
 def test_get_config_reads_the_kinds_fields():

@@ -71,7 +71,18 @@ class FitOptions(ctypes.Structure):
                 ("validation_x", c_void_p), ("validation_y", c_void_p),
                 ("initial_epoch", c_int), ("verbose", c_int), ("output", WRITE_FN),
                 ("output_ctx", c_void_p), ("callbacks", PH), ("num_callbacks", c_int),
-                ("cancel", IP)]
+                ("cancel", IP),
+                # appended in the 0.1 series: validation data of several tensors
+                ("validation_xs", PH), ("num_validation_xs", c_int),
+                ("validation_ys", PH), ("num_validation_ys", c_int)]
+
+
+class CompileOptions(ctypes.Structure):
+    """struct bgm_compile_options (include/bigmodel/model.h)."""
+    _fields_ = [("size", c_size_t), ("loss", c_int), ("from_logits", c_int),
+                ("metrics", IP), ("num_metrics", c_int), ("num_outputs", c_int),
+                ("output_losses", IP), ("output_from_logits", IP), ("loss_weights", FP),
+                ("output_metrics", ctypes.POINTER(IP)), ("output_num_metrics", IP)]
 
 
 class TextCleanOptions(ctypes.Structure):
@@ -353,19 +364,11 @@ OPTIONAL = {
     "bgm_model_weight_trainable": (c_int, [H, c_int]),
     "bgm_model_get_weights": (STATUS, [H, FP, c_int64]),
     "bgm_model_set_weights": (STATUS, [H, FP, c_int64]),
-    "bgm_model_compile": (STATUS, [H, H, c_int, c_int, IP, c_int]),
     "bgm_model_add_metric": (STATUS, [H, c_int, ctypes.POINTER(MetricOptions)]),
     "bgm_model_optimizer": (H, [H]),
     "bgm_model_num_metrics": (c_int, [H]),
     "bgm_model_metric_name": (c_char_p, [H, c_int]),
-    "bgm_model_forward": (STATUS, [PH, H, H, H, c_int]),
-    "bgm_model_compute_loss": (STATUS, [PH, H, H, H, H]),
     "bgm_fit_options_init": (STATUS, [ctypes.POINTER(FitOptions), c_size_t]),
-    "bgm_model_fit": (STATUS, [PH, H, H, H, ctypes.POINTER(FitOptions)]),
-    "bgm_model_fit_dataset": (STATUS, [PH, H, H, H, ctypes.POINTER(FitOptions)]),
-    "bgm_model_evaluate": (STATUS, [DP, c_int, H, H, H, c_int64]),
-    "bgm_model_evaluate_dataset": (STATUS, [DP, c_int, H, H, c_int64]),
-    "bgm_model_predict": (STATUS, [PH, H, H, c_int64]),
     # graphs of layer calls (graph.h), newer in the 0.1 series
     "bgm_graph_create": (STATUS, [PH]),
     "bgm_graph_free": (None, [H]),
@@ -385,6 +388,26 @@ OPTIONAL = {
     "bgm_model_get_layer": (H, [H, c_char_p]),
     "bgm_model_predict_multi": (STATUS, [PH, c_int, H, PH, c_int, c_int64]),
     "bgm_model_forward_multi": (STATUS, [PH, c_int, H, H, PH, c_int, c_int]),
+    "bgm_model_class_name": (c_char_p, [H]),
+    # training models of several inputs and outputs (model.h, data.h), newer in
+    # the 0.1 series: every model trains through these
+    "bgm_compile_options_init": (STATUS, [ctypes.POINTER(CompileOptions), c_size_t]),
+    "bgm_model_compile_v2": (STATUS, [H, H, ctypes.POINTER(CompileOptions)]),
+    "bgm_model_add_output_metric": (STATUS, [H, c_int, c_int,
+                                             ctypes.POINTER(MetricOptions)]),
+    "bgm_model_output_name": (c_char_p, [H, c_int]),
+    "bgm_model_fit_multi": (STATUS, [PH, H, PH, c_int, PH, c_int,
+                                     ctypes.POINTER(FitOptions)]),
+    "bgm_model_evaluate_multi": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int, c_int64]),
+    "bgm_model_train_on_batch_multi": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int]),
+    "bgm_model_test_on_batch_multi": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int]),
+    "bgm_model_compute_loss_multi": (STATUS, [PH, H, H, PH, c_int, PH, c_int]),
+    "bgm_dataset_from_tensors_multi": (STATUS, [PH, PH, c_int, PH, c_int]),
+    "bgm_dataset_num_feature_tensors": (c_int, [H]),
+    "bgm_dataset_feature_tensor": (H, [H, c_int]),
+    "bgm_dataset_num_target_tensors": (c_int, [H]),
+    "bgm_dataset_target_tensor": (H, [H, c_int]),
+    "bgm_batch_iter_next_multi": (STATUS, [IP, PH, c_int, PH, c_int, H]),
     "bgm_layer_add": (H, []),
     "bgm_layer_subtract": (H, []),
     "bgm_layer_multiply": (H, []),
@@ -618,3 +641,8 @@ def shape_array(shape):
 
 def handle_array(handles):
     return (c_void_p * max(len(handles), 1))(*handles)
+
+
+def tensor_array(tensors):
+    """A C array of the tensors' handles (the xs / ys of the *_multi functions)."""
+    return handle_array([t._h for t in tensors])

@@ -7,6 +7,13 @@ sample count N) and optional targets y (int32 class ids or float32 values).
 Datasets made from numpy arrays share their memory (no copy); take / skip
 are views; shuffle, concatenate and subset copy.
 
+For models of several inputs or outputs, x and y may each be a list or a
+dict of arrays (one per input / output, all with N samples), as tf.data's
+from_tensor_slices((x, y)) takes them: every reordering, split and batch
+moves the samples of all of them together, and ``x`` / ``y`` / batches come
+back in the structure given. fit / evaluate take such a dataset as they
+take the arrays. (one_hot and the scalers take datasets of one x and one y.)
+
     train = bigmodel.data.load_idx("train-images-idx3-ubyte.gz",
                                    "train-labels-idx1-ubyte.gz")
     for x, y in train.shuffle(42).batches(32):
@@ -16,7 +23,7 @@ import ctypes
 import os
 
 from . import _lib
-from ._lib import lib
+from ._lib import lib, tensor_array as _handles
 from ._handle import Handle
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_tensor, float32, int32
@@ -51,25 +58,54 @@ def _copy(ptr):
     return Tensor._adopt(out.value)
 
 
+def _flatten(data, dtype=None):
+    """(Tensors, structure) of one array, a list / tuple of arrays, or a dict of
+    them; the structure is None for one array, False for a list, else the keys."""
+    if isinstance(data, dict):
+        keys = list(data)
+        return [as_tensor(data[k], dtype) for k in keys], keys
+    if isinstance(data, (list, tuple)) and data and all(hasattr(d, "shape") for d in data):
+        return [as_tensor(d, dtype) for d in data], False
+    return [as_tensor(data, dtype)], None
+
+
+def _structure(tensors, keys):
+    """tensors in the structure _flatten found."""
+    if keys is None:
+        return tensors[0]
+    if keys is False:
+        return list(tensors)
+    return dict(zip(keys, tensors))
+
+
 class Dataset(Handle):
     """N samples of features x and optional targets y, in library memory."""
 
     _free_fn, _counter, _what = "bgm_dataset_free", "dataset", "dataset"
 
     def __init__(self, x, y=None, x_dtype=None):
-        """Dataset over x and y (Tensors or arrays; numpy arrays are not copied).
+        """Dataset over x and y (Tensors or arrays; numpy arrays are not copied;
+        for several inputs or outputs, lists or dicts of them).
 
         x holds float32 features, or int32 token ids for text: integer data
         gives int32 unless x_dtype says otherwise (x_dtype="float32" for raw
         integer pixels, which are then copied to float32)."""
-        tx = as_tensor(x, x_dtype)
-        ty = None if y is None else as_tensor(y)
-        self._make(lib.bgm_dataset_from_tensors, tx._h, None if ty is None else ty._h)
+        txs, self._x_keys = _flatten(x, x_dtype)
+        tys, self._y_keys = ([], None) if y is None else _flatten(y)
+        if self._x_keys is None and self._y_keys is None:
+            self._make(lib.bgm_dataset_from_tensors, txs[0]._h, tys[0]._h if tys else None)
+        else:
+            self._make(lib.bgm_dataset_from_tensors_multi, _handles(txs), len(txs),
+                       _handles(tys), len(tys))
 
     @classmethod
-    def _adopt(cls, ptr):
+    def _adopt(cls, ptr, like=None):
+        """A Dataset over ptr, a new dataset handle; like: the dataset it was made
+        from, whose structure of tensors it has."""
         ds = cls.__new__(cls)
         ds._take(ptr)
+        if like is not None:
+            ds._x_keys, ds._y_keys = like._x_keys, like._y_keys
         return ds
 
     @classmethod
@@ -95,15 +131,27 @@ class Dataset(Handle):
     def __len__(self):
         return lib.bgm_dataset_size(self._h)
 
+    _x_keys = _y_keys = None   # one tensor (None), a list (False) or dict keys
+
     @property
     def x(self):
-        """The features (N, ...): a Tensor sharing the dataset's memory."""
-        return _view(lib.bgm_dataset_features(self._h))
+        """The features (N, ...): a Tensor sharing the dataset's memory (a list or
+        dict of them for a dataset made from several)."""
+        if self._x_keys is None:
+            return _view(lib.bgm_dataset_features(self._h))
+        return _structure([_view(lib.bgm_dataset_feature_tensor(self._h, i))
+                           for i in range(lib.bgm_dataset_num_feature_tensors(self._h))],
+                          self._x_keys)
 
     @property
     def y(self):
-        """The targets (N, ...) sharing the dataset's memory, or None."""
-        return _view(lib.bgm_dataset_targets(self._h))
+        """The targets (N, ...) sharing the dataset's memory (a list or dict of
+        them for a dataset made from several), or None."""
+        if self._y_keys is None:
+            return _view(lib.bgm_dataset_targets(self._h))
+        return _structure([_view(lib.bgm_dataset_target_tensor(self._h, i))
+                           for i in range(lib.bgm_dataset_num_target_tensors(self._h))],
+                          self._y_keys)
 
     features, targets = x, y
 
@@ -117,6 +165,10 @@ class Dataset(Handle):
     def __repr__(self):
         if self._ptr is None:
             return "<Dataset closed>"
+        if self._x_keys is not None or self._y_keys is not None:
+            return "<Dataset of %d samples, %d features and %d targets tensors>" % (
+                len(self), lib.bgm_dataset_num_feature_tensors(self._h),
+                lib.bgm_dataset_num_target_tensors(self._h))
         y = lib.bgm_dataset_targets(self._h)
         return "<Dataset of %d samples, x %s, %s>" % (
             len(self), self.element_shape,
@@ -127,7 +179,7 @@ class Dataset(Handle):
     def _derive(self, fn, *args):
         out = ctypes.c_void_p()
         fn(ctypes.byref(out), self._h, *args)
-        return Dataset._adopt(out.value)
+        return Dataset._adopt(out.value, self)
 
     def shuffle(self, seed=0):
         """The samples in a random order drawn from seed (a copy)."""
@@ -166,14 +218,14 @@ class Dataset(Handle):
         a, b = ctypes.c_void_p(), ctypes.c_void_p()
         lib.bgm_dataset_train_test_split(ctypes.byref(a), ctypes.byref(b), self._h,
                                          float(test_size), int(seed), 1 if stratify else 0)
-        return Dataset._adopt(a.value), Dataset._adopt(b.value)
+        return Dataset._adopt(a.value, self), Dataset._adopt(b.value, self)
 
     def validation_split(self, validation_split):
         """(train, val): the last fraction of the samples is val (Keras' rule; views)."""
         a, b = ctypes.c_void_p(), ctypes.c_void_p()
         lib.bgm_dataset_validation_split(ctypes.byref(a), ctypes.byref(b), self._h,
                                          float(validation_split))
-        return Dataset._adopt(a.value), Dataset._adopt(b.value)
+        return Dataset._adopt(a.value, self), Dataset._adopt(b.value, self)
 
 
 class BatchIterator(Handle):
@@ -191,6 +243,7 @@ class BatchIterator(Handle):
         self._make(lib.bgm_batch_iter_create, ds._h, int(batch_size),
                    1 if drop_remainder else 0)
         self._copy = copy
+        self._ds = ds  # its structure of tensors (the iterator keeps its own views)
         self._started = False
         if shuffle:
             lib.bgm_batch_iter_shuffle(self._ptr, int(seed))
@@ -206,14 +259,28 @@ class BatchIterator(Handle):
 
     def _batches(self):
         make = _copy if self._copy else _view
-        has, x, y = ctypes.c_int(), ctypes.c_void_p(), ctypes.c_void_p()
+        ds, has = self._ds, ctypes.c_int()
+        if ds._x_keys is None and ds._y_keys is None:
+            x, y = ctypes.c_void_p(), ctypes.c_void_p()
+            while True:
+                lib.bgm_batch_iter_next(ctypes.byref(has), ctypes.byref(x), ctypes.byref(y),
+                                        self._h)
+                if not has.value:
+                    return
+                bx, by = make(x.value), make(y.value)
+                yield bx if by is None else (bx, by)
+        nx = lib.bgm_dataset_num_feature_tensors(ds._h)
+        ny = lib.bgm_dataset_num_target_tensors(ds._h)
+        xs, ys = (ctypes.c_void_p * nx)(), (ctypes.c_void_p * max(ny, 1))()
         while True:
-            lib.bgm_batch_iter_next(ctypes.byref(has), ctypes.byref(x), ctypes.byref(y),
-                                    self._h)
+            lib.bgm_batch_iter_next_multi(ctypes.byref(has), xs, nx, ys, ny, self._h)
             if not has.value:
                 return
-            bx, by = make(x.value), make(y.value)
-            yield bx if by is None else (bx, by)
+            bx = _structure([make(p) for p in xs], ds._x_keys)
+            if not ny:
+                yield bx
+            else:
+                yield bx, _structure([make(p) for p in ys[:ny]], ds._y_keys)
 
 
 # ---- loaders ------------------------------------------------------------------------

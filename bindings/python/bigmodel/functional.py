@@ -11,30 +11,34 @@
 inputs and outputs are a KerasTensor, a list, or a dict of them. Data
 follows the same structure: one array per input / output, as a list in the
 model's order or a dict keyed by the dict keys the model was built with or
-by the names of the inputs (and of the layers making the outputs). predict
-and ``model(x)`` return outputs in the structure of ``outputs``.
+by the names of the inputs and outputs (``input_names``; ``output_names``,
+Keras' names: the layers making the outputs). predict and ``model(x)``
+return outputs in the structure of ``outputs``.
 
 The model holds the layers the outputs need, numbered in the order of their
 first call; ``layers`` are the Layer objects that were called (no InputLayer
 entries, unlike Keras), and their weights are views of this model's while it
 lives. A layer is part of one model at a time (the library's rule).
 
-Training: the library compiles, fits and evaluates models of one input and
-one output so far; for others it raises UnsupportedError with its own
-message (compile for several outputs, fit / evaluate for several inputs).
-Models of several inputs and outputs train in a custom loop:
-``model([a, b], training=True)`` under a GradientTape records the whole graph.
-Model files hold Sequential models so far (``save`` says so).
+Training: compile takes one loss for every output or one per output (a list
+or a dict keyed by output name), loss_weights and metrics per output; fit,
+evaluate, train_on_batch and test_on_batch take one array per input and per
+output, as a list or a dict, and report Keras' names ("loss",
+"<output>_loss", "<output>_accuracy", "val_..."). Under a GradientTape,
+``model([a, b], training=True)`` and ``model.compute_loss(y=..., y_pred=...)``
+make a custom loop. ``save`` writes a model file; ``bigmodel.load_model``
+gives a Model back, whose inputs and outputs are a KerasTensor each (a list
+for several) over the loaded model's own graph: they tell shapes and names,
+and serve while the model is open, but new layers cannot be called on them.
 """
 import ctypes
 import weakref
 
 from . import _lib
 from ._lib import lib
-from .errors import InvalidArgumentError
-from .graph import node_list
-from .model import BaseModel, _ModelMemory, _features
-from .tensor import as_tensor
+from .errors import InvalidArgumentError, StateError
+from .graph import KerasTensor, node_list
+from .model import BaseModel, _ModelMemory
 
 __all__ = ["Model"]
 
@@ -72,7 +76,6 @@ class Model(BaseModel):
             len(self._inputs), _lib.handle_array([n._ptr for n in self._outputs]),
             len(self._outputs), self.seed & (2**64 - 1))
         self._mem = mem = _ModelMemory(out.value)
-        self._num_outputs = len(self._outputs)
         graph = self._inputs[0]._graph
         self._layers = []
         for i in range(lib.bgm_model_num_layers(out.value)):
@@ -119,59 +122,39 @@ class Model(BaseModel):
 
     # -- data --
 
-    def _in_order(self, values, nodes, keys, what):
-        """values given per node (a list in order, or a dict keyed by the keys the
-        nodes were given with or by their names) as a list in node order."""
-        names = [n.name for n in nodes]
-        if not isinstance(values, dict):
-            values = list(values)
-            if len(values) != len(nodes):
-                raise InvalidArgumentError("%s: %d values for the model's %d %s (%s)" % (
-                    what, len(values), len(nodes), "input" if nodes is self._inputs else
-                    "output", ", ".join(repr(n) for n in names)))
-            return values
-        keys = keys or names
-        picked, used = [], set()
-        for key, name in zip(keys, names):
-            key = key if key in values else name
-            if key not in values:
-                raise InvalidArgumentError("%s: no value for %r (the dict's keys: %s)" % (
-                    what, name, ", ".join(repr(k) for k in values)))
-            picked.append(values[key])
-            used.add(key)
-        extra = [k for k in values if k not in used]
-        if extra:
-            raise InvalidArgumentError("%s: %s matches none of the model's %s (%s)" % (
-                what, ", ".join(repr(k) for k in extra),
-                "inputs" if nodes is self._inputs else "outputs",
-                ", ".join(repr(k) for k in keys)))
-        return picked
-
-    def _arrays(self, data, nodes, keys, what):
-        """One array per node from data: an array (one node), a list, or a dict."""
-        if isinstance(data, dict) or (isinstance(data, (list, tuple)) and (
-                len(nodes) > 1 or (len(data) == 1 and hasattr(data[0], "shape")))):
-            return self._in_order(data, nodes, keys, what)
-        if len(nodes) > 1:
-            raise InvalidArgumentError("%s: the model has %d %s: give a list of arrays or a "
-                                       "dict keyed by their names (%s)" % (
-                                           what, len(nodes), "inputs" if nodes is self._inputs
-                                           else "outputs",
-                                           ", ".join(repr(n.name) for n in nodes)))
-        return [data]
-
-    def _input_tensors(self, x):
-        arrays = self._arrays(x, self._inputs, self._input_keys, "x")
-        return [_features(a, node.dtype) for a, node in zip(arrays, self._inputs)]
-
-    def _target_tensors(self, y):
-        arrays = self._arrays(y, self._outputs, self._output_keys, "y")
-        if len(arrays) == 1:
-            return [self._targets(arrays[0])]
-        return [as_tensor(a) for a in arrays]
-
-    def _per_output(self, values, what):
-        return self._in_order(values, self._outputs, self._output_keys, what)
-
     def _pack(self, values):
         return _structure(values, self._output_keys, self._single_output)
+
+    # -- loaded models --
+
+    def _adopt_structure(self, layers):
+        """Inputs and outputs of a loaded model: nodes of the model's own graph."""
+        mem, h = self._mem, self._mem.ptr
+        by_handle = {layer._ptr: layer for layer in layers}
+
+        def node(ptr):
+            return _LoadedNode(ptr, mem, by_handle.get(lib.bgm_node_layer(ptr)))
+
+        self._inputs = [node(lib.bgm_model_input(h, i))
+                        for i in range(lib.bgm_model_num_inputs(h))]
+        self._outputs = [node(lib.bgm_model_output(h, j))
+                         for j in range(lib.bgm_model_num_outputs(h))]
+        self._input_keys = self._output_keys = None
+        self._single_input = len(self._inputs) == 1
+        self._single_output = len(self._outputs) == 1
+        self._layers = layers
+
+
+class _LoadedNode(KerasTensor):
+    """A KerasTensor of a loaded model: a node of the model's own graph, valid
+    while the model is open (the model's memory stands in for the graph)."""
+
+    @property
+    def _ptr(self):
+        if self._graph.closed:
+            raise StateError("the model of this KerasTensor was closed")
+        return self._node
+
+    @_ptr.setter
+    def _ptr(self, ptr):
+        self._node = ptr

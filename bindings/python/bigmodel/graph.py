@@ -150,8 +150,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
 def node_list(value, what):
     """(list of KerasTensors, dict keys or None, whether value was one node)
     for a node, a list / tuple of nodes, or a dict of them (Keras' structures)."""
-    if isinstance(value, KerasTensor):
-        return [value], None, True
+    single = isinstance(value, KerasTensor)
     if isinstance(value, dict):
         keys = list(value)
         nodes = [value[k] for k in keys]
@@ -165,7 +164,11 @@ def node_list(value, what):
                 "%s must be KerasTensors (from bigmodel.Input or a layer call), a list or a "
                 "dict of them, got %s; calling layers on arrays is not supported: build a "
                 "Model and predict with it" % (what, type(node).__name__))
-    return nodes, keys, False
+        if not isinstance(node._graph, _GraphMemory):
+            raise InvalidArgumentError(
+                "%s: %r belongs to a loaded model, whose inputs and outputs take no "
+                "new layer calls and make no new models" % (what, node))
+    return nodes, keys, single
 
 
 def call_layer(layer, inputs):

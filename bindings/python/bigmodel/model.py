@@ -13,6 +13,10 @@ Keras-style Sequential model. The functional Model is in bigmodel.functional.
     loss, accuracy = model.evaluate(x_test, y_test)
     probs = model.predict(x_test)
 
+Training goes through the library's functions for any number of inputs and
+outputs (bgm_model_compile_v2, bgm_model_fit_multi, ...), one path for every
+model: a Sequential is the case of one input and one output.
+
 Ownership: the model owns its C handle, the handles of the layers added to it
 and of the optimizer it was compiled with; Python objects for those (layers,
 the optimizer, weight tensors, results of ``model(x)`` on a tape) keep the
@@ -51,10 +55,10 @@ from . import metrics as _metrics
 from . import optim as _optim
 from ._interrupt import CancelOnSigint
 from ._training import FitRun
-from ._lib import lib
+from ._lib import lib, tensor_array as _handles
 from .data import Dataset
 from .errors import BigmodelError, CancelledError, InvalidArgumentError, StateError
-from .graph import KerasTensor
+from .graph import _DTYPE_NAME, KerasTensor
 from .tape import _TapeMemory, recording_memory
 from .tensor import Tensor, as_tensor, float32, int32
 
@@ -185,16 +189,119 @@ def _shape_tuple(dims, n):
     return tuple(dims[i] for i in range(n))
 
 
+def _node_shape(node):
+    """(None, sample shape...) of a node handle, as Keras shows shapes."""
+    n = ctypes.c_int()
+    return (None,) + _shape_tuple(lib.bgm_node_shape(node, ctypes.byref(n)), n.value)
+
+
 def _features(x, dtype=float32):
     return as_tensor(x, dtype)
 
 
 BGM_ARCHIVE_COMPRESS = 1  # bigmodel/io.h
 OPTIMIZER_KINDS = {1: _optim.SGD, 2: _optim.Adam, 3: _optim.AdamW, 4: _optim.RMSprop}
+_REQUIRED = object()  # _in_order: every input / output needs a value
 
 
 def _path(path):
     return os.fsencode(os.fspath(path))
+
+
+# ---- compile's arguments ----------------------------------------------------------------
+
+
+def _optimizer(optimizer):
+    """An Optimizer object this model may take: optimizer itself, or a new one by name."""
+    if isinstance(optimizer, str):
+        cls = OPTIMIZERS.get(optimizer.lower())
+        if cls is None:
+            raise InvalidArgumentError("unknown optimizer %r; expected one of %s or a "
+                                       "bigmodel.optimizers object"
+                                       % (optimizer, ", ".join(sorted(OPTIMIZERS))))
+        optimizer = cls()
+    elif not isinstance(optimizer, _optim.Optimizer):
+        raise InvalidArgumentError("optimizer must be a name or a bigmodel.optimizers "
+                                   "object, got %r" % (optimizer,))
+    if optimizer._owner is not None:
+        raise StateError("this optimizer already belongs to a model; give each model "
+                         "(and each compile) its own optimizer")
+    optimizer._h  # noqa: B018  (raises for a closed optimizer)
+    return optimizer
+
+
+def _loss_objects(loss):
+    """compile's loss with every entry a Loss object, in the structure given (one
+    loss, a list, or a dict)."""
+    if loss is None:
+        raise InvalidArgumentError("compile() needs a loss, e.g. "
+                                   "loss=\"sparse_categorical_crossentropy\"")
+    if isinstance(loss, dict):
+        return {key: _losses.get(value) for key, value in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_losses.get(value) for value in loss]
+    return _losses.get(loss)
+
+
+def _metric_entry(m):
+    """(kind, options) of one metric: options None for a name or a class (the
+    library fits them to the output: macro averages for several classes), the
+    object's options for a bigmodel.metrics object."""
+    if isinstance(m, str):
+        if m.lower() not in METRICS:
+            raise InvalidArgumentError("unknown metric %r; expected one of %s or a "
+                                       "bigmodel.metrics object"
+                                       % (m, ", ".join(sorted(METRICS))))
+        return METRICS[m.lower()], None
+    if isinstance(m, _metrics.Metric):
+        return m._kind, m._options
+    if isinstance(m, type) and issubclass(m, _metrics.Metric):
+        return m.kind, None
+    raise InvalidArgumentError("metrics must be names or bigmodel.metrics objects, got %r"
+                               % (m,))
+
+
+def _metric_entries(metrics):
+    """Entries of None, one metric, or a list of them."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, (list, tuple)):
+        return [_metric_entry(m) for m in metrics]
+    return [_metric_entry(metrics)]
+
+
+def _metric_plan(metrics):
+    """(entries reported for every output, entries per output or None) from
+    compile's metrics in Keras' forms: a list for every output; a dict keyed by
+    output name, or a list of lists in output order, per output."""
+    if isinstance(metrics, dict):
+        return [], {key: _metric_entries(value) for key, value in metrics.items()}
+    if isinstance(metrics, (list, tuple)) and any(
+            m is None or isinstance(m, (list, tuple, dict)) for m in metrics):
+        return [], [_metric_entries(value) for value in metrics]
+    return _metric_entries(metrics), None
+
+
+def _int_array(values):
+    return (ctypes.c_int * max(len(values), 1))(*values)
+
+
+def _unpack(x, y, what):
+    """x and y of fit / evaluate / the batch functions; a Dataset x gives its
+    features and targets (views of its memory, no copy)."""
+    if isinstance(x, Dataset):
+        if y is not None:
+            raise InvalidArgumentError("with a Dataset, the targets come from it: y must "
+                                       "be None")
+        x, y = x.x, x.y
+    if x is None or y is None:
+        raise InvalidArgumentError("%s needs x and y (or a Dataset with targets)" % what)
+    return x, y
+
+
+def _samples(tensors):
+    t = tensors[0]
+    return t.shape[0] if t.ndim else 0
 
 
 # ---- what every model has -------------------------------------------------------------
@@ -202,19 +309,24 @@ def _path(path):
 
 class BaseModel:
     """What Sequential and the functional Model share: summary, weights, compile,
-    fit / evaluate / predict, calls on a tape, files. A subclass makes the
-    model's memory (``_mem``) and says how its data is laid out:
-    ``_input_tensors(x)`` / ``_target_tensors(y)`` give one Tensor per input /
-    output in the model's order, ``_pack(values)`` gives outputs back in the
-    structure the user knows, ``_num_outputs`` counts them."""
+    fit / evaluate / predict / train_on_batch, calls on a tape, files. Data
+    comes as one value per input and per output (an array, a list in the
+    model's order, or a dict keyed by names); the library's functions for any
+    number of inputs and outputs take it. A subclass makes the model's memory
+    (``_mem``) and may say how its structures look: ``_input_keys`` /
+    ``_output_keys`` (the dict keys the model was built with),
+    ``_input_dtypes()``, and ``_pack(values)``, which gives outputs back in the
+    structure the user knows."""
 
     _mem = None
-    _num_outputs = 1
+    _input_keys = None
+    _output_keys = None
 
     def _init_state(self, name, seed):
         self._mem = None
         self._weights_cache = None
         self._pending_compile = None
+        self._losses = None  # the Loss object of each output, once compiled here
         self.optimizer = None
         self.loss = None
         self.stop_training = False
@@ -322,75 +434,188 @@ class BaseModel:
         for w, value in zip(mine, weights):
             w.assign(value)
 
+    # -- inputs and outputs --
+
+    @property
+    def _num_inputs(self):
+        return lib.bgm_model_num_inputs(self._h)
+
+    @property
+    def _num_outputs(self):
+        return lib.bgm_model_num_outputs(self._h)
+
+    @property
+    def input_names(self):
+        """The inputs' names, in order: keys of a dict of input arrays."""
+        h = self._h
+        return [lib.bgm_node_name(lib.bgm_model_input(h, i)).decode()
+                for i in range(self._num_inputs)]
+
+    @property
+    def output_names(self):
+        """Keras' names of the outputs, in order: each output's layer name, with
+        "_1", "_2", ... where outputs come from one layer. They key a dict of
+        targets and compile's per-output losses, weights and metrics, and name
+        the logs' values ("<output>_loss", "<output>_accuracy")."""
+        h = self._h
+        n = self._num_outputs
+        if self.compiled:
+            return [lib.bgm_model_output_name(h, j).decode() for j in range(n)]
+        names = []  # not compiled yet: the library's rule (bgm_model_output_name)
+        for j in range(n):
+            base = name = lib.bgm_node_name(lib.bgm_model_output(h, j)).decode()
+            k = 0
+            while name in names:
+                k += 1
+                name = "%s_%d" % (base, k)
+            names.append(name)
+        return names
+
+    def _input_dtypes(self):
+        h = self._h
+        return [_DTYPE_NAME[lib.bgm_node_dtype(lib.bgm_model_input(h, i))]
+                for i in range(self._num_inputs)]
+
+    def _in_order(self, values, outputs, what, missing=_REQUIRED):
+        """values given per input (per output when outputs): a list in the
+        model's order, or a dict keyed by the keys the model was built with or by
+        the names; as a list in the model's order. A dict may leave out inputs or
+        outputs when missing is given: they get missing."""
+        names = self.output_names if outputs else self.input_names
+        keys = (self._output_keys if outputs else self._input_keys) or names
+        kind = ("output" if outputs else "input") + ("" if len(names) == 1 else "s")
+        if not isinstance(values, dict):
+            values = list(values)
+            if len(values) != len(names):
+                raise InvalidArgumentError("%s: %d values for the model's %d %s (%s)" % (
+                    what, len(values), len(names), kind,
+                    ", ".join(repr(n) for n in names)))
+            return values
+        picked, used = [], set()
+        for key, name in zip(keys, names):
+            key = key if key in values else name
+            if key in values:
+                picked.append(values[key])
+                used.add(key)
+            elif missing is not _REQUIRED:
+                picked.append(missing)
+            else:
+                raise InvalidArgumentError("%s: no value for %r (the dict's keys: %s)" % (
+                    what, key, ", ".join(repr(k) for k in values)))
+        extra = [k for k in values if k not in used]
+        if extra:
+            raise InvalidArgumentError("%s: %s matches none of the model's %s (%s)" % (
+                what, ", ".join(repr(k) for k in extra), kind,
+                ", ".join(repr(k) for k in keys)))
+        return picked
+
+    def _values(self, data, outputs, what):
+        """One value per input (or output) from data: a value for a model of one,
+        a list, or a dict (see _in_order)."""
+        n = self._num_outputs if outputs else self._num_inputs
+        if isinstance(data, dict) or (isinstance(data, (list, tuple)) and (
+                n > 1 or (len(data) == 1 and hasattr(data[0], "shape")))):
+            return self._in_order(data, outputs, what)
+        if n > 1:
+            names = self.output_names if outputs else self.input_names
+            raise InvalidArgumentError(
+                "%s: the model has %d %s: give a list of arrays or a dict keyed by their "
+                "names (%s)" % (what, n, "outputs" if outputs else "inputs",
+                                ", ".join(repr(name) for name in names)))
+        return [data]
+
+    def _input_tensors(self, x):
+        """One Tensor per input from x, of the input's dtype."""
+        return [_features(a, dtype)
+                for a, dtype in zip(self._values(x, False, "x"), self._input_dtypes())]
+
+    def _target_tensors(self, y):
+        """One Tensor per output from y (see _targets)."""
+        return [self._targets(a, j) for j, a in enumerate(self._values(y, True, "y"))]
+
+    def _targets(self, y, j=0):
+        """Targets of output j as a Tensor: integer targets of a loss other than the
+        sparse cross-entropy become float32 (0/1 labels, one-hot rows)."""
+        t = as_tensor(y)
+        if t.dtype != int32:
+            return t
+        if self._losses is not None:
+            ids = self._losses[j].kind == _losses.SPARSE_CE
+        elif self._mem is not None and self.compiled:
+            # A loaded model's losses are not known here: integer targets shaped like
+            # the output (0/1 labels of one unit, one-hot rows) are float targets;
+            # class ids of a several-unit output stay int32.
+            out = _node_shape(lib.bgm_model_output(self._h, j))[1:]
+            sample = t.shape[1:]
+            ids = not (sample == out or (out == (1,) and sample == ()))
+        else:
+            return t
+        return t if ids else as_tensor(t, float32)
+
     # -- compiling --
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, from_logits=None):
-        """Sets the optimizer (a name or a bigmodel.optimizers object, which the
-        model then owns), the loss (a name or bigmodel.losses object; from_logits
-        overrides the object's), and metrics (names such as "accuracy", or
-        bigmodel.metrics objects, which report after the named ones). The library
-        compiles models of one output so far; a list or dict of losses (one per
-        output, as Keras) is refused by it for several outputs."""
-        if loss is None:
-            raise InvalidArgumentError("compile() needs a loss, e.g. "
-                                       "loss=\"sparse_categorical_crossentropy\"")
-        loss_obj = self._output_losses(loss)[0]
-        logits = loss_obj.from_logits if from_logits is None else bool(from_logits)
-        kinds, extra = [], []
-        for m in metrics or []:
-            if isinstance(m, str):
-                if m.lower() not in METRICS:
-                    raise InvalidArgumentError("unknown metric %r; expected one of %s or a "
-                                               "bigmodel.metrics object"
-                                               % (m, ", ".join(sorted(METRICS))))
-                kinds.append(METRICS[m.lower()])
-            elif isinstance(m, _metrics.Metric):
-                extra.append((m._kind, m._options))
-            elif isinstance(m, type) and issubclass(m, _metrics.Metric):
-                extra.append((m.kind, {}))
-            else:
-                raise InvalidArgumentError("metrics must be names or bigmodel.metrics "
-                                           "objects, got %r" % (m,))
-        if isinstance(optimizer, str):
-            cls = OPTIMIZERS.get(optimizer.lower())
-            if cls is None:
-                raise InvalidArgumentError("unknown optimizer %r; expected one of %s or a "
-                                           "bigmodel.optimizers object"
-                                           % (optimizer, ", ".join(sorted(OPTIMIZERS))))
-            optimizer = cls()
-        elif not isinstance(optimizer, _optim.Optimizer):
-            raise InvalidArgumentError("optimizer must be a name or a bigmodel.optimizers "
-                                       "object, got %r" % (optimizer,))
-        if optimizer._owner is not None:
-            raise StateError("this optimizer already belongs to a model; give each model "
-                             "(and each compile) its own optimizer")
-        optimizer._h  # noqa: B018  (raises for a closed optimizer)
-        args = (optimizer, loss_obj, logits, kinds, extra)
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                from_logits=None):
+        """Configures the model for training (Keras' compile).
+
+        optimizer: a name ("adam", "sgd", "rmsprop", "adamw") or a
+            bigmodel.optimizers object, which the model then owns.
+        loss: a name or bigmodel.losses object, for every output; or one per
+            output, as a list in output order or a dict keyed by output name
+            (``model.output_names``).
+        metrics: names ("accuracy", "mae", ...), bigmodel.metrics classes or
+            objects (objects keep their options and report after the others):
+            a list reported for every output, or per output a dict
+            {output name: metric or list} or a list of lists in output order.
+        loss_weights: a list or dict of floats >= 0: fit minimizes
+            sum(loss_weights[j] * loss_j) (an output left out of a dict
+            weighs 1).
+        from_logits: overrides the from_logits of the cross-entropy losses
+            (True: the model outputs logits, no final softmax / sigmoid).
+
+        With several outputs fit and evaluate report "loss" (the weighted
+        total), "<output>_loss" per output (unweighted) and
+        "<output>_<metric>" ("cls_accuracy"), as Keras names them."""
+        loss, metrics = _loss_objects(loss), _metric_plan(metrics)
+        args = (_optimizer(optimizer), loss, metrics, loss_weights, from_logits)
         if self._mem is None:
-            self._pending_compile = args
-            self.optimizer, self.loss = optimizer, loss_obj
+            self._pending_compile = args  # compiled when the model is built
+            self.optimizer = args[0]
             return
         self._compile(*args)
 
-    def _output_losses(self, loss):
-        """One loss object per output, from one loss (for every output, as Keras)
-        or a list / dict of them."""
-        if isinstance(loss, (list, tuple, dict)):
-            losses = self._per_output(loss, "loss")
-        else:
-            losses = [loss] * self._num_outputs
-        return [_losses.get(item) for item in losses]
-
-    def _compile(self, optimizer, loss_obj, logits, kinds, extra):
-        # The library takes one loss for one output so far: for several outputs
-        # bgm_model_compile refuses with BGM_E_UNSUPPORTED and its message (this is
-        # where a loss per output goes once it takes them).
-        mem = self._mem
+    def _compile(self, optimizer, loss, metrics, loss_weights, from_logits):
+        mem, n = self._mem, self._num_outputs
+        losses = (self._in_order(loss, True, "loss") if isinstance(loss, (list, dict))
+                  else [loss] * n)
+        if from_logits is None:
+            logits = [l.from_logits for l in losses]
+        else:  # the cross-entropy losses (all of them when there are none: an error)
+            ce = [l.kind not in (_losses.MSE, _losses.MAE) for l in losses]
+            logits = [bool(from_logits) and (c or not any(ce)) for c in ce]
+        every, each = metrics
+        each = ([[]] * n if each is None
+                else self._in_order(each, True, "metrics", missing=[]))
+        opts = _lib.CompileOptions()
+        lib.bgm_compile_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
+        opts.num_outputs = n
+        opts.output_losses = _int_array([l.kind for l in losses])
+        opts.output_from_logits = _int_array([1 if f else 0 for f in logits])
+        if loss_weights is not None:
+            if not isinstance(loss_weights, (list, tuple, dict)):
+                raise InvalidArgumentError("loss_weights must be a list or a dict of floats "
+                                           "(one per output), got %r" % (loss_weights,))
+            weights = self._in_order(loss_weights, True, "loss_weights", missing=1.0)
+            opts.loss_weights = (ctypes.c_float * n)(*[float(w) for w in weights])
+        kinds = [k for k, o in every if o is None]
+        opts.metrics, opts.num_metrics = _int_array(kinds), len(kinds)
+        own = [[k for k, o in entries if o is None] for entries in each]
+        if any(own):
+            opts.output_metrics = (_lib.IP * n)(*[_int_array(k) for k in own])
+            opts.output_num_metrics = _int_array([len(k) for k in own])
         h = optimizer._give_to(mem)
-        arr = (ctypes.c_int * max(len(kinds), 1))(*kinds)
         try:
-            lib.bgm_model_compile(mem.h, h, loss_obj.kind, 1 if logits else 0, arr,
-                                  len(kinds))
+            lib.bgm_model_compile_v2(mem.h, h, ctypes.byref(opts))
         except BaseException:
             optimizer._detach()  # the library freed it
             raise
@@ -400,10 +625,16 @@ class BaseModel:
         mem.optimizers.add(optimizer)
         if optimizer._schedule is not None:
             mem.keep.append(optimizer._schedule)
-        self.optimizer, self.loss = optimizer, loss_obj
-        for kind, options in extra:
-            opts = _metrics._options(**options)
-            lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(opts))
+        self.optimizer, self.loss, self._losses = optimizer, loss, losses
+        for j, entries in [(None, every)] + list(enumerate(each)):
+            for kind, options in entries:
+                if options is None:
+                    continue
+                mo = _metrics._options(**options)
+                if j is None:
+                    lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(mo))
+                else:
+                    lib.bgm_model_add_output_metric(mem.h, j, kind, ctypes.byref(mo))
 
     @property
     def compiled(self):
@@ -411,38 +642,13 @@ class BaseModel:
 
     @property
     def metrics_names(self):
-        """Names of evaluate's values: "loss" then the metrics."""
+        """Names of evaluate's values: "loss", the loss of each output when there
+        are several ("<output>_loss"), then the metrics."""
         if self._mem is None:
             return []
         h = self._h
         return [lib.bgm_model_metric_name(h, i).decode()
                 for i in range(lib.bgm_model_num_metrics(h))]
-
-    # -- data --
-
-    def _per_output(self, values, what):
-        """values (a list, or a dict keyed by output name) in output order."""
-        if isinstance(values, dict) or len(values) != 1:
-            raise InvalidArgumentError("%s: a list or dict of %d values for a model of one "
-                                       "output" % (what, len(values)))
-        return list(values)
-
-    def _targets(self, y):
-        t = as_tensor(y)
-        if t.dtype != int32:
-            return t
-        if self.loss is not None:
-            if self.loss.kind != _losses.SPARSE_CE:
-                t = as_tensor(t, float32)  # float targets given as integers (0/1, one-hot)
-        elif self._mem is not None and self.compiled:
-            # A loaded model's loss is not known here: integer targets shaped like
-            # the output (0/1 labels of one unit, one-hot rows) are float targets;
-            # class ids of a several-unit output stay int32.
-            out = self.output_shape[1:]
-            sample = t.shape[1:]
-            if sample == out or (out == (1,) and sample == ()):
-                t = as_tensor(t, float32)
-        return t
 
     # -- training --
 
@@ -450,47 +656,44 @@ class BaseModel:
             callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
             initial_epoch=0):
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
-        model.history). x, y: arrays / Tensors (or x a Dataset with targets);
-        for several inputs or outputs, lists or dicts of them.
-        validation_data: (x_val, y_val) or a Dataset; it overrides validation_split.
+        model.history) whose keys are the logs' names: "loss", "accuracy",
+        "val_loss", ..., and with several outputs "<output>_loss",
+        "<output>_accuracy", "val_<output>_loss", ...
+
+        x, y: arrays / Tensors; for several inputs or outputs a list in the
+            model's order or a dict keyed by input / output names; or x a
+            Dataset with targets (y None).
+        validation_data: (x_val, y_val) in the same forms, or a Dataset; it
+            overrides validation_split (the last fraction of the samples,
+            taken before shuffling).
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
-        sys.stdout is not a terminal), 2 one line per epoch."""
+            sys.stdout is not a terminal), 2 one line per epoch."""
         self._ensure_built(x)
+        x, y = _unpack(x, y, "fit()")
+        txs, tys = self._input_tensors(x), self._target_tensors(y)
         verbose = 1 if verbose == "auto" else int(verbose)
         batch = 32 if batch_size is None else int(batch_size)
-        keep = []  # every tensor and dataset the C call borrows
-        if isinstance(x, Dataset):
-            if y is not None:
-                raise InvalidArgumentError("with a Dataset, the targets come from it: "
-                                           "y must be None")
-            train, n = x, len(x)
-        else:
-            if x is None or y is None:
-                raise InvalidArgumentError("fit() needs x and y (or a Dataset)")
-            txs, tys = self._input_tensors(x), self._target_tensors(y)
-            keep += txs + tys
-            train, n = None, (txs[0].shape[0] if txs[0].ndim else 0)
         opts = _lib.FitOptions()
         lib.bgm_fit_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
         opts.epochs, opts.batch_size = int(epochs), batch
         opts.shuffle, opts.initial_epoch = 1 if shuffle else 0, int(initial_epoch)
         opts.verbose = verbose
-        val_ds = vxs = vys = None
+        n = n_train = _samples(txs)
         if validation_data is not None:
             if isinstance(validation_data, Dataset):
-                val_ds = validation_data
-                vxs, vys = [val_ds.x], [val_ds.y]
+                vx, vy = _unpack(validation_data, None, "validation_data")
+            elif isinstance(validation_data, (list, tuple)) and len(validation_data) == 2:
+                vx, vy = validation_data
             else:
-                vxs = self._input_tensors(validation_data[0])
-                vys = self._target_tensors(validation_data[1])
-            keep += vxs + vys
-            if train is not None and val_ds is None:
-                val_ds = Dataset(vxs[0], vys[0])
-            n_train = n
+                raise InvalidArgumentError("validation_data must be (x_val, y_val) or a "
+                                           "Dataset")
+            vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
+            opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
+            opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
         else:
             opts.validation_split = float(validation_split)
-            n_train = (math.floor(n * (1.0 - validation_split)) if validation_split > 0
-                       else n)
+            if validation_split > 0:
+                n_train = math.floor(n * (1.0 - validation_split))
         steps = max(1, -(-n_train // batch)) if batch > 0 else 1
         out = sys.stdout
         tty = bool(out is not None and getattr(out, "isatty", None) and out.isatty())
@@ -505,12 +708,9 @@ class BaseModel:
         try:
             with CancelOnSigint(run.cancel) as sigint:
                 try:
-                    if train is None:
-                        self._fit_tensors(hist, txs, tys, vxs, vys, opts)
-                    else:
-                        lib.bgm_model_fit_dataset(ctypes.byref(hist), self._h, train._h,
-                                                  None if val_ds is None else val_ds._h,
-                                                  ctypes.byref(opts))
+                    lib.bgm_model_fit_multi(ctypes.byref(hist), self._h, _handles(txs),
+                                            len(txs), _handles(tys), len(tys),
+                                            ctypes.byref(opts))
                 except BigmodelError as exc:
                     failure = exc
             run.end_line()
@@ -539,21 +739,6 @@ class BaseModel:
             raise failure
         return history
 
-    # The library fits and evaluates models of one input and one output so far:
-    # for others bgm_model_fit / bgm_model_evaluate fail with BGM_E_UNSUPPORTED and
-    # the library's message, before they look at the data. The tensors of every
-    # input and output arrive here in the model's order, ready for the library's
-    # several-input versions once it has them.
-
-    def _fit_tensors(self, hist, txs, tys, vxs, vys, opts):
-        if vxs is not None:
-            opts.validation_x, opts.validation_y = vxs[0]._h, vys[0]._h
-        lib.bgm_model_fit(ctypes.byref(hist), self._h, txs[0]._h, tys[0]._h,
-                          ctypes.byref(opts))
-
-    def _evaluate_tensors(self, results, n, txs, tys, batch):
-        lib.bgm_model_evaluate(results, n, self._h, txs[0]._h, tys[0]._h, batch)
-
     def _history_from(self, ptr, partial):
         try:
             h = _callbacks.History(params=partial.params, model=self)
@@ -567,47 +752,64 @@ class BaseModel:
         finally:
             lib.bgm_history_free(ptr)
 
+    def _on_data(self, fn, x, y, what, *args):
+        """The values (metrics_names order) of fn, a library function taking
+        results, the model and one tensor per input and per output, on x, y."""
+        self._ensure_built(x)
+        x, y = _unpack(x, y, what + "()")
+        txs, tys = self._input_tensors(x), self._target_tensors(y)
+        n = lib.bgm_model_num_metrics(self._h)
+        results = (ctypes.c_double * max(n, 1))()
+        fn(results, max(n, 1), self._h, _handles(txs), len(txs), _handles(tys), len(tys),
+           *args)
+        return list(results[:n])
+
+    def _report(self, values, return_dict):
+        """Keras' form of evaluate's values: the loss alone when there is nothing
+        else, else a list; a dict keyed by metrics_names with return_dict."""
+        if return_dict:
+            return dict(zip(self.metrics_names, values))
+        return values[0] if len(values) == 1 else values
+
+    def train_on_batch(self, x, y=None, return_dict=False):
+        """One training step on the batch x, y (all of it, in order), exactly the
+        step fit takes on a batch; returns the loss and metrics of this batch
+        (as evaluate does; Keras' reset_metrics=True). x, y as for fit."""
+        return self._report(self._on_data(lib.bgm_model_train_on_batch_multi, x, y,
+                                          "train_on_batch"), return_dict)
+
+    def test_on_batch(self, x, y=None, return_dict=False):
+        """The loss and metrics of the batch x, y taken as one batch, in inference
+        mode (evaluate's values); x, y as for fit."""
+        return self._report(self._on_data(lib.bgm_model_test_on_batch_multi, x, y,
+                                          "test_on_batch"), return_dict)
+
     # -- inference --
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False):
-        """Loss and metrics in inference mode: the loss alone when there are no
-        metrics, else [loss, metrics...] (a dict with return_dict=True).
-        verbose=1 prints them on one line."""
-        self._ensure_built(x)
-        h = self._h
-        n = lib.bgm_model_num_metrics(h)
-        results = (ctypes.c_double * max(n, 1))()
-        batch = 0 if batch_size is None else int(batch_size)
-        if isinstance(x, Dataset):
-            lib.bgm_model_evaluate_dataset(results, max(n, 1), h, x._h, batch)
-        else:
-            if x is None or y is None:
-                raise InvalidArgumentError("evaluate() needs x and y (or a Dataset)")
-            self._evaluate_tensors(results, max(n, 1), self._input_tensors(x),
-                                   self._target_tensors(y), batch)
-        values = list(results[:n])
-        names = self.metrics_names
+        """Loss and metrics in inference mode, in metrics_names order: the loss
+        alone when there is nothing else, else a list ([loss, <output>_loss...,
+        metrics...]); a dict keyed by those names with return_dict=True. x, y as
+        for fit. verbose=1 prints them on one line."""
+        values = self._on_data(lib.bgm_model_evaluate_multi, x, y, "evaluate",
+                               0 if batch_size is None else int(batch_size))
         if verbose:
-            sys.stdout.write(" - ".join("%s: %.4f" % kv for kv in zip(names, values)) + "\n")
-        if return_dict:
-            return dict(zip(names, values))
-        return values[0] if len(values) == 1 else values
+            sys.stdout.write(" - ".join("%s: %.4f" % kv
+                                        for kv in zip(self.metrics_names, values)) + "\n")
+        return self._report(values, return_dict)
 
     def _predict_tensors(self, txs, batch):
         """New Tensors, one per output, for the input tensors txs at inference."""
-        if len(txs) == 1 and self._num_outputs == 1:
-            out = ctypes.c_void_p()
-            lib.bgm_model_predict(ctypes.byref(out), self._h, txs[0]._h, batch)
-            return [Tensor._adopt(out.value)]
-        outs = (ctypes.c_void_p * self._num_outputs)()
-        lib.bgm_model_predict_multi(outs, self._num_outputs, self._h,
-                                    _lib.handle_array([t._h for t in txs]), len(txs), batch)
+        n = self._num_outputs
+        outs = (ctypes.c_void_p * n)()
+        lib.bgm_model_predict_multi(outs, n, self._h, _handles(txs), len(txs), batch)
         return [Tensor._adopt(p) for p in outs]
 
     def predict(self, x, batch_size=None, verbose=0):
         """Outputs for x in inference mode: a numpy array (a Tensor without numpy)
         per output, in the structure of the model's outputs (several: a list, or
-        a dict). x: an array, or a list / dict of arrays for several inputs."""
+        a dict). x: an array, a list / dict of arrays for several inputs, or a
+        Dataset."""
         if isinstance(x, Dataset):
             x = x.x
         self._ensure_built(x)
@@ -628,33 +830,34 @@ class BaseModel:
         txs = self._input_tensors(x)
         memory = recording_memory()
         if memory is None and not training:
-            n = txs[0].shape[0] if txs[0].ndim else 0
-            return self._pack(self._predict_tensors(txs, max(n, 1)))
+            return self._pack(self._predict_tensors(txs, max(_samples(txs), 1)))
         if memory is None:
             memory = _TapeMemory()
-        outs = (ctypes.c_void_p * self._num_outputs)()
-        flag = 1 if training else 0
-        if len(txs) == 1 and self._num_outputs == 1:
-            lib.bgm_model_forward(outs, self._h, memory.ptr, txs[0]._h, flag)
-        else:
-            lib.bgm_model_forward_multi(outs, self._num_outputs, self._h, memory.ptr,
-                                        _lib.handle_array([t._h for t in txs]), len(txs),
-                                        flag)
+        n = self._num_outputs
+        outs = (ctypes.c_void_p * n)()
+        lib.bgm_model_forward_multi(outs, n, self._h, memory.ptr, _handles(txs), len(txs),
+                                    1 if training else 0)
         memory.borrow(txs)
         memory.keep.append(self._mem)
         self._mem.recordings.add(memory)
         return self._pack([Tensor._adopt(p, memory) for p in outs])
 
     def compute_loss(self, x=None, y=None, y_pred=None):
-        """The compiled loss plus L2 penalties of y_pred against y (Keras'
-        model.compute_loss), recorded on the active tape."""
+        """The compiled loss of y_pred against y, recorded on the active tape
+        (Keras' model.compute_loss): for several outputs the weighted total
+        sum(loss_weights[j] * loss_j) fit minimizes, plus the L2 penalties. y and
+        y_pred: one value per output, as a list or a dict (y_pred as model(x)
+        returns it)."""
         if y is None or y_pred is None:
             raise InvalidArgumentError("compute_loss needs y and y_pred")
-        ty = self._targets(y)
+        tys = self._target_tensors(y)
+        preds = [as_tensor(p) for p in self._values(y_pred, True, "y_pred")]
         memory = recording_memory() or _TapeMemory()
         out = ctypes.c_void_p()
-        lib.bgm_model_compute_loss(ctypes.byref(out), self._h, memory.ptr, ty._h, y_pred._h)
-        memory.borrow([ty, y_pred])
+        lib.bgm_model_compute_loss_multi(ctypes.byref(out), self._h, memory.ptr,
+                                         _handles(tys), len(tys), _handles(preds),
+                                         len(preds))
+        memory.borrow(tys + preds)
         memory.keep.append(self._mem)
         self._mem.recordings.add(memory)
         return Tensor._adopt(out.value, memory)
@@ -682,6 +885,29 @@ class BaseModel:
         """Reads weights written by save_weights_safetensors (or saved from the
         equivalent PyTorch model); on error the model is unchanged."""
         lib.bgm_model_load_weights_safetensors(self._h, _path(path))
+
+    @classmethod
+    def _from_handle(cls, ptr, name):
+        """A model over ptr, a built model handle it now owns (a loaded model): its
+        layers and optimizer appear as objects that view the model's own."""
+        model = cls.__new__(cls)
+        model._init_state(name, 0)
+        model.seed = None
+        model._mem = mem = _ModelMemory(ptr)
+        layers = []
+        for i in range(lib.bgm_model_num_layers(ptr)):
+            layer = _layers._from_model(lib.bgm_model_layer(ptr, i), mem)
+            mem.layers.add(layer)
+            layers.append(layer)
+        model._adopt_structure(layers)
+        opt = lib.bgm_model_optimizer(ptr)
+        if opt:
+            kind = OPTIMIZER_KINDS.get(lib.bgm_optimizer_get_kind(opt), _optim.Optimizer)
+            optimizer = kind.__new__(kind)
+            optimizer._ptr, optimizer._owner, optimizer._schedule = opt, mem, None
+            mem.optimizers.add(optimizer)
+            model.optimizer = optimizer
+        return model
 
     def __repr__(self):
         kind = type(self).__name__
@@ -841,48 +1067,32 @@ class Sequential(BaseModel):
             return int32
         return float32
 
-    def _input_tensors(self, x):
-        return [_features(x, self._input_dtype())]
-
-    def _target_tensors(self, y):
-        return [self._targets(y)]
+    def _input_dtypes(self):
+        return [self._input_dtype()]
 
     @staticmethod
     def _pack(values):
         return values[0]
 
-    @classmethod
-    def _from_handle(cls, ptr, name="sequential"):
-        """A Sequential over ptr, a built model handle it now owns: its layers and
-        optimizer appear as objects that view the model's own."""
-        model = cls.__new__(cls)
-        model._init_state(name, 0)
-        model.seed = None
-        model._mem = mem = _ModelMemory(ptr)
-        model._layers, model._pending = [], []
-        for i in range(lib.bgm_model_num_layers(ptr)):
-            layer = _layers._from_model(lib.bgm_model_layer(ptr, i), mem)
-            mem.layers.add(layer)
-            model._layers.append(layer)
+    def _adopt_structure(self, layers):
+        self._layers, self._pending = layers, []
         n = ctypes.c_int()
-        model._input_shape = _shape_tuple(lib.bgm_model_input_shape(ptr, ctypes.byref(n)),
-                                          n.value)
-        opt = lib.bgm_model_optimizer(ptr)
-        if opt:
-            cls_ = OPTIMIZER_KINDS.get(lib.bgm_optimizer_get_kind(opt), _optim.Optimizer)
-            optimizer = cls_.__new__(cls_)
-            optimizer._ptr, optimizer._owner, optimizer._schedule = opt, mem, None
-            mem.optimizers.add(optimizer)
-            model.optimizer = optimizer
-        return model
+        dims = lib.bgm_model_input_shape(self._h, ctypes.byref(n))
+        self._input_shape = _shape_tuple(dims, n.value)
 
 
 def load_model(path):
-    """The model saved at path by Sequential.save: built, with its weights, and
-    compiled with its optimizer state when it was, ready to predict, evaluate or
-    continue fit (pass initial_epoch=model.epochs_completed). Its loss object is
-    not rebuilt (model.loss is None). Raises FileIOError when the file cannot
-    be read, FormatError when it is not a valid model file."""
+    """The model saved at path (by save): built, with its weights, and compiled
+    with its optimizer state when it was, ready to predict, evaluate or continue
+    fit (pass initial_epoch=model.epochs_completed). A functional model comes
+    back as a bigmodel.Model (inputs, outputs, layers, get_layer, ...), any
+    other as a Sequential. Loss objects are not rebuilt (model.loss is None).
+    Raises FileIOError when the file cannot be read, FormatError when it is not
+    a valid model file."""
     out = ctypes.c_void_p()
     lib.bgm_model_load(ctypes.byref(out), _path(path))
-    return Sequential._from_handle(out.value)
+    ptr = out.value
+    if lib.has("bgm_model_class_name") and lib.bgm_model_class_name(ptr) == b"Functional":
+        from .functional import Model
+        return Model._from_handle(ptr, "functional")
+    return Sequential._from_handle(ptr, "sequential")

@@ -15,7 +15,7 @@ import ctypes
 
 from . import _compat
 from . import _lib
-from ._lib import lib
+from ._lib import lib, tensor_array as _handles
 from ._handle import Handle
 from .errors import DTypeError, InvalidArgumentError, StateError
 from .tensor import Tensor, float32
@@ -39,10 +39,6 @@ def _tensor_list(items, what, in_place):
                              % (what, i, type(x).__name__))
         out.append(Tensor(x, float32))
     return out
-
-
-def _handles(tensors):
-    return _lib.handle_array([t._h for t in tensors])
 
 
 class Optimizer(Handle):

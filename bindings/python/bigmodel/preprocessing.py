@@ -124,6 +124,7 @@ class KFold(Handle):
     def __init__(self, ds, n_splits=5, shuffle=False, seed=0, stratified=False):
         self._make(lib.bgm_kfold_create, ds._h, int(n_splits), 1 if shuffle else 0,
                    int(seed), 1 if stratified else 0)
+        self._ds = ds  # the structure of its tensors, which the folds keep
 
     def __len__(self):
         return lib.bgm_kfold_count(self._h)
@@ -131,7 +132,7 @@ class KFold(Handle):
     def __getitem__(self, fold):
         train, val = ctypes.c_void_p(), ctypes.c_void_p()
         lib.bgm_kfold_get(ctypes.byref(train), ctypes.byref(val), self._h, int(fold))
-        return Dataset._adopt(train.value), Dataset._adopt(val.value)
+        return Dataset._adopt(train.value, self._ds), Dataset._adopt(val.value, self._ds)
 
     def __iter__(self):
         for fold in range(len(self)):
@@ -144,11 +145,12 @@ class KFold(Handle):
         return [idx[i] for i in range(n)] if idx else []
 
 
-def _borrowed_dataset(ptr):
-    """A caller-owned view of a dataset the library lends for one call."""
+def _borrowed_dataset(ptr, like):
+    """A caller-owned view of a dataset the library lends for one call (a part of
+    like, whose structure of tensors it has)."""
     out = ctypes.c_void_p()
     lib.bgm_dataset_take(ctypes.byref(out), ptr, lib.bgm_dataset_size(ptr))
-    return Dataset._adopt(out.value)
+    return Dataset._adopt(out.value, like)
 
 
 def cross_validate(ds, score_fn, n_splits=5, stratified=False, seed=0):
@@ -161,7 +163,7 @@ def cross_validate(ds, score_fn, n_splits=5, stratified=False, seed=0):
 
     def call(score, train, val, fold, ctx):
         try:
-            with _borrowed_dataset(train) as tr, _borrowed_dataset(val) as va:
+            with _borrowed_dataset(train, ds) as tr, _borrowed_dataset(val, ds) as va:
                 score[0] = float(score_fn(tr, va, fold))
             return 0
         except BaseException as exc:  # reported after the C call returns
