@@ -5,18 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bgm_node *input(bgm_graph *g, const int64_t *shape, int ndim, const char *name)
-{
-    bgm_node *n = NULL;
-    BGM_ASSERT_OK(bgm_graph_input(&n, g, shape, ndim, BGM_FLOAT32, name));
-    return n;
-}
-
 static bgm_node *call1(bgm_layer *l, bgm_node *x)
 {
-    bgm_node *y = NULL;
-    BGM_ASSERT_OK(bgm_layer_call(&y, l, &x, 1));
-    return y;
+    return bgm_test_call(l, &x, 1);
 }
 
 static bgm_node *call2(bgm_layer *l, bgm_node *a, bgm_node *b)
@@ -46,7 +37,7 @@ START_TEST(residual_block_adds_the_input_to_the_block_output)
     bgm_node *in, *out;
     int64_t i;
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){6, 6, 4}, 3, "image");
+    in = bgm_test_input(g, (int64_t[]){6, 6, 4}, 3, "image");
     out = call1(same_conv(4, 3, BGM_ACT_LINEAR), in);
     out = call2(bgm_layer_add(), out, in);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 5));
@@ -80,8 +71,8 @@ START_TEST(automatic_names_are_unique_and_layers_are_found_by_name)
     bgm_node *a, *b, *ha, *hb, *h, *out;
     bgm_layer *named = bgm_layer_dense(3, BGM_ACT_LINEAR);
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    a = input(g, (int64_t[]){4}, 1, NULL);
-    b = input(g, (int64_t[]){4}, 1, NULL);
+    a = bgm_test_input(g, (int64_t[]){4}, 1, NULL);
+    b = bgm_test_input(g, (int64_t[]){4}, 1, NULL);
     ck_assert_str_eq(bgm_node_name(a), "input_1");
     ck_assert_str_eq(bgm_node_name(b), "input_2");
     ha = call1(bgm_layer_dense(2, BGM_ACT_RELU), a);
@@ -111,7 +102,7 @@ START_TEST(layers_not_needed_by_the_outputs_are_not_part_of_the_model)
     bgm_model *m = NULL;
     bgm_node *in, *kept;
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){4}, 1, NULL);
+    in = bgm_test_input(g, (int64_t[]){4}, 1, NULL);
     call1(bgm_layer_dense(100, BGM_ACT_LINEAR), in); /* a dead branch */
     kept = call1(bgm_layer_dense(2, BGM_ACT_LINEAR), in);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &kept, 1, 1));
@@ -133,10 +124,10 @@ START_TEST(bad_graphs_fail_naming_the_layer_or_node)
     bgm_layer *shared = bgm_layer_dense(3, BGM_ACT_LINEAR), *dup;
     BGM_ASSERT_OK(bgm_graph_create(&g));
     BGM_ASSERT_OK(bgm_graph_create(&other));
-    a = input(g, (int64_t[]){4, 4, 8}, 3, "a");
-    b = input(g, (int64_t[]){4, 4, 16}, 3, "b");
-    c = input(g, (int64_t[]){5}, 1, "c");
-    foreign = input(other, (int64_t[]){4, 4, 8}, 3, "f");
+    a = bgm_test_input(g, (int64_t[]){4, 4, 8}, 3, "a");
+    b = bgm_test_input(g, (int64_t[]){4, 4, 16}, 3, "b");
+    c = bgm_test_input(g, (int64_t[]){5}, 1, "c");
+    foreign = bgm_test_input(other, (int64_t[]){4, 4, 8}, 3, "f");
     BGM_ASSERT_FAILS(bgm_graph_input(&x, g, (int64_t[]){2}, 1, BGM_FLOAT32, "a"),
                      BGM_E_INVALID, "already has an input or layer named 'a'");
     /* incompatible merge shapes name the layer and both shapes */
@@ -209,8 +200,8 @@ static bgm_tensor *merged(bgm_layer *layer, const float *a, const float *b)
     bgm_tensor *xs[2], *y = NULL;
     bgm_node *in[2], *out;
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in[0] = input(g, (int64_t[]){3}, 1, NULL);
-    in[1] = input(g, (int64_t[]){3}, 1, NULL);
+    in[0] = bgm_test_input(g, (int64_t[]){3}, 1, NULL);
+    in[1] = bgm_test_input(g, (int64_t[]){3}, 1, NULL);
     out = call2(layer, in[0], in[1]);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, in, 2, &out, 1, 1));
     xs[0] = bgm_test_tensor((int64_t[]){2, 3}, 2, a);
@@ -266,7 +257,7 @@ START_TEST(reshape_permute_and_zero_padding_move_values_as_keras)
     bgm_tensor *x = bgm_test_arange((int64_t[]){1, 2, 3, 1}, 4, 1.0f), *y[3] = {NULL};
     int64_t r, c;
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){2, 3, 1}, 3, NULL);
+    in = bgm_test_input(g, (int64_t[]){2, 3, 1}, 3, NULL);
     outs[0] = call1(bgm_layer_reshape((int64_t[]){3, -1}, 2), in);
     outs[1] = call1(bgm_layer_permute((int[]){2, 1, 3}, 3), in);
     outs[2] = call1(bgm_layer_zero_padding2d(1, 0, 0, 2), in);
@@ -303,7 +294,7 @@ static bgm_model *branchy(void)
     bgm_model *m = NULL;
     bgm_node *in, *c, *flat, *d1, *d2, *sum, *side, *outs[2];
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){5, 5, 2}, 3, NULL);
+    in = bgm_test_input(g, (int64_t[]){5, 5, 2}, 3, NULL);
     c = call1(same_conv(3, 3, BGM_ACT_RELU), in);
     flat = call1(bgm_layer_flatten(), c);
     d1 = call1(bgm_layer_dense(6, BGM_ACT_TANH), flat);
@@ -378,8 +369,8 @@ START_TEST(a_shared_layer_gets_the_gradients_of_both_calls)
     int count;
     double err;
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    a = input(g, (int64_t[]){4}, 1, "left");
-    b = input(g, (int64_t[]){4}, 1, "right");
+    a = bgm_test_input(g, (int64_t[]){4}, 1, "left");
+    b = bgm_test_input(g, (int64_t[]){4}, 1, "right");
     ha = call1(shared, a);
     hb = call1(shared, b);
     out = call1(bgm_layer_dense(1, BGM_ACT_LINEAR), call2(bgm_layer_subtract(), ha, hb));
@@ -428,7 +419,7 @@ START_TEST(a_residual_model_trains_with_fit)
         ((float *)bgm_tensor_data(y))[i] = ((float *)bgm_tensor_data(x))[i * 8] *
                                            ((float *)bgm_tensor_data(x))[i * 8 + 1];
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){8}, 1, NULL);
+    in = bgm_test_input(g, (int64_t[]){8}, 1, NULL);
     h = call1(bgm_layer_dense(32, BGM_ACT_RELU), in);
     h = call1(bgm_layer_dense(8, BGM_ACT_LINEAR), h);
     h = call2(bgm_layer_add(), h, in);

@@ -5,13 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bgm_node *call(bgm_layer *l, bgm_node *const *in, int n)
-{
-    bgm_node *y = NULL;
-    BGM_ASSERT_OK(bgm_layer_call(&y, l, in, n));
-    return y;
-}
-
 /* Two inputs, a shared Dense, BatchNorm and Dropout, a merge and two outputs. */
 static bgm_model *two_headed(void)
 {
@@ -23,16 +16,16 @@ static bgm_model *two_headed(void)
     BGM_ASSERT_OK(bgm_graph_input(&a, g, (int64_t[]){4}, 1, BGM_FLOAT32, "left"));
     BGM_ASSERT_OK(bgm_graph_input(&b, g, (int64_t[]){4}, 1, BGM_FLOAT32, "right"));
     BGM_ASSERT_OK(bgm_layer_set_name(shared, "trunk"));
-    ha = call(shared, &a, 1);
-    hb = call(shared, &b, 1);
-    h = call(bgm_layer_concatenate(-1), (bgm_node *[]){ha, hb}, 2);
-    h = call(bgm_layer_batch_norm(), &h, 1);
-    h = call(bgm_layer_dropout(0.3f), &h, 1);
+    ha = bgm_test_call(shared, &a, 1);
+    hb = bgm_test_call(shared, &b, 1);
+    h = bgm_test_call(bgm_layer_concatenate(-1), (bgm_node *[]){ha, hb}, 2);
+    h = bgm_test_call(bgm_layer_batch_norm(), &h, 1);
+    h = bgm_test_call(bgm_layer_dropout(0.3f), &h, 1);
     head = bgm_layer_dense(3, BGM_ACT_LINEAR);
     BGM_ASSERT_OK(bgm_layer_set_trainable(head, 1));
-    outs[0] = call(head, &h, 1);
-    outs[1] = call(bgm_layer_reshape((int64_t[]){2, -1}, 2),
-                   (bgm_node *[]){call(bgm_layer_subtract(), (bgm_node *[]){ha, hb}, 2)}, 1);
+    outs[0] = bgm_test_call(head, &h, 1);
+    outs[1] = bgm_test_call(bgm_layer_reshape((int64_t[]){2, -1}, 2),
+                   (bgm_node *[]){bgm_test_call(bgm_layer_subtract(), (bgm_node *[]){ha, hb}, 2)}, 1);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, (bgm_node *[]){a, b}, 2, outs, 2, 21));
     bgm_graph_free(g);
     return m;
@@ -101,10 +94,10 @@ static bgm_model *residual_regressor(void)
     bgm_node *in = NULL, *h, *out;
     BGM_ASSERT_OK(bgm_graph_create(&g));
     BGM_ASSERT_OK(bgm_graph_input(&in, g, (int64_t[]){6}, 1, BGM_FLOAT32, NULL));
-    h = call(bgm_layer_dense(6, BGM_ACT_TANH), &in, 1);
-    h = call(bgm_layer_dropout(0.2f), &h, 1);
-    h = call(bgm_layer_add(), (bgm_node *[]){h, in}, 2);
-    out = call(bgm_layer_dense(1, BGM_ACT_LINEAR), &h, 1);
+    h = bgm_test_call(bgm_layer_dense(6, BGM_ACT_TANH), &in, 1);
+    h = bgm_test_call(bgm_layer_dropout(0.2f), &h, 1);
+    h = bgm_test_call(bgm_layer_add(), (bgm_node *[]){h, in}, 2);
+    out = bgm_test_call(bgm_layer_dense(1, BGM_ACT_LINEAR), &h, 1);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 5));
     bgm_graph_free(g);
     BGM_ASSERT_OK(bgm_optimizer_adam(&adam, 1e-2f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,

@@ -13,18 +13,9 @@
 
 /* ---- building ------------------------------------------------------------- */
 
-static bgm_node *input(bgm_graph *g, const int64_t *shape, int ndim, const char *name)
-{
-    bgm_node *n = NULL;
-    BGM_ASSERT_OK(bgm_graph_input(&n, g, shape, ndim, BGM_FLOAT32, name));
-    return n;
-}
-
 static bgm_node *call1(bgm_layer *l, bgm_node *x)
 {
-    bgm_node *y = NULL;
-    BGM_ASSERT_OK(bgm_layer_call(&y, l, &x, 1));
-    return y;
+    return bgm_test_call(l, &x, 1);
 }
 
 static bgm_layer *named(bgm_layer *l, const char *name)
@@ -45,8 +36,8 @@ static bgm_model *two_heads(uint64_t seed)
     bgm_model *m = NULL;
     bgm_node *in[2], *h[2], *trunk, *out[2];
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in[0] = input(g, (int64_t[]){4}, 1, "a");
-    in[1] = input(g, (int64_t[]){3}, 1, "b");
+    in[0] = bgm_test_input(g, (int64_t[]){4}, 1, "a");
+    in[1] = bgm_test_input(g, (int64_t[]){3}, 1, "b");
     h[0] = call1(named(bgm_layer_dense(8, BGM_ACT_RELU), "dense_a"), in[0]);
     h[1] = call1(named(bgm_layer_dense(8, BGM_ACT_RELU), "dense_b"), in[1]);
     BGM_ASSERT_OK(bgm_layer_call(&trunk, bgm_layer_concatenate(-1), h, 2));
@@ -339,7 +330,7 @@ static bgm_model *twin_outputs(uint64_t seed)
     bgm_node *in, *h[2], *out[2];
     bgm_layer *shared = named(bgm_layer_dense(1, BGM_ACT_LINEAR), "y");
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){4}, 1, "x");
+    in = bgm_test_input(g, (int64_t[]){4}, 1, "x");
     h[0] = call1(bgm_layer_dense(3, BGM_ACT_TANH), in);
     h[1] = call1(bgm_layer_dense(3, BGM_ACT_RELU), in);
     out[0] = call1(shared, h[0]);
@@ -628,7 +619,7 @@ static bgm_model *many_outputs(int n)
     bgm_node *in, *out[32];
     int i;
     BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = input(g, (int64_t[]){2}, 1, NULL);
+    in = bgm_test_input(g, (int64_t[]){2}, 1, NULL);
     for (i = 0; i < n; i++)
         out[i] = call1(bgm_layer_dense(1, BGM_ACT_LINEAR), in);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, out, n, 1));

@@ -260,3 +260,17 @@ bgm_archive *bgm_test_archive_copy_without(const char *path, const char *skip)
     bgm_archive_free(src);
     return dst;
 }
+
+bgm_node *bgm_test_input(bgm_graph *g, const int64_t *shape, int ndim, const char *name)
+{
+    bgm_node *n = NULL;
+    BGM_ASSERT_OK(bgm_graph_input(&n, g, shape, ndim, BGM_FLOAT32, name));
+    return n;
+}
+
+bgm_node *bgm_test_call(bgm_layer *l, bgm_node *const *in, int n)
+{
+    bgm_node *y = NULL;
+    BGM_ASSERT_OK(bgm_layer_call(&y, l, in, n));
+    return y;
+}

@@ -32,6 +32,11 @@
  * one named skip (NULL: none), for tests that spoil files on purpose. */
 bgm_archive *bgm_test_archive_copy_without(const char *path, const char *skip);
 
+/* Graph building that fails the test on error: a float32 input node of g,
+ * and l called on in[0..n). */
+bgm_node *bgm_test_input(bgm_graph *g, const int64_t *shape, int ndim, const char *name);
+bgm_node *bgm_test_call(bgm_layer *l, bgm_node *const *in, int n);
+
 /* New float32 tensor of the given shape holding values (copied). */
 bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values);
 
