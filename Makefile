@@ -51,7 +51,7 @@ TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo bench data fuzz install uninstall update-symbols clean help
+        memcheck demo resnet bench data fuzz install uninstall update-symbols clean help
 
 all: lib examples
 
@@ -163,6 +163,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh "$(BUILD)"
 
+# A small ResNet (functional API: residual blocks, BatchNorm, strided and 1x1
+# convolutions) on Fashion-MNIST; RESNET_ARGS passes options (-e EPOCHS ...).
+resnet: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/examples/resnet_fashion $(RESNET_ARGS)
+
 # Fuzz targets live with their own rules (make fuzz).
 -include test/fuzz/fuzz.mk
 -include test/bench/bench.mk
@@ -193,6 +199,7 @@ help:
 	@echo "make            build libbigmodel.so/.a and the examples"
 	@echo "make demo       install what is missing, build, run the demo"
 	@echo "make check      install what is missing, build, run every test"
+	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
 	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"

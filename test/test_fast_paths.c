@@ -59,10 +59,13 @@ typedef struct mm_shape {
 } mm_shape;
 
 /* Edges of the 12-row and 32-column tiles, one and two vectors wide, and a
- * transposed operand longer than one 128-deep packed panel. */
+ * transposed operand longer than one 128-deep packed panel; blocks of at
+ * most 16 columns, which run in tiles of 24 rows (N = 16, and the last 16
+ * of 48). */
 static const mm_shape mm_shapes[] = {
-    {1, 1, 1},    {1, 64, 10},  {5, 7, 3},     {12, 27, 32},  {13, 27, 33},
+    {1, 1, 1},     {1, 64, 10},  {5, 7, 3},     {12, 27, 32},  {13, 27, 33},
     {25, 300, 17}, {24, 130, 64}, {37, 9, 150}, {64, 200, 129}, {11, 40, 300},
+    {24, 144, 16}, {49, 20, 16},  {25, 33, 48},  {23, 5, 7},
 };
 
 START_TEST(matmul_and_its_gradients_match_a_double_reference_around_tile_edges)
@@ -274,10 +277,15 @@ typedef struct conv_case {
 } conv_case;
 
 /* Batches that do not split evenly over two threads; output widths on both
- * sides of the bias kernel's 16- and 64-column blocks; a 1x1 kernel. */
+ * sides of the bias kernel's 16- and 64-column blocks; a 1x1 kernel; the
+ * stride-1 windows of a ResNet (3x3 SAME over 16 and 32 channels), which
+ * read their input in place on AVX-512 CPUs, with chunks of several images
+ * and rows crossing image edges inside a tile. */
 static const conv_case conv_cases[] = {
     {5, 9, 8, 3, 3, 10, 1, BGM_PADDING_VALID}, {3, 7, 7, 4, 3, 70, 2, BGM_PADDING_SAME},
     {7, 6, 5, 16, 1, 33, 1, BGM_PADDING_VALID}, {1, 12, 12, 2, 5, 32, 1, BGM_PADDING_SAME},
+    {6, 7, 7, 16, 3, 16, 1, BGM_PADDING_SAME}, {5, 5, 6, 32, 3, 40, 1, BGM_PADDING_SAME},
+    {9, 4, 4, 5, 3, 3, 1, BGM_PADDING_SAME},    {3, 10, 6, 8, 2, 17, 1, BGM_PADDING_SAME},
 };
 
 /* The outputs and gradients of conv(x, k) + b under loss sum(y * g). */
@@ -396,12 +404,100 @@ START_TEST(conv2d_split_over_threads_matches_a_double_reference)
 }
 END_TEST
 
+/* ---- batch normalization over the thread pool ------------------------------ */
+
+/* Enough rows for the statistics and their gradients to be summed in
+ * several slots (at least 2^14 elements each) on two threads. _i = 1 also
+ * sends a second gradient into x (x * w, recorded after the batch norm, so
+ * its backward runs first): the batch norm must then add to x's gradient
+ * rather than write it. */
+START_TEST(batch_norm_split_over_threads_matches_a_double_reference)
+{
+    const int64_t n = 61, hw = 64, c = 24, m = n * hw, numel = m * c;
+    int64_t xs[4] = {n, 8, 8, c}, cs[1] = {c}, i, ch;
+    bgm_tensor *x = bgm_test_randn(xs, 4, 81), *g = bgm_test_randn(xs, 4, 82);
+    bgm_tensor *w = bgm_test_randn(xs, 4, 83), *gamma = bgm_test_randn(cs, 1, 84);
+    bgm_tensor *beta = bgm_test_randn(cs, 1, 85);
+    const float *X = data_of(x), *G = data_of(g), *W = data_of(w), *GA = data_of(gamma);
+    const float *BE = data_of(beta);
+    double *y = calloc((size_t)numel, sizeof *y), *dx = calloc((size_t)numel, sizeof *dx);
+    double mean[24] = {0}, var[24] = {0}, sg[24] = {0}, sgx[24] = {0}, scale[24];
+    int before = bgm_get_num_threads(), t;
+    ck_assert(y && dx);
+    for (i = 0; i < numel; i++)
+        mean[i % c] += X[i];
+    for (ch = 0; ch < c; ch++)
+        mean[ch] /= (double)m;
+    for (i = 0; i < numel; i++)
+        var[i % c] += (X[i] - mean[i % c]) * (X[i] - mean[i % c]);
+    for (ch = 0; ch < c; ch++) {
+        var[ch] /= (double)m;
+        scale[ch] = 1.0 / sqrt(var[ch] + 1e-3);
+    }
+    for (i = 0; i < numel; i++) {
+        double xhat = (X[i] - mean[i % c]) * scale[i % c];
+        y[i] = GA[i % c] * xhat + BE[i % c];
+        sg[i % c] += G[i];
+        sgx[i % c] += G[i] * xhat;
+    }
+    for (i = 0; i < numel; i++) {
+        double xhat = (X[i] - mean[i % c]) * scale[i % c];
+        dx[i] = GA[i % c] * scale[i % c] * (G[i] - sg[i % c] / m - xhat * sgx[i % c] / m) +
+                (_i ? W[i] : 0.0);
+    }
+    for (t = 1; t <= 2; t++) {
+        bgm_tensor *rm = NULL, *rv = NULL, *out = NULL, *loss, *grads[3];
+        bgm_tensor *src[3] = {x, gamma, beta};
+        bgm_tape *tape = dirty_tape();
+        BGM_ASSERT_OK(bgm_set_num_threads(t));
+        BGM_ASSERT_OK(bgm_tensor_zeros(&rm, BGM_FLOAT32, cs, 1));
+        BGM_ASSERT_OK(bgm_tensor_full(&rv, BGM_FLOAT32, cs, 1, 1.0f));
+        BGM_ASSERT_OK(bgm_tape_watch(tape, x));
+        BGM_ASSERT_OK(bgm_tape_watch(tape, gamma));
+        BGM_ASSERT_OK(bgm_tape_watch(tape, beta));
+        BGM_ASSERT_OK(bgm_op_batch_norm(&out, tape, x, gamma, beta, rm, rv, 0.5f, 1e-3f, 1));
+        loss = weighted_sum(tape, out, g);
+        if (_i) {
+            bgm_tensor *extra = weighted_sum(tape, x, w), *sum = NULL;
+            BGM_ASSERT_OK(bgm_op_add(&sum, tape, loss, extra));
+            loss = sum;
+        }
+        BGM_ASSERT_OK(bgm_tape_gradient(tape, loss, src, 3, grads));
+        for (i = 0; i < numel; i++) {
+            ck_assert_msg(fabs(data_of(out)[i] - y[i]) <= 1e-5 * (fabs(y[i]) + 1.0),
+                          "y[%lld] = %.9g, expected %.9g", (long long)i,
+                          (double)data_of(out)[i], y[i]);
+            ck_assert_msg(fabs(data_of(grads[0])[i] - dx[i]) <= 1e-4 * (fabs(dx[i]) + 1.0),
+                          "dx[%lld] = %.9g, expected %.9g", (long long)i,
+                          (double)data_of(grads[0])[i], dx[i]);
+        }
+        for (ch = 0; ch < c; ch++) {
+            ck_assert_msg(fabs(data_of(grads[1])[ch] - sgx[ch]) <= 1e-5 * (fabs(sgx[ch]) + m),
+                          "dgamma[%lld]", (long long)ch);
+            ck_assert_msg(fabs(data_of(grads[2])[ch] - sg[ch]) <= 1e-5 * (fabs(sg[ch]) + m),
+                          "dbeta[%lld]", (long long)ch);
+            ck_assert_float_eq_tol(data_of(rm)[ch], (float)(0.5 * mean[ch]), 1e-5f);
+            ck_assert_float_eq_tol(data_of(rv)[ch],
+                                   (float)(0.5 + 0.5 * var[ch] * m / (m - 1)), 1e-5f);
+        }
+        bgm_tape_free(tape);
+        bgm_tensor_free(rm);
+        bgm_tensor_free(rv);
+    }
+    BGM_ASSERT_OK(bgm_set_num_threads(before));
+    free(y), free(dx);
+    bgm_tensor_free(x), bgm_tensor_free(g), bgm_tensor_free(w);
+    bgm_tensor_free(gamma), bgm_tensor_free(beta);
+}
+END_TEST
+
 Suite *suite_fast_paths(void)
 {
     Suite *s = suite_create("fast_paths");
     TCase *mm = tcase_create("matmul");
     TCase *grads = tcase_create("gradients");
     TCase *conv = tcase_create("conv");
+    TCase *bn = tcase_create("batch_norm");
     tcase_add_loop_test(mm, matmul_and_its_gradients_match_a_double_reference_around_tile_edges,
                         0, (int)(sizeof mm_shapes / sizeof mm_shapes[0]));
     BGM_TEST_SLOW(mm, 30);
@@ -415,5 +511,7 @@ Suite *suite_fast_paths(void)
                         (int)(sizeof conv_cases / sizeof conv_cases[0]));
     BGM_TEST_SLOW(conv, 30);
     suite_add_tcase(s, conv);
+    tcase_add_loop_test(bn, batch_norm_split_over_threads_matches_a_double_reference, 0, 2);
+    suite_add_tcase(s, bn);
     return s;
 }

@@ -8,11 +8,31 @@
 #include "tape.h"
 
 #include "kernels/broadcast.h"
+#include "kernels/elementwise.h"
+
+/* A sum or difference of operands of one shape (a residual connection):
+ * each gradient is the output gradient, or its negation, written straight
+ * into a fresh buffer (which the tape then need not clear). */
+static int plain_sum(bgm__binop kind, const bgm__bcast *p)
+{
+    return (kind == BGM__BIN_ADD || kind == BGM__BIN_SUB) && p->anumel == p->numel &&
+           p->bnumel == p->numel;
+}
 
 static void binary_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const bgm_tensor *a = node->in[0], *b = node->in[1];
     bgm__bcast p;
+    int k;
+    if (node->fills_fresh) { /* plain_sum */
+        for (k = 0; k < 2; k++)
+            if (gin[k])
+                bgm__unary_backward(BGM__UN_SCALE,
+                                    k == 1 && node->attr[0] == BGM__BIN_SUB ? -1.0f : 1.0f,
+                                    NULL, NULL, gout, gin[k], node->out->numel,
+                                    (int)(node->fresh >> k & 1));
+        return;
+    }
     /* The shapes broadcast when recorded and have not changed since. */
     if (bgm__bcast_plan(&p, a->shape, a->ndim, b->shape, b->ndim) != 0)
         return;
@@ -44,8 +64,10 @@ static bgm_status binary(const char *fn, bgm__binop kind, bgm_tensor **out,
     if (s != BGM_OK)
         return s;
     bgm__bcast_forward(kind, &p, a->data, b->data, c.out->data);
-    if (c.node)
+    if (c.node) {
         c.node->attr[0] = kind;
+        c.node->fills_fresh = (uint8_t)plain_sum(kind, &p);
+    }
     return bgm__op_end(&c, out);
 }
 

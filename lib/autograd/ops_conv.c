@@ -1,5 +1,5 @@
 /*
- * 2-D convolution over NHWC images as im2col + GEMM.
+ * 2-D convolution over NHWC images as GEMM: im2col + GEMM, or implicit GEMM.
  *
  * The patches of a chunk of images form one (rows, K) matrix, rows =
  * images * OH * OW and K = KH * KW * C, which times the kernel seen as a
@@ -9,6 +9,16 @@
  * single-threaded sgemm, then the bias) in a workspace of its own, small
  * enough that the patches are still in cache when sgemm reads them. A 1x1
  * stride-1 kernel needs no patches: x itself is the (N*H*W, C) matrix.
+ *
+ * Other stride-1 kernels skip the patches too where the AVX-512 kernels
+ * run (implicit GEMM): the product reads each patch element straight from
+ * the image, padded once per chunk where SAME padding needs it, through a
+ * table of where each output pixel's window starts and one of where each
+ * (ky, kx, c) lies from there (bgm__gemm_avx512_gather). The kernel
+ * gradient reads the same tables the other way round, and the input
+ * gradient is itself such a convolution: of the output gradient, padded by
+ * the window less one on each side, with the kernel flipped and its
+ * channels swapped. No im2col, no col2im, no patch workspace.
  *
  * The backward pass recomputes the patches of each chunk into the same
  * workspace, saved on the tape at forward time, so backward never allocates
@@ -24,6 +34,8 @@
 #include "core/threads.h"
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_avx512.h"
+#include "kernels/zero_pad.h"
 #include "tape.h"
 #include "window.h"
 
@@ -41,7 +53,23 @@ typedef struct conv_plan {
     int64_t piece;      /* images per slot */
     int64_t slots;
     int direct;         /* 1x1 stride 1: x is the patch matrix */
-    float *col;         /* slots * chunk * pix * k floats, NULL when direct */
+    int implicit;       /* other stride-1 windows on AVX-512: gathered, no patches */
+    /* implicit: x padded to the grid its windows read (n = images of a
+     * chunk); xpad.top etc. all 0 when the padding is VALID (x is read in
+     * place); gpad, the output gradient padded for the input gradient. */
+    bgm__pad2d xpad, gpad;
+    int64_t xp_image, gp_image;     /* floats per padded image */
+    /* implicit: gather tables of the forward / kernel gradient (rows of a
+     * chunk, then k) and of the input gradient (input pixels of a chunk,
+     * then kh * kw * f) */
+    int64_t *rtab, *ktab, *rtab_gx, *ktab_gx;
+    /* patches: slots * chunk * pix * k floats, NULL when direct; implicit:
+     * slots * chunk * grid_image floats, where the padded images of x, and
+     * in backward then those of the output gradient, take turns (NULL when
+     * neither is needed) */
+    float *col;
+    int64_t grid_image;
+    float *wflip;       /* implicit backward: the kernel flipped, (kh, kw, f, c) */
     float *partial;     /* backward: (slots - 1) * (k * f + f) floats, or NULL */
 } conv_plan;
 
@@ -69,7 +97,27 @@ static const float *patches(const conv_plan *p, const float *x, int64_t i0, int6
 
 static float *slot_col(const conv_plan *p, int64_t slot)
 {
-    return p->col ? p->col + slot * p->chunk * p->pix * p->k : NULL;
+    if (!p->col)
+        return NULL;
+    return p->col + slot * p->chunk * (p->implicit ? p->grid_image : p->pix * p->k);
+}
+
+static int pads_x(const conv_plan *p)
+{
+    return p->xpad.top || p->xpad.bottom || p->xpad.left || p->xpad.right;
+}
+
+/* implicit: images [i0, i0 + count) of x on the grid the windows read:
+ * padded into buf, or x itself under VALID padding. */
+static const float *padded_images(const conv_plan *p, const float *x, int64_t i0,
+                                  int64_t count, float *buf)
+{
+    bgm__pad2d g = p->xpad;
+    if (!pads_x(p))
+        return x + i0 * image_in(p);
+    g.n = count;
+    bgm__zero_pad2d(&g, x + i0 * image_in(p), buf);
+    return buf;
 }
 
 static void forward_range(void *ctx, int64_t begin, int64_t end)
@@ -81,8 +129,14 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
     for (i0 = begin; i0 < end; i0 += p->chunk) {
         int64_t count = end - i0 < p->chunk ? end - i0 : p->chunk, rows = count * p->pix;
         float *y = j->y + i0 * p->pix * p->f;
-        const float *a = patches(p, j->x, i0, count, col);
-        bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
+        if (p->implicit) {
+            const float *xp = padded_images(p, j->x, i0, count, col);
+            bgm__gemm_avx512_gather(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab, j->w, p->f,
+                                    0.0f, y, p->f);
+        } else {
+            const float *a = patches(p, j->x, i0, count, col);
+            bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
+        }
         if (j->bias)
             bgm__bias_add_rows(y, j->bias, rows, p->f);
     }
@@ -99,6 +153,29 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
     j.bias = bias;
     j.y = y;
     bgm__parallel_for(p->g.n, p->piece, forward_range, &j);
+}
+
+/* implicit: the kernel and input gradients of images [i0, i0 + count),
+ * the kernel's summed into gw. */
+static void implicit_backward_chunk(const conv_job *j, int64_t i0, int64_t count, float *col,
+                                    float *gw)
+{
+    const conv_plan *p = j->p;
+    const int64_t rows = count * p->pix;
+    const float *gy = j->gy + i0 * p->pix * p->f;
+    if (gw) {
+        const float *xp = padded_images(p, j->x, i0, count, col);
+        bgm__gemm_avx512_gather(p->k, p->f, rows, 1.0f, xp, p->ktab, p->rtab, gy, p->f, 1.0f,
+                                gw, p->f);
+    }
+    if (j->gx) { /* col is free again: gw is done with x */
+        bgm__pad2d g = p->gpad;
+        g.n = count;
+        bgm__zero_pad2d(&g, gy, col);
+        bgm__gemm_avx512_gather(count * p->g.h * p->g.w, p->g.c, p->g.kh * p->g.kw * p->f,
+                                1.0f, col, p->rtab_gx, p->ktab_gx, p->wflip, p->g.c,
+                                j->gx_fresh ? 0.0f : 1.0f, j->gx + i0 * image_in(p), p->g.c);
+    }
 }
 
 static void backward_range(void *ctx, int64_t begin, int64_t end)
@@ -125,6 +202,10 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
         const float *gy = j->gy + i0 * p->pix * p->f;
         if (j->gb)
             bgm__bias_sum_rows(gb, gy, rows, p->f);
+        if (p->implicit) {
+            implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL);
+            continue;
+        }
         if (j->gw) {
             const float *a = patches(p, j->x, i0, count, col);
             bgm__gemm(1, 0, p->k, p->f, rows, 1.0f, a, p->k, gy, p->f, 1.0f, gw, p->f);
@@ -141,6 +222,22 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
                 bgm__col2im(&p->g, col + i * p->pix * p->k, gx + i * image_in(p));
         }
     }
+}
+
+/* wflip (kh, kw, f, c) = w (kh, kw, c, f) turned half a turn in the window
+ * with the channel axes swapped: the kernel of the input gradient. */
+static void flip_kernel(const conv_plan *p, const float *w, float *wflip)
+{
+    const int64_t kh = p->g.kh, kw = p->g.kw, c = p->g.c, f = p->f;
+    int64_t ky, kx, ci, fo;
+    for (ky = 0; ky < kh; ky++)
+        for (kx = 0; kx < kw; kx++) {
+            const float *src = w + (ky * kw + kx) * c * f;
+            float *dst = wflip + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * f * c;
+            for (ci = 0; ci < c; ci++)
+                for (fo = 0; fo < f; fo++)
+                    dst[fo * c + ci] = src[ci * f + fo];
+        }
 }
 
 /* in[0] = x, in[1] = kernel, in[2] = bias (when present). */
@@ -163,6 +260,8 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         memset(j.gw, 0, (size_t)(p->k * p->f) * sizeof *j.gw);
     if (j.gb && (node->fresh & 4))
         memset(j.gb, 0, (size_t)p->f * sizeof *j.gb);
+    if (p->implicit && j.gx)
+        flip_kernel(p, j.w, p->wflip);
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {
         const float *part = p->partial + (slot - 1) * (p->k * p->f + p->f);
@@ -175,14 +274,43 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
 
 static const bgm__op op_conv2d = {"conv2d", conv_backward};
 
-/* Checks the shapes and fills p (all but col). */
+/* Images per chunk: at least CONV_CHUNK_MIN_ROWS output pixels, and above
+ * that as many as fit CONV_CHUNK_BYTES of per-image workspace. */
+static int64_t chunk_images(int64_t pix, int64_t per_image_bytes, int64_t n)
+{
+    int64_t chunk = pix ? (CONV_CHUNK_MIN_ROWS + pix - 1) / pix : n;
+    if (per_image_bytes && chunk < CONV_CHUNK_BYTES / per_image_bytes)
+        chunk = CONV_CHUNK_BYTES / per_image_bytes;
+    if (pix && chunk > INT_MAX / pix)
+        chunk = INT_MAX / pix;
+    return chunk;
+}
+
+/* implicit: the padded grids of x and of the output gradient. */
+static void implicit_geometry(conv_plan *p)
+{
+    const bgm__window *g = &p->g;
+    bgm__pad2d *xp = &p->xpad, *gp = &p->gpad;
+    xp->n = gp->n = 0;
+    xp->h = g->h, xp->w = g->w, xp->c = g->c;
+    xp->top = g->pad_top;
+    xp->left = g->pad_left;
+    xp->bottom = g->oh + g->kh - 1 - g->h - xp->top;
+    xp->right = g->ow + g->kw - 1 - g->w - xp->left;
+    p->xp_image = (g->oh + g->kh - 1) * (g->ow + g->kw - 1) * g->c;
+    gp->h = g->oh, gp->w = g->ow, gp->c = p->f;
+    gp->top = gp->bottom = g->kh - 1;
+    gp->left = gp->right = g->kw - 1;
+    p->gp_image = (g->oh + 2 * (g->kh - 1)) * (g->ow + 2 * (g->kw - 1)) * p->f;
+}
+
+/* Checks the shapes and fills p (all but its buffers). */
 static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor *x,
                                  const bgm_tensor *kernel, const bgm_tensor *bias,
                                  int stride_h, int stride_w, bgm_padding padding)
 {
     char sx[BGM__SHAPE_STR_SIZE], sk[BGM__SHAPE_STR_SIZE], sb[BGM__SHAPE_STR_SIZE];
     char what[BGM__SHAPE_STR_SIZE + 16];
-    int64_t per_image;
     bgm_status s;
     bgm__tensor_shape_str(sx, sizeof sx, x);
     bgm__tensor_shape_str(sk, sizeof sk, kernel);
@@ -204,22 +332,27 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
                          stride_w, padding, what);
     if (s != BGM_OK)
         return s;
+    memset(&p->xpad, 0, sizeof p->xpad);
+    memset(&p->gpad, 0, sizeof p->gpad);
+    p->xp_image = p->gp_image = p->grid_image = 0;
     p->f = kernel->shape[3];
     p->k = kernel->shape[0] * kernel->shape[1] * kernel->shape[2];
     p->pix = p->g.oh * p->g.ow;
     p->direct = p->g.kh == 1 && p->g.kw == 1 && p->g.sh == 1 && p->g.sw == 1;
-    p->col = NULL;
-    p->partial = NULL;
+    p->implicit = !p->direct && p->g.sh == 1 && p->g.sw == 1 && p->pix > 0 &&
+                  bgm__gemm_avx512_gather_available();
     /* BLAS takes int sizes: K, F and the rows of a chunk must fit. */
     if (p->k > INT_MAX || p->f > INT_MAX || p->pix > INT_MAX)
         return bgm__fail(BGM_E_SHAPE, "%s: x %s with kernel %s is too large for one "
                          "matrix product", fn, sx, sk);
-    per_image = p->pix * p->k * (int64_t)sizeof(float);
-    p->chunk = p->pix ? (CONV_CHUNK_MIN_ROWS + p->pix - 1) / p->pix : p->g.n;
-    if (per_image && p->chunk < CONV_CHUNK_BYTES / per_image)
-        p->chunk = CONV_CHUNK_BYTES / per_image;
-    if (p->pix && p->chunk > INT_MAX / p->pix)
-        p->chunk = INT_MAX / p->pix;
+    if (p->implicit) {
+        /* Nothing to keep in cache between the steps of a chunk: just
+         * enough rows for the tiles. */
+        implicit_geometry(p);
+        p->chunk = chunk_images(p->pix, 0, p->g.n);
+    } else {
+        p->chunk = chunk_images(p->pix, p->pix * p->k * (int64_t)sizeof(float), p->g.n);
+    }
     /* Two slots per thread, each a contiguous piece of the batch: enough for
      * one thread to outrun another the OS preempts, few enough that the
      * partial sums of the kernel gradient stay cheap. */
@@ -238,21 +371,104 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
         p->chunk = p->piece;
     if (p->chunk < 1)
         p->chunk = 1;
+    p->xpad.n = p->gpad.n = p->chunk;
     return BGM_OK;
 }
 
-/* Bytes of the patch workspace and of the backward partial sums; 0 on overflow. */
-static int workspace_bytes(const conv_plan *p, size_t *col, size_t *partial)
+/* Room for count items of size bytes at *at in the block at base (64-byte
+ * aligned); NULL for none, or when base is NULL (sizing) or the total
+ * overflows (*ok = 0). */
+static void *carve(char *base, size_t *at, int *ok, int64_t count, size_t size)
 {
-    size_t per_slot;
-    *col = 0;
-    *partial = 0;
-    if (!p->direct &&
-        (!bgm__mul_size((size_t)(p->chunk * p->pix), (size_t)p->k, &per_slot) ||
-         !bgm__mul_size(per_slot, (size_t)p->slots * sizeof(float), col)))
-        return 0;
-    return bgm__mul_size((size_t)(p->slots - 1), (size_t)(p->k * p->f + p->f) * sizeof(float),
-                         partial);
+    size_t bytes;
+    void *ptr;
+    if (count <= 0 || !*ok)
+        return NULL;
+    if (!bgm__mul_size((size_t)count, size, &bytes) || bytes > SIZE_MAX / 2 - *at) {
+        *ok = 0;
+        return NULL;
+    }
+    ptr = base ? base + *at : NULL;
+    *at += (bytes + 63) & ~(size_t)63;
+    return ptr;
+}
+
+/* a * b * c, or -1 when it overflows. */
+static int64_t product3(int64_t a, int64_t b, int64_t c)
+{
+    size_t ab, abc;
+    if (!bgm__mul_size((size_t)a, (size_t)b, &ab) || !bgm__mul_size(ab, (size_t)c, &abc) ||
+        abc > (size_t)INT64_MAX)
+        return -1;
+    return (int64_t)abc;
+}
+
+/*
+ * Lays p's buffers out one after another from base: those of the forward
+ * pass, and with backward those only the backward pass uses. base NULL
+ * sizes the block only. Returns its bytes, 0 on overflow.
+ */
+static size_t conv_carve(conv_plan *p, char *base, int backward)
+{
+    const bgm__window *g = &p->g;
+    size_t at = 64; /* never 0, even with no buffer at all */
+    int64_t col = 0;
+    int ok;
+    if (p->implicit) {
+        p->grid_image = pads_x(p) ? p->xp_image : 0;
+        if (backward && p->gp_image > p->grid_image)
+            p->grid_image = p->gp_image;
+        col = product3(p->slots, p->chunk, p->grid_image);
+    } else if (!p->direct) {
+        col = product3(p->slots, p->chunk, p->pix * p->k);
+    }
+    ok = col >= 0;
+    p->col = carve(base, &at, &ok, col, sizeof(float));
+    p->rtab = p->ktab = p->rtab_gx = p->ktab_gx = NULL;
+    p->wflip = p->partial = NULL;
+    if (p->implicit) {
+        p->rtab = carve(base, &at, &ok, p->chunk * p->pix, sizeof(int64_t));
+        p->ktab = carve(base, &at, &ok, p->k, sizeof(int64_t));
+    }
+    if (!backward)
+        return ok ? at : 0;
+    p->partial = carve(base, &at, &ok, product3(p->slots - 1, p->k + 1, p->f), sizeof(float));
+    if (p->implicit) {
+        p->wflip = carve(base, &at, &ok, p->k * p->f, sizeof(float));
+        p->rtab_gx = carve(base, &at, &ok, p->chunk * g->h * g->w, sizeof(int64_t));
+        p->ktab_gx = carve(base, &at, &ok, g->kh * g->kw * p->f, sizeof(int64_t));
+    }
+    return ok ? at : 0;
+}
+
+/* implicit: the gather tables (see conv_plan). */
+static void fill_tables(conv_plan *p)
+{
+    const bgm__window *g = &p->g;
+    const int64_t wp = g->ow + g->kw - 1, wg = g->ow + 2 * (g->kw - 1);
+    int64_t i, y, x, ch, at = 0;
+    for (i = 0; i < p->chunk; i++)
+        for (y = 0; y < g->oh; y++)
+            for (x = 0; x < g->ow; x++)
+                p->rtab[at++] = i * p->xp_image + (y * wp + x) * g->c;
+    at = 0;
+    for (y = 0; y < g->kh; y++)
+        for (x = 0; x < g->kw; x++)
+            for (ch = 0; ch < g->c; ch++)
+                p->ktab[at++] = (y * wp + x) * g->c + ch;
+    if (!p->rtab_gx)
+        return;
+    at = 0;
+    for (i = 0; i < p->chunk; i++)
+        for (y = 0; y < g->h; y++)
+            for (x = 0; x < g->w; x++)
+                p->rtab_gx[at++] = i * p->gp_image +
+                                   ((y + g->pad_top) * wg + x + g->pad_left) * p->f;
+    at = 0;
+    for (y = 0; y < g->kh; y++)
+        for (x = 0; x < g->kw; x++)
+            for (ch = 0; ch < p->f; ch++)
+                p->ktab_gx[at++] = (y * wg + x) * p->f + ch;
 }
 
 BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
@@ -265,16 +481,19 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     conv_plan plan, *p = &plan;
     bgm__op_call c;
     int64_t shape[4];
-    size_t col_bytes, partial_bytes;
+    size_t bytes;
+    char *block;
     bgm_status s = bgm__op_check(fn, out, in, nin);
     if (s != BGM_OK)
         return s;
     s = conv_plan_make(fn, &plan, x, kernel, bias, stride_h, stride_w, padding);
     if (s != BGM_OK)
         return s;
-    if (!workspace_bytes(&plan, &col_bytes, &partial_bytes))
-        return bgm__fail(BGM_E_NOMEM, "%s: the patch workspace of x with this kernel does "
-                         "not fit in memory", fn);
+    /* Sized for backward too: a recorded call keeps everything on the tape. */
+    bytes = conv_carve(&plan, NULL, 1);
+    if (!bytes)
+        return bgm__fail(BGM_E_NOMEM, "%s: the workspace of x with this kernel does not "
+                         "fit in memory", fn);
     shape[0] = plan.g.n;
     shape[1] = plan.g.oh;
     shape[2] = plan.g.ow;
@@ -284,23 +503,26 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
         return s;
     if (c.node) {
         p = bgm__op_save(&c, sizeof *p);
-        if (!p)
+        block = p ? bgm__op_save(&c, bytes) : NULL;
+        if (!block)
             goto nomem;
         *p = plan;
-        if (col_bytes && !(p->col = bgm__op_save(&c, col_bytes)))
-            goto nomem;
-        if (partial_bytes && !(p->partial = bgm__op_save(&c, partial_bytes)))
-            goto nomem;
+        conv_carve(p, block, 1);
         c.node->saved = p;
         c.node->fills_fresh = 1;
-    } else if (col_bytes && !(p->col = bgm__op_workspace(&c, col_bytes))) {
-        goto nomem;
+    } else {
+        bytes = conv_carve(&plan, NULL, 0);
+        if (!(block = bgm__op_workspace(&c, bytes)))
+            goto nomem;
+        conv_carve(p, block, 0);
     }
+    if (p->implicit)
+        fill_tables(p);
     conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, c.out->data);
     if (!c.node)
-        bgm__op_workspace_release(&c, p->col);
+        bgm__op_workspace_release(&c, block);
     return bgm__op_end(&c, out);
 nomem:
-    return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the patch "
-                                      "workspace (%zu bytes)", fn, col_bytes));
+    return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the convolution "
+                                      "workspace (%zu bytes)", fn, bytes));
 }

@@ -11,30 +11,52 @@
 
 /* ---- batch normalization ------------------------------------------------- */
 
+/* Rows of x per slot of the threaded reductions, at the least: below that
+ * the pass is shorter than waking a worker. */
+#define BN_SLOT_MIN_ELEMS ((int64_t)1 << 14)
+
 /*
  * Per-channel arrays of one call, in one block: the statistics used by the
  * forward pass (mean, invstd; kept for backward) and workspace, so backward
- * never allocates.
+ * never allocates. The reductions over rows are split into slots of
+ * `piece` rows, each summed into its own accumulators (part) and added in
+ * slot order: the result depends on the thread count, not on scheduling.
  */
 typedef struct bn_state {
     int64_t m, c;
+    int64_t slots, piece;
     int training;
     int gamma_at, beta_at;  /* input index of gamma / beta, -1 when absent */
-    double *acc;            /* 2c */
+    double *part;           /* slots * 2c */
     float *mean, *var, *invstd;
-    float *coef;            /* 2c */
+    float *coef;            /* 3c: mean of gy, mean of gy * xhat, gamma * invstd */
 } bn_state;
 
-static size_t bn_block_bytes(int64_t c)
+static void bn_plan(bn_state *st)
 {
-    return (size_t)c * (2 * sizeof(double) + 5 * sizeof(float));
+    int64_t min_rows = st->c > 0 ? (BN_SLOT_MIN_ELEMS + st->c - 1) / st->c : st->m;
+    st->slots = 2 * (int64_t)bgm__pool_threads();
+    if (min_rows < 1)
+        min_rows = 1;
+    if (st->slots > st->m / min_rows)
+        st->slots = st->m / min_rows;
+    if (st->slots < 1)
+        st->slots = 1;
+    st->piece = (st->m + st->slots - 1) / st->slots;
+    if (st->piece < 1)
+        st->piece = 1;
+}
+
+static size_t bn_block_bytes(const bn_state *st)
+{
+    return (size_t)st->c * ((size_t)st->slots * 2 * sizeof(double) + 6 * sizeof(float));
 }
 
 static void bn_carve(bn_state *st, void *block)
 {
     int64_t c = st->c;
-    st->acc = block;
-    st->mean = (float *)(st->acc + 2 * c);
+    st->part = block;
+    st->mean = (float *)(st->part + 2 * c * st->slots);
     st->var = st->mean + c;
     st->invstd = st->var + c;
     st->coef = st->invstd + c;
@@ -42,9 +64,61 @@ static void bn_carve(bn_state *st, void *block)
 
 typedef struct bn_job {
     const bn_state *st;
-    const float *x, *gamma, *beta;
-    float *y;
+    const float *x, *gamma, *beta, *gy;
+    float *y, *gx;
+    int pass;               /* reductions: 0 sums, 1 squares around the mean */
+    int accumulate;         /* backward: add into gx rather than write it */
 } bn_job;
+
+/* The rows [begin, end) of slot s, clipped to m. */
+static int64_t bn_slot_rows(const bn_state *st, int64_t s, int64_t *begin)
+{
+    int64_t end = (s + 1) * st->piece < st->m ? (s + 1) * st->piece : st->m;
+    *begin = s * st->piece < st->m ? s * st->piece : st->m;
+    return end - *begin;
+}
+
+static void bn_stats_range(void *ctx, int64_t begin, int64_t end)
+{
+    const bn_job *j = ctx;
+    const bn_state *st = j->st;
+    int64_t c = st->c, s, r0, rows, ch;
+    for (s = begin; s < end; s++) {
+        double *acc = st->part + s * 2 * c + j->pass * c;
+        for (ch = 0; ch < c; ch++)
+            acc[ch] = 0.0;
+        rows = bn_slot_rows(st, s, &r0);
+        if (j->pass == 0)
+            bgm__bn_sum(j->x + r0 * c, rows, c, acc);
+        else
+            bgm__bn_sum_sq(j->x + r0 * c, rows, c, st->mean, acc);
+    }
+}
+
+/* out[ch] = (sum over slots of part[s][offset + ch]) / m, slots in order. */
+static void bn_reduce(const bn_state *st, int64_t offset, float *out)
+{
+    int64_t ch, s;
+    for (ch = 0; ch < st->c; ch++) {
+        double total = 0.0;
+        for (s = 0; s < st->slots; s++)
+            total += st->part[s * 2 * st->c + offset + ch];
+        out[ch] = (float)(total / (double)st->m);
+    }
+}
+
+static void bn_stats(const bn_state *st, const float *x)
+{
+    bn_job j;
+    j.st = st;
+    j.x = x;
+    j.pass = 0;
+    bgm__parallel_for(st->slots, 1, bn_stats_range, &j);
+    bn_reduce(st, 0, st->mean);
+    j.pass = 1;
+    bgm__parallel_for(st->slots, 1, bn_stats_range, &j);
+    bn_reduce(st, st->c, st->var);
+}
 
 static void bn_normalize_range(void *ctx, int64_t begin, int64_t end)
 {
@@ -54,13 +128,67 @@ static void bn_normalize_range(void *ctx, int64_t begin, int64_t end)
                       j->gamma, j->beta, j->y + begin * c);
 }
 
+static void bn_backward_sums_range(void *ctx, int64_t begin, int64_t end)
+{
+    const bn_job *j = ctx;
+    const bn_state *st = j->st;
+    int64_t c = st->c, s, r0, rows, ch;
+    for (s = begin; s < end; s++) {
+        double *acc = st->part + s * 2 * c;
+        for (ch = 0; ch < 2 * c; ch++)
+            acc[ch] = 0.0;
+        rows = bn_slot_rows(st, s, &r0);
+        bgm__bn_backward_sums(j->x + r0 * c, j->gy + r0 * c, rows, c, st->mean, st->invstd,
+                              acc, acc + c);
+    }
+}
+
+static void bn_backward_dx_range(void *ctx, int64_t begin, int64_t end)
+{
+    const bn_job *j = ctx;
+    const bn_state *st = j->st;
+    int64_t c = st->c;
+    bgm__bn_backward_dx(j->x + begin * c, j->gy + begin * c, end - begin, c, st->mean,
+                        st->invstd, st->coef + 2 * c, st->coef, st->coef + c,
+                        j->accumulate, j->gx + begin * c);
+}
+
+/* gin[0] = x, then gamma and beta when present; all three honour fresh. */
 static void bn_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const bn_state *st = node->saved;
     const float *gamma = st->gamma_at >= 0 ? node->in[st->gamma_at]->data : NULL;
-    bgm__bn_backward(node->in[0]->data, gout, st->m, st->c, st->mean, st->invstd, gamma,
-                     st->training, gin[0], st->gamma_at >= 0 ? gin[st->gamma_at] : NULL,
-                     st->beta_at >= 0 ? gin[st->beta_at] : NULL, st->acc, st->coef);
+    float *ggamma = st->gamma_at >= 0 ? gin[st->gamma_at] : NULL;
+    float *gbeta = st->beta_at >= 0 ? gin[st->beta_at] : NULL;
+    float *mean_g = st->coef, *mean_gx = st->coef + st->c, *scale = st->coef + 2 * st->c;
+    int fresh_gamma = st->gamma_at >= 0 && (node->fresh >> st->gamma_at & 1);
+    int fresh_beta = st->beta_at >= 0 && (node->fresh >> st->beta_at & 1);
+    int64_t c = st->c, ch, s;
+    bn_job j;
+    j.st = st;
+    j.x = node->in[0]->data;
+    j.gy = gout;
+    j.gx = gin[0];
+    j.accumulate = !(node->fresh & 1);
+    bgm__parallel_for(st->slots, 1, bn_backward_sums_range, &j);
+    for (ch = 0; ch < c; ch++) {
+        double sum_g = 0.0, sum_gx = 0.0;
+        for (s = 0; s < st->slots; s++) {
+            sum_g += st->part[s * 2 * c + ch];
+            sum_gx += st->part[s * 2 * c + c + ch];
+        }
+        if (ggamma)
+            ggamma[ch] = (fresh_gamma ? 0.0f : ggamma[ch]) + (float)sum_gx;
+        if (gbeta)
+            gbeta[ch] = (fresh_beta ? 0.0f : gbeta[ch]) + (float)sum_g;
+        /* Batch statistics depend on every row: subtract the mean of gy and
+         * the projection on xhat (each scaled by gamma). */
+        mean_g[ch] = st->training ? (float)(sum_g / (double)st->m) : 0.0f;
+        mean_gx[ch] = st->training ? (float)(sum_gx / (double)st->m) : 0.0f;
+        scale[ch] = gamma ? gamma[ch] * st->invstd[ch] : st->invstd[ch];
+    }
+    if (j.gx)
+        bgm__parallel_for(st->m, c > 0 && c < 4096 ? 4096 / c : 1, bn_backward_dx_range, &j);
 }
 
 static const bgm__op op_batch_norm = {"batch_norm", bn_backward};
@@ -152,22 +280,24 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
     s = bgm__op_begin(&c, fn, out, tape, &op_batch_norm, in, nin, x->shape, x->ndim, NULL);
     if (s != BGM_OK)
         return s;
+    bn_plan(&local);
     if (c.node) {
         st = bgm__op_save(&c, sizeof *st);
-        block = st ? bgm__op_save(&c, bn_block_bytes(local.c)) : NULL;
+        block = st ? bgm__op_save(&c, bn_block_bytes(&local)) : NULL;
         if (block) {
             *st = local;
             c.node->saved = st;
+            c.node->fills_fresh = 1;
         }
     } else {
-        block = bgm__scratch_alloc(bn_block_bytes(local.c));
+        block = bgm__scratch_alloc(bn_block_bytes(&local));
     }
     if (!block)
         return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn));
     bn_carve(st, block);
 
     if (st->training) {
-        bgm__bn_stats(x->data, st->m, st->c, st->mean, st->var, st->acc);
+        bn_stats(st, x->data);
         for (ch = 0; ch < st->c; ch++)
             st->invstd[ch] = 1.0f / sqrtf(st->var[ch] + epsilon);
     } else {

@@ -5,11 +5,23 @@
  * lives in the tape's arena, so reset and free are one sweep and the memory
  * stays mapped between training steps. Leaves (caller-owned tensors that
  * need gradients) are looked up in a small open-addressing table.
+ *
+ * The gradient of an operation's result is dead once that operation's
+ * backward has run (every consumer ran before it): its buffer goes to a
+ * list of spares that later gradients of the same size take, so a
+ * backward pass holds the gradients of a few layers at a time rather than
+ * one per recorded result (for a ResNet step, half of the tape's memory).
  */
 #include "tape.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* A dead gradient buffer, listed in its own first bytes. */
+typedef struct spare {
+    struct spare *next;
+    size_t bytes;
+} spare;
 
 typedef struct leaf {
     const bgm_tensor *t;     /* NULL: empty slot */
@@ -25,6 +37,7 @@ struct bgm_tape {
     leaf *leaves;            /* open addressing, capacity a power of two */
     size_t nleaves, leaf_cap;
     uint32_t epoch;          /* bumped by each gradient computation */
+    spare *spares;           /* dead gradient buffers, in the arena */
 };
 
 /* ---- leaves -------------------------------------------------------------- */
@@ -114,6 +127,7 @@ BGM_API bgm_status bgm_tape_reset(bgm_tape *tape)
 {
     BGM__CHECK_NULL(tape, "bgm_tape_reset");
     bgm__arena_reset(&tape->arena);
+    tape->spares = NULL;
     tape->nnodes = 0;
     if (tape->leaves)
         memset(tape->leaves, 0, tape->leaf_cap * sizeof *tape->leaves);
@@ -310,6 +324,39 @@ void bgm__scratch_free(void *p) { bgm__aligned_free(p); }
 
 /* ---- differentiation ----------------------------------------------------- */
 
+/* A spare buffer of exactly bytes (the layers of a network repeat their
+ * sizes), or NULL. */
+static float *take_spare(bgm_tape *tape, size_t bytes)
+{
+    spare **at;
+    for (at = &tape->spares; *at; at = &(*at)->next) {
+        if ((*at)->bytes == bytes) {
+            spare *s = *at;
+            *at = s->next;
+            return (float *)s;
+        }
+    }
+    return NULL;
+}
+
+/* Lists node's gradient buffer as a spare (its backward has run) unless a
+ * caller asked for that gradient or it is too small to list. */
+static void retire_grad(bgm_tape *tape, bgm__node *node, bgm_tensor *const *sources, int n)
+{
+    size_t bytes = (size_t)node->out->numel * sizeof(float);
+    spare *s = (spare *)(void *)node->grad;
+    int k;
+    if (!s || bytes < sizeof *s)
+        return;
+    for (k = 0; k < n; k++)
+        if (sources[k] == node->out)
+            return;
+    s->bytes = bytes;
+    s->next = tape->spares;
+    tape->spares = s;
+    node->grad = NULL;
+}
+
 /* Zeroed gradient buffer of t for the current epoch, or NULL (no gradient or
  * out of memory: *oom tells which). With fresh != NULL a buffer new to this
  * epoch is left uninitialized and *fresh set to 1: its first writer fills it
@@ -339,6 +386,8 @@ static float *grad_of(bgm_tape *tape, const bgm_tensor *t, int *oom, int *fresh)
         ep = &l->grad_epoch;
     }
     if (*ep != tape->epoch || *gp == NULL) {
+        if (*gp == NULL)
+            *gp = take_spare(tape, (size_t)t->numel * sizeof(float));
         if (*gp == NULL)
             *gp = bgm__arena_alloc(&tape->arena, (size_t)t->numel * sizeof(float));
         if (*gp == NULL) {
@@ -461,6 +510,7 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
             if (oom)
                 break;
             node->op->backward(node, node->grad, gin);
+            retire_grad(tape, node, sources, n);
         }
     }
     if (gin != gin_stack)

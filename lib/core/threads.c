@@ -131,10 +131,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int online_cores(void)
+static pthread_once_t cores_once = PTHREAD_ONCE_INIT;
+static int cores;
+
+static void count_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > BGM__MAX_THREADS ? BGM__MAX_THREADS : (int)n;
+    cores = n < 1 ? 1 : n > BGM__MAX_THREADS ? BGM__MAX_THREADS : (int)n;
+}
+
+/* Counted once: glibc's sysconf reads a file in /sys on every call, and
+ * bgm__pool_threads runs before every matrix product. */
+static int online_cores(void)
+{
+    pthread_once(&cores_once, count_cores);
+    return cores;
 }
 
 /* Starts threads - 1 workers; called with run_lock held. */

@@ -1,28 +1,28 @@
 /* Batch normalization kernels. Rows are the outer loop and channels the
- * inner one, so every pass streams x once with vectorizable inner loops. */
+ * inner one, so every pass streams x once with vectorizable inner loops
+ * (per-channel accumulators: no sum is reordered by vectorizing). */
 #include "batchnorm.h"
 
-void bgm__bn_stats(const float *x, int64_t m, int64_t c, float *mean, float *var,
-                   double *acc)
+#include "simd.h"
+
+BGM__HOT void bgm__bn_sum(const float *x, int64_t m, int64_t c, double *sum)
 {
-    double *sum = acc, *sq = acc + c;
     int64_t i, ch;
-    for (ch = 0; ch < c; ch++)
-        sum[ch] = sq[ch] = 0.0;
     for (i = 0; i < m; i++)
         for (ch = 0; ch < c; ch++)
-            sum[ch] += x[i * c + ch];
-    for (ch = 0; ch < c; ch++)
-        mean[ch] = (float)(sum[ch] / (double)m);
-    /* A second pass around the mean: no cancellation as in E[x^2] - E[x]^2. */
+            sum[ch] += (double)x[i * c + ch];
+}
+
+BGM__HOT void bgm__bn_sum_sq(const float *x, int64_t m, int64_t c, const float *mean,
+                             double *sq)
+{
+    int64_t i, ch;
     for (i = 0; i < m; i++) {
         for (ch = 0; ch < c; ch++) {
-            double d = (double)x[i * c + ch] - mean[ch];
+            double d = (double)x[i * c + ch] - (double)mean[ch];
             sq[ch] += d * d;
         }
     }
-    for (ch = 0; ch < c; ch++)
-        var[ch] = (float)(sq[ch] / (double)m);
 }
 
 void bgm__bn_update_running(float *running_mean, float *running_var, const float *mean,
@@ -35,9 +35,9 @@ void bgm__bn_update_running(float *running_mean, float *running_var, const float
     }
 }
 
-void bgm__bn_normalize(const float *x, int64_t m, int64_t c, const float *mean,
-                       const float *invstd, const float *gamma, const float *beta,
-                       float *y)
+BGM__HOT void bgm__bn_normalize(const float *x, int64_t m, int64_t c, const float *mean,
+                                const float *invstd, const float *gamma, const float *beta,
+                                float *y)
 {
     int64_t i, ch;
     for (i = 0; i < m; i++) {
@@ -54,44 +54,39 @@ void bgm__bn_normalize(const float *x, int64_t m, int64_t c, const float *mean,
     }
 }
 
-void bgm__bn_backward(const float *x, const float *gy, int64_t m, int64_t c,
-                      const float *mean, const float *invstd, const float *gamma,
-                      int training, float *gx, float *ggamma, float *gbeta, double *acc,
-                      float *coef)
+BGM__HOT void bgm__bn_backward_sums(const float *x, const float *gy, int64_t m, int64_t c,
+                                    const float *mean, const float *invstd, double *sum_g,
+                                    double *sum_gx)
 {
-    double *sum_g = acc, *sum_gx = acc + c;
-    float *mean_g = coef, *mean_gx = coef + c;
     int64_t i, ch;
-    for (ch = 0; ch < c; ch++)
-        sum_g[ch] = sum_gx[ch] = 0.0;
     for (i = 0; i < m; i++) {
         const float *xr = x + i * c, *gr = gy + i * c;
         for (ch = 0; ch < c; ch++) {
-            sum_g[ch] += gr[ch];
+            sum_g[ch] += (double)gr[ch];
             sum_gx[ch] += (double)gr[ch] * ((xr[ch] - mean[ch]) * invstd[ch]);
         }
     }
-    for (ch = 0; ch < c; ch++) {
-        if (ggamma)
-            ggamma[ch] += (float)sum_gx[ch];
-        if (gbeta)
-            gbeta[ch] += (float)sum_g[ch];
-    }
-    if (!gx)
-        return;
-    /* Batch statistics depend on every row: subtract the mean of gy and
-     * the projection on xhat (each scaled by gamma). */
-    for (ch = 0; ch < c; ch++) {
-        mean_g[ch] = training ? (float)(sum_g[ch] / (double)m) : 0.0f;
-        mean_gx[ch] = training ? (float)(sum_gx[ch] / (double)m) : 0.0f;
-    }
+}
+
+BGM__HOT void bgm__bn_backward_dx(const float *x, const float *gy, int64_t m, int64_t c,
+                                  const float *mean, const float *invstd, const float *scale,
+                                  const float *mean_g, const float *mean_gx, int accumulate,
+                                  float *gx)
+{
+    int64_t i, ch;
     for (i = 0; i < m; i++) {
         const float *xr = x + i * c, *gr = gy + i * c;
         float *dr = gx + i * c;
-        for (ch = 0; ch < c; ch++) {
-            float xhat = (xr[ch] - mean[ch]) * invstd[ch];
-            float scale = gamma ? gamma[ch] * invstd[ch] : invstd[ch];
-            dr[ch] += scale * (gr[ch] - mean_g[ch] - xhat * mean_gx[ch]);
+        if (accumulate) {
+            for (ch = 0; ch < c; ch++) {
+                float xhat = (xr[ch] - mean[ch]) * invstd[ch];
+                dr[ch] += scale[ch] * (gr[ch] - mean_g[ch] - xhat * mean_gx[ch]);
+            }
+        } else {
+            for (ch = 0; ch < c; ch++) {
+                float xhat = (xr[ch] - mean[ch]) * invstd[ch];
+                dr[ch] = scale[ch] * (gr[ch] - mean_g[ch] - xhat * mean_gx[ch]);
+            }
         }
     }
 }

@@ -2,16 +2,22 @@
  * Batch normalization over a (m, c) matrix: m rows (every position of every
  * example) and c channels, channels innermost (NHWC, or (N, C) after a
  * Dense layer). Statistics are per channel.
+ *
+ * The reductions add the rows they are given into double accumulators, so
+ * a caller may split the rows over threads, sum each part into its own
+ * accumulators and add the parts in a fixed order.
  */
 #ifndef BGM_KERNELS_BATCHNORM_H
 #define BGM_KERNELS_BATCHNORM_H
 
 #include <stdint.h>
 
-/* Per-channel mean and biased variance (divided by m) of x, in two passes
- * with double accumulators; acc holds 2*c doubles of workspace. m >= 1. */
-void bgm__bn_stats(const float *x, int64_t m, int64_t c, float *mean, float *var,
-                   double *acc);
+/* sum[ch] += x[i][ch] over the m rows. */
+void bgm__bn_sum(const float *x, int64_t m, int64_t c, double *sum);
+
+/* sq[ch] += (x[i][ch] - mean[ch])^2 over the m rows: the second pass of the
+ * variance, around the mean (no cancellation as in E[x^2] - E[x]^2). */
+void bgm__bn_sum_sq(const float *x, int64_t m, int64_t c, const float *mean, double *sq);
 
 /* running = momentum * running + (1 - momentum) * batch, per channel, for
  * the mean and for the variance (var multiplied by var_factor first). */
@@ -23,16 +29,22 @@ void bgm__bn_normalize(const float *x, int64_t m, int64_t c, const float *mean,
                        const float *invstd, const float *gamma, const float *beta,
                        float *y);
 
+/* The sums of the backward pass over m rows: sum_g[ch] += gy and
+ * sum_gx[ch] += gy * xhat, xhat = (x - mean) * invstd. */
+void bgm__bn_backward_sums(const float *x, const float *gy, int64_t m, int64_t c,
+                           const float *mean, const float *invstd, double *sum_g,
+                           double *sum_gx);
+
 /*
- * Backward of bgm__bn_normalize given gy. Adds into ggamma (sum gy * xhat),
- * gbeta (sum gy) and gx; any of the three may be NULL. With training != 0,
- * mean and invstd are the batch's own statistics and gx includes their
- * dependence on x; otherwise they are constants. Workspace: acc 2*c
- * doubles, coef 2*c floats.
+ * gx = scale * (gy - mean_g - xhat * mean_gx) per channel over m rows,
+ * written (accumulate == 0) or added to gx. scale is gamma * invstd (the
+ * derivative of y in x); mean_g and mean_gx are the means of gy and
+ * gy * xhat over the batch in training, zeros when the statistics are
+ * constants (inference).
  */
-void bgm__bn_backward(const float *x, const float *gy, int64_t m, int64_t c,
-                      const float *mean, const float *invstd, const float *gamma,
-                      int training, float *gx, float *ggamma, float *gbeta, double *acc,
-                      float *coef);
+void bgm__bn_backward_dx(const float *x, const float *gy, int64_t m, int64_t c,
+                         const float *mean, const float *invstd, const float *scale,
+                         const float *mean_g, const float *mean_gx, int accumulate,
+                         float *gx);
 
 #endif

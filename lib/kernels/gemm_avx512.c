@@ -25,6 +25,7 @@
 
 #define MR 12                   /* rows of a tile */
 #define NR 32                   /* columns of a tile: two vectors */
+#define MR1 24                  /* rows of a tile one vector wide (at most 16 columns) */
 #define KC_PACKED 128           /* k per packed panel of a transposed B: 16 KiB */
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -32,70 +33,98 @@
 
 /*
  * C[0..mr)[columns of m0, m1] = alpha * sum over kk of op(A)(r, kk) *
- * B(kk, :) + beta * C, with op(A)(r, kk) at a[r * ars + kk * aks] and row kk
- * of B at b + kk * ldb. Columns outside the masks are neither read nor
- * written. beta == 0 ignores C's old contents. Inlined with a constant mr,
- * so the accumulators are registers.
+ * B(kk, :) + beta * C, with row kk of B at b + kk * ldb, and op(A)(r, kk)
+ * at a[r * ars + kk * aks], or with gather at a[rtab[r] + ktab[kk]]. nv is
+ * the number of vectors per row (2, or 1 for a block of at most 16
+ * columns, where m1 is empty). Columns outside the masks are neither read
+ * nor written. beta == 0 ignores C's old contents. Inlined with constant
+ * mr, nv and gather, so the accumulators are registers.
  */
-AVX512 ALWAYS_INLINE void tile(int mr, int64_t k, const float *a, int64_t ars, int64_t aks,
-                               const float *b, int64_t ldb, __mmask16 m0, __mmask16 m1,
-                               float alpha, float beta, float *c, int64_t ldc)
+AVX512 ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const float *a,
+                               int64_t ars, int64_t aks, const int64_t *rtab,
+                               const int64_t *ktab, const float *b, int64_t ldb, __mmask16 m0,
+                               __mmask16 m1, float alpha, float beta, float *c, int64_t ldc)
 {
-    __m512 acc0[MR], acc1[MR];
-    int64_t kk;
+    __m512 acc0[MR1], acc1[MR];
+    int64_t kk, roff[MR1];
     int r;
-#pragma GCC unroll 12
-    for (r = 0; r < MR; r++) {
+#pragma GCC unroll 24
+    for (r = 0; r < MR1; r++) {
         acc0[r] = _mm512_setzero_ps();
-        acc1[r] = _mm512_setzero_ps();
+        if (r < MR)
+            acc1[r] = _mm512_setzero_ps();
+        roff[r] = gather && r < mr ? rtab[r] : r * ars;
     }
     for (kk = 0; kk < k; kk++) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + kk * ldb);
-        const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + kk * ldb + 16);
-        const float *ak = a + kk * aks;
-#pragma GCC unroll 12
-        for (r = 0; r < MR; r++) {
+        const __m512 b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, b + kk * ldb + 16) : b0;
+        const float *ak = gather ? a + ktab[kk] : a + kk * aks;
+#pragma GCC unroll 24
+        for (r = 0; r < MR1; r++) {
             if (r < mr) {
-                const __m512 av = _mm512_set1_ps(ak[r * ars]);
+                const __m512 av = _mm512_set1_ps(ak[roff[r]]);
                 acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-                acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+                if (nv == 2 && r < MR)
+                    acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
             }
         }
     }
-#pragma GCC unroll 12
-    for (r = 0; r < MR; r++) {
+#pragma GCC unroll 24
+    for (r = 0; r < MR1; r++) {
         if (r < mr) {
             float *cr = c + r * ldc;
             __m512 o0 = _mm512_mul_ps(_mm512_set1_ps(alpha), acc0[r]);
-            __m512 o1 = _mm512_mul_ps(_mm512_set1_ps(alpha), acc1[r]);
-            if (beta != 0.0f) {
-                const __m512 vb = _mm512_set1_ps(beta);
-                o0 = _mm512_add_ps(o0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
-                o1 = _mm512_add_ps(o1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
-            }
+            if (beta != 0.0f)
+                o0 = _mm512_add_ps(o0, _mm512_mul_ps(_mm512_set1_ps(beta),
+                                                     _mm512_maskz_loadu_ps(m0, cr)));
             _mm512_mask_storeu_ps(cr, m0, o0);
-            _mm512_mask_storeu_ps(cr + 16, m1, o1);
+            if (nv == 2 && r < MR) {
+                __m512 o1 = _mm512_mul_ps(_mm512_set1_ps(alpha), acc1[r]);
+                if (beta != 0.0f)
+                    o1 = _mm512_add_ps(o1, _mm512_mul_ps(_mm512_set1_ps(beta),
+                                                         _mm512_maskz_loadu_ps(m1, cr + 16)));
+                _mm512_mask_storeu_ps(cr + 16, m1, o1);
+            }
         }
     }
 }
 
-#define TILE_CASE(R)                                                                   \
+#define TILE_CASE(R, NV, G)                                                            \
     case R:                                                                            \
-        tile(R, k, a, ars, aks, b, ldb, m0, m1, alpha, beta, c, ldc);                  \
+        tile(R, NV, G, k, a, ars, aks, rtab, ktab, b, ldb, m0, m1, alpha, beta, c, ldc); \
         break;
+#define TILE_CASES_12(NV, G)                                                           \
+    TILE_CASE(1, NV, G) TILE_CASE(2, NV, G) TILE_CASE(3, NV, G) TILE_CASE(4, NV, G)     \
+    TILE_CASE(5, NV, G) TILE_CASE(6, NV, G) TILE_CASE(7, NV, G) TILE_CASE(8, NV, G)     \
+    TILE_CASE(9, NV, G) TILE_CASE(10, NV, G) TILE_CASE(11, NV, G) TILE_CASE(12, NV, G)
+#define TILE_CASES_24(NV, G)                                                           \
+    TILE_CASES_12(NV, G)                                                               \
+    TILE_CASE(13, NV, G) TILE_CASE(14, NV, G) TILE_CASE(15, NV, G) TILE_CASE(16, NV, G) \
+    TILE_CASE(17, NV, G) TILE_CASE(18, NV, G) TILE_CASE(19, NV, G) TILE_CASE(20, NV, G) \
+    TILE_CASE(21, NV, G) TILE_CASE(22, NV, G) TILE_CASE(23, NV, G) TILE_CASE(24, NV, G)
 
-/* tile() for mr in 1..12, each case compiled with its own register set. */
-AVX512 static void tile_rows(int mr, int64_t k, const float *a, int64_t ars, int64_t aks,
-                             const float *b, int64_t ldb, __mmask16 m0, __mmask16 m1,
-                             float alpha, float beta, float *c, int64_t ldc)
-{
-    switch (mr) {
-    TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
-    TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
-    default: break;
+/* tile() for every mr of one (nv, gather) pair, each case compiled with its
+ * own register set. */
+#define DEFINE_TILE_ROWS(NAME, CASES, NV, G)                                           \
+    AVX512 static void NAME(int mr, int64_t k, const float *a, int64_t ars, int64_t aks, \
+                            const int64_t *rtab, const int64_t *ktab, const float *b,   \
+                            int64_t ldb, __mmask16 m0, __mmask16 m1, float alpha,       \
+                            float beta, float *c, int64_t ldc)                          \
+    {                                                                                  \
+        switch (mr) {                                                                  \
+        CASES(NV, G)                                                                   \
+        default: break;                                                                \
+        }                                                                              \
     }
-}
 
+DEFINE_TILE_ROWS(tile_rows, TILE_CASES_12, 2, 0)
+DEFINE_TILE_ROWS(tile_rows_narrow, TILE_CASES_24, 1, 0)
+DEFINE_TILE_ROWS(tile_rows_gather, TILE_CASES_12, 2, 1)
+DEFINE_TILE_ROWS(tile_rows_narrow_gather, TILE_CASES_24, 1, 1)
+
+#undef DEFINE_TILE_ROWS
+#undef TILE_CASES_24
+#undef TILE_CASES_12
 #undef TILE_CASE
 
 /* The masks of the first nr (1..32) columns of a tile. */
@@ -106,18 +135,37 @@ static void column_masks(int64_t nr, __mmask16 *m0, __mmask16 *m1)
 }
 
 /* Every tile of C against one block of columns [j0, j0 + nr) whose rows of
- * op(B) are at b + kk * ldb. */
+ * op(B) are at b + kk * ldb; op(A) is addressed as in tile(), by rtab and
+ * ktab when rtab is not NULL. */
 AVX512 static void column_block(int64_t m, int64_t nr, int64_t k, float alpha,
-                                const float *a, int64_t ars, int64_t aks, const float *b,
+                                const float *a, int64_t ars, int64_t aks,
+                                const int64_t *rtab, const int64_t *ktab, const float *b,
                                 int64_t ldb, float beta, float *c, int64_t ldc)
 {
     __mmask16 m0, m1;
     int64_t i;
     column_masks(nr, &m0, &m1);
+    if (nr <= 16) {
+        /* A block of one vector: twice the rows keep the FMA units as busy. */
+        for (i = 0; i < m; i += MR1) {
+            int mr = m - i < MR1 ? (int)(m - i) : MR1;
+            if (rtab)
+                tile_rows_narrow_gather(mr, k, a, 0, 0, rtab + i, ktab, b, ldb, m0, 0, alpha,
+                                        beta, c + i * ldc, ldc);
+            else
+                tile_rows_narrow(mr, k, a + i * ars, ars, aks, NULL, NULL, b, ldb, m0, 0,
+                                 alpha, beta, c + i * ldc, ldc);
+        }
+        return;
+    }
     for (i = 0; i < m; i += MR) {
         int mr = m - i < MR ? (int)(m - i) : MR;
-        tile_rows(mr, k, a + i * ars, ars, aks, b, ldb, m0, m1, alpha, beta, c + i * ldc,
-                  ldc);
+        if (rtab)
+            tile_rows_gather(mr, k, a, 0, 0, rtab + i, ktab, b, ldb, m0, m1, alpha, beta,
+                             c + i * ldc, ldc);
+        else
+            tile_rows(mr, k, a + i * ars, ars, aks, NULL, NULL, b, ldb, m0, m1, alpha, beta,
+                      c + i * ldc, ldc);
     }
 }
 
@@ -142,8 +190,8 @@ AVX512 static void gemm_avx512(int trans_a, int trans_b, int64_t m, int64_t n, i
     int64_t j;
     if (!trans_b) {
         for (j = 0; j < n; j += NR)
-            column_block(m, n - j < NR ? n - j : NR, k, alpha, a, ars, aks, b + j, ldb,
-                         beta, c + j, ldc);
+            column_block(m, n - j < NR ? n - j : NR, k, alpha, a, ars, aks, NULL, NULL,
+                         b + j, ldb, beta, c + j, ldc);
         return;
     }
     for (j = 0; j < n; j += NR) {
@@ -153,7 +201,7 @@ AVX512 static void gemm_avx512(int trans_a, int trans_b, int64_t m, int64_t n, i
             int64_t kc = k - k0 < KC_PACKED ? k - k0 : KC_PACKED;
             pack_transposed(panel, b + j * ldb + k0, ldb, nr, kc);
             /* Later blocks of k add to what the first wrote. */
-            column_block(m, nr, kc, alpha, a + k0 * aks, ars, aks, panel, NR,
+            column_block(m, nr, kc, alpha, a + k0 * aks, ars, aks, NULL, NULL, panel, NR,
                          k0 == 0 ? beta : 1.0f, c + j, ldc);
         }
     }
@@ -182,7 +230,37 @@ int bgm__gemm_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, 
     return 1;
 }
 
+int bgm__gemm_avx512_gather(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                            const int64_t *rtab, const int64_t *ktab, const float *b,
+                            int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    int64_t j;
+    if (!bgm__gemm_avx512_gather_available())
+        return 0;
+    for (j = 0; j < n; j += NR)
+        column_block(m, n - j < NR ? n - j : NR, k, alpha, a, 0, 0, rtab, ktab, b + j, ldb,
+                     beta, c + j, ldc);
+    return 1;
+}
+
+int bgm__gemm_avx512_gather_available(void)
+{
+    pthread_once(&choice_once, choose);
+    return use_avx512;
+}
+
 #else
+
+int bgm__gemm_avx512_gather(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                            const int64_t *rtab, const int64_t *ktab, const float *b,
+                            int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)rtab, (void)ktab, (void)b;
+    (void)ldb, (void)beta, (void)c, (void)ldc;
+    return 0;
+}
+
+int bgm__gemm_avx512_gather_available(void) { return 0; }
 
 int bgm__gemm_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,

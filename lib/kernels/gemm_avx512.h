@@ -21,4 +21,22 @@ int bgm__gemm_avx512(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, 
                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                      float *c, int64_t ldc);
 
+/*
+ * C (m x n) = alpha * A B + beta * C with A gathered: A(r, kk) =
+ * a[rtab[r] + ktab[kk]] (offsets in floats), B row-major (k x n, row
+ * stride ldb), read in place. A convolution reads its input this way
+ * without copying patches out (rtab: where each output pixel's window
+ * starts, ktab: where each (ky, kx, channel) of the window lies from
+ * there), and its kernel gradient with the tables swapped. Returns 1 when
+ * done, 0 when the AVX-512 kernels are not in use (see
+ * bgm__gemm_avx512_gather_available). Single-threaded; every element of C
+ * is one sum over kk in order, as in bgm__gemm_avx512.
+ */
+int bgm__gemm_avx512_gather(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                            const int64_t *rtab, const int64_t *ktab, const float *b,
+                            int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* Whether bgm__gemm_avx512_gather runs here (AVX-512F, BIGMODEL_GEMM not "blas"). */
+int bgm__gemm_avx512_gather_available(void);
+
 #endif

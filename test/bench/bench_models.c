@@ -4,8 +4,8 @@
  *
  *     bench_models WORKLOAD [SECONDS]
  *
- * WORKLOAD is cnn_train32, cnn_train64, mlp_train64, cnn_infer256 or
- * cnn_latency1. Prints one line that test/bench/run.sh reads:
+ * WORKLOAD is cnn_train32, cnn_train64, mlp_train64, cnn_infer256,
+ * cnn_latency1, resnet_train64 or resnet_infer64. Prints one line that test/bench/run.sh reads:
  *     BENCH name=... batch=... rate=... latency_ms=... rss_mib=... minflt_per_step=...
  * rate is samples per second; latency_ms the mean time of one step.
  * Threads: BENCH_THREADS (default 2). Fashion-MNIST is read from
@@ -52,10 +52,21 @@ static int fail(const char *what, bgm_status s)
     return 1;
 }
 
+/* Compiles m (when s is BGM_OK) with Adam (1e-3) on sparse CE from logits and accuracy. */
+static bgm_status compile_adam(bgm_model *m, bgm_status s)
+{
+    bgm_optimizer *adam = NULL;
+    if (s == BGM_OK) s = bgm_optimizer_adam(&adam, 1e-3f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
+                                            BGM_ADAM_EPSILON);
+    if (s == BGM_OK)
+        s = bgm_model_compile(m, adam, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                              (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
+    return s;
+}
+
 /* The seed CNN of the Keras tutorial, compiled with Adam on sparse CE from logits. */
 static bgm_status build_cnn(bgm_model **m)
 {
-    bgm_optimizer *adam = NULL;
     bgm_status s = bgm_model_create(m, (int64_t[]){32, 32, 3}, 3, 42);
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(32, 3, BGM_ACT_RELU));
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
@@ -65,38 +76,85 @@ static bgm_status build_cnn(bgm_model **m)
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_flatten());
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(64, BGM_ACT_RELU));
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(10, BGM_ACT_LINEAR));
-    if (s == BGM_OK) s = bgm_optimizer_adam(&adam, 1e-3f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
-                                            BGM_ADAM_EPSILON);
-    if (s == BGM_OK)
-        s = bgm_model_compile(*m, adam, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
-                              (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
-    return s;
+    return compile_adam(*m, s);
 }
 
 /* The MLP 784-256-128-10, same optimizer and loss. */
 static bgm_status build_mlp(bgm_model **m)
 {
-    bgm_optimizer *adam = NULL;
     bgm_status s = bgm_model_create(m, (int64_t[]){784}, 1, 42);
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(256, BGM_ACT_RELU));
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(128, BGM_ACT_RELU));
     if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(10, BGM_ACT_LINEAR));
-    if (s == BGM_OK) s = bgm_optimizer_adam(&adam, 1e-3f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
-                                            BGM_ADAM_EPSILON);
-    if (s == BGM_OK)
-        s = bgm_model_compile(*m, adam, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
-                              (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
+    return compile_adam(*m, s);
+}
+
+/* conv_bn for the ResNet: Conv2D (SAME, no bias) -> BatchNorm [-> ReLU], on *x. */
+static bgm_status conv_bn(bgm_node **x, int64_t filters, int64_t k, int64_t stride, int relu)
+{
+    bgm_layer *conv = bgm_layer_conv2d(filters, k, BGM_ACT_LINEAR);
+    bgm_node *in = *x;
+    bgm_status s = bgm_layer_set_strides(conv, stride, stride);
+    if (s == BGM_OK) s = bgm_layer_set_padding(conv, BGM_PADDING_SAME);
+    if (s == BGM_OK) s = bgm_layer_set_use_bias(conv, 0);
+    if (s != BGM_OK) {
+        bgm_layer_free(conv);
+        return s;
+    }
+    s = bgm_layer_call(x, conv, &in, 1);
+    in = *x;
+    if (s == BGM_OK) s = bgm_layer_call(x, bgm_layer_batch_norm(), &in, 1);
+    in = *x;
+    if (s == BGM_OK && relu) s = bgm_layer_call(x, bgm_layer_activation(BGM_ACT_RELU), &in, 1);
     return s;
 }
 
-/* n random CIFAR-shaped images in [0, 1) and labels 0..9. */
-static bgm_status random_images(bgm_tensor **x, bgm_tensor **y, int64_t n)
+/* The ResNet of examples/resnet_fashion.c: stem, three stages of two basic
+ * blocks (16, 32, 64 filters; 1x1 stride-2 projections where a stage
+ * downsamples), global average pooling, Dense(10); Adam, sparse CE. */
+static bgm_status build_resnet(bgm_model **m)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in = NULL, *x, *h, *sc, *pair[2];
+    int stage, block;
+    bgm_status s = bgm_graph_create(&g);
+    if (s == BGM_OK)
+        s = bgm_graph_input(&in, g, (int64_t[]){28, 28, 1}, 3, BGM_FLOAT32, "image");
+    x = in;
+    if (s == BGM_OK) s = conv_bn(&x, 16, 3, 1, 1);
+    for (stage = 0; stage < 3 && s == BGM_OK; stage++) {
+        for (block = 0; block < 2 && s == BGM_OK; block++) {
+            int64_t f = (int64_t)16 << stage, stride = stage > 0 && block == 0 ? 2 : 1;
+            h = sc = x;
+            s = conv_bn(&h, f, 3, stride, 1);
+            if (s == BGM_OK) s = conv_bn(&h, f, 3, 1, 0);
+            if (s == BGM_OK && (stride != 1 || bgm_node_shape(x, NULL)[2] != f))
+                s = conv_bn(&sc, f, 1, stride, 0);
+            pair[0] = h;
+            pair[1] = sc;
+            if (s == BGM_OK) s = bgm_layer_call(&x, bgm_layer_add(), pair, 2);
+            h = x;
+            if (s == BGM_OK) s = bgm_layer_call(&x, bgm_layer_activation(BGM_ACT_RELU), &h, 1);
+        }
+    }
+    h = x;
+    if (s == BGM_OK) s = bgm_layer_call(&x, bgm_layer_global_avg_pool2d(), &h, 1);
+    h = x;
+    if (s == BGM_OK) s = bgm_layer_call(&x, bgm_layer_dense(10, BGM_ACT_LINEAR), &h, 1);
+    if (s == BGM_OK) s = bgm_model_create_graph(m, &in, 1, &x, 1, 42);
+    bgm_graph_free(g);
+    return compile_adam(*m, s);
+}
+
+/* n random images of shape (h, w, c) in [0, 1) and labels 0..9. */
+static bgm_status random_images(bgm_tensor **x, bgm_tensor **y, int64_t n, int64_t h,
+                                int64_t w, int64_t c)
 {
     bgm_rng *rng = NULL;
     bgm_status s = bgm_rng_create(&rng, 7);
     *x = *y = NULL;
     if (s == BGM_OK)
-        s = bgm_tensor_rand_uniform(x, rng, (int64_t[]){n, 32, 32, 3}, 4, 0.0f, 1.0f);
+        s = bgm_tensor_rand_uniform(x, rng, (int64_t[]){n, h, w, c}, 4, 0.0f, 1.0f);
     if (s == BGM_OK)
         s = bgm_tensor_zeros(y, BGM_INT32, (int64_t[]){n}, 1);
     if (s == BGM_OK) {
@@ -255,9 +313,14 @@ int main(int argc, char **argv)
         batch = 256, train = 0;
     else if (!strcmp(w, "cnn_latency1"))
         batch = 1, train = 0;
+    else if (!strcmp(w, "resnet_train64"))
+        batch = 64, train = 1;
+    else if (!strcmp(w, "resnet_infer64"))
+        batch = 64, train = 0;
     else {
         fprintf(stderr, "usage: bench_models cnn_train32|cnn_train64|mlp_train64|"
-                        "cnn_infer256|cnn_latency1 [SECONDS]\n");
+                        "cnn_infer256|cnn_latency1|resnet_train64|resnet_infer64 "
+                        "[SECONDS]\n");
         return 2;
     }
     s = bgm_set_num_threads(threads);
@@ -267,10 +330,14 @@ int main(int argc, char **argv)
         s = build_mlp(&m);
         if (s == BGM_OK)
             s = fashion(&x, &y);
+    } else if (w[0] == 'r') {
+        s = build_resnet(&m);
+        if (s == BGM_OK)
+            s = random_images(&x, &y, train ? CIFAR_TRAIN_SAMPLES : batch, 28, 28, 1);
     } else {
         s = build_cnn(&m);
         if (s == BGM_OK)
-            s = random_images(&x, &y, train ? CIFAR_TRAIN_SAMPLES : batch);
+            s = random_images(&x, &y, train ? CIFAR_TRAIN_SAMPLES : batch, 32, 32, 3);
     }
     if (s != BGM_OK)
         return fail("setup", s);

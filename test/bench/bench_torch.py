@@ -1,11 +1,16 @@
 """PyTorch side of `make bench`: the same workloads as bench_models.c.
 
-    python3 bench_torch.py WORKLOAD [SECONDS]
+    python3 bench_torch.py WORKLOAD [SECONDS] [VARIANT]
 
 One workload per process, so the peak RSS printed is that workload's alone.
 Prints the same BENCH line as bench_models. The caller sets the environment
 of PyTorch's best CPU configuration (OPENBLAS_NUM_THREADS=1, the glibc
-MALLOC_* thresholds); the thread count comes from BENCH_THREADS.
+MALLOC_* thresholds); the thread count comes from BENCH_THREADS. VARIANT
+(ResNet workloads only) is how PyTorch runs the model: nchw (default),
+channels_last (NHWC memory format, oneDNN's preferred layout), or, for
+inference, frozen (TorchScript frozen with torch.jit.optimize_for_inference:
+BatchNorm folded into the convolutions). run.sh tries each and keeps the
+fastest.
 """
 import gzip
 import os
@@ -38,6 +43,39 @@ def cnn():
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
         nn.Linear(64 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+class BasicBlock(nn.Module):
+    """Conv-BN-ReLU-Conv-BN plus the identity or a 1x1 projection, then ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01))
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(h)) + self.shortcut(x))
+
+
+def resnet():
+    # The ResNet of examples/resnet_fashion.c (Keras' BatchNormalization
+    # defaults: eps 1e-3, momentum 0.99 = PyTorch's 0.01).
+    layers = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16, eps=1e-3, momentum=0.01),
+              nn.ReLU()]
+    cin = 16
+    for stage, cout in enumerate((16, 32, 64)):
+        for block in range(2):
+            layers.append(BasicBlock(cin, cout, 2 if stage > 0 and block == 0 else 1))
+            cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
 
 
 def mlp():
@@ -126,14 +164,20 @@ WORKLOADS = {
     "mlp_train64": (64, True),
     "cnn_infer256": (256, False),
     "cnn_latency1": (1, False),
+    "resnet_train64": (64, True),
+    "resnet_infer64": (64, False),
 }
+VARIANTS = ("nchw", "channels_last", "frozen")
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in WORKLOADS:
-        sys.exit("usage: bench_torch.py " + "|".join(WORKLOADS) + " [SECONDS]")
+    if (len(sys.argv) < 2 or sys.argv[1] not in WORKLOADS
+            or (len(sys.argv) > 3 and sys.argv[3] not in VARIANTS)):
+        sys.exit("usage: bench_torch.py " + "|".join(WORKLOADS) + " [SECONDS] ["
+                 + "|".join(VARIANTS) + "]")
     name = sys.argv[1]
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+    variant = sys.argv[3] if len(sys.argv) > 3 else "nchw"
     threads = int(os.environ.get("BENCH_THREADS", "2"))
     torch.set_num_threads(threads)
     torch.manual_seed(42)
@@ -141,6 +185,17 @@ def main():
     if name.startswith("mlp"):
         model = mlp()
         x, y = fashion()
+    elif name.startswith("resnet"):
+        model = resnet()
+        n = CIFAR_TRAIN_SAMPLES if train else batch
+        x = torch.rand(n, 1, 28, 28)
+        y = torch.randint(0, 10, (n,))
+        if variant == "channels_last":
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        elif variant == "frozen" and not train:
+            model.eval()
+            model = torch.jit.optimize_for_inference(torch.jit.script(model))
     else:
         model = cnn()
         n = CIFAR_TRAIN_SAMPLES if train else batch
@@ -151,8 +206,8 @@ def main():
     else:
         rate, latency, faults, steps = time_predict(model, x, seconds)
     print("BENCH name=%s batch=%d rate=%.1f latency_ms=%.4f rss_mib=%.1f "
-          "minflt_per_step=%.1f steps=%d threads=%d"
-          % (name, batch, rate, latency, peak_rss_mib(), faults, steps, threads))
+          "minflt_per_step=%.1f steps=%d threads=%d variant=%s"
+          % (name, batch, rate, latency, peak_rss_mib(), faults, steps, threads, variant))
 
 
 if __name__ == "__main__":

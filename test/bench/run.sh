@@ -10,8 +10,10 @@
 # (helps on a shared machine). PyTorch runs in its best CPU configuration:
 # torch.set_num_threads(BENCH_THREADS), OPENBLAS_NUM_THREADS=1 so its two
 # thread pools do not fight, and glibc malloc thresholds that keep its big
-# buffers mapped between steps. When OPENBLAS_CORETYPE is set, everything
-# runs a second time without it.
+# buffers mapped between steps; for the ResNet it also tries the
+# channels_last memory format and, for inference, a frozen TorchScript model
+# (BatchNorm folded into the convolutions), keeping the fastest. When
+# OPENBLAS_CORETYPE is set, everything runs a second time without it.
 set -u
 
 BIN=${1:?usage: run.sh BENCH_MODELS_BINARY [PYTHON]}
@@ -20,7 +22,8 @@ HERE=$(dirname "$0")
 THREADS=${BENCH_THREADS:-2}
 SECONDS_EACH=${BENCH_SECONDS:-3}
 REPEAT=${BENCH_REPEAT:-1}
-WORKLOADS="cnn_train32 cnn_train64 mlp_train64 cnn_infer256 cnn_latency1"
+WORKLOADS="cnn_train32 cnn_train64 mlp_train64 cnn_infer256 cnn_latency1 resnet_train64
+resnet_infer64"
 export BENCH_THREADS="$THREADS"
 
 if "$PY" -c "import torch" >/dev/null 2>&1; then
@@ -29,23 +32,37 @@ else
     TORCH_VERSION=""
 fi
 
+# The BENCH line of highest rate among the lines on stdin.
+best_line() {
+    awk '
+        /^BENCH/ {
+            for (f = 2; f <= NF; f++)
+                if (split($f, kv, "=") == 2 && kv[1] == "rate")
+                    r = kv[2] + 0
+            if (r > top) { top = r; keep = $0 }
+        }
+        END { print keep }'
+}
+
 # The fastest of REPEAT runs of "$@" (the command prints one BENCH line).
 fastest() {
     best=""
     i=0
     while [ "$i" -lt "$REPEAT" ]; do
         line=$("$@" | grep '^BENCH ') || { echo "bench: '$*' failed" >&2; return 1; }
-        best=$(printf '%s\n%s\n' "$best" "$line" | awk '
-            /^BENCH/ {
-                for (f = 2; f <= NF; f++)
-                    if (split($f, kv, "=") == 2 && kv[1] == "rate")
-                        r = kv[2] + 0
-                if (r > top) { top = r; keep = $0 }
-            }
-            END { print keep }')
+        best=$(printf '%s\n%s\n' "$best" "$line" | best_line)
         i=$((i + 1))
     done
     printf '%s\n' "$best"
+}
+
+# How PyTorch may run workload $1 (bench_torch.py's VARIANT); the fastest counts.
+torch_variants() {
+    case "$1" in
+    resnet_train*) echo "nchw channels_last" ;;
+    resnet_infer*) echo "nchw channels_last frozen" ;;
+    *) echo "nchw" ;;
+    esac
 }
 
 # One pass over the workloads; $1 labels it. Leaves lines "lib|torch BENCH ..." in $OUT.
@@ -54,10 +71,14 @@ run_pass() {
         line=$(fastest "$BIN" "$w" "$SECONDS_EACH") || exit 1
         echo "lib $line" >>"$OUT"
         if [ -n "$TORCH_VERSION" ]; then
-            line=$(fastest env OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=4294967296 \
-                       MALLOC_TRIM_THRESHOLD_=68719476736 \
-                       "$PY" "$HERE/bench_torch.py" "$w" "$SECONDS_EACH") || exit 1
-            echo "torch $line" >>"$OUT"
+            lines=""
+            for v in $(torch_variants "$w"); do
+                line=$(fastest env OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=4294967296 \
+                           MALLOC_TRIM_THRESHOLD_=68719476736 \
+                           "$PY" "$HERE/bench_torch.py" "$w" "$SECONDS_EACH" "$v") || exit 1
+                lines=$(printf '%s\n%s\n' "$lines" "$line")
+            done
+            echo "torch $(printf '%s\n' "$lines" | best_line)" >>"$OUT"
         fi
     done
 }
@@ -75,6 +96,7 @@ print_table() {
         if (!(w in seen)) { seen[w] = 1; order[++n] = w }
         rate[side, w] = field($0, "rate"); ms[side, w] = field($0, "latency_ms")
         rss[side, w] = field($0, "rss_mib"); batch[w] = field($0, "batch")
+        if (side == "torch") variant[w] = field($0, "variant")
     }
     END {
         title["cnn_train32"] = "seed CNN training"; unit["cnn_train32"] = "img/s"
@@ -82,6 +104,8 @@ print_table() {
         title["mlp_train64"] = "MLP training (Fashion-MNIST)"; unit["mlp_train64"] = "samples/s"
         title["cnn_infer256"] = "seed CNN inference"; unit["cnn_infer256"] = "img/s"
         title["cnn_latency1"] = "seed CNN latency"; unit["cnn_latency1"] = "img/s"
+        title["resnet_train64"] = "ResNet training"; unit["resnet_train64"] = "img/s"
+        title["resnet_infer64"] = "ResNet predict"; unit["resnet_infer64"] = "img/s"
         printf "\n%s\n", label
         printf "%-30s %5s %10s %12s %12s %7s %10s %10s %9s %9s\n", "workload", "batch", "unit",
                "libbigmodel", (torch != "" ? "PyTorch" : "-"), "ratio", "ms/step", "torch ms",
@@ -118,6 +142,12 @@ print_table() {
                (lat <= 0.6 ? "met" : "NOT met")
         printf "peak RSS <= 1/3 of PyTorch, every workload (worst %.2f): %s\n", worst,
                (over == "" ? "met" : "NOT met for" over)
+        rt = rate["lib", "resnet_train64"] / rate["torch", "resnet_train64"]
+        rp = rate["lib", "resnet_infer64"] / rate["torch", "resnet_infer64"]
+        printf "         ResNet training >= 1.5x (%.2fx, PyTorch %s): %s; ", rt,
+               variant["resnet_train64"], (rt >= 1.5 ? "met" : "NOT met")
+        printf "ResNet predict >= 1.5x (%.2fx, PyTorch %s): %s\n", rp,
+               variant["resnet_infer64"], (rp >= 1.5 ? "met" : "NOT met")
     }' "$OUT"
 }
 
