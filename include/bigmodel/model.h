@@ -1,5 +1,6 @@
 /*
- * bigmodel/model.h — layers, the Sequential model (bgm_model), and its
+ * bigmodel/model.h — layers, the model (bgm_model) built as Keras'
+ * Sequential (here) or from a graph of layer calls (graph.h), and its
  * compile / fit / evaluate / predict loop with Keras-style progress,
  * histories and callbacks.
  *
@@ -29,8 +30,9 @@
  * Shapes: a model is created with the shape of ONE sample (no batch
  * dimension); tensors given to fit / evaluate / predict / forward carry the
  * batch as their first dimension. Layer shapes are inferred when a layer is
- * added, and a layer that cannot take its input fails right there, naming
- * its index (from 0), its kind and both shapes.
+ * added (or called on a node, graph.h), and a layer that cannot take its
+ * input fails right there, naming its index (from 0) or name, its kind and
+ * both shapes.
  *
  * Weights: all trainable parameters of a model live in one contiguous float
  * buffer; non-trainable state (BatchNorm's moving statistics) in a second. The tensors the
