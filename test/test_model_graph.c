@@ -441,6 +441,87 @@ START_TEST(a_residual_model_trains_with_fit)
 }
 END_TEST
 
+START_TEST(relu_in_place_keeps_values_other_readers_see_and_exact_gradients)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in = NULL, *h, *d, *r, *outs[2];
+    bgm_tensor *x = bgm_test_randn((int64_t[]){4, 6, 6, 2}, 4, 5), *y[2] = {NULL, NULL};
+    bgm_tape *tape = NULL;
+    bgm_model *two = NULL;
+    int64_t i, negatives = 0;
+    int count;
+    /* h feeds a ReLU through an identity (Dropout at rate 0) and is also an
+     * output: the ReLU must not overwrite it */
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, (int64_t[]){6, 6, 2}, 3, NULL);
+    h = call1(same_conv(3, 3, BGM_ACT_LINEAR), in);
+    d = call1(bgm_layer_dropout(0.0f), h);
+    r = call1(bgm_layer_activation(BGM_ACT_RELU), d);
+    outs[0] = r;
+    outs[1] = h;
+    BGM_ASSERT_OK(bgm_model_create_graph(&two, &in, 1, outs, 2, 3));
+    BGM_ASSERT_OK(bgm_tape_create(&tape));
+    BGM_ASSERT_OK(bgm_model_forward_multi(y, 2, two, tape, (const bgm_tensor *const *)&x, 1,
+                                          1));
+    for (i = 0; i < bgm_tensor_numel(y[1]); i++) {
+        float a = ((float *)bgm_tensor_data(y[0]))[i], b = ((float *)bgm_tensor_data(y[1]))[i];
+        negatives += b < 0.0f;
+        ck_assert_float_eq(a, b > 0.0f ? b : 0.0f);
+    }
+    ck_assert_int_gt(negatives, 10);
+    bgm_tape_free(tape);
+    bgm_model_free(two);
+    bgm_graph_free(g);
+    /* Conv+ReLU fused, BatchNorm then an Activation ReLU that runs over the
+     * BatchNorm's output: the same gradients, bit for bit, as the same ops
+     * recorded one by one (where every ReLU writes new memory) */
+    {
+        bgm_model *m = NULL;
+        bgm_tape *ta = NULL, *tb = NULL;
+        bgm_tensor *w = bgm_test_randn((int64_t[]){4, 2}, 2, 9), *ya, *yb, *t, *la, *lb;
+        bgm_tensor *ga[6], *gb[6];
+        bgm_tensor *const *p;
+        int k;
+        BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6, 6, 2}, 3, 7));
+        BGM_ASSERT_OK(bgm_model_add(m, same_conv(3, 3, BGM_ACT_RELU)));
+        BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_batch_norm()));
+        BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_activation(BGM_ACT_RELU)));
+        BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_flatten()));
+        BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(2, BGM_ACT_LINEAR)));
+        BGM_ASSERT_OK(bgm_model_trainable_params(&p, &count, m));
+        ck_assert_int_eq(count, 6);
+        BGM_ASSERT_OK(bgm_tape_create(&ta));
+        BGM_ASSERT_OK(bgm_model_forward(&ya, m, ta, x, 0));
+        BGM_ASSERT_OK(bgm_op_mul(&la, ta, ya, w));
+        BGM_ASSERT_OK(bgm_op_sum_all(&la, ta, la));
+        BGM_ASSERT_OK(bgm_tape_gradient(ta, la, p, 6, ga));
+        BGM_ASSERT_OK(bgm_tape_create(&tb));
+        for (k = 0; k < 6; k++)
+            BGM_ASSERT_OK(bgm_tape_watch(tb, p[k]));
+        BGM_ASSERT_OK(bgm_op_conv2d(&t, tb, x, p[0], p[1], 1, 1, BGM_PADDING_SAME));
+        BGM_ASSERT_OK(bgm_op_relu(&t, tb, t));
+        BGM_ASSERT_OK(bgm_op_batch_norm(&t, tb, t, p[2], p[3], bgm_model_weight(m, 4),
+                                        bgm_model_weight(m, 5), 0.99f, 1e-3f, 0));
+        BGM_ASSERT_OK(bgm_op_relu(&t, tb, t));
+        BGM_ASSERT_OK(bgm_op_reshape(&t, tb, t, (int64_t[]){4, 108}, 2));
+        BGM_ASSERT_OK(bgm_op_matmul(&yb, tb, t, p[4]));
+        BGM_ASSERT_OK(bgm_op_add(&yb, tb, yb, p[5]));
+        BGM_ASSERT_OK(bgm_op_mul(&lb, tb, yb, w));
+        BGM_ASSERT_OK(bgm_op_sum_all(&lb, tb, lb));
+        BGM_ASSERT_OK(bgm_tape_gradient(tb, lb, p, 6, gb));
+        for (k = 0; k < 6; k++)
+            ck_assert_int_eq(memcmp(bgm_tensor_data(ga[k]), bgm_tensor_data(gb[k]),
+                                    bgm_tensor_nbytes(ga[k])), 0);
+        ck_assert_float_eq(*(float *)bgm_tensor_data(la), *(float *)bgm_tensor_data(lb));
+        bgm_tape_free(ta);
+        bgm_tape_free(tb);
+        bgm_tensor_free(w);
+        bgm_model_free(m);
+    }
+    bgm_tensor_free(x);
+}
+END_TEST
+
 START_TEST(summary_of_a_graph_has_keras_connected_to_column)
 {
     static const char want[] =
@@ -503,6 +584,7 @@ Suite *suite_model_graph(void)
     tcase_add_test(tc, a_shared_layer_gets_the_gradients_of_both_calls);
     tcase_add_test(tc, a_residual_model_trains_with_fit);
     tcase_add_test(tc, summary_of_a_graph_has_keras_connected_to_column);
+    tcase_add_test(tc, relu_in_place_keeps_values_other_readers_see_and_exact_gradients);
     suite_add_tcase(s, tc);
     return s;
 }

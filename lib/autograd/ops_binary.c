@@ -42,8 +42,8 @@ static void binary_backward(const bgm__node *node, const float *gout, float **gi
 
 /* Indexed by bgm__binop. */
 static const bgm__op binary_ops[] = {
-    {"add", binary_backward}, {"sub", binary_backward},     {"mul", binary_backward},
-    {"div", binary_backward}, {"maximum", binary_backward}, {"minimum", binary_backward},
+    {"add", binary_backward, 1}, {"sub", binary_backward, 1}, {"mul", binary_backward, 0},
+    {"div", binary_backward, 0}, {"maximum", binary_backward, 0}, {"minimum", binary_backward, 0},
 };
 
 static bgm_status binary(const char *fn, bgm__binop kind, bgm_tensor **out,

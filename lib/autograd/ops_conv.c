@@ -272,7 +272,7 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
     }
 }
 
-static const bgm__op op_conv2d = {"conv2d", conv_backward};
+static const bgm__op op_conv2d = {"conv2d", conv_backward, 1};
 
 /* Images per chunk: at least CONV_CHUNK_MIN_ROWS output pixels, and above
  * that as many as fit CONV_CHUNK_BYTES of per-image workspace. */

@@ -25,7 +25,7 @@ static void embedding_backward(const bgm__node *node, const float *gout, float *
         bgm__embedding_backward(sv->ids, sv->n, gout, node->in[0]->shape[1], gin[0]);
 }
 
-static const bgm__op op_embedding = {"embedding", embedding_backward};
+static const bgm__op op_embedding = {"embedding", embedding_backward, 0};
 
 /* Writes the multi-index of flat position k in shape as "[i, j, ...]". */
 static void format_position(char *buf, size_t size, const int64_t *shape, int ndim, int64_t k)

@@ -163,7 +163,7 @@ static void gru_backward(const bgm__node *node, const float *gout, float **gin)
     bgm__rnn_project_inputs_backward(r, x, w_ih, st->dg, gin[0], gin[1], gb);
 }
 
-static const bgm__op op_gru = {"gru", gru_backward};
+static const bgm__op op_gru = {"gru", gru_backward, 0};
 
 BGM_API bgm_status bgm_op_gru(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                               const bgm_tensor *w_ih, const bgm_tensor *w_hh,

@@ -58,11 +58,11 @@ static void loss_backward(const bgm__node *node, const float *gout, float **gin)
     }
 }
 
-static const bgm__op op_mse = {"mse_loss", loss_backward};
-static const bgm__op op_mae = {"mae_loss", loss_backward};
-static const bgm__op op_bce = {"binary_crossentropy", loss_backward};
-static const bgm__op op_cce = {"categorical_crossentropy", loss_backward};
-static const bgm__op op_scce = {"sparse_categorical_crossentropy", loss_backward};
+static const bgm__op op_mse = {"mse_loss", loss_backward, 0};
+static const bgm__op op_mae = {"mae_loss", loss_backward, 0};
+static const bgm__op op_bce = {"binary_crossentropy", loss_backward, 0};
+static const bgm__op op_cce = {"categorical_crossentropy", loss_backward, 0};
+static const bgm__op op_scce = {"sparse_categorical_crossentropy", loss_backward, 0};
 
 /* Rows of pred seen as (rows, classes), classes the last dimension. */
 static int64_t leading_rows(const bgm_tensor *pred)

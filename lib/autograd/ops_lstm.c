@@ -167,7 +167,7 @@ static void lstm_backward(const bgm__node *node, const float *gout, float **gin)
                                      st->ib >= 0 ? gin[st->ib] : NULL);
 }
 
-static const bgm__op op_lstm = {"lstm", lstm_backward};
+static const bgm__op op_lstm = {"lstm", lstm_backward, 0};
 
 BGM_API bgm_status bgm_op_lstm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                const bgm_tensor *w_ih, const bgm_tensor *w_hh,

@@ -107,7 +107,7 @@ static void matmul_backward(const bgm__node *node, const float *gout, float **gi
                           gin[1], p.n, p.nbatch, p.batch, p.sa, p.sc, p.sb);
 }
 
-static const bgm__op op_matmul = {"matmul", matmul_backward};
+static const bgm__op op_matmul = {"matmul", matmul_backward, 1};
 
 BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
                                  const bgm_tensor *b)

@@ -191,7 +191,7 @@ static void bn_backward(const bgm__node *node, const float *gout, float **gin)
         bgm__parallel_for(st->m, c > 0 && c < 4096 ? 4096 / c : 1, bn_backward_dx_range, &j);
 }
 
-static const bgm__op op_batch_norm = {"batch_norm", bn_backward};
+static const bgm__op op_batch_norm = {"batch_norm", bn_backward, 1};
 
 /* Fails unless p is a float32 vector of c elements. */
 static bgm_status bn_check_param(const char *fn, const char *name, const bgm_tensor *p,
@@ -347,7 +347,7 @@ static void dropout_backward(const bgm__node *node, const float *gout, float **g
             gin[0][i] += gout[i] * scale;
 }
 
-static const bgm__op op_dropout = {"dropout", dropout_backward};
+static const bgm__op op_dropout = {"dropout", dropout_backward, 0};
 
 BGM_API bgm_status bgm_op_dropout(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                   float rate, bgm_rng *rng, int training)

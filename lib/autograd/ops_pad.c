@@ -24,7 +24,7 @@ static void zero_pad2d_backward(const bgm__node *node, const float *gout, float 
     bgm__zero_pad2d_backward(&g, gout, gin[0], (int)(node->fresh & 1));
 }
 
-static const bgm__op op_zero_pad2d = {"zero_pad2d", zero_pad2d_backward};
+static const bgm__op op_zero_pad2d = {"zero_pad2d", zero_pad2d_backward, 0};
 
 /* d + a + b, or -1 when that overflows (all three are >= 0). */
 static int64_t padded(int64_t d, int64_t a, int64_t b)

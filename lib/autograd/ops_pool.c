@@ -96,8 +96,8 @@ static void avg_pool_backward(const bgm__node *node, const float *gout, float **
         bgm__parallel_for(sv->g.n, 1, avg_backward_range, &j);
 }
 
-static const bgm__op op_max_pool2d = {"max_pool2d", max_pool_backward};
-static const bgm__op op_avg_pool2d = {"avg_pool2d", avg_pool_backward};
+static const bgm__op op_max_pool2d = {"max_pool2d", max_pool_backward, 0};
+static const bgm__op op_avg_pool2d = {"avg_pool2d", avg_pool_backward, 0};
 
 static bgm_status pool2d(const char *fn, int is_max, bgm_tensor **out, bgm_tape *tape,
                          const bgm_tensor *x, int pool_h, int pool_w, int stride_h,
@@ -185,7 +185,7 @@ static void global_avg_backward(const bgm__node *node, const float *gout, float 
         bgm__global_avg_pool_backward(gout + i * c, hw, c, gin[0] + i * hw * c);
 }
 
-static const bgm__op op_global_avg_pool2d = {"global_avg_pool2d", global_avg_backward};
+static const bgm__op op_global_avg_pool2d = {"global_avg_pool2d", global_avg_backward, 0};
 
 BGM_API bgm_status bgm_op_global_avg_pool2d(bgm_tensor **out, bgm_tape *tape,
                                             const bgm_tensor *x)

@@ -38,8 +38,8 @@ static void sum_backward(const bgm__node *node, const float *gout, float **gin)
     bgm__reduce_sum_backward(gin[0], gout, outer, n, inner, node->fattr);
 }
 
-static const bgm__op op_sum = {"sum", sum_backward};
-static const bgm__op op_mean = {"mean", sum_backward};
+static const bgm__op op_sum = {"sum", sum_backward, 0};
+static const bgm__op op_mean = {"mean", sum_backward, 0};
 
 static bgm_status sum_run(const char *fn, const bgm__op *op, int mean, bgm_tensor **out,
                           bgm_tape *tape, const bgm_tensor *x, int axis, int keepdims)
@@ -89,7 +89,7 @@ static void max_backward(const bgm__node *node, const float *gout, float **gin)
     bgm__reduce_max_backward(gin[0], gout, node->saved, outer, n, inner);
 }
 
-static const bgm__op op_max = {"max", max_backward};
+static const bgm__op op_max = {"max", max_backward, 0};
 
 BGM_API bgm_status bgm_op_max(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                               int axis, int keepdims)

@@ -23,9 +23,9 @@ static void max_all_backward(const bgm__node *node, const float *gout, float **g
         gin[0][node->attr[0]] += gout[0];
 }
 
-static const bgm__op op_sum_all = {"sum_all", sum_all_backward};
-static const bgm__op op_mean_all = {"mean_all", mean_all_backward};
-static const bgm__op op_max_all = {"max_all", max_all_backward};
+static const bgm__op op_sum_all = {"sum_all", sum_all_backward, 0};
+static const bgm__op op_mean_all = {"mean_all", mean_all_backward, 0};
+static const bgm__op op_max_all = {"max_all", max_all_backward, 0};
 
 BGM_API bgm_status bgm_op_sum_all(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x)
 {

@@ -29,8 +29,8 @@ static void permute_backward(const bgm__node *node, const float *gout, float **g
     bgm__permute(gin[0], gout, ndim, node->out->shape, inv, 1);
 }
 
-static const bgm__op op_permute = {"permute", permute_backward};
-static const bgm__op op_transpose = {"transpose", permute_backward};
+static const bgm__op op_permute = {"permute", permute_backward, 0};
+static const bgm__op op_transpose = {"transpose", permute_backward, 0};
 
 /* perm is valid (a permutation of 0..x->ndim-1, already normalized). */
 static bgm_status permute_run(const char *fn, const bgm__op *op, bgm_tensor **out,
@@ -110,7 +110,7 @@ static void reshape_backward(const bgm__node *node, const float *gout, float **g
         gin[0][i] += gout[i];
 }
 
-static const bgm__op op_reshape = {"reshape", reshape_backward};
+static const bgm__op op_reshape = {"reshape", reshape_backward, 0};
 
 BGM_API bgm_status bgm_op_reshape(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                   const int64_t *shape, int ndim)
@@ -160,7 +160,7 @@ static void concat_backward(const bgm__node *node, const float *gout, float **gi
     }
 }
 
-static const bgm__op op_concat = {"concat", concat_backward};
+static const bgm__op op_concat = {"concat", concat_backward, 0};
 
 BGM_API bgm_status bgm_op_concat(bgm_tensor **out, bgm_tape *tape,
                                  const bgm_tensor *const *xs, int n, int axis)
@@ -225,7 +225,7 @@ static void slice_backward(const bgm__node *node, const float *gout, float **gin
                   outer, width, 1);
 }
 
-static const bgm__op op_slice = {"slice", slice_backward};
+static const bgm__op op_slice = {"slice", slice_backward, 0};
 
 BGM_API bgm_status bgm_op_slice(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                 int axis, int64_t start, int64_t stop)

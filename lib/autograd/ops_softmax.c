@@ -23,8 +23,8 @@ static void log_softmax_backward(const bgm__node *node, const float *gout, float
     bgm__log_softmax_backward(gin[0], gout, node->out->data, outer, n, inner);
 }
 
-static const bgm__op op_softmax = {"softmax", softmax_backward};
-static const bgm__op op_log_softmax = {"log_softmax", log_softmax_backward};
+static const bgm__op op_softmax = {"softmax", softmax_backward, 0};
+static const bgm__op op_log_softmax = {"log_softmax", log_softmax_backward, 0};
 
 static bgm_status softmax_run(const char *fn, const bgm__op *op, int log, bgm_tensor **out,
                               bgm_tape *tape, const bgm_tensor *x, int axis)

@@ -18,12 +18,12 @@ static void unary_backward(const bgm__node *node, const float *gout, float **gin
 
 /* Indexed by bgm__unary. */
 static const bgm__op unary_ops[] = {
-    {"neg", unary_backward},     {"scale", unary_backward},
-    {"exp", unary_backward},     {"log", unary_backward},
-    {"sqrt", unary_backward},    {"pow", unary_backward},
-    {"relu", unary_backward},    {"leaky_relu", unary_backward},
-    {"sigmoid", unary_backward}, {"tanh", unary_backward},
-    {"gelu", unary_backward},
+    {"neg", unary_backward, 0},     {"scale", unary_backward, 0},
+    {"exp", unary_backward, 0},     {"log", unary_backward, 0},
+    {"sqrt", unary_backward, 0},    {"pow", unary_backward, 0},
+    {"relu", unary_backward, 0},    {"leaky_relu", unary_backward, 0},
+    {"sigmoid", unary_backward, 0}, {"tanh", unary_backward, 0},
+    {"gelu", unary_backward, 0},
 };
 
 static bgm_status unary(const char *fn, bgm__unary kind, float alpha, bgm_tensor **out,
@@ -43,6 +43,27 @@ static bgm_status unary(const char *fn, bgm__unary kind, float alpha, bgm_tensor
         c.node->fills_fresh = 1;
     }
     return bgm__op_end(&c, out);
+}
+
+bgm_status bgm__op_relu_over(bgm_tensor **y, bgm_tape *tape, bgm_tensor *x)
+{
+    static const char *fn = "bgm_op_relu";
+    bgm__op_call c;
+    bgm_status s;
+    if (!x || !bgm__tape_result_overwritable(tape, x))
+        return bgm_op_relu(y, tape, x);
+    s = bgm__op_begin(&c, fn, y, tape, &unary_ops[BGM__UN_RELU], (const bgm_tensor *const *)&x,
+                      1, x->shape, x->ndim, x->data);
+    if (s != BGM_OK)
+        return s;
+    /* relu(x) > 0 exactly where x > 0, so backward's mask is the same
+     * whether it reads x (now overwritten) or the result. */
+    bgm__unary_forward(BGM__UN_RELU, 0.0f, x->data, c.out->data, x->numel);
+    if (c.node) {
+        c.node->attr[0] = BGM__UN_RELU;
+        c.node->fills_fresh = 1;
+    }
+    return bgm__op_end(&c, y);
 }
 
 BGM_API bgm_status bgm_op_neg(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x)

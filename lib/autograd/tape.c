@@ -265,6 +265,7 @@ bgm_status bgm__op_begin(bgm__op_call *c, const char *fn, bgm_tensor **out,
         c->node->nin = nin;
         c->node->op = op;
         c->node->out = c->out;
+        c->node->aliased = alias != NULL;
     }
     return BGM_OK;
 nomem:
@@ -276,6 +277,15 @@ nomem:
 void *bgm__op_save(bgm__op_call *c, size_t size)
 {
     return c->node ? bgm__arena_alloc(&c->tape->arena, size) : NULL;
+}
+
+int bgm__tape_result_overwritable(const bgm_tape *tape, const bgm_tensor *x)
+{
+    const bgm__node *node;
+    if (!tape || x->tape != tape || x->node < 0 || x->node >= tape->nnodes)
+        return 0;
+    node = tape->nodes[x->node];
+    return node->out == x && !node->aliased && node->op->out_unread;
 }
 
 bgm_status bgm__op_end(bgm__op_call *c, bgm_tensor **out)

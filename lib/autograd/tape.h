@@ -28,6 +28,10 @@ typedef void (*bgm__backward_fn)(const bgm__node *node, const float *gout, float
 typedef struct bgm__op {
     const char *name;          /* for messages: "matmul" */
     bgm__backward_fn backward;
+    /* 1 when backward never reads the result's data (nor saves a pointer to
+     * it): a later op may then overwrite the result in place (see
+     * bgm__op_relu_over). 0 when unsure. */
+    int out_unread;
 } bgm__op;
 
 #define BGM__NODE_ATTRS 2 * BGM_MAX_DIMS
@@ -45,6 +49,7 @@ struct bgm__node {
     /* Set by the forward when its backward honours fresh: the tape then
      * skips zeroing the gradient buffers it hands over for the first time. */
     uint8_t fills_fresh;
+    uint8_t aliased;           /* the result uses another tensor's memory */
     /* Set by the tape before each backward call: bit i means gin[i] holds
      * garbage and the backward must write all of it instead of adding to
      * it. Always 0 without fills_fresh. */
@@ -94,6 +99,18 @@ bgm_status bgm__op_fail(bgm__op_call *c, bgm_status status);
  */
 void *bgm__op_workspace(bgm__op_call *c, size_t size);
 void bgm__op_workspace_release(bgm__op_call *c, void *p);
+
+/* 1 when x is a result of an op recorded on tape whose backward never
+ * reads it (bgm__op.out_unread) and whose memory is its own (not a view):
+ * a caller that knows nothing else reads x may overwrite it in place. */
+int bgm__tape_result_overwritable(const bgm_tape *tape, const bgm_tensor *x);
+
+/*
+ * y = relu(x) on tape, written over x's memory when x is overwritable
+ * (above) and the caller guarantees x has no other reader; else a plain
+ * bgm_op_relu. The same values and gradients either way.
+ */
+bgm_status bgm__op_relu_over(bgm_tensor **y, bgm_tape *tape, bgm_tensor *x);
 
 /* 1 when t is a result of tape or its data lies in the tape's memory (a
  * view of a result): resetting the tape would then invalidate t. */

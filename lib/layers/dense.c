@@ -46,8 +46,8 @@ static bgm_status dense_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
         shape[ndim - 1] = l->units;
         s = bgm_op_reshape(&h, ctx->tape, h, shape, ndim);
     }
-    if (s == BGM_OK)
-        s = bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, h, y);
+    if (s == BGM_OK) /* h is the layer's own: nothing else reads it */
+        s = bgm__apply_activation_over(ctx->tape, l->activation, l->leaky_alpha, h, y);
     return s;
 }
 

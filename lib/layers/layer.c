@@ -4,6 +4,8 @@
  */
 #include "layers/layer.h"
 
+#include "autograd/tape.h"
+
 #include "kernels/im2col.h"
 
 #include <math.h>
@@ -115,6 +117,14 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
     case BGM_ACT_GELU: return bgm_op_gelu(y, tape, x);
     }
     return bgm__fail(BGM_E_INTERNAL, "unknown activation %d", (int)act);
+}
+
+bgm_status bgm__apply_activation_over(bgm_tape *tape, bgm_activation act, float alpha,
+                                      bgm_tensor *x, bgm_tensor **y)
+{
+    if (act == BGM_ACT_RELU)
+        return bgm__op_relu_over(y, tape, x);
+    return bgm__apply_activation(tape, act, alpha, x, y);
 }
 
 BGM_API void bgm_layer_free(bgm_layer *layer)

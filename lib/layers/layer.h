@@ -45,6 +45,8 @@ typedef struct bgm__forward_ctx {
     bgm_rng *rng;              /* dropout draws; NULL when not training */
     const bgm_tensor *mask;    /* (N, T) padding mask of the input (Keras' mask
                                   propagation), or NULL */
+    int input_free;            /* 1: nothing reads x[0] after this call, so the
+                                  layer may overwrite it (bgm__op_relu_over) */
 } bgm__forward_ctx;
 
 /* An enum value and its name in configs and files ("relu", "same", ...). */
@@ -243,6 +245,11 @@ void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, i
 /* y = activation(x) on the tape (y = x for BGM_ACT_LINEAR). */
 bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha,
                                  const bgm_tensor *x, bgm_tensor **y);
+
+/* bgm__apply_activation where x may be overwritten (nothing else reads it):
+ * ReLU then runs in place when the tape allows it. */
+bgm_status bgm__apply_activation_over(bgm_tape *tape, bgm_activation act, float alpha,
+                                      bgm_tensor *x, bgm_tensor **y);
 
 /* 1 when act is a known activation. */
 int bgm__activation_valid(bgm_activation act);

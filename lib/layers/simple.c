@@ -50,6 +50,9 @@ static bgm_status activation_forward(const bgm_layer *l, const bgm__forward_ctx 
                                      bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                                      bgm_tensor **y)
 {
+    if (ctx->input_free)
+        return bgm__apply_activation_over(ctx->tape, l->activation, l->leaky_alpha,
+                                          (bgm_tensor *)x[0], y);
     return bgm__apply_activation(ctx->tape, l->activation, l->leaky_alpha, x[0], y);
 }
 

@@ -171,6 +171,21 @@ static void settle(slot *sl, int k, const bgm__step *st, const bgm_tensor *const
             t->refs[y->tape[h]]++;
 }
 
+/* 1 when step k is the only reader left of its first input's value: the
+ * value is another step's result, used once, and no other live step holds
+ * the same tensor (an identity such as Dropout at rate 0 passes it on). */
+static int input_free(const bgm_model *m, const slot *sl, int k)
+{
+    const bgm__step *st = &m->steps[k];
+    int src = st->in[0], j;
+    if (m->steps[src].uses != 1 || !m->steps[src].node->layer)
+        return 0;
+    for (j = 0; j < k; j++)
+        if (j != src && sl[j].value == sl[src].value && sl[j].left > 0)
+            return 0;
+    return 1;
+}
+
 /* One use of step k's value has run; after the last its tapes may be reused. */
 static void release(slot *sl, int k, bgm__infer_tapes *t)
 {
@@ -226,6 +241,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             ctx.tape = t->tapes[own];
         }
         ctx.mask = sl[st->in[0]].mask;
+        ctx.input_free = !t && input_free(m, sl, k);
         s = l->ops->forward(l, &ctx, m->views + l->first_weight,
                             (const bgm_tensor *const *)x, st->nin, &y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
