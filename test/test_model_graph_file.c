@@ -106,15 +106,22 @@ static bgm_model *residual_regressor(void)
     return m;
 }
 
-static void fit_epochs(bgm_model *m, const bgm_tensor *x, const bgm_tensor *y, int from,
-                       int to)
+/* Silent fit options for epochs [from, to) in batches of batch. */
+static bgm_fit_options quiet(int from, int to, int64_t batch)
 {
     bgm_fit_options fo;
     BGM_ASSERT_OK(bgm_fit_options_init(&fo, sizeof fo));
     fo.initial_epoch = from;
     fo.epochs = to;
     fo.verbose = 0;
-    fo.batch_size = 8;
+    fo.batch_size = batch;
+    return fo;
+}
+
+static void fit_epochs(bgm_model *m, const bgm_tensor *x, const bgm_tensor *y, int from,
+                       int to)
+{
+    bgm_fit_options fo = quiet(from, to, 8);
     BGM_ASSERT_OK(bgm_model_fit(NULL, m, x, y, &fo));
 }
 
@@ -261,12 +268,7 @@ static bgm_model *two_headed_compiled(void)
 static void fit_multi(bgm_model *m, bgm_tensor *const *xs, bgm_tensor *const *ys, int from,
                       int to)
 {
-    bgm_fit_options fo;
-    BGM_ASSERT_OK(bgm_fit_options_init(&fo, sizeof fo));
-    fo.initial_epoch = from;
-    fo.epochs = to;
-    fo.verbose = 0;
-    fo.batch_size = 4;
+    bgm_fit_options fo = quiet(from, to, 4);
     BGM_ASSERT_OK(bgm_model_fit_multi(NULL, m, (const bgm_tensor *const *)xs, 2,
                                       (const bgm_tensor *const *)ys, 2, &fo));
 }

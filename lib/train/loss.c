@@ -207,13 +207,18 @@ static bgm_status compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
     return s;
 }
 
-/* Checks what both compute_loss functions need of m and tape. */
-static bgm_status check_compiled(bgm_model *m, bgm_tape *tape, const char *fn)
+/* The checks both compute_loss functions start with (*out cleared first). */
+static bgm_status check_call(bgm_tensor **out, const bgm_model *m, const bgm_tape *tape,
+                             const void *y_true, const void *y_pred, const char *fn)
 {
+    BGM__CHECK_NULL(out, fn);
+    *out = NULL;
     BGM__CHECK_NULL(m, fn);
     BGM__CHECK_NULL(tape, fn);
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
+    BGM__CHECK_NULL(y_true, fn);
+    BGM__CHECK_NULL(y_pred, fn);
     return BGM_OK;
 }
 
@@ -221,14 +226,9 @@ BGM_API bgm_status bgm_model_compute_loss(bgm_tensor **out, bgm_model *m, bgm_ta
                                           const bgm_tensor *y_true, const bgm_tensor *y_pred)
 {
     static const char *fn = "bgm_model_compute_loss";
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    s = check_compiled(m, tape, fn);
+    bgm_status s = check_call(out, m, tape, y_true, y_pred, fn);
     if (s != BGM_OK)
         return s;
-    BGM__CHECK_NULL(y_true, fn);
-    BGM__CHECK_NULL(y_pred, fn);
     if (m->noutputs != 1)
         return bgm__fail(BGM_E_INVALID, "%s: the model has %d outputs; give every output's "
                          "targets and predictions to bgm_model_compute_loss_multi", fn,
@@ -242,14 +242,9 @@ BGM_API bgm_status bgm_model_compute_loss_multi(bgm_tensor **out, bgm_model *m,
                                                 const bgm_tensor *const *y_pred, int npred)
 {
     static const char *fn = "bgm_model_compute_loss_multi";
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    *out = NULL;
-    s = check_compiled(m, tape, fn);
+    bgm_status s = check_call(out, m, tape, y_true, y_pred, fn);
     if (s != BGM_OK)
         return s;
-    BGM__CHECK_NULL(y_true, fn);
-    BGM__CHECK_NULL(y_pred, fn);
     if (ny != m->noutputs || npred != m->noutputs)
         return bgm__fail(BGM_E_INVALID, "%s: the model has %d output%s, got %d y_true and %d "
                          "y_pred tensors", fn, m->noutputs, m->noutputs == 1 ? "" : "s", ny,
