@@ -48,7 +48,8 @@ const bgm__layer_ops bgm__batch_norm_ops = {
     .kind = "BatchNormalization", .prefix = "batch_normalization",
     .ctor = "bgm_layer_batch_norm", .fields = batch_norm_fields,
     .nfields = BGM__NFIELDS(batch_norm_fields), .build = batch_norm_build,
-    .forward = batch_norm_forward, .compute_mask = bgm__pass_mask, .torch = batch_norm_torch};
+    .forward = batch_norm_forward, .compute_mask = bgm__pass_mask, .torch = batch_norm_torch,
+    .decode = BGM__DECODE_POINTWISE};
 
 BGM_API bgm_layer *bgm_layer_batch_norm(void)
 {

@@ -195,4 +195,5 @@ const bgm__layer_ops bgm__embedding_ops = {
     .kind = "Embedding", .prefix = "embedding", .ctor = "bgm_layer_embedding",
     .fields = embedding_fields, .nfields = BGM__NFIELDS(embedding_fields),
     .build = embedding_build, .forward = embedding_forward, .compute_mask = embedding_mask,
-    .init_weights = embedding_init, .torch = embedding_torch, .takes_ids = 1};
+    .init_weights = embedding_init, .torch = embedding_torch, .takes_ids = 1,
+    .decode = BGM__DECODE_POINTWISE};

@@ -47,7 +47,31 @@ typedef struct bgm__forward_ctx {
                                   propagation), or NULL */
     int input_free;            /* 1: nothing reads x[0] after this call, so the
                                   layer may overwrite it (bgm__op_relu_over) */
+    /* Incremental decoding (generation with a KV cache), or NULL: the input
+     * holds positions [decode->pos, decode->pos + T) of sequences whose
+     * earlier positions ran through earlier calls. Only kinds whose
+     * bgm__layer_ops.decode is not BGM__DECODE_NONE see it. */
+    struct bgm__decode *decode;
 } bgm__forward_ctx;
+
+/* What one layer keeps between the calls of an incremental decode. */
+typedef struct bgm__decode {
+    int64_t pos;               /* positions already run (the same for every sequence) */
+    void **state;              /* this layer's slot: NULL before its first call; the
+                                  layer keeps there what later positions need (a K/V
+                                  cache) and ops->free_state frees it */
+} bgm__decode;
+
+/* How a kind takes part in incremental decoding (bgm__layer_ops.decode). */
+enum {
+    BGM__DECODE_NONE = 0,      /* its output at a position depends on other positions
+                                  in a way it cannot cache (LSTM, Flatten): a model
+                                  holding it decodes by re-running the whole prefix */
+    BGM__DECODE_POINTWISE = 1, /* each position's output depends on that position's
+                                  input only (Dense, LayerNorm, Add): runs unchanged */
+    BGM__DECODE_STATEFUL = 2   /* reads ctx->decode (causal attention keeps its keys
+                                  and values, a position embedding its offset) */
+};
 
 /* An enum value and its name in configs and files ("relu", "same", ...). */
 typedef struct bgm__enum_name {
@@ -163,6 +187,11 @@ typedef struct bgm__layer_ops {
      * safetensors export of Sequential models (torch_map.h); a kind without
      * it has no torch twin there. */
     void (*torch)(const bgm_layer *l, struct bgm__torch_map *map);
+    /* BGM__DECODE_*: how the kind runs under incremental decoding. */
+    int decode;
+    /* Optional (BGM__DECODE_STATEFUL kinds): frees what forward left in
+     * *ctx->decode->state. */
+    void (*free_state)(void *state);
     /* 1 when the layer reads int32 token ids (a model input of int32). */
     int takes_ids;
     /* How many inputs a call takes: from min_inputs to max_inputs (0, 0:

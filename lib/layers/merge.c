@@ -178,7 +178,7 @@ BGM_API bgm_layer *bgm_layer_concatenate(int axis)
 
 #define ELEMENTWISE(k, p, f, most)                                                       \
     {.kind = k, .prefix = p, .ctor = "bgm_layer_" p, .build = elementwise_build,        \
-     .forward = f, .min_inputs = 2, .max_inputs = most}
+     .forward = f, .min_inputs = 2, .max_inputs = most, .decode = BGM__DECODE_POINTWISE}
 
 const bgm__layer_ops bgm__add_ops = ELEMENTWISE("Add", "add", add_forward, -1);
 const bgm__layer_ops bgm__subtract_ops = ELEMENTWISE("Subtract", "subtract",

@@ -84,12 +84,12 @@ const bgm__layer_ops bgm__dropout_ops = {
     .kind = "Dropout", .prefix = "dropout", .ctor = "bgm_layer_dropout",
     .fields = dropout_fields, .nfields = BGM__NFIELDS(dropout_fields),
     .build = same_shape_build, .forward = dropout_forward, .compute_mask = bgm__pass_mask,
-    .torch = elementwise_torch};
+    .torch = elementwise_torch, .decode = BGM__DECODE_POINTWISE};
 const bgm__layer_ops bgm__activation_ops = {
     .kind = "Activation", .prefix = "activation", .ctor = "bgm_layer_activation",
     .fields = activation_fields, .nfields = BGM__NFIELDS(activation_fields),
     .build = same_shape_build, .forward = activation_forward,
-    .compute_mask = bgm__pass_mask, .torch = elementwise_torch};
+    .compute_mask = bgm__pass_mask, .torch = elementwise_torch, .decode = BGM__DECODE_POINTWISE};
 
 BGM_API bgm_layer *bgm_layer_flatten(void)
 {
