@@ -128,6 +128,30 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
 BGM_API bgm_status bgm_op_dropout(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                   float rate, bgm_rng *rng, int training);
 
+/* ---- attention ----------------------------------------------------------- */
+
+/**
+ * Scaled dot-product attention, fused: out = softmax(scale * q k^T, masked) v
+ * for every (batch, head), with the heads laid out as a projection leaves
+ * them: q (N, T, H, dk), k (N, S, H, dk), v (N, S, H, dv), out (N, T, H, dv).
+ * mask (N, T, S) float32 or NULL: query t attends to key s where it is
+ * nonzero. causal nonzero also hides the keys s > t (Keras' causal mask,
+ * aligned at the top left when T != S). A query that attends to no key gets
+ * a zero output and zero gradients (PyTorch gives NaN there, Keras a uniform
+ * average). Runs one (batch, head) block at a time in tiles of 32 queries on
+ * the thread pool, never holding all T x S scores; a recorded call keeps
+ * only each row's log-sum-exp (N * H * T floats) and a workspace, and
+ * backward recomputes the probabilities. Gradients flow to q, k and v (not
+ * to the mask).
+ * Errors: BGM_E_INVALID (NULL q, k or v, scale not finite), BGM_E_DTYPE,
+ * BGM_E_SHAPE (ranks, q and k differ in batch, heads or key_dim, v and k in
+ * batch, keys or heads, mask not (N, T, S)), BGM_E_UNSUPPORTED (a dimension
+ * above INT_MAX), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_attention(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *q,
+                                    const bgm_tensor *k, const bgm_tensor *v,
+                                    const bgm_tensor *mask, int causal, float scale);
+
 /* ---- losses (0-dimensional results) ------------------------------------
  * pred and target are float32; gradients flow to both (targets are often
  * constants, in which case nobody asks for theirs).
