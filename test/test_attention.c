@@ -3,7 +3,9 @@
  * differences, fully masked queries, and bad input. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -216,10 +218,357 @@ START_TEST(attention_rejects_bad_shapes_naming_them)
 }
 END_TEST
 
+/* ---- the MultiHeadAttention layer ------------------------------------------- */
+
+/* One model around a MultiHeadAttention layer. */
+typedef struct mha_case {
+    int64_t t, s, dq, dv, dk;  /* lengths; query, value, key features */
+    int heads;
+    int64_t key_dim, value_dim, out_dim; /* value_dim, out_dim 0: the defaults */
+    int key, mask, causal, bias;
+    float dropout;
+} mha_case;
+
+static const mha_case mha_cases[] = {
+    {4, 4, 6, 6, 6, 2, 3, 0, 0, 0, 0, 1, 1, 0},   /* causal self-attention */
+    {3, 5, 4, 6, 5, 3, 2, 4, 7, 1, 0, 0, 1, 0},   /* cross, key given, value_dim, output */
+    {4, 3, 5, 5, 5, 2, 3, 0, 0, 1, 1, 0, 1, 0},   /* attention mask (a query sees nothing) */
+    {3, 3, 4, 4, 4, 1, 4, 2, 0, 1, 1, 1, 0, 0},   /* mask and causal, no bias */
+};
+
+typedef struct mha_model {
+    bgm_model *m;
+    bgm_tensor *xs[4];
+    int nx;
+} mha_model;
+
+/* The mask input of a case: (N, T, S) with query 1 of sample 0 seeing nothing. */
+static bgm_tensor *mha_mask(int64_t n, int64_t t, int64_t s)
+{
+    attn_case c = {n, t, s, 1, 1, 1, 1, 0};
+    return make_mask(&c);
+}
+
+/* Builds the model of case c with random weights (biases too) and inputs
+ * of n samples. */
+static void mha_build(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in[4], *out;
+    bgm_layer *l = bgm_layer_multi_head_attention(c->heads, c->key_dim);
+    float *w;
+    int64_t i, count;
+    int k = 0;
+    ck_assert_ptr_nonnull(l);
+    if (c->value_dim)
+        BGM_ASSERT_OK(bgm_layer_set_value_dim(l, c->value_dim));
+    if (c->out_dim)
+        BGM_ASSERT_OK(bgm_layer_set_output_dim(l, c->out_dim));
+    BGM_ASSERT_OK(bgm_layer_set_use_causal_mask(l, c->causal));
+    BGM_ASSERT_OK(bgm_layer_set_use_bias(l, c->bias));
+    BGM_ASSERT_OK(bgm_layer_set_dropout(l, c->dropout));
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in[k++] = bgm_test_input(g, (int64_t[]){c->t, c->dq}, 2, "query");
+    in[k++] = bgm_test_input(g, (int64_t[]){c->s, c->dv}, 2, "value");
+    if (c->key || c->mask)
+        in[k++] = c->key ? bgm_test_input(g, (int64_t[]){c->s, c->dk}, 2, "key") : in[1];
+    if (c->mask)
+        in[k++] = bgm_test_input(g, (int64_t[]){c->t, c->s}, 2, "mask");
+    out = bgm_test_call(l, in, k);
+    mm->nx = 0;
+    for (i = 0; i < k; i++)
+        if (i != 2 || c->key)
+            in[mm->nx++] = in[i];
+    BGM_ASSERT_OK(bgm_model_create_graph(&mm->m, in, mm->nx, &out, 1, seed));
+    bgm_graph_free(g);
+    count = bgm_model_num_params(mm->m);
+    w = malloc((size_t)count * sizeof *w);
+    ck_assert_ptr_nonnull(w);
+    {
+        bgm_tensor *r = bgm_test_randn((int64_t[]){count}, 1, seed + 7);
+        for (i = 0; i < count; i++)
+            w[i] = 0.5f * ((const float *)bgm_tensor_data(r))[i];
+        bgm_tensor_free(r);
+    }
+    BGM_ASSERT_OK(bgm_model_set_weights(mm->m, w, count));
+    free(w);
+    k = 0;
+    mm->xs[k++] = bgm_test_randn((int64_t[]){n, c->t, c->dq}, 3, seed + 1);
+    mm->xs[k++] = bgm_test_randn((int64_t[]){n, c->s, c->dv}, 3, seed + 2);
+    if (c->key)
+        mm->xs[k++] = bgm_test_randn((int64_t[]){n, c->s, c->dk}, 3, seed + 3);
+    if (c->mask)
+        mm->xs[k++] = mha_mask(n, c->t, c->s);
+}
+
+static void mha_free(mha_model *mm)
+{
+    int i;
+    for (i = 0; i < mm->nx; i++)
+        bgm_tensor_free(mm->xs[i]);
+    bgm_model_free(mm->m);
+}
+
+static bgm_status mha_fn(bgm_tensor **out, bgm_tape *tape, bgm_tensor *const *in, void *ctx)
+{
+    mha_model *mm = ctx;
+    bgm_tape *own = NULL;
+    bgm_tensor *y = NULL;
+    bgm_status st;
+    if (!tape && bgm_tape_create(&own) != BGM_OK)
+        return BGM_E_NOMEM;
+    st = bgm_model_forward_multi(&y, 1, mm->m, tape ? tape : own,
+                                 (const bgm_tensor *const *)mm->xs, mm->nx, 0);
+    if (st == BGM_OK && own)
+        st = bgm_tensor_clone(out, y);
+    else if (st == BGM_OK)
+        *out = y;
+    bgm_tape_free(own);
+    return st;
+}
+
+START_TEST(mha_gradients_of_every_weight_and_input_match_finite_differences)
+{
+    const mha_case *c = &mha_cases[_i];
+    bgm_tensor *const *params;
+    bgm_tensor *all[16];
+    mha_model mm;
+    int count, i, nin;
+    double err;
+    mha_build(&mm, c, 2, 30 + (uint64_t)_i);
+    BGM_ASSERT_OK(bgm_model_trainable_params(&params, &count, mm.m));
+    ck_assert_int_eq(count, c->bias ? 8 : 4);
+    ck_assert_str_eq(bgm_model_weight_name(mm.m, 3), c->bias ? "multi_head_attention/key/bias"
+                                                             : "multi_head_attention/"
+                                                               "attention_output/kernel");
+    /* The key bias adds q . b_k to every score of a row: softmax ignores it,
+     * its gradient is 0 and finite differences see only rounding. */
+    count -= c->bias;
+    for (i = 0; i < count; i++)
+        all[i] = params[i + (c->bias && i >= 3)];
+    nin = mm.nx - c->mask; /* not the mask */
+    for (i = 0; i < nin; i++)
+        all[count + i] = mm.xs[i];
+    err = bgm_test_gradcheck(mha_fn, all, count + nin, &mm, GRAD_EPS);
+    ck_assert_msg(err < GRAD_TOL, "case %d: relative gradient error %g", _i, err);
+    mha_free(&mm);
+}
+END_TEST
+
+START_TEST(mha_weights_are_laid_out_as_keras_does)
+{
+    const mha_case *c = &mha_cases[1];
+    static const char *names[] = {"query/kernel", "query/bias", "key/kernel", "key/bias",
+                                  "value/kernel", "value/bias", "attention_output/kernel",
+                                  "attention_output/bias"};
+    static const int64_t shapes[8][3] = {{4, 3, 2}, {3, 2}, {5, 3, 2}, {3, 2},
+                                         {6, 3, 4}, {3, 4}, {3, 4, 7}, {7}};
+    static const int ndims[8] = {3, 2, 3, 2, 3, 2, 3, 1};
+    mha_model mm;
+    char want[96];
+    int i, k;
+    mha_build(&mm, c, 1, 3);
+    ck_assert_int_eq(bgm_model_num_weights(mm.m), 8);
+    for (i = 0; i < 8; i++) {
+        const bgm_tensor *w = bgm_model_weight(mm.m, i);
+        snprintf(want, sizeof want, "multi_head_attention/%s", names[i]);
+        ck_assert_str_eq(bgm_model_weight_name(mm.m, i), want);
+        ck_assert_int_eq(bgm_tensor_ndim(w), ndims[i]);
+        for (k = 0; k < ndims[i]; k++)
+            ck_assert_int_eq(bgm_tensor_dim(w, k), shapes[i][k]);
+    }
+    mha_free(&mm);
+}
+END_TEST
+
+/* An Embedding with mask_zero before query and value gives what the same
+ * model gives with the equivalent attention mask. */
+START_TEST(padding_masks_of_query_and_value_act_as_an_attention_mask)
+{
+    bgm_graph *g = NULL;
+    bgm_node *ids, *mask_in, *e, *outs[2];
+    bgm_layer *emb = bgm_layer_embedding(7, 6), *mha = bgm_layer_multi_head_attention(2, 3);
+    bgm_model *m = NULL;
+    bgm_tensor *x = NULL, *mask = NULL, *y[2];
+    const int32_t tok[2][5] = {{3, 1, 4, 0, 0}, {0, 2, 6, 5, 1}};
+    const float *a, *b;
+    int64_t i, t, s;
+    BGM_ASSERT_OK(bgm_layer_set_mask_zero(emb, 1));
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&ids, g, (int64_t[]){5}, 1, BGM_INT32, "ids"));
+    mask_in = bgm_test_input(g, (int64_t[]){5, 5}, 2, "mask");
+    e = bgm_test_call(emb, &ids, 1);
+    outs[0] = bgm_test_call(mha, (bgm_node *[]){e, e}, 2);
+    /* The same layer again, on the explicit mask: the padding masks still
+     * flow in, and the explicit mask says nothing more. */
+    outs[1] = bgm_test_call(mha, (bgm_node *[]){e, e, e, mask_in}, 4);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, (bgm_node *[]){ids, mask_in}, 2, outs, 2, 5));
+    bgm_graph_free(g);
+    BGM_ASSERT_OK(bgm_tensor_zeros(&x, BGM_INT32, (int64_t[]){2, 5}, 2));
+    memcpy(bgm_tensor_data(x), tok, sizeof tok);
+    BGM_ASSERT_OK(bgm_tensor_zeros(&mask, BGM_FLOAT32, (int64_t[]){2, 5, 5}, 3));
+    for (i = 0; i < 2; i++)
+        for (t = 0; t < 5; t++)
+            for (s = 0; s < 5; s++)
+                ((float *)bgm_tensor_data(mask))[(i * 5 + t) * 5 + s] =
+                    tok[i][t] != 0 && tok[i][s] != 0;
+    BGM_ASSERT_OK(bgm_model_predict_multi(y, 2, m, (const bgm_tensor *const[]){x, mask}, 2,
+                                          0));
+    a = bgm_tensor_data(y[0]);
+    b = bgm_tensor_data(y[1]);
+    for (i = 0; i < bgm_tensor_numel(y[0]); i++)
+        ck_assert_float_eq(a[i], b[i]);
+    /* A padded query attends to nothing: its output is the output bias (0). */
+    for (i = 0; i < 6; i++)
+        ck_assert_float_eq(a[3 * 6 + i], 0.0f);
+    /* A real query does not: the padding of sample 0 is hidden from it, so
+     * its output differs from attending to every position. */
+    ck_assert(a[0] != 0.0f);
+    bgm_tensor_free(y[0]);
+    bgm_tensor_free(y[1]);
+    bgm_tensor_free(x);
+    bgm_tensor_free(mask);
+    bgm_model_free(m);
+}
+END_TEST
+
+START_TEST(mha_rejects_bad_inputs_naming_the_layer_and_shapes)
+{
+    bgm_graph *g = NULL;
+    bgm_node *q, *v, *k, *flat, *m_bad, *ids, *out = NULL;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    q = bgm_test_input(g, (int64_t[]){4, 8}, 2, "q");
+    v = bgm_test_input(g, (int64_t[]){5, 8}, 2, "v");
+    k = bgm_test_input(g, (int64_t[]){6, 8}, 2, "k");
+    flat = bgm_test_input(g, (int64_t[]){8}, 1, "flat");
+    m_bad = bgm_test_input(g, (int64_t[]){4, 6}, 2, "m");
+    BGM_ASSERT_OK(bgm_graph_input(&ids, g, (int64_t[]){4, 8}, 2, BGM_INT32, "ids"));
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4),
+                                    (bgm_node *[]){flat, v}, 2),
+                     BGM_E_SHAPE, "layer 'multi_head_attention' (MultiHeadAttention): the "
+                     "query has shape (None, 8), expected (None, length, features)");
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4),
+                                    (bgm_node *[]){q, v, k}, 3),
+                     BGM_E_SHAPE, "the key (None, 6, 8) and the value (None, 5, 8) differ "
+                     "in length");
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4),
+                                    (bgm_node *[]){q, v, v, m_bad}, 4),
+                     BGM_E_SHAPE, "the attention_mask has shape (None, 4, 6), expected "
+                     "(None, 4, 5)");
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4),
+                                    (bgm_node *[]){ids, v}, 2),
+                     BGM_E_DTYPE, "the query is int32, expected float32");
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4), &q, 1),
+                     BGM_E_INVALID, "(MultiHeadAttention) takes 2 or more inputs, got 1");
+    ck_assert_ptr_null(bgm_layer_multi_head_attention(0, 4));
+    ck_assert_ptr_nonnull(strstr(bgm_last_error(), "num_heads = 0"));
+    ck_assert_ptr_null(bgm_layer_multi_head_attention(2, -1));
+    ck_assert_ptr_nonnull(strstr(bgm_last_error(), "key_dim = -1"));
+    {
+        bgm_layer *l = bgm_layer_multi_head_attention(2, 4);
+        BGM_ASSERT_FAILS(bgm_layer_set_dropout(l, 1.0f), BGM_E_INVALID, "rate = 1");
+        BGM_ASSERT_FAILS(bgm_layer_set_value_dim(l, 0), BGM_E_INVALID, "value_dim = 0");
+        BGM_ASSERT_FAILS(bgm_layer_set_output_dim(l, -2), BGM_E_INVALID, "output_shape = -2");
+        bgm_layer *dense = bgm_layer_dense(2, BGM_ACT_LINEAR);
+        BGM_ASSERT_FAILS(bgm_layer_set_value_dim(dense, 3), BGM_E_UNSUPPORTED,
+                         "a Dense layer has no value_dim");
+        bgm_layer_free(dense);
+        bgm_layer_free(l);
+    }
+    bgm_graph_free(g);
+}
+END_TEST
+
+START_TEST(mha_config_is_keras_json)
+{
+    bgm_layer *l = bgm_layer_multi_head_attention(4, 16);
+    char buf[1024];
+    BGM_ASSERT_OK(bgm_layer_set_dropout(l, 0.25f));
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, l));
+    ck_assert_str_eq(buf, "{\"class_name\": \"MultiHeadAttention\", \"config\": {\"name\": "
+                     "\"\", \"trainable\": true, \"num_heads\": 4, \"key_dim\": 16, "
+                     "\"value_dim\": 16, \"dropout\": 0.25, \"use_bias\": true, "
+                     "\"bias_initializer\": \"zeros\", \"output_shape\": null, "
+                     "\"kernel_initializer\": \"glorot_uniform\", \"use_causal_mask\": "
+                     "false}}");
+    bgm_layer_free(l);
+}
+END_TEST
+
+/* Dropout on the probabilities acts in training only. */
+START_TEST(mha_dropout_acts_in_training_only)
+{
+    mha_case c = mha_cases[0];
+    mha_model plain, drop;
+    bgm_tape *tape = NULL;
+    bgm_tensor *y0 = NULL, *y1 = NULL, *yt = NULL;
+    const float *a, *b, *t;
+    int64_t i, differ = 0;
+    mha_build(&plain, &c, 2, 8);
+    c.dropout = 0.5f;
+    mha_build(&drop, &c, 2, 8);
+    BGM_ASSERT_OK(bgm_model_predict_multi(&y0, 1, plain.m,
+                                          (const bgm_tensor *const *)plain.xs, plain.nx, 0));
+    BGM_ASSERT_OK(bgm_model_predict_multi(&y1, 1, drop.m, (const bgm_tensor *const *)drop.xs,
+                                          drop.nx, 0));
+    BGM_ASSERT_OK(bgm_tape_create(&tape));
+    BGM_ASSERT_OK(bgm_model_forward_multi(&yt, 1, drop.m, tape,
+                                          (const bgm_tensor *const *)drop.xs, drop.nx, 1));
+    a = bgm_tensor_data(y0);
+    b = bgm_tensor_data(y1);
+    t = bgm_tensor_data(yt);
+    for (i = 0; i < bgm_tensor_numel(y0); i++) {
+        ck_assert_float_eq(a[i], b[i]);
+        ck_assert(isfinite(t[i]));
+        differ += t[i] != a[i];
+    }
+    ck_assert_int_gt(differ, bgm_tensor_numel(y0) / 2);
+    bgm_tape_free(tape);
+    bgm_tensor_free(y0);
+    bgm_tensor_free(y1);
+    mha_free(&plain);
+    mha_free(&drop);
+}
+END_TEST
+
+/* A model with MultiHeadAttention saves and loads bit-exact, configuration
+ * and all. */
+START_TEST(a_model_with_mha_round_trips_through_a_file)
+{
+    mha_model mm;
+    bgm_model *back = NULL;
+    bgm_tensor *y = NULL, *z = NULL;
+    char path[512], a[1024], b[1024];
+    int i;
+    mha_build(&mm, &mha_cases[_i], 2, 40);
+    bgm_test_tmpdir_create("mha_file");
+    snprintf(path, sizeof path, "%s", bgm_test_path("mha.bgm"));
+    BGM_ASSERT_OK(bgm_model_save(mm.m, path, 0));
+    BGM_ASSERT_OK(bgm_model_load(&back, path));
+    BGM_ASSERT_OK(bgm_layer_config_string(a, sizeof a, NULL, bgm_model_layer(mm.m, 0)));
+    BGM_ASSERT_OK(bgm_layer_config_string(b, sizeof b, NULL, bgm_model_layer(back, 0)));
+    ck_assert_str_eq(a, b);
+    ck_assert_int_eq(bgm_model_num_weights(back), bgm_model_num_weights(mm.m));
+    for (i = 0; i < bgm_model_num_weights(back); i++)
+        ck_assert_str_eq(bgm_model_weight_name(back, i), bgm_model_weight_name(mm.m, i));
+    BGM_ASSERT_OK(bgm_model_predict_multi(&y, 1, mm.m, (const bgm_tensor *const *)mm.xs,
+                                          mm.nx, 0));
+    BGM_ASSERT_OK(bgm_model_predict_multi(&z, 1, back, (const bgm_tensor *const *)mm.xs,
+                                          mm.nx, 0));
+    ck_assert_int_eq(memcmp(bgm_tensor_data(y), bgm_tensor_data(z), bgm_tensor_nbytes(y)), 0);
+    bgm_tensor_free(y);
+    bgm_tensor_free(z);
+    bgm_model_free(back);
+    mha_free(&mm);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
 Suite *suite_attention(void)
 {
     Suite *s = suite_create("attention");
     TCase *op = tcase_create("op");
+    TCase *layer = tcase_create("layer");
     int ncases = (int)(sizeof cases / sizeof cases[0]);
 
     tcase_add_loop_test(op, attention_matches_the_definition, 0, ncases);
@@ -228,5 +577,17 @@ Suite *suite_attention(void)
     tcase_add_test(op, attention_rejects_bad_shapes_naming_them);
     BGM_TEST_SLOW(op, 30);
     suite_add_tcase(s, op);
+
+    tcase_add_loop_test(layer, mha_gradients_of_every_weight_and_input_match_finite_differences,
+                        0, (int)(sizeof mha_cases / sizeof mha_cases[0]));
+    tcase_add_test(layer, mha_weights_are_laid_out_as_keras_does);
+    tcase_add_test(layer, padding_masks_of_query_and_value_act_as_an_attention_mask);
+    tcase_add_test(layer, mha_rejects_bad_inputs_naming_the_layer_and_shapes);
+    tcase_add_test(layer, mha_config_is_keras_json);
+    tcase_add_test(layer, mha_dropout_acts_in_training_only);
+    tcase_add_loop_test(layer, a_model_with_mha_round_trips_through_a_file, 0,
+                        (int)(sizeof mha_cases / sizeof mha_cases[0]));
+    BGM_TEST_SLOW(layer, 60);
+    suite_add_tcase(s, layer);
     return s;
 }

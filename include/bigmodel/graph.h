@@ -232,6 +232,44 @@ BGM_API bgm_layer *bgm_layer_permute(const int *dims, int ndim);
 BGM_API bgm_layer *bgm_layer_zero_padding2d(int64_t top, int64_t bottom, int64_t left,
                                             int64_t right);
 
+/**
+ * Keras' MultiHeadAttention with num_heads heads of key_dim (value_dim =
+ * key_dim, dropout 0, use_bias 1, output dimension the query's; change them
+ * with bgm_layer_set_value_dim, bgm_layer_set_dropout, bgm_layer_set_use_bias,
+ * bgm_layer_set_output_dim, bgm_layer_set_use_causal_mask). Called with
+ * bgm_layer_call on 2 to 4 nodes: query (T, dim), value (S, dim_v), key
+ * (S, dim_k; default: the value) and attention_mask (T, S) float32 (1:
+ * query t attends to key s, 0: it does not; pass the value as the key to
+ * give a mask without a key). Its output is (T, output_dim). Padding masks
+ * of the query, value and key (an Embedding with mask_zero before them) are
+ * combined with the attention mask and the causal mask as Keras combines
+ * them; a query that may attend to nothing outputs the output bias alone
+ * (zero attention), and the query's mask passes on. Scores are scaled by
+ * 1 / sqrt(key_dim). Weights, as Keras lays them out: query/kernel (dim,
+ * heads, key_dim), query/bias (heads, key_dim), key/kernel (dim_k, heads,
+ * key_dim), key/bias, value/kernel (dim_v, heads, value_dim), value/bias
+ * (heads, value_dim), attention_output/kernel (heads, value_dim, output_dim),
+ * attention_output/bias (output_dim); docs/design.md maps them to PyTorch's
+ * nn.MultiheadAttention.
+ * Errors (NULL returned): BGM_E_INVALID (num_heads or key_dim < 1), BGM_E_NOMEM.
+ */
+BGM_API bgm_layer *bgm_layer_multi_head_attention(int num_heads, int64_t key_dim);
+
+/** MultiHeadAttention: the width of each head's values (>= 1; default key_dim). */
+BGM_API bgm_status bgm_layer_set_value_dim(bgm_layer *layer, int64_t value_dim);
+
+/**
+ * MultiHeadAttention: the last dimension of the output (Keras' output_shape;
+ * >= 1, or 0 for the default: the query's last dimension).
+ */
+BGM_API bgm_status bgm_layer_set_output_dim(bgm_layer *layer, int64_t dim);
+
+/**
+ * MultiHeadAttention: hide from query t the keys after position t (Keras'
+ * use_causal_mask call argument; default 0), for decoders.
+ */
+BGM_API bgm_status bgm_layer_set_use_causal_mask(bgm_layer *layer, int use_causal_mask);
+
 #ifdef __cplusplus
 }
 #endif

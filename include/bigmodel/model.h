@@ -346,7 +346,8 @@ BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_s
  * LSTM / GRU input dropout rate in [0, 1) (Keras' dropout; default 0): in
  * training, a mask of the input features drawn per batch from the model's
  * generator and shared by every step scales them by 0 or 1 / (1 - rate).
- * Inactive at inference.
+ * MultiHeadAttention: dropout on the attention probabilities (one draw per
+ * probability), as Keras. Inactive at inference.
  */
 BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate);
 

@@ -263,7 +263,10 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
         switch (f->type) {
         case BGM__FIELD_INT:
             memcpy(v, p, sizeof *v);
-            append(buf, size, used, "%lld", (long long)v[0]);
+            if (f->zero_null && v[0] == 0)
+                append(buf, size, used, "null");
+            else
+                append(buf, size, used, "%lld", (long long)v[0]);
             break;
         case BGM__FIELD_FLOAT:
             memcpy(&x, p, sizeof x);

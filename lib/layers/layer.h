@@ -45,6 +45,8 @@ typedef struct bgm__forward_ctx {
     bgm_rng *rng;              /* dropout draws; NULL when not training */
     const bgm_tensor *mask;    /* (N, T) padding mask of the input (Keras' mask
                                   propagation), or NULL */
+    const bgm_tensor *const *masks; /* each input's mask (nx entries, masks[0] ==
+                                  mask, any may be NULL), or NULL for none */
     int input_free;            /* 1: nothing reads x[0] after this call, so the
                                   layer may overwrite it (bgm__op_relu_over) */
     /* Incremental decoding (generation with a KV cache), or NULL: the input
@@ -116,6 +118,7 @@ typedef struct bgm__field {
     int count;                 /* BGM__FIELD_INTS: fixed count, or 0 */
     size_t count_offset;       /* BGM__FIELD_INTS with count 0: the int holding it */
     int minus_one;             /* BGM__FIELD_INTS: one entry may be -1 */
+    int zero_null;             /* BGM__FIELD_INT: 0 means None (null in configs) */
 } bgm__field;
 
 #define BGM__OFFSET(member) offsetof(struct bgm_layer, member)
@@ -235,6 +238,9 @@ struct bgm_layer {
     int target_ndim;
     int64_t perm[BGM_MAX_DIMS]; /* Permute: 1-based sample axes, as Keras (target_ndim) */
     int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
+    int64_t num_heads, key_dim, value_dim; /* MultiHeadAttention */
+    int64_t out_dim;           /* MultiHeadAttention's output_shape (0: the query's) */
+    int use_causal_mask, return_scores; /* MultiHeadAttention */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -352,6 +358,7 @@ extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops
     bgm__batch_norm_ops, bgm__activation_ops, bgm__embedding_ops, bgm__lstm_ops,
     bgm__gru_ops, bgm__bidirectional_ops, bgm__add_ops, bgm__subtract_ops, bgm__multiply_ops,
     bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
-    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops;
+    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops,
+    bgm__multi_head_attention_ops;
 
 #endif

@@ -97,8 +97,12 @@ BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_s
 
 BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate)
 {
-    return bgm__layer_set(layer, "bgm_layer_set_dropout", "input dropout",
-                          BGM__OFFSET(dropout), &rate);
+    /* MultiHeadAttention drops attention probabilities, the RNNs inputs. */
+    const char *what = layer && bgm__layer_field(layer->ops, BGM__OFFSET(dropout),
+                                                 "attention dropout")
+                           ? "attention dropout"
+                           : "input dropout";
+    return bgm__layer_set(layer, "bgm_layer_set_dropout", what, BGM__OFFSET(dropout), &rate);
 }
 
 BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate)

@@ -203,7 +203,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
 {
     bgm__forward_ctx ctx;
     slot *sl = calloc((size_t)m->nsteps + 1, sizeof *sl);
-    const bgm_tensor **x = NULL;
+    const bgm_tensor **x = NULL, **masks = NULL;
     bgm_tensor **made = NULL;
     int nmade = 0, maxin = 1, k, j;
     bgm_status s = BGM_OK;
@@ -211,8 +211,9 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         if (m->steps[k].nin > maxin)
             maxin = m->steps[k].nin;
     x = malloc((size_t)maxin * sizeof *x);
+    masks = malloc((size_t)maxin * sizeof *masks);
     made = calloc((size_t)m->nsteps + 1, sizeof *made);
-    if (!sl || !x || !made) {
+    if (!sl || !x || !masks || !made) {
         s = bgm__fail(BGM_E_NOMEM, "out of memory for a forward pass");
         goto done;
     }
@@ -230,8 +231,10 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             sl[k].value = (bgm_tensor *)xs[st->input];
             continue;
         }
-        for (j = 0; j < st->nin; j++)
+        for (j = 0; j < st->nin; j++) {
             x[j] = sl[st->in[j]].value;
+            masks[j] = sl[st->in[j]].mask;
+        }
         ctx.tape = tape;
         if (t) {
             own = free_tape(t);
@@ -241,7 +244,8 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             }
             ctx.tape = t->tapes[own];
         }
-        ctx.mask = sl[st->in[0]].mask;
+        ctx.mask = masks[0];
+        ctx.masks = masks;
         ctx.input_free = !t && input_free(m, sl, k);
         s = l->ops->forward(l, &ctx, m->views + l->first_weight,
                             (const bgm_tensor *const *)x, st->nin, &y);
@@ -269,6 +273,7 @@ done:
     for (j = 0; j < nmade; j++)
         bgm_tensor_free(made[j]);
     free(made);
+    free(masks);
     free(x);
     free(sl);
     return s;

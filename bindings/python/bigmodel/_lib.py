@@ -418,6 +418,10 @@ OPTIONAL = {
     "bgm_layer_reshape": (H, [I64P, c_int]),
     "bgm_layer_permute": (H, [IP, c_int]),
     "bgm_layer_zero_padding2d": (H, [c_int64, c_int64, c_int64, c_int64]),
+    "bgm_layer_multi_head_attention": (H, [c_int, c_int64]),
+    "bgm_layer_set_value_dim": (STATUS, [H, c_int64]),
+    "bgm_layer_set_output_dim": (STATUS, [H, c_int64]),
+    "bgm_layer_set_use_causal_mask": (STATUS, [H, c_int]),
     # model files (model.h), newer in the 0.1 series
     "bgm_model_save": (STATUS, [H, c_char_p, ctypes.c_uint]),
     "bgm_model_load": (STATUS, [PH, c_char_p]),

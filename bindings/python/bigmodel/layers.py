@@ -35,7 +35,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "BatchNormalization", "Activation", "ReLU", "LeakyReLU",
            "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Embedding", "LSTM", "GRU",
            "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "add", "subtract",
+           "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "MultiHeadAttention",
+           "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
@@ -577,6 +578,58 @@ class ZeroPadding2D(Layer):
                          input_shape)
 
 
+class MultiHeadAttention(Layer):
+    """Keras' MultiHeadAttention: num_heads heads of key_dim (value_dim defaults
+    to key_dim), dropout on the attention probabilities in training, the
+    output's last dimension output_shape (default: the query's). Called as
+    ``mha(query, value, key=None, attention_mask=None, use_causal_mask=False)``
+    on KerasTensors: query (T, dim), value (S, dim_v), key (S, dim_k),
+    attention_mask (T, S) float32 (1 attends, 0 does not). Padding masks of an
+    Embedding(mask_zero=True) before query, value or key flow in. Weights as
+    Keras lays them out: query/kernel (dim, heads, key_dim), query/bias, key/...,
+    value/..., attention_output/kernel (heads, value_dim, out), attention_output/
+    bias. use_causal_mask is fixed at the first call (a layer option in the
+    library)."""
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", name=None):
+        super().__init__(lib.bgm_layer_multi_head_attention(int(num_heads), int(key_dim)),
+                         name)
+        if value_dim is not None:
+            self._set(lib.bgm_layer_set_value_dim, int(value_dim))
+        if dropout:
+            self._set(lib.bgm_layer_set_dropout, float(dropout))
+        if output_shape is not None:
+            if not isinstance(output_shape, numbers.Integral):
+                dims = tuple(output_shape)
+                if len(dims) != 1:
+                    self.close()
+                    raise InvalidArgumentError("output_shape must be an int or a 1-tuple, "
+                                               "got %r" % (output_shape,))
+                output_shape = dims[0]
+            self._set(lib.bgm_layer_set_output_dim, int(output_shape))
+        _weighted_options(self, use_bias, kernel_initializer, bias_initializer, None)
+
+    def __call__(self, query, value, key=None, attention_mask=None, use_causal_mask=False,
+                 return_attention_scores=False):
+        if return_attention_scores:
+            raise InvalidArgumentError("MultiHeadAttention: return_attention_scores is not "
+                                       "supported yet")
+        causal = bool(self.get_config()["use_causal_mask"])
+        if bool(use_causal_mask) != causal:
+            if self.built:
+                raise StateError("MultiHeadAttention '%s': use_causal_mask=%s was fixed at "
+                                 "its first call" % (self.name, causal))
+            lib.bgm_layer_set_use_causal_mask(self._h, int(bool(use_causal_mask)))
+        inputs = [query, value]
+        if key is not None or attention_mask is not None:
+            inputs.append(key if key is not None else value)
+        if attention_mask is not None:
+            inputs.append(attention_mask)
+        return call_layer(self, inputs)
+
+
 def _merge_function(cls):
     def merge(inputs, **kwargs):
         return cls(**kwargs)(inputs)
@@ -597,7 +650,7 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "Bidirectional": Bidirectional, "Add": Add, "Subtract": Subtract,
          "Multiply": Multiply, "Average": Average, "Maximum": Maximum, "Minimum": Minimum,
          "Concatenate": Concatenate, "Reshape": Reshape, "Permute": Permute,
-         "ZeroPadding2D": ZeroPadding2D}
+         "ZeroPadding2D": ZeroPadding2D, "MultiHeadAttention": MultiHeadAttention}
 
 
 def _from_model(ptr, owner, model=None):
