@@ -250,11 +250,13 @@ static bgm_tensor *mha_mask(int64_t n, int64_t t, int64_t s)
 }
 
 /* Builds the model of case c with random weights (biases too) and inputs
- * of n samples. */
-static void mha_build(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed)
+ * of n samples; scores 1: the layer returns its attention scores too
+ * (outputs: both), 2: the scores are the model's only output. */
+static void mha_build_ex(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed,
+                         int scores)
 {
     bgm_graph *g = NULL;
-    bgm_node *in[4], *out;
+    bgm_node *in[4], *outs[2];
     bgm_layer *l = bgm_layer_multi_head_attention(c->heads, c->key_dim);
     float *w;
     int64_t i, count;
@@ -267,6 +269,7 @@ static void mha_build(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed
     BGM_ASSERT_OK(bgm_layer_set_use_causal_mask(l, c->causal));
     BGM_ASSERT_OK(bgm_layer_set_use_bias(l, c->bias));
     BGM_ASSERT_OK(bgm_layer_set_dropout(l, c->dropout));
+    BGM_ASSERT_OK(bgm_layer_set_return_attention_scores(l, scores > 0));
     BGM_ASSERT_OK(bgm_graph_create(&g));
     in[k++] = bgm_test_input(g, (int64_t[]){c->t, c->dq}, 2, "query");
     in[k++] = bgm_test_input(g, (int64_t[]){c->s, c->dv}, 2, "value");
@@ -274,12 +277,14 @@ static void mha_build(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed
         in[k++] = c->key ? bgm_test_input(g, (int64_t[]){c->s, c->dk}, 2, "key") : in[1];
     if (c->mask)
         in[k++] = bgm_test_input(g, (int64_t[]){c->t, c->s}, 2, "mask");
-    out = bgm_test_call(l, in, k);
+    ck_assert_int_eq(bgm_layer_num_outputs(l), scores ? 2 : 1);
+    BGM_ASSERT_OK(bgm_layer_call_multi(outs, scores ? 2 : 1, l, in, k));
     mm->nx = 0;
     for (i = 0; i < k; i++)
         if (i != 2 || c->key)
             in[mm->nx++] = in[i];
-    BGM_ASSERT_OK(bgm_model_create_graph(&mm->m, in, mm->nx, &out, 1, seed));
+    BGM_ASSERT_OK(bgm_model_create_graph(&mm->m, in, mm->nx, outs + (scores == 2),
+                                         scores == 1 ? 2 : 1, seed));
     bgm_graph_free(g);
     count = bgm_model_num_params(mm->m);
     w = malloc((size_t)count * sizeof *w);
@@ -299,6 +304,11 @@ static void mha_build(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed
         mm->xs[k++] = bgm_test_randn((int64_t[]){n, c->s, c->dk}, 3, seed + 3);
     if (c->mask)
         mm->xs[k++] = mha_mask(n, c->t, c->s);
+}
+
+static void mha_build(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed)
+{
+    mha_build_ex(mm, c, n, seed, 0);
 }
 
 static void mha_free(mha_model *mm)
@@ -490,7 +500,7 @@ START_TEST(mha_config_is_keras_json)
                      "\"value_dim\": 16, \"dropout\": 0.25, \"use_bias\": true, "
                      "\"bias_initializer\": \"zeros\", \"output_shape\": null, "
                      "\"kernel_initializer\": \"glorot_uniform\", \"use_causal_mask\": "
-                     "false}}");
+                     "false, \"return_attention_scores\": false}}");
     bgm_layer_free(l);
 }
 END_TEST
@@ -564,11 +574,188 @@ START_TEST(a_model_with_mha_round_trips_through_a_file)
 }
 END_TEST
 
+/* ---- return_attention_scores: calls of several outputs --------------------- */
+
+/* The model of case c returning (output, scores), or the scores alone. */
+static void mha_build_scores(mha_model *mm, const mha_case *c, int64_t n, uint64_t seed,
+                             int scores_only)
+{
+    bgm_node *first;
+    mha_build_ex(mm, c, n, seed, scores_only ? 2 : 1);
+    first = (bgm_node *)bgm_node_input(bgm_model_output(mm->m, scores_only ? 0 : 1), 0);
+    ck_assert_int_eq(bgm_node_output_index(first), 0);
+    ck_assert_int_eq(bgm_node_output_index(bgm_model_output(mm->m, scores_only ? 0 : 1)), 1);
+    ck_assert_int_eq(bgm_node_shape(bgm_model_output(mm->m, scores_only ? 0 : 1), NULL)[0],
+                     c->heads);
+}
+
+/* Both outputs, flattened and joined: one tensor for the gradient checker. */
+static bgm_status mha_scores_fn(bgm_tensor **out, bgm_tape *tape, bgm_tensor *const *in,
+                                void *ctx)
+{
+    mha_model *mm = ctx;
+    bgm_tape *own = NULL, *tp = tape;
+    bgm_tensor *y[2], *flat[2], *joined = NULL;
+    int64_t rows[2] = {-1, 0};
+    bgm_status st;
+    int i;
+    if (!tp && bgm_tape_create(&own) != BGM_OK)
+        return BGM_E_NOMEM;
+    tp = tp ? tp : own;
+    st = bgm_model_forward_multi(y, 2, mm->m, tp, (const bgm_tensor *const *)mm->xs, mm->nx, 0);
+    for (i = 0; st == BGM_OK && i < 2; i++) {
+        rows[1] = bgm_tensor_numel(y[i]);
+        st = bgm_op_reshape(&flat[i], tp, y[i], rows, 2);
+    }
+    if (st == BGM_OK)
+        st = bgm_op_concat(&joined, tp, (const bgm_tensor *const *)flat, 2, 1);
+    if (st == BGM_OK && own)
+        st = bgm_tensor_clone(out, joined);
+    else if (st == BGM_OK)
+        *out = joined;
+    bgm_tape_free(own);
+    return st;
+}
+
+START_TEST(scores_and_output_gradients_match_finite_differences)
+{
+    const mha_case *c = &mha_cases[_i == 0 ? 0 : 2];
+    bgm_tensor *const *params;
+    bgm_tensor *all[16];
+    mha_model mm;
+    int count, i;
+    double err;
+    mha_build_scores(&mm, c, 2, 50, 0);
+    BGM_ASSERT_OK(bgm_model_trainable_params(&params, &count, mm.m));
+    count -= 1; /* the key bias: see the other gradient check */
+    for (i = 0; i < count; i++)
+        all[i] = params[i + (i >= 3)];
+    for (i = 0; i < mm.nx - c->mask; i++)
+        all[count + i] = mm.xs[i];
+    err = bgm_test_gradcheck(mha_scores_fn, all, count + mm.nx - c->mask, &mm, GRAD_EPS);
+    ck_assert_msg(err < GRAD_TOL, "case %d: relative gradient error %g", _i, err);
+    mha_free(&mm);
+}
+END_TEST
+
+/* The scores are the attention probabilities: rows sum to 1 (0 for a query
+ * that sees nothing), hidden keys get 0, and the output is the fused path's. */
+START_TEST(scores_are_the_probabilities_and_the_output_is_the_fused_one)
+{
+    const mha_case *c = &mha_cases[2]; /* attention mask, a query sees nothing */
+    mha_model mm, plain;
+    bgm_tensor *y[2], *want = NULL;
+    const float *p, *mask;
+    int64_t b, h, t, s, n = 2;
+    mha_build_scores(&mm, c, n, 60, 0);
+    mha_build(&plain, c, n, 60);
+    BGM_ASSERT_OK(bgm_model_predict_multi(y, 2, mm.m, (const bgm_tensor *const *)mm.xs,
+                                          mm.nx, 0));
+    BGM_ASSERT_OK(bgm_model_predict_multi(&want, 1, plain.m,
+                                          (const bgm_tensor *const *)plain.xs, plain.nx, 0));
+    bgm_test_assert_close(y[0], bgm_tensor_shape(want), 3, bgm_tensor_data(want), 1e-6);
+    ck_assert_int_eq(bgm_tensor_dim(y[1], 1), c->heads);
+    p = bgm_tensor_data(y[1]);
+    mask = bgm_tensor_data(mm.xs[mm.nx - 1]);
+    for (b = 0; b < n; b++)
+        for (h = 0; h < c->heads; h++)
+            for (t = 0; t < c->t; t++) {
+                double sum = 0.0;
+                int seen = 0;
+                for (s = 0; s < c->s; s++) {
+                    float v = p[((b * c->heads + h) * c->t + t) * c->s + s];
+                    if (mask[(b * c->t + t) * c->s + s] == 0.0f)
+                        ck_assert_float_eq(v, 0.0f);
+                    seen |= mask[(b * c->t + t) * c->s + s] != 0.0f;
+                    sum += v;
+                }
+                ck_assert_double_eq_tol(sum, seen ? 1.0 : 0.0, 1e-6);
+            }
+    bgm_tensor_free(y[0]);
+    bgm_tensor_free(y[1]);
+    bgm_tensor_free(want);
+    mha_free(&mm);
+    mha_free(&plain);
+}
+END_TEST
+
+START_TEST(models_with_scores_as_outputs_round_trip_through_files)
+{
+    const mha_case *c = &mha_cases[_i < 2 ? 0 : 2];
+    mha_model mm;
+    bgm_model *back = NULL;
+    bgm_tensor *y[2], *z[2];
+    char path[512];
+    int nout = _i % 2 ? 1 : 2, i;
+    mha_build_scores(&mm, c, 2, 70, nout == 1);
+    bgm_test_tmpdir_create("mha_scores");
+    snprintf(path, sizeof path, "%s", bgm_test_path("scores.bgm"));
+    BGM_ASSERT_OK(bgm_model_save(mm.m, path, 0));
+    BGM_ASSERT_OK(bgm_model_load(&back, path));
+    ck_assert_int_eq(bgm_model_num_outputs(back), nout);
+    ck_assert_int_eq(bgm_node_output_index(bgm_model_output(back, nout - 1)), 1);
+    BGM_ASSERT_OK(bgm_model_predict_multi(y, nout, mm.m, (const bgm_tensor *const *)mm.xs,
+                                          mm.nx, 0));
+    BGM_ASSERT_OK(bgm_model_predict_multi(z, nout, back, (const bgm_tensor *const *)mm.xs,
+                                          mm.nx, 0));
+    for (i = 0; i < nout; i++) {
+        ck_assert_int_eq(bgm_tensor_numel(y[i]), bgm_tensor_numel(z[i]));
+        ck_assert_int_eq(memcmp(bgm_tensor_data(y[i]), bgm_tensor_data(z[i]),
+                                bgm_tensor_nbytes(y[i])), 0);
+        bgm_tensor_free(y[i]);
+        bgm_tensor_free(z[i]);
+    }
+    bgm_model_free(back);
+    mha_free(&mm);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
+START_TEST(summary_lists_both_outputs_of_the_call)
+{
+    mha_model mm;
+    char buf[4096];
+    mha_build_scores(&mm, &mha_cases[0], 1, 80, 0);
+    BGM_ASSERT_OK(bgm_model_summary_string(buf, sizeof buf, NULL, mm.m));
+    /* the column holds the start of "[(None, 4, 6), (None, 2, 4, 4)]" */
+    ck_assert_msg(strstr(buf, "[(None, 4, 6), (None") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "query[0][0]") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "value[0][0]") != NULL, "%s", buf);
+    mha_free(&mm);
+}
+END_TEST
+
+START_TEST(call_multi_checks_the_number_of_outputs)
+{
+    bgm_graph *g = NULL;
+    bgm_node *q, *outs[2] = {NULL, NULL}, *one = NULL;
+    bgm_layer *l = bgm_layer_multi_head_attention(2, 3);
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    q = bgm_test_input(g, (int64_t[]){4, 6}, 2, "q");
+    BGM_ASSERT_FAILS(bgm_layer_call_multi(outs, 2, l, (bgm_node *[]){q, q}, 2), BGM_E_INVALID,
+                     "bgm_layer_call_multi: layer 'multi_head_attention' (MultiHeadAttention) "
+                     "makes 1 output, nout = 2");
+    ck_assert_ptr_null(outs[0]);
+    BGM_ASSERT_FAILS(bgm_layer_call_multi(NULL, 1, bgm_layer_dense(2, BGM_ACT_LINEAR), &q, 1),
+                     BGM_E_INVALID, "argument 'out' is NULL");
+    /* bgm_layer_call on a layer of two outputs: output 0, and the scores node exists */
+    l = bgm_layer_multi_head_attention(2, 3);
+    BGM_ASSERT_OK(bgm_layer_set_return_attention_scores(l, 1));
+    BGM_ASSERT_OK(bgm_layer_call(&one, l, (bgm_node *[]){q, q}, 2));
+    ck_assert_int_eq(bgm_node_output_index(one), 0);
+    BGM_ASSERT_FAILS(bgm_layer_set_return_attention_scores(l, 0), BGM_E_STATE, "");
+    ck_assert_int_eq(bgm_layer_num_outputs(l), 2);
+    ck_assert_int_eq(bgm_layer_num_outputs(NULL), 0);
+    bgm_graph_free(g);
+}
+END_TEST
+
 Suite *suite_attention(void)
 {
     Suite *s = suite_create("attention");
     TCase *op = tcase_create("op");
     TCase *layer = tcase_create("layer");
+    TCase *scores = tcase_create("scores");
     int ncases = (int)(sizeof cases / sizeof cases[0]);
 
     tcase_add_loop_test(op, attention_matches_the_definition, 0, ncases);
@@ -589,5 +776,13 @@ Suite *suite_attention(void)
                         (int)(sizeof mha_cases / sizeof mha_cases[0]));
     BGM_TEST_SLOW(layer, 60);
     suite_add_tcase(s, layer);
+
+    tcase_add_loop_test(scores, scores_and_output_gradients_match_finite_differences, 0, 2);
+    tcase_add_test(scores, scores_are_the_probabilities_and_the_output_is_the_fused_one);
+    tcase_add_loop_test(scores, models_with_scores_as_outputs_round_trip_through_files, 0, 4);
+    tcase_add_test(scores, summary_lists_both_outputs_of_the_call);
+    tcase_add_test(scores, call_multi_checks_the_number_of_outputs);
+    BGM_TEST_SLOW(scores, 60);
+    suite_add_tcase(s, scores);
     return s;
 }

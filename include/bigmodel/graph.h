@@ -92,6 +92,23 @@ BGM_API bgm_status bgm_graph_input(bgm_node **out, bgm_graph *g, const int64_t *
 BGM_API bgm_status bgm_layer_call(bgm_node **out, bgm_layer *layer, bgm_node *const *inputs,
                                   int n);
 
+/**
+ * bgm_layer_call for a layer whose call makes several outputs (a
+ * MultiHeadAttention returning its attention scores): outs[0..nout)
+ * receive them, in the layer's order (borrowed from the graph). nout must be
+ * bgm_layer_num_outputs(layer). bgm_layer_call on such a layer makes the
+ * same nodes and returns output 0. An output j > 0 has one inbound node,
+ * output 0 of its call (bgm_node_input), and bgm_node_output_index j; any
+ * output can be a model output or another layer's input.
+ * Errors: as bgm_layer_call; BGM_E_INVALID also when nout differs (the
+ * layer is then freed when fresh, as on every error).
+ */
+BGM_API bgm_status bgm_layer_call_multi(bgm_node **outs, int nout, bgm_layer *layer,
+                                        bgm_node *const *inputs, int n);
+
+/** Which output of its call node is (0 for the first, for an input node and NULL). */
+BGM_API int bgm_node_output_index(const bgm_node *node);
+
 /** Shape of one sample of node; *ndim (may be NULL) receives its length. Borrowed; NULL for NULL. */
 BGM_API const int64_t *bgm_node_shape(const bgm_node *node, int *ndim);
 
@@ -104,7 +121,8 @@ BGM_API const bgm_layer *bgm_node_layer(const bgm_node *node);
 /** An input's name, or the name of the layer that made node. Borrowed; NULL for NULL. */
 BGM_API const char *bgm_node_name(const bgm_node *node);
 
-/** Number of nodes node's layer was called on (0 for an input node or NULL). */
+/** Number of nodes node's layer was called on (0 for an input node or NULL; 1 for an
+ * output j > 0 of a call: its output 0). */
 BGM_API int bgm_node_num_inputs(const bgm_node *node);
 
 /** Inbound node i of node, borrowed; NULL when out of range. */
@@ -269,6 +287,15 @@ BGM_API bgm_status bgm_layer_set_output_dim(bgm_layer *layer, int64_t dim);
  * use_causal_mask call argument; default 0), for decoders.
  */
 BGM_API bgm_status bgm_layer_set_use_causal_mask(bgm_layer *layer, int use_causal_mask);
+
+/**
+ * MultiHeadAttention: calls make a second output, the attention scores
+ * (heads, T, S) (Keras' return_attention_scores; default 0): the softmax
+ * probabilities before dropout, differentiable. Use bgm_layer_call_multi.
+ * The attention then materializes the probabilities (N * H * T * S floats)
+ * instead of running the fused kernel.
+ */
+BGM_API bgm_status bgm_layer_set_return_attention_scores(bgm_layer *layer, int return_scores);
 
 #ifdef __cplusplus
 }

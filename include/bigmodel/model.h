@@ -394,6 +394,9 @@ BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *neede
 /** Number of weights (trainable and not) of an added layer; 0 before. */
 BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer);
 
+/** Number of outputs a call of layer makes (1 for most kinds; 0 for NULL). */
+BGM_API int bgm_layer_num_outputs(const bgm_layer *layer);
+
 /* ---- building a model --------------------------------------------------- */
 
 /**

@@ -77,10 +77,17 @@ static bgm_status mha_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__sh
     add_bias(l, "value/bias", hv, 2);
     add_kernel(l, "attention_output/kernel", l->num_heads, l->value_dim, dim);
     add_bias(l, "attention_output/bias", &dim, 1);
-    out->ndim = 2;
-    out->d[0] = q->d[0];
-    out->d[1] = dim;
-    out->dtype = BGM_FLOAT32;
+    out[0].ndim = 2;
+    out[0].d[0] = q->d[0];
+    out[0].d[1] = dim;
+    out[0].dtype = BGM_FLOAT32;
+    if (l->return_scores) {
+        out[1].ndim = 3;
+        out[1].d[0] = l->num_heads;
+        out[1].d[1] = q->d[0];
+        out[1].d[2] = v->d[0];
+        out[1].dtype = BGM_FLOAT32;
+    }
     return BGM_OK;
 }
 
@@ -214,7 +221,7 @@ static bgm_status mha_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
     if (s == BGM_OK)
         s = project(l, ctx, w + 2 * nb, x[1], l->value_dim, &v);
     if (s == BGM_OK)
-        s = attend(l, ctx, q, k, v, &opts, NULL, &o);
+        s = attend(l, ctx, q, k, v, &opts, l->return_scores ? &y[1] : NULL, &o);
     free(joint);
     if (s != BGM_OK)
         return s;
@@ -241,13 +248,22 @@ static const bgm__field mha_fields[] = {
      .hi = BGM__INT32_MAX, .zero_null = 1},
     BGM__FIELD_KERNEL_INIT("kernel_initializer"),
     {.key = "use_causal_mask", .what = "causal mask", .label = "use_causal_mask",
-     .type = BGM__FIELD_BOOL, .offset = BGM__OFFSET(use_causal_mask)}};
+     .type = BGM__FIELD_BOOL, .offset = BGM__OFFSET(use_causal_mask)},
+    {.key = "return_attention_scores", .what = "attention scores",
+     .label = "return_attention_scores", .type = BGM__FIELD_BOOL,
+     .offset = BGM__OFFSET(return_scores)}};
+
+static int mha_num_outputs(const bgm_layer *l)
+{
+    return l->return_scores ? 2 : 1;
+}
 
 const bgm__layer_ops bgm__multi_head_attention_ops = {
     .kind = "MultiHeadAttention", .prefix = "multi_head_attention",
     .ctor = "bgm_layer_multi_head_attention", .fields = mha_fields,
     .nfields = BGM__NFIELDS(mha_fields), .build = mha_build, .forward = mha_forward,
-    .compute_mask = bgm__pass_mask, .min_inputs = 2, .max_inputs = 4,
+    .compute_mask = bgm__pass_mask, .num_outputs = mha_num_outputs, .min_inputs = 2,
+    .max_inputs = 4,
     .decode = BGM__DECODE_NONE};
 
 BGM_API bgm_layer *bgm_layer_multi_head_attention(int num_heads, int64_t key_dim)
@@ -279,4 +295,11 @@ BGM_API bgm_status bgm_layer_set_use_causal_mask(bgm_layer *layer, int use_causa
     const int v = use_causal_mask != 0;
     return bgm__layer_set(layer, "bgm_layer_set_use_causal_mask", "causal mask",
                           BGM__OFFSET(use_causal_mask), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_return_attention_scores(bgm_layer *layer, int return_scores)
+{
+    const int v = return_scores != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_return_attention_scores", "attention scores",
+                          BGM__OFFSET(return_scores), &v);
 }

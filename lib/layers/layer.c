@@ -138,6 +138,16 @@ BGM_API void bgm_layer_free(bgm_layer *layer)
     free(layer);
 }
 
+int bgm__layer_num_outputs(const bgm_layer *l)
+{
+    return l->ops->num_outputs ? l->ops->num_outputs(l) : 1;
+}
+
+BGM_API int bgm_layer_num_outputs(const bgm_layer *layer)
+{
+    return layer ? bgm__layer_num_outputs(layer) : 0;
+}
+
 bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
                           const bgm_tensor **out, bgm_tensor **made)
 {

@@ -18,6 +18,9 @@
 
 #define BGM__NAME_SIZE 64
 
+/* The most outputs one call of a layer makes. */
+#define BGM__MAX_OUTPUTS 4
+
 /* The shape of one sample (no batch dimension) and its element type. */
 typedef struct bgm__shape {
     int64_t d[BGM_MAX_DIMS];
@@ -169,14 +172,18 @@ typedef struct bgm__layer_ops {
      * one -1, Permute's permutation); names fn in messages. */
     bgm_status (*check)(const bgm_layer *l, const char *fn);
     /* Checks the sample shapes in[0..nin) (nin within the kind's input
-     * count), sets *out (dtype float32 unless it says otherwise) and appends
-     * l's weight specs with bgm__layer_add_spec. Fails with BGM_E_SHAPE or
-     * BGM_E_DTYPE through bgm__layer_fail. */
+     * count), sets out[0..num_outputs) (dtype float32 unless it says
+     * otherwise) and appends l's weight specs with bgm__layer_add_spec.
+     * Fails with BGM_E_SHAPE or BGM_E_DTYPE through bgm__layer_fail. */
     bgm_status (*build)(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out);
-    /* y = layer(x[0..nx)) on ctx->tape with the layer's weights w[0..nweights). */
+    /* y[0..num_outputs) = layer(x[0..nx)) on ctx->tape with the layer's
+     * weights w[0..nweights). */
     bgm_status (*forward)(const bgm_layer *l, const bgm__forward_ctx *ctx,
                           bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                           bgm_tensor **y);
+    /* Optional: how many outputs a call makes (1 to BGM__MAX_OUTPUTS; without
+     * it, 1). Fixed once the layer is called. */
+    int (*num_outputs)(const bgm_layer *l);
     /* Optional. The mask of the output, from the input x and its mask (may
      * be NULL): *out is mask itself, NULL, or a new tensor also stored in
      * *made for the caller to free. Without it a layer drops the mask. */
@@ -240,7 +247,8 @@ struct bgm_layer {
     int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
     int64_t num_heads, key_dim, value_dim; /* MultiHeadAttention */
     int64_t out_dim;           /* MultiHeadAttention's output_shape (0: the query's) */
-    int use_causal_mask, return_scores; /* MultiHeadAttention */
+    int use_causal_mask;       /* MultiHeadAttention */
+    int return_scores;         /* MultiHeadAttention: a second output, the scores */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -250,6 +258,9 @@ struct bgm_layer {
     int spec_oom;              /* bgm__layer_add_spec ran out of memory */
     int first_weight;          /* index of specs[0] in the model's weight list */
 };
+
+/* The number of outputs a call of l makes (ops->num_outputs, or 1). */
+int bgm__layer_num_outputs(const bgm_layer *l);
 
 /* New layer of a kind with Keras' defaults; NULL (error set) when out of memory. */
 bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn);

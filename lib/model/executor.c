@@ -138,10 +138,24 @@ static int free_tape(bgm__infer_tapes *t)
  * one holding the data (-1: none). */
 typedef struct slot {
     bgm_tensor *value;
+    bgm_tensor *extra[BGM__MAX_OUTPUTS - 1]; /* outputs 1.. of a call of several */
     const bgm_tensor *mask;
     int tape[2];
     int left;                  /* uses not yet run */
 } slot;
+
+/* Step k is output j > 0 of the call of step src (its one input): its value
+ * is already made, on the tapes of src's. */
+static void take_extra(slot *sl, int k, int src, int j, bgm__infer_tapes *t)
+{
+    int h;
+    sl[k].value = sl[src].extra[j - 1];
+    sl[k].tape[0] = sl[src].tape[0];
+    sl[k].tape[1] = sl[src].tape[1];
+    for (h = 0; t && h < 2; h++)
+        if (sl[k].tape[h] >= 0)
+            t->refs[sl[k].tape[h]]++;
+}
 
 /* Step k's value y was made on tape own from the values of st's inputs x:
  * records the tapes its memory lies on and counts it alive there. */
@@ -223,12 +237,17 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     for (k = 0; k < m->nsteps && s == BGM_OK; k++) {
         const bgm__step *st = &m->steps[k];
         const bgm_layer *l = st->node->layer;
-        bgm_tensor *y = NULL;
+        bgm_tensor *y[BGM__MAX_OUTPUTS] = {NULL};
         int own = -1;
         sl[k].left = st->uses;
         sl[k].tape[0] = sl[k].tape[1] = -1;
         if (!l) {
             sl[k].value = (bgm_tensor *)xs[st->input];
+            continue;
+        }
+        if (st->node->output > 0) {
+            take_extra(sl, k, st->in[0], st->node->output, t);
+            release(sl, st->in[0], t);
             continue;
         }
         for (j = 0; j < st->nin; j++) {
@@ -248,7 +267,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         ctx.masks = masks;
         ctx.input_free = !t && input_free(m, sl, k);
         s = l->ops->forward(l, &ctx, m->views + l->first_weight,
-                            (const bgm_tensor *const *)x, st->nin, &y);
+                            (const bgm_tensor *const *)x, st->nin, y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
         if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
             s = l->ops->compute_mask(l, x[0], ctx.mask, &sl[k].mask, &made[nmade]);
@@ -260,7 +279,8 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         }
         if (made[nmade])
             nmade++;
-        sl[k].value = y;
+        sl[k].value = y[0];
+        memcpy(sl[k].extra, y + 1, sizeof sl[k].extra);
         if (t)
             settle(sl, k, st, x, t, own);
         for (j = 0; j < st->nin; j++)

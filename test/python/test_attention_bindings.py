@@ -87,3 +87,20 @@ def test_bad_arguments_raise_with_the_librarys_message():
     with pytest.raises(bm.ShapeError, match="the key \\(None, 7, 8\\) and the value "
                                             "\\(None, 6, 8\\) differ in length"):
         bm.layers.MultiHeadAttention(2, 4)(q_in, v_in, key=k_in)
+
+
+def test_return_attention_scores_gives_two_keras_tensors():
+    q_in, v_in = bm.Input((4, 6)), bm.Input((5, 6))
+    mha = bm.layers.MultiHeadAttention(2, 3)
+    out, scores = mha(q_in, v_in, return_attention_scores=True)
+    assert out.shape == (None, 4, 6) and scores.shape == (None, 2, 4, 5)
+    model = bm.Model([q_in, v_in], [out, scores])
+    q, v = randn(3, 4, 6, seed=1), randn(3, 5, 6, seed=2)
+    y, p = model.predict([q, v], verbose=0)
+    assert p.shape == (3, 2, 4, 5)
+    np.testing.assert_allclose(p.sum(-1), 1.0, rtol=1e-5)
+    w = mha.get_weights()
+    np.testing.assert_allclose(y, reference(q, v, v, w, np.ones((3, 4, 5)), 3), rtol=1e-4,
+                               atol=1e-4)
+    with pytest.raises(bm.StateError, match="return_attention_scores=True was fixed"):
+        mha(q_in, v_in)

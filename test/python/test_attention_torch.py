@@ -42,6 +42,9 @@ def api(lib):
             ("bgm_layer_set_use_causal_mask", [P, C_INT], C_INT),
             ("bgm_layer_set_mask_zero", [P, C_INT], C_INT),
             ("bgm_layer_set_use_bias", [P, C_INT], C_INT),
+            ("bgm_layer_set_return_attention_scores", [P, C_INT], C_INT),
+            ("bgm_layer_call_multi", [ctypes.POINTER(P), C_INT, P, ctypes.POINTER(P), C_INT],
+             C_INT),
             ("bgm_tape_watch", [P, P], C_INT)]:
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = args, res
@@ -97,19 +100,26 @@ def causal(t, s):
 
 
 def step(model, inputs, watch, r):
-    """Training-mode forward on a new tape, loss sum(out * r), gradients of every
-    trainable weight and of the inputs marked in watch: (out, grads, input grads)."""
+    """Training-mode forward on a new tape, loss sum(out_j * r_j) over the
+    outputs (r a list for several), gradients of every trainable weight and of
+    the inputs marked in watch: (output(s), grads by name, input grads)."""
     lib = model.lib
+    rs = r if isinstance(r, list) else [r]
     s = TapeSession(lib)
     try:
         xs = [s.tensor(x, watch=wt) for x, wt in zip(inputs, watch)]
-        out = (P * 1)()
-        assert lib.bgm_model_forward_multi(out, 1, model.m, s.tape, (P * len(xs))(*xs),
+        out = (P * len(rs))()
+        assert lib.bgm_model_forward_multi(out, len(rs), model.m, s.tape, (P * len(xs))(*xs),
                                            len(xs), 1) == 0, lib.bgm_last_error()
+        loss = s.weighted_sum(out[0], rs[0])
+        for j in range(1, len(rs)):
+            loss = s.call("bgm_op_add", loss, s.weighted_sum(out[j], rs[j]))
         handles, names = model.trainable()
         srcs = handles + [x for x, wt in zip(xs, watch) if wt]
-        grads = s.grads(out[0], r, srcs)
-        return s.read(out[0]), dict(zip(names, grads[:len(names)])), grads[len(names):]
+        grads = s.gradient(loss, srcs)
+        outs = [s.read(o) for o in out]
+        return (outs if isinstance(r, list) else outs[0], dict(zip(names, grads[:len(names)])),
+                grads[len(names):])
     finally:
         s.close()
 
@@ -317,5 +327,46 @@ def test_mha_matches_torch_multihead_attention(api, mode):
                   "nn.MultiheadAttention %s: gradient %s" % (mode, name), scale=scale)
         for got_g, xi in zip(in_grads, inputs):
             close(got_g, xi.grad.numpy(), "nn.MultiheadAttention %s: input gradient" % mode)
+    finally:
+        model.close()
+
+
+def test_attention_scores_match_torch_multihead_attention(api):
+    """return_attention_scores: torch's per-head weights (need_weights=True,
+    average_attn_weights=False) and the output, with a loss on both."""
+    n, t, s_len, h, kd = 2, 5, 7, 3, 2
+    d = h * kd
+    g = Graph(api)
+    q_node, v_node = g.input((t, d), "q"), g.input((s_len, d), "v")
+    layer = make_layer(api, "multi_head_attention", h, kd, return_attention_scores=1)
+    outs = (P * 2)()
+    nodes = (P * 2)(q_node, v_node)
+    assert api.bgm_layer_call_multi(outs, 2, layer, nodes, 2) == 0, api.bgm_last_error()
+    model = g.model([q_node, v_node], [outs[0], outs[1]], seed=8)
+    g.close()
+    try:
+        w = mha_weights(h, kd, kd, d, d, d, d)
+        model.set_weights({"multi_head_attention/" + k: v for k, v in w.items()})
+        q, v = f32(n, t, d), f32(n, s_len, d)
+        r1, r2 = f32(n, t, d), f32(n, h, t, s_len)
+        (got, scores), grads, in_grads = step(model, [q, v], [True, True], [r1, r2])
+
+        mod = torch.nn.MultiheadAttention(d, h, batch_first=True).double()
+        with torch.no_grad():
+            params = dict(mod.named_parameters())
+            for name, value in torch_weights(w, h, kd, d).items():
+                params[name].copy_(torch.tensor(value.astype(np.float64)))
+        qt, vt = t64(q), t64(v)
+        ref, ref_scores = mod(qt, vt, vt, need_weights=True, average_attn_weights=False)
+        ((ref * t64(r1, grad=False)).sum() + (ref_scores * t64(r2, grad=False)).sum()).backward()
+        close(got, ref.detach().numpy(), "scores: output")
+        close(scores, ref_scores.detach().numpy(), "scores: attention scores")
+        want = keras_grads(mod, h, kd, d)
+        for name in want:
+            scale = np.abs(want["key/kernel"]).max() if name == "key/bias" else None
+            close(grads["multi_head_attention/" + name], want[name], "scores: gradient " + name,
+                  scale=scale)
+        close(in_grads[0], qt.grad.numpy(), "scores: query gradient")
+        close(in_grads[1], vt.grad.numpy(), "scores: value gradient")
     finally:
         model.close()

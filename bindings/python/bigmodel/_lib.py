@@ -422,6 +422,10 @@ OPTIONAL = {
     "bgm_layer_set_value_dim": (STATUS, [H, c_int64]),
     "bgm_layer_set_output_dim": (STATUS, [H, c_int64]),
     "bgm_layer_set_use_causal_mask": (STATUS, [H, c_int]),
+    "bgm_layer_set_return_attention_scores": (STATUS, [H, c_int]),
+    "bgm_layer_num_outputs": (c_int, [H]),
+    "bgm_layer_call_multi": (STATUS, [PH, c_int, H, PH, c_int]),
+    "bgm_node_output_index": (c_int, [H]),
     # model files (model.h), newer in the 0.1 series
     "bgm_model_save": (STATUS, [H, c_char_p, ctypes.c_uint]),
     "bgm_model_load": (STATUS, [PH, c_char_p]),

@@ -582,14 +582,15 @@ class MultiHeadAttention(Layer):
     """Keras' MultiHeadAttention: num_heads heads of key_dim (value_dim defaults
     to key_dim), dropout on the attention probabilities in training, the
     output's last dimension output_shape (default: the query's). Called as
-    ``mha(query, value, key=None, attention_mask=None, use_causal_mask=False)``
-    on KerasTensors: query (T, dim), value (S, dim_v), key (S, dim_k),
-    attention_mask (T, S) float32 (1 attends, 0 does not). Padding masks of an
+    ``mha(query, value, key=None, attention_mask=None, use_causal_mask=False,
+    return_attention_scores=False)`` on KerasTensors: query (T, dim), value
+    (S, dim_v), key (S, dim_k), attention_mask (T, S) float32 (1 attends, 0 does
+    not); with return_attention_scores, (output, scores (heads, T, S)). Padding masks of an
     Embedding(mask_zero=True) before query, value or key flow in. Weights as
     Keras lays them out: query/kernel (dim, heads, key_dim), query/bias, key/...,
     value/..., attention_output/kernel (heads, value_dim, out), attention_output/
-    bias. use_causal_mask is fixed at the first call (a layer option in the
-    library)."""
+    bias. use_causal_mask and return_attention_scores are fixed at the first
+    call (layer options in the library)."""
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, kernel_initializer="glorot_uniform",
@@ -613,15 +614,17 @@ class MultiHeadAttention(Layer):
 
     def __call__(self, query, value, key=None, attention_mask=None, use_causal_mask=False,
                  return_attention_scores=False):
-        if return_attention_scores:
-            raise InvalidArgumentError("MultiHeadAttention: return_attention_scores is not "
-                                       "supported yet")
-        causal = bool(self.get_config()["use_causal_mask"])
-        if bool(use_causal_mask) != causal:
+        config = self.get_config()
+        for option, wanted, setter in [
+                ("use_causal_mask", use_causal_mask, lib.bgm_layer_set_use_causal_mask),
+                ("return_attention_scores", return_attention_scores,
+                 lib.bgm_layer_set_return_attention_scores)]:
+            if bool(wanted) == bool(config[option]):
+                continue
             if self.built:
-                raise StateError("MultiHeadAttention '%s': use_causal_mask=%s was fixed at "
-                                 "its first call" % (self.name, causal))
-            lib.bgm_layer_set_use_causal_mask(self._h, int(bool(use_causal_mask)))
+                raise StateError("MultiHeadAttention '%s': %s=%s was fixed at its first "
+                                 "call" % (self.name, option, bool(config[option])))
+            setter(self._h, int(bool(wanted)))
         inputs = [query, value]
         if key is not None or attention_mask is not None:
             inputs.append(key if key is not None else value)
