@@ -198,6 +198,182 @@ static bgm_status attend(const bgm_layer *l, const bgm__forward_ctx *ctx,
     return s;
 }
 
+/* ---- incremental decoding: the K/V cache ----------------------------------- */
+
+/* What a layer keeps between the calls of an incremental decode: the
+ * projected keys and values of every position run so far, per sequence, and
+ * which of them a padding mask hid. */
+typedef struct mha_cache {
+    int64_t n, cap, len;       /* sequences, positions allocated and held */
+    int64_t kw, vw;            /* floats of one position: H * key_dim, H * value_dim */
+    float *k, *v;              /* (n, cap, H, key_dim), (n, cap, H, value_dim) */
+    float *seen;               /* (n, cap): 0 where a padding mask hid the key; NULL
+                                  until a mask comes */
+} mha_cache;
+
+static void mha_free_state(void *state)
+{
+    mha_cache *c = state;
+    if (!c)
+        return;
+    free(c->k);
+    free(c->v);
+    free(c->seen);
+    free(c);
+}
+
+/* rows (n, cap) of width w moved to a buffer of cap rows per sequence;
+ * NULL when out of memory (old is then kept). */
+static float *regrow(const float *old, int64_t n, int64_t len, int64_t cap, int64_t ncap,
+                     int64_t w)
+{
+    float *p = malloc((size_t)(n * ncap * w) * sizeof *p);
+    int64_t b;
+    if (!p || !old)
+        return p;
+    for (b = 0; b < n; b++)
+        memcpy(p + b * ncap * w, old + b * cap * w, (size_t)(len * w) * sizeof *p);
+    return p;
+}
+
+/* Room for more positions in c (doubling), with a seen mask when want_seen. */
+static bgm_status reserve(mha_cache *c, int64_t more, int want_seen, const char *fn)
+{
+    int64_t ncap = c->cap, b, i;
+    float *k, *v, *seen = NULL;
+    if (c->len + more <= c->cap && (c->seen || !want_seen))
+        return BGM_OK;
+    while (ncap < c->len + more)
+        ncap = ncap ? 2 * ncap : 16;
+    k = regrow(c->k, c->n, c->len, c->cap, ncap, c->kw);
+    v = regrow(c->v, c->n, c->len, c->cap, ncap, c->vw);
+    if (want_seen || c->seen)
+        seen = regrow(c->seen, c->n, c->len, c->cap, ncap, 1);
+    if (!k || !v || ((want_seen || c->seen) && !seen)) {
+        free(k);
+        free(v);
+        free(seen);
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the key/value cache", fn);
+    }
+    if (seen && !c->seen) /* the keys before the first mask were all seen */
+        for (b = 0; b < c->n; b++)
+            for (i = 0; i < c->len; i++)
+                seen[b * ncap + i] = 1.0f;
+    free(c->k);
+    free(c->v);
+    free(c->seen);
+    c->k = k;
+    c->v = v;
+    c->seen = seen;
+    c->cap = ncap;
+    return BGM_OK;
+}
+
+/* Appends rows (n, t, width) of src to the cache buffer dst (n, cap, width). */
+static void append_rows(float *dst, const float *src, const mha_cache *c, int64_t t,
+                        int64_t width)
+{
+    int64_t b;
+    for (b = 0; b < c->n; b++)
+        memcpy(dst + (b * c->cap + c->len) * width, src + b * t * width,
+               (size_t)(t * width) * sizeof *dst);
+}
+
+/* The cache of ctx->decode, made on the first call; checks it continues. */
+static bgm_status cache_of(const bgm_layer *l, const bgm__forward_ctx *ctx, int64_t n,
+                           mha_cache **out)
+{
+    mha_cache *c = *ctx->decode->state;
+    int64_t len = c ? c->len : 0;
+    if (ctx->decode->pos != len)
+        return bgm__layer_fail(l, BGM_E_STATE, "decoding from position %lld, but its cache "
+                               "holds %lld positions", (long long)ctx->decode->pos,
+                               (long long)len);
+    if (c && c->n != n)
+        return bgm__layer_fail(l, BGM_E_SHAPE, "decoding %lld sequences, but its cache holds "
+                               "%lld", (long long)n, (long long)c->n);
+    if (!c) {
+        if (!(c = calloc(1, sizeof *c)))
+            return bgm__fail(BGM_E_NOMEM, "out of memory for the key/value cache");
+        c->n = n;
+        c->kw = l->num_heads * l->key_dim;
+        c->vw = l->num_heads * l->value_dim;
+        *ctx->decode->state = c;
+    }
+    *out = c;
+    return BGM_OK;
+}
+
+/*
+ * Attention of the new positions q (N, T, H, key_dim) over every cached one:
+ * k and v (the new positions' heads) join the cache first, the key mask too
+ * (o->key_mask, for the new keys), and query t sits at absolute position
+ * pos + t for the causal rule.
+ */
+static bgm_status attend_cached(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                                const bgm_tensor *q, const bgm_tensor *k,
+                                const bgm_tensor *v, const bgm__attn_opts *o,
+                                bgm_tensor **scores, bgm_tensor **y)
+{
+    int64_t n = bgm_tensor_dim(q, 0), t = bgm_tensor_dim(q, 1), b, i;
+    mha_cache *c = NULL;
+    bgm__attn a;
+    bgm_status s = cache_of(l, ctx, n, &c);
+    if (s == BGM_OK)
+        s = reserve(c, t, o->key_mask != NULL, "MultiHeadAttention");
+    if (s != BGM_OK)
+        return s;
+    append_rows(c->k, bgm_tensor_data(k), c, t, c->kw);
+    append_rows(c->v, bgm_tensor_data(v), c, t, c->vw);
+    for (b = 0; c->seen && b < n; b++)
+        for (i = 0; i < t; i++)
+            c->seen[b * c->cap + c->len + i] = o->key_mask ? o->key_mask[b * t + i] != 0.0f
+                                                           : 1.0f;
+    c->len += t;
+    memset(&a, 0, sizeof a);
+    a.n = n;
+    a.t = t;
+    a.s = c->len;
+    a.h = l->num_heads;
+    a.dk = l->key_dim;
+    a.dv = l->value_dim;
+    a.k = c->k;
+    a.v = c->v;
+    a.k_batch = c->cap * c->kw;
+    a.v_batch = c->cap * c->vw;
+    a.query_mask = o->query_mask;
+    a.key_mask = c->seen;
+    a.key_mask_batch = c->cap;
+    a.causal = o->causal;
+    a.offset = c->len - t;
+    a.scale = o->scale;
+    return bgm__op_attention_cached(y, scores, ctx->tape, q, &a, "MultiHeadAttention");
+}
+
+/* The decoding checks: inference, the value (and key) hold the same new
+ * positions as the query (self-attention), no explicit mask (its width would
+ * change from call to call). */
+static bgm_status check_decode(const bgm_layer *l, const bgm__forward_ctx *ctx,
+                               const bgm_tensor *const *x, int nx)
+{
+    int i;
+    if (ctx->training)
+        return bgm__layer_fail(l, BGM_E_STATE, "incremental decoding runs in inference, "
+                               "not in training");
+    if (nx > 3)
+        return bgm__layer_fail(l, BGM_E_UNSUPPORTED, "incremental decoding takes no "
+                               "attention_mask input (use the causal mask and padding "
+                               "masks)");
+    for (i = 1; i < nx; i++)
+        if (bgm_tensor_dim(x[i], 1) != bgm_tensor_dim(x[0], 1))
+            return bgm__layer_fail(l, BGM_E_UNSUPPORTED, "incremental decoding attends over "
+                                   "the positions it is given, but the %s holds %lld "
+                                   "positions and the query %lld", input_names[i],
+                                   (long long)bgm_tensor_dim(x[i], 1),
+                                   (long long)bgm_tensor_dim(x[0], 1));
+    return BGM_OK;
+}
+
 static bgm_status mha_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
                               bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                               bgm_tensor **y)
@@ -209,6 +385,8 @@ static bgm_status mha_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
     bgm__attn_opts opts;
     float *joint = NULL;
     bgm_status s;
+    if (ctx->decode && (s = check_decode(l, ctx, x, nx)) != BGM_OK)
+        return s;
     memset(&opts, 0, sizeof opts);
     opts.mask = nx > 3 ? x[3] : NULL;
     opts.causal = l->use_causal_mask;
@@ -220,7 +398,9 @@ static bgm_status mha_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
         s = project(l, ctx, w + nb, key, l->key_dim, &k);
     if (s == BGM_OK)
         s = project(l, ctx, w + 2 * nb, x[1], l->value_dim, &v);
-    if (s == BGM_OK)
+    if (s == BGM_OK && ctx->decode)
+        s = attend_cached(l, ctx, q, k, v, &opts, l->return_scores ? &y[1] : NULL, &o);
+    else if (s == BGM_OK)
         s = attend(l, ctx, q, k, v, &opts, l->return_scores ? &y[1] : NULL, &o);
     free(joint);
     if (s != BGM_OK)
@@ -264,7 +444,7 @@ const bgm__layer_ops bgm__multi_head_attention_ops = {
     .nfields = BGM__NFIELDS(mha_fields), .build = mha_build, .forward = mha_forward,
     .compute_mask = bgm__pass_mask, .num_outputs = mha_num_outputs, .min_inputs = 2,
     .max_inputs = 4,
-    .decode = BGM__DECODE_NONE};
+    .decode = BGM__DECODE_STATEFUL, .free_state = mha_free_state};
 
 BGM_API bgm_layer *bgm_layer_multi_head_attention(int num_heads, int64_t key_dim)
 {
