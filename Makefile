@@ -170,13 +170,15 @@ check-c: $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	@$(BUILD)/test/runner
 	@$(BUILD)/test/internal_runner
 
-memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner
+memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
 	    $(BUILD)/test/memcheck_loop
-	CK_FORK=no valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
-	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
-	    $(BUILD)/test/runner
+	for r in runner internal_runner; do \
+	    CK_FORK=no valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	        --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	        $(BUILD)/test/$$r || exit 1; \
+	done
 
 update-symbols: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt --update

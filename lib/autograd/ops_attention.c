@@ -145,79 +145,71 @@ static bgm_status nomem(bgm__op_call *c, const char *fn)
                                      "workspace", fn));
 }
 
-bgm_status bgm__op_attention(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *q,
-                             const bgm_tensor *k, const bgm_tensor *v,
-                             const bgm__attn_opts *o, const char *fn)
+/* The forward of a begun call c: the output (fused) or the probabilities.
+ * Recorded, it saves what backward needs (the row log-sum-exp when fused, a
+ * workspace); else it works in a workspace of its own. */
+static bgm_status run_forward(bgm__op_call *c, bgm_tensor **out, const bgm__attn *a,
+                              int fused, const char *fn)
 {
-    const bgm_tensor *in[4] = {q, k, v, o->mask};
-    int nin = o->mask ? 4 : 3;
+    float *res = c->out->data, *work, *lse = NULL;
+    if (c->node) {
+        attn_saved *sv = save(c, a, fused ? (size_t)(a->n * a->h * a->t) : 0,
+                              bgm__attn_work_floats(a, 1));
+        if (!sv)
+            return nomem(c, fn);
+        work = sv->work;
+        lse = fused ? sv->lse : NULL;
+    } else if (!(work = bgm__op_workspace(c, bgm__attn_work_floats(a, 0) * sizeof(float) +
+                                                  1))) {
+        return nomem(c, fn);
+    }
+    bgm__attn_forward(a, fused ? res : NULL, lse, fused ? NULL : res, work);
+    if (!c->node)
+        bgm__op_workspace_release(c, work);
+    return bgm__op_end(c, out);
+}
+
+/* The fused op (v given) or the probabilities op (v NULL). */
+static bgm_status attention_op(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *q,
+                               const bgm_tensor *k, const bgm_tensor *v, int fused,
+                               const bgm__attn_opts *o, const char *fn)
+{
+    const bgm_tensor *in[4] = {q, k, NULL, NULL};
+    int nin = 2;
     int64_t shape[4];
     bgm__attn a;
     bgm__op_call c;
-    float *work;
-    bgm_status s = bgm__op_check(fn, out, in, nin);
+    bgm_status s;
+    if (fused)
+        in[nin++] = v;
+    if (o->mask)
+        in[nin++] = o->mask;
+    s = bgm__op_check(fn, out, in, nin);
     if (s == BGM_OK)
         s = check(fn, q, k, v, o, &a);
     if (s != BGM_OK)
         return s;
     shape[0] = a.n;
-    shape[1] = a.t;
-    shape[2] = a.h;
-    shape[3] = a.dv;
-    s = bgm__op_begin(&c, fn, out, tape, &op_attention, in, nin, shape, 4, NULL);
-    if (s != BGM_OK)
-        return s;
-    if (c.node) {
-        size_t nlse = (size_t)(a.n * a.h * a.t);
-        attn_saved *sv = save(&c, &a, nlse, bgm__attn_work_floats(&a, 1));
-        if (!sv)
-            return nomem(&c, fn);
-        bgm__attn_forward(&a, c.out->data, sv->lse, NULL, sv->work);
-        return bgm__op_end(&c, out);
-    }
-    work = bgm__op_workspace(&c, bgm__attn_work_floats(&a, 0) * sizeof(float) + 1);
-    if (!work)
-        return nomem(&c, fn);
-    bgm__attn_forward(&a, c.out->data, NULL, NULL, work);
-    bgm__op_workspace_release(&c, work);
-    return bgm__op_end(&c, out);
+    shape[1] = fused ? a.t : a.h;
+    shape[2] = fused ? a.h : a.t;
+    shape[3] = fused ? a.dv : a.s;
+    s = bgm__op_begin(&c, fn, out, tape, fused ? &op_attention : &op_probs, in, nin, shape, 4,
+                      NULL);
+    return s == BGM_OK ? run_forward(&c, out, &a, fused, fn) : s;
+}
+
+bgm_status bgm__op_attention(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *q,
+                             const bgm_tensor *k, const bgm_tensor *v,
+                             const bgm__attn_opts *o, const char *fn)
+{
+    return attention_op(out, tape, q, k, v, 1, o, fn);
 }
 
 bgm_status bgm__op_attention_probs(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *q,
                                    const bgm_tensor *k, const bgm__attn_opts *o,
                                    const char *fn)
 {
-    const bgm_tensor *in[3] = {q, k, o->mask};
-    int nin = o->mask ? 3 : 2;
-    int64_t shape[4];
-    bgm__attn a;
-    bgm__op_call c;
-    float *work;
-    bgm_status s = bgm__op_check(fn, out, in, nin);
-    if (s == BGM_OK)
-        s = check(fn, q, k, NULL, o, &a);
-    if (s != BGM_OK)
-        return s;
-    shape[0] = a.n;
-    shape[1] = a.h;
-    shape[2] = a.t;
-    shape[3] = a.s;
-    s = bgm__op_begin(&c, fn, out, tape, &op_probs, in, nin, shape, 4, NULL);
-    if (s != BGM_OK)
-        return s;
-    if (c.node) {
-        attn_saved *sv = save(&c, &a, 0, bgm__attn_work_floats(&a, 1));
-        if (!sv)
-            return nomem(&c, fn);
-        bgm__attn_forward(&a, NULL, NULL, c.out->data, sv->work);
-        return bgm__op_end(&c, out);
-    }
-    work = bgm__op_workspace(&c, bgm__attn_work_floats(&a, 0) * sizeof(float) + 1);
-    if (!work)
-        return nomem(&c, fn);
-    bgm__attn_forward(&a, NULL, NULL, c.out->data, work);
-    bgm__op_workspace_release(&c, work);
-    return bgm__op_end(&c, out);
+    return attention_op(out, tape, q, k, NULL, 0, o, fn);
 }
 
 bgm_status bgm__op_attention_apply(bgm_tensor **out, bgm_tape *tape,

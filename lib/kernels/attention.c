@@ -300,65 +300,35 @@ static void run(attn_job *j, int kind, int backward)
 
 void bgm__attn_forward(const bgm__attn *a, float *out, float *lse, float *probs, float *work)
 {
-    attn_job j;
-    memset(&j, 0, sizeof j);
-    j.a = a;
-    j.out = out;
-    j.lse = lse;
-    j.probs = probs;
-    j.work = work;
+    attn_job j = {.a = a, .out = out, .lse = lse, .probs = probs, .work = work};
     run(&j, FORWARD, 0);
 }
 
 void bgm__attn_backward(const bgm__attn *a, const float *out, const float *gout,
                         const float *lse, float *gq, float *gk, float *gv, float *work)
 {
-    attn_job j;
-    memset(&j, 0, sizeof j);
-    j.a = a;
-    j.cout = out;
-    j.gout = gout;
-    j.clse = lse;
-    j.gq = gq;
-    j.gk = gk;
-    j.gv = gv;
-    j.work = work;
+    attn_job j = {.a = a, .cout = out, .gout = gout, .clse = lse, .gq = gq, .gk = gk,
+                  .gv = gv, .work = work};
     run(&j, BACKWARD, 1);
 }
 
 void bgm__attn_probs_backward(const bgm__attn *a, const float *probs, const float *gprobs,
                               float *gq, float *gk, float *work)
 {
-    attn_job j;
-    memset(&j, 0, sizeof j);
-    j.a = a;
-    j.cprobs = probs;
-    j.cgprobs = gprobs;
-    j.gq = gq;
-    j.gk = gk;
-    j.work = work;
+    attn_job j = {.a = a, .cprobs = probs, .cgprobs = gprobs, .gq = gq, .gk = gk,
+                  .work = work};
     run(&j, PROBS_BACKWARD, 1);
 }
 
 void bgm__attn_apply(const bgm__attn *a, const float *probs, float *out)
 {
-    attn_job j;
-    memset(&j, 0, sizeof j);
-    j.a = a;
-    j.cprobs = probs;
-    j.out = out;
+    attn_job j = {.a = a, .cprobs = probs, .out = out};
     run(&j, APPLY, 0);
 }
 
 void bgm__attn_apply_backward(const bgm__attn *a, const float *probs, const float *gout,
                               float *gprobs, float *gv)
 {
-    attn_job j;
-    memset(&j, 0, sizeof j);
-    j.a = a;
-    j.cprobs = probs;
-    j.gout = gout;
-    j.gprobs = gprobs;
-    j.gv = gv;
+    attn_job j = {.a = a, .cprobs = probs, .gout = gout, .gprobs = gprobs, .gv = gv};
     run(&j, APPLY_BACKWARD, 0);
 }

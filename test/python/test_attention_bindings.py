@@ -104,3 +104,18 @@ def test_return_attention_scores_gives_two_keras_tensors():
                                atol=1e-4)
     with pytest.raises(bm.StateError, match="return_attention_scores=True was fixed"):
         mha(q_in, v_in)
+
+
+def test_ops_attention_is_the_fused_op():
+    q, k, v = randn(2, 4, 3, 5, seed=1), randn(2, 6, 3, 5, seed=2), randn(2, 6, 3, 2, seed=3)
+    mask = (np.random.default_rng(4).uniform(size=(2, 4, 6)) < 0.7).astype(np.float32)
+    mask[:, :, 0] = 1
+    got = bm.ops.attention(q, k, v, mask=mask, causal=True).numpy()
+    s = np.einsum("nthd,nshd->nhts", q.astype(np.float64), k) / np.sqrt(5)
+    seen = (mask[:, None] != 0) & np.tril(np.ones((4, 6), dtype=bool))
+    s = np.where(seen, s, -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    np.testing.assert_allclose(got, np.einsum("nhts,nshd->nthd", p, v), rtol=1e-5, atol=1e-6)
+    with pytest.raises(bm.ShapeError, match="the mask has shape"):
+        bm.ops.attention(q, k, v, mask=mask[:, :, :5])

@@ -269,6 +269,7 @@ REQUIRED = {
     "bgm_npy_save": (STATUS, [H, c_char_p]),
     # nn_ops.h
     "bgm_op_conv2d": (STATUS, [PH, H, H, H, H, c_int, c_int, c_int]),
+    "bgm_op_attention": (STATUS, [PH, H, H, H, H, H, c_int, c_float]),
     "bgm_op_max_pool2d": _POOL, "bgm_op_avg_pool2d": _POOL,
     "bgm_op_global_avg_pool2d": _UNARY,
     "bgm_op_batch_norm": (STATUS, [PH, H, H, H, H, H, H, c_float, c_float, c_int]),

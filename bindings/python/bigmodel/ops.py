@@ -22,7 +22,7 @@ __all__ = [
     "softmax", "log_softmax", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
     "batch_norm", "dropout", "mse_loss", "mae_loss", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy", "embedding",
-    "sequence_mask", "lstm", "gru",
+    "sequence_mask", "lstm", "gru", "attention",
 ]
 
 _PADDING = {"valid": 0, "same": 1}
@@ -236,6 +236,17 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", tape=None):
     sh, sw = _pair(strides)
     return _run(lib.bgm_op_conv2d, [_operand(x), _operand(kernel), _operand(bias)],
                 (sh, sw, _padding(padding)), tape)
+
+
+def attention(q, k, v, mask=None, causal=False, scale=None, tape=None):
+    """Fused scaled dot-product attention (bgm_op_attention): q (N, T, H, dk),
+    k (N, S, H, dk), v (N, S, H, dv) to (N, T, H, dv); mask (N, T, S), nonzero
+    attends; causal hides keys after the query; scale defaults to 1/sqrt(dk)."""
+    q = _operand(q)
+    if scale is None:
+        scale = 1.0 / float(q.shape[-1]) ** 0.5
+    return _run(lib.bgm_op_attention, [q, _operand(k), _operand(v), _operand(mask)],
+                (1 if causal else 0, float(scale)), tape)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid", tape=None):
