@@ -341,6 +341,12 @@ OPTIONAL = {
     "bgm_layer_set_leaky_relu_alpha": (STATUS, [H, c_float]),
     "bgm_layer_set_momentum": (STATUS, [H, c_float]),
     "bgm_layer_set_epsilon": (STATUS, [H, c_float]),
+    # Transformer sequence layers (model.h), newer in the 0.1 series
+    "bgm_layer_conv1d": (H, [c_int64, c_int64, c_int]),
+    "bgm_layer_position_embedding": (H, [c_int64]),
+    "bgm_layer_sine_position_encoding": (H, [c_float]),
+    "bgm_layer_set_dilation_rate": (STATUS, [H, c_int64, c_int64]),
+    "bgm_layer_set_max_wavelength": (STATUS, [H, c_float]),
     "bgm_layer_set_name": (STATUS, [H, c_char_p]),
     "bgm_layer_kind": (c_char_p, [H]),
     "bgm_layer_name": (c_char_p, [H]),
