@@ -434,6 +434,18 @@ START_TEST(position_embedding_layer_refuses_longer_inputs_and_bad_ranks)
     ck_assert_ptr_nonnull(strstr(bgm_last_error(), "sequence_length = 0"));
     ck_assert_ptr_null(bgm_layer_sine_position_encoding(-1.0f));
     ck_assert_ptr_nonnull(strstr(bgm_last_error(), "max_wavelength = -1"));
+    pe = bgm_layer_sine_position_encoding(10000.0f);
+    BGM_ASSERT_FAILS(bgm_layer_set_max_wavelength(pe, INFINITY), BGM_E_INVALID,
+                     "bgm_layer_set_max_wavelength: max_wavelength = inf, expected a finite "
+                     "value > 0");
+    BGM_ASSERT_OK(bgm_layer_set_max_wavelength(pe, 64.0f));
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, pe));
+    ck_assert_ptr_nonnull(strstr(buf, "\"max_wavelength\": 64}"));
+    bgm_layer_free(pe);
+    pe = bgm_layer_position_embedding(8);
+    BGM_ASSERT_FAILS(bgm_layer_set_max_wavelength(pe, 64.0f), BGM_E_UNSUPPORTED,
+                     "a PositionEmbedding layer has no max_wavelength");
+    bgm_layer_free(pe);
     bgm_graph_free(g);
 }
 END_TEST
@@ -614,6 +626,63 @@ START_TEST(embedding_takes_float32_only_as_a_tied_projection_of_its_dimension)
 }
 END_TEST
 
+START_TEST(a_tied_language_model_learns_to_predict_the_next_token_with_fit)
+{
+    /* Sequences that count up modulo 8 from a random start: the next id is a
+     * function of the current one, which the tied model learns (a uniform
+     * guess costs log 8 = 2.08 nats). */
+    enum { N = 64, T = 6, V = 8 };
+    int32_t ids[N * T], next[N * T];
+    bgm_model *m = tied_lm(T, V, 16, NULL);
+    bgm_optimizer *adam = NULL;
+    bgm_tensor *x, *y;
+    bgm_fit_options fo;
+    bgm_history *h = NULL;
+    const double *loss;
+    int i, t;
+    for (i = 0; i < N; i++)
+        for (t = 0; t < T; t++) {
+            ids[i * T + t] = (int32_t)((i * 5 + t) % V);
+            next[i * T + t] = (int32_t)((i * 5 + t + 1) % V);
+        }
+    x = ids_tensor((int64_t[]){N, T}, 2, ids);
+    y = ids_tensor((int64_t[]){N, T}, 2, next);
+    BGM_ASSERT_OK(bgm_optimizer_adam(&adam, 3e-2f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
+                                     BGM_ADAM_EPSILON));
+    BGM_ASSERT_OK(bgm_model_compile(m, adam, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                                    NULL, 0));
+    BGM_ASSERT_OK(bgm_fit_options_init(&fo, sizeof fo));
+    fo.epochs = 60;
+    fo.verbose = 0;
+    fo.batch_size = 16;
+    BGM_ASSERT_OK(bgm_model_fit(&h, m, x, y, &fo));
+    loss = bgm_history_values(h, "loss");
+    ck_assert_double_gt(loss[0], 1.5);
+    ck_assert_double_lt(loss[59], 0.1);
+    bgm_history_free(h);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_model_free(m);
+}
+END_TEST
+
+START_TEST(sequence_layers_refuse_token_ids)
+{
+    bgm_graph *g = NULL;
+    bgm_node *ids = NULL, *y = NULL;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&ids, g, (int64_t[]){5, 2}, 2, BGM_INT32, "ids"));
+    BGM_ASSERT_FAILS(bgm_layer_call(&y, bgm_layer_conv1d(2, 1, BGM_ACT_LINEAR), &ids, 1),
+                     BGM_E_DTYPE, "(Conv1D): takes float32 sequences, got int32");
+    BGM_ASSERT_FAILS(bgm_layer_call(&y, bgm_layer_position_embedding(5), &ids, 1),
+                     BGM_E_DTYPE, "(PositionEmbedding): takes the float32 output of an "
+                     "Embedding, got int32 token ids");
+    BGM_ASSERT_FAILS(bgm_layer_call(&y, bgm_layer_sine_position_encoding(9.0f), &ids, 1),
+                     BGM_E_DTYPE, "(SinePositionEncoding): takes the float32 output");
+    bgm_graph_free(g);
+}
+END_TEST
+
 /* ---- model files ----------------------------------------------------------------- */
 
 /* A small language model with all of it: token + learned position + sine
@@ -689,12 +758,15 @@ Suite *suite_seq_layers(void)
     tcase_add_test(pos, sine_position_encoding_follows_the_keras_hub_formula);
     tcase_add_test(pos, position_layers_decode_from_the_offset_they_are_given);
     tcase_add_test(pos, position_embedding_layer_refuses_longer_inputs_and_bad_ranks);
+    tcase_add_test(pos, sequence_layers_refuse_token_ids);
     suite_add_tcase(s, pos);
     tcase_add_test(tied, matmul_nt_multiplies_by_the_transpose);
     tcase_add_test(tied, matmul_nt_gradients_match_finite_differences);
     tcase_add_test(tied, tied_embedding_shares_its_matrix_and_sums_both_gradients);
     tcase_add_test(tied, tied_projection_logits_are_hidden_states_times_the_matrix_transposed);
     tcase_add_test(tied, embedding_takes_float32_only_as_a_tied_projection_of_its_dimension);
+    tcase_add_test(tied, a_tied_language_model_learns_to_predict_the_next_token_with_fit);
+    BGM_TEST_SLOW(tied, 30);
     suite_add_tcase(s, tied);
     tcase_add_test(file, a_model_with_the_sequence_layers_round_trips_bit_for_bit);
     suite_add_tcase(s, file);
