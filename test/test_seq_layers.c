@@ -683,6 +683,55 @@ START_TEST(sequence_layers_refuse_token_ids)
 }
 END_TEST
 
+/* ids (T) -> token + learned position + sine encodings -> Dense -> the tied
+ * projection: every layer decodes position by position. */
+static bgm_model *positional_lm(int64_t t, int64_t vocab, int64_t d)
+{
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_node *ids = NULL, *tok, *pos, *sine, *h, *out;
+    bgm_layer *emb = bgm_layer_embedding(vocab, d);
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&ids, g, (int64_t[]){t}, 1, BGM_INT32, "ids"));
+    tok = bgm_test_call(emb, &ids, 1);
+    pos = bgm_test_call(bgm_layer_position_embedding(t), &tok, 1);
+    sine = bgm_test_call(bgm_layer_sine_position_encoding(30.0f), &tok, 1);
+    h = bgm_test_call(bgm_layer_add(), (bgm_node *[]){tok, pos, sine}, 3);
+    h = bgm_test_call(bgm_layer_dense(d, BGM_ACT_TANH), &h, 1);
+    out = bgm_test_call(emb, &h, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &ids, 1, &out, 1, 8));
+    bgm_graph_free(g);
+    return m;
+}
+
+START_TEST(the_decoder_caches_a_positional_model_and_matches_predict)
+{
+    /* One token at a time, the encodings come from the decoder's offset:
+     * each row equals predict on the whole prefix at that position (a wrong
+     * offset gives other rows of the table and other sines). */
+    enum { T = 8, V = 9, D = 6 };
+    static const int32_t tokens[T] = {4, 1, 7, 7, 0, 3, 8, 2};
+    bgm_model *m = positional_lm(T, V, D);
+    bgm_decoder *dec = NULL;
+    bgm_tensor *x = ids_tensor((int64_t[]){1, T}, 2, tokens), *ref = NULL, *y = NULL;
+    int64_t t, v;
+    BGM_ASSERT_OK(bgm_model_predict(&ref, m, x, 0));
+    BGM_ASSERT_OK(bgm_decoder_create(&dec, m, 1));
+    ck_assert_int_eq(bgm_decoder_uses_cache(dec), 1);
+    for (t = 0; t < T; t++) {
+        BGM_ASSERT_OK(bgm_decoder_append(&y, dec, &tokens[t], 1));
+        for (v = 0; v < V; v++)
+            ck_assert_double_eq_tol(data_of(y)[v], data_of(ref)[t * V + v],
+                                    1e-5 * (1 + fabs(data_of(ref)[t * V + v])));
+        bgm_tensor_free(y);
+    }
+    bgm_decoder_free(dec);
+    bgm_tensor_free(ref);
+    bgm_tensor_free(x);
+    bgm_model_free(m);
+}
+END_TEST
+
 /* ---- model files ----------------------------------------------------------------- */
 
 /* A small language model with all of it: token + learned position + sine
@@ -759,6 +808,7 @@ Suite *suite_seq_layers(void)
     tcase_add_test(pos, position_layers_decode_from_the_offset_they_are_given);
     tcase_add_test(pos, position_embedding_layer_refuses_longer_inputs_and_bad_ranks);
     tcase_add_test(pos, sequence_layers_refuse_token_ids);
+    tcase_add_test(pos, the_decoder_caches_a_positional_model_and_matches_predict);
     suite_add_tcase(s, pos);
     tcase_add_test(tied, matmul_nt_multiplies_by_the_transpose);
     tcase_add_test(tied, matmul_nt_gradients_match_finite_differences);
