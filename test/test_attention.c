@@ -750,6 +750,68 @@ START_TEST(call_multi_checks_the_number_of_outputs)
 }
 END_TEST
 
+/* ---- generation: the decoder's key/value cache through MultiHeadAttention -- */
+
+#define LM_CONTEXT 12
+#define LM_VOCAB 11
+
+/* ids -> Embedding + PositionEmbedding -> causal MHA + residual -> Dense(vocab). */
+static bgm_model *tiny_gpt(void)
+{
+    bgm_graph *g = NULL;
+    bgm_node *ids, *e, *p, *h, *a, *out;
+    bgm_model *m = NULL;
+    bgm_layer *mha = bgm_layer_multi_head_attention(2, 4);
+    BGM_ASSERT_OK(bgm_layer_set_use_causal_mask(mha, 1));
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&ids, g, (int64_t[]){LM_CONTEXT}, 1, BGM_INT32, "ids"));
+    e = bgm_test_call(bgm_layer_embedding(LM_VOCAB, 8), &ids, 1);
+    p = bgm_test_call(bgm_layer_position_embedding(LM_CONTEXT), &e, 1);
+    h = bgm_test_call(bgm_layer_add(), (bgm_node *[]){e, p}, 2);
+    a = bgm_test_call(mha, (bgm_node *[]){h, h}, 2);
+    h = bgm_test_call(bgm_layer_add(), (bgm_node *[]){h, a}, 2);
+    out = bgm_test_call(bgm_layer_dense(LM_VOCAB, BGM_ACT_LINEAR), &h, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &ids, 1, &out, 1, 12));
+    bgm_graph_free(g);
+    return m;
+}
+
+/* The decoder with the cache (MultiHeadAttention's K/V cache, one position
+ * per step) gives the logits of the decoder re-running the window, past a
+ * restart of the window at the context's end. */
+START_TEST(cached_decoding_matches_rerunning_the_window)
+{
+    bgm_model *m = tiny_gpt();
+    bgm_decoder *cached = NULL, *plain = NULL;
+    int32_t prompt[5] = {3, 1, 4, 1, 5};
+    bgm_tensor *a = NULL, *b = NULL;
+    int step, i;
+    BGM_ASSERT_OK(bgm_decoder_create(&cached, m, 1));
+    BGM_ASSERT_OK(bgm_decoder_create(&plain, m, 0));
+    ck_assert_int_eq(bgm_decoder_uses_cache(cached), 1);
+    ck_assert_int_eq(bgm_decoder_uses_cache(plain), 0);
+    BGM_ASSERT_OK(bgm_decoder_append(&a, cached, prompt, 5));
+    BGM_ASSERT_OK(bgm_decoder_append(&b, plain, prompt, 5));
+    for (step = 0; step < 20; step++) {
+        const float *x = bgm_tensor_data(a), *y = bgm_tensor_data(b);
+        int32_t next = (int32_t)((step * 7 + 2) % LM_VOCAB);
+        ck_assert_int_eq(bgm_tensor_numel(a), bgm_tensor_numel(b));
+        for (i = 0; i < bgm_tensor_numel(a); i++)
+            ck_assert_msg(fabsf(x[i] - y[i]) <= 1e-5f * (1.0f + fabsf(y[i])),
+                          "step %d logit %d: %g cached, %g re-run", step, i, x[i], y[i]);
+        bgm_tensor_free(a);
+        bgm_tensor_free(b);
+        BGM_ASSERT_OK(bgm_decoder_append(&a, cached, &next, 1));
+        BGM_ASSERT_OK(bgm_decoder_append(&b, plain, &next, 1));
+    }
+    bgm_tensor_free(a);
+    bgm_tensor_free(b);
+    bgm_decoder_free(cached);
+    bgm_decoder_free(plain);
+    bgm_model_free(m);
+}
+END_TEST
+
 Suite *suite_attention(void)
 {
     Suite *s = suite_create("attention");
@@ -782,6 +844,7 @@ Suite *suite_attention(void)
     tcase_add_loop_test(scores, models_with_scores_as_outputs_round_trip_through_files, 0, 4);
     tcase_add_test(scores, summary_lists_both_outputs_of_the_call);
     tcase_add_test(scores, call_multi_checks_the_number_of_outputs);
+    tcase_add_test(scores, cached_decoding_matches_rerunning_the_window);
     BGM_TEST_SLOW(scores, 60);
     suite_add_tcase(s, scores);
     return s;
