@@ -218,6 +218,63 @@ START_TEST(attention_rejects_bad_shapes_naming_them)
 }
 END_TEST
 
+/* Output and gradients of a call large enough to run on the pool (blocks
+ * split over threads) with n threads: out, gq, gk, gv into got[0..4). */
+static void big_call(int threads, bgm_tensor *const *in, const bgm_tensor *mask,
+                     bgm_tensor **got)
+{
+    bgm_tape *tape = NULL;
+    bgm_tensor *out = NULL, *loss = NULL, *w, *prod = NULL, *g[3];
+    int i;
+    BGM_ASSERT_OK(bgm_set_num_threads(threads));
+    BGM_ASSERT_OK(bgm_tape_create(&tape));
+    for (i = 0; i < 3; i++)
+        BGM_ASSERT_OK(bgm_tape_watch(tape, in[i]));
+    BGM_ASSERT_OK(bgm_op_attention(&out, tape, in[0], in[1], in[2], mask, 1, 0.25f));
+    w = bgm_test_randn(bgm_tensor_shape(out), 4, 99);
+    BGM_ASSERT_OK(bgm_op_mul(&prod, tape, out, w));
+    BGM_ASSERT_OK(bgm_op_sum_all(&loss, tape, prod));
+    BGM_ASSERT_OK(bgm_tape_gradient(tape, loss, in, 3, g));
+    BGM_ASSERT_OK(bgm_tensor_clone(&got[0], out));
+    for (i = 0; i < 3; i++)
+        BGM_ASSERT_OK(bgm_tensor_clone(&got[i + 1], g[i]));
+    bgm_tensor_free(w);
+    bgm_tape_free(tape);
+}
+
+/* Blocks of (batch, head) write disjoint memory: one thread or two, the
+ * same bits; and the values are the definition's. */
+START_TEST(attention_on_the_pool_gives_the_same_bits_as_on_one_thread)
+{
+    attn_case c = {2, 64, 64, 4, 16, 16, 1, 1};
+    bgm_tensor *in[3], *mask = make_mask(&c), *one[4], *two[4];
+    double *want;
+    const float *o;
+    int64_t i;
+    make_qkv(&c, in, 77);
+    big_call(1, in, mask, one);
+    big_call(2, in, mask, two);
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(memcmp(bgm_tensor_data(one[i]), bgm_tensor_data(two[i]),
+                                bgm_tensor_nbytes(one[i])), 0);
+    want = reference(&c, bgm_tensor_data(in[0]), bgm_tensor_data(in[1]),
+                     bgm_tensor_data(in[2]), bgm_tensor_data(mask), 0.25f);
+    o = bgm_tensor_data(two[0]);
+    for (i = 0; i < bgm_tensor_numel(two[0]); i++)
+        ck_assert_msg(fabs(o[i] - want[i]) <= 1e-5 + 1e-5 * fabs(want[i]),
+                      "element %lld: %g, expected %g", (long long)i, o[i], want[i]);
+    free(want);
+    BGM_ASSERT_OK(bgm_set_num_threads(0));
+    for (i = 0; i < 4; i++) {
+        bgm_tensor_free(one[i]);
+        bgm_tensor_free(two[i]);
+    }
+    for (i = 0; i < 3; i++)
+        bgm_tensor_free(in[i]);
+    bgm_tensor_free(mask);
+}
+END_TEST
+
 /* ---- the MultiHeadAttention layer ------------------------------------------- */
 
 /* One model around a MultiHeadAttention layer. */
@@ -824,6 +881,7 @@ Suite *suite_attention(void)
     tcase_add_loop_test(op, attention_gradients_match_finite_differences, 0, ncases);
     tcase_add_test(op, a_query_that_sees_no_key_gives_zeros_and_no_gradient);
     tcase_add_test(op, attention_rejects_bad_shapes_naming_them);
+    tcase_add_test(op, attention_on_the_pool_gives_the_same_bits_as_on_one_thread);
     BGM_TEST_SLOW(op, 30);
     suite_add_tcase(s, op);
 

@@ -148,7 +148,7 @@ static bgm_status nomem(bgm__op_call *c, const char *fn)
 /* The forward of a begun call c: the output (fused) or the probabilities.
  * Recorded, it saves what backward needs (the row log-sum-exp when fused, a
  * workspace); else it works in a workspace of its own. */
-static bgm_status run_forward(bgm__op_call *c, bgm_tensor **out, const bgm__attn *a,
+static bgm_status run_forward(bgm__op_call *c, bgm_tensor **out, bgm__attn *a,
                               int fused, const char *fn)
 {
     float *res = c->out->data, *work, *lse = NULL;

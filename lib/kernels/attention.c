@@ -28,11 +28,19 @@ typedef struct attn_job {
     const float *cout, *gout, *clse, *cprobs, *cgprobs;
 } attn_job;
 
+/* Calls of fewer multiply-adds than this run on the calling thread: waking
+ * a worker costs more than a decoding step's attention (one query over a
+ * few hundred keys). */
+#define ATTN_SPLIT_MIN_MACS ((double)(1 << 20))
+
 static int slot_count(const bgm__attn *a)
 {
     int64_t blocks = a->n * a->h;
     int threads = bgm__pool_threads();
-    return blocks < threads ? (int)(blocks > 0 ? blocks : 1) : threads;
+    double macs = (double)blocks * (double)a->t * (double)a->s * (double)(a->dk + a->dv);
+    if (blocks < 1 || macs < ATTN_SPLIT_MIN_MACS)
+        return 1;
+    return blocks < threads ? (int)blocks : threads;
 }
 
 static size_t per_slot_floats(const bgm__attn *a, int backward)
@@ -40,9 +48,10 @@ static size_t per_slot_floats(const bgm__attn *a, int backward)
     return (size_t)TILE * (size_t)a->s * (backward ? 2 : 1) + TILE;
 }
 
-size_t bgm__attn_work_floats(const bgm__attn *a, int backward)
+size_t bgm__attn_work_floats(bgm__attn *a, int backward)
 {
-    return per_slot_floats(a, backward) * (size_t)slot_count(a);
+    a->slots = slot_count(a);
+    return per_slot_floats(a, backward) * (size_t)a->slots;
 }
 
 /* Columns row ti (a query index) considers: all, or up to its causal horizon. */
@@ -292,7 +301,7 @@ static void run_slots(void *ctx, int64_t begin, int64_t end)
 static void run(attn_job *j, int kind, int backward)
 {
     j->kind = kind;
-    j->slots = slot_count(j->a);
+    j->slots = j->a->slots ? j->a->slots : slot_count(j->a);
     j->per_slot = per_slot_floats(j->a, backward);
     if (j->a->n * j->a->h > 0)
         bgm__parallel_for(j->slots, 1, run_slots, j);

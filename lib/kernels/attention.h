@@ -27,10 +27,14 @@ typedef struct bgm__attn {
     int causal;
     int64_t offset;
     float scale;
+    int slots;                 /* workspaces (threads) the calls use: set by
+                                  bgm__attn_work_floats; 0 before */
 } bgm__attn;
 
-/* Floats of workspace the calls below need (all threads together). */
-size_t bgm__attn_work_floats(const bgm__attn *a, int backward);
+/* Floats of workspace the calls below need (all threads together); fixes
+ * a->slots, so a backward run later with a copy of a fits the same
+ * workspace whatever the thread count has become. */
+size_t bgm__attn_work_floats(bgm__attn *a, int backward);
 
 /*
  * out = softmax(scale q k^T, masked) v. lse (n, h, t) receives each row's
