@@ -526,7 +526,10 @@ START_TEST(mha_rejects_bad_inputs_naming_the_layer_and_shapes)
                                     (bgm_node *[]){ids, v}, 2),
                      BGM_E_DTYPE, "the query is int32, expected float32");
     BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4), &q, 1),
-                     BGM_E_INVALID, "(MultiHeadAttention) takes 2 or more inputs, got 1");
+                     BGM_E_INVALID, "(MultiHeadAttention) takes 2 to 4 inputs, got 1");
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, bgm_layer_multi_head_attention(2, 4),
+                                    (bgm_node *[]){q, v, v, m_bad, q}, 5),
+                     BGM_E_INVALID, "(MultiHeadAttention) takes 2 to 4 inputs, got 5");
     ck_assert_ptr_null(bgm_layer_multi_head_attention(0, 4));
     ck_assert_ptr_nonnull(strstr(bgm_last_error(), "num_heads = 0"));
     ck_assert_ptr_null(bgm_layer_multi_head_attention(2, -1));

@@ -230,6 +230,9 @@ static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer,
         if (lo == hi)
             return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d input%s, got %d",
                              fn, who, layer->ops->kind, lo, lo == 1 ? "" : "s", n);
+        if (hi > 0)
+            return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d to %d inputs, got "
+                             "%d", fn, who, layer->ops->kind, lo, hi, n);
         return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d or more inputs, got %d",
                          fn, who, layer->ops->kind, lo, n);
     }
