@@ -135,6 +135,14 @@ BGM_API bgm_status bgm_op_sigmoid(bgm_tensor **out, bgm_tape *tape, const bgm_te
 BGM_API bgm_status bgm_op_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 /** out = x * Phi(x), the exact (erf) GELU, as PyTorch's default. */
 BGM_API bgm_status bgm_op_gelu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
+/**
+ * out = 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), the tanh
+ * approximation of GELU (PyTorch's approximate='tanh', Keras'
+ * gelu(approximate=True)); within about 2e-7 relative of it in float32.
+ */
+BGM_API bgm_status bgm_op_gelu_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
+/** out = x * sigmoid(x): SiLU, also called swish. */
+BGM_API bgm_status bgm_op_silu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 
 /* ---- linear algebra and shapes ----------------------------------------- */
 

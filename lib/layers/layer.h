@@ -235,6 +235,8 @@ struct bgm_layer {
     int target_ndim;
     int64_t perm[BGM_MAX_DIMS]; /* Permute: 1-based sample axes, as Keras (target_ndim) */
     int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
+    int center, scale;         /* LayerNormalization: with beta / with gamma */
+    int keepdims;              /* GlobalAveragePooling1D: keep the time axis (as 1) */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -352,6 +354,7 @@ extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops
     bgm__batch_norm_ops, bgm__activation_ops, bgm__embedding_ops, bgm__lstm_ops,
     bgm__gru_ops, bgm__bidirectional_ops, bgm__add_ops, bgm__subtract_ops, bgm__multiply_ops,
     bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
-    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops;
+    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops, bgm__layer_norm_ops,
+    bgm__rms_norm_ops, bgm__global_avg_pool1d_ops;
 
 #endif
