@@ -178,6 +178,34 @@ START_TEST(norm_weight_gradients_sum_every_row_of_a_large_batch)
 }
 END_TEST
 
+/* No rows, or rows of no features: empty results, zero weight gradients. */
+START_TEST(norm_ops_take_empty_inputs)
+{
+    static const int64_t shapes[2][2] = {{0, 4}, {3, 0}};
+    int k;
+    for (k = 0; k < 2; k++) {
+        int64_t ds[1] = {shapes[k][1]};
+        bgm_tensor *x = NULL, *gamma = NULL, *y = NULL, *loss = NULL, *g = NULL;
+        bgm_tape *tape = NULL;
+        BGM_ASSERT_OK(bgm_tensor_zeros(&x, BGM_FLOAT32, shapes[k], 2));
+        BGM_ASSERT_OK(bgm_tensor_ones(&gamma, BGM_FLOAT32, ds, 1));
+        BGM_ASSERT_OK(bgm_tensor_set_requires_grad(gamma, 1));
+        BGM_ASSERT_OK(bgm_tape_create(&tape));
+        BGM_ASSERT_OK(bgm_op_layer_norm(&y, tape, x, gamma, NULL, 1e-3f));
+        ck_assert_int_eq(bgm_tensor_numel(y), 0);
+        BGM_ASSERT_OK(bgm_op_sum_all(&loss, tape, y));
+        BGM_ASSERT_OK(bgm_tape_gradient(tape, loss, &gamma, 1, &g));
+        ck_assert_int_eq(bgm_tensor_numel(g), ds[0]);
+        if (ds[0] > 0)
+            ck_assert_float_eq(data_of(g)[0], 0.0f);
+        bgm_tensor_free(g);
+        bgm_tape_free(tape);
+        bgm_tensor_free(x);
+        bgm_tensor_free(gamma);
+    }
+}
+END_TEST
+
 START_TEST(norm_ops_reject_bad_input)
 {
     int64_t xs[] = {2, 3}, ds[] = {3}, d4[] = {4};
@@ -437,10 +465,18 @@ START_TEST(norm_layers_normalize_the_last_axis_only)
 }
 END_TEST
 
+static void assert_config(const bgm_layer *l, const char *want)
+{
+    char buf[1024];
+    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, l));
+    ck_assert_msg(strstr(buf, want) != NULL, "config %s lacks %s", buf, want);
+}
+
 START_TEST(norm_layer_setters_check_kind_and_value)
 {
     bgm_layer *ln = bgm_layer_layer_norm(), *rms = bgm_layer_rms_norm();
     bgm_layer *dense = bgm_layer_dense(3, BGM_ACT_RELU), *pool = bgm_layer_global_avg_pool1d();
+    bgm_layer *concat = bgm_layer_concatenate(-1);
     BGM_ASSERT_FAILS(bgm_layer_set_epsilon(ln, 0.0f), BGM_E_INVALID,
                      "bgm_layer_set_epsilon: epsilon = 0, expected a finite value > 0");
     BGM_ASSERT_FAILS(bgm_layer_set_epsilon(rms, INFINITY), BGM_E_INVALID, "epsilon = inf");
@@ -453,20 +489,16 @@ START_TEST(norm_layer_setters_check_kind_and_value)
     BGM_ASSERT_FAILS(bgm_layer_set_axis(dense, -1), BGM_E_UNSUPPORTED, "has no axis");
     BGM_ASSERT_FAILS(bgm_layer_set_axis(ln, 9), BGM_E_INVALID, "axis = 9");
     BGM_ASSERT_OK(bgm_layer_set_keepdims(pool, 1));
+    BGM_ASSERT_OK(bgm_layer_set_axis(concat, 1));
+    assert_config(concat, "\"axis\": 1");
     BGM_ASSERT_OK(bgm_layer_set_center(ln, 0));
     bgm_layer_free(ln);
     bgm_layer_free(rms);
     bgm_layer_free(dense);
     bgm_layer_free(pool);
+    bgm_layer_free(concat);
 }
 END_TEST
-
-static void assert_config(const bgm_layer *l, const char *want)
-{
-    char buf[1024];
-    BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, l));
-    ck_assert_msg(strstr(buf, want) != NULL, "config %s lacks %s", buf, want);
-}
 
 START_TEST(norm_layer_configs_are_keras_configs)
 {
@@ -609,6 +641,7 @@ Suite *suite_ops_norm_layers(void)
     tcase_add_loop_test(ops, norm_gradients_match_finite_differences, 0,
                         (int)(sizeof norm_cases / sizeof norm_cases[0]));
     tcase_add_test(ops, norm_weight_gradients_sum_every_row_of_a_large_batch);
+    tcase_add_test(ops, norm_ops_take_empty_inputs);
     tcase_add_test(ops, norm_ops_reject_bad_input);
     tcase_add_test(acts, gelu_tanh_and_silu_values);
     tcase_add_test(acts, gelu_tanh_and_silu_gradients_match_finite_differences);

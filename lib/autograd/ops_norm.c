@@ -400,8 +400,8 @@ static bgm_status normalize(const char *fn, const bgm__op *op, int rms, bgm_tens
         size_t rows = (size_t)sv.m * 2 * sizeof(float);
         size_t part = (size_t)(bgm__norm_backward_slots(sv.m, sv.d) * 2 * sv.d) *
                       sizeof(float);
-        char *block = keep ? bgm__op_save(&c, rows + part) : NULL;
-        if (!block)
+        char *block = keep && rows + part > 0 ? bgm__op_save(&c, rows + part) : NULL;
+        if (!keep || (!block && rows + part > 0))
             return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn));
         sv.mean = (float *)block;
         sv.rstd = sv.mean + sv.m;

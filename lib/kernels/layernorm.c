@@ -1,8 +1,9 @@
 /*
  * Layer / RMS normalization kernels (see layernorm.h). One row at a time:
  * forward reads it three times (sum, squared deviations, output) while it
- * sits in L1; backward twice (sums, then dx). The row helpers are inlined
- * with constant flags, so each variant's inner loops are branch-free.
+ * sits in L1; backward twice (the sums and the weight gradients' partial
+ * rows, then dx). The row helpers are inlined with constant flags, so each
+ * variant's inner loops are branch-free.
  */
 #include "layernorm.h"
 
@@ -103,10 +104,39 @@ void bgm__norm_forward(const float *x, int64_t m, int64_t d, float eps, int rms,
     bgm__parallel_for(m, d < PIECE_MIN_ELEMS ? PIECE_MIN_ELEMS / d : 1, forward_range, &jb);
 }
 
+/* s1 / s2 = sums over j in [0, d) of e1 / e2 (as ROW_SUM), with the
+ * statement side run for every j in the same loop. */
+#define ROW_SUMS2(s1, e1, s2, e2, side)                                            \
+    do {                                                                           \
+        float a1_[LANES] = {0}, a2_[LANES] = {0};                                  \
+        int64_t j0_, k_;                                                           \
+        for (j0_ = 0; j0_ + LANES <= d; j0_ += LANES)                              \
+            for (k_ = 0; k_ < LANES; k_++) {                                       \
+                j = j0_ + k_;                                                      \
+                a1_[k_] += (e1);                                                   \
+                a2_[k_] += (e2);                                                   \
+                side;                                                              \
+            }                                                                      \
+        (s1) = (s2) = 0.0f;                                                        \
+        for (k_ = 0; k_ < LANES; k_++) {                                           \
+            (s1) += a1_[k_];                                                       \
+            (s2) += a2_[k_];                                                       \
+        }                                                                          \
+        for (j = j0_; j < d; j++) {                                                \
+            (s1) += (e1);                                                          \
+            (s2) += (e2);                                                          \
+            side;                                                                  \
+        }                                                                          \
+    } while (0)
+
+#define XHAT ((x[j] - mu) * r)
+#define WEIGHT_SUMS (pg[j] += gy[j] * XHAT, pb[j] += gy[j])
+
 /*
  * One row of backward. With g = gy * gamma and xhat = (x - mean) * rstd:
  * dx = rstd (g - mean(g) - xhat mean(g xhat)), the mean(g) term absent for
- * rms (its mean is no statistic). With want_w, pg / pb gain gy * xhat and gy.
+ * rms (its mean is no statistic). With want_w, pg / pb gain gy * xhat and gy
+ * in the same pass as the two sums; dx is the second pass.
  */
 BGM__INLINE void backward_row(const float *x, const float *gy, int64_t d, int rms,
                               const float *gamma, float mu, float r, float *gx,
@@ -114,31 +144,30 @@ BGM__INLINE void backward_row(const float *x, const float *gy, int64_t d, int rm
 {
     float sg, sgx, c1, c2;
     int64_t j;
-    if (gamma) {
-        ROW_SUM(sg, gy[j] * gamma[j]);
-        ROW_SUM(sgx, gy[j] * gamma[j] * ((x[j] - mu) * r));
-    } else {
-        ROW_SUM(sg, gy[j]);
-        ROW_SUM(sgx, gy[j] * ((x[j] - mu) * r));
-    }
-    if (want_w)
-        for (j = 0; j < d; j++) {
-            pg[j] += gy[j] * ((x[j] - mu) * r);
-            pb[j] += gy[j];
-        }
+    if (gamma && want_w)
+        ROW_SUMS2(sg, gy[j] * gamma[j], sgx, gy[j] * gamma[j] * XHAT, WEIGHT_SUMS);
+    else if (gamma)
+        ROW_SUMS2(sg, gy[j] * gamma[j], sgx, gy[j] * gamma[j] * XHAT, (void)0);
+    else if (want_w)
+        ROW_SUMS2(sg, gy[j], sgx, gy[j] * XHAT, WEIGHT_SUMS);
+    else
+        ROW_SUMS2(sg, gy[j], sgx, gy[j] * XHAT, (void)0);
     if (!gx)
         return;
     c1 = rms ? 0.0f : sg / (float)d;
     c2 = sgx / (float)d;
     if (gamma && overwrite)
-        for (j = 0; j < d; j++) gx[j] = r * (gy[j] * gamma[j] - c1 - (x[j] - mu) * r * c2);
+        for (j = 0; j < d; j++) gx[j] = r * (gy[j] * gamma[j] - c1 - XHAT * c2);
     else if (gamma)
-        for (j = 0; j < d; j++) gx[j] += r * (gy[j] * gamma[j] - c1 - (x[j] - mu) * r * c2);
+        for (j = 0; j < d; j++) gx[j] += r * (gy[j] * gamma[j] - c1 - XHAT * c2);
     else if (overwrite)
-        for (j = 0; j < d; j++) gx[j] = r * (gy[j] - c1 - (x[j] - mu) * r * c2);
+        for (j = 0; j < d; j++) gx[j] = r * (gy[j] - c1 - XHAT * c2);
     else
-        for (j = 0; j < d; j++) gx[j] += r * (gy[j] - c1 - (x[j] - mu) * r * c2);
+        for (j = 0; j < d; j++) gx[j] += r * (gy[j] - c1 - XHAT * c2);
 }
+
+#undef XHAT
+#undef WEIGHT_SUMS
 
 BGM__HOT static void backward_slots(void *ctx, int64_t begin, int64_t end)
 {

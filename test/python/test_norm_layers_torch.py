@@ -247,3 +247,27 @@ def test_a_model_with_the_new_layers_saves_and_loads(tmp_path):
     assert isinstance(back.layers[1], layers.LayerNormalization)
     assert back.layers[1].get_config()["scale"] is False
     np.testing.assert_array_equal(back.predict(ids), model.predict(ids))
+
+
+def test_layer_norm_exports_as_torch_layer_norm(tmp_path):
+    """A Sequential Dense(gelu_tanh) -> LayerNormalization -> Dense(silu) loads into
+    torch's Sequential(Linear, GELU(tanh), LayerNorm, Linear, SiLU) strictly and
+    predicts the same."""
+    from safetensors_plain import read_safetensors
+    model = bm.Sequential([bm.Input(shape=(6,)), layers.Dense(10, activation="gelu_tanh"),
+                           layers.LayerNormalization(epsilon=1e-5),
+                           layers.Dense(4, activation="silu")])
+    model.set_weights([w + 0.1 * RNG.normal(size=w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    path = str(tmp_path / "w.safetensors")
+    model.save_weights_safetensors(path)
+    tensors, _ = read_safetensors(path)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 10), torch.nn.GELU(approximate="tanh"),
+                              torch.nn.LayerNorm(10, eps=1e-5), torch.nn.Linear(10, 4),
+                              torch.nn.SiLU())
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()},
+                        strict=True)
+    x = f32(5, 6)
+    with torch.no_grad():
+        want = net(torch.from_numpy(x))
+    np.testing.assert_allclose(model.predict(x), want.numpy(), rtol=1e-5, atol=1e-5)
