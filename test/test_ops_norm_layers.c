@@ -281,6 +281,20 @@ START_TEST(gelu_tanh_and_silu_values)
 }
 END_TEST
 
+START_TEST(gelu_tanh_and_silu_propagate_nan)
+{
+    int64_t n = 1;
+    bgm_tensor *x = bgm_test_tensor(&n, 1, (const float[]){NAN}), *y = NULL;
+    BGM_ASSERT_OK(bgm_op_silu(&y, NULL, x));
+    ck_assert(isnan(data_of(y)[0]));
+    bgm_tensor_free(y);
+    BGM_ASSERT_OK(bgm_op_gelu_tanh(&y, NULL, x));
+    ck_assert(isnan(data_of(y)[0]));
+    bgm_tensor_free(y);
+    bgm_tensor_free(x);
+}
+END_TEST
+
 static bgm_status call_act(bgm_tensor **out, bgm_tape *tape, bgm_tensor *const *in,
                            void *ctx)
 {
@@ -644,6 +658,7 @@ Suite *suite_ops_norm_layers(void)
     tcase_add_test(ops, norm_ops_take_empty_inputs);
     tcase_add_test(ops, norm_ops_reject_bad_input);
     tcase_add_test(acts, gelu_tanh_and_silu_values);
+    tcase_add_test(acts, gelu_tanh_and_silu_propagate_nan);
     tcase_add_test(acts, gelu_tanh_and_silu_gradients_match_finite_differences);
     tcase_add_test(acts, new_activations_reject_null_and_int32);
     tcase_add_test(acts, dense_and_activation_layers_take_gelu_tanh_and_silu);

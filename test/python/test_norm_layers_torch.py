@@ -226,6 +226,9 @@ def test_configs_follow_keras_and_bad_options_raise():
         layers.LayerNormalization(axis=1)(inp)
     with pytest.raises(bm.InvalidArgumentError, match="channels_last"):
         layers.GlobalAveragePooling1D(data_format="channels_first")
+    with pytest.raises(bm.InvalidArgumentError, match="approximate must be True or False"):
+        with bm.GradientTape() as tape:
+            bm.ops.gelu([1.0], tape)
 
 
 def test_a_model_with_the_new_layers_saves_and_loads(tmp_path):

@@ -422,9 +422,8 @@ class GlobalAveragePooling1D(Layer):
     """Mean over the steps of (N, T, C) sequences, over the unmasked steps when a
     padding mask arrives (an Embedding with mask_zero=True before it)."""
 
-    def __init__(self, data_format="channels_last", keepdims=False, name=None,
-                 input_shape=None):
-        if data_format != "channels_last":
+    def __init__(self, data_format=None, keepdims=False, name=None, input_shape=None):
+        if data_format not in (None, "channels_last"):
             raise InvalidArgumentError("GlobalAveragePooling1D supports "
                                        "data_format='channels_last' only, got %r"
                                        % (data_format,))

@@ -126,6 +126,9 @@ def tanh(x, tape=None):
 def gelu(x, approximate=False, tape=None):
     """GELU: exact (erf) by default; approximate=True takes the tanh form
     (Keras' approximate=True, PyTorch's approximate='tanh')."""
+    if not isinstance(approximate, bool):  # a tape passed where the flag goes
+        raise InvalidArgumentError("gelu: approximate must be True or False, got %s"
+                                   % type(approximate).__name__)
     return _unary(lib.bgm_op_gelu_tanh if approximate else lib.bgm_op_gelu, x, tape)
 
 
