@@ -41,5 +41,6 @@
 #include "bigmodel/io.h"
 #include "bigmodel/model.h"
 #include "bigmodel/graph.h"
+#include "bigmodel/generate.h"
 
 #endif /* BIGMODEL_H */

@@ -908,6 +908,42 @@ START_TEST(a_layer_with_pretrained_rows_is_freed_when_never_added)
 }
 END_TEST
 
+/* A per-position output (N, T, V) with labels (N, T): accuracy counts every
+ * position, as Keras' sparse_categorical_accuracy does. */
+START_TEST(accuracy_of_a_sequence_output_counts_every_position)
+{
+    bgm_model *m = NULL;
+    bgm_tensor *x, *y, *p = NULL;
+    int32_t ids[4 * 6], labels[4 * 6];
+    double results[2];
+    int i, j, best;
+    for (i = 0; i < 24; i++)
+        ids[i] = (i * 5 + 3) % 7;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6}, 1, 11));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_embedding(7, 5)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(7, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_model_compile(m, adam(1e-3f), BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                    1, (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1));
+    x = ids_tensor(4, 6, ids);
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 0));
+    /* the predicted class at 9 positions of 24, another one elsewhere */
+    for (i = 0; i < 24; i++) {
+        const float *row = (const float *)bgm_tensor_data(p) + i * 7;
+        for (best = 0, j = 1; j < 7; j++)
+            if (row[j] > row[best])
+                best = j;
+        labels[i] = i % 8 < 3 ? best : (best + 1 + i % 5) % 7;
+    }
+    y = ids_tensor(4, 6, labels);
+    BGM_ASSERT_OK(bgm_model_evaluate(results, 2, m, x, y, 3));
+    ck_assert_double_eq_tol(results[1], 9.0 / 24, 1e-9);
+    bgm_tensor_free(p);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_model_free(m);
+}
+END_TEST
+
 Suite *suite_model_seq(void)
 {
     Suite *s = suite_create("model_seq");
@@ -938,6 +974,7 @@ Suite *suite_model_seq(void)
     tcase_add_test(train, same_seed_gives_the_same_training_with_dropout);
     BGM_TEST_SLOW(train, 120);
     BGM_TEST_SLOW(embed, 20);
+    tcase_add_test(mask, accuracy_of_a_sequence_output_counts_every_position);
     tcase_add_test(bad, float_input_to_an_embedding_model_names_the_layer);
     tcase_add_test(bad, ids_beyond_the_vocabulary_fail_with_range);
     tcase_add_test(bad, int32_input_to_a_float_model_suggests_an_embedding);

@@ -160,6 +160,17 @@ BGM_API bgm_status bgm_op_silu(bgm_tensor **out, bgm_tape *tape, const bgm_tenso
 BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape,
                                  const bgm_tensor *a, const bgm_tensor *b);
 
+/**
+ * a times b transposed, without copying b: a is (..., k), b is (n, k), out
+ * is (..., n) = a b^T, every leading dimension of a folded into the rows of
+ * one cblas_sgemm (a tied output projection: hidden states times an
+ * embedding matrix). Gradients flow to both.
+ * Errors also: BGM_E_SHAPE (a of rank 0, b not 2-dimensional, a's last
+ * dimension not k), BGM_E_UNSUPPORTED (a size above INT_MAX).
+ */
+BGM_API bgm_status bgm_op_matmul_nt(bgm_tensor **out, bgm_tape *tape,
+                                    const bgm_tensor *a, const bgm_tensor *b);
+
 /** Swaps the last two dimensions (x needs at least 2). */
 BGM_API bgm_status bgm_op_transpose(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 

@@ -239,8 +239,55 @@ BGM_API bgm_layer *bgm_layer_global_avg_pool1d(void);
  * bgm_layer_set_embedding_matrix / _word2vec). An id outside the table
  * fails the forward pass with BGM_E_RANGE naming its position.
  * vocab_size from 1 to 2^31, dim >= 1.
+ *
+ * Tied output projection (keras_hub's ReversibleEmbedding, reverse=True):
+ * calling the layer again (bgm_layer_call) on a float32 node of shape
+ * (..., dim) gives the logits x E^T of shape (..., vocab_size) with the same
+ * "embeddings" matrix E, so a language model's output layer shares the
+ * token embedding; training sums the gradients of both uses into E. The
+ * call dispatches on its input's dtype: int32 ids look rows up, float32
+ * vectors project. Only a second call may take float32 (a first one on
+ * float32 fails with BGM_E_DTYPE), and its last dimension must be dim
+ * (BGM_E_SHAPE otherwise). The projection passes the mask of its input on.
  */
 BGM_API bgm_layer *bgm_layer_embedding(int64_t vocab_size, int64_t dim);
+
+/**
+ * Learned position embeddings (keras_hub's PositionEmbedding): called on
+ * the (T, d) output of an Embedding, with T <= sequence_length, it returns
+ * rows 0 .. T-1 of its weight "embeddings" (sequence_length, d), the same
+ * for every sample, in the input's shape (T, d): add it to the token
+ * embeddings with an Add layer. Initializer BGM_INIT_GLOROT_UNIFORM (change
+ * with bgm_layer_set_kernel_initializer). It passes the input's mask on.
+ * Under incremental decoding, where the input holds positions p .. p+T-1,
+ * it returns those rows (BGM_E_RANGE past sequence_length). A longer input
+ * fails the call with BGM_E_SHAPE. sequence_length >= 1.
+ */
+BGM_API bgm_layer *bgm_layer_position_embedding(int64_t sequence_length);
+
+/**
+ * Fixed sinusoidal position encodings (keras_hub's SinePositionEncoding,
+ * "Attention is all you need"): called on (T, d) it returns, in that shape,
+ * sin(p r_j) at even features j and cos(p r_j) at odd ones for positions
+ * p = 0 .. T-1, r_j = max_wavelength^(-2 floor(j/2) / d); no weights. Add it
+ * to the token embeddings. It passes the mask on; under incremental
+ * decoding the positions start at the decoded offset. max_wavelength
+ * finite and > 0 (Keras' default 10000).
+ */
+BGM_API bgm_layer *bgm_layer_sine_position_encoding(float max_wavelength);
+
+/**
+ * 1-D convolution over (T, C) sequences (Keras' Conv1D): a kernel_size-tap
+ * window, stride 1, dilation 1, VALID padding (change with
+ * bgm_layer_set_strides, _dilation_rate and _padding, which takes
+ * BGM_PADDING_CAUSAL too: left padding of dilation (kernel_size - 1) steps,
+ * so step t sees steps <= t): (T, C) to (T', filters), y = act(conv(x, K) +
+ * b), K of shape (kernel_size, C, filters) as Keras. Strides > 1 and
+ * dilation > 1 together are refused (as Keras). Drops the mask (as Keras).
+ * filters >= 1, kernel_size >= 1.
+ */
+BGM_API bgm_layer *bgm_layer_conv1d(int64_t filters, int64_t kernel_size,
+                                    bgm_activation activation);
 
 /**
  * Long short-term memory with units hidden units (Keras' LSTM, gates i, f,
@@ -287,17 +334,33 @@ BGM_API void bgm_layer_free(bgm_layer *layer);
  * was.
  */
 
-/** Conv2D window size kh x kw (>= 1). */
+/**
+ * Conv2D window size kh x kw (>= 1). Conv1D: its kernel_size, given twice
+ * (kh == kw, else BGM_E_INVALID).
+ */
 BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64_t kw);
 
 /** Pooling window size ph x pw (>= 1); also resets the strides to the window. */
 BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t pw);
 
-/** Conv2D / pooling strides (>= 1). */
+/** Conv2D / pooling strides (>= 1); Conv1D: its stride, given twice (sh == sw). */
 BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t sw);
 
-/** Conv2D / pooling padding, BGM_PADDING_VALID or BGM_PADDING_SAME. */
+/**
+ * Conv2D / pooling padding, BGM_PADDING_VALID or BGM_PADDING_SAME; Conv1D
+ * also BGM_PADDING_CAUSAL.
+ */
 BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding);
+
+/**
+ * Conv1D dilation rate (Keras' dilation_rate, >= 1, default 1): taps
+ * dilation steps apart. Given twice (dh == dw, else BGM_E_INVALID), room
+ * for a 2-D convolution's pair. Not with strides > 1 (BGM_E_INVALID).
+ */
+BGM_API bgm_status bgm_layer_set_dilation_rate(bgm_layer *layer, int64_t dh, int64_t dw);
+
+/** SinePositionEncoding max_wavelength (finite, > 0; default 10000). */
+BGM_API bgm_status bgm_layer_set_max_wavelength(bgm_layer *layer, float max_wavelength);
 
 /** Dense / Conv2D / LSTM / GRU: whether the layer has a bias (default 1). */
 BGM_API bgm_status bgm_layer_set_use_bias(bgm_layer *layer, int use_bias);

@@ -28,11 +28,14 @@ extern "C" {
  * VALID: no padding; out = (in - window) / stride + 1, and a window larger
  * than the input is an error. SAME: out = ceil(in / stride), the input padded
  * by max((out - 1) * stride + window - in, 0) cells split as TensorFlow does
- * (the odd cell at the bottom / right).
+ * (the odd cell at the bottom / right). CAUSAL (Conv1D only): the sequence
+ * padded on the left by dilation * (window - 1) steps, so output step t sees
+ * input steps up to t only; out = ceil(in / stride).
  */
 typedef enum bgm_padding {
     BGM_PADDING_VALID = 0,
-    BGM_PADDING_SAME = 1
+    BGM_PADDING_SAME = 1,
+    BGM_PADDING_CAUSAL = 2
 } bgm_padding;
 
 /* ---- convolution and pooling ------------------------------------------- */
@@ -51,6 +54,22 @@ typedef enum bgm_padding {
 BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                  const bgm_tensor *kernel, const bgm_tensor *bias,
                                  int stride_h, int stride_w, bgm_padding padding);
+
+/**
+ * 1-D convolution (cross-correlation, as Keras' Conv1D): x (N, T, C), kernel
+ * (K, C, F), bias (F) or NULL, out (N, OT, F); output step i, tap k reads
+ * input step i * stride + k * dilation - (left padding). Any of the three
+ * paddings (CAUSAL pads dilation * (K - 1) steps on the left). Computed as
+ * im2col + one sgemm per group of sequences, in a workspace of about 1 MiB
+ * (or one sequence's windows) that a recorded call keeps on the tape for the
+ * backward pass. Gradients flow to x, kernel and bias.
+ * Errors: BGM_E_INVALID (NULL, stride or dilation < 1, unknown padding),
+ * BGM_E_DTYPE, BGM_E_SHAPE (ranks, channels of x and kernel differ, bias is
+ * not (F), the dilated window longer than T with VALID padding), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_conv1d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                 const bgm_tensor *kernel, const bgm_tensor *bias,
+                                 int stride, int dilation, bgm_padding padding);
 
 /**
  * Max pooling: x (N, H, W, C) to (N, OH, OW, C). Padded cells are ignored.
@@ -103,6 +122,37 @@ BGM_API bgm_status bgm_op_global_avg_pool1d(bgm_tensor **out, bgm_tape *tape,
 BGM_API bgm_status bgm_op_zero_pad2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                      int64_t top, int64_t bottom, int64_t left,
                                      int64_t right);
+
+/* ---- position encodings ------------------------------------------------ */
+
+/**
+ * Learned position embeddings (keras_hub's PositionEmbedding): out has x's
+ * shape (..., T, d) and holds rows start .. start + T - 1 of table
+ * (sequence_length, d) at every leading index. Only x's shape is read (x
+ * gets no gradient); table's gradient is the output gradient summed over
+ * the leading dimensions, in its rows start .. start + T - 1. start > 0
+ * serves incremental decoding (the input holds positions start, ...).
+ * Errors: BGM_E_INVALID (NULL), BGM_E_DTYPE (table not float32),
+ * BGM_E_SHAPE (x of rank < 2, table not (sequence_length, d)), BGM_E_RANGE
+ * (start < 0, start + T > sequence_length), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_position_embedding(bgm_tensor **out, bgm_tape *tape,
+                                             const bgm_tensor *x, const bgm_tensor *table,
+                                             int64_t start);
+
+/**
+ * Fixed sinusoidal position encodings (keras_hub's SinePositionEncoding):
+ * out has x's shape (..., T, d); at position p = start + t, feature j is
+ * sin(p * r_j) for even j and cos(p * r_j) for odd j, with
+ * r_j = max_wavelength^(-2 * floor(j / 2) / d), the same at every leading
+ * index (computed in double, rounded to float32). Only x's shape is read;
+ * nothing is differentiable, so nothing is recorded.
+ * Errors: BGM_E_INVALID (NULL, max_wavelength not finite and > 0),
+ * BGM_E_SHAPE (x of rank < 2), BGM_E_RANGE (start < 0), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_sine_position_encoding(bgm_tensor **out, bgm_tape *tape,
+                                                 const bgm_tensor *x, float max_wavelength,
+                                                 int64_t start);
 
 /* ---- normalization and regularization ---------------------------------- */
 

@@ -18,7 +18,8 @@ bgm_status bgm__window_plan(const char *fn, bgm__window *g, const bgm_tensor *x,
                          sw);
     if (padding != BGM_PADDING_VALID && padding != BGM_PADDING_SAME)
         return bgm__fail(BGM_E_INVALID, "%s: unknown padding %d (use BGM_PADDING_VALID or "
-                         "BGM_PADDING_SAME)", fn, (int)padding);
+                         "BGM_PADDING_SAME; CAUSAL is for 1-D convolutions)", fn,
+                         (int)padding);
     g->n = x->shape[0];
     g->h = x->shape[1];
     g->w = x->shape[2];

@@ -12,11 +12,7 @@ static bgm_status conv2d_build(bgm_layer *l, const bgm__shape *in, int nin, bgm_
     kshape[1] = l->kernel[1];
     kshape[2] = c;
     kshape[3] = l->units;
-    bgm__layer_add_spec(l, "kernel", kshape, 4, 1, l->kernel_init, l->kernel[0] * l->kernel[1] * c,
-                        l->kernel[0] * l->kernel[1] * l->units, 1);
-    if (l->use_bias)
-        bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, l->kernel[0] * l->kernel[1] * c,
-                            l->kernel[0] * l->kernel[1] * l->units, 0);
+    bgm__conv_add_specs(l, kshape, 4);
     return BGM_OK;
 }
 

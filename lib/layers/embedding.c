@@ -110,27 +110,52 @@ BGM_API bgm_status bgm_layer_set_embedding_word2vec(bgm_layer *layer,
     return BGM_OK;
 }
 
+/* The table's weight spec, the same for both uses. */
+static void add_table_spec(bgm_layer *l)
+{
+    int64_t shape[2];
+    shape[0] = l->input_dim;
+    shape[1] = l->units;
+    bgm__layer_add_spec(l, "embeddings", shape, 2, 1, l->kernel_init, l->input_dim,
+                        l->units, 0);
+}
+
+/* Build of the tied output projection: (..., dim) float32 to (..., vocab_size). */
+static bgm_status reverse_build(bgm_layer *l, const bgm__shape *in, bgm__shape *out)
+{
+    char got[BGM__SHAPE_STR_SIZE];
+    if (in->ndim < 1 || in->d[in->ndim - 1] != l->units)
+        return bgm__layer_fail(l, BGM_E_SHAPE, "called on float32 input %s as the tied "
+                               "output projection, whose last dimension must be the "
+                               "embedding dimension %lld",
+                               bgm__batch_shape_str(got, sizeof got, in->d, in->ndim),
+                               (long long)l->units);
+    add_table_spec(l);
+    bgm__same_shape(in, out);
+    out->d[in->ndim - 1] = l->input_dim;
+    return BGM_OK;
+}
+
 static bgm_status embedding_build(bgm_layer *l, const bgm__shape *in, int nin,
                                   bgm__shape *out)
 {
     char got[BGM__SHAPE_STR_SIZE];
-    int64_t shape[2];
+    if (in->dtype == BGM_FLOAT32 && l->graph) /* a second call: the tied projection */
+        return reverse_build(l, in, out);
     if (in->dtype != BGM_INT32) {
         if (l->index > 0)
             return bgm__layer_fail(l, BGM_E_DTYPE, "takes int32 token ids, so it must be "
                                    "the model's first layer; here its input would be the "
                                    "float32 output of layer %d", l->index - 1);
         return bgm__layer_fail(l, BGM_E_DTYPE, "takes int32 token ids, so its input must "
-                               "be an int32 model input; here it is float32");
+                               "be an int32 model input; here it is float32 (only a "
+                               "second call takes float32: the tied output projection)");
     }
     if (in->ndim + 1 >= BGM_MAX_DIMS)
         return bgm__layer_fail(l, BGM_E_SHAPE, "input %s leaves no room for the embedding "
                                "dimension", bgm__shape_str(got, sizeof got, in->d,
                                                             in->ndim));
-    shape[0] = l->input_dim;
-    shape[1] = l->units;
-    bgm__layer_add_spec(l, "embeddings", shape, 2, 1, l->kernel_init, l->input_dim,
-                        l->units, 0);
+    add_table_spec(l);
     bgm__same_shape(in, out);
     out->d[in->ndim] = l->units;
     out->ndim = in->ndim + 1;
@@ -141,6 +166,8 @@ static bgm_status embedding_forward(const bgm_layer *l, const bgm__forward_ctx *
                                     bgm_tensor *const *w, const bgm_tensor *const *x,
                                     int nx, bgm_tensor **y)
 {
+    if (bgm_tensor_dtype(x[0]) == BGM_FLOAT32) /* the tied projection: x E^T */
+        return bgm_op_matmul_nt(y, ctx->tape, x[0], w[0]);
     return bgm_op_embedding(y, ctx->tape, x[0], w[0]);
 }
 
@@ -151,6 +178,8 @@ static bgm_status embedding_mask(const bgm_layer *l, const bgm_tensor *x,
     bgm_status s;
     *out = NULL;
     *made = NULL;
+    if (bgm_tensor_dtype(x) == BGM_FLOAT32) /* the projection keeps the positions */
+        return bgm__pass_mask(l, x, mask, out, made);
     if (!l->mask_zero)
         return BGM_OK;
     s = bgm_sequence_mask(made, x);

@@ -26,6 +26,8 @@ bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn)
     l->units = 0;
     l->kernel[0] = l->kernel[1] = 1;
     l->strides[0] = l->strides[1] = 1;
+    l->dilation[0] = l->dilation[1] = 1;
+    l->max_wavelength = 10000.0f;
     l->padding = BGM_PADDING_VALID;
     l->activation = BGM_ACT_LINEAR;
     l->leaky_alpha = 0.2f;
@@ -95,6 +97,19 @@ void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, i
     s->fan_in = fan_in;
     s->fan_out = fan_out;
     s->l2 = l2;
+}
+
+void bgm__conv_add_specs(bgm_layer *l, const int64_t *kshape, int ndim)
+{
+    int64_t field = 1, fan_in, fan_out;
+    int i;
+    for (i = 0; i < ndim - 2; i++)
+        field *= kshape[i];
+    fan_in = field * kshape[ndim - 2];
+    fan_out = field * l->units;
+    bgm__layer_add_spec(l, "kernel", kshape, ndim, 1, l->kernel_init, fan_in, fan_out, 1);
+    if (l->use_bias)
+        bgm__layer_add_spec(l, "bias", &l->units, 1, 1, l->bias_init, fan_in, fan_out, 0);
 }
 
 int bgm__activation_valid(bgm_activation act)

@@ -235,6 +235,8 @@ struct bgm_layer {
     int target_ndim;
     int64_t perm[BGM_MAX_DIMS]; /* Permute: 1-based sample axes, as Keras (target_ndim) */
     int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
+    int64_t dilation[2];       /* Conv1D dilation rate (dilation[0]) */
+    float max_wavelength;      /* SinePositionEncoding */
     int center, scale;         /* LayerNormalization: with beta / with gamma */
     int keepdims;              /* GlobalAveragePooling1D: keep the time axis (as 1) */
 
@@ -272,6 +274,11 @@ char *bgm__batch_shape_str(char *buf, size_t size, const int64_t *shape, int ndi
 void bgm__layer_add_spec(bgm_layer *l, const char *name, const int64_t *shape, int ndim,
                          int trainable, bgm_initializer init, int64_t fan_in,
                          int64_t fan_out, int l2);
+
+/* A convolution's "kernel" kshape[0..ndim) (window..., in channels, l->units
+ * filters; fans as Keras: receptive field times channels / filters) with
+ * the L2 penalty, and with l->use_bias its "bias" (filters). */
+void bgm__conv_add_specs(bgm_layer *l, const int64_t *kshape, int ndim);
 
 /* y = activation(x) on the tape (y = x for BGM_ACT_LINEAR). */
 bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha,
@@ -354,7 +361,8 @@ extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops
     bgm__batch_norm_ops, bgm__activation_ops, bgm__embedding_ops, bgm__lstm_ops,
     bgm__gru_ops, bgm__bidirectional_ops, bgm__add_ops, bgm__subtract_ops, bgm__multiply_ops,
     bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
-    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops, bgm__layer_norm_ops,
+    bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops, bgm__conv1d_ops,
+    bgm__position_embedding_ops, bgm__sine_position_encoding_ops, bgm__layer_norm_ops,
     bgm__rms_norm_ops, bgm__global_avg_pool1d_ops;
 
 #endif

@@ -5,11 +5,24 @@
  */
 #include "layers/layer.h"
 
+/* A setter of a pair of sizes: a kind with one entry (Conv1D) takes the
+ * same value twice, so a 2-D call cannot silently lose its second value. */
+static bgm_status set_pair(bgm_layer *l, const char *fn, const char *what, size_t offset,
+                           int64_t a, int64_t b)
+{
+    const int64_t v[2] = {a, b};
+    const bgm__field *f = l ? bgm__layer_field(l->ops, offset, what) : NULL;
+    if (f && !l->graph && f->type == BGM__FIELD_INTS && f->count == 1 && a != b)
+        return bgm__fail(BGM_E_INVALID, "%s: a %s layer has one %s, got %lld and %lld "
+                         "(pass the same value twice)", fn, l->ops->kind, what,
+                         (long long)a, (long long)b);
+    return bgm__layer_set(l, fn, what, offset, v);
+}
+
 BGM_API bgm_status bgm_layer_set_kernel_size(bgm_layer *layer, int64_t kh, int64_t kw)
 {
-    const int64_t v[2] = {kh, kw};
-    return bgm__layer_set(layer, "bgm_layer_set_kernel_size", "kernel size",
-                          BGM__OFFSET(kernel), v);
+    return set_pair(layer, "bgm_layer_set_kernel_size", "kernel size", BGM__OFFSET(kernel),
+                    kh, kw);
 }
 
 BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t pw)
@@ -26,8 +39,19 @@ BGM_API bgm_status bgm_layer_set_pool_size(bgm_layer *layer, int64_t ph, int64_t
 
 BGM_API bgm_status bgm_layer_set_strides(bgm_layer *layer, int64_t sh, int64_t sw)
 {
-    const int64_t v[2] = {sh, sw};
-    return bgm__layer_set(layer, "bgm_layer_set_strides", "strides", BGM__OFFSET(strides), v);
+    return set_pair(layer, "bgm_layer_set_strides", "strides", BGM__OFFSET(strides), sh, sw);
+}
+
+BGM_API bgm_status bgm_layer_set_dilation_rate(bgm_layer *layer, int64_t dh, int64_t dw)
+{
+    return set_pair(layer, "bgm_layer_set_dilation_rate", "dilation rate",
+                    BGM__OFFSET(dilation), dh, dw);
+}
+
+BGM_API bgm_status bgm_layer_set_max_wavelength(bgm_layer *layer, float max_wavelength)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_max_wavelength", "max_wavelength",
+                          BGM__OFFSET(max_wavelength), &max_wavelength);
 }
 
 BGM_API bgm_status bgm_layer_set_padding(bgm_layer *layer, bgm_padding padding)

@@ -197,11 +197,14 @@ static void release(slot *sl, int k, bgm__infer_tapes *t)
             t->refs[sl[k].tape[h]]--;
 }
 
+/* states: NULL, or (incremental decoding at position pos) one state slot
+ * per step. */
 static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
                       const bgm_tensor *const *xs, int training, bgm_rng *rng,
-                      bgm_tensor **outs)
+                      int64_t pos, void **states, bgm_tensor **outs)
 {
     bgm__forward_ctx ctx;
+    bgm__decode decode;
     slot *sl = calloc((size_t)m->nsteps + 1, sizeof *sl);
     const bgm_tensor **x = NULL;
     bgm_tensor **made = NULL;
@@ -218,7 +221,6 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     }
     ctx.training = training;
     ctx.rng = rng;
-    ctx.decode = NULL;
     for (k = 0; k < m->nsteps && s == BGM_OK; k++) {
         const bgm__step *st = &m->steps[k];
         const bgm_layer *l = st->node->layer;
@@ -242,6 +244,9 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             ctx.tape = t->tapes[own];
         }
         ctx.mask = sl[st->in[0]].mask;
+        decode.pos = pos;
+        decode.state = states ? &states[k] : NULL;
+        ctx.decode = states && l->ops->decode != BGM__DECODE_NONE ? &decode : NULL;
         ctx.input_free = !t && input_free(m, sl, k);
         s = l->ops->forward(l, &ctx, m->views + l->first_weight,
                             (const bgm_tensor *const *)x, st->nin, &y);
@@ -277,11 +282,18 @@ done:
 bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *xs,
                           int training, bgm_rng *rng, bgm_tensor **outs)
 {
-    return run(m, tape, NULL, xs, training, rng, outs);
+    return run(m, tape, NULL, xs, training, rng, 0, NULL, outs);
 }
 
 bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
                             const bgm_tensor *const *xs, bgm_tensor **outs)
+{
+    return bgm__model_decode(m, t, xs, 0, NULL, outs);
+}
+
+bgm_status bgm__model_decode(const bgm_model *m, bgm__infer_tapes *t,
+                             const bgm_tensor *const *xs, int64_t pos, void **states,
+                             bgm_tensor **outs)
 {
     int i;
     for (i = 0; i < t->ntapes; i++) {
@@ -291,7 +303,18 @@ bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
     /* Tape 0 always exists: evaluate records the loss there. */
     if (t->ntapes == 0 && free_tape(t) < 0)
         return bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
-    return run(m, NULL, t, xs, 0, NULL, outs);
+    return run(m, NULL, t, xs, 0, NULL, pos, states, outs);
+}
+
+void bgm__model_free_states(const bgm_model *m, void **states)
+{
+    int k;
+    for (k = 0; states && k < m->nsteps; k++) {
+        const bgm_layer *l = m->steps[k].node->layer;
+        if (states[k] && l && l->ops->free_state)
+            l->ops->free_state(states[k]);
+        states[k] = NULL;
+    }
 }
 
 /* ---- public: forward on the caller's tape --------------------------------- */

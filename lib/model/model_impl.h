@@ -144,6 +144,23 @@ bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *
 bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
                             const bgm_tensor *const *xs, bgm_tensor **outs);
 
+/* bgm__model_infer for incremental decoding (generate.h): xs hold the
+ * positions [pos, pos + T) of the sequences, their sample shapes may differ
+ * from the inputs' (not checked), and layer step k keeps its state in
+ * states[k] (NULL at first; free with bgm__model_free_states). */
+bgm_status bgm__model_decode(const bgm_model *m, bgm__infer_tapes *t,
+                             const bgm_tensor *const *xs, int64_t pos, void **states,
+                             bgm_tensor **outs);
+
+/* Frees and clears the states[0..m->nsteps) of bgm__model_decode. */
+void bgm__model_free_states(const bgm_model *m, void **states);
+
+struct bgm_decoder;
+
+/* bgm_decoder_create, naming fn in messages. */
+bgm_status bgm__decoder_new(struct bgm_decoder **out, bgm_model *m, int use_cache,
+                            const char *fn);
+
 /* Checks that x is (N, shape of input i...) of that input's type; names fn
  * and what ("x"). */
 bgm_status bgm__check_input(const bgm_model *m, int i, const char *fn, const char *what,

@@ -26,6 +26,27 @@ static void read_losses(bgm__losses losses, const bgm_model *m, const bgm_tensor
         losses[1 + j] = scalar(per[j]);
 }
 
+/* Output scores (N, ..., C) with targets (N, ...) or (N, ..., C) as rows,
+ * as Keras' metrics flatten sequence outputs: a view on tape (N*..., C) of
+ * the scores and a view (N*...) or (N*..., C) of the caller's targets (the
+ * caller frees it); NULL when the output is (N, C) already. */
+static bgm_status rows_of(bgm_tape *tape, const bgm_tensor *y, const bgm_tensor *pred,
+                          bgm_tensor **y_rows, bgm_tensor **pred_rows)
+{
+    int64_t shape[2];
+    int nd = bgm_tensor_ndim(pred);
+    bgm_status s;
+    *y_rows = *pred_rows = NULL;
+    if (nd < 3)
+        return BGM_OK;
+    shape[1] = bgm_tensor_dim(pred, nd - 1);
+    shape[0] = bgm_tensor_numel(pred) / (shape[1] ? shape[1] : 1);
+    s = bgm_op_reshape(pred_rows, tape, pred, shape, 2);
+    if (s == BGM_OK)
+        s = bgm_tensor_reshape(y_rows, y, shape, bgm_tensor_ndim(y) == nd ? 2 : 1);
+    return s;
+}
+
 /* Feeds the batch to the metrics, on tape (probabilities for logits). */
 static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric **metrics,
                                  const bgm_tensor *const *ys, bgm_tensor *const *pred)
@@ -37,7 +58,12 @@ static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric 
         s = bgm__metric_input(m, i, tape, pred[i], &probs[i]);
     for (i = 0; s == BGM_OK && i < m->nmetrics; i++) {
         int j = m->metrics[i].output;
-        s = bgm_metric_update(metrics[i], ys[j], probs[j]);
+        bgm_tensor *y_rows, *p_rows;
+        s = rows_of(tape, ys[j], probs[j], &y_rows, &p_rows);
+        if (s == BGM_OK)
+            s = bgm_metric_update(metrics[i], y_rows ? y_rows : ys[j],
+                                  p_rows ? p_rows : probs[j]);
+        bgm_tensor_free(y_rows);
     }
     return s;
 }

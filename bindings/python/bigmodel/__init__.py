@@ -60,15 +60,17 @@ from . import text  # noqa: F401
 from .model import Sequential, load_model  # noqa: F401
 from . import functional  # noqa: F401
 from .functional import Model  # noqa: F401
+from . import generation  # noqa: F401
+from .generation import Decoder  # noqa: F401
 
 __version__ = "0.1.0"
 
-__all__ = (["Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generator",
+__all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generator",
             "random_normal", "random_uniform", "float32", "int32", "GradientTape", "ops",
             "metrics", "classification_report", "confusion_matrix", "optim", "optimizers",
             "data", "Dataset", "preprocessing", "layers", "Input", "KerasTensor", "graph",
             "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
-            "Sequential", "Model", "load_model", "errors",
+            "Sequential", "Model", "load_model", "errors", "generation",
             "library_path",
             "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 

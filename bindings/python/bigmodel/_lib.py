@@ -85,6 +85,18 @@ class CompileOptions(ctypes.Structure):
                 ("output_metrics", ctypes.POINTER(IP)), ("output_num_metrics", IP)]
 
 
+# generate.h
+TOKEN_FN = ctypes.CFUNCTYPE(c_int, ctypes.c_int32, c_int64, c_void_p)
+
+
+class GenerateOptions(ctypes.Structure):
+    """struct bgm_generate_options (include/bigmodel/generate.h)."""
+    _fields_ = [("size", c_size_t), ("max_new_tokens", c_int64), ("temperature", c_float),
+                ("top_k", c_int64), ("top_p", c_float), ("seed", ctypes.c_uint64),
+                ("stop_tokens", ctypes.POINTER(ctypes.c_int32)), ("num_stop_tokens", c_int),
+                ("on_token", TOKEN_FN), ("user_data", c_void_p), ("use_cache", c_int)]
+
+
 class TextCleanOptions(ctypes.Structure):
     """struct bgm_text_clean_options (include/bigmodel/text.h)."""
     _fields_ = [("struct_size", c_size_t), ("lowercase", c_int), ("strip_punctuation", c_int),
@@ -306,6 +318,16 @@ REQUIRED = {
 }
 
 OPTIONAL = {
+    # generate.h (text generation) arrived during the 0.1 series.
+    "bgm_decoder_create": (STATUS, [PH, H, c_int]),
+    "bgm_decoder_free": (None, [H]),
+    "bgm_decoder_reset": (None, [H]),
+    "bgm_decoder_uses_cache": (c_int, [H]),
+    "bgm_decoder_length": (c_int64, [H]),
+    "bgm_decoder_append": (STATUS, [PH, H, ctypes.POINTER(ctypes.c_int32), c_int64]),
+    "bgm_generate_options_init": (STATUS, [ctypes.POINTER(GenerateOptions), c_size_t]),
+    "bgm_model_generate": (STATUS, [PH, H, ctypes.POINTER(ctypes.c_int32), c_int64,
+                                    ctypes.POINTER(GenerateOptions)]),
     # model.h (the Keras-style model) arrived during the 0.1 series: libraries
     # of 0.1 built before it load, and calling into the model then raises
     # UnsupportedError naming the missing function.
@@ -341,6 +363,12 @@ OPTIONAL = {
     "bgm_layer_set_leaky_relu_alpha": (STATUS, [H, c_float]),
     "bgm_layer_set_momentum": (STATUS, [H, c_float]),
     "bgm_layer_set_epsilon": (STATUS, [H, c_float]),
+    # Transformer sequence layers (model.h), newer in the 0.1 series
+    "bgm_layer_conv1d": (H, [c_int64, c_int64, c_int]),
+    "bgm_layer_position_embedding": (H, [c_int64]),
+    "bgm_layer_sine_position_encoding": (H, [c_float]),
+    "bgm_layer_set_dilation_rate": (STATUS, [H, c_int64, c_int64]),
+    "bgm_layer_set_max_wavelength": (STATUS, [H, c_float]),
     "bgm_layer_set_name": (STATUS, [H, c_char_p]),
     "bgm_layer_kind": (c_char_p, [H]),
     "bgm_layer_name": (c_char_p, [H]),

@@ -36,7 +36,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "GlobalAveragePooling1D", "GlobalAvgPool1D", "Activation", "ReLU", "LeakyReLU",
            "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Embedding", "LSTM", "GRU",
            "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "add", "subtract",
+           "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
+           "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
@@ -45,6 +46,7 @@ ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softma
 INITIALIZERS = {"glorot_uniform": 1, "glorot_normal": 2, "he_normal": 3, "he_uniform": 4,
                 "zeros": 5, "ones": 6, "orthogonal": 7, "uniform": 8, "random_uniform": 8}
 PADDINGS = {"valid": 0, "same": 1}
+PADDINGS_1D = {"valid": 0, "same": 1, "causal": 2}
 
 
 def activation_code(activation):
@@ -79,11 +81,22 @@ def _pair(v, what):
     return v
 
 
-def _padding(padding):
+def _padding(padding, names=PADDINGS):
     key = padding.lower() if isinstance(padding, str) else padding
-    if key not in PADDINGS:
-        raise InvalidArgumentError("padding must be 'valid' or 'same', got %r" % (padding,))
-    return PADDINGS[key]
+    if key not in names:
+        raise InvalidArgumentError("padding must be %s, got %r" % (
+            " or ".join("'%s'" % k for k in names), padding))
+    return names[key]
+
+
+def _single(v, what):
+    """Keras' int or 1-tuple of a 1-D option, as an int."""
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    v = tuple(int(x) for x in v)
+    if len(v) != 1:
+        raise InvalidArgumentError("%s must be an int or a 1-tuple, got %r" % (what, v))
+    return v[0]
 
 
 class regularizers:  # noqa: N801  (a namespace, as keras.regularizers)
@@ -337,6 +350,31 @@ class Conv2D(Layer):
                           kernel_regularizer)
 
 
+class Conv1D(Layer):
+    """1-D convolution over (N, T, C) sequences (Keras 3): kernel (kernel_size, C,
+    filters); padding 'valid', 'same' or 'causal' (left padding of
+    dilation_rate * (kernel_size - 1) steps); strides > 1 and dilation_rate > 1
+    together are refused, as Keras does."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, name=None,
+                 input_shape=None):
+        k = _single(kernel_size, "kernel_size")
+        s, d = _single(strides, "strides"), _single(dilation_rate, "dilation_rate")
+        code = _padding(padding, PADDINGS_1D)
+        super().__init__(lib.bgm_layer_conv1d(int(filters), k, activation_code(activation)),
+                         name, input_shape)
+        if s != 1:
+            self._set(lib.bgm_layer_set_strides, s, s)
+        if d != 1:
+            self._set(lib.bgm_layer_set_dilation_rate, d, d)
+        if code != 0:
+            self._set(lib.bgm_layer_set_padding, code)
+        _weighted_options(self, use_bias, kernel_initializer, bias_initializer,
+                          kernel_regularizer)
+
+
 class _Pooling(Layer):
     _make = None
 
@@ -494,6 +532,56 @@ class Embedding(Layer):
             self._set(lib.bgm_layer_set_mask_zero, 1)
         if not trainable:
             self._set(lib.bgm_layer_set_trainable, 0)
+
+    def __call__(self, inputs, reverse=False):
+        """Token ids (int32) to vectors; with reverse=True (keras_hub's
+        ReversibleEmbedding), float32 vectors (..., output_dim) to logits
+        (..., input_dim) = inputs @ embeddings.T, the tied output projection.
+        It shares the embedding matrix, so the layer must have been called on
+        ids first; training sums the gradients of both uses."""
+        dtype = getattr(inputs, "dtype", None)
+        if reverse and dtype == "int32":
+            raise InvalidArgumentError("Embedding(reverse=True) projects float32 vectors "
+                                       "to logits; got int32 token ids")
+        if not reverse and dtype == "float32":
+            raise InvalidArgumentError("Embedding looks up int32 token ids; call it with "
+                                       "reverse=True to project float32 vectors to logits")
+        return call_layer(self, inputs)
+
+
+class ReversibleEmbedding(Embedding):
+    """keras_hub's ReversibleEmbedding with tie_weights=True: an Embedding whose
+    call with reverse=True is the tied output projection."""
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, **kwargs):
+        if not tie_weights:
+            raise InvalidArgumentError("ReversibleEmbedding(tie_weights=False) is not "
+                                       "supported: use a Dense layer for the projection")
+        super().__init__(input_dim, output_dim, **kwargs)
+
+
+class PositionEmbedding(Layer):
+    """keras_hub's PositionEmbedding: called on (N, T, d) embeddings (T <=
+    sequence_length), the learned rows 0..T-1 of "embeddings" (sequence_length,
+    d) in that shape; add them to the token embeddings. Passes the mask on."""
+
+    def __init__(self, sequence_length, initializer="glorot_uniform", name=None,
+                 input_shape=None):
+        super().__init__(lib.bgm_layer_position_embedding(int(sequence_length)), name,
+                         input_shape)
+        if initializer != "glorot_uniform":
+            self._set(lib.bgm_layer_set_kernel_initializer,
+                      _initializer(initializer, "initializer"))
+
+
+class SinePositionEncoding(Layer):
+    """keras_hub's SinePositionEncoding: called on (N, T, d), the fixed
+    sinusoids of "Attention is all you need" in that shape (sine on even
+    features, cosine on odd ones); no weights. Passes the mask on."""
+
+    def __init__(self, max_wavelength=10000, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_sine_position_encoding(float(max_wavelength)), name,
+                         input_shape)
 
 
 class _Recurrent(Layer):
@@ -653,7 +741,8 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "Bidirectional": Bidirectional, "Add": Add, "Subtract": Subtract,
          "Multiply": Multiply, "Average": Average, "Maximum": Maximum, "Minimum": Minimum,
          "Concatenate": Concatenate, "Reshape": Reshape, "Permute": Permute,
-         "ZeroPadding2D": ZeroPadding2D}
+         "ZeroPadding2D": ZeroPadding2D, "Conv1D": Conv1D,
+         "PositionEmbedding": PositionEmbedding, "SinePositionEncoding": SinePositionEncoding}
 
 
 def _from_model(ptr, owner, model=None):

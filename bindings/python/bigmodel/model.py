@@ -94,6 +94,7 @@ class _ModelMemory:
         self.layers = weakref.WeakSet()       # Layer objects of the model
         self.optimizers = weakref.WeakSet()   # Optimizer objects compiled with
         self.recordings = weakref.WeakSet()   # tape memories that ran the model
+        self.decoders = weakref.WeakSet()     # generation.Decoder objects borrowing it
         self.wrappers = weakref.WeakValueDictionary()  # weight index -> tensor
         self.keep = []                        # schedules the optimizer borrows
 
@@ -117,6 +118,8 @@ class _ModelMemory:
         if self.closed:
             return
         self.closed = True
+        for d in list(self.decoders):
+            d.close()
         self.invalidate_weights()
         for layer in list(self.layers):
             layer._detach(self)
@@ -816,6 +819,14 @@ class BaseModel:
         outs = self._predict_tensors(self._input_tensors(x),
                                      0 if batch_size is None else int(batch_size))
         return self._pack([t.numpy() if _compat.np is not None else t for t in outs])
+
+    def generate(self, prompt, max_new_tokens=64, temperature=1.0, top_k=0, top_p=1.0,
+                 seed=0, stop_tokens=None, callback=None, use_cache=True):
+        """Token ids sampled after prompt by this language model (int32 (T,) in,
+        (T, vocab) logits out): see bigmodel.generation.generate."""
+        from .generation import generate
+        return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed,
+                        stop_tokens, callback, use_cache)
 
     def __call__(self, x, training=False):
         """The model on one batch. Under an active GradientTape (or with
