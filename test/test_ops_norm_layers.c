@@ -644,6 +644,43 @@ START_TEST(a_model_with_norm_layers_round_trips_bit_exact)
 }
 END_TEST
 
+/* A language model of pointwise layers only (Embedding, LayerNorm, Dense
+ * with GELU-tanh, RMSNorm, Dense with SiLU, Dense): the decoder keeps its
+ * cache and its logits, one token at a time, are predict's on the window. */
+START_TEST(norm_layers_decode_position_by_position)
+{
+    static const int32_t ids[8] = {1, 4, 2, 2, 5, 0, 3, 1};
+    bgm_model *m = NULL;
+    bgm_decoder *d = NULL;
+    bgm_tensor *x = NULL, *ref = NULL, *y = NULL;
+    int64_t t, k;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){8}, 1, 11));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_embedding(6, 8)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_layer_norm()));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(12, BGM_ACT_GELU_TANH)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_rms_norm()));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(8, BGM_ACT_SILU)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(6, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_tensor_from_data(&x, BGM_INT32, (int64_t[]){1, 8}, 2, ids));
+    BGM_ASSERT_OK(bgm_model_predict(&ref, m, x, 1));
+    BGM_ASSERT_OK(bgm_decoder_create(&d, m, 1));
+    ck_assert_int_eq(bgm_decoder_uses_cache(d), 1);
+    for (t = 0; t < 8; t++) {
+        const float *want = (const float *)bgm_tensor_data(ref) + t * 6;
+        BGM_ASSERT_OK(bgm_decoder_append(&y, d, &ids[t], 1));
+        for (k = 0; k < 6; k++)
+            ck_assert_msg(fabsf(data_of(y)[k] - want[k]) <= 1e-5f * (fabsf(want[k]) + 1e-3f),
+                          "position %lld logit %lld: %g vs %g", (long long)t, (long long)k,
+                          data_of(y)[k], want[k]);
+        bgm_tensor_free(y);
+    }
+    bgm_decoder_free(d);
+    bgm_tensor_free(ref);
+    bgm_tensor_free(x);
+    bgm_model_free(m);
+}
+END_TEST
+
 Suite *suite_ops_norm_layers(void)
 {
     Suite *s = suite_create("ops_norm_layers");
@@ -670,6 +707,7 @@ Suite *suite_ops_norm_layers(void)
     tcase_add_test(layers, norm_layer_configs_are_keras_configs);
     tcase_add_test(layers, padding_does_not_change_the_pooled_result);
     tcase_add_test(layers, a_model_with_norm_layers_round_trips_bit_exact);
+    tcase_add_test(layers, norm_layers_decode_position_by_position);
     suite_add_tcase(s, ops);
     suite_add_tcase(s, acts);
     suite_add_tcase(s, pool);
