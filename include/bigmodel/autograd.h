@@ -135,6 +135,17 @@ BGM_API bgm_status bgm_op_sigmoid(bgm_tensor **out, bgm_tape *tape, const bgm_te
 BGM_API bgm_status bgm_op_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 /** out = x * Phi(x), the exact (erf) GELU, as PyTorch's default. */
 BGM_API bgm_status bgm_op_gelu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
+/**
+ * out = 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), the tanh
+ * approximation of GELU (PyTorch's approximate='tanh', Keras'
+ * gelu(approximate=True)), computed as x * sigmoid(2u): within 5e-7
+ * relative of that formula in exact arithmetic for x >= -2, 1.5e-6 at -4
+ * and 2e-5 in the far left tail (float rounding of the cubic; 1 + tanh
+ * loses every digit there).
+ */
+BGM_API bgm_status bgm_op_gelu_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
+/** out = x * sigmoid(x): SiLU, also called swish. */
+BGM_API bgm_status bgm_op_silu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 
 /* ---- linear algebra and shapes ----------------------------------------- */
 

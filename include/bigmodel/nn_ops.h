@@ -98,6 +98,21 @@ BGM_API bgm_status bgm_op_global_avg_pool2d(bgm_tensor **out, bgm_tape *tape,
                                             const bgm_tensor *x);
 
 /**
+ * Mean over the time axis of sequences: x (N, T, C) to (N, C), or (N, 1, C)
+ * with keepdims != 0 (Keras' GlobalAveragePooling1D). mask (N, T) float32 or
+ * NULL: step s of sequence i weighs mask[i][s] (1 = keep, 0 = padding), so
+ * with a padding mask the mean is over the unmasked steps only; a sequence
+ * whose mask sums to 0 gives zeros (where Keras divides by 0). The mask gets
+ * no gradient and is not kept (it may be freed after the call).
+ * Errors: BGM_E_INVALID (NULL x or out), BGM_E_DTYPE (x or mask not
+ * float32), BGM_E_SHAPE (x not 3-dimensional, T = 0, mask not (N, T)),
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_global_avg_pool1d(bgm_tensor **out, bgm_tape *tape,
+                                            const bgm_tensor *x, const bgm_tensor *mask,
+                                            int keepdims);
+
+/**
  * Zero padding (Keras ZeroPadding2D, channels_last): x (N, H, W, C) to
  * (N, top + H + bottom, left + W + right, C), x in the middle and zeros
  * around it. The gradient of x is the middle of the output gradient.
@@ -164,6 +179,30 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
                                      const bgm_tensor *gamma, const bgm_tensor *beta,
                                      bgm_tensor *running_mean, bgm_tensor *running_var,
                                      float momentum, float epsilon, int training);
+
+/**
+ * Layer normalization over the last axis (Keras' LayerNormalization with
+ * axis -1, PyTorch's layer_norm over the last dimension): each row x[..., :]
+ * of D features becomes
+ *     y = (x - mean) / sqrt(var + epsilon) * gamma + beta,
+ * mean and (biased) variance over the row. gamma and beta (D) may each be
+ * NULL (scale 1 / shift 0). Gradients flow to x, gamma and beta. One fused
+ * pass per row each way, threaded over rows; recording keeps 8 bytes per row.
+ * Errors: BGM_E_INVALID (NULL x or out, epsilon not finite and > 0),
+ * BGM_E_DTYPE, BGM_E_SHAPE (x is a scalar, gamma / beta not (D)), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_layer_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     const bgm_tensor *gamma, const bgm_tensor *beta,
+                                     float epsilon);
+
+/**
+ * RMS normalization over the last axis (Keras' RMSNormalization):
+ *     y = x / sqrt(mean(x^2) + epsilon) * scale,
+ * the mean over the row's D features; scale (D) may be NULL (1). Gradients
+ * flow to x and scale. Errors as bgm_op_layer_norm.
+ */
+BGM_API bgm_status bgm_op_rms_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                   const bgm_tensor *scale, float epsilon);
 
 /**
  * Inverted dropout. With training != 0 and rate > 0, each element is dropped

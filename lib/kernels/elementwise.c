@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/threads.h"
+#include "fastexp.h"
 #include "simd.h"
 
 /* Below this many elements, threads cost more than they save. */
@@ -54,6 +55,38 @@ BGM__INLINE float gelu_grad(float v)
     return normal_cdf(v) + v * INV_SQRT_2PI * expf(-0.5f * v * v);
 }
 
+/* The tanh form of GELU (PyTorch's approximate='tanh', Keras' approximate=True):
+ * 0.5 v (1 + tanh(u)), u = sqrt(2 / pi) (v + 0.044715 v^3), computed as
+ * v * sigmoid(2u), which is the same function. gelu_tanh_s is sigmoid(2u). */
+#define SQRT_2_OVER_PI 0.79788456080286535588f
+#define GELU_TANH_C 0.044715f
+
+BGM__INLINE float gelu_tanh_s(float v)
+{
+    float u = SQRT_2_OVER_PI * (v + GELU_TANH_C * v * v * v);
+    return 1.0f / (1.0f + bgm__fast_exp(-2.0f * u));
+}
+
+/* d/dv of v * s(v), s = sigmoid(2u): s + v * 2 s (1 - s) du/dv. */
+BGM__INLINE float gelu_tanh_grad(float v)
+{
+    float s = gelu_tanh_s(v);
+    return s + v * 2.0f * s * (1.0f - s) * SQRT_2_OVER_PI *
+                   (1.0f + 3.0f * GELU_TANH_C * v * v);
+}
+
+/* SiLU (swish): v * sigmoid(v); the derivative s (1 + v (1 - s)). */
+BGM__INLINE float silu_s(float v)
+{
+    return 1.0f / (1.0f + bgm__fast_exp(-v));
+}
+
+BGM__INLINE float silu_grad(float v)
+{
+    float s = silu_s(v);
+    return s * (1.0f + v * (1.0f - s));
+}
+
 BGM__HOT static void forward_range(void *vctx, int64_t begin, int64_t end)
 {
     const unary_ctx *c = vctx;
@@ -96,6 +129,12 @@ BGM__HOT static void forward_range(void *vctx, int64_t begin, int64_t end)
         break;
     case BGM__UN_GELU:
         for (i = begin; i < end; i++) y[i] = gelu(x[i]);
+        break;
+    case BGM__UN_GELU_TANH:
+        for (i = begin; i < end; i++) y[i] = x[i] * gelu_tanh_s(x[i]);
+        break;
+    case BGM__UN_SILU:
+        for (i = begin; i < end; i++) y[i] = x[i] * silu_s(x[i]);
         break;
     }
 }
@@ -160,6 +199,12 @@ BGM__HOT static void backward_range(void *vctx, int64_t begin, int64_t end)
         break;
     case BGM__UN_GELU:
         GRAD_LOOP(gy[i] * gelu_grad(x[i]));
+        break;
+    case BGM__UN_GELU_TANH:
+        GRAD_LOOP(gy[i] * gelu_tanh_grad(x[i]));
+        break;
+    case BGM__UN_SILU:
+        GRAD_LOOP(gy[i] * silu_grad(x[i]));
         break;
     }
 }

@@ -19,7 +19,9 @@ typedef enum bgm__unary {
     BGM__UN_LEAKY_RELU,
     BGM__UN_SIGMOID,
     BGM__UN_TANH,
-    BGM__UN_GELU
+    BGM__UN_GELU,
+    BGM__UN_GELU_TANH,
+    BGM__UN_SILU
 } bgm__unary;
 
 /* y[i] = f(x[i]) for i in [0, n); y may equal x. */

@@ -114,7 +114,7 @@ void bgm__conv_add_specs(bgm_layer *l, const int64_t *kshape, int ndim)
 
 int bgm__activation_valid(bgm_activation act)
 {
-    return act >= BGM_ACT_LINEAR && act <= BGM_ACT_GELU;
+    return act >= BGM_ACT_LINEAR && act <= BGM_ACT_SILU;
 }
 
 bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha,
@@ -130,6 +130,8 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
     case BGM_ACT_SOFTMAX: return bgm_op_softmax(y, tape, x, -1);
     case BGM_ACT_LEAKY_RELU: return bgm_op_leaky_relu(y, tape, x, alpha);
     case BGM_ACT_GELU: return bgm_op_gelu(y, tape, x);
+    case BGM_ACT_GELU_TANH: return bgm_op_gelu_tanh(y, tape, x);
+    case BGM_ACT_SILU: return bgm_op_silu(y, tape, x);
     }
     return bgm__fail(BGM_E_INTERNAL, "unknown activation %d", (int)act);
 }

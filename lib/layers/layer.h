@@ -251,6 +251,8 @@ struct bgm_layer {
     int return_scores;         /* MultiHeadAttention: a second output, the scores */
     int64_t dilation[2];       /* Conv1D dilation rate (dilation[0]) */
     float max_wavelength;      /* SinePositionEncoding */
+    int center, scale;         /* LayerNormalization: with beta / with gamma */
+    int keepdims;              /* GlobalAveragePooling1D: keep the time axis (as 1) */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -377,7 +379,7 @@ extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops
     bgm__gru_ops, bgm__bidirectional_ops, bgm__add_ops, bgm__subtract_ops, bgm__multiply_ops,
     bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
     bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops, bgm__conv1d_ops,
-    bgm__position_embedding_ops, bgm__sine_position_encoding_ops,
-    bgm__multi_head_attention_ops;
+    bgm__position_embedding_ops, bgm__sine_position_encoding_ops, bgm__layer_norm_ops,
+    bgm__rms_norm_ops, bgm__global_avg_pool1d_ops, bgm__multi_head_attention_ops;
 
 #endif

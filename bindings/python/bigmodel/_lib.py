@@ -455,6 +455,18 @@ OPTIONAL = {
     "bgm_layer_num_outputs": (c_int, [H]),
     "bgm_layer_call_multi": (STATUS, [PH, c_int, H, PH, c_int]),
     "bgm_node_output_index": (c_int, [H]),
+    # normalization, GELU (tanh) / SiLU and sequence pooling (issue 13)
+    "bgm_op_gelu_tanh": _UNARY, "bgm_op_silu": _UNARY,
+    "bgm_op_layer_norm": (STATUS, [PH, H, H, H, H, c_float]),
+    "bgm_op_rms_norm": (STATUS, [PH, H, H, H, c_float]),
+    "bgm_op_global_avg_pool1d": (STATUS, [PH, H, H, H, c_int]),
+    "bgm_layer_layer_norm": (H, []),
+    "bgm_layer_rms_norm": (H, []),
+    "bgm_layer_global_avg_pool1d": (H, []),
+    "bgm_layer_set_axis": (STATUS, [H, c_int64]),
+    "bgm_layer_set_center": (STATUS, [H, c_int]),
+    "bgm_layer_set_scale": (STATUS, [H, c_int]),
+    "bgm_layer_set_keepdims": (STATUS, [H, c_int]),
     # model files (model.h), newer in the 0.1 series
     "bgm_model_save": (STATUS, [H, c_char_p, ctypes.c_uint]),
     "bgm_model_load": (STATUS, [PH, c_char_p]),

@@ -32,7 +32,8 @@ from .graph import Input, call_layer
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout",
-           "BatchNormalization", "Activation", "ReLU", "LeakyReLU",
+           "BatchNormalization", "LayerNormalization", "RMSNormalization",
+           "GlobalAveragePooling1D", "GlobalAvgPool1D", "Activation", "ReLU", "LeakyReLU",
            "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Embedding", "LSTM", "GRU",
            "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
@@ -41,7 +42,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
-               "leaky_relu": 5, "gelu": 6}
+               "leaky_relu": 5, "gelu": 6, "gelu_tanh": 7, "gelu_approximate": 7,
+               "silu": 8, "swish": 8}
 INITIALIZERS = {"glorot_uniform": 1, "glorot_normal": 2, "he_normal": 3, "he_uniform": 4,
                 "zeros": 5, "ones": 6, "orthogonal": 7, "uniform": 8, "random_uniform": 8}
 PADDINGS = {"valid": 0, "same": 1}
@@ -420,6 +422,58 @@ class BatchNormalization(Layer):
             self._set(lib.bgm_layer_set_epsilon, float(epsilon))
 
 
+class LayerNormalization(Layer):
+    """Normalizes each position over its features (the last axis, the only one
+    supported): (x - mean) / sqrt(var + epsilon) * gamma + beta."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, name=None,
+                 input_shape=None):
+        super().__init__(lib.bgm_layer_layer_norm(), name, input_shape)
+        _norm_options(self, axis, epsilon, 1e-3)
+        if not center:
+            self._set(lib.bgm_layer_set_center, 0)
+        if not scale:
+            self._set(lib.bgm_layer_set_scale, 0)
+
+
+class RMSNormalization(Layer):
+    """x / sqrt(mean(x^2) + epsilon) * scale over the last axis."""
+
+    def __init__(self, axis=-1, epsilon=1e-6, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_rms_norm(), name, input_shape)
+        _norm_options(self, axis, epsilon, 1e-6)
+
+
+def _norm_options(layer, axis, epsilon, default_epsilon):
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            layer.close()
+            raise InvalidArgumentError("%s normalizes over one axis (the last), got axis=%r"
+                                       % (type(layer).__name__, axis))
+        axis = axis[0]
+    if axis != -1:
+        layer._set(lib.bgm_layer_set_axis, int(axis))
+    if epsilon != default_epsilon:
+        layer._set(lib.bgm_layer_set_epsilon, float(epsilon))
+
+
+class GlobalAveragePooling1D(Layer):
+    """Mean over the steps of (N, T, C) sequences, over the unmasked steps when a
+    padding mask arrives (an Embedding with mask_zero=True before it)."""
+
+    def __init__(self, data_format=None, keepdims=False, name=None, input_shape=None):
+        if data_format not in (None, "channels_last"):
+            raise InvalidArgumentError("GlobalAveragePooling1D supports "
+                                       "data_format='channels_last' only, got %r"
+                                       % (data_format,))
+        super().__init__(lib.bgm_layer_global_avg_pool1d(), name, input_shape)
+        if keepdims:
+            self._set(lib.bgm_layer_set_keepdims, 1)
+
+
+GlobalAvgPool1D = GlobalAveragePooling1D
+
+
 class Activation(Layer):
     def __init__(self, activation, name=None, input_shape=None):
         super().__init__(lib.bgm_layer_activation(activation_code(activation)), name,
@@ -737,6 +791,8 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "AveragePooling2D": AveragePooling2D,
          "GlobalAveragePooling2D": GlobalAveragePooling2D, "Flatten": Flatten,
          "Dropout": Dropout, "BatchNormalization": BatchNormalization,
+         "LayerNormalization": LayerNormalization, "RMSNormalization": RMSNormalization,
+         "GlobalAveragePooling1D": GlobalAveragePooling1D,
          "Activation": Activation, "Embedding": Embedding, "LSTM": LSTM, "GRU": GRU,
          "Bidirectional": Bidirectional, "Add": Add, "Subtract": Subtract,
          "Multiply": Multiply, "Average": Average, "Maximum": Maximum, "Minimum": Minimum,

@@ -17,10 +17,11 @@ from .tensor import Tensor, as_tensor, float32, int32
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "scale", "exp", "log", "sqrt",
-    "pow", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "matmul", "transpose",
+    "pow", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "matmul",
+    "transpose",
     "permute", "reshape", "concat", "slice", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "log_softmax", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
-    "batch_norm", "dropout", "mse_loss", "mae_loss", "binary_crossentropy",
+    "batch_norm", "layer_norm", "rms_norm", "global_avg_pool1d", "dropout", "mse_loss", "mae_loss", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy", "embedding",
     "sequence_mask", "lstm", "gru", "attention",
 ]
@@ -122,8 +123,21 @@ def tanh(x, tape=None):
     return _unary(lib.bgm_op_tanh, x, tape)
 
 
-def gelu(x, tape=None):
-    return _unary(lib.bgm_op_gelu, x, tape)
+def gelu(x, approximate=False, tape=None):
+    """GELU: exact (erf) by default; approximate=True takes the tanh form
+    (Keras' approximate=True, PyTorch's approximate='tanh')."""
+    if not isinstance(approximate, bool):  # a tape passed where the flag goes
+        raise InvalidArgumentError("gelu: approximate must be True or False, got %s"
+                                   % type(approximate).__name__)
+    return _unary(lib.bgm_op_gelu_tanh if approximate else lib.bgm_op_gelu, x, tape)
+
+
+def silu(x, tape=None):
+    """x * sigmoid(x)."""
+    return _unary(lib.bgm_op_silu, x, tape)
+
+
+swish = silu
 
 
 # ---- linear algebra and shapes ------------------------------------------------------
@@ -276,6 +290,25 @@ def batch_norm(x, gamma=None, beta=None, running_mean=None, running_var=None,
                                        "(they are updated in place)")
     return _run(lib.bgm_op_batch_norm, ins + stats,
                 (float(momentum), float(epsilon), 1 if training else 0), tape)
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3, tape=None):
+    """Layer normalization over the last axis; gamma / beta (D) optional."""
+    return _run(lib.bgm_op_layer_norm, [_operand(x), _operand(gamma), _operand(beta)],
+                (float(epsilon),), tape)
+
+
+def rms_norm(x, scale=None, epsilon=1e-6, tape=None):
+    """x / sqrt(mean(x^2) + epsilon) * scale over the last axis; scale (D) optional."""
+    return _run(lib.bgm_op_rms_norm, [_operand(x), _operand(scale)], (float(epsilon),),
+                tape)
+
+
+def global_avg_pool1d(x, mask=None, keepdims=False, tape=None):
+    """Mean over the steps of (N, T, C) sequences, over the steps where mask (N, T)
+    is nonzero when given."""
+    return _run(lib.bgm_op_global_avg_pool1d, [_operand(x), _operand(mask)],
+                (1 if keepdims else 0,), tape)
 
 
 def dropout(x, rate, generator=None, training=True, tape=None):
