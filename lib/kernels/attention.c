@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/threads.h"
+#include "fastexp.h"
 #include "gemm.h"
 #include "simd.h"
 
@@ -104,10 +105,10 @@ BGM__HOT static float softmax_row(float *x, int64_t lim, int64_t ncols, int visi
         memset(x, 0, (size_t)ncols * sizeof *x);
         return INFINITY;
     }
-    for (j = 0; j < lim; j++) {
-        x[j] = expf(x[j] - mx);
+    for (j = 0; j < lim; j++) /* a hidden key (-inf) gets exactly 0 */
+        x[j] = x[j] == -INFINITY ? 0.0f : bgm__fast_exp(x[j] - mx);
+    for (j = 0; j < lim; j++)
         sum += x[j];
-    }
     inv = 1.0f / sum;
     for (j = 0; j < lim; j++)
         x[j] *= inv;
@@ -123,7 +124,7 @@ BGM__HOT static void recompute_row(float *x, int64_t lim, int64_t ncols, float l
     if (lse == INFINITY)
         lim = 0;
     for (j = 0; j < lim; j++)
-        x[j] = expf(x[j] - lse);
+        x[j] = x[j] == -INFINITY ? 0.0f : bgm__fast_exp(x[j] - lse);
     for (j = lim; j < ncols; j++)
         x[j] = 0.0f;
 }
