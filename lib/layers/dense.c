@@ -72,6 +72,7 @@ const bgm__layer_ops bgm__dense_ops = {
     .kind = "Dense", .prefix = "dense", .ctor = "bgm_layer_dense",
     .fields = dense_fields, .nfields = BGM__NFIELDS(dense_fields),
     .build = dense_build, .forward = dense_forward, .torch = dense_torch,
+    .compute_mask = bgm__pass_mask, /* Keras: Dense supports masking */
     .decode = BGM__DECODE_POINTWISE};
 
 BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation)
