@@ -165,10 +165,11 @@ BGM_API int bgm_layer_num_outputs(const bgm_layer *layer)
     return layer ? bgm__layer_num_outputs(layer) : 0;
 }
 
-bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
-                          const bgm_tensor **out, bgm_tensor **made)
+bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x,
+                          const bgm_tensor *const *masks, int nx, const bgm_tensor **out,
+                          bgm_tensor **made)
 {
-    *out = mask;
+    *out = masks[0];
     *made = NULL;
     return BGM_OK;
 }

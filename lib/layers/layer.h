@@ -184,12 +184,13 @@ typedef struct bgm__layer_ops {
     /* Optional: how many outputs a call makes (1 to BGM__MAX_OUTPUTS; without
      * it, 1). Fixed once the layer is called. */
     int (*num_outputs)(const bgm_layer *l);
-    /* Optional. The mask of the output, from the input x and its mask (may
-     * be NULL): *out is mask itself, NULL, or a new tensor also stored in
-     * *made for the caller to free. Without it a layer drops the mask. */
+    /* Optional. The mask of the output, from the first input x and the
+     * inputs' masks masks[0..nx) (any may be NULL): *out is one of them,
+     * NULL, or a new tensor also stored in *made for the caller to free.
+     * Without it a layer drops the mask. */
     bgm_status (*compute_mask)(const bgm_layer *l, const bgm_tensor *x,
-                               const bgm_tensor *mask, const bgm_tensor **out,
-                               bgm_tensor **made);
+                               const bgm_tensor *const *masks, int nx,
+                               const bgm_tensor **out, bgm_tensor **made);
     /* Optional. Adjusts the freshly initialized weights w[0..nweights)
      * (pretrained rows, LSTM's forget-gate bias). */
     void (*init_weights)(const bgm_layer *l, float *const *w);
@@ -353,9 +354,10 @@ bgm_status bgm__check_name(const char *name, const char *fn);
 /* BGM_E_STATE: fn cannot change l, which a call has built (or a model holds). */
 bgm_status bgm__layer_built_fail(const bgm_layer *l, const char *fn);
 
-/* Mask hook of layers that keep the time axis: the mask passes through. */
-bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
-                          const bgm_tensor **out, bgm_tensor **made);
+/* Mask hook of layers that keep the time axis: the first input's mask passes through. */
+bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x,
+                          const bgm_tensor *const *masks, int nx, const bgm_tensor **out,
+                          bgm_tensor **made);
 
 /* Recurrent layers (LSTM, GRU), used by Bidirectional for its two halves:
  * adds cfg's weight specs (names from names[0..3) or the defaults when NULL)

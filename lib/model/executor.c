@@ -275,7 +275,8 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
                             (const bgm_tensor *const *)x, st->nin, y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
         if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
-            s = l->ops->compute_mask(l, x[0], ctx.mask, &sl[k].mask, &made[nmade]);
+            s = l->ops->compute_mask(l, x[0], (const bgm_tensor *const *)masks, st->nin,
+                                     &sl[k].mask, &made[nmade]);
         if (s != BGM_OK) {
             char msg[768];
             snprintf(msg, sizeof msg, "%s", bgm_last_error());
