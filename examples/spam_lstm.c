@@ -7,76 +7,11 @@
  * read from its raw .txt file; cleaning strips the mail headers so they do
  * not give the answer away.
  */
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <bigmodel.h>
+#include "spam_corpus.h"
 
 #define MAXLEN 200 /* ids per mail: its last 200 words, which tell more than its first */
 #define EPOCHS 4   /* a cap (with early stopping) that keeps the run to a few minutes */
-#define MAXDOCS 8192
 #define CHECK(x) do { if ((s = (x)) != BGM_OK) goto done; } while (0)
-
-static char *docs[MAXDOCS];
-static int32_t labels[MAXDOCS];
-static int64_t ndocs;
-
-/* Appends every *.txt mail of dir/group, in name order, with label. */
-static void read_group(const char *dir, const char *group, int32_t label)
-{
-    char path[4096];
-    struct dirent **names = NULL;
-    int n, i;
-    snprintf(path, sizeof path, "%s/%s", dir, group);
-    n = scandir(path, &names, NULL, alphasort);
-    for (i = 0; i < n; i++) {
-        FILE *f = NULL;
-        long len;
-        snprintf(path, sizeof path, "%s/%s/%s", dir, group, names[i]->d_name);
-        if (strstr(names[i]->d_name, ".txt") && ndocs < MAXDOCS && (f = fopen(path, "rb")) &&
-            fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-            (docs[ndocs] = calloc((size_t)len + 1, 1)) &&
-            fread(docs[ndocs], 1, (size_t)len, f) == (size_t)len)
-            labels[ndocs++] = label;
-        if (f)
-            fclose(f);
-        free(names[i]);
-    }
-    free(names);
-}
-
-/* The documents and float labels (N, 1) of the samples of ds, whose features are indices. */
-static bgm_status pick(const bgm_dataset *ds, const char ***out, bgm_tensor **y)
-{
-    int64_t n = bgm_dataset_size(ds), i;
-    const int32_t *idx = bgm_tensor_data(bgm_dataset_features(ds));
-    bgm_status s = bgm_tensor_zeros(y, BGM_FLOAT32, (int64_t[]){n, 1}, 2);
-    *out = malloc((size_t)n * sizeof **out);
-    for (i = 0; s == BGM_OK && *out && i < n; i++) {
-        (*out)[i] = docs[idx[i]];
-        ((float *)bgm_tensor_data(*y))[i] = (float)labels[idx[i]];
-    }
-    return s == BGM_OK && !*out ? BGM_E_NOMEM : s;
-}
-
-/* Prints the classification report of m (which outputs logits) on x, y; returns the accuracy. */
-static double report(const char *title, bgm_model *m, const bgm_tensor *x, const bgm_tensor *y)
-{
-    static const char *names[2] = {"ham", "spam"};
-    bgm_tensor *logits = NULL, *probs = NULL;
-    double acc = -1.0;
-    char text[2048];
-    if (bgm_model_predict(&logits, m, x, 256) == BGM_OK &&
-        bgm_op_sigmoid(&probs, NULL, logits) == BGM_OK &&
-        bgm_classification_report(text, sizeof text, NULL, NULL, y, probs, 2, names, 4) == 0 &&
-        bgm_metric_compute(&acc, NULL, BGM_METRIC_ACCURACY, NULL, y, probs) == BGM_OK)
-        printf("\n%s\n%s", title, text);
-    bgm_tensor_free(logits);
-    bgm_tensor_free(probs);
-    return acc;
-}
 
 int main(int argc, char **argv)
 {
@@ -99,8 +34,7 @@ int main(int argc, char **argv)
     int64_t i, ntr, nte;
     bgm_status s;
 
-    read_group(dir, "easy-ham-1", 0), read_group(dir, "easy-ham-2", 0);
-    read_group(dir, "hard-ham-1", 0), read_group(dir, "spam-1", 1), read_group(dir, "spam-2", 1);
+    read_corpus(dir);
     printf("%lld mails read from %s\n", (long long)ndocs, dir);
     /* A stratified 80/20 split of the mail indices keeps the spam share in both sets. */
     CHECK(bgm_tensor_zeros(&index, BGM_INT32, (int64_t[]){ndocs, 1}, 2));
