@@ -7,8 +7,9 @@
  * Romans to Revelation, the last tenth, is held out for validation.
  *
  * Training runs in epochs of random windows of the training text, AdamW
- * with a linear warmup and a cosine decay over the time budget, for a time
- * budget (-m) or a number of epochs (-e). Every epoch reports the training
+ * with a linear warmup and a cosine decay over the run, for a time budget
+ * (-m; the decay's length is re-estimated after every epoch from the speed
+ * so far) or a number of epochs (-e). Every epoch reports the training
  * loss, the validation loss and perplexity on held-out windows, and saves
  * the model (-o). At the end it samples text from a prompt with the key/value
  * cache (generate.h).
@@ -208,6 +209,8 @@ static bgm_status build(bgm_model **m, const config *cfg, int64_t vocab)
 static bgm_status set_schedule(bgm_optimizer *opt, float peak, int64_t total)
 {
     bgm_lr_schedule *lr = NULL;
+    if (total < 2 * WARMUP_STEPS)
+        total = 2 * WARMUP_STEPS;
     bgm_status s = bgm_lr_schedule_cosine_decay(&lr, peak, total - WARMUP_STEPS, 0.1f,
                                                 WARMUP_STEPS, peak / 100);
     if (s == BGM_OK) s = bgm_optimizer_set_schedule(opt, lr); /* opt keeps a copy */
@@ -358,13 +361,16 @@ int main(int argc, char **argv)
         if (s == BGM_OK) {
             double val = bgm_history_values(h, "val_loss")[0];
             elapsed = now() - start;
-            printf("epoch %d: validation perplexity %.3f, %.1f min, %.0f tokens/s\n",
-                   epoch + 1, exp(val), elapsed / 60,
+            printf("epoch %d: validation loss %.4f nats/char, perplexity %.3f, %.1f min, "
+                   "%.0f tokens/s\n", epoch + 1, val, exp(val), elapsed / 60,
                    (double)STEPS_PER_EPOCH * (double)(cfg.batch * cfg.context) / (now() - t0));
             epoch_s = now() - t0;
-            if (epoch == 0 && cfg.epochs <= 0) /* the schedule spans the time budget */
+            if (cfg.epochs <= 0) { /* the schedule spans the epochs the budget allows */
+                double left = 60.0 * cfg.minutes - elapsed, per_epoch = elapsed / (epoch + 1);
+                int64_t more = left > 0 ? (int64_t)(left / per_epoch) : 0;
                 s = set_schedule(bgm_model_optimizer(m), cfg.peak_lr,
-                                 (int64_t)(60.0 * cfg.minutes / epoch_s * STEPS_PER_EPOCH));
+                                 (epoch + 1 + more) * STEPS_PER_EPOCH);
+            }
         }
         if (s == BGM_OK) s = bgm_model_save(m, cfg.out, 0);
         bgm_history_free(h);

@@ -242,3 +242,10 @@ void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float
     if (n > 0)
         bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, backward_range, &c);
 }
+
+BGM__HOT void bgm__accumulate(float *restrict y, const float *restrict x, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++)
+        y[i] += x[i];
+}

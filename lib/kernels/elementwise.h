@@ -33,4 +33,7 @@ void bgm__unary_forward(bgm__unary op, float alpha, const float *x, float *y, in
 void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float *y,
                          const float *gy, float *gx, int64_t n, int overwrite);
 
+/* y[i] += x[i] for i in [0, n), vectorized; y and x do not overlap. */
+void bgm__accumulate(float *restrict y, const float *restrict x, int64_t n);
+
 #endif
