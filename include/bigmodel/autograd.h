@@ -161,6 +161,18 @@ BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape,
                                  const bgm_tensor *a, const bgm_tensor *b);
 
 /**
+ * A dense layer's affine map: out = x kernel + bias over the last axis of x,
+ * x (..., k) with at least one leading axis, kernel (k, n), bias (n) or
+ * NULL, out (..., n): every leading axis folded into the rows of one
+ * cblas_sgemm, the bias added in the same op (Keras' Dense; PyTorch's
+ * F.linear with the weight transposed). Gradients flow to x, kernel and bias.
+ * Errors also: BGM_E_SHAPE (x has one axis, its last is not the kernel's
+ * rows, bias is not (n)), BGM_E_UNSUPPORTED (sizes above INT_MAX).
+ */
+BGM_API bgm_status bgm_op_linear(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                 const bgm_tensor *kernel, const bgm_tensor *bias);
+
+/**
  * a times b transposed, without copying b: a is (..., k), b is (n, k), out
  * is (..., n) = a b^T, every leading dimension of a folded into the rows of
  * one cblas_sgemm (a tied output projection: hidden states times an

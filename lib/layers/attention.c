@@ -8,6 +8,7 @@
  * is already (N, T, H, key_dim): the attention kernel takes the heads in that
  * layout, so nothing is transposed.
  */
+#include "autograd/tape.h"
 #include "layers/layer.h"
 
 #include <math.h>
@@ -91,26 +92,14 @@ static bgm_status mha_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__sh
     return BGM_OK;
 }
 
-/* y (shape[0..ndim)) = x (rows of in) kernel (in, out) + bias, on the tape. */
+/* y (shape[0..ndim)) = x (rows of in) kernel (in, out) + bias, on the tape;
+ * shape starts with x's two leading axes (N, L). */
 static bgm_status affine(const bgm__forward_ctx *ctx, const bgm_tensor *x, int64_t in,
-                         bgm_tensor *kernel, bgm_tensor *bias, int64_t out,
-                         const int64_t *shape, int ndim, bgm_tensor **y)
+                         bgm_tensor *kernel, bgm_tensor *bias, const int64_t *shape, int ndim,
+                         bgm_tensor **y)
 {
-    int64_t rows[2] = {-1, in}, kshape[2] = {in, out};
-    bgm_tensor *x2, *w2, *h, *b1;
-    bgm_status s = bgm_op_reshape(&x2, ctx->tape, x, rows, 2);
-    if (s == BGM_OK)
-        s = bgm_op_reshape(&w2, ctx->tape, kernel, kshape, 2);
-    if (s == BGM_OK)
-        s = bgm_op_matmul(&h, ctx->tape, x2, w2);
-    if (s == BGM_OK && bias) {
-        s = bgm_op_reshape(&b1, ctx->tape, bias, &out, 1);
-        if (s == BGM_OK)
-            s = bgm_op_add(&h, ctx->tape, h, b1);
-    }
-    if (s == BGM_OK)
-        s = bgm_op_reshape(y, ctx->tape, h, shape, ndim);
-    return s;
+    return bgm__op_affine(y, ctx->tape, x, kernel, bias, in, shape + 2, ndim - 2,
+                          "bgm_layer_multi_head_attention");
 }
 
 /* The heads of x (N, L, features): (N, L, H, width), with weights w[0] and,
@@ -124,8 +113,8 @@ static bgm_status project(const bgm_layer *l, const bgm__forward_ctx *ctx,
     shape[1] = bgm_tensor_dim(x, 1);
     shape[2] = l->num_heads;
     shape[3] = width;
-    return affine(ctx, x, bgm_tensor_dim(x, 2), w[0], l->use_bias ? w[1] : NULL,
-                  l->num_heads * width, shape, 4, y);
+    return affine(ctx, x, bgm_tensor_dim(x, 2), w[0], l->use_bias ? w[1] : NULL, shape, 4,
+                  y);
 }
 
 /* The (N, L) padding mask m of input i, checked against x's first two dims. */
@@ -409,7 +398,7 @@ static bgm_status mha_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
     shape[1] = bgm_tensor_dim(x[0], 1);
     shape[2] = l->out_dim ? l->out_dim : bgm_tensor_dim(x[0], 2);
     return affine(ctx, o, l->num_heads * l->value_dim, w[3 * nb],
-                  l->use_bias ? w[3 * nb + 1] : NULL, shape[2], shape, 3, y);
+                  l->use_bias ? w[3 * nb + 1] : NULL, shape, 3, y);
 }
 
 static const bgm__field mha_fields[] = {

@@ -326,6 +326,7 @@ OPTIONAL = {
     "bgm_decoder_uses_cache": (c_int, [H]),
     "bgm_decoder_length": (c_int64, [H]),
     "bgm_decoder_append": (STATUS, [PH, H, ctypes.POINTER(ctypes.c_int32), c_int64]),
+    "bgm_op_linear": (STATUS, [PH, H, H, H, H]),
     "bgm_generate_options_init": (STATUS, [ctypes.POINTER(GenerateOptions), c_size_t]),
     "bgm_model_generate": (STATUS, [PH, H, ctypes.POINTER(ctypes.c_int32), c_int64,
                                     ctypes.POINTER(GenerateOptions)]),

@@ -17,7 +17,7 @@ from .tensor import Tensor, as_tensor, float32, int32
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "scale", "exp", "log", "sqrt",
-    "pow", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "matmul",
+    "pow", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "matmul", "linear",
     "transpose",
     "permute", "reshape", "concat", "slice", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "log_softmax", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
@@ -145,6 +145,11 @@ swish = silu
 
 def matmul(a, b, tape=None):
     return _binary(lib.bgm_op_matmul, a, b, tape)
+
+
+def linear(x, kernel, bias=None, tape=None):
+    """x @ kernel + bias over the last axis of x (a Dense layer's map), one op."""
+    return _run(lib.bgm_op_linear, [_operand(x), _operand(kernel), _operand(bias)], (), tape)
 
 
 def transpose(x, tape=None):
