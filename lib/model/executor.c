@@ -279,8 +279,15 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
                                      &sl[k].mask, &made[nmade]);
         if (s != BGM_OK) {
             char msg[768];
+            char who[BGM__NAME_SIZE + 16];
             snprintf(msg, sizeof msg, "%s", bgm_last_error());
-            s = bgm__layer_fail(l, s, "%s", msg);
+            /* a layer that failed on its own already named itself */
+            if (l->index >= 0)
+                snprintf(who, sizeof who, "layer %d ", l->index);
+            else
+                snprintf(who, sizeof who, "layer '%s' ", l->name);
+            if (strncmp(msg, who, strlen(who)) != 0)
+                s = bgm__layer_fail(l, s, "%s", msg);
             break;
         }
         if (made[nmade])
