@@ -58,6 +58,48 @@ static bgm_status pick(const bgm_dataset *ds, const char ***out, bgm_tensor **y)
     return s == BGM_OK && !*out ? BGM_E_NOMEM : s;
 }
 
+/* The stratified 80/20 split (seed 42) of the mails read: training and
+ * test mails (arrays of borrowed strings) with float labels (N, 1). */
+typedef struct spam_split {
+    const char **train, **test;
+    bgm_tensor *y_train, *y_test;
+    int64_t ntrain, ntest;
+} spam_split;
+
+static bgm_status split_corpus(spam_split *sp)
+{
+    bgm_tensor *index = NULL, *ids = NULL;
+    bgm_dataset *all = NULL, *train = NULL, *test = NULL;
+    int64_t i;
+    bgm_status s = bgm_tensor_zeros(&index, BGM_INT32, (int64_t[]){ndocs, 1}, 2);
+    for (i = 0; s == BGM_OK && i < ndocs; i++)
+        ((int32_t *)bgm_tensor_data(index))[i] = (int32_t)i;
+    if (s == BGM_OK) s = bgm_tensor_from_data(&ids, BGM_INT32, (int64_t[]){ndocs}, 1, labels);
+    if (s == BGM_OK) s = bgm_dataset_from_tensors(&all, index, ids);
+    if (s == BGM_OK) s = bgm_dataset_train_test_split(&train, &test, all, 0.2, 42, 1);
+    if (s == BGM_OK) s = pick(train, &sp->train, &sp->y_train);
+    if (s == BGM_OK) s = pick(test, &sp->test, &sp->y_test);
+    sp->ntrain = bgm_dataset_size(train);
+    sp->ntest = bgm_dataset_size(test);
+    bgm_tensor_free(index), bgm_tensor_free(ids);
+    bgm_dataset_free(all), bgm_dataset_free(train), bgm_dataset_free(test);
+    return s;
+}
+
+static void spam_split_free(spam_split *sp)
+{
+    free(sp->train), free(sp->test);
+    bgm_tensor_free(sp->y_train), bgm_tensor_free(sp->y_test);
+}
+
+/* The cleaning of both examples: mail headers (they give the answer away)
+ * and digits stripped. */
+static void spam_clean_options(bgm_text_clean_options *clean)
+{
+    bgm_text_clean_options_init(clean);
+    clean->strip_headers = clean->strip_digits = 1;
+}
+
 /* Reads the five groups of dir. */
 static void read_corpus(const char *dir)
 {

@@ -91,10 +91,9 @@ static bgm_status build(bgm_model **m)
 
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : "data/spam-assassin/data", **tr = NULL, **te = NULL;
-    bgm_tensor *index = NULL, *ids = NULL, *y_tr = NULL, *y_te = NULL, *x_tr = NULL,
-               *x_te = NULL;
-    bgm_dataset *all = NULL, *train = NULL, *test = NULL;
+    const char *dir = argc > 1 ? argv[1] : "data/spam-assassin/data";
+    spam_split sp = {0};
+    bgm_tensor *x_tr = NULL, *x_te = NULL;
     bgm_model *model = NULL;
     bgm_vocab *vocab = NULL;
     bgm_callback *stop = NULL;
@@ -102,31 +101,21 @@ int main(int argc, char **argv)
     bgm_vocab_options vo;
     bgm_fit_options fo;
     struct timespec t0, t1;
-    int64_t i, ntr, nte;
+    int64_t i;
     bgm_status s;
 
     read_corpus(dir);
     printf("%lld mails read from %s\n", (long long)ndocs, dir);
-    /* The split of spam_lstm: stratified 80/20 of the mail indices, seed 42. */
-    CHECK(bgm_tensor_zeros(&index, BGM_INT32, (int64_t[]){ndocs, 1}, 2));
-    for (i = 0; i < ndocs; i++)
-        ((int32_t *)bgm_tensor_data(index))[i] = (int32_t)i;
-    CHECK(bgm_tensor_from_data(&ids, BGM_INT32, (int64_t[]){ndocs}, 1, labels));
-    CHECK(bgm_dataset_from_tensors(&all, index, ids));
-    CHECK(bgm_dataset_train_test_split(&train, &test, all, 0.2, 42, 1));
-    CHECK(pick(train, &tr, &y_tr));
-    CHECK(pick(test, &te, &y_te));
-    ntr = bgm_dataset_size(train), nte = bgm_dataset_size(test);
-    bgm_text_clean_options_init(&clean);
-    clean.strip_headers = clean.strip_digits = 1;
+    CHECK(split_corpus(&sp));
+    spam_clean_options(&clean);
     bgm_vocab_options_init(&vo);
     vo.max_size = VOCAB;
     vo.clean = &clean;
-    CHECK(bgm_vocab_build(&vocab, tr, NULL, ntr, &vo));
+    CHECK(bgm_vocab_build(&vocab, sp.train, NULL, sp.ntrain, &vo));
     /* the last MAXLEN words, padded after them (the mask hides the padding) */
-    CHECK(bgm_vocab_encode_padded(&x_tr, vocab, tr, NULL, ntr, MAXLEN, BGM_PAD_POST,
+    CHECK(bgm_vocab_encode_padded(&x_tr, vocab, sp.train, NULL, sp.ntrain, MAXLEN, BGM_PAD_POST,
                                   BGM_PAD_PRE, &clean));
-    CHECK(bgm_vocab_encode_padded(&x_te, vocab, te, NULL, nte, MAXLEN, BGM_PAD_POST,
+    CHECK(bgm_vocab_encode_padded(&x_te, vocab, sp.test, NULL, sp.ntest, MAXLEN, BGM_PAD_POST,
                                   BGM_PAD_PRE, &clean));
     CHECK(build(&model));
     CHECK(bgm_model_summary(model, NULL, NULL));
@@ -138,10 +127,10 @@ int main(int argc, char **argv)
     fo.callbacks = &stop;
     fo.num_callbacks = 1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK(bgm_model_fit(NULL, model, x_tr, y_tr, &fo));
+    CHECK(bgm_model_fit(NULL, model, x_tr, sp.y_train, &fo));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     {
-        double acc = report("Transformer on the test mails:", model, x_te, y_te);
+        double acc = report("Transformer on the test mails:", model, x_te, sp.y_test);
         printf("\ntest accuracy: Transformer %.4f, trained in %.1f s\n", acc,
                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     }
@@ -150,10 +139,8 @@ done:
         fprintf(stderr, "spam_transformer: %s\n", bgm_last_error());
     for (i = 0; i < ndocs; i++)
         free(docs[i]);
-    free(tr), free(te);
-    bgm_tensor_free(index), bgm_tensor_free(ids), bgm_tensor_free(y_tr), bgm_tensor_free(y_te);
+    spam_split_free(&sp);
     bgm_tensor_free(x_tr), bgm_tensor_free(x_te);
-    bgm_dataset_free(all), bgm_dataset_free(train), bgm_dataset_free(test);
     bgm_model_free(model), bgm_vocab_free(vocab), bgm_callback_free(stop);
     return s == BGM_OK ? 0 : 1;
 }

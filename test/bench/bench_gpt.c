@@ -21,6 +21,8 @@
 
 #include <bigmodel.h>
 
+#include "bench_util.h"
+
 #define VOCAB 65
 #define CONTEXT 128
 #define DIM 128
@@ -29,20 +31,6 @@
 #define BATCH 16
 #define PROMPT 32
 #define NEW_TOKENS 256
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
 
 /* *x = layer(*x) while s is BGM_OK; otherwise frees layer and passes s on. */
 static bgm_status call(bgm_status s, bgm_node **x, bgm_layer *layer)
