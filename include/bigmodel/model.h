@@ -326,7 +326,8 @@ BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer);
 BGM_API void bgm_layer_free(bgm_layer *layer);
 
 /* ---- layer options -----------------------------------------------------
- * Setters change a layer before it is added. Each returns BGM_OK or:
+ * Setters change a layer before it is added (bgm_layer_set_trainable also
+ * after). Each returns BGM_OK or:
  * BGM_E_INVALID for a NULL layer (keeping the message of the constructor
  * that returned NULL) or an out-of-range value; BGM_E_UNSUPPORTED when the
  * layer kind has no such option (the message names the kind); BGM_E_STATE
@@ -414,13 +415,29 @@ BGM_API bgm_status bgm_layer_set_scale(bgm_layer *layer, int scale);
 BGM_API bgm_status bgm_layer_set_keepdims(bgm_layer *layer, int keepdims);
 
 /**
- * Keras' layer.trainable = False when trainable is 0: every weight of the
- * layer is frozen, kept by fit and the optimizer as it is and counted as
- * non-trainable (it is left out of bgm_model_trainable_params). Any layer
- * kind (BatchNormalization's moving statistics still update in training).
- * Default 1.
+ * Keras' layer.trainable = False when trainable is 0 (any layer kind; default
+ * 1), before or after the layer is added to a model or called, as often as
+ * wanted. At once: its weights count as non-trainable (summary,
+ * bgm_model_num_trainable_params, bgm_model_weight_trainable) and leave
+ * bgm_model_trainable_params, and a forward pass in training mode on a
+ * caller's tape (bgm_model_forward) computes no gradient for them. fit and
+ * train_on_batch follow the flag from the next compile on, as Keras'
+ * compiled training does: then the optimizer skips the weights (keeping no
+ * slots for them), no gradient is computed for them, and their L2 penalty
+ * leaves the loss (Keras 3 regularizes trainable weights only). A frozen
+ * BatchNormalization runs in inference mode in training too: it normalizes
+ * with its moving statistics and does not update them (Keras 3). Setting a
+ * Bidirectional layer's flag sets its wrapped layer's. Changing the flag
+ * while fit runs (from a callback) is allowed and takes effect at the next
+ * compile. Model files keep the flag.
+ * Errors: BGM_E_INVALID (NULL layer, keeping the message of the constructor
+ * that failed), BGM_E_STATE (the layer is wrapped by a Bidirectional layer:
+ * set the Bidirectional layer's flag).
  */
 BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable);
+
+/** The layer's trainable flag (bgm_layer_set_trainable): 1 or 0; 0 for NULL. */
+BGM_API int bgm_layer_trainable(const bgm_layer *layer);
 
 /**
  * Embedding: with mask_zero != 0, id 0 is padding (Keras' mask_zero=True):
@@ -576,15 +593,18 @@ BGM_API bgm_status bgm_model_summary_string(char *buf, size_t size, size_t *need
 /** Number of weight elements, trainable and not (Keras' "Total params"); 0 for NULL. */
 BGM_API int64_t bgm_model_num_params(const bgm_model *m);
 
-/** Number of trainable weight elements (Keras' "Trainable params"); 0 for NULL. */
+/** Number of trainable weight elements (Keras' "Trainable params": frozen
+ * layers' weights and moving statistics left out); 0 for NULL. */
 BGM_API int64_t bgm_model_num_trainable_params(const bgm_model *m);
 
 /**
  * The trainable weight tensors in layer order (kernel then bias per layer,
  * gamma then beta for BatchNorm), for a custom training loop: pass them to
- * bgm_tape_gradient() and bgm_optimizer_step(). *params receives a borrowed
- * array of *count views, valid until the next bgm_model_add or the model's
- * free; writing through them changes the model.
+ * bgm_tape_gradient() and bgm_optimizer_step(). Frozen layers' weights (as
+ * their flags are now, see bgm_layer_set_trainable) are left out. *params
+ * receives a borrowed array of *count views, valid until the next
+ * bgm_model_add or the model's free; the next call refills it (after
+ * freezing a layer, call again); writing through the views changes the model.
  * Errors: BGM_E_INVALID (NULL).
  */
 BGM_API bgm_status bgm_model_trainable_params(bgm_tensor *const **params, int *count,
@@ -609,8 +629,26 @@ BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i);
  */
 BGM_API int bgm_model_weight_index(const bgm_model *m, const char *name);
 
-/** 1 when weight i is trained (not BatchNorm's moving statistics), else 0. */
+/** 1 when weight i is trainable (not BatchNorm's moving statistics, not of a
+ * layer frozen now), else 0. */
 BGM_API int bgm_model_weight_trainable(const bgm_model *m, int i);
+
+/**
+ * Keras' model.trainable = trainable: sets every layer's trainable flag
+ * (bgm_layer_set_trainable, with its timing: fit follows it from the next
+ * compile). A layer may be unfrozen again afterwards (unlike Keras, where a
+ * model whose own flag is False reports no trainable weights at all).
+ * Errors: BGM_E_INVALID (NULL m).
+ */
+BGM_API bgm_status bgm_model_set_trainable(bgm_model *m, int trainable);
+
+/**
+ * bgm_layer_set_trainable on m's layer called name (model.get_layer(name).
+ * trainable = ...), for layers the caller holds only const (a loaded model's).
+ * Errors: BGM_E_INVALID (NULL m or name, no layer of that name).
+ */
+BGM_API bgm_status bgm_model_set_layer_trainable(bgm_model *m, const char *name,
+                                                 int trainable);
 
 /**
  * Copies every weight, in bgm_model_weight order, into buf (count floats,
