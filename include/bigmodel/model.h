@@ -675,7 +675,9 @@ BGM_API bgm_status bgm_model_set_weights(bgm_model *m, const float *buf, int64_t
  * metric with bgm_model_add_metric().
  * Errors: BGM_E_INVALID (NULL m or optimizer, unknown loss, from_logits with
  * MSE / MAE, nmetrics < 0, a metric the output cannot feed), BGM_E_STATE (m
- * has no layers), BGM_E_NOMEM.
+ * has no layers, or fit is running on it), BGM_E_NOMEM.
+ * Compiling takes a snapshot of the layers' trainable flags, which fit and
+ * train_on_batch follow until the next compile (bgm_layer_set_trainable).
  */
 BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
                                      bgm_loss_kind loss, int from_logits,
@@ -907,7 +909,7 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
  * training early (see bgm_callback_fn) and fit returns BGM_OK.
  * Errors: BGM_E_INVALID (NULL m, x or y, bad options, a model of several
  * inputs or outputs: see bgm_model_fit_multi), BGM_E_STATE (not
- * compiled), BGM_E_DTYPE (x of the wrong type for the model, y of the wrong
+ * compiled, or fit already running on m: a callback's), BGM_E_DTYPE (x of the wrong type for the model, y of the wrong
  * type for the loss: the message names both), BGM_E_SHAPE (x's sample shape differs from the
  * model's input, y does not fit the output, sample counts differ),
  * BGM_E_CANCELLED (the cancel flag was set), BGM_E_IO (a CSV logger could
@@ -1079,9 +1081,10 @@ typedef enum bgm_callback_event {
 /**
  * A user callback. epoch is the epoch index, batch the batch index within it
  * (-1 outside BATCH_END); logs is borrowed for the call (NULL at TRAIN_BEGIN,
- * EPOCH_BEGIN and TRAIN_END). m may be read, and its optimizer's rate
- * changed. Return 0 to continue, nonzero to stop training (Keras'
- * model.stop_training): at BATCH_END the epoch ends after this batch and is
+ * EPOCH_BEGIN and TRAIN_END). m may be read, its optimizer's rate
+ * changed, and its layers' trainable flags set (they take effect at the next
+ * compile); compiling or fitting m from a callback fails with BGM_E_STATE.
+ * Return 0 to continue, nonzero to stop training (Keras' model.stop_training): at BATCH_END the epoch ends after this batch and is
  * closed as usual (validation, EPOCH_END, history); at other events training
  * ends after the current epoch. fit then returns BGM_OK.
  */
