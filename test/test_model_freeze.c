@@ -67,6 +67,24 @@ static void assert_frozen_exactly(const bgm_model *m, const float *before,
     }
 }
 
+/* Fits m (compiled) on x, y for epochs and checks that exactly the layers
+ * named in frozen kept their weights. */
+static void fit_checking(bgm_model *m, const bgm_tensor *x, const bgm_tensor *y, int epochs,
+                         const char *const *frozen)
+{
+    float *before = snapshot(m);
+    fit(m, x, y, epochs);
+    assert_frozen_exactly(m, before, frozen);
+    free(before);
+}
+
+static void release(bgm_model *m, bgm_tensor *x, bgm_tensor *y)
+{
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_model_free(m);
+}
+
 static bgm_tensor *uniform(const int64_t *shape, int ndim, uint64_t seed)
 {
     return bgm_test_uniform(shape, ndim, -1.0f, 1.0f, seed);
@@ -115,17 +133,11 @@ START_TEST(frozen_dense_layer_keeps_its_bits_through_fit)
 {
     bgm_model *m = mlp(7);
     bgm_tensor *x, *y;
-    float *before;
     mlp_data(&x, &y);
     BGM_ASSERT_OK(bgm_layer_set_trainable((bgm_layer *)bgm_model_get_layer(m, "mid"), 0));
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 2);
-    assert_frozen_exactly(m, before, (const char *[]){"mid", NULL});
-    free(before);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    fit_checking(m, x, y, 2, (const char *[]){"mid", NULL});
+    release(m, x, y);
 }
 END_TEST
 
@@ -135,7 +147,6 @@ START_TEST(frozen_conv2d_layer_keeps_its_bits_through_fit)
     bgm_layer *conv = bgm_layer_conv2d(3, 3, BGM_ACT_RELU);
     bgm_tensor *x = uniform((int64_t[]){16, 6, 6, 2}, 4, 3);
     bgm_tensor *y = uniform((int64_t[]){16, 2}, 2, 4);
-    float *before;
     BGM_ASSERT_OK(bgm_layer_set_name(conv, "conv"));
     BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6, 6, 2}, 3, 11));
     BGM_ASSERT_OK(bgm_model_add(m, conv));
@@ -144,13 +155,8 @@ START_TEST(frozen_conv2d_layer_keeps_its_bits_through_fit)
     BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(2, BGM_ACT_LINEAR)));
     BGM_ASSERT_OK(bgm_layer_set_trainable(conv, 0)); /* after it was added */
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 2);
-    assert_frozen_exactly(m, before, (const char *[]){"conv", NULL});
-    free(before);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    fit_checking(m, x, y, 2, (const char *[]){"conv", NULL});
+    release(m, x, y);
 }
 END_TEST
 
@@ -163,7 +169,6 @@ START_TEST(frozen_embedding_and_lstm_keep_their_bits_through_fit)
     bgm_layer *emb = bgm_layer_embedding(10, 4), *l1 = bgm_layer_lstm(5),
               *l2 = bgm_layer_lstm(3);
     bgm_tensor *x = int_ids(16, 6, 10, 5), *y = uniform((int64_t[]){16, 2}, 2, 6);
-    float *before;
     BGM_ASSERT_OK(bgm_layer_set_name(emb, "emb"));
     BGM_ASSERT_OK(bgm_layer_set_name(l1, "lstm_a"));
     BGM_ASSERT_OK(bgm_layer_set_name(l2, "lstm_b"));
@@ -176,13 +181,8 @@ START_TEST(frozen_embedding_and_lstm_keep_their_bits_through_fit)
     BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(2, BGM_ACT_LINEAR)));
     BGM_ASSERT_OK(bgm_model_set_layer_trainable(m, "lstm_a", 0));
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 2);
-    assert_frozen_exactly(m, before, (const char *[]){"emb", "lstm_a", NULL});
-    free(before);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    fit_checking(m, x, y, 2, (const char *[]){"emb", "lstm_a", NULL});
+    release(m, x, y);
 }
 END_TEST
 
@@ -192,7 +192,6 @@ START_TEST(frozen_bidirectional_freezes_both_directions)
     bgm_layer *inner = bgm_layer_gru(3), *bi = bgm_layer_bidirectional(inner);
     bgm_tensor *x = uniform((int64_t[]){8, 5, 2}, 3, 8), *y = uniform((int64_t[]){8, 1}, 2, 9);
     char cfg[2048];
-    float *before;
     BGM_ASSERT_OK(bgm_layer_set_name(bi, "bi"));
     BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){5, 2}, 2, 17));
     BGM_ASSERT_OK(bgm_model_add(m, bi));
@@ -203,13 +202,8 @@ START_TEST(frozen_bidirectional_freezes_both_directions)
     BGM_ASSERT_OK(bgm_layer_config_string(cfg, sizeof cfg, NULL, bi));
     ck_assert_ptr_nonnull(strstr(cfg, "\"name\": \"bi\", \"trainable\": false"));
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 1);
-    assert_frozen_exactly(m, before, (const char *[]){"bi", NULL});
-    free(before);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    fit_checking(m, x, y, 1, (const char *[]){"bi", NULL});
+    release(m, x, y);
 }
 END_TEST
 
@@ -219,7 +213,7 @@ START_TEST(freezing_after_compile_changes_nothing_until_the_next_compile)
 {
     bgm_model *a = mlp(21), *b = mlp(21);
     bgm_tensor *x, *y;
-    float *wa, *wb, *before;
+    float *wa, *wb;
     int64_t n = bgm_model_num_params(a);
     mlp_data(&x, &y);
     compile_mse(a);
@@ -236,10 +230,7 @@ START_TEST(freezing_after_compile_changes_nothing_until_the_next_compile)
     ck_assert_int_eq(memcmp(wa, wb, (size_t)n * sizeof *wa), 0);
     /* After compiling again, base stays as it is. */
     compile_mse(a);
-    before = snapshot(a);
-    fit(a, x, y, 1);
-    assert_frozen_exactly(a, before, (const char *[]){"base", NULL});
-    free(before);
+    fit_checking(a, x, y, 1, (const char *[]){"base", NULL});
     free(wa);
     free(wb);
     bgm_tensor_free(x);
@@ -253,30 +244,18 @@ START_TEST(unfreezing_trains_the_layer_again_from_the_next_compile)
 {
     bgm_model *m = mlp(23);
     bgm_tensor *x, *y;
-    float *before;
     mlp_data(&x, &y);
     BGM_ASSERT_OK(bgm_model_set_trainable(m, 0));
     ck_assert_int_eq(bgm_model_num_trainable_params(m), 0);
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 1); /* nothing to train: the loss is computed, nothing moves */
-    assert_frozen_exactly(m, before, (const char *[]){"base", "mid", "head", NULL});
-    free(before);
+    fit_checking(m, x, y, 1, (const char *[]){"base", "mid", "head", NULL});
     BGM_ASSERT_OK(bgm_model_set_layer_trainable(m, "head", 1));
     ck_assert_int_eq(bgm_layer_trainable(bgm_model_get_layer(m, "head")), 1);
     ck_assert_int_eq(bgm_layer_trainable(bgm_model_get_layer(m, "base")), 0);
-    before = snapshot(m);
-    fit(m, x, y, 1); /* not compiled since: still all frozen */
-    assert_frozen_exactly(m, before, (const char *[]){"base", "mid", "head", NULL});
-    free(before);
+    fit_checking(m, x, y, 1, (const char *[]){"base", "mid", "head", NULL});
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 1);
-    assert_frozen_exactly(m, before, (const char *[]){"base", "mid", NULL});
-    free(before);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    fit_checking(m, x, y, 1, (const char *[]){"base", "mid", NULL});
+    release(m, x, y);
 }
 END_TEST
 
@@ -339,7 +318,6 @@ START_TEST(frozen_batch_norm_runs_in_inference_mode_and_keeps_its_statistics)
     bgm_model *m = bn_model(31);
     bgm_tensor *x, *y, *pred = NULL, *train_out = NULL;
     bgm_tape *tape = NULL;
-    float *before;
     int i;
     mlp_data(&x, &y);
     /* Moving statistics away from their initial 0 / 1, so inference differs
@@ -356,10 +334,7 @@ START_TEST(frozen_batch_norm_runs_in_inference_mode_and_keeps_its_statistics)
                            ((float *)bgm_tensor_data(pred))[i]);
     /* fit (compiled again) keeps gamma, beta and the moving statistics. */
     compile_mse(m);
-    before = snapshot(m);
-    fit(m, x, y, 2);
-    assert_frozen_exactly(m, before, (const char *[]){"bn", NULL});
-    free(before);
+    fit_checking(m, x, y, 2, (const char *[]){"bn", NULL});
     /* Unfrozen, training mode differs from inference (the test can fail). */
     BGM_ASSERT_OK(bgm_model_set_layer_trainable(m, "bn", 1));
     bgm_tensor_free(pred);
@@ -370,9 +345,7 @@ START_TEST(frozen_batch_norm_runs_in_inference_mode_and_keeps_its_statistics)
               0);
     bgm_tensor_free(pred);
     bgm_tape_free(tape);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    release(m, x, y);
 }
 END_TEST
 
@@ -453,9 +426,7 @@ START_TEST(fine_tuning_trains_the_head_only_after_freezing_the_base)
     ck_assert(after_loss < before_loss);
     assert_frozen_exactly(m, before, (const char *[]){"base", "mid", NULL});
     free(before);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    release(m, x, y);
 }
 END_TEST
 
@@ -507,9 +478,7 @@ START_TEST(bad_input_gets_clear_statuses)
     ck_assert_int_eq(bgm_layer_trainable(bgm_model_get_layer(m, "head")), 0);
     free(before);
     bgm_callback_free(cb);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_model_free(m);
+    release(m, x, y);
 }
 END_TEST
 
