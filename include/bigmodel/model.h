@@ -326,7 +326,8 @@ BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer);
 BGM_API void bgm_layer_free(bgm_layer *layer);
 
 /* ---- layer options -----------------------------------------------------
- * Setters change a layer before it is added. Each returns BGM_OK or:
+ * Setters change a layer before it is added (bgm_layer_set_trainable also
+ * after). Each returns BGM_OK or:
  * BGM_E_INVALID for a NULL layer (keeping the message of the constructor
  * that returned NULL) or an out-of-range value; BGM_E_UNSUPPORTED when the
  * layer kind has no such option (the message names the kind); BGM_E_STATE
@@ -414,13 +415,29 @@ BGM_API bgm_status bgm_layer_set_scale(bgm_layer *layer, int scale);
 BGM_API bgm_status bgm_layer_set_keepdims(bgm_layer *layer, int keepdims);
 
 /**
- * Keras' layer.trainable = False when trainable is 0: every weight of the
- * layer is frozen, kept by fit and the optimizer as it is and counted as
- * non-trainable (it is left out of bgm_model_trainable_params). Any layer
- * kind (BatchNormalization's moving statistics still update in training).
- * Default 1.
+ * Keras' layer.trainable = False when trainable is 0 (any layer kind; default
+ * 1), before or after the layer is added to a model or called, as often as
+ * wanted. At once: its weights count as non-trainable (summary,
+ * bgm_model_num_trainable_params, bgm_model_weight_trainable) and leave
+ * bgm_model_trainable_params, and a forward pass in training mode on a
+ * caller's tape (bgm_model_forward) computes no gradient for them. fit and
+ * train_on_batch follow the flag from the next compile on, as Keras'
+ * compiled training does: then the optimizer skips the weights (keeping no
+ * slots for them), no gradient is computed for them, and their L2 penalty
+ * leaves the loss (Keras 3 regularizes trainable weights only). A frozen
+ * BatchNormalization runs in inference mode in training too: it normalizes
+ * with its moving statistics and does not update them (Keras 3). Setting a
+ * Bidirectional layer's flag sets its wrapped layer's. Changing the flag
+ * while fit runs (from a callback) is allowed and takes effect at the next
+ * compile. Model files keep the flag.
+ * Errors: BGM_E_INVALID (NULL layer, keeping the message of the constructor
+ * that failed), BGM_E_STATE (the layer is wrapped by a Bidirectional layer:
+ * set the Bidirectional layer's flag).
  */
 BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable);
+
+/** The layer's trainable flag (bgm_layer_set_trainable): 1 or 0; 0 for NULL. */
+BGM_API int bgm_layer_trainable(const bgm_layer *layer);
 
 /**
  * Embedding: with mask_zero != 0, id 0 is padding (Keras' mask_zero=True):
@@ -576,15 +593,18 @@ BGM_API bgm_status bgm_model_summary_string(char *buf, size_t size, size_t *need
 /** Number of weight elements, trainable and not (Keras' "Total params"); 0 for NULL. */
 BGM_API int64_t bgm_model_num_params(const bgm_model *m);
 
-/** Number of trainable weight elements (Keras' "Trainable params"); 0 for NULL. */
+/** Number of trainable weight elements (Keras' "Trainable params": frozen
+ * layers' weights and moving statistics left out); 0 for NULL. */
 BGM_API int64_t bgm_model_num_trainable_params(const bgm_model *m);
 
 /**
  * The trainable weight tensors in layer order (kernel then bias per layer,
  * gamma then beta for BatchNorm), for a custom training loop: pass them to
- * bgm_tape_gradient() and bgm_optimizer_step(). *params receives a borrowed
- * array of *count views, valid until the next bgm_model_add or the model's
- * free; writing through them changes the model.
+ * bgm_tape_gradient() and bgm_optimizer_step(). Frozen layers' weights (as
+ * their flags are now, see bgm_layer_set_trainable) are left out. *params
+ * receives a borrowed array of *count views, valid until the next
+ * bgm_model_add or the model's free; the next call refills it (after
+ * freezing a layer, call again); writing through the views changes the model.
  * Errors: BGM_E_INVALID (NULL).
  */
 BGM_API bgm_status bgm_model_trainable_params(bgm_tensor *const **params, int *count,
@@ -609,8 +629,26 @@ BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i);
  */
 BGM_API int bgm_model_weight_index(const bgm_model *m, const char *name);
 
-/** 1 when weight i is trained (not BatchNorm's moving statistics), else 0. */
+/** 1 when weight i is trainable (not BatchNorm's moving statistics, not of a
+ * layer frozen now), else 0. */
 BGM_API int bgm_model_weight_trainable(const bgm_model *m, int i);
+
+/**
+ * Keras' model.trainable = trainable: sets every layer's trainable flag
+ * (bgm_layer_set_trainable, with its timing: fit follows it from the next
+ * compile). A layer may be unfrozen again afterwards (unlike Keras, where a
+ * model whose own flag is False reports no trainable weights at all).
+ * Errors: BGM_E_INVALID (NULL m).
+ */
+BGM_API bgm_status bgm_model_set_trainable(bgm_model *m, int trainable);
+
+/**
+ * bgm_layer_set_trainable on m's layer called name (model.get_layer(name).
+ * trainable = ...), for layers the caller holds only const (a loaded model's).
+ * Errors: BGM_E_INVALID (NULL m or name, no layer of that name).
+ */
+BGM_API bgm_status bgm_model_set_layer_trainable(bgm_model *m, const char *name,
+                                                 int trainable);
 
 /**
  * Copies every weight, in bgm_model_weight order, into buf (count floats,
@@ -637,7 +675,9 @@ BGM_API bgm_status bgm_model_set_weights(bgm_model *m, const float *buf, int64_t
  * metric with bgm_model_add_metric().
  * Errors: BGM_E_INVALID (NULL m or optimizer, unknown loss, from_logits with
  * MSE / MAE, nmetrics < 0, a metric the output cannot feed), BGM_E_STATE (m
- * has no layers), BGM_E_NOMEM.
+ * has no layers, or fit is running on it), BGM_E_NOMEM.
+ * Compiling takes a snapshot of the layers' trainable flags, which fit and
+ * train_on_batch follow until the next compile (bgm_layer_set_trainable).
  */
 BGM_API bgm_status bgm_model_compile(bgm_model *m, bgm_optimizer *optimizer,
                                      bgm_loss_kind loss, int from_logits,
@@ -869,7 +909,7 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
  * training early (see bgm_callback_fn) and fit returns BGM_OK.
  * Errors: BGM_E_INVALID (NULL m, x or y, bad options, a model of several
  * inputs or outputs: see bgm_model_fit_multi), BGM_E_STATE (not
- * compiled), BGM_E_DTYPE (x of the wrong type for the model, y of the wrong
+ * compiled, or fit already running on m: a callback's), BGM_E_DTYPE (x of the wrong type for the model, y of the wrong
  * type for the loss: the message names both), BGM_E_SHAPE (x's sample shape differs from the
  * model's input, y does not fit the output, sample counts differ),
  * BGM_E_CANCELLED (the cancel flag was set), BGM_E_IO (a CSV logger could
@@ -1041,9 +1081,10 @@ typedef enum bgm_callback_event {
 /**
  * A user callback. epoch is the epoch index, batch the batch index within it
  * (-1 outside BATCH_END); logs is borrowed for the call (NULL at TRAIN_BEGIN,
- * EPOCH_BEGIN and TRAIN_END). m may be read, and its optimizer's rate
- * changed. Return 0 to continue, nonzero to stop training (Keras'
- * model.stop_training): at BATCH_END the epoch ends after this batch and is
+ * EPOCH_BEGIN and TRAIN_END). m may be read, its optimizer's rate
+ * changed, and its layers' trainable flags set (they take effect at the next
+ * compile); compiling or fitting m from a callback fails with BGM_E_STATE.
+ * Return 0 to continue, nonzero to stop training (Keras' model.stop_training): at BATCH_END the epoch ends after this batch and is
  * closed as usual (validation, EPOCH_END, history); at other events training
  * ends after the current epoch. fit then returns BGM_OK.
  */

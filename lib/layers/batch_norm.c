@@ -20,7 +20,8 @@ static bgm_status batch_norm_forward(const bgm_layer *l, const bgm__forward_ctx 
                                      int nx, bgm_tensor **y)
 {
     return bgm_op_batch_norm(y, ctx->tape, x[0], w[0], w[1], w[2], w[3], l->momentum,
-                             l->epsilon, ctx->training);
+                             /* Keras 3: a frozen layer runs in inference mode */
+                             l->epsilon, ctx->training && !ctx->frozen);
 }
 
 /* nn.BatchNorm1d / 2d: weight, bias, running_mean, running_var, num_batches_tracked. */

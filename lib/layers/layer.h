@@ -52,6 +52,9 @@ typedef struct bgm__forward_ctx {
                                   mask, any may be NULL), or NULL for none */
     int input_free;            /* 1: nothing reads x[0] after this call, so the
                                   layer may overwrite it (bgm__op_relu_over) */
+    int frozen;                /* 1: the layer is frozen in this run (Keras'
+                                  trainable = False); BatchNormalization then runs
+                                  in inference mode even in training */
     /* Incremental decoding (generation with a KV cache), or NULL: the input
      * holds positions [decode->pos, decode->pos + T) of sequences whose
      * earlier positions ran through earlier calls. Only kinds whose
@@ -232,7 +235,8 @@ struct bgm_layer {
     float l2;
     float rate;                /* Dropout */
     float momentum, epsilon;   /* BatchNormalization */
-    int trainable;             /* 0: every weight is frozen (non-trainable) */
+    int trainable;             /* 0: frozen (Keras' trainable = False); changeable
+                                  at any time, fit follows it from the next compile */
     int64_t input_dim;         /* Embedding: vocabulary size (units is the dimension) */
     int mask_zero;             /* Embedding: id 0 masks the step */
     float *init_table;         /* Embedding: (input_dim, units) initial rows, or NULL */

@@ -161,8 +161,20 @@ BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate)
 
 BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable)
 {
-    bgm_status s = bgm__layer_unbuilt(layer, "bgm_layer_set_trainable");
-    if (s == BGM_OK)
-        layer->trainable = trainable != 0;
-    return s;
+    if (!layer)
+        return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+    if (layer->wrapped)
+        return bgm__fail(BGM_E_STATE, "bgm_layer_set_trainable: the %s layer is wrapped by "
+                         "a Bidirectional layer, whose flag it follows; set trainable on "
+                         "the Bidirectional layer", layer->ops->kind);
+    /* Only a flag: the model reads it (compile, summaries, weight lists). */
+    layer->trainable = trainable != 0;
+    if (layer->inner)
+        layer->inner->trainable = layer->trainable;
+    return BGM_OK;
+}
+
+BGM_API int bgm_layer_trainable(const bgm_layer *layer)
+{
+    return layer ? layer->trainable : 0;
 }

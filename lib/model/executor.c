@@ -214,7 +214,7 @@ static void release(slot *sl, int k, bgm__infer_tapes *t)
 /* states: NULL, or (incremental decoding at position pos) one state slot
  * per step. */
 static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
-                      const bgm_tensor *const *xs, int training, bgm_rng *rng,
+                      const bgm_tensor *const *xs, int training, int compiled, bgm_rng *rng,
                       int64_t pos, void **states, bgm_tensor **outs)
 {
     bgm__forward_ctx ctx;
@@ -271,6 +271,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         decode.state = states ? &states[k] : NULL;
         ctx.decode = states && l->ops->decode != BGM__DECODE_NONE ? &decode : NULL;
         ctx.input_free = !t && input_free(m, sl, k);
+        ctx.frozen = training && bgm__model_layer_frozen(m, st->layer, compiled);
         s = l->ops->forward(l, &ctx, m->views + l->first_weight,
                             (const bgm_tensor *const *)x, st->nin, y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
@@ -313,9 +314,9 @@ done:
 }
 
 bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *xs,
-                          int training, bgm_rng *rng, bgm_tensor **outs)
+                          int training, int compiled, bgm_rng *rng, bgm_tensor **outs)
 {
-    return run(m, tape, NULL, xs, training, rng, 0, NULL, outs);
+    return run(m, tape, NULL, xs, training, compiled, rng, 0, NULL, outs);
 }
 
 bgm_status bgm__model_infer(const bgm_model *m, bgm__infer_tapes *t,
@@ -336,7 +337,7 @@ bgm_status bgm__model_decode(const bgm_model *m, bgm__infer_tapes *t,
     /* Tape 0 always exists: evaluate records the loss there. */
     if (t->ntapes == 0 && free_tape(t) < 0)
         return bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
-    return run(m, NULL, t, xs, 0, NULL, pos, states, outs);
+    return run(m, NULL, t, xs, 0, 0, NULL, pos, states, outs);
 }
 
 void bgm__model_free_states(const bgm_model *m, void **states)
@@ -382,10 +383,12 @@ static bgm_status forward(bgm_tensor **outs, int nout, bgm_model *m, bgm_tape *t
 {
     bgm_status s = bgm__check_io(m, xs, nx, nout, fn);
     int i;
-    for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
-        s = bgm_tape_watch(tape, m->trainable[i]);
+    /* A custom loop follows the layers' flags as they are now. */
+    for (i = 0; s == BGM_OK && i < m->nweights; i++)
+        if (bgm__model_weight_trained(m, i, 0))
+            s = bgm_tape_watch(tape, m->weights[i].view);
     if (s == BGM_OK)
-        s = bgm__model_run(m, tape, xs, training, training ? &m->rng : NULL, outs);
+        s = bgm__model_run(m, tape, xs, training, 0, training ? &m->rng : NULL, outs);
     if (s != BGM_OK) {
         char msg[900];
         snprintf(msg, sizeof msg, "%s", bgm_last_error());

@@ -175,7 +175,6 @@ static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shap
     char msg[900], a[BGM__SHAPE_STR_SIZE], b[BGM__SHAPE_STR_SIZE];
     bgm_layer scratch, *l = layer;
     bgm_status s;
-    int i;
     if (layer->graph) {
         scratch = *layer;
         scratch.specs = NULL;
@@ -202,9 +201,6 @@ static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shap
         return bgm__fail(s, "%s: %s", fn, msg);
     }
     if (l == layer) {
-        if (!layer->trainable)
-            for (i = 0; i < layer->nweights; i++)
-                layer->specs[i].trainable = 0;
         memcpy(layer->in_shape, in[0].d, sizeof layer->in_shape);
         layer->in_ndim = in[0].ndim;
         memcpy(layer->out_shape, out->d, sizeof layer->out_shape);

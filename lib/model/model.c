@@ -55,6 +55,7 @@ BGM_API void bgm_model_free(bgm_model *m)
     bgm_optimizer_free(m->optimizer);
     free(m->metrics);
     free(m->out_specs);
+    free(m->compiled_trainable);
     bgm_tape_free(m->tape);
     bgm__infer_tapes_free_all(m);
     pthread_mutex_destroy(&m->infer_lock);
@@ -73,13 +74,14 @@ static int node_index(bgm_node *const *nodes, int n, const bgm_node *node)
     return -1;
 }
 
-static int has_layer(const bgm_model *m, const bgm_layer *l)
+/* Index of l among m's layers, or -1. */
+static int layer_index(const bgm_model *m, const bgm_layer *l)
 {
     int i;
     for (i = 0; i < m->nlayers; i++)
         if (m->layers[i] == l)
-            return 1;
-    return 0;
+            return i;
+    return -1;
 }
 
 bgm_status bgm__model_plan(bgm_model *m, const char *fn)
@@ -128,8 +130,11 @@ bgm_status bgm__model_plan(bgm_model *m, const char *fn)
         }
         e += node->nin;
         step_of[i] = k++;
-        if (node->layer && !has_layer(m, node->layer))
+        st->layer = node->layer ? layer_index(m, node->layer) : -1;
+        if (node->layer && st->layer < 0) {
+            st->layer = m->nlayers;
             m->layers[m->nlayers++] = node->layer;
+        }
     }
     for (i = 0; i < m->noutputs; i++) {
         m->output_step[i] = step_of[m->outputs[i]->id];

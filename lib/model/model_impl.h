@@ -21,7 +21,8 @@
 typedef struct bgm__weight {
     char name[BGM__WEIGHT_NAME_SIZE]; /* "dense_1/kernel" */
     bgm_tensor *view;          /* into params or state */
-    int trainable;
+    int param;                 /* 1: in params (its kind trains it unless the layer is
+                                  frozen), 0: in state (moving statistics) */
     int layer;                 /* index of the owning layer */
     int64_t offset;            /* in floats, within params or state */
     int64_t numel;
@@ -64,6 +65,7 @@ typedef struct bgm__infer_tapes {
 typedef struct bgm__step {
     bgm_node *node;
     int input;                 /* for an input node: its index among the inputs, else -1 */
+    int layer;                 /* index of its layer in the model's layers, or -1 */
     int *in;                   /* nin indices of the inbound steps */
     int nin;
     int uses;                  /* inbound edges of later steps + times it is an output */
@@ -89,8 +91,17 @@ struct bgm_model {
     bgm__weight *weights;
     bgm_tensor **views;        /* nweights: weights[i].view, for the layers' forward */
     int nweights;
-    bgm_tensor **trainable;    /* views of the trainable weights, in order */
+    /* Weights stay in their buffer whether their layer is frozen or not; the
+     * lists below say which ones are trained. */
+    bgm_tensor **trainable;    /* views of the weights fit trains (the layers' flags as
+                                  the last compile saw them, else as they are), in order */
     int ntrainable;
+    bgm_tensor **current;      /* bgm_model_trainable_params' list (the flags as they
+                                  are), refilled by each call */
+    int ncurrent;
+    int *compiled_trainable;   /* nlayers flags saved by compile (NULL before): fit
+                                  and train_on_batch follow these, not the layers' */
+    int fitting;               /* fit is running: compile is refused */
 
     /* set by compile */
     bgm_optimizer *optimizer;
@@ -132,9 +143,27 @@ void bgm__model_free_weights(bgm_model *m);
 bgm_status bgm__model_plan(bgm_model *m, const char *fn);
 
 /* Runs the plan on xs[0..ninputs) (N, input...) on tape, outs[0..noutputs)
- * receiving the outputs. The inputs' shapes must have been checked. */
+ * receiving the outputs. The inputs' shapes must have been checked. With
+ * compiled, frozen layers are those of the last compile (fit), else those
+ * whose flag says so now (custom loops). */
 bgm_status bgm__model_run(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *xs,
-                          int training, bgm_rng *rng, bgm_tensor **outs);
+                          int training, int compiled, bgm_rng *rng, bgm_tensor **outs);
+
+/* ---- freezing (freeze.c) ---- */
+
+/* 1 when layer i of m is frozen: as the last compile saw it with compiled
+ * (when m was compiled), else as its flag says now. */
+int bgm__model_layer_frozen(const bgm_model *m, int i, int compiled);
+
+/* 1 when weight i is trained (a parameter of a layer not frozen; see above). */
+int bgm__model_weight_trained(const bgm_model *m, int i, int compiled);
+
+/* Saves every layer's flag for fit (flags[0..nlayers) as given, or the
+ * layers' own when NULL) and remakes m->trainable from them. */
+bgm_status bgm__model_freeze_compiled(bgm_model *m, const int64_t *flags, const char *fn);
+
+/* Remakes m->trainable from the flags fit follows. */
+void bgm__model_list_trained(bgm_model *m);
 
 /* Inference (training off) on the tapes of t, all reset here: each layer
  * runs on a tape that holds no value still needed, so a batch's memory peaks

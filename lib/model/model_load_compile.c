@@ -249,6 +249,29 @@ static bgm_status read_outputs(const bgm__reader *ld, const bgm_model *m,
     return s;
 }
 
+/* compile.trainable: the flags fit follows, when a layer was (un)frozen after
+ * the compile (files without the key: the layers' own, which compile took). */
+static bgm_status read_compiled_trainable(const bgm__reader *ld, bgm_model *m)
+{
+    const int64_t *v = NULL;
+    int64_t n = 0;
+    int i;
+    bgm_status s;
+    if (bgm_archive_meta_type(ld->a, "compile.trainable") == BGM_META_NONE)
+        return BGM_OK;
+    s = bgm__rd_get_ints(ld, "compile.trainable", &v, &n);
+    if (s != BGM_OK)
+        return s;
+    if (n != m->nlayers)
+        return bgm__rd_bad(ld, "compile.trainable holds %lld flags, the model has %d layers",
+                           (long long)n, m->nlayers);
+    for (i = 0; i < n; i++)
+        if (v[i] != 0 && v[i] != 1)
+            return bgm__rd_bad(ld, "compile.trainable[%d] = %lld, expected 0 or 1", i,
+                               (long long)v[i]);
+    return bgm__model_freeze_compiled(m, v, ld->fn);
+}
+
 bgm_status bgm__rd_compile(const bgm__reader *ld, bgm_model *m)
 {
     const bgm_tensor *slots = NULL;
@@ -286,6 +309,8 @@ bgm_status bgm__rd_compile(const bgm__reader *ld, bgm_model *m)
     free(losses);
     free(logits);
     free(weights);
+    if (s == BGM_OK)
+        s = read_compiled_trainable(ld, m);
     if (s == BGM_OK)
         s = read_metrics(ld, m);
     if (s == BGM_OK)

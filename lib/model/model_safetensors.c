@@ -274,7 +274,7 @@ static bgm_status import_into(const bgm_model *m, const plan *p, const bgm_archi
                                             bgm_tensor_ndim(t)),
                              w->name, bgm__shape_str(want, sizeof want, e->shape, e->ndim));
         convert(e, bgm_tensor_shape(w->view),
-                scratch + (w->trainable ? 0 : m->nparams) + w->offset,
+                scratch + (w->param ? 0 : m->nparams) + w->offset,
                 (float *)bgm_tensor_data(t), 0);
     }
     return BGM_OK;

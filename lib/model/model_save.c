@@ -265,6 +265,23 @@ static bgm_status put_optimizer(bgm_archive *a, const bgm_optimizer *opt, const 
     return s;
 }
 
+/* The layers' trainable flags as compile saw them (what fit follows and the
+ * optimizer's slots cover), which may differ from the flags saved with the
+ * layers when a layer was (un)frozen after compile. */
+static bgm_status put_compiled_trainable(bgm_archive *a, const bgm_model *m)
+{
+    int64_t *flags = malloc(((size_t)m->nlayers + 1) * sizeof *flags);
+    bgm_status s;
+    int i;
+    if (!flags)
+        return bgm__fail(BGM_E_NOMEM, "out of memory");
+    for (i = 0; i < m->nlayers; i++)
+        flags[i] = !bgm__model_layer_frozen(m, i, 1);
+    s = bgm_archive_add_int64_array(a, "compile.trainable", flags, m->nlayers);
+    free(flags);
+    return s;
+}
+
 static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn)
 {
     bgm_status s;
@@ -286,6 +303,8 @@ static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn
         if (s == BGM_OK)
             s = put_float(a, prefix, "weight", o->weight);
     }
+    if (s == BGM_OK)
+        s = put_compiled_trainable(a, m);
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "compile.num_metrics", m->nmetrics);
     for (i = 0; s == BGM_OK && i < m->nmetrics; i++) {

@@ -96,10 +96,11 @@ static void totals(const bgm_model *m, text *t, int width)
     with_commas(count, sizeof count, m->nparams + m->nstate);
     snprintf(line, sizeof line, "Total params: %s\n", count);
     put(t, line);
-    with_commas(count, sizeof count, m->nparams);
+    with_commas(count, sizeof count, bgm_model_num_trainable_params(m));
     snprintf(line, sizeof line, "Trainable params: %s\n", count);
     put(t, line);
-    with_commas(count, sizeof count, m->nstate);
+    with_commas(count, sizeof count,
+                m->nparams + m->nstate - bgm_model_num_trainable_params(m));
     snprintf(line, sizeof line, "Non-trainable params: %s\n", count);
     put(t, line);
     rule(t, '_', width);

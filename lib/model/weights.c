@@ -122,8 +122,8 @@ static bgm_status initialize(bgm_rng *rng, const bgm__weight_spec *s, float *w, 
 typedef struct buffers {
     float *params, *state;
     bgm__weight *weights;
-    bgm_tensor **views, **trainable;
-    int nweights, ntrainable;
+    bgm_tensor **views, **trainable, **current;
+    int nweights;
     int64_t nparams, nstate;
 } buffers;
 
@@ -135,6 +135,7 @@ static void buffers_free(buffers *b)
     free(b->weights);
     free(b->views);
     free(b->trainable);
+    free(b->current);
     bgm__aligned_free(b->params);
     bgm__aligned_free(b->state);
     memset(b, 0, sizeof *b);
@@ -158,7 +159,8 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
     b->weights = calloc((size_t)count + 1, sizeof *b->weights);
     b->views = calloc((size_t)count + 1, sizeof *b->views);
     b->trainable = calloc((size_t)count + 1, sizeof *b->trainable);
-    if (!b->params || !b->state || !b->weights || !b->views || !b->trainable)
+    b->current = calloc((size_t)count + 1, sizeof *b->current);
+    if (!b->params || !b->state || !b->weights || !b->views || !b->trainable || !b->current)
         goto nomem;
     {
         int64_t poff = 0, soff = 0;
@@ -171,7 +173,7 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
                 int64_t n = spec_numel(s);
                 float *data = s->trainable ? b->params + poff : b->state + soff;
                 snprintf(w->name, sizeof w->name, "%s/%s", l->name, s->name);
-                w->trainable = s->trainable;
+                w->param = s->trainable;
                 w->layer = i;
                 w->offset = s->trainable ? poff : soff;
                 w->numel = n;
@@ -179,12 +181,10 @@ static bgm_status layout(const bgm_model *m, buffers *b, const char *fn)
                                     NULL) != BGM_OK)
                     goto nomem;
                 b->views[b->nweights++] = w->view;
-                if (s->trainable) {
-                    b->trainable[b->ntrainable++] = w->view;
+                if (s->trainable)
                     poff += n;
-                } else {
+                else
                     soff += n;
-                }
             }
         }
     }
@@ -237,7 +237,8 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
     m->views = b.views;
     m->nweights = b.nweights;
     m->trainable = b.trainable;
-    m->ntrainable = b.ntrainable;
+    m->current = b.current;
+    bgm__model_list_trained(m);
     return BGM_OK;
 }
 
@@ -250,13 +251,13 @@ void bgm__model_free_weights(bgm_model *m)
     b.views = m->views;
     b.nweights = m->nweights;
     b.trainable = m->trainable;
-    b.ntrainable = m->ntrainable;
+    b.current = m->current;
     buffers_free(&b);
     m->params = m->state = NULL;
     m->weights = NULL;
     m->views = NULL;
-    m->trainable = NULL;
-    m->nweights = m->ntrainable = 0;
+    m->trainable = m->current = NULL;
+    m->nweights = m->ntrainable = m->ncurrent = 0;
     m->nparams = m->nstate = 0;
 }
 
@@ -277,25 +278,6 @@ void bgm__model_copy_weights_in(bgm_model *m, const float *buf)
 BGM_API int64_t bgm_model_num_params(const bgm_model *m)
 {
     return m ? m->nparams + m->nstate : 0;
-}
-
-BGM_API int64_t bgm_model_num_trainable_params(const bgm_model *m)
-{
-    return m ? m->nparams : 0;
-}
-
-BGM_API bgm_status bgm_model_trainable_params(bgm_tensor *const **params, int *count,
-                                              bgm_model *m)
-{
-    static const char *fn = "bgm_model_trainable_params";
-    BGM__CHECK_NULL(params, fn);
-    *params = NULL;
-    BGM__CHECK_NULL(count, fn);
-    *count = 0;
-    BGM__CHECK_NULL(m, fn);
-    *params = m->trainable;
-    *count = m->ntrainable;
-    return BGM_OK;
 }
 
 BGM_API int bgm_model_num_weights(const bgm_model *m)
@@ -320,11 +302,6 @@ BGM_API int bgm_model_weight_index(const bgm_model *m, const char *name)
 BGM_API const char *bgm_model_weight_name(const bgm_model *m, int i)
 {
     return m && i >= 0 && i < m->nweights ? m->weights[i].name : NULL;
-}
-
-BGM_API int bgm_model_weight_trainable(const bgm_model *m, int i)
-{
-    return m && i >= 0 && i < m->nweights ? m->weights[i].trainable : 0;
 }
 
 static bgm_status check_count(const bgm_model *m, const void *buf, int64_t count,

@@ -258,6 +258,11 @@ static bgm_status compile(bgm_model *m, bgm_optimizer *optimizer,
         s = bgm__fail(BGM_E_STATE, "%s: the model has no layers", fn);
         goto fail;
     }
+    if (m->fitting) {
+        s = bgm__fail(BGM_E_STATE, "%s: fit is running on this model (a callback cannot "
+                      "compile it); compile after fit returns", fn);
+        goto fail;
+    }
     if (m->noutputs > BGM__MAX_IO) {
         s = bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has %d outputs; training takes at "
                       "most %d", fn, m->noutputs, BGM__MAX_IO);
@@ -287,6 +292,9 @@ static bgm_status compile(bgm_model *m, bgm_optimizer *optimizer,
         s = push_output_metrics(&l, m, j, o, fn);
     if (s == BGM_OK)
         s = check_log_room(m, l.n, fn);
+    /* Keras: the layers' trainable flags as of now hold until the next compile. */
+    if (s == BGM_OK)
+        s = bgm__model_freeze_compiled(m, NULL, fn);
     if (s != BGM_OK)
         goto fail;
     bgm_optimizer_free(m->optimizer);

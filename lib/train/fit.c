@@ -288,6 +288,9 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     BGM__CHECK_NULL(m, fn);
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model before fitting it", fn);
+    if (m->fitting)
+        return bgm__fail(BGM_E_STATE, "%s: fit is already running on this model (called "
+                         "from a callback?)", fn);
     memset(&r, 0, sizeof r);
     r.m = m;
     r.st.model = m;
@@ -312,6 +315,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
         return s;
     }
     bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
+    m->fitting = 1;
     for (i = 0; s == BGM_OK && i < r.o.num_callbacks; i++) {
         s = bgm__callback_train_begin(r.o.callbacks[i], &r.st);
         if (s == BGM_OK)
@@ -326,6 +330,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
         if (s == BGM_OK)
             s = e;
     }
+    m->fitting = 0;
     if (s == BGM_OK && history) {
         *history = r.history;
         r.history = NULL;

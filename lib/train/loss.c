@@ -98,7 +98,9 @@ static bgm_status add_penalties(const bgm_model *m, bgm_tape *tape, bgm_tensor *
         const bgm__weight *w = &m->weights[i];
         const bgm_layer *l = m->layers[w->layer];
         bgm_tensor *sq, *sum, *pen;
-        if (!l->specs[i - l->first_weight].l2 || l->l2 == 0.0f)
+        /* Keras 3 regularizes trainable weights only. */
+        if (!l->specs[i - l->first_weight].l2 || l->l2 == 0.0f ||
+            !bgm__model_weight_trained(m, i, 1))
             continue;
         s = bgm_op_mul(&sq, tape, w->view, w->view);
         if (s == BGM_OK)

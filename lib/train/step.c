@@ -78,7 +78,7 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(m->tape, m->trainable[i]);
     if (s == BGM_OK)
-        s = bgm__model_run(m, m->tape, xs, 1, &m->rng, pred);
+        s = bgm__model_run(m, m->tape, xs, 1, 1, &m->rng, pred);
     if (s == BGM_OK)
         s = bgm__model_loss(m, m->tape, ys, pred, per, &total);
     if (s == BGM_OK && m->ntrainable > 0) {

@@ -298,10 +298,29 @@ class Layer(Handle):
         return self._model_weights()
 
     @property
+    def trainable(self):
+        """Keras' layer.trainable: False freezes the layer's weights (and runs a
+        BatchNormalization in inference mode). It may change at any time, before
+        or after the layer joins a model: ``trainable_weights`` and the summary
+        follow at once, fit from the next ``compile``, as in Keras. A
+        Bidirectional layer's flag is its wrapped layer's too."""
+        return bool(lib.bgm_layer_trainable(self._h))
+
+    @trainable.setter
+    def trainable(self, value):
+        lib.bgm_layer_set_trainable(self._h, int(bool(value)))
+
+    @property
     def trainable_weights(self):
         return [w for w in self._model_weights() if w.trainable]
 
     trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self._model_weights() if not w.trainable]
+
+    non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
         """Copies of this layer's weights (numpy arrays, or nested lists without numpy)."""

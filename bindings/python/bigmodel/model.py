@@ -146,7 +146,13 @@ class WeightTensor(Tensor):
     ``tolist()`` copy (as Keras variables do); ``assign`` writes into the model."""
 
     name = None
-    trainable = True
+    _index = None     # its index among the model's weights
+
+    @property
+    def trainable(self):
+        """False for moving statistics and for the weights of a frozen layer (as
+        its ``trainable`` flag is now; fit follows it from the next compile)."""
+        return bool(lib.bgm_model_weight_trainable(self._tape.h, self._index))
 
     def numpy(self, copy=True):
         return self.copy().numpy()
@@ -167,7 +173,7 @@ def _weight(owner, i):
         ptr = lib.bgm_model_weight(owner.h, i)
         t = WeightTensor._adopt(ptr, owner)
         t.name = lib.bgm_model_weight_name(owner.h, i).decode()
-        t.trainable = bool(lib.bgm_model_weight_trainable(owner.h, i))
+        t._index = i
         owner.wrappers[i] = t
     return t
 
@@ -410,9 +416,26 @@ class BaseModel:
         return list(self._weights_cache)
 
     @property
+    def trainable(self):
+        """Keras' model.trainable. Setting it sets every layer's ``trainable``
+        (layers may be unfrozen one by one afterwards); fit follows the flags from
+        the next compile, ``trainable_variables`` and the summary at once."""
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        if self._mem is not None:
+            lib.bgm_model_set_trainable(self._h, int(value))
+        for layer in self.layers:   # a Sequential's pending layers too
+            layer.trainable = value
+        self._trainable = value
+
+    @property
     def trainable_variables(self):
         """The trainable weights, in the order the library trains them: pass them
-        to tape.gradient and optimizer.apply_gradients in a custom loop."""
+        to tape.gradient and optimizer.apply_gradients in a custom loop. Frozen
+        layers' weights (``layer.trainable = False``) are left out."""
         return [w for w in self.weights if w.trainable]
 
     trainable_weights = trainable_variables
