@@ -36,6 +36,7 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_avx512.h"
 #include "kernels/zero_pad.h"
+#include "ops_fused.h"
 #include "tape.h"
 #include "window.h"
 
@@ -78,6 +79,8 @@ typedef struct conv_job {
     const float *x, *w, *bias, *gy;
     float *y, *gx, *gw, *gb;
     int gx_fresh;       /* gx is uninitialized: write it rather than add */
+    const float *res;   /* forward, inference: added after the bias, or NULL */
+    int relu;           /* forward, inference: ReLU last */
 } conv_job;
 
 static int64_t image_in(const conv_plan *p) { return p->g.h * p->g.w * p->g.c; }
@@ -137,13 +140,16 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
             const float *a = patches(p, j->x, i0, count, col);
             bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
         }
-        if (j->bias)
+        if (j->res || j->relu)
+            bgm__bias_epilogue_rows(y, j->bias, j->res ? j->res + i0 * p->pix * p->f : NULL,
+                                    j->relu, rows, p->f);
+        else if (j->bias)
             bgm__bias_add_rows(y, j->bias, rows, p->f);
     }
 }
 
 static void conv_forward(const conv_plan *p, const float *x, const float *w,
-                         const float *bias, float *y)
+                         const float *bias, const float *res, int relu, float *y)
 {
     conv_job j;
     memset(&j, 0, sizeof j);
@@ -151,6 +157,8 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
     j.x = x;
     j.w = w;
     j.bias = bias;
+    j.res = res;
+    j.relu = relu;
     j.y = y;
     bgm__parallel_for(p->g.n, p->piece, forward_range, &j);
 }
@@ -375,6 +383,19 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
     return BGM_OK;
 }
 
+/* res must be a float32 tensor of the output's shape. */
+static bgm_status res_check(const char *fn, const conv_plan *p, const bgm_tensor *res)
+{
+    char sr[BGM__SHAPE_STR_SIZE];
+    if (res->dtype == BGM_FLOAT32 && res->ndim == 4 && res->shape[0] == p->g.n &&
+        res->shape[1] == p->g.oh && res->shape[2] == p->g.ow && res->shape[3] == p->f)
+        return BGM_OK;
+    return bgm__fail(BGM_E_SHAPE, "%s: the residual must be float32 (%lld, %lld, %lld, %lld) "
+                     "like the output, got shape %s", fn, (long long)p->g.n,
+                     (long long)p->g.oh, (long long)p->g.ow, (long long)p->f,
+                     bgm__tensor_shape_str(sr, sizeof sr, res));
+}
+
 /* Room for count items of size bytes at *at in the block at base (64-byte
  * aligned); NULL for none, or when base is NULL (sizing) or the total
  * overflows (*ok = 0). */
@@ -471,11 +492,12 @@ static void fill_tables(conv_plan *p)
                 p->ktab_gx[at++] = (y * wg + x) * p->f + ch;
 }
 
-BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
-                                 const bgm_tensor *kernel, const bgm_tensor *bias,
-                                 int stride_h, int stride_w, bgm_padding padding)
+/* bgm_op_conv2d, or with res / relu (never recorded) bgm__conv2d_infer. */
+static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                         const bgm_tensor *kernel, const bgm_tensor *bias,
+                         const bgm_tensor *res, int relu, int stride_h, int stride_w,
+                         bgm_padding padding)
 {
-    static const char *fn = "bgm_op_conv2d";
     const bgm_tensor *in[3] = {x, kernel, bias};
     int nin = bias ? 3 : 2;
     conv_plan plan, *p = &plan;
@@ -489,6 +511,11 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     s = conv_plan_make(fn, &plan, x, kernel, bias, stride_h, stride_w, padding);
     if (s != BGM_OK)
         return s;
+    if (res) {
+        s = res_check(fn, &plan, res);
+        if (s != BGM_OK)
+            return s;
+    }
     /* Sized for backward too: a recorded call keeps everything on the tape. */
     bytes = conv_carve(&plan, NULL, 1);
     if (!bytes)
@@ -501,6 +528,9 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     s = bgm__op_begin(&c, fn, out, tape, &op_conv2d, in, nin, shape, 4, NULL);
     if (s != BGM_OK)
         return s;
+    if (c.node && (res || relu))
+        return bgm__op_fail(&c, bgm__fail(BGM_E_STATE, "%s: runs at inference only, but an "
+                                          "input needs a gradient on this tape", fn));
     if (c.node) {
         p = bgm__op_save(&c, sizeof *p);
         block = p ? bgm__op_save(&c, bytes) : NULL;
@@ -518,11 +548,29 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     }
     if (p->implicit)
         fill_tables(p);
-    conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, c.out->data);
+    conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, res ? res->data : NULL,
+                 relu, c.out->data);
     if (!c.node)
         bgm__op_workspace_release(&c, block);
     return bgm__op_end(&c, out);
 nomem:
     return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the convolution "
                                       "workspace (%zu bytes)", fn, bytes));
+}
+
+BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                 const bgm_tensor *kernel, const bgm_tensor *bias,
+                                 int stride_h, int stride_w, bgm_padding padding)
+{
+    return conv2d("bgm_op_conv2d", out, tape, x, kernel, bias, NULL, 0, stride_h, stride_w,
+                  padding);
+}
+
+bgm_status bgm__conv2d_infer(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                             const bgm_tensor *kernel, const bgm_tensor *bias,
+                             const bgm_tensor *res, int relu, int stride_h, int stride_w,
+                             bgm_padding padding)
+{
+    return conv2d("bgm__conv2d_infer", out, tape, x, kernel, bias, res, relu, stride_h,
+                  stride_w, padding);
 }

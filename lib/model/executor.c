@@ -208,6 +208,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     slot *sl = calloc((size_t)m->nsteps + 1, sizeof *sl);
     const bgm_tensor **x = NULL;
     bgm_tensor **made = NULL;
+    bgm__fuse *fuse = t && !states ? bgm__fusion_plan(m) : NULL;
     int nmade = 0, maxin = 1, k, j;
     bgm_status s = BGM_OK;
     for (k = 0; k < m->nsteps; k++)
@@ -234,6 +235,13 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         }
         for (j = 0; j < st->nin; j++)
             x[j] = sl[st->in[j]].value;
+        if (fuse && fuse[k].into >= 0) { /* done by a convolution before */
+            sl[k].value = (bgm_tensor *)x[fuse[k].pass];
+            settle(sl, k, st, x, t, -1);
+            for (j = 0; j < st->nin; j++)
+                release(sl, st->in[j], t);
+            continue;
+        }
         ctx.tape = tape;
         if (t) {
             own = free_tape(t);
@@ -248,8 +256,12 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         decode.state = states ? &states[k] : NULL;
         ctx.decode = states && l->ops->decode != BGM__DECODE_NONE ? &decode : NULL;
         ctx.input_free = !t && input_free(m, sl, k);
-        s = l->ops->forward(l, &ctx, m->views + l->first_weight,
-                            (const bgm_tensor *const *)x, st->nin, &y);
+        if (fuse && fuse[k].conv)
+            s = bgm__fused_conv(m, fuse, k, ctx.tape, x[0],
+                                fuse[k].res >= 0 ? sl[fuse[k].res].value : NULL, &y);
+        else
+            s = l->ops->forward(l, &ctx, m->views + l->first_weight,
+                                (const bgm_tensor *const *)x, st->nin, &y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
         if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
             s = l->ops->compute_mask(l, x[0], ctx.mask, &sl[k].mask, &made[nmade]);
@@ -271,6 +283,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         for (j = 0; j < m->noutputs; j++)
             outs[j] = sl[m->output_step[j]].value;
 done:
+    free(fuse);
     for (j = 0; j < nmade; j++)
         bgm_tensor_free(made[j]);
     free(made);
