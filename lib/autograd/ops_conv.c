@@ -132,19 +132,24 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
     for (i0 = begin; i0 < end; i0 += p->chunk) {
         int64_t count = end - i0 < p->chunk ? end - i0 : p->chunk, rows = count * p->pix;
         float *y = j->y + i0 * p->pix * p->f;
+        /* bias, residual and ReLU applied by the product's tiles as they
+         * store y: the same sums as adding them afterwards */
+        bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i0 * p->pix * p->f : NULL, p->f,
+                                 j->relu};
+        const bgm__gemm_epilogue *e = j->bias || j->res || j->relu ? &ep : NULL;
+        int done;
         if (p->implicit) {
             const float *xp = padded_images(p, j->x, i0, count, col);
-            bgm__gemm_avx512_gather(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab, j->w, p->f,
-                                    0.0f, y, p->f);
+            done = bgm__gemm_avx512_gather_ep(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab,
+                                              j->w, p->f, 0.0f, y, p->f, e);
         } else {
             const float *a = patches(p, j->x, i0, count, col);
-            bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
+            done = e && bgm__gemm_avx512_ep(rows, p->f, p->k, a, p->k, j->w, p->f, y, p->f, e);
+            if (!done)
+                bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
         }
-        if (j->res || j->relu)
-            bgm__bias_epilogue_rows(y, j->bias, j->res ? j->res + i0 * p->pix * p->f : NULL,
-                                    j->relu, rows, p->f);
-        else if (j->bias)
-            bgm__bias_add_rows(y, j->bias, rows, p->f);
+        if (!done && e)
+            bgm__bias_epilogue_rows(y, ep.bias, ep.res, ep.relu, rows, p->f);
     }
 }
 
