@@ -222,6 +222,45 @@ START_TEST(bn_output_is_a_model_output)
 }
 END_TEST
 
+/* 3x3 stride-1 convolutions of 16 channels or more run as Winograd
+ * F(2x2, 3x3) at inference: odd and even output sizes (tiles that overhang
+ * the output), SAME and VALID padding, channel and filter counts that are
+ * not multiples of a vector (16), with bias, BatchNorm, residual, ReLU. */
+START_TEST(winograd_matches_the_direct_convolution)
+{
+    static const int64_t sizes[][4] = {{2, 7, 7, 16}, {2, 9, 6, 17}, {1, 5, 11, 32},
+                                       {2, 2, 3, 20}, {1, 1, 1, 16}};
+    int i, valid;
+    for (i = 0; i < 5; i++)
+        for (valid = 0; valid < 2; valid++) {
+            const int64_t *sz = sizes[i];
+            bgm_graph *g = NULL;
+            bgm_node *in, *a, *b;
+            bgm_layer *c1 = conv(20, 3, 1, 1, BGM_ACT_RELU), *c2;
+            bgm_model *m;
+            if (valid && (sz[1] < 5 || sz[2] < 5))
+                continue;
+            if (valid)
+                BGM_ASSERT_OK(bgm_layer_set_padding(c1, BGM_PADDING_VALID));
+            BGM_ASSERT_OK(bgm_graph_create(&g));
+            in = bgm_test_input(g, sz + 1, 3, "x");
+            a = call1(c1, in); /* bias + ReLU, 20 filters */
+            c2 = conv(33, 3, 1, 0, BGM_ACT_LINEAR);
+            if (valid)
+                BGM_ASSERT_OK(bgm_layer_set_padding(c2, BGM_PADDING_VALID));
+            b = call1(bgm_layer_batch_norm(), call1(c2, a)); /* 20 -> 33, BN folded */
+            b = call1(conv(20, 1, 1, 1, BGM_ACT_LINEAR), b);
+            if (!valid) { /* conv -> BN -> Add -> ReLU on the Winograd path */
+                b = call1(bgm_layer_batch_norm(), call1(conv(20, 3, 1, 0, BGM_ACT_LINEAR), b));
+                b = relu(add2(b, a));
+            }
+            m = model_of(g, in, b);
+            check_model(m, sz, 4, 1e-5);
+            bgm_model_free(m);
+        }
+}
+END_TEST
+
 /* The ResNet of examples/resnet_fashion.c (stem, three stages of two basic
  * blocks, global pooling, Dense). */
 static bgm_node *conv_bn(bgm_node *x, int64_t filters, int64_t k, int64_t stride, int act)
@@ -321,6 +360,7 @@ Suite *suite_model_fusion(void)
     tcase_add_test(tc, conv_bn_add_relu_both_orders);
     tcase_add_test(tc, no_fusion_past_a_value_with_other_readers);
     tcase_add_test(tc, bn_output_is_a_model_output);
+    tcase_add_test(tc, winograd_matches_the_direct_convolution);
     tcase_add_test(tc, resnet_fashion_predict_matches_the_layers);
     tcase_add_test(tc, weight_writes_show_in_the_next_predict);
     suite_add_tcase(s, tc);

@@ -35,6 +35,7 @@
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_avx512.h"
+#include "kernels/winograd.h"
 #include "kernels/zero_pad.h"
 #include "ops_fused.h"
 #include "tape.h"
@@ -45,6 +46,10 @@
 #define CONV_CHUNK_MIN_ROWS 256
 /* ...and, above that, as many images as fit this many bytes of patches. */
 #define CONV_CHUNK_BYTES ((int64_t)256 << 10)
+/* Winograd only from this many channels and filters (measured: see
+ * docs/performance.md). */
+#define WINO_MIN_C 16
+#define WINO_MIN_F 16
 
 typedef struct conv_plan {
     bgm__window g;
@@ -72,6 +77,11 @@ typedef struct conv_plan {
     int64_t grid_image;
     float *wflip;       /* implicit backward: the kernel flipped, (kh, kw, f, c) */
     float *partial;     /* backward: (slots - 1) * (k * f + f) floats, or NULL */
+    /* Winograd F(2x2, 3x3) (inference only, where it pays: winograd_pays):
+     * the transformed kernel and slots workspaces of wino_ws floats */
+    int winograd;
+    float *wino_u, *wino_ws;
+    int64_t wino_ws_floats;
 } conv_plan;
 
 typedef struct conv_job {
@@ -123,12 +133,30 @@ static const float *padded_images(const conv_plan *p, const float *x, int64_t i0
     return buf;
 }
 
+/* Winograd: images [begin, end) one at a time. */
+static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
+{
+    const conv_plan *p = j->p;
+    const int64_t out = p->pix * p->f;
+    float *ws = p->wino_ws + (begin / p->piece) * p->wino_ws_floats;
+    int64_t i;
+    for (i = begin; i < end; i++) {
+        bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i * out : NULL, p->f, j->relu};
+        bgm__winograd_image(&p->g, p->f, j->x + i * image_in(p), p->wino_u, &ep,
+                            j->y + i * out, ws);
+    }
+}
+
 static void forward_range(void *ctx, int64_t begin, int64_t end)
 {
     const conv_job *j = ctx;
     const conv_plan *p = j->p;
     float *col = slot_col(p, begin / p->piece);
     int64_t i0;
+    if (p->winograd) {
+        winograd_range(j, begin, end);
+        return;
+    }
     for (i0 = begin; i0 < end; i0 += p->chunk) {
         int64_t count = end - i0 < p->chunk ? end - i0 : p->chunk, rows = count * p->pix;
         float *y = j->y + i0 * p->pix * p->f;
@@ -165,6 +193,8 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
     j.res = res;
     j.relu = relu;
     j.y = y;
+    if (p->winograd)
+        bgm__winograd_kernel(w, p->g.c, p->f, p->wino_u);
     bgm__parallel_for(p->g.n, p->piece, forward_range, &j);
 }
 
@@ -346,6 +376,8 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
     if (s != BGM_OK)
         return s;
     memset(&p->xpad, 0, sizeof p->xpad);
+    p->winograd = 0;
+    p->wino_ws_floats = 0;
     memset(&p->gpad, 0, sizeof p->gpad);
     p->xp_image = p->gp_image = p->grid_image = 0;
     p->f = kernel->shape[3];
@@ -386,6 +418,16 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
         p->chunk = 1;
     p->xpad.n = p->gpad.n = p->chunk;
     return BGM_OK;
+}
+
+/* Winograd F(2x2, 3x3) for a stride-1 3x3 window where the AVX-512
+ * products run, with enough channels and filters for its 16 products
+ * (K = channels) to keep the tiles busy. */
+static int winograd_pays(const conv_plan *p)
+{
+    const bgm__window *g = &p->g;
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->c >= WINO_MIN_C &&
+           p->f >= WINO_MIN_F && p->pix > 0 && bgm__gemm_avx512_gather_available();
 }
 
 /* res must be a float32 tensor of the output's shape. */
@@ -440,7 +482,9 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     size_t at = 64; /* never 0, even with no buffer at all */
     int64_t col = 0;
     int ok;
-    if (p->implicit) {
+    if (p->winograd) {
+        col = 0;
+    } else if (p->implicit) {
         p->grid_image = pads_x(p) ? p->xp_image : 0;
         if (backward && p->gp_image > p->grid_image)
             p->grid_image = p->gp_image;
@@ -451,8 +495,14 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     ok = col >= 0;
     p->col = carve(base, &at, &ok, col, sizeof(float));
     p->rtab = p->ktab = p->rtab_gx = p->ktab_gx = NULL;
-    p->wflip = p->partial = NULL;
-    if (p->implicit) {
+    p->wflip = p->partial = p->wino_u = p->wino_ws = NULL;
+    if (p->winograd) {
+        p->wino_u = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
+                          sizeof(float));
+        p->wino_ws = carve(base, &at, &ok, product3(p->slots, p->wino_ws_floats, 1),
+                           sizeof(float));
+    }
+    if (p->implicit && !p->winograd) {
         p->rtab = carve(base, &at, &ok, p->chunk * p->pix, sizeof(int64_t));
         p->ktab = carve(base, &at, &ok, p->k, sizeof(int64_t));
     }
@@ -499,7 +549,7 @@ static void fill_tables(conv_plan *p)
 
 /* bgm_op_conv2d, or with res / relu (never recorded) bgm__conv2d_infer. */
 static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
-                         const bgm_tensor *kernel, const bgm_tensor *bias,
+                         const bgm_tensor *kernel, const bgm_tensor *bias, int infer,
                          const bgm_tensor *res, int relu, int stride_h, int stride_w,
                          bgm_padding padding)
 {
@@ -521,6 +571,9 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
         if (s != BGM_OK)
             return s;
     }
+    plan.winograd = infer && winograd_pays(&plan);
+    if (plan.winograd)
+        plan.wino_ws_floats = bgm__winograd_ws_floats(&plan.g, plan.f);
     /* Sized for backward too: a recorded call keeps everything on the tape. */
     bytes = conv_carve(&plan, NULL, 1);
     if (!bytes)
@@ -533,7 +586,7 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
     s = bgm__op_begin(&c, fn, out, tape, &op_conv2d, in, nin, shape, 4, NULL);
     if (s != BGM_OK)
         return s;
-    if (c.node && (res || relu))
+    if (c.node && infer)
         return bgm__op_fail(&c, bgm__fail(BGM_E_STATE, "%s: runs at inference only, but an "
                                           "input needs a gradient on this tape", fn));
     if (c.node) {
@@ -551,7 +604,7 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
             goto nomem;
         conv_carve(p, block, 0);
     }
-    if (p->implicit)
+    if (p->implicit && !p->winograd)
         fill_tables(p);
     conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, res ? res->data : NULL,
                  relu, c.out->data);
@@ -567,7 +620,7 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
                                  const bgm_tensor *kernel, const bgm_tensor *bias,
                                  int stride_h, int stride_w, bgm_padding padding)
 {
-    return conv2d("bgm_op_conv2d", out, tape, x, kernel, bias, NULL, 0, stride_h, stride_w,
+    return conv2d("bgm_op_conv2d", out, tape, x, kernel, bias, 0, NULL, 0, stride_h, stride_w,
                   padding);
 }
 
@@ -576,6 +629,6 @@ bgm_status bgm__conv2d_infer(bgm_tensor **out, bgm_tape *tape, const bgm_tensor 
                              const bgm_tensor *res, int relu, int stride_h, int stride_w,
                              bgm_padding padding)
 {
-    return conv2d("bgm__conv2d_infer", out, tape, x, kernel, bias, res, relu, stride_h,
+    return conv2d("bgm__conv2d_infer", out, tape, x, kernel, bias, 1, res, relu, stride_h,
                   stride_w, padding);
 }

@@ -1,0 +1,235 @@
+/*
+ * Winograd F(2x2, 3x3) (see winograd.h). With d a 4x4 input block, g the
+ * 3x3 kernel of one (channel, filter) pair and Y the 2x2 output:
+ *
+ *     Y = A^T [ (G g G^T) .* (B^T d B) ] A, summed over channels,
+ *
+ *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *     A^T = [1 1 1 0; 0 1 -1 -1]
+ *
+ * The sum over channels of the 16 elementwise products is 16 matrix
+ * products (tiles x C) (C x F), one per element of the 4x4 block, run by
+ * bgm__gemm. The transforms loop over channels (filters) innermost, where
+ * NHWC keeps them contiguous, so they vectorize.
+ */
+#include "winograd.h"
+
+#include <string.h>
+
+#include "gemm.h"
+#include "simd.h"
+
+int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f) { return 16 * c * f; }
+
+BGM__HOT void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
+{
+    const int64_t cf = c * f;
+    int64_t e, i, j;
+    for (e = 0; e < cf; e++) {
+        float g[3][3], t[4][3];
+        for (i = 0; i < 3; i++)
+            for (j = 0; j < 3; j++)
+                g[i][j] = w[(i * 3 + j) * cf + e];
+        for (j = 0; j < 3; j++) { /* t = G g */
+            t[0][j] = g[0][j];
+            t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+            t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+            t[3][j] = g[2][j];
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* u = t G^T */
+            u[(i * 4 + 0) * cf + e] = t[i][0];
+            u[(i * 4 + 1) * cf + e] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            u[(i * 4 + 2) * cf + e] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            u[(i * 4 + 3) * cf + e] = t[i][2];
+        }
+    }
+}
+
+static int64_t tiles_of(const bgm__window *g) { return ((g->oh + 1) / 2) * ((g->ow + 1) / 2); }
+
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f)
+{
+    /* v (16, tiles, c), m (16, tiles, f), a row of c zeros */
+    return 16 * tiles_of(g) * (g->c + f) + g->c;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* v[e * vs + ch] = (B^T d B)[e] for the 4x4 block d whose element (i, j)
+ * is src[i * 4 + j][ch]: 16 channels a vector. */
+AVX512 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
+{
+    int64_t ch;
+    for (ch = 0; ch < c; ch += 16) {
+        const __mmask16 k = c - ch >= 16 ? (__mmask16)0xffff
+                                         : (__mmask16)((1u << (c - ch)) - 1);
+        __m512 d[16], t[16];
+        int i;
+#pragma GCC unroll 16
+        for (i = 0; i < 16; i++)
+            d[i] = _mm512_maskz_loadu_ps(k, src[i] + ch);
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* t = B^T d, column i */
+            t[0 + i] = _mm512_sub_ps(d[0 + i], d[8 + i]);
+            t[4 + i] = _mm512_add_ps(d[4 + i], d[8 + i]);
+            t[8 + i] = _mm512_sub_ps(d[8 + i], d[4 + i]);
+            t[12 + i] = _mm512_sub_ps(d[4 + i], d[12 + i]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* v = t B, row i */
+            const __m512 *r = t + 4 * i;
+            float *o = v + 4 * i * vs + ch;
+            _mm512_mask_storeu_ps(o, k, _mm512_sub_ps(r[0], r[2]));
+            _mm512_mask_storeu_ps(o + vs, k, _mm512_add_ps(r[1], r[2]));
+            _mm512_mask_storeu_ps(o + 2 * vs, k, _mm512_sub_ps(r[2], r[1]));
+            _mm512_mask_storeu_ps(o + 3 * vs, k, _mm512_sub_ps(r[1], r[3]));
+        }
+    }
+}
+
+/* The 2x2 outputs of one tile, rows < nr and columns < nc of them, from
+ * m[e * ms + fo]; out[a * 2 + b] is where output (a, b) goes, res[a * 2 +
+ * b] its residual (or res NULL), then the bias before it and ReLU after. */
+AVX512 static void output_tile(const float *m, int64_t ms, int64_t f, int nr, int nc,
+                               float *const *out, const float *const *res,
+                               const float *bias, int relu)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo += 16) {
+        const __mmask16 k = f - fo >= 16 ? (__mmask16)0xffff
+                                         : (__mmask16)((1u << (f - fo)) - 1);
+        __m512 q[16], t[8], y[4];
+        int i;
+#pragma GCC unroll 16
+        for (i = 0; i < 16; i++)
+            q[i] = _mm512_maskz_loadu_ps(k, m + i * ms + fo);
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* t = A^T q, column i */
+            t[i] = _mm512_add_ps(_mm512_add_ps(q[i], q[4 + i]), q[8 + i]);
+            t[4 + i] = _mm512_sub_ps(_mm512_sub_ps(q[4 + i], q[8 + i]), q[12 + i]);
+        }
+#pragma GCC unroll 2
+        for (i = 0; i < 2; i++) { /* y = t A, row i */
+            const __m512 *r = t + 4 * i;
+            y[2 * i] = _mm512_add_ps(_mm512_add_ps(r[0], r[1]), r[2]);
+            y[2 * i + 1] = _mm512_sub_ps(_mm512_sub_ps(r[1], r[2]), r[3]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) {
+            __m512 o = y[i];
+            if (i / 2 >= nr || i % 2 >= nc)
+                continue;
+            if (bias)
+                o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k, bias + fo));
+            if (res)
+                o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k, res[i] + fo));
+            if (relu) /* max with 0 gives 0 for NaN, as the ReLU kernel */
+                o = _mm512_max_ps(o, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(out[i] + fo, k, o);
+        }
+    }
+}
+
+#else /* no AVX-512 kernels: winograd_pays never picks this code */
+
+static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
+{
+    int64_t ch;
+    for (ch = 0; ch < c; ch++) {
+        float d[4][4], t[4][4];
+        int i;
+        for (i = 0; i < 16; i++)
+            d[i / 4][i % 4] = src[i][ch];
+        for (i = 0; i < 4; i++) {
+            t[0][i] = d[0][i] - d[2][i];
+            t[1][i] = d[1][i] + d[2][i];
+            t[2][i] = d[2][i] - d[1][i];
+            t[3][i] = d[1][i] - d[3][i];
+        }
+        for (i = 0; i < 4; i++) {
+            v[(i * 4 + 0) * vs + ch] = t[i][0] - t[i][2];
+            v[(i * 4 + 1) * vs + ch] = t[i][1] + t[i][2];
+            v[(i * 4 + 2) * vs + ch] = t[i][2] - t[i][1];
+            v[(i * 4 + 3) * vs + ch] = t[i][1] - t[i][3];
+        }
+    }
+}
+
+static void output_tile(const float *m, int64_t ms, int64_t f, int nr, int nc,
+                        float *const *out, const float *const *res, const float *bias,
+                        int relu)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo++) {
+        float q[4][4], t[2][4], y[4];
+        int i;
+        for (i = 0; i < 16; i++)
+            q[i / 4][i % 4] = m[i * ms + fo];
+        for (i = 0; i < 4; i++) {
+            t[0][i] = q[0][i] + q[1][i] + q[2][i];
+            t[1][i] = q[1][i] - q[2][i] - q[3][i];
+        }
+        for (i = 0; i < 2; i++) {
+            y[2 * i] = t[i][0] + t[i][1] + t[i][2];
+            y[2 * i + 1] = t[i][1] - t[i][2] - t[i][3];
+        }
+        for (i = 0; i < 4; i++) {
+            float o = y[i];
+            if (i / 2 >= nr || i % 2 >= nc)
+                continue;
+            if (bias)
+                o += bias[fo];
+            if (res)
+                o += res[i][fo];
+            if (relu)
+                o = o > 0.0f ? o : 0.0f;
+            out[i][fo] = o;
+        }
+    }
+}
+
+#endif
+
+void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const float *u,
+                         const bgm__gemm_epilogue *ep, float *y, float *ws)
+{
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
+    float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
+    int64_t ty, tx, e;
+    memset(zero, 0, (size_t)c * sizeof *zero);
+    for (ty = 0; ty < th; ty++)
+        for (tx = 0; tx < tw; tx++) {
+            const float *src[16];
+            int i, j;
+            for (i = 0; i < 4; i++)
+                for (j = 0; j < 4; j++) {
+                    int64_t yy = 2 * ty + i - g->pad_top, xx = 2 * tx + j - g->pad_left;
+                    src[i * 4 + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
+                                         ? x + (yy * g->w + xx) * c : zero;
+                }
+            input_tile(src, c, v + (ty * tw + tx) * c, nt * c);
+        }
+    for (e = 0; e < 16; e++)
+        bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * nt * c, c, u + e * c * f, f, 0.0f,
+                  m + e * nt * f, f);
+    for (ty = 0; ty < th; ty++)
+        for (tx = 0; tx < tw; tx++) {
+            float *out[4];
+            const float *res[4];
+            int a, b, nr = g->oh - 2 * ty < 2 ? 1 : 2, nc = g->ow - 2 * tx < 2 ? 1 : 2;
+            for (a = 0; a < 2; a++)
+                for (b = 0; b < 2; b++) {
+                    /* clamped inside the image: written only when a < nr, b < nc */
+                    int64_t oy = 2 * ty + (a < nr ? a : 0), ox = 2 * tx + (b < nc ? b : 0);
+                    out[a * 2 + b] = y + (oy * g->ow + ox) * f;
+                    res[a * 2 + b] = ep && ep->res ? ep->res + (oy * g->ow + ox) * f : NULL;
+                }
+            output_tile(m + (ty * tw + tx) * f, nt * f, f, nr, nc, out,
+                        ep && ep->res ? res : NULL, ep ? ep->bias : NULL, ep ? ep->relu : 0);
+        }
+}
