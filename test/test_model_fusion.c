@@ -261,6 +261,39 @@ START_TEST(winograd_matches_the_direct_convolution)
 }
 END_TEST
 
+/* Training runs the forward pass and the input gradient of such
+ * convolutions as Winograd too: their gradients against finite
+ * differences (SAME and VALID; channels 16 and 17, filters 16 and 20). */
+typedef struct wino_case {
+    int64_t xs[4], ks[4];
+    bgm_padding pad;
+} wino_case;
+
+static const wino_case wino_cases[] = {{{1, 5, 4, 16}, {3, 3, 16, 16}, BGM_PADDING_SAME},
+                                       {{2, 5, 6, 17}, {3, 3, 17, 20}, BGM_PADDING_VALID}};
+
+static bgm_status wino_conv(bgm_tensor **out, bgm_tape *tape, bgm_tensor *const *in, void *ctx)
+{
+    const wino_case *wc = ctx;
+    return bgm_op_conv2d(out, tape, in[0], in[1], in[2], 1, 1, wc->pad);
+}
+
+START_TEST(winograd_training_gradients_match_finite_differences)
+{
+    const wino_case *wc = &wino_cases[_i];
+    bgm_tensor *in[3];
+    double err;
+    in[0] = bgm_test_randn(wc->xs, 4, 80 + (uint64_t)_i);
+    in[1] = bgm_test_randn(wc->ks, 4, 90 + (uint64_t)_i);
+    in[2] = bgm_test_randn(wc->ks + 3, 1, 99);
+    err = bgm_test_gradcheck(wino_conv, in, 3, (void *)wc, 1e-2);
+    ck_assert_msg(err < 1e-3, "case %d: relative error %g", _i, err);
+    bgm_tensor_free(in[0]);
+    bgm_tensor_free(in[1]);
+    bgm_tensor_free(in[2]);
+}
+END_TEST
+
 /* The ResNet of examples/resnet_fashion.c (stem, three stages of two basic
  * blocks, global pooling, Dense). */
 static bgm_node *conv_bn(bgm_node *x, int64_t filters, int64_t k, int64_t stride, int act)
@@ -361,6 +394,7 @@ Suite *suite_model_fusion(void)
     tcase_add_test(tc, no_fusion_past_a_value_with_other_readers);
     tcase_add_test(tc, bn_output_is_a_model_output);
     tcase_add_test(tc, winograd_matches_the_direct_convolution);
+    tcase_add_loop_test(tc, winograd_training_gradients_match_finite_differences, 0, 2);
     tcase_add_test(tc, resnet_fashion_predict_matches_the_layers);
     tcase_add_test(tc, weight_writes_show_in_the_next_predict);
     suite_add_tcase(s, tc);

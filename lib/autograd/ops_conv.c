@@ -77,11 +77,15 @@ typedef struct conv_plan {
     int64_t grid_image;
     float *wflip;       /* implicit backward: the kernel flipped, (kh, kw, f, c) */
     float *partial;     /* backward: (slots - 1) * (k * f + f) floats, or NULL */
-    /* Winograd F(2x2, 3x3) (inference only, where it pays: winograd_pays):
-     * the transformed kernel and slots workspaces of wino_ws floats */
+    /* Winograd F(2x2, 3x3) for the forward pass and the input gradient,
+     * where it pays (winograd_pays): the transformed kernel, that of the
+     * flipped kernel (backward), slots workspaces of wino_ws floats, and
+     * the window of the input gradient (a convolution of the output
+     * gradient, padded by the window less the forward padding) */
     int winograd;
-    float *wino_u, *wino_ws;
+    float *wino_u, *wino_ub, *wino_ws;
     int64_t wino_ws_floats;
+    bgm__window gwin;
 } conv_plan;
 
 typedef struct conv_job {
@@ -201,17 +205,25 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
 /* implicit: the kernel and input gradients of images [i0, i0 + count),
  * the kernel's summed into gw. */
 static void implicit_backward_chunk(const conv_job *j, int64_t i0, int64_t count, float *col,
-                                    float *gw)
+                                    float *gw, float *ws)
 {
     const conv_plan *p = j->p;
     const int64_t rows = count * p->pix;
     const float *gy = j->gy + i0 * p->pix * p->f;
+    int64_t i;
     if (gw) {
         const float *xp = padded_images(p, j->x, i0, count, col);
         bgm__gemm_avx512_gather(p->k, p->f, rows, 1.0f, xp, p->ktab, p->rtab, gy, p->f, 1.0f,
                                 gw, p->f);
     }
-    if (j->gx) { /* col is free again: gw is done with x */
+    if (j->gx && p->winograd) {
+        for (i = 0; i < count; i++) { /* added to gx unless fresh */
+            float *gx = j->gx + (i0 + i) * image_in(p);
+            bgm__gemm_epilogue ep = {NULL, j->gx_fresh ? NULL : gx, p->g.c, 0};
+            bgm__winograd_image(&p->gwin, p->g.c, gy + i * p->pix * p->f, p->wino_ub, &ep, gx,
+                                ws);
+        }
+    } else if (j->gx) { /* col is free again: gw is done with x */
         bgm__pad2d g = p->gpad;
         g.n = count;
         bgm__zero_pad2d(&g, gy, col);
@@ -246,7 +258,9 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
         if (j->gb)
             bgm__bias_sum_rows(gb, gy, rows, p->f);
         if (p->implicit) {
-            implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL);
+            implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL,
+                                    p->winograd ? p->wino_ws + slot * p->wino_ws_floats
+                                                : NULL);
             continue;
         }
         if (j->gw) {
@@ -305,6 +319,8 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         memset(j.gb, 0, (size_t)p->f * sizeof *j.gb);
     if (p->implicit && j.gx)
         flip_kernel(p, j.w, p->wflip);
+    if (p->winograd && j.gx)
+        bgm__winograd_kernel(p->wflip, p->f, p->g.c, p->wino_ub);
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {
         const float *part = p->partial + (slot - 1) * (p->k * p->f + p->f);
@@ -430,6 +446,23 @@ static int winograd_pays(const conv_plan *p)
            p->f >= WINO_MIN_F && p->pix > 0 && bgm__gemm_avx512_gather_available();
 }
 
+/* Winograd: the window of the input gradient and the workspace size. */
+static void winograd_geometry(conv_plan *p)
+{
+    const bgm__window *g = &p->g;
+    bgm__window *gw = &p->gwin;
+    int64_t back;
+    *gw = *g;
+    gw->h = g->oh, gw->w = g->ow, gw->c = p->f;
+    gw->oh = g->h, gw->ow = g->w;
+    gw->pad_top = g->kh - 1 - g->pad_top;
+    gw->pad_left = g->kw - 1 - g->pad_left;
+    p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f);
+    back = bgm__winograd_ws_floats(gw, g->c);
+    if (back > p->wino_ws_floats)
+        p->wino_ws_floats = back;
+}
+
 /* res must be a float32 tensor of the output's shape. */
 static bgm_status res_check(const char *fn, const conv_plan *p, const bgm_tensor *res)
 {
@@ -482,7 +515,7 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     size_t at = 64; /* never 0, even with no buffer at all */
     int64_t col = 0;
     int ok;
-    if (p->winograd) {
+    if (p->winograd && !backward) {
         col = 0;
     } else if (p->implicit) {
         p->grid_image = pads_x(p) ? p->xp_image : 0;
@@ -495,14 +528,17 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     ok = col >= 0;
     p->col = carve(base, &at, &ok, col, sizeof(float));
     p->rtab = p->ktab = p->rtab_gx = p->ktab_gx = NULL;
-    p->wflip = p->partial = p->wino_u = p->wino_ws = NULL;
+    p->wflip = p->partial = p->wino_u = p->wino_ub = p->wino_ws = NULL;
     if (p->winograd) {
         p->wino_u = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
                           sizeof(float));
+        if (backward)
+            p->wino_ub = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
+                               sizeof(float));
         p->wino_ws = carve(base, &at, &ok, product3(p->slots, p->wino_ws_floats, 1),
                            sizeof(float));
     }
-    if (p->implicit && !p->winograd) {
+    if (p->implicit && (backward || !p->winograd)) {
         p->rtab = carve(base, &at, &ok, p->chunk * p->pix, sizeof(int64_t));
         p->ktab = carve(base, &at, &ok, p->k, sizeof(int64_t));
     }
@@ -571,9 +607,9 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
         if (s != BGM_OK)
             return s;
     }
-    plan.winograd = infer && winograd_pays(&plan);
+    plan.winograd = winograd_pays(&plan);
     if (plan.winograd)
-        plan.wino_ws_floats = bgm__winograd_ws_floats(&plan.g, plan.f);
+        winograd_geometry(&plan);
     /* Sized for backward too: a recorded call keeps everything on the tape. */
     bytes = conv_carve(&plan, NULL, 1);
     if (!bytes)
@@ -604,7 +640,7 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
             goto nomem;
         conv_carve(p, block, 0);
     }
-    if (p->implicit && !p->winograd)
+    if (p->rtab)
         fill_tables(p);
     conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, res ? res->data : NULL,
                  relu, c.out->data);
