@@ -84,6 +84,7 @@ typedef struct conv_plan {
      * gradient, padded by the window less the forward padding) */
     int winograd;
     float *wino_u, *wino_ub, *wino_ws;
+    float *wino_du;     /* backward: slots gradients of the transformed kernel */
     int64_t wino_ws_floats;
     bgm__window gwin;
 } conv_plan;
@@ -211,7 +212,15 @@ static void implicit_backward_chunk(const conv_job *j, int64_t i0, int64_t count
     const int64_t rows = count * p->pix;
     const float *gy = j->gy + i0 * p->pix * p->f;
     int64_t i;
-    if (gw) {
+    if (gw && p->winograd) { /* into the slot's du (gw unused) */
+        /* each image into its own slot's sum: the same order however the
+         * pool splits the batch */
+        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f);
+        for (i = 0; i < count; i++)
+            bgm__winograd_kernel_grad_image(&p->g, p->f, j->x + (i0 + i) * image_in(p),
+                                            gy + i * p->pix * p->f,
+                                            p->wino_du + (i0 + i) / p->piece * size, ws);
+    } else if (gw) {
         const float *xp = padded_images(p, j->x, i0, count, col);
         bgm__gemm_avx512_gather(p->k, p->f, rows, 1.0f, xp, p->ktab, p->rtab, gy, p->f, 1.0f,
                                 gw, p->f);
@@ -321,7 +330,16 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         flip_kernel(p, j.w, p->wflip);
     if (p->winograd && j.gx)
         bgm__winograd_kernel(p->wflip, p->f, p->g.c, p->wino_ub);
+    if (p->winograd && j.gw)
+        memset(p->wino_du, 0,
+               (size_t)(p->slots * bgm__winograd_kernel_floats(p->g.c, p->f)) * sizeof(float));
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
+    if (p->winograd && j.gw) { /* the slots' sums in slot order, then back to 3x3 */
+        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f);
+        for (slot = 1; slot < p->slots; slot++)
+            bgm__bias_add_rows(p->wino_du, p->wino_du + slot * size, 1, size);
+        bgm__winograd_kernel_grad(p->wino_du, p->g.c, p->f, j.gw);
+    }
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {
         const float *part = p->partial + (slot - 1) * (p->k * p->f + p->f);
         if (j.gw)
@@ -528,13 +546,17 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     ok = col >= 0;
     p->col = carve(base, &at, &ok, col, sizeof(float));
     p->rtab = p->ktab = p->rtab_gx = p->ktab_gx = NULL;
-    p->wflip = p->partial = p->wino_u = p->wino_ub = p->wino_ws = NULL;
+    p->wflip = p->partial = p->wino_u = p->wino_ub = p->wino_ws = p->wino_du = NULL;
     if (p->winograd) {
         p->wino_u = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
                           sizeof(float));
-        if (backward)
+        if (backward) {
             p->wino_ub = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
                                sizeof(float));
+            p->wino_du = carve(base, &at, &ok,
+                               product3(p->slots, bgm__winograd_kernel_floats(g->c, p->f), 1),
+                               sizeof(float));
+        }
         p->wino_ws = carve(base, &at, &ok, product3(p->slots, p->wino_ws_floats, 1),
                            sizeof(float));
     }

@@ -135,6 +135,39 @@ AVX512 static void output_tile(const float *m, int64_t ms, int64_t f, int nr, in
     }
 }
 
+/* m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output gradient dy of one
+ * tile, dy[a * 2 + b] its element (a, b) (NULL where the tile overhangs
+ * the output: zero). */
+AVX512 static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo += 16) {
+        const __mmask16 k = f - fo >= 16 ? (__mmask16)0xffff
+                                         : (__mmask16)((1u << (f - fo)) - 1);
+        __m512 y[4], t[8];
+        int i;
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++)
+            y[i] = dy[i] ? _mm512_maskz_loadu_ps(k, dy[i] + fo) : _mm512_setzero_ps();
+#pragma GCC unroll 2
+        for (i = 0; i < 2; i++) { /* t = A dy, column i */
+            t[i] = y[i];
+            t[2 + i] = _mm512_add_ps(y[i], y[2 + i]);
+            t[4 + i] = _mm512_sub_ps(y[i], y[2 + i]);
+            t[6 + i] = _mm512_sub_ps(_mm512_setzero_ps(), y[2 + i]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* m = t A^T, row i */
+            const __m512 *r = t + 2 * i;
+            float *o = m + 4 * i * ms + fo;
+            _mm512_mask_storeu_ps(o, k, r[0]);
+            _mm512_mask_storeu_ps(o + ms, k, _mm512_add_ps(r[0], r[1]));
+            _mm512_mask_storeu_ps(o + 2 * ms, k, _mm512_sub_ps(r[0], r[1]));
+            _mm512_mask_storeu_ps(o + 3 * ms, k, _mm512_sub_ps(_mm512_setzero_ps(), r[1]));
+        }
+    }
+}
+
 #else /* no AVX-512 kernels: winograd_pays never picks this code */
 
 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
@@ -193,14 +226,37 @@ static void output_tile(const float *m, int64_t ms, int64_t f, int nr, int nc,
     }
 }
 
+static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo++) {
+        float y[4], t[4][2];
+        int i;
+        for (i = 0; i < 4; i++)
+            y[i] = dy[i] ? dy[i][fo] : 0.0f;
+        for (i = 0; i < 2; i++) {
+            t[0][i] = y[i];
+            t[1][i] = y[i] + y[2 + i];
+            t[2][i] = y[i] - y[2 + i];
+            t[3][i] = -y[2 + i];
+        }
+        for (i = 0; i < 4; i++) {
+            m[(4 * i) * ms + fo] = t[i][0];
+            m[(4 * i + 1) * ms + fo] = t[i][0] + t[i][1];
+            m[(4 * i + 2) * ms + fo] = t[i][0] - t[i][1];
+            m[(4 * i + 3) * ms + fo] = -t[i][1];
+        }
+    }
+}
+
 #endif
 
-void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const float *u,
-                         const bgm__gemm_epilogue *ep, float *y, float *ws)
+/* v (16, tiles, c) = the input transform of every tile of the image x
+ * under g; zero: c floats of scratch. */
+static void input_image(const bgm__window *g, const float *x, float *v, float *zero)
 {
     const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
-    float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
-    int64_t ty, tx, e;
+    int64_t ty, tx;
     memset(zero, 0, (size_t)c * sizeof *zero);
     for (ty = 0; ty < th; ty++)
         for (tx = 0; tx < tw; tx++) {
@@ -214,6 +270,15 @@ void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const 
                 }
             input_tile(src, c, v + (ty * tw + tx) * c, nt * c);
         }
+}
+
+void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const float *u,
+                         const bgm__gemm_epilogue *ep, float *y, float *ws)
+{
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
+    float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
+    int64_t ty, tx, e;
+    input_image(g, x, v, zero);
     for (e = 0; e < 16; e++)
         bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * nt * c, c, u + e * c * f, f, 0.0f,
                   m + e * nt * f, f);
@@ -232,4 +297,50 @@ void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const 
             output_tile(m + (ty * tw + tx) * f, nt * f, f, nr, nc, out,
                         ep && ep->res ? res : NULL, ep ? ep->bias : NULL, ep ? ep->relu : 0);
         }
+}
+
+void bgm__winograd_kernel_grad_image(const bgm__window *g, int64_t f, const float *x,
+                                     const float *gy, float *du, float *ws)
+{
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
+    float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
+    int64_t ty, tx, e;
+    input_image(g, x, v, zero);
+    for (ty = 0; ty < th; ty++)
+        for (tx = 0; tx < tw; tx++) {
+            const float *dy[4];
+            int a, b;
+            for (a = 0; a < 2; a++)
+                for (b = 0; b < 2; b++) {
+                    int64_t oy = 2 * ty + a, ox = 2 * tx + b;
+                    dy[a * 2 + b] = oy < g->oh && ox < g->ow ? gy + (oy * g->ow + ox) * f
+                                                             : NULL;
+                }
+            grad_tile(dy, f, m + (ty * tw + tx) * f, nt * f);
+        }
+    for (e = 0; e < 16; e++)
+        bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * nt * c, c, m + e * nt * f, f, 1.0f,
+                  du + e * c * f, f);
+}
+
+BGM__HOT void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw)
+{
+    const int64_t cf = c * f;
+    int64_t e, i, j;
+    for (e = 0; e < cf; e++) {
+        float q[4][4], t[3][4];
+        for (i = 0; i < 4; i++)
+            for (j = 0; j < 4; j++)
+                q[i][j] = du[(i * 4 + j) * cf + e];
+        for (j = 0; j < 4; j++) { /* t = G^T q */
+            t[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
+            t[1][j] = 0.5f * (q[1][j] - q[2][j]);
+            t[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
+        }
+        for (i = 0; i < 3; i++) { /* gw += t G */
+            gw[(i * 3 + 0) * cf + e] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+            gw[(i * 3 + 1) * cf + e] += 0.5f * (t[i][1] - t[i][2]);
+            gw[(i * 3 + 2) * cf + e] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+        }
+    }
 }

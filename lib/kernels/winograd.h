@@ -31,4 +31,16 @@ int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f);
 void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const float *u,
                          const bgm__gemm_epilogue *ep, float *y, float *ws);
 
+/*
+ * The kernel gradient of that convolution for one image: du (16, c, f) +=
+ * the gradient with respect to the transformed kernel u, given the image
+ * x and its output gradient gy (g->oh, g->ow, f). ws as above.
+ */
+void bgm__winograd_kernel_grad_image(const bgm__window *g, int64_t f, const float *x,
+                                     const float *gy, float *du, float *ws);
+
+/* gw (3, 3, c, f) += G^T du G: the gradient with respect to the kernel,
+ * from du summed over the images. */
+void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw);
+
 #endif
