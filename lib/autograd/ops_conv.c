@@ -86,6 +86,7 @@ typedef struct conv_plan {
     float *wino_u, *wino_ub, *wino_ws;
     float *wino_du;     /* backward: slots gradients of the transformed kernel */
     int64_t wino_ws_floats;
+    int64_t wino_group; /* images per group (bgm__winograd_group) */
     bgm__window gwin;
 } conv_plan;
 
@@ -138,17 +139,51 @@ static const float *padded_images(const conv_plan *p, const float *x, int64_t i0
     return buf;
 }
 
-/* Winograd: images [begin, end) one at a time. */
+/* Winograd: the next group of images from i0 below end: p->wino_group
+ * images, cut at the end of i0's slot, so that the groups (and the sums of
+ * a slot's kernel gradient) do not depend on how the pool split the batch. */
+static int64_t wino_group_count(const conv_plan *p, int64_t i0, int64_t end)
+{
+    int64_t slot_end = (i0 / p->piece + 1) * p->piece, n = p->wino_group;
+    if (slot_end < end)
+        end = slot_end;
+    return end - i0 < n ? end - i0 : n;
+}
+
+/* Winograd forward of images [begin, end), a group at a time. */
 static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
 {
     const conv_plan *p = j->p;
     const int64_t out = p->pix * p->f;
     float *ws = p->wino_ws + (begin / p->piece) * p->wino_ws_floats;
-    int64_t i;
-    for (i = begin; i < end; i++) {
+    int64_t i, n;
+    for (i = begin; i < end; i += n) {
         bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i * out : NULL, p->f, j->relu};
-        bgm__winograd_image(&p->g, p->f, j->x + i * image_in(p), p->wino_u, &ep,
-                            j->y + i * out, ws);
+        n = wino_group_count(p, i, end);
+        bgm__winograd_images(&p->g, p->f, n, j->x + i * image_in(p), p->wino_u, &ep,
+                             j->y + i * out, ws);
+    }
+}
+
+/* Winograd backward of images [begin, end): the kernel gradient into each
+ * slot's du, the input gradient (added to gx unless fresh). */
+static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
+{
+    const conv_plan *p = j->p;
+    const int64_t out = p->pix * p->f, size = bgm__winograd_kernel_floats(p->g.c, p->f);
+    float *ws = p->wino_ws + (begin / p->piece) * p->wino_ws_floats;
+    int64_t i, n;
+    for (i = begin; i < end; i += n) {
+        float *gx = j->gx ? j->gx + i * image_in(p) : NULL;
+        bgm__gemm_epilogue ep = {NULL, j->gx_fresh ? NULL : gx, p->g.c, 0};
+        n = wino_group_count(p, i, end);
+        if (j->gw)
+            bgm__winograd_kernel_grad_images(&p->g, p->f, n, j->x + i * image_in(p),
+                                             j->gy + i * out,
+                                             p->wino_du + i / p->piece * size, ws);
+        if (gx)
+            bgm__winograd_images(&p->gwin, p->g.c, n, j->gy + i * out, p->wino_ub, &ep, gx,
+                                 ws);
     }
 }
 
@@ -206,33 +241,17 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
 /* implicit: the kernel and input gradients of images [i0, i0 + count),
  * the kernel's summed into gw. */
 static void implicit_backward_chunk(const conv_job *j, int64_t i0, int64_t count, float *col,
-                                    float *gw, float *ws)
+                                    float *gw)
 {
     const conv_plan *p = j->p;
     const int64_t rows = count * p->pix;
     const float *gy = j->gy + i0 * p->pix * p->f;
-    int64_t i;
-    if (gw && p->winograd) { /* into the slot's du (gw unused) */
-        /* each image into its own slot's sum: the same order however the
-         * pool splits the batch */
-        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f);
-        for (i = 0; i < count; i++)
-            bgm__winograd_kernel_grad_image(&p->g, p->f, j->x + (i0 + i) * image_in(p),
-                                            gy + i * p->pix * p->f,
-                                            p->wino_du + (i0 + i) / p->piece * size, ws);
-    } else if (gw) {
+    if (gw) {
         const float *xp = padded_images(p, j->x, i0, count, col);
         bgm__gemm_avx512_gather(p->k, p->f, rows, 1.0f, xp, p->ktab, p->rtab, gy, p->f, 1.0f,
                                 gw, p->f);
     }
-    if (j->gx && p->winograd) {
-        for (i = 0; i < count; i++) { /* added to gx unless fresh */
-            float *gx = j->gx + (i0 + i) * image_in(p);
-            bgm__gemm_epilogue ep = {NULL, j->gx_fresh ? NULL : gx, p->g.c, 0};
-            bgm__winograd_image(&p->gwin, p->g.c, gy + i * p->pix * p->f, p->wino_ub, &ep, gx,
-                                ws);
-        }
-    } else if (j->gx) { /* col is free again: gw is done with x */
+    if (j->gx) { /* col is free again: gw is done with x */
         bgm__pad2d g = p->gpad;
         g.n = count;
         bgm__zero_pad2d(&g, gy, col);
@@ -266,10 +285,10 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
         const float *gy = j->gy + i0 * p->pix * p->f;
         if (j->gb)
             bgm__bias_sum_rows(gb, gy, rows, p->f);
+        if (p->winograd)
+            continue; /* below */
         if (p->implicit) {
-            implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL,
-                                    p->winograd ? p->wino_ws + slot * p->wino_ws_floats
-                                                : NULL);
+            implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL);
             continue;
         }
         if (j->gw) {
@@ -288,6 +307,8 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
                 bgm__col2im(&p->g, col + i * p->pix * p->k, gx + i * image_in(p));
         }
     }
+    if (p->winograd)
+        winograd_backward(j, begin, end);
 }
 
 /* wflip (kh, kw, f, c) = w (kh, kw, c, f) turned half a turn in the window
@@ -475,8 +496,11 @@ static void winograd_geometry(conv_plan *p)
     gw->oh = g->h, gw->ow = g->w;
     gw->pad_top = g->kh - 1 - g->pad_top;
     gw->pad_left = g->kw - 1 - g->pad_left;
-    p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f);
-    back = bgm__winograd_ws_floats(gw, g->c);
+    p->wino_group = bgm__winograd_group(g);
+    if (p->wino_group > p->piece)
+        p->wino_group = p->piece;
+    p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f, p->wino_group);
+    back = bgm__winograd_ws_floats(gw, g->c, p->wino_group);
     if (back > p->wino_ws_floats)
         p->wino_ws_floats = back;
 }

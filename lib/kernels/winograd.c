@@ -20,6 +20,10 @@
 #include "gemm.h"
 #include "simd.h"
 
+/* Images are transformed together until their tiles make this many rows
+ * of the 16 products (a few 12-row tiles of the AVX-512 kernels). */
+#define WINO_GROUP_ROWS 96
+
 int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f) { return 16 * c * f; }
 
 BGM__HOT void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
@@ -49,10 +53,16 @@ BGM__HOT void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *
 
 static int64_t tiles_of(const bgm__window *g) { return ((g->oh + 1) / 2) * ((g->ow + 1) / 2); }
 
-int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f)
+int64_t bgm__winograd_group(const bgm__window *g)
 {
-    /* v (16, tiles, c), m (16, tiles, f), a row of c zeros */
-    return 16 * tiles_of(g) * (g->c + f) + g->c;
+    int64_t t = tiles_of(g);
+    return t >= WINO_GROUP_ROWS ? 1 : (WINO_GROUP_ROWS + t - 1) / t;
+}
+
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count)
+{
+    /* v (16, count * tiles, c), m (16, count * tiles, f), a row of c zeros */
+    return 16 * count * tiles_of(g) * (g->c + f) + g->c;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -251,73 +261,81 @@ static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
 
 #endif
 
-/* v (16, tiles, c) = the input transform of every tile of the image x
- * under g; zero: c floats of scratch. */
-static void input_image(const bgm__window *g, const float *x, float *v, float *zero)
+/* v (16, count * tiles, c) = the input transform of every tile of the
+ * count images at x under g; zero: c floats of scratch. */
+static void input_images(const bgm__window *g, int64_t count, const float *x, float *v,
+                         float *zero)
 {
     const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
-    int64_t ty, tx;
+    int64_t n, ty, tx;
     memset(zero, 0, (size_t)c * sizeof *zero);
-    for (ty = 0; ty < th; ty++)
-        for (tx = 0; tx < tw; tx++) {
-            const float *src[16];
-            int i, j;
-            for (i = 0; i < 4; i++)
-                for (j = 0; j < 4; j++) {
-                    int64_t yy = 2 * ty + i - g->pad_top, xx = 2 * tx + j - g->pad_left;
-                    src[i * 4 + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
-                                         ? x + (yy * g->w + xx) * c : zero;
-                }
-            input_tile(src, c, v + (ty * tw + tx) * c, nt * c);
-        }
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                const float *img = x + n * g->h * g->w * c, *src[16];
+                int i, j;
+                for (i = 0; i < 4; i++)
+                    for (j = 0; j < 4; j++) {
+                        int64_t yy = 2 * ty + i - g->pad_top, xx = 2 * tx + j - g->pad_left;
+                        src[i * 4 + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
+                                             ? img + (yy * g->w + xx) * c : zero;
+                    }
+                input_tile(src, c, v + ((n * th + ty) * tw + tx) * c, count * nt * c);
+            }
 }
 
-void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const float *u,
-                         const bgm__gemm_epilogue *ep, float *y, float *ws)
+void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                          const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
 {
-    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
     float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
-    int64_t ty, tx, e;
-    input_image(g, x, v, zero);
+    int64_t n, ty, tx, e;
+    input_images(g, count, x, v, zero);
     for (e = 0; e < 16; e++)
         bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * nt * c, c, u + e * c * f, f, 0.0f,
                   m + e * nt * f, f);
-    for (ty = 0; ty < th; ty++)
-        for (tx = 0; tx < tw; tx++) {
-            float *out[4];
-            const float *res[4];
-            int a, b, nr = g->oh - 2 * ty < 2 ? 1 : 2, nc = g->ow - 2 * tx < 2 ? 1 : 2;
-            for (a = 0; a < 2; a++)
-                for (b = 0; b < 2; b++) {
-                    /* clamped inside the image: written only when a < nr, b < nc */
-                    int64_t oy = 2 * ty + (a < nr ? a : 0), ox = 2 * tx + (b < nc ? b : 0);
-                    out[a * 2 + b] = y + (oy * g->ow + ox) * f;
-                    res[a * 2 + b] = ep && ep->res ? ep->res + (oy * g->ow + ox) * f : NULL;
-                }
-            output_tile(m + (ty * tw + tx) * f, nt * f, f, nr, nc, out,
-                        ep && ep->res ? res : NULL, ep ? ep->bias : NULL, ep ? ep->relu : 0);
-        }
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                const int64_t at = n * g->oh * g->ow;
+                float *out[4];
+                const float *res[4];
+                int a, b, nr = g->oh - 2 * ty < 2 ? 1 : 2, nc = g->ow - 2 * tx < 2 ? 1 : 2;
+                for (a = 0; a < 2; a++)
+                    for (b = 0; b < 2; b++) {
+                        /* clamped inside the image: written only when a < nr, b < nc */
+                        int64_t o = at + (2 * ty + (a < nr ? a : 0)) * g->ow + 2 * tx +
+                                    (b < nc ? b : 0);
+                        out[a * 2 + b] = y + o * f;
+                        res[a * 2 + b] = ep && ep->res ? ep->res + o * f : NULL;
+                    }
+                output_tile(m + ((n * th + ty) * tw + tx) * f, nt * f, f, nr, nc, out,
+                            ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
+                            ep ? ep->relu : 0);
+            }
 }
 
-void bgm__winograd_kernel_grad_image(const bgm__window *g, int64_t f, const float *x,
-                                     const float *gy, float *du, float *ws)
+void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
+                                      const float *x, const float *gy, float *du, float *ws)
 {
-    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
     float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
-    int64_t ty, tx, e;
-    input_image(g, x, v, zero);
-    for (ty = 0; ty < th; ty++)
-        for (tx = 0; tx < tw; tx++) {
-            const float *dy[4];
-            int a, b;
-            for (a = 0; a < 2; a++)
-                for (b = 0; b < 2; b++) {
-                    int64_t oy = 2 * ty + a, ox = 2 * tx + b;
-                    dy[a * 2 + b] = oy < g->oh && ox < g->ow ? gy + (oy * g->ow + ox) * f
-                                                             : NULL;
-                }
-            grad_tile(dy, f, m + (ty * tw + tx) * f, nt * f);
-        }
+    int64_t n, ty, tx, e;
+    input_images(g, count, x, v, zero);
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                const float *dy[4];
+                int a, b;
+                for (a = 0; a < 2; a++)
+                    for (b = 0; b < 2; b++) {
+                        int64_t oy = 2 * ty + a, ox = 2 * tx + b;
+                        dy[a * 2 + b] = oy < g->oh && ox < g->ow
+                                            ? gy + ((n * g->oh + oy) * g->ow + ox) * f
+                                            : NULL;
+                    }
+                grad_tile(dy, f, m + ((n * th + ty) * tw + tx) * f, nt * f);
+            }
     for (e = 0; e < 16; e++)
         bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * nt * c, c, m + e * nt * f, f, 1.0f,
                   du + e * c * f, f);

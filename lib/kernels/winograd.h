@@ -18,26 +18,34 @@ int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f);
 /* u (16, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f). */
 void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u);
 
-/* Floats of the workspace of bgm__winograd_image under window g (f filters). */
-int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f);
+/* How many images to run together under window g: enough that their
+ * tiles fill the products' rows (1 for images of 96 tiles or more). */
+int64_t bgm__winograd_group(const bgm__window *g);
+
+/* Floats of the workspace of bgm__winograd_images and
+ * bgm__winograd_kernel_grad_images for count images under window g (f
+ * filters). */
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count);
 
 /*
- * y (g->oh, g->ow, f) = the convolution of the image x (g->h, g->w, g->c)
- * under g (3x3, stride 1, any padding) with the kernel u transformed by
- * bgm__winograd_kernel, then ep applied (bias, residual of y's shape with
- * row stride f, ReLU; ep NULL: none). ws: bgm__winograd_ws_floats floats.
- * Single-threaded.
+ * y (count, g->oh, g->ow, f) = the convolution of the count images x
+ * (count, g->h, g->w, g->c) under g (3x3, stride 1, any padding) with the
+ * kernel u transformed by bgm__winograd_kernel, then ep applied (bias,
+ * residual of y's shape with row stride f, ReLU; ep NULL: none); ep's
+ * residual may be y itself (y += conv). ws: bgm__winograd_ws_floats
+ * floats. Single-threaded.
  */
-void bgm__winograd_image(const bgm__window *g, int64_t f, const float *x, const float *u,
-                         const bgm__gemm_epilogue *ep, float *y, float *ws);
+void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                          const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
 
 /*
- * The kernel gradient of that convolution for one image: du (16, c, f) +=
- * the gradient with respect to the transformed kernel u, given the image
- * x and its output gradient gy (g->oh, g->ow, f). ws as above.
+ * The kernel gradient of that convolution: du (16, c, f) += the gradient
+ * with respect to the transformed kernel u, given the count images x and
+ * their output gradient gy (count, g->oh, g->ow, f), the tiles summed in
+ * order. ws as above.
  */
-void bgm__winograd_kernel_grad_image(const bgm__window *g, int64_t f, const float *x,
-                                     const float *gy, float *du, float *ws);
+void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
+                                      const float *x, const float *gy, float *du, float *ws);
 
 /* gw (3, 3, c, f) += G^T du G: the gradient with respect to the kernel,
  * from du summed over the images. */
