@@ -26,31 +26,6 @@
 
 int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f) { return 16 * c * f; }
 
-BGM__HOT void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
-{
-    const int64_t cf = c * f;
-    int64_t e, i, j;
-    for (e = 0; e < cf; e++) {
-        float g[3][3], t[4][3];
-        for (i = 0; i < 3; i++)
-            for (j = 0; j < 3; j++)
-                g[i][j] = w[(i * 3 + j) * cf + e];
-        for (j = 0; j < 3; j++) { /* t = G g */
-            t[0][j] = g[0][j];
-            t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-            t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-            t[3][j] = g[2][j];
-        }
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) { /* u = t G^T */
-            u[(i * 4 + 0) * cf + e] = t[i][0];
-            u[(i * 4 + 1) * cf + e] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-            u[(i * 4 + 2) * cf + e] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-            u[(i * 4 + 3) * cf + e] = t[i][2];
-        }
-    }
-}
-
 static int64_t tiles_of(const bgm__window *g) { return ((g->oh + 1) / 2) * ((g->ow + 1) / 2); }
 
 int64_t bgm__winograd_group(const bgm__window *g)
@@ -178,6 +153,39 @@ AVX512 static void grad_tile(const float *const *dy, int64_t f, float *m, int64_
     }
 }
 
+/* One row (or column) of G x, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+AVX512 static inline void g_row(__m512 x0, __m512 x1, __m512 x2, __m512 *o)
+{
+    const __m512 h = _mm512_set1_ps(0.5f);
+    o[0] = x0;
+    o[1] = _mm512_mul_ps(h, _mm512_add_ps(_mm512_add_ps(x0, x1), x2));
+    o[2] = _mm512_mul_ps(h, _mm512_add_ps(_mm512_sub_ps(x0, x1), x2));
+    o[3] = x2;
+}
+
+AVX512 static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
+{
+    const int64_t cf = c * f;
+    int64_t e;
+    for (e = 0; e < cf; e += 16) {
+        const __mmask16 k = cf - e >= 16 ? (__mmask16)0xffff
+                                         : (__mmask16)((1u << (cf - e)) - 1);
+        __m512 t[3][4], o[4];
+        int i, j;
+#pragma GCC unroll 3
+        for (i = 0; i < 3; i++) /* t = G g, column i (stored as t[i][row]) */
+            g_row(_mm512_maskz_loadu_ps(k, w + i * cf + e),
+                  _mm512_maskz_loadu_ps(k, w + (3 + i) * cf + e),
+                  _mm512_maskz_loadu_ps(k, w + (6 + i) * cf + e), t[i]);
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* u = t G^T, row i */
+            g_row(t[0][i], t[1][i], t[2][i], o);
+            for (j = 0; j < 4; j++)
+                _mm512_mask_storeu_ps(u + (i * 4 + j) * cf + e, k, o[j]);
+        }
+    }
+}
+
 #else /* no AVX-512 kernels: winograd_pays never picks this code */
 
 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
@@ -259,6 +267,29 @@ static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
     }
 }
 
+static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
+{
+    const int64_t cf = c * f;
+    int64_t e;
+    for (e = 0; e < cf; e++) {
+        float t[4][3];
+        int i;
+        for (i = 0; i < 3; i++) {
+            float x0 = w[i * cf + e], x1 = w[(3 + i) * cf + e], x2 = w[(6 + i) * cf + e];
+            t[0][i] = x0;
+            t[1][i] = 0.5f * (x0 + x1 + x2);
+            t[2][i] = 0.5f * (x0 - x1 + x2);
+            t[3][i] = x2;
+        }
+        for (i = 0; i < 4; i++) {
+            u[(i * 4) * cf + e] = t[i][0];
+            u[(i * 4 + 1) * cf + e] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            u[(i * 4 + 2) * cf + e] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            u[(i * 4 + 3) * cf + e] = t[i][2];
+        }
+    }
+}
+
 #endif
 
 /* v (16, count * tiles, c) = the input transform of every tile of the
@@ -315,6 +346,11 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
             }
 }
 
+void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
+{
+    kernel_transform(w, c, f, u);
+}
+
 void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
                                       const float *x, const float *gy, float *du, float *ws)
 {
@@ -341,7 +377,8 @@ void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t c
                   du + e * c * f, f);
 }
 
-BGM__HOT void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw)
+BGM__HOT void bgm__winograd_kernel_grad(const float *restrict du, int64_t c, int64_t f,
+                                        float *restrict gw)
 {
     const int64_t cf = c * f;
     int64_t e, i, j;
