@@ -101,19 +101,29 @@ static bgm_model *model_of(bgm_graph *g, bgm_node *in, bgm_node *out)
 
 static const int64_t img[4] = {3, 9, 8, 5};
 
+/* A new graph *g and its input node of img's sample shape. */
+static bgm_node *img_input(bgm_graph **g)
+{
+    BGM_ASSERT_OK(bgm_graph_create(g));
+    return bgm_test_input(*g, img + 1, 3, "x");
+}
+
+/* The model of g from in to out (weights randomized) checked on img. */
+static void check_graph(bgm_graph *g, bgm_node *in, bgm_node *out)
+{
+    bgm_model *m = model_of(g, in, out);
+    check_model(m, img, 4, 1e-5);
+    bgm_model_free(m);
+}
+
 START_TEST(conv_bn_relu_with_and_without_bias)
 {
     int bias;
     for (bias = 0; bias < 2; bias++) {
         bgm_graph *g = NULL;
-        bgm_node *in, *y;
-        bgm_model *m;
-        BGM_ASSERT_OK(bgm_graph_create(&g));
-        in = bgm_test_input(g, img + 1, 3, "x");
-        y = relu(call1(bgm_layer_batch_norm(), call1(conv(7, 3, 1, bias, BGM_ACT_LINEAR), in)));
-        m = model_of(g, in, y);
-        check_model(m, img, 4, 1e-5);
-        bgm_model_free(m);
+        bgm_node *in = img_input(&g);
+        check_graph(g, in, relu(call1(bgm_layer_batch_norm(),
+                                      call1(conv(7, 3, 1, bias, BGM_ACT_LINEAR), in))));
     }
 }
 END_TEST
@@ -123,17 +133,12 @@ END_TEST
 START_TEST(conv_bn_output_strided_and_own_relu)
 {
     bgm_graph *g = NULL;
-    bgm_node *in, *a, *b;
-    bgm_model *m;
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, img + 1, 3, "x");
+    bgm_node *in = img_input(&g), *a, *b;
     a = call1(conv(6, 3, 1, 1, BGM_ACT_RELU), in);
     a = relu(call1(conv(6, 3, 1, 1, BGM_ACT_LINEAR), a));
     a = relu(call1(bgm_layer_batch_norm(), call1(conv(8, 3, 2, 0, BGM_ACT_LINEAR), a)));
     b = call1(bgm_layer_batch_norm(), call1(conv(4, 1, 1, 1, BGM_ACT_LINEAR), a));
-    m = model_of(g, in, b);
-    check_model(m, img, 4, 1e-5);
-    bgm_model_free(m);
+    check_graph(g, in, b);
 }
 END_TEST
 
@@ -143,10 +148,7 @@ END_TEST
 START_TEST(conv_bn_add_relu_both_orders)
 {
     bgm_graph *g = NULL;
-    bgm_node *in, *a, *h, *sc;
-    bgm_model *m;
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, img + 1, 3, "x");
+    bgm_node *in = img_input(&g), *a, *h, *sc;
     a = relu(call1(bgm_layer_batch_norm(), call1(conv(6, 3, 1, 0, BGM_ACT_LINEAR), in)));
     h = call1(bgm_layer_batch_norm(), call1(conv(6, 3, 1, 0, BGM_ACT_LINEAR), a));
     a = relu(add2(h, a)); /* identity shortcut */
@@ -154,9 +156,7 @@ START_TEST(conv_bn_add_relu_both_orders)
     sc = call1(bgm_layer_batch_norm(), call1(conv(10, 1, 2, 1, BGM_ACT_LINEAR), a));
     a = relu(add2(sc, h)); /* projection shortcut, Add's inputs the other way */
     a = add2(call1(conv(10, 3, 1, 1, BGM_ACT_LINEAR), a), a); /* conv -> add, no BN, no relu */
-    m = model_of(g, in, a);
-    check_model(m, img, 4, 1e-5);
-    bgm_model_free(m);
+    check_graph(g, in, a);
 }
 END_TEST
 
@@ -165,11 +165,8 @@ END_TEST
 START_TEST(no_fusion_past_a_value_with_other_readers)
 {
     bgm_graph *g = NULL;
-    bgm_node *in, *c, *b, *r, *out, *c2, *c3;
-    bgm_model *m;
+    bgm_node *in = img_input(&g), *c, *b, *r, *out, *c2, *c3;
     bgm_layer *shared;
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, img + 1, 3, "x");
     c = call1(conv(5, 3, 1, 1, BGM_ACT_LINEAR), in);
     b = call1(bgm_layer_batch_norm(), c);
     out = add2(b, c); /* conv output read twice: BN must not fold */
@@ -182,9 +179,7 @@ START_TEST(no_fusion_past_a_value_with_other_readers)
     shared = conv(5, 3, 1, 1, BGM_ACT_LINEAR); /* one layer, two calls, each with a BN */
     c2 = call1(bgm_layer_batch_norm(), bgm_test_call(shared, &out, 1));
     c3 = relu(call1(bgm_layer_batch_norm(), bgm_test_call(shared, &c2, 1)));
-    m = model_of(g, in, add2(c3, c2));
-    check_model(m, img, 4, 1e-5);
-    bgm_model_free(m);
+    check_graph(g, in, add2(c3, c2));
 }
 END_TEST
 
@@ -193,14 +188,12 @@ END_TEST
 START_TEST(bn_output_is_a_model_output)
 {
     bgm_graph *g = NULL;
-    bgm_node *in, *b, *outs[2];
+    bgm_node *in = img_input(&g), *b, *outs[2];
     bgm_model *m = NULL;
     bgm_tensor *x = bgm_test_randn(img, 4, SEED), *fused[2] = {NULL, NULL},
                *ref[2] = {NULL, NULL};
     bgm_tape *tape = NULL;
     int i;
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, img + 1, 3, "x");
     b = call1(bgm_layer_batch_norm(), call1(conv(5, 3, 1, 0, BGM_ACT_LINEAR), in));
     outs[0] = relu(b);
     outs[1] = b;
@@ -346,8 +339,7 @@ START_TEST(weight_writes_show_in_the_next_predict)
     float *buf, *mean, *gamma;
     double r;
     int i, c;
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, img + 1, 3, "x");
+    in = img_input(&g);
     y = relu(call1(bgm_layer_batch_norm(), call1(conv(4, 3, 1, 1, BGM_ACT_LINEAR), in)));
     m = model_of(g, in, y);
     BGM_ASSERT_OK(bgm_model_predict(&p0, m, x, 0));

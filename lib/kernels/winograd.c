@@ -45,14 +45,19 @@ int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count)
 
 #define AVX512 __attribute__((target("avx512f")))
 
+/* The mask of the first min(left, 16) lanes. */
+static inline __mmask16 lanes(int64_t left)
+{
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
 /* v[e * vs + ch] = (B^T d B)[e] for the 4x4 block d whose element (i, j)
  * is src[i * 4 + j][ch]: 16 channels a vector. */
 AVX512 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
 {
     int64_t ch;
     for (ch = 0; ch < c; ch += 16) {
-        const __mmask16 k = c - ch >= 16 ? (__mmask16)0xffff
-                                         : (__mmask16)((1u << (c - ch)) - 1);
+        const __mmask16 k = lanes(c - ch);
         __m512 d[16], t[16];
         int i;
 #pragma GCC unroll 16
@@ -86,8 +91,7 @@ AVX512 static void output_tile(const float *m, int64_t ms, int64_t f, int nr, in
 {
     int64_t fo;
     for (fo = 0; fo < f; fo += 16) {
-        const __mmask16 k = f - fo >= 16 ? (__mmask16)0xffff
-                                         : (__mmask16)((1u << (f - fo)) - 1);
+        const __mmask16 k = lanes(f - fo);
         __m512 q[16], t[8], y[4];
         int i;
 #pragma GCC unroll 16
@@ -127,8 +131,7 @@ AVX512 static void grad_tile(const float *const *dy, int64_t f, float *m, int64_
 {
     int64_t fo;
     for (fo = 0; fo < f; fo += 16) {
-        const __mmask16 k = f - fo >= 16 ? (__mmask16)0xffff
-                                         : (__mmask16)((1u << (f - fo)) - 1);
+        const __mmask16 k = lanes(f - fo);
         __m512 y[4], t[8];
         int i;
 #pragma GCC unroll 4
@@ -168,8 +171,7 @@ AVX512 static void kernel_transform(const float *w, int64_t c, int64_t f, float 
     const int64_t cf = c * f;
     int64_t e;
     for (e = 0; e < cf; e += 16) {
-        const __mmask16 k = cf - e >= 16 ? (__mmask16)0xffff
-                                         : (__mmask16)((1u << (cf - e)) - 1);
+        const __mmask16 k = lanes(cf - e);
         __m512 t[3][4], o[4];
         int i, j;
 #pragma GCC unroll 3
