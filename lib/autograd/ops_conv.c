@@ -87,6 +87,7 @@ typedef struct conv_plan {
     float *wino_du;     /* backward: slots gradients of the transformed kernel */
     int64_t wino_ws_floats;
     int64_t wino_group; /* images per group (bgm__winograd_group) */
+    int wino4;          /* inference: F(4x4, 3x3) instead (no backward) */
     bgm__window gwin;
 } conv_plan;
 
@@ -160,8 +161,12 @@ static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
     for (i = begin; i < end; i += n) {
         bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i * out : NULL, p->f, j->relu};
         n = wino_group_count(p, i, end);
-        bgm__winograd_images(&p->g, p->f, n, j->x + i * image_in(p), p->wino_u, &ep,
-                             j->y + i * out, ws);
+        if (p->wino4)
+            bgm__winograd4_images(&p->g, p->f, n, j->x + i * image_in(p), p->wino_u, &ep,
+                                  j->y + i * out, ws);
+        else
+            bgm__winograd_images(&p->g, p->f, n, j->x + i * image_in(p), p->wino_u, &ep,
+                                 j->y + i * out, ws);
     }
 }
 
@@ -233,7 +238,9 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
     j.res = res;
     j.relu = relu;
     j.y = y;
-    if (p->winograd)
+    if (p->wino4)
+        bgm__winograd4_kernel(w, p->g.c, p->f, p->wino_u);
+    else if (p->winograd)
         bgm__winograd_kernel(w, p->g.c, p->f, p->wino_u);
     bgm__parallel_for(p->g.n, p->piece, forward_range, &j);
 }
@@ -496,9 +503,13 @@ static void winograd_geometry(conv_plan *p)
     gw->oh = g->h, gw->ow = g->w;
     gw->pad_top = g->kh - 1 - g->pad_top;
     gw->pad_left = g->kw - 1 - g->pad_left;
-    p->wino_group = bgm__winograd_group(g);
+    p->wino_group = p->wino4 ? bgm__winograd4_group(g) : bgm__winograd_group(g);
     if (p->wino_group > p->piece)
         p->wino_group = p->piece;
+    if (p->wino4) { /* forward only */
+        p->wino_ws_floats = bgm__winograd4_ws_floats(g, p->f, p->wino_group);
+        return;
+    }
     p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f, p->wino_group);
     back = bgm__winograd_ws_floats(gw, g->c, p->wino_group);
     if (back > p->wino_ws_floats)
@@ -572,7 +583,9 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     p->rtab = p->ktab = p->rtab_gx = p->ktab_gx = NULL;
     p->wflip = p->partial = p->wino_u = p->wino_ub = p->wino_ws = p->wino_du = NULL;
     if (p->winograd) {
-        p->wino_u = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
+        p->wino_u = carve(base, &at, &ok,
+                          p->wino4 ? bgm__winograd4_kernel_floats(g->c, p->f)
+                                   : bgm__winograd_kernel_floats(g->c, p->f),
                           sizeof(float));
         if (backward) {
             p->wino_ub = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
@@ -654,6 +667,8 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
             return s;
     }
     plan.winograd = winograd_pays(&plan);
+    /* unrecorded inference: the cheaper, slightly less precise F(4x4, 3x3) */
+    plan.wino4 = plan.winograd && infer && bgm__winograd4_available();
     if (plan.winograd)
         winograd_geometry(&plan);
     /* Sized for backward too: a recorded call keeps everything on the tape. */

@@ -51,4 +51,18 @@ void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t c
  * from du summed over the images. */
 void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw);
 
+/*
+ * F(4x4, 3x3), for inference (winograd4.c): each 4x4 block of outputs from
+ * a 6x6 block of input through 36 products, 2.25 multiplies per output.
+ * The same interface as F(2x2, 3x3) above, forward only; runs where
+ * bgm__winograd4_available() (the AVX-512 build).
+ */
+int bgm__winograd4_available(void);
+int64_t bgm__winograd4_kernel_floats(int64_t c, int64_t f);
+void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u);
+int64_t bgm__winograd4_group(const bgm__window *g);
+int64_t bgm__winograd4_ws_floats(const bgm__window *g, int64_t f, int64_t count);
+void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                           const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
+
 #endif
