@@ -77,14 +77,12 @@ typedef struct conv_plan {
     int64_t grid_image;
     float *wflip;       /* implicit backward: the kernel flipped, (kh, kw, f, c) */
     float *partial;     /* backward: (slots - 1) * (k * f + f) floats, or NULL */
-    /* Winograd F(2x2, 3x3) for the forward pass and the input gradient,
-     * where it pays (winograd_pays): the transformed kernel, that of the
-     * flipped kernel (backward), slots workspaces of wino_ws floats, and
-     * the window of the input gradient (a convolution of the output
-     * gradient, padded by the window less the forward padding) */
+    /* Winograd F(2x2, 3x3) for the forward pass and both gradients, where
+     * it pays (winograd_pays): slots workspaces of wino_ws floats each (in
+     * scratch memory for the call, see conv_job), and the window of the
+     * input gradient (a convolution of the output gradient, padded by the
+     * window less the forward padding) */
     int winograd;
-    float *wino_u, *wino_ub, *wino_ws;
-    float *wino_du;     /* backward: slots gradients of the transformed kernel */
     int64_t wino_ws_floats;
     int64_t wino_group; /* images per group (bgm__winograd_group) */
     int wino4;          /* inference: F(4x4, 3x3) instead (no backward) */
@@ -98,6 +96,15 @@ typedef struct conv_job {
     int gx_fresh;       /* gx is uninitialized: write it rather than add */
     const float *res;   /* forward, inference: added after the bias, or NULL */
     int relu;           /* forward, inference: ReLU last */
+    /* Winograd (p->winograd and its scratch memory came): the transformed
+     * kernel (forward) or flipped kernel (backward), the slots' gradients
+     * of the transformed kernel (backward), the slots' workspaces. Scratch
+     * for the call only, so a training step holds one convolution's at a
+     * time rather than every convolution's on the tape. Without it the
+     * implicit GEMM runs, whose buffers the plan always has. */
+    int wino;
+    float *wu, *wdu, *wws;
+    void *own_scratch;  /* to free after the call, or NULL */
 } conv_job;
 
 static int64_t image_in(const conv_plan *p) { return p->g.h * p->g.w * p->g.c; }
@@ -156,16 +163,16 @@ static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
 {
     const conv_plan *p = j->p;
     const int64_t out = p->pix * p->f;
-    float *ws = p->wino_ws + (begin / p->piece) * p->wino_ws_floats;
+    float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
     int64_t i, n;
     for (i = begin; i < end; i += n) {
         bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i * out : NULL, p->f, j->relu};
         n = wino_group_count(p, i, end);
         if (p->wino4)
-            bgm__winograd4_images(&p->g, p->f, n, j->x + i * image_in(p), p->wino_u, &ep,
+            bgm__winograd4_images(&p->g, p->f, n, j->x + i * image_in(p), j->wu, &ep,
                                   j->y + i * out, ws);
         else
-            bgm__winograd_images(&p->g, p->f, n, j->x + i * image_in(p), p->wino_u, &ep,
+            bgm__winograd_images(&p->g, p->f, n, j->x + i * image_in(p), j->wu, &ep,
                                  j->y + i * out, ws);
     }
 }
@@ -176,7 +183,7 @@ static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
 {
     const conv_plan *p = j->p;
     const int64_t out = p->pix * p->f, size = bgm__winograd_kernel_floats(p->g.c, p->f);
-    float *ws = p->wino_ws + (begin / p->piece) * p->wino_ws_floats;
+    float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
     int64_t i, n;
     for (i = begin; i < end; i += n) {
         float *gx = j->gx ? j->gx + i * image_in(p) : NULL;
@@ -185,10 +192,9 @@ static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
         if (j->gw)
             bgm__winograd_kernel_grad_images(&p->g, p->f, n, j->x + i * image_in(p),
                                              j->gy + i * out,
-                                             p->wino_du + i / p->piece * size, ws);
+                                             j->wdu + i / p->piece * size, ws);
         if (gx)
-            bgm__winograd_images(&p->gwin, p->g.c, n, j->gy + i * out, p->wino_ub, &ep, gx,
-                                 ws);
+            bgm__winograd_images(&p->gwin, p->g.c, n, j->gy + i * out, j->wu, &ep, gx, ws);
     }
 }
 
@@ -198,7 +204,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
     const conv_plan *p = j->p;
     float *col = slot_col(p, begin / p->piece);
     int64_t i0;
-    if (p->winograd) {
+    if (j->wino) {
         winograd_range(j, begin, end);
         return;
     }
@@ -226,7 +232,32 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
     }
 }
 
-static void conv_forward(const conv_plan *p, const float *x, const float *w,
+/* Winograd: j's scratch memory (see conv_job) for the forward pass or,
+ * with backward, the backward pass: tape's, or allocated for the call
+ * (j->own_scratch) when tape is NULL; 1 when j->wino is set. */
+static int wino_scratch(const conv_plan *p, conv_job *j, bgm_tape *tape, int backward)
+{
+    const int64_t kf = p->wino4 ? bgm__winograd4_kernel_floats(p->g.c, p->f)
+                                : bgm__winograd_kernel_floats(p->g.c, p->f);
+    const int64_t du = backward && j->gw ? p->slots * kf : 0;
+    size_t bytes;
+    j->wino = 0;
+    j->wu = j->wdu = j->wws = NULL;
+    j->own_scratch = NULL;
+    if (!p->winograd ||
+        !bgm__mul_size((size_t)(kf + du + p->slots * p->wino_ws_floats), sizeof(float),
+                       &bytes))
+        return 0;
+    j->wu = tape ? bgm__tape_scratch(tape, bytes) : (j->own_scratch = bgm__scratch_alloc(bytes));
+    if (!j->wu)
+        return 0;
+    j->wdu = du ? j->wu + kf : NULL;
+    j->wws = j->wu + kf + du;
+    j->wino = 1;
+    return 1;
+}
+
+static void conv_forward(const conv_plan *p, bgm_tape *tape, const float *x, const float *w,
                          const float *bias, const float *res, int relu, float *y)
 {
     conv_job j;
@@ -238,11 +269,14 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
     j.res = res;
     j.relu = relu;
     j.y = y;
-    if (p->wino4)
-        bgm__winograd4_kernel(w, p->g.c, p->f, p->wino_u);
-    else if (p->winograd)
-        bgm__winograd_kernel(w, p->g.c, p->f, p->wino_u);
+    if (wino_scratch(p, &j, tape, 0)) {
+        if (p->wino4)
+            bgm__winograd4_kernel(w, p->g.c, p->f, j.wu);
+        else
+            bgm__winograd_kernel(w, p->g.c, p->f, j.wu);
+    }
     bgm__parallel_for(p->g.n, p->piece, forward_range, &j);
+    bgm__scratch_free(j.own_scratch);
 }
 
 /* implicit: the kernel and input gradients of images [i0, i0 + count),
@@ -292,7 +326,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
         const float *gy = j->gy + i0 * p->pix * p->f;
         if (j->gb)
             bgm__bias_sum_rows(gb, gy, rows, p->f);
-        if (p->winograd)
+        if (j->wino)
             continue; /* below */
         if (p->implicit) {
             implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL);
@@ -314,7 +348,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
                 bgm__col2im(&p->g, col + i * p->pix * p->k, gx + i * image_in(p));
         }
     }
-    if (p->winograd)
+    if (j->wino)
         winograd_backward(j, begin, end);
 }
 
@@ -356,18 +390,20 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         memset(j.gb, 0, (size_t)p->f * sizeof *j.gb);
     if (p->implicit && j.gx)
         flip_kernel(p, j.w, p->wflip);
-    if (p->winograd && j.gx)
-        bgm__winograd_kernel(p->wflip, p->f, p->g.c, p->wino_ub);
-    if (p->winograd && j.gw)
-        memset(p->wino_du, 0,
+    wino_scratch(p, &j, node->out->tape, 1);
+    if (j.wino && j.gx)
+        bgm__winograd_kernel(p->wflip, p->f, p->g.c, j.wu);
+    if (j.wdu)
+        memset(j.wdu, 0,
                (size_t)(p->slots * bgm__winograd_kernel_floats(p->g.c, p->f)) * sizeof(float));
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
-    if (p->winograd && j.gw) { /* the slots' sums in slot order, then back to 3x3 */
+    if (j.wdu) { /* the slots' sums in slot order, then back to 3x3 */
         const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f);
         for (slot = 1; slot < p->slots; slot++)
-            bgm__bias_add_rows(p->wino_du, p->wino_du + slot * size, 1, size);
-        bgm__winograd_kernel_grad(p->wino_du, p->g.c, p->f, j.gw);
+            bgm__bias_add_rows(j.wdu, j.wdu + slot * size, 1, size);
+        bgm__winograd_kernel_grad(j.wdu, p->g.c, p->f, j.gw);
     }
+    bgm__scratch_free(j.own_scratch);
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {
         const float *part = p->partial + (slot - 1) * (p->k * p->f + p->f);
         if (j.gw)
@@ -568,9 +604,7 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     size_t at = 64; /* never 0, even with no buffer at all */
     int64_t col = 0;
     int ok;
-    if (p->winograd && !backward) {
-        col = 0;
-    } else if (p->implicit) {
+    if (p->implicit) {
         p->grid_image = pads_x(p) ? p->xp_image : 0;
         if (backward && p->gp_image > p->grid_image)
             p->grid_image = p->gp_image;
@@ -581,23 +615,8 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
     ok = col >= 0;
     p->col = carve(base, &at, &ok, col, sizeof(float));
     p->rtab = p->ktab = p->rtab_gx = p->ktab_gx = NULL;
-    p->wflip = p->partial = p->wino_u = p->wino_ub = p->wino_ws = p->wino_du = NULL;
-    if (p->winograd) {
-        p->wino_u = carve(base, &at, &ok,
-                          p->wino4 ? bgm__winograd4_kernel_floats(g->c, p->f)
-                                   : bgm__winograd_kernel_floats(g->c, p->f),
-                          sizeof(float));
-        if (backward) {
-            p->wino_ub = carve(base, &at, &ok, bgm__winograd_kernel_floats(g->c, p->f),
-                               sizeof(float));
-            p->wino_du = carve(base, &at, &ok,
-                               product3(p->slots, bgm__winograd_kernel_floats(g->c, p->f), 1),
-                               sizeof(float));
-        }
-        p->wino_ws = carve(base, &at, &ok, product3(p->slots, p->wino_ws_floats, 1),
-                           sizeof(float));
-    }
-    if (p->implicit && (backward || !p->winograd)) {
+    p->wflip = p->partial = NULL;
+    if (p->implicit) {
         p->rtab = carve(base, &at, &ok, p->chunk * p->pix, sizeof(int64_t));
         p->ktab = carve(base, &at, &ok, p->k, sizeof(int64_t));
     }
@@ -703,8 +722,8 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
     }
     if (p->rtab)
         fill_tables(p);
-    conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, res ? res->data : NULL,
-                 relu, c.out->data);
+    conv_forward(p, tape, x->data, kernel->data, bias ? bias->data : NULL,
+                 res ? res->data : NULL, relu, c.out->data);
     if (!c.node)
         bgm__op_workspace_release(&c, block);
     return bgm__op_end(&c, out);

@@ -150,7 +150,8 @@ AVX512 static void output_tile4(const float *m, int64_t ms, int64_t f, int nr, i
 AVX512 static inline void g6(__m512 x0, __m512 x1, __m512 x2, __m512 *o, int os)
 {
     const __m512 s = ADD(x0, x2), a = _mm512_mul_ps(SET1(1.0f / 24.0f), x0);
-    const __m512 b = _mm512_mul_ps(SET1(1.0f / 12.0f), x1), c = _mm512_mul_ps(SET1(1.0f / 6.0f), x2);
+    const __m512 b = _mm512_mul_ps(SET1(1.0f / 12.0f), x1);
+    const __m512 c = _mm512_mul_ps(SET1(1.0f / 6.0f), x2);
     o[0] = _mm512_mul_ps(SET1(0.25f), x0);
     o[os] = _mm512_mul_ps(SET1(-1.0f / 6.0f), ADD(s, x1));
     o[2 * os] = _mm512_mul_ps(SET1(-1.0f / 6.0f), SUB(s, x1));
