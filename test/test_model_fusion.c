@@ -215,16 +215,19 @@ START_TEST(bn_output_is_a_model_output)
 }
 END_TEST
 
-/* 3x3 stride-1 convolutions of 16 channels or more run as Winograd
- * F(2x2, 3x3) at inference: odd and even output sizes (tiles that overhang
- * the output), SAME and VALID padding, channel and filter counts that are
- * not multiples of a vector (16), with bias, BatchNorm, residual, ReLU. */
+/* 3x3 stride-1 convolutions of 16 channels or more run as Winograd at
+ * inference, F(2x2, 3x3) for small batches and F(4x4, 3x3) from 1,024
+ * output pixels (the last three sizes): odd and even output sizes (tiles
+ * that overhang the output), SAME and VALID padding, channel and filter
+ * counts that are not multiples of a vector (16), with bias, BatchNorm,
+ * residual, ReLU. */
 START_TEST(winograd_matches_the_direct_convolution)
 {
-    static const int64_t sizes[][4] = {{2, 7, 7, 16}, {2, 9, 6, 17}, {1, 5, 11, 32},
-                                       {2, 2, 3, 20}, {1, 1, 1, 16}};
+    static const int64_t sizes[][4] = {{2, 7, 7, 16},  {2, 9, 6, 17},   {1, 5, 11, 32},
+                                       {2, 2, 3, 20},  {1, 1, 1, 16},   {40, 7, 7, 16},
+                                       {12, 9, 10, 17}, {3, 22, 19, 16}};
     int i, valid;
-    for (i = 0; i < 5; i++)
+    for (i = 0; i < 8; i++)
         for (valid = 0; valid < 2; valid++) {
             const int64_t *sz = sizes[i];
             bgm_graph *g = NULL;
