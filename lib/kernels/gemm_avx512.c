@@ -109,22 +109,25 @@ AVX512 ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const floa
     }
 }
 
-#define TILE_CASE(R, NV, G)                                                            \
+#define TILE_CASE(R, NV, G, E)                                                         \
     case R:                                                                            \
-        tile(R, NV, G, k, a, ars, aks, rtab, ktab, b, ldb, m0, m1, alpha, beta, c, ldc, ep); \
+        tile(R, NV, G, k, a, ars, aks, rtab, ktab, b, ldb, m0, m1, alpha, beta, c, ldc, E); \
         break;
-#define TILE_CASES_12(NV, G)                                                           \
-    TILE_CASE(1, NV, G) TILE_CASE(2, NV, G) TILE_CASE(3, NV, G) TILE_CASE(4, NV, G)     \
-    TILE_CASE(5, NV, G) TILE_CASE(6, NV, G) TILE_CASE(7, NV, G) TILE_CASE(8, NV, G)     \
-    TILE_CASE(9, NV, G) TILE_CASE(10, NV, G) TILE_CASE(11, NV, G) TILE_CASE(12, NV, G)
-#define TILE_CASES_24(NV, G)                                                           \
-    TILE_CASES_12(NV, G)                                                               \
-    TILE_CASE(13, NV, G) TILE_CASE(14, NV, G) TILE_CASE(15, NV, G) TILE_CASE(16, NV, G) \
-    TILE_CASE(17, NV, G) TILE_CASE(18, NV, G) TILE_CASE(19, NV, G) TILE_CASE(20, NV, G) \
-    TILE_CASE(21, NV, G) TILE_CASE(22, NV, G) TILE_CASE(23, NV, G) TILE_CASE(24, NV, G)
+#define TILE_CASES_12(NV, G, E)                                                        \
+    TILE_CASE(1, NV, G, E) TILE_CASE(2, NV, G, E) TILE_CASE(3, NV, G, E)                 \
+    TILE_CASE(4, NV, G, E) TILE_CASE(5, NV, G, E) TILE_CASE(6, NV, G, E)                 \
+    TILE_CASE(7, NV, G, E) TILE_CASE(8, NV, G, E) TILE_CASE(9, NV, G, E)                 \
+    TILE_CASE(10, NV, G, E) TILE_CASE(11, NV, G, E) TILE_CASE(12, NV, G, E)
+#define TILE_CASES_24(NV, G, E)                                                        \
+    TILE_CASES_12(NV, G, E)                                                            \
+    TILE_CASE(13, NV, G, E) TILE_CASE(14, NV, G, E) TILE_CASE(15, NV, G, E)              \
+    TILE_CASE(16, NV, G, E) TILE_CASE(17, NV, G, E) TILE_CASE(18, NV, G, E)              \
+    TILE_CASE(19, NV, G, E) TILE_CASE(20, NV, G, E) TILE_CASE(21, NV, G, E)              \
+    TILE_CASE(22, NV, G, E) TILE_CASE(23, NV, G, E) TILE_CASE(24, NV, G, E)
 
 /* tile() for every mr of one (nv, gather) pair, each case compiled with its
- * own register set. */
+ * own register set, and twice: with the epilogue and, for plain products,
+ * with none at all (not even its test in the stores). */
 #define DEFINE_TILE_ROWS(NAME, CASES, NV, G)                                           \
     AVX512 static void NAME(int mr, int64_t k, const float *a, int64_t ars, int64_t aks, \
                             const int64_t *rtab, const int64_t *ktab, const float *b,   \
@@ -132,8 +135,15 @@ AVX512 ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const floa
                             float beta, float *c, int64_t ldc,                          \
                             const bgm__gemm_epilogue *ep)                               \
     {                                                                                  \
+        if (ep) {                                                                      \
+            switch (mr) {                                                              \
+            CASES(NV, G, ep)                                                           \
+            default: break;                                                            \
+            }                                                                          \
+            return;                                                                    \
+        }                                                                              \
         switch (mr) {                                                                  \
-        CASES(NV, G)                                                                   \
+        CASES(NV, G, NULL)                                                             \
         default: break;                                                                \
         }                                                                              \
     }
