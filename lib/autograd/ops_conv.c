@@ -184,7 +184,7 @@ static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
 static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
 {
     const conv_plan *p = j->p;
-    const int64_t out = p->pix * p->f, size = bgm__winograd_kernel_floats(p->g.c, p->f);
+    const int64_t out = p->pix * p->f, size = bgm__winograd_kernel_floats(p->g.c, p->f, 2);
     float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
     int64_t i, n;
     for (i = begin; i < end; i += n) {
@@ -239,8 +239,7 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
  * (j->own_scratch) when tape is NULL; 1 when j->wino is set. */
 static int wino_scratch(const conv_plan *p, conv_job *j, bgm_tape *tape, int backward)
 {
-    const int64_t kf = p->wino4 ? bgm__winograd4_kernel_floats(p->g.c, p->f)
-                                : bgm__winograd_kernel_floats(p->g.c, p->f);
+    const int64_t kf = bgm__winograd_kernel_floats(p->g.c, p->f, p->wino4 ? 4 : 2);
     const int64_t du = backward && j->gw ? p->slots * kf : 0;
     size_t bytes;
     j->wino = 0;
@@ -397,10 +396,10 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         bgm__winograd_kernel(p->wflip, p->f, p->g.c, j.wu);
     if (j.wdu)
         memset(j.wdu, 0,
-               (size_t)(p->slots * bgm__winograd_kernel_floats(p->g.c, p->f)) * sizeof(float));
+               (size_t)(p->slots * bgm__winograd_kernel_floats(p->g.c, p->f, 2)) * sizeof(float));
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
     if (j.wdu) { /* the slots' sums in slot order, then back to 3x3 */
-        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f);
+        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f, 2);
         for (slot = 1; slot < p->slots; slot++)
             bgm__bias_add_rows(j.wdu, j.wdu + slot * size, 1, size);
         bgm__winograd_kernel_grad(j.wdu, p->g.c, p->f, j.gw);
@@ -535,21 +534,20 @@ static void winograd_geometry(conv_plan *p)
 {
     const bgm__window *g = &p->g;
     bgm__window *gw = &p->gwin;
+    const int m = p->wino4 ? 4 : 2;
     int64_t back;
     *gw = *g;
     gw->h = g->oh, gw->w = g->ow, gw->c = p->f;
     gw->oh = g->h, gw->ow = g->w;
     gw->pad_top = g->kh - 1 - g->pad_top;
     gw->pad_left = g->kw - 1 - g->pad_left;
-    p->wino_group = p->wino4 ? bgm__winograd4_group(g) : bgm__winograd_group(g);
+    p->wino_group = bgm__winograd_group(g, m);
     if (p->wino_group > p->piece)
         p->wino_group = p->piece;
-    if (p->wino4) { /* forward only */
-        p->wino_ws_floats = bgm__winograd4_ws_floats(g, p->f, p->wino_group);
+    p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f, p->wino_group, m);
+    if (p->wino4) /* forward only */
         return;
-    }
-    p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f, p->wino_group);
-    back = bgm__winograd_ws_floats(gw, g->c, p->wino_group);
+    back = bgm__winograd_ws_floats(gw, g->c, p->wino_group, 2);
     if (back > p->wino_ws_floats)
         p->wino_ws_floats = back;
 }

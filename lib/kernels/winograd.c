@@ -24,20 +24,54 @@
  * of the 16 products (a few 12-row tiles of the AVX-512 kernels). */
 #define WINO_GROUP_ROWS 96
 
-int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f) { return 16 * c * f; }
-
-static int64_t tiles_of(const bgm__window *g) { return ((g->oh + 1) / 2) * ((g->ow + 1) / 2); }
-
-int64_t bgm__winograd_group(const bgm__window *g)
+int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m)
 {
-    int64_t t = tiles_of(g);
+    return (m + 2) * (m + 2) * c * f;
+}
+
+static int64_t tiles_of(const bgm__window *g, int m)
+{
+    return ((g->oh + m - 1) / m) * ((g->ow + m - 1) / m);
+}
+
+int64_t bgm__winograd_group(const bgm__window *g, int m)
+{
+    int64_t t = tiles_of(g, m);
     return t >= WINO_GROUP_ROWS ? 1 : (WINO_GROUP_ROWS + t - 1) / t;
 }
 
-int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count)
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count, int m)
 {
-    /* v (16, count * tiles, c), m (16, count * tiles, f), a row of c zeros */
-    return 16 * count * tiles_of(g) * (g->c + f) + g->c;
+    /* v and m: (m + 2)^2 blocks of c (f) per tile, a row of c zeros */
+    return (m + 2) * (m + 2) * count * tiles_of(g, m) * (g->c + f) + g->c;
+}
+
+void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t y0,
+                                int64_t x0, int side, const float *zero, const float **src)
+{
+    int i, j;
+    for (i = 0; i < side; i++)
+        for (j = 0; j < side; j++) {
+            int64_t yy = y0 + i - g->pad_top, xx = x0 + j - g->pad_left;
+            src[i * side + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
+                                    ? img + (yy * g->w + xx) * g->c : zero;
+        }
+}
+
+int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
+                               int64_t x0, float *y, const bgm__gemm_epilogue *ep,
+                               float **out, const float **res, int *nc)
+{
+    int nr = g->oh - y0 < m ? (int)(g->oh - y0) : m, a, b;
+    *nc = g->ow - x0 < m ? (int)(g->ow - x0) : m;
+    for (a = 0; a < m; a++)
+        for (b = 0; b < m; b++) {
+            /* clamped inside the image: written only when a < nr, b < nc */
+            int64_t o = at + (y0 + (a < nr ? a : 0)) * g->ow + x0 + (b < *nc ? b : 0);
+            out[a * m + b] = y + o * f;
+            res[a * m + b] = ep && ep->res ? ep->res + o * f : NULL;
+        }
+    return nr;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -305,14 +339,9 @@ static void input_images(const bgm__window *g, int64_t count, const float *x, fl
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
-                const float *img = x + n * g->h * g->w * c, *src[16];
-                int i, j;
-                for (i = 0; i < 4; i++)
-                    for (j = 0; j < 4; j++) {
-                        int64_t yy = 2 * ty + i - g->pad_top, xx = 2 * tx + j - g->pad_left;
-                        src[i * 4 + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
-                                             ? img + (yy * g->w + xx) * c : zero;
-                    }
+                const float *src[16];
+                bgm__winograd_tile_sources(g, x + n * g->h * g->w * c, 2 * ty, 2 * tx, 4, zero,
+                                           src);
                 input_tile(src, c, v + ((n * th + ty) * tw + tx) * c, count * nt * c);
             }
 }
@@ -330,18 +359,10 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
-                const int64_t at = n * g->oh * g->ow;
                 float *out[4];
                 const float *res[4];
-                int a, b, nr = g->oh - 2 * ty < 2 ? 1 : 2, nc = g->ow - 2 * tx < 2 ? 1 : 2;
-                for (a = 0; a < 2; a++)
-                    for (b = 0; b < 2; b++) {
-                        /* clamped inside the image: written only when a < nr, b < nc */
-                        int64_t o = at + (2 * ty + (a < nr ? a : 0)) * g->ow + 2 * tx +
-                                    (b < nc ? b : 0);
-                        out[a * 2 + b] = y + o * f;
-                        res[a * 2 + b] = ep && ep->res ? ep->res + o * f : NULL;
-                    }
+                int nc, nr = bgm__winograd_tile_outputs(g, f, 2, n * g->oh * g->ow, 2 * ty,
+                                                        2 * tx, y, ep, out, res, &nc);
                 output_tile(m + ((n * th + ty) * tw + tx) * f, nt * f, f, nr, nc, out,
                             ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
                             ep ? ep->relu : 0);

@@ -12,20 +12,36 @@
 #include "gemm_avx512.h"
 #include "im2col.h"
 
-/* Floats of the transformed kernel: 16 * c * f. */
-int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f);
+/* Floats of the transformed kernel of F(m x m, 3x3), m 2 or 4:
+ * (m + 2)^2 * c * f. */
+int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m);
 
 /* u (16, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f). */
 void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u);
 
 /* How many images to run together under window g: enough that their
  * tiles fill the products' rows (1 for images of 96 tiles or more). */
-int64_t bgm__winograd_group(const bgm__window *g);
+int64_t bgm__winograd_group(const bgm__window *g, int m);
 
 /* Floats of the workspace of bgm__winograd_images and
  * bgm__winograd_kernel_grad_images for count images under window g (f
  * filters). */
-int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count);
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count, int m);
+
+/* For the transforms of both sizes: src[side * side] = where each element
+ * of the side x side input block at (y0, x0) of the output grid lies in the
+ * image img under g, zero (c floats of 0) where the block leaves it. */
+void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t y0,
+                                int64_t x0, int side, const float *zero, const float **src);
+
+/* out[m * m] = where each output of the m x m tile at (y0, x0) of image at
+ * (its first pixel's index) goes in y (f filters), res[] its residual in
+ * ep (NULL without one); *nc and the result: the columns and rows of the
+ * tile inside the output (entries beyond them point at valid pixels but
+ * must not be written). */
+int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
+                               int64_t x0, float *y, const bgm__gemm_epilogue *ep,
+                               float **out, const float **res, int *nc);
 
 /*
  * y (count, g->oh, g->ow, f) = the convolution of the count images x
@@ -58,10 +74,7 @@ void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw)
  * bgm__winograd4_available() (the AVX-512 build).
  */
 int bgm__winograd4_available(void);
-int64_t bgm__winograd4_kernel_floats(int64_t c, int64_t f);
 void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u);
-int64_t bgm__winograd4_group(const bgm__window *g);
-int64_t bgm__winograd4_ws_floats(const bgm__window *g, int64_t f, int64_t count);
 void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
                            const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
 

@@ -21,32 +21,6 @@
 
 #include "gemm.h"
 
-/* Images are transformed together until their tiles make this many rows
- * of the 36 products. */
-#define W4_GROUP_ROWS 96
-
-int64_t bgm__winograd4_kernel_floats(int64_t c, int64_t f) { return 36 * c * f; }
-
-static int64_t tiles4_of(const bgm__window *g)
-{
-    return ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
-}
-
-int64_t bgm__winograd4_group(const bgm__window *g)
-{
-    int64_t t = tiles4_of(g);
-    return t >= W4_GROUP_ROWS ? 1 : (W4_GROUP_ROWS + t - 1) / t;
-}
-
-int64_t bgm__winograd4_ws_floats(const bgm__window *g, int64_t f, int64_t count)
-{
-    /* v (count * tiles, 36, c), m (count * tiles, 36, f): a tile's 36
-     * transformed blocks side by side, so the transforms read and write
-     * one contiguous run per tile (the products step over them); a row of
-     * c zeros */
-    return 36 * count * tiles4_of(g) * (g->c + f) + g->c;
-}
-
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
@@ -195,14 +169,9 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
-                const float *img = x + n * g->h * g->w * c, *src[36];
-                int i, j;
-                for (i = 0; i < 6; i++)
-                    for (j = 0; j < 6; j++) {
-                        int64_t yy = 4 * ty + i - g->pad_top, xx = 4 * tx + j - g->pad_left;
-                        src[i * 6 + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
-                                             ? img + (yy * g->w + xx) * c : zero;
-                    }
+                const float *src[36];
+                bgm__winograd_tile_sources(g, x + n * g->h * g->w * c, 4 * ty, 4 * tx, 6, zero,
+                                           src);
                 input_tile4(src, c, v + ((n * th + ty) * tw + tx) * 36 * c, c);
             }
     for (e = 0; e < 36; e++)
@@ -211,20 +180,10 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
-                const int64_t at = n * g->oh * g->ow;
-                const int nr = g->oh - 4 * ty < 4 ? (int)(g->oh - 4 * ty) : 4;
-                const int nc = g->ow - 4 * tx < 4 ? (int)(g->ow - 4 * tx) : 4;
                 float *out[16];
                 const float *res[16];
-                int a, b;
-                for (a = 0; a < 4; a++)
-                    for (b = 0; b < 4; b++) {
-                        /* clamped inside the image: written only when a < nr, b < nc */
-                        int64_t o = at + (4 * ty + (a < nr ? a : 0)) * g->ow + 4 * tx +
-                                    (b < nc ? b : 0);
-                        out[a * 4 + b] = y + o * f;
-                        res[a * 4 + b] = ep && ep->res ? ep->res + o * f : NULL;
-                    }
+                int nc, nr = bgm__winograd_tile_outputs(g, f, 4, n * g->oh * g->ow, 4 * ty,
+                                                        4 * tx, y, ep, out, res, &nc);
                 output_tile4(m + ((n * th + ty) * tw + tx) * 36 * f, f, f, nr, nc, out,
                              ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
                              ep ? ep->relu : 0);
