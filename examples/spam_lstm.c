@@ -7,83 +7,17 @@
  * read from its raw .txt file; cleaning strips the mail headers so they do
  * not give the answer away.
  */
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <bigmodel.h>
+#include "spam_corpus.h"
 
 #define MAXLEN 200 /* ids per mail: its last 200 words, which tell more than its first */
 #define EPOCHS 4   /* a cap (with early stopping) that keeps the run to a few minutes */
-#define MAXDOCS 8192
 #define CHECK(x) do { if ((s = (x)) != BGM_OK) goto done; } while (0)
-
-static char *docs[MAXDOCS];
-static int32_t labels[MAXDOCS];
-static int64_t ndocs;
-
-/* Appends every *.txt mail of dir/group, in name order, with label. */
-static void read_group(const char *dir, const char *group, int32_t label)
-{
-    char path[4096];
-    struct dirent **names = NULL;
-    int n, i;
-    snprintf(path, sizeof path, "%s/%s", dir, group);
-    n = scandir(path, &names, NULL, alphasort);
-    for (i = 0; i < n; i++) {
-        FILE *f = NULL;
-        long len;
-        snprintf(path, sizeof path, "%s/%s/%s", dir, group, names[i]->d_name);
-        if (strstr(names[i]->d_name, ".txt") && ndocs < MAXDOCS && (f = fopen(path, "rb")) &&
-            fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-            (docs[ndocs] = calloc((size_t)len + 1, 1)) &&
-            fread(docs[ndocs], 1, (size_t)len, f) == (size_t)len)
-            labels[ndocs++] = label;
-        if (f)
-            fclose(f);
-        free(names[i]);
-    }
-    free(names);
-}
-
-/* The documents and float labels (N, 1) of the samples of ds, whose features are indices. */
-static bgm_status pick(const bgm_dataset *ds, const char ***out, bgm_tensor **y)
-{
-    int64_t n = bgm_dataset_size(ds), i;
-    const int32_t *idx = bgm_tensor_data(bgm_dataset_features(ds));
-    bgm_status s = bgm_tensor_zeros(y, BGM_FLOAT32, (int64_t[]){n, 1}, 2);
-    *out = malloc((size_t)n * sizeof **out);
-    for (i = 0; s == BGM_OK && *out && i < n; i++) {
-        (*out)[i] = docs[idx[i]];
-        ((float *)bgm_tensor_data(*y))[i] = (float)labels[idx[i]];
-    }
-    return s == BGM_OK && !*out ? BGM_E_NOMEM : s;
-}
-
-/* Prints the classification report of m (which outputs logits) on x, y; returns the accuracy. */
-static double report(const char *title, bgm_model *m, const bgm_tensor *x, const bgm_tensor *y)
-{
-    static const char *names[2] = {"ham", "spam"};
-    bgm_tensor *logits = NULL, *probs = NULL;
-    double acc = -1.0;
-    char text[2048];
-    if (bgm_model_predict(&logits, m, x, 256) == BGM_OK &&
-        bgm_op_sigmoid(&probs, NULL, logits) == BGM_OK &&
-        bgm_classification_report(text, sizeof text, NULL, NULL, y, probs, 2, names, 4) == 0 &&
-        bgm_metric_compute(&acc, NULL, BGM_METRIC_ACCURACY, NULL, y, probs) == BGM_OK)
-        printf("\n%s\n%s", title, text);
-    bgm_tensor_free(logits);
-    bgm_tensor_free(probs);
-    return acc;
-}
 
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : "data/spam-assassin/data", **tr = NULL, **te = NULL;
-    bgm_tensor *index = NULL, *ids = NULL, *y_tr = NULL, *y_te = NULL, *x_tr = NULL,
-               *x_te = NULL, *v_tr = NULL, *v_te = NULL;
-    bgm_dataset *all = NULL, *train = NULL, *test = NULL;
+    const char *dir = argc > 1 ? argv[1] : "data/spam-assassin/data";
+    spam_split sp = {0};
+    bgm_tensor *x_tr = NULL, *x_te = NULL, *v_tr = NULL, *v_te = NULL;
     bgm_model *lstm = NULL, *logreg = NULL;
     bgm_optimizer *opt = NULL;
     bgm_vocab *vocab = NULL;
@@ -96,34 +30,23 @@ int main(int argc, char **argv)
     bgm_word2vec_options wo;
     bgm_fit_options fo;
     bgm_metric_kind accuracy = BGM_METRIC_ACCURACY;
-    int64_t i, ntr, nte;
+    int64_t i;
     bgm_status s;
 
-    read_group(dir, "easy-ham-1", 0), read_group(dir, "easy-ham-2", 0);
-    read_group(dir, "hard-ham-1", 0), read_group(dir, "spam-1", 1), read_group(dir, "spam-2", 1);
+    read_corpus(dir);
     printf("%lld mails read from %s\n", (long long)ndocs, dir);
-    /* A stratified 80/20 split of the mail indices keeps the spam share in both sets. */
-    CHECK(bgm_tensor_zeros(&index, BGM_INT32, (int64_t[]){ndocs, 1}, 2));
-    for (i = 0; i < ndocs; i++)
-        ((int32_t *)bgm_tensor_data(index))[i] = (int32_t)i;
-    CHECK(bgm_tensor_from_data(&ids, BGM_INT32, (int64_t[]){ndocs}, 1, labels));
-    CHECK(bgm_dataset_from_tensors(&all, index, ids));
-    CHECK(bgm_dataset_train_test_split(&train, &test, all, 0.2, 42, 1));
-    CHECK(pick(train, &tr, &y_tr));
-    CHECK(pick(test, &te, &y_te));
-    ntr = bgm_dataset_size(train), nte = bgm_dataset_size(test);
-    bgm_text_clean_options_init(&clean);
-    clean.strip_headers = clean.strip_digits = 1;
+    CHECK(split_corpus(&sp));
+    spam_clean_options(&clean);
 
     /* Baseline: each mail's mean word vector, standardized, into a logistic regression. */
     bgm_word2vec_options_init(&wo);
     wo.vector_size = 128;
     wo.min_count = 2;
     wo.clean = &clean; /* one thread (the default): the same vectors every run */
-    printf("Training word2vec on the %lld training mails\n", (long long)ntr);
-    CHECK(bgm_word2vec_train(&w2v, tr, NULL, ntr, &wo));
-    CHECK(bgm_word2vec_document_vectors(&v_tr, w2v, tr, NULL, ntr, &clean));
-    CHECK(bgm_word2vec_document_vectors(&v_te, w2v, te, NULL, nte, &clean));
+    printf("Training word2vec on the %lld training mails\n", (long long)sp.ntrain);
+    CHECK(bgm_word2vec_train(&w2v, sp.train, NULL, sp.ntrain, &wo));
+    CHECK(bgm_word2vec_document_vectors(&v_tr, w2v, sp.train, NULL, sp.ntrain, &clean));
+    CHECK(bgm_word2vec_document_vectors(&v_te, w2v, sp.test, NULL, sp.ntest, &clean));
     CHECK(bgm_scaler_standard(&scaler, BGM_SCALE_PER_FEATURE));
     CHECK(bgm_scaler_fit(scaler, v_tr));
     CHECK(bgm_scaler_transform_inplace(scaler, v_tr));
@@ -136,16 +59,16 @@ int main(int argc, char **argv)
     fo.epochs = 30;
     fo.verbose = 0;
     fo.validation_split = 0.1;
-    CHECK(bgm_model_fit(NULL, logreg, v_tr, y_tr, &fo));
+    CHECK(bgm_model_fit(NULL, logreg, v_tr, sp.y_train, &fo));
 
     /* LSTM over the ids of a 20,000-word vocabulary of the training mails. */
     bgm_vocab_options_init(&vo);
     vo.max_size = 20000;
     vo.clean = &clean;
-    CHECK(bgm_vocab_build(&vocab, tr, NULL, ntr, &vo));
-    CHECK(bgm_vocab_encode_padded(&x_tr, vocab, tr, NULL, ntr, MAXLEN, BGM_PAD_PRE,
+    CHECK(bgm_vocab_build(&vocab, sp.train, NULL, sp.ntrain, &vo));
+    CHECK(bgm_vocab_encode_padded(&x_tr, vocab, sp.train, NULL, sp.ntrain, MAXLEN, BGM_PAD_PRE,
                                   BGM_PAD_PRE, &clean));
-    CHECK(bgm_vocab_encode_padded(&x_te, vocab, te, NULL, nte, MAXLEN, BGM_PAD_PRE,
+    CHECK(bgm_vocab_encode_padded(&x_te, vocab, sp.test, NULL, sp.ntest, MAXLEN, BGM_PAD_PRE,
                                   BGM_PAD_PRE, &clean));
     CHECK(bgm_model_create(&lstm, (int64_t[]){MAXLEN}, 1, 42));
     /* A setter on a NULL layer fails quietly; the add then reports the constructor's error. */
@@ -164,11 +87,12 @@ int main(int argc, char **argv)
     fo.callbacks = &stop;
     fo.num_callbacks = 1;
     printf("Training the LSTM for at most %d epochs (capped to keep the run short)\n", EPOCHS);
-    CHECK(bgm_model_fit(NULL, lstm, x_tr, y_tr, &fo));
+    CHECK(bgm_model_fit(NULL, lstm, x_tr, sp.y_train, &fo));
 
     {
-        double a = report("LSTM on the test mails:", lstm, x_te, y_te);
-        double b = report("word2vec document vectors + logistic regression:", logreg, v_te, y_te);
+        double a = report("LSTM on the test mails:", lstm, x_te, sp.y_test);
+        double b = report("word2vec document vectors + logistic regression:", logreg, v_te,
+                          sp.y_test);
         printf("\ntest accuracy: LSTM %.4f, word2vec + logistic regression %.4f: %s\n", a, b,
                a > b ? "the LSTM wins" : "the baseline wins");
     }
@@ -177,10 +101,8 @@ done:
         fprintf(stderr, "spam_lstm: %s\n", bgm_last_error());
     for (i = 0; i < ndocs; i++)
         free(docs[i]);
-    free(tr), free(te);
-    bgm_tensor_free(index), bgm_tensor_free(ids), bgm_tensor_free(y_tr), bgm_tensor_free(y_te);
+    spam_split_free(&sp);
     bgm_tensor_free(x_tr), bgm_tensor_free(x_te), bgm_tensor_free(v_tr), bgm_tensor_free(v_te);
-    bgm_dataset_free(all), bgm_dataset_free(train), bgm_dataset_free(test);
     bgm_model_free(lstm), bgm_model_free(logreg), bgm_vocab_free(vocab);
     bgm_word2vec_free(w2v), bgm_scaler_free(scaler), bgm_callback_free(stop);
     return s == BGM_OK ? 0 : 1;

@@ -199,6 +199,15 @@ static bgm_tensor *generate(bgm_model *m, const int32_t *prompt, int64_t n,
     return out;
 }
 
+static int64_t argmax_of(const float *row, int64_t n)
+{
+    int64_t i, best = 0;
+    for (i = 1; i < n; i++)
+        if (row[i] > row[best])
+            best = i;
+    return best;
+}
+
 static int64_t argmax(const float *row)
 {
     int64_t i, best = 0;
@@ -494,6 +503,115 @@ START_TEST(bad_calls_fail_with_clear_messages)
 }
 END_TEST
 
+/* ---- a GPT: pre-LN blocks of causal attention and GELU feed-forward ---- */
+
+#define GPT_VOCAB 13
+#define GPT_CONTEXT 128
+
+static bgm_node *call1(bgm_layer *l, bgm_node *x)
+{
+    return bgm_test_call(l, &x, 1);
+}
+
+static bgm_node *add2(bgm_node *a, bgm_node *b)
+{
+    return bgm_test_call(bgm_layer_add(), (bgm_node *[]){a, b}, 2);
+}
+
+static bgm_model *small_gpt(void)
+{
+    bgm_graph *g = NULL;
+    bgm_node *ids, *x, *h;
+    bgm_model *m = NULL;
+    int b;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    BGM_ASSERT_OK(bgm_graph_input(&ids, g, (int64_t[]){GPT_CONTEXT}, 1, BGM_INT32, "ids"));
+    x = call1(bgm_layer_embedding(GPT_VOCAB, 16), ids);
+    x = add2(x, call1(bgm_layer_position_embedding(GPT_CONTEXT), x));
+    for (b = 0; b < 2; b++) {
+        bgm_layer *mha = bgm_layer_multi_head_attention(2, 8);
+        BGM_ASSERT_OK(bgm_layer_set_use_causal_mask(mha, 1));
+        h = call1(bgm_layer_layer_norm(), x);
+        x = add2(x, bgm_test_call(mha, (bgm_node *[]){h, h}, 2));
+        h = call1(bgm_layer_dense(64, BGM_ACT_GELU), call1(bgm_layer_layer_norm(), x));
+        x = add2(x, call1(bgm_layer_dense(16, BGM_ACT_LINEAR), h));
+    }
+    x = call1(bgm_layer_dense(GPT_VOCAB, BGM_ACT_LINEAR), call1(bgm_layer_layer_norm(), x));
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &ids, 1, &x, 1, 21));
+    bgm_graph_free(g);
+    sharpen(m, 3); /* logits of some spread: greedy and sampled paths differ */
+    return m;
+}
+
+/* 100 steps after an 8-token prompt: the key/value cache gives the logits of
+ * re-running the whole prefix, to 1e-5 relative. */
+START_TEST(a_gpt_decodes_100_steps_with_the_cache_as_without)
+{
+    bgm_model *m = small_gpt();
+    bgm_decoder *cached = NULL, *plain = NULL;
+    bgm_tensor *a = NULL, *b = NULL;
+    int32_t prompt[8] = {1, 5, 9, 2, 6, 5, 3, 5};
+    int step;
+    BGM_ASSERT_OK(bgm_decoder_create(&cached, m, 1));
+    BGM_ASSERT_OK(bgm_decoder_create(&plain, m, 0));
+    ck_assert_int_eq(bgm_decoder_uses_cache(cached), 1);
+    BGM_ASSERT_OK(bgm_decoder_append(&a, cached, prompt, 8));
+    BGM_ASSERT_OK(bgm_decoder_append(&b, plain, prompt, 8));
+    for (step = 0; step <= 100; step++) {
+        const float *x = bgm_tensor_data(a), *y = bgm_tensor_data(b);
+        int64_t n = bgm_tensor_numel(a), i;
+        int32_t next = (int32_t)argmax_of(x + n - GPT_VOCAB, GPT_VOCAB);
+        ck_assert_int_eq(n, bgm_tensor_numel(b));
+        for (i = 0; i < n; i++)
+            ck_assert_msg(fabsf(x[i] - y[i]) <= 1e-5f * (fabsf(y[i]) + 1e-3f),
+                          "step %d, logit %lld: %.8g cached, %.8g re-run", step, (long long)i,
+                          x[i], y[i]);
+        bgm_tensor_free(a);
+        bgm_tensor_free(b);
+        if (step == 100)
+            break;
+        BGM_ASSERT_OK(bgm_decoder_append(&a, cached, &next, 1));
+        BGM_ASSERT_OK(bgm_decoder_append(&b, plain, &next, 1));
+    }
+    ck_assert_int_eq(bgm_decoder_length(cached), 108);
+    bgm_decoder_free(cached);
+    bgm_decoder_free(plain);
+    bgm_model_free(m);
+}
+END_TEST
+
+START_TEST(a_saved_gpt_generates_the_same_text_for_the_same_seed)
+{
+    bgm_model *m = small_gpt(), *back = NULL;
+    bgm_generate_options go;
+    bgm_tensor *a, *b, *c;
+    int32_t prompt[3] = {4, 2, 7};
+    char path[512];
+    bgm_generate_options_init(&go, sizeof go);
+    go.seed = 77;
+    go.max_new_tokens = 150; /* past the context: a window restart too */
+    go.temperature = 0.9f;
+    go.top_p = 0.9f;
+    a = generate(m, prompt, 3, &go);
+    bgm_test_tmpdir_create("generate-gpt");
+    snprintf(path, sizeof path, "%s/gpt.bgm", bgm_test_tmpdir());
+    BGM_ASSERT_OK(bgm_model_save(m, path, 0));
+    BGM_ASSERT_OK(bgm_model_load(&back, path));
+    b = generate(back, prompt, 3, &go);
+    ck_assert_int_eq(bgm_tensor_numel(a), 150);
+    ck_assert_mem_eq(bgm_tensor_data(a), bgm_tensor_data(b), 150 * sizeof(int32_t));
+    go.seed = 78; /* and the seed matters */
+    c = generate(back, prompt, 3, &go);
+    ck_assert(memcmp(bgm_tensor_data(a), bgm_tensor_data(c), 150 * sizeof(int32_t)) != 0);
+    bgm_tensor_free(a);
+    bgm_tensor_free(b);
+    bgm_tensor_free(c);
+    bgm_model_free(back);
+    bgm_model_free(m);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
 Suite *suite_generate(void)
 {
     Suite *s = suite_create("generate");
@@ -507,7 +625,10 @@ Suite *suite_generate(void)
     tcase_add_test(sample, same_seed_same_tokens_and_a_saved_model_generates_the_same_text);
     tcase_add_test(sample, stop_tokens_and_the_callback_end_generation);
     tcase_add_test(sample, bad_calls_fail_with_clear_messages);
+    tcase_add_test(decode, a_gpt_decodes_100_steps_with_the_cache_as_without);
+    tcase_add_test(sample, a_saved_gpt_generates_the_same_text_for_the_same_seed);
     BGM_TEST_SLOW(sample, 30);
+    BGM_TEST_SLOW(decode, 30);
     suite_add_tcase(s, decode);
     suite_add_tcase(s, sample);
     return s;

@@ -569,6 +569,46 @@ START_TEST(summary_of_a_graph_has_keras_connected_to_column)
 }
 END_TEST
 
+/* Merge layers combine padding masks as Keras does: a step is masked where
+ * any input's is. Two id inputs (mask_zero embeddings) added, then masked
+ * pooling: the mean runs over the steps where both ids are nonzero. */
+START_TEST(merge_layers_and_their_inputs_masks)
+{
+    int32_t a_ids[5] = {3, 0, 2, 4, 0}, b_ids[5] = {1, 2, 0, 3, 0};
+    bgm_graph *g = NULL;
+    bgm_node *in[2], *e[2], *sum, *pooled;
+    bgm_model *m = NULL;
+    bgm_tensor *xa = NULL, *xb = NULL, *y = NULL;
+    bgm_layer *emb[2];
+    const float *ta, *tb;
+    float want[4];
+    int i, k;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    for (i = 0; i < 2; i++) {
+        BGM_ASSERT_OK(bgm_graph_input(&in[i], g, (int64_t[]){5}, 1, BGM_INT32, NULL));
+        emb[i] = bgm_layer_embedding(6, 4);
+        BGM_ASSERT_OK(bgm_layer_set_mask_zero(emb[i], 1));
+        e[i] = bgm_test_call(emb[i], &in[i], 1);
+    }
+    sum = bgm_test_call(bgm_layer_add(), e, 2);
+    pooled = bgm_test_call(bgm_layer_global_avg_pool1d(), &sum, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, in, 2, &pooled, 1, 3));
+    BGM_ASSERT_OK(bgm_tensor_from_data(&xa, BGM_INT32, (int64_t[]){1, 5}, 2, a_ids));
+    BGM_ASSERT_OK(bgm_tensor_from_data(&xb, BGM_INT32, (int64_t[]){1, 5}, 2, b_ids));
+    BGM_ASSERT_OK(bgm_model_predict_multi(&y, 1, m, (const bgm_tensor *[]){xa, xb}, 2, 0));
+    ta = bgm_tensor_data(bgm_model_weight(m, 0));
+    tb = bgm_tensor_data(bgm_model_weight(m, 1));
+    for (k = 0; k < 4; k++) /* steps 0 and 3 have both ids nonzero */
+        want[k] = (ta[3 * 4 + k] + tb[1 * 4 + k] + ta[4 * 4 + k] + tb[3 * 4 + k]) / 2;
+    bgm_test_assert_close(y, (int64_t[]){1, 4}, 2, want, 1e-6);
+    bgm_tensor_free(y);
+    bgm_tensor_free(xa);
+    bgm_tensor_free(xb);
+    bgm_model_free(m);
+    bgm_graph_free(g);
+}
+END_TEST
+
 Suite *suite_model_graph(void)
 {
     Suite *s = suite_create("model_graph");
@@ -579,6 +619,7 @@ Suite *suite_model_graph(void)
     tcase_add_test(tc, layers_not_needed_by_the_outputs_are_not_part_of_the_model);
     tcase_add_test(tc, bad_graphs_fail_naming_the_layer_or_node);
     tcase_add_test(tc, merge_layers_compute_what_keras_computes);
+    tcase_add_test(tc, merge_layers_and_their_inputs_masks);
     tcase_add_test(tc, reshape_permute_and_zero_padding_move_values_as_keras);
     tcase_add_test(tc, predict_frees_activations_early_and_equals_forward_on_one_tape);
     tcase_add_test(tc, a_shared_layer_gets_the_gradients_of_both_calls);

@@ -908,6 +908,41 @@ START_TEST(a_layer_with_pretrained_rows_is_freed_when_never_added)
 }
 END_TEST
 
+/* Keras' Dense passes the mask on: Embedding(mask_zero) -> Dense -> masked
+ * pooling ignores the padding, so a padded sequence pools like the bare one. */
+static bgm_model *embed_dense_pool(int64_t t)
+{
+    bgm_model *m = NULL;
+    bgm_layer *emb = bgm_layer_embedding(10, 4);
+    BGM_ASSERT_OK(bgm_layer_set_mask_zero(emb, 1));
+    BGM_ASSERT_OK(bgm_model_create(&m, &t, 1, 5));
+    BGM_ASSERT_OK(bgm_model_add(m, emb));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_TANH)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_global_avg_pool1d()));
+    return m;
+}
+
+START_TEST(dense_passes_the_mask_on_to_masked_pooling)
+{
+    bgm_model *bare = embed_dense_pool(3), *padded = embed_dense_pool(6);
+    bgm_tensor *x3 = ids_tensor(1, 3, (int32_t[]){3, 4, 5});
+    bgm_tensor *x6 = ids_tensor(1, 6, (int32_t[]){3, 4, 5, 0, 0, 0});
+    bgm_tensor *a = NULL, *b = NULL;
+    float w[10 * 4 + 4 * 3 + 3];
+    BGM_ASSERT_OK(bgm_model_get_weights(bare, w, 55));
+    BGM_ASSERT_OK(bgm_model_set_weights(padded, w, 55));
+    BGM_ASSERT_OK(bgm_model_predict(&a, bare, x3, 0));
+    BGM_ASSERT_OK(bgm_model_predict(&b, padded, x6, 0));
+    bgm_test_assert_close(b, (int64_t[]){1, 3}, 2, bgm_tensor_data(a), 1e-6);
+    bgm_tensor_free(a);
+    bgm_tensor_free(b);
+    bgm_tensor_free(x3);
+    bgm_tensor_free(x6);
+    bgm_model_free(bare);
+    bgm_model_free(padded);
+}
+END_TEST
+
 /* A per-position output (N, T, V) with labels (N, T): accuracy counts every
  * position, as Keras' sparse_categorical_accuracy does. */
 START_TEST(accuracy_of_a_sequence_output_counts_every_position)
@@ -975,6 +1010,7 @@ Suite *suite_model_seq(void)
     BGM_TEST_SLOW(train, 120);
     BGM_TEST_SLOW(embed, 20);
     tcase_add_test(mask, accuracy_of_a_sequence_output_counts_every_position);
+    tcase_add_test(mask, dense_passes_the_mask_on_to_masked_pooling);
     tcase_add_test(bad, float_input_to_an_embedding_model_names_the_layer);
     tcase_add_test(bad, ids_beyond_the_vocabulary_fail_with_range);
     tcase_add_test(bad, int32_input_to_a_float_model_suggests_an_embedding);

@@ -296,6 +296,42 @@ START_TEST(matmul_gradients_match_finite_differences)
 }
 END_TEST
 
+static bgm_status call_linear(bgm_tensor **out, bgm_tape *tape, bgm_tensor *const *in,
+                              void *ctx)
+{
+    return bgm_op_linear(out, tape, in[0], in[1], ctx ? NULL : in[2]);
+}
+
+/* linear = matmul + bias over the last axis of any batch shape, with its
+ * gradients by finite differences, fresh or accumulated. */
+START_TEST(linear_is_the_product_plus_bias_over_the_last_axis)
+{
+    bgm_tensor *x = bgm_test_randn((int64_t[]){2, 3, 4}, 3, 31);
+    bgm_tensor *w = bgm_test_randn((int64_t[]){4, 5}, 2, 32);
+    bgm_tensor *b = bgm_test_randn((int64_t[]){5}, 1, 33);
+    bgm_tensor *y = NULL, *p = NULL, *ref = NULL, *in[3] = {x, w, b};
+    double err;
+    BGM_ASSERT_OK(bgm_op_linear(&y, NULL, x, w, b));
+    BGM_ASSERT_OK(bgm_op_matmul(&p, NULL, x, w));
+    BGM_ASSERT_OK(bgm_op_add(&ref, NULL, p, b));
+    bgm_test_assert_close(y, (int64_t[]){2, 3, 5}, 3, bgm_tensor_data(ref), 1e-6);
+    err = bgm_test_gradcheck(call_linear, in, 3, NULL, GRAD_EPS_LINEAR);
+    ck_assert_msg(err < GRAD_TOL, "linear gradient error %g", err);
+    err = bgm_test_gradcheck(call_linear, in, 2, (void *)1, GRAD_EPS_LINEAR); /* no bias */
+    ck_assert_msg(err < GRAD_TOL, "linear (no bias) gradient error %g", err);
+    BGM_ASSERT_FAILS(bgm_op_linear(&y, NULL, b, w, NULL), BGM_E_SHAPE, "needs a batch axis");
+    BGM_ASSERT_FAILS(bgm_op_linear(&y, NULL, x, b, NULL), BGM_E_SHAPE,
+                     "kernel (5,) must be (inputs, units)");
+    BGM_ASSERT_FAILS(bgm_op_linear(&y, NULL, x, w, x), BGM_E_SHAPE, "bias must be (5,)");
+    BGM_ASSERT_FAILS(bgm_op_linear(NULL, NULL, x, w, b), BGM_E_INVALID, "out");
+    bgm_tensor_free(p);
+    bgm_tensor_free(ref);
+    bgm_tensor_free(x);
+    bgm_tensor_free(w);
+    bgm_tensor_free(b);
+}
+END_TEST
+
 static bgm_status call_square(bgm_tensor **out, bgm_tape *tape, bgm_tensor *const *in,
                               void *ctx)
 {
@@ -546,6 +582,7 @@ Suite *suite_ops_linalg(void)
     TCase *grad = tcase_create("gradients");
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(tc, matmul_of_2x3_by_3x2_gives_the_textbook_product);
+    tcase_add_test(tc, linear_is_the_product_plus_bias_over_the_last_axis);
     tcase_add_test(tc, matmul_of_a_batch_by_one_matrix_multiplies_each_item);
     tcase_add_test(tc, matmul_of_two_batches_pairs_the_items);
     tcase_add_test(tc, matmul_broadcasts_batch_dimensions_like_numpy);

@@ -40,17 +40,6 @@ static bgm_tensor *distinct(const int64_t *shape, int ndim, float start, float s
     return t;
 }
 
-/* Uniform values in [lo, hi) from seed. */
-static bgm_tensor *uniform(const int64_t *shape, int ndim, float lo, float hi, uint64_t seed)
-{
-    bgm_rng *rng = NULL;
-    bgm_tensor *t = NULL;
-    BGM_ASSERT_OK(bgm_rng_create(&rng, seed));
-    BGM_ASSERT_OK(bgm_tensor_rand_uniform(&t, rng, shape, ndim, lo, hi));
-    bgm_rng_free(rng);
-    return t;
-}
-
 /* ---- a naive convolution to compare with ------------------------------- */
 
 typedef struct geom {
@@ -518,10 +507,10 @@ START_TEST(batch_norm_gradients_match_finite_differences)
     double err;
     int i;
     in[0] = bgm_test_randn(xs, 4, 70);
-    in[1] = uniform(cs, 1, 0.5f, 2.0f, 71);
+    in[1] = bgm_test_uniform(cs, 1, 0.5f, 2.0f, 71);
     in[2] = bgm_test_randn(cs, 1, 72);
     in[3] = bgm_test_randn(cs, 1, 73);
-    in[4] = uniform(cs, 1, 0.5f, 2.0f, 74);
+    in[4] = bgm_test_uniform(cs, 1, 0.5f, 2.0f, 74);
     err = bgm_test_gradcheck(call_bn, in, bc->with_params ? 3 : 1, (void *)bc, 1e-2);
     ck_assert_msg(err < GRAD_TOL, "case %d: relative error %g", _i, err);
     for (i = 0; i < 5; i++)
@@ -794,11 +783,12 @@ START_TEST(loss_gradients_match_finite_differences)
     if (lc->logits || lc->kind == 0)
         in[0] = distinct(s, 2, -2.0f, 0.2f, 3);
     else
-        in[0] = uniform(s, 2, 0.1f, 0.9f, 4);
+        in[0] = bgm_test_uniform(s, 2, 0.1f, 0.9f, 4);
     if (lc->kind == 0)
         in[1] = distinct(s, 2, -1.95f, 0.2f, 5);
     else
-        in[1] = uniform(s, 2, 0.0f, 1.0f, 6); /* soft targets exercise their gradient */
+        /* soft targets exercise their gradient */
+        in[1] = bgm_test_uniform(s, 2, 0.0f, 1.0f, 6);
     /* 1/p curves fast near 0.1: a smaller step keeps truncation error down. */
     err = bgm_test_gradcheck(call_loss, in, lc->kind == 3 ? 1 : 2, &ctx,
                              lc->kind == 0 || lc->logits ? 1e-2 : 1e-3);

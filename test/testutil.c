@@ -26,6 +26,17 @@ bgm_tensor *bgm_test_randn(const int64_t *shape, int ndim, uint64_t seed)
     return t;
 }
 
+bgm_tensor *bgm_test_uniform(const int64_t *shape, int ndim, float lo, float hi,
+                             uint64_t seed)
+{
+    bgm_rng *rng = NULL;
+    bgm_tensor *t = NULL;
+    BGM_ASSERT_OK(bgm_rng_create(&rng, seed));
+    BGM_ASSERT_OK(bgm_tensor_rand_uniform(&t, rng, shape, ndim, lo, hi));
+    bgm_rng_free(rng);
+    return t;
+}
+
 bgm_tensor *bgm_test_arange(const int64_t *shape, int ndim, float start)
 {
     bgm_tensor *t = NULL;

@@ -43,6 +43,10 @@ bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values)
 /* New float32 tensor of the given shape with N(0,1) values from seed. */
 bgm_tensor *bgm_test_randn(const int64_t *shape, int ndim, uint64_t seed);
 
+/* New float32 tensor of the given shape with U(lo, hi) values from seed. */
+bgm_tensor *bgm_test_uniform(const int64_t *shape, int ndim, float lo, float hi,
+                             uint64_t seed);
+
 /* New float32 tensor of the given shape holding start, start + 1, ... */
 bgm_tensor *bgm_test_arange(const int64_t *shape, int ndim, float start);
 

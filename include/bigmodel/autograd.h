@@ -135,6 +135,17 @@ BGM_API bgm_status bgm_op_sigmoid(bgm_tensor **out, bgm_tape *tape, const bgm_te
 BGM_API bgm_status bgm_op_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 /** out = x * Phi(x), the exact (erf) GELU, as PyTorch's default. */
 BGM_API bgm_status bgm_op_gelu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
+/**
+ * out = 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), the tanh
+ * approximation of GELU (PyTorch's approximate='tanh', Keras'
+ * gelu(approximate=True)), computed as x * sigmoid(2u): within 5e-7
+ * relative of that formula in exact arithmetic for x >= -2, 1.5e-6 at -4
+ * and 2e-5 in the far left tail (float rounding of the cubic; 1 + tanh
+ * loses every digit there).
+ */
+BGM_API bgm_status bgm_op_gelu_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
+/** out = x * sigmoid(x): SiLU, also called swish. */
+BGM_API bgm_status bgm_op_silu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x);
 
 /* ---- linear algebra and shapes ----------------------------------------- */
 
@@ -148,6 +159,18 @@ BGM_API bgm_status bgm_op_gelu(bgm_tensor **out, bgm_tape *tape, const bgm_tenso
  */
 BGM_API bgm_status bgm_op_matmul(bgm_tensor **out, bgm_tape *tape,
                                  const bgm_tensor *a, const bgm_tensor *b);
+
+/**
+ * A dense layer's affine map: out = x kernel + bias over the last axis of x,
+ * x (..., k) with at least one leading axis, kernel (k, n), bias (n) or
+ * NULL, out (..., n): every leading axis folded into the rows of one
+ * cblas_sgemm, the bias added in the same op (Keras' Dense; PyTorch's
+ * F.linear with the weight transposed). Gradients flow to x, kernel and bias.
+ * Errors also: BGM_E_SHAPE (x has one axis, its last is not the kernel's
+ * rows, bias is not (n)), BGM_E_UNSUPPORTED (sizes above INT_MAX).
+ */
+BGM_API bgm_status bgm_op_linear(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                 const bgm_tensor *kernel, const bgm_tensor *bias);
 
 /**
  * a times b transposed, without copying b: a is (..., k), b is (n, k), out

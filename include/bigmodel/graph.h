@@ -92,6 +92,23 @@ BGM_API bgm_status bgm_graph_input(bgm_node **out, bgm_graph *g, const int64_t *
 BGM_API bgm_status bgm_layer_call(bgm_node **out, bgm_layer *layer, bgm_node *const *inputs,
                                   int n);
 
+/**
+ * bgm_layer_call for a layer whose call makes several outputs (a
+ * MultiHeadAttention returning its attention scores): outs[0..nout)
+ * receive them, in the layer's order (borrowed from the graph). nout must be
+ * bgm_layer_num_outputs(layer). bgm_layer_call on such a layer makes the
+ * same nodes and returns output 0. An output j > 0 has one inbound node,
+ * output 0 of its call (bgm_node_input), and bgm_node_output_index j; any
+ * output can be a model output or another layer's input.
+ * Errors: as bgm_layer_call; BGM_E_INVALID also when nout differs (the
+ * layer is then freed when fresh, as on every error).
+ */
+BGM_API bgm_status bgm_layer_call_multi(bgm_node **outs, int nout, bgm_layer *layer,
+                                        bgm_node *const *inputs, int n);
+
+/** Which output of its call node is (0 for the first, for an input node and NULL). */
+BGM_API int bgm_node_output_index(const bgm_node *node);
+
 /** Shape of one sample of node; *ndim (may be NULL) receives its length. Borrowed; NULL for NULL. */
 BGM_API const int64_t *bgm_node_shape(const bgm_node *node, int *ndim);
 
@@ -104,7 +121,8 @@ BGM_API const bgm_layer *bgm_node_layer(const bgm_node *node);
 /** An input's name, or the name of the layer that made node. Borrowed; NULL for NULL. */
 BGM_API const char *bgm_node_name(const bgm_node *node);
 
-/** Number of nodes node's layer was called on (0 for an input node or NULL). */
+/** Number of nodes node's layer was called on (0 for an input node or NULL; 1 for an
+ * output j > 0 of a call: its output 0). */
 BGM_API int bgm_node_num_inputs(const bgm_node *node);
 
 /** Inbound node i of node, borrowed; NULL when out of range. */
@@ -231,6 +249,53 @@ BGM_API bgm_layer *bgm_layer_permute(const int *dims, int ndim);
  */
 BGM_API bgm_layer *bgm_layer_zero_padding2d(int64_t top, int64_t bottom, int64_t left,
                                             int64_t right);
+
+/**
+ * Keras' MultiHeadAttention with num_heads heads of key_dim (value_dim =
+ * key_dim, dropout 0, use_bias 1, output dimension the query's; change them
+ * with bgm_layer_set_value_dim, bgm_layer_set_dropout, bgm_layer_set_use_bias,
+ * bgm_layer_set_output_dim, bgm_layer_set_use_causal_mask). Called with
+ * bgm_layer_call on 2 to 4 nodes: query (T, dim), value (S, dim_v), key
+ * (S, dim_k; default: the value) and attention_mask (T, S) float32 (1:
+ * query t attends to key s, 0: it does not; pass the value as the key to
+ * give a mask without a key). Its output is (T, output_dim). Padding masks
+ * of the query, value and key (an Embedding with mask_zero before them) are
+ * combined with the attention mask and the causal mask as Keras combines
+ * them; a query that may attend to nothing outputs the output bias alone
+ * (zero attention), and the query's mask passes on. Scores are scaled by
+ * 1 / sqrt(key_dim). Weights, as Keras lays them out: query/kernel (dim,
+ * heads, key_dim), query/bias (heads, key_dim), key/kernel (dim_k, heads,
+ * key_dim), key/bias, value/kernel (dim_v, heads, value_dim), value/bias
+ * (heads, value_dim), attention_output/kernel (heads, value_dim, output_dim),
+ * attention_output/bias (output_dim); docs/design.md maps them to PyTorch's
+ * nn.MultiheadAttention.
+ * Errors (NULL returned): BGM_E_INVALID (num_heads or key_dim < 1), BGM_E_NOMEM.
+ */
+BGM_API bgm_layer *bgm_layer_multi_head_attention(int num_heads, int64_t key_dim);
+
+/** MultiHeadAttention: the width of each head's values (>= 1; default key_dim). */
+BGM_API bgm_status bgm_layer_set_value_dim(bgm_layer *layer, int64_t value_dim);
+
+/**
+ * MultiHeadAttention: the last dimension of the output (Keras' output_shape;
+ * >= 1, or 0 for the default: the query's last dimension).
+ */
+BGM_API bgm_status bgm_layer_set_output_dim(bgm_layer *layer, int64_t dim);
+
+/**
+ * MultiHeadAttention: hide from query t the keys after position t (Keras'
+ * use_causal_mask call argument; default 0), for decoders.
+ */
+BGM_API bgm_status bgm_layer_set_use_causal_mask(bgm_layer *layer, int use_causal_mask);
+
+/**
+ * MultiHeadAttention: calls make a second output, the attention scores
+ * (heads, T, S) (Keras' return_attention_scores; default 0): the softmax
+ * probabilities before dropout, differentiable. Use bgm_layer_call_multi.
+ * The attention then materializes the probabilities (N * H * T * S floats)
+ * instead of running the fused kernel.
+ */
+BGM_API bgm_status bgm_layer_set_return_attention_scores(bgm_layer *layer, int return_scores);
 
 #ifdef __cplusplus
 }

@@ -105,7 +105,10 @@ typedef enum bgm_activation {
     BGM_ACT_SOFTMAX = 4,    /**< over the last axis */
     BGM_ACT_LEAKY_RELU = 5, /**< slope 0.2 below 0 (tf.nn.leaky_relu); see
                                  bgm_layer_set_leaky_relu_alpha */
-    BGM_ACT_GELU = 6        /**< exact (erf) GELU */
+    BGM_ACT_GELU = 6,       /**< exact (erf) GELU */
+    BGM_ACT_GELU_TANH = 7,  /**< tanh approximation of GELU (Keras' approximate=True,
+                                 PyTorch's approximate='tanh'); "gelu_tanh" in configs */
+    BGM_ACT_SILU = 8        /**< x * sigmoid(x), SiLU / swish; "silu" in configs */
 } bgm_activation;
 
 /**
@@ -192,6 +195,35 @@ BGM_API bgm_layer *bgm_layer_batch_norm(void);
 
 /** Applies an activation function. */
 BGM_API bgm_layer *bgm_layer_activation(bgm_activation activation);
+
+/**
+ * Layer normalization (Keras' LayerNormalization): each position's features
+ * (the last axis) become (x - mean) / sqrt(var + epsilon) * gamma + beta.
+ * Keras defaults: axis -1, epsilon 1e-3, center and scale on. Weights
+ * "gamma" (D) from ones (with scale) and "beta" (D) from zeros (with center).
+ * Only the last axis is supported: another axis fails when the layer is
+ * built (BGM_E_SHAPE). A padding mask passes through. Change with
+ * bgm_layer_set_axis, bgm_layer_set_epsilon, bgm_layer_set_center,
+ * bgm_layer_set_scale.
+ */
+BGM_API bgm_layer *bgm_layer_layer_norm(void);
+
+/**
+ * RMS normalization (Keras' RMSNormalization): x / sqrt(mean(x^2) + epsilon)
+ * * scale over the last axis. Keras defaults: axis -1 (the only one
+ * supported, as bgm_layer_layer_norm), epsilon 1e-6. Weight "scale" (D) from
+ * ones. A padding mask passes through.
+ */
+BGM_API bgm_layer *bgm_layer_rms_norm(void);
+
+/**
+ * Mean over the steps of sequences (Keras' GlobalAveragePooling1D,
+ * channels last): (T, C) to (C), or (1, C) with bgm_layer_set_keepdims. With
+ * a padding mask (an Embedding with mask_zero before it) the mean is over
+ * the unmasked steps only; a sequence with no unmasked step gives zeros. The
+ * mask stops here.
+ */
+BGM_API bgm_layer *bgm_layer_global_avg_pool1d(void);
 
 /* ---- sequence layers ---------------------------------------------------
  * Token ids are int32 (N, T) tensors; a model starting with an Embedding
@@ -358,8 +390,28 @@ BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
 /** BatchNormalization momentum in [0, 1] (default 0.99). */
 BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum);
 
-/** BatchNormalization epsilon > 0 (default 1e-3). */
+/**
+ * BatchNormalization / LayerNormalization epsilon > 0 and finite (default
+ * 1e-3), RMSNormalization's (default 1e-6).
+ */
 BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon);
+
+/**
+ * LayerNormalization / RMSNormalization axis on the batched tensor, as
+ * Keras (default -1); only the last axis is supported, so another one fails
+ * when the layer is built. Concatenate: its axis (as bgm_layer_concatenate).
+ * Accepts -(BGM_MAX_DIMS - 1) to BGM_MAX_DIMS - 1.
+ */
+BGM_API bgm_status bgm_layer_set_axis(bgm_layer *layer, int64_t axis);
+
+/** LayerNormalization: with a "beta" offset (Keras' center; default 1). */
+BGM_API bgm_status bgm_layer_set_center(bgm_layer *layer, int center);
+
+/** LayerNormalization: with a "gamma" scale (Keras' scale; default 1). */
+BGM_API bgm_status bgm_layer_set_scale(bgm_layer *layer, int scale);
+
+/** GlobalAveragePooling1D: keep the time axis, as 1 (Keras' keepdims; default 0). */
+BGM_API bgm_status bgm_layer_set_keepdims(bgm_layer *layer, int keepdims);
 
 /**
  * Keras' layer.trainable = False when trainable is 0: every weight of the
@@ -409,7 +461,8 @@ BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_s
  * LSTM / GRU input dropout rate in [0, 1) (Keras' dropout; default 0): in
  * training, a mask of the input features drawn per batch from the model's
  * generator and shared by every step scales them by 0 or 1 / (1 - rate).
- * Inactive at inference.
+ * MultiHeadAttention: dropout on the attention probabilities (one draw per
+ * probability), as Keras. Inactive at inference.
  */
 BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate);
 
@@ -455,6 +508,9 @@ BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *neede
 
 /** Number of weights (trainable and not) of an added layer; 0 before. */
 BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer);
+
+/** Number of outputs a call of layer makes (1 for most kinds; 0 for NULL). */
+BGM_API int bgm_layer_num_outputs(const bgm_layer *layer);
 
 /* ---- building a model --------------------------------------------------- */
 

@@ -98,6 +98,21 @@ BGM_API bgm_status bgm_op_global_avg_pool2d(bgm_tensor **out, bgm_tape *tape,
                                             const bgm_tensor *x);
 
 /**
+ * Mean over the time axis of sequences: x (N, T, C) to (N, C), or (N, 1, C)
+ * with keepdims != 0 (Keras' GlobalAveragePooling1D). mask (N, T) float32 or
+ * NULL: step s of sequence i weighs mask[i][s] (1 = keep, 0 = padding), so
+ * with a padding mask the mean is over the unmasked steps only; a sequence
+ * whose mask sums to 0 gives zeros (where Keras divides by 0). The mask gets
+ * no gradient and is not kept (it may be freed after the call).
+ * Errors: BGM_E_INVALID (NULL x or out), BGM_E_DTYPE (x or mask not
+ * float32), BGM_E_SHAPE (x not 3-dimensional, T = 0, mask not (N, T)),
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_global_avg_pool1d(bgm_tensor **out, bgm_tape *tape,
+                                            const bgm_tensor *x, const bgm_tensor *mask,
+                                            int keepdims);
+
+/**
  * Zero padding (Keras ZeroPadding2D, channels_last): x (N, H, W, C) to
  * (N, top + H + bottom, left + W + right, C), x in the middle and zeros
  * around it. The gradient of x is the middle of the output gradient.
@@ -166,6 +181,30 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
                                      float momentum, float epsilon, int training);
 
 /**
+ * Layer normalization over the last axis (Keras' LayerNormalization with
+ * axis -1, PyTorch's layer_norm over the last dimension): each row x[..., :]
+ * of D features becomes
+ *     y = (x - mean) / sqrt(var + epsilon) * gamma + beta,
+ * mean and (biased) variance over the row. gamma and beta (D) may each be
+ * NULL (scale 1 / shift 0). Gradients flow to x, gamma and beta. One fused
+ * pass per row each way, threaded over rows; recording keeps 8 bytes per row.
+ * Errors: BGM_E_INVALID (NULL x or out, epsilon not finite and > 0),
+ * BGM_E_DTYPE, BGM_E_SHAPE (x is a scalar, gamma / beta not (D)), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_layer_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     const bgm_tensor *gamma, const bgm_tensor *beta,
+                                     float epsilon);
+
+/**
+ * RMS normalization over the last axis (Keras' RMSNormalization):
+ *     y = x / sqrt(mean(x^2) + epsilon) * scale,
+ * the mean over the row's D features; scale (D) may be NULL (1). Gradients
+ * flow to x and scale. Errors as bgm_op_layer_norm.
+ */
+BGM_API bgm_status bgm_op_rms_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                   const bgm_tensor *scale, float epsilon);
+
+/**
  * Inverted dropout. With training != 0 and rate > 0, each element is dropped
  * (set to 0) with probability rate and kept elements are scaled by
  * 1 / (1 - rate), so the expectation is unchanged. The mask comes from rng:
@@ -177,6 +216,30 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
  */
 BGM_API bgm_status bgm_op_dropout(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                   float rate, bgm_rng *rng, int training);
+
+/* ---- attention ----------------------------------------------------------- */
+
+/**
+ * Scaled dot-product attention, fused: out = softmax(scale * q k^T, masked) v
+ * for every (batch, head), with the heads laid out as a projection leaves
+ * them: q (N, T, H, dk), k (N, S, H, dk), v (N, S, H, dv), out (N, T, H, dv).
+ * mask (N, T, S) float32 or NULL: query t attends to key s where it is
+ * nonzero. causal nonzero also hides the keys s > t (Keras' causal mask,
+ * aligned at the top left when T != S). A query that attends to no key gets
+ * a zero output and zero gradients (PyTorch gives NaN there, Keras a uniform
+ * average). Runs one (batch, head) block at a time in tiles of 32 queries on
+ * the thread pool, never holding all T x S scores; a recorded call keeps
+ * only each row's log-sum-exp (N * H * T floats) and a workspace, and
+ * backward recomputes the probabilities. Gradients flow to q, k and v (not
+ * to the mask).
+ * Errors: BGM_E_INVALID (NULL q, k or v, scale not finite), BGM_E_DTYPE,
+ * BGM_E_SHAPE (ranks, q and k differ in batch, heads or key_dim, v and k in
+ * batch, keys or heads, mask not (N, T, S)), BGM_E_UNSUPPORTED (a dimension
+ * above INT_MAX), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_op_attention(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *q,
+                                    const bgm_tensor *k, const bgm_tensor *v,
+                                    const bgm_tensor *mask, int causal, float scale);
 
 /* ---- losses (0-dimensional results) ------------------------------------
  * pred and target are float32; gradients flow to both (targets are often

@@ -1,12 +1,14 @@
 /*
- * Batch normalization and dropout: the two operations that behave
- * differently in training and in inference.
+ * Normalization and dropout: batch normalization and dropout, the two
+ * operations that behave differently in training and in inference, and
+ * layer / RMS normalization over the last axis.
  */
 #include <math.h>
 #include <string.h>
 
 #include "core/threads.h"
 #include "kernels/batchnorm.h"
+#include "kernels/layernorm.h"
 #include "tape.h"
 
 /* ---- batch normalization ------------------------------------------------- */
@@ -193,9 +195,9 @@ static void bn_backward(const bgm__node *node, const float *gout, float **gin)
 
 static const bgm__op op_batch_norm = {"batch_norm", bn_backward, 1};
 
-/* Fails unless p is a float32 vector of c elements. */
-static bgm_status bn_check_param(const char *fn, const char *name, const bgm_tensor *p,
-                                 const bgm_tensor *x)
+/* Fails unless p (named name) is a float32 vector as long as x's last axis. */
+static bgm_status check_feature_param(const char *fn, const char *name,
+                                      const bgm_tensor *p, const bgm_tensor *x)
 {
     char sp[BGM__SHAPE_STR_SIZE], sx[BGM__SHAPE_STR_SIZE];
     if (p->dtype != BGM_FLOAT32)
@@ -231,13 +233,13 @@ static bgm_status bn_check(const char *fn, const bgm_tensor *x, const bgm_tensor
         return bgm__fail(BGM_E_INVALID, "%s: epsilon must be > 0, got %g", fn,
                          (double)epsilon);
     if (gamma)
-        s = bn_check_param(fn, "gamma", gamma, x);
+        s = check_feature_param(fn, "gamma", gamma, x);
     if (s == BGM_OK && beta)
-        s = bn_check_param(fn, "beta", beta, x);
+        s = check_feature_param(fn, "beta", beta, x);
     if (s == BGM_OK && running_mean)
-        s = bn_check_param(fn, "running_mean", running_mean, x);
+        s = check_feature_param(fn, "running_mean", running_mean, x);
     if (s == BGM_OK && running_var)
-        s = bn_check_param(fn, "running_var", running_var, x);
+        s = check_feature_param(fn, "running_var", running_var, x);
     if (s == BGM_OK && training && x->numel == 0 && x->shape[x->ndim - 1] > 0)
         return bgm__fail(BGM_E_SHAPE, "%s: x %s has no elements to compute batch "
                          "statistics from", fn, bgm__tensor_shape_str(sx, sizeof sx, x));
@@ -325,6 +327,107 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
     if (!c.node)
         bgm__scratch_free(block);
     return s;
+}
+
+/* ---- layer and RMS normalization ---------------------------------------- */
+
+/* Recording keeps the per-row mean and 1 / std (8 bytes a row) and the work
+ * space of the weight gradients' partial sums, so backward never allocates;
+ * x itself the tape keeps alive. */
+typedef struct norm_saved {
+    int64_t m, d;
+    int rms;
+    int gamma_at, beta_at;  /* input index of gamma / beta, -1 when absent */
+    float *mean, *rstd;     /* m each */
+    float *part;            /* bgm__norm_backward_slots(m, d) * 2d */
+} norm_saved;
+
+static void norm_backward(const bgm__node *node, const float *gout, float **gin)
+{
+    const norm_saved *sv = node->saved;
+    const float *gamma = sv->gamma_at >= 0 ? node->in[sv->gamma_at]->data : NULL;
+    float *ggamma = sv->gamma_at >= 0 ? gin[sv->gamma_at] : NULL;
+    float *gbeta = sv->beta_at >= 0 ? gin[sv->beta_at] : NULL;
+    bgm__norm_backward(node->in[0]->data, gout, sv->m, sv->d, sv->rms, gamma, sv->mean,
+                       sv->rstd, gin[0], node->fresh & 1, ggamma,
+                       sv->gamma_at >= 0 && (node->fresh >> sv->gamma_at & 1), gbeta,
+                       sv->beta_at >= 0 && (node->fresh >> sv->beta_at & 1), sv->part);
+}
+
+static const bgm__op op_layer_norm = {"layer_norm", norm_backward, 1};
+static const bgm__op op_rms_norm = {"rms_norm", norm_backward, 1};
+
+static bgm_status normalize(const char *fn, const bgm__op *op, int rms, bgm_tensor **out,
+                            bgm_tape *tape, const bgm_tensor *x, const bgm_tensor *gamma,
+                            const bgm_tensor *beta, float epsilon)
+{
+    const bgm_tensor *in[3];
+    norm_saved sv;
+    bgm__op_call c;
+    int nin = 0, i;
+    bgm_status s = bgm__op_check(fn, out, &x, 1);
+    if (s != BGM_OK)
+        return s;
+    if (x->ndim < 1)
+        return bgm__fail(BGM_E_SHAPE, "%s: x must have a feature axis to normalize over, "
+                         "got a scalar", fn);
+    if (!(epsilon > 0.0f) || isinf(epsilon))
+        return bgm__fail(BGM_E_INVALID, "%s: epsilon must be finite and > 0, got %g", fn,
+                         (double)epsilon);
+    if (gamma && (s = check_feature_param(fn, rms ? "scale" : "gamma", gamma, x)) != BGM_OK)
+        return s;
+    if (beta && (s = check_feature_param(fn, "beta", beta, x)) != BGM_OK)
+        return s;
+    memset(&sv, 0, sizeof sv);
+    sv.d = x->shape[x->ndim - 1];
+    sv.m = 1;
+    for (i = 0; i < x->ndim - 1; i++)
+        sv.m *= x->shape[i];
+    sv.rms = rms;
+    in[nin++] = x;
+    sv.gamma_at = gamma ? nin : -1;
+    if (gamma)
+        in[nin++] = gamma;
+    sv.beta_at = beta ? nin : -1;
+    if (beta)
+        in[nin++] = beta;
+
+    s = bgm__op_begin(&c, fn, out, tape, op, in, nin, x->shape, x->ndim, NULL);
+    if (s != BGM_OK)
+        return s;
+    if (c.node) {
+        norm_saved *keep = bgm__op_save(&c, sizeof *keep);
+        size_t rows = (size_t)sv.m * 2 * sizeof(float);
+        size_t part = (size_t)(bgm__norm_backward_slots(sv.m, sv.d) * 2 * sv.d) *
+                      sizeof(float);
+        char *block = keep && rows + part > 0 ? bgm__op_save(&c, rows + part) : NULL;
+        if (!keep || (!block && rows + part > 0))
+            return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn));
+        sv.mean = (float *)block;
+        sv.rstd = sv.mean + sv.m;
+        sv.part = (float *)(block + rows);
+        *keep = sv;
+        c.node->saved = keep;
+        c.node->fills_fresh = 1;
+    }
+    bgm__norm_forward(x->data, sv.m, sv.d, epsilon, rms, gamma ? gamma->data : NULL,
+                      beta ? beta->data : NULL, c.out->data, sv.mean, sv.rstd);
+    return bgm__op_end(&c, out);
+}
+
+BGM_API bgm_status bgm_op_layer_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     const bgm_tensor *gamma, const bgm_tensor *beta,
+                                     float epsilon)
+{
+    return normalize("bgm_op_layer_norm", &op_layer_norm, 0, out, tape, x, gamma, beta,
+                     epsilon);
+}
+
+BGM_API bgm_status bgm_op_rms_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                   const bgm_tensor *scale, float epsilon)
+{
+    return normalize("bgm_op_rms_norm", &op_rms_norm, 1, out, tape, x, scale, NULL,
+                     epsilon);
 }
 
 /* ---- dropout ------------------------------------------------------------- */

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "kernels/elementwise.h"
 #include "kernels/permute.h"
 #include "tape.h"
 
@@ -103,11 +104,8 @@ BGM_API bgm_status bgm_op_permute(bgm_tensor **out, bgm_tape *tape, const bgm_te
 
 static void reshape_backward(const bgm__node *node, const float *gout, float **gin)
 {
-    int64_t i;
-    if (!gin[0])
-        return;
-    for (i = 0; i < node->out->numel; i++)
-        gin[0][i] += gout[i];
+    if (gin[0])
+        bgm__accumulate(gin[0], gout, node->out->numel);
 }
 
 static const bgm__op op_reshape = {"reshape", reshape_backward, 0};

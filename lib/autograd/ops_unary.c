@@ -23,7 +23,8 @@ static const bgm__op unary_ops[] = {
     {"sqrt", unary_backward, 0},    {"pow", unary_backward, 0},
     {"relu", unary_backward, 0},    {"leaky_relu", unary_backward, 0},
     {"sigmoid", unary_backward, 0}, {"tanh", unary_backward, 0},
-    {"gelu", unary_backward, 0},
+    {"gelu", unary_backward, 0},    {"gelu_tanh", unary_backward, 0},
+    {"silu", unary_backward, 0},
 };
 
 static bgm_status unary(const char *fn, bgm__unary kind, float alpha, bgm_tensor **out,
@@ -122,4 +123,14 @@ BGM_API bgm_status bgm_op_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tenso
 BGM_API bgm_status bgm_op_gelu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x)
 {
     return unary("bgm_op_gelu", BGM__UN_GELU, 0.0f, out, tape, x);
+}
+
+BGM_API bgm_status bgm_op_gelu_tanh(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x)
+{
+    return unary("bgm_op_gelu_tanh", BGM__UN_GELU_TANH, 0.0f, out, tape, x);
+}
+
+BGM_API bgm_status bgm_op_silu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x)
+{
+    return unary("bgm_op_silu", BGM__UN_SILU, 0.0f, out, tape, x);
 }

@@ -112,6 +112,17 @@ int bgm__tape_result_overwritable(const bgm_tape *tape, const bgm_tensor *x);
  */
 bgm_status bgm__op_relu_over(bgm_tensor **y, bgm_tape *tape, bgm_tensor *x);
 
+/*
+ * y = x kernel + bias over x's trailing axes (ops_linear.c): the trailing
+ * axes of x hold k elements, kernel k * n read as (k, n), bias NULL or n
+ * elements; y keeps x's leading axes (at least one) and ends with
+ * tail[0..ntail), whose product is n. One result on the tape, no reshapes.
+ * Errors (naming fn): those of the bgm_op_* functions, BGM_E_SHAPE.
+ */
+bgm_status bgm__op_affine(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                          const bgm_tensor *kernel, const bgm_tensor *bias, int64_t k,
+                          const int64_t *tail, int ntail, const char *fn);
+
 /* 1 when t is a result of tape or its data lies in the tape's memory (a
  * view of a result): resetting the tape would then invalidate t. */
 int bgm__tape_holds(const bgm_tape *tape, const bgm_tensor *t);

@@ -19,7 +19,9 @@ typedef enum bgm__unary {
     BGM__UN_LEAKY_RELU,
     BGM__UN_SIGMOID,
     BGM__UN_TANH,
-    BGM__UN_GELU
+    BGM__UN_GELU,
+    BGM__UN_GELU_TANH,
+    BGM__UN_SILU
 } bgm__unary;
 
 /* y[i] = f(x[i]) for i in [0, n); y may equal x. */
@@ -30,5 +32,8 @@ void bgm__unary_forward(bgm__unary op, float alpha, const float *x, float *y, in
  * (some derivatives are cheapest from it). */
 void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float *y,
                          const float *gy, float *gx, int64_t n, int overwrite);
+
+/* y[i] += x[i] for i in [0, n), vectorized; y and x do not overlap. */
+void bgm__accumulate(float *restrict y, const float *restrict x, int64_t n);
 
 #endif

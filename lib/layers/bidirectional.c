@@ -72,10 +72,10 @@ static bgm_status bidirectional_forward(const bgm_layer *l, const bgm__forward_c
 }
 
 static bgm_status bidirectional_mask(const bgm_layer *l, const bgm_tensor *x,
-                                     const bgm_tensor *mask, const bgm_tensor **out,
-                                     bgm_tensor **made)
+                                     const bgm_tensor *const *masks, int nx,
+                                     const bgm_tensor **out, bgm_tensor **made)
 {
-    *out = l->inner->return_sequences ? mask : NULL;
+    *out = l->inner->return_sequences ? masks[0] : NULL;
     *made = NULL;
     return BGM_OK;
 }

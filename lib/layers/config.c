@@ -14,7 +14,8 @@ const bgm__enum_name bgm__activation_names[] = {
     {BGM_ACT_LINEAR, "linear"},   {BGM_ACT_RELU, "relu"},
     {BGM_ACT_SIGMOID, "sigmoid"}, {BGM_ACT_TANH, "tanh"},
     {BGM_ACT_SOFTMAX, "softmax"}, {BGM_ACT_LEAKY_RELU, "leaky_relu"},
-    {BGM_ACT_GELU, "gelu"},       {0, NULL}};
+    {BGM_ACT_GELU, "gelu"},       {BGM_ACT_GELU_TANH, "gelu_tanh"},
+    {BGM_ACT_SILU, "silu"},       {0, NULL}};
 
 const bgm__enum_name bgm__initializer_names[] = {
     {BGM_INIT_GLOROT_UNIFORM, "glorot_uniform"}, {BGM_INIT_GLOROT_NORMAL, "glorot_normal"},
@@ -263,7 +264,10 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
         switch (f->type) {
         case BGM__FIELD_INT:
             memcpy(v, p, sizeof *v);
-            append(buf, size, used, "%lld", (long long)v[0]);
+            if (f->zero_null && v[0] == 0)
+                append(buf, size, used, "null");
+            else
+                append(buf, size, used, "%lld", (long long)v[0]);
             break;
         case BGM__FIELD_FLOAT:
             memcpy(&x, p, sizeof x);

@@ -2,6 +2,7 @@
  * Dense: y = act(x W + b) over the last axis (Keras): (..., in) to
  * (..., units), the leading sample axes kept.
  */
+#include "autograd/tape.h"
 #include "layers/torch_map.h"
 
 #include <string.h>
@@ -23,29 +24,10 @@ static bgm_status dense_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
                                 bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                                 bgm_tensor **y)
 {
-    const bgm_tensor *in = x[0];
-    int ndim = bgm_tensor_ndim(in);
     bgm_tensor *h;
-    bgm_status s = BGM_OK;
-    if (ndim > 2) { /* (N, ..., in) as rows of one product, then back */
-        int64_t rows[2];
-        rows[0] = -1;
-        rows[1] = bgm_tensor_dim(in, ndim - 1);
-        s = bgm_op_reshape(&h, ctx->tape, in, rows, 2);
-        in = h;
-    }
-    if (s == BGM_OK)
-        s = bgm_op_matmul(&h, ctx->tape, in, w[0]);
-    if (s == BGM_OK && l->use_bias)
-        s = bgm_op_add(&h, ctx->tape, h, w[1]);
-    if (s == BGM_OK && ndim > 2) {
-        int64_t shape[BGM_MAX_DIMS];
-        int i;
-        for (i = 0; i < ndim - 1; i++)
-            shape[i] = bgm_tensor_dim(x[0], i);
-        shape[ndim - 1] = l->units;
-        s = bgm_op_reshape(&h, ctx->tape, h, shape, ndim);
-    }
+    bgm_status s = bgm__op_affine(&h, ctx->tape, x[0], w[0], l->use_bias ? w[1] : NULL,
+                                  l->in_shape[l->in_ndim - 1], &l->units, 1,
+                                  "bgm_op_linear");
     if (s == BGM_OK) /* h is the layer's own: nothing else reads it */
         s = bgm__apply_activation_over(ctx->tape, l->activation, l->leaky_alpha, h, y);
     return s;
@@ -72,6 +54,7 @@ const bgm__layer_ops bgm__dense_ops = {
     .kind = "Dense", .prefix = "dense", .ctor = "bgm_layer_dense",
     .fields = dense_fields, .nfields = BGM__NFIELDS(dense_fields),
     .build = dense_build, .forward = dense_forward, .torch = dense_torch,
+    .compute_mask = bgm__pass_mask, /* Keras: Dense supports masking */
     .decode = BGM__DECODE_POINTWISE};
 
 BGM_API bgm_layer *bgm_layer_dense(int64_t units, bgm_activation activation)

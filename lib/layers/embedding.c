@@ -172,14 +172,14 @@ static bgm_status embedding_forward(const bgm_layer *l, const bgm__forward_ctx *
 }
 
 static bgm_status embedding_mask(const bgm_layer *l, const bgm_tensor *x,
-                                 const bgm_tensor *mask, const bgm_tensor **out,
-                                 bgm_tensor **made)
+                                 const bgm_tensor *const *masks, int nx,
+                                 const bgm_tensor **out, bgm_tensor **made)
 {
     bgm_status s;
     *out = NULL;
     *made = NULL;
     if (bgm_tensor_dtype(x) == BGM_FLOAT32) /* the projection keeps the positions */
-        return bgm__pass_mask(l, x, mask, out, made);
+        return bgm__pass_mask(l, x, masks, nx, out, made);
     if (!l->mask_zero)
         return BGM_OK;
     s = bgm_sequence_mask(made, x);

@@ -114,7 +114,7 @@ void bgm__conv_add_specs(bgm_layer *l, const int64_t *kshape, int ndim)
 
 int bgm__activation_valid(bgm_activation act)
 {
-    return act >= BGM_ACT_LINEAR && act <= BGM_ACT_GELU;
+    return act >= BGM_ACT_LINEAR && act <= BGM_ACT_SILU;
 }
 
 bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha,
@@ -130,6 +130,8 @@ bgm_status bgm__apply_activation(bgm_tape *tape, bgm_activation act, float alpha
     case BGM_ACT_SOFTMAX: return bgm_op_softmax(y, tape, x, -1);
     case BGM_ACT_LEAKY_RELU: return bgm_op_leaky_relu(y, tape, x, alpha);
     case BGM_ACT_GELU: return bgm_op_gelu(y, tape, x);
+    case BGM_ACT_GELU_TANH: return bgm_op_gelu_tanh(y, tape, x);
+    case BGM_ACT_SILU: return bgm_op_silu(y, tape, x);
     }
     return bgm__fail(BGM_E_INTERNAL, "unknown activation %d", (int)act);
 }
@@ -153,10 +155,21 @@ BGM_API void bgm_layer_free(bgm_layer *layer)
     free(layer);
 }
 
-bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
-                          const bgm_tensor **out, bgm_tensor **made)
+int bgm__layer_num_outputs(const bgm_layer *l)
 {
-    *out = mask;
+    return l->ops->num_outputs ? l->ops->num_outputs(l) : 1;
+}
+
+BGM_API int bgm_layer_num_outputs(const bgm_layer *layer)
+{
+    return layer ? bgm__layer_num_outputs(layer) : 0;
+}
+
+bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x,
+                          const bgm_tensor *const *masks, int nx, const bgm_tensor **out,
+                          bgm_tensor **made)
+{
+    *out = masks[0];
     *made = NULL;
     return BGM_OK;
 }

@@ -18,6 +18,9 @@
 
 #define BGM__NAME_SIZE 64
 
+/* The most outputs one call of a layer makes. */
+#define BGM__MAX_OUTPUTS 4
+
 /* The shape of one sample (no batch dimension) and its element type. */
 typedef struct bgm__shape {
     int64_t d[BGM_MAX_DIMS];
@@ -45,6 +48,8 @@ typedef struct bgm__forward_ctx {
     bgm_rng *rng;              /* dropout draws; NULL when not training */
     const bgm_tensor *mask;    /* (N, T) padding mask of the input (Keras' mask
                                   propagation), or NULL */
+    const bgm_tensor *const *masks; /* each input's mask (nx entries, masks[0] ==
+                                  mask, any may be NULL), or NULL for none */
     int input_free;            /* 1: nothing reads x[0] after this call, so the
                                   layer may overwrite it (bgm__op_relu_over) */
     /* Incremental decoding (generation with a KV cache), or NULL: the input
@@ -116,6 +121,7 @@ typedef struct bgm__field {
     int count;                 /* BGM__FIELD_INTS: fixed count, or 0 */
     size_t count_offset;       /* BGM__FIELD_INTS with count 0: the int holding it */
     int minus_one;             /* BGM__FIELD_INTS: one entry may be -1 */
+    int zero_null;             /* BGM__FIELD_INT: 0 means None (null in configs) */
 } bgm__field;
 
 #define BGM__OFFSET(member) offsetof(struct bgm_layer, member)
@@ -166,20 +172,25 @@ typedef struct bgm__layer_ops {
      * one -1, Permute's permutation); names fn in messages. */
     bgm_status (*check)(const bgm_layer *l, const char *fn);
     /* Checks the sample shapes in[0..nin) (nin within the kind's input
-     * count), sets *out (dtype float32 unless it says otherwise) and appends
-     * l's weight specs with bgm__layer_add_spec. Fails with BGM_E_SHAPE or
-     * BGM_E_DTYPE through bgm__layer_fail. */
+     * count), sets out[0..num_outputs) (dtype float32 unless it says
+     * otherwise) and appends l's weight specs with bgm__layer_add_spec.
+     * Fails with BGM_E_SHAPE or BGM_E_DTYPE through bgm__layer_fail. */
     bgm_status (*build)(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out);
-    /* y = layer(x[0..nx)) on ctx->tape with the layer's weights w[0..nweights). */
+    /* y[0..num_outputs) = layer(x[0..nx)) on ctx->tape with the layer's
+     * weights w[0..nweights). */
     bgm_status (*forward)(const bgm_layer *l, const bgm__forward_ctx *ctx,
                           bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                           bgm_tensor **y);
-    /* Optional. The mask of the output, from the input x and its mask (may
-     * be NULL): *out is mask itself, NULL, or a new tensor also stored in
-     * *made for the caller to free. Without it a layer drops the mask. */
+    /* Optional: how many outputs a call makes (1 to BGM__MAX_OUTPUTS; without
+     * it, 1). Fixed once the layer is called. */
+    int (*num_outputs)(const bgm_layer *l);
+    /* Optional. The mask of the output, from the first input x and the
+     * inputs' masks masks[0..nx) (any may be NULL): *out is one of them,
+     * NULL, or a new tensor also stored in *made for the caller to free.
+     * Without it a layer drops the mask. */
     bgm_status (*compute_mask)(const bgm_layer *l, const bgm_tensor *x,
-                               const bgm_tensor *mask, const bgm_tensor **out,
-                               bgm_tensor **made);
+                               const bgm_tensor *const *masks, int nx,
+                               const bgm_tensor **out, bgm_tensor **made);
     /* Optional. Adjusts the freshly initialized weights w[0..nweights)
      * (pretrained rows, LSTM's forget-gate bias). */
     void (*init_weights)(const bgm_layer *l, float *const *w);
@@ -235,8 +246,14 @@ struct bgm_layer {
     int target_ndim;
     int64_t perm[BGM_MAX_DIMS]; /* Permute: 1-based sample axes, as Keras (target_ndim) */
     int64_t pad[4];            /* ZeroPadding2D: top, bottom, left, right */
+    int64_t num_heads, key_dim, value_dim; /* MultiHeadAttention */
+    int64_t out_dim;           /* MultiHeadAttention's output_shape (0: the query's) */
+    int use_causal_mask;       /* MultiHeadAttention */
+    int return_scores;         /* MultiHeadAttention: a second output, the scores */
     int64_t dilation[2];       /* Conv1D dilation rate (dilation[0]) */
     float max_wavelength;      /* SinePositionEncoding */
+    int center, scale;         /* LayerNormalization: with beta / with gamma */
+    int keepdims;              /* GlobalAveragePooling1D: keep the time axis (as 1) */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -246,6 +263,9 @@ struct bgm_layer {
     int spec_oom;              /* bgm__layer_add_spec ran out of memory */
     int first_weight;          /* index of specs[0] in the model's weight list */
 };
+
+/* The number of outputs a call of l makes (ops->num_outputs, or 1). */
+int bgm__layer_num_outputs(const bgm_layer *l);
 
 /* New layer of a kind with Keras' defaults; NULL (error set) when out of memory. */
 bgm_layer *bgm__layer_new(const bgm__layer_ops *ops, const char *fn);
@@ -334,9 +354,10 @@ bgm_status bgm__check_name(const char *name, const char *fn);
 /* BGM_E_STATE: fn cannot change l, which a call has built (or a model holds). */
 bgm_status bgm__layer_built_fail(const bgm_layer *l, const char *fn);
 
-/* Mask hook of layers that keep the time axis: the mask passes through. */
-bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
-                          const bgm_tensor **out, bgm_tensor **made);
+/* Mask hook of layers that keep the time axis: the first input's mask passes through. */
+bgm_status bgm__pass_mask(const bgm_layer *l, const bgm_tensor *x,
+                          const bgm_tensor *const *masks, int nx, const bgm_tensor **out,
+                          bgm_tensor **made);
 
 /* Recurrent layers (LSTM, GRU), used by Bidirectional for its two halves:
  * adds cfg's weight specs (names from names[0..3) or the defaults when NULL)
@@ -360,6 +381,7 @@ extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops
     bgm__gru_ops, bgm__bidirectional_ops, bgm__add_ops, bgm__subtract_ops, bgm__multiply_ops,
     bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
     bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops, bgm__conv1d_ops,
-    bgm__position_embedding_ops, bgm__sine_position_encoding_ops;
+    bgm__position_embedding_ops, bgm__sine_position_encoding_ops, bgm__layer_norm_ops,
+    bgm__rms_norm_ops, bgm__global_avg_pool1d_ops, bgm__multi_head_attention_ops;
 
 #endif

@@ -41,6 +41,36 @@ static bgm_status elementwise_build(bgm_layer *l, const bgm__shape *in, int nin,
 typedef bgm_status (*binary_fn)(bgm_tensor **, bgm_tape *, const bgm_tensor *,
                                 const bgm_tensor *);
 
+/* Keras' merge mask: a step is masked where any input's is (an input without
+ * a mask masks nothing); one distinct mask passes through as it is. */
+static bgm_status merge_mask(const bgm_layer *l, const bgm_tensor *x,
+                             const bgm_tensor *const *masks, int nx, const bgm_tensor **out,
+                             bgm_tensor **made)
+{
+    const bgm_tensor *first = NULL;
+    bgm_tensor *acc = NULL, *next = NULL;
+    bgm_status s = BGM_OK;
+    int j;
+    *out = NULL;
+    *made = NULL;
+    for (j = 0; j < nx; j++) {
+        if (!masks[j] || masks[j] == first)
+            continue;
+        if (!first) {
+            first = masks[j];
+            continue;
+        }
+        s = bgm_op_mul(&next, NULL, acc ? acc : first, masks[j]); /* 0/1: and */
+        bgm_tensor_free(acc);
+        acc = next;
+        if (s != BGM_OK)
+            return s;
+    }
+    *out = acc ? acc : first;
+    *made = acc;
+    return BGM_OK;
+}
+
 /* x[0] op x[1] op ... op x[nx - 1], left to right. */
 static bgm_status fold(binary_fn op, const bgm__forward_ctx *ctx, const bgm_tensor *const *x,
                        int nx, bgm_tensor **y)
@@ -178,7 +208,8 @@ BGM_API bgm_layer *bgm_layer_concatenate(int axis)
 
 #define ELEMENTWISE(k, p, f, most)                                                       \
     {.kind = k, .prefix = p, .ctor = "bgm_layer_" p, .build = elementwise_build,        \
-     .forward = f, .min_inputs = 2, .max_inputs = most, .decode = BGM__DECODE_POINTWISE}
+     .forward = f, .compute_mask = merge_mask, .min_inputs = 2, .max_inputs = most,     \
+     .decode = BGM__DECODE_POINTWISE}
 
 const bgm__layer_ops bgm__add_ops = ELEMENTWISE("Add", "add", add_forward, -1);
 const bgm__layer_ops bgm__subtract_ops = ELEMENTWISE("Subtract", "subtract",

@@ -13,6 +13,8 @@ static const bgm__layer_ops *const kinds[] = {
     &bgm__minimum_ops,       &bgm__concatenate_ops,  &bgm__reshape_ops,
     &bgm__permute_ops,       &bgm__zero_padding2d_ops, &bgm__conv1d_ops,
     &bgm__position_embedding_ops, &bgm__sine_position_encoding_ops,
+    &bgm__multi_head_attention_ops,
+    &bgm__layer_norm_ops,    &bgm__rms_norm_ops,     &bgm__global_avg_pool1d_ops,
 };
 
 const bgm__layer_ops *bgm__layer_kind_by_name(const char *kind)

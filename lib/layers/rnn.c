@@ -198,10 +198,11 @@ static bgm_status rnn_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
 }
 
 /* With return_sequences the steps (and their mask) carry on; without, the mask is used up. */
-static bgm_status rnn_mask(const bgm_layer *l, const bgm_tensor *x, const bgm_tensor *mask,
-                           const bgm_tensor **out, bgm_tensor **made)
+static bgm_status rnn_mask(const bgm_layer *l, const bgm_tensor *x,
+                           const bgm_tensor *const *masks, int nx, const bgm_tensor **out,
+                           bgm_tensor **made)
 {
-    *out = l->return_sequences ? mask : NULL;
+    *out = l->return_sequences ? masks[0] : NULL;
     *made = NULL;
     return BGM_OK;
 }

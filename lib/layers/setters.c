@@ -105,6 +105,30 @@ BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon)
                           &epsilon);
 }
 
+BGM_API bgm_status bgm_layer_set_axis(bgm_layer *layer, int64_t axis)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_axis", "axis", BGM__OFFSET(axis), &axis);
+}
+
+BGM_API bgm_status bgm_layer_set_center(bgm_layer *layer, int center)
+{
+    const int v = center != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_center", "center", BGM__OFFSET(center), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_scale(bgm_layer *layer, int scale)
+{
+    const int v = scale != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_scale", "scale", BGM__OFFSET(scale), &v);
+}
+
+BGM_API bgm_status bgm_layer_set_keepdims(bgm_layer *layer, int keepdims)
+{
+    const int v = keepdims != 0;
+    return bgm__layer_set(layer, "bgm_layer_set_keepdims", "keepdims",
+                          BGM__OFFSET(keepdims), &v);
+}
+
 BGM_API bgm_status bgm_layer_set_mask_zero(bgm_layer *layer, int mask_zero)
 {
     const int v = mask_zero != 0;
@@ -121,8 +145,12 @@ BGM_API bgm_status bgm_layer_set_return_sequences(bgm_layer *layer, int return_s
 
 BGM_API bgm_status bgm_layer_set_dropout(bgm_layer *layer, float rate)
 {
-    return bgm__layer_set(layer, "bgm_layer_set_dropout", "input dropout",
-                          BGM__OFFSET(dropout), &rate);
+    /* MultiHeadAttention drops attention probabilities, the RNNs inputs. */
+    const char *what = layer && bgm__layer_field(layer->ops, BGM__OFFSET(dropout),
+                                                 "attention dropout")
+                           ? "attention dropout"
+                           : "input dropout";
+    return bgm__layer_set(layer, "bgm_layer_set_dropout", what, BGM__OFFSET(dropout), &rate);
 }
 
 BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate)

@@ -138,10 +138,24 @@ static int free_tape(bgm__infer_tapes *t)
  * one holding the data (-1: none). */
 typedef struct slot {
     bgm_tensor *value;
+    bgm_tensor *extra[BGM__MAX_OUTPUTS - 1]; /* outputs 1.. of a call of several */
     const bgm_tensor *mask;
     int tape[2];
     int left;                  /* uses not yet run */
 } slot;
+
+/* Step k is output j > 0 of the call of step src (its one input): its value
+ * is already made, on the tapes of src's. */
+static void take_extra(slot *sl, int k, int src, int j, bgm__infer_tapes *t)
+{
+    int h;
+    sl[k].value = sl[src].extra[j - 1];
+    sl[k].tape[0] = sl[src].tape[0];
+    sl[k].tape[1] = sl[src].tape[1];
+    for (h = 0; t && h < 2; h++)
+        if (sl[k].tape[h] >= 0)
+            t->refs[sl[k].tape[h]]++;
+}
 
 /* Step k's value y was made on tape own from the values of st's inputs x:
  * records the tapes its memory lies on and counts it alive there. */
@@ -206,7 +220,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     bgm__forward_ctx ctx;
     bgm__decode decode;
     slot *sl = calloc((size_t)m->nsteps + 1, sizeof *sl);
-    const bgm_tensor **x = NULL;
+    const bgm_tensor **x = NULL, **masks = NULL;
     bgm_tensor **made = NULL;
     bgm__fuse *fuse = t && !states ? bgm__fusion_plan(m) : NULL;
     int nmade = 0, maxin = 1, k, j;
@@ -215,8 +229,9 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         if (m->steps[k].nin > maxin)
             maxin = m->steps[k].nin;
     x = malloc((size_t)maxin * sizeof *x);
+    masks = malloc((size_t)maxin * sizeof *masks);
     made = calloc((size_t)m->nsteps + 1, sizeof *made);
-    if (!sl || !x || !made) {
+    if (!sl || !x || !masks || !made) {
         s = bgm__fail(BGM_E_NOMEM, "out of memory for a forward pass");
         goto done;
     }
@@ -225,25 +240,27 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     for (k = 0; k < m->nsteps && s == BGM_OK; k++) {
         const bgm__step *st = &m->steps[k];
         const bgm_layer *l = st->node->layer;
-        bgm_tensor *y = NULL;
-        int own = -1;
+        bgm_tensor *y[BGM__MAX_OUTPUTS] = {NULL};
+        int own = -1, absorbed;
         sl[k].left = st->uses;
         sl[k].tape[0] = sl[k].tape[1] = -1;
         if (!l) {
             sl[k].value = (bgm_tensor *)xs[st->input];
             continue;
         }
-        for (j = 0; j < st->nin; j++)
-            x[j] = sl[st->in[j]].value;
-        if (fuse && fuse[k].into >= 0) { /* done by a convolution before */
-            sl[k].value = (bgm_tensor *)x[fuse[k].pass];
-            settle(sl, k, st, x, t, -1);
-            for (j = 0; j < st->nin; j++)
-                release(sl, st->in[j], t);
+        if (st->node->output > 0) {
+            take_extra(sl, k, st->in[0], st->node->output, t);
+            release(sl, st->in[0], t);
             continue;
         }
+        for (j = 0; j < st->nin; j++) {
+            x[j] = sl[st->in[j]].value;
+            masks[j] = sl[st->in[j]].mask;
+        }
+        /* done by a convolution before: the step passes its input on */
+        absorbed = fuse && fuse[k].into >= 0;
         ctx.tape = tape;
-        if (t) {
+        if (t && !absorbed) {
             own = free_tape(t);
             if (own < 0) {
                 s = bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
@@ -251,29 +268,41 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             }
             ctx.tape = t->tapes[own];
         }
-        ctx.mask = sl[st->in[0]].mask;
+        ctx.mask = masks[0];
+        ctx.masks = masks;
         decode.pos = pos;
         decode.state = states ? &states[k] : NULL;
         ctx.decode = states && l->ops->decode != BGM__DECODE_NONE ? &decode : NULL;
         ctx.input_free = !t && input_free(m, sl, k);
-        if (fuse && fuse[k].conv)
+        if (absorbed)
+            y[0] = (bgm_tensor *)x[fuse[k].pass];
+        else if (fuse && fuse[k].conv)
             s = bgm__fused_conv(m, fuse, k, ctx.tape, x[0],
-                                fuse[k].res >= 0 ? sl[fuse[k].res].value : NULL, &y);
+                                fuse[k].res >= 0 ? sl[fuse[k].res].value : NULL, &y[0]);
         else
             s = l->ops->forward(l, &ctx, m->views + l->first_weight,
-                                (const bgm_tensor *const *)x, st->nin, &y);
+                                (const bgm_tensor *const *)x, st->nin, y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
         if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
-            s = l->ops->compute_mask(l, x[0], ctx.mask, &sl[k].mask, &made[nmade]);
+            s = l->ops->compute_mask(l, x[0], (const bgm_tensor *const *)masks, st->nin,
+                                     &sl[k].mask, &made[nmade]);
         if (s != BGM_OK) {
             char msg[768];
+            char who[BGM__NAME_SIZE + 16];
             snprintf(msg, sizeof msg, "%s", bgm_last_error());
-            s = bgm__layer_fail(l, s, "%s", msg);
+            /* a layer that failed on its own already named itself */
+            if (l->index >= 0)
+                snprintf(who, sizeof who, "layer %d ", l->index);
+            else
+                snprintf(who, sizeof who, "layer '%s' ", l->name);
+            if (strncmp(msg, who, strlen(who)) != 0)
+                s = bgm__layer_fail(l, s, "%s", msg);
             break;
         }
         if (made[nmade])
             nmade++;
-        sl[k].value = y;
+        sl[k].value = y[0];
+        memcpy(sl[k].extra, y + 1, sizeof sl[k].extra);
         if (t)
             settle(sl, k, st, x, t, own);
         for (j = 0; j < st->nin; j++)
@@ -287,6 +316,7 @@ done:
     for (j = 0; j < nmade; j++)
         bgm_tensor_free(made[j]);
     free(made);
+    free(masks);
     free(x);
     free(sl);
     return s;

@@ -139,6 +139,7 @@ bgm_status bgm__graph_input(bgm_node **out, bgm_graph *g, const int64_t *shape, 
     memcpy(node->shape.d, shape, (size_t)ndim * sizeof *shape);
     node->shape.ndim = ndim;
     node->shape.dtype = dtype;
+    node->noutputs = 1;
     if (name)
         snprintf(node->name, sizeof node->name, "%s", name);
     else
@@ -165,8 +166,9 @@ static int same_specs(const bgm_layer *a, const bgm_layer *b)
     return 1;
 }
 
-/* Builds layer against in (a layer called before: a scratch copy, whose
- * weights must match the layer's). */
+/* Builds layer against in, out[0..BGM__MAX_OUTPUTS) receiving its outputs'
+ * shapes (a layer called before: a scratch copy, whose weights must match
+ * the layer's). */
 static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shape *out,
                         const char *fn)
 {
@@ -181,7 +183,7 @@ static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shap
         l = &scratch;
     }
     l->nweights = 0;
-    memset(out, 0, sizeof *out);
+    memset(out, 0, BGM__MAX_OUTPUTS * sizeof *out);
     s = l->ops->build(l, in, n, out);
     if (s == BGM_OK && l->spec_oom)
         s = bgm__fail(BGM_E_NOMEM, "out of memory for the weights of layer '%s'", l->name);
@@ -228,6 +230,9 @@ static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer,
         if (lo == hi)
             return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d input%s, got %d",
                              fn, who, layer->ops->kind, lo, lo == 1 ? "" : "s", n);
+        if (hi > 0)
+            return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d to %d inputs, got "
+                             "%d", fn, who, layer->ops->kind, lo, hi, n);
         return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d or more inputs, got %d",
                          fn, who, layer->ops->kind, lo, n);
     }
@@ -249,12 +254,36 @@ static void name_producers(bgm_status s, bgm_node *const *inputs, int n)
     bgm__fail(s, "%s", msg);
 }
 
+/* New nodes for outputs 1..nout) of the call whose output 0 is first, in
+ * sibs[0..nout - 1); 0 when out of memory (none left allocated). */
+static int make_siblings(bgm_node **sibs, bgm_node *first, const bgm__shape *shapes, int nout)
+{
+    int j;
+    for (j = 1; j < nout; j++) {
+        bgm_node *sib = calloc(1, sizeof *sib);
+        if (!sib || !(sib->in = malloc(sizeof *sib->in))) {
+            free(sib);
+            while (--j >= 1)
+                free_node(sibs[j - 1]);
+            return 0;
+        }
+        sib->in[0] = first;
+        sib->nin = 1;
+        sib->layer = first->layer;
+        sib->shape = shapes[j];
+        sib->output = j;
+        sib->noutputs = nout;
+        sibs[j - 1] = sib;
+    }
+    return 1;
+}
+
 bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
                            bgm_node *const *inputs, int n, const char *fn)
 {
-    bgm__shape in_stack[4], *in = in_stack, shape;
-    bgm_node *node = NULL;
-    int fresh = !layer->graph, i;
+    bgm__shape in_stack[4], *in = in_stack, shapes[BGM__MAX_OUTPUTS];
+    bgm_node *node = NULL, *sibs[BGM__MAX_OUTPUTS - 1];
+    int fresh = !layer->graph, i, nout = bgm__layer_num_outputs(layer);
     bgm_status s = check_call(g, layer, inputs, n, fn);
     /* out may alias inputs (x = layer(x)): inputs are read before *out is set. */
     if (s == BGM_OK && n > 4 && !(in = malloc((size_t)n * sizeof *in)))
@@ -275,7 +304,7 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
             same += g->layers[i]->ops == layer->ops;
         auto_name(g, layer->name, sizeof layer->name, layer->ops->prefix, same);
     }
-    s = build(layer, in, n, &shape, fn);
+    s = build(layer, in, n, shapes, fn);
     if (s != BGM_OK && n > 1)
         name_producers(s, node->in, n);
     if (s != BGM_OK)
@@ -286,10 +315,23 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
     }
     node->nin = n;
     node->layer = layer;
-    node->shape = shape;
-    s = add_node(g, node, fn);
-    if (s != BGM_OK)
+    node->shape = shapes[0];
+    node->noutputs = nout;
+    if (!make_siblings(sibs, node, shapes, nout)) {
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
         goto fail;
+    }
+    /* Room for every node of the call first, so adding them cannot fail halfway. */
+    while (g->nnodes + nout > g->node_cap)
+        if (!grow((void **)&g->nodes, &g->node_cap, g->node_cap, sizeof *g->nodes)) {
+            for (i = 0; i < nout - 1; i++)
+                free_node(sibs[i]);
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+            goto fail;
+        }
+    add_node(g, node, fn);
+    for (i = 0; i < nout - 1; i++)
+        add_node(g, sibs[i], fn);
     if (fresh) {
         g->layers[g->nlayers++] = layer;
         layer->graph = g;
@@ -312,13 +354,22 @@ fail:
 
 void bgm__graph_pop_call(bgm_graph *g)
 {
-    bgm_node *node = g->nodes[--g->nnodes];
-    bgm_layer *layer = node->layer;
+    bgm_node *node;
+    bgm_layer *layer;
+    while (g->nodes[g->nnodes - 1]->output > 0)
+        free_node(g->nodes[--g->nnodes]);
+    node = g->nodes[--g->nnodes];
+    layer = node->layer;
     free_node(node);
     if (--layer->ncalls == 0 && g->nlayers > 0 && g->layers[g->nlayers - 1] == layer) {
         g->nlayers--;
         bgm_layer_free(layer);
     }
+}
+
+bgm_node *bgm__node_sibling(const bgm_node *node, int j)
+{
+    return node->graph->nodes[node->id - node->output + j];
 }
 
 /* ---- public ---------------------------------------------------------------- */
@@ -351,42 +402,85 @@ BGM_API bgm_status bgm_graph_input(bgm_node **out, bgm_graph *g, const int64_t *
     return bgm__graph_input(out, g, shape, ndim, dtype, name, fn);
 }
 
+/* The checks of bgm_layer_call and bgm_layer_call_multi before the graph
+ * call; frees a fresh layer on error (the library's rule). *g receives the
+ * inputs' graph. */
+static bgm_status check_public_call(bgm_graph **g, bgm_layer *layer, int has_out,
+                                    bgm_node *const *inputs, int n, const char *fn)
+{
+    const char *why = NULL;
+    int i, bad = -1;
+    *g = NULL;
+    if (!layer)
+        return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+    if (!has_out)
+        why = "argument 'out' is NULL";
+    else if (!inputs)
+        why = "argument 'inputs' is NULL";
+    else if (n < 1)
+        why = "n < 1: a layer is called on at least one node";
+    for (i = 0; !why && i < n; i++) {
+        if (!inputs[i])
+            why = "is NULL";
+        else if (*g && inputs[i]->graph != *g)
+            why = "belongs to another graph than inputs[0]";
+        else
+            *g = inputs[i]->graph;
+        bad = why ? i : -1;
+    }
+    if (!why)
+        return BGM_OK;
+    if (!layer->graph)
+        bgm_layer_free(layer);
+    if (bad >= 0)
+        return bgm__fail(BGM_E_INVALID, "%s: inputs[%d] %s", fn, bad, why);
+    return bgm__fail(BGM_E_INVALID, "%s: %s", fn, why);
+}
+
 BGM_API bgm_status bgm_layer_call(bgm_node **out, bgm_layer *layer, bgm_node *const *inputs,
                                   int n)
 {
     static const char *fn = "bgm_layer_call";
-    bgm_graph *g = NULL;
-    int i;
-    if (!layer) {
+    bgm_graph *g;
+    bgm_status s = check_public_call(&g, layer, out != NULL, inputs, n, fn);
+    if (s != BGM_OK) {
         if (out)
             *out = NULL;
-        return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+        return s;
     }
-    if (!out || !inputs || n < 1) {
-        bgm_status s = bgm__fail(BGM_E_INVALID, "%s: %s", fn,
-                                 !out ? "argument 'out' is NULL"
-                                      : !inputs ? "argument 'inputs' is NULL"
-                                                : "n < 1: a layer is called on at least one node");
+    return bgm__graph_call(out, g, layer, inputs, n, fn);
+}
+
+BGM_API bgm_status bgm_layer_call_multi(bgm_node **outs, int nout, bgm_layer *layer,
+                                        bgm_node *const *inputs, int n)
+{
+    static const char *fn = "bgm_layer_call_multi";
+    bgm_graph *g;
+    bgm_node *first = NULL;
+    int i, want;
+    bgm_status s = check_public_call(&g, layer, outs != NULL, inputs, n, fn);
+    for (i = 0; outs && i < nout; i++)
+        outs[i] = NULL;
+    if (s != BGM_OK)
+        return s;
+    want = bgm__layer_num_outputs(layer);
+    if (nout != want) {
+        s = bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) makes %d output%s, nout = %d", fn,
+                      layer->name[0] ? layer->name : layer->ops->prefix, layer->ops->kind,
+                      want, want == 1 ? "" : "s", nout);
         if (!layer->graph)
             bgm_layer_free(layer);
         return s;
     }
-    for (i = 0; i < n; i++) {
-        const char *why = NULL;
-        if (!inputs[i])
-            why = "is NULL";
-        else if (g && inputs[i]->graph != g)
-            why = "belongs to another graph than inputs[0]";
-        if (why) {
-            bgm_status s = bgm__fail(BGM_E_INVALID, "%s: inputs[%d] %s", fn, i, why);
-            if (!layer->graph)
-                bgm_layer_free(layer);
-            *out = NULL;
-            return s;
-        }
-        g = inputs[i]->graph;
-    }
-    return bgm__graph_call(out, g, layer, inputs, n, fn);
+    s = bgm__graph_call(&first, g, layer, inputs, n, fn);
+    for (i = 0; s == BGM_OK && i < nout; i++)
+        outs[i] = bgm__node_sibling(first, i);
+    return s;
+}
+
+BGM_API int bgm_node_output_index(const bgm_node *node)
+{
+    return node ? node->output : 0;
 }
 
 BGM_API const int64_t *bgm_node_shape(const bgm_node *node, int *ndim)

@@ -16,6 +16,10 @@ struct bgm_node {
     bgm_node **in;             /* nin inbound nodes */
     int nin;
     bgm__shape shape;          /* one sample's */
+    int output;                /* which output of its call it is; an output j > 0
+                                  has one inbound node, output 0 of the call,
+                                  which is g->nodes[id - j] */
+    int noutputs;              /* outputs of its call (1 for an input) */
     char name[BGM__NAME_SIZE]; /* an input's name */
     int id;                    /* position in the graph: a topological order */
 };
@@ -48,8 +52,11 @@ bgm_status bgm__graph_input(bgm_node **out, bgm_graph *g, const int64_t *shape, 
 bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
                            bgm_node *const *inputs, int n, const char *fn);
 
-/* Undoes the last successful call of a fresh layer (its node and the layer). */
+/* Undoes the last successful call of a fresh layer (its nodes and the layer). */
 void bgm__graph_pop_call(bgm_graph *g);
+
+/* Output j of the call that made node (node itself for its own index). */
+bgm_node *bgm__node_sibling(const bgm_node *node, int j);
 
 /* The layer of g named name, or NULL. */
 bgm_layer *bgm__graph_layer(const bgm_graph *g, const char *name);

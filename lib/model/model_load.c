@@ -241,7 +241,7 @@ static bgm_status check_weights(const loader *ld, const bgm_layer *l, int index,
 static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l, int index,
                               const char *what)
 {
-    bgm__shape in = *bgm__model_out_shape(m), out;
+    bgm__shape in = *bgm__model_out_shape(m), out[BGM__MAX_OUTPUTS];
     bgm_status s;
     if (index == 0)
         in.dtype = l->ops->takes_ids ? BGM_INT32 : BGM_FLOAT32;
@@ -251,14 +251,14 @@ static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l
     l->index = index;
     l->nweights = 0;
     memset(&out, 0, sizeof out);
-    s = l->ops->build(l, &in, 1, &out);
+    s = l->ops->build(l, &in, 1, out);
     l->index = -1;
     if (s == BGM_OK && l->spec_oom)
         s = bgm__fail(BGM_E_NOMEM, "out of memory");
     if (s != BGM_OK)
         s = wrap(ld, s, "configuration");
     if (s == BGM_OK)
-        s = check_weights(ld, l, index, &out, what);
+        s = check_weights(ld, l, index, &out[0], what);
     l->nweights = 0;
     return s;
 }
@@ -372,6 +372,40 @@ static bgm_status read_input_node(const loader *ld, bgm_graph *g, int64_t k, bgm
     return s;
 }
 
+/* Node k of the file when it is output j > 0 (key nodes.<k>.output) of a
+ * call: the node that call made, its one input naming the call's output 0.
+ * *found is 0 for an output 0 (no key). */
+static bgm_status read_extra_output(const loader *ld, int64_t k, const bgm_layer *l,
+                                    bgm_node **nodes, int *found)
+{
+    char key[KEY_SIZE];
+    const int64_t *v = NULL;
+    int64_t j = 0, n = 0;
+    bgm_node *first;
+    bgm_status s;
+    *found = 0;
+    snprintf(key, sizeof key, "nodes.%lld.output", (long long)k);
+    if (bgm_archive_meta_type(ld->a, key) == BGM_META_NONE)
+        return BGM_OK;
+    *found = 1;
+    s = bgm__rd_get_range(ld, key, 1, BGM__MAX_OUTPUTS - 1, &j);
+    snprintf(key, sizeof key, "nodes.%lld.inputs", (long long)k);
+    if (s == BGM_OK)
+        s = bgm__rd_get_ints(ld, key, &v, &n);
+    if (s != BGM_OK)
+        return s;
+    if (n != 1 || v[0] < 0 || v[0] >= k)
+        return bad(ld, "node %lld is output %lld of a call: key '%s' must name that call's "
+                   "output 0, an earlier node", (long long)k, (long long)j, key);
+    first = nodes[v[0]];
+    if (first->layer != l || first->output != 0 || j >= first->noutputs)
+        return bad(ld, "node %lld is output %lld of layer '%s', but node %lld is not a call "
+                   "of it with that many outputs", (long long)k, (long long)j, l->name,
+                   (long long)v[0]);
+    nodes[k] = bgm__node_sibling(first, (int)j);
+    return BGM_OK;
+}
+
 /* Node k of the file, a call of one of layers[0..nlayers) on earlier nodes. */
 static bgm_status read_call_node(const loader *ld, bgm_graph *g, int64_t k,
                                  bgm_layer **layers, int64_t layer, bgm_node **nodes)
@@ -382,7 +416,10 @@ static bgm_status read_call_node(const loader *ld, bgm_graph *g, int64_t k,
     const int64_t *v = NULL;
     int64_t n = 0, i;
     bgm_layer *l = layers[layer];
-    bgm_status s;
+    int extra = 0;
+    bgm_status s = l ? read_extra_output(ld, k, l, nodes, &extra) : BGM_OK;
+    if (s != BGM_OK || extra)
+        return s;
     snprintf(key, sizeof key, "nodes.%lld.inputs", (long long)k);
     s = bgm__rd_get_ints(ld, key, &v, &n);
     if (s != BGM_OK)

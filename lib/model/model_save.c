@@ -123,6 +123,10 @@ static bgm_status put_graph(bgm_archive *a, const bgm_model *m)
                 ids[j] = st->in[j];
             snprintf(prefix, sizeof prefix, "nodes.%d.inputs", k);
             s = bgm_archive_add_int64_array(a, prefix, ids, st->nin);
+            if (s == BGM_OK && node->output > 0) { /* its one input: output 0 of the call */
+                snprintf(prefix, sizeof prefix, "nodes.%d.", k);
+                s = put_int(a, prefix, "output", node->output);
+            }
         }
     }
     for (j = 0; s == BGM_OK && j < m->ninputs; j++)

@@ -131,15 +131,36 @@ static void sequential_text(const bgm_model *m, text *t)
     totals(m, t, 65);
 }
 
-/* Keras' "<layer>[<call>][0]" for the node of step k: call is the node's
- * position among the plan's nodes of its layer (0 for an input). */
+/* Keras' "<layer>[<call>][<output>]" for the node of step k: call is the
+ * position of the node's call among the plan's calls of its layer (0 for an
+ * input), output which of the call's outputs it is. */
 static void node_ref(char *buf, size_t size, const bgm_model *m, int k)
 {
     const bgm_node *node = m->steps[k].node;
     int call = 0, j;
     for (j = 0; j < k; j++)
-        call += node->layer && m->steps[j].node->layer == node->layer;
-    snprintf(buf, size, "%s[%d][0]", node->layer ? node->layer->name : node->name, call);
+        call += node->layer && m->steps[j].node->layer == node->layer &&
+                m->steps[j].node->output == 0;
+    if (node->output > 0) /* its call was counted at its output 0 */
+        call--;
+    snprintf(buf, size, "%s[%d][%d]", node->layer ? node->layer->name : node->name, call,
+             node->output);
+}
+
+/* "[(None, 5, 8), (None, 2, 5, 5)]": the shapes of every output of node's call. */
+static void call_shapes(char *buf, size_t size, const bgm_node *node)
+{
+    char s[BGM__SHAPE_STR_SIZE];
+    size_t used = 0;
+    int j;
+    for (j = 0; j < node->noutputs && used < size; j++) {
+        const bgm_node *o = bgm__node_sibling(node, j);
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", j ? ", " : "[",
+                                 bgm__batch_shape_str(s, sizeof s, o->shape.d,
+                                                      o->shape.ndim));
+    }
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
 }
 
 /* One row per input and per layer, in plan order; a layer's row lists the
@@ -178,20 +199,22 @@ static void graph_text(const bgm_model *m, text *t)
             continue;
         }
         for (j = k + 1; j < m->nsteps; j++)
-            if (m->steps[j].node->layer == node->layer &&
+            if (m->steps[j].node->layer == node->layer && m->steps[j].node->output == 0 &&
                 (m->steps[j].node->shape.ndim != node->shape.ndim ||
                  memcmp(m->steps[j].node->shape.d, node->shape.d,
                         (size_t)node->shape.ndim * sizeof(int64_t)) != 0))
                 same_shape = 0;
         snprintf(name, sizeof name, "%s (%s)", node->layer->name, node->layer->ops->kind);
-        if (same_shape)
+        if (same_shape && node->noutputs > 1)
+            call_shapes(shape, sizeof shape, node);
+        else if (same_shape)
             bgm__batch_shape_str(shape, sizeof shape, node->shape.d, node->shape.ndim);
         else
             snprintf(shape, sizeof shape, "multiple");
         snprintf(count, sizeof count, "%lld", (long long)bgm_layer_num_params(node->layer));
         for (j = k; j < m->nsteps; j++) {
             const bgm__step *st = &m->steps[j];
-            if (st->node->layer != node->layer)
+            if (st->node->layer != node->layer || st->node->output > 0)
                 continue;
             for (e = 0; e < st->nin; e++) {
                 node_ref(conn, sizeof conn, m, st->in[e]);

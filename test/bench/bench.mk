@@ -17,3 +17,5 @@ bench: $(BUILD)/bench/bench_models
 	    sh test/bench/run.sh "$(BUILD)/bench/bench_models" "$(PYTHON)"
 	@BENCH_THREADS=$(BENCH_THREADS) BENCH_SECONDS=$(BENCH_SECONDS) \
 	    sh test/bench/bench_text.sh "$(BUILD)" "$(PYTHON)"
+	@BENCH_THREADS=$(BENCH_THREADS) BENCH_SECONDS=$(BENCH_SECONDS) \
+	    sh test/bench/bench_gpt.sh "$(BUILD)" "$(PYTHON)"

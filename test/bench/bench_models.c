@@ -19,30 +19,18 @@
 
 #include <bigmodel.h>
 
+#include "bench_util.h"
+
 #define CIFAR_TRAIN_SAMPLES 1024
 #define MLP_TRAIN_SAMPLES 9984   /* of the 10,000 t10k images: 156 full batches of 64 */
 #define WARMUP_STEPS 5
 #define INFER_CALLS_MIN 3
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static long minor_faults(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_minflt;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
 }
 
 static int fail(const char *what, bgm_status s)

@@ -24,26 +24,14 @@
 
 #include <bigmodel.h>
 
+#include "bench_util.h"
+
 #define VOCAB 20000
 #define SEQ_LEN 100
 #define BATCH 32
 #define TRAIN_SEQUENCES 512
 #define SYNTHETIC_WORDS 1000000
 #define SYNTHETIC_VOCAB 30000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
 
 static int fail(const char *what, bgm_status s)
 {

@@ -433,7 +433,7 @@ def test_bad_input_raises_the_matching_exception_with_the_library_message():
     with pytest.raises(bm.InvalidArgumentError, match="padding must be"):
         Conv2D(3, 3, padding="full")
     with pytest.raises(bm.InvalidArgumentError, match="unknown activation"):
-        Dense(3, activation="swish")
+        Dense(3, activation="mish")
     with pytest.raises(bm.InvalidArgumentError, match="unknown loss"):
         model.compile(loss="hinge")
     with pytest.raises(bm.InvalidArgumentError, match="unknown metric"):

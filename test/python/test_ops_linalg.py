@@ -16,6 +16,7 @@ RTOL = 1e-5
 def api(lib):
     declare_tensor_api(lib)
     lib.bgm_op_matmul.argtypes = [PP, P, P, P]
+    lib.bgm_op_linear.argtypes = [PP, P, P, P, P]
     lib.bgm_op_softmax.argtypes = [PP, P, P, ctypes.c_int]
     lib.bgm_op_log_softmax.argtypes = [PP, P, P, ctypes.c_int]
     lib.bgm_op_max.argtypes = [PP, P, P, ctypes.c_int, ctypes.c_int]
@@ -38,6 +39,15 @@ def compare(lib, op, torch_fn, inputs, extra=()):
 
 
 RNG = np.random.default_rng(77)
+
+
+@pytest.mark.parametrize("sx,units", [((64, 128), 32), ((3, 17, 40), 24), ((2, 3, 4, 9), 5)])
+def test_linear_matches_torch_linear(api, sx, units):
+    x = RNG.standard_normal(sx).astype(np.float32)
+    kernel = RNG.standard_normal((sx[-1], units)).astype(np.float32)
+    bias = RNG.standard_normal(units).astype(np.float32)
+    compare(api, api.bgm_op_linear, lambda a, w, b: torch.nn.functional.linear(a, w.T, b),
+            [x, kernel, bias])
 
 
 @pytest.mark.parametrize("sa,sb", [

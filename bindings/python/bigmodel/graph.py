@@ -172,8 +172,9 @@ def node_list(value, what):
 
 
 def call_layer(layer, inputs):
-    """layer called on inputs (a KerasTensor or a list of them): the new KerasTensor.
-    The first call hands the layer's handle to the inputs' graph."""
+    """layer called on inputs (a KerasTensor or a list of them): the new KerasTensor,
+    or a tuple of them for a layer of several outputs. The first call hands the
+    layer's handle to the inputs' graph."""
     nodes, _, _ = node_list(inputs, "the inputs of a layer call")
     if not nodes:
         raise InvalidArgumentError("a layer is called on at least one KerasTensor")
@@ -182,14 +183,20 @@ def call_layer(layer, inputs):
     fresh = layer._owner is None
     if fresh:
         layer._give_to(graph)
-    out = ctypes.c_void_p()
+    nout = lib.bgm_layer_num_outputs(h)
+    outs = (ctypes.c_void_p * nout)()
     try:
-        lib.bgm_layer_call(ctypes.byref(out), h, _lib.handle_array([n._ptr for n in nodes]),
-                           len(nodes))
+        ins = _lib.handle_array([n._ptr for n in nodes])
+        if nout == 1:
+            lib.bgm_layer_call(outs, h, ins, len(nodes))
+        else:
+            lib.bgm_layer_call_multi(outs, nout, h, ins, len(nodes))
     except BaseException:
         if fresh:
             layer._handover_failed("calling it on graph nodes")  # the library freed it
         raise
     if fresh:
         graph.layers[h] = layer
-    return KerasTensor(out.value, graph, layer)
+    if nout == 1:
+        return KerasTensor(outs[0], graph, layer)
+    return tuple(KerasTensor(o, graph, layer) for o in outs)

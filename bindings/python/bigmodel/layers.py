@@ -32,15 +32,18 @@ from .graph import Input, call_layer
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout",
-           "BatchNormalization", "Activation", "ReLU", "LeakyReLU",
+           "BatchNormalization", "LayerNormalization", "RMSNormalization",
+           "GlobalAveragePooling1D", "GlobalAvgPool1D", "Activation", "ReLU", "LeakyReLU",
            "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Embedding", "LSTM", "GRU",
            "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
-           "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding", "add", "subtract",
+           "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding",
+           "MultiHeadAttention", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
-               "leaky_relu": 5, "gelu": 6}
+               "leaky_relu": 5, "gelu": 6, "gelu_tanh": 7, "gelu_approximate": 7,
+               "silu": 8, "swish": 8}
 INITIALIZERS = {"glorot_uniform": 1, "glorot_normal": 2, "he_normal": 3, "he_uniform": 4,
                 "zeros": 5, "ones": 6, "orthogonal": 7, "uniform": 8, "random_uniform": 8}
 PADDINGS = {"valid": 0, "same": 1}
@@ -419,6 +422,58 @@ class BatchNormalization(Layer):
             self._set(lib.bgm_layer_set_epsilon, float(epsilon))
 
 
+class LayerNormalization(Layer):
+    """Normalizes each position over its features (the last axis, the only one
+    supported): (x - mean) / sqrt(var + epsilon) * gamma + beta."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, name=None,
+                 input_shape=None):
+        super().__init__(lib.bgm_layer_layer_norm(), name, input_shape)
+        _norm_options(self, axis, epsilon, 1e-3)
+        if not center:
+            self._set(lib.bgm_layer_set_center, 0)
+        if not scale:
+            self._set(lib.bgm_layer_set_scale, 0)
+
+
+class RMSNormalization(Layer):
+    """x / sqrt(mean(x^2) + epsilon) * scale over the last axis."""
+
+    def __init__(self, axis=-1, epsilon=1e-6, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_rms_norm(), name, input_shape)
+        _norm_options(self, axis, epsilon, 1e-6)
+
+
+def _norm_options(layer, axis, epsilon, default_epsilon):
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            layer.close()
+            raise InvalidArgumentError("%s normalizes over one axis (the last), got axis=%r"
+                                       % (type(layer).__name__, axis))
+        axis = axis[0]
+    if axis != -1:
+        layer._set(lib.bgm_layer_set_axis, int(axis))
+    if epsilon != default_epsilon:
+        layer._set(lib.bgm_layer_set_epsilon, float(epsilon))
+
+
+class GlobalAveragePooling1D(Layer):
+    """Mean over the steps of (N, T, C) sequences, over the unmasked steps when a
+    padding mask arrives (an Embedding with mask_zero=True before it)."""
+
+    def __init__(self, data_format=None, keepdims=False, name=None, input_shape=None):
+        if data_format not in (None, "channels_last"):
+            raise InvalidArgumentError("GlobalAveragePooling1D supports "
+                                       "data_format='channels_last' only, got %r"
+                                       % (data_format,))
+        super().__init__(lib.bgm_layer_global_avg_pool1d(), name, input_shape)
+        if keepdims:
+            self._set(lib.bgm_layer_set_keepdims, 1)
+
+
+GlobalAvgPool1D = GlobalAveragePooling1D
+
+
 class Activation(Layer):
     def __init__(self, activation, name=None, input_shape=None):
         super().__init__(lib.bgm_layer_activation(activation_code(activation)), name,
@@ -665,6 +720,61 @@ class ZeroPadding2D(Layer):
                          input_shape)
 
 
+class MultiHeadAttention(Layer):
+    """Keras' MultiHeadAttention: num_heads heads of key_dim (value_dim defaults
+    to key_dim), dropout on the attention probabilities in training, the
+    output's last dimension output_shape (default: the query's). Called as
+    ``mha(query, value, key=None, attention_mask=None, use_causal_mask=False,
+    return_attention_scores=False)`` on KerasTensors: query (T, dim), value
+    (S, dim_v), key (S, dim_k), attention_mask (T, S) float32 (1 attends, 0 does
+    not); with return_attention_scores, (output, scores (heads, T, S)). Padding masks of an
+    Embedding(mask_zero=True) before query, value or key flow in. Weights as
+    Keras lays them out: query/kernel (dim, heads, key_dim), query/bias, key/...,
+    value/..., attention_output/kernel (heads, value_dim, out), attention_output/
+    bias. use_causal_mask and return_attention_scores are fixed at the first
+    call (layer options in the library)."""
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", name=None):
+        super().__init__(lib.bgm_layer_multi_head_attention(int(num_heads), int(key_dim)),
+                         name)
+        if value_dim is not None:
+            self._set(lib.bgm_layer_set_value_dim, int(value_dim))
+        if dropout:
+            self._set(lib.bgm_layer_set_dropout, float(dropout))
+        if output_shape is not None:
+            if not isinstance(output_shape, numbers.Integral):
+                dims = tuple(output_shape)
+                if len(dims) != 1:
+                    self.close()
+                    raise InvalidArgumentError("output_shape must be an int or a 1-tuple, "
+                                               "got %r" % (output_shape,))
+                output_shape = dims[0]
+            self._set(lib.bgm_layer_set_output_dim, int(output_shape))
+        _weighted_options(self, use_bias, kernel_initializer, bias_initializer, None)
+
+    def __call__(self, query, value, key=None, attention_mask=None, use_causal_mask=False,
+                 return_attention_scores=False):
+        config = self.get_config()
+        for option, wanted, setter in [
+                ("use_causal_mask", use_causal_mask, lib.bgm_layer_set_use_causal_mask),
+                ("return_attention_scores", return_attention_scores,
+                 lib.bgm_layer_set_return_attention_scores)]:
+            if bool(wanted) == bool(config[option]):
+                continue
+            if self.built:
+                raise StateError("MultiHeadAttention '%s': %s=%s was fixed at its first "
+                                 "call" % (self.name, option, bool(config[option])))
+            setter(self._h, int(bool(wanted)))
+        inputs = [query, value]
+        if key is not None or attention_mask is not None:
+            inputs.append(key if key is not None else value)
+        if attention_mask is not None:
+            inputs.append(attention_mask)
+        return call_layer(self, inputs)
+
+
 def _merge_function(cls):
     def merge(inputs, **kwargs):
         return cls(**kwargs)(inputs)
@@ -681,12 +791,15 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "AveragePooling2D": AveragePooling2D,
          "GlobalAveragePooling2D": GlobalAveragePooling2D, "Flatten": Flatten,
          "Dropout": Dropout, "BatchNormalization": BatchNormalization,
+         "LayerNormalization": LayerNormalization, "RMSNormalization": RMSNormalization,
+         "GlobalAveragePooling1D": GlobalAveragePooling1D,
          "Activation": Activation, "Embedding": Embedding, "LSTM": LSTM, "GRU": GRU,
          "Bidirectional": Bidirectional, "Add": Add, "Subtract": Subtract,
          "Multiply": Multiply, "Average": Average, "Maximum": Maximum, "Minimum": Minimum,
          "Concatenate": Concatenate, "Reshape": Reshape, "Permute": Permute,
          "ZeroPadding2D": ZeroPadding2D, "Conv1D": Conv1D,
-         "PositionEmbedding": PositionEmbedding, "SinePositionEncoding": SinePositionEncoding}
+         "PositionEmbedding": PositionEmbedding, "SinePositionEncoding": SinePositionEncoding,
+         "MultiHeadAttention": MultiHeadAttention}
 
 
 def _from_model(ptr, owner, model=None):

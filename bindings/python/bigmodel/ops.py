@@ -17,12 +17,13 @@ from .tensor import Tensor, as_tensor, float32, int32
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "scale", "exp", "log", "sqrt",
-    "pow", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "matmul", "transpose",
+    "pow", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "matmul", "linear",
+    "transpose",
     "permute", "reshape", "concat", "slice", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "log_softmax", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
-    "batch_norm", "dropout", "mse_loss", "mae_loss", "binary_crossentropy",
+    "batch_norm", "layer_norm", "rms_norm", "global_avg_pool1d", "dropout", "mse_loss", "mae_loss", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy", "embedding",
-    "sequence_mask", "lstm", "gru",
+    "sequence_mask", "lstm", "gru", "attention",
 ]
 
 _PADDING = {"valid": 0, "same": 1}
@@ -122,8 +123,21 @@ def tanh(x, tape=None):
     return _unary(lib.bgm_op_tanh, x, tape)
 
 
-def gelu(x, tape=None):
-    return _unary(lib.bgm_op_gelu, x, tape)
+def gelu(x, approximate=False, tape=None):
+    """GELU: exact (erf) by default; approximate=True takes the tanh form
+    (Keras' approximate=True, PyTorch's approximate='tanh')."""
+    if not isinstance(approximate, bool):  # a tape passed where the flag goes
+        raise InvalidArgumentError("gelu: approximate must be True or False, got %s"
+                                   % type(approximate).__name__)
+    return _unary(lib.bgm_op_gelu_tanh if approximate else lib.bgm_op_gelu, x, tape)
+
+
+def silu(x, tape=None):
+    """x * sigmoid(x)."""
+    return _unary(lib.bgm_op_silu, x, tape)
+
+
+swish = silu
 
 
 # ---- linear algebra and shapes ------------------------------------------------------
@@ -131,6 +145,11 @@ def gelu(x, tape=None):
 
 def matmul(a, b, tape=None):
     return _binary(lib.bgm_op_matmul, a, b, tape)
+
+
+def linear(x, kernel, bias=None, tape=None):
+    """x @ kernel + bias over the last axis of x (a Dense layer's map), one op."""
+    return _run(lib.bgm_op_linear, [_operand(x), _operand(kernel), _operand(bias)], (), tape)
 
 
 def transpose(x, tape=None):
@@ -238,6 +257,17 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", tape=None):
                 (sh, sw, _padding(padding)), tape)
 
 
+def attention(q, k, v, mask=None, causal=False, scale=None, tape=None):
+    """Fused scaled dot-product attention (bgm_op_attention): q (N, T, H, dk),
+    k (N, S, H, dk), v (N, S, H, dv) to (N, T, H, dv); mask (N, T, S), nonzero
+    attends; causal hides keys after the query; scale defaults to 1/sqrt(dk)."""
+    q = _operand(q)
+    if scale is None:
+        scale = 1.0 / float(q.shape[-1]) ** 0.5
+    return _run(lib.bgm_op_attention, [q, _operand(k), _operand(v), _operand(mask)],
+                (1 if causal else 0, float(scale)), tape)
+
+
 def max_pool2d(x, pool_size=2, strides=None, padding="valid", tape=None):
     ph, pw = _pair(pool_size)
     sh, sw = _pair(strides if strides is not None else pool_size)
@@ -265,6 +295,25 @@ def batch_norm(x, gamma=None, beta=None, running_mean=None, running_var=None,
                                        "(they are updated in place)")
     return _run(lib.bgm_op_batch_norm, ins + stats,
                 (float(momentum), float(epsilon), 1 if training else 0), tape)
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3, tape=None):
+    """Layer normalization over the last axis; gamma / beta (D) optional."""
+    return _run(lib.bgm_op_layer_norm, [_operand(x), _operand(gamma), _operand(beta)],
+                (float(epsilon),), tape)
+
+
+def rms_norm(x, scale=None, epsilon=1e-6, tape=None):
+    """x / sqrt(mean(x^2) + epsilon) * scale over the last axis; scale (D) optional."""
+    return _run(lib.bgm_op_rms_norm, [_operand(x), _operand(scale)], (float(epsilon),),
+                tape)
+
+
+def global_avg_pool1d(x, mask=None, keepdims=False, tape=None):
+    """Mean over the steps of (N, T, C) sequences, over the steps where mask (N, T)
+    is nonzero when given."""
+    return _run(lib.bgm_op_global_avg_pool1d, [_operand(x), _operand(mask)],
+                (1 if keepdims else 0,), tape)
 
 
 def dropout(x, rate, generator=None, training=True, tape=None):
