@@ -35,7 +35,9 @@
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_avx512.h"
+#include "kernels/winograd.h"
 #include "kernels/zero_pad.h"
+#include "ops_fused.h"
 #include "tape.h"
 #include "window.h"
 
@@ -44,6 +46,12 @@
 #define CONV_CHUNK_MIN_ROWS 256
 /* ...and, above that, as many images as fit this many bytes of patches. */
 #define CONV_CHUNK_BYTES ((int64_t)256 << 10)
+/* Winograd only from this many channels and filters (measured: see
+ * docs/performance.md). */
+#define WINO_MIN_C 16
+#define WINO_MIN_F 16
+/* F(4x4, 3x3) only for batches of this many output pixels or more. */
+#define WINO4_MIN_OUTPUTS 1024
 
 typedef struct conv_plan {
     bgm__window g;
@@ -71,6 +79,16 @@ typedef struct conv_plan {
     int64_t grid_image;
     float *wflip;       /* implicit backward: the kernel flipped, (kh, kw, f, c) */
     float *partial;     /* backward: (slots - 1) * (k * f + f) floats, or NULL */
+    /* Winograd F(2x2, 3x3) for the forward pass and both gradients, where
+     * it pays (winograd_pays): slots workspaces of wino_ws floats each (in
+     * scratch memory for the call, see conv_job), and the window of the
+     * input gradient (a convolution of the output gradient, padded by the
+     * window less the forward padding) */
+    int winograd;
+    int64_t wino_ws_floats;
+    int64_t wino_group; /* images per group (bgm__winograd_group) */
+    int wino4;          /* inference: F(4x4, 3x3) instead (no backward) */
+    bgm__window gwin;
 } conv_plan;
 
 typedef struct conv_job {
@@ -78,6 +96,17 @@ typedef struct conv_job {
     const float *x, *w, *bias, *gy;
     float *y, *gx, *gw, *gb;
     int gx_fresh;       /* gx is uninitialized: write it rather than add */
+    const float *res;   /* forward, inference: added after the bias, or NULL */
+    int relu;           /* forward, inference: ReLU last */
+    /* Winograd (p->winograd and its scratch memory came): the transformed
+     * kernel (forward) or flipped kernel (backward), the slots' gradients
+     * of the transformed kernel (backward), the slots' workspaces. Scratch
+     * for the call only, so a training step holds one convolution's at a
+     * time rather than every convolution's on the tape. Without it the
+     * implicit GEMM runs, whose buffers the plan always has. */
+    int wino;
+    float *wu, *wdu, *wws;
+    void *own_scratch;  /* to free after the call, or NULL */
 } conv_job;
 
 static int64_t image_in(const conv_plan *p) { return p->g.h * p->g.w * p->g.c; }
@@ -120,30 +149,117 @@ static const float *padded_images(const conv_plan *p, const float *x, int64_t i0
     return buf;
 }
 
+/* Winograd: the next group of images from i0 below end: p->wino_group
+ * images, cut at the end of i0's slot, so that the groups (and the sums of
+ * a slot's kernel gradient) do not depend on how the pool split the batch. */
+static int64_t wino_group_count(const conv_plan *p, int64_t i0, int64_t end)
+{
+    int64_t slot_end = (i0 / p->piece + 1) * p->piece, n = p->wino_group;
+    if (slot_end < end)
+        end = slot_end;
+    return end - i0 < n ? end - i0 : n;
+}
+
+/* Winograd forward of images [begin, end), a group at a time. */
+static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
+{
+    const conv_plan *p = j->p;
+    const int64_t out = p->pix * p->f;
+    float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
+    int64_t i, n;
+    for (i = begin; i < end; i += n) {
+        bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i * out : NULL, p->f, j->relu};
+        n = wino_group_count(p, i, end);
+        if (p->wino4)
+            bgm__winograd4_images(&p->g, p->f, n, j->x + i * image_in(p), j->wu, &ep,
+                                  j->y + i * out, ws);
+        else
+            bgm__winograd_images(&p->g, p->f, n, j->x + i * image_in(p), j->wu, &ep,
+                                 j->y + i * out, ws);
+    }
+}
+
+/* Winograd backward of images [begin, end): the kernel gradient into each
+ * slot's du, the input gradient (added to gx unless fresh). */
+static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
+{
+    const conv_plan *p = j->p;
+    const int64_t out = p->pix * p->f, size = bgm__winograd_kernel_floats(p->g.c, p->f, 2);
+    float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
+    int64_t i, n;
+    for (i = begin; i < end; i += n) {
+        float *gx = j->gx ? j->gx + i * image_in(p) : NULL;
+        bgm__gemm_epilogue ep = {NULL, j->gx_fresh ? NULL : gx, p->g.c, 0};
+        n = wino_group_count(p, i, end);
+        if (j->gw)
+            bgm__winograd_kernel_grad_images(&p->g, p->f, n, j->x + i * image_in(p),
+                                             j->gy + i * out,
+                                             j->wdu + i / p->piece * size, ws);
+        if (gx)
+            bgm__winograd_images(&p->gwin, p->g.c, n, j->gy + i * out, j->wu, &ep, gx, ws);
+    }
+}
+
 static void forward_range(void *ctx, int64_t begin, int64_t end)
 {
     const conv_job *j = ctx;
     const conv_plan *p = j->p;
     float *col = slot_col(p, begin / p->piece);
     int64_t i0;
+    if (j->wino) {
+        winograd_range(j, begin, end);
+        return;
+    }
     for (i0 = begin; i0 < end; i0 += p->chunk) {
         int64_t count = end - i0 < p->chunk ? end - i0 : p->chunk, rows = count * p->pix;
         float *y = j->y + i0 * p->pix * p->f;
+        /* bias, residual and ReLU applied by the product's tiles as they
+         * store y: the same sums as adding them afterwards */
+        bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i0 * p->pix * p->f : NULL, p->f,
+                                 j->relu};
+        const bgm__gemm_epilogue *e = j->bias || j->res || j->relu ? &ep : NULL;
+        int done;
         if (p->implicit) {
             const float *xp = padded_images(p, j->x, i0, count, col);
-            bgm__gemm_avx512_gather(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab, j->w, p->f,
-                                    0.0f, y, p->f);
+            done = bgm__gemm_avx512_gather_ep(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab,
+                                              j->w, p->f, 0.0f, y, p->f, e);
         } else {
             const float *a = patches(p, j->x, i0, count, col);
-            bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
+            done = e && bgm__gemm_avx512_ep(rows, p->f, p->k, a, p->k, j->w, p->f, y, p->f, e);
+            if (!done)
+                bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
         }
-        if (j->bias)
-            bgm__bias_add_rows(y, j->bias, rows, p->f);
+        if (!done && e)
+            bgm__bias_epilogue_rows(y, ep.bias, ep.res, ep.relu, rows, p->f);
     }
 }
 
-static void conv_forward(const conv_plan *p, const float *x, const float *w,
-                         const float *bias, float *y)
+/* Winograd: j's scratch memory (see conv_job) for the forward pass or,
+ * with backward, the backward pass: tape's, or allocated for the call
+ * (j->own_scratch) when tape is NULL; 1 when j->wino is set. */
+static int wino_scratch(const conv_plan *p, conv_job *j, bgm_tape *tape, int backward)
+{
+    const int64_t kf = bgm__winograd_kernel_floats(p->g.c, p->f, p->wino4 ? 4 : 2);
+    const int64_t du = backward && j->gw ? p->slots * kf : 0;
+    size_t bytes;
+    j->wino = 0;
+    j->wu = j->wdu = j->wws = NULL;
+    j->own_scratch = NULL;
+    if (!p->winograd ||
+        !bgm__mul_size((size_t)(kf + du + p->slots * p->wino_ws_floats), sizeof(float),
+                       &bytes))
+        return 0;
+    j->wu = tape ? bgm__tape_scratch(tape, bytes) : (j->own_scratch = bgm__scratch_alloc(bytes));
+    if (!j->wu)
+        return 0;
+    j->wdu = du ? j->wu + kf : NULL;
+    j->wws = j->wu + kf + du;
+    j->wino = 1;
+    return 1;
+}
+
+static void conv_forward(const conv_plan *p, bgm_tape *tape, const float *x, const float *w,
+                         const float *bias, const float *res, int relu, float *y)
 {
     conv_job j;
     memset(&j, 0, sizeof j);
@@ -151,8 +267,17 @@ static void conv_forward(const conv_plan *p, const float *x, const float *w,
     j.x = x;
     j.w = w;
     j.bias = bias;
+    j.res = res;
+    j.relu = relu;
     j.y = y;
+    if (wino_scratch(p, &j, tape, 0)) {
+        if (p->wino4)
+            bgm__winograd4_kernel(w, p->g.c, p->f, j.wu);
+        else
+            bgm__winograd_kernel(w, p->g.c, p->f, j.wu);
+    }
     bgm__parallel_for(p->g.n, p->piece, forward_range, &j);
+    bgm__scratch_free(j.own_scratch);
 }
 
 /* implicit: the kernel and input gradients of images [i0, i0 + count),
@@ -202,6 +327,8 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
         const float *gy = j->gy + i0 * p->pix * p->f;
         if (j->gb)
             bgm__bias_sum_rows(gb, gy, rows, p->f);
+        if (j->wino)
+            continue; /* below */
         if (p->implicit) {
             implicit_backward_chunk(j, i0, count, col, j->gw ? gw : NULL);
             continue;
@@ -222,6 +349,8 @@ static void backward_range(void *ctx, int64_t begin, int64_t end)
                 bgm__col2im(&p->g, col + i * p->pix * p->k, gx + i * image_in(p));
         }
     }
+    if (j->wino)
+        winograd_backward(j, begin, end);
 }
 
 /* wflip (kh, kw, f, c) = w (kh, kw, c, f) turned half a turn in the window
@@ -262,7 +391,20 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         memset(j.gb, 0, (size_t)p->f * sizeof *j.gb);
     if (p->implicit && j.gx)
         flip_kernel(p, j.w, p->wflip);
+    wino_scratch(p, &j, node->out->tape, 1);
+    if (j.wino && j.gx)
+        bgm__winograd_kernel(p->wflip, p->f, p->g.c, j.wu);
+    if (j.wdu)
+        memset(j.wdu, 0,
+               (size_t)(p->slots * bgm__winograd_kernel_floats(p->g.c, p->f, 2)) * sizeof(float));
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
+    if (j.wdu) { /* the slots' sums in slot order, then back to 3x3 */
+        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f, 2);
+        for (slot = 1; slot < p->slots; slot++)
+            bgm__bias_add_rows(j.wdu, j.wdu + slot * size, 1, size);
+        bgm__winograd_kernel_grad(j.wdu, p->g.c, p->f, j.gw);
+    }
+    bgm__scratch_free(j.own_scratch);
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {
         const float *part = p->partial + (slot - 1) * (p->k * p->f + p->f);
         if (j.gw)
@@ -333,6 +475,8 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
     if (s != BGM_OK)
         return s;
     memset(&p->xpad, 0, sizeof p->xpad);
+    p->winograd = 0;
+    p->wino_ws_floats = 0;
     memset(&p->gpad, 0, sizeof p->gpad);
     p->xp_image = p->gp_image = p->grid_image = 0;
     p->f = kernel->shape[3];
@@ -373,6 +517,52 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
         p->chunk = 1;
     p->xpad.n = p->gpad.n = p->chunk;
     return BGM_OK;
+}
+
+/* Winograd F(2x2, 3x3) for a stride-1 3x3 window where the AVX-512
+ * products run, with enough channels and filters for its 16 products
+ * (K = channels) to keep the tiles busy. */
+static int winograd_pays(const conv_plan *p)
+{
+    const bgm__window *g = &p->g;
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->c >= WINO_MIN_C &&
+           p->f >= WINO_MIN_F && p->pix > 0 && bgm__gemm_avx512_gather_available();
+}
+
+/* Winograd: the window of the input gradient and the workspace size. */
+static void winograd_geometry(conv_plan *p)
+{
+    const bgm__window *g = &p->g;
+    bgm__window *gw = &p->gwin;
+    const int m = p->wino4 ? 4 : 2;
+    int64_t back;
+    *gw = *g;
+    gw->h = g->oh, gw->w = g->ow, gw->c = p->f;
+    gw->oh = g->h, gw->ow = g->w;
+    gw->pad_top = g->kh - 1 - g->pad_top;
+    gw->pad_left = g->kw - 1 - g->pad_left;
+    p->wino_group = bgm__winograd_group(g, m);
+    if (p->wino_group > p->piece)
+        p->wino_group = p->piece;
+    p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f, p->wino_group, m);
+    if (p->wino4) /* forward only */
+        return;
+    back = bgm__winograd_ws_floats(gw, g->c, p->wino_group, 2);
+    if (back > p->wino_ws_floats)
+        p->wino_ws_floats = back;
+}
+
+/* res must be a float32 tensor of the output's shape. */
+static bgm_status res_check(const char *fn, const conv_plan *p, const bgm_tensor *res)
+{
+    char sr[BGM__SHAPE_STR_SIZE];
+    if (res->dtype == BGM_FLOAT32 && res->ndim == 4 && res->shape[0] == p->g.n &&
+        res->shape[1] == p->g.oh && res->shape[2] == p->g.ow && res->shape[3] == p->f)
+        return BGM_OK;
+    return bgm__fail(BGM_E_SHAPE, "%s: the residual must be float32 (%lld, %lld, %lld, %lld) "
+                     "like the output, got shape %s", fn, (long long)p->g.n,
+                     (long long)p->g.oh, (long long)p->g.ow, (long long)p->f,
+                     bgm__tensor_shape_str(sr, sizeof sr, res));
 }
 
 /* Room for count items of size bytes at *at in the block at base (64-byte
@@ -471,11 +661,12 @@ static void fill_tables(conv_plan *p)
                 p->ktab_gx[at++] = (y * wg + x) * p->f + ch;
 }
 
-BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
-                                 const bgm_tensor *kernel, const bgm_tensor *bias,
-                                 int stride_h, int stride_w, bgm_padding padding)
+/* bgm_op_conv2d, or with res / relu (never recorded) bgm__conv2d_infer. */
+static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                         const bgm_tensor *kernel, const bgm_tensor *bias, int infer,
+                         const bgm_tensor *res, int relu, int stride_h, int stride_w,
+                         bgm_padding padding)
 {
-    static const char *fn = "bgm_op_conv2d";
     const bgm_tensor *in[3] = {x, kernel, bias};
     int nin = bias ? 3 : 2;
     conv_plan plan, *p = &plan;
@@ -489,6 +680,19 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     s = conv_plan_make(fn, &plan, x, kernel, bias, stride_h, stride_w, padding);
     if (s != BGM_OK)
         return s;
+    if (res) {
+        s = res_check(fn, &plan, res);
+        if (s != BGM_OK)
+            return s;
+    }
+    plan.winograd = winograd_pays(&plan);
+    /* unrecorded inference: the cheaper, slightly less precise F(4x4, 3x3),
+     * once the batch has enough outputs to pay for its larger kernel
+     * transform (a batch-1 predict of the seed CNN was 20 % slower) */
+    plan.wino4 = plan.winograd && infer && plan.g.n * plan.pix >= WINO4_MIN_OUTPUTS &&
+                 bgm__winograd4_available();
+    if (plan.winograd)
+        winograd_geometry(&plan);
     /* Sized for backward too: a recorded call keeps everything on the tape. */
     bytes = conv_carve(&plan, NULL, 1);
     if (!bytes)
@@ -501,6 +705,9 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
     s = bgm__op_begin(&c, fn, out, tape, &op_conv2d, in, nin, shape, 4, NULL);
     if (s != BGM_OK)
         return s;
+    if (c.node && infer)
+        return bgm__op_fail(&c, bgm__fail(BGM_E_STATE, "%s: runs at inference only, but an "
+                                          "input needs a gradient on this tape", fn));
     if (c.node) {
         p = bgm__op_save(&c, sizeof *p);
         block = p ? bgm__op_save(&c, bytes) : NULL;
@@ -516,13 +723,31 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
             goto nomem;
         conv_carve(p, block, 0);
     }
-    if (p->implicit)
+    if (p->rtab)
         fill_tables(p);
-    conv_forward(p, x->data, kernel->data, bias ? bias->data : NULL, c.out->data);
+    conv_forward(p, tape, x->data, kernel->data, bias ? bias->data : NULL,
+                 res ? res->data : NULL, relu, c.out->data);
     if (!c.node)
         bgm__op_workspace_release(&c, block);
     return bgm__op_end(&c, out);
 nomem:
     return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory for the convolution "
                                       "workspace (%zu bytes)", fn, bytes));
+}
+
+BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                 const bgm_tensor *kernel, const bgm_tensor *bias,
+                                 int stride_h, int stride_w, bgm_padding padding)
+{
+    return conv2d("bgm_op_conv2d", out, tape, x, kernel, bias, 0, NULL, 0, stride_h, stride_w,
+                  padding);
+}
+
+bgm_status bgm__conv2d_infer(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                             const bgm_tensor *kernel, const bgm_tensor *bias,
+                             const bgm_tensor *res, int relu, int stride_h, int stride_w,
+                             bgm_padding padding)
+{
+    return conv2d("bgm__conv2d_infer", out, tape, x, kernel, bias, 1, res, relu, stride_h,
+                  stride_w, padding);
 }

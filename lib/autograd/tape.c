@@ -38,6 +38,8 @@ struct bgm_tape {
     size_t nleaves, leaf_cap;
     uint32_t epoch;          /* bumped by each gradient computation */
     spare *spares;           /* dead gradient buffers, in the arena */
+    void *scratch;           /* bgm__tape_scratch's buffer, scratch_bytes long */
+    size_t scratch_bytes;
 };
 
 /* ---- leaves -------------------------------------------------------------- */
@@ -140,6 +142,7 @@ BGM_API void bgm_tape_free(bgm_tape *tape)
     if (!tape)
         return;
     bgm__arena_release(&tape->arena);
+    bgm__aligned_free(tape->scratch);
     free(tape->nodes);
     free(tape->leaves);
     free(tape);
@@ -329,6 +332,19 @@ void bgm__op_workspace_release(bgm__op_call *c, void *p)
 }
 
 void *bgm__scratch_alloc(size_t size) { return bgm__aligned_alloc(size); }
+
+void *bgm__tape_scratch(bgm_tape *tape, size_t size)
+{
+    void *p;
+    if (size <= tape->scratch_bytes)
+        return tape->scratch;
+    if (!(p = bgm__aligned_alloc(size)))
+        return NULL;
+    bgm__aligned_free(tape->scratch);
+    tape->scratch = p;
+    tape->scratch_bytes = size;
+    return p;
+}
 
 void bgm__scratch_free(void *p) { bgm__aligned_free(p); }
 

@@ -127,6 +127,14 @@ bgm_status bgm__op_affine(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
  * view of a result): resetting the tape would then invalidate t. */
 int bgm__tape_holds(const bgm_tape *tape, const bgm_tensor *t);
 
+/* Scratch memory of at least size bytes that tape keeps, and grows, from
+ * call to call until it is freed: for an op's temporary buffers that
+ * should neither pile up on the arena nor be allocated and freed at every
+ * call (glibc then keeps growing its heap). Contents undefined; valid until
+ * the next call on the same tape (a tape runs one op at a time). NULL when
+ * out of memory. */
+void *bgm__tape_scratch(bgm_tape *tape, size_t size);
+
 /* Scratch memory for the duration of one call (freed with bgm__scratch_free). */
 void *bgm__scratch_alloc(size_t size);
 void bgm__scratch_free(void *p);

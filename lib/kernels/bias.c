@@ -2,6 +2,8 @@
  * a row, so they vectorize without reordering the sum of any column. */
 #include "bias.h"
 
+#include <stddef.h>
+
 #include "simd.h"
 
 BGM__HOT void bgm__bias_add_rows(float *y, const float *b, int64_t rows, int64_t n)
@@ -50,3 +52,26 @@ BGM__HOT void bgm__bias_sum_rows(float *gb, const float *gy, int64_t rows, int64
 }
 
 #undef SUM_COLUMNS
+
+/* One row of the fused epilogue; b and res may be NULL. */
+BGM__INLINE void epilogue_row(float *y, const float *b, const float *res, int64_t n, int relu)
+{
+    int64_t j;
+    if (b)
+        for (j = 0; j < n; j++)
+            y[j] += b[j];
+    if (res)
+        for (j = 0; j < n; j++)
+            y[j] += res[j];
+    if (relu)
+        for (j = 0; j < n; j++)
+            y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+}
+
+BGM__HOT void bgm__bias_epilogue_rows(float *y, const float *b, const float *res, int relu,
+                                      int64_t rows, int64_t n)
+{
+    int64_t r;
+    for (r = 0; r < rows; r++)
+        epilogue_row(y + r * n, b, res ? res + r * n : NULL, n, relu);
+}

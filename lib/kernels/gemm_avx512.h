@@ -36,6 +36,33 @@ int bgm__gemm_avx512_gather(int64_t m, int64_t n, int64_t k, float alpha, const 
                             const int64_t *rtab, const int64_t *ktab, const float *b,
                             int64_t ldb, float beta, float *c, int64_t ldc);
 
+/*
+ * What a product's tiles do to each row of C before storing it (fused
+ * layers): C[r, j] = act(C[r, j] + bias[j] + res[r * ldres + j]), bias and
+ * res optional (NULL), act ReLU when relu (NaN gives 0, as the ReLU
+ * kernel), the identity otherwise.
+ */
+typedef struct bgm__gemm_epilogue {
+    const float *bias;
+    const float *res;
+    int64_t ldres;
+    int relu;
+} bgm__gemm_epilogue;
+
+/* bgm__gemm_avx512_gather with ep applied to C as it is stored (ep NULL:
+ * none); 0 when not done, as bgm__gemm_avx512_gather. */
+int bgm__gemm_avx512_gather_ep(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                               const int64_t *rtab, const int64_t *ktab, const float *b,
+                               int64_t ldb, float beta, float *c, int64_t ldc,
+                               const bgm__gemm_epilogue *ep);
+
+/* C = A B (row-major, neither transposed) with ep applied as C is stored;
+ * 0 when the AVX-512 kernels are not in use (the caller runs BLAS and the
+ * epilogue itself). */
+int bgm__gemm_avx512_ep(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float *c, int64_t ldc,
+                        const bgm__gemm_epilogue *ep);
+
 /* Whether bgm__gemm_avx512_gather runs here (AVX-512F, BIGMODEL_GEMM not "blas"). */
 int bgm__gemm_avx512_gather_available(void);
 

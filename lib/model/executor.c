@@ -222,6 +222,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     slot *sl = calloc((size_t)m->nsteps + 1, sizeof *sl);
     const bgm_tensor **x = NULL, **masks = NULL;
     bgm_tensor **made = NULL;
+    bgm__fuse *fuse = t && !states ? bgm__fusion_plan(m) : NULL;
     int nmade = 0, maxin = 1, k, j;
     bgm_status s = BGM_OK;
     for (k = 0; k < m->nsteps; k++)
@@ -240,7 +241,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         const bgm__step *st = &m->steps[k];
         const bgm_layer *l = st->node->layer;
         bgm_tensor *y[BGM__MAX_OUTPUTS] = {NULL};
-        int own = -1;
+        int own = -1, absorbed;
         sl[k].left = st->uses;
         sl[k].tape[0] = sl[k].tape[1] = -1;
         if (!l) {
@@ -256,8 +257,10 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             x[j] = sl[st->in[j]].value;
             masks[j] = sl[st->in[j]].mask;
         }
+        /* done by a convolution before: the step passes its input on */
+        absorbed = fuse && fuse[k].into >= 0;
         ctx.tape = tape;
-        if (t) {
+        if (t && !absorbed) {
             own = free_tape(t);
             if (own < 0) {
                 s = bgm__fail(BGM_E_NOMEM, "out of memory for the inference tapes");
@@ -272,8 +275,14 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         ctx.decode = states && l->ops->decode != BGM__DECODE_NONE ? &decode : NULL;
         ctx.input_free = !t && input_free(m, sl, k);
         ctx.frozen = training && bgm__model_layer_frozen(m, st->layer, compiled);
-        s = l->ops->forward(l, &ctx, m->views + l->first_weight,
-                            (const bgm_tensor *const *)x, st->nin, y);
+        if (absorbed)
+            y[0] = (bgm_tensor *)x[fuse[k].pass];
+        else if (fuse && fuse[k].conv)
+            s = bgm__fused_conv(m, fuse, k, ctx.tape, x[0],
+                                fuse[k].res >= 0 ? sl[fuse[k].res].value : NULL, &y[0]);
+        else
+            s = l->ops->forward(l, &ctx, m->views + l->first_weight,
+                                (const bgm_tensor *const *)x, st->nin, y);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
         if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
             s = l->ops->compute_mask(l, x[0], (const bgm_tensor *const *)masks, st->nin,
@@ -304,6 +313,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         for (j = 0; j < m->noutputs; j++)
             outs[j] = sl[m->output_step[j]].value;
 done:
+    free(fuse);
     for (j = 0; j < nmade; j++)
         bgm_tensor_free(made[j]);
     free(made);

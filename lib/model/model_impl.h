@@ -181,6 +181,26 @@ bgm_status bgm__model_decode(const bgm_model *m, bgm__infer_tapes *t,
                              const bgm_tensor *const *xs, int64_t pos, void **states,
                              bgm_tensor **outs);
 
+/* What inference fusion (lib/model/fusion.c) does with one step. */
+typedef struct bgm__fuse {
+    int into;                  /* a Conv2D step does this step's work (-1: none); the
+                                  step passes on its input in[pass] */
+    int pass;
+    int conv;                  /* a Conv2D step that runs fused: */
+    int bn;                    /*   the BatchNormalization step it folds in, or -1 */
+    int res;                   /*   the step whose value it adds (an Add), or -1 */
+    int relu;                  /*   ReLU last */
+} bgm__fuse;
+
+/* The fusion plan of m's steps (m->nsteps entries, free()), or NULL when
+ * nothing fuses, BIGMODEL_FUSION=0 is set, or memory ran out. */
+bgm__fuse *bgm__fusion_plan(const bgm_model *m);
+
+/* Runs fused Conv2D step k (f[k].conv) on x into *y on tape, res the value
+ * of step f[k].res (or NULL). */
+bgm_status bgm__fused_conv(const bgm_model *m, const bgm__fuse *f, int k, bgm_tape *tape,
+                           const bgm_tensor *x, const bgm_tensor *res, bgm_tensor **y);
+
 /* Frees and clears the states[0..m->nsteps) of bgm__model_decode. */
 void bgm__model_free_states(const bgm_model *m, void **states);
 

@@ -1,0 +1,424 @@
+/*
+ * Winograd F(2x2, 3x3) (see winograd.h). With d a 4x4 input block, g the
+ * 3x3 kernel of one (channel, filter) pair and Y the 2x2 output:
+ *
+ *     Y = A^T [ (G g G^T) .* (B^T d B) ] A, summed over channels,
+ *
+ *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *     A^T = [1 1 1 0; 0 1 -1 -1]
+ *
+ * The sum over channels of the 16 elementwise products is 16 matrix
+ * products (tiles x C) (C x F), one per element of the 4x4 block, run by
+ * bgm__gemm. The transforms loop over channels (filters) innermost, where
+ * NHWC keeps them contiguous, so they vectorize.
+ */
+#include "winograd.h"
+
+#include <string.h>
+
+#include "gemm.h"
+#include "simd.h"
+
+/* Images are transformed together until their tiles make this many rows
+ * of the 16 products (a few 12-row tiles of the AVX-512 kernels). */
+#define WINO_GROUP_ROWS 96
+
+int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m)
+{
+    return (m + 2) * (m + 2) * c * f;
+}
+
+static int64_t tiles_of(const bgm__window *g, int m)
+{
+    return ((g->oh + m - 1) / m) * ((g->ow + m - 1) / m);
+}
+
+int64_t bgm__winograd_group(const bgm__window *g, int m)
+{
+    int64_t t = tiles_of(g, m);
+    return t >= WINO_GROUP_ROWS ? 1 : (WINO_GROUP_ROWS + t - 1) / t;
+}
+
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count, int m)
+{
+    /* v and m: (m + 2)^2 blocks of c (f) per tile, a row of c zeros */
+    return (m + 2) * (m + 2) * count * tiles_of(g, m) * (g->c + f) + g->c;
+}
+
+void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t y0,
+                                int64_t x0, int side, const float *zero, const float **src)
+{
+    int i, j;
+    for (i = 0; i < side; i++)
+        for (j = 0; j < side; j++) {
+            int64_t yy = y0 + i - g->pad_top, xx = x0 + j - g->pad_left;
+            src[i * side + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
+                                    ? img + (yy * g->w + xx) * g->c : zero;
+        }
+}
+
+int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
+                               int64_t x0, float *y, const bgm__gemm_epilogue *ep,
+                               float **out, const float **res, int *nc)
+{
+    int nr = g->oh - y0 < m ? (int)(g->oh - y0) : m, a, b;
+    *nc = g->ow - x0 < m ? (int)(g->ow - x0) : m;
+    for (a = 0; a < m; a++)
+        for (b = 0; b < m; b++) {
+            /* clamped inside the image: written only when a < nr, b < nc */
+            int64_t o = at + (y0 + (a < nr ? a : 0)) * g->ow + x0 + (b < *nc ? b : 0);
+            out[a * m + b] = y + o * f;
+            res[a * m + b] = ep && ep->res ? ep->res + o * f : NULL;
+        }
+    return nr;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* The mask of the first min(left, 16) lanes. */
+static inline __mmask16 lanes(int64_t left)
+{
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* v[e * vs + ch] = (B^T d B)[e] for the 4x4 block d whose element (i, j)
+ * is src[i * 4 + j][ch]: 16 channels a vector. */
+AVX512 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
+{
+    int64_t ch;
+    for (ch = 0; ch < c; ch += 16) {
+        const __mmask16 k = lanes(c - ch);
+        __m512 d[16], t[16];
+        int i;
+#pragma GCC unroll 16
+        for (i = 0; i < 16; i++)
+            d[i] = _mm512_maskz_loadu_ps(k, src[i] + ch);
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* t = B^T d, column i */
+            t[0 + i] = _mm512_sub_ps(d[0 + i], d[8 + i]);
+            t[4 + i] = _mm512_add_ps(d[4 + i], d[8 + i]);
+            t[8 + i] = _mm512_sub_ps(d[8 + i], d[4 + i]);
+            t[12 + i] = _mm512_sub_ps(d[4 + i], d[12 + i]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* v = t B, row i */
+            const __m512 *r = t + 4 * i;
+            float *o = v + 4 * i * vs + ch;
+            _mm512_mask_storeu_ps(o, k, _mm512_sub_ps(r[0], r[2]));
+            _mm512_mask_storeu_ps(o + vs, k, _mm512_add_ps(r[1], r[2]));
+            _mm512_mask_storeu_ps(o + 2 * vs, k, _mm512_sub_ps(r[2], r[1]));
+            _mm512_mask_storeu_ps(o + 3 * vs, k, _mm512_sub_ps(r[1], r[3]));
+        }
+    }
+}
+
+/* The 2x2 outputs of one tile, rows < nr and columns < nc of them, from
+ * m[e * ms + fo]; out[a * 2 + b] is where output (a, b) goes, res[a * 2 +
+ * b] its residual (or res NULL), then the bias before it and ReLU after. */
+AVX512 static void output_tile(const float *m, int64_t ms, int64_t f, int nr, int nc,
+                               float *const *out, const float *const *res,
+                               const float *bias, int relu)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo += 16) {
+        const __mmask16 k = lanes(f - fo);
+        __m512 q[16], t[8], y[4];
+        int i;
+#pragma GCC unroll 16
+        for (i = 0; i < 16; i++)
+            q[i] = _mm512_maskz_loadu_ps(k, m + i * ms + fo);
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* t = A^T q, column i */
+            t[i] = _mm512_add_ps(_mm512_add_ps(q[i], q[4 + i]), q[8 + i]);
+            t[4 + i] = _mm512_sub_ps(_mm512_sub_ps(q[4 + i], q[8 + i]), q[12 + i]);
+        }
+#pragma GCC unroll 2
+        for (i = 0; i < 2; i++) { /* y = t A, row i */
+            const __m512 *r = t + 4 * i;
+            y[2 * i] = _mm512_add_ps(_mm512_add_ps(r[0], r[1]), r[2]);
+            y[2 * i + 1] = _mm512_sub_ps(_mm512_sub_ps(r[1], r[2]), r[3]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) {
+            __m512 o = y[i];
+            if (i / 2 >= nr || i % 2 >= nc)
+                continue;
+            if (bias)
+                o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k, bias + fo));
+            if (res)
+                o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k, res[i] + fo));
+            if (relu) /* max with 0 gives 0 for NaN, as the ReLU kernel */
+                o = _mm512_max_ps(o, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(out[i] + fo, k, o);
+        }
+    }
+}
+
+/* m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output gradient dy of one
+ * tile, dy[a * 2 + b] its element (a, b) (NULL where the tile overhangs
+ * the output: zero). */
+AVX512 static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo += 16) {
+        const __mmask16 k = lanes(f - fo);
+        __m512 y[4], t[8];
+        int i;
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++)
+            y[i] = dy[i] ? _mm512_maskz_loadu_ps(k, dy[i] + fo) : _mm512_setzero_ps();
+#pragma GCC unroll 2
+        for (i = 0; i < 2; i++) { /* t = A dy, column i */
+            t[i] = y[i];
+            t[2 + i] = _mm512_add_ps(y[i], y[2 + i]);
+            t[4 + i] = _mm512_sub_ps(y[i], y[2 + i]);
+            t[6 + i] = _mm512_sub_ps(_mm512_setzero_ps(), y[2 + i]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* m = t A^T, row i */
+            const __m512 *r = t + 2 * i;
+            float *o = m + 4 * i * ms + fo;
+            _mm512_mask_storeu_ps(o, k, r[0]);
+            _mm512_mask_storeu_ps(o + ms, k, _mm512_add_ps(r[0], r[1]));
+            _mm512_mask_storeu_ps(o + 2 * ms, k, _mm512_sub_ps(r[0], r[1]));
+            _mm512_mask_storeu_ps(o + 3 * ms, k, _mm512_sub_ps(_mm512_setzero_ps(), r[1]));
+        }
+    }
+}
+
+/* One row (or column) of G x, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+AVX512 static inline void g_row(__m512 x0, __m512 x1, __m512 x2, __m512 *o)
+{
+    const __m512 h = _mm512_set1_ps(0.5f);
+    o[0] = x0;
+    o[1] = _mm512_mul_ps(h, _mm512_add_ps(_mm512_add_ps(x0, x1), x2));
+    o[2] = _mm512_mul_ps(h, _mm512_add_ps(_mm512_sub_ps(x0, x1), x2));
+    o[3] = x2;
+}
+
+AVX512 static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
+{
+    const int64_t cf = c * f;
+    int64_t e;
+    for (e = 0; e < cf; e += 16) {
+        const __mmask16 k = lanes(cf - e);
+        __m512 t[3][4], o[4];
+        int i, j;
+#pragma GCC unroll 3
+        for (i = 0; i < 3; i++) /* t = G g, column i (stored as t[i][row]) */
+            g_row(_mm512_maskz_loadu_ps(k, w + i * cf + e),
+                  _mm512_maskz_loadu_ps(k, w + (3 + i) * cf + e),
+                  _mm512_maskz_loadu_ps(k, w + (6 + i) * cf + e), t[i]);
+#pragma GCC unroll 4
+        for (i = 0; i < 4; i++) { /* u = t G^T, row i */
+            g_row(t[0][i], t[1][i], t[2][i], o);
+            for (j = 0; j < 4; j++)
+                _mm512_mask_storeu_ps(u + (i * 4 + j) * cf + e, k, o[j]);
+        }
+    }
+}
+
+#else /* no AVX-512 kernels: winograd_pays never picks this code */
+
+static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
+{
+    int64_t ch;
+    for (ch = 0; ch < c; ch++) {
+        float d[4][4], t[4][4];
+        int i;
+        for (i = 0; i < 16; i++)
+            d[i / 4][i % 4] = src[i][ch];
+        for (i = 0; i < 4; i++) {
+            t[0][i] = d[0][i] - d[2][i];
+            t[1][i] = d[1][i] + d[2][i];
+            t[2][i] = d[2][i] - d[1][i];
+            t[3][i] = d[1][i] - d[3][i];
+        }
+        for (i = 0; i < 4; i++) {
+            v[(i * 4 + 0) * vs + ch] = t[i][0] - t[i][2];
+            v[(i * 4 + 1) * vs + ch] = t[i][1] + t[i][2];
+            v[(i * 4 + 2) * vs + ch] = t[i][2] - t[i][1];
+            v[(i * 4 + 3) * vs + ch] = t[i][1] - t[i][3];
+        }
+    }
+}
+
+static void output_tile(const float *m, int64_t ms, int64_t f, int nr, int nc,
+                        float *const *out, const float *const *res, const float *bias,
+                        int relu)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo++) {
+        float q[4][4], t[2][4], y[4];
+        int i;
+        for (i = 0; i < 16; i++)
+            q[i / 4][i % 4] = m[i * ms + fo];
+        for (i = 0; i < 4; i++) {
+            t[0][i] = q[0][i] + q[1][i] + q[2][i];
+            t[1][i] = q[1][i] - q[2][i] - q[3][i];
+        }
+        for (i = 0; i < 2; i++) {
+            y[2 * i] = t[i][0] + t[i][1] + t[i][2];
+            y[2 * i + 1] = t[i][1] - t[i][2] - t[i][3];
+        }
+        for (i = 0; i < 4; i++) {
+            float o = y[i];
+            if (i / 2 >= nr || i % 2 >= nc)
+                continue;
+            if (bias)
+                o += bias[fo];
+            if (res)
+                o += res[i][fo];
+            if (relu)
+                o = o > 0.0f ? o : 0.0f;
+            out[i][fo] = o;
+        }
+    }
+}
+
+static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
+{
+    int64_t fo;
+    for (fo = 0; fo < f; fo++) {
+        float y[4], t[4][2];
+        int i;
+        for (i = 0; i < 4; i++)
+            y[i] = dy[i] ? dy[i][fo] : 0.0f;
+        for (i = 0; i < 2; i++) {
+            t[0][i] = y[i];
+            t[1][i] = y[i] + y[2 + i];
+            t[2][i] = y[i] - y[2 + i];
+            t[3][i] = -y[2 + i];
+        }
+        for (i = 0; i < 4; i++) {
+            m[(4 * i) * ms + fo] = t[i][0];
+            m[(4 * i + 1) * ms + fo] = t[i][0] + t[i][1];
+            m[(4 * i + 2) * ms + fo] = t[i][0] - t[i][1];
+            m[(4 * i + 3) * ms + fo] = -t[i][1];
+        }
+    }
+}
+
+static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
+{
+    const int64_t cf = c * f;
+    int64_t e;
+    for (e = 0; e < cf; e++) {
+        float t[4][3];
+        int i;
+        for (i = 0; i < 3; i++) {
+            float x0 = w[i * cf + e], x1 = w[(3 + i) * cf + e], x2 = w[(6 + i) * cf + e];
+            t[0][i] = x0;
+            t[1][i] = 0.5f * (x0 + x1 + x2);
+            t[2][i] = 0.5f * (x0 - x1 + x2);
+            t[3][i] = x2;
+        }
+        for (i = 0; i < 4; i++) {
+            u[(i * 4) * cf + e] = t[i][0];
+            u[(i * 4 + 1) * cf + e] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            u[(i * 4 + 2) * cf + e] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            u[(i * 4 + 3) * cf + e] = t[i][2];
+        }
+    }
+}
+
+#endif
+
+/* v (16, count * tiles, c) = the input transform of every tile of the
+ * count images at x under g; zero: c floats of scratch. */
+static void input_images(const bgm__window *g, int64_t count, const float *x, float *v,
+                         float *zero)
+{
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
+    int64_t n, ty, tx;
+    memset(zero, 0, (size_t)c * sizeof *zero);
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                const float *src[16];
+                bgm__winograd_tile_sources(g, x + n * g->h * g->w * c, 2 * ty, 2 * tx, 4, zero,
+                                           src);
+                input_tile(src, c, v + ((n * th + ty) * tw + tx) * c, count * nt * c);
+            }
+}
+
+void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                          const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
+{
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
+    float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
+    int64_t n, ty, tx, e;
+    input_images(g, count, x, v, zero);
+    for (e = 0; e < 16; e++)
+        bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * nt * c, c, u + e * c * f, f, 0.0f,
+                  m + e * nt * f, f);
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                float *out[4];
+                const float *res[4];
+                int nc, nr = bgm__winograd_tile_outputs(g, f, 2, n * g->oh * g->ow, 2 * ty,
+                                                        2 * tx, y, ep, out, res, &nc);
+                output_tile(m + ((n * th + ty) * tw + tx) * f, nt * f, f, nr, nc, out,
+                            ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
+                            ep ? ep->relu : 0);
+            }
+}
+
+void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
+{
+    kernel_transform(w, c, f, u);
+}
+
+void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
+                                      const float *x, const float *gy, float *du, float *ws)
+{
+    const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
+    float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
+    int64_t n, ty, tx, e;
+    input_images(g, count, x, v, zero);
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                const float *dy[4];
+                int a, b;
+                for (a = 0; a < 2; a++)
+                    for (b = 0; b < 2; b++) {
+                        int64_t oy = 2 * ty + a, ox = 2 * tx + b;
+                        dy[a * 2 + b] = oy < g->oh && ox < g->ow
+                                            ? gy + ((n * g->oh + oy) * g->ow + ox) * f
+                                            : NULL;
+                    }
+                grad_tile(dy, f, m + ((n * th + ty) * tw + tx) * f, nt * f);
+            }
+    for (e = 0; e < 16; e++)
+        bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * nt * c, c, m + e * nt * f, f, 1.0f,
+                  du + e * c * f, f);
+}
+
+BGM__HOT void bgm__winograd_kernel_grad(const float *restrict du, int64_t c, int64_t f,
+                                        float *restrict gw)
+{
+    const int64_t cf = c * f;
+    int64_t e, i, j;
+    for (e = 0; e < cf; e++) {
+        float q[4][4], t[3][4];
+        for (i = 0; i < 4; i++)
+            for (j = 0; j < 4; j++)
+                q[i][j] = du[(i * 4 + j) * cf + e];
+        for (j = 0; j < 4; j++) { /* t = G^T q */
+            t[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
+            t[1][j] = 0.5f * (q[1][j] - q[2][j]);
+            t[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
+        }
+        for (i = 0; i < 3; i++) { /* gw += t G */
+            gw[(i * 3 + 0) * cf + e] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+            gw[(i * 3 + 1) * cf + e] += 0.5f * (t[i][1] - t[i][2]);
+            gw[(i * 3 + 2) * cf + e] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/*
+ * Winograd F(2x2, 3x3) convolution of NHWC images, stride 1, for
+ * inference: each 2x2 block of output pixels (a tile) from a 4x4 block of
+ * input through 16 products of (tiles x C) by (C x F) matrices, 4 multiplies
+ * per output instead of 9 (2.25x fewer; 1.7x at 7x7, where tiles overhang).
+ * The transforms only add and subtract, so results agree with the direct
+ * convolution to float rounding.
+ */
+#ifndef BGM_KERNELS_WINOGRAD_H
+#define BGM_KERNELS_WINOGRAD_H
+
+#include "gemm_avx512.h"
+#include "im2col.h"
+
+/* Floats of the transformed kernel of F(m x m, 3x3), m 2 or 4:
+ * (m + 2)^2 * c * f. */
+int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m);
+
+/* u (16, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f). */
+void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u);
+
+/* How many images to run together under window g: enough that their
+ * tiles fill the products' rows (1 for images of 96 tiles or more). */
+int64_t bgm__winograd_group(const bgm__window *g, int m);
+
+/* Floats of the workspace of bgm__winograd_images and
+ * bgm__winograd_kernel_grad_images for count images under window g (f
+ * filters). */
+int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count, int m);
+
+/* For the transforms of both sizes: src[side * side] = where each element
+ * of the side x side input block at (y0, x0) of the output grid lies in the
+ * image img under g, zero (c floats of 0) where the block leaves it. */
+void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t y0,
+                                int64_t x0, int side, const float *zero, const float **src);
+
+/* out[m * m] = where each output of the m x m tile at (y0, x0) of image at
+ * (its first pixel's index) goes in y (f filters), res[] its residual in
+ * ep (NULL without one); *nc and the result: the columns and rows of the
+ * tile inside the output (entries beyond them point at valid pixels but
+ * must not be written). */
+int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
+                               int64_t x0, float *y, const bgm__gemm_epilogue *ep,
+                               float **out, const float **res, int *nc);
+
+/*
+ * y (count, g->oh, g->ow, f) = the convolution of the count images x
+ * (count, g->h, g->w, g->c) under g (3x3, stride 1, any padding) with the
+ * kernel u transformed by bgm__winograd_kernel, then ep applied (bias,
+ * residual of y's shape with row stride f, ReLU; ep NULL: none); ep's
+ * residual may be y itself (y += conv). ws: bgm__winograd_ws_floats
+ * floats. Single-threaded.
+ */
+void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                          const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
+
+/*
+ * The kernel gradient of that convolution: du (16, c, f) += the gradient
+ * with respect to the transformed kernel u, given the count images x and
+ * their output gradient gy (count, g->oh, g->ow, f), the tiles summed in
+ * order. ws as above.
+ */
+void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
+                                      const float *x, const float *gy, float *du, float *ws);
+
+/* gw (3, 3, c, f) += G^T du G: the gradient with respect to the kernel,
+ * from du summed over the images. */
+void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw);
+
+/*
+ * F(4x4, 3x3), for inference (winograd4.c): each 4x4 block of outputs from
+ * a 6x6 block of input through 36 products, 2.25 multiplies per output.
+ * The same interface as F(2x2, 3x3) above, forward only; runs where
+ * bgm__winograd4_available() (the AVX-512 build).
+ */
+int bgm__winograd4_available(void);
+void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u);
+void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                           const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
+
+#endif
