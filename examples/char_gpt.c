@@ -10,9 +10,9 @@
  * with a linear warmup and a cosine decay over the run, for a time budget
  * (-m; the decay's length is re-estimated after every epoch from the speed
  * so far) or a number of epochs (-e). Every epoch reports the training
- * loss, the validation loss and perplexity on held-out windows, and saves
- * the model (-o). At the end it samples text from a prompt with the key/value
- * cache (generate.h).
+ * loss, the validation loss and perplexity on 512 held-out windows, and saves
+ * the model (-o). The end reports the loss over the whole held-out text and
+ * samples text from a prompt with the key/value cache (generate.h).
  *
  *     char_gpt [-m MINUTES (10)] [-e EPOCHS] [-n LAYERS (4)] [-d DIM (128)]
  *              [-H HEADS (4)] [-c CONTEXT (128)] [-b BATCH (16)] [-l PEAK_LR (2e-3)]
@@ -232,6 +232,22 @@ static bgm_status compile(bgm_model *m, float peak, int64_t total)
     return s;
 }
 
+/* The loss over every character of the held-out text, in windows side by side. */
+static bgm_status evaluate_all(bgm_model *m, const corpus *c, const config *cfg)
+{
+    int64_t n = (c->len - c->split - 1) / cfg->context;
+    bgm_tensor *x = NULL, *y = NULL;
+    double loss = 0;
+    bgm_status s = windows(&x, &y, c, n, cfg->context, c->split, c->len, cfg->context, NULL);
+    if (s == BGM_OK) s = bgm_model_evaluate(&loss, 1, m, x, y, 64);
+    if (s == BGM_OK)
+        printf("validation loss over all %lld held-out characters: %.4f nats/char "
+               "(perplexity %.3f)\n", (long long)(n * cfg->context), loss, exp(loss));
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    return s;
+}
+
 static int print_token(int32_t token, int64_t index, void *user)
 {
     const corpus *c = user;
@@ -377,6 +393,7 @@ int main(int argc, char **argv)
         bgm_tensor_free(x);
         bgm_tensor_free(y);
     }
+    if (s == BGM_OK) s = evaluate_all(m, &c, &cfg);
     if (s == BGM_OK) s = sample(m, &c, cfg.prompt);
     if (s != BGM_OK)
         fprintf(stderr, "%s: %s: %s\n", argv[0], bgm_status_string(s), bgm_last_error());
