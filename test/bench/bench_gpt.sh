@@ -90,5 +90,6 @@ for w in gpt_train gpt_generate; do
     fi
     label="GPT training (tokens/s)"
     [ "$w" = gpt_generate ] && label="GPT generation (tokens/s)"
+    [ "$tm" != "-" ] && tm=$(printf '%.0f' "$tm")
     printf '%-30s %12.0f %12s %22s %16s\n' "$label" "$lm" "$tm" "$ratio" "$lrss / $trss"
 done
