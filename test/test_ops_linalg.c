@@ -315,6 +315,8 @@ START_TEST(linear_is_the_product_plus_bias_over_the_last_axis)
     BGM_ASSERT_OK(bgm_op_matmul(&p, NULL, x, w));
     BGM_ASSERT_OK(bgm_op_add(&ref, NULL, p, b));
     bgm_test_assert_close(y, (int64_t[]){2, 3, 5}, 3, bgm_tensor_data(ref), 1e-6);
+    bgm_tensor_free(y);
+    y = NULL;
     err = bgm_test_gradcheck(call_linear, in, 3, NULL, GRAD_EPS_LINEAR);
     ck_assert_msg(err < GRAD_TOL, "linear gradient error %g", err);
     err = bgm_test_gradcheck(call_linear, in, 2, (void *)1, GRAD_EPS_LINEAR); /* no bias */
