@@ -143,8 +143,28 @@ typedef enum bgm_loss_kind {
     /** float32 one-hot targets (N, C). */
     BGM_LOSS_CATEGORICAL_CROSSENTROPY = 4,
     /** int32 class ids (N) or (N, 1). */
-    BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 5
+    BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 5,
+    /** A user function, set with bgm_model_set_loss_fn after compiling
+     *  (Keras' compile(loss=fn)); float32 or int32 targets with the batch
+     *  as their first dimension, passed to it as they are. */
+    BGM_LOSS_CUSTOM = 6
 } bgm_loss_kind;
+
+/**
+ * A custom loss (Keras' loss function fn(y_true, y_pred)): records on tape
+ * the loss of y_pred (the output, (N, ...)) against y_true (the targets as
+ * given to fit, (N, ...)) and writes it to *out, a float32 tensor owned by
+ * tape, built with the bgm_op_* functions: either one value per sample,
+ * (N) or (N, T, ...) (Keras' per-sample losses; the library reduces them
+ * as Keras does: sum(w * l) / number of values, w the sample weights or 1),
+ * or a 0-dimensional scalar, taken as the batch's loss (it cannot be
+ * weighted per sample). Return BGM_OK, or an error status (typically a
+ * failed op's), which then ends the call that ran the loss with that
+ * status and a message naming the loss. ctx is the pointer given to
+ * bgm_model_set_loss_fn.
+ */
+typedef bgm_status (*bgm_loss_fn)(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *y_true,
+                                  const bgm_tensor *y_pred, void *ctx);
 
 /* ---- layers ------------------------------------------------------------
  * Each constructor returns a new layer, or NULL with bgm_last_error() set
@@ -770,6 +790,31 @@ BGM_API bgm_status bgm_model_add_metric(bgm_model *m, bgm_metric_kind kind,
 BGM_API bgm_status bgm_model_add_output_metric(bgm_model *m, int output, bgm_metric_kind kind,
                                                const bgm_metric_options *opts);
 
+/**
+ * Makes fn the loss of output number output (from 0) of the compiled m,
+ * replacing its compiled loss (Keras' compile(loss=fn); compile with
+ * BGM_LOSS_CUSTOM for the outputs that have one): fit, evaluate, the
+ * *_on_batch functions and bgm_model_compute_loss then call fn on each
+ * batch (see bgm_loss_fn); loss weights and L2 penalties apply as for the
+ * built-in losses. name (copied, 1 to 63 characters; Keras names it after
+ * the function) is saved in model files, which never hold code: a loaded
+ * model whose output has a custom loss knows its name
+ * (bgm_model_loss_name) and must get fn again through this call before it
+ * trains or evaluates, which otherwise fail naming the loss. ctx is
+ * borrowed and passed to fn. Compiling again drops the function.
+ * Errors: BGM_E_INVALID (NULL m, fn or name, a bad name, output out of
+ * range), BGM_E_STATE (not compiled, or fit is running on m).
+ */
+BGM_API bgm_status bgm_model_set_loss_fn(bgm_model *m, int output, const char *name,
+                                         bgm_loss_fn fn, void *ctx);
+
+/**
+ * Name of the custom loss of output number output (as given to
+ * bgm_model_set_loss_fn, or read from a model file), borrowed; NULL when
+ * that output's loss is a built-in one, out of range or before compile.
+ */
+BGM_API const char *bgm_model_loss_name(const bgm_model *m, int output);
+
 /** The optimizer m was compiled with, borrowed (NULL before compile). */
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m);
 
@@ -884,6 +929,23 @@ typedef struct bgm_fit_options {
     int num_validation_xs;
     const bgm_tensor *const *validation_ys;
     int num_validation_ys;
+    /** Keras' sample_weight: float32 (N) weights of the training samples
+     *  (borrowed), or (N, T) per step for outputs (N, T, ...) (NULL). The
+     *  loss of a batch is then sum_i w_i l_i / (number of values of l),
+     *  Keras' "sum_over_batch_size"; metrics are not weighted (as Keras'
+     *  metrics=). Every value finite. validation_split holds out the
+     *  weights of the held-out samples with them. */
+    const bgm_tensor *sample_weight;
+    /** Keras' class_weight for a model of one output: class_weight[c] weighs
+     *  the samples of class c (the target's class id, its argmax for
+     *  one-hot rows, its rounded value for a one-column output);
+     *  num_class_weights must be the number of classes (the output's
+     *  columns, 2 for one column). Not with sample_weight (NULL, 0). */
+    const float *class_weight;
+    int num_class_weights;
+    /** Sample weights of the explicit validation data (or of a validation
+     *  dataset), as sample_weight (NULL). */
+    const bgm_tensor *validation_sample_weight;
 } bgm_fit_options;
 
 /**
@@ -989,6 +1051,22 @@ BGM_API bgm_status bgm_model_evaluate_multi(double *results, int n, const bgm_mo
                                             int64_t batch_size);
 
 /**
+ * bgm_model_evaluate_multi with Keras' sample_weight: sample_weight
+ * (borrowed, may be NULL) as bgm_fit_options.sample_weight, for xs' samples.
+ * The loss of each batch is sum_i w_i l_i / (values of l); the losses
+ * reported are the batch losses averaged over samples; metrics unweighted.
+ * Errors: as bgm_model_evaluate_multi; BGM_E_DTYPE / BGM_E_SHAPE for
+ * weights that are not float32 (N) or (N, T), BGM_E_INVALID for a value
+ * that is not finite (naming its index), or a custom loss that returns a
+ * scalar with weights.
+ */
+BGM_API bgm_status bgm_model_evaluate_weighted(double *results, int n, const bgm_model *m,
+                                               const bgm_tensor *const *xs, int nx,
+                                               const bgm_tensor *const *ys, int ny,
+                                               const bgm_tensor *sample_weight,
+                                               int64_t batch_size);
+
+/**
  * Keras' train_on_batch: one training step of m on the batch x, y (all
  * of it, in order; no shuffling), exactly the step fit takes on a batch:
  * forward in training mode, loss + L2 penalties, gradients, one optimizer
@@ -1025,6 +1103,28 @@ BGM_API bgm_status bgm_model_test_on_batch(double *results, int n, const bgm_mod
 BGM_API bgm_status bgm_model_test_on_batch_multi(double *results, int n, const bgm_model *m,
                                                  const bgm_tensor *const *xs, int nx,
                                                  const bgm_tensor *const *ys, int ny);
+
+/**
+ * bgm_model_train_on_batch_multi with Keras' sample_weight and class_weight
+ * (either or neither; both may be NULL), as in bgm_fit_options.
+ * Errors: as bgm_model_train_on_batch_multi and bgm_model_evaluate_weighted;
+ * BGM_E_INVALID also for both weights at once, class weights on a model of
+ * several outputs, a count that is not the number of classes, or a target
+ * class outside them.
+ */
+BGM_API bgm_status bgm_model_train_on_batch_weighted(double *results, int n, bgm_model *m,
+                                                     const bgm_tensor *const *xs, int nx,
+                                                     const bgm_tensor *const *ys, int ny,
+                                                     const bgm_tensor *sample_weight,
+                                                     const float *class_weight,
+                                                     int num_class_weights);
+
+/** bgm_model_test_on_batch_multi with Keras' sample_weight (may be NULL). */
+BGM_API bgm_status bgm_model_test_on_batch_weighted(double *results, int n,
+                                                    const bgm_model *m,
+                                                    const bgm_tensor *const *xs, int nx,
+                                                    const bgm_tensor *const *ys, int ny,
+                                                    const bgm_tensor *sample_weight);
 
 /**
  * Outputs of m for x (N, input shape...) in inference mode, in batches of

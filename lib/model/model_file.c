@@ -17,6 +17,7 @@ const bgm__enum_name bgm__loss_names[] = {
     {BGM_LOSS_BINARY_CROSSENTROPY, "binary_crossentropy"},
     {BGM_LOSS_CATEGORICAL_CROSSENTROPY, "categorical_crossentropy"},
     {BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, "sparse_categorical_crossentropy"},
+    {BGM_LOSS_CUSTOM, "custom"},
     {0, NULL}};
 
 const bgm__enum_name bgm__metric_kind_names[] = {

@@ -50,6 +50,11 @@ typedef struct bgm__output_spec {
                                      input) that made the output node, with "_1",
                                      "_2", ... when several outputs share it */
     char loss_key[BGM__KEY_SIZE]; /* "<name>_loss" */
+    /* BGM_LOSS_CUSTOM: the name (set by bgm_model_set_loss_fn or read from a
+     * file) and the function (NULL until set: a loaded model's). */
+    char loss_name[BGM__NAME_SIZE];
+    bgm_loss_fn loss_fn;
+    void *loss_ctx;
 } bgm__output_spec;
 
 /* The tapes of one inference call (see bgm__model_infer): as many as
@@ -234,9 +239,11 @@ bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const c
 
 /* The compiled losses on tape: per[j] (noutputs entries) receives output j's
  * loss of preds[j] against ys[j], *total the sum of the losses times their
- * weights plus the L2 penalties (Keras' total loss). */
+ * weights plus the L2 penalties (Keras' total loss). sw (NULL: none) holds
+ * the batch's sample weights, (N) or (N, T), checked. Messages start with fn. */
 bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *ys,
-                           bgm_tensor *const *preds, bgm_tensor **per, bgm_tensor **total);
+                           bgm_tensor *const *preds, const bgm_tensor *sw, bgm_tensor **per,
+                           bgm_tensor **total, const char *fn);
 
 /* Output j's predictions as its metrics read them: probabilities when it
  * outputs logits and has metrics, else y_pred itself. */

@@ -221,6 +221,29 @@ static bgm_status read_optimizer_state(const bgm__reader *ld, bgm_model *m)
                 "the optimizer");
 }
 
+/* compile.outputs.<j>.loss_name of the outputs with a custom loss: the
+ * names, set on the compiled m; the functions come from the caller later. */
+static bgm_status read_custom_names(const bgm__reader *ld, bgm_model *m)
+{
+    char k[BGM__FILE_KEY_SIZE];
+    const char *name = NULL;
+    bgm_status s = BGM_OK;
+    int j;
+    for (j = 0; s == BGM_OK && j < m->noutputs; j++) {
+        bgm__output_spec *o = &m->out_specs[j];
+        if (o->loss != BGM_LOSS_CUSTOM)
+            continue;
+        snprintf(k, sizeof k, "compile.outputs.%d.loss_name", j);
+        s = bgm__rd_get_str(ld, k, &name);
+        if (s == BGM_OK && (!name[0] || strlen(name) >= sizeof o->loss_name))
+            s = bgm__rd_bad(ld, "%s must have 1 to %d characters", k,
+                            (int)sizeof o->loss_name - 1);
+        if (s == BGM_OK)
+            snprintf(o->loss_name, sizeof o->loss_name, "%s", name);
+    }
+    return s;
+}
+
 /* Format 2: compile.outputs.<j>.{loss, from_logits, weight} into opts' arrays. */
 static bgm_status read_outputs(const bgm__reader *ld, const bgm_model *m,
                                bgm_compile_options *opts, bgm_loss_kind *losses,
@@ -309,6 +332,8 @@ bgm_status bgm__rd_compile(const bgm__reader *ld, bgm_model *m)
     free(losses);
     free(logits);
     free(weights);
+    if (s == BGM_OK && ld->version >= 2)
+        s = read_custom_names(ld, m);
     if (s == BGM_OK)
         s = read_compiled_trainable(ld, m);
     if (s == BGM_OK)

@@ -298,6 +298,9 @@ static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn
         char prefix[48];
         snprintf(prefix, sizeof prefix, "compile.outputs.%d.", i);
         s = put_str(a, prefix, "loss", bgm__enum_to_name(bgm__loss_names, o->loss));
+        /* A custom loss is saved by its name: files never hold code. */
+        if (s == BGM_OK && o->loss == BGM_LOSS_CUSTOM)
+            s = put_str(a, prefix, "loss_name", o->loss_name);
         if (s == BGM_OK)
             s = put_int(a, prefix, "from_logits", o->from_logits);
         if (s == BGM_OK)

@@ -167,9 +167,10 @@ static bgm_status check_output(const bgm_model *m, int j, const bgm__output_spec
     char where[BGM__NAME_SIZE + 16];
     const bgm__output_spec *o = &outs[j];
     const char *at = output_label(where, sizeof where, m, j, outs);
-    if (o->loss < BGM_LOSS_MSE || o->loss > BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+    if (o->loss < BGM_LOSS_MSE || o->loss > BGM_LOSS_CUSTOM)
         return bgm__fail(BGM_E_INVALID, "%s: unknown loss %d%s", fn, (int)o->loss, at);
-    if (o->from_logits && (o->loss == BGM_LOSS_MSE || o->loss == BGM_LOSS_MAE))
+    if (o->from_logits && (o->loss == BGM_LOSS_MSE || o->loss == BGM_LOSS_MAE ||
+                           o->loss == BGM_LOSS_CUSTOM))
         return bgm__fail(BGM_E_INVALID, "%s: from_logits applies to the cross-entropy losses, "
                          "not to %s%s", fn, bgm__loss_name(o->loss), at);
     if (!(o->weight >= 0.0f) || isinf(o->weight))
@@ -394,6 +395,48 @@ BGM_API bgm_status bgm_model_add_output_metric(bgm_model *m, int output, bgm_met
         return bgm__fail(BGM_E_INVALID, "%s: output = %d, the model has %d output%s", fn,
                          output, m->noutputs, m->noutputs == 1 ? "" : "s");
     return add_metric(m, output, kind, opts, fn);
+}
+
+BGM_API bgm_status bgm_model_set_loss_fn(bgm_model *m, int output, const char *name,
+                                         bgm_loss_fn fn, void *ctx)
+{
+    static const char *fn_name = "bgm_model_set_loss_fn";
+    bgm__output_spec *o;
+    size_t len;
+    BGM__CHECK_NULL(m, fn_name);
+    BGM__CHECK_NULL(name, fn_name);
+    if (!fn)
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'fn' is NULL", fn_name);
+    if (!m->optimizer)
+        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn_name);
+    if (m->fitting)
+        return bgm__fail(BGM_E_STATE, "%s: fit is running on this model", fn_name);
+    if (output < 0 || output >= m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: output = %d, the model has %d output%s",
+                         fn_name, output, m->noutputs, m->noutputs == 1 ? "" : "s");
+    len = strlen(name);
+    if (len == 0 || len >= sizeof o->loss_name || strchr(name, '\n'))
+        return bgm__fail(BGM_E_INVALID, "%s: name '%.80s' must have 1 to %d characters on "
+                         "one line", fn_name, name, (int)sizeof o->loss_name - 1);
+    o = &m->out_specs[output];
+    o->loss = BGM_LOSS_CUSTOM;
+    o->from_logits = 0;
+    memcpy(o->loss_name, name, len + 1);
+    o->loss_fn = fn;
+    o->loss_ctx = ctx;
+    if (output == 0) {
+        m->loss = BGM_LOSS_CUSTOM;
+        m->from_logits = 0;
+    }
+    return BGM_OK;
+}
+
+BGM_API const char *bgm_model_loss_name(const bgm_model *m, int output)
+{
+    if (!m || !m->optimizer || output < 0 || output >= m->noutputs ||
+        m->out_specs[output].loss != BGM_LOSS_CUSTOM || !m->out_specs[output].loss_name[0])
+        return NULL;
+    return m->out_specs[output].loss_name;
 }
 
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m)

@@ -21,9 +21,10 @@ static void free_views(bgm_tensor **views, int n)
 }
 
 bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
-                                int64_t batch_size, bgm_metric **metrics, bgm__losses means)
+                                int64_t batch_size, bgm_metric **metrics, bgm__losses means,
+                                const char *fn)
 {
-    bgm_tensor *views[2 * BGM__MAX_IO];
+    bgm_tensor *views[2 * BGM__MAX_IO + 1];
     const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO];
     bgm__losses sums = {0}, losses;
     int64_t n = a->n, start;
@@ -33,17 +34,18 @@ bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const b
         bgm_metric_reset(metrics[i]);
     for (start = 0; start < n && s == BGM_OK; start += batch_size) {
         int64_t stop = start + batch_size < n ? start + batch_size : n;
-        int made = 0;
-        for (i = 0; s == BGM_OK && i < nx + ny; i++) {
-            s = bgm_tensor_slice(&views[i], i < nx ? a->x[i] : a->y[i - nx], start, stop);
+        int made = 0, nw = a->w ? 1 : 0;
+        for (i = 0; s == BGM_OK && i < nx + ny + nw; i++) {
+            s = bgm_tensor_slice(&views[i], i < nx ? a->x[i] : i < nx + ny ? a->y[i - nx]
+                                                                        : a->w, start, stop);
             made += s == BGM_OK;
             if (i < nx)
                 xb[i] = views[i];
-            else
+            else if (i < nx + ny)
                 yb[i - nx] = views[i];
         }
         if (s == BGM_OK)
-            s = bgm__test_batch(m, t, xb, yb, metrics, losses);
+            s = bgm__test_batch(m, t, xb, yb, nw ? views[nx + ny] : NULL, metrics, losses, fn);
         for (i = 0; s == BGM_OK && i <= ny; i++)
             sums[i] += losses[i] * (double)(stop - start);
         free_views(views, made);
@@ -67,7 +69,7 @@ static bgm_status check_batch_size(int64_t *batch_size, const char *fn)
 
 static bgm_status evaluate(double *results, int n, const bgm_model *m,
                            const bgm_tensor *const *xs, int nx, const bgm_tensor *const *ys,
-                           int ny, int64_t batch_size, const char *fn)
+                           int ny, const bgm_tensor *sw, int64_t batch_size, const char *fn)
 {
     bgm__arrays a;
     bgm__infer_tapes *it = NULL;
@@ -85,12 +87,14 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m,
     s = check_batch_size(&batch_size, fn);
     if (s == BGM_OK)
         s = bgm__arrays_check(&a, m, xs, nx, ys, ny, "x", "y", fn);
+    if (s == BGM_OK)
+        s = bgm__weights_check(&a, m, sw, NULL, 0, "sample_weight", fn);
     if (s == BGM_OK && !(it = bgm__infer_tapes_take(m)))
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__evaluate_arrays(m, it, &a, batch_size, metrics, means);
+        s = bgm__evaluate_arrays(m, it, &a, batch_size, metrics, means, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, means);
     bgm__arrays_free(&a);
@@ -108,7 +112,7 @@ BGM_API bgm_status bgm_model_evaluate(double *results, int n, const bgm_model *m
     BGM__CHECK_NULL(m, fn);
     BGM__CHECK_NULL(x, fn);
     BGM__CHECK_NULL(y, fn);
-    return evaluate(results, n, m, &x, 1, &y, 1, batch_size, fn);
+    return evaluate(results, n, m, &x, 1, &y, 1, NULL, batch_size, fn);
 }
 
 BGM_API bgm_status bgm_model_evaluate_multi(double *results, int n, const bgm_model *m,
@@ -116,7 +120,18 @@ BGM_API bgm_status bgm_model_evaluate_multi(double *results, int n, const bgm_mo
                                             const bgm_tensor *const *ys, int ny,
                                             int64_t batch_size)
 {
-    return evaluate(results, n, m, xs, nx, ys, ny, batch_size, "bgm_model_evaluate_multi");
+    return evaluate(results, n, m, xs, nx, ys, ny, NULL, batch_size,
+                    "bgm_model_evaluate_multi");
+}
+
+BGM_API bgm_status bgm_model_evaluate_weighted(double *results, int n, const bgm_model *m,
+                                               const bgm_tensor *const *xs, int nx,
+                                               const bgm_tensor *const *ys, int ny,
+                                               const bgm_tensor *sample_weight,
+                                               int64_t batch_size)
+{
+    return evaluate(results, n, m, xs, nx, ys, ny, sample_weight, batch_size,
+                    "bgm_model_evaluate_weighted");
 }
 
 BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_model *m,
@@ -129,7 +144,7 @@ BGM_API bgm_status bgm_model_evaluate_dataset(double *results, int n, const bgm_
     if (!bgm_dataset_targets(ds))
         return bgm__fail(BGM_E_INVALID, "%s: the dataset has no targets", fn);
     bgm__dataset_arrays(ds, xs, &nx, ys, &ny);
-    return evaluate(results, n, m, xs, nx, ys, ny, batch_size, fn);
+    return evaluate(results, n, m, xs, nx, ys, ny, NULL, batch_size, fn);
 }
 
 /* Frees outs[0..n) and sets them to NULL. */

@@ -88,6 +88,7 @@ typedef struct fit_run {
     bgm__train_state st;
     int callbacks_begun;
     int has_lambda;
+    int weighted;                    /* train has the sample weights as last targets */
 } fit_run;
 
 static int cancelled(const fit_run *r)
@@ -112,7 +113,7 @@ static bgm_status validate(fit_run *r, bgm_logs *logs, const char *fn)
     bgm__losses means;
     bgm__infer_tapes *t = bgm__infer_tapes_take(r->m);
     bgm_status s = t ? bgm__evaluate_arrays(r->m, t, &r->val, r->o.batch_size,
-                                            r->val_metrics, means)
+                                            r->val_metrics, means, fn)
                      : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
     bgm__infer_tapes_give(r->m, t);
     if (s == BGM_OK)
@@ -123,8 +124,9 @@ static bgm_status validate(fit_run *r, bgm_logs *logs, const char *fn)
 static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
 {
     bgm_model *m = r->m;
-    const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO];
+    const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO + 1];
     int64_t steps = bgm_batch_iter_num_batches(r->it), step = 0, seen = 0;
+    int weighted = r->weighted;
     bgm__losses sums = {0}, losses;
     bgm_logs logs;
     bgm_status s = BGM_OK;
@@ -147,10 +149,12 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         bgm_batch_iter_reset(r->it);
     if (s != BGM_OK)
         return s;
-    while ((s = bgm_batch_iter_next_multi(&more, xb, m->ninputs, yb, m->noutputs,
+    /* Sample weights ride along as one more targets tensor. */
+    while ((s = bgm_batch_iter_next_multi(&more, xb, m->ninputs, yb, m->noutputs + weighted,
                                           r->it)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
-        s = bgm__train_batch(m, xb, yb, r->grads, r->metrics, losses);
+        s = bgm__train_batch(m, xb, yb, weighted ? yb[m->noutputs] : NULL, r->grads,
+                             r->metrics, losses, fn);
         if (s != BGM_OK)
             return s;
         for (i = 0; i <= m->noutputs; i++)
@@ -211,12 +215,23 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
     bgm_model *m = r->m;
     bgm__arrays a;
     bgm_dataset *all = NULL;
+    const bgm_tensor *ys[BGM__MAX_IO + 1];
     int64_t n, split;
-    int nvx, nvy;
+    int nvx, nvy, j;
     bgm_status s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
+    if (s == BGM_OK)
+        s = bgm__weights_check(&a, m, r->o.sample_weight, r->o.class_weight,
+                               r->o.num_class_weights, "sample_weight", fn);
+    if (s == BGM_OK && r->o.validation_sample_weight && !d->vxs)
+        s = bgm__fail(BGM_E_INVALID, "%s: validation_sample_weight without validation data "
+                      "(validation_split holds out the weights of the held-out samples "
+                      "from sample_weight)", fn);
     if (s == BGM_OK && d->vxs)
         s = bgm__arrays_check(&r->val, m, d->vxs, d->nvx, d->vys, d->nvy, d->vxname,
                               d->vyname, fn);
+    if (s == BGM_OK && d->vxs)
+        s = bgm__weights_check(&r->val, m, r->o.validation_sample_weight, NULL, 0,
+                               "validation_sample_weight", fn);
     if (s != BGM_OK)
         goto done;
     n = split = a.n;
@@ -233,7 +248,11 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
         s = bgm__fail(BGM_E_INVALID, "%s: x holds no samples", fn);
         goto done;
     }
-    s = bgm_dataset_from_tensors_multi(&all, a.x, m->ninputs, a.y, m->noutputs);
+    for (j = 0; j < m->noutputs; j++)
+        ys[j] = a.y[j];
+    ys[j] = a.w;
+    r->weighted = a.w != NULL;
+    s = bgm_dataset_from_tensors_multi(&all, a.x, m->ninputs, ys, m->noutputs + r->weighted);
     if (s == BGM_OK)
         s = bgm_dataset_take(&r->train, all, split);
     if (s == BGM_OK && split < n) {
@@ -241,6 +260,8 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
         if (s == BGM_OK) {
             bgm__dataset_arrays(r->val_views, r->val.x, &nvx, r->val.y, &nvy);
             r->val.n = n - split;
+            if (r->weighted)
+                r->val.w = bgm_dataset_target_tensor(r->val_views, m->noutputs);
         }
     }
     if (s == BGM_OK)

@@ -1,8 +1,10 @@
 /* The compiled losses: target checks, each output's loss, the weighted total
  * and L2 penalties as ops on a tape, and what metrics see of the predictions. */
+#include "autograd/ops_loss_weighted.h"
 #include "model/model_impl.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const char *bgm__loss_name(bgm_loss_kind loss)
 {
@@ -12,6 +14,7 @@ const char *bgm__loss_name(bgm_loss_kind loss)
     case BGM_LOSS_BINARY_CROSSENTROPY: return "binary cross-entropy";
     case BGM_LOSS_CATEGORICAL_CROSSENTROPY: return "categorical cross-entropy";
     case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY: return "sparse categorical cross-entropy";
+    case BGM_LOSS_CUSTOM: return "custom loss";
     }
     return "unknown loss";
 }
@@ -27,6 +30,14 @@ bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const c
     bgm_dtype want_dtype;
     *view = NULL;
     out = bgm_node_shape(m->outputs[j], &out_ndim);
+    if (loss == BGM_LOSS_CUSTOM) {
+        /* The user's function reads the targets as they are. */
+        if (yd < 1 || ys[0] != n)
+            return bgm__fail(BGM_E_SHAPE, "%s: %s has shape %s, expected %lld samples first",
+                             fn, what, bgm__shape_str(got, sizeof got, ys, yd), (long long)n);
+        *view = (bgm_tensor *)y;
+        return BGM_OK;
+    }
     sparse = loss == BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
     want_dtype = sparse ? BGM_INT32 : BGM_FLOAT32;
     if (bgm_tensor_dtype(y) != want_dtype)
@@ -71,10 +82,88 @@ bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const c
                      bgm__batch_shape_str(want, sizeof want, out, out_ndim));
 }
 
+/* " (output 'cls')" after a loss's name in messages of a model of several outputs. */
+static const char *output_label(char *buf, size_t size, const bgm_model *m, int j)
+{
+    if (m->noutputs == 1)
+        return "";
+    snprintf(buf, size, " (output '%s')", m->out_specs[j].name);
+    return buf;
+}
+
+/* Weights sw (N) of a batch as a tensor of values' rank, (N, 1, ...), on tape. */
+static bgm_status weights_like(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *sw,
+                               const bgm_tensor *values)
+{
+    int64_t shape[BGM_MAX_DIMS];
+    int i, nd = bgm_tensor_ndim(values), wd = bgm_tensor_ndim(sw);
+    for (i = 0; i < nd; i++)
+        shape[i] = i < wd ? bgm_tensor_dim(sw, i) : 1;
+    return bgm_op_reshape(out, tape, sw, shape, nd);
+}
+
+/* Output j's custom loss: the user's values, reduced as Keras'
+ * "sum_over_batch_size" (weighted by sw when given). */
+static bgm_status custom_loss(bgm_tensor **out, const bgm_model *m, int j, bgm_tape *tape,
+                              const bgm_tensor *y_true, const bgm_tensor *y_pred,
+                              const bgm_tensor *sw, const char *fn)
+{
+    char msg[900], lbl[BGM__NAME_SIZE + 16], got[BGM__SHAPE_STR_SIZE], ws[BGM__SHAPE_STR_SIZE];
+    const bgm__output_spec *o = &m->out_specs[j];
+    bgm_tensor *v = NULL, *w = NULL, *wv = NULL, *sum = NULL;
+    int64_t n = bgm_tensor_dim(y_pred, 0);
+    bgm_status s;
+    const char *at = output_label(lbl, sizeof lbl, m, j);
+    int i, ok;
+    if (!o->loss_fn)
+        return bgm__fail(BGM_E_STATE, "%s: the custom loss '%s'%s is not set (a loaded model "
+                         "does not hold code): give it again with bgm_model_set_loss_fn",
+                         fn, o->loss_name, at);
+    s = o->loss_fn(&v, tape, y_true, y_pred, o->loss_ctx);
+    if (s != BGM_OK) {
+        snprintf(msg, sizeof msg, "%s", bgm_last_error());
+        return bgm__fail(s, "%s: the custom loss '%s'%s failed: %s", fn, o->loss_name, at, msg);
+    }
+    if (!v || bgm_tensor_dtype(v) != BGM_FLOAT32)
+        return bgm__fail(BGM_E_INVALID, "%s: the custom loss '%s'%s returned %s, expected a "
+                         "float32 tensor", fn, o->loss_name, at, v ? "an int32 tensor" : "NULL");
+    bgm__shape_str(got, sizeof got, bgm_tensor_shape(v), bgm_tensor_ndim(v));
+    if (bgm_tensor_ndim(v) == 0) {
+        if (sw)
+            return bgm__fail(BGM_E_INVALID, "%s: the custom loss '%s'%s returned a scalar; with "
+                             "sample weights it must return one value per sample, (%lld)",
+                             fn, o->loss_name, at, (long long)n);
+        *out = v;
+        return BGM_OK;
+    }
+    ok = bgm_tensor_dim(v, 0) == n;
+    for (i = 1; ok && sw && i < bgm_tensor_ndim(sw); i++)
+        ok = i < bgm_tensor_ndim(v) && bgm_tensor_dim(v, i) == bgm_tensor_dim(sw, i);
+    if (!ok)
+        return bgm__fail(BGM_E_SHAPE, "%s: the custom loss '%s'%s returned shape %s; expected "
+                         "a scalar or one value per sample, (%lld, ...)%s%s", fn, o->loss_name,
+                         at, got, (long long)n, sw ? " fitting the sample weights " : "",
+                         sw ? bgm__shape_str(ws, sizeof ws, bgm_tensor_shape(sw),
+                                             bgm_tensor_ndim(sw)) : "");
+    if (!sw)
+        return bgm_op_mean_all(out, tape, v);
+    s = weights_like(&w, tape, sw, v);
+    if (s == BGM_OK)
+        s = bgm_op_mul(&wv, tape, v, w);
+    if (s == BGM_OK)
+        s = bgm_op_sum_all(&sum, tape, wv);
+    if (s == BGM_OK)
+        s = bgm_op_scale(out, tape, sum, (float)(1.0 / (double)bgm_tensor_numel(v)));
+    return s;
+}
+
 /* Output o's loss of y_pred against y_true on tape. */
 static bgm_status output_loss(bgm_tensor **out, bgm_tape *tape, const bgm__output_spec *o,
-                              const bgm_tensor *y_true, const bgm_tensor *y_pred)
+                              const bgm_tensor *y_true, const bgm_tensor *y_pred,
+                              const bgm_tensor *sw)
 {
+    if (sw)
+        return bgm__op_weighted_loss(out, tape, o->loss, y_pred, y_true, sw, o->from_logits);
     switch (o->loss) {
     case BGM_LOSS_MSE: return bgm_op_mse_loss(out, tape, y_pred, y_true);
     case BGM_LOSS_MAE: return bgm_op_mae_loss(out, tape, y_pred, y_true);
@@ -85,6 +174,8 @@ static bgm_status output_loss(bgm_tensor **out, bgm_tape *tape, const bgm__outpu
     case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
         return bgm_op_sparse_categorical_crossentropy(out, tape, y_pred, y_true,
                                                       o->from_logits);
+    case BGM_LOSS_CUSTOM:
+        break;
     }
     return BGM_E_INTERNAL;
 }
@@ -114,14 +205,18 @@ static bgm_status add_penalties(const bgm_model *m, bgm_tape *tape, bgm_tensor *
 }
 
 bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor *const *ys,
-                           bgm_tensor *const *preds, bgm_tensor **per, bgm_tensor **total)
+                           bgm_tensor *const *preds, const bgm_tensor *sw, bgm_tensor **per,
+                           bgm_tensor **total, const char *fn)
 {
     bgm_tensor *loss = NULL, *term;
     bgm_status s = BGM_OK;
     int j;
     for (j = 0; s == BGM_OK && j < m->noutputs; j++) {
         const bgm__output_spec *o = &m->out_specs[j];
-        s = output_loss(&per[j], tape, o, ys[j], preds[j]);
+        if (o->loss == BGM_LOSS_CUSTOM)
+            s = custom_loss(&per[j], m, j, tape, ys[j], preds[j], sw, fn);
+        else
+            s = output_loss(&per[j], tape, o, ys[j], preds[j], sw);
         term = per[j];
         /* A weight of 1 adds nothing to the tape: a model of one output
          * computes exactly the loss it always did. */
@@ -203,7 +298,7 @@ static bgm_status compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
                               bgm_tensor_dim(y_pred[j], 0), yname, fn);
     }
     if (s == BGM_OK)
-        s = bgm__model_loss(m, tape, ys, (bgm_tensor *const *)y_pred, per, out);
+        s = bgm__model_loss(m, tape, ys, (bgm_tensor *const *)y_pred, NULL, per, out, fn);
     for (j = 0; j < m->noutputs; j++)
         bgm_tensor_free(own[j]); /* int32 labels: the loss keeps its own copy */
     return s;

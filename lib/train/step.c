@@ -69,8 +69,9 @@ static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric 
 }
 
 bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
-                            const bgm_tensor *const *ys, bgm_tensor **grads,
-                            bgm_metric **metrics, bgm__losses losses)
+                            const bgm_tensor *const *ys, const bgm_tensor *sw,
+                            bgm_tensor **grads, bgm_metric **metrics, bgm__losses losses,
+                            const char *fn)
 {
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
     bgm_status s = bgm_tape_reset(m->tape);
@@ -80,7 +81,7 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
     if (s == BGM_OK)
         s = bgm__model_run(m, m->tape, xs, 1, 1, &m->rng, pred);
     if (s == BGM_OK)
-        s = bgm__model_loss(m, m->tape, ys, pred, per, &total);
+        s = bgm__model_loss(m, m->tape, ys, pred, sw, per, &total, fn);
     if (s == BGM_OK && m->ntrainable > 0) {
         s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
         if (s == BGM_OK)
@@ -94,13 +95,13 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
 }
 
 bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_tensor *const *xs,
-                           const bgm_tensor *const *ys, bgm_metric **metrics,
-                           bgm__losses losses)
+                           const bgm_tensor *const *ys, const bgm_tensor *sw,
+                           bgm_metric **metrics, bgm__losses losses, const char *fn)
 {
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
     bgm_status s = bgm__model_infer(m, t, xs, pred);
     if (s == BGM_OK)
-        s = bgm__model_loss(m, t->tapes[0], ys, pred, per, &total);
+        s = bgm__model_loss(m, t->tapes[0], ys, pred, sw, per, &total, fn);
     if (s == BGM_OK)
         s = update_metrics(m, t->tapes[0], metrics, ys, pred);
     if (s == BGM_OK)
@@ -148,11 +149,22 @@ bgm_status bgm__results(double *results, int n, const bgm_model *m, bgm_metric *
 
 /* ---- train_on_batch / test_on_batch ---------------------------------------------- */
 
-/* What both functions check before their step; a receives the checked arrays. */
+/* Keras' sample_weight and class_weight of a batch call. */
+typedef struct batch_weights {
+    const bgm_tensor *sample;
+    const float *cls;
+    int ncls;
+} batch_weights;
+
+static const batch_weights no_weights = {NULL, NULL, 0};
+
+/* What both functions check before their step; a receives the checked
+ * arrays and their weights. */
 static bgm_status check_call(bgm__arrays *a, double *results, int n, const bgm_model *m,
                              const bgm_tensor *const *xs, int nx, const bgm_tensor *const *ys,
-                             int ny, const char *fn)
+                             int ny, const batch_weights *w, const char *fn)
 {
+    bgm_status s;
     memset(a, 0, sizeof *a);
     BGM__CHECK_NULL(m, fn);
     if (n < 0 || (n > 0 && !results))
@@ -160,18 +172,24 @@ static bgm_status check_call(bgm__arrays *a, double *results, int n, const bgm_m
                          results ? "given" : "NULL");
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
-    return bgm__arrays_check(a, m, xs, nx, ys, ny, "x", "y", fn);
+    s = bgm__arrays_check(a, m, xs, nx, ys, ny, "x", "y", fn);
+    if (s == BGM_OK)
+        s = bgm__weights_check(a, m, w->sample, w->cls, w->ncls, "sample_weight", fn);
+    if (s != BGM_OK)
+        bgm__arrays_free(a);
+    return s;
 }
 
 static bgm_status train_on_batch(double *results, int n, bgm_model *m,
                                  const bgm_tensor *const *xs, int nx,
-                                 const bgm_tensor *const *ys, int ny, const char *fn)
+                                 const bgm_tensor *const *ys, int ny, const batch_weights *w,
+                                 const char *fn)
 {
     bgm__arrays a;
     bgm__losses losses;
     bgm_metric **metrics = NULL;
     bgm_tensor **grads = NULL;
-    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, fn);
+    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
     if (s == BGM_OK && !m->tape)
         s = bgm_tape_create(&m->tape);
     if (s == BGM_OK && !(grads = calloc((size_t)m->ntrainable + 1, sizeof *grads)))
@@ -180,7 +198,7 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, a.x, a.y, grads, metrics, losses);
+        s = bgm__train_batch(m, a.x, a.y, a.w, grads, metrics, losses, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (m && m->tape)
@@ -193,19 +211,20 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
 
 static bgm_status test_on_batch(double *results, int n, const bgm_model *m,
                                 const bgm_tensor *const *xs, int nx,
-                                const bgm_tensor *const *ys, int ny, const char *fn)
+                                const bgm_tensor *const *ys, int ny, const batch_weights *w,
+                                const char *fn)
 {
     bgm__arrays a;
     bgm__losses losses;
     bgm_metric **metrics = NULL;
     bgm__infer_tapes *t = NULL;
-    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, fn);
+    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
     if (s == BGM_OK && !(t = bgm__infer_tapes_take(m)))
         s = BGM_E_NOMEM;
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__test_batch(m, t, a.x, a.y, metrics, losses);
+        s = bgm__test_batch(m, t, a.x, a.y, a.w, metrics, losses, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (t)
@@ -221,14 +240,15 @@ BGM_API bgm_status bgm_model_train_on_batch(double *results, int n, bgm_model *m
     static const char *fn = "bgm_model_train_on_batch";
     BGM__CHECK_NULL(x, fn);
     BGM__CHECK_NULL(y, fn);
-    return train_on_batch(results, n, m, &x, 1, &y, 1, fn);
+    return train_on_batch(results, n, m, &x, 1, &y, 1, &no_weights, fn);
 }
 
 BGM_API bgm_status bgm_model_train_on_batch_multi(double *results, int n, bgm_model *m,
                                                   const bgm_tensor *const *xs, int nx,
                                                   const bgm_tensor *const *ys, int ny)
 {
-    return train_on_batch(results, n, m, xs, nx, ys, ny, "bgm_model_train_on_batch_multi");
+    return train_on_batch(results, n, m, xs, nx, ys, ny, &no_weights,
+                          "bgm_model_train_on_batch_multi");
 }
 
 BGM_API bgm_status bgm_model_test_on_batch(double *results, int n, const bgm_model *m,
@@ -237,12 +257,36 @@ BGM_API bgm_status bgm_model_test_on_batch(double *results, int n, const bgm_mod
     static const char *fn = "bgm_model_test_on_batch";
     BGM__CHECK_NULL(x, fn);
     BGM__CHECK_NULL(y, fn);
-    return test_on_batch(results, n, m, &x, 1, &y, 1, fn);
+    return test_on_batch(results, n, m, &x, 1, &y, 1, &no_weights, fn);
 }
 
 BGM_API bgm_status bgm_model_test_on_batch_multi(double *results, int n, const bgm_model *m,
                                                  const bgm_tensor *const *xs, int nx,
                                                  const bgm_tensor *const *ys, int ny)
 {
-    return test_on_batch(results, n, m, xs, nx, ys, ny, "bgm_model_test_on_batch_multi");
+    return test_on_batch(results, n, m, xs, nx, ys, ny, &no_weights,
+                         "bgm_model_test_on_batch_multi");
+}
+
+BGM_API bgm_status bgm_model_train_on_batch_weighted(double *results, int n, bgm_model *m,
+                                                     const bgm_tensor *const *xs, int nx,
+                                                     const bgm_tensor *const *ys, int ny,
+                                                     const bgm_tensor *sample_weight,
+                                                     const float *class_weight,
+                                                     int num_class_weights)
+{
+    batch_weights w = {sample_weight, class_weight, num_class_weights};
+    return train_on_batch(results, n, m, xs, nx, ys, ny, &w,
+                          "bgm_model_train_on_batch_weighted");
+}
+
+BGM_API bgm_status bgm_model_test_on_batch_weighted(double *results, int n,
+                                                    const bgm_model *m,
+                                                    const bgm_tensor *const *xs, int nx,
+                                                    const bgm_tensor *const *ys, int ny,
+                                                    const bgm_tensor *sample_weight)
+{
+    batch_weights w = {sample_weight, NULL, 0};
+    return test_on_batch(results, n, m, xs, nx, ys, ny, &w,
+                         "bgm_model_test_on_batch_weighted");
 }

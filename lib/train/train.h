@@ -52,6 +52,8 @@ typedef struct bgm__arrays {
     const bgm_tensor *y[BGM__MAX_IO];
     bgm_tensor *view[BGM__MAX_IO];
     int64_t n;
+    const bgm_tensor *w;     /* sample weights (n) or (n, T), or NULL: see bgm__weights_check */
+    bgm_tensor *w_own;       /* w when made here (from class weights) */
 } bgm__arrays;
 
 /* Checks xs[0..nx) and ys[0..ny) against m's inputs and compiled outputs:
@@ -65,6 +67,14 @@ bgm_status bgm__arrays_check(bgm__arrays *a, const bgm_model *m, const bgm_tenso
 
 /* Frees the views of a checked set (a zeroed one is fine). */
 void bgm__arrays_free(bgm__arrays *a);
+
+/* Sets a->w (a checked by bgm__arrays_check) from Keras' sample_weight sw
+ * (float32 (n) or (n, T...) fitting every output's leading dimensions,
+ * finite) or class_weight cw[0..ncw) (one output; ncw its number of
+ * classes; each sample weighs cw[its class]); neither leaves a->w NULL.
+ * Messages call sw wname. */
+bgm_status bgm__weights_check(bgm__arrays *a, const bgm_model *m, const bgm_tensor *sw,
+                              const float *cw, int ncw, const char *wname, const char *fn);
 
 /* ds's features and targets tensors (the first BGM__MAX_IO of each) and
  * their counts, for bgm__arrays_check, which refuses counts beyond that. */
@@ -82,19 +92,23 @@ typedef double bgm__losses[1 + BGM__MAX_IO];
  * (m->ntrainable entries), one optimizer step, and metrics[0..m->nmetrics)
  * updated with the batch. */
 bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
-                            const bgm_tensor *const *ys, bgm_tensor **grads,
-                            bgm_metric **metrics, bgm__losses losses);
+                            const bgm_tensor *const *ys, const bgm_tensor *sw,
+                            bgm_tensor **grads, bgm_metric **metrics, bgm__losses losses,
+                            const char *fn);
 
-/* One inference step on a batch, on the tapes t: losses and metrics updated. */
+/* One inference step on a batch, on the tapes t: losses and metrics updated.
+ * sw: the batch's sample weights, or NULL. */
 bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_tensor *const *xs,
-                           const bgm_tensor *const *ys, bgm_metric **metrics,
-                           bgm__losses losses);
+                           const bgm_tensor *const *ys, const bgm_tensor *sw,
+                           bgm_metric **metrics, bgm__losses losses, const char *fn);
 
-/* Loss means (sample-weighted over batches) of m on the checked arrays a in
- * inference mode, in batches of batch_size, with metrics[0..m->nmetrics)
- * reset, then updated; on the tapes t (see bgm__model_infer). */
+/* Loss means (sample-weighted over batches) of m on the checked arrays a
+ * (with their sample weights a->w) in inference mode, in batches of
+ * batch_size, with metrics[0..m->nmetrics) reset, then updated; on the
+ * tapes t (see bgm__model_infer). */
 bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
-                                int64_t batch_size, bgm_metric **metrics, bgm__losses means);
+                                int64_t batch_size, bgm_metric **metrics, bgm__losses means,
+                                const char *fn);
 
 /* Sets the values bgm_model_metric_name lists, named prefix + name ("" or
  * "val_"), in logs: the losses, then the metrics' results. */
