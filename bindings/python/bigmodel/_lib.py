@@ -74,7 +74,10 @@ class FitOptions(ctypes.Structure):
                 ("cancel", IP),
                 # appended in the 0.1 series: validation data of several tensors
                 ("validation_xs", PH), ("num_validation_xs", c_int),
-                ("validation_ys", PH), ("num_validation_ys", c_int)]
+                ("validation_ys", PH), ("num_validation_ys", c_int),
+                # appended for Keras' sample_weight / class_weight
+                ("sample_weight", c_void_p), ("class_weight", FP),
+                ("num_class_weights", c_int), ("validation_sample_weight", c_void_p)]
 
 
 class CompileOptions(ctypes.Structure):
@@ -83,6 +86,10 @@ class CompileOptions(ctypes.Structure):
                 ("metrics", IP), ("num_metrics", c_int), ("num_outputs", c_int),
                 ("output_losses", IP), ("output_from_logits", IP), ("loss_weights", FP),
                 ("output_metrics", ctypes.POINTER(IP)), ("output_num_metrics", IP)]
+
+
+# custom losses (model.h's bgm_loss_fn): out, tape, y_true, y_pred, ctx
+LOSS_FN = ctypes.CFUNCTYPE(c_int, PH, c_void_p, c_void_p, c_void_p, c_void_p)
 
 
 # generate.h
@@ -316,6 +323,13 @@ REQUIRED = {
     "bgm_kfold_val_size": (c_int64, [H, c_int]),
     "bgm_kfold_val_indices": (I64P, [H, c_int]),
     "bgm_cross_validate": (STATUS, [DP, DP, DP, H, c_int, c_int, c_uint64, CV_FN, c_void_p]),
+    # custom losses, sample and class weights (issue #14, items 3 and 5)
+    "bgm_model_set_loss_fn": (STATUS, [H, c_int, c_char_p, LOSS_FN, c_void_p]),
+    "bgm_model_loss_name": (c_char_p, [H, c_int]),
+    "bgm_model_evaluate_weighted": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int, H, c_int64]),
+    "bgm_model_train_on_batch_weighted": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int, H, FP,
+                                                   c_int]),
+    "bgm_model_test_on_batch_weighted": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int, H]),
 }
 
 OPTIONAL = {

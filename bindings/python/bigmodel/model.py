@@ -41,12 +41,14 @@ way and are re-raised by fit.
 """
 import ctypes
 import math
+import numbers
 import os
 import re
 import sys
 import weakref
 
 from . import _compat
+from . import _custom
 from . import _lib
 from . import callbacks as _callbacks
 from . import layers as _layers
@@ -293,6 +295,20 @@ def _metric_plan(metrics):
 
 def _int_array(values):
     return (ctypes.c_int * max(len(values), 1))(*values)
+
+
+def _sample_weight(w, what="sample_weight"):
+    """Keras' sample_weight as a float32 Tensor (None stays None)."""
+    if w is None:
+        return None
+    t = as_tensor(w, float32)
+    if t.ndim < 1:
+        raise InvalidArgumentError("%s must hold one weight per sample, got a scalar" % what)
+    return t
+
+
+def _weight_handle(t):
+    return None if t is None else t._h
 
 
 def _unpack(x, y, what):
@@ -566,7 +582,7 @@ class BaseModel:
         if t.dtype != int32:
             return t
         if self._losses is not None:
-            ids = self._losses[j].kind == _losses.SPARSE_CE
+            ids = self._losses[j].kind in (_losses.SPARSE_CE, _losses.CUSTOM)
         elif self._mem is not None and self.compiled:
             # A loaded model's losses are not known here: integer targets shaped like
             # the output (0/1 labels of one unit, one-hot rows) are float targets;
@@ -586,9 +602,10 @@ class BaseModel:
 
         optimizer: a name ("adam", "sgd", "rmsprop", "adamw") or a
             bigmodel.optimizers object, which the model then owns.
-        loss: a name or bigmodel.losses object, for every output; or one per
-            output, as a list in output order or a dict keyed by output name
-            (``model.output_names``).
+        loss: a name, a bigmodel.losses object or a function fn(y_true,
+            y_pred) of bigmodel.ops (Keras' custom loss: one value per sample
+            or a scalar), for every output; or one per output, as a list in
+            output order or a dict keyed by output name (``model.output_names``).
         metrics: names ("accuracy", "mae", ...), bigmodel.metrics classes or
             objects (objects keep their options and report after the others):
             a list reported for every output, or per output a dict
@@ -617,7 +634,7 @@ class BaseModel:
         if from_logits is None:
             logits = [l.from_logits for l in losses]
         else:  # the cross-entropy losses (all of them when there are none: an error)
-            ce = [l.kind not in (_losses.MSE, _losses.MAE) for l in losses]
+            ce = [l.kind not in (_losses.MSE, _losses.MAE, _losses.CUSTOM) for l in losses]
             logits = [bool(from_logits) and (c or not any(ce)) for c in ce]
         every, each = metrics
         each = ([[]] * n if each is None
@@ -645,6 +662,7 @@ class BaseModel:
         except BaseException:
             optimizer._detach()  # the library freed it
             raise
+        _custom.set_losses(mem, losses)
         old = self.optimizer
         if old is not None and old is not optimizer and old._owner is mem:
             old._detach()        # replaced and freed by the library
@@ -680,7 +698,7 @@ class BaseModel:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
             callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
-            initial_epoch=0):
+            class_weight=None, sample_weight=None, initial_epoch=0):
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
         model.history) whose keys are the logs' names: "loss", "accuracy",
         "val_loss", ..., and with several outputs "<output>_loss",
@@ -689,9 +707,15 @@ class BaseModel:
         x, y: arrays / Tensors; for several inputs or outputs a list in the
             model's order or a dict keyed by input / output names; or x a
             Dataset with targets (y None).
-        validation_data: (x_val, y_val) in the same forms, or a Dataset; it
-            overrides validation_split (the last fraction of the samples,
-            taken before shuffling).
+        validation_data: (x_val, y_val) or (x_val, y_val, val_sample_weight)
+            in the same forms, or a Dataset; it overrides validation_split (the
+            last fraction of the samples, taken before shuffling, with their
+            sample weights).
+        sample_weight: Keras' per-sample weights, (N,) or (N, T) per step of a
+            sequence output: the loss of a batch is sum(w * l) / l.size
+            ("sum_over_batch_size"); metrics stay unweighted (Keras' metrics=).
+        class_weight: a dict {class id: weight} for a model of one output
+            (classes left out weigh 1); not with sample_weight.
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
             sys.stdout is not a terminal), 2 one line per epoch."""
         self._ensure_built(x)
@@ -704,18 +728,26 @@ class BaseModel:
         opts.epochs, opts.batch_size = int(epochs), batch
         opts.shuffle, opts.initial_epoch = 1 if shuffle else 0, int(initial_epoch)
         opts.verbose = verbose
+        sw = _sample_weight(sample_weight)
+        opts.sample_weight = _weight_handle(sw)
+        if class_weight is not None:
+            opts.class_weight, opts.num_class_weights = self._class_weights(class_weight)
         n = n_train = _samples(txs)
+        vsw = None
         if validation_data is not None:
             if isinstance(validation_data, Dataset):
                 vx, vy = _unpack(validation_data, None, "validation_data")
-            elif isinstance(validation_data, (list, tuple)) and len(validation_data) == 2:
-                vx, vy = validation_data
+            elif isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
+                vx, vy = validation_data[:2]
+                if len(validation_data) == 3:
+                    vsw = _sample_weight(validation_data[2], "validation sample_weight")
             else:
-                raise InvalidArgumentError("validation_data must be (x_val, y_val) or a "
-                                           "Dataset")
+                raise InvalidArgumentError("validation_data must be (x_val, y_val), (x_val, "
+                                           "y_val, val_sample_weight) or a Dataset")
             vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
             opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
             opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
+            opts.validation_sample_weight = _weight_handle(vsw)
         else:
             opts.validation_split = float(validation_split)
             if validation_split > 0:
@@ -748,6 +780,7 @@ class BaseModel:
         if hist.value:
             history = self._history_from(hist.value, history)
             self.history = history
+        _custom.raise_pending(self._mem, failure)
         error = run.pending_error()
         if error is not None:
             if failure is not None and not isinstance(failure, CancelledError):
@@ -786,9 +819,37 @@ class BaseModel:
         txs, tys = self._input_tensors(x), self._target_tensors(y)
         n = lib.bgm_model_num_metrics(self._h)
         results = (ctypes.c_double * max(n, 1))()
-        fn(results, max(n, 1), self._h, _handles(txs), len(txs), _handles(tys), len(tys),
-           *args)
+        try:
+            fn(results, max(n, 1), self._h, _handles(txs), len(txs), _handles(tys), len(tys),
+               *args)
+        except BigmodelError as exc:
+            _custom.raise_pending(self._mem, exc)
+            raise
+        _custom.raise_pending(self._mem)
         return list(results[:n])
+
+    def _class_weights(self, class_weight):
+        """(float array, count) of Keras' class_weight dict for the library: one
+        weight per class of the (single) output, 1 for classes left out."""
+        if not isinstance(class_weight, dict):
+            raise InvalidArgumentError("class_weight must be a dict {class id: weight}, got %r"
+                                       % (class_weight,))
+        if self._num_outputs != 1:
+            raise InvalidArgumentError("class_weight is only supported for models of one "
+                                       "output (as Keras); use sample_weight")
+        columns = _node_shape(lib.bgm_model_output(self._h, 0))[-1]
+        classes = columns if columns > 1 else 2
+        weights = [1.0] * classes
+        for key, value in class_weight.items():
+            if isinstance(key, bool) or not isinstance(key, numbers.Integral):
+                raise InvalidArgumentError("class_weight keys are class ids (ints), got %r"
+                                           % (key,))
+            if not 0 <= int(key) < classes:
+                raise InvalidArgumentError("class_weight names class %d; the output has %d "
+                                           "classes (0 to %d)" % (int(key), classes,
+                                                                  classes - 1))
+            weights[int(key)] = float(value)
+        return (ctypes.c_float * classes)(*weights), classes
 
     def _report(self, values, return_dict):
         """Keras' form of evaluate's values: the loss alone when there is nothing
@@ -797,28 +858,37 @@ class BaseModel:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
 
-    def train_on_batch(self, x, y=None, return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
         """One training step on the batch x, y (all of it, in order), exactly the
         step fit takes on a batch; returns the loss and metrics of this batch
-        (as evaluate does; Keras' reset_metrics=True). x, y as for fit."""
-        return self._report(self._on_data(lib.bgm_model_train_on_batch_multi, x, y,
-                                          "train_on_batch"), return_dict)
+        (as evaluate does; Keras' reset_metrics=True). x, y, sample_weight and
+        class_weight as for fit."""
+        sw = _sample_weight(sample_weight)
+        cw, ncw = (None, 0) if class_weight is None else self._class_weights(class_weight)
+        return self._report(self._on_data(lib.bgm_model_train_on_batch_weighted, x, y,
+                                          "train_on_batch", _weight_handle(sw), cw, ncw),
+                            return_dict)
 
-    def test_on_batch(self, x, y=None, return_dict=False):
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss and metrics of the batch x, y taken as one batch, in inference
-        mode (evaluate's values); x, y as for fit."""
-        return self._report(self._on_data(lib.bgm_model_test_on_batch_multi, x, y,
-                                          "test_on_batch"), return_dict)
+        mode (evaluate's values); x, y and sample_weight as for fit."""
+        sw = _sample_weight(sample_weight)
+        return self._report(self._on_data(lib.bgm_model_test_on_batch_weighted, x, y,
+                                          "test_on_batch", _weight_handle(sw)), return_dict)
 
     # -- inference --
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None,
+                 return_dict=False):
         """Loss and metrics in inference mode, in metrics_names order: the loss
         alone when there is nothing else, else a list ([loss, <output>_loss...,
-        metrics...]); a dict keyed by those names with return_dict=True. x, y as
-        for fit. verbose=1 prints them on one line."""
-        values = self._on_data(lib.bgm_model_evaluate_multi, x, y, "evaluate",
-                               0 if batch_size is None else int(batch_size))
+        metrics...]); a dict keyed by those names with return_dict=True. x, y and
+        sample_weight as for fit (each batch's loss sum(w * l) / l.size, averaged
+        over the samples). verbose=1 prints them on one line."""
+        sw = _sample_weight(sample_weight)
+        values = self._on_data(lib.bgm_model_evaluate_weighted, x, y, "evaluate",
+                               _weight_handle(sw), 0 if batch_size is None else int(batch_size))
         if verbose:
             sys.stdout.write(" - ".join("%s: %.4f" % kv
                                         for kv in zip(self.metrics_names, values)) + "\n")
@@ -888,9 +958,14 @@ class BaseModel:
         preds = [as_tensor(p) for p in self._values(y_pred, True, "y_pred")]
         memory = recording_memory() or _TapeMemory()
         out = ctypes.c_void_p()
-        lib.bgm_model_compute_loss_multi(ctypes.byref(out), self._h, memory.ptr,
-                                         _handles(tys), len(tys), _handles(preds),
-                                         len(preds))
+        try:
+            lib.bgm_model_compute_loss_multi(ctypes.byref(out), self._h, memory.ptr,
+                                             _handles(tys), len(tys), _handles(preds),
+                                             len(preds))
+        except BigmodelError as exc:
+            _custom.raise_pending(self._mem, exc)
+            raise
+        _custom.hand_over(self._mem, memory.ptr, memory)
         memory.borrow(tys + preds)
         memory.keep.append(self._mem)
         self._mem.recordings.add(memory)
@@ -1115,12 +1190,18 @@ class Sequential(BaseModel):
         self._input_shape = _shape_tuple(dims, n.value)
 
 
-def load_model(path):
+def load_model(path, custom_objects=None, compile=True):
     """The model saved at path (by save): built, with its weights, and compiled
     with its optimizer state when it was, ready to predict, evaluate or continue
     fit (pass initial_epoch=model.epochs_completed). A functional model comes
     back as a bigmodel.Model (inputs, outputs, layers, get_layer, ...), any
     other as a Sequential. Loss objects are not rebuilt (model.loss is None).
+
+    A model compiled with a custom loss function is saved with the function's
+    name only: custom_objects={name: fn} gives it back; without it load_model
+    raises InvalidArgumentError naming the loss, unless compile=False, which
+    loads the model for predictions (fit and evaluate then fail naming the
+    loss until compile is called again).
     Raises FileIOError when the file cannot be read, FormatError when it is not
     a valid model file."""
     out = ctypes.c_void_p()
@@ -1128,5 +1209,32 @@ def load_model(path):
     ptr = out.value
     if lib.has("bgm_model_class_name") and lib.bgm_model_class_name(ptr) == b"Functional":
         from .functional import Model
-        return Model._from_handle(ptr, "functional")
-    return Sequential._from_handle(ptr, "sequential")
+        model = Model._from_handle(ptr, "functional")
+    else:
+        model = Sequential._from_handle(ptr, "sequential")
+    _restore_losses(model, custom_objects or {}, compile)
+    return model
+
+
+def _restore_losses(model, custom_objects, compile):
+    """Gives a loaded model its custom loss functions by name."""
+    if not model.compiled:
+        return
+    losses, missing = [], []
+    for j in range(model._num_outputs):
+        name = lib.bgm_model_loss_name(model._h, j)
+        name = name.decode() if name else None
+        fn = custom_objects.get(name) if name else None
+        if name and fn is None:
+            missing.append(name)
+        losses.append(_losses.LossFunctionWrapper(fn, name) if fn is not None
+                      else _losses.Loss())
+    if missing and compile:
+        model.close()
+        raise InvalidArgumentError(
+            "load_model: the model was compiled with the custom loss%s %s, which a model "
+            "file does not hold: pass custom_objects={%s} (or compile=False to load it for "
+            "predictions)" % ("es" if len(missing) > 1 else "",
+                              ", ".join(repr(n) for n in missing),
+                              ", ".join("%r: fn" % n for n in missing)))
+    _custom.set_losses(model._mem, losses)

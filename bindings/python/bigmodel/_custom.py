@@ -1,0 +1,139 @@
+"""Python functions the library calls during fit, evaluate and compute_loss:
+custom losses (compile(loss=fn)).
+
+The library calls a loss with its own tape (the model's training tape, an
+inference tape, or the caller's GradientTape), the targets and the
+predictions. The function runs with that tape as the active one, so
+bigmodel.ops record on it. Tensors made during the call view the tape's
+memory, which the library reuses after the step: they are closed when the
+call returns (using one later raises StateError instead of reading freed
+memory). Inputs the recording borrows (constants made from Python numbers)
+stay alive until the next call on the same tape, or until the model call
+that ran the loss returns (compute_loss hands them to its tape).
+An exception raised by the function makes the library call fail; the model
+method then re-raises that exception.
+"""
+import weakref
+
+from . import _lib
+from ._lib import lib
+from .tape import GradientTape, _stack
+from .tensor import Tensor, as_tensor
+
+__all__ = []
+
+
+class _CallMemory:
+    """The memory protocol of tape.py over a tape the library owns, for one call."""
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+        self.keep = []
+        self.dependents = weakref.WeakSet()
+        self.recorded = False
+
+    def borrow(self, tensors):
+        for t in tensors:
+            if t is not None and t._tape is not self:
+                self.keep.append(t)
+        self.recorded = True
+
+    def reusable(self):
+        return False
+
+    def reset(self):
+        self.keep = []
+
+
+def _run_on_tape(tape_ptr, fn, args):
+    """fn(*args) with a tape over tape_ptr active; returns (result, memory)."""
+    memory = _CallMemory(tape_ptr)
+    tape = GradientTape()
+    tape._memory = memory
+    stack = _stack()
+    stack.append(tape)
+    try:
+        return fn(memory, *args), memory
+    finally:
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is tape:
+                del stack[i]
+                break
+
+
+class LossBridge:
+    """One custom loss (a losses.LossFunctionWrapper) as the bgm_loss_fn the
+    library calls; keep it alive as long as the model may call it."""
+
+    def __init__(self, loss):
+        self.loss = loss
+        self.error = None
+        self.kept = {}  # tape pointer -> inputs the last call on it borrowed
+        self.c_fn = _lib.LOSS_FN(self._call)
+
+    def _values(self, memory, y_true, y_pred):
+        values = self.loss.fn(Tensor._adopt(y_true, memory), Tensor._adopt(y_pred, memory))
+        return values if isinstance(values, Tensor) else as_tensor(values)
+
+    def _call(self, out, tape, y_true, y_pred, ctx):
+        memory = None
+        try:
+            values, memory = _run_on_tape(tape, self._values, (y_true, y_pred))
+            out[0] = values._h
+            memory.keep.append(values)
+            self.kept[tape] = memory.keep
+            return 0
+        except BaseException as exc:  # re-raised by the model method after the C call
+            if self.error is None:
+                self.error = exc
+            return -1
+        finally:
+            if memory is not None:
+                for t in list(memory.dependents):
+                    t.close()
+
+    def pop_error(self):
+        err, self.error = self.error, None
+        return err
+
+    def release(self, tape=None):
+        """Drops what calls borrowed (on tape only, returned as a list, when given)."""
+        if tape is None:
+            self.kept.clear()
+            return []
+        return self.kept.pop(tape, [])
+
+
+def set_losses(mem, losses):
+    """Gives the library a bridge for each custom loss of losses (one per output)
+    on the model memory mem, which keeps the bridges alive."""
+    bridges = []
+    for j, loss in enumerate(losses):
+        if loss.kind != 6:
+            continue
+        bridge = LossBridge(loss)
+        lib.bgm_model_set_loss_fn(mem.h, j, loss.name.encode(), bridge.c_fn, None)
+        bridges.append(bridge)
+    mem.loss_bridges = bridges
+
+
+def raise_pending(mem, failure=None):
+    """Raises the first exception a custom loss of mem raised (chained to the
+    library's failure); forgets what the calls borrowed."""
+    error = None
+    for bridge in getattr(mem, "loss_bridges", ()):
+        err = bridge.pop_error()
+        bridge.release()
+        if error is None:
+            error = err
+    if error is not None:
+        if failure is not None:
+            raise error from failure
+        raise error
+
+
+def hand_over(mem, tape_ptr, memory):
+    """After compute_loss on a GradientTape's memory: its tape keeps what the
+    custom losses' calls borrowed."""
+    for bridge in getattr(mem, "loss_bridges", ()):
+        memory.keep.extend(bridge.release(tape_ptr))
