@@ -559,6 +559,109 @@ START_TEST(bad_custom_losses_get_clear_errors)
 }
 END_TEST
 
+/* ---- custom metrics ------------------------------------------------------------ */
+
+/* Per-sample mean absolute error: the built-in MAE's values. */
+static bgm_status my_mae(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *y_true,
+                         const bgm_tensor *y_pred, void *ctx)
+{
+    bgm_tensor *d = NULL, *nd = NULL, *a = NULL;
+    bgm_status s = bgm_op_sub(&d, tape, y_pred, y_true);
+    if (s == BGM_OK)
+        s = bgm_op_neg(&nd, tape, d);
+    if (s == BGM_OK)
+        s = bgm_op_maximum(&a, tape, d, nd);
+    if (s == BGM_OK)
+        s = bgm_op_mean(out, tape, a, -1, 0);
+    return s;
+}
+
+/* One value per batch: the batch's largest prediction. */
+static bgm_status batch_max(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *y_true,
+                            const bgm_tensor *y_pred, void *ctx)
+{
+    return bgm_op_max_all(out, tape, y_pred);
+}
+
+START_TEST(custom_metrics_average_over_samples_as_keras)
+{
+    static const float y[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
+    bgm_model *m = dense_model(2, BGM_LOSS_MSE, 0);
+    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, y), *p = NULL;
+    const float *pv;
+    double r[4], want_max = 0.0, b0 = -INFINITY, b1 = -INFINITY;
+    int i;
+    BGM_ASSERT_OK(bgm_model_add_metric(m, BGM_METRIC_MAE, NULL));
+    BGM_ASSERT_OK(bgm_model_add_metric_fn(m, -1, "my_mae", my_mae, NULL));
+    BGM_ASSERT_OK(bgm_model_add_metric_fn(m, 0, "batch_max", batch_max, NULL));
+    ck_assert_int_eq(bgm_model_num_metrics(m), 4);
+    ck_assert_str_eq(bgm_model_metric_name(m, 2), "my_mae");
+    ck_assert_str_eq(bgm_model_metric_fn_name(m, 2), "my_mae");
+    ck_assert_ptr_null(bgm_model_metric_fn_name(m, 1));
+    ck_assert_ptr_null(bgm_model_metric_fn_name(m, 0));
+    /* Batches of 3 and 1: per-sample values average over the 4 samples; a
+     * scalar counts once per batch. */
+    BGM_ASSERT_OK(bgm_model_evaluate(r, 4, m, x, yt, 3));
+    ck_assert_double_eq_tol(r[2], r[1], 1e-6);
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 0));
+    pv = bgm_tensor_data(p);
+    for (i = 0; i < 2 * N; i++) {
+        if (i < 6)
+            b0 = fmax(b0, pv[i]);
+        else
+            b1 = fmax(b1, pv[i]);
+    }
+    want_max = (b0 + b1) / 2;
+    ck_assert_double_eq_tol(r[3], want_max, 1e-6);
+    BGM_ASSERT_OK(bgm_model_set_metric_name(m, 2, "mean_abs"));
+    ck_assert_str_eq(bgm_model_metric_name(m, 2), "mean_abs");
+    BGM_ASSERT_FAILS(bgm_model_set_metric_name(m, 2, "mae"), BGM_E_INVALID,
+                     "value 1 is called 'mae' already");
+    BGM_ASSERT_FAILS(bgm_model_set_metric_name(m, 0, "x"), BGM_E_INVALID,
+                     "value 0 is not a metric (the metrics are values 1 to 3)");
+    BGM_ASSERT_FAILS(bgm_model_add_metric_fn(m, 1, "f", my_mae, NULL), BGM_E_INVALID,
+                     "output = 1, the model has 1 output (-1: every output)");
+    bgm_tensor_free(x);
+    bgm_tensor_free(yt);
+    bgm_tensor_free(p);
+    bgm_model_free(m);
+}
+END_TEST
+
+START_TEST(custom_metrics_are_saved_by_name_and_set_again_after_loading)
+{
+    static const float y[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
+    bgm_model *a = dense_model(2, BGM_LOSS_MSE, 0), *b = NULL;
+    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, y);
+    double ra[3], rb[3];
+    char path[512];
+    BGM_ASSERT_OK(bgm_model_add_metric(a, BGM_METRIC_MAE, NULL));
+    BGM_ASSERT_OK(bgm_model_add_metric_fn(a, 0, "my_mae", my_mae, NULL));
+    BGM_ASSERT_OK(bgm_model_set_metric_name(a, 1, "mean_absolute_error"));
+    bgm_test_tmpdir_create("metricfn");
+    snprintf(path, sizeof path, "%s/m.bgm", bgm_test_tmpdir());
+    BGM_ASSERT_OK(bgm_model_save(a, path, 0));
+    BGM_ASSERT_OK(bgm_model_load(&b, path));
+    ck_assert_str_eq(bgm_model_metric_name(b, 1), "mean_absolute_error");
+    ck_assert_str_eq(bgm_model_metric_name(b, 2), "my_mae");
+    ck_assert_str_eq(bgm_model_metric_fn_name(b, 2), "my_mae");
+    BGM_ASSERT_FAILS(bgm_model_evaluate(rb, 3, b, x, yt, 0), BGM_E_STATE,
+                     "the custom metric 'my_mae' is not set (a loaded model does not hold "
+                     "code): give it again with bgm_model_set_metric_fn");
+    BGM_ASSERT_FAILS(bgm_model_set_metric_fn(b, "my_ma", my_mae, NULL), BGM_E_INVALID,
+                     "no custom metric 'my_ma' (it has 'my_mae')");
+    BGM_ASSERT_OK(bgm_model_set_metric_fn(b, "my_mae", my_mae, NULL));
+    BGM_ASSERT_OK(bgm_model_evaluate(ra, 3, a, x, yt, 0));
+    BGM_ASSERT_OK(bgm_model_evaluate(rb, 3, b, x, yt, 0));
+    ck_assert_mem_eq(ra, rb, sizeof ra);
+    bgm_test_tmpdir_remove();
+    bgm_tensor_free(x);
+    bgm_tensor_free(yt);
+    bgm_model_free(a);
+    bgm_model_free(b);
+}
+END_TEST
+
 Suite *suite_model_weights(void)
 {
     Suite *s = suite_create("model_weights");
@@ -574,6 +677,8 @@ Suite *suite_model_weights(void)
     tcase_add_test(tc, custom_loss_per_output_with_compute_loss);
     tcase_add_test(tc, custom_loss_is_saved_by_name_and_set_again_after_loading);
     tcase_add_test(tc, bad_custom_losses_get_clear_errors);
+    tcase_add_test(tc, custom_metrics_average_over_samples_as_keras);
+    tcase_add_test(tc, custom_metrics_are_saved_by_name_and_set_again_after_loading);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -815,6 +815,53 @@ BGM_API bgm_status bgm_model_set_loss_fn(bgm_model *m, int output, const char *n
  */
 BGM_API const char *bgm_model_loss_name(const bgm_model *m, int output);
 
+/**
+ * Adds a custom metric function to the compiled m (Keras' compile(metrics=
+ * [fn])): for output number output (from 0), or every output when output
+ * is -1. fn has bgm_loss_fn's form: it records on tape the values of y_pred
+ * (the output as the model returns it: logits stay logits) against y_true
+ * (the targets as given) and returns one value per sample, (N) or (N, ...),
+ * each sample's values averaged, or a 0-dimensional scalar, counted as one
+ * sample. The metric reports the mean of those values over the samples of
+ * the epoch (or evaluate's data), as Keras' MeanMetricWrapper; it is not
+ * weighted by sample weights. It is named name (copied, 1 to 63
+ * characters) in logs and histories, "<output>_<name>" with several
+ * outputs, with "_1", "_2", ... when taken. Model files keep the name, not
+ * the function: give it again with bgm_model_set_metric_fn after loading
+ * (fit and evaluate fail naming it until then). ctx is borrowed.
+ * Errors: BGM_E_INVALID (NULL m, fn or name, a bad name, output out of
+ * range), BGM_E_STATE (not compiled, fit running), BGM_E_UNSUPPORTED (more
+ * values than a log holds), BGM_E_NOMEM. During fit / evaluate, as a
+ * custom loss's (bgm_loss_fn), naming the metric.
+ */
+BGM_API bgm_status bgm_model_add_metric_fn(bgm_model *m, int output, const char *name,
+                                           bgm_loss_fn fn, void *ctx);
+
+/**
+ * Gives fn (and ctx) to every custom metric of m made with the function
+ * name name, e.g. after bgm_model_load.
+ * Errors: BGM_E_INVALID (NULL m, fn or name; no custom metric called name:
+ * the message lists those m has).
+ */
+BGM_API bgm_status bgm_model_set_metric_fn(bgm_model *m, const char *name, bgm_loss_fn fn,
+                                           void *ctx);
+
+/**
+ * The function name (as given to bgm_model_add_metric_fn) of value i of
+ * evaluate (bgm_model_metric_name order) when it is a custom metric;
+ * borrowed; NULL otherwise.
+ */
+BGM_API const char *bgm_model_metric_fn_name(const bgm_model *m, int i);
+
+/**
+ * Renames value i of evaluate (a metric, i past the losses) in logs and
+ * histories (Keras' metric objects carry their name: "sparse_categorical_
+ * accuracy"); model files keep the name. name is copied.
+ * Errors: BGM_E_INVALID (NULL, i not a metric's index, an empty name, one
+ * of 64 characters or more, or one another value has).
+ */
+BGM_API bgm_status bgm_model_set_metric_name(bgm_model *m, int i, const char *name);
+
 /** The optimizer m was compiled with, borrowed (NULL before compile). */
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m);
 

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/tensor_impl.h"
 #include "labels.h"
+#include "mean.h"
 #include "regression.h"
 
 /* Size of the first released bgm_metric_options; smaller sizes are garbage. */
@@ -28,6 +29,7 @@ struct bgm_metric {
     double *scratch;          /* BGM__PRF_SCRATCH(C) doubles for averaging */
     bgm__auc auc;
     bgm__regression reg;
+    double sum;               /* a running mean (BGM__METRIC_MEAN): sum / total */
 };
 
 static const char *kind_name(bgm_metric_kind kind)
@@ -301,6 +303,10 @@ static double value_of(const bgm_metric *m, int *undefined)
     bgm__prf prf;
     int flags = 0;
     *undefined = 0;
+    if (m->kind == BGM__METRIC_MEAN) {
+        *undefined = m->total == 0;
+        return m->total == 0 ? zd : m->sum / (double)m->total;
+    }
     switch (m->kind) {
     case BGM_METRIC_ACCURACY:
     case BGM_METRIC_TOP_K_ACCURACY:
@@ -359,6 +365,7 @@ BGM_API bgm_status bgm_metric_reset(bgm_metric *metric)
 {
     BGM__CHECK_NULL(metric, "bgm_metric_reset");
     metric->hits = metric->total = 0;
+    metric->sum = 0.0;
     if (metric->cm)
         memset(metric->cm, 0,
                (size_t)metric->num_classes * (size_t)metric->num_classes * sizeof *metric->cm);
@@ -369,7 +376,30 @@ BGM_API bgm_status bgm_metric_reset(bgm_metric *metric)
 
 BGM_API const char *bgm_metric_name(const bgm_metric *metric)
 {
+    if (metric && metric->kind == BGM__METRIC_MEAN)
+        return "mean";
     return metric ? kind_name(metric->kind) : "";
+}
+
+bgm_status bgm__metric_create_mean(bgm_metric **out)
+{
+    bgm_metric *m = calloc(1, sizeof *m);
+    *out = NULL;
+    if (!m)
+        return bgm__fail(BGM_E_NOMEM, "out of memory for a metric");
+    m->kind = BGM__METRIC_MEAN;
+    options_defaults(&m->opts);
+    m->opts.size = sizeof m->opts;
+    bgm__auc_init(&m->auc);
+    bgm__regression_init(&m->reg);
+    *out = m;
+    return BGM_OK;
+}
+
+void bgm__metric_add(bgm_metric *m, double sum, int64_t count)
+{
+    m->sum += sum;
+    m->total += count;
 }
 
 BGM_API bgm_metric_kind bgm_metric_get_kind(const bgm_metric *metric)

@@ -39,6 +39,11 @@ typedef struct bgm__metric_spec {
     int output;                /* the output whose targets and predictions it reads */
     char name[BGM__KEY_SIZE];  /* as logs show it: "accuracy", or "cls_accuracy" when
                                   the model has several outputs */
+    /* A custom metric function (bgm_model_add_metric_fn) when fn_name is set;
+     * fn NULL until given again after loading. */
+    char fn_name[BGM__NAME_SIZE];
+    bgm_loss_fn fn;
+    void *fn_ctx;
 } bgm__metric_spec;
 
 /* How compile trains one output (Keras' per-output loss and loss weight). */
@@ -245,6 +250,14 @@ bgm_status bgm__model_loss(const bgm_model *m, bgm_tape *tape, const bgm_tensor 
                            bgm_tensor *const *preds, const bgm_tensor *sw, bgm_tensor **per,
                            bgm_tensor **total, const char *fn);
 
+/* Calls a user's loss or metric function f (NULL: not given again after
+ * loading, BGM_E_STATE pointing at setter) and checks its result: float32,
+ * a scalar or one value per sample of y_pred. Messages start with fn and
+ * name the function as what ("custom loss 'f' (output 'cls')"). */
+bgm_status bgm__call_user_fn(bgm_tensor **out, bgm_loss_fn f, void *ctx, bgm_tape *tape,
+                             const bgm_tensor *y_true, const bgm_tensor *y_pred,
+                             const char *what, const char *setter, const char *fn);
+
 /* Output j's predictions as its metrics read them: probabilities when it
  * outputs logits and has metrics, else y_pred itself. */
 bgm_status bgm__metric_input(const bgm_model *m, int j, bgm_tape *tape,
@@ -252,6 +265,11 @@ bgm_status bgm__metric_input(const bgm_model *m, int j, bgm_tape *tape,
 
 /* New instances of the model's metrics (count m->nmetrics). */
 bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out);
+
+/* bgm_model_add_metric_fn on a compiled m without its NULL checks (f may be
+ * NULL: a loaded model's metric, given again later); messages start with fn. */
+bgm_status bgm__model_add_metric_fn(bgm_model *m, int output, const char *name,
+                                    bgm_loss_fn f, void *ctx, const char *fn);
 void bgm__metrics_free(bgm_metric **metrics, int n);
 
 

@@ -127,9 +127,48 @@ static bgm_status read_optimizer(const bgm__reader *ld, bgm_optimizer **out)
     return BGM_OK;
 }
 
+/* <prefix>name, when present (files since custom metrics): the name the
+ * last metric added had, set again (it may have been renamed). */
+static bgm_status read_metric_name(const bgm__reader *ld, bgm_model *m, const char *prefix)
+{
+    char k[BGM__FILE_KEY_SIZE];
+    const char *name = NULL;
+    int i = bgm_model_num_metrics(m) - 1;
+    snprintf(k, sizeof k, "%sname", prefix);
+    if (bgm_archive_meta_type(ld->a, k) == BGM_META_NONE)
+        return BGM_OK;
+    if (bgm__rd_get_str(ld, k, &name) != BGM_OK)
+        return BGM_E_FORMAT;
+    if (strcmp(bgm_model_metric_name(m, i), name) == 0)
+        return BGM_OK;
+    return bgm__rd_wrap(ld, bgm_model_set_metric_name(m, i, name), k);
+}
+
+/* A custom metric: its function's name and output; the function comes from
+ * the caller later (bgm_model_set_metric_fn). */
+static bgm_status read_metric_fn(const bgm__reader *ld, bgm_model *m, const char *prefix)
+{
+    char k[BGM__FILE_KEY_SIZE];
+    const char *name = NULL;
+    int64_t v = 0;
+    bgm_status s;
+    snprintf(k, sizeof k, "%sfn_name", prefix);
+    s = bgm__rd_get_str(ld, k, &name);
+    snprintf(k, sizeof k, "%soutput", prefix);
+    if (s == BGM_OK)
+        s = bgm__rd_get_range(ld, k, 0, m->noutputs - 1, &v);
+    if (s == BGM_OK)
+        s = bgm__rd_wrap(ld, bgm__model_add_metric_fn(m, (int)v, name, NULL, NULL, ld->fn),
+                         "a custom metric");
+    if (s == BGM_OK)
+        s = read_metric_name(ld, m, prefix);
+    return s;
+}
+
 static bgm_status read_metrics(const bgm__reader *ld, bgm_model *m)
 {
     char k[BGM__FILE_KEY_SIZE], prefix[48], what[64];
+    const char *text = NULL;
     int64_t n, j, v = 0;
     bgm_status s = bgm__rd_get_range(ld, "compile.num_metrics", 0, 64, &n);
     for (j = 0; s == BGM_OK && j < n; j++) {
@@ -141,7 +180,13 @@ static bgm_status read_metrics(const bgm__reader *ld, bgm_model *m)
         snprintf(prefix, sizeof prefix, "compile.metrics.%lld.", (long long)j);
         snprintf(what, sizeof what, "metric %lld", (long long)j);
 #define KEY(field) (snprintf(k, sizeof k, "%s%s", prefix, field), k)
-        s = bgm__rd_get_enum(ld, KEY("kind"), bgm__metric_kind_names, &kind);
+        s = bgm__rd_get_str(ld, KEY("kind"), &text);
+        if (s == BGM_OK && strcmp(text, "custom") == 0) {
+            s = read_metric_fn(ld, m, prefix);
+            continue;
+        }
+        if (s == BGM_OK)
+            s = bgm__rd_get_enum(ld, KEY("kind"), bgm__metric_kind_names, &kind);
         if (s == BGM_OK)
             s = bgm__rd_get_range(ld, KEY("num_classes"), INT_MIN, INT_MAX, &v);
         o.num_classes = (int)v;
@@ -169,6 +214,8 @@ static bgm_status read_metrics(const bgm__reader *ld, bgm_model *m)
         if (s == BGM_OK)
             s = bgm__rd_wrap(ld, bgm_model_add_output_metric(m, (int)v, (bgm_metric_kind)kind,
                                                              &o), what);
+        if (s == BGM_OK)
+            s = read_metric_name(ld, m, prefix);
     }
     return s;
 }

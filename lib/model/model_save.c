@@ -315,7 +315,14 @@ static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn
         const char *avg = bgm__enum_to_name(bgm__average_names, sp->opts.average);
         char prefix[48];
         snprintf(prefix, sizeof prefix, "compile.metrics.%d.", i);
-        s = put_str(a, prefix, "kind", bgm__enum_to_name(bgm__metric_kind_names, sp->kind));
+        /* A custom metric is saved by its function's name: files never hold code. */
+        s = put_str(a, prefix, "kind", sp->fn_name[0] ? "custom"
+                                           : bgm__enum_to_name(bgm__metric_kind_names,
+                                                               sp->kind));
+        if (s == BGM_OK && sp->fn_name[0])
+            s = put_str(a, prefix, "fn_name", sp->fn_name);
+        if (s == BGM_OK)
+            s = put_str(a, prefix, "name", sp->name);
         if (s == BGM_OK)
             s = put_int(a, prefix, "output", sp->output);
         if (s == BGM_OK)

@@ -4,6 +4,7 @@
  * "<output>_loss" per output and "<output>_<metric>" when the model has
  * several outputs, "accuracy" and the like when it has one.
  */
+#include "metrics/mean.h"
 #include "train/train.h"
 
 #include <math.h>
@@ -77,40 +78,28 @@ typedef struct metric_list {
     int noutputs;
 } metric_list;
 
-/* Appends a metric of output j, checking the options by creating an
- * instance. Keras names it "<output>_<metric>" when the model has several
- * outputs, and a repeated name gets "_1", "_2", ... */
-static bgm_status push_metric(metric_list *l, int j, bgm_metric_kind kind,
-                              const bgm_metric_options *opts, const char *fn)
+/* A zeroed new last entry of l (not counted yet), or NULL when out of memory. */
+static bgm__metric_spec *grow(metric_list *l)
 {
-    bgm__metric_spec *grown, *sp;
-    bgm_metric *probe = NULL;
-    char msg[900], base[BGM__KEY_SIZE - 16];
-    int i, k;
-    bgm_status s = bgm_metric_create(&probe, kind, opts);
-    if (s != BGM_OK) {
-        snprintf(msg, sizeof msg, "%s", bgm_last_error());
-        return bgm__fail(s, "%s: %s", fn, msg);
-    }
-    grown = realloc(l->specs, (size_t)(l->n + 1) * sizeof *grown);
-    if (!grown) {
-        bgm_metric_free(probe);
-        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-    }
+    bgm__metric_spec *grown = realloc(l->specs, (size_t)(l->n + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
     l->specs = grown;
-    sp = &grown[l->n];
-    memset(sp, 0, sizeof *sp);
-    sp->kind = kind;
-    sp->output = j;
-    if (opts)
-        memcpy(&sp->opts, opts, opts->size < sizeof sp->opts ? opts->size : sizeof sp->opts);
-    else
-        bgm_metric_options_init(&sp->opts, sizeof sp->opts);
-    sp->opts.size = sizeof sp->opts;
+    memset(&grown[l->n], 0, sizeof *grown);
+    return &grown[l->n];
+}
+
+/* Names the new last entry sp of l (output j) after what: Keras names it
+ * "<output>_<what>" when the model has several outputs, and a repeated
+ * name gets "_1", "_2", ... */
+static void name_metric(metric_list *l, bgm__metric_spec *sp, int j, const char *what)
+{
+    char base[BGM__KEY_SIZE - 16];
+    int i, k;
     if (l->noutputs > 1)
-        snprintf(base, sizeof base, "%s_%s", l->outs[j].name, bgm_metric_name(probe));
+        snprintf(base, sizeof base, "%s_%s", l->outs[j].name, what);
     else
-        snprintf(base, sizeof base, "%s", bgm_metric_name(probe));
+        snprintf(base, sizeof base, "%s", what);
     for (k = 0;; k++) {
         int taken = 0;
         if (k == 0)
@@ -118,11 +107,57 @@ static bgm_status push_metric(metric_list *l, int j, bgm_metric_kind kind,
         else
             snprintf(sp->name, sizeof sp->name, "%s_%d", base, k);
         for (i = 0; i < l->n; i++)
-            taken |= strcmp(grown[i].name, sp->name) == 0;
+            taken |= strcmp(l->specs[i].name, sp->name) == 0;
         if (!taken)
             break;
     }
+}
+
+/* Appends a metric of output j, checking the options by creating an instance. */
+static bgm_status push_metric(metric_list *l, int j, bgm_metric_kind kind,
+                              const bgm_metric_options *opts, const char *fn)
+{
+    bgm__metric_spec *sp;
+    bgm_metric *probe = NULL;
+    char msg[900];
+    bgm_status s = bgm_metric_create(&probe, kind, opts);
+    if (s != BGM_OK) {
+        snprintf(msg, sizeof msg, "%s", bgm_last_error());
+        return bgm__fail(s, "%s: %s", fn, msg);
+    }
+    sp = grow(l);
+    if (!sp) {
+        bgm_metric_free(probe);
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    }
+    sp->kind = kind;
+    sp->output = j;
+    if (opts)
+        memcpy(&sp->opts, opts, opts->size < sizeof sp->opts ? opts->size : sizeof sp->opts);
+    else
+        bgm_metric_options_init(&sp->opts, sizeof sp->opts);
+    sp->opts.size = sizeof sp->opts;
+    name_metric(l, sp, j, bgm_metric_name(probe));
     bgm_metric_free(probe);
+    l->n++;
+    return BGM_OK;
+}
+
+/* Appends the custom metric function fn_name (fn may be NULL: a loaded
+ * model's) of output j. */
+static bgm_status push_metric_fn(metric_list *l, int j, const char *fn_name, bgm_loss_fn f,
+                                 void *ctx, const char *fn)
+{
+    bgm__metric_spec *sp = grow(l);
+    if (!sp)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    sp->kind = BGM__METRIC_MEAN;
+    sp->output = j;
+    bgm_metric_options_init(&sp->opts, sizeof sp->opts);
+    snprintf(sp->fn_name, sizeof sp->fn_name, "%s", fn_name);
+    sp->fn = f;
+    sp->fn_ctx = ctx;
+    name_metric(l, sp, j, fn_name);
     l->n++;
     return BGM_OK;
 }
@@ -352,9 +387,11 @@ BGM_API bgm_status bgm_model_compile_v2(bgm_model *m, bgm_optimizer *optimizer,
     return compile(m, optimizer, &o, "num_metrics", fn);
 }
 
-/* Appends metric kind of output j (every output when j < 0) to a compiled m. */
+/* Appends metric kind of output j (every output when j < 0) to a compiled
+ * m; with fn_name, the custom metric function f of that name instead. */
 static bgm_status add_metric(bgm_model *m, int j, bgm_metric_kind kind,
-                             const bgm_metric_options *opts, const char *fn)
+                             const bgm_metric_options *opts, const char *fn_name,
+                             bgm_loss_fn f, void *ctx, const char *fn)
 {
     metric_list l;
     int first = j < 0 ? 0 : j, last = j < 0 ? m->noutputs - 1 : j, k;
@@ -366,7 +403,8 @@ static bgm_status add_metric(bgm_model *m, int j, bgm_metric_kind kind,
     l.outs = m->out_specs;
     l.noutputs = m->noutputs;
     for (k = first; s == BGM_OK && k <= last; k++)
-        s = push_metric(&l, k, kind, opts, fn);
+        s = fn_name ? push_metric_fn(&l, k, fn_name, f, ctx, fn)
+                    : push_metric(&l, k, kind, opts, fn);
     if (s != BGM_OK) /* keeps the model as it was, only its array may have grown */
         l.n = m->nmetrics;
     m->metrics = l.specs;
@@ -381,7 +419,7 @@ BGM_API bgm_status bgm_model_add_metric(bgm_model *m, bgm_metric_kind kind,
     BGM__CHECK_NULL(m, fn);
     if (!m->optimizer)
         return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
-    return add_metric(m, -1, kind, opts, fn);
+    return add_metric(m, -1, kind, opts, NULL, NULL, NULL, fn);
 }
 
 BGM_API bgm_status bgm_model_add_output_metric(bgm_model *m, int output, bgm_metric_kind kind,
@@ -394,7 +432,122 @@ BGM_API bgm_status bgm_model_add_output_metric(bgm_model *m, int output, bgm_met
     if (output < 0 || output >= m->noutputs)
         return bgm__fail(BGM_E_INVALID, "%s: output = %d, the model has %d output%s", fn,
                          output, m->noutputs, m->noutputs == 1 ? "" : "s");
-    return add_metric(m, output, kind, opts, fn);
+    return add_metric(m, output, kind, opts, NULL, NULL, NULL, fn);
+}
+
+/* Checks a function's name (a loss's or a metric's): 1 to 63 characters, one line. */
+static bgm_status check_fn_name(const char *name, const char *fn)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= BGM__NAME_SIZE || strchr(name, '\n'))
+        return bgm__fail(BGM_E_INVALID, "%s: name '%.80s' must have 1 to %d characters on "
+                         "one line", fn, name, BGM__NAME_SIZE - 1);
+    return BGM_OK;
+}
+
+/* The checks of the functions that give a compiled model a loss or metric function. */
+static bgm_status check_fn_call(const bgm_model *m, const char *name, bgm_loss_fn f,
+                                const char *fn)
+{
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(name, fn);
+    if (!f)
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'fn' is NULL", fn);
+    if (!m->optimizer)
+        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
+    if (m->fitting)
+        return bgm__fail(BGM_E_STATE, "%s: fit is running on this model", fn);
+    return BGM_OK;
+}
+
+bgm_status bgm__model_add_metric_fn(bgm_model *m, int output, const char *name,
+                                    bgm_loss_fn f, void *ctx, const char *fn)
+{
+    bgm_status s = check_fn_name(name, fn);
+    if (s != BGM_OK)
+        return s;
+    if (output < -1 || output >= m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: output = %d, the model has %d output%s (-1: "
+                         "every output)", fn, output, m->noutputs, m->noutputs == 1 ? "" : "s");
+    return add_metric(m, output, BGM__METRIC_MEAN, NULL, name, f, ctx, fn);
+}
+
+BGM_API bgm_status bgm_model_add_metric_fn(bgm_model *m, int output, const char *name,
+                                           bgm_loss_fn fn, void *ctx)
+{
+    static const char *fn_name = "bgm_model_add_metric_fn";
+    bgm_status s = check_fn_call(m, name, fn, fn_name);
+    if (s != BGM_OK)
+        return s;
+    return bgm__model_add_metric_fn(m, output, name, fn, ctx, fn_name);
+}
+
+BGM_API bgm_status bgm_model_set_metric_fn(bgm_model *m, const char *name, bgm_loss_fn fn,
+                                           void *ctx)
+{
+    static const char *fn_name = "bgm_model_set_metric_fn";
+    char have[512] = "";
+    size_t used = 0;
+    int i, found = 0;
+    BGM__CHECK_NULL(m, fn_name);
+    BGM__CHECK_NULL(name, fn_name);
+    if (!fn)
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'fn' is NULL", fn_name);
+    for (i = 0; i < m->nmetrics; i++) {
+        bgm__metric_spec *sp = &m->metrics[i];
+        if (!sp->fn_name[0])
+            continue;
+        if (strcmp(sp->fn_name, name) == 0) {
+            sp->fn = fn;
+            sp->fn_ctx = ctx;
+            found = 1;
+        } else if (used + strlen(sp->fn_name) + 5 < sizeof have) {
+            used += (size_t)snprintf(have + used, sizeof have - used, "%s'%s'",
+                                     used ? ", " : "", sp->fn_name);
+        }
+    }
+    if (!found)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has no custom metric '%s' (it has %s)",
+                         fn_name, name, used ? have : "none");
+    return BGM_OK;
+}
+
+/* Index into m->metrics of value i of evaluate, or -1 when i is no metric's. */
+static int metric_at(const bgm_model *m, int i)
+{
+    int nl = m->noutputs > 1 ? m->noutputs : 0;
+    if (!m->optimizer || i < 1 + nl || i >= 1 + nl + m->nmetrics)
+        return -1;
+    return i - 1 - nl;
+}
+
+BGM_API const char *bgm_model_metric_fn_name(const bgm_model *m, int i)
+{
+    int k = m ? metric_at(m, i) : -1;
+    return k >= 0 && m->metrics[k].fn_name[0] ? m->metrics[k].fn_name : NULL;
+}
+
+BGM_API bgm_status bgm_model_set_metric_name(bgm_model *m, int i, const char *name)
+{
+    static const char *fn = "bgm_model_set_metric_name";
+    int k, j, n;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(name, fn);
+    k = metric_at(m, i);
+    if (k < 0)
+        return bgm__fail(BGM_E_INVALID, "%s: value %d is not a metric (the metrics are "
+                         "values %d to %d)", fn, i, 1 + (m->noutputs > 1 ? m->noutputs : 0),
+                         bgm_model_num_metrics(m) - 1);
+    if (!name[0] || strlen(name) >= sizeof m->metrics[k].name - 4)
+        return bgm__fail(BGM_E_INVALID, "%s: name '%.80s' must have 1 to %d characters", fn,
+                         name, (int)sizeof m->metrics[k].name - 5);
+    n = bgm_model_num_metrics(m);
+    for (j = 0; j < n; j++)
+        if (j != i && strcmp(bgm_model_metric_name(m, j), name) == 0)
+            return bgm__fail(BGM_E_INVALID, "%s: value %d is called '%s' already", fn, j,
+                             name);
+    snprintf(m->metrics[k].name, sizeof m->metrics[k].name, "%s", name);
+    return BGM_OK;
 }
 
 BGM_API bgm_status bgm_model_set_loss_fn(bgm_model *m, int output, const char *name,
@@ -403,21 +556,15 @@ BGM_API bgm_status bgm_model_set_loss_fn(bgm_model *m, int output, const char *n
     static const char *fn_name = "bgm_model_set_loss_fn";
     bgm__output_spec *o;
     size_t len;
-    BGM__CHECK_NULL(m, fn_name);
-    BGM__CHECK_NULL(name, fn_name);
-    if (!fn)
-        return bgm__fail(BGM_E_INVALID, "%s: argument 'fn' is NULL", fn_name);
-    if (!m->optimizer)
-        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn_name);
-    if (m->fitting)
-        return bgm__fail(BGM_E_STATE, "%s: fit is running on this model", fn_name);
+    bgm_status s = check_fn_call(m, name, fn, fn_name);
+    if (s != BGM_OK)
+        return s;
     if (output < 0 || output >= m->noutputs)
         return bgm__fail(BGM_E_INVALID, "%s: output = %d, the model has %d output%s",
                          fn_name, output, m->noutputs, m->noutputs == 1 ? "" : "s");
+    if (check_fn_name(name, fn_name) != BGM_OK)
+        return BGM_E_INVALID;
     len = strlen(name);
-    if (len == 0 || len >= sizeof o->loss_name || strchr(name, '\n'))
-        return bgm__fail(BGM_E_INVALID, "%s: name '%.80s' must have 1 to %d characters on "
-                         "one line", fn_name, name, (int)sizeof o->loss_name - 1);
     o = &m->out_specs[output];
     o->loss = BGM_LOSS_CUSTOM;
     o->from_logits = 0;
@@ -481,7 +628,9 @@ bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out)
     if (!ms)
         return bgm__fail(BGM_E_NOMEM, "out of memory for the metrics");
     for (i = 0; i < m->nmetrics; i++) {
-        bgm_status s = bgm_metric_create(&ms[i], m->metrics[i].kind, &m->metrics[i].opts);
+        bgm_status s = m->metrics[i].fn_name[0]
+                           ? bgm__metric_create_mean(&ms[i])
+                           : bgm_metric_create(&ms[i], m->metrics[i].kind, &m->metrics[i].opts);
         if (s != BGM_OK) {
             bgm__metrics_free(ms, i);
             return s;

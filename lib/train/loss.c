@@ -102,31 +102,55 @@ static bgm_status weights_like(bgm_tensor **out, bgm_tape *tape, const bgm_tenso
     return bgm_op_reshape(out, tape, sw, shape, nd);
 }
 
+bgm_status bgm__call_user_fn(bgm_tensor **out, bgm_loss_fn f, void *ctx, bgm_tape *tape,
+                             const bgm_tensor *y_true, const bgm_tensor *y_pred,
+                             const char *what, const char *setter, const char *fn)
+{
+    char msg[900];
+    bgm_tensor *v = NULL;
+    bgm_status s;
+    *out = NULL;
+    if (!f)
+        return bgm__fail(BGM_E_STATE, "%s: the %s is not set (a loaded model does not hold "
+                         "code): give it again with %s", fn, what, setter);
+    s = f(&v, tape, y_true, y_pred, ctx);
+    if (s != BGM_OK) {
+        snprintf(msg, sizeof msg, "%s", bgm_last_error());
+        return bgm__fail(s, "%s: the %s failed: %s", fn, what, msg);
+    }
+    if (!v || bgm_tensor_dtype(v) != BGM_FLOAT32)
+        return bgm__fail(BGM_E_INVALID, "%s: the %s returned %s, expected a float32 tensor",
+                         fn, what, v ? "an int32 tensor" : "NULL");
+    if (bgm_tensor_ndim(v) > 0 && bgm_tensor_dim(v, 0) != bgm_tensor_dim(y_pred, 0)) {
+        char got[BGM__SHAPE_STR_SIZE];
+        return bgm__fail(BGM_E_SHAPE, "%s: the %s returned shape %s; expected a scalar or one "
+                         "value per sample, (%lld, ...)", fn, what,
+                         bgm__shape_str(got, sizeof got, bgm_tensor_shape(v), bgm_tensor_ndim(v)),
+                         (long long)bgm_tensor_dim(y_pred, 0));
+    }
+    *out = v;
+    return BGM_OK;
+}
+
 /* Output j's custom loss: the user's values, reduced as Keras'
  * "sum_over_batch_size" (weighted by sw when given). */
 static bgm_status custom_loss(bgm_tensor **out, const bgm_model *m, int j, bgm_tape *tape,
                               const bgm_tensor *y_true, const bgm_tensor *y_pred,
                               const bgm_tensor *sw, const char *fn)
 {
-    char msg[900], lbl[BGM__NAME_SIZE + 16], got[BGM__SHAPE_STR_SIZE], ws[BGM__SHAPE_STR_SIZE];
+    char what[2 * BGM__NAME_SIZE + 48], lbl[BGM__NAME_SIZE + 16], got[BGM__SHAPE_STR_SIZE];
+    char ws[BGM__SHAPE_STR_SIZE];
     const bgm__output_spec *o = &m->out_specs[j];
     bgm_tensor *v = NULL, *w = NULL, *wv = NULL, *sum = NULL;
     int64_t n = bgm_tensor_dim(y_pred, 0);
     bgm_status s;
     const char *at = output_label(lbl, sizeof lbl, m, j);
     int i, ok;
-    if (!o->loss_fn)
-        return bgm__fail(BGM_E_STATE, "%s: the custom loss '%s'%s is not set (a loaded model "
-                         "does not hold code): give it again with bgm_model_set_loss_fn",
-                         fn, o->loss_name, at);
-    s = o->loss_fn(&v, tape, y_true, y_pred, o->loss_ctx);
-    if (s != BGM_OK) {
-        snprintf(msg, sizeof msg, "%s", bgm_last_error());
-        return bgm__fail(s, "%s: the custom loss '%s'%s failed: %s", fn, o->loss_name, at, msg);
-    }
-    if (!v || bgm_tensor_dtype(v) != BGM_FLOAT32)
-        return bgm__fail(BGM_E_INVALID, "%s: the custom loss '%s'%s returned %s, expected a "
-                         "float32 tensor", fn, o->loss_name, at, v ? "an int32 tensor" : "NULL");
+    snprintf(what, sizeof what, "custom loss '%s'%s", o->loss_name, at);
+    s = bgm__call_user_fn(&v, o->loss_fn, o->loss_ctx, tape, y_true, y_pred, what,
+                          "bgm_model_set_loss_fn", fn);
+    if (s != BGM_OK)
+        return s;
     bgm__shape_str(got, sizeof got, bgm_tensor_shape(v), bgm_tensor_ndim(v));
     if (bgm_tensor_ndim(v) == 0) {
         if (sw)

@@ -4,6 +4,7 @@
  * step (inference), both feeding the metrics; the values they report; and
  * Keras' train_on_batch / test_on_batch, which are one such step.
  */
+#include "metrics/mean.h"
 #include "train/train.h"
 
 #include <stdio.h>
@@ -47,9 +48,45 @@ static bgm_status rows_of(bgm_tape *tape, const bgm_tensor *y, const bgm_tensor 
     return s;
 }
 
+/* Feeds the batch to custom metric i: its function's values, each sample's
+ * averaged, as Keras' MeanMetricWrapper (a scalar counts as one sample). */
+static bgm_status update_metric_fn(const bgm_model *m, int i, bgm_tape *tape,
+                                   bgm_metric *metric, const bgm_tensor *y,
+                                   const bgm_tensor *pred, const char *fn)
+{
+    char what[2 * BGM__KEY_SIZE];
+    const bgm__metric_spec *sp = &m->metrics[i];
+    bgm_tensor *v = NULL;
+    const float *d;
+    int64_t n, per, r, k;
+    double sum = 0.0;
+    bgm_status s;
+    snprintf(what, sizeof what, "custom metric '%s'", sp->name);
+    s = bgm__call_user_fn(&v, sp->fn, sp->fn_ctx, tape, y, pred, what,
+                          "bgm_model_set_metric_fn", fn);
+    if (s != BGM_OK)
+        return s;
+    d = bgm_tensor_data(v);
+    if (bgm_tensor_ndim(v) == 0) {
+        bgm__metric_add(metric, d[0], 1);
+        return BGM_OK;
+    }
+    n = bgm_tensor_dim(v, 0);
+    per = n ? bgm_tensor_numel(v) / n : 0;
+    for (r = 0; r < n; r++) {
+        double row = 0.0;
+        for (k = 0; k < per; k++)
+            row += d[r * per + k];
+        sum += per ? row / (double)per : 0.0;
+    }
+    bgm__metric_add(metric, sum, n);
+    return BGM_OK;
+}
+
 /* Feeds the batch to the metrics, on tape (probabilities for logits). */
 static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric **metrics,
-                                 const bgm_tensor *const *ys, bgm_tensor *const *pred)
+                                 const bgm_tensor *const *ys, bgm_tensor *const *pred,
+                                 const char *fn)
 {
     bgm_tensor *probs[BGM__MAX_IO];
     bgm_status s = BGM_OK;
@@ -59,6 +96,10 @@ static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric 
     for (i = 0; s == BGM_OK && i < m->nmetrics; i++) {
         int j = m->metrics[i].output;
         bgm_tensor *y_rows, *p_rows;
+        if (m->metrics[i].fn_name[0]) {
+            s = update_metric_fn(m, i, tape, metrics[i], ys[j], pred[j], fn);
+            continue;
+        }
         s = rows_of(tape, ys[j], probs[j], &y_rows, &p_rows);
         if (s == BGM_OK)
             s = bgm_metric_update(metrics[i], y_rows ? y_rows : ys[j],
@@ -88,7 +129,7 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
             s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
     }
     if (s == BGM_OK)
-        s = update_metrics(m, m->tape, metrics, ys, pred);
+        s = update_metrics(m, m->tape, metrics, ys, pred, fn);
     if (s == BGM_OK)
         read_losses(losses, m, total, per);
     return s;
@@ -103,7 +144,7 @@ bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_te
     if (s == BGM_OK)
         s = bgm__model_loss(m, t->tapes[0], ys, pred, sw, per, &total, fn);
     if (s == BGM_OK)
-        s = update_metrics(m, t->tapes[0], metrics, ys, pred);
+        s = update_metrics(m, t->tapes[0], metrics, ys, pred, fn);
     if (s == BGM_OK)
         read_losses(losses, m, total, per);
     return s;
