@@ -203,7 +203,7 @@ def test_custom_loss_is_saved_by_name_and_restored_through_custom_objects(tmp_pa
     path = str(tmp_path / "m.bgm")
     model.save(path)
     saved = model.predict(x)
-    with pytest.raises(InvalidArgumentError, match="custom loss 'my_mse'.*custom_objects="
+    with pytest.raises(InvalidArgumentError, match="custom function 'my_mse'.*custom_objects="
                                                    "\\{'my_mse': fn\\}"):
         bm.load_model(path)
     loaded = bm.load_model(path, custom_objects={"my_mse": my_mse})
@@ -262,3 +262,119 @@ def test_custom_loss_steps_leak_nothing():
         tape.gradient(loss, model.trainable_variables)
 
     assert_no_growth(cycle, n=2000, warmup=200)
+
+
+# ---- Keras' metric objects and custom metrics -----------------------------------------
+
+
+def test_keras_accuracy_metrics_match_numpy():
+    rng = np.random.default_rng(3)
+    scores = [rng.random((7, 4)).astype(np.float32) for _ in range(2)]
+    ids = [rng.integers(0, 4, 7).astype(np.int32) for _ in range(2)]
+    onehot = [np.eye(4, dtype=np.float32)[i] for i in ids]
+    s_all, i_all = np.concatenate(scores), np.concatenate(ids)
+
+    def topk(k):
+        ranks = (s_all > s_all[np.arange(14), i_all][:, None]).sum(axis=1)
+        return float((ranks < k).mean())
+
+    cases = [(bm.metrics.SparseCategoricalAccuracy(), ids, "sparse_categorical_accuracy",
+              float((s_all.argmax(1) == i_all).mean())),
+             (bm.metrics.CategoricalAccuracy(), onehot, "categorical_accuracy",
+              float((s_all.argmax(1) == i_all).mean())),
+             (bm.metrics.SparseTopKCategoricalAccuracy(k=2), ids,
+              "sparse_top_k_categorical_accuracy", topk(2)),
+             (bm.metrics.TopKCategoricalAccuracy(k=3, name="top3"), onehot, "top3", topk(3))]
+    for metric, truth, name, want in cases:
+        for t, p in zip(truth, scores):
+            metric.update_state(t, p)
+        assert metric.name == name
+        assert metric.result() == pytest.approx(want, abs=1e-12)
+        metric.reset_state()
+        assert metric.result() == 0.0
+    labels = np.array([0, 1, 1, 0, 1], np.float32)
+    probs = np.array([0.2, 0.35, 0.9, 0.31, 0.1], np.float32)
+    acc = bm.metrics.BinaryAccuracy(threshold=0.3)
+    acc.update_state(labels, probs)
+    assert acc.name == "binary_accuracy"
+    assert acc.result() == pytest.approx(float(((probs > 0.3) == labels).mean()))
+    with pytest.raises(InvalidArgumentError, match=r"one score per sample.*\(5, 2\)"):
+        acc.update_state(np.zeros((5, 2)), np.zeros((5, 2), np.float32))
+
+
+def test_mean_and_mean_metric_wrapper_match_numpy():
+    mean = bm.metrics.Mean()
+    mean.update_state([1.0, 2.0, 3.0])
+    mean.update_state(np.array([[4.0, 6.0]]), sample_weight=[0.5])
+    assert mean.result() == pytest.approx((1 + 2 + 3 + 0.5 * 4 + 0.5 * 6) / 4)
+    mean.reset_state()
+    assert mean.result() == 0.0
+    with pytest.raises(InvalidArgumentError, match="does not fit values"):
+        mean.update_state([1.0, 2.0], sample_weight=[1.0, 2.0, 3.0])
+    x, y = data(n=5)
+    wrapped = bm.metrics.MeanMetricWrapper(lambda t, p: np.abs(np.asarray(p) - np.asarray(t)),
+                                           name="abs")
+    wrapped.update_state(y, y + 1.5)
+    wrapped.update_state(y[:2], y[:2])
+    assert wrapped.result() == pytest.approx(1.5 * 5 / 7)
+
+
+def abs_error(y_true, y_pred):
+    d = y_pred - y_true
+    return bm.ops.reduce_mean(bm.ops.relu(d) + bm.ops.relu(-d), axis=-1)
+
+
+def test_compile_takes_metric_objects_and_functions_named_as_keras():
+    x, _ = data(n=9)
+    labels = (np.arange(9) % 3).astype(np.int32)
+    model = dense(3, bm.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=[bm.metrics.SparseCategoricalAccuracy(),
+                           bm.metrics.SparseTopKCategoricalAccuracy(k=2),
+                           lambda t, p: bm.ops.reduce_max(p, axis=-1)])
+    assert model.metrics_names == ["loss", "sparse_categorical_accuracy",
+                                   "sparse_top_k_categorical_accuracy", "<lambda>"]
+    values = model.evaluate(x, labels, batch_size=4, return_dict=True)
+    p = model.predict(x)
+    ranks = (p > p[np.arange(9), labels][:, None]).sum(axis=1)
+    assert values["sparse_categorical_accuracy"] == pytest.approx(
+        (p.argmax(1) == labels).mean())
+    assert values["sparse_top_k_categorical_accuracy"] == pytest.approx((ranks < 2).mean())
+    assert values["<lambda>"] == pytest.approx(p.max(axis=1).mean(), rel=RTOL)
+    h = model.fit(x, labels, epochs=1, verbose=0, validation_data=(x, labels))
+    assert set(h.history) >= {"loss", "sparse_categorical_accuracy", "<lambda>",
+                              "val_sparse_top_k_categorical_accuracy", "val_<lambda>"}
+    inp = bm.Input(shape=(3,))
+    two = bm.Model(inp, [Dense(2, name="head")(inp), Dense(2, name="aux")(inp)])
+    two.compile(optimizer="sgd", loss="mse", metrics=[abs_error])
+    assert two.metrics_names == ["loss", "head_loss", "aux_loss", "head_abs_error",
+                                 "aux_abs_error"]
+    y2 = np.ones((9, 2), np.float32)
+    vals = two.evaluate(x, [y2, 2 * y2], return_dict=True)
+    ph, pa = two.predict(x)
+    assert vals["head_abs_error"] == pytest.approx(np.abs(ph - 1).mean(), rel=RTOL)
+    assert vals["aux_abs_error"] == pytest.approx(np.abs(pa - 2).mean(), rel=RTOL)
+
+
+def test_custom_metrics_save_by_name_and_raise_their_errors(tmp_path):
+    x, y = data()
+    model = dense(loss="mse")
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae", abs_error])
+    path = str(tmp_path / "m.bgm")
+    model.save(path)
+    with pytest.raises(InvalidArgumentError, match="custom function 'abs_error'"):
+        bm.load_model(path)
+    loaded = bm.load_model(path, custom_objects={"abs_error": abs_error})
+    assert loaded.metrics_names == ["loss", "mae", "abs_error"]
+    assert loaded.evaluate(x, y) == model.evaluate(x, y)
+    values = loaded.evaluate(x, y)
+    assert values[2] == pytest.approx(values[1], rel=1e-6)
+
+    def broken(y_true, y_pred):
+        raise KeyError("metric broke")
+
+    model.compile(optimizer="sgd", loss="mse", metrics=[broken])
+    with pytest.raises(KeyError, match="metric broke"):
+        model.evaluate(x, y)
+    with pytest.raises(InvalidArgumentError, match="metrics must be names"):
+        model.compile(optimizer="sgd", loss="mse", metrics=[bm.metrics.Mean()])

@@ -1,5 +1,5 @@
 """Python functions the library calls during fit, evaluate and compute_loss:
-custom losses (compile(loss=fn)).
+custom losses (compile(loss=fn)) and metrics (compile(metrics=[fn])).
 
 The library calls a loss with its own tape (the model's training tape, an
 inference tape, or the caller's GradientTape), the targets and the
@@ -45,15 +45,14 @@ class _CallMemory:
         self.keep = []
 
 
-def _run_on_tape(tape_ptr, fn, args):
-    """fn(*args) with a tape over tape_ptr active; returns (result, memory)."""
-    memory = _CallMemory(tape_ptr)
+def _run_on_tape(memory, fn, args):
+    """fn(memory, *args) with a tape over memory active."""
     tape = GradientTape()
     tape._memory = memory
     stack = _stack()
     stack.append(tape)
     try:
-        return fn(memory, *args), memory
+        return fn(memory, *args)
     finally:
         for i in range(len(stack) - 1, -1, -1):
             if stack[i] is tape:
@@ -61,24 +60,25 @@ def _run_on_tape(tape_ptr, fn, args):
                 break
 
 
-class LossBridge:
-    """One custom loss (a losses.LossFunctionWrapper) as the bgm_loss_fn the
-    library calls; keep it alive as long as the model may call it."""
+class FnBridge:
+    """A function fn(y_true, y_pred) of bigmodel.ops (a custom loss or metric)
+    as the bgm_loss_fn the library calls; keep it alive as long as the model
+    may call it."""
 
-    def __init__(self, loss):
-        self.loss = loss
+    def __init__(self, fn):
+        self.fn = fn
         self.error = None
         self.kept = {}  # tape pointer -> inputs the last call on it borrowed
         self.c_fn = _lib.LOSS_FN(self._call)
 
     def _values(self, memory, y_true, y_pred):
-        values = self.loss.fn(Tensor._adopt(y_true, memory), Tensor._adopt(y_pred, memory))
+        values = self.fn(Tensor._adopt(y_true, memory), Tensor._adopt(y_pred, memory))
         return values if isinstance(values, Tensor) else as_tensor(values)
 
     def _call(self, out, tape, y_true, y_pred, ctx):
-        memory = None
+        memory = _CallMemory(tape)
         try:
-            values, memory = _run_on_tape(tape, self._values, (y_true, y_pred))
+            values = _run_on_tape(memory, self._values, (y_true, y_pred))
             out[0] = values._h
             memory.keep.append(values)
             self.kept[tape] = memory.keep
@@ -88,9 +88,8 @@ class LossBridge:
                 self.error = exc
             return -1
         finally:
-            if memory is not None:
-                for t in list(memory.dependents):
-                    t.close()
+            for t in list(memory.dependents):
+                t.close()
 
     def pop_error(self):
         err, self.error = self.error, None
@@ -104,6 +103,10 @@ class LossBridge:
         return self.kept.pop(tape, [])
 
 
+def _bridges(mem):
+    return list(getattr(mem, "loss_bridges", ())) + list(getattr(mem, "metric_bridges", ()))
+
+
 def set_losses(mem, losses):
     """Gives the library a bridge for each custom loss of losses (one per output)
     on the model memory mem, which keeps the bridges alive."""
@@ -111,17 +114,31 @@ def set_losses(mem, losses):
     for j, loss in enumerate(losses):
         if loss.kind != 6:
             continue
-        bridge = LossBridge(loss)
+        bridge = FnBridge(loss.fn)
         lib.bgm_model_set_loss_fn(mem.h, j, loss.name.encode(), bridge.c_fn, None)
         bridges.append(bridge)
     mem.loss_bridges = bridges
 
 
+def add_metric(mem, output, fn, name):
+    """Adds the custom metric fn named name to output (-1: every output)."""
+    bridge = FnBridge(fn)
+    lib.bgm_model_add_metric_fn(mem.h, output, name.encode(), bridge.c_fn, None)
+    mem.metric_bridges = list(getattr(mem, "metric_bridges", ())) + [bridge]
+
+
+def set_metric(mem, fn, name):
+    """Gives fn to the custom metrics named name (a loaded model's)."""
+    bridge = FnBridge(fn)
+    lib.bgm_model_set_metric_fn(mem.h, name.encode(), bridge.c_fn, None)
+    mem.metric_bridges = list(getattr(mem, "metric_bridges", ())) + [bridge]
+
+
 def raise_pending(mem, failure=None):
-    """Raises the first exception a custom loss of mem raised (chained to the
-    library's failure); forgets what the calls borrowed."""
+    """Raises the first exception a custom loss or metric of mem raised (chained
+    to the library's failure); forgets what the calls borrowed."""
     error = None
-    for bridge in getattr(mem, "loss_bridges", ()):
+    for bridge in _bridges(mem):
         err = bridge.pop_error()
         bridge.release()
         if error is None:
@@ -135,5 +152,5 @@ def raise_pending(mem, failure=None):
 def hand_over(mem, tape_ptr, memory):
     """After compute_loss on a GradientTape's memory: its tape keeps what the
     custom losses' calls borrowed."""
-    for bridge in getattr(mem, "loss_bridges", ()):
+    for bridge in _bridges(mem):
         memory.keep.extend(bridge.release(tape_ptr))

@@ -330,6 +330,10 @@ REQUIRED = {
     "bgm_model_train_on_batch_weighted": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int, H, FP,
                                                    c_int]),
     "bgm_model_test_on_batch_weighted": (STATUS, [DP, c_int, H, PH, c_int, PH, c_int, H]),
+    "bgm_model_add_metric_fn": (STATUS, [H, c_int, c_char_p, LOSS_FN, c_void_p]),
+    "bgm_model_set_metric_fn": (STATUS, [H, c_char_p, LOSS_FN, c_void_p]),
+    "bgm_model_metric_fn_name": (c_char_p, [H, c_int]),
+    "bgm_model_set_metric_name": (STATUS, [H, c_int, c_char_p]),
 }
 
 OPTIONAL = {

@@ -26,7 +26,9 @@ __all__ = [
     "f1_score", "roc_auc_score", "confusion_matrix", "classification_report",
     "precision_recall_fscore_support", "mean_squared_error", "mean_absolute_error",
     "r2_score", "Metric", "Accuracy", "TopKAccuracy", "Precision", "Recall", "F1Score",
-    "AUC", "MeanSquaredError", "MeanAbsoluteError", "R2Score",
+    "AUC", "MeanSquaredError", "MeanAbsoluteError", "R2Score", "SparseCategoricalAccuracy",
+    "CategoricalAccuracy", "BinaryAccuracy", "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy", "Mean", "MeanMetricWrapper",
 ]
 
 ACCURACY, TOP_K, PRECISION, RECALL, F1, AUC_KIND, MSE, MAE, R2 = range(1, 10)
@@ -264,6 +266,8 @@ class Metric(Handle):
     _free_fn, _counter, _what = "bgm_metric_free", "metric", "metric"
     kind = None
 
+    _keras_name = None  # the name Keras gives it, when not the library's
+
     def __init__(self, kind=None, **options):
         kind = kind or self.kind
         opts = _options(**options)
@@ -272,7 +276,7 @@ class Metric(Handle):
 
     @property
     def name(self):
-        return lib.bgm_metric_name(self._h).decode()
+        return self._keras_name or lib.bgm_metric_name(self._h).decode()
 
     def update_state(self, y_true, y_pred):
         """Adds one batch (y_true, y_pred read as described in the module doc)."""
@@ -335,3 +339,123 @@ class MeanAbsoluteError(Metric):
 
 class R2Score(Metric):
     kind = R2
+
+
+# ---- Keras' accuracy metrics and means ----------------------------------------------------
+
+
+class _Named(Metric):
+    """A library metric under Keras' class and name (name=... as Keras)."""
+    keras_name = None
+
+    def __init__(self, name=None, **options):
+        super().__init__(**options)
+        self._keras_name = str(name or self.keras_name)
+
+
+class SparseCategoricalAccuracy(_Named):
+    """Keras' SparseCategoricalAccuracy: class ids against score rows (argmax)."""
+    kind, keras_name = ACCURACY, "sparse_categorical_accuracy"
+
+
+class CategoricalAccuracy(_Named):
+    """Keras' CategoricalAccuracy: one-hot rows against score rows (both by argmax)."""
+    kind, keras_name = ACCURACY, "categorical_accuracy"
+
+
+class BinaryAccuracy(_Named):
+    """Keras' BinaryAccuracy: 0/1 labels against one score per sample, class 1
+    above threshold. Scores of shape (N,) or (N, 1) (one binary output)."""
+    kind, keras_name = ACCURACY, "binary_accuracy"
+
+    def __init__(self, name=None, threshold=0.5):
+        super().__init__(name, threshold=threshold)
+
+    def update_state(self, y_true, y_pred):
+        p = as_tensor(y_pred)
+        if p.ndim > 2 or (p.ndim == 2 and p.shape[1] != 1):
+            raise InvalidArgumentError("BinaryAccuracy reads one score per sample, (N,) or "
+                                       "(N, 1); got y_pred of shape %s" % (p.shape,))
+        super().update_state(y_true, p)
+
+
+class TopKCategoricalAccuracy(_Named):
+    """Keras' TopKCategoricalAccuracy: one-hot rows; a hit when the true class is
+    among the k best scores."""
+    kind, keras_name = TOP_K, "top_k_categorical_accuracy"
+
+    def __init__(self, k=5, name=None):
+        super().__init__(name, k=k)
+
+
+class SparseTopKCategoricalAccuracy(_Named):
+    """Keras' SparseTopKCategoricalAccuracy: class ids; a hit when the true class
+    is among the k best scores."""
+    kind, keras_name = TOP_K, "sparse_top_k_categorical_accuracy"
+
+    def __init__(self, k=5, name=None):
+        super().__init__(name, k=k)
+
+
+def _flat_floats(values):
+    """(list of floats, shape) of a Tensor, array, list or number."""
+    t = as_tensor(values, float32)
+    return [float(v) for v in t._flat()], t.shape
+
+
+class Mean:
+    """Keras' Mean: the (weighted) mean of every value given to update_state.
+
+    update_state(values, sample_weight=None) adds sum(values * w) to the total
+    and sum(w) to the count (w broadcast over values; 1 without weights);
+    result() is total / count (0.0 before any value); reset_state() starts
+    over."""
+
+    def __init__(self, name="mean"):
+        self.name = name
+        self.total, self.count = 0.0, 0.0
+
+    def update_state(self, values, sample_weight=None):
+        v, shape = _flat_floats(values)
+        if sample_weight is None:
+            self.total += sum(v)
+            self.count += len(v)
+            return
+        w, wshape = _flat_floats(sample_weight)
+        if len(wshape) > len(shape) or tuple(shape[:len(wshape)]) != tuple(wshape):
+            raise InvalidArgumentError("Mean: sample_weight of shape %s does not fit values "
+                                       "of shape %s" % (wshape, shape))
+        per = len(v) // len(w) if w else 0
+        weights = [w[i // per] for i in range(len(v))] if per else []
+        self.total += sum(a * b for a, b in zip(v, weights))
+        self.count += sum(weights)
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def __repr__(self):
+        return "<Mean %s>" % self.name
+
+
+class MeanMetricWrapper(Mean):
+    """Keras' MeanMetricWrapper: the mean over samples of fn(y_true, y_pred)
+    (fn of bigmodel.ops or numpy returning one value per sample, each sample's
+    values averaged, or a scalar counted as one sample). compile(metrics=[fn])
+    wraps fn in one, named fn.__name__, and the library calls fn on every batch."""
+
+    def __init__(self, fn, name=None):
+        if not callable(fn):
+            raise InvalidArgumentError("MeanMetricWrapper needs a callable, got %r" % (fn,))
+        super().__init__(str(name or getattr(fn, "__name__", None) or type(fn).__name__))
+        self.fn = fn
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = as_tensor(self.fn(as_tensor(y_true), as_tensor(y_pred)), float32)
+        if values.ndim > 1:  # each sample's values averaged, as Keras
+            v, shape = _flat_floats(values)
+            per = len(v) // shape[0] if shape[0] else 0
+            values = [sum(v[i * per:(i + 1) * per]) / per for i in range(shape[0])]
+        super().update_state(values, sample_weight)

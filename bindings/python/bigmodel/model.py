@@ -265,11 +265,19 @@ def _metric_entry(m):
                                        % (m, ", ".join(sorted(METRICS))))
         return METRICS[m.lower()], None
     if isinstance(m, _metrics.Metric):
+        if m._keras_name:
+            return m._kind, dict(m._options, name=m._keras_name)
         return m._kind, m._options
     if isinstance(m, type) and issubclass(m, _metrics.Metric):
+        if m.kind is not None and getattr(m, "keras_name", None):
+            return m.kind, {"name": m.keras_name}
         return m.kind, None
-    raise InvalidArgumentError("metrics must be names or bigmodel.metrics objects, got %r"
-                               % (m,))
+    if isinstance(m, _metrics.MeanMetricWrapper):
+        return None, {"fn": m.fn, "name": m.name}
+    if callable(m) and not isinstance(m, (type, _metrics.Mean)):
+        return None, {"fn": m, "name": _metrics.MeanMetricWrapper(m).name}
+    raise InvalidArgumentError("metrics must be names, bigmodel.metrics objects or "
+                               "functions fn(y_true, y_pred), got %r" % (m,))
 
 
 def _metric_entries(metrics):
@@ -607,7 +615,10 @@ class BaseModel:
             or a scalar), for every output; or one per output, as a list in
             output order or a dict keyed by output name (``model.output_names``).
         metrics: names ("accuracy", "mae", ...), bigmodel.metrics classes or
-            objects (objects keep their options and report after the others):
+            objects (objects keep their options and names and report after the
+            others), or functions fn(y_true, y_pred) of bigmodel.ops returning
+            one value per sample (Keras' custom metrics, averaged over the
+            epoch's samples, named fn.__name__):
             a list reported for every output, or per output a dict
             {output name: metric or list} or a list of lists in output order.
         loss_weights: a list or dict of floats >= 0: fit minimizes
@@ -670,15 +681,37 @@ class BaseModel:
         if optimizer._schedule is not None:
             mem.keep.append(optimizer._schedule)
         self.optimizer, self.loss, self._losses = optimizer, loss, losses
+        mem.metric_bridges = []
         for j, entries in [(None, every)] + list(enumerate(each)):
             for kind, options in entries:
                 if options is None:
                     continue
+                if kind is None:  # a function (Keras' MeanMetricWrapper)
+                    _custom.add_metric(mem, -1 if j is None else j, options["fn"],
+                                       options["name"])
+                    continue
+                options = dict(options)
+                name = options.pop("name", None)
+                first = lib.bgm_model_num_metrics(mem.h)
                 mo = _metrics._options(**options)
                 if j is None:
                     lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(mo))
                 else:
                     lib.bgm_model_add_output_metric(mem.h, j, kind, ctypes.byref(mo))
+                if name:
+                    self._name_metrics(first, j, name)
+
+    def _name_metrics(self, first, j, name):
+        """Gives the values added from index first (for output j, or every output
+        when j is None) Keras' name: name, or "<output>_<name>" with several outputs."""
+        h = self._h
+        n = self._num_outputs
+        for i in range(first, lib.bgm_model_num_metrics(h)):
+            out = j if j is not None else i - first
+            full = name if n == 1 else "%s_%s" % (
+                lib.bgm_model_output_name(h, out).decode(), name)
+            if lib.bgm_model_metric_name(h, i).decode() != full:
+                lib.bgm_model_set_metric_name(h, i, full.encode())
 
     @property
     def compiled(self):
@@ -1197,11 +1230,11 @@ def load_model(path, custom_objects=None, compile=True):
     back as a bigmodel.Model (inputs, outputs, layers, get_layer, ...), any
     other as a Sequential. Loss objects are not rebuilt (model.loss is None).
 
-    A model compiled with a custom loss function is saved with the function's
-    name only: custom_objects={name: fn} gives it back; without it load_model
-    raises InvalidArgumentError naming the loss, unless compile=False, which
-    loads the model for predictions (fit and evaluate then fail naming the
-    loss until compile is called again).
+    A model compiled with a custom loss or metric function is saved with the
+    function's name only: custom_objects={name: fn} gives it back; without it
+    load_model raises InvalidArgumentError naming it, unless compile=False,
+    which loads the model for predictions (fit and evaluate then fail naming
+    the function until compile is called again).
     Raises FileIOError when the file cannot be read, FormatError when it is not
     a valid model file."""
     out = ctypes.c_void_p()
@@ -1229,12 +1262,22 @@ def _restore_losses(model, custom_objects, compile):
             missing.append(name)
         losses.append(_losses.LossFunctionWrapper(fn, name) if fn is not None
                       else _losses.Loss())
+    names = set()
+    for i in range(lib.bgm_model_num_metrics(model._h)):
+        name = lib.bgm_model_metric_fn_name(model._h, i)
+        if name:
+            names.add(name.decode())
+    for name in sorted(names):
+        if name in custom_objects:
+            _custom.set_metric(model._mem, custom_objects[name], name)
+        elif name not in missing:
+            missing.append(name)
     if missing and compile:
         model.close()
         raise InvalidArgumentError(
-            "load_model: the model was compiled with the custom loss%s %s, which a model "
-            "file does not hold: pass custom_objects={%s} (or compile=False to load it for "
-            "predictions)" % ("es" if len(missing) > 1 else "",
-                              ", ".join(repr(n) for n in missing),
-                              ", ".join("%r: fn" % n for n in missing)))
+            "load_model: the model was compiled with the custom function%s %s (loss or "
+            "metric), which a model file does not hold: pass custom_objects={%s} (or "
+            "compile=False to load it for predictions)"
+            % ("s" if len(missing) > 1 else "", ", ".join(repr(n) for n in missing),
+               ", ".join("%r: fn" % n for n in missing)))
     _custom.set_losses(model._mem, losses)
