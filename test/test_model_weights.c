@@ -31,6 +31,22 @@ static bgm_model *dense_model(int64_t units, bgm_loss_kind loss, int logits)
 }
 
 static const float X[N * 2] = {1, 2, -1, 0.5f, 0.25f, -2, 3, 1};
+static const float Y2[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
+
+/* x (2) -> Dense(u0) and Dense(u1), two outputs, not compiled. */
+static bgm_model *two_outputs(int64_t u0, int64_t u1)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in, *outs[2];
+    bgm_model *m = NULL;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, (int64_t[]){2}, 1, "x");
+    outs[0] = bgm_test_call(bgm_layer_dense(u0, BGM_ACT_LINEAR), &in, 1);
+    outs[1] = bgm_test_call(bgm_layer_dense(u1, BGM_ACT_LINEAR), &in, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, outs, 2, 1));
+    bgm_graph_free(g);
+    return m;
+}
 
 static bgm_tensor *x_data(void)
 {
@@ -326,17 +342,9 @@ END_TEST
 
 START_TEST(class_weight_needs_a_model_of_one_output)
 {
-    bgm_graph *g = NULL;
-    bgm_node *in, *outs[2];
-    bgm_model *m = NULL;
+    bgm_model *m = two_outputs(1, 1);
     bgm_tensor *x = x_data(), *y = bgm_test_tensor((int64_t[]){N, 1}, 2, (float[]){0, 1, 1, 0});
     double r[3];
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, (int64_t[]){2}, 1, "x");
-    outs[0] = bgm_test_call(bgm_layer_dense(1, BGM_ACT_LINEAR), &in, 1);
-    outs[1] = bgm_test_call(bgm_layer_dense(1, BGM_ACT_LINEAR), &in, 1);
-    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, outs, 2, 1));
-    bgm_graph_free(g);
     BGM_ASSERT_OK(bgm_model_compile(m, sgd(), BGM_LOSS_BINARY_CROSSENTROPY, 1, NULL, 0));
     BGM_ASSERT_FAILS(bgm_model_train_on_batch_weighted(r, 3, m, (const bgm_tensor *[]){x}, 1,
                                                        (const bgm_tensor *[]){y, y}, 2, NULL,
@@ -396,10 +404,9 @@ static bgm_model *custom_model(bgm_loss_fn fn, void *ctx)
 
 START_TEST(custom_loss_trains_as_the_builtin_loss_it_rewrites)
 {
-    static const float y[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
     static const float sw[N] = {1, 2, 0, 0.5f};
     bgm_model *a = dense_model(2, BGM_LOSS_MSE, 0), *b = NULL;
-    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, y);
+    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, Y2);
     bgm_tensor *w = bgm_test_tensor((int64_t[]){N}, 1, sw);
     const bgm_tensor *xs[] = {x}, *ys[] = {yt};
     float wa[6], wb[6];
@@ -436,21 +443,13 @@ END_TEST
 
 START_TEST(custom_loss_per_output_with_compute_loss)
 {
-    bgm_graph *g = NULL;
-    bgm_node *in, *outs[2];
-    bgm_model *m = NULL;
+    bgm_model *m = two_outputs(2, 1);
     bgm_compile_options co;
     bgm_tape *tape = NULL;
     bgm_tensor *x = x_data(), *y0 = bgm_test_randn((int64_t[]){N, 2}, 2, 4);
     bgm_tensor *y1 = bgm_test_randn((int64_t[]){N, 1}, 2, 5), *preds[2], *total = NULL;
     bgm_tensor *l0 = NULL, *l1 = NULL;
     double r[3];
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, (int64_t[]){2}, 1, "x");
-    outs[0] = bgm_test_call(bgm_layer_dense(2, BGM_ACT_LINEAR), &in, 1);
-    outs[1] = bgm_test_call(bgm_layer_dense(1, BGM_ACT_LINEAR), &in, 1);
-    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, outs, 2, 1));
-    bgm_graph_free(g);
     BGM_ASSERT_OK(bgm_compile_options_init(&co, sizeof co));
     co.num_outputs = 2;
     co.output_losses = (bgm_loss_kind[]){BGM_LOSS_CUSTOM, BGM_LOSS_MAE};
@@ -488,9 +487,8 @@ END_TEST
 
 START_TEST(custom_loss_is_saved_by_name_and_set_again_after_loading)
 {
-    static const float y[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
     bgm_model *a = custom_model(my_mse, NULL), *b = NULL;
-    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, y);
+    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, Y2);
     double ra, rb;
     char path[512];
     bgm_test_tmpdir_create("lossfn");
@@ -585,9 +583,8 @@ static bgm_status batch_max(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *
 
 START_TEST(custom_metrics_average_over_samples_as_keras)
 {
-    static const float y[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
     bgm_model *m = dense_model(2, BGM_LOSS_MSE, 0);
-    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, y), *p = NULL;
+    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, Y2), *p = NULL;
     const float *pv;
     double r[4], want_max = 0.0, b0 = -INFINITY, b1 = -INFINITY;
     int i;
@@ -630,9 +627,8 @@ END_TEST
 
 START_TEST(custom_metrics_are_saved_by_name_and_set_again_after_loading)
 {
-    static const float y[N * 2] = {1, 0, -1, 2, 0.5f, 0.5f, 3, -2};
     bgm_model *a = dense_model(2, BGM_LOSS_MSE, 0), *b = NULL;
-    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, y);
+    bgm_tensor *x = x_data(), *yt = bgm_test_tensor((int64_t[]){N, 2}, 2, Y2);
     double ra[3], rb[3];
     char path[512];
     BGM_ASSERT_OK(bgm_model_add_metric(a, BGM_METRIC_MAE, NULL));

@@ -7,55 +7,76 @@
  */
 #include <string.h>
 
+#include "autograd/ops_loss_weighted.h"
 #include "kernels/losses.h"
 #include "tape.h"
 
-typedef enum loss_kind {
-    LOSS_MSE,
-    LOSS_MAE,
-    LOSS_BCE,
-    LOSS_CCE,
-    LOSS_SCCE
-} loss_kind;
-
-/* attr[0]: loss_kind, attr[1]: from_logits, attr[2]: rows averaged over,
- * attr[3]: classes; saved: the labels (sparse only). */
-static void loss_backward(const bgm__node *node, const float *gout, float **gin)
+double bgm__loss_sum(bgm_loss_kind kind, int logits, const float *p, const float *t,
+                     const int32_t *labels, int64_t rows, int64_t c)
 {
-    const float *p = node->in[0]->data;
-    const float *t = node->nin > 1 ? node->in[1]->data : NULL;
-    float *gp = gin[0], *gt = node->nin > 1 ? gin[1] : NULL;
-    int64_t n = node->in[0]->numel, rows = node->attr[2], c = node->attr[3];
-    int logits = (int)node->attr[1];
-    float scale = (float)((double)gout[0] / (double)rows);
-    switch ((loss_kind)node->attr[0]) {
-    case LOSS_MSE:
+    switch (kind) {
+    case BGM_LOSS_MSE: return bgm__mse_sum(p, t, rows * c);
+    case BGM_LOSS_MAE: return bgm__mae_sum(p, t, rows * c);
+    case BGM_LOSS_BINARY_CROSSENTROPY:
+        return logits ? bgm__bce_logits_sum(p, t, rows * c) : bgm__bce_probs_sum(p, t, rows * c);
+    case BGM_LOSS_CATEGORICAL_CROSSENTROPY:
+        return logits ? bgm__cce_logits_sum(p, t, rows, c) : bgm__cce_probs_sum(p, t, rows, c);
+    case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+        return logits ? bgm__scce_logits_sum(p, labels, rows, c)
+                      : bgm__scce_probs_sum(p, labels, rows, c);
+    case BGM_LOSS_CUSTOM:
+        break;
+    }
+    return 0.0;
+}
+
+void bgm__loss_backward(bgm_loss_kind kind, int logits, const float *p, const float *t,
+                        const int32_t *labels, int64_t rows, int64_t c, float scale, float *gp,
+                        float *gt)
+{
+    int64_t n = rows * c;
+    switch (kind) {
+    case BGM_LOSS_MSE:
         bgm__mse_backward(p, t, n, scale, gp, gt);
         break;
-    case LOSS_MAE:
+    case BGM_LOSS_MAE:
         bgm__mae_backward(p, t, n, scale, gp, gt);
         break;
-    case LOSS_BCE:
+    case BGM_LOSS_BINARY_CROSSENTROPY:
         if (logits)
             bgm__bce_logits_backward(p, t, n, scale, gp, gt);
         else
             bgm__bce_probs_backward(p, t, n, scale, gp, gt);
         break;
-    case LOSS_CCE:
+    case BGM_LOSS_CATEGORICAL_CROSSENTROPY:
         if (logits)
             bgm__cce_logits_backward(p, t, rows, c, scale, gp, gt);
         else
             bgm__cce_probs_backward(p, t, rows, c, scale, gp, gt);
         break;
-    case LOSS_SCCE:
+    case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
         if (!gp)
             break;
         if (logits)
-            bgm__scce_logits_backward(p, node->saved, rows, c, scale, gp);
+            bgm__scce_logits_backward(p, labels, rows, c, scale, gp);
         else
-            bgm__scce_probs_backward(p, node->saved, rows, c, scale, gp);
+            bgm__scce_probs_backward(p, labels, rows, c, scale, gp);
+        break;
+    case BGM_LOSS_CUSTOM:
         break;
     }
+}
+
+/* attr[0]: the bgm_loss_kind, attr[1]: from_logits, attr[2]: rows averaged
+ * over, attr[3]: classes (1 for the elementwise losses, whose rows are the
+ * elements); saved: the labels (sparse only). */
+static void loss_backward(const bgm__node *node, const float *gout, float **gin)
+{
+    int64_t rows = node->attr[2];
+    float scale = (float)((double)gout[0] / (double)rows);
+    bgm__loss_backward((bgm_loss_kind)node->attr[0], (int)node->attr[1], node->in[0]->data,
+                       node->nin > 1 ? node->in[1]->data : NULL, node->saved, rows,
+                       node->attr[3], scale, gin[0], node->nin > 1 ? gin[1] : NULL);
 }
 
 static const bgm__op op_mse = {"mse_loss", loss_backward, 0};
@@ -74,7 +95,7 @@ static int64_t leading_rows(const bgm_tensor *pred)
     return rows;
 }
 
-static bgm_status pair_loss(const char *fn, loss_kind kind, const bgm__op *op,
+static bgm_status pair_loss(const char *fn, bgm_loss_kind kind, const bgm__op *op,
                             bgm_tensor **out, bgm_tape *tape, const bgm_tensor *pred,
                             const bgm_tensor *target, int from_logits)
 {
@@ -95,7 +116,7 @@ static bgm_status pair_loss(const char *fn, loss_kind kind, const bgm__op *op,
         if (pred->shape[i] != target->shape[i])
             goto mismatch;
     rows = pred->numel;
-    if (kind == LOSS_CCE) {
+    if (kind == BGM_LOSS_CATEGORICAL_CROSSENTROPY) {
         if (pred->ndim < 1)
             return bgm__fail(BGM_E_SHAPE, "%s: pred must have a class dimension, got a "
                              "scalar", fn);
@@ -107,23 +128,7 @@ static bgm_status pair_loss(const char *fn, loss_kind kind, const bgm__op *op,
         return s;
     p = pred->data;
     t = target->data;
-    switch (kind) {
-    case LOSS_MSE:
-        sum = bgm__mse_sum(p, t, rows);
-        break;
-    case LOSS_MAE:
-        sum = bgm__mae_sum(p, t, rows);
-        break;
-    case LOSS_BCE:
-        sum = from_logits ? bgm__bce_logits_sum(p, t, rows) : bgm__bce_probs_sum(p, t, rows);
-        break;
-    case LOSS_CCE:
-        sum = from_logits ? bgm__cce_logits_sum(p, t, rows, classes)
-                          : bgm__cce_probs_sum(p, t, rows, classes);
-        break;
-    case LOSS_SCCE:
-        break;
-    }
+    sum = bgm__loss_sum(kind, from_logits, p, t, NULL, rows, classes);
     /* The mean of no rows is NaN, as in PyTorch. */
     *(float *)c.out->data = (float)(sum / (double)rows);
     if (c.node) {
@@ -141,20 +146,20 @@ mismatch:
 BGM_API bgm_status bgm_op_mse_loss(bgm_tensor **out, bgm_tape *tape,
                                    const bgm_tensor *pred, const bgm_tensor *target)
 {
-    return pair_loss("bgm_op_mse_loss", LOSS_MSE, &op_mse, out, tape, pred, target, 0);
+    return pair_loss("bgm_op_mse_loss", BGM_LOSS_MSE, &op_mse, out, tape, pred, target, 0);
 }
 
 BGM_API bgm_status bgm_op_mae_loss(bgm_tensor **out, bgm_tape *tape,
                                    const bgm_tensor *pred, const bgm_tensor *target)
 {
-    return pair_loss("bgm_op_mae_loss", LOSS_MAE, &op_mae, out, tape, pred, target, 0);
+    return pair_loss("bgm_op_mae_loss", BGM_LOSS_MAE, &op_mae, out, tape, pred, target, 0);
 }
 
 BGM_API bgm_status bgm_op_binary_crossentropy(bgm_tensor **out, bgm_tape *tape,
                                               const bgm_tensor *pred,
                                               const bgm_tensor *target, int from_logits)
 {
-    return pair_loss("bgm_op_binary_crossentropy", LOSS_BCE, &op_bce, out, tape, pred,
+    return pair_loss("bgm_op_binary_crossentropy", BGM_LOSS_BINARY_CROSSENTROPY, &op_bce, out, tape, pred,
                      target, from_logits);
 }
 
@@ -163,7 +168,8 @@ BGM_API bgm_status bgm_op_categorical_crossentropy(bgm_tensor **out, bgm_tape *t
                                                    const bgm_tensor *target,
                                                    int from_logits)
 {
-    return pair_loss("bgm_op_categorical_crossentropy", LOSS_CCE, &op_cce, out, tape, pred,
+    return pair_loss("bgm_op_categorical_crossentropy", BGM_LOSS_CATEGORICAL_CROSSENTROPY,
+                     &op_cce, out, tape, pred,
                      target, from_logits);
 }
 
@@ -225,8 +231,8 @@ BGM_API bgm_status bgm_op_sparse_categorical_crossentropy(bgm_tensor **out, bgm_
     if (s != BGM_OK)
         return s;
     lab = labels->data;
-    sum = from_logits ? bgm__scce_logits_sum(pred->data, lab, rows, classes)
-                      : bgm__scce_probs_sum(pred->data, lab, rows, classes);
+    sum = bgm__loss_sum(BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, from_logits, pred->data, NULL,
+                        lab, rows, classes);
     *(float *)c.out->data = (float)(sum / (double)rows);
     if (c.node) {
         int32_t *copy = bgm__op_save(&c, (size_t)rows * sizeof *copy);
@@ -234,7 +240,7 @@ BGM_API bgm_status bgm_op_sparse_categorical_crossentropy(bgm_tensor **out, bgm_
             return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn));
         memcpy(copy, lab, (size_t)rows * sizeof *copy);
         c.node->saved = copy;
-        c.node->attr[0] = LOSS_SCCE;
+        c.node->attr[0] = BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
         c.node->attr[1] = from_logits != 0;
         c.node->attr[2] = rows;
         c.node->attr[3] = classes;

@@ -1,35 +1,14 @@
 /*
- * Weighted losses: one row (sample) at a time through the loss kernels of
- * ops_loss.c, each row's sum scaled by its weight. attr[0] the loss kind,
- * attr[1] from_logits, attr[2] rows, attr[3] classes (the last dimension),
- * attr[4] rows per weight; saved: the weights, then the labels (sparse).
+ * Weighted losses: one row (sample) at a time through the loss kernels
+ * (bgm__loss_sum / bgm__loss_backward of ops_loss.c), each row's sum scaled
+ * by its weight. attr[0] the loss kind, attr[1] from_logits, attr[2] rows,
+ * attr[3] classes (the last dimension), attr[4] rows per weight; saved: the
+ * weights, then the labels (sparse).
  */
-#include <math.h>
 #include <string.h>
 
 #include "autograd/ops_loss_weighted.h"
-#include "kernels/losses.h"
 #include "tape.h"
-
-/* Loss of one row of c values (sum over it; the caller divides). */
-static double row_sum(bgm_loss_kind kind, int logits, const float *p, const float *t,
-                      const int32_t *label, int64_t c)
-{
-    switch (kind) {
-    case BGM_LOSS_MSE: return bgm__mse_sum(p, t, c);
-    case BGM_LOSS_MAE: return bgm__mae_sum(p, t, c);
-    case BGM_LOSS_BINARY_CROSSENTROPY:
-        return logits ? bgm__bce_logits_sum(p, t, c) : bgm__bce_probs_sum(p, t, c);
-    case BGM_LOSS_CATEGORICAL_CROSSENTROPY:
-        return logits ? bgm__cce_logits_sum(p, t, 1, c) : bgm__cce_probs_sum(p, t, 1, c);
-    case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
-        return logits ? bgm__scce_logits_sum(p, label, 1, c)
-                      : bgm__scce_probs_sum(p, label, 1, c);
-    case BGM_LOSS_CUSTOM:
-        break;
-    }
-    return 0.0;
-}
 
 /* Keras averages the elementwise losses over the last axis. */
 static int elementwise(bgm_loss_kind kind)
@@ -44,45 +23,17 @@ static void weighted_backward(const bgm__node *node, const float *gout, float **
     int logits = (int)node->attr[1];
     int64_t rows = node->attr[2], c = node->attr[3], per = node->attr[4], r;
     const float *w = node->saved;
-    const int32_t *labels = (const int32_t *)(w + rows / per);
+    const int32_t *labels = kind == BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+                                ? (const int32_t *)(w + rows / per) : NULL;
     const float *p = node->in[0]->data;
     const float *t = node->nin > 1 ? node->in[1]->data : NULL;
     float *gp = gin[0], *gt = node->nin > 1 ? gin[1] : NULL;
     double denom = (double)rows * (elementwise(kind) ? (double)c : 1.0);
     for (r = 0; r < rows; r++) {
         float scale = (float)((double)gout[0] * (double)w[r / per] / denom);
-        const float *pr = p + r * c, *tr = t ? t + r * c : NULL;
-        float *gpr = gp ? gp + r * c : NULL, *gtr = gt ? gt + r * c : NULL;
-        switch (kind) {
-        case BGM_LOSS_MSE:
-            bgm__mse_backward(pr, tr, c, scale, gpr, gtr);
-            break;
-        case BGM_LOSS_MAE:
-            bgm__mae_backward(pr, tr, c, scale, gpr, gtr);
-            break;
-        case BGM_LOSS_BINARY_CROSSENTROPY:
-            if (logits)
-                bgm__bce_logits_backward(pr, tr, c, scale, gpr, gtr);
-            else
-                bgm__bce_probs_backward(pr, tr, c, scale, gpr, gtr);
-            break;
-        case BGM_LOSS_CATEGORICAL_CROSSENTROPY:
-            if (logits)
-                bgm__cce_logits_backward(pr, tr, 1, c, scale, gpr, gtr);
-            else
-                bgm__cce_probs_backward(pr, tr, 1, c, scale, gpr, gtr);
-            break;
-        case BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
-            if (!gpr)
-                break;
-            if (logits)
-                bgm__scce_logits_backward(pr, labels + r, 1, c, scale, gpr);
-            else
-                bgm__scce_probs_backward(pr, labels + r, 1, c, scale, gpr);
-            break;
-        case BGM_LOSS_CUSTOM:
-            break;
-        }
+        bgm__loss_backward(kind, logits, p + r * c, t ? t + r * c : NULL,
+                           labels ? labels + r : NULL, 1, c, scale, gp ? gp + r * c : NULL,
+                           gt ? gt + r * c : NULL);
     }
 }
 
@@ -167,9 +118,9 @@ bgm_status bgm__op_weighted_loss(bgm_tensor **out, bgm_tape *tape, bgm_loss_kind
     t = sparse ? NULL : target->data;
     lab = sparse ? target->data : NULL;
     for (r = 0; r < rows; r++)
-        sum += (double)w[r / per] * row_sum(kind, from_logits, p + r * cols,
-                                            t ? t + r * cols : NULL, lab ? lab + r : NULL,
-                                            cols);
+        sum += (double)w[r / per] * bgm__loss_sum(kind, from_logits, p + r * cols,
+                                                  t ? t + r * cols : NULL,
+                                                  lab ? lab + r : NULL, 1, cols);
     if (elementwise(kind))
         sum /= (double)cols;
     /* The mean of no rows is NaN, as the unweighted losses. */

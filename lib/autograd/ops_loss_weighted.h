@@ -9,6 +9,20 @@
 #include "bigmodel/model.h"
 
 /*
+ * The unweighted kernels by loss kind (not custom), shared by the losses of
+ * ops_loss.c and the weighted ones: the sum of the losses of rows x c values
+ * (the elementwise kinds sum every value; the categorical ones each row of
+ * c classes; labels: the int32 ids of the sparse kind, else unused), and
+ * its backward, adding scale * d(sum)/d(input) into gp and gt (NULL: not
+ * wanted; the sparse kind has no gt).
+ */
+double bgm__loss_sum(bgm_loss_kind kind, int logits, const float *p, const float *t,
+                     const int32_t *labels, int64_t rows, int64_t c);
+void bgm__loss_backward(bgm_loss_kind kind, int logits, const float *p, const float *t,
+                        const int32_t *labels, int64_t rows, int64_t c, float scale, float *gp,
+                        float *gt);
+
+/*
  * The loss kind of pred against target, weighted: pred (R..., C) seen as
  * rows r over all but its last dimension, each row's loss l_r as Keras
  * computes it per sample (the mean over the last axis for MSE, MAE and

@@ -17,32 +17,26 @@ import weakref
 
 from . import _lib
 from ._lib import lib
-from .tape import GradientTape, _stack
+from .tape import GradientTape, _stack, _TapeMemory
 from .tensor import Tensor, as_tensor
 
 __all__ = []
 
 
-class _CallMemory:
-    """The memory protocol of tape.py over a tape the library owns, for one call."""
+class _CallMemory(_TapeMemory):
+    """A tape's memory (tape.py) over a tape the library owns, for one call."""
 
-    def __init__(self, ptr):
+    def __init__(self, ptr):  # no tape of its own to create
         self.ptr = ptr
         self.keep = []
         self.dependents = weakref.WeakSet()
         self.recorded = False
 
-    def borrow(self, tensors):
-        for t in tensors:
-            if t is not None and t._tape is not self:
-                self.keep.append(t)
-        self.recorded = True
-
     def reusable(self):
         return False
 
-    def reset(self):
-        self.keep = []
+    def __del__(self):  # the library frees its tape
+        pass
 
 
 def _run_on_tape(memory, fn, args):
