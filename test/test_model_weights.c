@@ -236,6 +236,37 @@ START_TEST(fit_weighs_batches_and_validation_as_evaluate_does)
 }
 END_TEST
 
+START_TEST(compute_loss_takes_sample_weights_as_test_on_batch)
+{
+    static const float sw[N] = {2, 0.5f, 0, 1};
+    bgm_model *m = dense_model(2, BGM_LOSS_MSE, 0);
+    bgm_tensor *x = x_data(), *y = bgm_test_tensor((int64_t[]){N, 2}, 2, Y2);
+    bgm_tensor *w = bgm_test_tensor((int64_t[]){N}, 1, sw), *pred = NULL, *loss = NULL;
+    bgm_tensor *w3 = bgm_test_tensor((int64_t[]){3}, 1, sw);
+    bgm_tape *tape = NULL;
+    double want;
+    BGM_ASSERT_OK(bgm_model_test_on_batch_weighted(&want, 1, m, (const bgm_tensor *[]){x}, 1,
+                                                   (const bgm_tensor *[]){y}, 1, w));
+    BGM_ASSERT_OK(bgm_tape_create(&tape));
+    BGM_ASSERT_OK(bgm_model_forward(&pred, m, tape, x, 0));
+    BGM_ASSERT_OK(bgm_model_compute_loss_weighted(&loss, m, tape, (const bgm_tensor *[]){y}, 1,
+                                                  (const bgm_tensor *[]){pred}, 1, w));
+    ck_assert_double_eq(*(float *)bgm_tensor_data(loss), want);
+    BGM_ASSERT_FAILS(bgm_model_compute_loss_weighted(&loss, m, tape,
+                                                     (const bgm_tensor *[]){y}, 1,
+                                                     (const bgm_tensor *[]){pred}, 1, w3),
+                     BGM_E_SHAPE, "bgm_model_compute_loss_weighted: sample_weight has shape "
+                     "(3,)");
+    ck_assert_ptr_null(loss);
+    bgm_tape_free(tape);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_tensor_free(w);
+    bgm_tensor_free(w3);
+    bgm_model_free(m);
+}
+END_TEST
+
 START_TEST(per_step_weights_weigh_each_step_of_a_sequence_output)
 {
     enum { T = 3, C = 4 };
@@ -666,6 +697,7 @@ Suite *suite_model_weights(void)
     tcase_add_test(tc, evaluate_and_test_on_batch_weigh_every_batch);
     tcase_add_test(tc, class_weight_equals_the_same_sample_weight);
     tcase_add_test(tc, fit_weighs_batches_and_validation_as_evaluate_does);
+    tcase_add_test(tc, compute_loss_takes_sample_weights_as_test_on_batch);
     tcase_add_test(tc, per_step_weights_weigh_each_step_of_a_sequence_output);
     tcase_add_test(tc, bad_weights_get_clear_errors);
     tcase_add_test(tc, class_weight_needs_a_model_of_one_output);

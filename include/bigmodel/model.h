@@ -926,6 +926,20 @@ BGM_API bgm_status bgm_model_compute_loss_multi(bgm_tensor **out, bgm_model *m,
                                                 const bgm_tensor *const *y_true, int ny,
                                                 const bgm_tensor *const *y_pred, int npred);
 
+/**
+ * bgm_model_compute_loss_multi with Keras' sample_weight (compute_loss(x, y,
+ * y_pred, sample_weight)): float32 (N) or (N, T) weights of the batch, or
+ * NULL; each output's loss is then sum(w * l) / (number of l), as fit
+ * weighs a batch. sample_weight is borrowed until the tape's reset.
+ * Errors: as bgm_model_compute_loss_multi; for the weights as
+ * bgm_model_evaluate_weighted.
+ */
+BGM_API bgm_status bgm_model_compute_loss_weighted(bgm_tensor **out, bgm_model *m,
+                                                   bgm_tape *tape,
+                                                   const bgm_tensor *const *y_true, int ny,
+                                                   const bgm_tensor *const *y_pred, int npred,
+                                                   const bgm_tensor *sample_weight);
+
 /* ---- training ------------------------------------------------------------- */
 
 /**

@@ -1,7 +1,7 @@
 /* The compiled losses: target checks, each output's loss, the weighted total
  * and L2 penalties as ops on a tape, and what metrics see of the predictions. */
 #include "autograd/ops_loss_weighted.h"
-#include "model/model_impl.h"
+#include "train/train.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -296,10 +296,12 @@ static bgm_status taped_targets(const bgm_tensor **out, bgm_tensor **own, const 
     return s;
 }
 
-/* compute_loss on arrays of n = m->noutputs targets and predictions. */
+/* compute_loss on arrays of n = m->noutputs targets and predictions, with
+ * sample weights sw (checked here) or NULL. */
 static bgm_status compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
                                const bgm_tensor *const *y_true,
-                               const bgm_tensor *const *y_pred, const char *fn)
+                               const bgm_tensor *const *y_pred, const bgm_tensor *sw,
+                               const char *fn)
 {
     char yname[BGM__NAME_SIZE + 32], pname[32];
     const bgm_tensor *ys[BGM__MAX_IO];
@@ -321,8 +323,14 @@ static bgm_status compute_loss(bgm_tensor **out, bgm_model *m, bgm_tape *tape,
             s = taped_targets(&ys[j], &own[j], m, j, tape, y_true[j],
                               bgm_tensor_dim(y_pred[j], 0), yname, fn);
     }
+    if (s == BGM_OK && sw) {
+        bgm__arrays a;
+        memset(&a, 0, sizeof a);
+        a.n = bgm_tensor_dim(y_pred[0], 0);
+        s = bgm__weights_check(&a, m, sw, NULL, 0, "sample_weight", fn);
+    }
     if (s == BGM_OK)
-        s = bgm__model_loss(m, tape, ys, (bgm_tensor *const *)y_pred, NULL, per, out, fn);
+        s = bgm__model_loss(m, tape, ys, (bgm_tensor *const *)y_pred, sw, per, out, fn);
     for (j = 0; j < m->noutputs; j++)
         bgm_tensor_free(own[j]); /* int32 labels: the loss keeps its own copy */
     return s;
@@ -354,7 +362,22 @@ BGM_API bgm_status bgm_model_compute_loss(bgm_tensor **out, bgm_model *m, bgm_ta
         return bgm__fail(BGM_E_INVALID, "%s: the model has %d outputs; give every output's "
                          "targets and predictions to bgm_model_compute_loss_multi", fn,
                          m->noutputs);
-    return compute_loss(out, m, tape, &y_true, &y_pred, fn);
+    return compute_loss(out, m, tape, &y_true, &y_pred, NULL, fn);
+}
+
+/* The checks of the compute_loss functions of several outputs. */
+static bgm_status check_multi(bgm_tensor **out, bgm_model *m, const bgm_tape *tape,
+                              const bgm_tensor *const *y_true, int ny,
+                              const bgm_tensor *const *y_pred, int npred, const char *fn)
+{
+    bgm_status s = check_call(out, m, tape, y_true, y_pred, fn);
+    if (s != BGM_OK)
+        return s;
+    if (ny != m->noutputs || npred != m->noutputs)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has %d output%s, got %d y_true and %d "
+                         "y_pred tensors", fn, m->noutputs, m->noutputs == 1 ? "" : "s", ny,
+                         npred);
+    return BGM_OK;
 }
 
 BGM_API bgm_status bgm_model_compute_loss_multi(bgm_tensor **out, bgm_model *m,
@@ -363,12 +386,17 @@ BGM_API bgm_status bgm_model_compute_loss_multi(bgm_tensor **out, bgm_model *m,
                                                 const bgm_tensor *const *y_pred, int npred)
 {
     static const char *fn = "bgm_model_compute_loss_multi";
-    bgm_status s = check_call(out, m, tape, y_true, y_pred, fn);
-    if (s != BGM_OK)
-        return s;
-    if (ny != m->noutputs || npred != m->noutputs)
-        return bgm__fail(BGM_E_INVALID, "%s: the model has %d output%s, got %d y_true and %d "
-                         "y_pred tensors", fn, m->noutputs, m->noutputs == 1 ? "" : "s", ny,
-                         npred);
-    return compute_loss(out, m, tape, y_true, y_pred, fn);
+    bgm_status s = check_multi(out, m, tape, y_true, ny, y_pred, npred, fn);
+    return s == BGM_OK ? compute_loss(out, m, tape, y_true, y_pred, NULL, fn) : s;
+}
+
+BGM_API bgm_status bgm_model_compute_loss_weighted(bgm_tensor **out, bgm_model *m,
+                                                   bgm_tape *tape,
+                                                   const bgm_tensor *const *y_true, int ny,
+                                                   const bgm_tensor *const *y_pred, int npred,
+                                                   const bgm_tensor *sample_weight)
+{
+    static const char *fn = "bgm_model_compute_loss_weighted";
+    bgm_status s = check_multi(out, m, tape, y_true, ny, y_pred, npred, fn);
+    return s == BGM_OK ? compute_loss(out, m, tape, y_true, y_pred, sample_weight, fn) : s;
 }

@@ -107,6 +107,41 @@ def test_fit_is_the_weighted_step_and_validation_carries_its_weights():
     assert h.history["val_loss"][0] == c.evaluate(x[6:], y[6:], sample_weight=w[6:])
 
 
+def test_compute_loss_with_sample_weight_gives_the_weighted_gradient():
+    x, y = data(n=6)
+    w = np.array([0, 1, 2, 0.5, 1, 3], np.float32)
+    model = dense()
+    k, b = kernel_bias(model)
+    p = x @ k + b
+    g = w[:, None] * 2 * (p - y) / p.size
+    with bm.GradientTape() as tape:
+        loss = model.compute_loss(x, y, model(x, training=True), sample_weight=w)
+    dk, db = tape.gradient(loss, model.trainable_variables)
+    assert float(loss.numpy()) == pytest.approx((w * ((p - y) ** 2).mean(axis=1)).sum() / 6,
+                                                rel=RTOL)
+    np.testing.assert_allclose(dk.numpy(), x.T @ g, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(db.numpy(), g.sum(axis=0), rtol=1e-4, atol=1e-6)
+
+
+def test_per_step_sample_weight_of_a_sequence_output():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    ids = rng.integers(0, 4, (3, 5)).astype(np.int32)
+    w = (rng.random((3, 5)) > 0.3).astype(np.float32)
+    model = bm.Sequential([Dense(4, name="out")], input_shape=(5, 2), seed=2)
+    model.compile(optimizer="sgd",
+                  loss=bm.losses.SparseCategoricalCrossentropy(from_logits=True))
+    z = model.predict(x)
+    logp = np.log(softmax(z.astype(np.float64)))
+    per = -np.take_along_axis(logp, ids[..., None], axis=-1)[..., 0]
+    assert model.evaluate(x, ids, sample_weight=w) == pytest.approx((w * per).sum() / 15,
+                                                                    rel=RTOL)
+    # (N,) weights repeat over the steps
+    w1 = np.array([1.0, 0.0, 2.0], np.float32)
+    assert model.evaluate(x, ids, sample_weight=w1) == pytest.approx(
+        (w1[:, None] * per).sum() / 15, rel=RTOL)
+
+
 def test_evaluate_weighs_each_batch_as_keras():
     x, y = data(n=7)
     w = np.array([3, 0, 1, 0.5, 2, 1, 0], np.float32)

@@ -334,6 +334,7 @@ REQUIRED = {
     "bgm_model_set_metric_fn": (STATUS, [H, c_char_p, LOSS_FN, c_void_p]),
     "bgm_model_metric_fn_name": (c_char_p, [H, c_int]),
     "bgm_model_set_metric_name": (STATUS, [H, c_int, c_char_p]),
+    "bgm_model_compute_loss_weighted": (STATUS, [PH, H, H, PH, c_int, PH, c_int, H]),
 }
 
 OPTIONAL = {

@@ -979,27 +979,28 @@ class BaseModel:
         self._mem.recordings.add(memory)
         return self._pack([Tensor._adopt(p, memory) for p in outs])
 
-    def compute_loss(self, x=None, y=None, y_pred=None):
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         """The compiled loss of y_pred against y, recorded on the active tape
         (Keras' model.compute_loss): for several outputs the weighted total
         sum(loss_weights[j] * loss_j) fit minimizes, plus the L2 penalties. y and
         y_pred: one value per output, as a list or a dict (y_pred as model(x)
-        returns it)."""
+        returns it); sample_weight as for fit."""
         if y is None or y_pred is None:
             raise InvalidArgumentError("compute_loss needs y and y_pred")
         tys = self._target_tensors(y)
         preds = [as_tensor(p) for p in self._values(y_pred, True, "y_pred")]
+        sw = _sample_weight(sample_weight)
         memory = recording_memory() or _TapeMemory()
         out = ctypes.c_void_p()
         try:
-            lib.bgm_model_compute_loss_multi(ctypes.byref(out), self._h, memory.ptr,
-                                             _handles(tys), len(tys), _handles(preds),
-                                             len(preds))
+            lib.bgm_model_compute_loss_weighted(ctypes.byref(out), self._h, memory.ptr,
+                                                _handles(tys), len(tys), _handles(preds),
+                                                len(preds), _weight_handle(sw))
         except BigmodelError as exc:
             _custom.raise_pending(self._mem, exc)
             raise
         _custom.hand_over(self._mem, memory.ptr, memory)
-        memory.borrow(tys + preds)
+        memory.borrow(tys + preds + ([sw] if sw is not None else []))
         memory.keep.append(self._mem)
         self._mem.recordings.add(memory)
         return Tensor._adopt(out.value, memory)
