@@ -379,6 +379,10 @@ def test_compile_takes_metric_objects_and_functions_named_as_keras():
     h = model.fit(x, labels, epochs=1, verbose=0, validation_data=(x, labels))
     assert set(h.history) >= {"loss", "sparse_categorical_accuracy", "<lambda>",
                               "val_sparse_top_k_categorical_accuracy", "val_<lambda>"}
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["sparse_categorical_accuracy", "accuracy"])
+    # named ones report after the others (as metric objects do)
+    assert model.metrics_names == ["loss", "accuracy", "sparse_categorical_accuracy"]
     inp = bm.Input(shape=(3,))
     two = bm.Model(inp, [Dense(2, name="head")(inp), Dense(2, name="aux")(inp)])
     two.compile(optimizer="sgd", loss="mse", metrics=[abs_error])

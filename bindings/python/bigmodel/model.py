@@ -73,6 +73,8 @@ METRICS = {
     "auc": 6, "mse": 7, "mean_squared_error": 7, "mae": 8, "mean_absolute_error": 8,
     "r2": 9, "r2_score": 9,
 }
+_KERAS_NAMED = {"sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy",
+                "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"}
 OPTIMIZERS = {"adam": _optim.Adam, "sgd": _optim.SGD, "rmsprop": _optim.RMSprop,
               "adamw": _optim.AdamW}
 
@@ -263,6 +265,8 @@ def _metric_entry(m):
             raise InvalidArgumentError("unknown metric %r; expected one of %s or a "
                                        "bigmodel.metrics object"
                                        % (m, ", ".join(sorted(METRICS))))
+        if m.lower() in _KERAS_NAMED:  # Keras reports these under the name given
+            return METRICS[m.lower()], {"name": m.lower()}
         return METRICS[m.lower()], None
     if isinstance(m, _metrics.Metric):
         if m._keras_name:
@@ -615,8 +619,9 @@ class BaseModel:
             or a scalar), for every output; or one per output, as a list in
             output order or a dict keyed by output name (``model.output_names``).
         metrics: names ("accuracy", "mae", ...), bigmodel.metrics classes or
-            objects (objects keep their options and names and report after the
-            others), or functions fn(y_true, y_pred) of bigmodel.ops returning
+            objects (objects, and the accuracy names Keras reports as given,
+            such as "sparse_categorical_accuracy", keep their options and names
+            and report after the others), or functions fn(y_true, y_pred) of bigmodel.ops returning
             one value per sample (Keras' custom metrics, averaged over the
             epoch's samples, named fn.__name__):
             a list reported for every output, or per output a dict
