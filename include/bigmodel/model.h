@@ -1001,7 +1001,8 @@ typedef struct bgm_fit_options {
      *  the samples of class c (the target's class id, its argmax for
      *  one-hot rows, its rounded value for a one-column output);
      *  num_class_weights must be the number of classes (the output's
-     *  columns, 2 for one column). Not with sample_weight (NULL, 0). */
+     *  columns, 2 for one column). Not with sample_weight. As in Keras, the
+     *  samples validation_split holds out are not weighted (NULL, 0). */
     const float *class_weight;
     int num_class_weights;
     /** Sample weights of the explicit validation data (or of a validation

@@ -260,7 +260,9 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
         if (s == BGM_OK) {
             bgm__dataset_arrays(r->val_views, r->val.x, &nvx, r->val.y, &nvy);
             r->val.n = n - split;
-            if (r->weighted)
+            /* Keras splits before class weights apply: only sample weights
+             * go with the held-out samples. */
+            if (r->weighted && !r->o.class_weight)
                 r->val.w = bgm_dataset_target_tensor(r->val_views, m->noutputs);
         }
     }

@@ -84,6 +84,30 @@ def test_class_weight_equals_the_same_sample_weight_bit_for_bit():
     assert ha.history["loss"] == hb.history["loss"]
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         assert np.array_equal(wa, wb)
+    # as Keras, class weights weigh training only: validation_split's samples are not
+    h = a.fit(x, onehot, batch_size=32, shuffle=False, verbose=0, class_weight=cw,
+              validation_split=0.25)
+    assert h.history["val_loss"][0] == a.evaluate(x[15:], onehot[15:])
+
+
+def test_binary_class_weight_reads_rounded_labels():
+    x, _ = data(n=8)
+    labels = np.array([[0.0], [1.0], [1.0], [0.0], [1.0], [0.0], [0.0], [1.0]], np.float32)
+    a = dense(1, bm.losses.BinaryCrossentropy(from_logits=True))
+    b = dense(1, bm.losses.BinaryCrossentropy(from_logits=True))
+    la = a.train_on_batch(x, labels, class_weight={1: 4.0})
+    lb = b.train_on_batch(x, labels, sample_weight=np.where(labels[:, 0] > 0.5, 4.0, 1.0))
+    assert la == lb
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        assert np.array_equal(wa, wb)
+    k, bias = kernel_bias(dense(1, "binary_crossentropy"))
+    z = (x @ k + bias)[:, 0]
+    per = np.maximum(z, 0) - z * labels[:, 0] + np.log1p(np.exp(-np.abs(z)))
+    w = np.where(labels[:, 0] > 0.5, 4.0, 1.0)
+    assert la == pytest.approx((w * per).sum() / 8, rel=RTOL)
+    with pytest.raises(InvalidArgumentError, match="class_weight names class 2; the output "
+                                                   "has 2 classes"):
+        a.fit(x, labels, verbose=0, class_weight={2: 1.0})
 
 
 def test_fit_is_the_weighted_step_and_validation_carries_its_weights():
