@@ -305,6 +305,7 @@ def test_custom_loss_errors_reach_the_caller():
 
 
 def test_custom_loss_steps_leak_nothing():
+    import gc
     from leakcheck import assert_no_growth
     x, y = data()
     w = np.linspace(0, 1, 8).astype(np.float32)
@@ -320,6 +321,11 @@ def test_custom_loss_steps_leak_nothing():
             loss = model.compute_loss(x, y, model(x, training=True))
         tape.gradient(loss, model.trainable_variables)
 
+    # A model of an earlier test left in a reference cycle (seen after the tests
+    # that raise through the library) may need more than one collection to be
+    # freed; it is not this test's to count.
+    gc.collect()
+    gc.collect()
     assert_no_growth(cycle, n=2000, warmup=200)
 
 
