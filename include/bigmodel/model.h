@@ -161,7 +161,8 @@ typedef enum bgm_loss_kind {
  * weighted per sample). Return BGM_OK, or an error status (typically a
  * failed op's), which then ends the call that ran the loss with that
  * status and a message naming the loss. ctx is the pointer given to
- * bgm_model_set_loss_fn.
+ * bgm_model_set_loss_fn. Threads: evaluate and test_on_batch may run on
+ * several threads at once (see Threads above), and call fn from each.
  */
 typedef bgm_status (*bgm_loss_fn)(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *y_true,
                                   const bgm_tensor *y_pred, void *ctx);
