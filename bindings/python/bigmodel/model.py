@@ -48,7 +48,7 @@ import sys
 import weakref
 
 from . import _compat
-from . import _custom
+from . import _userfns
 from . import _lib
 from . import callbacks as _callbacks
 from . import layers as _layers
@@ -678,7 +678,7 @@ class BaseModel:
         except BaseException:
             optimizer._detach()  # the library freed it
             raise
-        _custom.set_losses(mem, losses)
+        _userfns.set_losses(mem, losses)
         old = self.optimizer
         if old is not None and old is not optimizer and old._owner is mem:
             old._detach()        # replaced and freed by the library
@@ -692,7 +692,7 @@ class BaseModel:
                 if options is None:
                     continue
                 if kind is None:  # a function (Keras' MeanMetricWrapper)
-                    _custom.add_metric(mem, -1 if j is None else j, options["fn"],
+                    _userfns.add_metric(mem, -1 if j is None else j, options["fn"],
                                        options["name"])
                     continue
                 options = dict(options)
@@ -818,7 +818,7 @@ class BaseModel:
         if hist.value:
             history = self._history_from(hist.value, history)
             self.history = history
-        _custom.raise_pending(self._mem, failure)
+        _userfns.raise_pending(self._mem, failure)
         error = run.pending_error()
         if error is not None:
             if failure is not None and not isinstance(failure, CancelledError):
@@ -861,9 +861,9 @@ class BaseModel:
             fn(results, max(n, 1), self._h, _handles(txs), len(txs), _handles(tys), len(tys),
                *args)
         except BigmodelError as exc:
-            _custom.raise_pending(self._mem, exc)
+            _userfns.raise_pending(self._mem, exc)
             raise
-        _custom.raise_pending(self._mem)
+        _userfns.raise_pending(self._mem)
         return list(results[:n])
 
     def _class_weights(self, class_weight):
@@ -1002,9 +1002,9 @@ class BaseModel:
                                                 _handles(tys), len(tys), _handles(preds),
                                                 len(preds), _weight_handle(sw))
         except BigmodelError as exc:
-            _custom.raise_pending(self._mem, exc)
+            _userfns.raise_pending(self._mem, exc)
             raise
-        _custom.hand_over(self._mem, memory.ptr, memory)
+        _userfns.hand_over(self._mem, memory.ptr, memory)
         memory.borrow(tys + preds + ([sw] if sw is not None else []))
         memory.keep.append(self._mem)
         self._mem.recordings.add(memory)
@@ -1275,7 +1275,7 @@ def _restore_losses(model, custom_objects, compile):
             names.add(name.decode())
     for name in sorted(names):
         if name in custom_objects:
-            _custom.set_metric(model._mem, custom_objects[name], name)
+            _userfns.set_metric(model._mem, custom_objects[name], name)
         elif name not in missing:
             missing.append(name)
     if missing and compile:
@@ -1286,4 +1286,4 @@ def _restore_losses(model, custom_objects, compile):
             "compile=False to load it for predictions)"
             % ("s" if len(missing) > 1 else "", ", ".join(repr(n) for n in missing),
                ", ".join("%r: fn" % n for n in missing)))
-    _custom.set_losses(model._mem, losses)
+    _userfns.set_losses(model._mem, losses)
