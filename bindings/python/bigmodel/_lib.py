@@ -62,6 +62,7 @@ class MetricOptions(ctypes.Structure):
 WRITE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 CALLBACK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int, c_int, c_int64, c_void_p)
 EPOCH_LR_FN = ctypes.CFUNCTYPE(c_float, c_int, c_float, c_void_p)
+LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
 
 class FitOptions(ctypes.Structure):
@@ -543,6 +544,14 @@ OPTIONAL = {
     "bgm_word2vec_embedding_matrix": (STATUS, [PH, H, H]),
     "bgm_word2vec_save": (STATUS, [H, c_char_p]),
     "bgm_word2vec_load": (STATUS, [PH, c_char_p]),
+    # callbacks (#14 items 9 and 11): ModelCheckpoint, ReduceLROnPlateau,
+    # BackupAndRestore, and the model's log of Keras' warnings
+    "bgm_callback_model_checkpoint": (STATUS, [PH, c_char_p, c_char_p, c_int, c_int, c_int,
+                                               c_char_p, c_int64, c_double]),
+    "bgm_callback_reduce_lr_on_plateau": (STATUS, [PH, c_char_p, c_float, c_int, c_int,
+                                                   c_char_p, c_float, c_int, c_float]),
+    "bgm_callback_backup_and_restore": (STATUS, [PH, c_char_p, c_int]),
+    "bgm_model_set_log": (STATUS, [H, LOG_FN, c_void_p]),
 }
 
 # ---- errors ----------------------------------------------------------------

@@ -49,6 +49,7 @@ import weakref
 from . import _compat
 from . import _lib
 from . import callbacks as _callbacks
+from . import _log
 from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
@@ -641,7 +642,8 @@ class BaseModel:
             opts.output_num_metrics = _int_array([len(k) for k in own])
         h = optimizer._give_to(mem)
         try:
-            lib.bgm_model_compile_v2(mem.h, h, ctypes.byref(opts))
+            with _log.warnings_of(mem.h, stacklevel=4):
+                lib.bgm_model_compile_v2(mem.h, h, ctypes.byref(opts))
         except BaseException:
             optimizer._detach()  # the library freed it
             raise
@@ -732,7 +734,7 @@ class BaseModel:
         hist = ctypes.c_void_p()
         failure = None
         try:
-            with CancelOnSigint(run.cancel) as sigint:
+            with CancelOnSigint(run.cancel) as sigint, _log.warnings_of(self._h):
                 try:
                     lib.bgm_model_fit_multi(ctypes.byref(hist), self._h, _handles(txs),
                                             len(txs), _handles(tys), len(tys),
