@@ -1168,7 +1168,8 @@ BGM_API bgm_status bgm_callback_model_checkpoint(bgm_callback **out, const char 
  * as "learning_rate" in the logs (so the history shows it, before any
  * change at that epoch), then, when monitor has not improved by more than
  * min_delta for patience epochs (outside the cooldown epochs after a
- * reduction), multiplies the rate by factor, never below min_lr. Improvement
+ * reduction), multiplies the rate by factor, never below min_lr (in double
+ * precision, then stored as the optimizer's float, as Keras). Improvement
  * follows mode as in bgm_callback_model_checkpoint. A monitor missing from
  * the logs is logged as a warning (bgm_model_set_log) and nothing changes,
  * as Keras does. verbose 1 writes "Epoch 5: ReduceLROnPlateau reducing
@@ -1178,9 +1179,9 @@ BGM_API bgm_status bgm_callback_model_checkpoint(bgm_callback **out, const char 
  * verbose not 0 or 1), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_callback_reduce_lr_on_plateau(bgm_callback **out, const char *monitor,
-                                                     float factor, int patience, int verbose,
-                                                     const char *mode, float min_delta,
-                                                     int cooldown, float min_lr);
+                                                     double factor, int patience, int verbose,
+                                                     const char *mode, double min_delta,
+                                                     int cooldown, double min_lr);
 
 /**
  * Keras' BackupAndRestore (save_freq "epoch"): at every epoch end saves m

@@ -11,7 +11,7 @@
 
 typedef struct plateau {
     bgm__monitor mon;
-    float factor, min_delta, min_lr;
+    double factor, min_delta, min_lr;
     int patience, verbose, cooldown;
     int wait, cooldown_left;
 } plateau;
@@ -55,7 +55,7 @@ static bgm_status pl_epoch_end(void *impl, bgm__train_state *st, int epoch, bgm_
         p->mon.best = current;
         p->wait = 0;
     } else if (p->cooldown_left == 0 && ++p->wait >= p->patience) {
-        if (lr > p->min_lr) {
+        if (lr > (float)p->min_lr) { /* Keras: old_lr > np.float32(min_lr) */
             double new_lr = fmax((double)lr * p->factor, p->min_lr);
             bgm_status s = bgm_optimizer_set_lr(opt, (float)new_lr);
             if (s != BGM_OK)
@@ -77,9 +77,9 @@ static const bgm__callback_ops plateau_ops = {
     .train_begin = pl_train_begin, .epoch_end = pl_epoch_end, .free_impl = free};
 
 BGM_API bgm_status bgm_callback_reduce_lr_on_plateau(bgm_callback **out, const char *monitor,
-                                                     float factor, int patience, int verbose,
-                                                     const char *mode, float min_delta,
-                                                     int cooldown, float min_lr)
+                                                     double factor, int patience, int verbose,
+                                                     const char *mode, double min_delta,
+                                                     int cooldown, double min_lr)
 {
     static const char *fn = "bgm_callback_reduce_lr_on_plateau";
     plateau *p;
@@ -87,15 +87,15 @@ BGM_API bgm_status bgm_callback_reduce_lr_on_plateau(bgm_callback **out, const c
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
     BGM__CHECK_NULL(monitor, fn);
-    if (!(factor >= 0.0f && factor < 1.0f))
+    if (!(factor >= 0.0 && factor < 1.0))
         return bgm__fail(BGM_E_INVALID, "%s: factor = %g; ReduceLROnPlateau needs a factor in "
-                         "[0, 1)", fn, (double)factor);
+                         "[0, 1)", fn, factor);
     if (patience < 0 || cooldown < 0)
         return bgm__fail(BGM_E_INVALID, "%s: patience = %d and cooldown = %d must not be "
                          "negative", fn, patience, cooldown);
-    if (!(min_delta >= 0.0f) || isinf(min_delta) || !(min_lr >= 0.0f) || isinf(min_lr))
+    if (!(min_delta >= 0.0) || isinf(min_delta) || !(min_lr >= 0.0) || isinf(min_lr))
         return bgm__fail(BGM_E_INVALID, "%s: min_delta = %g and min_lr = %g, expected finite "
-                         "values >= 0", fn, (double)min_delta, (double)min_lr);
+                         "values >= 0", fn, min_delta, min_lr);
     if (verbose != 0 && verbose != 1)
         return bgm__fail(BGM_E_INVALID, "%s: verbose = %d, expected 0 or 1", fn, verbose);
     p = calloc(1, sizeof *p);

@@ -126,6 +126,7 @@ def test_plateau_lowers_the_rate_and_the_history_shows_it(capsys):
     # Keras prints the product as a Python float.
     assert ("\nEpoch 3: ReduceLROnPlateau reducing learning rate to %r.\n"
             % (float(np.float32(0.01)) * 0.5)) in out
+    assert "\nEpoch 5: ReduceLROnPlateau reducing learning rate to 0.003.\n" in out  # min_lr
     assert "Epoch 7: ReduceLROnPlateau" not in out
 
 
@@ -226,3 +227,38 @@ def test_callbacks_missing_monitor_warns_during_fit(tmp_path):
                       "`accuracy` which is not available"):
         history = fit(model, [ReduceLROnPlateau(monitor="accuracy")], epochs=1)
     assert history.history["learning_rate"] == [float(np.float32(0.01))]
+
+
+KILLED_CHILD = r"""
+import os, signal, sys
+sys.path.insert(0, %(here)r)
+import test_callbacks_keras as t
+import bigmodel as bm
+
+def die(epoch, logs):
+    if epoch == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+t.fit(t.regressor(seed=21), [t.BackupAndRestore(%(dir)r),
+                             bm.callbacks.LambdaCallback(on_epoch_end=die)], epochs=5)
+"""
+
+
+def test_backup_resumes_after_the_process_was_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    backup_dir = str(tmp_path / "backup")
+    code = KILLED_CHILD % {"here": os.path.dirname(os.path.abspath(__file__)),
+                           "dir": backup_dir}
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+    assert os.path.exists(os.path.join(backup_dir, "latest.bgm"))
+    whole = regressor(seed=21)
+    fit(whole, [], epochs=5)
+    resumed = regressor(seed=21)
+    history = fit(resumed, [BackupAndRestore(backup_dir)], epochs=5)
+    assert history.epoch == [3, 4]
+    assert resumed.epochs_completed == 5
+    for got, want in zip(weights(resumed), weights(whole)):
+        np.testing.assert_array_equal(got, want)

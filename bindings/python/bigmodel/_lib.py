@@ -548,8 +548,8 @@ OPTIONAL = {
     # BackupAndRestore, and the model's log of Keras' warnings
     "bgm_callback_model_checkpoint": (STATUS, [PH, c_char_p, c_char_p, c_int, c_int, c_int,
                                                c_char_p, c_int64, c_double]),
-    "bgm_callback_reduce_lr_on_plateau": (STATUS, [PH, c_char_p, c_float, c_int, c_int,
-                                                   c_char_p, c_float, c_int, c_float]),
+    "bgm_callback_reduce_lr_on_plateau": (STATUS, [PH, c_char_p, c_double, c_int, c_int,
+                                                   c_char_p, c_double, c_int, c_double]),
     "bgm_callback_backup_and_restore": (STATUS, [PH, c_char_p, c_int]),
     "bgm_model_set_log": (STATUS, [H, LOG_FN, c_void_p]),
 }
