@@ -1142,7 +1142,8 @@ BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, v
  * repr). save_weights_only writes the weights only, as safetensors (then
  * filepath must end in ".safetensors"), else the whole model file
  * (bgm_model_save). With save_best_only it saves only when monitor improved
- * on the best value so far (initial_value_threshold, or none when NaN):
+ * on the best value so far (initial_value_threshold, or none when NaN;
+ * unlike the other callbacks it carries over to the next fit, as in Keras):
  * lower is better with mode "min", higher with "max", and with "auto" (or
  * NULL) higher for accuracy-like names as bgm_callback_early_stopping. A
  * monitor missing from the logs is logged as a warning (bgm_model_set_log)

@@ -17,8 +17,9 @@ typedef struct checkpoint {
     bgm__monitor mon;
     int verbose, save_best_only, save_weights_only;
     int64_t save_freq;         /* 0: at epoch ends, else every save_freq batches */
-    double initial_best;
     int64_t since_save;        /* batches since the last save */
+    /* best (in mon) and since_save carry over from one fit to the next, as
+     * Keras' ModelCheckpoint keeps them */
 } checkpoint;
 
 /* One parsed format spec: [[fill]align][sign][0][width][.precision][type]. */
@@ -272,15 +273,6 @@ static bgm_status save(checkpoint *ck, bgm__train_state *st, int epoch, int64_t 
     return BGM_OK;
 }
 
-static bgm_status ck_train_begin(void *impl, bgm__train_state *st)
-{
-    checkpoint *ck = impl;
-    ck->since_save = 0;
-    ck->mon.best = !isnan(ck->initial_best) ? ck->initial_best
-                                            : ck->mon.maximize ? -INFINITY : INFINITY;
-    return BGM_OK;
-}
-
 static bgm_status ck_batch_end(void *impl, bgm__train_state *st, int epoch, int64_t batch,
                                const bgm_logs *logs)
 {
@@ -306,11 +298,11 @@ static void ck_free(void *impl)
 }
 
 static const bgm__callback_ops checkpoint_ops = {
-    .wants_batches = 0, .train_begin = ck_train_begin, .batch_end = ck_batch_end,
+    .wants_batches = 0, .batch_end = ck_batch_end,
     .epoch_end = ck_epoch_end, .free_impl = ck_free};
 
 static const bgm__callback_ops checkpoint_batch_ops = {
-    .wants_batches = 1, .train_begin = ck_train_begin, .batch_end = ck_batch_end,
+    .wants_batches = 1, .batch_end = ck_batch_end,
     .epoch_end = ck_epoch_end, .free_impl = ck_free};
 
 static int ends_with(const char *s, const char *suffix)
@@ -361,7 +353,8 @@ BGM_API bgm_status bgm_callback_model_checkpoint(bgm_callback **out, const char 
     ck->save_best_only = save_best_only != 0;
     ck->save_weights_only = save_weights_only != 0;
     ck->save_freq = save_freq;
-    ck->initial_best = initial_value_threshold;
+    if (!isnan(initial_value_threshold))
+        ck->mon.best = initial_value_threshold;
     return bgm__callback_new_ops(out, save_freq ? &checkpoint_batch_ops : &checkpoint_ops, ck,
                                  fn);
 }

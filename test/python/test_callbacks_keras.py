@@ -78,6 +78,14 @@ def test_checkpoint_best_only_follows_mode_and_prints_keras_lines(tmp_path, caps
             % (loss[0], path)) in out
     assert "\nEpoch 2: loss did not improve from %.5f\n" % loss[0] in out
     assert bm.load_model(path).epochs_completed == 1  # the file kept epoch 1
+    # The best value carries over to the next fit, as in Keras: a fresh twin
+    # repeats the first epoch's loss, which is no better than the best of three.
+    cb = ModelCheckpoint(path, monitor="loss", verbose=1, save_best_only=True)
+    loss = fit(regressor(), [cb]).history["loss"]
+    capsys.readouterr()
+    fit(regressor(), [cb], epochs=1)
+    assert ("\nEpoch 1: loss did not improve from %.5f\n" % min(loss)
+            in capsys.readouterr().out)
     # mode "min" with initial_value_threshold below every loss never saves.
     os.remove(path)
     fit(regressor(), [ModelCheckpoint(path, monitor="loss", save_best_only=True,
