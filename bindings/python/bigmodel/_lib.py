@@ -543,6 +543,21 @@ OPTIONAL = {
     "bgm_word2vec_embedding_matrix": (STATUS, [PH, H, H]),
     "bgm_word2vec_save": (STATUS, [H, c_char_p]),
     "bgm_word2vec_load": (STATUS, [PH, c_char_p]),
+    # preproc_layers.h (#14 item 8: Rescaling, Normalization, TextVectorization,
+    # models on raw strings).
+    "bgm_layer_rescaling": (H, [c_float, c_float]),
+    "bgm_layer_normalization": (H, [c_int]),
+    "bgm_layer_normalization_adapt": (STATUS, [H, H]),
+    "bgm_layer_normalization_set_stats": (STATUS, [H, FP, FP, c_int64]),
+    "bgm_layer_text_vectorization": (H, [c_int64, c_int, c_int64]),
+    "bgm_layer_set_standardize": (STATUS, [H, c_int]),
+    "bgm_layer_set_split": (STATUS, [H, c_int]),
+    "bgm_layer_text_vectorization_adapt": (STATUS, [H, ctypes.POINTER(c_char_p), c_int64]),
+    "bgm_layer_set_vocabulary": (STATUS, [H, ctypes.POINTER(c_char_p), c_int64, FP]),
+    "bgm_layer_vocabulary_size": (c_int64, [H]),
+    "bgm_layer_vocabulary_token": (ctypes.POINTER(ctypes.c_char), [H, c_int64, I64P]),
+    "bgm_layer_text_vectorize": (STATUS, [PH, H, ctypes.POINTER(c_char_p), c_int64]),
+    "bgm_model_vectorize_strings": (STATUS, [PH, H, ctypes.POINTER(c_char_p), c_int64]),
 }
 
 # ---- errors ----------------------------------------------------------------
