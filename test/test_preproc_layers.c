@@ -290,44 +290,41 @@ START_TEST(text_vectorization_bag_modes_by_hand)
 }
 END_TEST
 
-START_TEST(text_vectorization_standardize_and_split_options)
+/* The ids (4 of them) an "int" layer with these options and tokens gives doc. */
+static void assert_ids(bgm_text_standardize std, bgm_text_split split,
+                       const char *const *tokens, int64_t ntokens, const char *doc,
+                       const int32_t *want)
 {
-    const char *const docs[] = {"Ab-C ab\xC3\x89 x"}; /* É */
-    const char *const vocab[] = {"ab-c", "ab\xC3\xA9", "Ab-C", "abc"};
-    int32_t want_lower[4] = {2, 3, 1, 0}, want_none[4] = {4, 1, 1, 0};
-    int32_t want_chars[4] = {2, 3, 4, 1};
-    const char *const chars[] = {"a", "b", "-"};
     bgm_layer *l = bgm_layer_text_vectorization(0, BGM_TEXT_OUTPUT_INT, 4);
     bgm_tensor *y = NULL;
-    BGM_ASSERT_OK(bgm_layer_set_standardize(l, BGM_TEXT_LOWER));
-    BGM_ASSERT_OK(bgm_layer_set_vocabulary(l, vocab, 4, NULL));
-    BGM_ASSERT_OK(bgm_layer_text_vectorize(&y, l, docs, 1));
-    ck_assert(memcmp(bgm_tensor_data(y), want_lower, sizeof want_lower) == 0);
+    BGM_ASSERT_OK(bgm_layer_set_standardize(l, std));
+    BGM_ASSERT_OK(bgm_layer_set_split(l, split));
+    BGM_ASSERT_OK(bgm_layer_set_vocabulary(l, tokens, ntokens, NULL));
+    BGM_ASSERT_OK(bgm_layer_text_vectorize(&y, l, &doc, 1));
+    ck_assert_msg(memcmp(bgm_tensor_data(y), want, 4 * sizeof *want) == 0,
+                  "options %d/%d: got %d %d %d %d", (int)std, (int)split,
+                  ((int32_t *)bgm_tensor_data(y))[0], ((int32_t *)bgm_tensor_data(y))[1],
+                  ((int32_t *)bgm_tensor_data(y))[2], ((int32_t *)bgm_tensor_data(y))[3]);
     bgm_tensor_free(y);
     bgm_layer_free(l);
-    /* strip_punctuation removes the hyphen (Keras' regex), keeps the case */
-    l = bgm_layer_text_vectorization(0, BGM_TEXT_OUTPUT_INT, 4);
-    BGM_ASSERT_OK(bgm_layer_set_standardize(l, BGM_TEXT_LOWER_AND_STRIP_PUNCTUATION));
-    BGM_ASSERT_OK(bgm_layer_set_vocabulary(l, vocab, 4, NULL));
-    BGM_ASSERT_OK(bgm_layer_text_vectorize(&y, l, docs, 1));
-    ck_assert_int_eq(((int32_t *)bgm_tensor_data(y))[0], 5); /* "abc" */
-    ck_assert_int_eq(((int32_t *)bgm_tensor_data(y))[1], 3); /* "abé" */
-    bgm_tensor_free(y);
-    bgm_layer_free(l);
-    l = bgm_layer_text_vectorization(0, BGM_TEXT_OUTPUT_INT, 4);
-    BGM_ASSERT_OK(bgm_layer_set_standardize(l, BGM_TEXT_STANDARDIZE_NONE));
-    BGM_ASSERT_OK(bgm_layer_set_vocabulary(l, vocab, 4, NULL));
-    BGM_ASSERT_OK(bgm_layer_text_vectorize(&y, l, docs, 1));
-    ck_assert(memcmp(bgm_tensor_data(y), want_none, sizeof want_none) == 0);
-    bgm_tensor_free(y);
-    bgm_layer_free(l);
-    l = bgm_layer_text_vectorization(0, BGM_TEXT_OUTPUT_INT, 4);
+}
+
+START_TEST(text_vectorization_standardize_and_split_options)
+{
+    const char *doc = "Ab-C ab\xC3\x89 x"; /* É */
+    const char *const vocab[] = {"ab-c", "ab\xC3\xA9", "Ab-C", "abc"};
+    const char *const chars[] = {"a", "b", "-"};
+    const int32_t lower[4] = {2, 3, 1, 0}, none[4] = {4, 1, 1, 0}, by_char[4] = {2, 3, 4, 1};
+    const int32_t stripped[4] = {5, 3, 1, 0}; /* Keras' regex removes the hyphen */
+    const int32_t strip_only[4] = {1, 0, 0, 0}; /* one token "AbC": not in the vocabulary */
+    bgm_layer *l = bgm_layer_text_vectorization(0, BGM_TEXT_OUTPUT_INT, 4);
+    assert_ids(BGM_TEXT_LOWER, BGM_TEXT_SPLIT_WHITESPACE, vocab, 4, doc, lower);
+    assert_ids(BGM_TEXT_LOWER_AND_STRIP_PUNCTUATION, BGM_TEXT_SPLIT_WHITESPACE, vocab, 4,
+               doc, stripped);
+    assert_ids(BGM_TEXT_STANDARDIZE_NONE, BGM_TEXT_SPLIT_WHITESPACE, vocab, 4, doc, none);
+    assert_ids(BGM_TEXT_LOWER, BGM_TEXT_SPLIT_CHARACTER, chars, 3, doc, by_char);
+    assert_ids(BGM_TEXT_STRIP_PUNCTUATION, BGM_TEXT_SPLIT_NONE, vocab, 4, "Ab-C", strip_only);
     BGM_ASSERT_OK(bgm_layer_set_split(l, BGM_TEXT_SPLIT_CHARACTER));
-    BGM_ASSERT_OK(bgm_layer_set_standardize(l, BGM_TEXT_LOWER));
-    BGM_ASSERT_OK(bgm_layer_set_vocabulary(l, chars, 3, NULL));
-    BGM_ASSERT_OK(bgm_layer_text_vectorize(&y, l, docs, 1));
-    ck_assert(memcmp(bgm_tensor_data(y), want_chars, sizeof want_chars) == 0);
-    bgm_tensor_free(y);
     ck_assert_ptr_nonnull(strstr(config(l), "\"split\": \"character\""));
     bgm_layer_free(l);
 }

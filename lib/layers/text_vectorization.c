@@ -79,6 +79,22 @@ static size_t standardize(const bgm_layer *l, char *dst, const char *s, size_t n
     return k;
 }
 
+/* Standardizes text into *buf (grown as needed, *cap bytes); *len gets its length. */
+static bgm_status standardize_text(const bgm_layer *l, char **buf, size_t *cap,
+                                   const char *text, size_t *len, const char *fn)
+{
+    size_t n = strlen(text);
+    if (n + 1 > *cap) {
+        char *grown = realloc(*buf, n + 1);
+        if (!grown)
+            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+        *buf = grown;
+        *cap = n + 1;
+    }
+    *len = standardize(l, *buf, text, n);
+    return BGM_OK;
+}
+
 /* Length of the UTF-8 character at s[0..n) (1 for a stray byte). */
 static size_t utf8_len(const char *s, size_t n)
 {
@@ -313,18 +329,11 @@ BGM_API bgm_status bgm_layer_text_vectorization_adapt(bgm_layer *layer,
         return s;
     bgm__strtab_init(&tab);
     for (i = 0; i < n && s == BGM_OK; i++) {
-        size_t len = strlen(texts[i]), pos = 0, st, tl;
+        size_t len, pos = 0, st, tl;
         int added;
-        if (len + 1 > bufcap) {
-            char *grown = realloc(buf, len + 1);
-            if (!grown) {
-                s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-                break;
-            }
-            buf = grown;
-            bufcap = len + 1;
-        }
-        len = standardize(layer, buf, texts[i], len);
+        s = standardize_text(layer, &buf, &bufcap, texts[i], &len, fn);
+        if (s != BGM_OK)
+            break;
         while (s == BGM_OK && next_token(layer, buf, len, &pos, &st, &tl)) {
             if (memchr(buf + st, '\n', tl)) /* a vocabulary line cannot hold one */
                 continue;
@@ -465,18 +474,11 @@ static bgm_status vectorize(bgm_tensor **out, const bgm_layer *l, const char *co
             return s;
     }
     for (i = 0; i < n; i++) {
-        size_t len = strlen(texts[i]), pos = 0, st, tl;
+        size_t len, pos = 0, st, tl;
         int64_t t = 0;
-        if (len + 1 > cap) {
-            char *grown = realloc(buf, len + 1);
-            if (!grown) {
-                s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-                break;
-            }
-            buf = grown;
-            cap = len + 1;
-        }
-        len = standardize(l, buf, texts[i], len);
+        s = standardize_text(l, &buf, &cap, texts[i], &len, fn);
+        if (s != BGM_OK)
+            break;
         while (next_token(l, buf, len, &pos, &st, &tl)) {
             id = l->lookup ? bgm__strtab_find(&l->lookup->tab, buf + st, tl) : -1;
             id = id < 0 ? res - 1 : id + res; /* [UNK] is the last reserved id */
