@@ -467,7 +467,7 @@ START_TEST(functional_text_model_takes_strings)
     bgm_graph *g = NULL;
     bgm_node *in = NULL, *out;
     bgm_layer *tv = bgm_layer_text_vectorization(0, BGM_TEXT_OUTPUT_COUNT, 0);
-    bgm_model *m = NULL;
+    bgm_model *m = NULL, *b;
     bgm_tensor *p = NULL;
     float want[6] = {1, 2, 1, 0, 0, 1};
     BGM_ASSERT_OK(bgm_layer_set_vocabulary(tv, vocab, 2, NULL));
@@ -478,6 +478,11 @@ START_TEST(functional_text_model_takes_strings)
     BGM_ASSERT_OK(bgm_model_predict_strings(&p, m, texts, 2, 0));
     bgm_test_assert_close(p, shape, 2, want, 0);
     bgm_tensor_free(p);
+    b = reload(m, "functext"); /* the vocabulary comes back with the graph */
+    BGM_ASSERT_OK(bgm_model_predict_strings(&p, b, texts, 2, 0));
+    bgm_test_assert_close(p, shape, 2, want, 0);
+    bgm_tensor_free(p);
+    bgm_model_free(b);
     bgm_model_free(m);
     bgm_graph_free(g);
 }

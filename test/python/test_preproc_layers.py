@@ -81,6 +81,31 @@ def test_normalization_adapt_matches_numpy_and_torch():
         close(g[:, j], xt.grad[:, j], "input gradient feature %d" % j)
 
 
+def test_normalization_model_saves_bit_exact_and_adapts_in_the_model(tmp_path):
+    data = RNG.normal(3.0, 2.0, size=(40, 3)).astype(np.float32)
+    norm = layers.Normalization()
+    model = bm.Sequential([norm, layers.Dense(2)], input_shape=(3,), seed=4)
+    norm.adapt(data)  # after the layer joined the model: the model's weights change
+    np.testing.assert_allclose(norm.get_weights()[0], data.astype(np.float64).mean(0),
+                               rtol=1e-6)
+    p = model.predict(data)
+    model.save(tmp_path / "n.bgm")
+    loaded = bm.load_model(tmp_path / "n.bgm")
+    assert loaded.predict(data).tobytes() == p.tobytes()
+    assert [w.tobytes() for w in loaded.layers[0].get_weights()] == \
+        [w.tobytes() for w in norm.get_weights()]
+
+
+def test_functional_text_model_takes_strings(tmp_path):
+    tv = layers.TextVectorization(output_mode="multi_hot", vocabulary=["yes", "no"])
+    inp = bm.Input(shape=(3,))
+    model = bm.Model(inp, layers.Dense(1, activation="sigmoid")(tv(inp)))
+    p = model.predict(["yes no", "maybe", "no"])
+    model.save(tmp_path / "f.bgm")
+    assert bm.load_model(tmp_path / "f.bgm").predict(["yes no", "maybe", "no"]).tobytes() \
+        == p.tobytes()
+
+
 def test_normalization_invert_and_broadcast_stats():
     x = RNG.normal(size=(3, 5)).astype(np.float32)
     model = bm.Sequential([layers.Normalization(mean=2.0, variance=9.0, invert=True)],
