@@ -17,7 +17,8 @@
  *     bgm_layer *tv = bgm_layer_text_vectorization(1000, BGM_TEXT_OUTPUT_INT, 20);
  *     s = bgm_layer_text_vectorization_adapt(tv, texts, ntexts);
  *     s = bgm_model_create(&m, (int64_t[]){1}, 1, 42);   (one string per sample)
- *     s = bgm_model_add(m, tv);                          (input becomes int32 (20,))
+ *     s = bgm_model_add(m, tv);       (as the first layer it sets the model's
+ *                                       input, whatever it was: int32 (20,) here)
  *     s = bgm_model_add(m, bgm_layer_embedding(1000, 16)); ...
  *     s = bgm_model_fit_strings(&h, m, texts, ntexts, labels, &opts);
  *     s = bgm_model_predict_strings(&probs, m, new_texts, n, 0);
@@ -54,7 +55,8 @@ BGM_API bgm_layer *bgm_layer_normalization(int invert);
 /**
  * Keras' Normalization.adapt: the mean and (population) variance of each
  * feature (last axis) of data, a float32 tensor of at least 1 dimension
- * whose other axes are all samples, computed in double. On a layer not yet
+ * whose other axes are all samples (a 1-D tensor is one sample), computed
+ * in double. On a layer not yet
  * in a model the statistics become its initial weights; on a layer of a
  * model they overwrite the model's "mean" and "variance" weights.
  * Errors: BGM_E_INVALID (NULL, not a Normalization layer, no samples, a
@@ -129,8 +131,10 @@ BGM_API bgm_status bgm_layer_set_split(bgm_layer *layer, bgm_text_split split);
  * count, most frequent first, ties broken by the tokens' bytes in reverse
  * order (Keras' sort), cut to max_tokens minus the reserved ids. In
  * "tf_idf" mode also the idf weights log(1 + n / (1 + df)) (df: the texts
- * holding the token), [UNK]'s being their mean. The layer must not be
- * built yet (a model's input shape depends on the vocabulary).
+ * holding the token), [UNK]'s being their mean. Tokens holding a newline
+ * (possible with split "character" or "none") are left out: vocabulary
+ * entries are lines. The layer must not be built yet (a model's input
+ * shape depends on the vocabulary).
  * Errors: BGM_E_INVALID (NULL, n < 1, a NULL text, no token in any text,
  * not a TextVectorization layer), BGM_E_STATE (built), BGM_E_NOMEM.
  */
