@@ -42,5 +42,6 @@
 #include "bigmodel/model.h"
 #include "bigmodel/graph.h"
 #include "bigmodel/generate.h"
+#include "bigmodel/custom_layer.h"
 
 #endif /* BIGMODEL_H */

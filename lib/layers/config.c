@@ -293,6 +293,31 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
             break;
         }
     }
+    for (i = 0; i < bgm__custom_num_entries(l); i++) {
+        const bgm__config_entry *e = bgm__custom_entry(l, i);
+        const char *c;
+        append(buf, size, used, ", \"%s\": ", e->key);
+        if (e->type == BGM__ENTRY_INT) {
+            append(buf, size, used, "%lld", (long long)e->i);
+        } else if (e->type == BGM__ENTRY_FLOAT) {
+            /* 17 digits read back as the same double; a whole number keeps a
+             * point so JSON readers see a float */
+            append(buf, size, used, "%.17g%s", e->f,
+                   e->f == floor(e->f) && fabs(e->f) < 1e17 ? ".0" : "");
+        } else {
+            append(buf, size, used, "\"");
+            for (c = e->s; *c; c++) {
+                unsigned char u = (unsigned char)*c;
+                if (u == '"' || u == '\\')
+                    append(buf, size, used, "\\%c", *c);
+                else if (u < 0x20)
+                    append(buf, size, used, "\\u%04x", u);
+                else
+                    append(buf, size, used, "%c", *c);
+            }
+            append(buf, size, used, "\"");
+        }
+    }
     append(buf, size, used, "}}");
 }
 
