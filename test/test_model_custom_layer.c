@@ -60,6 +60,13 @@ static void count_free(void *user)
     freed_user_data += *(int *)user;
 }
 
+static int released;
+
+static void count_release(void *layer_data, void *user)
+{
+    released += *(int *)layer_data;
+}
+
 static void register_residual(void)
 {
     bgm_layer_kind_def k;
@@ -330,10 +337,13 @@ START_TEST(an_unregistered_kind_lives_until_its_last_layer_goes)
     k.init = residual_init;
     k.user_data = &one;
     k.free_user_data = count_free;
+    k.release = count_release;
+    released = 0;
     BGM_ASSERT_OK(bgm_layer_kind_register(&k));
     ck_assert_int_eq(bgm_layer_kind_registered("ScaledResidual"), 1);
     m = graph_model(1.0, 2);
     BGM_ASSERT_OK(bgm_layer_create(&l, "ScaledResidual"));
+    BGM_ASSERT_OK(bgm_layer_set_user_data(l, &one));
     BGM_ASSERT_OK(bgm_layer_kind_unregister("ScaledResidual"));
     ck_assert_int_eq(bgm_layer_kind_registered("ScaledResidual"), 0);
     BGM_ASSERT_FAILS(bgm_layer_create(&none, "ScaledResidual"), BGM_E_INVALID,
@@ -343,7 +353,9 @@ START_TEST(an_unregistered_kind_lives_until_its_last_layer_goes)
     bgm_tensor_free(y);
     bgm_model_free(m);
     ck_assert_int_eq(freed_user_data, 0); /* l still holds the kind */
+    ck_assert_int_eq(released, 0);
     bgm_layer_free(l);
+    ck_assert_int_eq(released, 1); /* the release callback saw l's pointer */
     ck_assert_int_eq(freed_user_data, 1);
     bgm_tensor_free(x);
 }

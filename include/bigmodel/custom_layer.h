@@ -89,6 +89,10 @@ typedef struct bgm_layer_kind_def {
     /* Optional: called on every layer bgm_layer_create makes (not on loaded
      * ones, which get their config from the file), e.g. to set defaults. */
     bgm_status (*init)(bgm_layer *layer, void *user_data);
+    /* Optional: called when a layer of the kind that holds a pointer of
+     * bgm_layer_set_user_data is freed, with that pointer (bindings drop
+     * their object there). */
+    void (*release)(void *layer_data, void *user_data);
     void *user_data;           /* passed to every callback */
     /* Optional: frees user_data when the kind goes (after unregistering, once
      * the last layer of the kind is freed). */

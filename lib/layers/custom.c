@@ -165,22 +165,25 @@ static bgm_status check_kind_name(const char *name, const char *fn)
 }
 
 /* Keras' automatic name: the class name in snake case ("ScaledResidual" to
- * "scaled_residual"), without a "package>" part. */
+ * "scaled_residual", "MLPBlock" to "mlp_block"), without a "package>" part. */
 static void snake_case(char *out, size_t size, const char *name)
 {
     const char *gt = strrchr(name, '>');
-    size_t n = 0;
+    size_t n = 0, i, len;
     if (gt)
         name = gt + 1;
-    for (; *name && n + 2 < size; name++) {
-        char c = *name;
-        if (c >= 'A' && c <= 'Z') {
-            if (n > 0 && out[n - 1] != '_')
-                out[n++] = '_';
+    len = strlen(name);
+    for (i = 0; i < len && n + 2 < size; i++) {
+        char c = name[i], prev = i ? name[i - 1] : '\0', next = name[i + 1];
+        int upper = c >= 'A' && c <= 'Z';
+        int prev_lower = (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+        int prev_upper = prev >= 'A' && prev <= 'Z';
+        if (upper && n > 0 && (prev_lower || (prev_upper && next >= 'a' && next <= 'z')))
+            out[n++] = '_';
+        if (upper)
             c = (char)(c - 'A' + 'a');
-        } else if (c == '.' || c == '-') {
+        else if (c == '.' || c == '-')
             c = '_';
-        }
         out[n++] = c;
     }
     out[n] = '\0';
@@ -331,6 +334,8 @@ void bgm__custom_free(struct bgm__custom *c)
         free(c->names);
         c->names = next;
     }
+    if (c->user && c->kind->def.release)
+        c->kind->def.release(c->user, c->kind->def.user_data);
     for (i = 0; i < c->nentries; i++)
         free(c->entries[i].s);
     free(c->entries);
