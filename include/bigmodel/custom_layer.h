@@ -182,7 +182,7 @@ BGM_API bgm_status bgm_layer_set_user_data(bgm_layer *layer, void *data);
 BGM_API void *bgm_layer_user_data(const bgm_layer *layer);
 
 /**
- * For callbacks: fails with status and "layer '<name>' (<Kind>): <message>"
+ * For callbacks: fails with status (BGM_E_INTERNAL when it is not negative) and "layer '<name>' (<Kind>): <message>"
  * as the built-in kinds' messages read, and returns status.
  */
 BGM_API bgm_status bgm_layer_kind_fail(const bgm_layer *layer, bgm_status status,

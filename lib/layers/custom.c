@@ -573,35 +573,31 @@ BGM_API bgm_status bgm_layer_set_config_string(bgm_layer *layer, const char *key
     return set_entry(layer, key, &v, "bgm_layer_set_config_string");
 }
 
-/* The entry of key of the given type, for the getters. */
-static bgm_status get_entry(const bgm__config_entry **out, const bgm_layer *layer,
-                            const char *key, int type, const char *fn)
+/* The entry of key of the given type, for the getters (out: their result). */
+static bgm_status get_entry(const bgm__config_entry **e, const void *out,
+                            const bgm_layer *layer, const char *key, int type, const char *fn)
 {
     static const char *const types[] = {"an int", "a float", "a string"};
-    const bgm__config_entry *e;
     bgm_status s = need_custom(layer, fn);
     if (s != BGM_OK)
         return s;
+    BGM__CHECK_NULL(out, fn);
     BGM__CHECK_NULL(key, fn);
-    e = find_entry(layer, key);
-    if (!e)
+    *e = find_entry(layer, key);
+    if (!*e)
         return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) has no config entry '%.80s'", fn,
                          layer->name, layer->ops->kind, key);
-    if (e->type != type)
+    if ((*e)->type != type)
         return bgm__fail(BGM_E_DTYPE, "%s: config entry '%s' of layer '%s' is %s, not %s", fn,
-                         key, layer->name, types[e->type], types[type]);
-    *out = e;
+                         key, layer->name, types[(*e)->type], types[type]);
     return BGM_OK;
 }
 
 BGM_API bgm_status bgm_layer_get_config_int(int64_t *out, const bgm_layer *layer,
                                             const char *key)
 {
-    static const char *fn = "bgm_layer_get_config_int";
-    const bgm__config_entry *e = NULL;
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    s = get_entry(&e, layer, key, BGM__ENTRY_INT, fn);
+    const bgm__config_entry *e;
+    bgm_status s = get_entry(&e, out, layer, key, BGM__ENTRY_INT, "bgm_layer_get_config_int");
     if (s == BGM_OK)
         *out = e->i;
     return s;
@@ -610,11 +606,9 @@ BGM_API bgm_status bgm_layer_get_config_int(int64_t *out, const bgm_layer *layer
 BGM_API bgm_status bgm_layer_get_config_float(double *out, const bgm_layer *layer,
                                               const char *key)
 {
-    static const char *fn = "bgm_layer_get_config_float";
-    const bgm__config_entry *e = NULL;
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    s = get_entry(&e, layer, key, BGM__ENTRY_FLOAT, fn);
+    const bgm__config_entry *e;
+    bgm_status s = get_entry(&e, out, layer, key, BGM__ENTRY_FLOAT,
+                             "bgm_layer_get_config_float");
     if (s == BGM_OK)
         *out = e->f;
     return s;
@@ -623,11 +617,9 @@ BGM_API bgm_status bgm_layer_get_config_float(double *out, const bgm_layer *laye
 BGM_API bgm_status bgm_layer_get_config_string(const char **out, const bgm_layer *layer,
                                                const char *key)
 {
-    static const char *fn = "bgm_layer_get_config_string";
-    const bgm__config_entry *e = NULL;
-    bgm_status s;
-    BGM__CHECK_NULL(out, fn);
-    s = get_entry(&e, layer, key, BGM__ENTRY_STRING, fn);
+    const bgm__config_entry *e;
+    bgm_status s = get_entry(&e, out, layer, key, BGM__ENTRY_STRING,
+                             "bgm_layer_get_config_string");
     if (s == BGM_OK)
         *out = e->s;
     return s;

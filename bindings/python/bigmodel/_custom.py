@@ -322,7 +322,8 @@ def _run_call(layer, inputs, weights, memory, training):
     for ref, p in zip(refs, weights):
         ref._ptr, ref._tape = p, memory
     stack = _tape._stack()
-    stack.append(_Recorder(memory))
+    recorder = _Recorder(memory)
+    stack.append(recorder)
     try:
         arg = bound[0] if len(bound) == 1 else bound
         if _takes_training(type(layer)):
@@ -339,7 +340,10 @@ def _run_call(layer, inputs, weights, memory, training):
                 memory.borrow([out])
         return out._h
     finally:
-        stack.remove(stack[-1])
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is recorder:
+                del stack[i]
+                break
         for ref in refs:
             ref._ptr = ref._tape = None
         for t in bound:
