@@ -484,6 +484,73 @@ START_TEST(build_errors_of_a_custom_kind_name_the_layer)
 }
 END_TEST
 
+/* A two-input kind: y = a * x0 + (1 - a) * x1, a a learnable scalar. */
+static bgm_status mix_build(bgm_layer *l, const int64_t *const *in, const int *ndim, int nin,
+                            int64_t *out, int *out_ndim, void *user)
+{
+    if (nin != 2 || ndim[0] != ndim[1] || memcmp(in[0], in[1], (size_t)ndim[0] * 8) != 0)
+        return bgm_layer_kind_fail(l, BGM_E_SHAPE, "expected two inputs of one shape");
+    memcpy(out, in[0], (size_t)ndim[0] * sizeof *out);
+    *out_ndim = ndim[0];
+    return bgm_layer_add_weight(l, "a", (int64_t[]){1}, 1, BGM_INIT_ZEROS, 1);
+}
+
+static bgm_status mix_forward(bgm_tensor **y, bgm_tape *tape, const bgm_layer *l,
+                              bgm_tensor *const *w, int nw, const bgm_tensor *const *x, int nx,
+                              int training, void *user)
+{
+    bgm_tensor *d = NULL, *ad = NULL;
+    bgm_status s = bgm_op_sub(&d, tape, x[0], x[1]);
+    if (s == BGM_OK)
+        s = bgm_op_mul(&ad, tape, d, w[0]);
+    if (s == BGM_OK)
+        s = bgm_op_add(y, tape, x[1], ad); /* x1 + a (x0 - x1) */
+    return s;
+}
+
+START_TEST(a_two_input_custom_kind_mixes_its_inputs)
+{
+    static const float a[4] = {1, 2, 3, 4}, b[4] = {10, 20, 30, 40};
+    const float want[4] = {0.25f * 1 + 0.75f * 10, 0.25f * 2 + 0.75f * 20,
+                           0.25f * 3 + 0.75f * 30, 0.25f * 4 + 0.75f * 40};
+    bgm_layer_kind_def k;
+    bgm_graph *g = NULL;
+    bgm_node *in[2], *out = NULL, *three[3];
+    bgm_model *m = NULL;
+    bgm_tensor *ta = bgm_test_tensor((int64_t[]){2, 2}, 2, a);
+    bgm_tensor *tb = bgm_test_tensor((int64_t[]){2, 2}, 2, b), *y = NULL;
+    bgm_layer *l = NULL;
+    float alpha = 0.25f;
+    BGM_ASSERT_OK(bgm_layer_kind_init(&k, sizeof k));
+    k.name = "Mix";
+    k.build = mix_build;
+    k.forward = mix_forward;
+    k.min_inputs = k.max_inputs = 2;
+    BGM_ASSERT_OK(bgm_layer_kind_register(&k));
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in[0] = bgm_test_input(g, (int64_t[]){2}, 1, "a");
+    in[1] = bgm_test_input(g, (int64_t[]){2}, 1, "b");
+    three[0] = in[0];
+    three[1] = in[1];
+    three[2] = in[0];
+    BGM_ASSERT_OK(bgm_layer_create(&l, "Mix"));
+    BGM_ASSERT_FAILS(bgm_layer_call(&out, l, three, 3), BGM_E_INVALID,
+                     "(Mix) takes 2 inputs, got 3");
+    BGM_ASSERT_OK(bgm_layer_create(&l, "Mix"));
+    out = bgm_test_call(l, in, 2);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, in, 2, &out, 1, 1));
+    bgm_graph_free(g);
+    BGM_ASSERT_OK(bgm_model_set_weights(m, &alpha, 1));
+    BGM_ASSERT_OK(bgm_model_predict_multi(&y, 1, m, (const bgm_tensor *[]){ta, tb}, 2, 0));
+    bgm_test_assert_close(y, (int64_t[]){2, 2}, 2, want, 1e-6);
+    bgm_tensor_free(y);
+    bgm_tensor_free(ta);
+    bgm_tensor_free(tb);
+    bgm_model_free(m);
+    BGM_ASSERT_OK(bgm_layer_kind_unregister("Mix"));
+}
+END_TEST
+
 Suite *suite_model_custom_layer(void)
 {
     Suite *s = suite_create("model_custom_layer");
@@ -499,6 +566,7 @@ Suite *suite_model_custom_layer(void)
     tcase_add_test(tc, registration_refuses_duplicates_builtin_names_and_missing_callbacks);
     tcase_add_test(tc, custom_layer_calls_refuse_misuse);
     tcase_add_test(tc, build_errors_of_a_custom_kind_name_the_layer);
+    tcase_add_test(tc, a_two_input_custom_kind_mixes_its_inputs);
     suite_add_tcase(s, tc);
     return s;
 }

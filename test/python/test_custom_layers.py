@@ -341,3 +341,38 @@ def test_bad_subclasses_raise_clear_errors():
         layer.w.numpy()
     with pytest.raises(InvalidArgumentError, match="lambda expression cannot be restored"):
         Lambda("<lambda>")
+
+
+class Gate(Layer):
+    """Two inputs: y = sigmoid(g) * a + (1 - sigmoid(g)) * b, g one learnable scalar."""
+
+    def build(self, input_shape):
+        assert input_shape == [(None, 3), (None, 3)]
+        self.g = self.add_weight(shape=(1,), initializer="zeros", name="g")
+
+    def call(self, inputs):
+        a, b = inputs
+        s = bm.ops.sigmoid(self.g)
+        return s * a + (1.0 - s) * b
+
+
+def test_a_shared_two_input_layer_gets_the_gradients_of_both_calls():
+    rng = np.random.default_rng(2)
+    a, b, c = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(3))
+    ia, ib, ic = bm.Input(shape=(3,)), bm.Input(shape=(3,)), bm.Input(shape=(3,))
+    gate = Gate()
+    out = gate([gate([ia, ib]), ic])  # called twice: one weight
+    model = bm.Model([ia, ib, ic], out)
+    assert [w.name for w in model.weights] == ["gate/g"]
+    model.set_weights([np.array([0.3], np.float32)])
+    tensors = [bm.Tensor(v) for v in (a, b, c)]
+    with bm.GradientTape() as tape:
+        loss = bm.ops.reduce_sum(model(tensors))
+    (grad,) = tape.gradient(loss, model.trainable_variables)
+    g = torch.tensor([0.3], requires_grad=True)
+    s = torch.sigmoid(g)
+    ta, tb, tc = (torch.tensor(v) for v in (a, b, c))
+    ty = s * (s * ta + (1 - s) * tb) + (1 - s) * tc
+    ty.sum().backward()
+    np.testing.assert_allclose(model.predict([a, b, c]), ty.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grad.numpy(), g.grad.numpy(), rtol=1e-4)
