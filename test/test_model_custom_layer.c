@@ -288,6 +288,7 @@ START_TEST(config_entries_of_every_type_round_trip_through_a_file)
     bgm_model *m = NULL, *back = NULL;
     const bgm_layer *l;
     int64_t i64 = 0;
+    double f64 = 0.0;
     const char *str = NULL;
     bgm_layer *r;
     register_residual();
@@ -296,6 +297,8 @@ START_TEST(config_entries_of_every_type_round_trip_through_a_file)
     BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){3}, 1, 7));
     r = residual(2.0);
     BGM_ASSERT_OK(bgm_layer_set_config_int(r, "depth", -42));
+    BGM_ASSERT_OK(bgm_layer_set_config_float(r, "tenth", 0.1));
+    BGM_ASSERT_OK(bgm_layer_set_config_float(r, "third", 1.0 / 3.0));
     BGM_ASSERT_OK(bgm_layer_set_config_string(r, "note", "say \"hi\"\\"));
     BGM_ASSERT_OK(bgm_model_add(m, r));
     BGM_ASSERT_OK(bgm_model_save(m, path, 0));
@@ -303,6 +306,8 @@ START_TEST(config_entries_of_every_type_round_trip_through_a_file)
     l = bgm_model_layer(back, 0);
     BGM_ASSERT_OK(bgm_layer_get_config_int(&i64, l, "depth"));
     ck_assert_int_eq(i64, -42);
+    BGM_ASSERT_OK(bgm_layer_get_config_float(&f64, l, "third"));
+    ck_assert(f64 == 1.0 / 3.0); /* bit-exact through the file */
     BGM_ASSERT_OK(bgm_layer_get_config_string(&str, l, "note"));
     ck_assert_str_eq(str, "say \"hi\"\\");
     BGM_ASSERT_FAILS(bgm_layer_get_config_int(&i64, l, "note"), BGM_E_DTYPE,
@@ -312,7 +317,8 @@ START_TEST(config_entries_of_every_type_round_trip_through_a_file)
     BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, NULL, l));
     ck_assert_str_eq(buf, "{\"class_name\": \"ScaledResidual\", \"config\": {\"name\": "
                           "\"scaled_residual\", \"trainable\": true, \"residual_scale\": "
-                          "2.0, \"depth\": -42, \"note\": \"say \\\"hi\\\"\\\\\"}}");
+                          "2.0, \"depth\": -42, \"tenth\": 0.1, \"third\": "
+                          "0.3333333333333333, \"note\": \"say \\\"hi\\\"\\\\\"}}");
     bgm_model_free(back);
     bgm_model_free(m);
     bgm_test_tmpdir_remove();
@@ -472,9 +478,39 @@ START_TEST(custom_layer_calls_refuse_misuse)
 }
 END_TEST
 
+static bgm_status twice_build(bgm_layer *l, const int64_t *const *in, const int *ndim,
+                              int nin, int64_t *out, int *out_ndim, void *user)
+{
+    bgm_status s;
+    memcpy(out, in[0], (size_t)ndim[0] * sizeof *out);
+    *out_ndim = ndim[0];
+    s = bgm_layer_add_weight(l, "w", (int64_t[]){0}, 1, BGM_INIT_ZEROS, 1);
+    ck_assert_int_eq(s, BGM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bgm_last_error(), "weight 'w' of shape (0,)"));
+    s = bgm_layer_add_weight(l, "w", (int64_t[]){2}, 1, (bgm_initializer)99, 1);
+    ck_assert_int_eq(s, BGM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(bgm_last_error(), "unknown initializer 99"));
+    s = bgm_layer_add_weight(l, "w", (int64_t[]){2}, 1, BGM_INIT_ZEROS, 1);
+    return s == BGM_OK ? bgm_layer_add_weight(l, "w", (int64_t[]){2}, 1, BGM_INIT_ZEROS, 1)
+                       : s;
+}
+
 START_TEST(build_errors_of_a_custom_kind_name_the_layer)
 {
+    bgm_layer_kind_def k;
+    bgm_layer *l = NULL;
     bgm_model *m = NULL;
+    BGM_ASSERT_OK(bgm_layer_kind_init(&k, sizeof k));
+    k.name = "Twice";
+    k.build = twice_build;
+    k.forward = residual_forward;
+    BGM_ASSERT_OK(bgm_layer_kind_register(&k));
+    BGM_ASSERT_OK(bgm_layer_create(&l, "Twice"));
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){2}, 1, 7));
+    BGM_ASSERT_FAILS(bgm_model_add(m, l), BGM_E_INVALID,
+                     "layer 'twice' (Twice) already has a weight named 'w'");
+    bgm_model_free(m);
+    BGM_ASSERT_OK(bgm_layer_kind_unregister("Twice"));
     register_residual();
     BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){3, 2}, 2, 7));
     BGM_ASSERT_FAILS(bgm_model_add(m, residual(1.0)), BGM_E_SHAPE,

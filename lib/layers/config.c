@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const bgm__enum_name bgm__activation_names[] = {
@@ -300,10 +301,17 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
         if (e->type == BGM__ENTRY_INT) {
             append(buf, size, used, "%lld", (long long)e->i);
         } else if (e->type == BGM__ENTRY_FLOAT) {
-            /* 17 digits read back as the same double; a whole number keeps a
-             * point so JSON readers see a float */
-            append(buf, size, used, "%.17g%s", e->f,
-                   e->f == floor(e->f) && fabs(e->f) < 1e17 ? ".0" : "");
+            /* the fewest digits that read back as the same double (0.1, not
+             * 0.10000000000000001); a whole number keeps a point so JSON
+             * readers see a float */
+            char num[32];
+            int digits = 15;
+            do
+                snprintf(num, sizeof num, "%.*g", digits, e->f);
+            while (strtod(num, NULL) != e->f && ++digits < 17);
+            if (digits == 17)
+                snprintf(num, sizeof num, "%.17g", e->f);
+            append(buf, size, used, "%s%s", num, strpbrk(num, ".en") ? "" : ".0");
         } else {
             append(buf, size, used, "\"");
             for (c = e->s; *c; c++) {

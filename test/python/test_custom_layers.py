@@ -376,3 +376,31 @@ def test_a_shared_two_input_layer_gets_the_gradients_of_both_calls():
     ty.sum().backward()
     np.testing.assert_allclose(model.predict([a, b, c]), ty.detach().numpy(), rtol=1e-5)
     np.testing.assert_allclose(grad.numpy(), g.grad.numpy(), rtol=1e-4)
+
+
+class TrainingScale(Layer):
+    def call(self, inputs, training=None):
+        return inputs * (2.0 if training else 1.0)
+
+
+def test_call_gets_keras_training_flag():
+    x, _ = data(n=3)
+    inp = bm.Input(shape=(3,))
+    model = bm.Model(inp, TrainingScale()(inp))
+    np.testing.assert_allclose(model.predict(x), x)
+    xt = bm.Tensor(x)
+    with bm.GradientTape():
+        np.testing.assert_allclose(model(xt, training=True).numpy(), 2 * x)
+        np.testing.assert_allclose(model(xt).numpy(), x)
+
+
+def test_an_exception_in_from_config_during_load_reaches_the_caller(tmp_path):
+    class Picky(ScaledResidual):
+        @classmethod
+        def from_config(cls, config):
+            raise ValueError("picky about %s" % config["name"])
+
+    path = str(tmp_path / "p.bgm")
+    functional(Picky(name="fussy")).save(path)
+    with pytest.raises(ValueError, match="picky about fussy"):
+        bm.load_model(path, custom_objects={"Picky": Picky})
