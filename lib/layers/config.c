@@ -150,6 +150,8 @@ bgm_status bgm__field_check(const bgm_layer *l, const bgm__field *f, const char 
     }
     case BGM__FIELD_LAYER:
         return BGM_OK; /* the kind's check looks at the wrapped layer */
+    case BGM__FIELD_LINES:
+        return BGM_OK; /* the kind's check looks at the lines */
     }
     return bgm__fail(BGM_E_INTERNAL, "%s: field '%s' of unknown type", fn, f->key);
 }
@@ -173,6 +175,7 @@ static size_t field_size(const bgm_layer *l, const bgm__field *f)
     case BGM__FIELD_FLOAT: return sizeof(float);
     case BGM__FIELD_INTS: return (size_t)bgm__field_count(l, f) * sizeof(int64_t);
     case BGM__FIELD_LAYER: return sizeof(bgm_layer *);
+    case BGM__FIELD_LINES: return sizeof(char *);
     default: return sizeof(int);
     }
 }
@@ -245,8 +248,31 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
         *used += (size_t)n;
 }
 
+/* lines ('\n'-separated) as a JSON list of strings, escaped; NULL as null. */
+static void lines_json(char *buf, size_t size, size_t *used, const char *lines)
+{
+    const char *p;
+    if (!lines) {
+        append(buf, size, used, "null");
+        return;
+    }
+    append(buf, size, used, "[\"");
+    for (p = lines; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n')
+            append(buf, size, used, "\", \"");
+        else if (c == '"' || c == '\\')
+            append(buf, size, used, "\\%c", c);
+        else if (c < 0x20)
+            append(buf, size, used, "\\u%04x", c);
+        else
+            append(buf, size, used, "%c", c);
+    }
+    append(buf, size, used, "\"]");
+}
+
 /* {"class_name": "Dense", "config": {"name": ..., "trainable": ..., fields}}.
- * Names, kinds and enum names are [A-Za-z0-9_.-], so nothing needs escaping. */
+ * Names, kinds and enum names are [A-Za-z0-9_.-], so only lines need escaping. */
 static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l, int wrapped)
 {
     int i, k;
@@ -292,6 +318,12 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
             memcpy(&inner, p, sizeof inner);
             config_json(buf, size, used, inner, 1);
             break;
+        case BGM__FIELD_LINES: {
+            const char *lines;
+            memcpy(&lines, p, sizeof lines);
+            lines_json(buf, size, used, lines);
+            break;
+        }
         }
     }
     for (i = 0; i < bgm__custom_num_entries(l); i++) {

@@ -153,6 +153,7 @@ BGM_API void bgm_layer_free(bgm_layer *layer)
     free(layer->specs);
     free(layer->init_table);
     free(layer->init_known);
+    bgm__preproc_release(layer);
     free(layer);
 }
 

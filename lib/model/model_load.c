@@ -87,6 +87,20 @@ static bgm_status read_field(const loader *ld, const char *prefix, const bgm__fi
             memcpy(p, &inner, sizeof inner);
         }
         break;
+    case BGM__FIELD_LINES: {
+        const char *str = NULL;
+        char *copy = NULL;
+        s = bgm__rd_get_str(ld, key, &str);
+        if (s != BGM_OK)
+            return s;
+        if (str[0]) { /* "": None; the kind's check looks at the lines */
+            copy = strdup(str);
+            if (!copy)
+                return bgm__fail(BGM_E_NOMEM, "%s: out of memory", ld->fn);
+        }
+        memcpy(p, &copy, sizeof copy);
+        break;
+    }
     }
     return s;
 }
@@ -291,6 +305,11 @@ static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l
     bgm_status s;
     if (index == 0)
         in.dtype = l->ops->takes_ids ? BGM_INT32 : BGM_FLOAT32;
+    if (index == 0 && l->ops->model_input) {
+        s = l->ops->model_input(l, &in);
+        if (s != BGM_OK)
+            return wrap(ld, s, "configuration");
+    }
     s = check_sizes(ld, l, &in, 1, what);
     if (s != BGM_OK)
         return s;

@@ -85,6 +85,12 @@ static bgm_status put_layer(bgm_archive *a, const char *prefix, const bgm_layer 
             snprintf(key, sizeof key, "%s%s.", prefix, f->key);
             s = put_layer(a, key, inner, 1);
             break;
+        case BGM__FIELD_LINES: {
+            const char *lines;
+            memcpy(&lines, p, sizeof lines);
+            s = bgm_archive_add_string(a, key, lines ? lines : ""); /* "": None */
+            break;
+        }
         }
     }
     /* a run-time kind's config entries, under "<prefix>config.<key>" */

@@ -38,7 +38,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
            "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding",
-           "MultiHeadAttention", "Lambda", "add", "subtract",
+           "MultiHeadAttention", "Rescaling", "Normalization", "TextVectorization",
+           "Lambda", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
@@ -887,6 +888,188 @@ class MultiHeadAttention(Layer):
         return call_layer(self, inputs)
 
 
+class Rescaling(Layer):
+    """Keras' Rescaling: inputs * scale + offset (no weights)."""
+
+    def __init__(self, scale, offset=0.0, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_rescaling(float(scale), float(offset)), name,
+                         input_shape)
+
+
+def _floats(values, what):
+    """values (a number or an array-like) as a flat ctypes float array and its length."""
+    try:
+        flat = [float(v) for v in _flatten(values)]
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("%s must be a number or an array of numbers, got %r"
+                                   % (what, values)) from None
+    return (ctypes.c_float * max(len(flat), 1))(*flat), len(flat)
+
+
+def _flatten(values):
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    if isinstance(values, (list, tuple)):
+        for v in values:
+            yield from _flatten(v)
+    else:
+        yield values
+
+
+class Normalization(Layer):
+    """Keras' Normalization over the last axis: (x - mean) / max(sqrt(variance),
+    1e-7), with mean and variance from adapt(data) or given (a number, or one
+    value per feature); invert=True undoes it. The statistics are
+    non-trainable weights, saved with the model."""
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, name=None,
+                 input_shape=None):
+        if axis not in (-1, (-1,), [-1]):
+            raise InvalidArgumentError("Normalization supports axis=-1 (the last axis) "
+                                       "only, got axis=%r" % (axis,))
+        if (mean is None) != (variance is None):
+            raise InvalidArgumentError("Normalization: give both mean and variance, or "
+                                       "neither (and call adapt)")
+        super().__init__(lib.bgm_layer_normalization(int(bool(invert))), name, input_shape)
+        if mean is not None:
+            m, nm = _floats(mean, "mean")
+            v, nv = _floats(variance, "variance")
+            if nm != nv:
+                self.close()
+                raise InvalidArgumentError("Normalization: mean has %d values, variance %d"
+                                           % (nm, nv))
+            self._set(lib.bgm_layer_normalization_set_stats, m, v, nm)
+
+    def adapt(self, data):
+        """The per-feature mean and variance of data (samples on every axis but
+        the last); before or after the layer joins a model."""
+        from .tensor import as_tensor, float32
+        data = as_tensor(data, float32)  # kept alive through the call
+        lib.bgm_layer_normalization_adapt(self._h, data._h)
+        model = self._weights_owner()
+        if model is not None:
+            model.invalidate_weights()
+
+
+TEXT_OUTPUT_MODES = {"int": 0, "multi_hot": 1, "count": 2, "tf_idf": 3}
+TEXT_STANDARDIZE = {"lower_and_strip_punctuation": 0, "lower": 1, "strip_punctuation": 2,
+                    None: 3}
+TEXT_SPLIT = {"whitespace": 0, "character": 1, None: 2}
+
+
+def _option(value, names, what):
+    if value not in names:
+        raise InvalidArgumentError("unknown %s %r; expected one of %s" % (
+            what, value, ", ".join(repr(k) for k in names)))
+    return names[value]
+
+
+def texts_array(texts, what="texts"):
+    """A C array of UTF-8 strings for a list / numpy array of str (or bytes)."""
+    if isinstance(texts, (str, bytes)):
+        texts = [texts]
+    items = [t for t in _flatten(texts)]
+    if not all(isinstance(t, (str, bytes)) for t in items):
+        bad = next(t for t in items if not isinstance(t, (str, bytes)))
+        raise InvalidArgumentError("%s must be strings, got %r (a %s)"
+                                   % (what, bad, type(bad).__name__))
+    enc = [t if isinstance(t, bytes) else t.encode("utf-8") for t in items]
+    return (ctypes.c_char_p * max(len(enc), 1))(*enc), len(enc)
+
+
+class TextVectorization(Layer):
+    """Keras' TextVectorization: raw strings to token ids ("int", padded with 0 and
+    cut to output_sequence_length; 1 is [UNK]) or to bag-of-words vectors
+    ("multi_hot", "count", "tf_idf"; index 0 is [UNK]). adapt(texts) learns the
+    vocabulary (and the idf weights); both are saved with the model. In a
+    Sequential model it comes first (its input is one string per sample), and
+    fit / evaluate / predict then take lists (or numpy arrays) of str."""
+
+    def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
+                 split="whitespace", ngrams=None, output_mode="int",
+                 output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
+                 idf_weights=None, sparse=False, ragged=False, encoding="utf-8",
+                 name=None, input_shape=(1,)):
+        if ngrams is not None or pad_to_max_tokens or sparse or ragged:
+            raise InvalidArgumentError("TextVectorization: ngrams, pad_to_max_tokens, "
+                                       "sparse and ragged are not supported")
+        if str(encoding).lower().replace("-", "") != "utf8":
+            raise InvalidArgumentError("TextVectorization reads UTF-8 only, got encoding=%r"
+                                       % (encoding,))
+        mode = _option(output_mode, TEXT_OUTPUT_MODES, "output_mode")
+        std = _option(standardize, TEXT_STANDARDIZE, "standardize")
+        spl = _option(split, TEXT_SPLIT, "split")
+        super().__init__(lib.bgm_layer_text_vectorization(
+            int(max_tokens or 0), mode, int(output_sequence_length or 0)), name, input_shape)
+        if std:
+            self._set(lib.bgm_layer_set_standardize, std)
+        if spl:
+            self._set(lib.bgm_layer_set_split, spl)
+        if vocabulary is not None:
+            try:
+                self.set_vocabulary(vocabulary, idf_weights)
+            except BaseException:
+                self.close()
+                raise
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Learns the vocabulary from data: a list or numpy array of str."""
+        arr, n = texts_array(data, "adapt's data")
+        lib.bgm_layer_text_vectorization_adapt(self._h, arr, n)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """vocabulary: the tokens (Keras' leading "" / "[UNK]" are skipped);
+        idf_weights (tf_idf only): one per token, or one more with [UNK]'s first."""
+        tokens = [t for t in vocabulary if t not in ("", "[UNK]", b"", b"[UNK]")]
+        arr, n = texts_array(tokens, "vocabulary")
+        idf = None
+        if idf_weights is not None:
+            w = [float(v) for v in _flatten(idf_weights)]
+            if len(w) == n:  # Keras: [UNK]'s weight is the mean of the others
+                w = [sum(w) / len(w)] + w
+            idf = (ctypes.c_float * max(len(w), 1))(*w)
+            if len(w) != n + 1:
+                raise InvalidArgumentError("idf_weights has %d values for %d tokens"
+                                           % (len(w), n))
+        lib.bgm_layer_set_vocabulary(self._h, arr, n, idf)
+
+    def vocabulary_size(self):
+        return lib.bgm_layer_vocabulary_size(self._h)
+
+    def get_vocabulary(self, include_special_tokens=True):
+        """The tokens by id: "" and "[UNK]" first in "int" mode, "[UNK]" in the others."""
+        out = []
+        n = ctypes.c_int64()
+        for i in range(self.vocabulary_size()):
+            p = lib.bgm_layer_vocabulary_token(self._h, i, ctypes.byref(n))
+            out.append(ctypes.string_at(p, n.value).decode("utf-8", "replace"))
+        if not include_special_tokens:
+            out = out[2:] if self.get_config()["output_mode"] == "int" else out[1:]
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("standardize", "split"):
+            if config.get(key) == "none":
+                config[key] = None
+        return config
+
+    def __call__(self, inputs):
+        """On KerasTensors: a graph call (its input is the vectorized text). On
+        strings: the vectorized strings, as Keras (a numpy array or a Tensor)."""
+        from .graph import KerasTensor
+        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(i, KerasTensor) for i in items):
+            return call_layer(self, inputs)
+        from .tensor import Tensor
+        from . import _compat
+        arr, n = texts_array(inputs)
+        out = ctypes.c_void_p()
+        lib.bgm_layer_text_vectorize(ctypes.byref(out), self._h, arr, n)
+        t = Tensor._adopt(out.value)
+        return t.numpy() if _compat.np is not None else t
+
+
 def _merge_function(cls):
     def merge(inputs, **kwargs):
         return cls(**kwargs)(inputs)
@@ -911,7 +1094,8 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "Concatenate": Concatenate, "Reshape": Reshape, "Permute": Permute,
          "ZeroPadding2D": ZeroPadding2D, "Conv1D": Conv1D,
          "PositionEmbedding": PositionEmbedding, "SinePositionEncoding": SinePositionEncoding,
-         "MultiHeadAttention": MultiHeadAttention}
+         "MultiHeadAttention": MultiHeadAttention, "Rescaling": Rescaling,
+         "Normalization": Normalization, "TextVectorization": TextVectorization}
 
 
 def _from_model(ptr, owner, model=None):

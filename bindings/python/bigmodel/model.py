@@ -204,6 +204,19 @@ def _node_shape(node):
     return (None,) + _shape_tuple(lib.bgm_node_shape(node, ctypes.byref(n)), n.value)
 
 
+def _is_texts(x):
+    """True for a non-empty list / tuple / numpy array whose entries are all str."""
+    np = _compat.np
+    if np is not None and isinstance(x, np.ndarray):
+        return x.size > 0 and x.dtype.kind in "USO" and all(
+            isinstance(v, (str, bytes)) for v in x.reshape(-1).tolist())
+    if isinstance(x, (list, tuple)) and x:
+        return all(isinstance(v, (str, bytes)) or (isinstance(v, (list, tuple)) and
+                                                   len(v) == 1 and isinstance(v[0], str))
+                   for v in x)
+    return False
+
+
 def _features(x, dtype=float32):
     return as_tensor(x, dtype)
 
@@ -551,9 +564,29 @@ class BaseModel:
         return [data]
 
     def _input_tensors(self, x):
-        """One Tensor per input from x, of the input's dtype."""
+        """One Tensor per input from x, of the input's dtype; raw strings for a
+        model that starts with TextVectorization."""
+        if self._takes_strings():
+            return [self._vectorize(x)]
         return [_features(a, dtype)
                 for a, dtype in zip(self._values(x, False, "x"), self._input_dtypes())]
+
+    def _takes_strings(self):
+        """True when the model's only input goes to a TextVectorization layer."""
+        return self._num_inputs == 1 and any(
+            layer.kind == "TextVectorization" for layer in self.layers
+            if getattr(layer, "_ptr", None) is not None)
+
+    def _vectorize(self, x):
+        """The model's input Tensor for x, a list / numpy array of str."""
+        if isinstance(x, Tensor) or not _is_texts(x):
+            raise InvalidArgumentError(
+                "this model starts with TextVectorization, so it takes raw strings (a "
+                "list or numpy array of str), got %s" % type(x).__name__)
+        arr, n = _layers.texts_array(x, "x")
+        out = ctypes.c_void_p()
+        lib.bgm_model_vectorize_strings(ctypes.byref(out), self._h, arr, n)
+        return Tensor._adopt(out.value)
 
     def _target_tensors(self, y):
         """One Tensor per output from y (see _targets)."""
