@@ -5,6 +5,7 @@ the results of the equivalent functional model, custom_objects and the
 registration decorator on load, and the error paths (an exception in call
 during fit reaches the caller, nothing leaked)."""
 import gc
+import re
 
 import numpy as np
 import pytest
@@ -404,3 +405,17 @@ def test_an_exception_in_from_config_during_load_reaches_the_caller(tmp_path):
     functional(Picky(name="fussy")).save(path)
     with pytest.raises(ValueError, match="picky about fussy"):
         bm.load_model(path, custom_objects={"Picky": Picky})
+
+
+def test_a_subclass_named_like_a_builtin_kind_raises_unless_registered_under_a_package():
+    class Dense(ScaledResidual):  # noqa: F811  (the clash is the point)
+        pass
+
+    with pytest.raises(StateError, match="'Dense' is a built-in layer kind"):
+        Dense()
+    bm.saving.register_keras_serializable(package="Mine")(Dense)
+    layer = Dense(0.5)
+    assert layer.kind == "Mine>Dense"
+    model = functional(layer)
+    # the automatic name drops the package, as Keras': dense, dense_1, ...
+    assert re.fullmatch(r"dense(_\d+)?", model.layers[0].name)

@@ -109,10 +109,11 @@ def ensure_kind(name):
 
 def kind_for(cls):
     """The kind of cls's layers, registered with the library; cls becomes the
-    class that name restores unless another one was registered under it."""
+    class that name restores (the last class of a name used wins, as when a
+    notebook cell defining it runs again)."""
     name = registered_name(cls)
-    _classes.setdefault(name, cls)
     ensure_kind(name)
+    _classes[name] = cls
     return name
 
 
