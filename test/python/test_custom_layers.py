@@ -336,6 +336,9 @@ def test_bad_subclasses_raise_clear_errors():
         LateWeight()(inp)
     with pytest.raises(TypeError, match="unexpected keyword arguments units"):
         NoCall(units=3)
+    with pytest.raises(InvalidArgumentError, match="dtype 'float16'; layers compute in "
+                                                   "float32"):
+        NoCall(dtype="float16")
     with pytest.raises(StateError, match="weight 'kernel' of layer 'scaled_residual"):
         layer = ScaledResidual()
         functional(layer)

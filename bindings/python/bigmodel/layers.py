@@ -202,7 +202,10 @@ class Layer(Handle):
         """A user-defined layer's handle: a new layer of its class's kind, or
         the loaded one from_config is restoring."""
         trainable = kwargs.pop("trainable", True)
-        kwargs.pop("dtype", None)
+        dtype = kwargs.pop("dtype", None)
+        if dtype not in (None, "float32"):
+            raise InvalidArgumentError("%s: dtype %r; layers compute in float32"
+                                       % (type(self).__name__, dtype))
         if kwargs:
             raise TypeError("%s got unexpected keyword arguments %s"
                             % (type(self).__name__, ", ".join(sorted(kwargs))))
