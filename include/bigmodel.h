@@ -43,5 +43,6 @@
 #include "bigmodel/graph.h"
 #include "bigmodel/generate.h"
 #include "bigmodel/preproc_layers.h"
+#include "bigmodel/custom_layer.h"
 
 #endif /* BIGMODEL_H */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const bgm__enum_name bgm__activation_names[] = {
@@ -323,6 +324,38 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
             lines_json(buf, size, used, lines);
             break;
         }
+        }
+    }
+    for (i = 0; i < bgm__custom_num_entries(l); i++) {
+        const bgm__config_entry *e = bgm__custom_entry(l, i);
+        const char *c;
+        append(buf, size, used, ", \"%s\": ", e->key);
+        if (e->type == BGM__ENTRY_INT) {
+            append(buf, size, used, "%lld", (long long)e->i);
+        } else if (e->type == BGM__ENTRY_FLOAT) {
+            /* the fewest digits that read back as the same double (0.1, not
+             * 0.10000000000000001); a whole number keeps a point so JSON
+             * readers see a float */
+            char num[32];
+            int digits = 15;
+            do
+                snprintf(num, sizeof num, "%.*g", digits, e->f);
+            while (strtod(num, NULL) != e->f && ++digits < 17);
+            if (digits == 17)
+                snprintf(num, sizeof num, "%.17g", e->f);
+            append(buf, size, used, "%s%s", num, strpbrk(num, ".en") ? "" : ".0");
+        } else {
+            append(buf, size, used, "\"");
+            for (c = e->s; *c; c++) {
+                unsigned char u = (unsigned char)*c;
+                if (u == '"' || u == '\\')
+                    append(buf, size, used, "\\%c", *c);
+                else if (u < 0x20)
+                    append(buf, size, used, "\\u%04x", u);
+                else
+                    append(buf, size, used, "%c", *c);
+            }
+            append(buf, size, used, "\"");
         }
     }
     append(buf, size, used, "}}");

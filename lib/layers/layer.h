@@ -14,6 +14,7 @@
 
 #include "bigmodel/model.h"
 #include "bigmodel/rnn_ops.h"
+#include "bigmodel/custom_layer.h"
 #include "core/error.h"
 
 #define BGM__NAME_SIZE 64
@@ -219,6 +220,18 @@ typedef struct bgm__layer_ops {
     bgm_status (*model_input)(const bgm_layer *l, bgm__shape *in);
 } bgm__layer_ops;
 
+/* One config entry of a custom layer (custom.c). */
+enum { BGM__ENTRY_INT = 0, BGM__ENTRY_FLOAT = 1, BGM__ENTRY_STRING = 2 };
+typedef struct bgm__config_entry {
+    char key[BGM__NAME_SIZE];
+    int type;                  /* BGM__ENTRY_* */
+    int64_t i;
+    double f;
+    char *s;                   /* owned */
+} bgm__config_entry;
+
+struct bgm__custom;            /* custom.c: a run-time kind's layer state */
+
 struct bgm_layer {
     const bgm__layer_ops *ops;
     char name[BGM__NAME_SIZE];
@@ -277,6 +290,8 @@ struct bgm_layer {
     float *idf;                /* TextVectorization tf_idf: vocabulary size weights from
                                   adapt / set_vocabulary, or NULL (owned) */
     struct bgm__text_lookup *lookup; /* TextVectorization: token -> id (owned) */
+    struct bgm__custom *custom; /* a kind registered at run time: its reference, config
+                                  entries, weight names (owned); NULL for built-ins */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -396,6 +411,22 @@ bgm_status bgm__rnn_forward(const bgm_layer *cfg, const bgm__forward_ctx *ctx,
 
 /* Sets the forget-gate quarter of an LSTM bias (4H) to 1 (Keras' unit_forget_bias). */
 void bgm__lstm_unit_forget_bias(float *bias, int64_t units);
+
+/* Run-time kinds (custom.c). A new layer of the registered kind named kind
+ * (no init callback run); BGM_E_INVALID naming fn and kind when none is. */
+bgm_status bgm__custom_layer_new(bgm_layer **out, const char *kind, const char *fn);
+
+/* Frees a custom layer's state and drops its reference to the kind. */
+void bgm__custom_free(struct bgm__custom *c);
+
+/* The config entries of l (0 for a built-in layer): for saving and configs. */
+int bgm__custom_num_entries(const bgm_layer *l);
+const bgm__config_entry *bgm__custom_entry(const bgm_layer *l, int i);
+
+/* Sets the entry key of custom layer l to *v (type and value; a string is
+ * copied), checking the key and the string's length; for the loader. */
+bgm_status bgm__custom_set_entry(bgm_layer *l, const char *key, const bgm__config_entry *v,
+                                 const char *fn);
 
 /* The kinds. */
 extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops,

@@ -567,6 +567,19 @@ OPTIONAL = {
                                                    c_char_p, c_double, c_int, c_double]),
     "bgm_callback_backup_and_restore": (STATUS, [PH, c_char_p, c_int]),
     "bgm_model_set_log": (STATUS, [H, LOG_FN, c_void_p]),
+    # user-defined layers (bigmodel/custom_layer.h; bigmodel._custom)
+    "bgm_layer_kind_init": (STATUS, [c_void_p, c_size_t]),
+    "bgm_layer_kind_register": (STATUS, [c_void_p]),
+    "bgm_layer_kind_unregister": (STATUS, [c_char_p]),
+    "bgm_layer_kind_registered": (c_int, [c_char_p]),
+    "bgm_layer_create": (STATUS, [PH, c_char_p]),
+    "bgm_layer_add_weight": (STATUS, [H, c_char_p, I64P, c_int, c_int, c_int]),
+    "bgm_layer_set_config_int": (STATUS, [H, c_char_p, c_int64]),
+    "bgm_layer_set_config_float": (STATUS, [H, c_char_p, c_double]),
+    "bgm_layer_set_config_string": (STATUS, [H, c_char_p, c_char_p]),
+    "bgm_layer_set_user_data": (STATUS, [H, c_void_p]),
+    "bgm_layer_user_data": (c_void_p, [H]),
+    "bgm_layer_kind_fail": (c_int, [H, c_int, c_char_p]),
 }
 
 # ---- errors ----------------------------------------------------------------
@@ -579,7 +592,20 @@ def raise_for_status(status, func=None, args=None):
     message = lib.bgm_last_error()
     text = message.decode("utf-8", "replace") if message else ""
     name = getattr(func, "__name__", "")
+    pending = getattr(callback_error, "value", None)
+    if pending is not None:
+        # a Python callback (a custom layer's build or call) raised: the caller
+        # gets that exception, when the library's message is the one it left
+        callback_error.value = None
+        exc, marker = pending
+        if marker in text:
+            raise exc
     raise errors.error_for_status(status, text or "%s failed" % name)
+
+
+# The exception a Python callback raised, with the message it left in the
+# library's error slot, for raise_for_status to re-raise (per thread).
+callback_error = threading.local()
 
 
 def _missing(name, path):

@@ -24,7 +24,7 @@ import json
 import numbers
 import weakref
 
-from . import _lib
+from . import _custom, _lib
 from ._lib import lib
 from ._handle import Handle
 from .errors import InvalidArgumentError, NoMemoryError, StateError
@@ -39,7 +39,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
            "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding",
            "MultiHeadAttention", "Rescaling", "Normalization", "TextVectorization",
-           "add", "subtract",
+           "Lambda", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
@@ -151,8 +151,19 @@ class InputLayer:
         return "InputLayer(shape=%s)" % (self.shape,)
 
 
+_SUBCLASS = object()  # Layer's ptr when a user's subclass calls super().__init__(**kwargs)
+
+
 class Layer(Handle):
-    """A layer configuration; see the module documentation for ownership."""
+    """A layer configuration; see the module documentation for ownership.
+
+    Subclass it as in Keras: ``__init__(**kwargs)`` passing name / trainable
+    on to ``super().__init__``, ``build(input_shape)`` declaring weights with
+    ``add_weight``, ``call(inputs)`` written with bigmodel ops, and
+    ``get_config`` returning the constructor's arguments (ints, floats, bools,
+    strings) for model files. Such a layer runs inside the library (fit stays
+    in C) through its run-time layer kinds (bigmodel._custom); the output
+    shape comes from ``compute_output_shape`` or from a call on zeros."""
 
     _free_fn, _counter = "bgm_layer_free", "layer"
     _owner = None     # who frees the handle: the Sequential's memory once added, the
@@ -162,7 +173,16 @@ class Layer(Handle):
     _freed = None     # how its handle went away: "adding it to a model", ...
     _wrapped = False  # its handle went to a Bidirectional layer
 
-    def __init__(self, ptr, name=None, input_shape=None, input_dim=None):
+    _custom_key = None   # a user-defined layer: its key in bigmodel._custom
+
+    def __init__(self, ptr=_SUBCLASS, name=None, input_shape=None, input_dim=None, **kwargs):
+        if ptr is _SUBCLASS:
+            self._init_custom(name, input_shape if input_shape is not None else input_dim,
+                              kwargs)
+            return
+        if kwargs:
+            raise TypeError("%s got unexpected keyword arguments %s"
+                            % (type(self).__name__, ", ".join(sorted(kwargs))))
         if not ptr:
             message = (lib.bgm_last_error() or b"").decode("utf-8", "replace")
             cls = NoMemoryError if "out of memory" in message else InvalidArgumentError
@@ -177,6 +197,76 @@ class Layer(Handle):
         except BaseException:
             self.close()
             raise
+
+    def _init_custom(self, name, input_shape, kwargs):
+        """A user-defined layer's handle: a new layer of its class's kind, or
+        the loaded one from_config is restoring."""
+        trainable = kwargs.pop("trainable", True)
+        dtype = kwargs.pop("dtype", None)
+        if dtype not in (None, "float32"):
+            raise InvalidArgumentError("%s: dtype %r; layers compute in float32"
+                                       % (type(self).__name__, dtype))
+        if kwargs:
+            raise TypeError("%s got unexpected keyword arguments %s"
+                            % (type(self).__name__, ", ".join(sorted(kwargs))))
+        ptr = _custom.adopting()
+        if ptr is not None:
+            _custom.adopt(self, ptr)
+            return
+        kind = _custom.kind_for(type(self))
+        self._make(lib.bgm_layer_create, kind.encode())
+        self.input_shape = _input_shape(input_shape)
+        try:
+            _custom.attach(self, self._ptr)
+            if name is not None:
+                lib.bgm_layer_set_name(self._ptr, str(name).encode("utf-8"))
+            if not trainable:
+                lib.bgm_layer_set_trainable(self._ptr, 0)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- what a subclass overrides (Keras' Layer API) --
+
+    def build(self, input_shape):
+        """Declares the weights (add_weight) for inputs of input_shape ((None, ...),
+        or a list of them for several inputs). Runs when the layer joins a model."""
+
+    def call(self, inputs):
+        raise NotImplementedError("%s.call: a Layer subclass defines call(inputs)"
+                                  % type(self).__name__)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape (None, ...); None (the default) lets the library find
+        it by calling the layer on zeros."""
+        return None
+
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
+                   trainable=True, name=None, **kwargs):
+        """A weight of the layer, in build(): shape (without a batch axis),
+        Keras' initializer name, trainable. The returned object is the weight's
+        tensor inside call()."""
+        ptr = getattr(self, "_custom_building", None)
+        if ptr is None:
+            raise StateError("add_weight: call it in build() of a Layer subclass")
+        if name is None:
+            name = "variable" if not self._custom_weights else \
+                "variable_%d" % len(self._custom_weights)
+        shape = tuple(int(d) for d in (shape or ()))
+        dims, ndim = _lib.shape_array(shape)
+        lib.bgm_layer_add_weight(ptr, str(name).encode("utf-8"), dims, ndim,
+                                 _initializer(initializer, "initializer"),
+                                 1 if trainable else 0)
+        me = weakref.ref(self)
+        ref = _custom.LayerWeight(lambda: me().name if me() else "?", name, shape,
+                                  bool(trainable))
+        self._custom_weights.append(ref)
+        return ref
+
+    @classmethod
+    def from_config(cls, config):
+        """cls(**config), as Keras."""
+        return cls(**config)
 
     def _set(self, setter, *args):
         try:
@@ -204,6 +294,10 @@ class Layer(Handle):
         """True once the layer belongs to a model or was called (its shapes are known)."""
         return self._owner is not None and self._ptr is not None
 
+    @built.setter
+    def built(self, value):
+        pass  # Keras' build() sets it; here the library knows
+
     def _give_to(self, owner):
         """Marks the handle as owner's (a model's or a graph's memory), before
         bgm_model_add or bgm_layer_call takes it."""
@@ -211,6 +305,8 @@ class Layer(Handle):
             raise StateError("layer '%s' already belongs to a model or was called on "
                              "KerasTensors; a layer can be in one model only" % self.name)
         h = self._h
+        if self._custom_key is not None:
+            _custom.give(self)
         self._owner = owner
         _lib.count("layer", -1)
         return h
@@ -1008,8 +1104,43 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
 def _from_model(ptr, owner, model=None):
     """The Layer object (of the class its kind names) over ptr, a layer of owner
     (a model's or a graph's memory)."""
+    layer = _custom.object_for(ptr) if lib.bgm_layer_user_data(ptr) else None
+    if layer is not None:  # a user-defined layer: its own object
+        layer._owner = owner
+        layer._model = owner if model is None else model
+        return layer
     kind = lib.bgm_layer_kind(ptr).decode()
     return KINDS.get(kind, Layer)._view(ptr, owner, model)
+
+
+class Lambda(Layer):
+    """Keras' Lambda: ``Lambda(function)`` runs function(inputs) (bigmodel ops)
+    as a layer. A model file keeps the function's registered name only
+    (register_keras_serializable, or its __name__), and load_model finds it
+    in custom_objects or the registry; a lambda expression cannot be loaded."""
+
+    def __init__(self, function, output_shape=None, **kwargs):
+        if isinstance(function, str):
+            self._function_name, function = function, _custom.lookup_function(function)
+        else:
+            if not callable(function):
+                raise InvalidArgumentError("Lambda: function must be callable, got %r"
+                                           % (function,))
+            self._function_name = _custom.registered_name(function)
+        self.function = function
+        self._output_shape = None if output_shape is None else tuple(output_shape)
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        return self.function(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return None if self._output_shape is None else (None,) + self._output_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["function"] = self._function_name
+        return config
 
 
 def _window_options(layer, strides, padding):

@@ -1150,16 +1150,23 @@ class Sequential(BaseModel):
         self._input_shape = _shape_tuple(dims, n.value)
 
 
-def load_model(path):
+def load_model(path, custom_objects=None):
     """The model saved at path (by save): built, with its weights, and compiled
     with its optimizer state when it was, ready to predict, evaluate or continue
     fit (pass initial_epoch=model.epochs_completed). A functional model comes
     back as a bigmodel.Model (inputs, outputs, layers, get_layer, ...), any
     other as a Sequential. Loss objects are not rebuilt (model.loss is None).
+    custom_objects: {registered name: Layer subclass or Lambda function} for
+    the user-defined layers of the file (those registered with
+    bigmodel.saving.register_keras_serializable need none); a layer whose
+    class or function is in neither raises, naming it.
     Raises FileIOError when the file cannot be read, FormatError when it is not
     a valid model file."""
+    from . import _custom
+    _custom.kind_for(_layers.Lambda)
     out = ctypes.c_void_p()
-    lib.bgm_model_load(ctypes.byref(out), _path(path))
+    with _custom.custom_object_scope(custom_objects):
+        lib.bgm_model_load(ctypes.byref(out), _path(path))
     ptr = out.value
     if lib.has("bgm_model_class_name") and lib.bgm_model_class_name(ptr) == b"Functional":
         from .functional import Model
