@@ -42,5 +42,7 @@
 #include "bigmodel/model.h"
 #include "bigmodel/graph.h"
 #include "bigmodel/generate.h"
+#include "bigmodel/preproc_layers.h"
+#include "bigmodel/custom_layer.h"
 
 #endif /* BIGMODEL_H */

@@ -1294,6 +1294,78 @@ BGM_API bgm_status bgm_callback_csv_logger(bgm_callback **out, const char *path,
 /** A callback calling fn(ctx, ...) at every event (Keras' LambdaCallback). ctx is borrowed. */
 BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, void *ctx);
 
+/**
+ * Keras' ModelCheckpoint: saves m during fit, at every epoch end
+ * (save_freq 0, Keras' "epoch") or every save_freq batches, to filepath
+ * with its fields filled in as Python's str.format would: "{epoch:02d}"
+ * (the 1-based epoch, as Keras names files), "{batch}" (1-based, when
+ * saving on batches), and any log name ("{val_loss:.2f}", "{accuracy}").
+ * Format specs: [[fill]align][sign][0][width][.precision][type] with type
+ * d, f, e, E, g, G, % or none (a float without spec is written as Python's
+ * repr). save_weights_only writes the weights only, as safetensors (then
+ * filepath must end in ".safetensors"), else the whole model file
+ * (bgm_model_save). With save_best_only it saves only when monitor improved
+ * on the best value so far (initial_value_threshold, or none when NaN;
+ * unlike the other callbacks it carries over to the next fit, as in Keras):
+ * lower is better with mode "min", higher with "max", and with "auto" (or
+ * NULL) higher for accuracy-like names as bgm_callback_early_stopping. A
+ * monitor missing from the logs is logged as a warning (bgm_model_set_log)
+ * and the model is saved, as Keras does. Missing parent folders are
+ * created. verbose 1 writes Keras' "Epoch 3: val_loss improved from ..."
+ * lines to fit's output. filepath, monitor and mode are copied.
+ * Errors: BGM_E_INVALID (NULL out, filepath or monitor; a malformed field
+ * or an unsupported format spec in filepath, naming it; mode not "auto",
+ * "min" or "max"; verbose not 0 or 1; save_freq < 0; save_weights_only
+ * with a path not ending in ".safetensors"), BGM_E_NOMEM. During fit:
+ * BGM_E_INVALID (a field naming no log value: the message lists them; a
+ * spec that does not fit the value, as "{loss:d}"), BGM_E_IO (a folder that
+ * cannot be created or a file that cannot be written, naming the path).
+ */
+BGM_API bgm_status bgm_callback_model_checkpoint(bgm_callback **out, const char *filepath,
+                                                 const char *monitor, int verbose,
+                                                 int save_best_only, int save_weights_only,
+                                                 const char *mode, int64_t save_freq,
+                                                 double initial_value_threshold);
+
+/**
+ * Keras' ReduceLROnPlateau: at each epoch end, records the optimizer's rate
+ * as "learning_rate" in the logs (so the history shows it, before any
+ * change at that epoch), then, when monitor has not improved by more than
+ * min_delta for patience epochs (outside the cooldown epochs after a
+ * reduction), multiplies the rate by factor, never below min_lr (in double
+ * precision, then stored as the optimizer's float, as Keras). Improvement
+ * follows mode as in bgm_callback_model_checkpoint. A monitor missing from
+ * the logs is logged as a warning (bgm_model_set_log) and nothing changes,
+ * as Keras does. verbose 1 writes "Epoch 5: ReduceLROnPlateau reducing
+ * learning rate to 0.001." to fit's output. monitor and mode are copied.
+ * Errors: BGM_E_INVALID (NULL out or monitor; factor not in [0, 1);
+ * patience, cooldown < 0; min_delta, min_lr < 0 or not finite; mode unknown;
+ * verbose not 0 or 1), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_callback_reduce_lr_on_plateau(bgm_callback **out, const char *monitor,
+                                                     double factor, int patience, int verbose,
+                                                     const char *mode, double min_delta,
+                                                     int cooldown, double min_lr);
+
+/**
+ * Keras' BackupAndRestore (save_freq "epoch"): at every epoch end saves m
+ * (bgm_model_save: weights, optimizer state, generator, epochs completed)
+ * to "<backup_dir>/latest.bgm", creating the folder when missing. When fit
+ * begins and that file exists, m takes its weights, optimizer state and
+ * rate, generator and epochs completed, and fit starts at the epoch after
+ * the backup's instead of initial_epoch: a fit that was killed or failed
+ * resumes where it stopped and ends with the weights an uninterrupted fit
+ * gives, bit for bit (same data, options and thread count). When fit ends
+ * without error, delete_checkpoint != 0 removes the file and the folder
+ * (when it is then empty). backup_dir is copied.
+ * Errors: BGM_E_INVALID (NULL out or backup_dir, an empty backup_dir),
+ * BGM_E_NOMEM. During fit: the errors of bgm_model_load on the backup,
+ * BGM_E_INVALID (a backup of another architecture or optimizer, naming the
+ * file), BGM_E_IO (the folder or file cannot be written, naming it).
+ */
+BGM_API bgm_status bgm_callback_backup_and_restore(bgm_callback **out, const char *backup_dir,
+                                                   int delete_checkpoint);
+
 /** Epoch index at which early stopping stopped training in the last fit; -1 if it did not. */
 BGM_API int bgm_callback_stopped_epoch(const bgm_callback *cb);
 
@@ -1316,6 +1388,30 @@ BGM_API double bgm_logs_value(const bgm_logs *logs, int i);
  * name: the message lists the names present).
  */
 BGM_API bgm_status bgm_logs_get(double *value, const bgm_logs *logs, const char *name);
+
+/* ---- log -----------------------------------------------------------------
+ * The library never prints on its own: warnings about likely mistakes (the
+ * ones Keras warns about: from_logits = 1 after a softmax or sigmoid output,
+ * a softmax over one unit, categorical cross-entropy on one unit, a
+ * callback's monitor missing from the logs) go to the model's log function,
+ * which is unset (silent) by default. docs/keras.md lists every warning.
+ */
+
+/** How serious a log message is. Values are part of the ABI. */
+typedef enum bgm_log_level {
+    BGM_LOG_WARNING = 1   /**< a likely mistake (Keras' UserWarning) */
+} bgm_log_level;
+
+/** Receives one log message (borrowed for the call, one line, no newline). */
+typedef void (*bgm_log_fn)(void *ctx, bgm_log_level level, const char *message);
+
+/**
+ * Sets m's log function (NULL: silent, the default); ctx is borrowed and
+ * passed back. It is called from compile and from fit (its callbacks), on
+ * the calling thread; it must not call back into m. Not saved in model
+ * files. Errors: BGM_E_INVALID (NULL m).
+ */
+BGM_API bgm_status bgm_model_set_log(bgm_model *m, bgm_log_fn fn, void *ctx);
 
 /* ---- model files ---------------------------------------------------------
  * A model file (.bgm, the archive format of io.h; docs/file-format.md lists

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const bgm__enum_name bgm__activation_names[] = {
@@ -149,6 +150,8 @@ bgm_status bgm__field_check(const bgm_layer *l, const bgm__field *f, const char 
     }
     case BGM__FIELD_LAYER:
         return BGM_OK; /* the kind's check looks at the wrapped layer */
+    case BGM__FIELD_LINES:
+        return BGM_OK; /* the kind's check looks at the lines */
     }
     return bgm__fail(BGM_E_INTERNAL, "%s: field '%s' of unknown type", fn, f->key);
 }
@@ -172,6 +175,7 @@ static size_t field_size(const bgm_layer *l, const bgm__field *f)
     case BGM__FIELD_FLOAT: return sizeof(float);
     case BGM__FIELD_INTS: return (size_t)bgm__field_count(l, f) * sizeof(int64_t);
     case BGM__FIELD_LAYER: return sizeof(bgm_layer *);
+    case BGM__FIELD_LINES: return sizeof(char *);
     default: return sizeof(int);
     }
 }
@@ -244,8 +248,31 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
         *used += (size_t)n;
 }
 
+/* lines ('\n'-separated) as a JSON list of strings, escaped; NULL as null. */
+static void lines_json(char *buf, size_t size, size_t *used, const char *lines)
+{
+    const char *p;
+    if (!lines) {
+        append(buf, size, used, "null");
+        return;
+    }
+    append(buf, size, used, "[\"");
+    for (p = lines; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n')
+            append(buf, size, used, "\", \"");
+        else if (c == '"' || c == '\\')
+            append(buf, size, used, "\\%c", c);
+        else if (c < 0x20)
+            append(buf, size, used, "\\u%04x", c);
+        else
+            append(buf, size, used, "%c", c);
+    }
+    append(buf, size, used, "\"]");
+}
+
 /* {"class_name": "Dense", "config": {"name": ..., "trainable": ..., fields}}.
- * Names, kinds and enum names are [A-Za-z0-9_.-], so nothing needs escaping. */
+ * Names, kinds and enum names are [A-Za-z0-9_.-], so only lines need escaping. */
 static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l, int wrapped)
 {
     int i, k;
@@ -291,6 +318,44 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
             memcpy(&inner, p, sizeof inner);
             config_json(buf, size, used, inner, 1);
             break;
+        case BGM__FIELD_LINES: {
+            const char *lines;
+            memcpy(&lines, p, sizeof lines);
+            lines_json(buf, size, used, lines);
+            break;
+        }
+        }
+    }
+    for (i = 0; i < bgm__custom_num_entries(l); i++) {
+        const bgm__config_entry *e = bgm__custom_entry(l, i);
+        const char *c;
+        append(buf, size, used, ", \"%s\": ", e->key);
+        if (e->type == BGM__ENTRY_INT) {
+            append(buf, size, used, "%lld", (long long)e->i);
+        } else if (e->type == BGM__ENTRY_FLOAT) {
+            /* the fewest digits that read back as the same double (0.1, not
+             * 0.10000000000000001); a whole number keeps a point so JSON
+             * readers see a float */
+            char num[32];
+            int digits = 15;
+            do
+                snprintf(num, sizeof num, "%.*g", digits, e->f);
+            while (strtod(num, NULL) != e->f && ++digits < 17);
+            if (digits == 17)
+                snprintf(num, sizeof num, "%.17g", e->f);
+            append(buf, size, used, "%s%s", num, strpbrk(num, ".en") ? "" : ".0");
+        } else {
+            append(buf, size, used, "\"");
+            for (c = e->s; *c; c++) {
+                unsigned char u = (unsigned char)*c;
+                if (u == '"' || u == '\\')
+                    append(buf, size, used, "\\%c", *c);
+                else if (u < 0x20)
+                    append(buf, size, used, "\\u%04x", u);
+                else
+                    append(buf, size, used, "%c", *c);
+            }
+            append(buf, size, used, "\"");
         }
     }
     append(buf, size, used, "}}");

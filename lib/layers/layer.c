@@ -149,9 +149,11 @@ BGM_API void bgm_layer_free(bgm_layer *layer)
     if (!layer)
         return;
     bgm_layer_free(layer->inner);
+    bgm__custom_free(layer->custom);
     free(layer->specs);
     free(layer->init_table);
     free(layer->init_known);
+    bgm__preproc_release(layer);
     free(layer);
 }
 

@@ -14,6 +14,7 @@
 
 #include "bigmodel/model.h"
 #include "bigmodel/rnn_ops.h"
+#include "bigmodel/custom_layer.h"
 #include "core/error.h"
 
 #define BGM__NAME_SIZE 64
@@ -104,7 +105,10 @@ typedef enum bgm__field_type {
     BGM__FIELD_ENUM,           /* int, one of names */
     BGM__FIELD_INTS,           /* int64_t[count], each in [lo, hi] or -1 when minus_one;
                                   count 0: as many as the int at count_offset, 1 to 7 */
-    BGM__FIELD_LAYER           /* bgm_layer *, a wrapped layer with fields of its own */
+    BGM__FIELD_LAYER,          /* bgm_layer *, a wrapped layer with fields of its own */
+    BGM__FIELD_LINES           /* char *, owned, NULL for None: lines joined by '\n'
+                                  (a list of strings in configs: TextVectorization's
+                                  vocabulary) */
 } bgm__field_type;
 
 /*
@@ -211,7 +215,22 @@ typedef struct bgm__layer_ops {
     /* How many inputs a call takes: from min_inputs to max_inputs (0, 0:
      * exactly one; max_inputs -1: no limit). */
     int min_inputs, max_inputs;
+    /* Optional: as the first layer of a Sequential model, sets the model's
+     * input *in (TextVectorization: the vectorized strings). */
+    bgm_status (*model_input)(const bgm_layer *l, bgm__shape *in);
 } bgm__layer_ops;
+
+/* One config entry of a custom layer (custom.c). */
+enum { BGM__ENTRY_INT = 0, BGM__ENTRY_FLOAT = 1, BGM__ENTRY_STRING = 2 };
+typedef struct bgm__config_entry {
+    char key[BGM__NAME_SIZE];
+    int type;                  /* BGM__ENTRY_* */
+    int64_t i;
+    double f;
+    char *s;                   /* owned */
+} bgm__config_entry;
+
+struct bgm__custom;            /* custom.c: a run-time kind's layer state */
 
 struct bgm_layer {
     const bgm__layer_ops *ops;
@@ -258,6 +277,21 @@ struct bgm_layer {
     float max_wavelength;      /* SinePositionEncoding */
     int center, scale;         /* LayerNormalization: with beta / with gamma */
     int keepdims;              /* GlobalAveragePooling1D: keep the time axis (as 1) */
+    float rescale, offset;     /* Rescaling */
+    int invert;                /* Normalization */
+    float *stats;              /* Normalization: mean then variance (nstats each) from
+                                  adapt / set_stats, or NULL (owned) */
+    int64_t nstats;
+    bgm_tensor *constant;      /* Rescaling's offset, Normalization's epsilon: (1,) made
+                                  by build (owned) */
+    int64_t max_tokens, sequence_length; /* TextVectorization (0: None) */
+    int standardize, split, output_mode; /* TextVectorization */
+    char *vocabulary;          /* TextVectorization: tokens joined by '\n' (owned) */
+    float *idf;                /* TextVectorization tf_idf: vocabulary size weights from
+                                  adapt / set_vocabulary, or NULL (owned) */
+    struct bgm__text_lookup *lookup; /* TextVectorization: token -> id (owned) */
+    struct bgm__custom *custom; /* a kind registered at run time: its reference, config
+                                  entries, weight names (owned); NULL for built-ins */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -378,6 +412,22 @@ bgm_status bgm__rnn_forward(const bgm_layer *cfg, const bgm__forward_ctx *ctx,
 /* Sets the forget-gate quarter of an LSTM bias (4H) to 1 (Keras' unit_forget_bias). */
 void bgm__lstm_unit_forget_bias(float *bias, int64_t units);
 
+/* Run-time kinds (custom.c). A new layer of the registered kind named kind
+ * (no init callback run); BGM_E_INVALID naming fn and kind when none is. */
+bgm_status bgm__custom_layer_new(bgm_layer **out, const char *kind, const char *fn);
+
+/* Frees a custom layer's state and drops its reference to the kind. */
+void bgm__custom_free(struct bgm__custom *c);
+
+/* The config entries of l (0 for a built-in layer): for saving and configs. */
+int bgm__custom_num_entries(const bgm_layer *l);
+const bgm__config_entry *bgm__custom_entry(const bgm_layer *l, int i);
+
+/* Sets the entry key of custom layer l to *v (type and value; a string is
+ * copied), checking the key and the string's length; for the loader. */
+bgm_status bgm__custom_set_entry(bgm_layer *l, const char *key, const bgm__config_entry *v,
+                                 const char *fn);
+
 /* The kinds. */
 extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops,
     bgm__avg_pool2d_ops, bgm__global_avg_pool2d_ops, bgm__flatten_ops, bgm__dropout_ops,
@@ -386,6 +436,14 @@ extern const bgm__layer_ops bgm__dense_ops, bgm__conv2d_ops, bgm__max_pool2d_ops
     bgm__average_ops, bgm__maximum_ops, bgm__minimum_ops, bgm__concatenate_ops,
     bgm__reshape_ops, bgm__permute_ops, bgm__zero_padding2d_ops, bgm__conv1d_ops,
     bgm__position_embedding_ops, bgm__sine_position_encoding_ops, bgm__layer_norm_ops,
-    bgm__rms_norm_ops, bgm__global_avg_pool1d_ops, bgm__multi_head_attention_ops;
+    bgm__rms_norm_ops, bgm__global_avg_pool1d_ops, bgm__multi_head_attention_ops,
+    bgm__rescaling_ops, bgm__normalization_ops, bgm__text_vectorization_ops;
+
+/* Frees what the preprocessing kinds own in l (stats, constant, vocabulary,
+ * idf, lookup). */
+void bgm__preproc_release(bgm_layer *l);
+
+/* Frees a TextVectorization lookup table. */
+void bgm__text_lookup_free(struct bgm__text_lookup *t);
 
 #endif

@@ -15,6 +15,7 @@ static const bgm__layer_ops *const kinds[] = {
     &bgm__position_embedding_ops, &bgm__sine_position_encoding_ops,
     &bgm__multi_head_attention_ops,
     &bgm__layer_norm_ops,    &bgm__rms_norm_ops,     &bgm__global_avg_pool1d_ops,
+    &bgm__rescaling_ops,     &bgm__normalization_ops, &bgm__text_vectorization_ops,
 };
 
 const bgm__layer_ops *bgm__layer_kind_by_name(const char *kind)

@@ -214,6 +214,7 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
 {
     static const char *fn = "bgm_model_add";
     bgm_node *node = NULL, *prev;
+    bgm__shape saved_in;
     bgm_status s;
     if (!layer)
         return m ? BGM_E_INVALID
@@ -250,10 +251,21 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
     prev = m->outputs[0];
     if (m->nlayers == 0)
         prev->shape.dtype = layer->ops->takes_ids ? BGM_INT32 : BGM_FLOAT32;
+    saved_in = prev->shape;
+    if (m->nlayers == 0 && layer->ops->model_input) {
+        s = layer->ops->model_input(layer, &prev->shape);
+        if (s != BGM_OK) {
+            prev->shape = saved_in;
+            bgm_layer_free(layer);
+            return s;
+        }
+    }
     layer->index = m->nlayers;
     s = bgm__graph_call(&node, m->graph, layer, &prev, 1, fn); /* frees layer on error */
-    if (s != BGM_OK)
+    if (s != BGM_OK) {
+        prev->shape = saved_in;
         return s;
+    }
     m->outputs[0] = node;
     s = bgm__model_plan(m, fn);
     if (s == BGM_OK) {
@@ -262,6 +274,7 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
     }
     if (s != BGM_OK) {
         m->outputs[0] = prev;
+        prev->shape = saved_in;
         layer->model = NULL;
         bgm__graph_pop_call(m->graph); /* frees layer */
         if (bgm__model_plan(m, fn) != BGM_OK)

@@ -112,6 +112,8 @@ struct bgm_model {
     int *compiled_trainable;   /* nlayers flags saved by compile (NULL before): fit
                                   and train_on_batch follow these, not the layers' */
     int fitting;               /* fit is running: compile is refused */
+    bgm_log_fn log;            /* bgm_model_set_log's function (NULL: silent) */
+    void *log_ctx;
 
     /* set by compile */
     bgm_optimizer *optimizer;
@@ -273,6 +275,8 @@ bgm_status bgm__model_add_metric_fn(bgm_model *m, int output, const char *name,
 void bgm__metrics_free(bgm_metric **metrics, int n);
 
 
+/* Sends a warning to m's log function, if any (log.c). */
+void bgm__model_warn(const bgm_model *m, const char *fmt, ...) BGM__PRINTF(2, 3);
 /* Copies all weights (params then state) to / from buf of nparams + nstate floats. */
 void bgm__model_copy_weights_out(const bgm_model *m, float *buf);
 void bgm__model_copy_weights_in(bgm_model *m, const float *buf);

@@ -87,6 +87,58 @@ static bgm_status read_field(const loader *ld, const char *prefix, const bgm__fi
             memcpy(p, &inner, sizeof inner);
         }
         break;
+    case BGM__FIELD_LINES: {
+        const char *str = NULL;
+        char *copy = NULL;
+        s = bgm__rd_get_str(ld, key, &str);
+        if (s != BGM_OK)
+            return s;
+        if (str[0]) { /* "": None; the kind's check looks at the lines */
+            copy = strdup(str);
+            if (!copy)
+                return bgm__fail(BGM_E_NOMEM, "%s: out of memory", ld->fn);
+        }
+        memcpy(p, &copy, sizeof copy);
+        break;
+    }
+    }
+    return s;
+}
+
+/* The config entries of custom layer l: the keys "<prefix>config.<key>". */
+static bgm_status read_entries(const loader *ld, const char *prefix, bgm_layer *l)
+{
+    char start[KEY_SIZE];
+    size_t n = (size_t)snprintf(start, sizeof start, "%sconfig.", prefix);
+    int64_t i, count = bgm_archive_num_meta(ld->a);
+    bgm_status s = BGM_OK;
+    for (i = 0; s == BGM_OK && i < count; i++) {
+        const char *key = bgm_archive_meta_key(ld->a, i);
+        bgm__config_entry e = {.type = BGM__ENTRY_INT};
+        const char *str = NULL;
+        if (!key || strncmp(key, start, n) != 0)
+            continue;
+        switch (bgm_archive_meta_type(ld->a, key)) {
+        case BGM_META_INT64:
+            s = bgm__rd_get_int(ld, key, &e.i);
+            break;
+        case BGM_META_FLOAT64:
+            e.type = BGM__ENTRY_FLOAT;
+            s = bgm_archive_get_float64(&e.f, ld->a, key);
+            if (s == BGM_OK && !isfinite(e.f))
+                s = bad(ld, "key '%s' is not finite", key);
+            break;
+        case BGM_META_STRING:
+            e.type = BGM__ENTRY_STRING;
+            s = bgm__rd_get_str(ld, key, &str);
+            e.s = (char *)str;
+            break;
+        default:
+            return bad(ld, "key '%s' of a custom layer's config is not an int, float or "
+                       "string", key);
+        }
+        if (s == BGM_OK)
+            s = wrap(ld, bgm__custom_set_entry(l, key + n, &e, ld->fn), "config");
     }
     return s;
 }
@@ -108,11 +160,19 @@ static bgm_status read_layer(const loader *ld, const char *prefix, const char *w
     if (s != BGM_OK)
         return s;
     ops = bgm__layer_kind_by_name(kind);
-    if (!ops)
-        return bad(ld, "%s: unknown layer kind '%.80s'", what, kind);
-    l = bgm__layer_new(ops, ld->fn);
-    if (!l)
-        return BGM_E_NOMEM;
+    if (!ops) {
+        /* a kind registered at run time, or one this program lacks */
+        if (bgm__custom_layer_new(&l, kind, ld->fn) != BGM_OK)
+            return bad(ld, "%s: unknown layer kind '%.80s': not a built-in kind, and no "
+                       "kind of that name is registered (register it before loading)",
+                       what, kind);
+        ops = l->ops;
+        s = read_entries(ld, prefix, l);
+    } else {
+        l = bgm__layer_new(ops, ld->fn);
+        if (!l)
+            return BGM_E_NOMEM;
+    }
     for (i = 0; s == BGM_OK && i < ops->nfields; i++)
         s = read_field(ld, prefix, &ops->fields[i], l, depth, what);
     if (s == BGM_OK)
@@ -245,6 +305,11 @@ static bgm_status check_layer(const loader *ld, const bgm_model *m, bgm_layer *l
     bgm_status s;
     if (index == 0)
         in.dtype = l->ops->takes_ids ? BGM_INT32 : BGM_FLOAT32;
+    if (index == 0 && l->ops->model_input) {
+        s = l->ops->model_input(l, &in);
+        if (s != BGM_OK)
+            return wrap(ld, s, "configuration");
+    }
     s = check_sizes(ld, l, &in, 1, what);
     if (s != BGM_OK)
         return s;

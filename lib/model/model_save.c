@@ -85,7 +85,22 @@ static bgm_status put_layer(bgm_archive *a, const char *prefix, const bgm_layer 
             snprintf(key, sizeof key, "%s%s.", prefix, f->key);
             s = put_layer(a, key, inner, 1);
             break;
+        case BGM__FIELD_LINES: {
+            const char *lines;
+            memcpy(&lines, p, sizeof lines);
+            s = bgm_archive_add_string(a, key, lines ? lines : ""); /* "": None */
+            break;
         }
+        }
+    }
+    /* a run-time kind's config entries, under "<prefix>config.<key>" */
+    for (i = 0; s == BGM_OK && i < bgm__custom_num_entries(l); i++) {
+        const bgm__config_entry *e = bgm__custom_entry(l, i);
+        char key[KEY_SIZE];
+        snprintf(key, sizeof key, "%sconfig.%s", prefix, e->key);
+        s = e->type == BGM__ENTRY_INT     ? bgm_archive_add_int64(a, key, e->i)
+            : e->type == BGM__ENTRY_FLOAT ? bgm_archive_add_float64(a, key, e->f)
+                                          : bgm_archive_add_string(a, key, e->s);
     }
     return s;
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum kind { EARLY_STOPPING = 1, LR_SCHEDULER, CSV_LOGGER, LAMBDA } kind;
+typedef enum kind { EARLY_STOPPING = 1, LR_SCHEDULER, CSV_LOGGER, LAMBDA, OPS } kind;
 
 struct bgm_callback {
     kind kind;
@@ -31,6 +31,9 @@ struct bgm_callback {
     /* lambda */
     bgm_callback_fn fn;
     void *ctx;
+    /* a kind of its own file (checkpoint.c, plateau.c, backup.c) */
+    const bgm__callback_ops *ops;
+    void *impl;
 };
 
 static bgm_callback *new_callback(kind k, const char *fn)
@@ -45,8 +48,7 @@ static bgm_callback *new_callback(kind k, const char *fn)
     return cb;
 }
 
-/* Keras' "auto" mode: these metrics improve upwards. */
-static int maximized(const char *name)
+int bgm__monitor_auto_max(const char *name)
 {
     static const char *const up[] = {"acc", "auc", "precision", "recall", "f1", "r2"};
     size_t i;
@@ -79,7 +81,7 @@ BGM_API bgm_status bgm_callback_early_stopping(bgm_callback **out, const char *m
     (*out)->patience = patience;
     (*out)->min_delta = min_delta;
     (*out)->restore = restore_best_weights != 0;
-    (*out)->maximize = maximized(monitor);
+    (*out)->maximize = bgm__monitor_auto_max(monitor);
     return BGM_OK;
 }
 
@@ -133,6 +135,19 @@ BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn_, 
     return BGM_OK;
 }
 
+bgm_status bgm__callback_new_ops(bgm_callback **out, const bgm__callback_ops *ops, void *impl,
+                                 const char *fn)
+{
+    *out = new_callback(OPS, fn);
+    if (!*out) {
+        ops->free_impl(impl);
+        return BGM_E_NOMEM;
+    }
+    (*out)->ops = ops;
+    (*out)->impl = impl;
+    return BGM_OK;
+}
+
 BGM_API int bgm_callback_stopped_epoch(const bgm_callback *cb)
 {
     return cb && cb->kind == EARLY_STOPPING ? cb->stopped_epoch : -1;
@@ -144,6 +159,8 @@ BGM_API void bgm_callback_free(bgm_callback *cb)
         return;
     if (cb->file)
         fclose(cb->file);
+    if (cb->ops)
+        cb->ops->free_impl(cb->impl);
     free(cb->best_weights);
     free(cb->path);
     free(cb);
@@ -151,7 +168,7 @@ BGM_API void bgm_callback_free(bgm_callback *cb)
 
 /* ---- CSV values: Python's repr of a float, as Keras' CSVLogger writes ---- */
 
-static void format_double(char *out, size_t size, double v)
+void bgm__format_repr(char *out, size_t size, double v)
 {
     char tmp[40], digits[24];
     int p, exp, nd = 0, i;
@@ -230,7 +247,7 @@ static bgm_status csv_epoch_end(bgm_callback *cb, int epoch, const bgm_logs *log
     for (i = 0; i < cb->keys.n; i++) {
         int k = bgm__logs_find(logs, cb->keys.names[i]);
         if (k >= 0)
-            format_double(num, sizeof num, logs->values[k]);
+            bgm__format_repr(num, sizeof num, logs->values[k]);
         else
             snprintf(num, sizeof num, "NA");
         ok &= fprintf(cb->file, ",%s", num) >= 0;
@@ -244,7 +261,7 @@ static bgm_status csv_epoch_end(bgm_callback *cb, int epoch, const bgm_logs *log
 
 int bgm__callback_wants_batches(const bgm_callback *cb)
 {
-    return cb->kind == LAMBDA;
+    return cb->kind == LAMBDA || (cb->kind == OPS && cb->ops->wants_batches);
 }
 
 bgm_status bgm__callback_train_begin(bgm_callback *cb, bgm__train_state *st)
@@ -282,6 +299,8 @@ bgm_status bgm__callback_train_begin(bgm_callback *cb, bgm__train_state *st)
         if (cb->fn(cb->ctx, st->model, BGM_EVENT_TRAIN_BEGIN, -1, -1, NULL))
             st->stop = 1;
         return BGM_OK;
+    case OPS:
+        return cb->ops->train_begin ? cb->ops->train_begin(cb->impl, st) : BGM_OK;
     default:
         return BGM_OK;
     }
@@ -316,6 +335,8 @@ bgm_status bgm__callback_batch_end(bgm_callback *cb, bgm__train_state *st, int e
     if (cb->kind == LAMBDA && cb->fn(cb->ctx, st->model, BGM_EVENT_BATCH_END, epoch, batch,
                                      logs))
         st->stop = 1;
+    if (cb->kind == OPS && cb->ops->batch_end)
+        return cb->ops->batch_end(cb->impl, st, epoch, batch, logs);
     return BGM_OK;
 }
 
@@ -368,6 +389,8 @@ bgm_status bgm__callback_epoch_end(bgm_callback *cb, bgm__train_state *st, int e
         if (cb->fn(cb->ctx, st->model, BGM_EVENT_EPOCH_END, epoch, -1, logs))
             st->stop = 1;
         return BGM_OK;
+    case OPS:
+        return cb->ops->epoch_end ? cb->ops->epoch_end(cb->impl, st, epoch, logs) : BGM_OK;
     }
     return BGM_OK;
 }
@@ -388,6 +411,10 @@ bgm_status bgm__callback_train_end(bgm_callback *cb, bgm__train_state *st, int o
     case LAMBDA:
         if (ok)
             cb->fn(cb->ctx, st->model, BGM_EVENT_TRAIN_END, -1, -1, NULL);
+        break;
+    case OPS:
+        if (cb->ops->train_end)
+            s = cb->ops->train_end(cb->impl, st, ok);
         break;
     default:
         break;

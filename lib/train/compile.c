@@ -342,6 +342,7 @@ static bgm_status compile(bgm_model *m, bgm_optimizer *optimizer,
     m->metrics = l.specs;
     m->nmetrics = l.n;
     m->out_specs = outs;
+    bgm__compile_warnings(m);
     return BGM_OK;
 fail:
     free(l.specs);

@@ -338,6 +338,9 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
         return s;
     }
     bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
+    r.st.initial_epoch = r.o.initial_epoch;
+    r.st.write = r.progress.write;
+    r.st.write_ctx = r.progress.ctx;
     m->fitting = 1;
     for (i = 0; s == BGM_OK && i < r.o.num_callbacks; i++) {
         s = bgm__callback_train_begin(r.o.callbacks[i], &r.st);
@@ -346,7 +349,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     }
     for (i = 0; i < r.o.num_callbacks; i++)
         r.has_lambda |= bgm__callback_wants_batches(r.o.callbacks[i]);
-    for (epoch = r.o.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)
+    for (epoch = r.st.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)
         s = run_epoch(&r, epoch, fn);
     for (i = 0; i < r.callbacks_begun; i++) {
         bgm_status e = bgm__callback_train_end(r.o.callbacks[i], &r.st, s == BGM_OK);

@@ -119,13 +119,64 @@ bgm_status bgm__logs_collect(bgm_logs *logs, const bgm_model *m, bgm_metric **me
 bgm_status bgm__results(double *results, int n, const bgm_model *m, bgm_metric **metrics,
                         const bgm__losses losses);
 
+/* Keras' warnings about the compiled model m, to its log (warnings.c). */
+void bgm__compile_warnings(const bgm_model *m);
+
 /* ---- callbacks ------------------------------------------------------------ */
 
 /* Everything a callback may touch during fit. */
 typedef struct bgm__train_state {
     bgm_model *model;
     int stop;                  /* set by a callback: stop after this epoch */
+    int initial_epoch;         /* the first epoch; TRAIN_BEGIN hooks may move it */
+    bgm_write_fn write;        /* fit's output, for the callbacks' verbose lines */
+    void *write_ctx;
 } bgm__train_state;
+
+/* The hooks of a callback kind implemented in its own file (NULL: nothing
+ * to do at that event); impl is the kind's state, freed by free_impl. */
+typedef struct bgm__callback_ops {
+    int wants_batches;
+    bgm_status (*train_begin)(void *impl, bgm__train_state *st);
+    bgm_status (*batch_end)(void *impl, bgm__train_state *st, int epoch, int64_t batch,
+                            const bgm_logs *logs);
+    bgm_status (*epoch_end)(void *impl, bgm__train_state *st, int epoch, bgm_logs *logs);
+    bgm_status (*train_end)(void *impl, bgm__train_state *st, int ok);
+    void (*free_impl)(void *impl);
+} bgm__callback_ops;
+
+/* New callback running ops on impl (owned: freed with the callback, also
+ * when this fails). */
+bgm_status bgm__callback_new_ops(bgm_callback **out, const bgm__callback_ops *ops, void *impl,
+                                 const char *fn);
+
+/* Keras' "auto" mode: 1 when name is a metric that improves upwards. */
+int bgm__monitor_auto_max(const char *name);
+
+/* A monitored value: which log name, which way is better, the best so far. */
+typedef struct bgm__monitor {
+    char name[BGM__KEY_SIZE];
+    int maximize;
+    double best;               /* +-inf or Keras' initial value */
+} bgm__monitor;
+
+/* Sets mon from monitor and mode ("auto", "min", "max"; NULL is "auto"),
+ * naming fn in messages; best starts at the worst value. */
+bgm_status bgm__monitor_init(bgm__monitor *mon, const char *monitor, const char *mode,
+                             const char *fn);
+
+/* 1 when current beats mon->best by more than delta. */
+int bgm__monitor_improved(const bgm__monitor *mon, double current, double delta);
+
+/* v as Python's repr(float) writes it (the shortest text that reads back). */
+void bgm__format_repr(char *out, size_t size, double v);
+
+/* Writes a verbose line of a callback to fit's output (printf-style). */
+void bgm__train_say(const bgm__train_state *st, const char *fmt, ...) BGM__PRINTF(2, 3);
+
+/* Creates the folders of path (all of it with whole = 1, else up to its
+ * last '/'), as mkdir -p; BGM_E_IO naming what and the folder. */
+bgm_status bgm__make_dirs(const char *path, int whole, const char *what);
 
 /* Hooks fit calls on every callback, in order. Each returns BGM_OK or an
  * error that ends fit. train_end is always called once train_begin was,

@@ -62,6 +62,7 @@ from . import functional  # noqa: F401
 from .functional import Model  # noqa: F401
 from . import generation  # noqa: F401
 from .generation import Decoder  # noqa: F401
+from . import saving  # noqa: F401  (user-defined layers: keras.saving)
 
 __version__ = "0.1.0"
 
@@ -70,7 +71,7 @@ __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable
             "metrics", "classification_report", "confusion_matrix", "optim", "optimizers",
             "data", "Dataset", "preprocessing", "layers", "Input", "KerasTensor", "graph",
             "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
-            "Sequential", "Model", "load_model", "errors", "generation",
+            "Sequential", "Model", "load_model", "errors", "generation", "saving",
             "library_path",
             "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 

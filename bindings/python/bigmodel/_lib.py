@@ -62,6 +62,7 @@ class MetricOptions(ctypes.Structure):
 WRITE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 CALLBACK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int, c_int, c_int64, c_void_p)
 EPOCH_LR_FN = ctypes.CFUNCTYPE(c_float, c_int, c_float, c_void_p)
+LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
 
 class FitOptions(ctypes.Structure):
@@ -562,6 +563,42 @@ OPTIONAL = {
     "bgm_word2vec_embedding_matrix": (STATUS, [PH, H, H]),
     "bgm_word2vec_save": (STATUS, [H, c_char_p]),
     "bgm_word2vec_load": (STATUS, [PH, c_char_p]),
+    # preproc_layers.h (#14 item 8: Rescaling, Normalization, TextVectorization,
+    # models on raw strings).
+    "bgm_layer_rescaling": (H, [c_float, c_float]),
+    "bgm_layer_normalization": (H, [c_int]),
+    "bgm_layer_normalization_adapt": (STATUS, [H, H]),
+    "bgm_layer_normalization_set_stats": (STATUS, [H, FP, FP, c_int64]),
+    "bgm_layer_text_vectorization": (H, [c_int64, c_int, c_int64]),
+    "bgm_layer_set_standardize": (STATUS, [H, c_int]),
+    "bgm_layer_set_split": (STATUS, [H, c_int]),
+    "bgm_layer_text_vectorization_adapt": (STATUS, [H, ctypes.POINTER(c_char_p), c_int64]),
+    "bgm_layer_set_vocabulary": (STATUS, [H, ctypes.POINTER(c_char_p), c_int64, FP]),
+    "bgm_layer_vocabulary_size": (c_int64, [H]),
+    "bgm_layer_vocabulary_token": (ctypes.POINTER(ctypes.c_char), [H, c_int64, I64P]),
+    "bgm_layer_text_vectorize": (STATUS, [PH, H, ctypes.POINTER(c_char_p), c_int64]),
+    "bgm_model_vectorize_strings": (STATUS, [PH, H, ctypes.POINTER(c_char_p), c_int64]),
+    # callbacks (#14 items 9 and 11): ModelCheckpoint, ReduceLROnPlateau,
+    # BackupAndRestore, and the model's log of Keras' warnings
+    "bgm_callback_model_checkpoint": (STATUS, [PH, c_char_p, c_char_p, c_int, c_int, c_int,
+                                               c_char_p, c_int64, c_double]),
+    "bgm_callback_reduce_lr_on_plateau": (STATUS, [PH, c_char_p, c_double, c_int, c_int,
+                                                   c_char_p, c_double, c_int, c_double]),
+    "bgm_callback_backup_and_restore": (STATUS, [PH, c_char_p, c_int]),
+    "bgm_model_set_log": (STATUS, [H, LOG_FN, c_void_p]),
+    # user-defined layers (bigmodel/custom_layer.h; bigmodel._custom)
+    "bgm_layer_kind_init": (STATUS, [c_void_p, c_size_t]),
+    "bgm_layer_kind_register": (STATUS, [c_void_p]),
+    "bgm_layer_kind_unregister": (STATUS, [c_char_p]),
+    "bgm_layer_kind_registered": (c_int, [c_char_p]),
+    "bgm_layer_create": (STATUS, [PH, c_char_p]),
+    "bgm_layer_add_weight": (STATUS, [H, c_char_p, I64P, c_int, c_int, c_int]),
+    "bgm_layer_set_config_int": (STATUS, [H, c_char_p, c_int64]),
+    "bgm_layer_set_config_float": (STATUS, [H, c_char_p, c_double]),
+    "bgm_layer_set_config_string": (STATUS, [H, c_char_p, c_char_p]),
+    "bgm_layer_set_user_data": (STATUS, [H, c_void_p]),
+    "bgm_layer_user_data": (c_void_p, [H]),
+    "bgm_layer_kind_fail": (c_int, [H, c_int, c_char_p]),
 }
 
 # ---- errors ----------------------------------------------------------------
@@ -574,7 +611,20 @@ def raise_for_status(status, func=None, args=None):
     message = lib.bgm_last_error()
     text = message.decode("utf-8", "replace") if message else ""
     name = getattr(func, "__name__", "")
+    pending = getattr(callback_error, "value", None)
+    if pending is not None:
+        # a Python callback (a custom layer's build or call) raised: the caller
+        # gets that exception, when the library's message is the one it left
+        callback_error.value = None
+        exc, marker = pending
+        if marker in text:
+            raise exc
     raise errors.error_for_status(status, text or "%s failed" % name)
+
+
+# The exception a Python callback raised, with the message it left in the
+# library's error slot, for raise_for_status to re-raise (per thread).
+callback_error = threading.local()
 
 
 def _missing(name, path):

@@ -2,8 +2,11 @@
 
 Two sorts, usable together in one list (they run in list order):
 
-* The library's own: ``EarlyStopping``, ``CSVLogger``, ``LearningRateScheduler``
-  (each owns a ``bgm_callback`` handle; fit borrows it).
+* The library's own: ``EarlyStopping``, ``CSVLogger``, ``LearningRateScheduler``,
+  ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``BackupAndRestore`` (each owns a
+  ``bgm_callback`` handle; fit borrows it). Their verbose lines go where fit's
+  progress goes; their warnings (a monitor missing from the logs) are
+  UserWarnings, as in Keras.
 * Python ones: subclass ``Callback`` and override ``on_train_begin(logs)``,
   ``on_epoch_begin(epoch, logs)``, ``on_train_batch_end(batch, logs)`` (alias
   ``on_batch_end``), ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``; or
@@ -17,14 +20,17 @@ batch) and is re-raised by fit once the library has returned; it never
 unwinds through C.
 """
 import math
+import numbers
 import os
 
 from . import _lib
 from ._lib import lib
 from ._handle import Handle
+from .errors import InvalidArgumentError
 
 __all__ = ["Callback", "LambdaCallback", "History", "EarlyStopping", "CSVLogger",
-           "LearningRateScheduler"]
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau",
+           "BackupAndRestore"]
 
 
 class Callback:
@@ -182,3 +188,73 @@ class LearningRateScheduler(_NativeCallback):
     def _fit_error(self):
         err, self._error = self._error, None
         return err
+
+
+def _verbose(verbose):
+    return 1 if verbose else 0
+
+
+class ModelCheckpoint(_NativeCallback):
+    """Saves the model (or only its weights) during fit, as Keras' ModelCheckpoint.
+
+    filepath may hold str.format fields: ``{epoch:02d}`` (1-based), ``{batch}``
+    (1-based, with an integer save_freq) and any log name (``{val_loss:.2f}``),
+    with the format specs [[fill]align][sign][0][width][.precision][type]
+    (type d, f, e, E, g, G, % or none). Missing folders are created.
+    save_weights_only writes safetensors: filepath must end in
+    ".safetensors" (Keras: ".weights.h5"); otherwise the whole model file
+    (load it with bigmodel.load_model). save_freq: "epoch" or a number of
+    batches. mode "auto" treats accuracy-like names (acc, auc, precision,
+    recall, f1, r2) as higher-is-better."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        if save_freq == "epoch":
+            freq = 0
+        elif (isinstance(save_freq, numbers.Integral) and not isinstance(save_freq, bool)
+              and save_freq > 0):
+            freq = int(save_freq)
+        else:
+            raise InvalidArgumentError("Unrecognized save_freq: %r. Expected save_freq are "
+                                       "'epoch' or integer values" % (save_freq,))
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.mode, self.save_freq = mode, save_freq
+        self._make(lib.bgm_callback_model_checkpoint, os.fsencode(self.filepath),
+                   monitor.encode("utf-8"), _verbose(verbose), 1 if save_best_only else 0,
+                   1 if save_weights_only else 0, str(mode).encode("utf-8"), freq,
+                   math.nan if initial_value_threshold is None
+                   else float(initial_value_threshold))
+
+
+class ReduceLROnPlateau(_NativeCallback):
+    """Multiplies the learning rate by factor when monitor has not improved by
+    more than min_delta for patience epochs (then waits cooldown epochs),
+    never below min_lr; logs the rate as "learning_rate" (Keras 3's name)."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, min_delta, cooldown, min_lr
+        self._make(lib.bgm_callback_reduce_lr_on_plateau, monitor.encode("utf-8"),
+                   float(factor), int(patience), _verbose(verbose), str(mode).encode("utf-8"),
+                   float(min_delta), int(cooldown), float(min_lr))
+
+
+class BackupAndRestore(_NativeCallback):
+    """Backs the training state up in backup_dir at every epoch end; a fit that
+    was interrupted (an exception, a kill) resumes after the last backup when
+    fit runs again with this callback, and ends with the weights an
+    uninterrupted fit gives, bit for bit. A fit that completes deletes the
+    backup when delete_checkpoint. save_freq: "epoch" only (a backup in the
+    middle of an epoch could not resume bit for bit)."""
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        if save_freq != "epoch":
+            raise InvalidArgumentError("BackupAndRestore: save_freq=%r; only 'epoch' is "
+                                       "supported" % (save_freq,))
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.delete_checkpoint = save_freq, delete_checkpoint
+        self._make(lib.bgm_callback_backup_and_restore, os.fsencode(self.backup_dir),
+                   1 if delete_checkpoint else 0)

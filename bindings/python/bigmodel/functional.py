@@ -32,13 +32,23 @@ for several) over the loaded model's own graph: they tell shapes and names,
 and serve while the model is open, but new layers cannot be called on them.
 """
 import ctypes
+import re
 import weakref
 
 from . import _lib
 from ._lib import lib
 from .errors import InvalidArgumentError, StateError
-from .graph import KerasTensor, node_list
+from .data import Dataset
+from .graph import Input, KerasTensor, node_list
 from .model import BaseModel, _ModelMemory
+from .tensor import as_tensor
+
+
+def _snake(name):
+    """Keras' automatic model name: the class name in snake case ("MLPBlock":
+    "mlp_block")."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 __all__ = ["Model"]
 
@@ -62,12 +72,24 @@ class Model(BaseModel):
     ``model.seed``). A bad graph raises the library's error with its message.
     """
 
-    def __init__(self, inputs=None, outputs=None, name="functional", seed=None):
+    _subclassed = False
+
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None):
+        if inputs is None and outputs is None and type(self) is not Model:
+            # Keras' model subclassing: __init__ makes layers, call(inputs) uses
+            # them; the first data (or build) traces call on an Input into a graph
+            self._init_state(name or _snake(type(self).__name__), seed)
+            self._subclassed = True
+            self._layers = []
+            return
         if inputs is None or outputs is None:
             raise InvalidArgumentError("Model(inputs=..., outputs=...) needs the KerasTensors "
-                                       "it runs from and to (subclassing Model is not "
-                                       "supported)")
-        self._init_state(name, seed)
+                                       "it runs from and to, or a subclass of Model that "
+                                       "defines call(inputs)")
+        self._init_state(name or "functional", seed)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
         self._inputs, self._input_keys, self._single_input = node_list(inputs, "inputs")
         self._outputs, self._output_keys, self._single_output = node_list(outputs, "outputs")
         out = ctypes.c_void_p()
@@ -83,6 +105,39 @@ class Model(BaseModel):
             layer._model = weakref.ref(mem)
             mem.layers.add(layer)
             self._layers.append(layer)
+
+    # -- subclassed models --
+
+    def call(self, inputs):
+        raise NotImplementedError("%s.call: a Model subclass defines call(inputs)"
+                                  % type(self).__name__)
+
+    @property
+    def _h(self):
+        if self._mem is None and self._subclassed:
+            raise StateError("model '%s' is not built yet: call it on data, fit it, or "
+                             "build((None, ...)) first" % self.name)
+        return self._mem.h
+
+    def build(self, input_shape):
+        """A subclassed model: traces call() on an Input of input_shape (with its
+        batch axis, as Keras: (None, 784)) into the graph it runs."""
+        if self._mem is not None or not self._subclassed:
+            return
+        inputs = Input(shape=tuple(input_shape)[1:])
+        self._init_graph(inputs, self.call(inputs))
+        if self._pending_compile is not None:
+            args, self._pending_compile = self._pending_compile, None
+            self._compile(*args)
+
+    def _ensure_built(self, x=None):
+        if self._mem is None and self._subclassed and x is not None:
+            if isinstance(x, Dataset):
+                self.build((None,) + tuple(x.element_shape))
+                return
+            if isinstance(x, (list, tuple, dict)):
+                raise InvalidArgumentError("a subclassed Model takes one input array here")
+            self.build((None,) + tuple(as_tensor(x).shape[1:]))
 
     # -- what the model is --
 

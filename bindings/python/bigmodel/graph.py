@@ -124,7 +124,8 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
           input_shape=None):
     """An input node of the default graph (Keras' ``keras.Input``): samples of
     shape ``shape`` (no batch dimension; ``batch_shape=(None, ...)`` gives it
-    with one), float32 or, for token ids, ``dtype="int32"``. The batch size
+    with one), float32 or, for token ids, ``dtype="int32"`` (``dtype="string"``:
+    a Sequential's first entry before TextVectorization). The batch size
     is never fixed, so batch_size is accepted and ignored. name (default
     "input_1", "input_2", ...) must be unique in the graph.
     As the first entry of a Sequential's layer list it gives the input shape."""
@@ -138,6 +139,11 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
     if not shape:
         raise InvalidArgumentError("Input needs the shape of one sample, e.g. "
                                    "Input(shape=(28, 28, 1))")
+    if dtype in ("string", str):
+        # Raw strings never enter a graph: as the first entry of a Sequential
+        # model, followed by TextVectorization, this gives one string per sample.
+        from .layers import InputLayer
+        return InputLayer(shape)
     code = _DTYPE_CODE[dtype_name(dtype) or float32]
     graph = _default_graph()
     dims, ndim = _lib.shape_array(shape)

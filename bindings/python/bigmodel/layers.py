@@ -24,7 +24,7 @@ import json
 import numbers
 import weakref
 
-from . import _lib
+from . import _custom, _lib
 from ._lib import lib
 from ._handle import Handle
 from .errors import InvalidArgumentError, NoMemoryError, StateError
@@ -38,7 +38,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
            "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding",
-           "MultiHeadAttention", "add", "subtract",
+           "MultiHeadAttention", "Rescaling", "Normalization", "TextVectorization",
+           "Lambda", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
@@ -150,8 +151,19 @@ class InputLayer:
         return "InputLayer(shape=%s)" % (self.shape,)
 
 
+_SUBCLASS = object()  # Layer's ptr when a user's subclass calls super().__init__(**kwargs)
+
+
 class Layer(Handle):
-    """A layer configuration; see the module documentation for ownership."""
+    """A layer configuration; see the module documentation for ownership.
+
+    Subclass it as in Keras: ``__init__(**kwargs)`` passing name / trainable
+    on to ``super().__init__``, ``build(input_shape)`` declaring weights with
+    ``add_weight``, ``call(inputs)`` written with bigmodel ops, and
+    ``get_config`` returning the constructor's arguments (ints, floats, bools,
+    strings) for model files. Such a layer runs inside the library (fit stays
+    in C) through its run-time layer kinds (bigmodel._custom); the output
+    shape comes from ``compute_output_shape`` or from a call on zeros."""
 
     _free_fn, _counter = "bgm_layer_free", "layer"
     _owner = None     # who frees the handle: the Sequential's memory once added, the
@@ -161,7 +173,16 @@ class Layer(Handle):
     _freed = None     # how its handle went away: "adding it to a model", ...
     _wrapped = False  # its handle went to a Bidirectional layer
 
-    def __init__(self, ptr, name=None, input_shape=None, input_dim=None):
+    _custom_key = None   # a user-defined layer: its key in bigmodel._custom
+
+    def __init__(self, ptr=_SUBCLASS, name=None, input_shape=None, input_dim=None, **kwargs):
+        if ptr is _SUBCLASS:
+            self._init_custom(name, input_shape if input_shape is not None else input_dim,
+                              kwargs)
+            return
+        if kwargs:
+            raise TypeError("%s got unexpected keyword arguments %s"
+                            % (type(self).__name__, ", ".join(sorted(kwargs))))
         if not ptr:
             message = (lib.bgm_last_error() or b"").decode("utf-8", "replace")
             cls = NoMemoryError if "out of memory" in message else InvalidArgumentError
@@ -176,6 +197,76 @@ class Layer(Handle):
         except BaseException:
             self.close()
             raise
+
+    def _init_custom(self, name, input_shape, kwargs):
+        """A user-defined layer's handle: a new layer of its class's kind, or
+        the loaded one from_config is restoring."""
+        trainable = kwargs.pop("trainable", True)
+        dtype = kwargs.pop("dtype", None)
+        if dtype not in (None, "float32"):
+            raise InvalidArgumentError("%s: dtype %r; layers compute in float32"
+                                       % (type(self).__name__, dtype))
+        if kwargs:
+            raise TypeError("%s got unexpected keyword arguments %s"
+                            % (type(self).__name__, ", ".join(sorted(kwargs))))
+        ptr = _custom.adopting()
+        if ptr is not None:
+            _custom.adopt(self, ptr)
+            return
+        kind = _custom.kind_for(type(self))
+        self._make(lib.bgm_layer_create, kind.encode())
+        self.input_shape = _input_shape(input_shape)
+        try:
+            _custom.attach(self, self._ptr)
+            if name is not None:
+                lib.bgm_layer_set_name(self._ptr, str(name).encode("utf-8"))
+            if not trainable:
+                lib.bgm_layer_set_trainable(self._ptr, 0)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- what a subclass overrides (Keras' Layer API) --
+
+    def build(self, input_shape):
+        """Declares the weights (add_weight) for inputs of input_shape ((None, ...),
+        or a list of them for several inputs). Runs when the layer joins a model."""
+
+    def call(self, inputs):
+        raise NotImplementedError("%s.call: a Layer subclass defines call(inputs)"
+                                  % type(self).__name__)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape (None, ...); None (the default) lets the library find
+        it by calling the layer on zeros."""
+        return None
+
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
+                   trainable=True, name=None, **kwargs):
+        """A weight of the layer, in build(): shape (without a batch axis),
+        Keras' initializer name, trainable. The returned object is the weight's
+        tensor inside call()."""
+        ptr = getattr(self, "_custom_building", None)
+        if ptr is None:
+            raise StateError("add_weight: call it in build() of a Layer subclass")
+        if name is None:
+            name = "variable" if not self._custom_weights else \
+                "variable_%d" % len(self._custom_weights)
+        shape = tuple(int(d) for d in (shape or ()))
+        dims, ndim = _lib.shape_array(shape)
+        lib.bgm_layer_add_weight(ptr, str(name).encode("utf-8"), dims, ndim,
+                                 _initializer(initializer, "initializer"),
+                                 1 if trainable else 0)
+        me = weakref.ref(self)
+        ref = _custom.LayerWeight(lambda: me().name if me() else "?", name, shape,
+                                  bool(trainable))
+        self._custom_weights.append(ref)
+        return ref
+
+    @classmethod
+    def from_config(cls, config):
+        """cls(**config), as Keras."""
+        return cls(**config)
 
     def _set(self, setter, *args):
         try:
@@ -203,6 +294,10 @@ class Layer(Handle):
         """True once the layer belongs to a model or was called (its shapes are known)."""
         return self._owner is not None and self._ptr is not None
 
+    @built.setter
+    def built(self, value):
+        pass  # Keras' build() sets it; here the library knows
+
     def _give_to(self, owner):
         """Marks the handle as owner's (a model's or a graph's memory), before
         bgm_model_add or bgm_layer_call takes it."""
@@ -210,6 +305,8 @@ class Layer(Handle):
             raise StateError("layer '%s' already belongs to a model or was called on "
                              "KerasTensors; a layer can be in one model only" % self.name)
         h = self._h
+        if self._custom_key is not None:
+            _custom.give(self)
         self._owner = owner
         _lib.count("layer", -1)
         return h
@@ -794,6 +891,188 @@ class MultiHeadAttention(Layer):
         return call_layer(self, inputs)
 
 
+class Rescaling(Layer):
+    """Keras' Rescaling: inputs * scale + offset (no weights)."""
+
+    def __init__(self, scale, offset=0.0, name=None, input_shape=None):
+        super().__init__(lib.bgm_layer_rescaling(float(scale), float(offset)), name,
+                         input_shape)
+
+
+def _floats(values, what):
+    """values (a number or an array-like) as a flat ctypes float array and its length."""
+    try:
+        flat = [float(v) for v in _flatten(values)]
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("%s must be a number or an array of numbers, got %r"
+                                   % (what, values)) from None
+    return (ctypes.c_float * max(len(flat), 1))(*flat), len(flat)
+
+
+def _flatten(values):
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    if isinstance(values, (list, tuple)):
+        for v in values:
+            yield from _flatten(v)
+    else:
+        yield values
+
+
+class Normalization(Layer):
+    """Keras' Normalization over the last axis: (x - mean) / max(sqrt(variance),
+    1e-7), with mean and variance from adapt(data) or given (a number, or one
+    value per feature); invert=True undoes it. The statistics are
+    non-trainable weights, saved with the model."""
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, name=None,
+                 input_shape=None):
+        if axis not in (-1, (-1,), [-1]):
+            raise InvalidArgumentError("Normalization supports axis=-1 (the last axis) "
+                                       "only, got axis=%r" % (axis,))
+        if (mean is None) != (variance is None):
+            raise InvalidArgumentError("Normalization: give both mean and variance, or "
+                                       "neither (and call adapt)")
+        super().__init__(lib.bgm_layer_normalization(int(bool(invert))), name, input_shape)
+        if mean is not None:
+            m, nm = _floats(mean, "mean")
+            v, nv = _floats(variance, "variance")
+            if nm != nv:
+                self.close()
+                raise InvalidArgumentError("Normalization: mean has %d values, variance %d"
+                                           % (nm, nv))
+            self._set(lib.bgm_layer_normalization_set_stats, m, v, nm)
+
+    def adapt(self, data):
+        """The per-feature mean and variance of data (samples on every axis but
+        the last); before or after the layer joins a model."""
+        from .tensor import as_tensor, float32
+        data = as_tensor(data, float32)  # kept alive through the call
+        lib.bgm_layer_normalization_adapt(self._h, data._h)
+        model = self._weights_owner()
+        if model is not None:
+            model.invalidate_weights()
+
+
+TEXT_OUTPUT_MODES = {"int": 0, "multi_hot": 1, "count": 2, "tf_idf": 3}
+TEXT_STANDARDIZE = {"lower_and_strip_punctuation": 0, "lower": 1, "strip_punctuation": 2,
+                    None: 3}
+TEXT_SPLIT = {"whitespace": 0, "character": 1, None: 2}
+
+
+def _option(value, names, what):
+    if value not in names:
+        raise InvalidArgumentError("unknown %s %r; expected one of %s" % (
+            what, value, ", ".join(repr(k) for k in names)))
+    return names[value]
+
+
+def texts_array(texts, what="texts"):
+    """A C array of UTF-8 strings for a list / numpy array of str (or bytes)."""
+    if isinstance(texts, (str, bytes)):
+        texts = [texts]
+    items = [t for t in _flatten(texts)]
+    if not all(isinstance(t, (str, bytes)) for t in items):
+        bad = next(t for t in items if not isinstance(t, (str, bytes)))
+        raise InvalidArgumentError("%s must be strings, got %r (a %s)"
+                                   % (what, bad, type(bad).__name__))
+    enc = [t if isinstance(t, bytes) else t.encode("utf-8") for t in items]
+    return (ctypes.c_char_p * max(len(enc), 1))(*enc), len(enc)
+
+
+class TextVectorization(Layer):
+    """Keras' TextVectorization: raw strings to token ids ("int", padded with 0 and
+    cut to output_sequence_length; 1 is [UNK]) or to bag-of-words vectors
+    ("multi_hot", "count", "tf_idf"; index 0 is [UNK]). adapt(texts) learns the
+    vocabulary (and the idf weights); both are saved with the model. In a
+    Sequential model it comes first (its input is one string per sample), and
+    fit / evaluate / predict then take lists (or numpy arrays) of str."""
+
+    def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
+                 split="whitespace", ngrams=None, output_mode="int",
+                 output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
+                 idf_weights=None, sparse=False, ragged=False, encoding="utf-8",
+                 name=None, input_shape=(1,)):
+        if ngrams is not None or pad_to_max_tokens or sparse or ragged:
+            raise InvalidArgumentError("TextVectorization: ngrams, pad_to_max_tokens, "
+                                       "sparse and ragged are not supported")
+        if str(encoding).lower().replace("-", "") != "utf8":
+            raise InvalidArgumentError("TextVectorization reads UTF-8 only, got encoding=%r"
+                                       % (encoding,))
+        mode = _option(output_mode, TEXT_OUTPUT_MODES, "output_mode")
+        std = _option(standardize, TEXT_STANDARDIZE, "standardize")
+        spl = _option(split, TEXT_SPLIT, "split")
+        super().__init__(lib.bgm_layer_text_vectorization(
+            int(max_tokens or 0), mode, int(output_sequence_length or 0)), name, input_shape)
+        if std:
+            self._set(lib.bgm_layer_set_standardize, std)
+        if spl:
+            self._set(lib.bgm_layer_set_split, spl)
+        if vocabulary is not None:
+            try:
+                self.set_vocabulary(vocabulary, idf_weights)
+            except BaseException:
+                self.close()
+                raise
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Learns the vocabulary from data: a list or numpy array of str."""
+        arr, n = texts_array(data, "adapt's data")
+        lib.bgm_layer_text_vectorization_adapt(self._h, arr, n)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """vocabulary: the tokens (Keras' leading "" / "[UNK]" are skipped);
+        idf_weights (tf_idf only): one per token, or one more with [UNK]'s first."""
+        tokens = [t for t in vocabulary if t not in ("", "[UNK]", b"", b"[UNK]")]
+        arr, n = texts_array(tokens, "vocabulary")
+        idf = None
+        if idf_weights is not None:
+            w = [float(v) for v in _flatten(idf_weights)]
+            if len(w) == n:  # Keras: [UNK]'s weight is the mean of the others
+                w = [sum(w) / len(w)] + w
+            idf = (ctypes.c_float * max(len(w), 1))(*w)
+            if len(w) != n + 1:
+                raise InvalidArgumentError("idf_weights has %d values for %d tokens"
+                                           % (len(w), n))
+        lib.bgm_layer_set_vocabulary(self._h, arr, n, idf)
+
+    def vocabulary_size(self):
+        return lib.bgm_layer_vocabulary_size(self._h)
+
+    def get_vocabulary(self, include_special_tokens=True):
+        """The tokens by id: "" and "[UNK]" first in "int" mode, "[UNK]" in the others."""
+        out = []
+        n = ctypes.c_int64()
+        for i in range(self.vocabulary_size()):
+            p = lib.bgm_layer_vocabulary_token(self._h, i, ctypes.byref(n))
+            out.append(ctypes.string_at(p, n.value).decode("utf-8", "replace"))
+        if not include_special_tokens:
+            out = out[2:] if self.get_config()["output_mode"] == "int" else out[1:]
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("standardize", "split"):
+            if config.get(key) == "none":
+                config[key] = None
+        return config
+
+    def __call__(self, inputs):
+        """On KerasTensors: a graph call (its input is the vectorized text). On
+        strings: the vectorized strings, as Keras (a numpy array or a Tensor)."""
+        from .graph import KerasTensor
+        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(i, KerasTensor) for i in items):
+            return call_layer(self, inputs)
+        from .tensor import Tensor
+        from . import _compat
+        arr, n = texts_array(inputs)
+        out = ctypes.c_void_p()
+        lib.bgm_layer_text_vectorize(ctypes.byref(out), self._h, arr, n)
+        t = Tensor._adopt(out.value)
+        return t.numpy() if _compat.np is not None else t
+
+
 def _merge_function(cls):
     def merge(inputs, **kwargs):
         return cls(**kwargs)(inputs)
@@ -818,14 +1097,50 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "Concatenate": Concatenate, "Reshape": Reshape, "Permute": Permute,
          "ZeroPadding2D": ZeroPadding2D, "Conv1D": Conv1D,
          "PositionEmbedding": PositionEmbedding, "SinePositionEncoding": SinePositionEncoding,
-         "MultiHeadAttention": MultiHeadAttention}
+         "MultiHeadAttention": MultiHeadAttention, "Rescaling": Rescaling,
+         "Normalization": Normalization, "TextVectorization": TextVectorization}
 
 
 def _from_model(ptr, owner, model=None):
     """The Layer object (of the class its kind names) over ptr, a layer of owner
     (a model's or a graph's memory)."""
+    layer = _custom.object_for(ptr) if lib.bgm_layer_user_data(ptr) else None
+    if layer is not None:  # a user-defined layer: its own object
+        layer._owner = owner
+        layer._model = owner if model is None else model
+        return layer
     kind = lib.bgm_layer_kind(ptr).decode()
     return KINDS.get(kind, Layer)._view(ptr, owner, model)
+
+
+class Lambda(Layer):
+    """Keras' Lambda: ``Lambda(function)`` runs function(inputs) (bigmodel ops)
+    as a layer. A model file keeps the function's registered name only
+    (register_keras_serializable, or its __name__), and load_model finds it
+    in custom_objects or the registry; a lambda expression cannot be loaded."""
+
+    def __init__(self, function, output_shape=None, **kwargs):
+        if isinstance(function, str):
+            self._function_name, function = function, _custom.lookup_function(function)
+        else:
+            if not callable(function):
+                raise InvalidArgumentError("Lambda: function must be callable, got %r"
+                                           % (function,))
+            self._function_name = _custom.registered_name(function)
+        self.function = function
+        self._output_shape = None if output_shape is None else tuple(output_shape)
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        return self.function(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return None if self._output_shape is None else (None,) + self._output_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["function"] = self._function_name
+        return config
 
 
 def _window_options(layer, strides, padding):

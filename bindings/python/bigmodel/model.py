@@ -51,6 +51,7 @@ from . import _compat
 from . import _userfns
 from . import _lib
 from . import callbacks as _callbacks
+from . import _log
 from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
@@ -206,6 +207,19 @@ def _node_shape(node):
     """(None, sample shape...) of a node handle, as Keras shows shapes."""
     n = ctypes.c_int()
     return (None,) + _shape_tuple(lib.bgm_node_shape(node, ctypes.byref(n)), n.value)
+
+
+def _is_texts(x):
+    """True for a non-empty list / tuple / numpy array whose entries are all str."""
+    np = _compat.np
+    if np is not None and isinstance(x, np.ndarray):
+        return x.size > 0 and x.dtype.kind in "USO" and all(
+            isinstance(v, (str, bytes)) for v in x.reshape(-1).tolist())
+    if isinstance(x, (list, tuple)) and x:
+        return all(isinstance(v, (str, bytes)) or (isinstance(v, (list, tuple)) and
+                                                   len(v) == 1 and isinstance(v[0], str))
+                   for v in x)
+    return False
 
 
 def _features(x, dtype=float32):
@@ -579,9 +593,29 @@ class BaseModel:
         return [data]
 
     def _input_tensors(self, x):
-        """One Tensor per input from x, of the input's dtype."""
+        """One Tensor per input from x, of the input's dtype; raw strings for a
+        model that starts with TextVectorization."""
+        if self._takes_strings():
+            return [self._vectorize(x)]
         return [_features(a, dtype)
                 for a, dtype in zip(self._values(x, False, "x"), self._input_dtypes())]
+
+    def _takes_strings(self):
+        """True when the model's only input goes to a TextVectorization layer."""
+        return self._num_inputs == 1 and any(
+            layer.kind == "TextVectorization" for layer in self.layers
+            if getattr(layer, "_ptr", None) is not None)
+
+    def _vectorize(self, x):
+        """The model's input Tensor for x, a list / numpy array of str."""
+        if isinstance(x, Tensor) or not _is_texts(x):
+            raise InvalidArgumentError(
+                "this model starts with TextVectorization, so it takes raw strings (a "
+                "list or numpy array of str), got %s" % type(x).__name__)
+        arr, n = _layers.texts_array(x, "x")
+        out = ctypes.c_void_p()
+        lib.bgm_model_vectorize_strings(ctypes.byref(out), self._h, arr, n)
+        return Tensor._adopt(out.value)
 
     def _target_tensors(self, y):
         """One Tensor per output from y (see _targets)."""
@@ -674,7 +708,8 @@ class BaseModel:
             opts.output_num_metrics = _int_array([len(k) for k in own])
         h = optimizer._give_to(mem)
         try:
-            lib.bgm_model_compile_v2(mem.h, h, ctypes.byref(opts))
+            with _log.warnings_of(mem.h, stacklevel=4):
+                lib.bgm_model_compile_v2(mem.h, h, ctypes.byref(opts))
         except BaseException:
             optimizer._detach()  # the library freed it
             raise
@@ -802,7 +837,7 @@ class BaseModel:
         hist = ctypes.c_void_p()
         failure = None
         try:
-            with CancelOnSigint(run.cancel) as sigint:
+            with CancelOnSigint(run.cancel) as sigint, _log.warnings_of(self._h):
                 try:
                     lib.bgm_model_fit_multi(ctypes.byref(hist), self._h, _handles(txs),
                                             len(txs), _handles(tys), len(tys),
@@ -1235,16 +1270,23 @@ def load_model(path, custom_objects=None, compile=True):
     fit (pass initial_epoch=model.epochs_completed). A functional model comes
     back as a bigmodel.Model (inputs, outputs, layers, get_layer, ...), any
     other as a Sequential. Loss objects are not rebuilt (model.loss is None).
+    custom_objects: {registered name: Layer subclass or Lambda function} for
+    the user-defined layers of the file (those registered with
+    bigmodel.saving.register_keras_serializable need none); a layer whose
+    class or function is in neither raises, naming it.
 
     A model compiled with a custom loss or metric function is saved with the
-    function's name only: custom_objects={name: fn} gives it back; without it
-    load_model raises InvalidArgumentError naming it, unless compile=False,
+    function's name only: custom_objects={name: fn} gives it back too; without
+    it load_model raises InvalidArgumentError naming it, unless compile=False,
     which loads the model for predictions (fit and evaluate then fail naming
     the function until compile is called again).
     Raises FileIOError when the file cannot be read, FormatError when it is not
     a valid model file."""
+    from . import _custom
+    _custom.kind_for(_layers.Lambda)
     out = ctypes.c_void_p()
-    lib.bgm_model_load(ctypes.byref(out), _path(path))
+    with _custom.custom_object_scope(custom_objects):
+        lib.bgm_model_load(ctypes.byref(out), _path(path))
     ptr = out.value
     if lib.has("bgm_model_class_name") and lib.bgm_model_class_name(ptr) == b"Functional":
         from .functional import Model

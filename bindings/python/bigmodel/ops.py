@@ -33,9 +33,16 @@ def _operand(x, dtype=float32):
     return x if isinstance(x, Tensor) or x is None else as_tensor(x, dtype)
 
 
+def _prepared(memory, inputs):
+    """inputs, where a custom layer's call records on a library-owned tape:
+    operands Python owns are copied onto that tape first (bigmodel._custom)."""
+    return memory.own(inputs) if getattr(memory, "external", False) else inputs
+
+
 def _run(fn, inputs, extra=(), tape=None):
     """Calls bgm_op_*(&out, tape, inputs..., extra...) and wraps the result."""
     memory = recording_memory(tape)
+    inputs = _prepared(memory, inputs)
     handles = [None if t is None else t._h for t in inputs]
     out = ctypes.c_void_p()
     fn(ctypes.byref(out), memory.ptr if memory else None, *handles, *extra)
@@ -180,8 +187,8 @@ def reshape(x, shape, tape=None):
 
 
 def concat(tensors, axis=0, tape=None):
-    ts = [_operand(t) for t in tensors]
     memory = recording_memory(tape)
+    ts = _prepared(memory, [_operand(t) for t in tensors])
     out = ctypes.c_void_p()
     lib.bgm_op_concat(ctypes.byref(out), memory.ptr if memory else None,
                       _lib.handle_array([t._h for t in ts]), len(ts), int(axis))
@@ -319,7 +326,7 @@ def global_avg_pool1d(x, mask=None, keepdims=False, tape=None):
 def dropout(x, rate, generator=None, training=True, tape=None):
     """Inverted dropout drawing its mask from generator (a bigmodel.Generator)."""
     memory = recording_memory(tape)
-    x = _operand(x)
+    x = _prepared(memory, [_operand(x)])[0]
     out = ctypes.c_void_p()
     lib.bgm_op_dropout(ctypes.byref(out), memory.ptr if memory else None, x._h,
                        float(rate), generator._h if generator is not None else None,

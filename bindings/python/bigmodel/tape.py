@@ -40,6 +40,14 @@ def _stack():
     return stack
 
 
+_memories = weakref.WeakValueDictionary()  # C tape address -> its _TapeMemory
+
+
+def memory_for(ptr):
+    """The _TapeMemory of the C tape at ptr, or None (a tape the library owns)."""
+    return _memories.get(ptr)
+
+
 class _TapeMemory:
     """One C tape (bgm_tape) and what must outlive its recording."""
 
@@ -47,6 +55,7 @@ class _TapeMemory:
         out = ctypes.c_void_p()
         lib.bgm_tape_create(ctypes.byref(out))
         self.ptr = out.value
+        _memories[self.ptr] = self
         _lib.count("tape", 1)
         self.keep = []                       # inputs the recording borrows
         self.dependents = weakref.WeakSet()  # tensors / exports in this memory
