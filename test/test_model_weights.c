@@ -183,7 +183,7 @@ START_TEST(fit_weighs_batches_and_validation_as_evaluate_does)
     bgm_history *h = NULL;
     bgm_fit_options o;
     float wa[3], wb[3];
-    double rb, val;
+    double rb, val, val_loss;
     BGM_ASSERT_OK(bgm_tensor_slice(&x6, x, 0, 6));
     BGM_ASSERT_OK(bgm_tensor_slice(&y6, yt, 0, 6));
     BGM_ASSERT_OK(bgm_tensor_slice(&w6, w, 0, 6));
@@ -222,6 +222,21 @@ START_TEST(fit_weighs_batches_and_validation_as_evaluate_does)
                                               (const bgm_tensor *[]){yv}, 1, wv, 0));
     ck_assert_double_eq(bgm_history_values(h, "val_loss")[0], val);
     bgm_history_free(h);
+    /* A validation dataset takes validation_sample_weight too. */
+    {
+        bgm_dataset *train = NULL, *vds = NULL;
+        BGM_ASSERT_OK(bgm_dataset_from_tensors(&train, x6, y6));
+        BGM_ASSERT_OK(bgm_dataset_from_tensors(&vds, xv, yv));
+        o.validation_x = o.validation_y = NULL;
+        BGM_ASSERT_OK(bgm_model_fit_dataset(&h, a, train, vds, &o));
+        BGM_ASSERT_OK(bgm_model_evaluate_weighted(&val_loss, 1, a,
+                                                  (const bgm_tensor *[]){xv}, 1,
+                                                  (const bgm_tensor *[]){yv}, 1, wv, 0));
+        ck_assert_double_eq(bgm_history_values(h, "val_loss")[0], val_loss);
+        bgm_history_free(h);
+        bgm_dataset_free(train);
+        bgm_dataset_free(vds);
+    }
     bgm_tensor_free(x);
     bgm_tensor_free(yt);
     bgm_tensor_free(w);
