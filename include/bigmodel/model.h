@@ -961,7 +961,7 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * another stream, validated on after every epoch for validation_steps
  * batches (0: a whole pass); otherwise the options' validation arrays
  * apply. The stream's batches and order are used as they come: opts'
- * batch_size and shuffle are ignored. Both streams are borrowed for the
+ * shuffle is ignored, and batch_size only batches validation arrays. Both streams are borrowed for the
  * call; their threads are joined before it returns, whatever the outcome.
  * Errors: as bgm_model_fit_multi, data errors naming "x" / "y" as there;
  * a failing fill or reset callback ends fit with the callback's status and

@@ -63,6 +63,19 @@ def test_fit_on_a_generator_equals_fit_on_the_arrays():
     assert h0.history["val_accuracy"] == h1.history["val_accuracy"]
 
 
+def test_a_generator_validates_on_arrays_as_fit_on_arrays_does():
+    x, y = data()
+    vx, vy = data(20, seed=1)
+    mem, gen = model(), model()
+    h0 = mem.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0,
+                 validation_data=(vx, vy))
+    h1 = gen.fit(batches(x, y), batch_size=8, verbose=0,
+                 validation_data=bm.data.Dataset(vx, vy))
+    assert h0.history == h1.history
+    with pytest.raises(InvalidArgumentError, match="give x as one too"):
+        mem.fit(x, y, verbose=0, validation_data=batches(vx, vy))
+
+
 def test_evaluate_and_predict_on_generators_equal_the_arrays():
     x, y = data(45)
     m = model()
@@ -196,3 +209,13 @@ def test_bad_sources_get_clear_errors():
     h = m.fit(bm.data.Dataset(x, y).batch(8).repeat(), epochs=2, steps_per_epoch=3,
               verbose=0)
     assert len(h.history["loss"]) == 2
+
+
+def test_progress_lines_count_the_batches_of_a_generator_of_unknown_length(capsys):
+    x, y = data()
+    m = model()
+    m.fit(batches(x, y), epochs=1, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/1"
+    assert lines[1].startswith("7/7 [==============================] - ")
+    assert " - loss: " in lines[1] and " - accuracy: " in lines[1]

@@ -698,8 +698,8 @@ class BaseModel:
 
         x may also be a source of batches: a generator or other iterator of
         (x, y) tuples, a bigmodel.data.PyDataset, or a Dataset pipeline
-        (Dataset.batch(...)...). Its batches are used as they come (batch_size
-        and shuffle do not apply); each epoch takes steps_per_epoch batches
+        (Dataset.batch(...)...). Its batches are used as they come (shuffle
+        does not apply, batch_size only to validation arrays); each epoch takes steps_per_epoch batches
         (None: until the source ends), continuing where the previous epoch
         stopped; validation_data may be such a source too, read for
         validation_steps batches (None: all) after every epoch."""
@@ -707,7 +707,7 @@ class BaseModel:
             if y is not None:
                 raise InvalidArgumentError("fit(): with a generator or pipeline x, the "
                                            "targets come from its batches: y must be None")
-            return self._fit_stream(x, epochs, verbose, callbacks, validation_data,
+            return self._fit_stream(x, batch_size, epochs, verbose, callbacks, validation_data,
                                     initial_epoch, steps_per_epoch, validation_steps)
         self._ensure_built(x)
         x, y = _unpack(x, y, "fit()")
@@ -721,16 +721,11 @@ class BaseModel:
         opts.verbose = verbose
         n = n_train = _samples(txs)
         if validation_data is not None:
-            if isinstance(validation_data, Dataset):
-                vx, vy = _unpack(validation_data, None, "validation_data")
-            elif isinstance(validation_data, (list, tuple)) and len(validation_data) == 2:
-                vx, vy = validation_data
-            else:
-                raise InvalidArgumentError("validation_data must be (x_val, y_val) or a "
-                                           "Dataset")
-            vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
-            opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
-            opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
+            if is_batch_source(validation_data):
+                raise InvalidArgumentError("fit(): validation_data is a generator or "
+                                           "pipeline: give x as one too (or validation "
+                                           "arrays)")
+            kept = self._validation_arrays(opts, validation_data)  # noqa: F841
         else:
             opts.validation_split = float(validation_split)
             if validation_split > 0:
@@ -742,12 +737,15 @@ class BaseModel:
                                     _handles(tys), len(tys), ctypes.byref(opts))
         return self._run_fit(opts, callbacks, verbose, steps, epochs, call)
 
-    def _fit_stream(self, x, epochs, verbose, callbacks, validation_data, initial_epoch,
-                    steps_per_epoch, validation_steps):
-        """fit on a source of batches, through bgm_model_fit_stream."""
+    def _fit_stream(self, x, batch_size, epochs, verbose, callbacks, validation_data,
+                    initial_epoch, steps_per_epoch, validation_steps):
+        """fit on a source of batches, through bgm_model_fit_stream (batch_size:
+        the batches of validation arrays)."""
         verbose = 1 if verbose == "auto" else int(verbose)
         opts = _lib.FitOptions()
         lib.bgm_fit_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
+        if batch_size is not None:
+            opts.batch_size = int(batch_size)
         opts.epochs, opts.initial_epoch, opts.verbose = int(epochs), int(initial_epoch), verbose
         streams = [BatchStream(x, self, "fit()", steps=steps_per_epoch,
                                steps_name="steps_per_epoch")]
@@ -758,16 +756,7 @@ class BaseModel:
                                            steps=validation_steps,
                                            steps_name="validation_steps"))
             elif vsrc is not None:
-                if isinstance(vsrc, Dataset):
-                    vx, vy = _unpack(vsrc, None, "validation_data")
-                elif isinstance(vsrc, (list, tuple)) and len(vsrc) == 2:
-                    vx, vy = vsrc
-                else:
-                    raise InvalidArgumentError("validation_data must be (x_val, y_val), a "
-                                               "Dataset or a generator / pipeline")
-                vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
-                opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
-                opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
+                kept = self._validation_arrays(opts, vsrc)  # noqa: F841
             val = streams[1]._h if len(streams) > 1 else None
 
             def call(hist):
@@ -779,6 +768,21 @@ class BaseModel:
         finally:
             for st in streams:
                 st.close()
+
+    def _validation_arrays(self, opts, validation_data):
+        """Puts validation_data ((x_val, y_val) or a Dataset) into opts; returns
+        the tensors, which must stay alive until fit returns."""
+        if isinstance(validation_data, Dataset):
+            vx, vy = _unpack(validation_data, None, "validation_data")
+        elif isinstance(validation_data, (list, tuple)) and len(validation_data) == 2:
+            vx, vy = validation_data
+        else:
+            raise InvalidArgumentError("validation_data must be (x_val, y_val), a Dataset "
+                                       "or (with x a generator) a generator / pipeline")
+        vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
+        opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
+        opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
+        return vxs, vys
 
     def _run_fit(self, opts, callbacks, verbose, steps, epochs, call, streams=()):
         """Runs call(hist) (the library's fit with opts) with the Python side of
