@@ -275,6 +275,12 @@ START_TEST(steps_per_epoch_continues_the_pass)
     o.epochs = 1;
     BGM_ASSERT_OK(bgm_model_fit(NULL, mem, x, y, &o));
     assert_same_weights(mem, str);
+    /* steps_per_epoch = the pass's 7 batches: every epoch is a whole pass. */
+    o.epochs = 2;
+    BGM_ASSERT_OK(bgm_model_fit_stream(NULL, str, st, 7, NULL, 0, &o));
+    ck_assert_int_eq(r.resets, 4);
+    BGM_ASSERT_OK(bgm_model_fit(NULL, mem, x, y, &o));
+    assert_same_weights(mem, str);
     bgm_stream_free(st);
     bgm_model_free(mem);
     bgm_model_free(str);

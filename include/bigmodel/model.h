@@ -956,7 +956,8 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * bgm_model_fit on batches made by a stream (data.h): the data need not fit
  * in memory. Epoch e takes steps_per_epoch batches (0: until the stream's
  * pass ends), continuing the stream's pass where epoch e - 1 stopped unless
- * that pass ended (then the stream is reset and a new pass starts), as
+ * that pass ended or has no batch left (then the stream is reset and a new
+ * pass starts), as
  * Keras' steps_per_epoch does with a generator. validation (may be NULL) is
  * another stream, validated on after every epoch for validation_steps
  * batches (0: a whole pass); otherwise the options' validation arrays

@@ -316,10 +316,23 @@ bgm_status bgm__stream_begin(bgm_stream *st, const char *fn)
         else
             s = bgm__fail(BGM_E_NOMEM, "%s: cannot start the stream's thread (error %d)",
                           fn, err);
-    } else if (st->ended) {
-        st->ended = 0;
-        st->restart = 1;
-        pthread_cond_signal(&st->can_fill);
+    } else {
+        /* Mid-pass, unless the end of the pass is next in the queue (the last
+         * epoch took exactly the pass's batches): then it is taken here. */
+        if (!st->ended) {
+            while (st->count == 0)
+                pthread_cond_wait(&st->can_take, &st->mu);
+            if (st->slots[st->head].kind == SLOT_END) {
+                st->head = (st->head + 1) % st->depth;
+                st->count--;
+                st->ended = 1;
+            }
+        }
+        if (st->ended) {
+            st->ended = 0;
+            st->restart = 1;
+            pthread_cond_signal(&st->can_fill);
+        }
     }
     pthread_mutex_unlock(&st->mu);
     return s;

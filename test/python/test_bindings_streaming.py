@@ -99,6 +99,10 @@ def test_a_pipeline_equals_the_arrays_and_reiterates_every_epoch():
     assert_bit_equal(weights(mem), weights(pipe))
     assert len(h.history["loss"]) == 3
     assert pipe.evaluate(ds) == mem.evaluate(x, y, batch_size=8)
+    # steps_per_epoch equal to the pipeline's length: each epoch is a whole pass.
+    again = model()
+    again.fit(ds, epochs=3, steps_per_epoch=7, verbose=0)
+    assert_bit_equal(weights(mem), weights(again))
 
 
 class Batches(bm.data.PyDataset):
