@@ -23,6 +23,8 @@ typedef struct rows_src {
     int fail_pass, fail_batch;  /* fail fill of that batch in that pass (1-based pass) */
     int fail_reset;             /* fail the reset of pass fail_reset */
     int too_many_rows;          /* report batch + 1 rows */
+    int *cancel;                /* stored 1 (atomically) when filling batch cancel_at */
+    int64_t cancel_at;
 } rows_src;
 
 static bgm_status src_reset(void *ctx, char *msg, size_t size)
@@ -46,6 +48,8 @@ static bgm_status src_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
         snprintf(msg, size, "disk gone at batch %lld", (long long)batch);
         return BGM_E_IO;
     }
+    if (r->cancel && batch == r->cancel_at)
+        __atomic_store_n(r->cancel, 1, __ATOMIC_RELEASE);
     if (r->too_many_rows) {
         *rows = r->batch + 1;
         return BGM_OK;
@@ -331,6 +335,18 @@ START_TEST(failing_callback_ends_the_call_and_everything_stays_usable)
     BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_RANGE,
                      "reported 9 rows for batch 0, expected 0..8");
     r.too_many_rows = 0;
+    /* Cancelled from the stream's thread: fit stops after a batch, the thread
+     * is joined, the next call works. */
+    {
+        int flag = 0;
+        r.cancel = &flag;
+        r.cancel_at = 2;
+        o.cancel = &flag;
+        BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o),
+                         BGM_E_CANCELLED, "cancelled after batch");
+        r.cancel = NULL;
+        o.cancel = NULL;
+    }
     BGM_ASSERT_OK(bgm_model_evaluate_stream(res, 2, m, st, 0));
     ck_assert(res[1] > 0.8);
     bgm_stream_free(st);

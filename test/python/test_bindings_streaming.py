@@ -4,6 +4,7 @@ prefetching bgm_stream. Same batches in the same order give the same
 weights, bit for bit, as fit on the arrays; a generator that raises reaches
 the caller with nothing leaked and the model usable."""
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -13,7 +14,7 @@ import bindings_path  # noqa: F401
 import bigmodel as bm
 from bigmodel import _lib
 from bigmodel.errors import InvalidArgumentError
-from bigmodel.layers import Dense, Dropout
+from bigmodel.layers import Add, Concatenate, Dense, Dropout
 
 
 def data(n=50, seed=0):
@@ -223,3 +224,34 @@ def test_progress_lines_count_the_batches_of_a_generator_of_unknown_length(capsy
     assert lines[0] == "Epoch 1/1"
     assert lines[1].startswith("7/7 [==============================] - ")
     assert " - loss: " in lines[1] and " - accuracy: " in lines[1]
+
+
+def test_a_two_input_two_output_model_trains_on_dict_batches_as_on_arrays():
+    def make():
+        left, right = bm.Input(shape=(4,)), bm.Input(shape=(3,))
+        hl, hr = Dense(5)(left), Dense(5)(right)
+        m = bm.Model(inputs=[left, right], outputs=[Concatenate(name="cat")([hl, hr]),
+                                                    Add(name="sum")([hl, hr])], seed=2)
+        m.compile(optimizer="sgd", loss="mse")
+        return m
+    rng = np.random.default_rng(4)
+    xl, xr = rng.standard_normal((30, 4), np.float32), rng.standard_normal((30, 3), np.float32)
+    yc, ys = rng.standard_normal((30, 10), np.float32), rng.standard_normal((30, 5), np.float32)
+    mem, gen = make(), make()
+    h0 = mem.fit([xl, xr], [yc, ys], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    threads = set()
+
+    def source():
+        for i in range(0, 30, 8):
+            threads.add(threading.get_ident())
+            s = slice(i, i + 8)
+            yield [xl[s], xr[s]], {"sum": ys[s], "cat": yc[s]}
+    h1 = gen.fit(source(), verbose=0)
+    assert_bit_equal(weights(mem), weights(gen))
+    assert h0.history == h1.history
+    # The first batch is read on the caller's thread (for the shapes), the
+    # others on the stream's thread.
+    assert len(threads) == 2 and threading.get_ident() in threads
+    out = gen.predict(([xl[i:i + 8], xr[i:i + 8]] for i in range(0, 30, 8)))
+    ref = gen.predict([xl, xr])
+    assert [o.tobytes() for o in out] == [o.tobytes() for o in ref]
