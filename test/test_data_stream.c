@@ -25,6 +25,10 @@ typedef struct rows_src {
     int too_many_rows;          /* report batch + 1 rows */
     int *cancel;                /* stored 1 (atomically) when filling batch cancel_at */
     int64_t cancel_at;
+    bgm_stream *reenter;        /* evaluate other on it from fill, once */
+    const bgm_model *other;
+    bgm_status reenter_status;
+    char reenter_msg[256];
 } rows_src;
 
 static bgm_status src_reset(void *ctx, char *msg, size_t size)
@@ -47,6 +51,12 @@ static bgm_status src_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
     if (r->fail_pass > 0 && r->resets == r->fail_pass && batch == r->fail_batch) {
         snprintf(msg, size, "disk gone at batch %lld", (long long)batch);
         return BGM_E_IO;
+    }
+    if (r->reenter) {
+        double res;
+        r->reenter_status = bgm_model_evaluate_stream(&res, 1, r->other, r->reenter, 0);
+        snprintf(r->reenter_msg, sizeof r->reenter_msg, "%s", bgm_last_error());
+        r->reenter = NULL;
     }
     if (r->cancel && batch == r->cancel_at)
         __atomic_store_n(r->cancel, 1, __ATOMIC_RELEASE);
@@ -346,6 +356,17 @@ START_TEST(failing_callback_ends_the_call_and_everything_stays_usable)
                          BGM_E_CANCELLED, "cancelled after batch");
         r.cancel = NULL;
         o.cancel = NULL;
+    }
+    /* A stream in use refuses a second call (made here from its own fill). */
+    {
+        bgm_model *other = classifier(9);
+        r.reenter = st;
+        r.other = other;
+        BGM_ASSERT_OK(bgm_model_evaluate_stream(res, 2, m, st, 0));
+        ck_assert_int_eq(r.reenter_status, BGM_E_STATE);
+        ck_assert_str_eq(r.reenter_msg, "bgm_model_evaluate_stream: the stream is in use by "
+                         "another fit, evaluate or predict call");
+        bgm_model_free(other);
     }
     BGM_ASSERT_OK(bgm_model_evaluate_stream(res, 2, m, st, 0));
     ck_assert(res[1] > 0.8);

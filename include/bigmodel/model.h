@@ -957,13 +957,17 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * in memory. Epoch e takes steps_per_epoch batches (0: until the stream's
  * pass ends), continuing the stream's pass where epoch e - 1 stopped unless
  * that pass ended or has no batch left (then the stream is reset and a new
- * pass starts), as
- * Keras' steps_per_epoch does with a generator. validation (may be NULL) is
+ * pass starts), as Keras' steps_per_epoch does with a generator. The
+ * progress line counts steps_per_epoch, else the stream's
+ * batches_per_epoch, else (unknown) the steps of the epoch once it ends.
+ * Threads: the stream's callbacks run on its own thread (data.h) while
+ * this call trains on the caller's. validation (may be NULL) is
  * another stream, validated on after every epoch for validation_steps
  * batches (0: a whole pass); otherwise the options' validation arrays
  * apply. The stream's batches and order are used as they come: opts'
- * shuffle is ignored, and batch_size only batches validation arrays. Both streams are borrowed for the
- * call; their threads are joined before it returns, whatever the outcome.
+ * shuffle is ignored, and batch_size only batches validation arrays.
+ * Both streams are borrowed for the call; their threads are joined
+ * before it returns, whatever the outcome.
  * Errors: as bgm_model_fit_multi, data errors naming "x" / "y" as there;
  * a failing fill or reset callback ends fit with the callback's status and
  * "bgm_model_fit_stream: the stream failed: <its message>" (the model keeps

@@ -699,8 +699,9 @@ class BaseModel:
         x may also be a source of batches: a generator or other iterator of
         (x, y) tuples, a bigmodel.data.PyDataset, or a Dataset pipeline
         (Dataset.batch(...)...). Its batches are used as they come (shuffle
-        does not apply, batch_size only to validation arrays); each epoch takes steps_per_epoch batches
-        (None: until the source ends), continuing where the previous epoch
+        does not apply, batch_size only to validation arrays); each epoch
+        takes steps_per_epoch batches (None: until the source ends),
+        continuing where the previous epoch
         stopped; validation_data may be such a source too, read for
         validation_steps batches (None: all) after every epoch."""
         if is_batch_source(x):
