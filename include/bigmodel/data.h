@@ -218,6 +218,104 @@ BGM_API int64_t bgm_batch_iter_num_batches(const bgm_batch_iter *it);
 /** Frees an iterator and its buffers. NULL is a no-op. */
 BGM_API void bgm_batch_iter_free(bgm_batch_iter *it);
 
+/* ---- streams: batches made by a callback ------------------------------------
+ * For data that is not one array in memory (files larger than memory, a
+ * database, a generator): a bgm_stream asks a user callback to fill each
+ * batch into buffers the stream owns, and runs that callback on a
+ * background thread of its own, up to `prefetch` batches ahead of the
+ * training step (a bounded queue: the buffers of prefetch + 1 batches are
+ * allocated once, when the stream is made, and reused; nothing is
+ * allocated per batch except a small view for a batch shorter than
+ * batch_size). bgm_model_fit_stream, bgm_model_evaluate_stream and
+ * bgm_model_predict_stream (model.h) train, test and predict on it.
+ *
+ * Passes: each of those calls starts a pass (reset, then fill until the
+ * callback reports the end, or until the call's step limit), and a fit epoch
+ * continues the pass where the previous epoch stopped unless that pass
+ * ended. The thread starts with the call and is joined before the call
+ * returns, on success or error; batches prefetched but not used are dropped.
+ *
+ * Threading: reset and fill run on the stream's thread, never on the
+ * caller's, one call at a time (never concurrently with each other). They
+ * must not call the model being trained. One fit / evaluate / predict at a
+ * time may use a stream (another gets BGM_E_STATE).
+ */
+
+/** Opaque: a source of batches filled by a callback. */
+typedef struct bgm_stream bgm_stream;
+
+/** The type and per-sample shape of one features or targets tensor of a stream. */
+typedef struct bgm_stream_tensor {
+    bgm_dtype dtype;                /**< BGM_FLOAT32, or BGM_INT32 (token ids, labels) */
+    int ndim;                       /**< dimensions of one sample, 0..BGM_MAX_DIMS - 1 */
+    int64_t shape[BGM_MAX_DIMS];    /**< one sample's shape (the batch adds a first dimension) */
+} bgm_stream_tensor;
+
+/**
+ * Fills the next batch: writes up to batch_size samples into the buffers
+ * xs[0..num_x) and ys[0..num_y) (tensors of shape (batch_size, sample
+ * shape...), reached with bgm_tensor_data; rows 0..*rows-1 are used) and sets
+ * *rows to the number written, or to 0 at the end of the pass. batch is the
+ * index of the batch in the pass (0, 1, ...). Returns BGM_OK, or an error
+ * status with a message written into msg (msg_size bytes, NUL-terminated);
+ * the call using the stream then fails with that status and message.
+ * ys is NULL when num_y is 0. Runs on the stream's thread. The buffers are
+ * the stream's: never keep them. Buffers hold the previous contents of
+ * their slot, not zeros.
+ */
+typedef bgm_status (*bgm_stream_fill_fn)(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                                         bgm_tensor *const *ys, int64_t *rows, char *msg,
+                                         size_t msg_size);
+
+/**
+ * Starts a new pass (rewind a file, re-run a query); called on the stream's
+ * thread before the first fill of every pass. Errors as for fill.
+ */
+typedef bgm_status (*bgm_stream_reset_fn)(void *ctx, char *msg, size_t msg_size);
+
+/** What bgm_stream_create needs; set it up with bgm_stream_spec_init. */
+typedef struct bgm_stream_spec {
+    size_t size;                    /**< sizeof(bgm_stream_spec): set by init */
+    int num_x;                      /**< features tensors per batch, >= 1 (1) */
+    const bgm_stream_tensor *x;     /**< num_x descriptions, copied by create (NULL) */
+    int num_y;                      /**< targets tensors per batch, >= 0 (0) */
+    const bgm_stream_tensor *y;     /**< num_y descriptions, copied by create (NULL) */
+    int64_t batch_size;             /**< rows of every buffer: the largest batch (32) */
+    int64_t batches_per_epoch;      /**< batches of a pass when known, for progress
+                                     *  bars; -1: unknown, the callback says (-1) */
+    int prefetch;                   /**< batches filled ahead, >= 1 (2) */
+    bgm_stream_fill_fn fill;        /**< required (NULL) */
+    bgm_stream_reset_fn reset;      /**< NULL: nothing to do at a new pass (NULL) */
+    void *ctx;                      /**< passed to fill and reset (NULL) */
+} bgm_stream_spec;
+
+/** Fills spec with the defaults shown above. NULL is a no-op. */
+BGM_API void bgm_stream_spec_init(bgm_stream_spec *spec);
+
+/**
+ * New stream from spec (copied; ctx is borrowed and must outlive the
+ * stream). Allocates the buffers of prefetch + 1 batches. Free with
+ * bgm_stream_free.
+ * Errors: BGM_E_INVALID (NULL out, spec or fill; num_x < 1, num_y < 0,
+ * counts above 16, NULL descriptions, batch_size < 1, prefetch < 1,
+ * batches_per_epoch < -1 or 0, a bad ndim or negative dimension, struct size
+ * too small — each naming the field and value), BGM_E_DTYPE (a dtype other
+ * than float32 / int32), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_stream_create(bgm_stream **out, const bgm_stream_spec *spec);
+
+/** Frees a stream and its buffers (it must not be in use). NULL is a no-op. */
+BGM_API void bgm_stream_free(bgm_stream *st);
+
+/** batches_per_epoch of the spec (-1 when unknown; 0 for NULL). */
+BGM_API int64_t bgm_stream_batches_per_epoch(const bgm_stream *st);
+
+/** Number of features tensors per batch (0 for NULL). */
+BGM_API int bgm_stream_num_x(const bgm_stream *st);
+
+/** Number of targets tensors per batch (0 for NULL). */
+BGM_API int bgm_stream_num_y(const bgm_stream *st);
+
 /* ---- loaders ------------------------------------------------------------
  * Every loader rejects a malformed file with BGM_E_FORMAT (or BGM_E_IO when
  * it cannot be opened or read) and a message naming the file and the byte

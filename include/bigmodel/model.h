@@ -1078,6 +1078,35 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
                                          const bgm_fit_options *opts);
 
 /**
+ * bgm_model_fit on batches made by a stream (data.h): the data need not fit
+ * in memory. Epoch e takes steps_per_epoch batches (0: until the stream's
+ * pass ends), continuing the stream's pass where epoch e - 1 stopped unless
+ * that pass ended or has no batch left (then the stream is reset and a new
+ * pass starts), as Keras' steps_per_epoch does with a generator. The
+ * progress line counts steps_per_epoch, else the stream's
+ * batches_per_epoch, else (unknown) the steps of the epoch once it ends.
+ * Threads: the stream's callbacks run on its own thread (data.h) while
+ * this call trains on the caller's. validation (may be NULL) is
+ * another stream, validated on after every epoch for validation_steps
+ * batches (0: a whole pass); otherwise the options' validation arrays
+ * apply. The stream's batches and order are used as they come: opts'
+ * shuffle is ignored, and batch_size only batches validation arrays.
+ * Both streams are borrowed for the call; their threads are joined
+ * before it returns, whatever the outcome.
+ * Errors: as bgm_model_fit_multi, data errors naming "x" / "y" as there;
+ * a failing fill or reset callback ends fit with the callback's status and
+ * "bgm_model_fit_stream: the stream failed: <its message>" (the model keeps
+ * the steps made so far and stays ready for the next call); BGM_E_INVALID
+ * also for a NULL train, tensor counts that differ from the model's inputs
+ * and outputs, validation_split > 0, the same stream twice, negative steps,
+ * an epoch without batches; BGM_E_STATE for a stream in use by another call.
+ */
+BGM_API bgm_status bgm_model_fit_stream(bgm_history **history, bgm_model *m, bgm_stream *train,
+                                        int64_t steps_per_epoch, bgm_stream *validation,
+                                        int64_t validation_steps,
+                                        const bgm_fit_options *opts);
+
+/**
  * Loss and metrics of m on x, y in inference mode, in batches of batch_size
  * (0 means 32): results[0] = loss (with L2 penalties), then the metrics in
  * bgm_model_metric_name order; the first min(n, bgm_model_num_metrics(m))
@@ -1201,6 +1230,34 @@ BGM_API bgm_status bgm_model_test_on_batch_weighted(double *results, int n,
  */
 BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
                                      const bgm_tensor *x, int64_t batch_size);
+
+/**
+ * Loss and metrics of m (compiled) on the batches of one pass of st (at
+ * most steps batches; 0: the whole pass), as bgm_model_evaluate: results
+ * receives the first min(n, bgm_model_num_metrics(m)) values, sample-weighted
+ * means over the batches. st gives a features tensor per input and a
+ * targets tensor per output; it is borrowed and its thread joined before
+ * the call returns. Errors: as bgm_model_evaluate_multi; a failing callback
+ * gives its status and message; BGM_E_INVALID also for counts that differ
+ * from the model's, negative steps, a pass without batches; BGM_E_STATE
+ * for a stream in use.
+ */
+BGM_API bgm_status bgm_model_evaluate_stream(double *results, int n, const bgm_model *m,
+                                             bgm_stream *st, int64_t steps);
+
+/**
+ * Predictions of m on the features of one pass of st (at most steps
+ * batches; 0: the whole pass; the stream's targets, if any, are not used):
+ * outs[0..nout) (nout = the model's outputs) receive new float32 tensors of
+ * (samples seen, output shape...), caller-owned. Only the predictions are
+ * held in memory, not the features. Errors: as bgm_model_predict_multi;
+ * a failing callback gives its status and message; BGM_E_INVALID also for
+ * a features count that differs from the model's inputs, negative steps, a
+ * pass without batches; BGM_E_STATE for a stream in use. On error every
+ * outs[j] is NULL.
+ */
+BGM_API bgm_status bgm_model_predict_stream(bgm_tensor **outs, int nout, const bgm_model *m,
+                                            bgm_stream *st, int64_t steps);
 
 /* ---- history ----------------------------------------------------------- */
 

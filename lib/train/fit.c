@@ -6,6 +6,8 @@
  */
 #include "train/train.h"
 
+#include "data/stream.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,9 @@ typedef struct fit_run {
     bgm__arrays val;                 /* checked validation arrays (val.n = 0: none) */
     bgm_dataset *val_views;          /* holds the validation split's views, or NULL */
     bgm_batch_iter *it;
+    bgm_stream *stream, *val_stream; /* streamed training / validation data, or NULL */
+    int64_t steps, val_steps;        /* their step limits per epoch (0: the whole pass) */
+    int streams_open;                /* bgm__stream_open succeeded on both */
     bgm_metric **metrics, **val_metrics;
     bgm_tensor **grads;              /* the tape's gradients of one step */
     bgm_history *history;
@@ -112,20 +117,62 @@ static bgm_status validate(fit_run *r, bgm_logs *logs, const char *fn)
 {
     bgm__losses means;
     bgm__infer_tapes *t = bgm__infer_tapes_take(r->m);
-    bgm_status s = t ? bgm__evaluate_arrays(r->m, t, &r->val, r->o.batch_size,
-                                            r->val_metrics, means, fn)
-                     : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
+    bgm_status s;
+    if (!t)
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
+    else if (r->val_stream)
+        s = bgm__evaluate_stream(r->m, t, r->val_stream, r->val_steps, r->val_metrics, means,
+                                 "validation_x", "validation_y", fn);
+    else
+        s = bgm__evaluate_arrays(r->m, t, &r->val, r->o.batch_size, r->val_metrics, means,
+                                 fn);
     bgm__infer_tapes_give(r->m, t);
     if (s == BGM_OK)
         s = bgm__logs_collect(logs, r->m, r->val_metrics, means, "val_");
     return s;
 }
 
+/* The next training batch of the epoch into xb, yb (checked against the
+ * model; views a frees), *more = 0 at its end. */
+static bgm_status next_batch(fit_run *r, int *more, const bgm_tensor **xb,
+                             const bgm_tensor **yb, bgm__arrays *a, int64_t step,
+                             const char *fn)
+{
+    bgm_model *m = r->m;
+    bgm_status s;
+    /* Sample weights ride along as one more targets tensor. */
+    if (!r->stream)
+        return bgm_batch_iter_next_multi(more, xb, m->ninputs, yb, m->noutputs + r->weighted,
+                                         r->it);
+    *more = 0;
+    if (r->steps > 0 && step >= r->steps)
+        return BGM_OK;
+    s = bgm__stream_batch(r->stream, more, a, m, "x", "y", fn);
+    if (s == BGM_OK && *more) {
+        memcpy(xb, a->x, sizeof a->x);
+        memcpy(yb, a->y, sizeof a->y);
+    }
+    return s;
+}
+
+/* Steps one epoch takes, as far as known before it runs (-1: unknown). */
+static int64_t epoch_steps(const fit_run *r)
+{
+    int64_t known;
+    if (!r->stream)
+        return bgm_batch_iter_num_batches(r->it);
+    known = bgm_stream_batches_per_epoch(r->stream);
+    if (r->steps > 0 && (known < 0 || r->steps < known))
+        return r->steps;
+    return known;
+}
+
 static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
 {
     bgm_model *m = r->m;
     const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO + 1];
-    int64_t steps = bgm_batch_iter_num_batches(r->it), step = 0, seen = 0;
+    bgm__arrays a;
+    int64_t steps = epoch_steps(r), step = 0, seen = 0;
     int weighted = r->weighted;
     bgm__losses sums = {0}, losses;
     bgm_logs logs;
@@ -143,18 +190,20 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
      * the previous epoch's dropout draws and this one's, so that a model
      * saved after epoch e and resumed with initial_epoch = e + 1 draws
      * exactly what an uninterrupted fit would. */
-    if (r->o.shuffle)
+    if (r->stream)
+        s = bgm__stream_begin(r->stream, fn);
+    else if (r->o.shuffle)
         s = bgm_batch_iter_shuffle(r->it, bgm_rng_next_u64(&m->rng));
     else
         bgm_batch_iter_reset(r->it);
     if (s != BGM_OK)
         return s;
-    /* Sample weights ride along as one more targets tensor. */
-    while ((s = bgm_batch_iter_next_multi(&more, xb, m->ninputs, yb, m->noutputs + weighted,
-                                          r->it)) == BGM_OK && more) {
+    memset(&a, 0, sizeof a);
+    while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
         s = bgm__train_batch(m, xb, yb, weighted ? yb[m->noutputs] : NULL, r->grads,
                              r->metrics, losses, fn);
+        bgm__arrays_free(&a);
         if (s != BGM_OK)
             return s;
         for (i = 0; i <= m->noutputs; i++)
@@ -183,9 +232,14 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     }
     if (s != BGM_OK)
         return s;
+    if (step == 0)
+        return bgm__fail(BGM_E_INVALID, "%s: the training stream gave no batch in epoch %d",
+                         fn, epoch + 1);
+    if (r->progress.target < 0)
+        r->progress.target = step; /* an unknown count is known at the end */
     logs.n = 0;
     s = collect_means(&logs, m, r->metrics, sums, seen);
-    if (s == BGM_OK && r->val.n > 0)
+    if (s == BGM_OK && (r->val.n > 0 || r->val_stream))
         s = validate(r, &logs, fn);
     /* Counted before EPOCH_END, so a model saved by a callback resumes after it. */
     if (s == BGM_OK)
@@ -207,7 +261,68 @@ typedef struct fit_data {
     const bgm_tensor *const *vxs, *const *vys;   /* explicit validation data, or NULL */
     int nvx, nvy;
     const char *vxname, *vyname;                 /* how messages name them */
+    bgm_stream *stream, *val_stream;             /* streamed data (fit_stream), or NULL */
+    int64_t steps, val_steps;
 } fit_data;
+
+/* What every fit needs besides its data: metrics, tape, gradients, history. */
+static bgm_status prepare_common(fit_run *r, const char *fn)
+{
+    bgm_model *m = r->m;
+    bgm_status s = bgm__metrics_create(m, &r->metrics);
+    if (s == BGM_OK)
+        s = bgm__metrics_create(m, &r->val_metrics);
+    if (s == BGM_OK && !m->tape)
+        s = bgm_tape_create(&m->tape);
+    if (s == BGM_OK) {
+        r->grads = calloc((size_t)m->ntrainable + 1, sizeof *r->grads);
+        r->history = bgm__history_new();
+        if (!r->grads || !r->history)
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    }
+    return s;
+}
+
+/* Streamed training (and validation) data: counts checked, both opened. */
+static bgm_status prepare_streams(fit_run *r, const fit_data *d, const char *fn)
+{
+    bgm_status s = BGM_OK;
+    if (r->o.validation_split > 0.0)
+        return bgm__fail(BGM_E_INVALID, "%s: validation_split = %g cannot split a stream; "
+                         "give a validation stream or arrays", fn, r->o.validation_split);
+    if (r->o.sample_weight || r->o.class_weight || r->o.num_class_weights ||
+        (r->o.validation_sample_weight && (d->val_stream || !d->vxs)))
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: streams carry no sample or class weights; "
+                         "weigh array data (fit, fit_multi)", fn);
+    if (d->val_stream == d->stream)
+        return bgm__fail(BGM_E_INVALID, "%s: the training and validation streams are the "
+                         "same stream", fn);
+    if (d->steps < 0 || d->val_steps < 0)
+        return bgm__fail(BGM_E_INVALID, "%s: steps_per_epoch = %lld and validation_steps = "
+                         "%lld must not be negative", fn, (long long)d->steps,
+                         (long long)d->val_steps);
+    s = bgm__stream_check(d->stream, r->m, "training", fn);
+    if (s == BGM_OK && d->val_stream)
+        s = bgm__stream_check(d->val_stream, r->m, "validation", fn);
+    if (s == BGM_OK && d->vxs && !d->val_stream)
+        s = bgm__arrays_check(&r->val, r->m, d->vxs, d->nvx, d->vys, d->nvy, d->vxname,
+                              d->vyname, fn);
+    if (s == BGM_OK && d->vxs && !d->val_stream)
+        s = bgm__weights_check(&r->val, r->m, r->o.validation_sample_weight, NULL, 0,
+                               "validation_sample_weight", fn);
+    if (s == BGM_OK)
+        s = bgm__stream_open(d->stream, fn);
+    if (s == BGM_OK && d->val_stream && (s = bgm__stream_open(d->val_stream, fn)) != BGM_OK)
+        bgm__stream_close(d->stream);
+    if (s != BGM_OK)
+        return s;
+    r->streams_open = 1;
+    r->stream = d->stream;
+    r->val_stream = d->val_stream;
+    r->steps = d->steps;
+    r->val_steps = d->val_steps;
+    return prepare_common(r, fn);
+}
 
 /* Splits off validation data and sets up everything the epochs need. */
 static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
@@ -218,7 +333,10 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
     const bgm_tensor *ys[BGM__MAX_IO + 1];
     int64_t n, split;
     int nvx, nvy, j;
-    bgm_status s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
+    bgm_status s;
+    if (d->stream)
+        return prepare_streams(r, d, fn);
+    s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
     if (s == BGM_OK)
         s = bgm__weights_check(&a, m, r->o.sample_weight, r->o.class_weight,
                                r->o.num_class_weights, "sample_weight", fn);
@@ -269,17 +387,7 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
     if (s == BGM_OK)
         s = bgm_batch_iter_create(&r->it, r->train, r->o.batch_size, 0);
     if (s == BGM_OK)
-        s = bgm__metrics_create(m, &r->metrics);
-    if (s == BGM_OK)
-        s = bgm__metrics_create(m, &r->val_metrics);
-    if (s == BGM_OK && !m->tape)
-        s = bgm_tape_create(&m->tape);
-    if (s == BGM_OK) {
-        r->grads = calloc((size_t)m->ntrainable + 1, sizeof *r->grads);
-        r->history = bgm__history_new();
-        if (!r->grads || !r->history)
-            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-    }
+        s = prepare_common(r, fn);
 done:
     bgm_dataset_free(all); /* train and the validation views keep what they need */
     bgm__arrays_free(&a);
@@ -288,6 +396,10 @@ done:
 
 static void release(fit_run *r)
 {
+    if (r->streams_open) { /* the threads are joined before anything else goes */
+        bgm__stream_close(r->stream);
+        bgm__stream_close(r->val_stream);
+    }
     bgm__arrays_free(&r->val);
     bgm_dataset_free(r->val_views);
     bgm_batch_iter_free(r->it);
@@ -421,5 +533,24 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
         d.vxs = vxs;
         d.vys = vys;
     }
+    return fit(history, m, &d, opts, fn);
+}
+
+BGM_API bgm_status bgm_model_fit_stream(bgm_history **history, bgm_model *m, bgm_stream *train,
+                                        int64_t steps_per_epoch, bgm_stream *validation,
+                                        int64_t validation_steps,
+                                        const bgm_fit_options *opts)
+{
+    static const char *fn = "bgm_model_fit_stream";
+    fit_data d;
+    if (history)
+        *history = NULL;
+    BGM__CHECK_NULL(m, fn);
+    BGM__CHECK_NULL(train, fn);
+    memset(&d, 0, sizeof d);
+    d.stream = train;
+    d.val_stream = validation;
+    d.steps = steps_per_epoch;
+    d.val_steps = validation_steps;
     return fit(history, m, &d, opts, fn);
 }

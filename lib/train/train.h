@@ -122,6 +122,25 @@ bgm_status bgm__results(double *results, int n, const bgm_model *m, bgm_metric *
 /* Keras' warnings about the compiled model m, to its log (warnings.c). */
 void bgm__compile_warnings(const bgm_model *m);
 
+/* ---- streamed data (streams.c) ---------------------------------------------- */
+
+/* Checks that st's counts of features and targets tensors fit m (role:
+ * "training", "validation" or "test"; predict needs no targets). */
+bgm_status bgm__stream_check(bgm_stream *st, const bgm_model *m, const char *role,
+                             const char *fn);
+
+/* The next batch of st (open, pass begun), checked against m like arrays
+ * named xname / yname: *more = 0 at the end of the pass. On *more, a holds
+ * the batch; free its views with bgm__arrays_free. */
+bgm_status bgm__stream_batch(bgm_stream *st, int *more, bgm__arrays *a, const bgm_model *m,
+                             const char *xname, const char *yname, const char *fn);
+
+/* bgm__evaluate_arrays over at most steps batches (0: the rest of the pass)
+ * of st (open): begins a pass, metrics reset then updated. */
+bgm_status bgm__evaluate_stream(const bgm_model *m, bgm__infer_tapes *t, bgm_stream *st,
+                                int64_t steps, bgm_metric **metrics, bgm__losses means,
+                                const char *xname, const char *yname, const char *fn);
+
 /* ---- callbacks ------------------------------------------------------------ */
 
 /* Everything a callback may touch during fit. */

@@ -139,6 +139,24 @@ class Word2VecOptions(ctypes.Structure):
                 ("progress", W2V_PROGRESS_FN), ("progress_ctx", c_void_p)]
 
 
+# streaming (#14 item 4): struct bgm_stream_tensor / bgm_stream_spec and the
+# callbacks of include/bigmodel/data.h.
+class StreamTensor(ctypes.Structure):
+    _fields_ = [("dtype", c_int), ("ndim", c_int), ("shape", c_int64 * 8)]
+
+
+STREAM_FILL_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int64, PH, PH, I64P, c_void_p, c_size_t)
+STREAM_RESET_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+
+
+class StreamSpec(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("num_x", c_int), ("x", ctypes.POINTER(StreamTensor)),
+                ("num_y", c_int), ("y", ctypes.POINTER(StreamTensor)),
+                ("batch_size", c_int64), ("batches_per_epoch", c_int64),
+                ("prefetch", c_int), ("fill", STREAM_FILL_FN), ("reset", STREAM_RESET_FN),
+                ("ctx", c_void_p)]
+
+
 class CsvOptions(ctypes.Structure):
     """struct bgm_csv_options (include/bigmodel/data.h)."""
     _fields_ = [("struct_size", c_size_t), ("skip_lines", c_int), ("has_header", c_int),
@@ -599,6 +617,17 @@ OPTIONAL = {
     "bgm_layer_set_user_data": (STATUS, [H, c_void_p]),
     "bgm_layer_user_data": (c_void_p, [H]),
     "bgm_layer_kind_fail": (c_int, [H, c_int, c_char_p]),
+    # streaming (#14 item 4): bgm_stream, batches filled by a callback (data.h)
+    "bgm_stream_spec_init": (None, [ctypes.POINTER(StreamSpec)]),
+    "bgm_stream_create": (STATUS, [PH, ctypes.POINTER(StreamSpec)]),
+    "bgm_stream_free": (None, [H]),
+    "bgm_stream_batches_per_epoch": (c_int64, [H]),
+    "bgm_stream_num_x": (c_int, [H]),
+    "bgm_stream_num_y": (c_int, [H]),
+    "bgm_model_fit_stream": (STATUS, [PH, H, H, c_int64, H, c_int64,
+                                      ctypes.POINTER(FitOptions)]),
+    "bgm_model_evaluate_stream": (STATUS, [DP, c_int, H, H, c_int64]),
+    "bgm_model_predict_stream": (STATUS, [PH, c_int, H, H, c_int64]),
 }
 
 # ---- errors ----------------------------------------------------------------

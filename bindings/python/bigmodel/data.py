@@ -28,7 +28,8 @@ from ._handle import Handle
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_tensor, float32, int32
 
-__all__ = ["Dataset", "BatchIterator", "load_idx", "load_idx_images", "load_idx_labels",
+__all__ = ["Dataset", "Pipeline", "PyDataset", "AUTOTUNE", "INFINITE_CARDINALITY",
+           "UNKNOWN_CARDINALITY", "BatchIterator", "load_idx", "load_idx_images", "load_idx_labels",
            "load_cifar", "load_csv", "load_npy", "save_npy", "one_hot"]
 
 _CIFAR = {"cifar10": 1, "cifar100": 2, "cifar100_fine": 2, "cifar100_coarse": 3}
@@ -181,8 +182,13 @@ class Dataset(Handle):
         fn(ctypes.byref(out), self._h, *args)
         return Dataset._adopt(out.value, self)
 
-    def shuffle(self, seed=0):
-        """The samples in a random order drawn from seed (a copy)."""
+    def shuffle(self, seed=0, buffer_size=None):
+        """The samples in a random order drawn from seed (a copy). Every sample
+        may go anywhere, as tf.data's shuffle with a buffer_size of at least N
+        does; so buffer_size, accepted by keyword, changes nothing."""
+        if buffer_size is not None and int(buffer_size) < 1:
+            raise InvalidArgumentError("shuffle: buffer_size must be >= 1, got %r"
+                                       % (buffer_size,))
         return self._derive(lib.bgm_dataset_shuffle, int(seed))
 
     def take(self, n):
@@ -202,6 +208,49 @@ class Dataset(Handle):
         idx = [int(i) for i in indices]
         return self._derive(lib.bgm_dataset_subset,
                             (ctypes.c_int64 * max(len(idx), 1))(*idx), len(idx))
+
+    # -- tf.data-style pipelines (see Pipeline) --
+
+    def _sample_arrays(self):
+        """(x, y) as numpy arrays in the dataset's structure (y None without targets)."""
+        return _numpy_struct(self.x), _numpy_struct(self.y)
+
+    def _elements(self):
+        """One element per sample: (x_i, y_i), or x_i without targets."""
+        x, y = self._sample_arrays()
+        for i in range(len(self)):
+            xi = _index_struct(x, i)
+            yield xi if y is None else (xi, _index_struct(y, i))
+
+    def batch(self, batch_size, drop_remainder=False):
+        """A Pipeline of batches ((x, y) numpy arrays, or x alone) cut by the
+        library's batch iterator, in order: tf.data's Dataset.batch."""
+        batch_size = int(batch_size)
+        if batch_size < 1:
+            raise InvalidArgumentError("batch: batch_size must be >= 1, got %d" % batch_size)
+
+        def batches():
+            for b in BatchIterator(self, batch_size, drop_remainder=drop_remainder):
+                yield _numpy_struct(b)
+        n = len(self)
+        return Pipeline(batches, n // batch_size if drop_remainder
+                        else -(-n // batch_size))
+
+    def map(self, map_func):
+        """A Pipeline of map_func applied to every sample (called with x, y)."""
+        return Pipeline(self._elements, len(self)).map(map_func)
+
+    def repeat(self, count=None):
+        """A Pipeline of the samples, count times (None: forever)."""
+        return Pipeline(self._elements, len(self)).repeat(count)
+
+    def prefetch(self, buffer_size):
+        """A Pipeline of the samples with prefetch buffer_size (see Pipeline.prefetch)."""
+        return Pipeline(self._elements, len(self)).prefetch(buffer_size)
+
+    def cardinality(self):
+        """Number of samples (tf.data's cardinality)."""
+        return len(self)
 
     def batches(self, batch_size, shuffle=False, seed=0, drop_remainder=False, copy=True):
         """A re-iterable BatchIterator of (x, y) Tensors (x alone without targets)."""
@@ -281,6 +330,216 @@ class BatchIterator(Handle):
                 yield bx
             else:
                 yield bx, _structure([make(p) for p in ys[:ny]], ds._y_keys)
+
+
+# ---- pipelines and Python datasets (#14 item 4) --------------------------------------
+
+AUTOTUNE = -1                 # prefetch(AUTOTUNE): the stream's default depth
+INFINITE_CARDINALITY = -1     # tf.data's values of cardinality()
+UNKNOWN_CARDINALITY = -2
+
+
+def _numpy_struct(v):
+    """v (a Tensor, array, or a tuple / list / dict of them) with numpy arrays."""
+    from . import _compat
+    if v is None:
+        return None
+    if isinstance(v, tuple):
+        return tuple(_numpy_struct(e) for e in v)
+    if isinstance(v, list):
+        return [_numpy_struct(e) for e in v]
+    if isinstance(v, dict):
+        return {k: _numpy_struct(e) for k, e in v.items()}
+    if isinstance(v, Tensor):
+        return v.numpy()
+    return _compat.np.asarray(v)
+
+
+def _index_struct(v, i):
+    if isinstance(v, (tuple, list)):
+        return type(v)(_index_struct(e, i) for e in v)
+    if isinstance(v, dict):
+        return {k: _index_struct(e, i) for k, e in v.items()}
+    return v[i]
+
+
+def _stack(elements):
+    """Elements of one structure stacked along a new first dimension."""
+    from . import _compat
+    first = elements[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(_stack([e[k] for e in elements]) for k in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _stack([e[k] for e in elements]) for k in first}
+    return _compat.np.stack([_compat.np.asarray(e) for e in elements])
+
+
+class Pipeline:
+    """A tf.data-style chain of transformations over elements, made lazily
+    every time it is iterated: from Dataset.batch / map / repeat / prefetch,
+    then .map(fn), .batch(n), .shuffle(buffer_size, seed), .repeat(),
+    .take(n), .prefetch(n). Elements are numpy arrays or tuples / lists /
+    dicts of them. fit, evaluate and predict take a pipeline of batches and
+    read it through the library's prefetching stream (bigmodel/data.h), whose
+    queue holds prefetch(n) batches."""
+
+    def __init__(self, make, length, prefetch=None):
+        self._make_iter = make    # () -> a new iterator over the elements
+        self._length = length     # elements per pass, INFINITE_ or UNKNOWN_CARDINALITY
+        self._prefetch = prefetch
+
+    def __iter__(self):
+        return iter(self._make_iter())
+
+    as_numpy_iterator = __iter__
+
+    def cardinality(self):
+        """Elements per pass, INFINITE_CARDINALITY or UNKNOWN_CARDINALITY."""
+        return self._length
+
+    def __len__(self):
+        if self._length < 0:
+            raise TypeError("the length of this pipeline is %s" % (
+                "infinite" if self._length == INFINITE_CARDINALITY else "unknown"))
+        return self._length
+
+    def _then(self, make, length):
+        return Pipeline(make, length, self._prefetch)
+
+    def map(self, map_func):
+        """map_func applied to every element (a tuple element is passed as
+        separate arguments, as tf.data does)."""
+        def mapped():
+            for e in self:
+                yield map_func(*e) if isinstance(e, tuple) else map_func(e)
+        return self._then(mapped, self._length)
+
+    def batch(self, batch_size, drop_remainder=False):
+        """Consecutive elements stacked into batches of batch_size (the last
+        one shorter unless drop_remainder)."""
+        batch_size = int(batch_size)
+        if batch_size < 1:
+            raise InvalidArgumentError("batch: batch_size must be >= 1, got %d" % batch_size)
+
+        def batches():
+            buf = []
+            for e in self:
+                buf.append(e)
+                if len(buf) == batch_size:
+                    yield _stack(buf)
+                    buf = []
+            if buf and not drop_remainder:
+                yield _stack(buf)
+        n = self._length
+        if n >= 0:
+            n = n // batch_size if drop_remainder else -(-n // batch_size)
+        return self._then(batches, n)
+
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):
+        """tf.data's buffered shuffle: a buffer of buffer_size elements, each
+        output drawn at random from it and replaced by the next input. The
+        order comes from seed (None: a new seed per pipeline), and changes
+        from one iteration to the next unless reshuffle_each_iteration=False."""
+        import random
+        buffer_size = int(buffer_size)
+        if buffer_size < 1:
+            raise InvalidArgumentError("shuffle: buffer_size must be >= 1, got %d"
+                                       % buffer_size)
+        base = random.SystemRandom().getrandbits(63) if seed is None else int(seed)
+        passes = [0]
+
+        def shuffled():
+            rng = random.Random(base + (passes[0] if reshuffle_each_iteration else 0))
+            passes[0] += 1
+            buf = []
+            for e in self:
+                if len(buf) < buffer_size:
+                    buf.append(e)
+                    continue
+                k = rng.randrange(buffer_size)
+                yield buf[k]
+                buf[k] = e
+            rng.shuffle(buf)
+            yield from buf
+        return self._then(shuffled, self._length)
+
+    def repeat(self, count=None):
+        """The elements count times over (None or -1: forever)."""
+        forever = count is None or int(count) < 0
+
+        def repeated():
+            k = 0
+            while forever or k < int(count):
+                yield from self
+                k += 1
+        n = self._length
+        if forever:
+            n = INFINITE_CARDINALITY if n != 0 else 0
+        elif n >= 0:
+            n *= int(count)
+        return self._then(repeated, n)
+
+    def take(self, count):
+        """The first count elements (all when count is -1)."""
+        import itertools
+        count = int(count)
+        if count < 0:
+            return self
+        n = self._length
+        n = count if n == INFINITE_CARDINALITY else (min(n, count) if n >= 0 else n)
+        return self._then(lambda: itertools.islice(iter(self), count), n)
+
+    def prefetch(self, buffer_size):
+        """Up to buffer_size batches made ahead on the library's stream thread
+        while the model trains (AUTOTUNE: the default, 2)."""
+        buffer_size = int(buffer_size)
+        if buffer_size < 1 and buffer_size != AUTOTUNE:
+            raise InvalidArgumentError("prefetch: buffer_size must be >= 1 or AUTOTUNE, "
+                                       "got %d" % buffer_size)
+        return Pipeline(self._make_iter, self._length,
+                        None if buffer_size == AUTOTUNE else buffer_size)
+
+    def __repr__(self):
+        return "<Pipeline, cardinality %d>" % self._length
+
+
+class PyDataset:
+    """Keras' PyDataset: subclass it with __len__ (batches per epoch) and
+    __getitem__(index) (batch index as (x, y), or x for predict), and
+    optionally on_epoch_end (called between epochs). fit / evaluate / predict
+    read the batches in index order on the library's stream thread, up to
+    max_queue_size ahead. Batches are made by that one thread: workers > 1 and
+    use_multiprocessing are not supported."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        if int(workers) != 1 or use_multiprocessing:
+            raise InvalidArgumentError(
+                "PyDataset: workers=%r, use_multiprocessing=%r: batches are made by one "
+                "thread (the library's prefetch thread); use workers=1" % (
+                    workers, use_multiprocessing))
+        if int(max_queue_size) < 1:
+            raise InvalidArgumentError("PyDataset: max_queue_size must be >= 1, got %r"
+                                       % (max_queue_size,))
+        self._prefetch = int(max_queue_size)
+
+    workers, use_multiprocessing = 1, False
+
+    @property
+    def max_queue_size(self):
+        return getattr(self, "_prefetch", 10)
+
+    def __len__(self):
+        raise NotImplementedError("a PyDataset subclass defines __len__")
+
+    def __getitem__(self, index):
+        raise NotImplementedError("a PyDataset subclass defines __getitem__")
+
+    @property
+    def num_batches(self):
+        return len(self)
+
+    def on_epoch_end(self):
+        """Called after every pass but the last; does nothing by default."""
 
 
 # ---- loaders ------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from . import losses as _losses
 from . import metrics as _metrics
 from . import optim as _optim
 from ._interrupt import CancelOnSigint
+from ._stream import BatchStream, is_batch_source, steps_of
 from ._training import FitRun
 from ._lib import lib, tensor_array as _handles
 from .data import Dataset
@@ -771,7 +772,8 @@ class BaseModel:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
             callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
-            class_weight=None, sample_weight=None, initial_epoch=0):
+            class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_steps=None):
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
         model.history) whose keys are the logs' names: "loss", "accuracy",
         "val_loss", ..., and with several outputs "<output>_loss",
@@ -790,7 +792,25 @@ class BaseModel:
         class_weight: a dict {class id: weight} for a model of one output
             (classes left out weigh 1); not with sample_weight.
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
-            sys.stdout is not a terminal), 2 one line per epoch."""
+            sys.stdout is not a terminal), 2 one line per epoch.
+
+        x may also be a source of batches: a generator or other iterator of
+        (x, y) tuples, a bigmodel.data.PyDataset, or a Dataset pipeline
+        (Dataset.batch(...)...). Its batches are used as they come (shuffle
+        does not apply, batch_size only to validation arrays); each epoch
+        takes steps_per_epoch batches (None: until the source ends),
+        continuing where the previous epoch
+        stopped; validation_data may be such a source too, read for
+        validation_steps batches (None: all) after every epoch."""
+        if is_batch_source(x):
+            if y is not None:
+                raise InvalidArgumentError("fit(): with a generator or pipeline x, the "
+                                           "targets come from its batches: y must be None")
+            if sample_weight is not None or class_weight is not None:
+                raise InvalidArgumentError("fit(): sample_weight and class_weight go with "
+                                           "arrays, not with a generator or pipeline x")
+            return self._fit_stream(x, batch_size, epochs, verbose, callbacks, validation_data,
+                                    initial_epoch, steps_per_epoch, validation_steps)
         self._ensure_built(x)
         x, y = _unpack(x, y, "fit()")
         txs, tys = self._input_tensors(x), self._target_tensors(y)
@@ -806,26 +826,80 @@ class BaseModel:
         if class_weight is not None:
             opts.class_weight, opts.num_class_weights = self._class_weights(class_weight)
         n = n_train = _samples(txs)
-        vsw = None
         if validation_data is not None:
-            if isinstance(validation_data, Dataset):
-                vx, vy = _unpack(validation_data, None, "validation_data")
-            elif isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
-                vx, vy = validation_data[:2]
-                if len(validation_data) == 3:
-                    vsw = _sample_weight(validation_data[2], "validation sample_weight")
-            else:
-                raise InvalidArgumentError("validation_data must be (x_val, y_val), (x_val, "
-                                           "y_val, val_sample_weight) or a Dataset")
-            vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
-            opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
-            opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
-            opts.validation_sample_weight = _weight_handle(vsw)
+            if is_batch_source(validation_data):
+                raise InvalidArgumentError("fit(): validation_data is a generator or "
+                                           "pipeline: give x as one too (or validation "
+                                           "arrays)")
+            kept = self._validation_arrays(opts, validation_data)  # noqa: F841
         else:
             opts.validation_split = float(validation_split)
             if validation_split > 0:
                 n_train = math.floor(n * (1.0 - validation_split))
         steps = max(1, -(-n_train // batch)) if batch > 0 else 1
+
+        def call(hist):
+            lib.bgm_model_fit_multi(ctypes.byref(hist), self._h, _handles(txs), len(txs),
+                                    _handles(tys), len(tys), ctypes.byref(opts))
+        return self._run_fit(opts, callbacks, verbose, steps, epochs, call)
+
+    def _fit_stream(self, x, batch_size, epochs, verbose, callbacks, validation_data,
+                    initial_epoch, steps_per_epoch, validation_steps):
+        """fit on a source of batches, through bgm_model_fit_stream (batch_size:
+        the batches of validation arrays)."""
+        verbose = 1 if verbose == "auto" else int(verbose)
+        opts = _lib.FitOptions()
+        lib.bgm_fit_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
+        if batch_size is not None:
+            opts.batch_size = int(batch_size)
+        opts.epochs, opts.initial_epoch, opts.verbose = int(epochs), int(initial_epoch), verbose
+        streams = [BatchStream(x, self, "fit()", steps=steps_per_epoch,
+                               steps_name="steps_per_epoch")]
+        try:
+            vsrc = validation_data
+            if vsrc is not None and is_batch_source(vsrc):
+                streams.append(BatchStream(vsrc, self, "fit() validation_data",
+                                           steps=validation_steps,
+                                           steps_name="validation_steps"))
+            elif vsrc is not None:
+                kept = self._validation_arrays(opts, vsrc)  # noqa: F841
+            val = streams[1]._h if len(streams) > 1 else None
+
+            def call(hist):
+                lib.bgm_model_fit_stream(ctypes.byref(hist), self._h, streams[0]._h,
+                                         int(steps_per_epoch or 0), val,
+                                         int(validation_steps or 0), ctypes.byref(opts))
+            return self._run_fit(opts, callbacks, verbose, steps_of(x, steps_per_epoch),
+                                 epochs, call, streams)
+        finally:
+            for st in streams:
+                st.close()
+
+    def _validation_arrays(self, opts, validation_data):
+        """Puts validation_data ((x_val, y_val), (x_val, y_val, val_sample_weight)
+        or a Dataset) into opts; returns the tensors, which must stay alive until
+        fit returns."""
+        vsw = None
+        if isinstance(validation_data, Dataset):
+            vx, vy = _unpack(validation_data, None, "validation_data")
+        elif isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
+            vx, vy = validation_data[:2]
+            if len(validation_data) == 3:
+                vsw = _sample_weight(validation_data[2], "validation sample_weight")
+        else:
+            raise InvalidArgumentError("validation_data must be (x_val, y_val), (x_val, "
+                                       "y_val, val_sample_weight), a Dataset or (with x a "
+                                       "generator) a generator / pipeline")
+        vxs, vys = self._input_tensors(vx), self._target_tensors(vy)
+        opts.validation_xs, opts.num_validation_xs = _handles(vxs), len(vxs)
+        opts.validation_ys, opts.num_validation_ys = _handles(vys), len(vys)
+        opts.validation_sample_weight = _weight_handle(vsw)
+        return vxs, vys, vsw
+
+    def _run_fit(self, opts, callbacks, verbose, steps, epochs, call, streams=()):
+        """Runs call(hist) (the library's fit with opts) with the Python side of
+        fit around it: callbacks, progress, Ctrl-C, the history, and the
+        exceptions raised in Python code the library called."""
         out = sys.stdout
         tty = bool(out is not None and getattr(out, "isatty", None) and out.isatty())
         run = FitRun(self, list(callbacks or []), verbose, steps, int(epochs), tty)
@@ -839,14 +913,15 @@ class BaseModel:
         try:
             with CancelOnSigint(run.cancel) as sigint, _log.warnings_of(self._h):
                 try:
-                    lib.bgm_model_fit_multi(ctypes.byref(hist), self._h, _handles(txs),
-                                            len(txs), _handles(tys), len(tys),
-                                            ctypes.byref(opts))
+                    call(hist)
                 except BigmodelError as exc:
                     failure = exc
             run.end_line()
         finally:
             run.close()
+        for st in streams:
+            if st.error is not None:
+                st.raise_pending(failure)
         if sigint.hit:
             run.interrupted = True
         history = run.history
@@ -953,19 +1028,58 @@ class BaseModel:
     # -- inference --
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None,
-                 return_dict=False):
+                 return_dict=False, steps=None):
         """Loss and metrics in inference mode, in metrics_names order: the loss
         alone when there is nothing else, else a list ([loss, <output>_loss...,
         metrics...]); a dict keyed by those names with return_dict=True. x, y and
         sample_weight as for fit (each batch's loss sum(w * l) / l.size, averaged
-        over the samples). verbose=1 prints them on one line."""
-        sw = _sample_weight(sample_weight)
-        values = self._on_data(lib.bgm_model_evaluate_weighted, x, y, "evaluate",
-                               _weight_handle(sw), 0 if batch_size is None else int(batch_size))
+        over the samples; x also a generator / pipeline of (x, y) batches, read
+        for steps batches, None: all, without weights). verbose=1 prints them on
+        one line."""
+        if is_batch_source(x):
+            if sample_weight is not None:
+                raise InvalidArgumentError("evaluate(): sample_weight goes with arrays, not "
+                                           "with a generator or pipeline x")
+            values = self._evaluate_stream(x, y, steps)
+        else:
+            sw = _sample_weight(sample_weight)
+            values = self._on_data(lib.bgm_model_evaluate_weighted, x, y, "evaluate",
+                                   _weight_handle(sw),
+                                   0 if batch_size is None else int(batch_size))
         if verbose:
             sys.stdout.write(" - ".join("%s: %.4f" % kv
                                         for kv in zip(self.metrics_names, values)) + "\n")
         return self._report(values, return_dict)
+
+    def _evaluate_stream(self, x, y, steps):
+        if y is not None:
+            raise InvalidArgumentError("evaluate(): with a generator or pipeline x, the "
+                                       "targets come from its batches: y must be None")
+        st = BatchStream(x, self, "evaluate()", steps=steps)
+        try:
+            n = lib.bgm_model_num_metrics(self._h)
+            results = (ctypes.c_double * max(n, 1))()
+            try:
+                lib.bgm_model_evaluate_stream(results, max(n, 1), self._h, st._h,
+                                              int(steps or 0))
+            except BigmodelError as exc:
+                st.raise_pending(exc)
+            return list(results[:n])
+        finally:
+            st.close()
+
+    def _predict_stream(self, x, steps):
+        st = BatchStream(x, self, "predict()", with_y=False, steps=steps)
+        try:
+            n = self._num_outputs
+            outs = (ctypes.c_void_p * n)()
+            try:
+                lib.bgm_model_predict_stream(outs, n, self._h, st._h, int(steps or 0))
+            except BigmodelError as exc:
+                st.raise_pending(exc)
+            return [Tensor._adopt(p) for p in outs]
+        finally:
+            st.close()
 
     def _predict_tensors(self, txs, batch):
         """New Tensors, one per output, for the input tensors txs at inference."""
@@ -974,11 +1088,15 @@ class BaseModel:
         lib.bgm_model_predict_multi(outs, n, self._h, _handles(txs), len(txs), batch)
         return [Tensor._adopt(p) for p in outs]
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
         """Outputs for x in inference mode: a numpy array (a Tensor without numpy)
         per output, in the structure of the model's outputs (several: a list, or
-        a dict). x: an array, a list / dict of arrays for several inputs, or a
-        Dataset."""
+        a dict). x: an array, a list / dict of arrays for several inputs, a
+        Dataset, or a generator / pipeline of batches (x, or (x, y) whose y is
+        not used), read for steps batches (None: all)."""
+        if is_batch_source(x):
+            outs = self._predict_stream(x, steps)
+            return self._pack([t.numpy() if _compat.np is not None else t for t in outs])
         if isinstance(x, Dataset):
             x = x.x
         self._ensure_built(x)
