@@ -349,6 +349,17 @@ bgm_status bgm__layer_set(bgm_layer *l, const char *fn, const char *what, size_t
  * naming the constructor) when a field is invalid. */
 bgm_layer *bgm__layer_checked(bgm_layer *l);
 
+/* Appends to buf[0..size) at *used like snprintf, counting in *used what
+ * does not fit (so *used + 1 is the size a second call needs). */
+void bgm__append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+    BGM__PRINTF(4, 5);
+
+/* Appends l's Keras config {"class_name": ..., "config": {...} without the
+ * closing brace (wrapped: without name and trainable, as inside a
+ * Bidirectional). */
+void bgm__layer_config_json(char *buf, size_t size, size_t *used, const bgm_layer *l,
+                            int wrapped);
+
 /* All kinds, for files and configs; NULL when none is called kind. */
 const bgm__layer_ops *bgm__layer_kind_by_name(const char *kind);
 

@@ -213,7 +213,7 @@ static bgm_status check_weights(const loader *ld, const bgm_layer *l, int index,
     if (!shape_product(out->d, out->ndim, &n))
         return bad(ld, "%s: output %s has more than 2^63 elements per sample", what,
                    bgm__shape_str(a_str, sizeof a_str, out->d, out->ndim));
-    for (k = 0; k < l->nweights; k++) {
+    for (k = 0; !ld->arch_only && k < l->nweights; k++) {
         const bgm__weight_spec *sp = &l->specs[k];
         const bgm_tensor *t = NULL;
         snprintf(weight, sizeof weight, "%s/%s", l->name, sp->name);
@@ -627,6 +627,7 @@ static bgm_status load_archive(bgm_model **out, const bgm_archive *a, const char
     ld.src = src;
     ld.fn = fn;
     ld.version = 0;
+    ld.arch_only = 0;
     s = read_header(&ld, &functional);
     if (s == BGM_OK)
         s = bgm__rd_get_int(&ld, "model.seed", &seed);
@@ -647,6 +648,28 @@ static bgm_status load_archive(bgm_model **out, const bgm_archive *a, const char
     }
     *out = m;
     return BGM_OK;
+}
+
+bgm_status bgm__model_from_architecture(bgm_model **out, const bgm_archive *a,
+                                        const char *src, const char *fn)
+{
+    loader ld;
+    int64_t seed = 0;
+    int functional = 0;
+    bgm_status s;
+    ld.a = a;
+    ld.src = src;
+    ld.fn = fn;
+    ld.version = 0;
+    ld.arch_only = 1;
+    *out = NULL;
+    s = read_header(&ld, &functional);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(&ld, "model.seed", &seed);
+    if (s == BGM_OK)
+        s = functional ? read_functional(&ld, (uint64_t)seed, out)
+                       : read_sequential(&ld, (uint64_t)seed, out);
+    return s;
 }
 
 /* Prefixes an archive error with fn, keeping its status. */
