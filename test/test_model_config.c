@@ -489,6 +489,51 @@ START_TEST(test_weights_files)
 }
 END_TEST
 
+/* ---- sparse cross-entropy on float labels ----------------------------------- */
+
+START_TEST(test_sparse_ce_float_labels)
+{
+    int64_t xs[2] = {6, 4}, ys[1] = {6}, ys2[2] = {6, 1};
+    float fl[6] = {0, 2, 1, 1, 0, 2}, bad[6] = {0, 2, 1, 2.5f, 0, 2};
+    int32_t il[6] = {0, 2, 1, 1, 0, 2};
+    bgm_tensor *x = bgm_test_randn(xs, 2, 5), *yf = bgm_test_tensor(ys, 1, fl);
+    bgm_tensor *yf2 = bgm_test_tensor(ys2, 2, fl), *yb = bgm_test_tensor(ys, 1, bad);
+    bgm_tensor *yi = NULL;
+    bgm_model *a = NULL, *b = NULL;
+    bgm_optimizer *oa = NULL, *ob = NULL;
+    double ra[2], rb[2], rc[2];
+    BGM_ASSERT_OK(bgm_tensor_zeros(&yi, BGM_INT32, ys, 1));
+    memcpy(bgm_tensor_data(yi), il, sizeof il);
+    BGM_ASSERT_OK(bgm_model_create(&a, xs + 1, 1, 4));
+    BGM_ASSERT_OK(bgm_model_add(a, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
+    BGM_ASSERT_OK(bgm_model_clone(&b, a, 4));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&oa, 0.1f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&ob, 0.1f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(a, oa, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, NULL, 0));
+    BGM_ASSERT_OK(bgm_model_compile(b, ob, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, NULL, 0));
+    BGM_ASSERT_OK(bgm_model_evaluate(ra, 1, a, x, yi, 0));
+    BGM_ASSERT_OK(bgm_model_evaluate(rb, 1, a, x, yf, 0));
+    BGM_ASSERT_OK(bgm_model_evaluate(rc, 1, a, x, yf2, 0));
+    ck_assert(ra[0] == rb[0] && ra[0] == rc[0]);
+    /* one training step on each kind of label: the same weights after */
+    BGM_ASSERT_OK(bgm_model_train_on_batch(ra, 1, a, x, yi));
+    BGM_ASSERT_OK(bgm_model_train_on_batch(rb, 1, b, x, yf));
+    ck_assert(ra[0] == rb[0]);
+    ck_assert(same_weights(a, b));
+    BGM_ASSERT_FAILS(bgm_model_evaluate(ra, 1, a, x, yb, 0), BGM_E_INVALID,
+                     "holds 2.5 at flat index 3, not a whole number");
+    BGM_ASSERT_FAILS(bgm_model_train_on_batch(ra, 1, a, x, yb), BGM_E_INVALID, "2.5");
+    ck_assert(same_weights(a, b)); /* a refused batch trains nothing */
+    bgm_model_free(a);
+    bgm_model_free(b);
+    bgm_tensor_free(x);
+    bgm_tensor_free(yf);
+    bgm_tensor_free(yf2);
+    bgm_tensor_free(yb);
+    bgm_tensor_free(yi);
+}
+END_TEST
+
 Suite *suite_model_config(void)
 {
     Suite *s = suite_create("model_config");
@@ -502,6 +547,7 @@ Suite *suite_model_config(void)
     tcase_add_test(tc, test_functional_keras2_config);
     tcase_add_test(tc, test_model_from_json_errors);
     tcase_add_test(tc, test_weights_files);
+    tcase_add_test(tc, test_sparse_ce_float_labels);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -142,7 +142,9 @@ typedef enum bgm_loss_kind {
     BGM_LOSS_BINARY_CROSSENTROPY = 3,
     /** float32 one-hot targets (N, C). */
     BGM_LOSS_CATEGORICAL_CROSSENTROPY = 4,
-    /** int32 class ids (N) or (N, 1). */
+    /** int32 class ids (N) or (N, 1); float32 labels holding whole numbers
+     * are taken as class ids (as Keras casts them), others (2.5) fail with
+     * BGM_E_INVALID naming the first. */
     BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 5
 } bgm_loss_kind;
 

@@ -543,6 +543,13 @@ OPTIONAL = {
     "bgm_word2vec_embedding_matrix": (STATUS, [PH, H, H]),
     "bgm_word2vec_save": (STATUS, [H, c_char_p]),
     "bgm_word2vec_load": (STATUS, [PH, c_char_p]),
+    # configs, JSON, clones and weights files (issue #14 item 7, branch configs)
+    "bgm_layer_from_config": (STATUS, [PH, c_char_p]),
+    "bgm_model_to_json": (STATUS, [c_void_p, c_size_t, SZP, H]),
+    "bgm_model_from_json": (STATUS, [PH, c_char_p, c_uint64]),
+    "bgm_model_clone": (STATUS, [PH, H, c_uint64]),
+    "bgm_model_save_weights": (STATUS, [H, c_char_p]),
+    "bgm_model_load_weights": (STATUS, [H, c_char_p]),
 }
 
 # ---- errors ----------------------------------------------------------------
