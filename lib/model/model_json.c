@@ -357,7 +357,10 @@ static void model_json(char *buf, size_t size, size_t *used, const bgm_model *m)
     for (i = 0; i < m->ninputs; i++) {
         append(buf, size, used, "%s", i ? ", " : "");
         input_layer_json(buf, size, used, m->inputs[i]);
-        append(buf, size, used, "%s}", m->sequential ? "" : ", \"inbound_nodes\": []");
+        if (!m->sequential)
+            append(buf, size, used, ", \"name\": \"%s\", \"inbound_nodes\": []",
+                   m->inputs[i]->name);
+        append(buf, size, used, "}");
     }
     for (i = 0; i < m->nlayers; i++) {
         append(buf, size, used, ", ");

@@ -62,6 +62,10 @@ from . import functional  # noqa: F401
 from .functional import Model  # noqa: F401
 from . import generation  # noqa: F401
 from .generation import Decoder  # noqa: F401
+# Keras' namespaces (keras.models, keras.utils, keras.datasets)
+from . import models  # noqa: F401
+from . import utils  # noqa: F401
+from . import datasets  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -71,6 +75,7 @@ __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable
             "data", "Dataset", "preprocessing", "layers", "Input", "KerasTensor", "graph",
             "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
             "Sequential", "Model", "load_model", "errors", "generation",
+            "models", "utils", "datasets",
             "library_path",
             "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 
