@@ -276,6 +276,12 @@ def test_plot_model(tmp_path, monkeypatch):
     text = bm.utils.plot_model(model, str(tmp_path / "m.dot"), show_shapes=True)
     assert open(str(tmp_path / "m.dot")).read() == text
     assert '"shared" [label="shared (Dense)|(None, 5)"];' in text
+    assert '"a" [label="a (InputLayer)|(None, 6)"];' in text
+    text = bm.utils.plot_model(model, str(tmp_path / "m.dot"), show_dtype=True,
+                               show_layer_activations=True, show_trainable=True,
+                               rankdir="LR")
+    assert '"p" [label="p (Dense)|activation: sigmoid|float32|trainable: True"];' in text
+    assert "rankdir=LR;" in text
     for edge in ('"a" -> "shared"', '"b" -> "shared"', '"shared" -> "cat"',
                  '"cat" -> "head"', '"cat" -> "p"'):
         assert edge in text

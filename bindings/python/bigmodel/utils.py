@@ -55,13 +55,14 @@ def set_random_seed(seed):
 
 
 def _graph(model):
-    """[(name, label)] nodes and [(from, to)] edges of model's layer graph."""
+    """[(name, class name, config)] nodes and [(from, to)] edges of model's layer
+    graph."""
     config = json.loads(model.to_json())
     nodes, edges, previous = [], [], None
     sequential = config["class_name"] == "Sequential"
     for entry in config["config"]["layers"]:
         name = entry["config"]["name"] or entry["class_name"].lower()
-        nodes.append((name, entry["class_name"]))
+        nodes.append((name, entry["class_name"], entry["config"]))
         if sequential:
             if previous is not None:
                 edges.append((previous, name))
@@ -87,26 +88,35 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                show_layer_names=True, rankdir="TB", expand_nested=False, dpi=200,
                show_layer_activations=False, show_trainable=False, **kwargs):
     """Draws model's graph of layers to to_file (Keras' plot_model): one box per
-    layer ("name (Class)", with show_shapes its output shape), an arrow per
-    input it takes. The format follows the extension (.png, .svg, .pdf, ...)
-    and needs Graphviz's dot program (Debian's graphviz); ".dot" writes the
-    DOT text itself. Returns the DOT text."""
+    layer ("name (Class)"; with show_shapes its output shape, show_dtype its
+    output dtype, show_layer_activations its activation, show_trainable its
+    flag), an arrow per input it takes. The format follows the extension
+    (.png, .svg, .pdf, ...) and needs Graphviz's dot program (Debian's
+    graphviz); ".dot" writes the DOT text itself. Models hold no nested
+    models, so expand_nested changes nothing. Returns the DOT text."""
     if rankdir not in ("TB", "LR"):
         raise InvalidArgumentError("plot_model: rankdir must be 'TB' or 'LR', got %r"
                                    % (rankdir,))
+    if kwargs:
+        raise InvalidArgumentError("plot_model: unknown arguments %s" % ", ".join(kwargs))
     nodes, edges = _graph(model)
-    shapes = {}
-    if show_shapes:
-        for layer in model.layers:
-            shapes[layer.name] = layer.output_shape
-        for node in model.inputs:
-            shapes[node.name] = node.shape
+    shapes, dtypes = {}, {}
+    for layer in model.layers:
+        shapes[layer.name], dtypes[layer.name] = layer.output_shape, "float32"
+    for node in model.inputs:
+        shapes[node.name], dtypes[node.name] = node.shape, node.dtype
     lines = ["digraph model {", "  rankdir=%s;" % rankdir, "  dpi=%d;" % int(dpi),
              '  node [shape=record, fontname="Helvetica"];']
-    for name, kind in nodes:
+    for name, kind, config in nodes:
         label = "%s (%s)" % (name, kind) if show_layer_names else kind
-        if name in shapes:
+        if show_layer_activations and "activation" in config:
+            label += "|activation: %s" % config["activation"]
+        if show_shapes:
             label += "|%s" % (shapes[name],)
+        if show_dtype:
+            label += "|%s" % dtypes[name]
+        if show_trainable and kind != "InputLayer":
+            label += "|trainable: %s" % config["trainable"]
         lines.append('  "%s" [label="%s"];' % (name, label.replace('"', '\\"')))
     for a, b in edges:
         lines.append('  "%s" -> "%s";' % (a, b))
