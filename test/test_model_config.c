@@ -11,27 +11,29 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* out = the whole text of the snprintf-style fn(buf, size, needed, obj), malloc'd. */
+#define TEXT_OF(out, fn, obj)                                                    \
+    do {                                                                         \
+        size_t needed_ = 0;                                                      \
+        BGM_ASSERT_OK(fn(NULL, 0, &needed_, obj));                               \
+        (out) = malloc(needed_);                                                 \
+        ck_assert_ptr_nonnull(out);                                              \
+        BGM_ASSERT_OK(fn(out, needed_, NULL, obj));                              \
+        ck_assert_uint_eq(strlen(out) + 1, needed_);                             \
+    } while (0)
+
 static char *layer_config(const bgm_layer *l)
 {
-    size_t needed = 0;
-    char *buf;
-    BGM_ASSERT_OK(bgm_layer_config_string(NULL, 0, &needed, l));
-    buf = malloc(needed);
-    ck_assert_ptr_nonnull(buf);
-    BGM_ASSERT_OK(bgm_layer_config_string(buf, needed, NULL, l));
-    return buf;
+    char *text;
+    TEXT_OF(text, bgm_layer_config_string, l);
+    return text;
 }
 
 static char *model_json(const bgm_model *m)
 {
-    size_t needed = 0;
-    char *buf;
-    BGM_ASSERT_OK(bgm_model_to_json(NULL, 0, &needed, m));
-    buf = malloc(needed);
-    ck_assert_ptr_nonnull(buf);
-    BGM_ASSERT_OK(bgm_model_to_json(buf, needed, NULL, m));
-    ck_assert_uint_eq(strlen(buf) + 1, needed);
-    return buf;
+    char *text;
+    TEXT_OF(text, bgm_model_to_json, m);
+    return text;
 }
 
 /* l's config rebuilds a layer with the same config; frees l. */
@@ -151,6 +153,15 @@ static void assert_same_predictions(const bgm_model *a, const bgm_model *b)
         bgm_tensor_free(xs[i]);
 }
 
+static void release(char *a, char *b, bgm_model *m, bgm_model *r, bgm_model *c)
+{
+    free(a);
+    free(b);
+    bgm_model_free(m);
+    bgm_model_free(r);
+    bgm_model_free(c);
+}
+
 /* ---- layers ------------------------------------------------------------------ */
 
 START_TEST(test_layer_configs_round_trip)
@@ -263,49 +274,48 @@ START_TEST(test_layer_from_keras3_config)
 }
 END_TEST
 
+/* A config, the status it fails with and what the message says. */
+static const struct {
+    const char *json, *needle;
+    bgm_status status;
+} bad_configs[] = {
+    {"{\"class_name\": \"Dense\", \"config\": {", "malformed JSON: expected", BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\" \"config\": {}}", "expected ',' or '}' at offset 23",
+     BGM_E_INVALID},
+    {"{\"class_name\": \"Densely\"}", "unknown layer class_name 'Densely' at offset 15",
+     BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\", \"config\": {\"units\": \"ten\"}}",
+     "Dense option 'units' is a string at offset 44, expected an integer", BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\", \"config\": {\"units\": 0}}",
+     "units = 0, expected at least 1", BGM_E_INVALID},
+    {"{\"class_name\": \"Dropout\", \"config\": {\"rate\": 1.5}}", "rate = 1.5",
+     BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"strides\": [1, 1]}}",
+     "a Dense layer has no option 'strides'", BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": \"swishy\"}}",
+     "option 'activation' has unknown value 'swishy'", BGM_E_INVALID},
+    {"{\"class_name\": \"Conv2D\", \"config\": {\"filters\": 3, \"kernel_size\": [3, 3, 3]}}",
+     "'kernel_size' has 3 entries", BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"dtype\": \"float16\"}}",
+     "expected \"float32\"", BGM_E_INVALID},
+    {"{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"kernel_regularizer\": \"l1\"}}",
+     "kernel_regularizer", BGM_E_INVALID},
+    {"{\"class_name\": \"Bidirectional\", \"config\": {\"layer\": {\"class_name\": "
+     "\"Dense\", \"config\": {\"units\": 2}}}}",
+     "wraps an LSTM or GRU layer, got Dense", BGM_E_INVALID},
+};
+
 START_TEST(test_layer_from_config_errors)
 {
     bgm_layer *l = (bgm_layer *)1;
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": {"),
-                     BGM_E_INVALID, "malformed JSON: expected");
-    ck_assert_ptr_null(l);
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\" \"config\": {}}"),
-                     BGM_E_INVALID, "expected ',' or '}' at offset 23");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Densely\"}"),
-                     BGM_E_INVALID, "unknown layer class_name 'Densely' at offset 15");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": "
-                                               "{\"units\": \"ten\"}}"),
-                     BGM_E_INVALID, "Dense option 'units' is a string at offset 44, expected "
-                     "an integer");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": "
-                                               "{\"units\": 0}}"),
-                     BGM_E_INVALID, "units = 0, expected at least 1");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dropout\", \"config\": "
-                                               "{\"rate\": 1.5}}"),
-                     BGM_E_INVALID, "rate = 1.5");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": "
-                                               "{\"units\": 3, \"strides\": [1, 1]}}"),
-                     BGM_E_INVALID, "a Dense layer has no option 'strides'");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": "
-                                               "{\"units\": 3, \"activation\": \"swishy\"}}"),
-                     BGM_E_INVALID, "option 'activation' has unknown value 'swishy'");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Conv2D\", \"config\": "
-                                               "{\"filters\": 3, \"kernel_size\": [3, 3, 3]}}"),
-                     BGM_E_INVALID, "'kernel_size' has 3 entries");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": "
-                                               "{\"units\": 3, \"dtype\": \"float16\"}}"),
-                     BGM_E_INVALID, "expected \"float32\"");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Dense\", \"config\": "
-                                               "{\"units\": 3, \"kernel_regularizer\": "
-                                               "\"l1\"}}"),
-                     BGM_E_INVALID, "kernel_regularizer");
-    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Bidirectional\", "
-                                               "\"config\": {\"layer\": {\"class_name\": "
-                                               "\"Dense\", \"config\": {\"units\": 2}}}}"),
-                     BGM_E_INVALID, "wraps an LSTM or GRU layer, got Dense");
+    size_t i;
+    for (i = 0; i < sizeof bad_configs / sizeof bad_configs[0]; i++) {
+        BGM_ASSERT_FAILS(bgm_layer_from_config(&l, bad_configs[i].json), bad_configs[i].status,
+                         bad_configs[i].needle);
+        ck_assert_ptr_null(l);
+    }
     BGM_ASSERT_FAILS(bgm_layer_from_config(NULL, "{}"), BGM_E_INVALID, "out");
     BGM_ASSERT_FAILS(bgm_layer_from_config(&l, NULL), BGM_E_INVALID, "json");
-    ck_assert_ptr_null(l);
 }
 END_TEST
 
@@ -333,11 +343,7 @@ START_TEST(test_sequential_json_round_trip)
     ck_assert_str_eq(a, b);
     ck_assert(!same_weights(m, c));
     ck_assert_ptr_null(bgm_model_optimizer(c));
-    free(a);
-    free(b);
-    bgm_model_free(m);
-    bgm_model_free(r);
-    bgm_model_free(c);
+    release(a, b, m, r, c);
 }
 END_TEST
 
@@ -358,11 +364,7 @@ START_TEST(test_functional_json_round_trip)
     assert_same_predictions(m, r);
     BGM_ASSERT_OK(bgm_model_clone(&c, m, 3));
     assert_same_predictions(m, c);
-    free(a);
-    free(b);
-    bgm_model_free(m);
-    bgm_model_free(r);
-    bgm_model_free(c);
+    release(a, b, m, r, c);
 }
 END_TEST
 

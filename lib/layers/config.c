@@ -333,10 +333,9 @@ void bgm__layer_config_json(char *buf, size_t size, size_t *used, const bgm_laye
     append(buf, size, used, "}");
 }
 
-BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *needed,
-                                           const bgm_layer *layer)
+bgm_status bgm__string_out(char *buf, size_t size, size_t *needed, const void *obj,
+                           const char *what, bgm__text_writer write, const char *fn)
 {
-    static const char *fn = "bgm_layer_config_string";
     size_t used = 0;
     if (needed)
         *needed = 0;
@@ -344,12 +343,25 @@ BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *neede
         return bgm__fail(BGM_E_INVALID, "%s: buf is NULL with size %zu", fn, size);
     if (size > 0)
         buf[0] = '\0';
-    BGM__CHECK_NULL(layer, fn);
-    bgm__layer_config_json(buf, size, &used, layer, 0);
-    append(buf, size, &used, "}");
+    if (!obj)
+        return bgm__fail(BGM_E_INVALID, "%s: argument '%s' is NULL", fn, what);
+    write(buf, size, &used, obj);
     if (needed)
         *needed = used + 1;
     if (size > 0 && used >= size)
         buf[size - 1] = '\0';
     return BGM_OK;
+}
+
+static void layer_config(char *buf, size_t size, size_t *used, const void *layer)
+{
+    bgm__layer_config_json(buf, size, used, layer, 0);
+    append(buf, size, used, "}");
+}
+
+BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *needed,
+                                           const bgm_layer *layer)
+{
+    return bgm__string_out(buf, size, needed, layer, "layer", layer_config,
+                           "bgm_layer_config_string");
 }

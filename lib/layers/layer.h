@@ -354,6 +354,16 @@ bgm_layer *bgm__layer_checked(bgm_layer *l);
 void bgm__append(char *buf, size_t size, size_t *used, const char *fmt, ...)
     BGM__PRINTF(4, 5);
 
+/* Writes an object's text with bgm__append. */
+typedef void (*bgm__text_writer)(char *buf, size_t size, size_t *used, const void *obj);
+
+/* The snprintf-style public functions (bgm_layer_config_string): checks the
+ * arguments (fn names them, what names obj), writes obj's text into
+ * buf[0..size), always NUL-terminated when size > 0, and sets *needed (may
+ * be NULL) to the size the whole text needs. */
+bgm_status bgm__string_out(char *buf, size_t size, size_t *needed, const void *obj,
+                           const char *what, bgm__text_writer write, const char *fn);
+
 /* Appends l's Keras config {"class_name": ..., "config": {...} without the
  * closing brace (wrapped: without name and trainable, as inside a
  * Bidirectional). */

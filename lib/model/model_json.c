@@ -347,8 +347,9 @@ static void called_layer_json(char *buf, size_t size, size_t *used, const bgm_mo
     append(buf, size, used, "]}");
 }
 
-static void model_json(char *buf, size_t size, size_t *used, const bgm_model *m)
+static void model_json(char *buf, size_t size, size_t *used, const void *model)
 {
+    const bgm_model *m = model;
     int i;
     append(buf, size, used, "{\"class_name\": \"%s\", \"config\": {\"name\": \"%s\", "
            "\"trainable\": true, \"layers\": [",
@@ -394,21 +395,7 @@ static void model_json(char *buf, size_t size, size_t *used, const bgm_model *m)
 BGM_API bgm_status bgm_model_to_json(char *buf, size_t size, size_t *needed,
                                      const bgm_model *m)
 {
-    static const char *fn = "bgm_model_to_json";
-    size_t used = 0;
-    if (needed)
-        *needed = 0;
-    if (size > 0 && !buf)
-        return bgm__fail(BGM_E_INVALID, "%s: buf is NULL with size %zu", fn, size);
-    if (size > 0)
-        buf[0] = '\0';
-    BGM__CHECK_NULL(m, fn);
-    model_json(buf, size, &used, m);
-    if (needed)
-        *needed = used + 1;
-    if (size > 0 && used >= size)
-        buf[size - 1] = '\0';
-    return BGM_OK;
+    return bgm__string_out(buf, size, needed, m, "m", model_json, "bgm_model_to_json");
 }
 
 /* ---- a model from its config ------------------------------------------------- */

@@ -615,25 +615,34 @@ static bgm_status read_training_state(const loader *ld, bgm_model *m)
     return BGM_OK;
 }
 
+/* The model of the architecture in a (header, seed, layers and graph). */
+static bgm_status read_architecture(loader *ld, const bgm_archive *a, const char *src,
+                                    const char *fn, int arch_only, bgm_model **out)
+{
+    int64_t seed = 0;
+    int functional = 0;
+    bgm_status s;
+    ld->a = a;
+    ld->src = src;
+    ld->fn = fn;
+    ld->version = 0;
+    ld->arch_only = arch_only;
+    s = read_header(ld, &functional);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(ld, "model.seed", &seed);
+    if (s == BGM_OK)
+        s = functional ? read_functional(ld, (uint64_t)seed, out)
+                       : read_sequential(ld, (uint64_t)seed, out);
+    return s;
+}
+
 static bgm_status load_archive(bgm_model **out, const bgm_archive *a, const char *src,
                                const char *fn)
 {
     loader ld;
     bgm_model *m = NULL;
-    int64_t seed = 0;
-    int functional = 0;
     bgm_status s;
-    ld.a = a;
-    ld.src = src;
-    ld.fn = fn;
-    ld.version = 0;
-    ld.arch_only = 0;
-    s = read_header(&ld, &functional);
-    if (s == BGM_OK)
-        s = bgm__rd_get_int(&ld, "model.seed", &seed);
-    if (s == BGM_OK)
-        s = functional ? read_functional(&ld, (uint64_t)seed, &m)
-                       : read_sequential(&ld, (uint64_t)seed, &m);
+    s = read_architecture(&ld, a, src, fn, 0, &m);
     if (s == BGM_OK)
         s = check_tensor_names(&ld, m);
     if (s == BGM_OK)
@@ -654,22 +663,8 @@ bgm_status bgm__model_from_architecture(bgm_model **out, const bgm_archive *a,
                                         const char *src, const char *fn)
 {
     loader ld;
-    int64_t seed = 0;
-    int functional = 0;
-    bgm_status s;
-    ld.a = a;
-    ld.src = src;
-    ld.fn = fn;
-    ld.version = 0;
-    ld.arch_only = 1;
     *out = NULL;
-    s = read_header(&ld, &functional);
-    if (s == BGM_OK)
-        s = bgm__rd_get_int(&ld, "model.seed", &seed);
-    if (s == BGM_OK)
-        s = functional ? read_functional(&ld, (uint64_t)seed, out)
-                       : read_sequential(&ld, (uint64_t)seed, out);
-    return s;
+    return read_architecture(&ld, a, src, fn, 1, out);
 }
 
 /* Prefixes an archive error with fn, keeping its status. */
