@@ -305,6 +305,48 @@ static const struct {
      "wraps an LSTM or GRU layer, got Dense", BGM_E_INVALID},
 };
 
+/* Keras options the library implements one value of read at that value. */
+START_TEST(test_layer_from_keras_defaults)
+{
+    bgm_layer *l = NULL;
+    char *cfg;
+    BGM_ASSERT_OK(bgm_layer_from_config(&l, "{\"class_name\": \"Conv2D\", \"config\": "
+                                            "{\"filters\": 2, \"kernel_size\": [3, 3], "
+                                            "\"data_format\": \"channels_last\", "
+                                            "\"dilation_rate\": [1, 1], \"groups\": 1, "
+                                            "\"activity_regularizer\": null}}"));
+    bgm_layer_free(l);
+    BGM_ASSERT_OK(bgm_layer_from_config(&l, "{\"class_name\": \"LSTM\", \"config\": "
+                                            "{\"units\": 2, \"activation\": \"tanh\", "
+                                            "\"recurrent_initializer\": {\"class_name\": "
+                                            "\"Orthogonal\", \"config\": {\"gain\": 1.0}}, "
+                                            "\"seed\": 7, \"unit_forget_bias\": true}}"));
+    bgm_layer_free(l);
+    BGM_ASSERT_OK(bgm_layer_from_config(&l, "{\"class_name\": \"MultiHeadAttention\", "
+                                            "\"config\": {\"num_heads\": 2, \"key_dim\": 4, "
+                                            "\"value_dim\": 4, \"output_shape\": [5], "
+                                            "\"attention_axes\": null}}"));
+    cfg = layer_config(l);
+    ck_assert_ptr_nonnull(strstr(cfg, "\"output_shape\": 5"));
+    free(cfg);
+    bgm_layer_free(l);
+    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"Conv2D\", \"config\": "
+                                               "{\"filters\": 2, \"kernel_size\": 3, "
+                                               "\"data_format\": \"channels_first\"}}"),
+                     BGM_E_UNSUPPORTED, "Conv2D option 'data_format' at offset 83 must be "
+                     "\"channels_last\", the only value the library implements");
+    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"GRU\", \"config\": "
+                                               "{\"units\": 2, \"reset_after\": false}}"),
+                     BGM_E_UNSUPPORTED, "GRU option 'reset_after'");
+    BGM_ASSERT_FAILS(bgm_layer_from_config(&l, "{\"class_name\": \"LSTM\", \"config\": "
+                                               "{\"units\": 2, \"kernel_regularizer\": {"
+                                               "\"class_name\": \"L2\", \"config\": "
+                                               "{\"l2\": 0.1}}}}"),
+                     BGM_E_UNSUPPORTED, "an LSTM layer has no kernel_regularizer");
+    ck_assert_ptr_null(l);
+}
+END_TEST
+
 START_TEST(test_layer_from_config_errors)
 {
     bgm_layer *l = (bgm_layer *)1;
@@ -436,6 +478,41 @@ START_TEST(test_model_from_json_errors)
 }
 END_TEST
 
+/* Every prefix of a config and configs with a byte changed fail cleanly or
+ * build a model: nothing crashes or leaks (valgrind runs this suite). */
+START_TEST(test_mangled_configs_fail_cleanly)
+{
+    bgm_model *m = graph_model(1), *r = NULL;
+    char *json = model_json(m), *copy = strdup(json);
+    size_t n = strlen(json), k, c;
+    const char subs[] = "\"{]0x-";
+    int built = 0;
+    ck_assert_ptr_nonnull(copy);
+    for (k = 0; k < n; k++) {
+        copy[k] = '\0';
+        ck_assert_int_ne(bgm_model_from_json(&r, copy, 1), BGM_OK);
+        ck_assert_ptr_null(r);
+        copy[k] = json[k];
+    }
+    for (k = 0; k < n; k += 5)
+        for (c = 0; c < sizeof subs - 1; c++) {
+            copy[k] = subs[c];
+            if (bgm_model_from_json(&r, copy, 1) == BGM_OK) {
+                built++;
+                bgm_model_free(r);
+            } else {
+                ck_assert_ptr_null(r);
+                ck_assert_msg(strstr(bgm_last_error(), "bgm_model_from_json") != NULL, "%s", bgm_last_error());
+            }
+            copy[k] = json[k];
+        }
+    ck_assert_int_gt(built, 0); /* some changes are harmless (a name's letter) */
+    free(json);
+    free(copy);
+    bgm_model_free(m);
+}
+END_TEST
+
 /* ---- weights files ----------------------------------------------------------- */
 
 START_TEST(test_weights_files)
@@ -543,11 +620,13 @@ Suite *suite_model_config(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_layer_configs_round_trip);
     tcase_add_test(tc, test_layer_from_keras3_config);
+    tcase_add_test(tc, test_layer_from_keras_defaults);
     tcase_add_test(tc, test_layer_from_config_errors);
     tcase_add_test(tc, test_sequential_json_round_trip);
     tcase_add_test(tc, test_functional_json_round_trip);
     tcase_add_test(tc, test_functional_keras2_config);
     tcase_add_test(tc, test_model_from_json_errors);
+    tcase_add_test(tc, test_mangled_configs_fail_cleanly);
     tcase_add_test(tc, test_weights_files);
     tcase_add_test(tc, test_sparse_ce_float_labels);
     suite_add_tcase(s, tc);

@@ -1263,13 +1263,17 @@ BGM_API bgm_status bgm_model_load_weights_safetensors(bgm_model *m, const char *
  * out keep Keras' defaults; "name", "trainable" and "dtype" ("float32")
  * are read, "kernel_regularizer" is null or Keras' L2 object, initializers
  * are names ("glorot_uniform") or Keras' objects ({"class_name":
- * "GlorotUniform", ...}), and keys Keras writes with null (bias_regularizer,
- * constraints, ...) are accepted and ignored. The layer is checked as its
- * constructor checks it. The caller owns *out (bgm_layer_free).
+ * "GlorotUniform", ...}), keys Keras writes with null (bias_regularizer,
+ * constraints, ...) are accepted and ignored, and Keras options the library
+ * has no field for are accepted at the one value it implements
+ * ("data_format": "channels_last", GRU's "reset_after": true, ...). The
+ * layer is checked as its constructor checks it. The caller owns *out
+ * (bgm_layer_free).
  * Errors: BGM_E_INVALID (NULL, malformed JSON naming the byte offset, an
  * unknown class_name, an option the kind does not have, a value of the
  * wrong type naming its offset, or out of range naming the value),
- * BGM_E_NOMEM.
+ * BGM_E_UNSUPPORTED (a Keras option at a value the library does not
+ * implement, naming it and its offset), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_layer_from_config(bgm_layer **out, const char *json);
 

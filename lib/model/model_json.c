@@ -115,6 +115,8 @@ static bgm_status field_value(const char *fn, bgm_layer *l, const bgm__field *f,
     bgm_status s;
     switch (f->type) {
     case BGM__FIELD_INT:
+        if (v->type == BGM__JV_ARRAY && v->n == 1) /* Keras' 1-tuples: output_shape */
+            v = &v->items[0];
         if (v->type == BGM__JV_NULL && f->zero_null)
             i64 = 0;
         else if (v->type == BGM__JV_NUMBER && v->is_int)
@@ -163,13 +165,13 @@ static bgm_status regularizer_value(const char *fn, bgm_layer *l, const bgm__jv 
 {
     const bgm__jv *cls = bgm__jv_get(v, "class_name");
     const bgm__jv *x = bgm__jv_get(bgm__jv_get(v, "config"), "l2");
-    if (!bgm__layer_field(l->ops, BGM__OFFSET(l2), "kernel regularizer"))
-        return bgm__fail(BGM_E_INVALID, "%s: a %s layer has no kernel_regularizer (at "
-                         "offset %zu)", fn, l->ops->kind, v->pos);
+    int has = bgm__layer_field(l->ops, BGM__OFFSET(l2), "kernel regularizer") != NULL;
     if (v->type == BGM__JV_NULL) {
         l->l2 = 0.0f;
         return BGM_OK;
     }
+    if (!has)
+        return bgm__layer_lacks(l, fn, "kernel_regularizer");
     if (!cls || cls->type != BGM__JV_STRING || strcmp(cls->string, "L2") != 0 || !x ||
         x->type != BGM__JV_NUMBER)
         return value_fail(fn, l, "kernel_regularizer", v,
@@ -179,15 +181,135 @@ static bgm_status regularizer_value(const char *fn, bgm_layer *l, const bgm__jv 
     return BGM_OK;
 }
 
+/*
+ * Keras options the library does not have as fields, accepted at the one
+ * value it implements (Keras' default), so that configs Keras writes read.
+ * kind NULL: any kind; value NULL: any value (a seed: the model's generator
+ * draws instead).
+ */
+static const struct {
+    const char *kind, *key, *value;
+} keras_defaults[] = {
+    {NULL, "data_format", "\"channels_last\""},
+    {NULL, "return_state", "false"},
+    {NULL, "go_backwards", "false"},
+    {NULL, "stateful", "false"},
+    {NULL, "unroll", "false"},
+    {NULL, "zero_output_for_mask", "false"}, /* a padded step repeats the last output */
+    {NULL, "seed", NULL},
+    {"Conv2D", "dilation_rate", "[1, 1]"},
+    {"Conv2D", "groups", "1"},
+    {"Conv1D", "groups", "1"},
+    {"BatchNormalization", "axis", "-1"},
+    {"BatchNormalization", "center", "true"},
+    {"BatchNormalization", "scale", "true"},
+    {"BatchNormalization", "beta_initializer", "\"zeros\""},
+    {"BatchNormalization", "gamma_initializer", "\"ones\""},
+    {"BatchNormalization", "moving_mean_initializer", "\"zeros\""},
+    {"BatchNormalization", "moving_variance_initializer", "\"ones\""},
+    {"BatchNormalization", "synchronized", "false"},
+    {"LayerNormalization", "rms_scaling", "false"},
+    {"LayerNormalization", "beta_initializer", "\"zeros\""},
+    {"LayerNormalization", "gamma_initializer", "\"ones\""},
+    {"LSTM", "activation", "\"tanh\""},
+    {"LSTM", "recurrent_activation", "\"sigmoid\""},
+    {"LSTM", "recurrent_initializer", "\"orthogonal\""},
+    {"LSTM", "unit_forget_bias", "true"},
+    {"LSTM", "use_cudnn", NULL},
+    {"GRU", "activation", "\"tanh\""},
+    {"GRU", "recurrent_activation", "\"sigmoid\""},
+    {"GRU", "recurrent_initializer", "\"orthogonal\""},
+    {"GRU", "reset_after", "true"},
+    {"GRU", "use_cudnn", NULL},
+    {"Bidirectional", "merge_mode", "\"concat\""},
+    {"GlobalAveragePooling2D", "keepdims", "false"},
+};
+
+/* 1 when v is the value of literal: the same JSON value, an initializer
+ * object naming it, or for a list of equal integers the one integer. */
+static int same_value(const bgm__jv *v, const bgm__jv *want)
+{
+    char name[64];
+    const bgm__jv *cls = bgm__jv_get(v, "class_name");
+    size_t i;
+    if (want->type == BGM__JV_STRING && cls && cls->type == BGM__JV_STRING) {
+        snake_case(name, sizeof name, cls->string);
+        return strcmp(name, want->string) == 0;
+    }
+    if (want->type == BGM__JV_ARRAY && v->type == BGM__JV_NUMBER) {
+        for (i = 0; i < want->n; i++)
+            if (!same_value(v, &want->items[i]))
+                return 0;
+        return 1;
+    }
+    if (v->type != want->type)
+        return 0;
+    switch (v->type) {
+    case BGM__JV_NULL: return 1;
+    case BGM__JV_BOOL: return v->boolean == want->boolean;
+    case BGM__JV_NUMBER: return v->number == want->number;
+    case BGM__JV_STRING: return strcmp(v->string, want->string) == 0;
+    case BGM__JV_ARRAY:
+        if (v->n != want->n)
+            return 0;
+        for (i = 0; i < v->n; i++)
+            if (!same_value(&v->items[i], &want->items[i]))
+                return 0;
+        return 1;
+    case BGM__JV_OBJECT: return 0;
+    }
+    return 0;
+}
+
+/* *handled = 1 when key is one of keras_defaults for l's kind; then fails
+ * unless v is the value the library implements. */
+static bgm_status keras_default(const char *fn, const bgm_layer *l, const char *key,
+                                const bgm__jv *v, int *handled)
+{
+    char err[MSG_SIZE];
+    size_t i;
+    *handled = 0;
+    for (i = 0; i < sizeof keras_defaults / sizeof keras_defaults[0]; i++) {
+        bgm__jv *want = NULL;
+        int same;
+        if (strcmp(keras_defaults[i].key, key) != 0 ||
+            (keras_defaults[i].kind && strcmp(keras_defaults[i].kind, l->ops->kind) != 0))
+            continue;
+        *handled = 1;
+        if (!keras_defaults[i].value)
+            return BGM_OK;
+        if (!bgm__jv_parse(&want, keras_defaults[i].value, strlen(keras_defaults[i].value),
+                           err, sizeof err))
+            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+        same = same_value(v, want);
+        bgm__jv_free(want);
+        if (same)
+            return BGM_OK;
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: %s option '%s' at offset %zu must be %s, the "
+                         "only value the library implements", fn, l->ops->kind, key, v->pos,
+                         keras_defaults[i].value);
+    }
+    return BGM_OK;
+}
+
 /* One key of a layer's config. */
 static bgm_status config_key(const char *fn, bgm_layer *l, const char *key,
                              const bgm__jv *v, int wrapped)
 {
-    int i;
+    int i, handled;
+    bgm_status s;
     if (strcmp(key, "name") == 0) {
         if (v->type != BGM__JV_STRING)
             return value_fail(fn, l, key, v, "a string");
-        return wrapped || !v->string[0] ? BGM_OK : bgm_layer_set_name(l, v->string);
+        if (wrapped || !v->string[0])
+            return BGM_OK;
+        s = bgm_layer_set_name(l, v->string);
+        if (s != BGM_OK) { /* its message names bgm_layer_set_name */
+            char msg[MSG_SIZE];
+            snprintf(msg, sizeof msg, "%s", bgm_last_error());
+            return bgm__fail(s, "%s: %s (at offset %zu)", fn, msg, v->pos);
+        }
+        return BGM_OK;
     }
     if (strcmp(key, "trainable") == 0) {
         if (v->type != BGM__JV_BOOL)
@@ -208,6 +330,9 @@ static bgm_status config_key(const char *fn, bgm_layer *l, const char *key,
     for (i = 0; i < l->ops->nfields; i++)
         if (strcmp(l->ops->fields[i].key, key) == 0)
             return field_value(fn, l, &l->ops->fields[i], v, wrapped);
+    s = keras_default(fn, l, key, v, &handled);
+    if (handled)
+        return s;
     if (v->type == BGM__JV_NULL) /* Keras' options left unset (bias_regularizer, ...) */
         return BGM_OK;
     return bgm__fail(BGM_E_INVALID, "%s: a %s layer has no option '%.64s' (at offset %zu)",

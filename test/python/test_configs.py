@@ -309,3 +309,99 @@ def test_fashion_mnist_load_data_is_keras():
 def test_fashion_mnist_names_the_package_when_absent(tmp_path):
     with pytest.raises(bm.FileIOError, match="install Debian's dataset-fashion-mnist"):
         bm.datasets.fashion_mnist.load_data(path=str(tmp_path))
+
+
+def keras3_layer(cls, config, **top):
+    """A layer entry as Keras 3's to_json writes it."""
+    policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+              "registered_name": None}
+    entry = {"module": "keras.layers", "class_name": cls,
+             "config": dict({"name": config.pop("name"), "trainable": True, "dtype": policy},
+                            **config), "registered_name": None}
+    entry.update(top)
+    return entry
+
+
+def glorot():
+    return {"module": "keras.initializers", "class_name": "GlorotUniform",
+            "config": {"seed": None}, "registered_name": None}
+
+
+def zeros():
+    return {"module": "keras.initializers", "class_name": "Zeros", "config": {},
+            "registered_name": None}
+
+
+def conv(name, filters, **extra):
+    return keras3_layer("Conv2D", dict(
+        name=name, filters=filters, kernel_size=[3, 3], strides=[1, 1], padding="valid",
+        data_format="channels_last", dilation_rate=[1, 1], groups=1, activation="relu",
+        use_bias=True, kernel_initializer=glorot(), bias_initializer=zeros(),
+        kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+        kernel_constraint=None, bias_constraint=None, **extra))
+
+
+def keras3_cnn_json(first_conv=None):
+    """Keras 3's model.to_json() of its Fashion-MNIST CNN (the README program)."""
+    layers = [{"module": "keras.layers", "class_name": "InputLayer",
+               "config": {"batch_shape": [None, 28, 28, 1], "dtype": "float32",
+                          "sparse": False, "name": "input_layer"}, "registered_name": None},
+              first_conv or conv("conv2d", 32),
+              keras3_layer("MaxPooling2D", dict(name="max_pooling2d", pool_size=[2, 2],
+                                                padding="valid", strides=[2, 2],
+                                                data_format="channels_last")),
+              conv("conv2d_1", 64),
+              keras3_layer("MaxPooling2D", dict(name="max_pooling2d_1", pool_size=[2, 2],
+                                                padding="valid", strides=[2, 2],
+                                                data_format="channels_last")),
+              keras3_layer("Flatten", dict(name="flatten", data_format="channels_last")),
+              keras3_layer("Dropout", dict(name="dropout", rate=0.5, seed=None,
+                                           noise_shape=None)),
+              keras3_layer("Dense", dict(name="dense", units=10, activation="softmax",
+                                         use_bias=True, kernel_initializer=glorot(),
+                                         bias_initializer=zeros(), kernel_regularizer=None,
+                                         bias_regularizer=None, kernel_constraint=None,
+                                         bias_constraint=None),
+                           build_config={"input_shape": [None, 1600]})]
+    return json.dumps({"module": "keras", "class_name": "Sequential", "config": {
+        "name": "sequential", "trainable": True, "dtype": layers[1]["config"]["dtype"],
+        "layers": layers, "build_input_shape": [None, 28, 28, 1]}, "registered_name": None,
+        "build_config": {"input_shape": [None, 28, 28, 1]},
+        "compile_config": {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}})
+
+
+def test_model_from_keras3_json():
+    model = bm.models.model_from_json(keras3_cnn_json(), seed=0)
+    assert model.count_params() == 34826
+    assert [layer.name for layer in model.layers] == [
+        "conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "flatten", "dropout",
+        "dense"]
+    assert model.output_shape == (None, 10) and model.input_shape == (None, 28, 28, 1)
+    first = conv("c", 8)
+    first["config"]["data_format"] = "channels_first"
+    with pytest.raises(bm.UnsupportedError, match="Conv2D option 'data_format' at offset "
+                                                  r"\d+ must be \"channels_last\""):
+        bm.models.model_from_json(keras3_cnn_json(first))
+    first = conv("c", 8)
+    first["config"]["groups"] = 2
+    with pytest.raises(bm.UnsupportedError, match="'groups' at offset"):
+        bm.models.model_from_json(keras3_cnn_json(first))
+    lstm = keras3_layer("LSTM", dict(
+        name="lstm", return_sequences=False, return_state=False, go_backwards=False,
+        stateful=False, unroll=False, zero_output_for_mask=False, units=4,
+        activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+        kernel_initializer=glorot(), recurrent_initializer={
+            "module": "keras.initializers", "class_name": "Orthogonal",
+            "config": {"gain": 1.0, "seed": None}, "registered_name": None},
+        bias_initializer=zeros(), unit_forget_bias=True, kernel_regularizer=None,
+        recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+        kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+        dropout=0.0, recurrent_dropout=0.0, seed=None))
+    assert bm.layers.deserialize(lstm).get_config() == {
+        "name": "lstm", "trainable": True, "units": 4, "use_bias": True,
+        "bias_initializer": "zeros", "kernel_initializer": "glorot_uniform",
+        "return_sequences": False, "dropout": 0, "recurrent_dropout": 0}
+    lstm["config"]["implementation"] = 2
+    with pytest.raises(bm.InvalidArgumentError, match="LSTM layer has no option "
+                                                      "'implementation'"):
+        bm.layers.deserialize(lstm)
