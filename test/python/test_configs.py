@@ -184,6 +184,9 @@ def test_weights_files_move_weights_between_models_of_one_architecture(tmp_path)
     assert open(str(tmp_path / "cnn.safetensors"), "rb").read(8) != b"BGMF\x00\x00\x00\x00"
     with pytest.raises(bm.InvalidArgumentError, match="exists and overwrite=False"):
         model.save_weights(str(tmp_path / "cnn.weights.bgm"), overwrite=False)
+    bm.models.save_model(model, str(tmp_path / "whole.bgm"))
+    loaded = bm.models.load_model(str(tmp_path / "whole.bgm"))
+    assert np.array_equal(loaded.predict(x), model.predict(x))
     other = bm.Sequential([L.Conv2D(4, 3), L.Flatten(), L.Dense(3)], input_shape=(8, 8, 2))
     before = other.get_weights()
     with pytest.raises(bm.ShapeError, match=r"weight 0 of the model, 'conv2d/kernel', is "
@@ -241,6 +244,7 @@ def test_sparse_cross_entropy_takes_whole_float_labels():
 def test_namespaces():
     assert bm.models.Sequential is bm.Sequential and bm.models.Model is bm.Model
     assert bm.models.load_model is bm.load_model
+    assert bm.utils.pad_sequences is bm.preprocessing.sequence.pad_sequences
     from bigmodel.preprocessing.sequence import pad_sequences
     assert pad_sequences([[1, 2, 3], [4]], maxlen=2).tolist() == [[2, 3], [0, 4]]
     assert pad_sequences([[1], [2, 3]], padding="post", dtype="float32").dtype == np.float32

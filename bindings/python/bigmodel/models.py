@@ -1,17 +1,27 @@
 """Keras' ``keras.models`` namespace: Sequential, Model, load_model,
-model_from_json and clone_model.
+save_model, model_from_json and clone_model.
 
     clone = bigmodel.models.clone_model(model)          # same architecture, new weights
     same = bigmodel.models.model_from_json(model.to_json())
 """
+import ctypes
 import json
+import os
 
 from .errors import InvalidArgumentError, UnsupportedError
 from .functional import Model
 from .model import BaseModel, Sequential, load_model, model_from_json, new_seed, wrap_model
 from ._lib import lib
 
-__all__ = ["Sequential", "Model", "load_model", "model_from_json", "clone_model"]
+__all__ = ["Sequential", "Model", "load_model", "save_model", "model_from_json",
+           "clone_model"]
+
+
+def save_model(model, filepath, overwrite=True, compress=False):
+    """model.save(filepath) (Keras' save_model): the whole model as a .bgm file."""
+    if not overwrite and os.path.exists(filepath):
+        raise InvalidArgumentError("save_model: %s exists and overwrite=False" % filepath)
+    model.save(filepath, compress=compress)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
@@ -33,7 +43,6 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     model._ensure_built()
     seed = new_seed() if seed is None else int(seed)
     if clone_function is None:
-        import ctypes
         out = ctypes.c_void_p()
         lib.bgm_model_clone(ctypes.byref(out), model._h, seed & (2**64 - 1))
         clone = wrap_model(out.value, model.name)
