@@ -409,3 +409,20 @@ def test_model_from_keras3_json():
     with pytest.raises(bm.InvalidArgumentError, match="LSTM layer has no option "
                                                       "'implementation'"):
         bm.layers.deserialize(lstm)
+
+
+def test_configs_and_clones_leak_nothing():
+    from leakcheck import assert_no_growth
+    model = two_heads(0)
+    text, config = model.to_json(), L.Dense(4).get_config()
+
+    def cycle(i):
+        bm.models.model_from_json(text, seed=i)
+        bm.models.clone_model(model, seed=i)
+        L.Dense.from_config(config)
+        try:
+            bm.models.model_from_json(text[:-3])
+        except bm.InvalidArgumentError:
+            pass
+
+    assert_no_growth(cycle, n=1500, warmup=100)
