@@ -595,12 +595,13 @@ static int is_input_layer(const bgm__jv *e)
     return cls && cls->type == BGM__JV_STRING && strcmp(cls->string, "InputLayer") == 0;
 }
 
-/* An InputLayer config (batch_shape, or Keras 2's batch_input_shape, with
- * the batch entry first) as input node b->nnodes. */
+/* An InputLayer config e (batch_shape, or Keras 2's batch_input_shape, with
+ * the batch entry first) as input node b->nnodes; e NULL: a float32 input of
+ * the given batch shape. */
 static bgm_status add_input(builder *b, const bgm__jv *e, const bgm__jv *shape)
 {
     const bgm__jv *cfg = bgm__jv_get(e, "config"), *dtype = bgm__jv_get(cfg, "dtype");
-    const char *name = entry_name(e);
+    const char *name = e ? entry_name(e) : NULL;
     int64_t d[BGM_MAX_DIMS];
     size_t k;
     int dt = BGM_FLOAT32;
@@ -612,7 +613,7 @@ static bgm_status add_input(builder *b, const bgm__jv *e, const bgm__jv *shape)
     if (!shape || shape->type != BGM__JV_ARRAY || shape->n < 2 || shape->n > BGM_MAX_DIMS)
         return bgm__fail(BGM_E_INVALID, "%s: input %d needs batch_shape [null, d1, ...] of 1 "
                          "to %d sample dimensions (at offset %zu)", b->fn, b->nnodes,
-                         BGM_MAX_DIMS - 1, (shape ? shape : e)->pos);
+                         BGM_MAX_DIMS - 1, shape ? shape->pos : e->pos);
     for (k = 1; k < shape->n; k++) {
         const bgm__jv *x = &shape->items[k];
         if (x->type != BGM__JV_NUMBER || !x->is_int || x->integer < 1)
@@ -657,7 +658,7 @@ static bgm_status sequential_from(builder *b, const bgm__jv *cfg)
     if (!first && !bis)
         return bgm__fail(BGM_E_INVALID, "%s: a Sequential config needs its input shape: an "
                          "InputLayer first in \"layers\" or \"build_input_shape\"", b->fn);
-    s = add_input(b, first ? &layers->items[0] : cfg, first ? NULL : bis);
+    s = add_input(b, first ? &layers->items[0] : NULL, first ? NULL : bis);
     for (i = first; s == BGM_OK && i < layers->n; i++) {
         int64_t prev = b->nnodes - 1;
         s = add_layer(b, &layers->items[i], entry_name(&layers->items[i]));
