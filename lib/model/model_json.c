@@ -560,8 +560,26 @@ static bgm_status add_call(builder *b, int layer, const int64_t *ins, int n, int
     return s;
 }
 
+/* Keras' automatic name of an unnamed layer of l's kind: "dense" for the
+ * first Dense layer of the config, then "dense_1", ... */
+static void auto_name(builder *b, bgm_layer *l)
+{
+    char key[KEY_SIZE];
+    const char *kind;
+    int i, same = 0;
+    for (i = 0; i < b->nlayers; i++) {
+        snprintf(key, sizeof key, "layers.%d.kind", i);
+        same += bgm_archive_get_string(&kind, b->a, key) == BGM_OK &&
+                strcmp(kind, l->ops->kind) == 0;
+    }
+    if (same)
+        snprintf(l->name, sizeof l->name, "%s_%d", l->ops->prefix, same);
+    else
+        snprintf(l->name, sizeof l->name, "%s", l->ops->prefix);
+}
+
 /* Layer config e as layer b->nlayers of the file, after the checks of
- * bgm_layer_from_config; an unnamed layer gets "<prefix>_<index>". */
+ * bgm_layer_from_config; an unnamed layer gets Keras' automatic name. */
 static bgm_status add_layer(builder *b, const bgm__jv *e, const char *name)
 {
     char what[MSG_SIZE], prefix[32];
@@ -571,7 +589,7 @@ static bgm_status add_layer(builder *b, const bgm__jv *e, const char *name)
              name ? " ('" : "", name ? name : "", name ? "')" : "");
     s = layer_from_jv(&l, e, what, 0);
     if (s == BGM_OK && !l->name[0])
-        snprintf(l->name, sizeof l->name, "%s_%d", l->ops->prefix, b->nlayers);
+        auto_name(b, l);
     snprintf(prefix, sizeof prefix, "layers.%d.", b->nlayers);
     if (s == BGM_OK)
         s = bgm__model_put_layer(b->a, prefix, l, 0);

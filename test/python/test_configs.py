@@ -374,6 +374,16 @@ def keras3_cnn_json(first_conv=None):
         "compile_config": {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}})
 
 
+def test_unnamed_layers_get_keras_names():
+    model = bm.models.model_from_json(json.dumps({"class_name": "Sequential", "config": {
+        "layers": [{"class_name": "Dense", "config": {"units": 4}},
+                   {"class_name": "Dropout", "config": {"rate": 0.1}},
+                   {"class_name": "Dense", "config": {"units": 2}}],
+        "build_input_shape": [None, 3]}}))
+    assert [layer.name for layer in model.layers] == ["dense", "dropout", "dense_1"]
+    assert model.input_shape == (None, 3) and model.output_shape == (None, 2)
+
+
 def test_model_from_keras3_json():
     model = bm.models.model_from_json(keras3_cnn_json(), seed=0)
     assert model.count_params() == 34826
