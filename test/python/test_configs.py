@@ -374,6 +374,16 @@ def keras3_cnn_json(first_conv=None):
         "compile_config": {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}})
 
 
+def test_an_unbuilt_sequential_round_trips_unbuilt():
+    model = bm.Sequential([L.Dense(4, activation="relu", name="h"), L.Dense(2)], name="s")
+    config = json.loads(model.to_json())
+    assert [e["class_name"] for e in config["config"]["layers"]] == ["Dense", "Dense"]
+    again = bm.models.model_from_json(model.to_json(), seed=1)
+    assert not again.built and again.name == "s"
+    assert again.predict(np.zeros((2, 3), np.float32)).shape == (2, 2)
+    assert again.layers[0].name == "h" and again.input_shape == (None, 3)
+
+
 def test_unnamed_layers_get_keras_names():
     model = bm.models.model_from_json(json.dumps({"class_name": "Sequential", "config": {
         "layers": [{"class_name": "Dense", "config": {"units": 4}},

@@ -995,8 +995,13 @@ class BaseModel:
         """The architecture as Keras' model JSON ({"class_name": "Sequential" or
         "Functional", "config": {...}}); bigmodel.models.model_from_json
         rebuilds it with fresh weights. kwargs go to json.dumps."""
-        config = json.loads(_string_out(lib.bgm_model_to_json, self._h))
-        config["config"]["name"] = self.name
+        if self._mem is None:  # a Sequential still waiting for its input shape
+            config = {"class_name": "Sequential", "config": {
+                "name": self.name, "trainable": True,
+                "layers": [_layers.serialize(layer) for layer in self.layers]}}
+        else:
+            config = json.loads(_string_out(lib.bgm_model_to_json, self._h))
+            config["config"]["name"] = self.name
         return json.dumps(config, **kwargs)
 
     def get_config(self):
@@ -1243,6 +1248,23 @@ class Sequential(BaseModel):
         self._input_shape = _shape_tuple(dims, n.value)
 
 
+def _unbuilt_sequential(text, seed):
+    """A Sequential config without an input shape (an unbuilt Keras Sequential)
+    as an unbuilt Sequential, or None for any other config."""
+    try:
+        model = json.loads(text)
+        config = model["config"]
+        layers = config["layers"]
+        if (model["class_name"] != "Sequential" or "build_input_shape" in config or
+                any(entry["class_name"] == "InputLayer" for entry in layers)):
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None  # the library says what is wrong
+    name = config.get("name")
+    return Sequential([_layers.deserialize(entry) for entry in layers], seed=seed,
+                      name=name if isinstance(name, str) else "sequential")
+
+
 def model_from_json(json_string, custom_objects=None, seed=None):
     """The model of the architecture in json_string (model.to_json(), or a Keras
     model config of the layers bigmodel has), built, with fresh weights drawn
@@ -1256,6 +1278,9 @@ def model_from_json(json_string, custom_objects=None, seed=None):
                                    % type(json_string).__name__)
     text = json_string.encode() if isinstance(json_string, str) else json_string
     seed = new_seed() if seed is None else int(seed)
+    unbuilt = _unbuilt_sequential(text, seed)
+    if unbuilt is not None:
+        return unbuilt
     out = ctypes.c_void_p()
     lib.bgm_model_from_json(ctypes.byref(out), text, seed & (2**64 - 1))
     name = json.loads(text).get("config", {}).get("name")
