@@ -140,8 +140,8 @@ static void assert_same_predictions(const bgm_model *a, const bgm_model *b)
         memcpy(shape + 1, s, (size_t)nd * sizeof *s);
         xs[i] = bgm_test_randn(shape, nd + 1, 100 + (uint64_t)i);
     }
-    BGM_ASSERT_OK(bgm_model_predict_multi(ya, nout, a, (const bgm_tensor *const *)xs, n, 0));
-    BGM_ASSERT_OK(bgm_model_predict_multi(yb, nout, b, (const bgm_tensor *const *)xs, n, 0));
+    BGM_ASSERT_OK(bgm_model_predict_multi(ya, nout, a, (const bgm_tensor *const *)xs, n, 3));
+    BGM_ASSERT_OK(bgm_model_predict_on_batch(yb, nout, b, (const bgm_tensor *const *)xs, n));
     for (i = 0; i < nout; i++) {
         ck_assert_int_eq(bgm_tensor_numel(ya[i]), bgm_tensor_numel(yb[i]));
         ck_assert_int_eq(memcmp(bgm_tensor_data(ya[i]), bgm_tensor_data(yb[i]),
@@ -475,6 +475,18 @@ START_TEST(test_model_from_json_errors)
                      BGM_E_INVALID, "no call makes");
     ck_assert_ptr_null(m);
     BGM_ASSERT_FAILS(bgm_model_clone(&m, NULL, 0), BGM_E_INVALID, "bgm_model_clone");
+    BGM_ASSERT_FAILS(bgm_model_predict_on_batch(NULL, 1, m, NULL, 1), BGM_E_INVALID,
+                     "bgm_model_predict_on_batch: argument 'outs' is NULL");
+    {
+        bgm_model *g = graph_model(1);
+        bgm_tensor *out[3], *x = bgm_test_randn((int64_t[]){2, 4, 6}, 3, 1);
+        BGM_ASSERT_FAILS(bgm_model_predict_on_batch(out, 3, g, (const bgm_tensor *const *)&x,
+                                                    1),
+                         BGM_E_INVALID, "bgm_model_predict_on_batch");
+        ck_assert_ptr_null(out[0]);
+        bgm_tensor_free(x);
+        bgm_model_free(g);
+    }
 }
 END_TEST
 

@@ -1029,6 +1029,16 @@ BGM_API bgm_status bgm_model_test_on_batch_multi(double *results, int n, const b
                                                  const bgm_tensor *const *ys, int ny);
 
 /**
+ * Keras' predict_on_batch: the outputs for the batch xs[0..nx) (one tensor
+ * per input) run as one batch in inference mode, into outs[0..nout) (new
+ * tensors the caller frees): bgm_model_predict_multi with the batch size set
+ * to the number of samples. Reentrant.
+ * Errors: as bgm_model_predict_multi.
+ */
+BGM_API bgm_status bgm_model_predict_on_batch(bgm_tensor **outs, int nout, const bgm_model *m,
+                                              const bgm_tensor *const *xs, int nx);
+
+/**
  * Outputs of m for x (N, input shape...) in inference mode, in batches of
  * batch_size (0 means 32): *out is a new tensor (N, output shape...) the
  * caller frees. Reentrant: each call takes a workspace of its own (kept by

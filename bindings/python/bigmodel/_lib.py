@@ -550,6 +550,7 @@ OPTIONAL = {
     "bgm_model_clone": (STATUS, [PH, H, c_uint64]),
     "bgm_model_save_weights": (STATUS, [H, c_char_p]),
     "bgm_model_load_weights": (STATUS, [H, c_char_p]),
+    "bgm_model_predict_on_batch": (STATUS, [PH, c_int, H, PH, c_int]),
 }
 
 # ---- errors ----------------------------------------------------------------

@@ -863,7 +863,10 @@ class BaseModel:
                                        "Dataset: use predict")
         self._ensure_built(x)
         txs = self._input_tensors(x)
-        outs = self._predict_tensors(txs, max(_samples(txs), 1))
+        n = self._num_outputs
+        outs = (ctypes.c_void_p * n)()
+        lib.bgm_model_predict_on_batch(outs, n, self._h, _handles(txs), len(txs))
+        outs = [Tensor._adopt(p) for p in outs]
         return self._pack([t.numpy() if _compat.np is not None else t for t in outs])
 
     # -- inference --
