@@ -446,3 +446,61 @@ def test_configs_and_clones_leak_nothing():
             pass
 
     assert_no_growth(cycle, n=1500, warmup=100)
+
+
+def keras_tensor(shape, history):
+    return {"class_name": "__keras_tensor__", "config": {
+        "shape": shape, "dtype": "float32", "keras_history": history}}
+
+
+def test_model_from_keras3_functional_json():
+    """Keras 3's to_json of inputs -> Dense, Dense -> Add -> MultiHeadAttention(x, x)
+    -> GlobalAveragePooling1D -> Dense, layers listed as Keras lists them."""
+    dense = dict(activation="relu", use_bias=True, kernel_initializer=glorot(),
+                 bias_initializer=zeros(), kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None)
+    layers = [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {
+            "batch_shape": [None, 5, 8], "dtype": "float32", "sparse": False,
+            "name": "input_layer"}, "registered_name": None, "name": "input_layer",
+         "inbound_nodes": []},
+        keras3_layer("Dense", dict(name="left", units=8, **dense), name="left",
+                     inbound_nodes=[{"args": [keras_tensor([None, 5, 8],
+                                                           ["input_layer", 0, 0])],
+                                     "kwargs": {}}]),
+        keras3_layer("Dense", dict(name="right", units=8, **dense), name="right",
+                     inbound_nodes=[{"args": [keras_tensor([None, 5, 8],
+                                                           ["input_layer", 0, 0])],
+                                     "kwargs": {}}]),
+        keras3_layer("Add", dict(name="add"), name="add", inbound_nodes=[{"args": [[
+            keras_tensor([None, 5, 8], ["left", 0, 0]),
+            keras_tensor([None, 5, 8], ["right", 0, 0])]], "kwargs": {}}]),
+        keras3_layer("MultiHeadAttention", dict(
+            name="mha", num_heads=2, key_dim=4, value_dim=4, dropout=0.0, use_bias=True,
+            output_shape=None, attention_axes=None, kernel_initializer=glorot(),
+            bias_initializer=zeros(), kernel_regularizer=None, bias_regularizer=None,
+            activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+            seed=None), name="mha", inbound_nodes=[{"args": [
+                keras_tensor([None, 5, 8], ["add", 0, 0]),
+                keras_tensor([None, 5, 8], ["add", 0, 0])], "kwargs": {}}]),
+        keras3_layer("GlobalAveragePooling1D", dict(name="pool", data_format="channels_last",
+                                                    keepdims=False), name="pool",
+                     inbound_nodes=[{"args": [keras_tensor([None, 5, 8], ["mha", 0, 0])],
+                                     "kwargs": {"mask": None}}]),
+        keras3_layer("Dense", dict(name="out", units=3, **dict(dense, activation="softmax")),
+                     name="out", inbound_nodes=[{"args": [keras_tensor([None, 8],
+                                                                       ["pool", 0, 0])],
+                                                 "kwargs": {}}])]
+    text = json.dumps({"module": "keras.src.models.functional", "class_name": "Functional",
+                       "config": {"name": "encoder", "trainable": True, "layers": layers,
+                                  "input_layers": [["input_layer", 0, 0]],
+                                  "output_layers": [["out", 0, 0]]},
+                       "registered_name": "Functional"})
+    model = bm.models.model_from_json(text, seed=0)
+    assert isinstance(model, bm.Model) and model.name == "encoder"
+    assert model.get_layer("mha").output_shape == (None, 5, 8)
+    assert model.output_shape == (None, 3)
+    assert model.count_params() == 2 * (8 * 8 + 8) + 3 * (8 * 8 + 8) + (8 * 8 + 8) + 8 * 3 + 3
+    probs = model.predict(np.random.default_rng(0).standard_normal((4, 5, 8)).astype(
+        np.float32))
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
