@@ -650,8 +650,10 @@ START_TEST(fit_rejects_bad_calls_with_clear_messages)
     ck_assert_ptr_null(h);
     bgm_model_free(m);
     m = classifier(1, 0.01f);
-    BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, yf, &o), BGM_E_DTYPE,
-                     "sparse categorical cross-entropy needs int32 class ids, y is float32");
+    ((float *)bgm_tensor_data(yf))[5] = 0.5f; /* float labels must be whole numbers */
+    BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, yf, &o), BGM_E_INVALID,
+                     "sparse categorical cross-entropy takes class ids; float32 y holds 0.5 "
+                     "at flat index 5");
     BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x3, y, &o), BGM_E_SHAPE,
                      "x has shape (64, 3), the model expects (None, 2)");
     BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, ybig, &o), BGM_E_SHAPE,
@@ -684,7 +686,8 @@ START_TEST(fit_rejects_bad_calls_with_clear_messages)
     BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, y, &bad), BGM_E_INVALID,
                      "only validation_x is set");
     bad.validation_y = yf;
-    BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, y, &bad), BGM_E_DTYPE, "validation_y");
+    BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, y, &bad), BGM_E_INVALID,
+                     "float32 validation_y holds 0.5");
     bad = o;
     bad.size = 4;
     BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, y, &bad), BGM_E_INVALID, "opts->size = 4");

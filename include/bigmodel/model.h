@@ -142,7 +142,9 @@ typedef enum bgm_loss_kind {
     BGM_LOSS_BINARY_CROSSENTROPY = 3,
     /** float32 one-hot targets (N, C). */
     BGM_LOSS_CATEGORICAL_CROSSENTROPY = 4,
-    /** int32 class ids (N) or (N, 1). */
+    /** int32 class ids (N) or (N, 1); float32 labels holding whole numbers
+     * are taken as class ids (as Keras casts them), others (2.5) fail with
+     * BGM_E_INVALID naming the first. */
     BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 5,
     /** A user function, set with bgm_model_set_loss_fn after compiling
      *  (Keras' compile(loss=fn)); float32 or int32 targets with the batch
@@ -1219,6 +1221,16 @@ BGM_API bgm_status bgm_model_test_on_batch_weighted(double *results, int n,
                                                     const bgm_tensor *sample_weight);
 
 /**
+ * Keras' predict_on_batch: the outputs for the batch xs[0..nx) (one tensor
+ * per input) run as one batch in inference mode, into outs[0..nout) (new
+ * tensors the caller frees): bgm_model_predict_multi with the batch size set
+ * to the number of samples. Reentrant.
+ * Errors: as bgm_model_predict_multi.
+ */
+BGM_API bgm_status bgm_model_predict_on_batch(bgm_tensor **outs, int nout, const bgm_model *m,
+                                              const bgm_tensor *const *xs, int nx);
+
+/**
  * Outputs of m for x (N, input shape...) in inference mode, in batches of
  * batch_size (0 means 32): *out is a new tensor (N, output shape...) the
  * caller frees. Reentrant: each call takes a workspace of its own (kept by
@@ -1566,6 +1578,90 @@ BGM_API bgm_status bgm_model_save_weights_safetensors(const bgm_model *m, const 
  * BGM_E_UNSUPPORTED (a dtype other than F32, I32 or I64), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_model_load_weights_safetensors(bgm_model *m, const char *path);
+
+/* ---- configs, JSON, clones and weights files (Keras' get_config /
+ * from_config, to_json / model_from_json, clone_model, save_weights /
+ * load_weights) ---- */
+
+/**
+ * A new layer from its Keras config, the JSON bgm_layer_config_string
+ * writes: {"class_name": "Dense", "config": {"units": 10, ...}}. Keys left
+ * out keep Keras' defaults; "name", "trainable" and "dtype" ("float32")
+ * are read, "kernel_regularizer" is null or Keras' L2 object, initializers
+ * are names ("glorot_uniform") or Keras' objects ({"class_name":
+ * "GlorotUniform", ...}), keys Keras writes with null (bias_regularizer,
+ * constraints, ...) are accepted and ignored, and Keras options the library
+ * has no field for are accepted at the one value it implements
+ * ("data_format": "channels_last", GRU's "reset_after": true, ...). The
+ * layer is checked as its constructor checks it. The caller owns *out
+ * (bgm_layer_free).
+ * Errors: BGM_E_INVALID (NULL, malformed JSON naming the byte offset, an
+ * unknown class_name, an option the kind does not have, a value of the
+ * wrong type naming its offset, or out of range naming the value),
+ * BGM_E_UNSUPPORTED (a Keras option at a value the library does not
+ * implement, naming it and its offset), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_layer_from_config(bgm_layer **out, const char *json);
+
+/**
+ * m's architecture as Keras' model config JSON (model.to_json()):
+ * {"class_name": "Sequential" | "Functional", "config": {"name", "layers":
+ * [...], ...}}. A Sequential model lists an InputLayer and its layers'
+ * configs (and build_input_shape); a functional one lists InputLayers and
+ * layers, each with "name" and "inbound_nodes" (one {"args": [...],
+ * "kwargs": {}} per call, tensors as Keras 3's __keras_tensor__ with
+ * keras_history [layer, call, output]), then "input_layers" and
+ * "output_layers". snprintf-style: writes at most size bytes (always
+ * NUL-terminated when size > 0) and sets *needed (may be NULL) to the size
+ * the whole text needs. Weights and compile state are not part of it.
+ * Errors: BGM_E_INVALID (m NULL, buf NULL with size > 0).
+ */
+BGM_API bgm_status bgm_model_to_json(char *buf, size_t size, size_t *needed,
+                                     const bgm_model *m);
+
+/**
+ * A new model, with fresh weights drawn from seed, of the architecture in
+ * json: what bgm_model_to_json writes, or a Keras 3 (or Keras 2) model
+ * config of the layers this library has. A Sequential config needs an
+ * InputLayer first or "build_input_shape"; a functional one names every
+ * layer and its inbound nodes. The caller owns *out (bgm_model_free).
+ * Errors: BGM_E_INVALID (NULL, malformed JSON naming the offset, an unknown
+ * class_name, a bad layer config naming the layer, a keras_history naming
+ * an unknown layer or call), BGM_E_FORMAT (layers that cannot be built on
+ * their inputs, naming the layer and the shapes, as for a model file),
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_from_json(bgm_model **out, const char *json, uint64_t seed);
+
+/**
+ * A new model of m's architecture (the same layers, names, configs and
+ * graph) with fresh weights drawn from seed, uncompiled (Keras'
+ * clone_model). The caller owns *out (bgm_model_free).
+ * Errors: BGM_E_INVALID (NULL), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_clone(bgm_model **out, const bgm_model *m, uint64_t seed);
+
+/**
+ * Writes m's weights alone to path, atomically: a .bgm archive holding
+ * every weight under its name, in the model's order ("weights.format" =
+ * "bigmodel-weights"); a path ending in ".safetensors" writes
+ * bgm_model_save_weights_safetensors' file instead.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO (naming the path), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_save_weights(const bgm_model *m, const char *path);
+
+/**
+ * Reads weights written by bgm_model_save_weights (or the weights of a
+ * model file) into m, matched by position and shape as Keras does, so a
+ * clone or a model rebuilt from its JSON reads them whatever its layer
+ * names; ".safetensors" paths read with bgm_model_load_weights_safetensors.
+ * On error m is unchanged.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO, BGM_E_FORMAT (not a weights or
+ * model file), BGM_E_SHAPE (weights of another architecture: names the
+ * first weight that does not match, with both shapes, or the first one
+ * missing or extra), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_load_weights(bgm_model *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -628,6 +628,14 @@ OPTIONAL = {
                                       ctypes.POINTER(FitOptions)]),
     "bgm_model_evaluate_stream": (STATUS, [DP, c_int, H, H, c_int64]),
     "bgm_model_predict_stream": (STATUS, [PH, c_int, H, H, c_int64]),
+    # configs, JSON, clones and weights files (issue #14 item 7, branch configs)
+    "bgm_layer_from_config": (STATUS, [PH, c_char_p]),
+    "bgm_model_to_json": (STATUS, [c_void_p, c_size_t, SZP, H]),
+    "bgm_model_from_json": (STATUS, [PH, c_char_p, c_uint64]),
+    "bgm_model_clone": (STATUS, [PH, H, c_uint64]),
+    "bgm_model_save_weights": (STATUS, [H, c_char_p]),
+    "bgm_model_load_weights": (STATUS, [H, c_char_p]),
+    "bgm_model_predict_on_batch": (STATUS, [PH, c_int, H, PH, c_int]),
 }
 
 # ---- errors ----------------------------------------------------------------
