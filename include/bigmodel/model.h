@@ -1371,9 +1371,9 @@ BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, v
  * saving on batches), and any log name ("{val_loss:.2f}", "{accuracy}").
  * Format specs: [[fill]align][sign][0][width][.precision][type] with type
  * d, f, e, E, g, G, % or none (a float without spec is written as Python's
- * repr). save_weights_only writes the weights only, as safetensors (then
- * filepath must end in ".safetensors"), else the whole model file
- * (bgm_model_save). With save_best_only it saves only when monitor improved
+ * repr). save_weights_only writes the weights only (bgm_model_save_weights:
+ * the library's weights file, or safetensors for a path ending in
+ * ".safetensors"), else the whole model file (bgm_model_save). With save_best_only it saves only when monitor improved
  * on the best value so far (initial_value_threshold, or none when NaN;
  * unlike the other callbacks it carries over to the next fit, as in Keras):
  * lower is better with mode "min", higher with "max", and with "auto" (or
@@ -1384,8 +1384,7 @@ BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, v
  * lines to fit's output. filepath, monitor and mode are copied.
  * Errors: BGM_E_INVALID (NULL out, filepath or monitor; a malformed field
  * or an unsupported format spec in filepath, naming it; mode not "auto",
- * "min" or "max"; verbose not 0 or 1; save_freq < 0; save_weights_only
- * with a path not ending in ".safetensors"), BGM_E_NOMEM. During fit:
+ * "min" or "max"; verbose not 0 or 1; save_freq < 0), BGM_E_NOMEM. During fit:
  * BGM_E_INVALID (a field naming no log value: the message lists them; a
  * spec that does not fit the value, as "{loss:d}"), BGM_E_IO (a folder that
  * cannot be created or a file that cannot be written, naming the path).

@@ -201,9 +201,11 @@ class ModelCheckpoint(_NativeCallback):
     (1-based, with an integer save_freq) and any log name (``{val_loss:.2f}``),
     with the format specs [[fill]align][sign][0][width][.precision][type]
     (type d, f, e, E, g, G, % or none). Missing folders are created.
-    save_weights_only writes safetensors: filepath must end in
-    ".safetensors" (Keras: ".weights.h5"); otherwise the whole model file
-    (load it with bigmodel.load_model). save_freq: "epoch" or a number of
+    save_weights_only writes the weights alone, as model.save_weights does
+    (safetensors for a path ending in ".safetensors", else the library's
+    weights file; Keras' ".weights.h5" is HDF5, which bigmodel does not
+    write); otherwise the whole model file (load it with
+    bigmodel.load_model). save_freq: "epoch" or a number of
     batches. mode "auto" treats accuracy-like names (acc, auc, precision,
     recall, f1, r2) as higher-is-better."""
 
