@@ -261,6 +261,7 @@ def test_namespaces():
     assert bm.models.Sequential is bm.Sequential and bm.models.Model is bm.Model
     assert bm.models.load_model is bm.load_model
     assert bm.utils.pad_sequences is bm.preprocessing.sequence.pad_sequences
+    assert bm.utils.PyDataset is bm.data.PyDataset
     from bigmodel.preprocessing.sequence import pad_sequences
     assert pad_sequences([[1, 2, 3], [4]], maxlen=2).tolist() == [[2, 3], [0, 4]]
     assert pad_sequences([[1], [2, 3]], padding="post", dtype="float32").dtype == np.float32

@@ -13,9 +13,10 @@ import subprocess
 from . import _compat
 from . import model as _model
 from ._sequence import pad_sequences  # noqa: F401  (Keras 3: keras.utils.pad_sequences)
+from .data import PyDataset  # noqa: F401  (Keras 3: keras.utils.PyDataset)
 from .errors import InvalidArgumentError, UnsupportedError
 
-__all__ = ["to_categorical", "set_random_seed", "plot_model", "pad_sequences"]
+__all__ = ["to_categorical", "set_random_seed", "plot_model", "pad_sequences", "PyDataset"]
 
 
 def to_categorical(x, num_classes=None):
