@@ -7,6 +7,8 @@
  */
 #include "model/layer_json.h"
 
+#include "bigmodel/custom_layer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +368,65 @@ static bgm_status config_key(const char *fn, bgm_layer *l, const char *key,
                      fn, l->ops->kind, key, v->pos);
 }
 
+/* One entry of a run-time kind's config: an integer, a number, a bool (as
+ * 0 / 1, as bgm_layer_set_config_int) or a string; null is left out. */
+static bgm_status custom_entry(const char *fn, bgm_layer *l, const char *key,
+                               const bgm__jv *v)
+{
+    bgm__config_entry e = {.type = BGM__ENTRY_INT};
+    switch (v->type) {
+    case BGM__JV_NULL:
+        return BGM_OK;
+    case BGM__JV_BOOL:
+        e.i = v->boolean;
+        break;
+    case BGM__JV_NUMBER:
+        if (v->is_int) {
+            e.i = v->integer;
+        } else {
+            e.type = BGM__ENTRY_FLOAT;
+            e.f = v->number;
+        }
+        break;
+    case BGM__JV_STRING:
+        e.type = BGM__ENTRY_STRING;
+        e.s = v->string;
+        break;
+    default:
+        return value_fail(fn, l, key, v, "an integer, a number, a bool, a string or null "
+                          "(what a run-time kind's config holds)");
+    }
+    return bgm__custom_set_entry(l, key, &e, fn);
+}
+
+/* A layer of a kind registered at run time: name and trainable as for any
+ * layer, every other key an entry of its config. */
+static bgm_status custom_from_jv(bgm_layer **out, const bgm__jv *cls, const bgm__jv *cfg,
+                                 const char *fn, int wrapped)
+{
+    bgm_layer *l = NULL;
+    bgm_status s;
+    size_t i;
+    if (wrapped)
+        return bgm__fail(BGM_E_INVALID, "%s: a %s layer inside another at offset %zu", fn,
+                         cls->string, cls->pos);
+    s = bgm__custom_layer_new(&l, cls->string, fn);
+    for (i = 0; s == BGM_OK && i < cfg->n; i++) {
+        const char *key = cfg->keys[i];
+        if (strcmp(key, "name") == 0 || strcmp(key, "trainable") == 0 ||
+            strcmp(key, "dtype") == 0)
+            s = config_key(fn, l, key, &cfg->items[i], 0);
+        else
+            s = custom_entry(fn, l, key, &cfg->items[i]);
+    }
+    if (s != BGM_OK) {
+        bgm_layer_free(l);
+        return s;
+    }
+    *out = l;
+    return BGM_OK;
+}
+
 bgm_status bgm__layer_from_jv(bgm_layer **out, const bgm__jv *v, const char *fn,
                                 int wrapped)
 {
@@ -379,9 +440,12 @@ bgm_status bgm__layer_from_jv(bgm_layer **out, const bgm__jv *v, const char *fn,
         return bgm__fail(BGM_E_INVALID, "%s: expected a layer config {\"class_name\": ..., "
                          "\"config\": {...}} at offset %zu", fn, v->pos);
     ops = bgm__layer_kind_by_name(cls->string);
+    if (!ops && cfg && cfg->type == BGM__JV_OBJECT && bgm_layer_kind_registered(cls->string))
+        return custom_from_jv(out, cls, cfg, fn, wrapped);
     if (!ops)
-        return bgm__fail(BGM_E_INVALID, "%s: unknown layer class_name '%.64s' at offset %zu",
-                         fn, cls->string, cls->pos);
+        return bgm__fail(BGM_E_INVALID, "%s: unknown layer class_name '%.64s' at offset %zu "
+                         "(neither a built-in kind nor one registered with "
+                         "bgm_layer_kind_register)", fn, cls->string, cls->pos);
     if (cfg && cfg->type != BGM__JV_OBJECT)
         return bgm__fail(BGM_E_INVALID, "%s: the config of a %s layer is %s at offset %zu, "
                          "expected an object", fn, ops->kind, bgm__jv_type_name(cfg),

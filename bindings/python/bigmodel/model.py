@@ -1525,10 +1525,9 @@ def model_from_json(json_string, custom_objects=None, seed=None):
     """The model of the architecture in json_string (model.to_json(), or a Keras
     model config of the layers bigmodel has), built, with fresh weights drawn
     from seed (None: a new seed). Bad configs raise InvalidArgumentError naming
-    the layer, key or byte offset."""
-    if custom_objects:
-        raise UnsupportedError("model_from_json: custom_objects are not supported; the "
-                               "config must use bigmodel's built-in layers")
+    the layer, key or byte offset. custom_objects: {registered name: Layer
+    subclass or Lambda function} for user-defined layers, as for load_model."""
+    from . import _custom
     if not isinstance(json_string, (str, bytes)):
         raise InvalidArgumentError("model_from_json takes a JSON string, got %r"
                                    % type(json_string).__name__)
@@ -1538,7 +1537,9 @@ def model_from_json(json_string, custom_objects=None, seed=None):
     if unbuilt is not None:
         return unbuilt
     out = ctypes.c_void_p()
-    lib.bgm_model_from_json(ctypes.byref(out), text, seed & (2**64 - 1))
+    _custom.kind_for(_layers.Lambda)
+    with _custom.custom_object_scope(custom_objects):
+        lib.bgm_model_from_json(ctypes.byref(out), text, seed & (2**64 - 1))
     name = json.loads(text).get("config", {}).get("name")
     model = wrap_model(out.value, name if isinstance(name, str) else None)
     model.seed = seed
