@@ -306,6 +306,16 @@ def test_plot_model(tmp_path, monkeypatch):
     for edge in ('"a" -> "shared"', '"b" -> "shared"', '"shared" -> "cat"',
                  '"cat" -> "head"', '"cat" -> "p"'):
         assert edge in text
+    # rendered by Graphviz's dot (Debian's graphviz, installed by make deps)
+    assert shutil.which("dot"), "graphviz is in tools/deps.sh: run make deps"
+    png, svg = str(tmp_path / "m.png"), str(tmp_path / "m.svg")
+    bm.utils.plot_model(model, png, show_shapes=True)
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    bm.utils.plot_model(model, svg)
+    with open(svg) as f:
+        drawing = f.read()
+    assert "<svg" in drawing and "shared (Dense)" in drawing and "head (Dense)" in drawing
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ImportError, match="install Debian's graphviz package"):
         bm.utils.plot_model(model, str(tmp_path / "m.png"))
