@@ -78,7 +78,7 @@ START_TEST(fit_separates_two_blobs_and_records_every_epoch)
     ck_assert_str_eq(bgm_history_key(h, 1), "accuracy");
     ck_assert_str_eq(bgm_history_key(h, 2), "val_loss");
     ck_assert_str_eq(bgm_history_key(h, 3), "val_accuracy");
-    ck_assert_ptr_null(bgm_history_values(h, "lr"));
+    ck_assert_ptr_null(bgm_history_values(h, "learning_rate"));
     loss = bgm_history_values(h, "loss");
     acc = bgm_history_values(h, "accuracy");
     val_acc = bgm_history_values(h, "val_accuracy");
@@ -500,7 +500,7 @@ START_TEST(lr_scheduler_sets_the_rate_and_logs_it)
     o.callbacks = &cb;
     o.num_callbacks = 1;
     BGM_ASSERT_OK(bgm_model_fit(&h, m, x, y, &o));
-    lr = bgm_history_values(h, "lr");
+    lr = bgm_history_values(h, "learning_rate");
     ck_assert_ptr_nonnull(lr);
     ck_assert(fabs(lr[0] - 0.08) < 1e-7 && fabs(lr[2] - 0.02) < 1e-7);
     ck_assert_float_eq(bgm_optimizer_get_lr(bgm_model_optimizer(m)), 0.02f);

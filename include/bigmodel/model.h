@@ -1279,7 +1279,7 @@ BGM_API int bgm_history_num_epochs(const bgm_history *h);
 /** Index of the i-th recorded epoch (initial_epoch + i); -1 when out of range. */
 BGM_API int bgm_history_epoch(const bgm_history *h, int i);
 
-/** Number of keys ("loss", "accuracy", "val_loss", ..., "lr"); 0 for NULL. */
+/** Number of keys ("loss", "accuracy", "val_loss", ..., "learning_rate"); 0 for NULL. */
 BGM_API int bgm_history_num_keys(const bgm_history *h);
 
 /** Key i, borrowed; NULL when out of range. */
@@ -1343,7 +1343,7 @@ typedef float (*bgm_epoch_lr_fn)(int epoch, float lr, void *ctx);
 /**
  * Keras' LearningRateScheduler: at the start of every epoch sets the
  * optimizer's rate to schedule(epoch, current rate, ctx), and records it as
- * "lr" in the logs. ctx is borrowed.
+ * "learning_rate" in the logs (Keras 3's name). ctx is borrowed.
  * Errors: BGM_E_INVALID (NULL out or schedule), BGM_E_NOMEM. During fit, a
  * negative or non-finite rate fails with BGM_E_INVALID.
  */

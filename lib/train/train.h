@@ -9,7 +9,7 @@
 
 #define BGM__LOGS_MAX 64
 
-/* Named values: "loss", "accuracy", "val_loss", ..., "lr". */
+/* Named values: "loss", "accuracy", "val_loss", ..., "learning_rate". */
 struct bgm_logs {
     int n;
     char names[BGM__LOGS_MAX][BGM__KEY_SIZE];

@@ -321,7 +321,7 @@ def test_an_exception_in_a_python_callback_is_reraised_after_fit():
                   callbacks=[bm.callbacks.LearningRateScheduler(schedule)])
     h = model.fit(x, y, epochs=2, verbose=0, callbacks=[
         bm.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 / (epoch + 1))])
-    assert h.history["lr"] == pytest.approx([0.01, 0.005])
+    assert h.history["learning_rate"] == pytest.approx([0.01, 0.005])
 
 
 # ---- Ctrl-C and output ----------------------------------------------------------------

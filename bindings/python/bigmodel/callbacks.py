@@ -101,7 +101,7 @@ class LambdaCallback(Callback):
 
 class History:
     """What fit returns: ``history`` maps each name ("loss", "accuracy",
-    "val_loss", ..., "lr") to its per-epoch values; ``epoch`` lists the epoch
+    "val_loss", ..., "learning_rate") to its per-epoch values; ``epoch`` lists the epoch
     indices; ``params`` the fit settings."""
 
     def __init__(self, history=None, epoch=None, params=None, model=None):
@@ -167,7 +167,7 @@ class CSVLogger(_NativeCallback):
 
 class LearningRateScheduler(_NativeCallback):
     """schedule(epoch, lr) -> new rate, at the start of every epoch; the rate is
-    logged as "lr"."""
+    logged as "learning_rate" (Keras 3's name)."""
 
     def __init__(self, schedule):
         self.schedule = schedule
