@@ -176,6 +176,7 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     int weighted = r->weighted;
     bgm__losses sums = {0}, losses;
     bgm_logs logs;
+    char nan_msg[1024];
     bgm_status s = BGM_OK;
     int i, more;
     logs.n = 0;
@@ -201,11 +202,19 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     memset(&a, 0, sizeof a);
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
+        char where[64];
+        int nan_loss;
+        snprintf(where, sizeof where, "epoch %d, step %lld: ", epoch + 1, (long long)step + 1);
         s = bgm__train_batch(m, xb, yb, weighted ? yb[m->noutputs] : NULL, r->grads,
-                             r->metrics, losses, fn);
+                             r->metrics, losses, where, fn);
         bgm__arrays_free(&a);
-        if (s != BGM_OK)
+        /* A non-finite loss still ends its batch for the callbacks, so that
+         * one of them (TerminateOnNaN) may stop training cleanly. */
+        nan_loss = s == BGM_E_NONFINITE && !isfinite(losses[0]) && r->has_lambda;
+        if (s != BGM_OK && !nan_loss)
             return s;
+        if (nan_loss)
+            snprintf(nan_msg, sizeof nan_msg, "%s", bgm_last_error());
         for (i = 0; i <= m->noutputs; i++)
             sums[i] += losses[i] * (double)b;
         seen += b;
@@ -220,6 +229,11 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
                                             &logs);
             if (s != BGM_OK)
                 return s;
+        }
+        if (nan_loss && !r->st.stop) {
+            if (r->progress.in_place)
+                r->progress.write(r->progress.ctx, "\n");
+            return bgm__fail(BGM_E_NONFINITE, "%s", nan_msg);
         }
         if (cancelled(r)) {
             if (r->progress.in_place)
