@@ -628,6 +628,8 @@ OPTIONAL = {
                                       ctypes.POINTER(FitOptions)]),
     "bgm_model_evaluate_stream": (STATUS, [DP, c_int, H, H, c_int64]),
     "bgm_model_predict_stream": (STATUS, [PH, c_int, H, H, c_int64]),
+    # non-finite training (issue #15 item 4)
+    "bgm_callback_terminate_on_nan": (STATUS, [PH]),
 }
 
 # ---- errors ----------------------------------------------------------------
