@@ -288,21 +288,6 @@ START_TEST(train_on_batch_refuses_a_nan_step_and_keeps_the_optimizer_state)
 }
 END_TEST
 
-typedef struct captured {
-    char buf[4096];
-    size_t len;
-} captured;
-
-static void collect(void *ctx, const char *s)
-{
-    captured *t = ctx;
-    size_t n = strlen(s);
-    if (t->len + n < sizeof t->buf) {
-        memcpy(t->buf + t->len, s, n + 1);
-        t->len += n;
-    }
-}
-
 START_TEST(terminate_on_nan_ends_fit_cleanly_after_the_nan_batch)
 {
     bgm_model *m = regressor(0.01f, 0, 1);
@@ -310,7 +295,7 @@ START_TEST(terminate_on_nan_ends_fit_cleanly_after_the_nan_batch)
     bgm_callback *cb = NULL;
     bgm_history *h = NULL;
     bgm_fit_options fo = quiet(3, 16);
-    captured out;
+    bgm_test_text out;
     const double *loss;
     float *want;
     memset(&out, 0, sizeof out);
@@ -319,7 +304,7 @@ START_TEST(terminate_on_nan_ends_fit_cleanly_after_the_nan_batch)
     BGM_ASSERT_OK(bgm_callback_terminate_on_nan(&cb));
     fo.callbacks = &cb;
     fo.num_callbacks = 1;
-    fo.output = collect;
+    fo.output = bgm_test_capture;
     fo.output_ctx = &out;
     BGM_ASSERT_OK(bgm_model_fit(&h, m, x, y, &fo));
     ck_assert_str_eq(out.buf, "Batch 2: Invalid loss, terminating training\n");
