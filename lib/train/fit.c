@@ -202,11 +202,9 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     memset(&a, 0, sizeof a);
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
-        char where[64];
         int nan_loss;
-        snprintf(where, sizeof where, "epoch %d, step %lld: ", epoch + 1, (long long)step + 1);
         s = bgm__train_batch(m, xb, yb, weighted ? yb[m->noutputs] : NULL, r->grads,
-                             r->metrics, losses, where, fn);
+                             r->metrics, losses, epoch, step, fn);
         bgm__arrays_free(&a);
         /* A non-finite loss still ends its batch for the callbacks, so that
          * one of them (TerminateOnNaN) may stop training cleanly. */

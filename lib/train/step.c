@@ -135,11 +135,21 @@ static const char *trainable_name(const bgm_model *m, int i)
     return "?";
 }
 
+/* "epoch E, step S: " (from 1) in buf, or "" when epoch < 0 (train_on_batch). */
+static const char *step_where(char *buf, size_t size, int epoch, int64_t step)
+{
+    buf[0] = '\0';
+    if (epoch >= 0)
+        snprintf(buf, size, "epoch %d, step %lld: ", epoch + 1, (long long)step + 1);
+    return buf;
+}
+
 /* BGM_E_NONFINITE naming the first trainable weight whose gradient holds a
  * NaN or an infinity, or BGM_OK when all are finite. */
-static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, const char *where,
-                              const char *fn)
+static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, int epoch,
+                              int64_t step, const char *fn)
 {
+    char where[64];
     int i;
     for (i = 0; i < m->ntrainable; i++) {
         const float *d = bgm_tensor_data(grads[i]);
@@ -150,7 +160,8 @@ static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, cons
             k++;
         return bgm__fail(BGM_E_NONFINITE, "%s: %sthe gradient of '%s' holds %g (element "
                          "%lld of %lld); the step was not applied, the weights are those "
-                         "of the last finite step", fn, where, trainable_name(m, i),
+                         "of the last finite step", fn,
+                         step_where(where, sizeof where, epoch, step), trainable_name(m, i),
                          (double)d[k], (long long)k, (long long)n);
     }
     return BGM_OK;
@@ -159,10 +170,11 @@ static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, cons
 bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
                             const bgm_tensor *const *ys, const bgm_tensor *sw,
                             bgm_tensor **grads, bgm_metric **metrics, bgm__losses losses,
-                            const char *where, const char *fn)
+                            int epoch, int64_t step, const char *fn)
 {
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
     float *state = NULL; /* the moving statistics before this step's forward */
+    char where[64];
     bgm_status s = bgm_tape_reset(m->tape);
     int i;
     if (s == BGM_OK && m->nstate > 0) {
@@ -182,13 +194,13 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
         read_losses(losses, m, total, per);
         if (!isfinite(losses[0]))
             s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
-                          "the weights are those of the last finite step", fn, where,
-                          losses[0]);
+                          "the weights are those of the last finite step", fn,
+                          step_where(where, sizeof where, epoch, step), losses[0]);
     }
     if (s == BGM_OK && m->ntrainable > 0) {
         s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
         if (s == BGM_OK)
-            s = check_grads(m, grads, where, fn);
+            s = check_grads(m, grads, epoch, step, fn);
         if (s == BGM_OK)
             s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
     }
@@ -304,7 +316,7 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, a.x, a.y, a.w, grads, metrics, losses, "", fn);
+        s = bgm__train_batch(m, a.x, a.y, a.w, grads, metrics, losses, -1, 0, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (m && m->tape)
