@@ -88,6 +88,7 @@ typedef struct fit_run {
     int streams_open;                /* bgm__stream_open succeeded on both */
     bgm_metric **metrics, **val_metrics;
     bgm_tensor **grads;              /* the tape's gradients of one step */
+    float *state;                    /* room for the model's state (bgm__train_batch) */
     bgm_history *history;
     bgm__progress progress;
     bgm__train_state st;
@@ -204,7 +205,7 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         int64_t b = bgm_tensor_dim(xb[0], 0);
         int nan_loss;
         s = bgm__train_batch(m, xb, yb, weighted ? yb[m->noutputs] : NULL, r->grads,
-                             r->metrics, losses, epoch, step, fn);
+                             r->state, r->metrics, losses, epoch, step, fn);
         bgm__arrays_free(&a);
         /* A non-finite loss still ends its batch for the callbacks, so that
          * one of them (TerminateOnNaN) may stop training cleanly. */
@@ -288,8 +289,9 @@ static bgm_status prepare_common(fit_run *r, const char *fn)
         s = bgm_tape_create(&m->tape);
     if (s == BGM_OK) {
         r->grads = calloc((size_t)m->ntrainable + 1, sizeof *r->grads);
+        r->state = malloc(((size_t)m->nstate + 1) * sizeof *r->state);
         r->history = bgm__history_new();
-        if (!r->grads || !r->history)
+        if (!r->grads || !r->state || !r->history)
             s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     }
     return s;
@@ -419,6 +421,7 @@ static void release(fit_run *r)
     bgm__metrics_free(r->metrics, r->m->nmetrics);
     bgm__metrics_free(r->val_metrics, r->m->nmetrics);
     free(r->grads);
+    free(r->state);
     bgm_history_free(r->history);
     if (r->m->tape)
         bgm_tape_reset(r->m->tape);

@@ -169,21 +169,15 @@ static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, int 
 
 bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
                             const bgm_tensor *const *ys, const bgm_tensor *sw,
-                            bgm_tensor **grads, bgm_metric **metrics, bgm__losses losses,
-                            int epoch, int64_t step, const char *fn)
+                            bgm_tensor **grads, float *state, bgm_metric **metrics,
+                            bgm__losses losses, int epoch, int64_t step, const char *fn)
 {
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
-    float *state = NULL; /* the moving statistics before this step's forward */
     char where[64];
     bgm_status s = bgm_tape_reset(m->tape);
     int i;
-    if (s == BGM_OK && m->nstate > 0) {
-        state = malloc((size_t)m->nstate * sizeof *state);
-        if (!state)
-            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-        else
-            memcpy(state, m->state, (size_t)m->nstate * sizeof *state);
-    }
+    if (m->nstate > 0) /* the moving statistics before this step's forward */
+        memcpy(state, m->state, (size_t)m->nstate * sizeof *state);
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(m->tape, m->trainable[i]);
     if (s == BGM_OK)
@@ -204,9 +198,8 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
         if (s == BGM_OK)
             s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
     }
-    if (s == BGM_E_NONFINITE && state)
+    if (s == BGM_E_NONFINITE && m->nstate > 0)
         memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
-    free(state);
     if (s == BGM_OK)
         s = update_metrics(m, m->tape, metrics, ys, pred, fn);
     return s;
@@ -307,22 +300,28 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     bgm__losses losses;
     bgm_metric **metrics = NULL;
     bgm_tensor **grads = NULL;
+    float *state = NULL;
     bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
     if (s == BGM_OK && !m->tape)
         s = bgm_tape_create(&m->tape);
-    if (s == BGM_OK && !(grads = calloc((size_t)m->ntrainable + 1, sizeof *grads)))
-        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    if (s == BGM_OK) {
+        grads = calloc((size_t)m->ntrainable + 1, sizeof *grads);
+        state = malloc(((size_t)m->nstate + 1) * sizeof *state);
+        if (!grads || !state)
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    }
     /* Metrics of this batch alone, as Keras' reset_metrics=True. */
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, a.x, a.y, a.w, grads, metrics, losses, -1, 0, fn);
+        s = bgm__train_batch(m, a.x, a.y, a.w, grads, state, metrics, losses, -1, 0, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (m && m->tape)
         bgm_tape_reset(m->tape);
     bgm__metrics_free(metrics, m ? m->nmetrics : 0);
     free(grads);
+    free(state);
     bgm__arrays_free(&a);
     return s;
 }
