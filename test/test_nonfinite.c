@@ -292,7 +292,7 @@ START_TEST(terminate_on_nan_ends_fit_cleanly_after_the_nan_batch)
 {
     bgm_model *m = regressor(0.01f, 0, 1);
     bgm_tensor *x, *y;
-    bgm_callback *cb = NULL;
+    bgm_callback *cb = NULL, *cb2 = (bgm_callback *)1;
     bgm_history *h = NULL;
     bgm_fit_options fo = quiet(3, 16);
     bgm_test_text out;
@@ -301,7 +301,7 @@ START_TEST(terminate_on_nan_ends_fit_cleanly_after_the_nan_batch)
     memset(&out, 0, sizeof out);
     nan_data(&x, &y);
     want = after_two_steps(0, x, y);
-    BGM_ASSERT_OK(bgm_callback_terminate_on_nan(&cb));
+    BGM_ASSERT_OK(bgm_callback_terminate_on_nan(&cb, 0));
     fo.callbacks = &cb;
     fo.num_callbacks = 1;
     fo.output = bgm_test_capture;
@@ -323,8 +323,25 @@ START_TEST(terminate_on_nan_ends_fit_cleanly_after_the_nan_batch)
     ck_assert_int_eq(bgm_history_num_epochs(h), 3);
     ck_assert_str_eq(out.buf, "");
     bgm_history_free(h);
-    BGM_ASSERT_FAILS(bgm_callback_terminate_on_nan(NULL), BGM_E_INVALID,
+    BGM_ASSERT_FAILS(bgm_callback_terminate_on_nan(NULL, 0), BGM_E_INVALID,
                      "bgm_callback_terminate_on_nan");
+    BGM_ASSERT_FAILS(bgm_callback_terminate_on_nan(&cb2, 2), BGM_E_INVALID,
+                     "raise_error = 2, expected 0 or 1");
+    ck_assert_ptr_null(cb2);
+    /* raise_error: fit fails at that batch, the update not applied either */
+    bgm_model_free(m);
+    m = regressor(0.01f, 0, 1);
+    ((float *)bgm_tensor_data(x))[3 * 37 + 1] = NAN;
+    BGM_ASSERT_OK(bgm_callback_terminate_on_nan(&cb2, 1));
+    fo.callbacks = &cb2;
+    out.len = 0;
+    out.buf[0] = 0;
+    BGM_ASSERT_FAILS(bgm_model_fit(NULL, m, x, y, &fo), BGM_E_NONFINITE,
+                     "TerminateOnNaN: NaN or Inf loss encountered at batch 2 of epoch 1 "
+                     "(loss nan); training terminated");
+    ck_assert_str_eq(out.buf, "");
+    assert_weights_equal(m, want);
+    bgm_callback_free(cb2);
     free(want);
     bgm_callback_free(cb);
     bgm_tensor_free(x);

@@ -1440,9 +1440,12 @@ BGM_API bgm_status bgm_callback_backup_and_restore(bgm_callback **out, const cha
  * epoch is closed as usual (its logs hold the non-finite loss) and fit
  * returns BGM_OK. That batch's update is not applied (see BGM_E_NONFINITE
  * at bgm_model_fit: without a callback that stops, fit returns that error).
- * Errors: BGM_E_INVALID (NULL out), BGM_E_NOMEM.
+ * raise_error = 1 (Keras' raise_error=True) fails fit there instead, with
+ * BGM_E_NONFINITE and "TerminateOnNaN: NaN or Inf loss encountered at batch
+ * <b> of epoch <e> ...", printing nothing.
+ * Errors: BGM_E_INVALID (NULL out, raise_error not 0 or 1), BGM_E_NOMEM.
  */
-BGM_API bgm_status bgm_callback_terminate_on_nan(bgm_callback **out);
+BGM_API bgm_status bgm_callback_terminate_on_nan(bgm_callback **out, int raise_error);
 
 /** Epoch index at which early stopping stopped training in the last fit; -1 if it did not. */
 BGM_API int bgm_callback_stopped_epoch(const bgm_callback *cb);

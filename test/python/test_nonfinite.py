@@ -119,6 +119,18 @@ def test_terminate_on_nan_stops_after_the_nan_batch(capsys):
     assert same(model.get_weights(), after_two_batches(x, y))
 
 
+def test_terminate_on_nan_with_raise_error_raises_at_that_batch(capsys):
+    x, y = data(nan_at=37)
+    model = regressor()
+    capsys.readouterr()
+    with pytest.raises(NonFiniteError, match="TerminateOnNaN: NaN or Inf loss encountered at "
+                       "batch 2 of epoch 1"):
+        model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                  callbacks=[TerminateOnNaN(raise_error=True)])
+    assert "Invalid loss" not in capsys.readouterr().out
+    assert same(model.get_weights(), after_two_batches(x, y))
+
+
 def test_a_python_callback_that_stops_on_nan_ends_fit_normally():
     class StopOnNaN(Callback):
         seen = None

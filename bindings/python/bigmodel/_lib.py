@@ -635,7 +635,7 @@ OPTIONAL = {
     "bgm_model_evaluate_stream": (STATUS, [DP, c_int, H, H, c_int64]),
     "bgm_model_predict_stream": (STATUS, [PH, c_int, H, H, c_int64]),
     # non-finite training (issue #15 item 4)
-    "bgm_callback_terminate_on_nan": (STATUS, [PH]),
+    "bgm_callback_terminate_on_nan": (STATUS, [PH, c_int]),
     # metrics parity with scikit-learn (issue #15 item 8)
     "bgm_report_options_init": (STATUS, [ctypes.POINTER(ReportOptions), c_size_t]),
     "bgm_classification_report_ex": (STATUS, [c_void_p, c_size_t, SZP, IP, H, H, c_int,

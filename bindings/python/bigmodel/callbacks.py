@@ -266,7 +266,10 @@ class TerminateOnNaN(_NativeCallback):
     printing "Batch <b>: Invalid loss, terminating training" (b from 0), as
     Keras. fit then returns its history normally (the epoch's loss is NaN);
     the batch's update is not applied. Without this callback (or another that
-    stops training) a non-finite loss makes fit raise NonFiniteError."""
+    stops training) a non-finite loss makes fit raise NonFiniteError.
+    raise_error=True makes fit raise there instead: NonFiniteError (Keras
+    raises a RuntimeError)."""
 
-    def __init__(self):
-        self._make(lib.bgm_callback_terminate_on_nan)
+    def __init__(self, raise_error=False):
+        self.raise_error = bool(raise_error)
+        self._make(lib.bgm_callback_terminate_on_nan, 1 if raise_error else 0)
