@@ -1041,7 +1041,15 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
  * model's input, y does not fit the output, sample counts differ),
  * BGM_E_CANCELLED (the cancel flag was set), BGM_E_IO (a CSV logger could
  * not write), BGM_E_RANGE (a class id out of range), BGM_E_NOMEM; the
- * weights then hold the updates made so far.
+ * weights then hold the updates made so far. BGM_E_NONFINITE: a step's
+ * loss or a gradient was NaN or infinite (always checked, before the
+ * optimizer step); the message names the epoch and step (from 1) and the
+ * loss or the first weight ("dense_1/kernel") whose gradient is not
+ * finite; that step's update is not applied (weights, moving statistics
+ * and optimizer state are those after the last finite step) and the model
+ * can be trained again. With a non-finite loss the batch still ends for
+ * the callbacks, and when one of them stops training
+ * (bgm_callback_terminate_on_nan) fit ends normally with BGM_OK.
  */
 BGM_API bgm_status bgm_model_fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
                                  const bgm_tensor *y, const bgm_fit_options *opts);
@@ -1172,6 +1180,8 @@ BGM_API bgm_status bgm_model_evaluate_weighted(double *results, int n, const bgm
  * Errors: BGM_E_INVALID (NULL m, x or y; n < 0; NULL results with n > 0),
  * BGM_E_STATE (not compiled), and the data errors of bgm_model_fit; the
  * weights are unchanged unless the error came from the step itself.
+ * BGM_E_NONFINITE as in bgm_model_fit (no epoch or step in the message):
+ * the weights are left as before the call.
  */
 BGM_API bgm_status bgm_model_train_on_batch(double *results, int n, bgm_model *m,
                                             const bgm_tensor *x, const bgm_tensor *y);
@@ -1433,6 +1443,20 @@ BGM_API bgm_status bgm_callback_reduce_lr_on_plateau(bgm_callback **out, const c
  */
 BGM_API bgm_status bgm_callback_backup_and_restore(bgm_callback **out, const char *backup_dir,
                                                    int delete_checkpoint);
+
+/**
+ * Keras' TerminateOnNaN: at the end of a batch whose running "loss" is NaN
+ * or infinite, writes "Batch <b>: Invalid loss, terminating training" (b
+ * counted from 0 in the epoch) to fit's output and stops training: the
+ * epoch is closed as usual (its logs hold the non-finite loss) and fit
+ * returns BGM_OK. That batch's update is not applied (see BGM_E_NONFINITE
+ * at bgm_model_fit: without a callback that stops, fit returns that error).
+ * raise_error = 1 (Keras' raise_error=True) fails fit there instead, with
+ * BGM_E_NONFINITE and "TerminateOnNaN: NaN or Inf loss encountered at batch
+ * <b> of epoch <e> ...", printing nothing.
+ * Errors: BGM_E_INVALID (NULL out, raise_error not 0 or 1), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_callback_terminate_on_nan(bgm_callback **out, int raise_error);
 
 /** Epoch index at which early stopping stopped training in the last fit; -1 if it did not. */
 BGM_API int bgm_callback_stopped_epoch(const bgm_callback *cb);

@@ -3,7 +3,8 @@
 Two sorts, usable together in one list (they run in list order):
 
 * The library's own: ``EarlyStopping``, ``CSVLogger``, ``LearningRateScheduler``,
-  ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``BackupAndRestore`` (each owns a
+  ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``BackupAndRestore``,
+  ``TerminateOnNaN`` (each owns a
   ``bgm_callback`` handle; fit borrows it). Their verbose lines go where fit's
   progress goes; their warnings (a monitor missing from the logs) are
   UserWarnings, as in Keras.
@@ -30,7 +31,7 @@ from .errors import InvalidArgumentError
 
 __all__ = ["Callback", "LambdaCallback", "History", "EarlyStopping", "CSVLogger",
            "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau",
-           "BackupAndRestore"]
+           "BackupAndRestore", "TerminateOnNaN"]
 
 
 class Callback:
@@ -260,3 +261,17 @@ class BackupAndRestore(_NativeCallback):
         self.save_freq, self.delete_checkpoint = save_freq, delete_checkpoint
         self._make(lib.bgm_callback_backup_and_restore, os.fsencode(self.backup_dir),
                    1 if delete_checkpoint else 0)
+
+
+class TerminateOnNaN(_NativeCallback):
+    """Stops training at the end of a batch whose loss is NaN or infinite,
+    printing "Batch <b>: Invalid loss, terminating training" (b from 0), as
+    Keras. fit then returns its history normally (the epoch's loss is NaN);
+    the batch's update is not applied. Without this callback (or another that
+    stops training) a non-finite loss makes fit raise NonFiniteError.
+    raise_error=True makes fit raise there instead: NonFiniteError (Keras
+    raises a RuntimeError)."""
+
+    def __init__(self, raise_error=False):
+        self.raise_error = bool(raise_error)
+        self._make(lib.bgm_callback_terminate_on_nan, 1 if raise_error else 0)

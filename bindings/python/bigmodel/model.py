@@ -825,6 +825,11 @@ class BaseModel:
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
             sys.stdout is not a terminal), 2 one line per epoch.
 
+        A NaN or infinite loss or gradient raises NonFiniteError (naming epoch,
+        step and the loss or weight) with the weights of the last finite step
+        kept, unlike Keras, which goes on; with callbacks.TerminateOnNaN (or a
+        callback that sets stop_training at that batch) fit ends normally.
+
         x may also be a source of batches: a generator or other iterator of
         (x, y) tuples, a bigmodel.data.PyDataset, or a Dataset pipeline
         (Dataset.batch(...)...). Its batches are used as they come (shuffle
@@ -1042,7 +1047,8 @@ class BaseModel:
         """One training step on the batch x, y (all of it, in order), exactly the
         step fit takes on a batch; returns the loss and metrics of this batch
         (as evaluate does; Keras' reset_metrics=True). x, y, sample_weight and
-        class_weight as for fit."""
+        class_weight as for fit. A NaN or infinite loss or gradient raises
+        NonFiniteError and leaves the weights as they were."""
         sw = _sample_weight(sample_weight)
         cw, ncw = (None, 0) if class_weight is None else self._class_weights(class_weight)
         return self._report(self._on_data(lib.bgm_model_train_on_batch_weighted, x, y,
