@@ -166,19 +166,17 @@ static int same_specs(const bgm_layer *a, const bgm_layer *b)
     return 1;
 }
 
-/* Builds layer against in, out[0..BGM__MAX_OUTPUTS) receiving its outputs'
- * shapes (a layer called before: a scratch copy, whose weights must match
- * the layer's). */
-static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shape *out,
-                        const char *fn)
+bgm_status bgm__layer_build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shape *out,
+                           const char *fn)
 {
     char msg[900], a[BGM__SHAPE_STR_SIZE], b[BGM__SHAPE_STR_SIZE];
     bgm_layer scratch, *l = layer;
     bgm_status s;
-    if (layer->graph) {
+    if (bgm__layer_called(layer)) {
         scratch = *layer;
         scratch.specs = NULL;
         scratch.nweights = scratch.spec_cap = scratch.spec_oom = 0;
+        scratch.constant = NULL; /* build may remake it: the layer's stays */
         l = &scratch;
     }
     l->nweights = 0;
@@ -192,8 +190,10 @@ static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shap
                             bgm__batch_shape_str(a, sizeof a, in[0].d, in[0].ndim),
                             bgm__batch_shape_str(b, sizeof b, layer->in_shape,
                                                  layer->in_ndim));
-    if (l != layer)
+    if (l != layer) {
         free(l->specs);
+        bgm_tensor_free(l->constant);
+    }
     if (s != BGM_OK) {
         if (l == layer)
             layer->nweights = 0;
@@ -300,7 +300,7 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
             same += g->layers[i]->ops == layer->ops;
         auto_name(g, layer->name, sizeof layer->name, layer->ops->prefix, same);
     }
-    s = build(layer, in, n, shapes, fn);
+    s = bgm__layer_build(layer, in, n, shapes, fn);
     if (s != BGM_OK && n > 1)
         name_producers(s, node->in, n);
     if (s != BGM_OK)
