@@ -177,10 +177,15 @@ def node_list(value, what):
     return nodes, keys, single
 
 
-def call_layer(layer, inputs):
+def call_layer(layer, inputs, training=None):
     """layer called on inputs (a KerasTensor or a list of them): the new KerasTensor,
     or a tuple of them for a layer of several outputs. The first call hands the
-    layer's handle to the inputs' graph."""
+    layer's handle to the inputs' graph. On concrete data (no KerasTensor among
+    the inputs) the layer runs at once (bigmodel.eager)."""
+    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    if not any(isinstance(i, KerasTensor) for i in items):
+        from .eager import call_on_data
+        return call_on_data(layer, inputs, training)
     nodes, _, _ = node_list(inputs, "the inputs of a layer call")
     if not nodes:
         raise InvalidArgumentError("a layer is called on at least one KerasTensor")
