@@ -32,6 +32,7 @@ START_TEST(dense_call_builds_once_then_reuses_its_weights)
     BGM_ASSERT_OK(bgm_layer_set_bias_initializer(l, BGM_INIT_ONES));
     BGM_ASSERT_OK(bgm_layer_apply(&y, 1, l, NULL, (const bgm_tensor *[]){x}, 1, 0));
     ck_assert_int_eq(bgm_layer_num_weights(l), 2);
+    ck_assert_str_eq(bgm_layer_name(l), "dense"); /* Keras' automatic name */
     ck_assert_str_eq(bgm_layer_weight_name(l, 0), "kernel");
     ck_assert_str_eq(bgm_layer_weight_name(l, 1), "bias");
     ck_assert_int_eq(bgm_layer_weight_trainable(l, 0), 1);

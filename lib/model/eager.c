@@ -8,6 +8,7 @@
  */
 #include "model/model_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,21 +113,10 @@ static bgm_status check_call(const bgm_layer *l, int nout, const bgm_tensor *con
                              int nin, const char *fn)
 {
     const char *who = l->name[0] ? l->name : l->ops->prefix;
-    int lo = l->ops->min_inputs ? l->ops->min_inputs : 1;
-    int hi = l->ops->max_inputs ? l->ops->max_inputs : 1, i;
-    if (l->wrapped)
-        return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
-                         "layer; call the Bidirectional layer", fn, l->ops->kind);
-    if (nin < lo || (hi > 0 && nin > hi)) {
-        if (lo == hi)
-            return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d input%s, got %d",
-                             fn, who, l->ops->kind, lo, lo == 1 ? "" : "s", nin);
-        if (hi > 0)
-            return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d to %d inputs, got "
-                             "%d", fn, who, l->ops->kind, lo, hi, nin);
-        return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) takes %d or more inputs, got %d",
-                         fn, who, l->ops->kind, lo, nin);
-    }
+    int i;
+    bgm_status s = bgm__layer_check_arity(l, nin, fn);
+    if (s != BGM_OK)
+        return s;
     if (nout != bgm__layer_num_outputs(l))
         return bgm__fail(BGM_E_INVALID, "%s: layer '%s' (%s) makes %d output%s, nout is %d",
                          fn, who, l->ops->kind, bgm__layer_num_outputs(l),
@@ -205,6 +195,8 @@ BGM_API bgm_status bgm_layer_apply(bgm_tensor **outs, int nout, bgm_layer *layer
             return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
         }
         bgm__rng_seed(&layer->eager->rng, next_seed());
+        if (!layer->name[0]) /* Keras' automatic name; a graph makes it unique */
+            snprintf(layer->name, sizeof layer->name, "%s", layer->ops->prefix);
     }
     if (layer->model)
         w = layer->model->views + layer->first_weight;

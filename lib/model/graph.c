@@ -209,18 +209,13 @@ bgm_status bgm__layer_build(bgm_layer *layer, const bgm__shape *in, int n, bgm__
     return BGM_OK;
 }
 
-/* The checks of a call that do not need the layer's build. */
-static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer,
-                             bgm_node *const *inputs, int n, const char *fn)
+bgm_status bgm__layer_check_arity(const bgm_layer *layer, int n, const char *fn)
 {
     int lo = layer->ops->min_inputs ? layer->ops->min_inputs : 1;
     int hi = layer->ops->max_inputs ? layer->ops->max_inputs : 1;
     if (layer->wrapped)
         return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
                          "layer; call the Bidirectional layer", fn, layer->ops->kind);
-    if (layer->graph && layer->graph != g)
-        return bgm__fail(BGM_E_STATE, "%s: layer '%s' (%s) belongs to another graph", fn,
-                         layer->name, layer->ops->kind);
     if (n < lo || (hi > 0 && n > hi)) {
         const char *who = layer->name[0] ? layer->name : layer->ops->prefix;
         if (lo == hi)
@@ -233,6 +228,16 @@ static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer,
                          fn, who, layer->ops->kind, lo, n);
     }
     return BGM_OK;
+}
+
+/* The checks of a call that do not need the layer's build. */
+static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer, int n,
+                             const char *fn)
+{
+    if (layer->graph && layer->graph != g && !layer->wrapped)
+        return bgm__fail(BGM_E_STATE, "%s: layer '%s' (%s) belongs to another graph", fn,
+                         layer->name, layer->ops->kind);
+    return bgm__layer_check_arity(layer, n, fn);
 }
 
 /* Appends to the current error what made each input: "(inputs from 'a', 'b')". */
@@ -280,7 +285,7 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
     bgm__shape in_stack[4], *in = in_stack, shapes[BGM__MAX_OUTPUTS];
     bgm_node *node = NULL, *sibs[BGM__MAX_OUTPUTS - 1];
     int fresh = !layer->graph, i, nout = bgm__layer_num_outputs(layer);
-    bgm_status s = check_call(g, layer, inputs, n, fn);
+    bgm_status s = check_call(g, layer, n, fn);
     /* out may alias inputs (x = layer(x)): inputs are read before *out is set. */
     if (s == BGM_OK && n > 4 && !(in = malloc((size_t)n * sizeof *in)))
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);

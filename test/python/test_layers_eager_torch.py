@@ -179,10 +179,60 @@ def test_a_layer_built_on_data_keeps_its_weights_in_a_model():
     model.fit(x, np.ones((4, 3), dtype=np.float32), epochs=1, verbose=0)
     assert not np.array_equal(d.kernel.numpy(), kernel)
     np.testing.assert_allclose(d(x).numpy(), model.predict(x, verbose=0), rtol=1e-5)
+    with bm.GradientTape() as tape:           # gradients reach the model's weights
+        out = d(x)
+        loss = bm.ops.reduce_sum(out)
+    gb = tape.gradient(loss, d.bias)
+    np.testing.assert_allclose(gb.numpy(), (out.numpy() > 0).sum(axis=0), rtol=1e-6)
     s = bm.layers.Dense(2)
     s(x)
     seq = bm.Sequential([bm.Input(shape=(5,)), s])
     np.testing.assert_allclose(seq.predict(x, verbose=0), s(x).numpy(), rtol=1e-6)
+
+
+def test_batch_normalization_on_data_updates_its_statistics_in_training():
+    bn = bm.layers.BatchNormalization()
+    x = f32(8, 3) * 2 + 3
+    y = bn(x, training=True).numpy()
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * mean, rtol=1e-5)
+    assert [w.name for w in bn.trainable_weights] == ["batch_normalization/gamma",
+                                                      "batch_normalization/beta"]
+    bn.trainable = False                       # frozen: inference mode, nothing trainable
+    assert bn.trainable_weights == [] and len(bn.non_trainable_weights) == 4
+    z = bn(x, training=True).numpy()
+    np.testing.assert_allclose(
+        z, (x - bn.moving_mean.numpy()) / np.sqrt(bn.moving_variance.numpy() + 1e-3),
+        rtol=1e-4, atol=1e-5)
+
+
+def test_other_kinds_on_data():
+    e = bm.layers.Embedding(10, 4)
+    ids = np.array([[1, 2, 3]], dtype=np.int32)
+    np.testing.assert_array_equal(e(ids).numpy()[0], e.embeddings.numpy()[[1, 2, 3]])
+    b = bm.layers.Bidirectional(bm.layers.LSTM(2))
+    assert b(f32(2, 3, 4)).shape == (2, 4) and len(b.weights) == 6
+    mha = bm.layers.MultiHeadAttention(2, 3)
+    out, scores = mha(f32(2, 4, 5), f32(2, 6, 5), return_attention_scores=True)
+    assert out.shape == (2, 4, 5) and scores.shape == (2, 2, 4, 6)
+    np.testing.assert_allclose(scores.numpy().sum(axis=-1), 1.0, rtol=1e-5)
+    cat = bm.layers.Concatenate()([f32(2, 3), f32(2, 2)])
+    assert cat.shape == (2, 5)
+
+
+def test_a_model_holding_a_layer_built_on_data_saves_and_loads_bit_exact(tmp_path):
+    d = bm.layers.Dense(3)
+    x = f32(4, 5)
+    d(x)
+    model = bm.Sequential([bm.Input(shape=(5,)), d])
+    path = str(tmp_path / "m.bgm")
+    model.save(path)
+    back = bm.load_model(path)
+    for a, b in zip(model.get_weights(), back.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(back.get_weights()[0], d.kernel.numpy())
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_custom_layer_on_data_matches_numpy_with_gradients():

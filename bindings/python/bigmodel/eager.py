@@ -66,8 +66,7 @@ def own_weights(layer):
         t = mem.wrappers.get(i)
         if t is None or t._ptr != ptr:
             t = LayerWeight._adopt(ptr, mem)
-            t.name = "%s/%s" % (layer.name or layer.kind.lower(),
-                                lib.bgm_layer_weight_name(h, i).decode())
+            t.name = "%s/%s" % (layer.name, lib.bgm_layer_weight_name(h, i).decode())
             t._index = i
             mem.wrappers[i] = t
         out.append(t)
@@ -93,5 +92,8 @@ def call_on_data(layer, inputs, training=None):
     else:
         memory.borrow(txs)
         memory.keep.append(layer)  # its weights are on the recording
+        owner = layer._weights_owner()
+        if owner is not None:
+            memory.keep.append(owner)  # a model's memory holding them
         results = [Tensor._adopt(p, memory) for p in outs]
     return results[0] if nout == 1 else tuple(results)

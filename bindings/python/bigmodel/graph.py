@@ -168,8 +168,8 @@ def node_list(value, what):
         if not isinstance(node, KerasTensor):
             raise InvalidArgumentError(
                 "%s must be KerasTensors (from bigmodel.Input or a layer call), a list or a "
-                "dict of them, got %s; calling layers on arrays is not supported: build a "
-                "Model and predict with it" % (what, type(node).__name__))
+                "dict of them, got %s (a layer called on data alone runs at once; "
+                "KerasTensors and data do not mix in one call)" % (what, type(node).__name__))
         if not isinstance(node._graph, _GraphMemory):
             raise InvalidArgumentError(
                 "%s: %r belongs to a loaded model, whose inputs and outputs take no "
