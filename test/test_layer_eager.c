@@ -159,6 +159,31 @@ START_TEST(a_layer_built_on_tensors_keeps_its_weights_in_a_model)
 }
 END_TEST
 
+START_TEST(a_layer_called_on_nodes_then_on_tensors_gives_its_weights_to_the_model)
+{
+    bgm_layer *l = bgm_layer_dense(3, BGM_ACT_LINEAR);
+    bgm_tensor *x = bgm_test_randn(X24, 2, 11), *y = NULL, *p = NULL;
+    bgm_graph *g = NULL;
+    bgm_node *in, *out;
+    bgm_model *m = NULL;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, (int64_t[]){4}, 1, NULL);
+    out = bgm_test_call(l, &in, 1);
+    ck_assert_int_eq(bgm_layer_num_weights(l), 2);
+    ck_assert_ptr_null(bgm_layer_weight(l, 0)); /* specs known, no weights yet */
+    BGM_ASSERT_OK(bgm_layer_apply(&y, 1, l, NULL, (const bgm_tensor *[]){x}, 1, 0));
+    ck_assert_ptr_nonnull(bgm_layer_weight(l, 0));
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 3));
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 2));
+    bgm_test_assert_close(p, (int64_t[]){2, 3}, 2, bgm_tensor_data(y), 1e-6);
+    bgm_model_free(m);
+    bgm_graph_free(g);
+    bgm_tensor_free(y);
+    bgm_tensor_free(p);
+    bgm_tensor_free(x);
+}
+END_TEST
+
 START_TEST(a_sequential_model_takes_an_eagerly_built_layer)
 {
     bgm_layer *l = bgm_layer_dense(3, BGM_ACT_LINEAR), *bad = bgm_layer_dense(3, BGM_ACT_LINEAR);
@@ -226,6 +251,7 @@ Suite *suite_layer_eager(void)
     tcase_add_test(tc, gradients_reach_the_inputs_and_the_layer_weights);
     tcase_add_test(tc, a_tape_records_the_call_and_owns_the_output);
     tcase_add_test(tc, a_layer_built_on_tensors_keeps_its_weights_in_a_model);
+    tcase_add_test(tc, a_layer_called_on_nodes_then_on_tensors_gives_its_weights_to_the_model);
     tcase_add_test(tc, a_sequential_model_takes_an_eagerly_built_layer);
     tcase_add_test(tc, bad_calls_get_clear_errors);
     suite_add_tcase(s, tc);

@@ -581,6 +581,8 @@ BGM_API int bgm_layer_num_outputs(const bgm_layer *layer);
  * refuses, or one that does not fit the weights built by an earlier call:
  * the message names the layer and both shapes), BGM_E_DTYPE (e.g. int32
  * into Dense), BGM_E_STATE (a layer wrapped by a Bidirectional), BGM_E_NOMEM.
+ * Threads: a call changes the layer (its build, its generator): one thread at
+ * a time per layer, and not while a model holding it trains.
  */
 BGM_API bgm_status bgm_layer_apply(bgm_tensor **outs, int nout, bgm_layer *layer,
                                    bgm_tape *tape, const bgm_tensor *const *inputs, int nin,

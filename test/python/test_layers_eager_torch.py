@@ -210,7 +210,17 @@ def test_batch_normalization_on_data_updates_its_statistics_in_training():
 def test_other_kinds_on_data():
     e = bm.layers.Embedding(10, 4)
     ids = np.array([[1, 2, 3]], dtype=np.int32)
-    np.testing.assert_array_equal(e(ids).numpy()[0], e.embeddings.numpy()[[1, 2, 3]])
+    v = e(ids)
+    np.testing.assert_array_equal(v.numpy()[0], e.embeddings.numpy()[[1, 2, 3]])
+    table = e.embeddings.numpy()                        # the tied projection reuses it
+    np.testing.assert_allclose(e(v, reverse=True).numpy()[0], table[[1, 2, 3]] @ table.T,
+                               rtol=1e-5)
+    norm = bm.layers.Normalization()
+    x = f32(10, 3) * 4 + 1
+    norm(x)                                             # built before adapt
+    norm.adapt(x)                                       # its own weights take the stats
+    y = norm(x).numpy()
+    np.testing.assert_allclose(y, (x - x.mean(0)) / x.std(0), rtol=1e-4, atol=1e-5)
     b = bm.layers.Bidirectional(bm.layers.LSTM(2))
     assert b(f32(2, 3, 4)).shape == (2, 4) and len(b.weights) == 6
     mha = bm.layers.MultiHeadAttention(2, 3)
