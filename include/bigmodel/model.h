@@ -552,6 +552,61 @@ BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer);
 /** Number of outputs a call of layer makes (1 for most kinds; 0 for NULL). */
 BGM_API int bgm_layer_num_outputs(const bgm_layer *layer);
 
+/* ---- calling a layer on tensors (eager) ---------------------------------- */
+
+/**
+ * Runs layer on the batches inputs[0..nin) (batch axis first), Keras'
+ * `layer(x)` on concrete data; outs[0..nout) receive its outputs (nout =
+ * bgm_layer_num_outputs). The first call builds the layer against the
+ * inputs' sample shapes and makes its weights, initialized as a model
+ * would (each layer built so draws from its own seed); later calls reuse
+ * them and take any input whose sample shape fits those weights (batch
+ * size free). While the layer is not in a model it owns its weights
+ * (bgm_layer_weight; freed with the layer). A model that later takes the
+ * layer (bgm_model_add, or a call on nodes then bgm_model_create_graph)
+ * starts from them, and from then holds the weights: calls use the
+ * model's, and when the model is freed the layer's own take the model's
+ * last values. A layer built by a call on tensors refuses its setters, as
+ * after a call on nodes.
+ *
+ * tape: with a tape, the ops are recorded there (gradients reach the
+ * inputs it watches and the layer's trainable weights, which it watches)
+ * and outs are owned by the tape, or are one of the inputs, or views of an
+ * input's data (keep the inputs alive while using them). With NULL, outs
+ * are new tensors the caller frees with bgm_tensor_free. training: 1 runs
+ * Dropout and BatchNormalization in training mode (dropout draws from the
+ * layer's generator); a frozen layer (bgm_layer_set_trainable 0) runs
+ * BatchNormalization in inference mode.
+ * Errors (outs all NULL, the layer unchanged unless the first call's build
+ * succeeded): BGM_E_INVALID (NULL, a wrong number of inputs or outputs),
+ * BGM_E_SHAPE (an input without a batch axis, an input shape the kind
+ * refuses, or one that does not fit the weights built by an earlier call:
+ * the message names the layer and both shapes), BGM_E_DTYPE (e.g. int32
+ * into Dense), BGM_E_STATE (a layer wrapped by a Bidirectional), BGM_E_NOMEM.
+ * Threads: a call changes the layer (its build, its generator): one thread at
+ * a time per layer, and not while a model holding it trains.
+ */
+BGM_API bgm_status bgm_layer_apply(bgm_tensor **outs, int nout, bgm_layer *layer,
+                                   bgm_tape *tape, const bgm_tensor *const *inputs, int nin,
+                                   int training);
+
+/** Number of weight tensors of a built layer (called on tensors or nodes); 0 before. */
+BGM_API int bgm_layer_num_weights(const bgm_layer *layer);
+
+/**
+ * Weight i of the layer, borrowed: the model's while a model holds the
+ * layer, else the layer's own (made by bgm_layer_apply, valid until the
+ * layer is freed); NULL when i is out of range or the layer has no weights
+ * yet (built by a call on nodes, no model made).
+ */
+BGM_API bgm_tensor *bgm_layer_weight(const bgm_layer *layer, int i);
+
+/** Name of weight i ("kernel", "bias", "gamma", ...; static), or NULL out of range. */
+BGM_API const char *bgm_layer_weight_name(const bgm_layer *layer, int i);
+
+/** 1 when weight i is a trainable parameter of its kind (not a moving statistic). */
+BGM_API int bgm_layer_weight_trainable(const bgm_layer *layer, int i);
+
 /* ---- building a model --------------------------------------------------- */
 
 /**

@@ -20,7 +20,7 @@ BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer)
     bgm_layer *l;
     if (!layer)
         return NULL; /* keeps the message of the constructor that failed */
-    if (layer->graph) {
+    if (bgm__layer_called(layer)) {
         bgm__layer_built_fail(layer, fn);
         return NULL;
     }

@@ -184,7 +184,7 @@ bgm_status bgm__layer_unbuilt(const bgm_layer *l, const char *fn)
 {
     if (!l)
         return BGM_E_INVALID; /* keeps the message of the constructor that failed */
-    if (l->graph)
+    if (bgm__layer_called(l))
         return bgm__layer_built_fail(l, fn);
     if (l->wrapped)
         return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "

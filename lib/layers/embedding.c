@@ -140,7 +140,7 @@ static bgm_status embedding_build(bgm_layer *l, const bgm__shape *in, int nin,
                                   bgm__shape *out)
 {
     char got[BGM__SHAPE_STR_SIZE];
-    if (in->dtype == BGM_FLOAT32 && l->graph) /* a second call: the tied projection */
+    if (in->dtype == BGM_FLOAT32 && bgm__layer_called(l)) /* a second call: the tied projection */
         return reverse_build(l, in, out);
     if (in->dtype != BGM_INT32) {
         if (l->index > 0)

@@ -150,6 +150,7 @@ BGM_API void bgm_layer_free(bgm_layer *layer)
         return;
     bgm_layer_free(layer->inner);
     bgm__custom_free(layer->custom);
+    bgm__eager_free(layer->eager);
     free(layer->specs);
     free(layer->init_table);
     free(layer->init_known);
@@ -208,6 +209,9 @@ bgm_status bgm__layer_built_fail(const bgm_layer *l, const char *fn)
     if (l->model || l->index >= 0)
         return bgm__fail(BGM_E_STATE, "%s: layer '%s' belongs to a model; set options "
                          "before bgm_model_add", fn, l->name);
+    if (!l->graph)
+        return bgm__fail(BGM_E_STATE, "%s: layer '%s' (%s) has been called on tensors, which "
+                         "built it; set options before calling it", fn, l->name, l->ops->kind);
     return bgm__fail(BGM_E_STATE, "%s: layer '%s' has been called on a node, which built "
                      "it; set options before calling it", fn, l->name);
 }
@@ -234,7 +238,7 @@ BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name)
     bgm_status s;
     if (!layer)
         return BGM_E_INVALID;
-    if (layer->graph)
+    if (bgm__layer_called(layer))
         return bgm__layer_built_fail(layer, fn);
     BGM__CHECK_NULL(name, fn);
     s = bgm__check_name(name, fn);
@@ -259,7 +263,7 @@ BGM_API const char *bgm_layer_name(const bgm_layer *layer)
 
 BGM_API const int64_t *bgm_layer_output_shape(const bgm_layer *layer, int *ndim)
 {
-    if (!layer || !layer->graph) {
+    if (!layer || !bgm__layer_called(layer)) {
         if (ndim)
             *ndim = 0;
         return NULL;
@@ -273,7 +277,7 @@ BGM_API int64_t bgm_layer_num_params(const bgm_layer *layer)
 {
     int64_t total = 0;
     int i, d;
-    if (!layer || !layer->graph)
+    if (!layer || !bgm__layer_called(layer))
         return 0;
     for (i = 0; i < layer->nweights; i++) {
         int64_t n = 1;

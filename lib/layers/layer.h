@@ -295,6 +295,9 @@ struct bgm_layer {
     struct bgm__text_lookup *lookup; /* TextVectorization: token -> id (owned) */
     struct bgm__custom *custom; /* a kind registered at run time: its reference, config
                                   entries, weight names (owned); NULL for built-ins */
+    struct bgm__eager *eager;  /* set by the first bgm_layer_apply (which built the
+                                  layer): its own weights while no model holds it, and
+                                  its dropout generator (owned; lib/model/eager.c) */
 
     /* inferred at the first call */
     int64_t in_shape[BGM_MAX_DIMS], out_shape[BGM_MAX_DIMS]; /* input 0, output */
@@ -435,6 +438,15 @@ bgm_status bgm__rnn_forward(const bgm_layer *cfg, const bgm__forward_ctx *ctx,
 
 /* Sets the forget-gate quarter of an LSTM bias (4H) to 1 (Keras' unit_forget_bias). */
 void bgm__lstm_unit_forget_bias(float *bias, int64_t units);
+
+/* Frees what bgm_layer_apply gave l (lib/model/eager.c); NULL is a no-op. */
+void bgm__eager_free(struct bgm__eager *e);
+
+/* 1 once l was called on nodes or on tensors (its shapes and weight specs are known). */
+static inline int bgm__layer_called(const bgm_layer *l)
+{
+    return l->graph || l->eager;
+}
 
 /* Run-time kinds (custom.c). A new layer of the registered kind named kind
  * (no init callback run); BGM_E_INVALID naming fn and kind when none is. */

@@ -219,7 +219,7 @@ BGM_API bgm_status bgm_layer_normalization_adapt(bgm_layer *layer, const bgm_ten
     rows = c > 0 ? bgm_tensor_numel(data) / c : 0;
     if (bgm_tensor_ndim(data) < 1 || rows < 1)
         return bgm__fail(BGM_E_INVALID, "%s: data holds no samples", fn);
-    built_c = layer->graph ? layer->in_shape[layer->in_ndim - 1] : c;
+    built_c = bgm__layer_called(layer) ? layer->in_shape[layer->in_ndim - 1] : c;
     if (built_c != c)
         return bgm__fail(BGM_E_SHAPE, "%s: data has %lld features (last axis), layer '%s' "
                          "was built for %lld", fn, (long long)c, layer->name,
@@ -253,9 +253,10 @@ BGM_API bgm_status bgm_layer_normalization_adapt(bgm_layer *layer, const bgm_ten
         var[j] = (float)(sq[j] / (double)rows);
     }
     s = store_stats(layer, mean, var, c, fn);
-    if (s == BGM_OK && layer->model) { /* built in a model: its weights change now */
-        bgm_tensor *w = bgm_model_weight(layer->model, layer->first_weight);
-        bgm_tensor *v = bgm_model_weight(layer->model, layer->first_weight + 1);
+    if (s == BGM_OK && bgm_layer_weight(layer, 1)) { /* built (in a model or on data):
+                                                         its weights change now */
+        bgm_tensor *w = bgm_layer_weight(layer, 0);
+        bgm_tensor *v = bgm_layer_weight(layer, 1);
         memcpy(bgm_tensor_data(w), mean, (size_t)c * sizeof *mean);
         memcpy(bgm_tensor_data(v), var, (size_t)c * sizeof *var);
     }

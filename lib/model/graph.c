@@ -166,19 +166,17 @@ static int same_specs(const bgm_layer *a, const bgm_layer *b)
     return 1;
 }
 
-/* Builds layer against in, out[0..BGM__MAX_OUTPUTS) receiving its outputs'
- * shapes (a layer called before: a scratch copy, whose weights must match
- * the layer's). */
-static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shape *out,
-                        const char *fn)
+bgm_status bgm__layer_build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shape *out,
+                           const char *fn)
 {
     char msg[900], a[BGM__SHAPE_STR_SIZE], b[BGM__SHAPE_STR_SIZE];
     bgm_layer scratch, *l = layer;
     bgm_status s;
-    if (layer->graph) {
+    if (bgm__layer_called(layer)) {
         scratch = *layer;
         scratch.specs = NULL;
         scratch.nweights = scratch.spec_cap = scratch.spec_oom = 0;
+        scratch.constant = NULL; /* build may remake it: the layer's stays */
         l = &scratch;
     }
     l->nweights = 0;
@@ -192,8 +190,10 @@ static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shap
                             bgm__batch_shape_str(a, sizeof a, in[0].d, in[0].ndim),
                             bgm__batch_shape_str(b, sizeof b, layer->in_shape,
                                                  layer->in_ndim));
-    if (l != layer)
+    if (l != layer) {
         free(l->specs);
+        bgm_tensor_free(l->constant);
+    }
     if (s != BGM_OK) {
         if (l == layer)
             layer->nweights = 0;
@@ -209,18 +209,13 @@ static bgm_status build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shap
     return BGM_OK;
 }
 
-/* The checks of a call that do not need the layer's build. */
-static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer,
-                             bgm_node *const *inputs, int n, const char *fn)
+bgm_status bgm__layer_check_arity(const bgm_layer *layer, int n, const char *fn)
 {
     int lo = layer->ops->min_inputs ? layer->ops->min_inputs : 1;
     int hi = layer->ops->max_inputs ? layer->ops->max_inputs : 1;
     if (layer->wrapped)
         return bgm__fail(BGM_E_STATE, "%s: the %s layer is wrapped by a Bidirectional "
                          "layer; call the Bidirectional layer", fn, layer->ops->kind);
-    if (layer->graph && layer->graph != g)
-        return bgm__fail(BGM_E_STATE, "%s: layer '%s' (%s) belongs to another graph", fn,
-                         layer->name, layer->ops->kind);
     if (n < lo || (hi > 0 && n > hi)) {
         const char *who = layer->name[0] ? layer->name : layer->ops->prefix;
         if (lo == hi)
@@ -233,6 +228,16 @@ static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer,
                          fn, who, layer->ops->kind, lo, n);
     }
     return BGM_OK;
+}
+
+/* The checks of a call that do not need the layer's build. */
+static bgm_status check_call(const bgm_graph *g, const bgm_layer *layer, int n,
+                             const char *fn)
+{
+    if (layer->graph && layer->graph != g && !layer->wrapped)
+        return bgm__fail(BGM_E_STATE, "%s: layer '%s' (%s) belongs to another graph", fn,
+                         layer->name, layer->ops->kind);
+    return bgm__layer_check_arity(layer, n, fn);
 }
 
 /* Appends to the current error what made each input: "(inputs from 'a', 'b')". */
@@ -280,7 +285,7 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
     bgm__shape in_stack[4], *in = in_stack, shapes[BGM__MAX_OUTPUTS];
     bgm_node *node = NULL, *sibs[BGM__MAX_OUTPUTS - 1];
     int fresh = !layer->graph, i, nout = bgm__layer_num_outputs(layer);
-    bgm_status s = check_call(g, layer, inputs, n, fn);
+    bgm_status s = check_call(g, layer, n, fn);
     /* out may alias inputs (x = layer(x)): inputs are read before *out is set. */
     if (s == BGM_OK && n > 4 && !(in = malloc((size_t)n * sizeof *in)))
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
@@ -300,7 +305,7 @@ bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
             same += g->layers[i]->ops == layer->ops;
         auto_name(g, layer->name, sizeof layer->name, layer->ops->prefix, same);
     }
-    s = build(layer, in, n, shapes, fn);
+    s = bgm__layer_build(layer, in, n, shapes, fn);
     if (s != BGM_OK && n > 1)
         name_producers(s, node->in, n);
     if (s != BGM_OK)

@@ -52,6 +52,17 @@ bgm_status bgm__graph_input(bgm_node **out, bgm_graph *g, const int64_t *shape, 
 bgm_status bgm__graph_call(bgm_node **out, bgm_graph *g, bgm_layer *layer,
                            bgm_node *const *inputs, int n, const char *fn);
 
+/* BGM_E_STATE for a layer wrapped by a Bidirectional, BGM_E_INVALID unless n
+ * is a number of inputs the layer's kind takes; messages start with fn. */
+bgm_status bgm__layer_check_arity(const bgm_layer *layer, int n, const char *fn);
+
+/* Builds layer against in[0..n), out[0..BGM__MAX_OUTPUTS) receiving its
+ * outputs' shapes. A layer called before (on nodes or tensors) builds a
+ * scratch copy, whose weights must match the layer's (BGM_E_SHAPE naming
+ * the layer and both input shapes). Errors start with fn. */
+bgm_status bgm__layer_build(bgm_layer *layer, const bgm__shape *in, int n, bgm__shape *out,
+                           const char *fn);
+
 /* Undoes the last successful call of a fresh layer (its nodes and the layer). */
 void bgm__graph_pop_call(bgm_graph *g);
 

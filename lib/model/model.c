@@ -32,8 +32,10 @@ static void free_plan(bgm_model *m)
 {
     int i;
     for (i = 0; i < m->nlayers; i++)
-        if (m->layers[i]->model == m)
+        if (m->layers[i]->model == m) {
+            bgm__eager_weights_back(m, m->layers[i]);
             m->layers[i]->model = NULL;
+        }
     free(m->steps);
     free(m->edges);
     free(m->layers);

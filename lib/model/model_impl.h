@@ -150,6 +150,18 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn);
 /* Frees the buffers and views. */
 void bgm__model_free_weights(bgm_model *m);
 
+/* Initializes w (spec's numel floats) as spec's initializer says, drawing from rng. */
+bgm_status bgm__weight_init(bgm_rng *rng, const bgm__weight_spec *spec, float *w,
+                           const char *fn);
+
+/* Eager weights (eager.c). When l owns weights made by bgm_layer_apply,
+ * copies its weight k into dst (when dst is not NULL) and returns 1; else 0. */
+int bgm__eager_weights_out(const bgm_layer *l, int k, float *dst);
+
+/* m lets go of l: l's own weights (if bgm_layer_apply made them) take the
+ * model's current values, so the layer keeps what the model trained. */
+void bgm__eager_weights_back(const bgm_model *m, const bgm_layer *l);
+
 /* Makes m's plan (steps, layers) from its inputs and outputs; the layers
  * that join m get m as their model. On error m's plan is empty. */
 bgm_status bgm__model_plan(bgm_model *m, const char *fn);

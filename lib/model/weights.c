@@ -211,6 +211,8 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
     for (i = m->nweights; i < b.nweights; i++) {
         const bgm__weight *w = &b.weights[i];
         const bgm_layer *l = m->layers[w->layer];
+        if (bgm__eager_weights_out(l, i - l->first_weight, bgm_tensor_data(w->view)))
+            continue; /* built by a call on tensors: the model takes its weights */
         s = initialize(&m->rng, &l->specs[i - l->first_weight], bgm_tensor_data(w->view),
                        w->numel, fn);
         if (s != BGM_OK) {
@@ -222,7 +224,8 @@ bgm_status bgm__model_grow_weights(bgm_model *m, const char *fn)
         const bgm_layer *l = m->layers[i];
         float *data[64];
         int k;
-        if (!l->ops->init_weights || l->nweights == 0 || l->first_weight < m->nweights)
+        if (!l->ops->init_weights || l->nweights == 0 || l->first_weight < m->nweights ||
+            bgm__eager_weights_out(l, 0, NULL))
             continue;
         for (k = 0; k < l->nweights && k < 64; k++)
             data[k] = bgm_tensor_data(b.weights[l->first_weight + k].view);
@@ -271,6 +274,12 @@ void bgm__model_copy_weights_in(bgm_model *m, const float *buf)
 {
     memcpy(m->params, buf, (size_t)m->nparams * sizeof(float));
     memcpy(m->state, buf + m->nparams, (size_t)m->nstate * sizeof(float));
+}
+
+bgm_status bgm__weight_init(bgm_rng *rng, const bgm__weight_spec *spec, float *w,
+                           const char *fn)
+{
+    return initialize(rng, spec, w, spec_numel(spec), fn);
 }
 
 /* ---- public accessors ---------------------------------------------------- */

@@ -360,6 +360,12 @@ REQUIRED = {
     "bgm_model_metric_fn_name": (c_char_p, [H, c_int]),
     "bgm_model_set_metric_name": (STATUS, [H, c_int, c_char_p]),
     "bgm_model_compute_loss_weighted": (STATUS, [PH, H, H, PH, c_int, PH, c_int, H]),
+    # layers called on concrete tensors (issue #14, item 2 follow-up: eager)
+    "bgm_layer_apply": (STATUS, [PH, c_int, H, H, PH, c_int, c_int]),
+    "bgm_layer_num_weights": (c_int, [H]),
+    "bgm_layer_weight": (H, [H, c_int]),
+    "bgm_layer_weight_name": (c_char_p, [H, c_int]),
+    "bgm_layer_weight_trainable": (c_int, [H, c_int]),
 }
 
 OPTIONAL = {

@@ -124,7 +124,12 @@ class Model(BaseModel):
         batch axis, as Keras: (None, 784)) into the graph it runs."""
         if self._mem is not None or not self._subclassed:
             return
-        inputs = Input(shape=tuple(input_shape)[1:])
+        if isinstance(input_shape, dict):      # call(inputs) takes a dict of inputs
+            inputs = {k: Input(shape=tuple(v)[1:], name=k) for k, v in input_shape.items()}
+        elif input_shape and isinstance(input_shape[0], (list, tuple)):  # several inputs
+            inputs = [Input(shape=tuple(v)[1:]) for v in input_shape]
+        else:
+            inputs = Input(shape=tuple(input_shape)[1:])
         self._init_graph(inputs, self.call(inputs))
         if self._pending_compile is not None:
             args, self._pending_compile = self._pending_compile, None
@@ -135,9 +140,12 @@ class Model(BaseModel):
             if isinstance(x, Dataset):
                 self.build((None,) + tuple(x.element_shape))
                 return
-            if isinstance(x, (list, tuple, dict)):
-                raise InvalidArgumentError("a subclassed Model takes one input array here")
-            self.build((None,) + tuple(as_tensor(x).shape[1:]))
+            if isinstance(x, dict):
+                self.build({k: (None,) + tuple(as_tensor(v).shape[1:]) for k, v in x.items()})
+            elif isinstance(x, (list, tuple)):
+                self.build([(None,) + tuple(as_tensor(v).shape[1:]) for v in x])
+            else:
+                self.build((None,) + tuple(as_tensor(x).shape[1:]))
 
     # -- what the model is --
 

@@ -168,8 +168,8 @@ def node_list(value, what):
         if not isinstance(node, KerasTensor):
             raise InvalidArgumentError(
                 "%s must be KerasTensors (from bigmodel.Input or a layer call), a list or a "
-                "dict of them, got %s; calling layers on arrays is not supported: build a "
-                "Model and predict with it" % (what, type(node).__name__))
+                "dict of them, got %s (a layer called on data alone runs at once; "
+                "KerasTensors and data do not mix in one call)" % (what, type(node).__name__))
         if not isinstance(node._graph, _GraphMemory):
             raise InvalidArgumentError(
                 "%s: %r belongs to a loaded model, whose inputs and outputs take no "
@@ -177,10 +177,15 @@ def node_list(value, what):
     return nodes, keys, single
 
 
-def call_layer(layer, inputs):
+def call_layer(layer, inputs, training=None):
     """layer called on inputs (a KerasTensor or a list of them): the new KerasTensor,
     or a tuple of them for a layer of several outputs. The first call hands the
-    layer's handle to the inputs' graph."""
+    layer's handle to the inputs' graph. On concrete data (no KerasTensor among
+    the inputs) the layer runs at once (bigmodel.eager)."""
+    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    if not any(isinstance(i, KerasTensor) for i in items):
+        from .eager import call_on_data
+        return call_on_data(layer, inputs, training)
     nodes, _, _ = node_list(inputs, "the inputs of a layer call")
     if not nodes:
         raise InvalidArgumentError("a layer is called on at least one KerasTensor")

@@ -174,6 +174,7 @@ class Layer(Handle):
     _wrapped = False  # its handle went to a Bidirectional layer
 
     _custom_key = None   # a user-defined layer: its key in bigmodel._custom
+    _eager_built = False # built by a call on data: it has weights of its own
 
     def __init__(self, ptr=_SUBCLASS, name=None, input_shape=None, input_dim=None, **kwargs):
         if ptr is _SUBCLASS:
@@ -287,7 +288,7 @@ class Layer(Handle):
     @property
     def built(self):
         """True once the layer belongs to a model or was called (its shapes are known)."""
-        return self._owner is not None and self._ptr is not None
+        return self._ptr is not None and (self._owner is not None or self._eager_built)
 
     @built.setter
     def built(self, value):
@@ -332,10 +333,25 @@ class Layer(Handle):
         layer._model = owner if model is None else model
         return layer
 
-    def __call__(self, inputs):
+    def __call__(self, inputs, training=None):
         """The layer called on a KerasTensor (or a list of them, for the merge
-        layers): a new KerasTensor. Calling it again shares its weights."""
-        return call_layer(self, inputs)
+        layers): a new KerasTensor. Calling it again shares its weights. On
+        data (numpy arrays or Tensors) it runs at once and returns a Tensor:
+        the first call builds the layer and makes its weights, an active
+        GradientTape records the call (training=True: Dropout and
+        BatchNormalization in training mode)."""
+        return call_layer(self, inputs, training)
+
+    # Keras' attributes for a kind's weights (layer.kernel, layer.bias, ...)
+    _WEIGHT_ATTRS = ("kernel", "bias", "recurrent_kernel", "gamma", "beta",
+                     "moving_mean", "moving_variance", "embeddings")
+
+    def __getattr__(self, attr):
+        if attr in Layer._WEIGHT_ATTRS and self.__dict__.get("_ptr") is not None:
+            for w in self._model_weights():
+                if w.name.rsplit("/", 1)[-1] == attr:
+                    return w
+        raise AttributeError("%r object has no attribute %r" % (type(self).__name__, attr))
 
     # -- what the layer is --
 
@@ -393,14 +409,17 @@ class Layer(Handle):
     def _model_weights(self):
         model = self._weights_owner()
         if model is None:
+            if self._eager_built and self._ptr is not None:
+                from .eager import own_weights
+                return own_weights(self)
             return []
         from .model import weight_tensors
         return weight_tensors(model, self.name + "/")
 
     @property
     def weights(self):
-        """This layer's weight tensors (views of the weights of its model; none
-        outside a model)."""
+        """This layer's weight tensors: views of the weights of its model, or
+        outside a model its own (made by its first call on data); none before."""
         return self._model_weights()
 
     @property
