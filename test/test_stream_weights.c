@@ -1,0 +1,399 @@
+/* Sample and class weights on streamed data: a stream whose batches carry
+ * sample weights (bgm_stream_spec.sample_weight) trains, validates and
+ * evaluates bit for bit as the same arrays weighted in memory; class_weight
+ * on a stream equals class_weight on arrays; bad weights and bad
+ * combinations get clear errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define NS 50 /* samples: 7 batches of 8, the last of 2 */
+
+/* A stream over arrays in memory: features (n, 2), int32 labels (n), and
+ * weights (n) when w is set. */
+typedef struct wsrc {
+    const float *x, *w;
+    const int32_t *y;
+    int64_t n, batch, pos;
+    int64_t bad_batch;    /* fill writes NaN into this batch's first weight (-1: none) */
+} wsrc;
+
+static bgm_status wsrc_reset(void *ctx, char *msg, size_t size)
+{
+    ((wsrc *)ctx)->pos = 0;
+    return BGM_OK;
+}
+
+static bgm_status wsrc_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                            bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    wsrc *r = ctx;
+    int64_t b = r->n - r->pos < r->batch ? r->n - r->pos : r->batch;
+    memcpy(bgm_tensor_data(xs[0]), r->x + 2 * r->pos, (size_t)(2 * b) * sizeof(float));
+    memcpy(bgm_tensor_data(ys[0]), r->y + r->pos, (size_t)b * sizeof(int32_t));
+    if (r->w) {
+        float *w = bgm_tensor_data(ys[1]);
+        memcpy(w, r->w + r->pos, (size_t)b * sizeof(float));
+        if (batch == r->bad_batch)
+            w[0] = NAN;
+    }
+    r->pos += b;
+    *rows = b;
+    return BGM_OK;
+}
+
+/* A stream of r's samples; wd describes its weights (NULL: none). */
+static bgm_stream *wstream(wsrc *r, const bgm_stream_tensor *wd)
+{
+    bgm_stream_tensor xd = {BGM_FLOAT32, 1, {2}}, yd = {BGM_INT32, 0, {0}};
+    bgm_stream_spec sp;
+    bgm_stream *st = NULL;
+    bgm_stream_spec_init(&sp);
+    sp.x = &xd;
+    sp.num_y = 1;
+    sp.y = &yd;
+    sp.batch_size = r->batch;
+    sp.prefetch = 2;
+    sp.fill = wsrc_fill;
+    sp.reset = wsrc_reset;
+    sp.ctx = r;
+    sp.sample_weight = wd;
+    BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
+    ck_assert_int_eq(bgm_stream_has_sample_weight(st), wd != NULL);
+    return st;
+}
+
+static const bgm_stream_tensor per_sample = {BGM_FLOAT32, 0, {0}};
+
+static wsrc source(const bgm_tensor *x, const bgm_tensor *y, const bgm_tensor *w)
+{
+    wsrc r;
+    memset(&r, 0, sizeof r);
+    r.x = bgm_tensor_data(x);
+    r.y = bgm_tensor_data(y);
+    r.w = w ? bgm_tensor_data(w) : NULL;
+    r.n = bgm_tensor_dim(x, 0);
+    r.batch = 8;
+    r.bad_batch = -1;
+    return r;
+}
+
+/* Two blobs in 2-D with labels 0, 1, 2 in turn, and weights in [0, 2]. */
+static void data(bgm_tensor **x, bgm_tensor **y, bgm_tensor **w, int64_t n, uint64_t seed)
+{
+    float *xv;
+    int32_t *yv;
+    int64_t i;
+    *x = bgm_test_randn((int64_t[]){n, 2}, 2, seed);
+    *w = bgm_test_uniform((int64_t[]){n}, 1, 0.0f, 2.0f, seed + 1);
+    BGM_ASSERT_OK(bgm_tensor_zeros(y, BGM_INT32, (int64_t[]){n}, 1));
+    xv = bgm_tensor_data(*x);
+    yv = bgm_tensor_data(*y);
+    for (i = 0; i < n; i++) {
+        yv[i] = (int32_t)(i % 3);
+        xv[2 * i] += (float)yv[i] - 1.0f;
+    }
+}
+
+/* 2 -> 8 relu -> dropout -> 3 logits, Adam, sparse cross-entropy, accuracy. */
+static bgm_model *classifier(void)
+{
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){2}, 1, 21));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(8, BGM_ACT_RELU)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dropout(0.25f)));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_optimizer_adam(&o, 0.01f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
+                                     BGM_ADAM_EPSILON));
+    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                                    (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1));
+    return m;
+}
+
+static bgm_fit_options quiet(int epochs)
+{
+    bgm_fit_options o;
+    BGM_ASSERT_OK(bgm_fit_options_init(&o, sizeof o));
+    o.epochs = epochs;
+    o.verbose = 0;
+    o.batch_size = 8;
+    o.shuffle = 0;
+    return o;
+}
+
+static void assert_same_weights(const bgm_model *a, const bgm_model *b)
+{
+    int64_t n = bgm_model_num_params(a);
+    float *wa = malloc((size_t)n * sizeof *wa), *wb = malloc((size_t)n * sizeof *wb);
+    ck_assert_ptr_nonnull(wa);
+    ck_assert_ptr_nonnull(wb);
+    BGM_ASSERT_OK(bgm_model_get_weights(a, wa, n));
+    BGM_ASSERT_OK(bgm_model_get_weights(b, wb, n));
+    ck_assert_msg(memcmp(wa, wb, (size_t)n * sizeof *wa) == 0, "weights differ");
+    free(wa);
+    free(wb);
+}
+
+/* Every value of every epoch of h0 equals h1's, bit for bit. */
+static void assert_same_history(const bgm_history *h0, const bgm_history *h1, int epochs)
+{
+    static const char *keys[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+    int k, e;
+    ck_assert_int_eq(bgm_history_num_epochs(h0), epochs);
+    ck_assert_int_eq(bgm_history_num_epochs(h1), epochs);
+    for (k = 0; k < 4; k++) {
+        const double *a = bgm_history_values(h0, keys[k]), *b = bgm_history_values(h1, keys[k]);
+        if (!a) {
+            ck_assert_ptr_null(b);
+            continue;
+        }
+        ck_assert_ptr_nonnull(b);
+        for (e = 0; e < epochs; e++)
+            ck_assert_msg(a[e] == b[e], "%s of epoch %d: %.17g vs %.17g", keys[k], e, a[e],
+                          b[e]);
+    }
+}
+
+START_TEST(weighted_stream_fits_as_weighted_arrays)
+{
+    bgm_tensor *x, *y, *w, *vx, *vy, *vw;
+    bgm_model *mem = classifier(), *str = classifier(), *plain = classifier();
+    bgm_history *h0 = NULL, *h1 = NULL, *h2 = NULL;
+    bgm_fit_options o = quiet(3);
+    wsrc r, vr;
+    bgm_stream *st, *vst;
+    double r0[2], r1[2];
+    data(&x, &y, &w, NS, 5);
+    data(&vx, &vy, &vw, 21, 9);
+    r = source(x, y, w);
+    vr = source(vx, vy, vw);
+    st = wstream(&r, &per_sample);
+    vst = wstream(&vr, &per_sample);
+    o.sample_weight = w;
+    o.validation_x = vx;
+    o.validation_y = vy;
+    o.validation_sample_weight = vw;
+    BGM_ASSERT_OK(bgm_model_fit(&h0, mem, x, y, &o));
+    o = quiet(3);
+    BGM_ASSERT_OK(bgm_model_fit_stream(&h1, str, st, 0, vst, 0, &o));
+    assert_same_weights(mem, str);
+    assert_same_history(h0, h1, 3);
+    /* The weights matter: unweighted training ends elsewhere. */
+    o.validation_x = vx;
+    o.validation_y = vy;
+    BGM_ASSERT_OK(bgm_model_fit(&h2, plain, x, y, &o));
+    ck_assert(bgm_history_values(h2, "loss")[0] != bgm_history_values(h0, "loss")[0]);
+    /* evaluate on the weighted stream equals evaluate_weighted on arrays. */
+    BGM_ASSERT_OK(bgm_model_evaluate_weighted(r0, 2, mem, (const bgm_tensor *[]){vx}, 1,
+                                              (const bgm_tensor *[]){vy}, 1, vw, 8));
+    BGM_ASSERT_OK(bgm_model_evaluate_stream(r1, 2, str, vst, 0));
+    ck_assert(r0[0] == r1[0] && r0[1] == r1[1]);
+    ck_assert(r0[0] == bgm_history_values(h0, "val_loss")[2]);
+    /* A weighted stream predicts as any other (its targets and weights unread). */
+    {
+        bgm_tensor *p0 = NULL, *p1 = NULL;
+        BGM_ASSERT_OK(bgm_model_predict(&p0, mem, vx, 8));
+        BGM_ASSERT_OK(bgm_model_predict_stream(&p1, 1, str, vst, 0));
+        ck_assert(memcmp(bgm_tensor_data(p0), bgm_tensor_data(p1), 21 * 3 * sizeof(float)) ==
+                  0);
+        bgm_tensor_free(p0);
+        bgm_tensor_free(p1);
+    }
+    bgm_history_free(h0);
+    bgm_history_free(h1);
+    bgm_history_free(h2);
+    bgm_stream_free(st);
+    bgm_stream_free(vst);
+    bgm_model_free(mem);
+    bgm_model_free(str);
+    bgm_model_free(plain);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_tensor_free(w);
+    bgm_tensor_free(vx);
+    bgm_tensor_free(vy);
+    bgm_tensor_free(vw);
+}
+END_TEST
+
+START_TEST(class_weight_on_a_stream_equals_class_weight_on_arrays)
+{
+    static const float cw[3] = {0.5f, 2.0f, 1.25f};
+    bgm_tensor *x, *y, *w, *vx, *vy, *vw;
+    bgm_model *mem = classifier(), *str = classifier();
+    bgm_history *h0 = NULL, *h1 = NULL;
+    bgm_fit_options o = quiet(2);
+    wsrc r, vr;
+    bgm_stream *st, *vst;
+    data(&x, &y, &w, NS, 7);
+    data(&vx, &vy, &vw, 13, 3);
+    r = source(x, y, NULL);
+    vr = source(vx, vy, NULL);
+    st = wstream(&r, NULL);
+    vst = wstream(&vr, NULL);
+    o.class_weight = cw;
+    o.num_class_weights = 3;
+    o.validation_x = vx;
+    o.validation_y = vy;
+    BGM_ASSERT_OK(bgm_model_fit(&h0, mem, x, y, &o));
+    o.validation_x = o.validation_y = NULL;
+    /* Class weights weigh training only: the validation stream stays unweighted. */
+    BGM_ASSERT_OK(bgm_model_fit_stream(&h1, str, st, 0, vst, 0, &o));
+    assert_same_weights(mem, str);
+    assert_same_history(h0, h1, 2);
+    bgm_history_free(h0);
+    bgm_history_free(h1);
+    bgm_stream_free(st);
+    bgm_stream_free(vst);
+    bgm_model_free(mem);
+    bgm_model_free(str);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_tensor_free(w);
+    bgm_tensor_free(vx);
+    bgm_tensor_free(vy);
+    bgm_tensor_free(vw);
+}
+END_TEST
+
+/* x (2) -> Dense(1) and Dense(1): two outputs, MSE. */
+static bgm_model *two_outputs(void)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in, *outs[2];
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, (int64_t[]){2}, 1, "x");
+    outs[0] = bgm_test_call(bgm_layer_dense(1, BGM_ACT_LINEAR), &in, 1);
+    outs[1] = bgm_test_call(bgm_layer_dense(1, BGM_ACT_LINEAR), &in, 1);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, outs, 2, 1));
+    bgm_graph_free(g);
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_MSE, 0, NULL, 0));
+    return m;
+}
+
+static bgm_status fill_two(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                           bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    memset(bgm_tensor_data(xs[0]), 0, 4 * 2 * sizeof(float));
+    memset(bgm_tensor_data(ys[0]), 0, 4 * sizeof(float));
+    memset(bgm_tensor_data(ys[1]), 0, 4 * sizeof(float));
+    *rows = batch == 0 ? 4 : 0;
+    return BGM_OK;
+}
+
+START_TEST(bad_stream_weights_get_clear_errors)
+{
+    static const float cw[3] = {1, 1, 1};
+    bgm_stream_tensor xd = {BGM_FLOAT32, 1, {2}}, yd = {BGM_INT32, 0, {0}};
+    bgm_stream_tensor wint = {BGM_INT32, 0, {0}}, wbig = {BGM_FLOAT32, 1, {5}};
+    bgm_stream_tensor wneg = {BGM_FLOAT32, 1, {-2}};
+    bgm_tensor *x, *y, *w;
+    bgm_model *m = classifier(), *two = two_outputs();
+    bgm_fit_options o = quiet(1);
+    bgm_stream_spec sp;
+    bgm_stream *st = NULL;
+    wsrc r;
+    double res[2];
+    data(&x, &y, &w, NS, 1);
+    r = source(x, y, w);
+    bgm_stream_spec_init(&sp);
+    sp.x = &xd;
+    sp.y = &yd;
+    sp.fill = wsrc_fill;
+    sp.reset = wsrc_reset;
+    sp.ctx = &r;
+    /* The spec. */
+    sp.sample_weight = &per_sample;
+    BGM_ASSERT_FAILS(bgm_stream_create(&st, &sp), BGM_E_INVALID,
+                     "bgm_stream_create: sample_weight with num_y = 0");
+    ck_assert_ptr_null(st);
+    sp.num_y = 1;
+    sp.sample_weight = &wint;
+    BGM_ASSERT_FAILS(bgm_stream_create(&st, &sp), BGM_E_DTYPE,
+                     "sample_weight.dtype = 2, expected BGM_FLOAT32");
+    sp.sample_weight = &wneg;
+    BGM_ASSERT_FAILS(bgm_stream_create(&st, &sp), BGM_E_INVALID,
+                     "sample_weight.shape[0] = -2 is negative");
+    /* Per-step weights (5) for an output (3) that has no steps. */
+    sp.sample_weight = &wbig;
+    BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_SHAPE,
+                     "bgm_model_fit_stream: sample_weight has shape (8, 5)");
+    BGM_ASSERT_FAILS(bgm_model_evaluate_stream(res, 2, m, st, 0), BGM_E_SHAPE,
+                     "bgm_model_evaluate_stream: sample_weight has shape (8, 5)");
+    bgm_stream_free(st);
+    st = NULL;
+    /* A weight that is not finite, in the third batch. */
+    r = source(x, y, w);
+    r.bad_batch = 2;
+    st = wstream(&r, &per_sample);
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_INVALID,
+                     "sample_weight holds nan at flat index 0; weights must be finite");
+    /* sample_weight in the options, with weighted or unweighted streams. */
+    o.sample_weight = w;
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_INVALID,
+                     "sample_weight with a training stream: a stream's batches carry their "
+                     "own weights");
+    o.sample_weight = NULL;
+    o.validation_sample_weight = w;
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_INVALID,
+                     "validation_sample_weight without validation arrays");
+    o.validation_sample_weight = NULL;
+    /* class_weight and a stream of weights. */
+    o.class_weight = cw;
+    o.num_class_weights = 3;
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_INVALID,
+                     "give class_weight or a stream of sample weights, not both");
+    bgm_stream_free(st);
+    /* class_weight of the wrong length, and a class out of its range. */
+    r = source(x, y, NULL);
+    st = wstream(&r, NULL);
+    o.num_class_weights = 2;
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_INVALID,
+                     "num_class_weights = 2, the output has 3 classes");
+    bgm_stream_free(st);
+    /* class_weight for a model of two outputs on an unweighted stream. */
+    {
+        bgm_stream_tensor yd1 = {BGM_FLOAT32, 1, {1}}, ys2[2];
+        ys2[0] = ys2[1] = yd1;
+        bgm_stream_spec_init(&sp);
+        sp.x = &xd;
+        sp.num_y = 2;
+        sp.y = ys2;
+        sp.batch_size = 4;
+        sp.fill = fill_two;
+        BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
+        o.num_class_weights = 2;
+        BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, two, st, 0, NULL, 0, &o), BGM_E_INVALID,
+                         "class_weight is only supported for models of one output");
+        /* Both stay usable. */
+        o.class_weight = NULL;
+        o.num_class_weights = 0;
+        BGM_ASSERT_OK(bgm_model_fit_stream(NULL, two, st, 0, NULL, 0, &o));
+        bgm_stream_free(st);
+    }
+    bgm_model_free(m);
+    bgm_model_free(two);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_tensor_free(w);
+}
+END_TEST
+
+Suite *suite_stream_weights(void)
+{
+    Suite *s = suite_create("stream_weights");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, weighted_stream_fits_as_weighted_arrays);
+    tcase_add_test(tc, class_weight_on_a_stream_equals_class_weight_on_arrays);
+    tcase_add_test(tc, bad_stream_weights_get_clear_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
