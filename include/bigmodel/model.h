@@ -1091,6 +1091,12 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * batches (0: a whole pass); otherwise the options' validation arrays
  * apply. The stream's batches and order are used as they come: opts'
  * shuffle is ignored, and batch_size only batches validation arrays.
+ * Weights: a stream declaring sample_weight (data.h) weighs each of its
+ * batches as opts.sample_weight weighs arrays (so opts.sample_weight is
+ * refused here, and validation_sample_weight goes only with validation
+ * arrays); opts.class_weight weighs the training stream's batches by
+ * their targets' classes as on arrays (not with a weighted stream; the
+ * validation data is not class-weighted, as Keras).
  * Both streams are borrowed for the call; their threads are joined
  * before it returns, whatever the outcome.
  * Errors: as bgm_model_fit_multi, data errors naming "x" / "y" as there;
@@ -1099,7 +1105,10 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * the steps made so far and stays ready for the next call); BGM_E_INVALID
  * also for a NULL train, tensor counts that differ from the model's inputs
  * and outputs, validation_split > 0, the same stream twice, negative steps,
- * an epoch without batches; BGM_E_STATE for a stream in use by another call.
+ * an epoch without batches, opts.sample_weight, class_weight with a
+ * weighted stream; weights errors as bgm_model_fit's, naming
+ * "sample_weight" (or "validation_sample_weight" for the validation
+ * stream); BGM_E_STATE for a stream in use by another call.
  */
 BGM_API bgm_status bgm_model_fit_stream(bgm_history **history, bgm_model *m, bgm_stream *train,
                                         int64_t steps_per_epoch, bgm_stream *validation,
@@ -1236,7 +1245,8 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
  * most steps batches; 0: the whole pass), as bgm_model_evaluate: results
  * receives the first min(n, bgm_model_num_metrics(m)) values, sample-weighted
  * means over the batches. st gives a features tensor per input and a
- * targets tensor per output; it is borrowed and its thread joined before
+ * targets tensor per output, and its batches' sample weights weigh each
+ * batch's loss when it declares them; it is borrowed and its thread joined before
  * the call returns. Errors: as bgm_model_evaluate_multi; a failing callback
  * gives its status and message; BGM_E_INVALID also for counts that differ
  * from the model's, negative steps, a pass without batches; BGM_E_STATE
