@@ -154,7 +154,9 @@ class StreamSpec(ctypes.Structure):
                 ("num_y", c_int), ("y", ctypes.POINTER(StreamTensor)),
                 ("batch_size", c_int64), ("batches_per_epoch", c_int64),
                 ("prefetch", c_int), ("fill", STREAM_FILL_FN), ("reset", STREAM_RESET_FN),
-                ("ctx", c_void_p)]
+                ("ctx", c_void_p),
+                # streamweights: the batches' sample weights (appended field)
+                ("sample_weight", ctypes.POINTER(StreamTensor))]
 
 
 class CsvOptions(ctypes.Structure):

@@ -795,8 +795,10 @@ class BaseModel:
             sys.stdout is not a terminal), 2 one line per epoch.
 
         x may also be a source of batches: a generator or other iterator of
-        (x, y) tuples, a bigmodel.data.PyDataset, or a Dataset pipeline
-        (Dataset.batch(...)...). Its batches are used as they come (shuffle
+        (x, y) or (x, y, sample_weight) tuples, a bigmodel.data.PyDataset, or a
+        Dataset pipeline (Dataset.batch(...)...); class_weight then weighs its
+        batches by their targets (not with batches of sample weights). Its
+        batches are used as they come (shuffle
         does not apply, batch_size only to validation arrays); each epoch
         takes steps_per_epoch batches (None: until the source ends),
         continuing where the previous epoch
@@ -806,11 +808,13 @@ class BaseModel:
             if y is not None:
                 raise InvalidArgumentError("fit(): with a generator or pipeline x, the "
                                            "targets come from its batches: y must be None")
-            if sample_weight is not None or class_weight is not None:
-                raise InvalidArgumentError("fit(): sample_weight and class_weight go with "
-                                           "arrays, not with a generator or pipeline x")
+            if sample_weight is not None:
+                raise InvalidArgumentError("fit(): sample_weight is not supported with a "
+                                           "generator or pipeline x: its batches give "
+                                           "(x, y, sample_weight)")
             return self._fit_stream(x, batch_size, epochs, verbose, callbacks, validation_data,
-                                    initial_epoch, steps_per_epoch, validation_steps)
+                                    initial_epoch, steps_per_epoch, validation_steps,
+                                    class_weight)
         self._ensure_built(x)
         x, y = _unpack(x, y, "fit()")
         txs, tys = self._input_tensors(x), self._target_tensors(y)
@@ -844,7 +848,7 @@ class BaseModel:
         return self._run_fit(opts, callbacks, verbose, steps, epochs, call)
 
     def _fit_stream(self, x, batch_size, epochs, verbose, callbacks, validation_data,
-                    initial_epoch, steps_per_epoch, validation_steps):
+                    initial_epoch, steps_per_epoch, validation_steps, class_weight=None):
         """fit on a source of batches, through bgm_model_fit_stream (batch_size:
         the batches of validation arrays)."""
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -853,6 +857,8 @@ class BaseModel:
         if batch_size is not None:
             opts.batch_size = int(batch_size)
         opts.epochs, opts.initial_epoch, opts.verbose = int(epochs), int(initial_epoch), verbose
+        if class_weight is not None:
+            opts.class_weight, opts.num_class_weights = self._class_weights(class_weight)
         streams = [BatchStream(x, self, "fit()", steps=steps_per_epoch,
                                steps_name="steps_per_epoch")]
         try:
@@ -1033,13 +1039,14 @@ class BaseModel:
         alone when there is nothing else, else a list ([loss, <output>_loss...,
         metrics...]); a dict keyed by those names with return_dict=True. x, y and
         sample_weight as for fit (each batch's loss sum(w * l) / l.size, averaged
-        over the samples; x also a generator / pipeline of (x, y) batches, read
-        for steps batches, None: all, without weights). verbose=1 prints them on
-        one line."""
+        over the samples; x also a generator / pipeline of (x, y) or (x, y,
+        sample_weight) batches, read for steps batches, None: all). verbose=1
+        prints them on one line."""
         if is_batch_source(x):
             if sample_weight is not None:
-                raise InvalidArgumentError("evaluate(): sample_weight goes with arrays, not "
-                                           "with a generator or pipeline x")
+                raise InvalidArgumentError("evaluate(): sample_weight is not supported with "
+                                           "a generator or pipeline x: its batches give "
+                                           "(x, y, sample_weight)")
             values = self._evaluate_stream(x, y, steps)
         else:
             sw = _sample_weight(sample_weight)
