@@ -260,6 +260,96 @@ START_TEST(class_weight_on_a_stream_equals_class_weight_on_arrays)
 }
 END_TEST
 
+/* A stream over any three tensors x, y, w of n rows each, batches of 4. */
+typedef struct tsrc {
+    const bgm_tensor *t[3];
+    int64_t n, pos;
+} tsrc;
+
+static bgm_status tsrc_reset(void *ctx, char *msg, size_t size)
+{
+    ((tsrc *)ctx)->pos = 0;
+    return BGM_OK;
+}
+
+static bgm_status tsrc_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                            bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    tsrc *r = ctx;
+    bgm_tensor *const dst[3] = {xs[0], ys[0], ys[1]};
+    int64_t b = r->n - r->pos < 4 ? r->n - r->pos : 4;
+    int i;
+    for (i = 0; i < 3; i++) {
+        size_t row = (size_t)(bgm_tensor_numel(r->t[i]) / r->n) * 4; /* float32 / int32 */
+        memcpy(bgm_tensor_data(dst[i]), (const char *)bgm_tensor_data(r->t[i]) + r->pos * row,
+               (size_t)b * row);
+    }
+    r->pos += b;
+    *rows = b;
+    return BGM_OK;
+}
+
+START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
+{
+    enum { T = 3, C = 4, NT = 10 };
+    bgm_tensor *x = bgm_test_randn((int64_t[]){NT, T, 2}, 3, 8), *y = NULL;
+    bgm_tensor *w = bgm_test_uniform((int64_t[]){NT, T}, 2, 0.0f, 3.0f, 9);
+    bgm_stream_tensor xd = {BGM_FLOAT32, 2, {T, 2}}, yd = {BGM_INT32, 1, {T}};
+    bgm_stream_tensor wd = {BGM_FLOAT32, 1, {T}};
+    bgm_model *ms[2];
+    bgm_history *h[2];
+    bgm_fit_options o = quiet(2);
+    bgm_stream_spec sp;
+    bgm_stream *st = NULL;
+    tsrc r;
+    int32_t *ids;
+    int k;
+    BGM_ASSERT_OK(bgm_tensor_zeros(&y, BGM_INT32, (int64_t[]){NT, T}, 2));
+    ids = bgm_tensor_data(y);
+    for (k = 0; k < NT * T; k++)
+        ids[k] = (k * 7 + 2) % C;
+    for (k = 0; k < 2; k++) {
+        bgm_optimizer *opt = NULL;
+        ms[k] = NULL;
+        BGM_ASSERT_OK(bgm_model_create(&ms[k], (int64_t[]){T, 2}, 2, 3));
+        BGM_ASSERT_OK(bgm_model_add(ms[k], bgm_layer_dense(C, BGM_ACT_LINEAR)));
+        BGM_ASSERT_OK(bgm_optimizer_sgd(&opt, 0.1f, 0.0f, 0));
+        BGM_ASSERT_OK(bgm_model_compile(ms[k], opt, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                        1, NULL, 0));
+    }
+    memset(&r, 0, sizeof r);
+    r.t[0] = x;
+    r.t[1] = y;
+    r.t[2] = w;
+    r.n = NT;
+    bgm_stream_spec_init(&sp);
+    sp.x = &xd;
+    sp.num_y = 1;
+    sp.y = &yd;
+    sp.sample_weight = &wd;
+    sp.batch_size = 4;
+    sp.fill = tsrc_fill;
+    sp.reset = tsrc_reset;
+    sp.ctx = &r;
+    BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
+    o.batch_size = 4;
+    o.sample_weight = w;
+    BGM_ASSERT_OK(bgm_model_fit(&h[0], ms[0], x, y, &o));
+    o.sample_weight = NULL;
+    BGM_ASSERT_OK(bgm_model_fit_stream(&h[1], ms[1], st, 0, NULL, 0, &o));
+    assert_same_weights(ms[0], ms[1]);
+    assert_same_history(h[0], h[1], 2);
+    for (k = 0; k < 2; k++) {
+        bgm_history_free(h[k]);
+        bgm_model_free(ms[k]);
+    }
+    bgm_stream_free(st);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_tensor_free(w);
+}
+END_TEST
+
 /* x (2) -> Dense(1) and Dense(1): two outputs, MSE. */
 static bgm_model *two_outputs(void)
 {
@@ -393,6 +483,7 @@ Suite *suite_stream_weights(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, weighted_stream_fits_as_weighted_arrays);
     tcase_add_test(tc, class_weight_on_a_stream_equals_class_weight_on_arrays);
+    tcase_add_test(tc, per_step_weights_on_a_stream_weigh_as_on_arrays);
     tcase_add_test(tc, bad_stream_weights_get_clear_errors);
     suite_add_tcase(s, tc);
     return s;

@@ -87,6 +87,12 @@ def test_weighted_generators_fit_as_weighted_arrays():
     h2 = pyd.fit(Weighted(x, y, w), epochs=3, verbose=0, validation_data=vpipe)
     assert_bit_equal(mem, pyd)
     assert_same_history(h0, h2)
+    # tf.data's from_tensor_slices((x, y, w)).batch(n), validated on arrays with weights.
+    tfd = model()
+    h3 = tfd.fit(bm.data.Dataset.from_tensor_slices((x, y, w)).batch(8), epochs=3,
+                 batch_size=8, verbose=0, validation_data=(vx, vy, vw))
+    assert_bit_equal(mem, tfd)
+    assert_same_history(h0, h3)
 
 
 def test_evaluate_on_weighted_batches_equals_numpy():
@@ -171,6 +177,10 @@ def test_bad_weighted_batches_get_clear_errors():
     t = y[:, None].astype(np.float32)
     with pytest.raises(InvalidArgumentError, match="only supported for models of one output"):
         two.fit(((a, [b, b]) for a, b in batches(x, t)), class_weight={0: 1.0}, verbose=0)
+    with pytest.raises(InvalidArgumentError, match=r"from_tensor_slices: sample_weight has "
+                                                   r"shape \(49,\), expected one weight per "
+                                                   r"sample \(50 rows\)"):
+        bm.data.Dataset.from_tensor_slices((x, y, w[:49]))
     with pytest.raises(InvalidArgumentError, match="give one array shared by the outputs"):
         two.fit(((a, [b, b], [c, c]) for a, b, c in batches(x, t, w)), verbose=0)
     # Both models still train afterwards, and no stream is left behind.
