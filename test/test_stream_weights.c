@@ -12,41 +12,56 @@
 
 #define NS 50 /* samples: 7 batches of 8, the last of 2 */
 
-/* A stream over arrays in memory: features (n, 2), int32 labels (n), and
- * weights (n) when w is set. */
-typedef struct wsrc {
-    const float *x, *w;
-    const int32_t *y;
+/* A stream over tensors in memory: features t[0], targets t[1] and, when
+ * t[2] is set, weights t[2], n rows each (float32 or int32), in batches of
+ * batch rows. */
+typedef struct src {
+    const bgm_tensor *t[3];
     int64_t n, batch, pos;
     int64_t bad_batch;    /* fill writes NaN into this batch's first weight (-1: none) */
-} wsrc;
+} src;
 
-static bgm_status wsrc_reset(void *ctx, char *msg, size_t size)
+static bgm_status src_reset(void *ctx, char *msg, size_t size)
 {
-    ((wsrc *)ctx)->pos = 0;
+    ((src *)ctx)->pos = 0;
     return BGM_OK;
 }
 
-static bgm_status wsrc_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
-                            bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+static bgm_status src_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                           bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
 {
-    wsrc *r = ctx;
+    src *r = ctx;
+    bgm_tensor *const dst[3] = {xs[0], ys[0], r->t[2] ? ys[1] : NULL};
     int64_t b = r->n - r->pos < r->batch ? r->n - r->pos : r->batch;
-    memcpy(bgm_tensor_data(xs[0]), r->x + 2 * r->pos, (size_t)(2 * b) * sizeof(float));
-    memcpy(bgm_tensor_data(ys[0]), r->y + r->pos, (size_t)b * sizeof(int32_t));
-    if (r->w) {
-        float *w = bgm_tensor_data(ys[1]);
-        memcpy(w, r->w + r->pos, (size_t)b * sizeof(float));
-        if (batch == r->bad_batch)
-            w[0] = NAN;
+    int i;
+    for (i = 0; i < 3 && r->t[i]; i++) {
+        size_t row = (size_t)(bgm_tensor_numel(r->t[i]) / r->n) * 4; /* float32 / int32 */
+        memcpy(bgm_tensor_data(dst[i]), (const char *)bgm_tensor_data(r->t[i]) + r->pos * row,
+               (size_t)b * row);
     }
+    if (r->t[2] && batch == r->bad_batch)
+        *(float *)bgm_tensor_data(dst[2]) = NAN;
     r->pos += b;
     *rows = b;
     return BGM_OK;
 }
 
-/* A stream of r's samples; wd describes its weights (NULL: none). */
-static bgm_stream *wstream(wsrc *r, const bgm_stream_tensor *wd)
+static src source(const bgm_tensor *x, const bgm_tensor *y, const bgm_tensor *w)
+{
+    src r;
+    memset(&r, 0, sizeof r);
+    r.t[0] = x;
+    r.t[1] = y;
+    r.t[2] = w;
+    r.n = bgm_tensor_dim(x, 0);
+    r.batch = 8;
+    r.bad_batch = -1;
+    return r;
+}
+
+/* A stream of r's samples: x float32 (2), y int32 labels; wd describes the
+ * weights (NULL: none). */
+static bgm_stream *wstream(src *r, const bgm_stream_tensor *wd)
 {
     bgm_stream_tensor xd = {BGM_FLOAT32, 1, {2}}, yd = {BGM_INT32, 0, {0}};
     bgm_stream_spec sp;
@@ -57,8 +72,8 @@ static bgm_stream *wstream(wsrc *r, const bgm_stream_tensor *wd)
     sp.y = &yd;
     sp.batch_size = r->batch;
     sp.prefetch = 2;
-    sp.fill = wsrc_fill;
-    sp.reset = wsrc_reset;
+    sp.fill = src_fill;
+    sp.reset = src_reset;
     sp.ctx = r;
     sp.sample_weight = wd;
     BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
@@ -67,19 +82,6 @@ static bgm_stream *wstream(wsrc *r, const bgm_stream_tensor *wd)
 }
 
 static const bgm_stream_tensor per_sample = {BGM_FLOAT32, 0, {0}};
-
-static wsrc source(const bgm_tensor *x, const bgm_tensor *y, const bgm_tensor *w)
-{
-    wsrc r;
-    memset(&r, 0, sizeof r);
-    r.x = bgm_tensor_data(x);
-    r.y = bgm_tensor_data(y);
-    r.w = w ? bgm_tensor_data(w) : NULL;
-    r.n = bgm_tensor_dim(x, 0);
-    r.batch = 8;
-    r.bad_batch = -1;
-    return r;
-}
 
 /* Two blobs in 2-D with labels 0, 1, 2 in turn, and weights in [0, 2]. */
 static void data(bgm_tensor **x, bgm_tensor **y, bgm_tensor **w, int64_t n, uint64_t seed)
@@ -125,17 +127,10 @@ static bgm_fit_options quiet(int epochs)
     return o;
 }
 
-static void assert_same_weights(const bgm_model *a, const bgm_model *b)
+static void free_tensors(bgm_tensor *const *t, int n)
 {
-    int64_t n = bgm_model_num_params(a);
-    float *wa = malloc((size_t)n * sizeof *wa), *wb = malloc((size_t)n * sizeof *wb);
-    ck_assert_ptr_nonnull(wa);
-    ck_assert_ptr_nonnull(wb);
-    BGM_ASSERT_OK(bgm_model_get_weights(a, wa, n));
-    BGM_ASSERT_OK(bgm_model_get_weights(b, wb, n));
-    ck_assert_msg(memcmp(wa, wb, (size_t)n * sizeof *wa) == 0, "weights differ");
-    free(wa);
-    free(wb);
+    while (n-- > 0)
+        bgm_tensor_free(t[n]);
 }
 
 /* Every value of every epoch of h0 equals h1's, bit for bit. */
@@ -164,7 +159,7 @@ START_TEST(weighted_stream_fits_as_weighted_arrays)
     bgm_model *mem = classifier(), *str = classifier(), *plain = classifier();
     bgm_history *h0 = NULL, *h1 = NULL, *h2 = NULL;
     bgm_fit_options o = quiet(3);
-    wsrc r, vr;
+    src r, vr;
     bgm_stream *st, *vst;
     double r0[2], r1[2];
     data(&x, &y, &w, NS, 5);
@@ -180,7 +175,7 @@ START_TEST(weighted_stream_fits_as_weighted_arrays)
     BGM_ASSERT_OK(bgm_model_fit(&h0, mem, x, y, &o));
     o = quiet(3);
     BGM_ASSERT_OK(bgm_model_fit_stream(&h1, str, st, 0, vst, 0, &o));
-    assert_same_weights(mem, str);
+    bgm_test_assert_same_weights(mem, str);
     assert_same_history(h0, h1, 3);
     /* The weights matter: unweighted training ends elsewhere. */
     o.validation_x = vx;
@@ -211,12 +206,7 @@ START_TEST(weighted_stream_fits_as_weighted_arrays)
     bgm_model_free(mem);
     bgm_model_free(str);
     bgm_model_free(plain);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_tensor_free(w);
-    bgm_tensor_free(vx);
-    bgm_tensor_free(vy);
-    bgm_tensor_free(vw);
+    free_tensors((bgm_tensor *[]){x, y, w, vx, vy, vw}, 6);
 }
 END_TEST
 
@@ -227,7 +217,7 @@ START_TEST(class_weight_on_a_stream_equals_class_weight_on_arrays)
     bgm_model *mem = classifier(), *str = classifier();
     bgm_history *h0 = NULL, *h1 = NULL;
     bgm_fit_options o = quiet(2);
-    wsrc r, vr;
+    src r, vr;
     bgm_stream *st, *vst;
     data(&x, &y, &w, NS, 7);
     data(&vx, &vy, &vw, 13, 3);
@@ -243,7 +233,7 @@ START_TEST(class_weight_on_a_stream_equals_class_weight_on_arrays)
     o.validation_x = o.validation_y = NULL;
     /* Class weights weigh training only: the validation stream stays unweighted. */
     BGM_ASSERT_OK(bgm_model_fit_stream(&h1, str, st, 0, vst, 0, &o));
-    assert_same_weights(mem, str);
+    bgm_test_assert_same_weights(mem, str);
     assert_same_history(h0, h1, 2);
     bgm_history_free(h0);
     bgm_history_free(h1);
@@ -251,43 +241,9 @@ START_TEST(class_weight_on_a_stream_equals_class_weight_on_arrays)
     bgm_stream_free(vst);
     bgm_model_free(mem);
     bgm_model_free(str);
-    bgm_tensor_free(x);
-    bgm_tensor_free(y);
-    bgm_tensor_free(w);
-    bgm_tensor_free(vx);
-    bgm_tensor_free(vy);
-    bgm_tensor_free(vw);
+    free_tensors((bgm_tensor *[]){x, y, w, vx, vy, vw}, 6);
 }
 END_TEST
-
-/* A stream over any three tensors x, y, w of n rows each, batches of 4. */
-typedef struct tsrc {
-    const bgm_tensor *t[3];
-    int64_t n, pos;
-} tsrc;
-
-static bgm_status tsrc_reset(void *ctx, char *msg, size_t size)
-{
-    ((tsrc *)ctx)->pos = 0;
-    return BGM_OK;
-}
-
-static bgm_status tsrc_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
-                            bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
-{
-    tsrc *r = ctx;
-    bgm_tensor *const dst[3] = {xs[0], ys[0], ys[1]};
-    int64_t b = r->n - r->pos < 4 ? r->n - r->pos : 4;
-    int i;
-    for (i = 0; i < 3; i++) {
-        size_t row = (size_t)(bgm_tensor_numel(r->t[i]) / r->n) * 4; /* float32 / int32 */
-        memcpy(bgm_tensor_data(dst[i]), (const char *)bgm_tensor_data(r->t[i]) + r->pos * row,
-               (size_t)b * row);
-    }
-    r->pos += b;
-    *rows = b;
-    return BGM_OK;
-}
 
 START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
 {
@@ -301,7 +257,7 @@ START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
     bgm_fit_options o = quiet(2);
     bgm_stream_spec sp;
     bgm_stream *st = NULL;
-    tsrc r;
+    src r;
     int32_t *ids;
     int k;
     BGM_ASSERT_OK(bgm_tensor_zeros(&y, BGM_INT32, (int64_t[]){NT, T}, 2));
@@ -317,19 +273,16 @@ START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
         BGM_ASSERT_OK(bgm_model_compile(ms[k], opt, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                                         1, NULL, 0));
     }
-    memset(&r, 0, sizeof r);
-    r.t[0] = x;
-    r.t[1] = y;
-    r.t[2] = w;
-    r.n = NT;
+    r = source(x, y, w);
+    r.batch = 4;
     bgm_stream_spec_init(&sp);
     sp.x = &xd;
     sp.num_y = 1;
     sp.y = &yd;
     sp.sample_weight = &wd;
     sp.batch_size = 4;
-    sp.fill = tsrc_fill;
-    sp.reset = tsrc_reset;
+    sp.fill = src_fill;
+    sp.reset = src_reset;
     sp.ctx = &r;
     BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
     o.batch_size = 4;
@@ -337,7 +290,7 @@ START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
     BGM_ASSERT_OK(bgm_model_fit(&h[0], ms[0], x, y, &o));
     o.sample_weight = NULL;
     BGM_ASSERT_OK(bgm_model_fit_stream(&h[1], ms[1], st, 0, NULL, 0, &o));
-    assert_same_weights(ms[0], ms[1]);
+    bgm_test_assert_same_weights(ms[0], ms[1]);
     assert_same_history(h[0], h[1], 2);
     for (k = 0; k < 2; k++) {
         bgm_history_free(h[k]);
@@ -389,15 +342,15 @@ START_TEST(bad_stream_weights_get_clear_errors)
     bgm_fit_options o = quiet(1);
     bgm_stream_spec sp;
     bgm_stream *st = NULL;
-    wsrc r;
+    src r;
     double res[2];
     data(&x, &y, &w, NS, 1);
     r = source(x, y, w);
     bgm_stream_spec_init(&sp);
     sp.x = &xd;
     sp.y = &yd;
-    sp.fill = wsrc_fill;
-    sp.reset = wsrc_reset;
+    sp.fill = src_fill;
+    sp.reset = src_reset;
     sp.ctx = &r;
     /* The spec. */
     sp.sample_weight = &per_sample;
