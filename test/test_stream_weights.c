@@ -303,6 +303,132 @@ START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
 }
 END_TEST
 
+/* Keras' weighted_metrics: weighted accuracy sum(w * correct) / sum(w)
+ * next to the plain one, on arrays and on a weighted stream alike; kept by
+ * model files; kinds that cannot be weighted refused. */
+START_TEST(weighted_metrics_weigh_samples_as_keras)
+{
+    bgm_tensor *x, *y, *w, *p = NULL;
+    bgm_model *m = classifier(), *back = NULL;
+    bgm_fit_options o = quiet(1);
+    double r[4], rs[4], hits = 0.0, whits = 0.0, wsum = 0.0;
+    const float *pv, *wv;
+    const int32_t *yv;
+    bgm_stream *st;
+    src sr;
+    char path[512];
+    int64_t i;
+    int k;
+    data(&x, &y, &w, NS, 11);
+    BGM_ASSERT_OK(bgm_model_add_metric(m, BGM_METRIC_ACCURACY, NULL));
+    BGM_ASSERT_OK(bgm_model_add_metric(m, BGM_METRIC_PRECISION, &(bgm_metric_options){
+        .size = sizeof(bgm_metric_options), .average = BGM_AVERAGE_MACRO, .num_classes = 3}));
+    ck_assert_int_eq(bgm_model_num_metrics(m), 4);
+    BGM_ASSERT_OK(bgm_model_set_metric_weighted(m, 2, 1));
+    BGM_ASSERT_OK(bgm_model_set_metric_name(m, 2, "weighted_accuracy"));
+    ck_assert_int_eq(bgm_model_metric_weighted(m, 2), 1);
+    ck_assert_int_eq(bgm_model_metric_weighted(m, 1), 0);
+    BGM_ASSERT_FAILS(bgm_model_set_metric_weighted(m, 3, 1), BGM_E_UNSUPPORTED,
+                     "metric 'precision' cannot be weighted by sample weights");
+    BGM_ASSERT_FAILS(bgm_model_set_metric_weighted(m, 0, 1), BGM_E_INVALID,
+                     "value 0 is not a metric (the metrics are values 1 to 3)");
+    o.sample_weight = w;
+    BGM_ASSERT_OK(bgm_model_fit(NULL, m, x, y, &o));
+    /* The numbers, from the predictions. */
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 8));
+    pv = bgm_tensor_data(p);
+    wv = bgm_tensor_data(w);
+    yv = bgm_tensor_data(y);
+    for (i = 0; i < NS; i++) {
+        int best = 0;
+        for (k = 1; k < 3; k++)
+            if (pv[3 * i + k] > pv[3 * i + best])
+                best = k;
+        hits += best == yv[i];
+        whits += wv[i] * (best == yv[i]);
+        wsum += wv[i];
+    }
+    BGM_ASSERT_OK(bgm_model_evaluate_weighted(r, 4, m, (const bgm_tensor *[]){x}, 1,
+                                              (const bgm_tensor *[]){y}, 1, w, 8));
+    ck_assert_double_eq_tol(r[1], hits / NS, 1e-12);
+    ck_assert_double_eq_tol(r[2], whits / wsum, 1e-12);
+    ck_assert(fabs(r[2] - r[1]) > 1e-3);
+    /* Without weights the weighted metric weighs 1 each: the plain value. */
+    BGM_ASSERT_OK(bgm_model_evaluate(rs, 4, m, x, y, 8));
+    ck_assert(rs[1] == rs[2]);
+    /* A weighted stream gives the numbers of the weighted arrays. */
+    sr = source(x, y, w);
+    st = wstream(&sr, &per_sample);
+    BGM_ASSERT_OK(bgm_model_evaluate_stream(rs, 4, m, st, 0));
+    ck_assert_mem_eq(r, rs, sizeof r);
+    bgm_stream_free(st);
+    /* Model files keep the flag. */
+    bgm_test_tmpdir_create("wmetrics");
+    snprintf(path, sizeof path, "%s/m.bgm", bgm_test_tmpdir());
+    BGM_ASSERT_OK(bgm_model_save(m, path, 0));
+    BGM_ASSERT_OK(bgm_model_load(&back, path));
+    ck_assert_int_eq(bgm_model_metric_weighted(back, 2), 1);
+    ck_assert_int_eq(bgm_model_metric_weighted(back, 1), 0);
+    ck_assert_str_eq(bgm_model_metric_name(back, 2), "weighted_accuracy");
+    BGM_ASSERT_OK(bgm_model_evaluate_weighted(rs, 4, back, (const bgm_tensor *[]){x}, 1,
+                                              (const bgm_tensor *[]){y}, 1, w, 8));
+    ck_assert_mem_eq(r, rs, sizeof r);
+    bgm_test_tmpdir_remove();
+    bgm_model_free(back);
+    bgm_tensor_free(p);
+    free_tensors((bgm_tensor *[]){x, y, w}, 3);
+    bgm_model_free(m);
+}
+END_TEST
+
+/* Weighted MSE and MAE: each sample's mean error over its values, weighted. */
+START_TEST(weighted_mse_and_mae_match_the_hand_computation)
+{
+    bgm_tensor *x = bgm_test_randn((int64_t[]){6, 2}, 2, 4);
+    bgm_tensor *y = bgm_test_randn((int64_t[]){6, 2}, 2, 5), *p = NULL;
+    bgm_tensor *w = bgm_test_tensor((int64_t[]){6}, 1, (float[]){1, 0, 2, 0.5f, 3, 1});
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    double r[5], se = 0.0, ae = 0.0, wse = 0.0, wae = 0.0, wsum = 0.0;
+    const float *pv, *yv, *wv;
+    int i, k;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){2}, 1, 3));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(2, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_MSE, 0,
+                                    (bgm_metric_kind[]){BGM_METRIC_MSE, BGM_METRIC_MAE,
+                                                        BGM_METRIC_MSE, BGM_METRIC_MAE}, 4));
+    BGM_ASSERT_OK(bgm_model_set_metric_weighted(m, 3, 1));
+    BGM_ASSERT_OK(bgm_model_set_metric_weighted(m, 4, 1));
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 0));
+    pv = bgm_tensor_data(p);
+    yv = bgm_tensor_data(y);
+    wv = bgm_tensor_data(w);
+    for (i = 0; i < 6; i++) {
+        double s2 = 0.0, s1 = 0.0;
+        for (k = 0; k < 2; k++) {
+            double d = (double)pv[2 * i + k] - yv[2 * i + k];
+            s2 += d * d / 2;
+            s1 += fabs(d) / 2;
+        }
+        se += s2 / 6;
+        ae += s1 / 6;
+        wse += wv[i] * s2;
+        wae += wv[i] * s1;
+        wsum += wv[i];
+    }
+    BGM_ASSERT_OK(bgm_model_evaluate_weighted(r, 5, m, (const bgm_tensor *[]){x}, 1,
+                                              (const bgm_tensor *[]){y}, 1, w, 4));
+    ck_assert_double_eq_tol(r[1], se, 1e-6);
+    ck_assert_double_eq_tol(r[2], ae, 1e-6);
+    ck_assert_double_eq_tol(r[3], wse / wsum, 1e-6);
+    ck_assert_double_eq_tol(r[4], wae / wsum, 1e-6);
+    bgm_tensor_free(p);
+    free_tensors((bgm_tensor *[]){x, y, w}, 3);
+    bgm_model_free(m);
+}
+END_TEST
+
 /* x (2) -> Dense(1) and Dense(1): two outputs, MSE. */
 static bgm_model *two_outputs(void)
 {
@@ -437,6 +563,8 @@ Suite *suite_stream_weights(void)
     tcase_add_test(tc, weighted_stream_fits_as_weighted_arrays);
     tcase_add_test(tc, class_weight_on_a_stream_equals_class_weight_on_arrays);
     tcase_add_test(tc, per_step_weights_on_a_stream_weigh_as_on_arrays);
+    tcase_add_test(tc, weighted_metrics_weigh_samples_as_keras);
+    tcase_add_test(tc, weighted_mse_and_mae_match_the_hand_computation);
     tcase_add_test(tc, bad_stream_weights_get_clear_errors);
     suite_add_tcase(s, tc);
     return s;

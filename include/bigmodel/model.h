@@ -863,6 +863,24 @@ BGM_API const char *bgm_model_metric_fn_name(const bgm_model *m, int i);
  */
 BGM_API bgm_status bgm_model_set_metric_name(bgm_model *m, int i, const char *name);
 
+/**
+ * Makes value i of evaluate (a metric) one of Keras' weighted_metrics
+ * (weighted = 1) or a plain metric (0): a weighted metric weighs each
+ * sample's value (each step's for sequence outputs) by the batch's sample
+ * weights (sample_weight, class_weight, a stream's weights; 1 each when
+ * there are none) and reports sum(w * value) / sum(w), as Keras 3; plain
+ * metrics ignore the weights. Accuracy, top-k accuracy, MSE, MAE and custom
+ * metric functions can be weighted (a custom function must then return one
+ * value per sample, or per sample and step as the weights). Model files
+ * keep the flag.
+ * Errors: BGM_E_INVALID (NULL m, i not a metric's index), BGM_E_STATE (fit
+ * running), BGM_E_UNSUPPORTED (precision, recall, F1, AUC, R2).
+ */
+BGM_API bgm_status bgm_model_set_metric_weighted(bgm_model *m, int i, int weighted);
+
+/** 1 when value i of evaluate is a weighted metric, else 0 (also for NULL or a bad i). */
+BGM_API int bgm_model_metric_weighted(const bgm_model *m, int i);
+
 /** The optimizer m was compiled with, borrowed (NULL before compile). */
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m);
 
