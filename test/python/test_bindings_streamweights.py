@@ -189,3 +189,89 @@ def test_bad_weighted_batches_get_clear_errors():
     h = two.fit(((a, [b, b], c) for a, b, c in batches(x, t, w)), verbose=0)
     assert np.isfinite(h.history["loss"][0])
     assert _lib.live.get("stream", 0) == streams_before
+
+
+# ---- weighted_metrics ----------------------------------------------------------------
+
+
+def correct(m, x, y):
+    return (m.predict(x, batch_size=16).argmax(axis=1) == y).astype(np.float64)
+
+
+def test_weighted_metrics_weigh_samples_and_are_named_as_keras():
+    x, y, w = data(45, seed=6)
+    vx, vy, vw = data(20, seed=7)
+
+    def top_prob(y_true, y_pred):   # a custom metric: the largest probability
+        return bm.ops.reduce_max(bm.ops.softmax(y_pred), axis=-1)
+
+    m = model(dropout=False)
+    m.compile(optimizer="adam", loss=bm.losses.SparseCategoricalCrossentropy(
+        from_logits=True), metrics=["accuracy"], weighted_metrics=["accuracy", top_prob])
+    assert m.metrics_names == ["loss", "accuracy", "weighted_accuracy", "top_prob"]
+    h = m.fit(x, y, sample_weight=w, batch_size=8, epochs=2, verbose=0,
+              validation_data=(vx, vy, vw))
+    assert "weighted_accuracy" in h.history and "val_weighted_accuracy" in h.history
+    c = correct(m, x, y)
+    got = m.evaluate(x, y, sample_weight=w, batch_size=16, return_dict=True)
+    assert got["accuracy"] == pytest.approx(c.mean(), abs=1e-12)
+    assert got["weighted_accuracy"] == pytest.approx((w * c).sum() / w.sum(), rel=1e-6)
+    logits = m.predict(x, batch_size=16).astype(np.float64)
+    prob = np.exp(logits - logits.max(axis=1, keepdims=True))
+    top = (prob / prob.sum(axis=1, keepdims=True)).max(axis=1)
+    assert got["top_prob"] == pytest.approx((w * top).sum() / w.sum(), rel=1e-5)
+    assert abs(got["weighted_accuracy"] - got["accuracy"]) > 1e-3
+    # The validation values of the last epoch are evaluate's on the validation data.
+    vc = correct(m, vx, vy)
+    assert h.history["val_weighted_accuracy"][-1] == pytest.approx(
+        (vw * vc).sum() / vw.sum(), rel=1e-6)
+    # Weighted batches of a generator give the same numbers; unweighted ones weigh 1.
+    assert m.evaluate(batches(x, y, w, size=16), return_dict=True) == got
+    plain = m.evaluate(x, y, batch_size=16, return_dict=True)
+    assert plain["weighted_accuracy"] == plain["accuracy"]
+    # class_weight weighs them as the same sample weights do.
+    cw = {0: 0.5, 1: 2.0, 2: 1.0}
+    table = np.array([0.5, 2.0, 1.0], np.float32)
+    m2 = model(dropout=False)
+    m2.compile(optimizer="adam", loss=bm.losses.SparseCategoricalCrossentropy(
+        from_logits=True), weighted_metrics=["accuracy"])
+    m3 = model(dropout=False)
+    m3.compile(optimizer="adam", loss=bm.losses.SparseCategoricalCrossentropy(
+        from_logits=True), weighted_metrics=["accuracy"])
+    assert m2.metrics_names == ["loss", "accuracy"]
+    h2 = m2.fit(batches(x, y), class_weight=cw, epochs=1, verbose=0)
+    h3 = m3.fit(x, y, sample_weight=table[y], batch_size=8, shuffle=False, epochs=1,
+                verbose=0)
+    assert h2.history == h3.history
+
+
+def test_weighted_metrics_of_several_outputs_and_in_model_files(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((12, 4)).astype(np.float32)
+    ya, yb = rng.standard_normal((12, 2)).astype(np.float32), rng.standard_normal(
+        (12, 1)).astype(np.float32)
+    w = rng.uniform(0, 2, 12).astype(np.float32)
+    inp = bm.Input(shape=(4,))
+    m = bm.Model(inp, [Dense(2, name="a")(inp), Dense(1, name="b")(inp)])
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae"], weighted_metrics=["mae", "mse"])
+    assert m.metrics_names == ["loss", "a_loss", "b_loss", "a_mae", "b_mae",
+                               "a_weighted_mae", "b_weighted_mae", "a_mse", "b_mse"]
+    got = m.evaluate(x, [ya, yb], sample_weight=w, return_dict=True)
+    pa, pb = m.predict(x)
+    ea = np.abs(pa - ya).mean(axis=1)
+    assert got["a_mae"] == pytest.approx(ea.mean(), rel=1e-5)
+    assert got["a_weighted_mae"] == pytest.approx((w * ea).sum() / w.sum(), rel=1e-5)
+    assert got["b_mse"] == pytest.approx((w * ((pb - yb) ** 2)[:, 0]).sum() / w.sum(),
+                                         rel=1e-5)
+    path = str(tmp_path / "m.bgm")
+    m.save(path)
+    back = bm.load_model(path)
+    assert back.metrics_names == m.metrics_names
+    assert back.evaluate(x, [ya, yb], sample_weight=w, return_dict=True) == got
+
+
+def test_bad_weighted_metrics_get_clear_errors():
+    m = model()
+    with pytest.raises(BigmodelError, match="cannot be weighted by sample weights"):
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  weighted_metrics=[bm.metrics.Precision()])

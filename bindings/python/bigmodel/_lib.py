@@ -630,6 +630,10 @@ OPTIONAL = {
                                       ctypes.POINTER(FitOptions)]),
     "bgm_model_evaluate_stream": (STATUS, [DP, c_int, H, H, c_int64]),
     "bgm_model_predict_stream": (STATUS, [PH, c_int, H, H, c_int64]),
+    # streamweights (#14 item 5 follow-up): weighted streams, Keras' weighted_metrics
+    "bgm_stream_has_sample_weight": (c_int, [H]),
+    "bgm_model_set_metric_weighted": (STATUS, [H, c_int, c_int]),
+    "bgm_model_metric_weighted": (c_int, [H, c_int]),
 }
 
 # ---- errors ----------------------------------------------------------------

@@ -644,7 +644,7 @@ class BaseModel:
     # -- compiling --
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                from_logits=None):
+                from_logits=None, weighted_metrics=None):
         """Configures the model for training (Keras' compile).
 
         optimizer: a name ("adam", "sgd", "rmsprop", "adamw") or a
@@ -666,19 +666,27 @@ class BaseModel:
             weighs 1).
         from_logits: overrides the from_logits of the cross-entropy losses
             (True: the model outputs logits, no final softmax / sigmoid).
+        weighted_metrics: metrics in the forms of metrics, weighed by the
+            sample weights (sample_weight, class_weight, or a generator's
+            (x, y, sample_weight) batches): sum(w * value) / sum(w), as Keras
+            3; reported after metrics, under the same names unless taken,
+            then as "weighted_<name>". Accuracy, top-k accuracy, MSE, MAE
+            and functions can be weighted.
 
         With several outputs fit and evaluate report "loss" (the weighted
         total), "<output>_loss" per output (unweighted) and
         "<output>_<metric>" ("cls_accuracy"), as Keras names them."""
         loss, metrics = _loss_objects(loss), _metric_plan(metrics)
-        args = (_optimizer(optimizer), loss, metrics, loss_weights, from_logits)
+        args = (_optimizer(optimizer), loss, metrics, loss_weights, from_logits,
+                _metric_plan(weighted_metrics))
         if self._mem is None:
             self._pending_compile = args  # compiled when the model is built
             self.optimizer = args[0]
             return
         self._compile(*args)
 
-    def _compile(self, optimizer, loss, metrics, loss_weights, from_logits):
+    def _compile(self, optimizer, loss, metrics, loss_weights, from_logits,
+                 weighted=([], None)):
         mem, n = self._mem, self._num_outputs
         losses = (self._in_order(loss, True, "loss") if isinstance(loss, (list, dict))
                   else [loss] * n)
@@ -725,22 +733,51 @@ class BaseModel:
         mem.metric_bridges = []
         for j, entries in [(None, every)] + list(enumerate(each)):
             for kind, options in entries:
-                if options is None:
-                    continue
-                if kind is None:  # a function (Keras' MeanMetricWrapper)
-                    _userfns.add_metric(mem, -1 if j is None else j, options["fn"],
-                                       options["name"])
-                    continue
-                options = dict(options)
-                name = options.pop("name", None)
-                first = lib.bgm_model_num_metrics(mem.h)
-                mo = _metrics._options(**options)
-                if j is None:
-                    lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(mo))
-                else:
-                    lib.bgm_model_add_output_metric(mem.h, j, kind, ctypes.byref(mo))
-                if name:
-                    self._name_metrics(first, j, name)
+                if options is not None:
+                    self._add_metric(j, kind, options)
+        self._add_weighted_metrics(*weighted)
+
+    def _add_metric(self, j, kind, options):
+        """Adds a metric of compile's metrics (kind None: a function) for output
+        j, or every output when j is None."""
+        mem = self._mem
+        if kind is None:  # a function (Keras' MeanMetricWrapper)
+            _userfns.add_metric(mem, -1 if j is None else j, options["fn"], options["name"])
+            return
+        options = dict(options or {})
+        name = options.pop("name", None)
+        first = lib.bgm_model_num_metrics(mem.h)
+        mo = _metrics._options(**options)
+        if j is None:
+            lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(mo))
+        else:
+            lib.bgm_model_add_output_metric(mem.h, j, kind, ctypes.byref(mo))
+        if name:
+            self._name_metrics(first, j, name)
+
+    def _add_weighted_metrics(self, every, each):
+        """Adds compile's weighted_metrics after the others, each marked weighted
+        and named as Keras 3 names them: as a plain metric would be, or
+        "weighted_<name>" ("<output>_weighted_<name>") when that name is taken."""
+        h, n = self._h, self._num_outputs
+        each = [] if each is None else self._in_order(each, True, "weighted_metrics",
+                                                      missing=[])
+        for j, entries in [(None, every)] + list(enumerate(each)):
+            for kind, options in entries:
+                taken = set(self.metrics_names)
+                first = lib.bgm_model_num_metrics(h)
+                self._add_metric(j, kind, options)
+                for i in range(first, lib.bgm_model_num_metrics(h)):
+                    lib.bgm_model_set_metric_weighted(h, i, 1)
+                    name = lib.bgm_model_metric_name(h, i).decode()
+                    base = re.match(r"^(.*)_\d+$", name)
+                    if base is None or base.group(1) not in taken:
+                        continue
+                    out = j if j is not None else i - first
+                    prefix = ("%s_" % lib.bgm_model_output_name(h, out).decode()
+                              if n > 1 else "")
+                    lib.bgm_model_set_metric_name(
+                        h, i, (prefix + "weighted_" + base.group(1)[len(prefix):]).encode())
 
     def _name_metrics(self, first, j, name):
         """Gives the values added from index first (for output j, or every output
