@@ -825,7 +825,8 @@ BGM_API const char *bgm_model_loss_name(const bgm_model *m, int output);
  * each sample's values averaged, or a 0-dimensional scalar, counted as one
  * sample. The metric reports the mean of those values over the samples of
  * the epoch (or evaluate's data), as Keras' MeanMetricWrapper; it is not
- * weighted by sample weights. It is named name (copied, 1 to 63
+ * weighted by sample weights unless made weighted
+ * (bgm_model_set_metric_weighted). It is named name (copied, 1 to 63
  * characters) in logs and histories, "<output>_<name>" with several
  * outputs, with "_1", "_2", ... when taken. Model files keep the name, not
  * the function: give it again with bgm_model_set_metric_fn after loading
@@ -1013,8 +1014,9 @@ typedef struct bgm_fit_options {
      *  (borrowed), or (N, T) per step for outputs (N, T, ...) (NULL). The
      *  loss of a batch is then sum_i w_i l_i / (number of values of l),
      *  Keras' "sum_over_batch_size"; metrics are not weighted (as Keras'
-     *  metrics=). Every value finite. validation_split holds out the
-     *  weights of the held-out samples with them. */
+     *  metrics=) unless made weighted (bgm_model_set_metric_weighted).
+     *  Every value finite. validation_split holds out the weights of the
+     *  held-out samples with them. */
     const bgm_tensor *sample_weight;
     /** Keras' class_weight for a model of one output: class_weight[c] weighs
      *  the samples of class c (the target's class id, its argmax for
