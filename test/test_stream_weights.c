@@ -245,6 +245,52 @@ START_TEST(class_weight_on_a_stream_equals_class_weight_on_arrays)
 }
 END_TEST
 
+/* Weighted accuracy and top-2 accuracy of m (values 2 and 3; 1 is plain
+ * accuracy) on sequence targets y (n, T) of C classes count each step,
+ * weighted by w (n, T) per step, then by its rows' first column as
+ * per-sample weights (n) repeated over the steps. */
+static void check_step_metrics(const bgm_model *m, const bgm_tensor *x, const bgm_tensor *y,
+                               const bgm_tensor *w)
+{
+    int64_t n = bgm_tensor_dim(y, 0), t = bgm_tensor_dim(y, 1), c, i, k;
+    bgm_tensor *p = NULL, *w1 = NULL;
+    const float *pv, *wv = bgm_tensor_data(w);
+    const int32_t *yv = bgm_tensor_data(y);
+    double r[4], hit = 0.0, want[2][3] = {{0}}; /* per step / per sample: acc, top2, sum w */
+    int per;
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 0));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&w1, BGM_FLOAT32, &n, 1));
+    c = bgm_tensor_dim(p, 2);
+    pv = bgm_tensor_data(p);
+    for (i = 0; i < n; i++)
+        ((float *)bgm_tensor_data(w1))[i] = wv[i * t];
+    for (i = 0; i < n * t; i++) {
+        const float *row = pv + i * c;
+        int64_t best = 0, above = 0;
+        for (k = 0; k < c; k++) {
+            best = row[k] > row[best] ? k : best;
+            above += row[k] > row[yv[i]];
+        }
+        hit += best == yv[i];
+        for (per = 0; per < 2; per++) {
+            double wi = per == 0 ? wv[i] : wv[(i / t) * t];
+            want[per][0] += wi * (best == yv[i]);
+            want[per][1] += wi * (above < 2);
+            want[per][2] += wi;
+        }
+    }
+    for (per = 0; per < 2; per++) {
+        BGM_ASSERT_OK(bgm_model_evaluate_weighted(r, 4, m, (const bgm_tensor *[]){x}, 1,
+                                                  (const bgm_tensor *[]){y}, 1,
+                                                  per == 0 ? w : w1, 4));
+        ck_assert_double_eq_tol(r[1], hit / (double)(n * t), 1e-12);
+        ck_assert_double_eq_tol(r[2], want[per][0] / want[per][2], 1e-6);
+        ck_assert_double_eq_tol(r[3], want[per][1] / want[per][2], 1e-6);
+    }
+    bgm_tensor_free(p);
+    bgm_tensor_free(w1);
+}
+
 START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
 {
     enum { T = 3, C = 4, NT = 10 };
@@ -271,7 +317,13 @@ START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
         BGM_ASSERT_OK(bgm_model_add(ms[k], bgm_layer_dense(C, BGM_ACT_LINEAR)));
         BGM_ASSERT_OK(bgm_optimizer_sgd(&opt, 0.1f, 0.0f, 0));
         BGM_ASSERT_OK(bgm_model_compile(ms[k], opt, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
-                                        1, NULL, 0));
+                                        1, (bgm_metric_kind[]){BGM_METRIC_ACCURACY,
+                                                               BGM_METRIC_ACCURACY}, 2));
+        BGM_ASSERT_OK(bgm_model_add_metric(ms[k], BGM_METRIC_TOP_K_ACCURACY,
+                                           &(bgm_metric_options){
+                                               .size = sizeof(bgm_metric_options), .k = 2}));
+        BGM_ASSERT_OK(bgm_model_set_metric_weighted(ms[k], 2, 1));
+        BGM_ASSERT_OK(bgm_model_set_metric_weighted(ms[k], 3, 1));
     }
     r = source(x, y, w);
     r.batch = 4;
@@ -292,6 +344,7 @@ START_TEST(per_step_weights_on_a_stream_weigh_as_on_arrays)
     BGM_ASSERT_OK(bgm_model_fit_stream(&h[1], ms[1], st, 0, NULL, 0, &o));
     bgm_test_assert_same_weights(ms[0], ms[1]);
     assert_same_history(h[0], h[1], 2);
+    check_step_metrics(ms[0], x, y, w);
     for (k = 0; k < 2; k++) {
         bgm_history_free(h[k]);
         bgm_model_free(ms[k]);
