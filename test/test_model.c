@@ -190,9 +190,11 @@ START_TEST(a_layer_config_is_keras_json_of_its_fields)
     BGM_ASSERT_OK(bgm_layer_config_string(buf, sizeof buf, &needed, d));
     ck_assert_str_eq(buf, "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", "
                           "\"trainable\": true, \"units\": 10, \"activation\": \"relu\", "
-                          "\"leaky_relu_alpha\": 0.200000003, \"use_bias\": true, "
-                          "\"bias_initializer\": \"zeros\", \"kernel_initializer\": "
-                          "\"glorot_uniform\", \"kernel_l2\": 0.5}}");
+                          "\"use_bias\": true, \"bias_initializer\": \"zeros\", "
+                          "\"kernel_initializer\": \"glorot_uniform\", "
+                          "\"kernel_regularizer\": {\"module\": \"keras.regularizers\", "
+                          "\"class_name\": \"L2\", \"config\": {\"l2\": 0.5}, "
+                          "\"registered_name\": null}}}");
     ck_assert_uint_eq(needed, strlen(buf) + 1);
     /* snprintf-style: cut and NUL-terminated, the size needed reported */
     BGM_ASSERT_OK(bgm_layer_config_string(buf, 8, &needed, d));

@@ -282,6 +282,36 @@ START_TEST(saved_custom_layer_loads_bit_exact_when_registered_and_fails_naming_i
 }
 END_TEST
 
+START_TEST(a_json_config_rebuilds_a_registered_kind_with_its_entries)
+{
+    char json[4096];
+    bgm_model *m, *back = NULL;
+    bgm_tensor *x = bgm_test_randn((int64_t[]){4, 3}, 2, 9), *ya = NULL, *yb = NULL;
+    double scale = 0.0;
+    register_residual();
+    m = graph_model(0.75, 21);
+    BGM_ASSERT_OK(bgm_model_to_json(json, sizeof json, NULL, m));
+    ck_assert_ptr_nonnull(strstr(json, "\"class_name\": \"ScaledResidual\""));
+    BGM_ASSERT_OK(bgm_model_from_json(&back, json, 21)); /* same seed: same draws */
+    ck_assert_str_eq(bgm_layer_kind(bgm_model_layer(back, 0)), "ScaledResidual");
+    BGM_ASSERT_OK(bgm_layer_get_config_float(&scale, bgm_model_layer(back, 0), "residual_scale"));
+    ck_assert(scale == 0.75);
+    BGM_ASSERT_OK(bgm_model_predict(&ya, m, x, 0));
+    BGM_ASSERT_OK(bgm_model_predict(&yb, back, x, 0));
+    ck_assert_mem_eq(bgm_tensor_data(ya), bgm_tensor_data(yb), 4 * 2 * sizeof(float));
+    bgm_model_free(back);
+    back = NULL;
+    BGM_ASSERT_OK(bgm_layer_kind_unregister("ScaledResidual"));
+    BGM_ASSERT_FAILS(bgm_model_from_json(&back, json, 21), BGM_E_INVALID,
+                     "unknown layer class_name 'ScaledResidual'");
+    ck_assert_ptr_null(back);
+    bgm_tensor_free(ya);
+    bgm_tensor_free(yb);
+    bgm_tensor_free(x);
+    bgm_model_free(m);
+}
+END_TEST
+
 START_TEST(config_entries_of_every_type_round_trip_through_a_file)
 {
     char path[512], buf[512];
@@ -597,6 +627,7 @@ Suite *suite_model_custom_layer(void)
     tcase_add_test(tc, fit_trains_a_model_holding_a_custom_layer);
     tcase_add_test(tc, saved_custom_layer_loads_bit_exact_when_registered_and_fails_naming_it_when_not);
     tcase_add_test(tc, config_entries_of_every_type_round_trip_through_a_file);
+    tcase_add_test(tc, a_json_config_rebuilds_a_registered_kind_with_its_entries);
     tcase_add_test(tc, an_unregistered_kind_lives_until_its_last_layer_goes);
     tcase_add_test(tc, forward_of_the_wrong_shape_fails_naming_the_layer_and_both_shapes);
     tcase_add_test(tc, registration_refuses_duplicates_builtin_names_and_missing_callbacks);

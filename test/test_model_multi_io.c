@@ -757,9 +757,9 @@ START_TEST(fit_multi_rejects_bad_data_naming_the_tensor)
     BGM_ASSERT_FAILS(bgm_model_fit_multi(NULL, m, XS(d), 2, ys, 2, &o), BGM_E_INVALID,
                      "ys[1] (output 'cls') is NULL");
     ys[1] = labels_f;
-    BGM_ASSERT_FAILS(bgm_model_fit_multi(NULL, m, XS(d), 2, ys, 2, &o), BGM_E_DTYPE,
-                     "sparse categorical cross-entropy needs int32 class ids, ys[1] (output "
-                     "'cls') is float32");
+    BGM_ASSERT_FAILS(bgm_model_fit_multi(NULL, m, XS(d), 2, ys, 2, &o), BGM_E_INVALID,
+                     "sparse categorical cross-entropy takes class ids; float32 ys[1] (output "
+                     "'cls') holds 1.38746 at flat index 0, not a whole number");
     ys[1] = short_y;
     BGM_ASSERT_FAILS(bgm_model_fit_multi(NULL, m, XS(d), 2, ys, 2, &o), BGM_E_SHAPE,
                      "xs[0] (64, 4) and ys[1] (output 'cls') (63,) hold different numbers "
@@ -788,8 +788,9 @@ START_TEST(fit_multi_rejects_bad_data_naming_the_tensor)
     ys[0] = v.ys[0];
     ys[1] = v.ys[0];
     bad.validation_ys = ys;
-    BGM_ASSERT_FAILS(bgm_model_fit_multi(NULL, m, XS(d), 2, YS(d), 2, &bad), BGM_E_DTYPE,
-                     "validation_ys[1] (output 'cls') is float32");
+    BGM_ASSERT_FAILS(bgm_model_fit_multi(NULL, m, XS(d), 2, YS(d), 2, &bad), BGM_E_INVALID,
+                     "validation_ys[1] (output 'cls') holds 0.324595 at flat index 0, not a "
+                     "whole number");
     bad = o;
     bad.validation_x = v.xs[0];
     bad.validation_y = v.ys[0];
@@ -880,7 +881,8 @@ START_TEST(evaluate_steps_and_losses_reject_bad_calls)
     ys[1] = d.ys[0];
     BGM_ASSERT_FAILS(bgm_model_compute_loss_multi(&loss, m, tape, ys, 2,
                                                   (const bgm_tensor *const *)pred, 2),
-                     BGM_E_DTYPE, "y_true[1] (output 'cls') is float32");
+                     BGM_E_INVALID, "float32 y_true[1] (output 'cls') holds 1.26958 at flat "
+                     "index 0, not a whole number");
     BGM_ASSERT_FAILS(bgm_model_compute_loss_multi(&loss, m, tape, YS(d), 2, NULL, 2),
                      BGM_E_INVALID, "'y_pred'");
     bgm_dataset_free(pair);

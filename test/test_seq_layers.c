@@ -214,9 +214,10 @@ START_TEST(conv1d_layer_config_is_keras_conv1d)
     ck_assert_str_eq(buf, "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"c1\", "
                           "\"trainable\": true, \"filters\": 8, \"kernel_size\": [3], "
                           "\"strides\": [1], \"padding\": \"causal\", \"dilation_rate\": [2], "
-                          "\"activation\": \"relu\", \"leaky_relu_alpha\": 0.200000003, "
+                          "\"activation\": \"relu\", "
                           "\"use_bias\": true, \"bias_initializer\": \"zeros\", "
-                          "\"kernel_initializer\": \"glorot_uniform\", \"kernel_l2\": 0}}");
+                          "\"kernel_initializer\": \"glorot_uniform\", "
+                          "\"kernel_regularizer\": null}}");
     bgm_layer_free(l);
 }
 END_TEST

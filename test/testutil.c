@@ -299,3 +299,13 @@ bgm_node *bgm_test_call(bgm_layer *l, bgm_node *const *in, int n)
     BGM_ASSERT_OK(bgm_layer_call(&y, l, in, n));
     return y;
 }
+
+void bgm_test_capture(void *ctx, const char *text)
+{
+    bgm_test_text *t = ctx;
+    size_t n = strlen(text);
+    if (t->len + n < sizeof t->buf) {
+        memcpy(t->buf + t->len, text, n + 1);
+        t->len += n;
+    }
+}

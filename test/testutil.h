@@ -95,6 +95,14 @@ unsigned char *bgm_test_read_file(const char *path, size_t *len);
  * independent of the library's and zlib's. */
 uint32_t bgm_test_crc32(const unsigned char *p, size_t n);
 
+/* Text a bgm_write_fn wrote: pass bgm_test_capture as the function and a
+ * zeroed bgm_test_text as its ctx (text past the buffer is dropped). */
+typedef struct bgm_test_text {
+    char buf[8192];
+    size_t len;
+} bgm_test_text;
+void bgm_test_capture(void *ctx, const char *text);
+
 /* Raises a test case's timeout (Check's default is 4 s). */
 #define BGM_TEST_SLOW(tc, seconds) tcase_set_timeout((tc), (seconds))
 

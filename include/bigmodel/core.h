@@ -55,7 +55,8 @@ typedef enum bgm_status {
     BGM_E_UNSUPPORTED = -8, /**< valid request this build or version cannot do */
     BGM_E_RANGE = -9,       /**< an index is outside its valid range */
     BGM_E_CANCELLED = -10,  /**< stopped on request (cancel flag, callback) */
-    BGM_E_INTERNAL = -11    /**< an internal invariant failed: a library bug */
+    BGM_E_INTERNAL = -11,   /**< an internal invariant failed: a library bug */
+    BGM_E_NONFINITE = -12   /**< training met a NaN or infinite loss or gradient */
 } bgm_status;
 
 /**

@@ -96,11 +96,16 @@ typedef struct bgm_metric_options {
     int pos_label;        /**< positive class (0 or 1) of BINARY averaging and AUC. Default 1 */
     float threshold;      /**< binary scores above it mean class 1. Default 0.5 */
     double zero_division; /**< value of undefined results (see above). Default 0.0 */
+    /** MACRO / MICRO / WEIGHTED averaging over classes 0..num_labels-1 only,
+     *  the counts of each still taken over all num_classes (scikit-learn's
+     *  labels= listing a subset of the classes present: map the listed ones
+     *  to 0..num_labels-1, the others after them). 0 = all. Default 0 */
+    int num_labels;
 } bgm_metric_options;
 
 /** Static initializer holding the defaults: bgm_metric_options o = BGM_METRIC_OPTIONS_INIT; */
 #define BGM_METRIC_OPTIONS_INIT \
-    {sizeof(bgm_metric_options), 0, 5, BGM_AVERAGE_BINARY, 1, 0.5f, 0.0}
+    {sizeof(bgm_metric_options), 0, 5, BGM_AVERAGE_BINARY, 1, 0.5f, 0.0, 0}
 
 /**
  * Fills opts with the defaults; pass size = sizeof *opts (libgit2's
@@ -229,7 +234,7 @@ BGM_API bgm_status bgm_classification_scores(double *precision, double *recall,
  * "weighted avg" lines. As in scikit-learn, the accuracy line becomes a
  * "micro avg" line with all three scores when some class occurs in neither
  * y_true nor y_pred. Undefined values print as 0 (scikit-learn's default);
- * use bgm_classification_scores for another zero_division value.
+ * bgm_classification_report_ex takes another zero_division value.
  *
  * snprintf-style: writes at most size bytes and always NUL-terminates when
  * size > 0 (buf may be NULL when size is 0). *needed (may be NULL) receives
@@ -251,6 +256,43 @@ BGM_API bgm_status bgm_classification_report(char *buf, size_t size, size_t *nee
                                              int num_classes,
                                              const char *const *class_names,
                                              int digits);
+
+/** Options of bgm_classification_report_ex; fill with bgm_report_options_init. */
+typedef struct bgm_report_options {
+    size_t size;                    /**< sizeof(bgm_report_options), set by the init function */
+    int digits;                     /**< decimals, 0..30. Default 2 */
+    double zero_division;           /**< printed for undefined values, finite (sklearn's
+                                         zero_division; "warn" prints 0). Default 0.0 */
+    const char *const *class_names; /**< num_labels (or num_classes) names, borrowed;
+                                         NULL: the ids "0", "1", .... Default NULL */
+    /** Report classes 0..num_labels-1 only (scikit-learn's labels= omitting
+     *  classes present in the data: map the listed ones to 0..num_labels-1,
+     *  the others after them): rows, averages and supports cover the listed
+     *  classes, their counts every sample. 0 = all num_classes. Default 0 */
+    int num_labels;
+} bgm_report_options;
+
+/**
+ * Fills opts with the defaults above; pass size = sizeof *opts.
+ * Errors: BGM_E_INVALID (NULL, size too small), BGM_E_UNSUPPORTED (size
+ * larger than this library knows).
+ */
+BGM_API bgm_status bgm_report_options_init(bgm_report_options *opts, size_t size);
+
+/**
+ * bgm_classification_report with options (opts NULL: the defaults): sklearn's
+ * classification_report(..., labels=[the first num_labels classes],
+ * zero_division=opts->zero_division, digits=opts->digits) byte for byte.
+ * With num_labels leaving out a class present in the data, the accuracy
+ * line is a "micro avg" line over the listed classes, as in scikit-learn.
+ * Errors: those of bgm_classification_report, and BGM_E_INVALID (opts not
+ * initialized, num_labels outside 0..num_classes, zero_division not finite).
+ */
+BGM_API bgm_status bgm_classification_report_ex(char *buf, size_t size, size_t *needed,
+                                                int *zero_division,
+                                                const bgm_tensor *y_true,
+                                                const bgm_tensor *y_pred, int num_classes,
+                                                const bgm_report_options *opts);
 
 #ifdef __cplusplus
 }

@@ -142,7 +142,9 @@ typedef enum bgm_loss_kind {
     BGM_LOSS_BINARY_CROSSENTROPY = 3,
     /** float32 one-hot targets (N, C). */
     BGM_LOSS_CATEGORICAL_CROSSENTROPY = 4,
-    /** int32 class ids (N) or (N, 1). */
+    /** int32 class ids (N) or (N, 1); float32 labels holding whole numbers
+     * are taken as class ids (as Keras casts them), others (2.5) fail with
+     * BGM_E_INVALID naming the first. */
     BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 5,
     /** A user function, set with bgm_model_set_loss_fn after compiling
      *  (Keras' compile(loss=fn)); float32 or int32 targets with the batch
@@ -1059,7 +1061,15 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size);
  * model's input, y does not fit the output, sample counts differ),
  * BGM_E_CANCELLED (the cancel flag was set), BGM_E_IO (a CSV logger could
  * not write), BGM_E_RANGE (a class id out of range), BGM_E_NOMEM; the
- * weights then hold the updates made so far.
+ * weights then hold the updates made so far. BGM_E_NONFINITE: a step's
+ * loss or a gradient was NaN or infinite (always checked, before the
+ * optimizer step); the message names the epoch and step (from 1) and the
+ * loss or the first weight ("dense_1/kernel") whose gradient is not
+ * finite; that step's update is not applied (weights, moving statistics
+ * and optimizer state are those after the last finite step) and the model
+ * can be trained again. With a non-finite loss the batch still ends for
+ * the callbacks, and when one of them stops training
+ * (bgm_callback_terminate_on_nan) fit ends normally with BGM_OK.
  */
 BGM_API bgm_status bgm_model_fit(bgm_history **history, bgm_model *m, const bgm_tensor *x,
                                  const bgm_tensor *y, const bgm_fit_options *opts);
@@ -1199,6 +1209,8 @@ BGM_API bgm_status bgm_model_evaluate_weighted(double *results, int n, const bgm
  * Errors: BGM_E_INVALID (NULL m, x or y; n < 0; NULL results with n > 0),
  * BGM_E_STATE (not compiled), and the data errors of bgm_model_fit; the
  * weights are unchanged unless the error came from the step itself.
+ * BGM_E_NONFINITE as in bgm_model_fit (no epoch or step in the message):
+ * the weights are left as before the call.
  */
 BGM_API bgm_status bgm_model_train_on_batch(double *results, int n, bgm_model *m,
                                             const bgm_tensor *x, const bgm_tensor *y);
@@ -1246,6 +1258,16 @@ BGM_API bgm_status bgm_model_test_on_batch_weighted(double *results, int n,
                                                     const bgm_tensor *const *xs, int nx,
                                                     const bgm_tensor *const *ys, int ny,
                                                     const bgm_tensor *sample_weight);
+
+/**
+ * Keras' predict_on_batch: the outputs for the batch xs[0..nx) (one tensor
+ * per input) run as one batch in inference mode, into outs[0..nout) (new
+ * tensors the caller frees): bgm_model_predict_multi with the batch size set
+ * to the number of samples. Reentrant.
+ * Errors: as bgm_model_predict_multi.
+ */
+BGM_API bgm_status bgm_model_predict_on_batch(bgm_tensor **outs, int nout, const bgm_model *m,
+                                              const bgm_tensor *const *xs, int nx);
 
 /**
  * Outputs of m for x (N, input shape...) in inference mode, in batches of
@@ -1297,7 +1319,7 @@ BGM_API int bgm_history_num_epochs(const bgm_history *h);
 /** Index of the i-th recorded epoch (initial_epoch + i); -1 when out of range. */
 BGM_API int bgm_history_epoch(const bgm_history *h, int i);
 
-/** Number of keys ("loss", "accuracy", "val_loss", ..., "lr"); 0 for NULL. */
+/** Number of keys ("loss", "accuracy", "val_loss", ..., "learning_rate"); 0 for NULL. */
 BGM_API int bgm_history_num_keys(const bgm_history *h);
 
 /** Key i, borrowed; NULL when out of range. */
@@ -1361,7 +1383,7 @@ typedef float (*bgm_epoch_lr_fn)(int epoch, float lr, void *ctx);
 /**
  * Keras' LearningRateScheduler: at the start of every epoch sets the
  * optimizer's rate to schedule(epoch, current rate, ctx), and records it as
- * "lr" in the logs. ctx is borrowed.
+ * "learning_rate" in the logs (Keras 3's name). ctx is borrowed.
  * Errors: BGM_E_INVALID (NULL out or schedule), BGM_E_NOMEM. During fit, a
  * negative or non-finite rate fails with BGM_E_INVALID.
  */
@@ -1389,9 +1411,9 @@ BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, v
  * saving on batches), and any log name ("{val_loss:.2f}", "{accuracy}").
  * Format specs: [[fill]align][sign][0][width][.precision][type] with type
  * d, f, e, E, g, G, % or none (a float without spec is written as Python's
- * repr). save_weights_only writes the weights only, as safetensors (then
- * filepath must end in ".safetensors"), else the whole model file
- * (bgm_model_save). With save_best_only it saves only when monitor improved
+ * repr). save_weights_only writes the weights only (bgm_model_save_weights:
+ * the library's weights file, or safetensors for a path ending in
+ * ".safetensors"), else the whole model file (bgm_model_save). With save_best_only it saves only when monitor improved
  * on the best value so far (initial_value_threshold, or none when NaN;
  * unlike the other callbacks it carries over to the next fit, as in Keras):
  * lower is better with mode "min", higher with "max", and with "auto" (or
@@ -1402,8 +1424,7 @@ BGM_API bgm_status bgm_callback_lambda(bgm_callback **out, bgm_callback_fn fn, v
  * lines to fit's output. filepath, monitor and mode are copied.
  * Errors: BGM_E_INVALID (NULL out, filepath or monitor; a malformed field
  * or an unsupported format spec in filepath, naming it; mode not "auto",
- * "min" or "max"; verbose not 0 or 1; save_freq < 0; save_weights_only
- * with a path not ending in ".safetensors"), BGM_E_NOMEM. During fit:
+ * "min" or "max"; verbose not 0 or 1; save_freq < 0), BGM_E_NOMEM. During fit:
  * BGM_E_INVALID (a field naming no log value: the message lists them; a
  * spec that does not fit the value, as "{loss:d}"), BGM_E_IO (a folder that
  * cannot be created or a file that cannot be written, naming the path).
@@ -1452,6 +1473,20 @@ BGM_API bgm_status bgm_callback_reduce_lr_on_plateau(bgm_callback **out, const c
  */
 BGM_API bgm_status bgm_callback_backup_and_restore(bgm_callback **out, const char *backup_dir,
                                                    int delete_checkpoint);
+
+/**
+ * Keras' TerminateOnNaN: at the end of a batch whose running "loss" is NaN
+ * or infinite, writes "Batch <b>: Invalid loss, terminating training" (b
+ * counted from 0 in the epoch) to fit's output and stops training: the
+ * epoch is closed as usual (its logs hold the non-finite loss) and fit
+ * returns BGM_OK. That batch's update is not applied (see BGM_E_NONFINITE
+ * at bgm_model_fit: without a callback that stops, fit returns that error).
+ * raise_error = 1 (Keras' raise_error=True) fails fit there instead, with
+ * BGM_E_NONFINITE and "TerminateOnNaN: NaN or Inf loss encountered at batch
+ * <b> of epoch <e> ...", printing nothing.
+ * Errors: BGM_E_INVALID (NULL out, raise_error not 0 or 1), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_callback_terminate_on_nan(bgm_callback **out, int raise_error);
 
 /** Epoch index at which early stopping stopped training in the last fit; -1 if it did not. */
 BGM_API int bgm_callback_stopped_epoch(const bgm_callback *cb);
@@ -1596,6 +1631,90 @@ BGM_API bgm_status bgm_model_save_weights_safetensors(const bgm_model *m, const 
  * BGM_E_UNSUPPORTED (a dtype other than F32, I32 or I64), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_model_load_weights_safetensors(bgm_model *m, const char *path);
+
+/* ---- configs, JSON, clones and weights files (Keras' get_config /
+ * from_config, to_json / model_from_json, clone_model, save_weights /
+ * load_weights) ---- */
+
+/**
+ * A new layer from its Keras config, the JSON bgm_layer_config_string
+ * writes: {"class_name": "Dense", "config": {"units": 10, ...}}. Keys left
+ * out keep Keras' defaults; "name", "trainable" and "dtype" ("float32")
+ * are read, "kernel_regularizer" is null or Keras' L2 object, initializers
+ * are names ("glorot_uniform") or Keras' objects ({"class_name":
+ * "GlorotUniform", ...}), keys Keras writes with null (bias_regularizer,
+ * constraints, ...) are accepted and ignored, and Keras options the library
+ * has no field for are accepted at the one value it implements
+ * ("data_format": "channels_last", GRU's "reset_after": true, ...). The
+ * layer is checked as its constructor checks it. The caller owns *out
+ * (bgm_layer_free).
+ * Errors: BGM_E_INVALID (NULL, malformed JSON naming the byte offset, an
+ * unknown class_name, an option the kind does not have, a value of the
+ * wrong type naming its offset, or out of range naming the value),
+ * BGM_E_UNSUPPORTED (a Keras option at a value the library does not
+ * implement, naming it and its offset), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_layer_from_config(bgm_layer **out, const char *json);
+
+/**
+ * m's architecture as Keras' model config JSON (model.to_json()):
+ * {"class_name": "Sequential" | "Functional", "config": {"name", "layers":
+ * [...], ...}}. A Sequential model lists an InputLayer and its layers'
+ * configs (and build_input_shape); a functional one lists InputLayers and
+ * layers, each with "name" and "inbound_nodes" (one {"args": [...],
+ * "kwargs": {}} per call, tensors as Keras 3's __keras_tensor__ with
+ * keras_history [layer, call, output]), then "input_layers" and
+ * "output_layers". snprintf-style: writes at most size bytes (always
+ * NUL-terminated when size > 0) and sets *needed (may be NULL) to the size
+ * the whole text needs. Weights and compile state are not part of it.
+ * Errors: BGM_E_INVALID (m NULL, buf NULL with size > 0).
+ */
+BGM_API bgm_status bgm_model_to_json(char *buf, size_t size, size_t *needed,
+                                     const bgm_model *m);
+
+/**
+ * A new model, with fresh weights drawn from seed, of the architecture in
+ * json: what bgm_model_to_json writes, or a Keras 3 (or Keras 2) model
+ * config of the layers this library has. A Sequential config needs an
+ * InputLayer first or "build_input_shape"; a functional one names every
+ * layer and its inbound nodes. The caller owns *out (bgm_model_free).
+ * Errors: BGM_E_INVALID (NULL, malformed JSON naming the offset, an unknown
+ * class_name, a bad layer config naming the layer, a keras_history naming
+ * an unknown layer or call), BGM_E_FORMAT (layers that cannot be built on
+ * their inputs, naming the layer and the shapes, as for a model file),
+ * BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_from_json(bgm_model **out, const char *json, uint64_t seed);
+
+/**
+ * A new model of m's architecture (the same layers, names, configs and
+ * graph) with fresh weights drawn from seed, uncompiled (Keras'
+ * clone_model). The caller owns *out (bgm_model_free).
+ * Errors: BGM_E_INVALID (NULL), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_clone(bgm_model **out, const bgm_model *m, uint64_t seed);
+
+/**
+ * Writes m's weights alone to path, atomically: a .bgm archive holding
+ * every weight under its name, in the model's order ("weights.format" =
+ * "bigmodel-weights"); a path ending in ".safetensors" writes
+ * bgm_model_save_weights_safetensors' file instead.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO (naming the path), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_save_weights(const bgm_model *m, const char *path);
+
+/**
+ * Reads weights written by bgm_model_save_weights (or the weights of a
+ * model file) into m, matched by position and shape as Keras does, so a
+ * clone or a model rebuilt from its JSON reads them whatever its layer
+ * names; ".safetensors" paths read with bgm_model_load_weights_safetensors.
+ * On error m is unchanged.
+ * Errors: BGM_E_INVALID (NULL), BGM_E_IO, BGM_E_FORMAT (not a weights or
+ * model file), BGM_E_SHAPE (weights of another architecture: names the
+ * first weight that does not match, with both shapes, or the first one
+ * missing or extra), BGM_E_NOMEM.
+ */
+BGM_API bgm_status bgm_model_load_weights(bgm_model *m, const char *path);
 
 #ifdef __cplusplus
 }

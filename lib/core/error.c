@@ -52,6 +52,7 @@ BGM_API const char *bgm_status_string(bgm_status status)
     case BGM_E_RANGE: return "BGM_E_RANGE";
     case BGM_E_CANCELLED: return "BGM_E_CANCELLED";
     case BGM_E_INTERNAL: return "BGM_E_INTERNAL";
+    case BGM_E_NONFINITE: return "BGM_E_NONFINITE";
     }
     return "BGM_E_UNKNOWN";
 }

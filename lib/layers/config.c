@@ -233,11 +233,7 @@ bgm_layer *bgm__layer_checked(bgm_layer *l)
 
 /* ---- the config as JSON ------------------------------------------------------ */
 
-/* Appends to buf[0..size) at *used like snprintf, counting what does not fit. */
-static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
-    BGM__PRINTF(4, 5);
-
-static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+void bgm__append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -247,6 +243,8 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
     if (n > 0)
         *used += (size_t)n;
 }
+
+#define append bgm__append
 
 /* lines ('\n'-separated) as a JSON list of strings, escaped; NULL as null. */
 static void lines_json(char *buf, size_t size, size_t *used, const char *lines)
@@ -271,23 +269,61 @@ static void lines_json(char *buf, size_t size, size_t *used, const char *lines)
     append(buf, size, used, "\"]");
 }
 
-/* {"class_name": "Dense", "config": {"name": ..., "trainable": ..., fields}}.
- * Names, kinds and enum names are [A-Za-z0-9_.-], so only lines need escaping. */
-static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l, int wrapped)
+/* The fields Keras spells otherwise in configs: the L2 factor is Keras'
+ * kernel_regularizer, leaky_relu_alpha only shows with a leaky ReLU, and
+ * ZeroPadding2D's four sizes are ((top, bottom), (left, right)). Returns 1
+ * when it wrote (or deliberately skipped) f. */
+static int keras_field(char *buf, size_t size, size_t *used, const bgm_layer *l,
+                       const bgm__field *f, const char *sep)
 {
-    int i, k;
+    if (strcmp(f->key, "kernel_l2") == 0) {
+        if (l->l2 > 0)
+            append(buf, size, used, "%s\"kernel_regularizer\": {\"module\": "
+                   "\"keras.regularizers\", \"class_name\": \"L2\", \"config\": "
+                   "{\"l2\": %.9g}, \"registered_name\": null}", sep, (double)l->l2);
+        else
+            append(buf, size, used, "%s\"kernel_regularizer\": null", sep);
+        return 1;
+    }
+    if (strcmp(f->key, "leaky_relu_alpha") == 0)
+        return l->activation != BGM_ACT_LEAKY_RELU;
+    if (f->type == BGM__FIELD_INTS && f->count == 4) {
+        append(buf, size, used, "%s\"%s\": [[%lld, %lld], [%lld, %lld]]", sep, f->key,
+               (long long)l->pad[0], (long long)l->pad[1], (long long)l->pad[2],
+               (long long)l->pad[3]);
+        return 1;
+    }
+    return 0;
+}
+
+/* {"class_name": "Dense", "config": {"name": ..., "trainable": ..., fields}
+ * without the closing brace, so a model's config can add keys. Names, kinds
+ * and enum names are [A-Za-z0-9_.-], so nothing needs escaping. */
+void bgm__layer_config_json(char *buf, size_t size, size_t *used, const bgm_layer *l,
+                            int wrapped)
+{
+    int i, k, first = 1;
     append(buf, size, used, "{\"class_name\": \"%s\", \"config\": {", l->ops->kind);
-    if (!wrapped)
+    if (!wrapped) {
         append(buf, size, used, "\"name\": \"%s\", \"trainable\": %s", l->name,
                l->trainable ? "true" : "false");
+        first = 0;
+    }
     for (i = 0; i < l->ops->nfields; i++) {
         const bgm__field *f = &l->ops->fields[i];
         const char *p = (const char *)l + f->offset;
+        const char *sep = first ? "" : ", ";
         int64_t v[BGM_MAX_DIMS];
         float x;
         int e;
         bgm_layer *inner;
-        append(buf, size, used, "%s\"%s\": ", wrapped && i == 0 ? "" : ", ", f->key);
+        size_t before = *used;
+        if (keras_field(buf, size, used, l, f, sep)) {
+            first = first && *used == before;
+            continue;
+        }
+        first = 0;
+        append(buf, size, used, "%s\"%s\": ", sep, f->key);
         switch (f->type) {
         case BGM__FIELD_INT:
             memcpy(v, p, sizeof *v);
@@ -316,7 +352,8 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
             break;
         case BGM__FIELD_LAYER:
             memcpy(&inner, p, sizeof inner);
-            config_json(buf, size, used, inner, 1);
+            bgm__layer_config_json(buf, size, used, inner, 1);
+            append(buf, size, used, "}");
             break;
         case BGM__FIELD_LINES: {
             const char *lines;
@@ -358,13 +395,12 @@ static void config_json(char *buf, size_t size, size_t *used, const bgm_layer *l
             append(buf, size, used, "\"");
         }
     }
-    append(buf, size, used, "}}");
+    append(buf, size, used, "}");
 }
 
-BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *needed,
-                                           const bgm_layer *layer)
+bgm_status bgm__string_out(char *buf, size_t size, size_t *needed, const void *obj,
+                           const char *what, bgm__text_writer write, const char *fn)
 {
-    static const char *fn = "bgm_layer_config_string";
     size_t used = 0;
     if (needed)
         *needed = 0;
@@ -372,11 +408,25 @@ BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *neede
         return bgm__fail(BGM_E_INVALID, "%s: buf is NULL with size %zu", fn, size);
     if (size > 0)
         buf[0] = '\0';
-    BGM__CHECK_NULL(layer, fn);
-    config_json(buf, size, &used, layer, 0);
+    if (!obj)
+        return bgm__fail(BGM_E_INVALID, "%s: argument '%s' is NULL", fn, what);
+    write(buf, size, &used, obj);
     if (needed)
         *needed = used + 1;
     if (size > 0 && used >= size)
         buf[size - 1] = '\0';
     return BGM_OK;
+}
+
+static void layer_config(char *buf, size_t size, size_t *used, const void *layer)
+{
+    bgm__layer_config_json(buf, size, used, layer, 0);
+    append(buf, size, used, "}");
+}
+
+BGM_API bgm_status bgm_layer_config_string(char *buf, size_t size, size_t *needed,
+                                           const bgm_layer *layer)
+{
+    return bgm__string_out(buf, size, needed, layer, "layer", layer_config,
+                           "bgm_layer_config_string");
 }

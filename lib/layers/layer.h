@@ -218,6 +218,9 @@ typedef struct bgm__layer_ops {
     /* Optional: as the first layer of a Sequential model, sets the model's
      * input *in (TextVectorization: the vectorized strings). */
     bgm_status (*model_input)(const bgm_layer *l, bgm__shape *in);
+    /* Optional: makes what the fields imply once a config set them, after
+     * the kind's check (TextVectorization: the vocabulary's lookup). */
+    bgm_status (*configured)(bgm_layer *l, const char *fn);
 } bgm__layer_ops;
 
 /* One config entry of a custom layer (custom.c). */
@@ -382,6 +385,27 @@ bgm_status bgm__layer_set(bgm_layer *l, const char *fn, const char *what, size_t
 /* l after a constructor filled its fields: l, or NULL (freed, error set
  * naming the constructor) when a field is invalid. */
 bgm_layer *bgm__layer_checked(bgm_layer *l);
+
+/* Appends to buf[0..size) at *used like snprintf, counting in *used what
+ * does not fit (so *used + 1 is the size a second call needs). */
+void bgm__append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+    BGM__PRINTF(4, 5);
+
+/* Writes an object's text with bgm__append. */
+typedef void (*bgm__text_writer)(char *buf, size_t size, size_t *used, const void *obj);
+
+/* The snprintf-style public functions (bgm_layer_config_string): checks the
+ * arguments (fn names them, what names obj), writes obj's text into
+ * buf[0..size), always NUL-terminated when size > 0, and sets *needed (may
+ * be NULL) to the size the whole text needs. */
+bgm_status bgm__string_out(char *buf, size_t size, size_t *needed, const void *obj,
+                           const char *what, bgm__text_writer write, const char *fn);
+
+/* Appends l's Keras config {"class_name": ..., "config": {...} without the
+ * closing brace (wrapped: without name and trainable, as inside a
+ * Bidirectional). */
+void bgm__layer_config_json(char *buf, size_t size, size_t *used, const bgm_layer *l,
+                            int wrapped);
 
 /* All kinds, for files and configs; NULL when none is called kind. */
 const bgm__layer_ops *bgm__layer_kind_by_name(const char *kind);

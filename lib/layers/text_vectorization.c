@@ -550,16 +550,22 @@ static bgm_status text_model_input(const bgm_layer *l, bgm__shape *in)
     return BGM_OK;
 }
 
+/* The lookup of a vocabulary set by a config or a file. */
+static bgm_status text_configured(bgm_layer *l, const char *fn)
+{
+    if (l->lookup || !l->vocabulary)
+        return BGM_OK;
+    return make_lookup(l, fn, &l->lookup);
+}
+
 static bgm_status text_build(bgm_layer *l, const bgm__shape *in, int nin, bgm__shape *out)
 {
     char want[BGM__SHAPE_STR_SIZE], got[BGM__SHAPE_STR_SIZE];
     bgm__shape need;
     bgm_status s;
-    if (!l->lookup && l->vocabulary) { /* loaded from a file or a config */
-        s = make_lookup(l, l->ops->ctor, &l->lookup);
-        if (s != BGM_OK)
-            return s;
-    }
+    s = text_configured(l, l->ops->ctor); /* loaded from a file */
+    if (s != BGM_OK)
+        return s;
     s = text_model_input(l, &need);
     if (s != BGM_OK)
         return s;
@@ -629,7 +635,7 @@ const bgm__layer_ops bgm__text_vectorization_ops = {
     .ctor = "bgm_layer_text_vectorization", .fields = text_fields,
     .nfields = BGM__NFIELDS(text_fields), .check = text_check, .build = text_build,
     .forward = text_forward, .init_weights = text_init, .decode = BGM__DECODE_NONE,
-    .model_input = text_model_input};
+    .model_input = text_model_input, .configured = text_configured};
 
 BGM_API bgm_layer *bgm_layer_text_vectorization(int64_t max_tokens,
                                                 bgm_text_output_mode output_mode,

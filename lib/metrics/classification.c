@@ -79,26 +79,31 @@ void bgm__prf_class(bgm__prf *out, int64_t *support, int *flags, const int64_t *
 }
 
 void bgm__prf_average(bgm__prf *out, int *flags, const int64_t *cm, int num_classes,
-                      bgm_average average, int pos_label, double zero_division,
-                      double *scratch)
+                      int num_listed, bgm_average average, int pos_label,
+                      double zero_division, double *scratch)
 {
     double *p = scratch, *r = p + num_classes, *f = r + num_classes, *w = f + num_classes;
     double total;
-    int64_t tp = 0, n = 0, support;
-    int c;
+    int64_t tp = 0, n = 0, predicted = 0, support;
+    int c, i;
     if (average == BGM_AVERAGE_BINARY) {
         bgm__prf_class(out, &support, flags, cm, num_classes, pos_label, zero_division);
         return;
     }
     if (average == BGM_AVERAGE_MICRO) {
-        for (c = 0; c < num_classes; c++)
+        /* sums of the listed classes' counts; with every class listed both
+         * totals are the number of samples */
+        for (c = 0; c < num_listed; c++) {
             tp += cm[(int64_t)c * num_classes + c];
-        for (c = 0; c < num_classes * num_classes; c++)
-            n += cm[c];
-        prf_from_counts(out, flags, tp, n, n, zero_division);
+            for (i = 0; i < num_classes; i++) {
+                n += cm[(int64_t)c * num_classes + i];
+                predicted += cm[(int64_t)i * num_classes + c];
+            }
+        }
+        prf_from_counts(out, flags, tp, predicted, n, zero_division);
         return;
     }
-    for (c = 0; c < num_classes; c++) {
+    for (c = 0; c < num_listed; c++) {
         bgm__prf s;
         bgm__prf_class(&s, &support, flags, cm, num_classes, c, zero_division);
         p[c] = s.precision;
@@ -108,27 +113,27 @@ void bgm__prf_average(bgm__prf *out, int *flags, const int64_t *cm, int num_clas
         n += support;
     }
     if (average == BGM_AVERAGE_MACRO) {
-        out->precision = pairwise_sum(p, num_classes) / num_classes;
-        out->recall = pairwise_sum(r, num_classes) / num_classes;
-        out->f1 = pairwise_sum(f, num_classes) / num_classes;
+        out->precision = pairwise_sum(p, num_listed) / num_listed;
+        out->recall = pairwise_sum(r, num_listed) / num_listed;
+        out->f1 = pairwise_sum(f, num_listed) / num_listed;
         return;
     }
-    /* weighted; with labels = every class, predictions and truths total n alike */
+    /* weighted by the listed classes' supports */
     if (n == 0) {
         out->precision = out->recall = out->f1 = zero_division;
         *flags |= BGM_ZERO_DIVISION_PRECISION | BGM_ZERO_DIVISION_RECALL |
                   BGM_ZERO_DIVISION_F1;
         return;
     }
-    total = pairwise_sum(w, num_classes);
-    for (c = 0; c < num_classes; c++) {
+    total = pairwise_sum(w, num_listed);
+    for (c = 0; c < num_listed; c++) {
         p[c] *= w[c];
         r[c] *= w[c];
         f[c] *= w[c];
     }
-    out->precision = pairwise_sum(p, num_classes) / total;
-    out->recall = pairwise_sum(r, num_classes) / total;
-    out->f1 = pairwise_sum(f, num_classes) / total;
+    out->precision = pairwise_sum(p, num_listed) / total;
+    out->recall = pairwise_sum(r, num_listed) / total;
+    out->f1 = pairwise_sum(f, num_listed) / total;
 }
 
 BGM_API bgm_status bgm_classification_scores(double *precision, double *recall,

@@ -17,10 +17,12 @@ typedef struct bgm__prf {
 void bgm__prf_class(bgm__prf *out, int64_t *support, int *flags, const int64_t *cm,
                     int num_classes, int c, double zero_division);
 
-/* Averaged scores (sklearn's np.average, bit for bit); pos_label is used by
- * BGM_AVERAGE_BINARY only. scratch holds BGM__PRF_SCRATCH(C) doubles. */
+/* Averaged scores (sklearn's np.average, bit for bit) over classes
+ * 0..num_listed-1 (sklearn's labels=; the counts of each over every class);
+ * pos_label is used by BGM_AVERAGE_BINARY only. scratch holds
+ * BGM__PRF_SCRATCH(C) doubles. */
 void bgm__prf_average(bgm__prf *out, int *flags, const int64_t *cm, int num_classes,
-                      bgm_average average, int pos_label, double zero_division,
-                      double *scratch);
+                      int num_listed, bgm_average average, int pos_label,
+                      double zero_division, double *scratch);
 
 #endif

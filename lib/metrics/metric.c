@@ -117,6 +117,7 @@ static bgm_status read_options(bgm_metric_options *o, const char *func,
     BGM__TAKE(pos_label);
     BGM__TAKE(threshold);
     BGM__TAKE(zero_division);
+    BGM__TAKE(num_labels);
 #undef BGM__TAKE
     return BGM_OK;
 }
@@ -165,6 +166,9 @@ static bgm_status check_kind_options(const char *func, bgm_metric_kind kind,
             return bgm__fail(BGM_E_INVALID, "%s: %s with %s averaging needs num_classes "
                              ">= 1, got %d", func, name, average_name(o->average),
                              o->num_classes);
+        if (o->num_labels < 0 || o->num_labels > o->num_classes)
+            return bgm__fail(BGM_E_INVALID, "%s: num_labels = %d, expected 0 (all) to "
+                             "num_classes = %d", func, o->num_labels, o->num_classes);
         break;
     case BGM_METRIC_AUC:
         return check_binary(func, "AUC", o);
@@ -328,8 +332,9 @@ static double value_of(const bgm_metric *m, int *undefined)
     case BGM_METRIC_PRECISION:
     case BGM_METRIC_RECALL:
     case BGM_METRIC_F1:
-        bgm__prf_average(&prf, &flags, m->cm, m->num_classes, m->opts.average,
-                         m->opts.pos_label, zd, m->scratch);
+        bgm__prf_average(&prf, &flags, m->cm, m->num_classes,
+                         m->opts.num_labels ? m->opts.num_labels : m->num_classes,
+                         m->opts.average, m->opts.pos_label, zd, m->scratch);
         if (m->kind == BGM_METRIC_PRECISION) {
             *undefined = (flags & BGM_ZERO_DIVISION_PRECISION) != 0;
             return prf.precision;

@@ -15,6 +15,8 @@ typedef struct bgm__reader {
     const char *src;           /* the path, or "<memory>" */
     const char *fn;
     int version;               /* model.format_version */
+    int arch_only;             /* 1: the architecture alone (configs, clones): no
+                                  weight tensors are looked for */
 } bgm__reader;
 
 /* BGM_E_FORMAT with "fn: src: message". */

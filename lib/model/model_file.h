@@ -30,6 +30,22 @@ extern const bgm__enum_name bgm__loss_names[], bgm__metric_kind_names[],
 void bgm__model_file_tensor_name(char *buf, size_t size, int version, int layer,
                                  const char *weight);
 
+/* Adds layer l's kind and fields under prefix ("layers.3."; wrapped: a
+ * Bidirectional's inner layer, without name and trainable flag). */
+bgm_status bgm__model_put_layer(bgm_archive *a, const char *prefix, const bgm_layer *l,
+                                int wrapped);
+
+/* Adds m's architecture to a (model.type, format version, seed as the
+ * creation seed, generator, layers, nodes): what a model file and a clone
+ * share. */
+bgm_status bgm__model_put_architecture(bgm_archive *a, const bgm_model *m, uint64_t seed);
+
+/* A new model, freshly initialized from its seed, of the architecture in a
+ * (keys as bgm__model_put_architecture writes them; weights, compile state
+ * and generator state are not read). Errors name fn and src. */
+bgm_status bgm__model_from_architecture(bgm_model **out, const bgm_archive *a,
+                                        const char *src, const char *fn);
+
 /* Size of a buffer for a model file tensor name. */
 #define BGM__FILE_TENSOR_NAME_SIZE (BGM__WEIGHT_NAME_SIZE + 32)
 

@@ -241,7 +241,10 @@ const char *bgm__loss_name(bgm_loss_kind loss);
 
 /* Checks that y fits output j's compiled loss for n samples; what names y
  * in messages. *view receives y or a new reshaped view of it ((N, 1) labels
- * as (N), (N) targets as (N, 1)) that the caller frees when it differs from y. */
+ * as (N), (N) targets as (N, 1)), or for float32 labels of the sparse
+ * cross-entropy an int32 copy (Keras casts them; values that are not whole
+ * numbers fail naming the first), that the caller frees when it differs
+ * from y. */
 bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const char *what,
                               const bgm_tensor *y, int64_t n, bgm_tensor **view);
 

@@ -273,7 +273,7 @@ static bgm_status check_weights(const loader *ld, const bgm_layer *l, int index,
     if (!shape_product(out->d, out->ndim, &n))
         return bad(ld, "%s: output %s has more than 2^63 elements per sample", what,
                    bgm__shape_str(a_str, sizeof a_str, out->d, out->ndim));
-    for (k = 0; k < l->nweights; k++) {
+    for (k = 0; !ld->arch_only && k < l->nweights; k++) {
         const bgm__weight_spec *sp = &l->specs[k];
         const bgm_tensor *t = NULL;
         snprintf(weight, sizeof weight, "%s/%s", l->name, sp->name);
@@ -680,24 +680,34 @@ static bgm_status read_training_state(const loader *ld, bgm_model *m)
     return BGM_OK;
 }
 
+/* The model of the architecture in a (header, seed, layers and graph). */
+static bgm_status read_architecture(loader *ld, const bgm_archive *a, const char *src,
+                                    const char *fn, int arch_only, bgm_model **out)
+{
+    int64_t seed = 0;
+    int functional = 0;
+    bgm_status s;
+    ld->a = a;
+    ld->src = src;
+    ld->fn = fn;
+    ld->version = 0;
+    ld->arch_only = arch_only;
+    s = read_header(ld, &functional);
+    if (s == BGM_OK)
+        s = bgm__rd_get_int(ld, "model.seed", &seed);
+    if (s == BGM_OK)
+        s = functional ? read_functional(ld, (uint64_t)seed, out)
+                       : read_sequential(ld, (uint64_t)seed, out);
+    return s;
+}
+
 static bgm_status load_archive(bgm_model **out, const bgm_archive *a, const char *src,
                                const char *fn)
 {
     loader ld;
     bgm_model *m = NULL;
-    int64_t seed = 0;
-    int functional = 0;
     bgm_status s;
-    ld.a = a;
-    ld.src = src;
-    ld.fn = fn;
-    ld.version = 0;
-    s = read_header(&ld, &functional);
-    if (s == BGM_OK)
-        s = bgm__rd_get_int(&ld, "model.seed", &seed);
-    if (s == BGM_OK)
-        s = functional ? read_functional(&ld, (uint64_t)seed, &m)
-                       : read_sequential(&ld, (uint64_t)seed, &m);
+    s = read_architecture(&ld, a, src, fn, 0, &m);
     if (s == BGM_OK)
         s = check_tensor_names(&ld, m);
     if (s == BGM_OK)
@@ -712,6 +722,14 @@ static bgm_status load_archive(bgm_model **out, const bgm_archive *a, const char
     }
     *out = m;
     return BGM_OK;
+}
+
+bgm_status bgm__model_from_architecture(bgm_model **out, const bgm_archive *a,
+                                        const char *src, const char *fn)
+{
+    loader ld;
+    *out = NULL;
+    return read_architecture(&ld, a, src, fn, 1, out);
 }
 
 /* Prefixes an archive error with fn, keeping its status. */

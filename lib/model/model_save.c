@@ -41,8 +41,8 @@ static bgm_status put_str(bgm_archive *a, const char *prefix, const char *field,
 
 /* The configuration of l under prefix ("layers.3." or "layers.3.layer."):
  * its kind and every field of the kind's table. */
-static bgm_status put_layer(bgm_archive *a, const char *prefix, const bgm_layer *l,
-                            int wrapped)
+bgm_status bgm__model_put_layer(bgm_archive *a, const char *prefix, const bgm_layer *l,
+                                int wrapped)
 {
     bgm_status s = put_str(a, prefix, "kind", l->ops->kind);
     int i;
@@ -83,7 +83,7 @@ static bgm_status put_layer(bgm_archive *a, const char *prefix, const bgm_layer 
         case BGM__FIELD_LAYER:
             memcpy(&inner, p, sizeof inner);
             snprintf(key, sizeof key, "%s%s.", prefix, f->key);
-            s = put_layer(a, key, inner, 1);
+            s = bgm__model_put_layer(a, key, inner, 1);
             break;
         case BGM__FIELD_LINES: {
             const char *lines;
@@ -158,7 +158,7 @@ static bgm_status put_graph(bgm_archive *a, const bgm_model *m)
     return s;
 }
 
-static bgm_status put_architecture(bgm_archive *a, const bgm_model *m)
+bgm_status bgm__model_put_architecture(bgm_archive *a, const bgm_model *m, uint64_t seed)
 {
     int64_t rng[6];
     uint32_t spare;
@@ -169,7 +169,7 @@ static bgm_status put_architecture(bgm_archive *a, const bgm_model *m)
     if (s == BGM_OK)
         s = bgm_archive_add_int64(a, "model.format_version", BGM__MODEL_FORMAT_VERSION);
     if (s == BGM_OK)
-        s = bgm_archive_add_int64(a, "model.seed", (int64_t)m->seed);
+        s = bgm_archive_add_int64(a, "model.seed", (int64_t)seed);
     /* The generator, spare normal included, so dropout and shuffles continue. */
     for (i = 0; i < 4; i++)
         rng[i] = (int64_t)m->rng.s[i];
@@ -185,7 +185,7 @@ static bgm_status put_architecture(bgm_archive *a, const bgm_model *m)
     for (i = 0; s == BGM_OK && i < m->nlayers; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "layers.%d.", i);
-        s = put_layer(a, prefix, m->layers[i], 0);
+        s = bgm__model_put_layer(a, prefix, m->layers[i], 0);
     }
     if (s == BGM_OK)
         s = put_graph(a, m);
@@ -373,7 +373,7 @@ BGM_API bgm_status bgm_model_save(const bgm_model *m, const char *path, unsigned
                          "BGM_ARCHIVE_COMPRESS is defined)", fn, flags & ~BGM_ARCHIVE_COMPRESS);
     s = bgm_archive_create(&a);
     if (s == BGM_OK)
-        s = put_architecture(a, m);
+        s = bgm__model_put_architecture(a, m, m->seed);
     if (s == BGM_OK)
         s = put_weights(a, m);
     if (s == BGM_OK)

@@ -381,7 +381,7 @@ bgm_status bgm__callback_epoch_end(bgm_callback *cb, bgm__train_state *st, int e
     case EARLY_STOPPING:
         return early_stopping_epoch_end(cb, st, epoch, logs);
     case LR_SCHEDULER:
-        bgm__logs_set(logs, "lr", bgm_optimizer_get_lr(bgm_model_optimizer(st->model)));
+        bgm__logs_set(logs, "learning_rate", bgm_optimizer_get_lr(bgm_model_optimizer(st->model)));
         return BGM_OK;
     case CSV_LOGGER:
         return csv_epoch_end(cb, epoch, logs);

@@ -264,7 +264,7 @@ static bgm_status save(checkpoint *ck, bgm__train_state *st, int epoch, int64_t 
     s = bgm__make_dirs(path, 0, "ModelCheckpoint");
     if (s != BGM_OK)
         return s;
-    s = ck->save_weights_only ? bgm_model_save_weights_safetensors(st->model, path)
+    s = ck->save_weights_only ? bgm_model_save_weights(st->model, path)
                               : bgm_model_save(st->model, path, 0);
     if (s != BGM_OK) {
         snprintf(msg, sizeof msg, "%s", bgm_last_error());
@@ -305,12 +305,6 @@ static const bgm__callback_ops checkpoint_batch_ops = {
     .wants_batches = 1, .batch_end = ck_batch_end,
     .epoch_end = ck_epoch_end, .free_impl = ck_free};
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 BGM_API bgm_status bgm_callback_model_checkpoint(bgm_callback **out, const char *filepath,
                                                  const char *monitor, int verbose,
                                                  int save_best_only, int save_weights_only,
@@ -331,10 +325,6 @@ BGM_API bgm_status bgm_callback_model_checkpoint(bgm_callback **out, const char 
     if (save_freq < 0)
         return bgm__fail(BGM_E_INVALID, "%s: save_freq = %lld, expected 0 (every epoch) or a "
                          "number of batches", fn, (long long)save_freq);
-    if (save_weights_only && !ends_with(filepath, ".safetensors"))
-        return bgm__fail(BGM_E_INVALID, "%s: with save_weights_only the weights are written "
-                         "as safetensors, so filepath must end in '.safetensors'; got '%s'",
-                         fn, filepath);
     s = check_fields(filepath, fn);
     if (s != BGM_OK)
         return s;

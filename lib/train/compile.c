@@ -245,7 +245,7 @@ static bgm_status push_output_metrics(metric_list *l, const bgm_model *m, int j,
     return s;
 }
 
-/* Room in the logs for every value, its "val_" twin and "lr". */
+/* Room in the logs for every value, its "val_" twin and "learning_rate". */
 static bgm_status check_log_room(const bgm_model *m, int nmetrics, const char *fn)
 {
     int values = 1 + (m->noutputs > 1 ? m->noutputs : 0) + nmetrics;

@@ -225,16 +225,33 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
     return predict(out, 1, m, &x, 1, batch_size, fn);
 }
 
-BGM_API bgm_status bgm_model_predict_multi(bgm_tensor **outs, int nout, const bgm_model *m,
-                                           const bgm_tensor *const *xs, int nx,
-                                           int64_t batch_size)
+/* bgm_model_predict_multi under fn's name; whole: the batch size is the
+ * number of samples. */
+static bgm_status predict_multi(bgm_tensor **outs, int nout, const bgm_model *m,
+                                const bgm_tensor *const *xs, int nx, int64_t batch_size,
+                                int whole, const char *fn)
 {
-    static const char *fn = "bgm_model_predict_multi";
     int i;
     BGM__CHECK_NULL(outs, fn);
     for (i = 0; i < nout; i++)
         outs[i] = NULL;
     BGM__CHECK_NULL(m, fn);
     BGM__CHECK_NULL(xs, fn);
+    if (whole) /* predict checks xs; a bad one gets its message there */
+        batch_size = nx > 0 && xs[0] && bgm_tensor_ndim(xs[0]) > 0 && bgm_tensor_dim(xs[0], 0) > 0
+                         ? bgm_tensor_dim(xs[0], 0) : 1;
     return predict(outs, nout, m, xs, nx, batch_size, fn);
+}
+
+BGM_API bgm_status bgm_model_predict_multi(bgm_tensor **outs, int nout, const bgm_model *m,
+                                           const bgm_tensor *const *xs, int nx,
+                                           int64_t batch_size)
+{
+    return predict_multi(outs, nout, m, xs, nx, batch_size, 0, "bgm_model_predict_multi");
+}
+
+BGM_API bgm_status bgm_model_predict_on_batch(bgm_tensor **outs, int nout, const bgm_model *m,
+                                              const bgm_tensor *const *xs, int nx)
+{
+    return predict_multi(outs, nout, m, xs, nx, 0, 1, "bgm_model_predict_on_batch");
 }

@@ -88,6 +88,7 @@ typedef struct fit_run {
     int streams_open;                /* bgm__stream_open succeeded on both */
     bgm_metric **metrics, **val_metrics;
     bgm_tensor **grads;              /* the tape's gradients of one step */
+    float *state;                    /* room for the model's state (bgm__train_batch) */
     bgm_history *history;
     bgm__progress progress;
     bgm__train_state st;
@@ -181,6 +182,7 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     int64_t steps = epoch_steps(r), step = 0, seen = 0;
     bgm__losses sums = {0}, losses;
     bgm_logs logs;
+    char nan_msg[1024];
     bgm_status s = BGM_OK;
     int i, more;
     logs.n = 0;
@@ -206,10 +208,17 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     memset(&a, 0, sizeof a);
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
-        s = bgm__train_batch(m, xb, yb, r->sw, r->grads, r->metrics, losses, fn);
+        int nan_loss;
+        s = bgm__train_batch(m, xb, yb, r->sw, r->grads, r->state, r->metrics, losses,
+                             epoch, step, fn);
         bgm__arrays_free(&a);
-        if (s != BGM_OK)
+        /* A non-finite loss still ends its batch for the callbacks, so that
+         * one of them (TerminateOnNaN) may stop training cleanly. */
+        nan_loss = s == BGM_E_NONFINITE && !isfinite(losses[0]) && r->has_lambda;
+        if (s != BGM_OK && !nan_loss)
             return s;
+        if (nan_loss)
+            snprintf(nan_msg, sizeof nan_msg, "%s", bgm_last_error());
         for (i = 0; i <= m->noutputs; i++)
             sums[i] += losses[i] * (double)b;
         seen += b;
@@ -224,6 +233,11 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
                                             &logs);
             if (s != BGM_OK)
                 return s;
+        }
+        if (nan_loss && !r->st.stop) {
+            if (r->progress.in_place)
+                r->progress.write(r->progress.ctx, "\n");
+            return bgm__fail(BGM_E_NONFINITE, "%s", nan_msg);
         }
         if (cancelled(r)) {
             if (r->progress.in_place)
@@ -280,8 +294,9 @@ static bgm_status prepare_common(fit_run *r, const char *fn)
         s = bgm_tape_create(&m->tape);
     if (s == BGM_OK) {
         r->grads = calloc((size_t)m->ntrainable + 1, sizeof *r->grads);
+        r->state = malloc(((size_t)m->nstate + 1) * sizeof *r->state);
         r->history = bgm__history_new();
-        if (!r->grads || !r->history)
+        if (!r->grads || !r->state || !r->history)
             s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     }
     return s;
@@ -419,6 +434,7 @@ static void release(fit_run *r)
     bgm__metrics_free(r->metrics, r->m->nmetrics);
     bgm__metrics_free(r->val_metrics, r->m->nmetrics);
     free(r->grads);
+    free(r->state);
     bgm_history_free(r->history);
     if (r->m->tape)
         bgm_tape_reset(r->m->tape);

@@ -3,6 +3,7 @@
 #include "autograd/ops_loss_weighted.h"
 #include "train/train.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,8 +20,8 @@ const char *bgm__loss_name(bgm_loss_kind loss)
     return "unknown loss";
 }
 
-bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const char *what,
-                              const bgm_tensor *y, int64_t n, bgm_tensor **view)
+static bgm_status check_targets(const bgm_model *m, int j, const char *fn, const char *what,
+                                const bgm_tensor *y, int64_t n, bgm_tensor **view)
 {
     char got[BGM__SHAPE_STR_SIZE], want[BGM__SHAPE_STR_SIZE], out_str[BGM__SHAPE_STR_SIZE];
     int64_t shape[BGM_MAX_DIMS + 1];
@@ -178,6 +179,47 @@ static bgm_status custom_loss(bgm_tensor **out, const bgm_model *m, int j, bgm_t
         s = bgm_op_sum_all(&sum, tape, wv);
     if (s == BGM_OK)
         s = bgm_op_scale(out, tape, sum, (float)(1.0 / (double)bgm_tensor_numel(v)));
+    return s;
+}
+
+/* Keras' sparse cross-entropy casts float labels to class ids: *out is a new
+ * int32 copy of y, whose values must all be whole numbers in int32's range. */
+static bgm_status float_labels(const char *fn, const char *what, const bgm_tensor *y,
+                               bgm_tensor **out)
+{
+    const float *v = bgm_tensor_data(y);
+    int64_t i, n = bgm_tensor_numel(y);
+    int32_t *ids;
+    bgm_status s;
+    *out = NULL;
+    for (i = 0; i < n; i++)
+        if (!(v[i] == floorf(v[i]) && v[i] >= -2147483648.0f && v[i] < 2147483648.0f))
+            return bgm__fail(BGM_E_INVALID, "%s: sparse categorical cross-entropy takes "
+                             "class ids; float32 %s holds %g at flat index %lld, not a whole "
+                             "number", fn, what, (double)v[i], (long long)i);
+    s = bgm_tensor_zeros(out, BGM_INT32, bgm_tensor_shape(y), bgm_tensor_ndim(y));
+    if (s != BGM_OK)
+        return s;
+    ids = bgm_tensor_data(*out);
+    for (i = 0; i < n; i++)
+        ids[i] = (int32_t)v[i];
+    return BGM_OK;
+}
+
+bgm_status bgm__check_targets(const bgm_model *m, int j, const char *fn, const char *what,
+                              const bgm_tensor *y, int64_t n, bgm_tensor **view)
+{
+    bgm_tensor *ids = NULL;
+    bgm_status s;
+    if (m->out_specs[j].loss != BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+        bgm_tensor_dtype(y) != BGM_FLOAT32)
+        return check_targets(m, j, fn, what, y, n, view);
+    *view = NULL;
+    s = float_labels(fn, what, y, &ids);
+    if (s == BGM_OK)
+        s = check_targets(m, j, fn, what, ids, n, view);
+    if (s != BGM_OK || *view != ids)
+        bgm_tensor_free(ids); /* a reshaped view keeps the storage */
     return s;
 }
 

@@ -7,6 +7,8 @@
 #include "metrics/mean.h"
 #include "train/train.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,29 +185,97 @@ static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric 
     return s;
 }
 
+/* 1 when none of d[0..n) is NaN or infinite: one branch-free pass (an
+ * exponent of all ones marks both), which compilers vectorize. */
+static int all_finite(const float *d, int64_t n)
+{
+    uint32_t bad = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &d[i], sizeof u);
+        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad == 0;
+}
+
+/* The name of trainable weight i ("dense_1/kernel"). */
+static const char *trainable_name(const bgm_model *m, int i)
+{
+    int k;
+    for (k = 0; k < m->nweights; k++)
+        if (m->weights[k].view == m->trainable[i])
+            return m->weights[k].name;
+    return "?";
+}
+
+/* "epoch E, step S: " (from 1) in buf, or "" when epoch < 0 (train_on_batch). */
+static const char *step_where(char *buf, size_t size, int epoch, int64_t step)
+{
+    buf[0] = '\0';
+    if (epoch >= 0)
+        snprintf(buf, size, "epoch %d, step %lld: ", epoch + 1, (long long)step + 1);
+    return buf;
+}
+
+/* BGM_E_NONFINITE naming the first trainable weight whose gradient holds a
+ * NaN or an infinity, or BGM_OK when all are finite. */
+static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, int epoch,
+                              int64_t step, const char *fn)
+{
+    char where[64];
+    int i;
+    for (i = 0; i < m->ntrainable; i++) {
+        const float *d = bgm_tensor_data(grads[i]);
+        int64_t n = bgm_tensor_numel(grads[i]), k = 0;
+        if (all_finite(d, n))
+            continue;
+        while (k < n && isfinite(d[k]))
+            k++;
+        return bgm__fail(BGM_E_NONFINITE, "%s: %sthe gradient of '%s' holds %g (element "
+                         "%lld of %lld); the step was not applied, the weights are those "
+                         "of the last finite step", fn,
+                         step_where(where, sizeof where, epoch, step), trainable_name(m, i),
+                         (double)d[k], (long long)k, (long long)n);
+    }
+    return BGM_OK;
+}
+
 bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
                             const bgm_tensor *const *ys, const bgm_tensor *sw,
-                            bgm_tensor **grads, bgm_metric **metrics, bgm__losses losses,
-                            const char *fn)
+                            bgm_tensor **grads, float *state, bgm_metric **metrics,
+                            bgm__losses losses, int epoch, int64_t step, const char *fn)
 {
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
+    char where[64];
     bgm_status s = bgm_tape_reset(m->tape);
     int i;
+    if (m->nstate > 0) /* the moving statistics before this step's forward */
+        memcpy(state, m->state, (size_t)m->nstate * sizeof *state);
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(m->tape, m->trainable[i]);
     if (s == BGM_OK)
         s = bgm__model_run(m, m->tape, xs, 1, 1, &m->rng, pred);
     if (s == BGM_OK)
         s = bgm__model_loss(m, m->tape, ys, pred, sw, per, &total, fn);
+    if (s == BGM_OK) {
+        read_losses(losses, m, total, per);
+        if (!isfinite(losses[0]))
+            s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
+                          "the weights are those of the last finite step", fn,
+                          step_where(where, sizeof where, epoch, step), losses[0]);
+    }
     if (s == BGM_OK && m->ntrainable > 0) {
         s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
         if (s == BGM_OK)
+            s = check_grads(m, grads, epoch, step, fn);
+        if (s == BGM_OK)
             s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
     }
+    if (s == BGM_E_NONFINITE && m->nstate > 0)
+        memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
     if (s == BGM_OK)
         s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
-    if (s == BGM_OK)
-        read_losses(losses, m, total, per);
     return s;
 }
 
@@ -304,22 +374,28 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     bgm__losses losses;
     bgm_metric **metrics = NULL;
     bgm_tensor **grads = NULL;
+    float *state = NULL;
     bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
     if (s == BGM_OK && !m->tape)
         s = bgm_tape_create(&m->tape);
-    if (s == BGM_OK && !(grads = calloc((size_t)m->ntrainable + 1, sizeof *grads)))
-        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    if (s == BGM_OK) {
+        grads = calloc((size_t)m->ntrainable + 1, sizeof *grads);
+        state = malloc(((size_t)m->nstate + 1) * sizeof *state);
+        if (!grads || !state)
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    }
     /* Metrics of this batch alone, as Keras' reset_metrics=True. */
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, a.x, a.y, a.w, grads, metrics, losses, fn);
+        s = bgm__train_batch(m, a.x, a.y, a.w, grads, state, metrics, losses, -1, 0, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (m && m->tape)
         bgm_tape_reset(m->tape);
     bgm__metrics_free(metrics, m ? m->nmetrics : 0);
     free(grads);
+    free(state);
     bgm__arrays_free(&a);
     return s;
 }

@@ -9,7 +9,7 @@
 
 #define BGM__LOGS_MAX 64
 
-/* Named values: "loss", "accuracy", "val_loss", ..., "lr". */
+/* Named values: "loss", "accuracy", "val_loss", ..., "learning_rate". */
 struct bgm_logs {
     int n;
     char names[BGM__LOGS_MAX][BGM__KEY_SIZE];
@@ -90,11 +90,16 @@ typedef double bgm__losses[1 + BGM__MAX_IO];
 /* One training step of m on a batch (xs and ys checked): forward in training
  * mode on m's tape (reset first), the losses, gradients into grads
  * (m->ntrainable entries), one optimizer step, and metrics[0..m->nmetrics)
- * updated with the batch. */
+ * updated with the batch; state: room for m->nstate floats. A NaN or
+ * infinite loss or gradient gives
+ * BGM_E_NONFINITE (message: fn, "epoch E, step S: " from the 0-based epoch
+ * and step unless epoch < 0, then the loss or the first weight concerned)
+ * with losses set, no update applied, the moving statistics put back and
+ * the metrics untouched. */
 bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
                             const bgm_tensor *const *ys, const bgm_tensor *sw,
-                            bgm_tensor **grads, bgm_metric **metrics, bgm__losses losses,
-                            const char *fn);
+                            bgm_tensor **grads, float *state, bgm_metric **metrics,
+                            bgm__losses losses, int epoch, int64_t step, const char *fn);
 
 /* One inference step on a batch, on the tapes t: losses and metrics updated.
  * sw: the batch's sample weights, or NULL. */

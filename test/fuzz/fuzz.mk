@@ -8,7 +8,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := idx cifar csv npy bgm safetensors model
+FUZZ_NAMES   := idx cifar csv npy bgm safetensors model json
 FUZZ_LIB_SRCS := lib/core/alloc.c lib/core/error.c lib/core/rng.c lib/core/tensor.c \
                  lib/core/version.c \
                  lib/data/dataset.c lib/data/fileio.c lib/data/idx.c lib/data/cifar.c \
@@ -24,12 +24,12 @@ $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard test/fuzz/*.h
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 	@sh test/fuzz/run.sh "$(FUZZ_DIR)" "$(FUZZ_SECONDS)" $(FUZZ_NAMES)
 
-# The model reader needs the whole library (layers, ops, kernels, optimizers,
-# metrics) and a CBLAS.
 FUZZ_MODEL_SRCS := $(sort $(wildcard lib/*/*.c))
 FUZZ_BLAS_LIBS  := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
 
-$(FUZZ_DIR)/fuzz_model: test/fuzz/fuzz_model.c $(FUZZ_MODEL_SRCS) $(wildcard test/fuzz/*.h lib/*/*.h include/*.h include/bigmodel/*.h)
+# The model reader and the JSON configs need the whole library (layers, ops,
+# kernels, optimizers, metrics) and a CBLAS.
+$(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_json: $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_MODEL_SRCS) $(wildcard test/fuzz/*.h lib/*/*.h include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags openblas 2>/dev/null) $< \
 	    $(FUZZ_MODEL_SRCS) -o $@ $(FUZZ_BLAS_LIBS) -lz -lm -lpthread -ldl

@@ -20,6 +20,7 @@ CLASSES = [
     (-9, bm.RangeError, IndexError, "BGM_E_RANGE"),
     (-10, bm.CancelledError, bm.BigmodelError, "BGM_E_CANCELLED"),
     (-11, bm.InternalError, RuntimeError, "BGM_E_INTERNAL"),
+    (-12, bm.NonFiniteError, FloatingPointError, "BGM_E_NONFINITE"),
 ]
 
 

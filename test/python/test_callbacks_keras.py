@@ -101,9 +101,16 @@ def test_checkpoint_weights_only_writes_safetensors(tmp_path):
         np.testing.assert_array_equal(got, want)
 
 
+def test_checkpoint_weights_only_writes_the_weights_file(tmp_path):
+    model, other = regressor(), regressor(seed=99)
+    fit(model, [ModelCheckpoint(tmp_path / "w{epoch}.weights", save_weights_only=True)],
+        epochs=2)
+    other.load_weights(str(tmp_path / "w2.weights"))
+    for got, want in zip(weights(other), weights(model)):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_checkpoint_bad_arguments_raise(tmp_path):
-    with pytest.raises(InvalidArgumentError, match="must end in '.safetensors'"):
-        ModelCheckpoint(tmp_path / "m.weights.h5", save_weights_only=True)
     with pytest.raises(InvalidArgumentError, match="Unrecognized save_freq"):
         ModelCheckpoint(tmp_path / "m.bgm", save_freq="batch")
     with pytest.raises(InvalidArgumentError, match="mode = 'largest'"):

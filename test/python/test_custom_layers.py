@@ -183,6 +183,20 @@ def test_loading_an_unknown_custom_layer_fails_naming_it(tmp_path):
     assert isinstance(back.layers[0], Forgotten)
 
 
+def test_model_from_json_rebuilds_custom_layers_by_their_registered_names():
+    x, _ = data(n=8)
+    model = functional(ScaledResidual(0.25))
+    text = model.to_json()
+    assert '"class_name": "ScaledResidual"' in text and '"scale": 0.25' in text
+    back = bm.models.model_from_json(text, custom_objects={"ScaledResidual": ScaledResidual},
+                                     seed=model.seed)
+    layer = back.layers[0]
+    assert isinstance(layer, ScaledResidual) and layer.scale == 0.25
+    np.testing.assert_array_equal(back.predict(x), model.predict(x))  # same seed, same draws
+    with pytest.raises(InvalidArgumentError, match="unknown layer class_name 'Unheard'"):
+        bm.models.model_from_json(text.replace('"ScaledResidual"', '"Unheard"'))
+
+
 def test_a_file_of_a_kind_this_process_never_registered_fails_naming_it(tmp_path):
     class Elsewhere(ScaledResidual):
         pass

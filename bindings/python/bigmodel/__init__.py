@@ -63,6 +63,10 @@ from .functional import Model  # noqa: F401
 from . import generation  # noqa: F401
 from .generation import Decoder  # noqa: F401
 from . import saving  # noqa: F401  (user-defined layers: keras.saving)
+# Keras' namespaces (keras.models, keras.utils, keras.datasets)
+from . import models  # noqa: F401
+from . import utils  # noqa: F401
+from . import datasets  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -72,6 +76,7 @@ __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable
             "data", "Dataset", "preprocessing", "layers", "Input", "KerasTensor", "graph",
             "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
             "Sequential", "Model", "load_model", "errors", "generation", "saving",
+            "models", "utils", "datasets",
             "library_path",
             "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
 

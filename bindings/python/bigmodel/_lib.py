@@ -55,7 +55,13 @@ class MetricOptions(ctypes.Structure):
     """struct bgm_metric_options (include/bigmodel/metrics.h)."""
     _fields_ = [("size", c_size_t), ("num_classes", c_int), ("k", c_int),
                 ("average", c_int), ("pos_label", c_int), ("threshold", c_float),
-                ("zero_division", c_double)]
+                ("zero_division", c_double), ("num_labels", c_int)]
+
+
+class ReportOptions(ctypes.Structure):
+    """struct bgm_report_options (include/bigmodel/metrics.h)."""
+    _fields_ = [("size", c_size_t), ("digits", c_int), ("zero_division", c_double),
+                ("class_names", ctypes.POINTER(c_char_p)), ("num_labels", c_int)]
 
 
 # model.h callbacks: text output, training events, per-epoch learning rates.
@@ -630,6 +636,20 @@ OPTIONAL = {
                                       ctypes.POINTER(FitOptions)]),
     "bgm_model_evaluate_stream": (STATUS, [DP, c_int, H, H, c_int64]),
     "bgm_model_predict_stream": (STATUS, [PH, c_int, H, H, c_int64]),
+    # configs, JSON, clones and weights files (issue #14 item 7, branch configs)
+    "bgm_layer_from_config": (STATUS, [PH, c_char_p]),
+    "bgm_model_to_json": (STATUS, [c_void_p, c_size_t, SZP, H]),
+    "bgm_model_from_json": (STATUS, [PH, c_char_p, c_uint64]),
+    "bgm_model_clone": (STATUS, [PH, H, c_uint64]),
+    "bgm_model_save_weights": (STATUS, [H, c_char_p]),
+    "bgm_model_load_weights": (STATUS, [H, c_char_p]),
+    "bgm_model_predict_on_batch": (STATUS, [PH, c_int, H, PH, c_int]),
+    # non-finite training (issue #15 item 4)
+    "bgm_callback_terminate_on_nan": (STATUS, [PH, c_int]),
+    # metrics parity with scikit-learn (issue #15 item 8)
+    "bgm_report_options_init": (STATUS, [ctypes.POINTER(ReportOptions), c_size_t]),
+    "bgm_classification_report_ex": (STATUS, [c_void_p, c_size_t, SZP, IP, H, H, c_int,
+                                              ctypes.POINTER(ReportOptions)]),
     # streamweights (#14 item 5 follow-up): weighted streams, Keras' weighted_metrics
     "bgm_stream_has_sample_weight": (c_int, [H]),
     "bgm_model_set_metric_weighted": (STATUS, [H, c_int, c_int]),

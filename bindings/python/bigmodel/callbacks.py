@@ -3,7 +3,8 @@
 Two sorts, usable together in one list (they run in list order):
 
 * The library's own: ``EarlyStopping``, ``CSVLogger``, ``LearningRateScheduler``,
-  ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``BackupAndRestore`` (each owns a
+  ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``BackupAndRestore``,
+  ``TerminateOnNaN`` (each owns a
   ``bgm_callback`` handle; fit borrows it). Their verbose lines go where fit's
   progress goes; their warnings (a monitor missing from the logs) are
   UserWarnings, as in Keras.
@@ -30,7 +31,7 @@ from .errors import InvalidArgumentError
 
 __all__ = ["Callback", "LambdaCallback", "History", "EarlyStopping", "CSVLogger",
            "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau",
-           "BackupAndRestore"]
+           "BackupAndRestore", "TerminateOnNaN"]
 
 
 class Callback:
@@ -101,7 +102,7 @@ class LambdaCallback(Callback):
 
 class History:
     """What fit returns: ``history`` maps each name ("loss", "accuracy",
-    "val_loss", ..., "lr") to its per-epoch values; ``epoch`` lists the epoch
+    "val_loss", ..., "learning_rate") to its per-epoch values; ``epoch`` lists the epoch
     indices; ``params`` the fit settings."""
 
     def __init__(self, history=None, epoch=None, params=None, model=None):
@@ -167,7 +168,7 @@ class CSVLogger(_NativeCallback):
 
 class LearningRateScheduler(_NativeCallback):
     """schedule(epoch, lr) -> new rate, at the start of every epoch; the rate is
-    logged as "lr"."""
+    logged as "learning_rate" (Keras 3's name)."""
 
     def __init__(self, schedule):
         self.schedule = schedule
@@ -201,9 +202,11 @@ class ModelCheckpoint(_NativeCallback):
     (1-based, with an integer save_freq) and any log name (``{val_loss:.2f}``),
     with the format specs [[fill]align][sign][0][width][.precision][type]
     (type d, f, e, E, g, G, % or none). Missing folders are created.
-    save_weights_only writes safetensors: filepath must end in
-    ".safetensors" (Keras: ".weights.h5"); otherwise the whole model file
-    (load it with bigmodel.load_model). save_freq: "epoch" or a number of
+    save_weights_only writes the weights alone, as model.save_weights does
+    (safetensors for a path ending in ".safetensors", else the library's
+    weights file; Keras' ".weights.h5" is HDF5, which bigmodel does not
+    write); otherwise the whole model file (load it with
+    bigmodel.load_model). save_freq: "epoch" or a number of
     batches. mode "auto" treats accuracy-like names (acc, auc, precision,
     recall, f1, r2) as higher-is-better."""
 
@@ -258,3 +261,17 @@ class BackupAndRestore(_NativeCallback):
         self.save_freq, self.delete_checkpoint = save_freq, delete_checkpoint
         self._make(lib.bgm_callback_backup_and_restore, os.fsencode(self.backup_dir),
                    1 if delete_checkpoint else 0)
+
+
+class TerminateOnNaN(_NativeCallback):
+    """Stops training at the end of a batch whose loss is NaN or infinite,
+    printing "Batch <b>: Invalid loss, terminating training" (b from 0), as
+    Keras. fit then returns its history normally (the epoch's loss is NaN);
+    the batch's update is not applied. Without this callback (or another that
+    stops training) a non-finite loss makes fit raise NonFiniteError.
+    raise_error=True makes fit raise there instead: NonFiniteError (Keras
+    raises a RuntimeError)."""
+
+    def __init__(self, raise_error=False):
+        self.raise_error = bool(raise_error)
+        self._make(lib.bgm_callback_terminate_on_nan, 1 if raise_error else 0)

@@ -11,7 +11,7 @@ expect (``ShapeError`` is a ``ValueError``, ``DTypeError`` a ``TypeError``,
 __all__ = [
     "BigmodelError", "InvalidArgumentError", "NoMemoryError", "ShapeError",
     "DTypeError", "FileIOError", "FormatError", "StateError", "UnsupportedError",
-    "RangeError", "CancelledError", "InternalError",
+    "RangeError", "CancelledError", "InternalError", "NonFiniteError",
 ]
 
 
@@ -94,10 +94,19 @@ class InternalError(BigmodelError, RuntimeError):
     status, status_name = -11, "BGM_E_INTERNAL"
 
 
+class NonFiniteError(BigmodelError, FloatingPointError):
+    """BGM_E_NONFINITE: a training step met a NaN or infinite loss or gradient.
+
+    The message names the epoch, the step and the loss or the first weight
+    concerned; that step's update was not applied (the weights are those of
+    the last finite step) and the model can be trained again."""
+    status, status_name = -12, "BGM_E_NONFINITE"
+
+
 _BY_STATUS = {cls.status: cls for cls in (
     InvalidArgumentError, NoMemoryError, ShapeError, DTypeError, FileIOError,
     FormatError, StateError, UnsupportedError, RangeError, CancelledError,
-    InternalError)}
+    InternalError, NonFiniteError)}
 
 
 def error_for_status(status, message):

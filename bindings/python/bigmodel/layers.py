@@ -39,7 +39,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Conv2D", "MaxPooling2D",
            "Concatenate", "Reshape", "Permute", "ZeroPadding2D", "Conv1D",
            "PositionEmbedding", "SinePositionEncoding", "ReversibleEmbedding",
            "MultiHeadAttention", "Rescaling", "Normalization", "TextVectorization",
-           "Lambda", "add", "subtract",
+           "Lambda", "add", "subtract", "serialize", "deserialize",
            "multiply", "average", "maximum", "minimum", "concatenate"]
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
@@ -263,11 +263,6 @@ class Layer(Handle):
         self._custom_weights.append(ref)
         return ref
 
-    @classmethod
-    def from_config(cls, config):
-        """cls(**config), as Keras."""
-        return cls(**config)
-
     def _set(self, setter, *args):
         try:
             setter(self._ptr, *args)
@@ -374,6 +369,20 @@ class Layer(Handle):
         buf = ctypes.create_string_buffer(needed.value)
         lib.bgm_layer_config_string(buf, needed.value, None, self._h)
         return json.loads(buf.value.decode())["config"]
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from its config (what get_config gives, or a Keras 3
+        layer config of the same kind), checked by the library as its
+        constructor checks it: Dense.from_config(dense.get_config()) is an
+        equal, unbuilt layer. A user-defined subclass gets cls(**config)."""
+        kind = _kind_of(cls)
+        if kind is None:
+            if cls is Layer:
+                raise InvalidArgumentError("Layer.from_config: use the class of a layer kind "
+                                           "(Dense, Conv2D, ...) or bigmodel.layers.deserialize")
+            return cls(**config)   # a user-defined layer, as Keras: cls(**config)
+        return _from_config_json(json.dumps({"class_name": kind, "config": config}), cls)
 
     def count_params(self):
         """Number of weights (trainable and not); 0 before the layer is added or called."""
@@ -1099,6 +1108,37 @@ KINDS = {"Dense": Dense, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D,
          "PositionEmbedding": PositionEmbedding, "SinePositionEncoding": SinePositionEncoding,
          "MultiHeadAttention": MultiHeadAttention, "Rescaling": Rescaling,
          "Normalization": Normalization, "TextVectorization": TextVectorization}
+
+
+def _kind_of(cls):
+    """The library kind a Layer class makes ('Dense' for Dense and its aliases)."""
+    for klass in cls.__mro__:
+        for kind, made in KINDS.items():
+            if made is klass:
+                return kind
+    return None
+
+
+def _from_config_json(text, cls=None):
+    out = ctypes.c_void_p()
+    lib.bgm_layer_from_config(ctypes.byref(out), text.encode("utf-8"))
+    if cls is None:
+        cls = KINDS.get(lib.bgm_layer_kind(out.value).decode(), Layer)
+    layer = cls.__new__(cls)
+    Layer.__init__(layer, out.value)
+    return layer
+
+
+def serialize(layer):
+    """{"class_name": ..., "config": ...} of a layer (Keras' layers.serialize)."""
+    return {"class_name": layer.kind, "config": layer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The layer of a serialize()d config (Keras' layers.deserialize)."""
+    if custom_objects:
+        raise InvalidArgumentError("deserialize: custom_objects are not supported")
+    return _from_config_json(json.dumps(config))
 
 
 def _from_model(ptr, owner, model=None):

@@ -8,7 +8,11 @@ probability / one-hot rows (float, shape (N, C), read by argmax).
 Labels: as scikit-learn, when ``labels`` is not given the classes are the
 sorted union of the ids found in y_true and y_pred (all of range(C) for (N, C)
 score rows), and results are reported in that order; ids that are not
-0..K-1 are mapped onto those positions before the library sees them. Values
+0..K-1 are mapped onto those positions before the library sees them. Given
+``labels`` that leave out classes present in the data, results cover the
+listed classes only, each counted over every sample (their averages, the
+report's "micro avg" line), and confusion_matrix keeps the samples whose
+true and predicted classes are both listed, as scikit-learn does. Values
 that are undefined (precision of a class never predicted, ...) take
 ``zero_division`` (0.0 by default, as scikit-learn's "warn" gives).
 """
@@ -36,7 +40,7 @@ _AVERAGE = {"binary": 1, "macro": 2, "micro": 3, "weighted": 4}
 
 
 def _options(num_classes=0, k=5, average="binary", pos_label=1, threshold=0.5,
-             zero_division=0.0):
+             zero_division=0.0, num_labels=0):
     opts = _lib.MetricOptions()
     lib.bgm_metric_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
     if average not in _AVERAGE:
@@ -47,6 +51,7 @@ def _options(num_classes=0, k=5, average="binary", pos_label=1, threshold=0.5,
     opts.num_classes, opts.k, opts.average = int(num_classes), int(k), _AVERAGE[average]
     opts.pos_label, opts.threshold = int(pos_label), float(threshold)
     opts.zero_division = float(zero_division)
+    opts.num_labels = int(num_labels)
     return opts
 
 
@@ -75,12 +80,17 @@ def _ids(t):
 
 
 class _Prepared:
-    """y_true / y_pred as the library wants them, and the class list."""
+    """y_true / y_pred as the library wants them, and the class list.
+
+    labels: the classes reported; n: the classes the library counts (labels,
+    then the classes present but not listed); num_labels: len(labels) when
+    some are not listed, else 0 (the library's "all")."""
 
     def __init__(self, y_true, y_pred, labels=None):
         t, p = as_tensor(y_true), as_tensor(y_pred)
         t_ids = _ids(t) if _is_ids(t) else None
         p_ids = _ids(p) if _is_ids(p) else None
+        given = labels is not None
         if labels is None:
             if not _is_ids(p):
                 labels = range(p.shape[-1])
@@ -95,20 +105,40 @@ class _Prepared:
         if not labels:
             raise InvalidArgumentError("no classes: y_true and y_pred are empty")
         index = {lab: i for i, lab in enumerate(labels)}
-        if labels != list(range(len(labels))):
-            t = _remap(t, t_ids, index, "y_true")
-            p = _remap(p, p_ids, index, "y_pred")
+        extra = []
+        if given:
+            # classes present but not listed go after the listed ones
+            t_ids, p_ids = _class_ids(t, t_ids), _class_ids(p, p_ids)
+            extra = sorted((set(t_ids) | set(p_ids)) - set(index))
+            for lab in extra:
+                index[lab] = len(index)
+            if extra:
+                t, p = Tensor(t_ids, int32), Tensor(p_ids, int32)
+        if labels + extra != list(range(len(index))):
+            t = _remap(t, t_ids, index)
+            p = _remap(p, p_ids, index)
         self.y_true, self.y_pred, self.labels, self.index = t, p, labels, index
+        self.n = len(index)
+        self.num_labels = len(labels) if extra else 0
 
 
-def _remap(t, ids, index, what):
+def _class_ids(t, ids):
+    """The class of every sample: ids, the argmax of score rows, thresholded scores."""
+    if ids is not None:
+        return ids
+    values = t._flat()
+    if t.ndim == 2 and t.shape[1] > 1:
+        c = t.shape[1]
+        rows = [values[i:i + c] for i in range(0, len(values), c)]
+        return [max(range(c), key=row.__getitem__) for row in rows]
+    return [1 if v > 0.5 else 0 for v in values]
+
+
+def _remap(t, ids, index):
+    """t's ids as positions in index (every class present is there)."""
     if ids is None:
         return t
-    try:
-        return Tensor([index[v] for v in ids], int32)
-    except KeyError as exc:
-        raise InvalidArgumentError("%s holds class %r, which is not among the labels %s"
-                                   % (what, exc.args[0], sorted(index))) from None
+    return Tensor([index[v] for v in ids], int32)
 
 
 def _compute(kind, y_true, y_pred, opts):
@@ -134,17 +164,20 @@ def top_k_accuracy_score(y_true, y_score, k=2):
                     _options(k=k))
 
 
+def _zero(zero_division):
+    return 0.0 if zero_division == "warn" else float(zero_division)
+
+
 def precision_recall_fscore_support(y_true, y_pred, labels=None, zero_division=0.0):
     """Per-class (precision, recall, f1, support) lists, in the order of labels."""
     prep = _Prepared(y_true, y_pred, labels)
-    n = len(prep.labels)
+    n, k = prep.n, len(prep.labels)
     prec, rec, f1 = ((ctypes.c_double * n)() for _ in range(3))
     sup, zd = (ctypes.c_int64 * n)(), ctypes.c_int()
-    zero = 0.0 if zero_division == "warn" else float(zero_division)
     lib.bgm_classification_scores(prec, rec, f1, sup, ctypes.byref(zd), prep.y_true._h,
-                                  prep.y_pred._h, n, zero)
-    return (_array(prec, "float64"), _array(rec, "float64"), _array(f1, "float64"),
-            _array(sup, "int64"))
+                                  prep.y_pred._h, n, _zero(zero_division))
+    return (_array(prec[:k], "float64"), _array(rec[:k], "float64"),
+            _array(f1[:k], "float64"), _array(sup[:k], "int64"))
 
 
 def _averaged(kind, y_true, y_pred, labels, average, pos_label, zero_division):
@@ -154,12 +187,12 @@ def _averaged(kind, y_true, y_pred, labels, average, pos_label, zero_division):
                                                  list(range(len(prep.labels))),
                                                  zero_division)
         return scores[{PRECISION: 0, RECALL: 1, F1: 2}[kind]]
-    n = len(prep.labels)
+    n = prep.n
     if average == "binary":
         if n > 2:
             raise InvalidArgumentError(
                 "average='binary' needs two classes, found %d (%s); choose average="
-                "'macro', 'micro' or 'weighted'" % (n, prep.labels))
+                "'macro', 'micro' or 'weighted'" % (n, sorted(prep.index)))
         if pos_label not in prep.index:
             raise InvalidArgumentError("pos_label=%r is not a class (%s)"
                                        % (pos_label, prep.labels))
@@ -168,7 +201,8 @@ def _averaged(kind, y_true, y_pred, labels, average, pos_label, zero_division):
         pos = 1
     return _compute(kind, prep.y_true, prep.y_pred,
                     _options(num_classes=n, average=average, pos_label=pos,
-                             zero_division=zero_division))
+                             zero_division=zero_division,
+                             num_labels=prep.num_labels if average != "binary" else 0))
 
 
 def precision_score(y_true, y_pred, labels=None, pos_label=1, average="binary",
@@ -203,11 +237,16 @@ def r2_score(y_true, y_pred):
 
 
 def confusion_matrix(y_true, y_pred, labels=None):
-    """Counts [i][j] of samples of class i predicted as j (a numpy array, or lists)."""
+    """Counts [i][j] of samples of class i predicted as j (a numpy array, or lists).
+    Samples whose true or predicted class is not among labels are left out."""
     prep = _Prepared(y_true, y_pred, labels)
     n = len(prep.labels)
+    t, p = prep.y_true, prep.y_pred
+    if prep.num_labels:
+        kept = [(a, b) for a, b in zip(t._flat(), p._flat()) if a < n and b < n]
+        t, p = Tensor([a for a, _ in kept], int32), Tensor([b for _, b in kept], int32)
     out = ctypes.c_void_p()
-    lib.bgm_confusion_matrix(ctypes.byref(out), prep.y_true._h, prep.y_pred._h, n)
+    lib.bgm_confusion_matrix(ctypes.byref(out), t._h, p._h, n)
     with Tensor._adopt(out.value) as cm:
         if _compat.np is not None:
             return cm.numpy(copy=True).astype("int64")
@@ -225,34 +264,43 @@ def classification_report(y_true, y_pred, labels=None, target_names=None, digits
                                    % (len(names), n, prep.labels))
     if output_dict:
         return _report_dict(prep, names, zero_division)
+    opts = _lib.ReportOptions()
+    lib.bgm_report_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
     cnames = (ctypes.c_char_p * n)(*[s.encode("utf-8") for s in names])
+    opts.digits, opts.zero_division = int(digits), _zero(zero_division)
+    opts.class_names, opts.num_labels = cnames, prep.num_labels
     needed = ctypes.c_size_t()
-    lib.bgm_classification_report(None, 0, ctypes.byref(needed), None, prep.y_true._h,
-                                  prep.y_pred._h, n, cnames, int(digits))
+    lib.bgm_classification_report_ex(None, 0, ctypes.byref(needed), None, prep.y_true._h,
+                                      prep.y_pred._h, prep.n, ctypes.byref(opts))
     buf = ctypes.create_string_buffer(needed.value)
-    lib.bgm_classification_report(buf, needed.value, None, None, prep.y_true._h,
-                                  prep.y_pred._h, n, cnames, int(digits))
+    lib.bgm_classification_report_ex(buf, needed.value, None, None, prep.y_true._h,
+                                      prep.y_pred._h, prep.n, ctypes.byref(opts))
     return buf.value.decode("utf-8")
 
 
 def _report_dict(prep, names, zero_division):
     idx = list(range(len(prep.labels)))
-    p, r, f, s = precision_recall_fscore_support(prep.y_true, prep.y_pred, idx,
-                                                 zero_division)
+    t, p = prep.y_true, prep.y_pred
+    _, _, _, s = precision_recall_fscore_support(t, p, idx, zero_division)
+    prf = precision_recall_fscore_support(t, p, idx, zero_division)
     report = {}
     for i, name in enumerate(names):
-        report[name] = {"precision": float(p[i]), "recall": float(r[i]),
-                        "f1-score": float(f[i]), "support": int(s[i])}
+        report[name] = {"precision": float(prf[0][i]), "recall": float(prf[1][i]),
+                        "f1-score": float(prf[2][i]), "support": int(s[i])}
     total = sum(int(x) for x in s)
-    report["accuracy"] = accuracy_score(prep.y_true, prep.y_pred)
-    for avg, key in (("macro", "macro avg"), ("weighted", "weighted avg")):
+    # "accuracy" only when the listed classes are exactly those present (sklearn)
+    present = set(_class_ids(t, _ids(t) if _is_ids(t) else None))
+    present |= set(_class_ids(p, _ids(p) if _is_ids(p) else None))
+    averages = [("macro", "macro avg"), ("weighted", "weighted avg")]
+    if present == set(idx):
+        report["accuracy"] = accuracy_score(t, p)
+    else:
+        averages.insert(0, ("micro", "micro avg"))
+    for avg, key in averages:
         report[key] = {
-            "precision": _averaged(PRECISION, prep.y_true, prep.y_pred, idx, avg, 1,
-                                   zero_division),
-            "recall": _averaged(RECALL, prep.y_true, prep.y_pred, idx, avg, 1,
-                                zero_division),
-            "f1-score": _averaged(F1, prep.y_true, prep.y_pred, idx, avg, 1,
-                                  zero_division),
+            "precision": _averaged(PRECISION, t, p, idx, avg, 1, zero_division),
+            "recall": _averaged(RECALL, t, p, idx, avg, 1, zero_division),
+            "f1-score": _averaged(F1, t, p, idx, avg, 1, zero_division),
             "support": total}
     return report
 

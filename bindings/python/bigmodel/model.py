@@ -40,6 +40,7 @@ stays usable. Exceptions raised by Python callbacks stop training the same
 way and are re-raised by fit.
 """
 import ctypes
+import json
 import math
 import numbers
 import os
@@ -61,7 +62,8 @@ from ._stream import BatchStream, is_batch_source, steps_of
 from ._training import FitRun
 from ._lib import lib, tensor_array as _handles
 from .data import Dataset
-from .errors import BigmodelError, CancelledError, InvalidArgumentError, StateError
+from .errors import (BigmodelError, CancelledError, InvalidArgumentError, StateError,
+                     UnsupportedError)
 from .graph import _DTYPE_NAME, KerasTensor
 from .tape import _TapeMemory, recording_memory
 from .tensor import Tensor, as_tensor, float32, int32
@@ -359,6 +361,35 @@ def _samples(tensors):
 # ---- what every model has -------------------------------------------------------------
 
 
+_seed_source = None  # a random.Random once bigmodel.utils.set_random_seed ran
+
+
+def new_seed():
+    """A seed for a model made without one: random, or drawn from the generator
+    bigmodel.utils.set_random_seed seeded, so that a program repeats itself."""
+    if _seed_source is not None:
+        return _seed_source.getrandbits(64)
+    return int.from_bytes(os.urandom(8), "little")
+
+
+def _string_out(fn, *args):
+    """The text of a snprintf-style library function fn(buf, size, needed, *args)."""
+    needed = ctypes.c_size_t()
+    fn(None, 0, ctypes.byref(needed), *args)
+    buf = ctypes.create_string_buffer(needed.value)
+    fn(buf, needed.value, None, *args)
+    return buf.value.decode()
+
+
+def wrap_model(ptr, name=None):
+    """The Python model over ptr, a new built model handle (a loaded, cloned or
+    from_json model): a bigmodel.Model for a graph, else a Sequential."""
+    if lib.bgm_model_class_name(ptr) == b"Functional":
+        from .functional import Model
+        return Model._from_handle(ptr, name or "functional")
+    return Sequential._from_handle(ptr, name or "sequential")
+
+
 class BaseModel:
     """What Sequential and the functional Model share: summary, weights, compile,
     fit / evaluate / predict / train_on_batch, calls on a tape, files. Data
@@ -384,7 +415,7 @@ class BaseModel:
         self.stop_training = False
         self.history = None
         self.name = name
-        self.seed = int.from_bytes(os.urandom(8), "little") if seed is None else int(seed)
+        self.seed = new_seed() if seed is None else int(seed)
 
     @property
     def _h(self):
@@ -831,6 +862,11 @@ class BaseModel:
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
             sys.stdout is not a terminal), 2 one line per epoch.
 
+        A NaN or infinite loss or gradient raises NonFiniteError (naming epoch,
+        step and the loss or weight) with the weights of the last finite step
+        kept, unlike Keras, which goes on; with callbacks.TerminateOnNaN (or a
+        callback that sets stop_training at that batch) fit ends normally.
+
         x may also be a source of batches: a generator or other iterator of
         (x, y) or (x, y, sample_weight) tuples, a bigmodel.data.PyDataset, or a
         Dataset pipeline (Dataset.batch(...)...); class_weight then weighs its
@@ -1054,7 +1090,8 @@ class BaseModel:
         """One training step on the batch x, y (all of it, in order), exactly the
         step fit takes on a batch; returns the loss and metrics of this batch
         (as evaluate does; Keras' reset_metrics=True). x, y, sample_weight and
-        class_weight as for fit."""
+        class_weight as for fit. A NaN or infinite loss or gradient raises
+        NonFiniteError and leaves the weights as they were."""
         sw = _sample_weight(sample_weight)
         cw, ncw = (None, 0) if class_weight is None else self._class_weights(class_weight)
         return self._report(self._on_data(lib.bgm_model_train_on_batch_weighted, x, y,
@@ -1067,6 +1104,20 @@ class BaseModel:
         sw = _sample_weight(sample_weight)
         return self._report(self._on_data(lib.bgm_model_test_on_batch_weighted, x, y,
                                           "test_on_batch", _weight_handle(sw)), return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for the batch x, run as one batch in inference mode
+        (Keras' predict_on_batch): predict with batch_size = len(x)."""
+        if isinstance(x, Dataset):
+            raise InvalidArgumentError("predict_on_batch takes one batch of arrays, not a "
+                                       "Dataset: use predict")
+        self._ensure_built(x)
+        txs = self._input_tensors(x)
+        n = self._num_outputs
+        outs = (ctypes.c_void_p * n)()
+        lib.bgm_model_predict_on_batch(outs, n, self._h, _handles(txs), len(txs))
+        outs = [Tensor._adopt(p) for p in outs]
+        return self._pack([t.numpy() if _compat.np is not None else t for t in outs])
 
     # -- inference --
 
@@ -1220,6 +1271,59 @@ class BaseModel:
         """Epochs the model's fits have completed (kept in model files): pass it
         as fit's initial_epoch to resume a loaded model."""
         return 0 if self._mem is None else lib.bgm_model_epochs_completed(self._h)
+
+    def save_weights(self, path, overwrite=True):
+        """Writes the weights alone (Keras' save_weights): the library's weights
+        file, or safetensors when path ends in ".safetensors" (Keras' .weights.h5
+        is HDF5, which the library does not write: any other name gets the
+        library's format). load_weights reads it into a model of the same
+        architecture."""
+        if not overwrite and os.path.exists(path):
+            raise InvalidArgumentError("save_weights: %s exists and overwrite=False" % path)
+        lib.bgm_model_save_weights(self._h, _path(path))
+
+    def load_weights(self, path, skip_mismatch=False):
+        """Reads weights written by save_weights (or a model file's) into this
+        model, matched by position and shape as Keras does: a clone or a model
+        rebuilt from to_json reads them whatever its layer names. Weights of
+        another architecture raise ShapeError naming the first weight that does
+        not match; the model is then unchanged."""
+        if skip_mismatch:
+            raise UnsupportedError("load_weights(skip_mismatch=True) is not supported: "
+                                   "every weight must match")
+        self._ensure_built()
+        lib.bgm_model_load_weights(self._h, _path(path))
+        self._weights_cache = None
+
+    # -- configs --
+
+    def to_json(self, **kwargs):
+        """The architecture as Keras' model JSON ({"class_name": "Sequential" or
+        "Functional", "config": {...}}); bigmodel.models.model_from_json
+        rebuilds it with fresh weights. kwargs go to json.dumps."""
+        if self._mem is None:  # a Sequential still waiting for its input shape
+            config = {"class_name": "Sequential", "config": {
+                "name": self.name, "trainable": True,
+                "layers": [_layers.serialize(layer) for layer in self.layers]}}
+        else:
+            config = json.loads(_string_out(lib.bgm_model_to_json, self._h))
+            config["config"]["name"] = self.name
+        return json.dumps(config, **kwargs)
+
+    def get_config(self):
+        """Keras' model config (the "config" part of to_json): name, layers
+        and, for a functional model, inbound nodes, input_layers and
+        output_layers. ``type(model).from_config(config)`` rebuilds it."""
+        return json.loads(self.to_json())["config"]
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None, seed=None):
+        """A new model of the architecture in config (as get_config gives it),
+        with fresh weights (from seed, or a new seed)."""
+        from .functional import Model
+        name = "Functional" if issubclass(cls, Model) else "Sequential"
+        return model_from_json(json.dumps({"class_name": name, "config": config}),
+                               custom_objects, seed)
 
     def save_weights_safetensors(self, path):
         """Writes the weights alone in safetensors format, under the names and
@@ -1403,6 +1507,30 @@ class Sequential(BaseModel):
         return (None,) + _shape_tuple(lib.bgm_model_output_shape(self._h, ctypes.byref(n)),
                                       n.value)
 
+    @property
+    def inputs(self):
+        """[the input KerasTensor] (Keras' model.inputs): a node of the model's own
+        graph that tells its shape, dtype and name while the model is open."""
+        return [self._node(lib.bgm_model_input(self._h, 0))]
+
+    @property
+    def outputs(self):
+        """[the output KerasTensor] (the last layer's call)."""
+        return [self._node(lib.bgm_model_output(self._h, 0))]
+
+    @property
+    def input(self):
+        return self.inputs[0]
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+    def _node(self, ptr):
+        from .functional import _LoadedNode
+        by_handle = {layer._ptr: layer for layer in self._layers}
+        return _LoadedNode(ptr, self._mem, by_handle.get(lib.bgm_node_layer(ptr)))
+
     # -- data --
 
     def _input_dtype(self):
@@ -1424,6 +1552,48 @@ class Sequential(BaseModel):
         n = ctypes.c_int()
         dims = lib.bgm_model_input_shape(self._h, ctypes.byref(n))
         self._input_shape = _shape_tuple(dims, n.value)
+
+
+def _unbuilt_sequential(text, seed):
+    """A Sequential config without an input shape (an unbuilt Keras Sequential)
+    as an unbuilt Sequential, or None for any other config."""
+    try:
+        model = json.loads(text)
+        config = model["config"]
+        layers = config["layers"]
+        if (model["class_name"] != "Sequential" or "build_input_shape" in config or
+                any(entry["class_name"] == "InputLayer" for entry in layers)):
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None  # the library says what is wrong
+    name = config.get("name")
+    return Sequential([_layers.deserialize(entry) for entry in layers], seed=seed,
+                      name=name if isinstance(name, str) else "sequential")
+
+
+def model_from_json(json_string, custom_objects=None, seed=None):
+    """The model of the architecture in json_string (model.to_json(), or a Keras
+    model config of the layers bigmodel has), built, with fresh weights drawn
+    from seed (None: a new seed). Bad configs raise InvalidArgumentError naming
+    the layer, key or byte offset. custom_objects: {registered name: Layer
+    subclass or Lambda function} for user-defined layers, as for load_model."""
+    from . import _custom
+    if not isinstance(json_string, (str, bytes)):
+        raise InvalidArgumentError("model_from_json takes a JSON string, got %r"
+                                   % type(json_string).__name__)
+    text = json_string.encode() if isinstance(json_string, str) else json_string
+    seed = new_seed() if seed is None else int(seed)
+    unbuilt = _unbuilt_sequential(text, seed)
+    if unbuilt is not None:
+        return unbuilt
+    out = ctypes.c_void_p()
+    _custom.kind_for(_layers.Lambda)
+    with _custom.custom_object_scope(custom_objects):
+        lib.bgm_model_from_json(ctypes.byref(out), text, seed & (2**64 - 1))
+    name = json.loads(text).get("config", {}).get("name")
+    model = wrap_model(out.value, name if isinstance(name, str) else None)
+    model.seed = seed
+    return model
 
 
 def load_model(path, custom_objects=None, compile=True):
@@ -1449,12 +1619,7 @@ def load_model(path, custom_objects=None, compile=True):
     out = ctypes.c_void_p()
     with _custom.custom_object_scope(custom_objects):
         lib.bgm_model_load(ctypes.byref(out), _path(path))
-    ptr = out.value
-    if lib.has("bgm_model_class_name") and lib.bgm_model_class_name(ptr) == b"Functional":
-        from .functional import Model
-        model = Model._from_handle(ptr, "functional")
-    else:
-        model = Sequential._from_handle(ptr, "sequential")
+    model = wrap_model(out.value)
     _restore_losses(model, custom_objects or {}, compile)
     return model
 

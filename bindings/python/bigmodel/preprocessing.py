@@ -181,3 +181,10 @@ def cross_validate(ds, score_fn, n_splits=5, stratified=False, seed=0):
             raise raised[0] from exc
         raise
     return list(scores[:k]), mean.value, std.value
+
+
+# Keras' keras.preprocessing.sequence, importable as bigmodel.preprocessing.sequence.
+from . import _sequence as sequence  # noqa: E402
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__ + ".sequence"] = sequence
