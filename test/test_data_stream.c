@@ -140,25 +140,6 @@ static bgm_fit_options quiet(int epochs)
     return o;
 }
 
-static float *snapshot(const bgm_model *m)
-{
-    int64_t n = bgm_model_num_params(m);
-    float *buf = malloc((size_t)(n + 1) * sizeof *buf);
-    ck_assert_ptr_nonnull(buf);
-    BGM_ASSERT_OK(bgm_model_get_weights(m, buf, n));
-    return buf;
-}
-
-static void assert_same_weights(const bgm_model *a, const bgm_model *b)
-{
-    float *wa = snapshot(a), *wb = snapshot(b);
-    ck_assert_int_eq(bgm_model_num_params(a), bgm_model_num_params(b));
-    ck_assert_msg(memcmp(wa, wb, (size_t)bgm_model_num_params(a) * sizeof *wa) == 0,
-                  "weights differ");
-    free(wa);
-    free(wb);
-}
-
 static rows_src source_of(const bgm_tensor *x, const bgm_tensor *y, int64_t batch)
 {
     rows_src r;
@@ -191,7 +172,7 @@ START_TEST(streamed_fit_equals_in_memory_fit)
         BGM_ASSERT_OK(bgm_model_fit(&h0, mem, x, y, &o));
         o.validation_x = o.validation_y = NULL;
         BGM_ASSERT_OK(bgm_model_fit_stream(&h1, str, st, 0, vst, 0, &o));
-        assert_same_weights(mem, str);
+        bgm_test_assert_same_weights(mem, str);
         ck_assert_int_eq(r.resets, 3);  /* one pass per epoch */
         ck_assert_int_eq(vr.resets, 3);
         for (int e = 0; e < 3; e++) {
@@ -280,7 +261,7 @@ START_TEST(steps_per_epoch_continues_the_pass)
     BGM_ASSERT_OK(bgm_tensor_slice(&x48, x, 0, 48));
     BGM_ASSERT_OK(bgm_tensor_slice(&y48, y, 0, 48));
     BGM_ASSERT_OK(bgm_model_fit(NULL, mem, x48, y48, &o));
-    assert_same_weights(mem, str);
+    bgm_test_assert_same_weights(mem, str);
     /* Three epochs of 3 steps of a 7-batch pass: the third epoch ends with the
      * pass after 1 step, and each call starts a new pass. */
     o.epochs = 3;
@@ -288,13 +269,13 @@ START_TEST(steps_per_epoch_continues_the_pass)
     ck_assert_int_eq(r.resets, 2);
     o.epochs = 1;
     BGM_ASSERT_OK(bgm_model_fit(NULL, mem, x, y, &o));
-    assert_same_weights(mem, str);
+    bgm_test_assert_same_weights(mem, str);
     /* steps_per_epoch = the pass's 7 batches: every epoch is a whole pass. */
     o.epochs = 2;
     BGM_ASSERT_OK(bgm_model_fit_stream(NULL, str, st, 7, NULL, 0, &o));
     ck_assert_int_eq(r.resets, 4);
     BGM_ASSERT_OK(bgm_model_fit(NULL, mem, x, y, &o));
-    assert_same_weights(mem, str);
+    bgm_test_assert_same_weights(mem, str);
     bgm_stream_free(st);
     bgm_model_free(mem);
     bgm_model_free(str);

@@ -386,45 +386,6 @@ START_TEST(bad_weights_get_clear_errors)
 }
 END_TEST
 
-/* A stream's batches: never asked for (fit refuses before reading). */
-static bgm_status no_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
-                          bgm_tensor *const *ys, int64_t *rows, char *msg, size_t msg_size)
-{
-    *rows = 0;
-    return BGM_OK;
-}
-
-START_TEST(streams_refuse_weights)
-{
-    bgm_model *m = dense_model(1, BGM_LOSS_MSE, 0);
-    bgm_stream_tensor xd = {BGM_FLOAT32, 1, {2}}, yd = {BGM_FLOAT32, 1, {1}};
-    bgm_tensor *w = bgm_test_tensor((int64_t[]){N}, 1, (float[]){1, 1, 1, 1});
-    bgm_stream_spec sp;
-    bgm_stream *st = NULL;
-    bgm_fit_options o;
-    float cw[2] = {1, 2};
-    bgm_stream_spec_init(&sp);
-    sp.x = &xd;
-    sp.num_y = 1;
-    sp.y = &yd;
-    sp.fill = no_fill;
-    BGM_ASSERT_OK(bgm_stream_create(&st, &sp));
-    BGM_ASSERT_OK(bgm_fit_options_init(&o, sizeof o));
-    o.verbose = 0;
-    o.sample_weight = w;
-    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_UNSUPPORTED,
-                     "streams carry no sample or class weights");
-    o.sample_weight = NULL;
-    o.class_weight = cw;
-    o.num_class_weights = 2;
-    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, &o), BGM_E_UNSUPPORTED,
-                     "streams carry no sample or class weights");
-    bgm_stream_free(st);
-    bgm_tensor_free(w);
-    bgm_model_free(m);
-}
-END_TEST
-
 START_TEST(class_weight_needs_a_model_of_one_output)
 {
     bgm_model *m = two_outputs(1, 1);
@@ -755,7 +716,6 @@ Suite *suite_model_weights(void)
     tcase_add_test(tc, per_step_weights_weigh_each_step_of_a_sequence_output);
     tcase_add_test(tc, bad_weights_get_clear_errors);
     tcase_add_test(tc, class_weight_needs_a_model_of_one_output);
-    tcase_add_test(tc, streams_refuse_weights);
     tcase_add_test(tc, custom_loss_trains_as_the_builtin_loss_it_rewrites);
     tcase_add_test(tc, custom_loss_per_output_with_compute_loss);
     tcase_add_test(tc, custom_loss_is_saved_by_name_and_set_again_after_loading);

@@ -49,6 +49,20 @@ bgm_tensor *bgm_test_arange(const int64_t *shape, int ndim, float start)
     return t;
 }
 
+void bgm_test_assert_same_weights(const bgm_model *a, const bgm_model *b)
+{
+    int64_t n = bgm_model_num_params(a);
+    float *wa = malloc((size_t)(n + 1) * sizeof *wa), *wb = malloc((size_t)(n + 1) * sizeof *wb);
+    ck_assert_int_eq(n, bgm_model_num_params(b));
+    ck_assert_ptr_nonnull(wa);
+    ck_assert_ptr_nonnull(wb);
+    BGM_ASSERT_OK(bgm_model_get_weights(a, wa, n));
+    BGM_ASSERT_OK(bgm_model_get_weights(b, wb, n));
+    ck_assert_msg(memcmp(wa, wb, (size_t)n * sizeof *wa) == 0, "weights differ");
+    free(wa);
+    free(wb);
+}
+
 void bgm_test_assert_close(const bgm_tensor *t, const int64_t *shape, int ndim,
                            const float *want, double tol)
 {

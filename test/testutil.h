@@ -50,6 +50,9 @@ bgm_tensor *bgm_test_uniform(const int64_t *shape, int ndim, float lo, float hi,
 /* New float32 tensor of the given shape holding start, start + 1, ... */
 bgm_tensor *bgm_test_arange(const int64_t *shape, int ndim, float start);
 
+/* Fails unless models a and b hold the same weights, bit for bit. */
+void bgm_test_assert_same_weights(const bgm_model *a, const bgm_model *b);
+
 /* Fails unless t has shape `shape` and every element is within tol of want
  * (absolute tol + tol * |want|). */
 void bgm_test_assert_close(const bgm_tensor *t, const int64_t *shape, int ndim,

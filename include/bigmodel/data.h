@@ -259,7 +259,8 @@ typedef struct bgm_stream_tensor {
  * index of the batch in the pass (0, 1, ...). Returns BGM_OK, or an error
  * status with a message written into msg (msg_size bytes, NUL-terminated);
  * the call using the stream then fails with that status and message.
- * ys is NULL when num_y is 0. Runs on the stream's thread. The buffers are
+ * ys is NULL when num_y is 0; it has num_y + 1 buffers when the spec
+ * declares sample_weight, the last for the weights. Runs on the stream's thread. The buffers are
  * the stream's: never keep them. Buffers hold the previous contents of
  * their slot, not zeros.
  */
@@ -287,6 +288,15 @@ typedef struct bgm_stream_spec {
     bgm_stream_fill_fn fill;        /**< required (NULL) */
     bgm_stream_reset_fn reset;      /**< NULL: nothing to do at a new pass (NULL) */
     void *ctx;                      /**< passed to fill and reset (NULL) */
+    /* Fields appended after the first version (size tells whether the
+     * caller knows them). */
+    /** Keras' sample_weight of every batch, or NULL for none: float32, ndim
+     *  0 (one weight per sample, (batch)) or the per-step shape (T...) for
+     *  outputs (N, T, ...), as bgm_fit_options.sample_weight. fill writes
+     *  the batch's weights into one more buffer, ys[num_y] (so num_y >= 1).
+     *  fit and evaluate on the stream weigh each batch's loss with them:
+     *  sum(w * l) / (number of values of l). Copied by create (NULL). */
+    const bgm_stream_tensor *sample_weight;
 } bgm_stream_spec;
 
 /** Fills spec with the defaults shown above. NULL is a no-op. */
@@ -299,8 +309,9 @@ BGM_API void bgm_stream_spec_init(bgm_stream_spec *spec);
  * Errors: BGM_E_INVALID (NULL out, spec or fill; num_x < 1, num_y < 0,
  * counts above 16, NULL descriptions, batch_size < 1, prefetch < 1,
  * batches_per_epoch < -1 or 0, a bad ndim or negative dimension, struct size
- * too small — each naming the field and value), BGM_E_DTYPE (a dtype other
- * than float32 / int32), BGM_E_NOMEM.
+ * too small, sample_weight with num_y = 0 — each naming the field and
+ * value), BGM_E_DTYPE (a dtype other than float32 / int32, sample_weight
+ * other than float32), BGM_E_NOMEM.
  */
 BGM_API bgm_status bgm_stream_create(bgm_stream **out, const bgm_stream_spec *spec);
 
@@ -315,6 +326,9 @@ BGM_API int bgm_stream_num_x(const bgm_stream *st);
 
 /** Number of targets tensors per batch (0 for NULL). */
 BGM_API int bgm_stream_num_y(const bgm_stream *st);
+
+/** 1 when the stream's batches carry sample weights (spec.sample_weight), else 0 (also for NULL). */
+BGM_API int bgm_stream_has_sample_weight(const bgm_stream *st);
 
 /* ---- loaders ------------------------------------------------------------
  * Every loader rejects a malformed file with BGM_E_FORMAT (or BGM_E_IO when

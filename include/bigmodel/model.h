@@ -882,7 +882,8 @@ BGM_API const char *bgm_model_loss_name(const bgm_model *m, int output);
  * each sample's values averaged, or a 0-dimensional scalar, counted as one
  * sample. The metric reports the mean of those values over the samples of
  * the epoch (or evaluate's data), as Keras' MeanMetricWrapper; it is not
- * weighted by sample weights. It is named name (copied, 1 to 63
+ * weighted by sample weights unless made weighted
+ * (bgm_model_set_metric_weighted). It is named name (copied, 1 to 63
  * characters) in logs and histories, "<output>_<name>" with several
  * outputs, with "_1", "_2", ... when taken. Model files keep the name, not
  * the function: give it again with bgm_model_set_metric_fn after loading
@@ -919,6 +920,24 @@ BGM_API const char *bgm_model_metric_fn_name(const bgm_model *m, int i);
  * of 64 characters or more, or one another value has).
  */
 BGM_API bgm_status bgm_model_set_metric_name(bgm_model *m, int i, const char *name);
+
+/**
+ * Makes value i of evaluate (a metric) one of Keras' weighted_metrics
+ * (weighted = 1) or a plain metric (0): a weighted metric weighs each
+ * sample's value (each step's for sequence outputs) by the batch's sample
+ * weights (sample_weight, class_weight, a stream's weights; 1 each when
+ * there are none) and reports sum(w * value) / sum(w), as Keras 3; plain
+ * metrics ignore the weights. Accuracy, top-k accuracy, MSE, MAE and custom
+ * metric functions can be weighted (a custom function must then return one
+ * value per sample, or per sample and step as the weights). Model files
+ * keep the flag.
+ * Errors: BGM_E_INVALID (NULL m, i not a metric's index), BGM_E_STATE (fit
+ * running), BGM_E_UNSUPPORTED (precision, recall, F1, AUC, R2).
+ */
+BGM_API bgm_status bgm_model_set_metric_weighted(bgm_model *m, int i, int weighted);
+
+/** 1 when value i of evaluate is a weighted metric, else 0 (also for NULL or a bad i). */
+BGM_API int bgm_model_metric_weighted(const bgm_model *m, int i);
 
 /** The optimizer m was compiled with, borrowed (NULL before compile). */
 BGM_API bgm_optimizer *bgm_model_optimizer(const bgm_model *m);
@@ -1052,8 +1071,9 @@ typedef struct bgm_fit_options {
      *  (borrowed), or (N, T) per step for outputs (N, T, ...) (NULL). The
      *  loss of a batch is then sum_i w_i l_i / (number of values of l),
      *  Keras' "sum_over_batch_size"; metrics are not weighted (as Keras'
-     *  metrics=). Every value finite. validation_split holds out the
-     *  weights of the held-out samples with them. */
+     *  metrics=) unless made weighted (bgm_model_set_metric_weighted).
+     *  Every value finite. validation_split holds out the weights of the
+     *  held-out samples with them. */
     const bgm_tensor *sample_weight;
     /** Keras' class_weight for a model of one output: class_weight[c] weighs
      *  the samples of class c (the target's class id, its argmax for
@@ -1156,6 +1176,12 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * batches (0: a whole pass); otherwise the options' validation arrays
  * apply. The stream's batches and order are used as they come: opts'
  * shuffle is ignored, and batch_size only batches validation arrays.
+ * Weights: a stream declaring sample_weight (data.h) weighs each of its
+ * batches as opts.sample_weight weighs arrays (so opts.sample_weight is
+ * refused here, and validation_sample_weight goes only with validation
+ * arrays); opts.class_weight weighs the training stream's batches by
+ * their targets' classes as on arrays (not with a weighted stream; the
+ * validation data is not class-weighted, as Keras).
  * Both streams are borrowed for the call; their threads are joined
  * before it returns, whatever the outcome.
  * Errors: as bgm_model_fit_multi, data errors naming "x" / "y" as there;
@@ -1164,7 +1190,10 @@ BGM_API bgm_status bgm_model_fit_dataset(bgm_history **history, bgm_model *m,
  * the steps made so far and stays ready for the next call); BGM_E_INVALID
  * also for a NULL train, tensor counts that differ from the model's inputs
  * and outputs, validation_split > 0, the same stream twice, negative steps,
- * an epoch without batches; BGM_E_STATE for a stream in use by another call.
+ * an epoch without batches, opts.sample_weight, class_weight with a
+ * weighted stream; weights errors as bgm_model_fit's, naming
+ * "sample_weight" (or "validation_sample_weight" for the validation
+ * stream); BGM_E_STATE for a stream in use by another call.
  */
 BGM_API bgm_status bgm_model_fit_stream(bgm_history **history, bgm_model *m, bgm_stream *train,
                                         int64_t steps_per_epoch, bgm_stream *validation,
@@ -1313,7 +1342,8 @@ BGM_API bgm_status bgm_model_predict(bgm_tensor **out, const bgm_model *m,
  * most steps batches; 0: the whole pass), as bgm_model_evaluate: results
  * receives the first min(n, bgm_model_num_metrics(m)) values, sample-weighted
  * means over the batches. st gives a features tensor per input and a
- * targets tensor per output; it is borrowed and its thread joined before
+ * targets tensor per output, and its batches' sample weights weigh each
+ * batch's loss when it declares them; it is borrowed and its thread joined before
  * the call returns. Errors: as bgm_model_evaluate_multi; a failing callback
  * gives its status and message; BGM_E_INVALID also for counts that differ
  * from the model's, negative steps, a pass without batches; BGM_E_STATE

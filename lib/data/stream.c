@@ -36,8 +36,10 @@ typedef struct slot {
 
 struct bgm_stream {
     bgm_stream_spec spec;
-    bgm_stream_tensor desc[2 * BGM__STREAM_MAX_TENSORS]; /* num_x then num_y */
+    /* num_x then num_y, then the sample weights' when weighted */
+    bgm_stream_tensor desc[2 * BGM__STREAM_MAX_TENSORS + 1];
     int nt, depth;
+    int weighted;       /* the batches carry sample weights (the last buffer) */
     slot *slots;
 
     pthread_mutex_t mu;
@@ -120,7 +122,15 @@ static bgm_status check_spec(const bgm_stream_spec *sp, const char *fn)
                  i < sp->num_x ? i : i - sp->num_x);
         s = check_desc(i < sp->num_x ? &sp->x[i] : &sp->y[i - sp->num_x], what, fn);
     }
-    return s;
+    if (s != BGM_OK || sp->size < sizeof *sp || !sp->sample_weight)
+        return s;
+    if (sp->num_y < 1)
+        return bgm__fail(BGM_E_INVALID, "%s: sample_weight with num_y = 0: weights go with "
+                         "targets", fn);
+    if (sp->sample_weight->dtype != BGM_FLOAT32)
+        return bgm__fail(BGM_E_DTYPE, "%s: sample_weight.dtype = %d, expected BGM_FLOAT32",
+                         fn, (int)sp->sample_weight->dtype);
+    return check_desc(sp->sample_weight, "sample_weight", fn);
 }
 
 static void free_parts(slot *sl, int nt)
@@ -187,12 +197,17 @@ BGM_API bgm_status bgm_stream_create(bgm_stream **out, const bgm_stream_spec *sp
     st = calloc(1, sizeof *st);
     if (!st)
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-    memcpy(&st->spec, spec, SPEC_V1_SIZE);
+    memcpy(&st->spec, spec, spec->size < sizeof *spec ? spec->size : sizeof *spec);
     st->spec.size = sizeof st->spec;
     st->nt = spec->num_x + spec->num_y;
     memcpy(st->desc, spec->x, (size_t)spec->num_x * sizeof *spec->x);
     if (spec->num_y > 0)
         memcpy(st->desc + spec->num_x, spec->y, (size_t)spec->num_y * sizeof *spec->y);
+    if (st->spec.sample_weight) {
+        st->desc[st->nt] = *st->spec.sample_weight;
+        st->spec.sample_weight = &st->desc[st->nt++];
+        st->weighted = 1;
+    }
     st->spec.x = st->desc;
     st->spec.y = st->desc + spec->num_x;
     st->depth = spec->prefetch + 1;
@@ -220,6 +235,11 @@ BGM_API int64_t bgm_stream_batches_per_epoch(const bgm_stream *st)
 BGM_API int bgm_stream_num_x(const bgm_stream *st) { return st ? st->spec.num_x : 0; }
 
 BGM_API int bgm_stream_num_y(const bgm_stream *st) { return st ? st->spec.num_y : 0; }
+
+BGM_API int bgm_stream_has_sample_weight(const bgm_stream *st)
+{
+    return st ? st->weighted : 0;
+}
 
 /* ---- the producer ------------------------------------------------------------ */
 

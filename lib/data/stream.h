@@ -17,7 +17,8 @@ bgm_status bgm__stream_open(bgm_stream *st, const char *fn);
 bgm_status bgm__stream_begin(bgm_stream *st, const char *fn);
 
 /* The next batch: *has = 1 and xs[0..num_x), ys[0..num_y) borrowed until the
- * next call (ys may be NULL when unwanted), or *has = 0 at the end of the
+ * next call (ys may be NULL when unwanted; ys[num_y] the sample weights of a
+ * weighted stream), or *has = 0 at the end of the
  * pass. A callback's failure comes back with its status and message. */
 bgm_status bgm__stream_next(bgm_stream *st, int *has, const bgm_tensor **xs,
                             const bgm_tensor **ys, const char *fn);
@@ -26,8 +27,8 @@ bgm_status bgm__stream_next(bgm_stream *st, int *has, const bgm_tensor **xs,
  * the next call. NULL is a no-op. */
 void bgm__stream_close(bgm_stream *st);
 
-/* The spec's description of features tensor i (i < num_x) or targets tensor
- * i - num_x. */
+/* The spec's description of features tensor i (i < num_x), targets tensor
+ * i - num_x, or (i = num_x + num_y) the sample weights. */
 const bgm_stream_tensor *bgm__stream_tensor(const bgm_stream *st, int i);
 
 #endif

@@ -19,10 +19,16 @@ static int64_t rank_of(const float *row, int64_t width, int64_t c)
     return rank;
 }
 
+int bgm__count_top_k_row(const bgm__labels *t, const float *scores, int64_t width, int k,
+                         int64_t i)
+{
+    return rank_of(scores + i * width, width, bgm__label_at(t, i)) < k;
+}
+
 int64_t bgm__count_top_k(const bgm__labels *t, const float *scores, int64_t width, int k)
 {
     int64_t i, hits = 0;
     for (i = 0; i < t->n; i++)
-        hits += rank_of(scores + i * width, width, bgm__label_at(t, i)) < k;
+        hits += bgm__count_top_k_row(t, scores, width, k, i);
     return hits;
 }

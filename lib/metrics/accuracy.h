@@ -11,4 +11,8 @@ int64_t bgm__count_correct(const bgm__labels *t, const bgm__labels *p);
  * equal scores rank the larger class id first (sklearn's top_k_accuracy_score). */
 int64_t bgm__count_top_k(const bgm__labels *t, const float *scores, int64_t width, int k);
 
+/* 1 when sample i's true class is among the k best of its row, else 0. */
+int bgm__count_top_k_row(const bgm__labels *t, const float *scores, int64_t width, int k,
+                         int64_t i);
+
 #endif

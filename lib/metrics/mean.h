@@ -15,4 +15,23 @@ bgm_status bgm__metric_create_mean(bgm_metric **out);
 /* Adds count samples whose values sum to sum. */
 void bgm__metric_add(bgm_metric *m, double sum, int64_t count);
 
+/* Keras' weighted_metrics: the kinds that can be weighted by sample weights
+ * (running means of per-row values: accuracy, top-k accuracy, MSE, MAE and
+ * the running mean of custom metric functions). */
+int bgm__metric_weighable(bgm_metric_kind kind);
+
+/* Makes m (of a weighable kind) report sum(w * row value) / sum(w) over the
+ * rows it is given with bgm__metric_update_weighted / _add_weighted. */
+void bgm__metric_set_weighted(bgm_metric *m);
+
+/* A weighted running mean (set weighted) takes wsum = sum(w * value) and
+ * wtotal = sum(w). */
+void bgm__metric_add_weighted(bgm_metric *m, double wsum, double wtotal);
+
+/* Updates a weighted m with the rows of y_true / y_pred (as bgm_metric_update
+ * takes them), row i weighing w[i] (w NULL: 1 each). Messages name caller. */
+bgm_status bgm__metric_update_weighted(bgm_metric *m, const char *caller,
+                                       const bgm_tensor *y_true, const bgm_tensor *y_pred,
+                                       const float *w);
+
 #endif

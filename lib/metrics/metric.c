@@ -30,6 +30,8 @@ struct bgm_metric {
     bgm__auc auc;
     bgm__regression reg;
     double sum;               /* a running mean (BGM__METRIC_MEAN): sum / total */
+    int weighted;             /* Keras' weighted_metrics: wsum / wtotal is the value */
+    double wsum, wtotal;      /* sum of w * (each row's value), sum of w */
 };
 
 static const char *kind_name(bgm_metric_kind kind)
@@ -231,12 +233,12 @@ BGM_API bgm_status bgm_metric_create(bgm_metric **out, bgm_metric_kind kind,
     return BGM_OK;
 }
 
-static bgm_status update_top_k(bgm_metric *m, const char *func, const bgm_tensor *y_true,
+/* The labels of a top-k accuracy batch: scores (N, C), C >= 2. */
+static bgm_status top_k_labels(bgm__labels *t, bgm__labels *p, const bgm_metric *m,
+                               const char *func, const bgm_tensor *y_true,
                                const bgm_tensor *y_pred)
 {
     char sh[BGM__SHAPE_STR_SIZE];
-    bgm__labels t, p;
-    bgm_status s;
     int classes;
     if (y_pred->dtype != BGM_FLOAT32 || y_pred->ndim != 2 || y_pred->shape[1] < 2)
         return bgm__fail(y_pred->dtype != BGM_FLOAT32 ? BGM_E_DTYPE : BGM_E_SHAPE,
@@ -246,7 +248,14 @@ static bgm_status update_top_k(bgm_metric *m, const char *func, const bgm_tensor
     classes = m->opts.num_classes;
     if (classes == 0 && y_pred->shape[1] <= INT32_MAX)
         classes = (int)y_pred->shape[1];
-    s = bgm__labels_pair(&t, &p, func, y_true, y_pred, classes, m->opts.threshold);
+    return bgm__labels_pair(t, p, func, y_true, y_pred, classes, m->opts.threshold);
+}
+
+static bgm_status update_top_k(bgm_metric *m, const char *func, const bgm_tensor *y_true,
+                               const bgm_tensor *y_pred)
+{
+    bgm__labels t, p;
+    bgm_status s = top_k_labels(&t, &p, m, func, y_true, y_pred);
     if (s != BGM_OK)
         return s;
     m->hits += bgm__count_top_k(&t, y_pred->data, p.width, m->opts.k);
@@ -307,6 +316,10 @@ static double value_of(const bgm_metric *m, int *undefined)
     bgm__prf prf;
     int flags = 0;
     *undefined = 0;
+    if (m->weighted) {
+        *undefined = m->wtotal == 0.0;
+        return m->wtotal == 0.0 ? zd : m->wsum / m->wtotal;
+    }
     if (m->kind == BGM__METRIC_MEAN) {
         *undefined = m->total == 0;
         return m->total == 0 ? zd : m->sum / (double)m->total;
@@ -370,7 +383,7 @@ BGM_API bgm_status bgm_metric_reset(bgm_metric *metric)
 {
     BGM__CHECK_NULL(metric, "bgm_metric_reset");
     metric->hits = metric->total = 0;
-    metric->sum = 0.0;
+    metric->sum = metric->wsum = metric->wtotal = 0.0;
     if (metric->cm)
         memset(metric->cm, 0,
                (size_t)metric->num_classes * (size_t)metric->num_classes * sizeof *metric->cm);
@@ -405,6 +418,85 @@ void bgm__metric_add(bgm_metric *m, double sum, int64_t count)
 {
     m->sum += sum;
     m->total += count;
+}
+
+int bgm__metric_weighable(bgm_metric_kind kind)
+{
+    return kind == BGM__METRIC_MEAN || kind == BGM_METRIC_ACCURACY ||
+           kind == BGM_METRIC_TOP_K_ACCURACY || kind == BGM_METRIC_MSE ||
+           kind == BGM_METRIC_MAE;
+}
+
+void bgm__metric_set_weighted(bgm_metric *m)
+{
+    m->weighted = 1;
+}
+
+void bgm__metric_add_weighted(bgm_metric *m, double wsum, double wtotal)
+{
+    m->wsum += wsum;
+    m->wtotal += wtotal;
+}
+
+/* Row i of t as a float (float32 or int32 data). */
+static double value_at(const bgm_tensor *t, int64_t i)
+{
+    return t->dtype == BGM_INT32 ? (double)((const int32_t *)t->data)[i]
+                                 : (double)((const float *)t->data)[i];
+}
+
+/* MSE or MAE rows: each row's mean error over its values, weighted. */
+static bgm_status add_error_rows(bgm_metric *m, const char *func, const bgm_tensor *y_true,
+                                 const bgm_tensor *y_pred, const float *w)
+{
+    int64_t n = y_pred->ndim ? y_pred->shape[0] : 1, per, r, k;
+    if (y_pred->dtype != BGM_FLOAT32 || bgm_tensor_numel(y_true) != bgm_tensor_numel(y_pred))
+        return bgm__fail_samples(func, "y_true", y_true, "y_pred", y_pred);
+    per = n ? bgm_tensor_numel(y_pred) / n : 0;
+    for (r = 0; r < n && per > 0; r++) {
+        double e = 0.0;
+        for (k = 0; k < per; k++) {
+            double d = value_at(y_pred, r * per + k) - value_at(y_true, r * per + k);
+            e += m->kind == BGM_METRIC_MSE ? d * d : fabs(d);
+        }
+        m->wsum += (w ? w[r] : 1.0) * (e / (double)per);
+        m->wtotal += w ? w[r] : 1.0;
+    }
+    return BGM_OK;
+}
+
+bgm_status bgm__metric_update_weighted(bgm_metric *m, const char *caller,
+                                       const bgm_tensor *y_true, const bgm_tensor *y_pred,
+                                       const float *w)
+{
+    char func[96];
+    bgm__labels t, p;
+    bgm_status s = BGM_OK;
+    int64_t i;
+    snprintf(func, sizeof func, "%s (%s)", caller, kind_name(m->kind));
+    switch (m->kind) {
+    case BGM_METRIC_ACCURACY:
+        s = bgm__labels_pair(&t, &p, func, y_true, y_pred, m->opts.num_classes,
+                             m->opts.threshold);
+        for (i = 0; s == BGM_OK && i < t.n; i++) {
+            m->wsum += (w ? w[i] : 1.0) * (bgm__label_at(&t, i) == bgm__label_at(&p, i));
+            m->wtotal += w ? w[i] : 1.0;
+        }
+        return s;
+    case BGM_METRIC_TOP_K_ACCURACY:
+        s = top_k_labels(&t, &p, m, func, y_true, y_pred);
+        for (i = 0; s == BGM_OK && i < t.n; i++) {
+            m->wsum += (w ? w[i] : 1.0) *
+                       (double)bgm__count_top_k_row(&t, y_pred->data, p.width, m->opts.k, i);
+            m->wtotal += w ? w[i] : 1.0;
+        }
+        return s;
+    case BGM_METRIC_MSE:
+    case BGM_METRIC_MAE:
+        return add_error_rows(m, func, y_true, y_pred, w);
+    default:
+        return bgm__fail(BGM_E_INTERNAL, "%s: not a weighted metric", func);
+    }
 }
 
 BGM_API bgm_metric_kind bgm_metric_get_kind(const bgm_metric *metric)

@@ -44,6 +44,7 @@ typedef struct bgm__metric_spec {
     char fn_name[BGM__NAME_SIZE];
     bgm_loss_fn fn;
     void *fn_ctx;
+    int weighted;              /* Keras' weighted_metrics: weighed by sample weights */
 } bgm__metric_spec;
 
 /* How compile trains one output (Keras' per-output loss and loss weight). */

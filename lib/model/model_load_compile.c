@@ -134,6 +134,13 @@ static bgm_status read_metric_name(const bgm__reader *ld, bgm_model *m, const ch
     char k[BGM__FILE_KEY_SIZE];
     const char *name = NULL;
     int i = bgm_model_num_metrics(m) - 1;
+    int64_t weighted = 0;
+    /* "weighted" is written for weighted metrics only (older files lack it). */
+    snprintf(k, sizeof k, "%sweighted", prefix);
+    if (bgm_archive_meta_type(ld->a, k) != BGM_META_NONE &&
+        (bgm__rd_get_range(ld, k, 0, 1, &weighted) != BGM_OK ||
+         bgm__rd_wrap(ld, bgm_model_set_metric_weighted(m, i, (int)weighted), k) != BGM_OK))
+        return BGM_E_FORMAT;
     snprintf(k, sizeof k, "%sname", prefix);
     if (bgm_archive_meta_type(ld->a, k) == BGM_META_NONE)
         return BGM_OK;

@@ -340,6 +340,8 @@ static bgm_status put_compile(bgm_archive *a, const bgm_model *m, const char *fn
             s = put_str(a, prefix, "name", sp->name);
         if (s == BGM_OK)
             s = put_int(a, prefix, "output", sp->output);
+        if (s == BGM_OK && sp->weighted) /* only then: unweighted files stay as they were */
+            s = put_int(a, prefix, "weighted", 1);
         if (s == BGM_OK)
             s = put_int(a, prefix, "num_classes", sp->opts.num_classes);
         if (s == BGM_OK)

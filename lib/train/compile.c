@@ -522,6 +522,17 @@ static int metric_at(const bgm_model *m, int i)
     return i - 1 - nl;
 }
 
+/* metric_at(m, i) into *k, or BGM_E_INVALID naming fn when i is no metric's. */
+static bgm_status metric_index(const bgm_model *m, int i, int *k, const char *fn)
+{
+    *k = metric_at(m, i);
+    if (*k < 0)
+        return bgm__fail(BGM_E_INVALID, "%s: value %d is not a metric (the metrics are "
+                         "values %d to %d)", fn, i, 1 + (m->noutputs > 1 ? m->noutputs : 0),
+                         bgm_model_num_metrics(m) - 1);
+    return BGM_OK;
+}
+
 BGM_API const char *bgm_model_metric_fn_name(const bgm_model *m, int i)
 {
     int k = m ? metric_at(m, i) : -1;
@@ -534,11 +545,8 @@ BGM_API bgm_status bgm_model_set_metric_name(bgm_model *m, int i, const char *na
     int k, j, n;
     BGM__CHECK_NULL(m, fn);
     BGM__CHECK_NULL(name, fn);
-    k = metric_at(m, i);
-    if (k < 0)
-        return bgm__fail(BGM_E_INVALID, "%s: value %d is not a metric (the metrics are "
-                         "values %d to %d)", fn, i, 1 + (m->noutputs > 1 ? m->noutputs : 0),
-                         bgm_model_num_metrics(m) - 1);
+    if (metric_index(m, i, &k, fn) != BGM_OK)
+        return BGM_E_INVALID;
     if (!name[0] || strlen(name) >= sizeof m->metrics[k].name - 4)
         return bgm__fail(BGM_E_INVALID, "%s: name '%.80s' must have 1 to %d characters", fn,
                          name, (int)sizeof m->metrics[k].name - 5);
@@ -549,6 +557,29 @@ BGM_API bgm_status bgm_model_set_metric_name(bgm_model *m, int i, const char *na
                              name);
     snprintf(m->metrics[k].name, sizeof m->metrics[k].name, "%s", name);
     return BGM_OK;
+}
+
+BGM_API bgm_status bgm_model_set_metric_weighted(bgm_model *m, int i, int weighted)
+{
+    static const char *fn = "bgm_model_set_metric_weighted";
+    int k;
+    BGM__CHECK_NULL(m, fn);
+    if (metric_index(m, i, &k, fn) != BGM_OK)
+        return BGM_E_INVALID;
+    if (m->fitting)
+        return bgm__fail(BGM_E_STATE, "%s: fit is running on this model", fn);
+    if (weighted && !m->metrics[k].fn_name[0] && !bgm__metric_weighable(m->metrics[k].kind))
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: metric '%s' cannot be weighted by sample "
+                         "weights; accuracy, top-k accuracy, MSE, MAE and custom metric "
+                         "functions can", fn, m->metrics[k].name);
+    m->metrics[k].weighted = weighted != 0;
+    return BGM_OK;
+}
+
+BGM_API int bgm_model_metric_weighted(const bgm_model *m, int i)
+{
+    int k = m ? metric_at(m, i) : -1;
+    return k >= 0 && m->metrics[k].weighted;
 }
 
 BGM_API bgm_status bgm_model_set_loss_fn(bgm_model *m, int output, const char *name,
@@ -636,6 +667,8 @@ bgm_status bgm__metrics_create(const bgm_model *m, bgm_metric ***out)
             bgm__metrics_free(ms, i);
             return s;
         }
+        if (m->metrics[i].weighted)
+            bgm__metric_set_weighted(ms[i]);
     }
     *out = ms;
     return BGM_OK;

@@ -95,6 +95,7 @@ typedef struct fit_run {
     int callbacks_begun;
     int has_lambda;
     int weighted;                    /* train has the sample weights as last targets */
+    const bgm_tensor *sw;            /* a streamed batch's sample weights, or NULL */
 } fit_run;
 
 static int cancelled(const fit_run *r)
@@ -142,16 +143,21 @@ static bgm_status next_batch(fit_run *r, int *more, const bgm_tensor **xb,
     bgm_model *m = r->m;
     bgm_status s;
     /* Sample weights ride along as one more targets tensor. */
-    if (!r->stream)
-        return bgm_batch_iter_next_multi(more, xb, m->ninputs, yb, m->noutputs + r->weighted,
-                                         r->it);
+    if (!r->stream) {
+        s = bgm_batch_iter_next_multi(more, xb, m->ninputs, yb, m->noutputs + r->weighted,
+                                      r->it);
+        r->sw = r->weighted ? yb[m->noutputs] : NULL;
+        return s;
+    }
     *more = 0;
     if (r->steps > 0 && step >= r->steps)
         return BGM_OK;
-    s = bgm__stream_batch(r->stream, more, a, m, "x", "y", fn);
+    s = bgm__stream_batch(r->stream, more, a, m, r->o.class_weight, r->o.num_class_weights,
+                          "x", "y", fn);
     if (s == BGM_OK && *more) {
         memcpy(xb, a->x, sizeof a->x);
         memcpy(yb, a->y, sizeof a->y);
+        r->sw = a->w;
     }
     return s;
 }
@@ -174,7 +180,6 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO + 1];
     bgm__arrays a;
     int64_t steps = epoch_steps(r), step = 0, seen = 0;
-    int weighted = r->weighted;
     bgm__losses sums = {0}, losses;
     bgm_logs logs;
     char nan_msg[1024];
@@ -204,8 +209,8 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
         int nan_loss;
-        s = bgm__train_batch(m, xb, yb, weighted ? yb[m->noutputs] : NULL, r->grads,
-                             r->state, r->metrics, losses, epoch, step, fn);
+        s = bgm__train_batch(m, xb, yb, r->sw, r->grads, r->state, r->metrics, losses,
+                             epoch, step, fn);
         bgm__arrays_free(&a);
         /* A non-finite loss still ends its batch for the callbacks, so that
          * one of them (TerminateOnNaN) may stop training cleanly. */
@@ -304,10 +309,18 @@ static bgm_status prepare_streams(fit_run *r, const fit_data *d, const char *fn)
     if (r->o.validation_split > 0.0)
         return bgm__fail(BGM_E_INVALID, "%s: validation_split = %g cannot split a stream; "
                          "give a validation stream or arrays", fn, r->o.validation_split);
-    if (r->o.sample_weight || r->o.class_weight || r->o.num_class_weights ||
-        (r->o.validation_sample_weight && (d->val_stream || !d->vxs)))
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: streams carry no sample or class weights; "
-                         "weigh array data (fit, fit_multi)", fn);
+    /* Streamed batches carry their own weights (bgm_stream_spec.sample_weight). */
+    if (r->o.sample_weight || (r->o.validation_sample_weight && d->val_stream))
+        return bgm__fail(BGM_E_INVALID, "%s: %s with a %s stream: a stream's batches carry "
+                         "their own weights (bgm_stream_spec.sample_weight)", fn,
+                         r->o.sample_weight ? "sample_weight" : "validation_sample_weight",
+                         r->o.sample_weight ? "training" : "validation");
+    if (r->o.validation_sample_weight && !d->vxs)
+        return bgm__fail(BGM_E_INVALID, "%s: validation_sample_weight without validation "
+                         "arrays", fn);
+    if (r->o.class_weight && bgm_stream_has_sample_weight(d->stream))
+        return bgm__fail(BGM_E_INVALID, "%s: give class_weight or a stream of sample "
+                         "weights, not both (as Keras)", fn);
     if (d->val_stream == d->stream)
         return bgm__fail(BGM_E_INVALID, "%s: the training and validation streams are the "
                          "same stream", fn);

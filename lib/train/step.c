@@ -50,11 +50,46 @@ static bgm_status rows_of(bgm_tape *tape, const bgm_tensor *y, const bgm_tensor 
     return s;
 }
 
+/* Adds the values v (n rows of per) of custom metric what to its weighted
+ * running mean: each row's mean weighs its sample weight (sw of n), or each
+ * value its own weight (sw of n * per); sw NULL weighs 1. */
+static bgm_status add_weighted_fn(bgm_metric *metric, const bgm_tensor *v, int64_t n,
+                                  int64_t per, const bgm_tensor *sw, const char *what,
+                                  const char *fn)
+{
+    const float *d = bgm_tensor_data(v), *w = sw ? bgm_tensor_data(sw) : NULL;
+    int64_t nw = sw ? bgm_tensor_numel(sw) : n, r, k;
+    double wsum = 0.0, wtotal = 0.0;
+    if (bgm_tensor_ndim(v) == 0 || (nw != n && nw != n * per))
+        return bgm__fail(BGM_E_SHAPE, "%s: %s is weighted and returned %lld values for %lld "
+                         "sample weights: a weighted custom metric returns one value per "
+                         "sample (or per sample and step, as the weights)", fn, what,
+                         (long long)bgm_tensor_numel(v), (long long)nw);
+    for (r = 0; r < n; r++) {
+        double row = 0.0;
+        if (nw == n * per && per > 1) {
+            for (k = 0; k < per; k++) {
+                wsum += w[r * per + k] * (double)d[r * per + k];
+                wtotal += w[r * per + k];
+            }
+            continue;
+        }
+        for (k = 0; k < per; k++)
+            row += d[r * per + k];
+        wsum += (w ? w[r] : 1.0) * (per ? row / (double)per : 0.0);
+        wtotal += w ? w[r] : 1.0;
+    }
+    bgm__metric_add_weighted(metric, wsum, wtotal);
+    return BGM_OK;
+}
+
 /* Feeds the batch to custom metric i: its function's values, each sample's
- * averaged, as Keras' MeanMetricWrapper (a scalar counts as one sample). */
+ * averaged, as Keras' MeanMetricWrapper (a scalar counts as one sample);
+ * weighted by sw when the metric is. */
 static bgm_status update_metric_fn(const bgm_model *m, int i, bgm_tape *tape,
                                    bgm_metric *metric, const bgm_tensor *y,
-                                   const bgm_tensor *pred, const char *fn)
+                                   const bgm_tensor *pred, const bgm_tensor *sw,
+                                   const char *fn)
 {
     char what[2 * BGM__KEY_SIZE];
     const bgm__metric_spec *sp = &m->metrics[i];
@@ -69,12 +104,14 @@ static bgm_status update_metric_fn(const bgm_model *m, int i, bgm_tape *tape,
     if (s != BGM_OK)
         return s;
     d = bgm_tensor_data(v);
+    n = bgm_tensor_ndim(v) ? bgm_tensor_dim(v, 0) : 1;
+    per = n ? bgm_tensor_numel(v) / n : 0;
+    if (sp->weighted)
+        return add_weighted_fn(metric, v, n, per, sw, what, fn);
     if (bgm_tensor_ndim(v) == 0) {
         bgm__metric_add(metric, d[0], 1);
         return BGM_OK;
     }
-    n = bgm_tensor_dim(v, 0);
-    per = n ? bgm_tensor_numel(v) / n : 0;
     for (r = 0; r < n; r++) {
         double row = 0.0;
         for (k = 0; k < per; k++)
@@ -85,10 +122,37 @@ static bgm_status update_metric_fn(const bgm_model *m, int i, bgm_tape *tape,
     return BGM_OK;
 }
 
-/* Feeds the batch to the metrics, on tape (probabilities for logits). */
+/* The weight of each of nrows metric rows from the batch's sample weights
+ * sw: sw's own values when it has nrows, else each sample's weight repeated
+ * over its steps (*own then holds them, for the caller to free); NULL for
+ * no weights. */
+static bgm_status row_weights(const float **w, float **own, const bgm_tensor *sw,
+                              int64_t nrows, const char *fn)
+{
+    int64_t n = sw ? bgm_tensor_dim(sw, 0) : 0, nw = sw ? bgm_tensor_numel(sw) : 0, r;
+    *w = NULL;
+    *own = NULL;
+    if (!sw || nw == nrows) {
+        *w = sw ? bgm_tensor_data(sw) : NULL;
+        return BGM_OK;
+    }
+    if (n == 0 || nrows % n != 0)
+        return bgm__fail(BGM_E_SHAPE, "%s: %lld sample weights do not fit %lld metric rows",
+                         fn, (long long)nw, (long long)nrows);
+    *own = malloc((size_t)nrows * sizeof **own);
+    if (!*own)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    for (r = 0; r < nrows; r++)
+        (*own)[r] = ((const float *)bgm_tensor_data(sw))[r / (nrows / n)];
+    *w = *own;
+    return BGM_OK;
+}
+
+/* Feeds the batch to the metrics, on tape (probabilities for logits); the
+ * weighted ones weigh sw (the batch's sample weights, or NULL). */
 static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric **metrics,
                                  const bgm_tensor *const *ys, bgm_tensor *const *pred,
-                                 const char *fn)
+                                 const bgm_tensor *sw, const char *fn)
 {
     bgm_tensor *probs[BGM__MAX_IO];
     bgm_status s = BGM_OK;
@@ -99,13 +163,23 @@ static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric 
         int j = m->metrics[i].output;
         bgm_tensor *y_rows, *p_rows;
         if (m->metrics[i].fn_name[0]) {
-            s = update_metric_fn(m, i, tape, metrics[i], ys[j], pred[j], fn);
+            s = update_metric_fn(m, i, tape, metrics[i], ys[j], pred[j], sw, fn);
             continue;
         }
         s = rows_of(tape, ys[j], probs[j], &y_rows, &p_rows);
-        if (s == BGM_OK)
+        if (s == BGM_OK && m->metrics[i].weighted) {
+            const bgm_tensor *p = p_rows ? p_rows : probs[j];
+            const float *w;
+            float *own;
+            s = row_weights(&w, &own, sw, bgm_tensor_dim(p, 0), fn);
+            if (s == BGM_OK)
+                s = bgm__metric_update_weighted(metrics[i], fn, y_rows ? y_rows : ys[j], p,
+                                                w);
+            free(own);
+        } else if (s == BGM_OK) {
             s = bgm_metric_update(metrics[i], y_rows ? y_rows : ys[j],
                                   p_rows ? p_rows : probs[j]);
+        }
         bgm_tensor_free(y_rows);
     }
     return s;
@@ -201,7 +275,7 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
     if (s == BGM_E_NONFINITE && m->nstate > 0)
         memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
     if (s == BGM_OK)
-        s = update_metrics(m, m->tape, metrics, ys, pred, fn);
+        s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
     return s;
 }
 
@@ -214,7 +288,7 @@ bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_te
     if (s == BGM_OK)
         s = bgm__model_loss(m, t->tapes[0], ys, pred, sw, per, &total, fn);
     if (s == BGM_OK)
-        s = update_metrics(m, t->tapes[0], metrics, ys, pred, fn);
+        s = update_metrics(m, t->tapes[0], metrics, ys, pred, sw, fn);
     if (s == BGM_OK)
         read_losses(losses, m, total, per);
     return s;

@@ -28,17 +28,26 @@ bgm_status bgm__stream_check(bgm_stream *st, const bgm_model *m, const char *rol
 }
 
 bgm_status bgm__stream_batch(bgm_stream *st, int *more, bgm__arrays *a, const bgm_model *m,
-                             const char *xname, const char *yname, const char *fn)
+                             const float *cw, int ncw, const char *xname, const char *yname,
+                             const char *fn)
 {
-    const bgm_tensor *xs[BGM__STREAM_MAX_TENSORS], *ys[BGM__STREAM_MAX_TENSORS];
+    const bgm_tensor *xs[BGM__STREAM_MAX_TENSORS], *ys[BGM__STREAM_MAX_TENSORS + 1];
+    int ny = bgm_stream_num_y(st);
     bgm_status s = bgm__stream_next(st, more, xs, ys, fn);
     memset(a, 0, sizeof *a);
     if (s != BGM_OK || !*more)
         return s;
-    s = bgm__arrays_check(a, m, xs, bgm_stream_num_x(st), ys, bgm_stream_num_y(st), xname,
-                          yname, fn);
-    if (s != BGM_OK)
+    s = bgm__arrays_check(a, m, xs, bgm_stream_num_x(st), ys, ny, xname, yname, fn);
+    /* The weights' name follows the data's: "sample_weight" of the training
+     * stream, "validation_sample_weight" of a validation stream. */
+    if (s == BGM_OK)
+        s = bgm__weights_check(a, m, bgm_stream_has_sample_weight(st) ? ys[ny] : NULL, cw,
+                               ncw, strncmp(xname, "validation", 10) == 0 ?
+                               "validation_sample_weight" : "sample_weight", fn);
+    if (s != BGM_OK) {
+        bgm__arrays_free(a);
         *more = 0;
+    }
     return s;
 }
 
@@ -54,10 +63,10 @@ bgm_status bgm__evaluate_stream(const bgm_model *m, bgm__infer_tapes *t, bgm_str
     for (i = 0; i < m->nmetrics; i++)
         bgm_metric_reset(metrics[i]);
     for (step = 0; s == BGM_OK && more && (steps == 0 || step < steps); step++) {
-        s = bgm__stream_batch(st, &more, &a, m, xname, yname, fn);
+        s = bgm__stream_batch(st, &more, &a, m, NULL, 0, xname, yname, fn);
         if (s != BGM_OK || !more)
             break;
-        s = bgm__test_batch(m, t, a.x, a.y, NULL, metrics, losses, fn);
+        s = bgm__test_batch(m, t, a.x, a.y, a.w, metrics, losses, fn);
         for (i = 0; s == BGM_OK && i <= m->noutputs; i++)
             sums[i] += losses[i] * (double)a.n;
         n += a.n;

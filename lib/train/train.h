@@ -135,10 +135,13 @@ bgm_status bgm__stream_check(bgm_stream *st, const bgm_model *m, const char *rol
                              const char *fn);
 
 /* The next batch of st (open, pass begun), checked against m like arrays
- * named xname / yname: *more = 0 at the end of the pass. On *more, a holds
- * the batch; free its views with bgm__arrays_free. */
+ * named xname / yname, with its sample weights (those of a weighted stream,
+ * or class_weight cw[0..ncw) when cw is not NULL) checked into a->w as
+ * bgm__weights_check does: *more = 0 at the end of the pass. On *more, a
+ * holds the batch; free it with bgm__arrays_free. */
 bgm_status bgm__stream_batch(bgm_stream *st, int *more, bgm__arrays *a, const bgm_model *m,
-                             const char *xname, const char *yname, const char *fn);
+                             const float *cw, int ncw, const char *xname, const char *yname,
+                             const char *fn);
 
 /* bgm__evaluate_arrays over at most steps batches (0: the rest of the pass)
  * of st (open): begins a pass, metrics reset then updated. */

@@ -201,8 +201,8 @@ def test_bad_weights_get_clear_errors():
         clf.fit(x, labels, verbose=0, class_weight={0: 2.0}, sample_weight=np.ones(8))
     with pytest.raises(InvalidArgumentError, match="class_weight must be a dict"):
         clf.fit(x, labels, verbose=0, class_weight=[1.0, 2.0, 3.0])
-    with pytest.raises(InvalidArgumentError, match="sample_weight and class_weight go with "
-                                                   "arrays"):
+    with pytest.raises(InvalidArgumentError, match="sample_weight is not supported with a "
+                                                   "generator or pipeline x"):
         clf.fit(((x, labels) for _ in range(2)), verbose=0, sample_weight=np.ones(8))
     inp = bm.Input(shape=(3,))
     two = bm.Model(inp, [Dense(1, name="a")(inp), Dense(1, name="b")(inp)])

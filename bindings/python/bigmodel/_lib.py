@@ -160,7 +160,9 @@ class StreamSpec(ctypes.Structure):
                 ("num_y", c_int), ("y", ctypes.POINTER(StreamTensor)),
                 ("batch_size", c_int64), ("batches_per_epoch", c_int64),
                 ("prefetch", c_int), ("fill", STREAM_FILL_FN), ("reset", STREAM_RESET_FN),
-                ("ctx", c_void_p)]
+                ("ctx", c_void_p),
+                # streamweights: the batches' sample weights (appended field)
+                ("sample_weight", ctypes.POINTER(StreamTensor))]
 
 
 class CsvOptions(ctypes.Structure):
@@ -654,6 +656,10 @@ OPTIONAL = {
     "bgm_report_options_init": (STATUS, [ctypes.POINTER(ReportOptions), c_size_t]),
     "bgm_classification_report_ex": (STATUS, [c_void_p, c_size_t, SZP, IP, H, H, c_int,
                                               ctypes.POINTER(ReportOptions)]),
+    # streamweights (#14 item 5 follow-up): weighted streams, Keras' weighted_metrics
+    "bgm_stream_has_sample_weight": (c_int, [H]),
+    "bgm_model_set_metric_weighted": (STATUS, [H, c_int, c_int]),
+    "bgm_model_metric_weighted": (c_int, [H, c_int]),
 }
 
 # ---- errors ----------------------------------------------------------------

@@ -9,7 +9,9 @@ exception raised by the user's generator (or a batch that does not fit) is
 recorded, the library call fails, and the caller re-raises the recorded
 exception (see raise_pending). The first batch is read before the call, to
 learn the shapes, dtypes and batch size; a later batch may be shorter,
-never longer.
+never longer. Batches of (x, y, sample_weight) carry Keras' sample weights
+(one array shared by the outputs, (B,) or (B, T) per step), given to the
+library as the stream's weights (bgm_stream_spec.sample_weight).
 """
 import ctypes
 
@@ -80,7 +82,8 @@ class _Passes:
 
 class BatchStream(Handle):
     """A bgm_stream over Python batches for one model call. with_y: batches
-    are (x, y) tuples (fit, evaluate); else x alone or (x, ...) (predict)."""
+    are (x, y) or (x, y, sample_weight) tuples (fit, evaluate), all of one
+    kind, set by the first; else x alone or (x, ...) (predict)."""
 
     _free_fn, _counter, _what = "bgm_stream_free", "stream", "stream"
 
@@ -100,8 +103,9 @@ class BatchStream(Handle):
         first = self.passes.next()
         if first is None:
             raise InvalidArgumentError("%s: the generator gave no batch" % what)
-        x, _ = self._split(first)
+        x, _, sw = self._split(first)
         model._ensure_built(x)
+        self.weighted = sw is not None
         arrays = self._arrays(first)
         self.nx = len(model._input_tensors(x))
         self.first = arrays
@@ -120,8 +124,10 @@ class BatchStream(Handle):
         self._reset_fn = _lib.STREAM_RESET_FN(self._reset)
         spec = _lib.StreamSpec()
         lib.bgm_stream_spec_init(ctypes.byref(spec))
-        spec.num_x, spec.num_y = self.nx, len(arrays) - self.nx
+        spec.num_x, spec.num_y = self.nx, len(arrays) - self.nx - self.weighted
         spec.x = ctypes.cast(descs, ctypes.POINTER(_lib.StreamTensor))
+        if self.weighted:   # the last description, filled into ys[num_y]
+            spec.sample_weight = ctypes.pointer(descs[len(arrays) - 1])
         spec.y = ctypes.cast(ctypes.byref(descs, self.nx * ctypes.sizeof(_lib.StreamTensor)),
                              ctypes.POINTER(_lib.StreamTensor))
         spec.batch_size = self.batch_size
@@ -134,27 +140,54 @@ class BatchStream(Handle):
     # -- batches ------------------------------------------------------------------
 
     def _split(self, item):
-        """(x, y) of one batch as the user gave it."""
+        """(x, y, sample_weight or None) of one batch as the user gave it."""
         if not self.with_y:
-            return (item[0] if isinstance(item, tuple) else item), None
+            return (item[0] if isinstance(item, tuple) else item), None, None
         if not isinstance(item, tuple) or len(item) not in (2, 3):
             raise InvalidArgumentError(
-                "%s: each batch must be an (x, y) tuple, got %s" % (
+                "%s: each batch must be an (x, y) or (x, y, sample_weight) tuple, got %s" % (
                     self.what, "a tuple of %d" % len(item) if isinstance(item, tuple)
                     else type(item).__name__))
-        if len(item) == 3:
+        return item[0], item[1], item[2] if len(item) == 3 else None
+
+    def _weights(self, sw):
+        """A batch's sample_weight as a float32 array of one or more dimensions."""
+        np = _compat.np
+        if isinstance(sw, (list, dict)) and sw and not np.isscalar(
+                next(iter(sw.values())) if isinstance(sw, dict) else sw[0]):
             raise InvalidArgumentError(
-                "%s: batches of (x, y, sample_weight) are not supported yet: sample "
-                "weights are not part of this library's fit" % self.what)
-        return item
+                "%s: batch %d gives a %s of sample weights: give one array shared by "
+                "the outputs" % (self.what, self.passes.batches - 1, type(sw).__name__))
+        w = np.asarray(sw.numpy() if hasattr(sw, "numpy") else sw, dtype=np.float32)
+        if w.ndim < 1:
+            raise InvalidArgumentError("%s: the sample_weight of batch %d is a scalar, "
+                                       "expected one weight per sample"
+                                       % (self.what, self.passes.batches - 1))
+        return w
 
     def _arrays(self, item):
-        """The batch as numpy arrays: one per input, then one per output."""
-        x, y = self._split(item)
+        """The batch as numpy arrays: one per input, then one per output, then
+        the sample weights of a weighted stream."""
+        x, y, sw = self._split(item)
         tensors = self.model._input_tensors(x)
         if self.with_y:
             tensors += self.model._target_tensors(y)
-        return [t.numpy() for t in tensors]
+        arrays = [t.numpy() for t in tensors]
+        if self.with_y and (sw is not None) != self.weighted:
+            raise InvalidArgumentError(
+                "%s: batch %d %s sample weights and the first batch %s: every batch "
+                "must be (x, y) or every batch (x, y, sample_weight)"
+                % (self.what, self.passes.batches - 1,
+                   "gives" if sw is not None else "gives no",
+                   "did" if self.weighted else "did not"))
+        if self.with_y and self.weighted:
+            w = self._weights(sw)
+            if w.shape[0] != arrays[0].shape[0]:
+                raise InvalidArgumentError(
+                    "%s: batch %d has %d sample weights for %d samples"
+                    % (self.what, self.passes.batches - 1, w.shape[0], arrays[0].shape[0]))
+            arrays.append(w)
+        return arrays
 
     def _view(self, ptr, i):
         """A numpy array over buffer ptr of tensor i (the buffers live as long

@@ -118,8 +118,28 @@ class Dataset(Handle):
 
     @classmethod
     def from_tensor_slices(cls, xy):
-        """tf.data's spelling: an (x, y) tuple, or x alone."""
+        """tf.data's spelling: an (x, y) tuple, or x alone. An (x, y,
+        sample_weight) tuple gives a Pipeline of (x_i, y_i, w_i) samples
+        (batch it for fit / evaluate), the weights one array of N rows."""
+        if isinstance(xy, tuple) and len(xy) == 3:
+            return cls._weighted_slices(*xy)
         return cls(*xy) if isinstance(xy, tuple) else cls(xy)
+
+    @classmethod
+    def _weighted_slices(cls, x, y, sample_weight):
+        from . import _compat
+        ds = cls(x, y)
+        w = _compat.np.asarray(sample_weight.numpy() if hasattr(sample_weight, "numpy")
+                               else sample_weight, dtype=_compat.np.float32)
+        if w.ndim < 1 or w.shape[0] != len(ds):
+            raise InvalidArgumentError(
+                "from_tensor_slices: sample_weight has shape %s, expected one weight per "
+                "sample (%d rows)" % (w.shape, len(ds)))
+
+        def samples():
+            for i, (xi, yi) in enumerate(ds._elements()):
+                yield xi, yi, w[i]
+        return Pipeline(samples, len(ds))
 
     def __enter__(self):
         return self

@@ -675,7 +675,7 @@ class BaseModel:
     # -- compiling --
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                from_logits=None):
+                from_logits=None, weighted_metrics=None):
         """Configures the model for training (Keras' compile).
 
         optimizer: a name ("adam", "sgd", "rmsprop", "adamw") or a
@@ -697,19 +697,27 @@ class BaseModel:
             weighs 1).
         from_logits: overrides the from_logits of the cross-entropy losses
             (True: the model outputs logits, no final softmax / sigmoid).
+        weighted_metrics: metrics in the forms of metrics, weighed by the
+            sample weights (sample_weight, class_weight, or a generator's
+            (x, y, sample_weight) batches): sum(w * value) / sum(w), as Keras
+            3; reported after metrics, under the same names unless taken,
+            then as "weighted_<name>". Accuracy, top-k accuracy, MSE, MAE
+            and functions can be weighted.
 
         With several outputs fit and evaluate report "loss" (the weighted
         total), "<output>_loss" per output (unweighted) and
         "<output>_<metric>" ("cls_accuracy"), as Keras names them."""
         loss, metrics = _loss_objects(loss), _metric_plan(metrics)
-        args = (_optimizer(optimizer), loss, metrics, loss_weights, from_logits)
+        args = (_optimizer(optimizer), loss, metrics, loss_weights, from_logits,
+                _metric_plan(weighted_metrics))
         if self._mem is None:
             self._pending_compile = args  # compiled when the model is built
             self.optimizer = args[0]
             return
         self._compile(*args)
 
-    def _compile(self, optimizer, loss, metrics, loss_weights, from_logits):
+    def _compile(self, optimizer, loss, metrics, loss_weights, from_logits,
+                 weighted=([], None)):
         mem, n = self._mem, self._num_outputs
         losses = (self._in_order(loss, True, "loss") if isinstance(loss, (list, dict))
                   else [loss] * n)
@@ -756,22 +764,51 @@ class BaseModel:
         mem.metric_bridges = []
         for j, entries in [(None, every)] + list(enumerate(each)):
             for kind, options in entries:
-                if options is None:
-                    continue
-                if kind is None:  # a function (Keras' MeanMetricWrapper)
-                    _userfns.add_metric(mem, -1 if j is None else j, options["fn"],
-                                       options["name"])
-                    continue
-                options = dict(options)
-                name = options.pop("name", None)
-                first = lib.bgm_model_num_metrics(mem.h)
-                mo = _metrics._options(**options)
-                if j is None:
-                    lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(mo))
-                else:
-                    lib.bgm_model_add_output_metric(mem.h, j, kind, ctypes.byref(mo))
-                if name:
-                    self._name_metrics(first, j, name)
+                if options is not None:
+                    self._add_metric(j, kind, options)
+        self._add_weighted_metrics(*weighted)
+
+    def _add_metric(self, j, kind, options):
+        """Adds a metric of compile's metrics (kind None: a function) for output
+        j, or every output when j is None."""
+        mem = self._mem
+        if kind is None:  # a function (Keras' MeanMetricWrapper)
+            _userfns.add_metric(mem, -1 if j is None else j, options["fn"], options["name"])
+            return
+        options = dict(options or {})
+        name = options.pop("name", None)
+        first = lib.bgm_model_num_metrics(mem.h)
+        mo = _metrics._options(**options)
+        if j is None:
+            lib.bgm_model_add_metric(mem.h, kind, ctypes.byref(mo))
+        else:
+            lib.bgm_model_add_output_metric(mem.h, j, kind, ctypes.byref(mo))
+        if name:
+            self._name_metrics(first, j, name)
+
+    def _add_weighted_metrics(self, every, each):
+        """Adds compile's weighted_metrics after the others, each marked weighted
+        and named as Keras 3 names them: as a plain metric would be, or
+        "weighted_<name>" ("<output>_weighted_<name>") when that name is taken."""
+        h, n = self._h, self._num_outputs
+        each = [] if each is None else self._in_order(each, True, "weighted_metrics",
+                                                      missing=[])
+        for j, entries in [(None, every)] + list(enumerate(each)):
+            for kind, options in entries:
+                taken = set(self.metrics_names)
+                first = lib.bgm_model_num_metrics(h)
+                self._add_metric(j, kind, options)
+                for i in range(first, lib.bgm_model_num_metrics(h)):
+                    lib.bgm_model_set_metric_weighted(h, i, 1)
+                    name = lib.bgm_model_metric_name(h, i).decode()
+                    base = re.match(r"^(.*)_\d+$", name)
+                    if base is None or base.group(1) not in taken:
+                        continue
+                    out = j if j is not None else i - first
+                    prefix = ("%s_" % lib.bgm_model_output_name(h, out).decode()
+                              if n > 1 else "")
+                    lib.bgm_model_set_metric_name(
+                        h, i, (prefix + "weighted_" + base.group(1)[len(prefix):]).encode())
 
     def _name_metrics(self, first, j, name):
         """Gives the values added from index first (for output j, or every output
@@ -831,8 +868,10 @@ class BaseModel:
         callback that sets stop_training at that batch) fit ends normally.
 
         x may also be a source of batches: a generator or other iterator of
-        (x, y) tuples, a bigmodel.data.PyDataset, or a Dataset pipeline
-        (Dataset.batch(...)...). Its batches are used as they come (shuffle
+        (x, y) or (x, y, sample_weight) tuples, a bigmodel.data.PyDataset, or a
+        Dataset pipeline (Dataset.batch(...)...); class_weight then weighs its
+        batches by their targets (not with batches of sample weights). Its
+        batches are used as they come (shuffle
         does not apply, batch_size only to validation arrays); each epoch
         takes steps_per_epoch batches (None: until the source ends),
         continuing where the previous epoch
@@ -842,11 +881,13 @@ class BaseModel:
             if y is not None:
                 raise InvalidArgumentError("fit(): with a generator or pipeline x, the "
                                            "targets come from its batches: y must be None")
-            if sample_weight is not None or class_weight is not None:
-                raise InvalidArgumentError("fit(): sample_weight and class_weight go with "
-                                           "arrays, not with a generator or pipeline x")
+            if sample_weight is not None:
+                raise InvalidArgumentError("fit(): sample_weight is not supported with a "
+                                           "generator or pipeline x: its batches give "
+                                           "(x, y, sample_weight)")
             return self._fit_stream(x, batch_size, epochs, verbose, callbacks, validation_data,
-                                    initial_epoch, steps_per_epoch, validation_steps)
+                                    initial_epoch, steps_per_epoch, validation_steps,
+                                    class_weight)
         self._ensure_built(x)
         x, y = _unpack(x, y, "fit()")
         txs, tys = self._input_tensors(x), self._target_tensors(y)
@@ -880,7 +921,7 @@ class BaseModel:
         return self._run_fit(opts, callbacks, verbose, steps, epochs, call)
 
     def _fit_stream(self, x, batch_size, epochs, verbose, callbacks, validation_data,
-                    initial_epoch, steps_per_epoch, validation_steps):
+                    initial_epoch, steps_per_epoch, validation_steps, class_weight=None):
         """fit on a source of batches, through bgm_model_fit_stream (batch_size:
         the batches of validation arrays)."""
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -889,6 +930,8 @@ class BaseModel:
         if batch_size is not None:
             opts.batch_size = int(batch_size)
         opts.epochs, opts.initial_epoch, opts.verbose = int(epochs), int(initial_epoch), verbose
+        if class_weight is not None:
+            opts.class_weight, opts.num_class_weights = self._class_weights(class_weight)
         streams = [BatchStream(x, self, "fit()", steps=steps_per_epoch,
                                steps_name="steps_per_epoch")]
         try:
@@ -1084,13 +1127,14 @@ class BaseModel:
         alone when there is nothing else, else a list ([loss, <output>_loss...,
         metrics...]); a dict keyed by those names with return_dict=True. x, y and
         sample_weight as for fit (each batch's loss sum(w * l) / l.size, averaged
-        over the samples; x also a generator / pipeline of (x, y) batches, read
-        for steps batches, None: all, without weights). verbose=1 prints them on
-        one line."""
+        over the samples; x also a generator / pipeline of (x, y) or (x, y,
+        sample_weight) batches, read for steps batches, None: all). verbose=1
+        prints them on one line."""
         if is_batch_source(x):
             if sample_weight is not None:
-                raise InvalidArgumentError("evaluate(): sample_weight goes with arrays, not "
-                                           "with a generator or pipeline x")
+                raise InvalidArgumentError("evaluate(): sample_weight is not supported with "
+                                           "a generator or pipeline x: its batches give "
+                                           "(x, y, sample_weight)")
             values = self._evaluate_stream(x, y, steps)
         else:
             sw = _sample_weight(sample_weight)
