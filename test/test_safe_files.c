@@ -376,25 +376,6 @@ END_TEST
 
 /* ---- untrusted sizes ------------------------------------------------------------ */
 
-/* Limits the child's address space to what it maps now plus 64 MiB, and
- * checks that the limit bites: a 256 MiB allocation must fail. */
-static void limit_address_space(void)
-{
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    struct rlimit r;
-    void *probe;
-    if (!f || fscanf(f, "%lu", &pages) != 1)
-        _exit(4);
-    fclose(f);
-    r.rlim_cur = r.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (64u << 20);
-    if (setrlimit(RLIMIT_AS, &r) != 0)
-        _exit(5);
-    probe = malloc(256u << 20);
-    if (probe)
-        _exit(6);
-}
-
 /* A safetensors file whose header claims a 16384 x 16384 float tensor (1 GiB)
  * over 16 bytes of data. */
 static void write_lying_safetensors(const char *path)
@@ -427,7 +408,7 @@ START_TEST(a_file_claiming_a_huge_tensor_is_refused_without_allocating_it)
         bgm_archive *a = NULL;
         bgm_status s1, s2;
         int ok;
-        limit_address_space();
+        bgm_test_limit_address_space(64u << 20);
         /* With 64 MiB to spare, allocating the claimed 1 GiB would give
          * BGM_E_NOMEM: only a check against the file's size gives FORMAT. */
         s1 = bgm_archive_load_safetensors(&a, path);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -284,4 +285,21 @@ bgm_node *bgm_test_call(bgm_layer *l, bgm_node *const *in, int n)
     bgm_node *y = NULL;
     BGM_ASSERT_OK(bgm_layer_call(&y, l, in, n));
     return y;
+}
+
+void bgm_test_limit_address_space(size_t spare)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    struct rlimit r;
+    void *probe;
+    if (!f || fscanf(f, "%lu", &pages) != 1)
+        _exit(4);
+    fclose(f);
+    r.rlim_cur = r.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)spare;
+    if (setrlimit(RLIMIT_AS, &r) != 0)
+        _exit(5);
+    probe = malloc(4 * spare);
+    if (probe)
+        _exit(6);
 }

@@ -92,6 +92,12 @@ unsigned char *bgm_test_read_file(const char *path, size_t *len);
  * independent of the library's and zlib's. */
 uint32_t bgm_test_crc32(const unsigned char *p, size_t n);
 
+/* In a forked child: limits the address space to what the process maps now
+ * plus spare bytes, and checks that the limit bites (an allocation of 4 x
+ * spare must fail); _exit(4..6) when it cannot. A test then sees an
+ * allocation of a size a file merely claims as BGM_E_NOMEM. */
+void bgm_test_limit_address_space(size_t spare);
+
 /* Raises a test case's timeout (Check's default is 4 s). */
 #define BGM_TEST_SLOW(tc, seconds) tcase_set_timeout((tc), (seconds))
 
