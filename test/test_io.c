@@ -750,7 +750,6 @@ START_TEST(test_plausible_huge_sizes_are_rejected_under_a_memory_limit)
     size_t len, clen;
     unsigned char *f, *c;
     size_t table;
-    int status;
     pid_t pid;
     bgm_test_tmpdir_create("io");
     f = tiny_file(&len, 0);
@@ -782,10 +781,7 @@ START_TEST(test_plausible_huge_sizes_are_rejected_under_a_memory_limit)
         free(c);
         _exit(ok ? 0 : 1);
     }
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "a claimed 1 GiB was not refused as FORMAT under the memory limit (child "
-                  "status %d, see stderr)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    bgm_test_assert_child_ok(pid, "a claimed 1 GiB refused as FORMAT under a memory limit");
     free(f);
     free(c);
     bgm_test_tmpdir_remove();

@@ -276,7 +276,6 @@ static void failed_save_keeps_the_file(int w, const char *sub, child_setup_fn se
     bgm_model *small = model(4, 1), *big = model(300, 2);
     unsigned char *before, *after;
     size_t before_len, after_len;
-    int status;
     pid_t pid;
     snprintf(path, sizeof path, "%s/%s/%s", bgm_test_tmpdir(), sub, writer_file(w));
     BGM_ASSERT_OK(save_with(w, small, 4, path));
@@ -299,10 +298,7 @@ static void failed_save_keeps_the_file(int w, const char *sub, child_setup_fn se
         free(before);
         _exit(ok ? 0 : 1);
     }
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "%s: the failed save did not report it as expected (see stderr)",
-                  writer_names[w]);
+    bgm_test_assert_child_ok(pid, writer_names[w]);
     after = bgm_test_read_file(path, &after_len);
     ck_assert_msg(same_bytes(before, before_len, after, after_len), "%s: %s changed",
                   writer_names[w], path);
@@ -396,7 +392,6 @@ START_TEST(a_file_claiming_a_huge_tensor_is_refused_without_allocating_it)
 {
     const char *path;
     bgm_model *m = model(4, 1);
-    int status;
     pid_t pid;
     bgm_test_tmpdir_create("safe");
     path = bgm_test_path("lying.safetensors");
@@ -421,10 +416,8 @@ START_TEST(a_file_claiming_a_huge_tensor_is_refused_without_allocating_it)
         bgm_model_free(m);
         _exit(ok ? 0 : 1);
     }
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "the lying file was not refused as FORMAT under the memory limit "
-                  "(child status %d, see stderr)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    bgm_test_assert_child_ok(pid, "a 1 GiB safetensors claim refused as FORMAT under a "
+                                  "memory limit");
     bgm_model_free(m);
     bgm_test_tmpdir_remove();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values)
@@ -302,4 +303,14 @@ void bgm_test_limit_address_space(size_t spare)
     probe = malloc(4 * spare);
     if (probe)
         _exit(6);
+}
+
+void bgm_test_assert_child_ok(int pid, const char *what)
+{
+    int status = 0;
+    ck_assert_int_eq(waitpid((pid_t)pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "%s: the child %s %d (see stderr)", what,
+                  WIFEXITED(status) ? "exited with" : "died of signal",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }

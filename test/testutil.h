@@ -98,6 +98,10 @@ uint32_t bgm_test_crc32(const unsigned char *p, size_t n);
  * allocation of a size a file merely claims as BGM_E_NOMEM. */
 void bgm_test_limit_address_space(size_t spare);
 
+/* Waits for the forked child pid and fails the test, naming what it did,
+ * unless it exited with status 0 (children print their reason to stderr). */
+void bgm_test_assert_child_ok(int pid, const char *what);
+
 /* Raises a test case's timeout (Check's default is 4 s). */
 #define BGM_TEST_SLOW(tc, seconds) tcase_set_timeout((tc), (seconds))
 
