@@ -119,6 +119,12 @@ static bgm_status save_with(int w, bgm_model *m, int64_t in, const char *path)
     }
 }
 
+/* The writer whose file format w writes (checkpoints: a model or weights). */
+static int format_of(int w)
+{
+    return w == W_CHECKPOINT ? W_MODEL : w == W_CHECKPOINT_WEIGHTS ? W_WEIGHTS : w;
+}
+
 /* Fails unless the file at path loads with writer w's reader and holds
  * exactly the weights of want. */
 static void assert_loads_as(int w, const char *path, const bgm_model *want, int64_t in)
@@ -193,7 +199,9 @@ static long long now_ns(void)
 /* The writer alternates between two models over one path while the test
  * kills it after a random delay of up to twice a save's duration: after
  * each kill the file is, byte for byte, the last complete save, and loads
- * to exactly that model's weights. */
+ * to exactly that model's weights. A checkpoint writer fits a fresh copy of
+ * the model for one epoch and saves it from the callback; the parent's
+ * models went through the same fit, so they hold what the file must. */
 START_TEST(a_writer_killed_at_100_random_points_leaves_the_last_complete_file)
 {
     const int w = _i;
@@ -208,6 +216,9 @@ START_TEST(a_writer_killed_at_100_random_points_leaves_the_last_complete_file)
     pid_t pid;
     bgm_test_tmpdir_create("safe");
     path = bgm_test_path(writer_file(w));
+    /* One thread: the same fit in the parent and in a child gives the same
+     * bits; also stops the pool's workers so children start without them. */
+    BGM_ASSERT_OK(bgm_set_num_threads(1));
     /* The exact bytes of each model's file, and how long a save takes. */
     BGM_ASSERT_OK(save_with(w, models[1], in, path));
     bytes[1] = bgm_test_read_file(path, &len[1]);
@@ -216,15 +227,15 @@ START_TEST(a_writer_killed_at_100_random_points_leaves_the_last_complete_file)
     save_ns = now_ns() - t0;
     bytes[0] = bgm_test_read_file(path, &len[0]);
     ck_assert(!same_bytes(bytes[0], len[0], bytes[1], len[1]));
-    /* Stops the pool's workers so children start without the parent's threads. */
-    BGM_ASSERT_OK(bgm_set_num_threads(1));
     for (k = 0; k < KILLS; k++) {
         long long delay = (long long)(rand_r(&seed) % 1000) * (2 * save_ns + 200000) / 1000;
         struct timespec nap = {(time_t)(delay / 1000000000), (long)(delay % 1000000000)};
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-            int rc = save_with(w, models[1 - cur], in, path) == BGM_OK ? 0 : 1;
+            bgm_model *fresh = w >= W_CHECKPOINT ? model(in, 2 - (uint64_t)cur) : NULL;
+            int rc = save_with(w, fresh ? fresh : models[1 - cur], in, path) == BGM_OK ? 0 : 1;
+            bgm_model_free(fresh);
             /* what the child inherited, freed for leak checkers */
             bgm_model_free(models[0]);
             bgm_model_free(models[1]);
@@ -247,7 +258,7 @@ START_TEST(a_writer_killed_at_100_random_points_leaves_the_last_complete_file)
                           "the new one (%zu bytes)", k, delay, now_len);
         }
         free(now);
-        assert_loads_as(w, path, models[cur], in);
+        assert_loads_as(format_of(w), path, models[cur], in);
         mid_save += temp_files("", 1) > 0;
     }
     fprintf(stderr, "%s: %d kills: %d mid-save, %d after the rename\n", writer_names[w], KILLS,
@@ -303,8 +314,7 @@ static void failed_save_keeps_the_file(int w, const char *sub, child_setup_fn se
     ck_assert_msg(same_bytes(before, before_len, after, after_len), "%s: %s changed",
                   writer_names[w], path);
     ck_assert_int_eq(temp_files(sub, 0), 0);
-    assert_loads_as(w == W_CHECKPOINT ? W_MODEL : w == W_CHECKPOINT_WEIGHTS ? W_WEIGHTS : w,
-                    path, small, 4);
+    assert_loads_as(format_of(w), path, small, 4);
     free(before);
     free(after);
     bgm_model_free(small);
@@ -429,7 +439,7 @@ Suite *suite_safe_files(void)
     TCase *kills = tcase_create("kills");
     TCase *fail = tcase_create("failures");
     tcase_add_loop_test(kills, a_writer_killed_at_100_random_points_leaves_the_last_complete_file,
-                        W_MODEL, W_ARCHIVE + 1);
+                        0, N_WRITERS);
     BGM_TEST_SLOW(kills, 60);
     tcase_add_loop_test(fail, a_save_that_runs_out_of_space_fails_and_keeps_the_previous_file, 0,
                         N_WRITERS);
