@@ -56,7 +56,7 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols clean help
+        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help
 
 all: lib examples
 
@@ -160,6 +160,11 @@ check: deps
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
+	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel.abi
+
+# At a release: record the ABI that check-abi compares against (docs/abi.md).
+abi-baseline: lib
+	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel.abi --update
 
 check-install: lib
 	@sh test/check_install.sh "$(BUILD)"
@@ -249,3 +254,4 @@ help:
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
+	@echo "make abi-baseline      record the ABI check-abi compares against (at a release)"

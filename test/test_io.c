@@ -740,6 +740,54 @@ START_TEST(test_absurd_sizes_are_rejected_before_allocating)
 }
 END_TEST
 
+/* Sizes that agree with each other but not with the file, small enough that
+ * an allocation could succeed: a 2^28-float (1 GiB) tensor over 64 bytes of
+ * data, and 1 GiB of raw data from a compressed section of a few dozen bytes.
+ * In a child whose address space has only 64 MiB to spare, allocating the
+ * claimed size would give BGM_E_NOMEM: FORMAT shows the file was checked first. */
+START_TEST(test_plausible_huge_sizes_are_rejected_under_a_memory_limit)
+{
+    size_t len, clen;
+    unsigned char *f, *c;
+    size_t table;
+    pid_t pid;
+    bgm_test_tmpdir_create("io");
+    f = tiny_file(&len, 0);
+    table = le(f + H_TABLE_OFF, 8);
+    set_le(f + table + 17, (uint64_t)1 << 28, 8);
+    set_le(f + table + 33, (uint64_t)1 << 30, 8);
+    fix_crcs(f);
+    c = tiny_file(&clen, BGM_ARCHIVE_COMPRESS);
+    set_le(c + H_RAW_LEN, (uint64_t)1 << 30, 8);
+    fix_crcs(c);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        bgm_archive *a = NULL, *b = NULL;
+        bgm_status s1, s2;
+        int ok;
+        bgm_test_limit_address_space(64u << 20);
+        s1 = bgm_archive_load_memory(&a, f, len);
+        if (s1 != BGM_E_FORMAT)
+            fprintf(stderr, "tensor claim: %s: %s\n", bgm_status_string(s1), bgm_last_error());
+        s2 = bgm_archive_load_memory(&b, c, clen);
+        if (s2 != BGM_E_FORMAT)
+            fprintf(stderr, "raw length claim: %s: %s\n", bgm_status_string(s2),
+                    bgm_last_error());
+        ok = s1 == BGM_E_FORMAT && s2 == BGM_E_FORMAT && !a && !b;
+        bgm_archive_free(a);
+        bgm_archive_free(b);
+        free(f);
+        free(c);
+        _exit(ok ? 0 : 1);
+    }
+    bgm_test_assert_child_ok(pid, "a claimed 1 GiB refused as FORMAT under a memory limit");
+    free(f);
+    free(c);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
 START_TEST(test_lying_compressed_length_and_bad_padding_are_rejected)
 {
     size_t len;
@@ -1227,6 +1275,7 @@ Suite *suite_io(void)
     tcase_add_loop_test(tc, test_every_truncated_length_is_rejected_without_crashing, 0, 2);
     tcase_add_test(tc, test_trailing_bytes_are_rejected);
     tcase_add_test(tc, test_absurd_sizes_are_rejected_before_allocating);
+    tcase_add_test(tc, test_plausible_huge_sizes_are_rejected_under_a_memory_limit);
     tcase_add_test(tc, test_lying_compressed_length_and_bad_padding_are_rejected);
     tcase_add_test(tc, test_duplicate_names_in_a_file_are_rejected);
     BGM_TEST_SLOW(tc, 60);

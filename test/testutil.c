@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 bgm_tensor *bgm_test_tensor(const int64_t *shape, int ndim, const float *values)
@@ -308,4 +310,31 @@ void bgm_test_capture(void *ctx, const char *text)
         memcpy(t->buf + t->len, text, n + 1);
         t->len += n;
     }
+}
+
+void bgm_test_limit_address_space(size_t spare)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    struct rlimit r;
+    void *probe;
+    if (!f || fscanf(f, "%lu", &pages) != 1)
+        _exit(4);
+    fclose(f);
+    r.rlim_cur = r.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)spare;
+    if (setrlimit(RLIMIT_AS, &r) != 0)
+        _exit(5);
+    probe = malloc(4 * spare);
+    if (probe)
+        _exit(6);
+}
+
+void bgm_test_assert_child_ok(int pid, const char *what)
+{
+    int status = 0;
+    ck_assert_int_eq(waitpid((pid_t)pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "%s: the child %s %d (see stderr)", what,
+                  WIFEXITED(status) ? "exited with" : "died of signal",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }

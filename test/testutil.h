@@ -103,6 +103,16 @@ typedef struct bgm_test_text {
 } bgm_test_text;
 void bgm_test_capture(void *ctx, const char *text);
 
+/* In a forked child: limits the address space to what the process maps now
+ * plus spare bytes, and checks that the limit bites (an allocation of 4 x
+ * spare must fail); _exit(4..6) when it cannot. A test then sees an
+ * allocation of a size a file merely claims as BGM_E_NOMEM. */
+void bgm_test_limit_address_space(size_t spare);
+
+/* Waits for the forked child pid and fails the test, naming what it did,
+ * unless it exited with status 0 (children print their reason to stderr). */
+void bgm_test_assert_child_ok(int pid, const char *what);
+
 /* Raises a test case's timeout (Check's default is 4 s). */
 #define BGM_TEST_SLOW(tc, seconds) tcase_set_timeout((tc), (seconds))
 

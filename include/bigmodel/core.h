@@ -21,6 +21,19 @@ extern "C" {
 #define BGM_API
 #endif
 
+/*
+ * The first field of the options structures first released with a field
+ * named struct_size (bgm_csv_options and the text ones): it is their size,
+ * named size as in every options structure, and struct_size as well where
+ * the compiler has anonymous unions (C11, C++); strict C99 sees struct_size
+ * only. Same offset and type either way, so the ABI is one.
+ */
+#if (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L) || defined(__cplusplus)
+#define BGM_OPTIONS_SIZE_FIELD union { size_t size; size_t struct_size; }
+#else
+#define BGM_OPTIONS_SIZE_FIELD size_t struct_size
+#endif
+
 /* ---- versions ---------------------------------------------------------- */
 
 #define BGM_VERSION_MAJOR 0

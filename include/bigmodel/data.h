@@ -379,7 +379,10 @@ BGM_API bgm_status bgm_dataset_load_cifar(bgm_dataset **out, const char *const *
 
 /** Options of bgm_dataset_load_csv; set them up with bgm_csv_options_init. */
 typedef struct bgm_csv_options {
-    size_t struct_size;        /**< sizeof(bgm_csv_options): set by init */
+    /** sizeof(bgm_csv_options) as the caller was compiled, set by
+     *  bgm_csv_options_init_v2; the library reads only the fields it covers.
+     *  struct_size is its former name, kept for older sources. */
+    BGM_OPTIONS_SIZE_FIELD;
     int skip_lines;            /**< lines to skip before the header (0) */
     int has_header;            /**< first line (after skip_lines) names the columns (1) */
     const char *label_name;    /**< label column by header name (NULL: use label_column) */
@@ -389,7 +392,18 @@ typedef struct bgm_csv_options {
     char delimiter;            /**< field separator (',') */
 } bgm_csv_options;
 
-/** Fills opts with the defaults shown above. NULL is a no-op. */
+/**
+ * Fills the first size bytes of opts (pass sizeof *opts) with the defaults
+ * shown above and sets opts->size = size: fields appended to bgm_csv_options
+ * in later releases keep their defaults for programs built against this
+ * header (docs/abi.md). Errors: BGM_E_INVALID (NULL opts, size smaller than
+ * the first version of the struct), BGM_E_UNSUPPORTED (size larger than this
+ * library's struct: the program was built against a newer header).
+ */
+BGM_API bgm_status bgm_csv_options_init_v2(bgm_csv_options *opts, size_t size);
+
+/** bgm_csv_options_init_v2(opts, size of the first version of the struct), for
+ *  programs built before _v2; NULL is a no-op. New code: bgm_csv_options_init_v2. */
 BGM_API void bgm_csv_options_init(bgm_csv_options *opts);
 
 /**

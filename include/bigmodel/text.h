@@ -36,7 +36,10 @@ extern "C" {
 
 /** What bgm_text_clean does; set up with bgm_text_clean_options_init (defaults shown). */
 typedef struct bgm_text_clean_options {
-    size_t struct_size;      /**< sizeof(bgm_text_clean_options): set by init */
+    /** sizeof(bgm_text_clean_options) as the caller was compiled, set by
+     *  bgm_text_clean_options_init_v2; the library reads only the fields it covers.
+     *  struct_size is its former name, kept for older sources. */
+    BGM_OPTIONS_SIZE_FIELD;
     int lowercase;           /**< A-Z and the Latin-1 capitals U+00C0..U+00DE as UTF-8 to lower case (1) */
     int strip_punctuation;   /**< punctuation to a space, apostrophes removed (1) */
     int strip_digits;        /**< ASCII digits 0-9 to a space (0) */
@@ -44,7 +47,18 @@ typedef struct bgm_text_clean_options {
     int strip_headers;       /**< drop e-mail headers, see bgm_text_clean (0) */
 } bgm_text_clean_options;
 
-/** Fills opts with the defaults shown above. NULL is a no-op. */
+/**
+ * Fills the first size bytes of opts (pass sizeof *opts) with the defaults
+ * shown above and sets opts->size = size: fields appended to bgm_text_clean_options
+ * in later releases keep their defaults for programs built against this
+ * header (docs/abi.md). Errors: BGM_E_INVALID (NULL opts, size smaller than
+ * the first version of the struct), BGM_E_UNSUPPORTED (size larger than this
+ * library's struct: the program was built against a newer header).
+ */
+BGM_API bgm_status bgm_text_clean_options_init_v2(bgm_text_clean_options *opts, size_t size);
+
+/** bgm_text_clean_options_init_v2(opts, size of the first version of the struct), for
+ *  programs built before _v2; NULL is a no-op. New code: bgm_text_clean_options_init_v2. */
 BGM_API void bgm_text_clean_options_init(bgm_text_clean_options *opts);
 
 /**
@@ -118,14 +132,28 @@ typedef struct bgm_vocab bgm_vocab;
 
 /** How bgm_vocab_build chooses tokens; set up with bgm_vocab_options_init. */
 typedef struct bgm_vocab_options {
-    size_t struct_size;   /**< sizeof(bgm_vocab_options): set by init */
+    /** sizeof(bgm_vocab_options) as the caller was compiled, set by
+     *  bgm_vocab_options_init_v2; the library reads only the fields it covers.
+     *  struct_size is its former name, kept for older sources. */
+    BGM_OPTIONS_SIZE_FIELD;
     int64_t min_count;    /**< keep tokens seen at least this often (1) */
     int64_t max_size;     /**< at most this many ids, the 2 reserved ones included,
                                as Keras' max_tokens; 0 = no limit (0) */
     const bgm_text_clean_options *clean; /**< cleaning of every document (NULL: defaults) */
 } bgm_vocab_options;
 
-/** Fills opts with the defaults shown above. NULL is a no-op. */
+/**
+ * Fills the first size bytes of opts (pass sizeof *opts) with the defaults
+ * shown above and sets opts->size = size: fields appended to bgm_vocab_options
+ * in later releases keep their defaults for programs built against this
+ * header (docs/abi.md). Errors: BGM_E_INVALID (NULL opts, size smaller than
+ * the first version of the struct), BGM_E_UNSUPPORTED (size larger than this
+ * library's struct: the program was built against a newer header).
+ */
+BGM_API bgm_status bgm_vocab_options_init_v2(bgm_vocab_options *opts, size_t size);
+
+/** bgm_vocab_options_init_v2(opts, size of the first version of the struct), for
+ *  programs built before _v2; NULL is a no-op. New code: bgm_vocab_options_init_v2. */
 BGM_API void bgm_vocab_options_init(bgm_vocab_options *opts);
 
 /**
@@ -231,7 +259,10 @@ BGM_API bgm_status bgm_vocab_encode_padded(bgm_tensor **out, const bgm_vocab *v,
 
 /** How text datasets are made; set up with bgm_text_dataset_options_init. */
 typedef struct bgm_text_dataset_options {
-    size_t struct_size;       /**< sizeof(bgm_text_dataset_options): set by init */
+    /** sizeof(bgm_text_dataset_options) as the caller was compiled, set by
+     *  bgm_text_dataset_options_init_v2; the library reads only the fields it covers.
+     *  struct_size is its former name, kept for older sources. */
+    BGM_OPTIONS_SIZE_FIELD;
     const bgm_text_clean_options *clean; /**< cleaning (NULL: defaults) */
     const bgm_vocab *vocab;   /**< use this vocabulary (e.g. the training set's);
                                    NULL: build one from these documents (NULL) */
@@ -242,7 +273,18 @@ typedef struct bgm_text_dataset_options {
     bgm_pad_side truncating;  /**< (BGM_PAD_PRE) */
 } bgm_text_dataset_options;
 
-/** Fills opts with the defaults shown above. NULL is a no-op. */
+/**
+ * Fills the first size bytes of opts (pass sizeof *opts) with the defaults
+ * shown above and sets opts->size = size: fields appended to bgm_text_dataset_options
+ * in later releases keep their defaults for programs built against this
+ * header (docs/abi.md). Errors: BGM_E_INVALID (NULL opts, size smaller than
+ * the first version of the struct), BGM_E_UNSUPPORTED (size larger than this
+ * library's struct: the program was built against a newer header).
+ */
+BGM_API bgm_status bgm_text_dataset_options_init_v2(bgm_text_dataset_options *opts, size_t size);
+
+/** bgm_text_dataset_options_init_v2(opts, size of the first version of the struct), for
+ *  programs built before _v2; NULL is a no-op. New code: bgm_text_dataset_options_init_v2. */
 BGM_API void bgm_text_dataset_options_init(bgm_text_dataset_options *opts);
 
 /**
@@ -300,7 +342,10 @@ typedef int (*bgm_word2vec_progress_fn)(void *ctx, int epoch, double progress,
 
 /** Word2vec hyper-parameters; set up with bgm_word2vec_options_init (defaults shown). */
 typedef struct bgm_word2vec_options {
-    size_t struct_size;       /**< sizeof(bgm_word2vec_options): set by init */
+    /** sizeof(bgm_word2vec_options) as the caller was compiled, set by
+     *  bgm_word2vec_options_init_v2; the library reads only the fields it covers.
+     *  struct_size is its former name, kept for older sources. */
+    BGM_OPTIONS_SIZE_FIELD;
     bgm_word2vec_arch arch;   /**< (BGM_WORD2VEC_SKIPGRAM) */
     int64_t vector_size;      /**< dimension of the vectors (100) */
     int window;               /**< context words each side; each word draws its
@@ -323,7 +368,18 @@ typedef struct bgm_word2vec_options {
     void *progress_ctx;       /**< passed to progress (NULL) */
 } bgm_word2vec_options;
 
-/** Fills opts with the defaults shown above. NULL is a no-op. */
+/**
+ * Fills the first size bytes of opts (pass sizeof *opts) with the defaults
+ * shown above and sets opts->size = size: fields appended to bgm_word2vec_options
+ * in later releases keep their defaults for programs built against this
+ * header (docs/abi.md). Errors: BGM_E_INVALID (NULL opts, size smaller than
+ * the first version of the struct), BGM_E_UNSUPPORTED (size larger than this
+ * library's struct: the program was built against a newer header).
+ */
+BGM_API bgm_status bgm_word2vec_options_init_v2(bgm_word2vec_options *opts, size_t size);
+
+/** bgm_word2vec_options_init_v2(opts, size of the first version of the struct), for
+ *  programs built before _v2; NULL is a no-op. New code: bgm_word2vec_options_init_v2. */
 BGM_API void bgm_word2vec_options_init(bgm_word2vec_options *opts);
 
 /**

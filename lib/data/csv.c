@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/options.h"
 #include "core/tensor_impl.h"
 #include "dataset_impl.h"
 #include "fileio.h"
@@ -391,23 +392,24 @@ bgm_status bgm__csv_parse(bgm_dataset **out, const char *func, const char *name,
     return s;
 }
 
-BGM_API void bgm_csv_options_init(bgm_csv_options *opts)
+/* The struct as released first; fields appended later are not part of it. */
+#define CSV_OPTIONS_V1_SIZE BGM__OPTIONS_SIZE(bgm_csv_options, delimiter)
+
+static void csv_defaults(bgm_csv_options *o)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->has_header = 1;
-    opts->label_column = -1;
-    opts->label_dtype = BGM_INT32;
-    opts->delimiter = ',';
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->has_header = 1;
+    o->label_column = -1;
+    o->label_dtype = BGM_INT32;
+    o->delimiter = ',';
 }
+
+BGM__OPTIONS_INIT_FUNCTIONS(bgm_csv_options, bgm_csv_options_init, csv_defaults,
+                            CSV_OPTIONS_V1_SIZE)
 
 static bgm_status check_options(const char *fn, const bgm_csv_options *o)
 {
-    if (o->struct_size < sizeof *o)
-        return bgm__fail(BGM_E_INVALID, "%s: options struct_size %zu is smaller than %zu; "
-                         "call bgm_csv_options_init first", fn, o->struct_size, sizeof *o);
     if (o->skip_lines < 0)
         return bgm__fail(BGM_E_INVALID, "%s: skip_lines %d is negative", fn, o->skip_lines);
     if (o->label_name && !o->has_header)
@@ -436,11 +438,13 @@ BGM_API bgm_status bgm_dataset_load_csv(bgm_dataset **out, const char *path,
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
     BGM__CHECK_NULL(path, fn);
-    if (!opts) {
-        bgm_csv_options_init(&defaults);
-        opts = &defaults;
-    }
-    s = check_options(fn, opts);
+    csv_defaults(&defaults);
+    s = opts ? bgm__options_read(&defaults, sizeof defaults, opts, CSV_OPTIONS_V1_SIZE,
+                                 "bgm_csv_options", "bgm_csv_options_init_v2", fn)
+             : BGM_OK;
+    opts = &defaults;
+    if (s == BGM_OK)
+        s = check_options(fn, opts);
     if (s != BGM_OK)
         return s;
     s = bgm__read_file(&blob, fn, path);

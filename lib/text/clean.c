@@ -5,35 +5,34 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/options.h"
 
-BGM_API void bgm_text_clean_options_init(bgm_text_clean_options *opts)
+#define CLEAN_OPTIONS_V1_SIZE BGM__OPTIONS_SIZE(bgm_text_clean_options, strip_headers)
+
+static void clean_defaults(bgm_text_clean_options *o)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->lowercase = 1;
-    opts->strip_punctuation = 1;
-    opts->strip_digits = 0;
-    opts->collapse_whitespace = 1;
-    opts->strip_headers = 0;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->lowercase = 1;
+    o->strip_punctuation = 1;
+    o->strip_digits = 0;
+    o->collapse_whitespace = 1;
+    o->strip_headers = 0;
 }
+
+BGM__OPTIONS_INIT_FUNCTIONS(bgm_text_clean_options, bgm_text_clean_options_init, clean_defaults,
+                            CLEAN_OPTIONS_V1_SIZE)
 
 bgm_status bgm__clean_options(const bgm_text_clean_options **o,
                               bgm_text_clean_options *defaults, const char *func,
                               const bgm_text_clean_options *opts)
 {
-    if (!opts) {
-        bgm_text_clean_options_init(defaults);
-        *o = defaults;
+    clean_defaults(defaults);
+    *o = defaults;
+    if (!opts)
         return BGM_OK;
-    }
-    if (opts->struct_size < sizeof *opts)
-        return bgm__fail(BGM_E_INVALID, "%s: clean options struct_size %zu is smaller than "
-                         "%zu; call bgm_text_clean_options_init first", func,
-                         opts->struct_size, sizeof *opts);
-    *o = opts;
-    return BGM_OK;
+    return bgm__options_read(defaults, sizeof *defaults, opts, CLEAN_OPTIONS_V1_SIZE,
+                             "bgm_text_clean_options", "bgm_text_clean_options_init_v2", func);
 }
 
 /* Length of the valid UTF-8 sequence starting s[0..n) and its code point, or 0. */

@@ -10,26 +10,31 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/options.h"
 #include "data/dataset_impl.h"
 #include "data/fileio.h"
 
 /* Deeper folders than this are taken for a link loop. */
 #define MAX_DEPTH 32
 
-BGM_API void bgm_text_dataset_options_init(bgm_text_dataset_options *opts)
+#define DATASET_OPTIONS_V1_SIZE BGM__OPTIONS_SIZE(bgm_text_dataset_options, truncating)
+
+static void dataset_defaults(bgm_text_dataset_options *o)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->clean = NULL;
-    opts->vocab = NULL;
-    opts->min_count = 1;
-    opts->max_size = 0;
-    opts->sequence_length = 0;
-    opts->padding = BGM_PAD_PRE;
-    opts->truncating = BGM_PAD_PRE;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->clean = NULL;
+    o->vocab = NULL;
+    o->min_count = 1;
+    o->max_size = 0;
+    o->sequence_length = 0;
+    o->padding = BGM_PAD_PRE;
+    o->truncating = BGM_PAD_PRE;
 }
+
+BGM__OPTIONS_INIT_FUNCTIONS(bgm_text_dataset_options, bgm_text_dataset_options_init,
+                            dataset_defaults,
+                            DATASET_OPTIONS_V1_SIZE)
 
 static bgm_status check_options(const bgm_text_dataset_options **o,
                                 bgm_text_dataset_options *defaults,
@@ -38,14 +43,14 @@ static bgm_status check_options(const bgm_text_dataset_options **o,
                                 const bgm_text_dataset_options *opts)
 {
     bgm_status s;
-    if (!opts) {
-        bgm_text_dataset_options_init(defaults);
-        opts = defaults;
-    } else if (opts->struct_size < sizeof *opts) {
-        return bgm__fail(BGM_E_INVALID, "%s: options struct_size %zu is smaller than %zu; "
-                         "call bgm_text_dataset_options_init first", func, opts->struct_size,
-                         sizeof *opts);
-    }
+    dataset_defaults(defaults);
+    s = opts ? bgm__options_read(defaults, sizeof *defaults, opts, DATASET_OPTIONS_V1_SIZE,
+                                 "bgm_text_dataset_options", "bgm_text_dataset_options_init_v2",
+                                 func)
+             : BGM_OK;
+    if (s != BGM_OK)
+        return s;
+    opts = defaults;
     if (!opts->vocab && opts->min_count < 1)
         return bgm__fail(BGM_E_INVALID, "%s: min_count %lld must be at least 1", func,
                          (long long)opts->min_count);

@@ -8,36 +8,40 @@
 
 #include "core/error.h"
 #include "core/tensor_impl.h"
+#include "core/options.h"
 #include "data/fileio.h"
 #include "wordcount.h"
 #include "io/atomic.h"
 
 static const char UNK[] = "[UNK]";
 
-BGM_API void bgm_vocab_options_init(bgm_vocab_options *opts)
+#define VOCAB_OPTIONS_V1_SIZE BGM__OPTIONS_SIZE(bgm_vocab_options, clean)
+
+static void vocab_defaults(bgm_vocab_options *o)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->min_count = 1;
-    opts->max_size = 0;
-    opts->clean = NULL;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->min_count = 1;
+    o->max_size = 0;
+    o->clean = NULL;
 }
+
+BGM__OPTIONS_INIT_FUNCTIONS(bgm_vocab_options, bgm_vocab_options_init, vocab_defaults,
+                            VOCAB_OPTIONS_V1_SIZE)
 
 bgm_status bgm__vocab_options(const bgm_vocab_options **o, bgm_vocab_options *defaults,
                               const bgm_text_clean_options **clean,
                               bgm_text_clean_options *clean_defaults, const char *func,
                               const bgm_vocab_options *opts)
 {
-    if (!opts) {
-        bgm_vocab_options_init(defaults);
-        opts = defaults;
-    } else if (opts->struct_size < sizeof *opts) {
-        return bgm__fail(BGM_E_INVALID, "%s: options struct_size %zu is smaller than %zu; "
-                         "call bgm_vocab_options_init first", func, opts->struct_size,
-                         sizeof *opts);
-    }
+    bgm_status s;
+    vocab_defaults(defaults);
+    s = opts ? bgm__options_read(defaults, sizeof *defaults, opts, VOCAB_OPTIONS_V1_SIZE,
+                                 "bgm_vocab_options", "bgm_vocab_options_init_v2", func)
+             : BGM_OK;
+    if (s != BGM_OK)
+        return s;
+    opts = defaults;
     if (opts->min_count < 1)
         return bgm__fail(BGM_E_INVALID, "%s: min_count %lld must be at least 1", func,
                          (long long)opts->min_count);

@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "wordcount.h"
@@ -262,10 +263,6 @@ static void train_pieces(void *ctx, int64_t begin, int64_t end)
 
 static bgm_status check_options(const bgm_word2vec_options *o, const char *fn)
 {
-    if (o->struct_size < sizeof *o)
-        return bgm__fail(BGM_E_INVALID, "%s: options struct_size %zu is smaller than %zu; "
-                         "call bgm_word2vec_options_init first", fn, o->struct_size,
-                         sizeof *o);
     if (o->arch != BGM_WORD2VEC_SKIPGRAM && o->arch != BGM_WORD2VEC_CBOW)
         return bgm__fail(BGM_E_INVALID, "%s: unknown arch %d (BGM_WORD2VEC_SKIPGRAM = 0, "
                          "BGM_WORD2VEC_CBOW = 1)", fn, (int)o->arch);
@@ -298,28 +295,31 @@ static bgm_status check_options(const bgm_word2vec_options *o, const char *fn)
     return BGM_OK;
 }
 
-BGM_API void bgm_word2vec_options_init(bgm_word2vec_options *opts)
+#define W2V_OPTIONS_V1_SIZE BGM__OPTIONS_SIZE(bgm_word2vec_options, progress_ctx)
+
+static void w2v_defaults(bgm_word2vec_options *o)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->arch = BGM_WORD2VEC_SKIPGRAM;
-    opts->vector_size = 100;
-    opts->window = 5;
-    opts->min_count = 5;
-    opts->max_vocab = 0;
-    opts->negative = 5;
-    opts->sample = 1e-3;
-    opts->epochs = 5;
-    opts->alpha = 0.025f;
-    opts->min_alpha = 0.0001f;
-    opts->threads = 1;
-    opts->seed = 1;
-    opts->clean = NULL;
-    opts->progress = NULL;
-    opts->progress_ctx = NULL;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->arch = BGM_WORD2VEC_SKIPGRAM;
+    o->vector_size = 100;
+    o->window = 5;
+    o->min_count = 5;
+    o->max_vocab = 0;
+    o->negative = 5;
+    o->sample = 1e-3;
+    o->epochs = 5;
+    o->alpha = 0.025f;
+    o->min_alpha = 0.0001f;
+    o->threads = 1;
+    o->seed = 1;
+    o->clean = NULL;
+    o->progress = NULL;
+    o->progress_ctx = NULL;
 }
+
+BGM__OPTIONS_INIT_FUNCTIONS(bgm_word2vec_options, bgm_word2vec_options_init, w2v_defaults,
+                            W2V_OPTIONS_V1_SIZE)
 
 /*
  * Keeps the ranked words of wc in *words (numbered by rank) and rewrites seq
@@ -567,7 +567,7 @@ BGM_API bgm_status bgm_word2vec_train(bgm_word2vec **out, const char *const *doc
     bgm_word2vec_options defaults;
     bgm_text_clean_options clean_defaults;
     const bgm_text_clean_options *clean = NULL;
-    const bgm_word2vec_options *o = opts;
+    const bgm_word2vec_options *o = &defaults;
     bgm__wordcount wc;
     bgm__idseq seq;
     bgm__strtab words;
@@ -577,11 +577,12 @@ BGM_API bgm_status bgm_word2vec_train(bgm_word2vec **out, const char *const *doc
     bgm_status s;
     BGM__CHECK_NULL(out, fn);
     *out = NULL;
-    if (!o) {
-        bgm_word2vec_options_init(&defaults);
-        o = &defaults;
-    }
-    s = check_options(o, fn);
+    w2v_defaults(&defaults);
+    s = opts ? bgm__options_read(&defaults, sizeof defaults, opts, W2V_OPTIONS_V1_SIZE,
+                                 "bgm_word2vec_options", "bgm_word2vec_options_init_v2", fn)
+             : BGM_OK;
+    if (s == BGM_OK)
+        s = check_options(o, fn);
     if (s == BGM_OK)
         s = bgm__clean_options(&clean, &clean_defaults, fn, o->clean);
     if (s == BGM_OK)
