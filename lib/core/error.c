@@ -7,10 +7,12 @@
 #define BGM__ERROR_SIZE 1024
 
 static _Thread_local char last_error[BGM__ERROR_SIZE];
+static _Thread_local bgm_status last_status;
 
 bgm_status bgm__fail(bgm_status status, const char *fmt, ...)
 {
     va_list ap;
+    last_status = status;
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
@@ -35,7 +37,16 @@ char *bgm__shape_str(char *buf, size_t size, const int64_t *shape, int ndim)
 
 BGM_API const char *bgm_last_error(void) { return last_error; }
 
-BGM_API void bgm_clear_error(void) { last_error[0] = '\0'; }
+BGM_API void bgm_clear_error(void)
+{
+    last_error[0] = '\0';
+    last_status = BGM_OK;
+}
+
+bgm_status bgm__null_layer_status(void)
+{
+    return last_status == BGM_E_NOMEM ? BGM_E_NOMEM : BGM_E_INVALID;
+}
 
 BGM_API const char *bgm_status_string(bgm_status status)
 {

@@ -59,22 +59,22 @@ static int open_temp(const char *path, char *tmp, size_t n)
     return fd;
 }
 
-/* fsync of the folder holding path, so the rename itself is durable. */
-static int sync_folder(const char *path)
+/* fsync of the folder holding path, so the rename itself is durable. dir
+ * (strlen(path) + 2 bytes or more) receives the folder's name: nothing is
+ * allocated once the new file is in place. */
+static int sync_folder(const char *path, char *dir)
 {
     const char *slash = strrchr(path, '/');
-    char *dir;
     int fd, err = 0;
     if (!slash)
-        dir = strdup(".");
+        strcpy(dir, ".");
     else if (slash == path)
-        dir = strdup("/");
-    else
-        dir = strndup(path, (size_t)(slash - path));
-    if (!dir)
-        return ENOMEM;
+        strcpy(dir, "/");
+    else {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
     if (fd < 0)
         return errno;
     if (fsync(fd) != 0)
@@ -125,8 +125,8 @@ bgm_status bgm__atomic_write(const char *func, const char *path, bgm__atomic_wri
         free(tmp);
         return io_fail(func, path, "write failed", err);
     }
+    err = sync_folder(path, tmp);
     free(tmp);
-    err = sync_folder(path);
     if (err)
         return io_fail(func, path, "the new file is in place but syncing its folder failed",
                        err);

@@ -219,7 +219,7 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
     bgm__shape saved_in;
     bgm_status s;
     if (!layer)
-        return m ? BGM_E_INVALID
+        return m ? bgm__null_layer_status()
                  : bgm__fail(BGM_E_INVALID, "%s: argument 'm' is NULL", fn);
     if (layer->model || layer->index >= 0)
         return bgm__fail(BGM_E_STATE, "%s: layer '%s' already belongs to a model", fn,
@@ -278,6 +278,7 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
         m->outputs[0] = prev;
         prev->shape = saved_in;
         layer->model = NULL;
+        free_plan(m); /* before the layer it lists goes */
         bgm__graph_pop_call(m->graph); /* frees layer */
         if (bgm__model_plan(m, fn) != BGM_OK)
             return BGM_E_NOMEM;

@@ -1,0 +1,552 @@
+/*
+ * Allocation-failure harness (`make check-allocfail`, docs/reliability.md):
+ * built against the allocfail library (lib/core/alloc_hook.h), under ASan.
+ * Each scenario runs once with no failure to count its allocations N, then
+ * N more times, failing the k-th allocation for k = 1 ... N. A run whose
+ * failure was delivered must return BGM_E_NOMEM with a message (or BGM_OK
+ * when the library documented a fallback, listed as "absorbed"), and free
+ * everything it made; the leak checker at exit sees every leak. Training
+ * scenarios then retry without failures and must succeed, and a failed
+ * train_on_batch step must leave weights and optimizer state untouched.
+ *
+ * ALLOCFAIL_ONLY=<scenario> runs one scenario, ALLOCFAIL_K=<k> one k.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "bigmodel.h"
+/* the hook's control functions, without its macros: the harness's own
+ * allocations are not counted */
+#define BGM__ALLOC_HOOK_IMPL
+#include "core/alloc_hook.h"
+
+static char dir[64];
+static char p_idx_img[128], p_idx_lab[128], p_idx_img_gz[128], p_idx_lab_gz[128];
+static char p_cifar[128], p_csv[128], p_npy[128], p_model[128], p_st[128];
+static char p_vocab[128], p_w2v[128];
+
+/* The shared inputs, made once before any failure is armed. */
+static bgm_tensor *xs, *ys, *x_tok;
+static const char *docs[] = {"the cat sat on the mat", "the dog ate the cat food",
+                             "a cat and a dog on a mat", "the mat was red"};
+static int64_t doc_lens[4];
+
+#define T(expr)                     \
+    do {                            \
+        s = (expr);                 \
+        if (s != BGM_OK)            \
+            goto done;              \
+    } while (0)
+
+/* ---- models -------------------------------------------------------------- */
+
+static bgm_status build_seq(bgm_model **out)
+{
+    int64_t in[] = {6};
+    bgm_status s;
+    bgm_model *m = NULL;
+    T(bgm_model_create(&m, in, 1, 7));
+    T(bgm_model_add(m, bgm_layer_dense(8, BGM_ACT_RELU)));
+    T(bgm_model_add(m, bgm_layer_batch_norm()));
+    T(bgm_model_add(m, bgm_layer_dropout(0.25f)));
+    T(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
+done:
+    if (s != BGM_OK)
+        bgm_model_free(m);
+    else
+        *out = m;
+    return s;
+}
+
+static bgm_status build_graph(bgm_model **out)
+{
+    int64_t in[] = {6};
+    bgm_status s;
+    bgm_graph *g = NULL;
+    bgm_node *x, *a, *b, *c, *y;
+    T(bgm_graph_create(&g));
+    T(bgm_graph_input(&x, g, in, 1, BGM_FLOAT32, "x"));
+    T(bgm_layer_call(&a, bgm_layer_dense(4, BGM_ACT_TANH), &x, 1));
+    T(bgm_layer_call(&b, bgm_layer_dense(4, BGM_ACT_RELU), &x, 1));
+    {
+        bgm_node *ab[2] = {a, b};
+        T(bgm_layer_call(&c, bgm_layer_concatenate(-1), ab, 2));
+    }
+    T(bgm_layer_call(&y, bgm_layer_dense(3, BGM_ACT_SOFTMAX), &c, 1));
+    T(bgm_model_create_graph(out, &x, 1, &y, 1, 11));
+done:
+    bgm_graph_free(g);
+    return s;
+}
+
+static bgm_status compile(bgm_model *m)
+{
+    bgm_status s;
+    bgm_optimizer *opt = NULL;
+    bgm_metric_kind met = BGM_METRIC_ACCURACY;
+    /* compile takes the optimizer in every case */
+    T(bgm_optimizer_adam(&opt, 0.01f, 0.9f, 0.999f, 1e-7f));
+    s = bgm_model_compile(m, opt, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, &met, 1);
+done:
+    return s;
+}
+
+static bgm_status fit_epoch(bgm_model *m)
+{
+    bgm_status s;
+    bgm_history *h = NULL;
+    bgm_fit_options o;
+    T(bgm_fit_options_init(&o, sizeof o));
+    o.epochs = 1;
+    o.batch_size = 4;
+    o.verbose = 0;
+    o.validation_split = 0.25f;
+    s = bgm_model_fit(&h, m, xs, ys, &o);
+done:
+    bgm_history_free(h);
+    return s;
+}
+
+static bgm_status sc_build_seq(void)
+{
+    bgm_model *m = NULL;
+    bgm_status s = build_seq(&m);
+    bgm_model_free(m);
+    return s;
+}
+
+static bgm_status sc_build_graph(void)
+{
+    bgm_model *m = NULL;
+    bgm_status s = build_graph(&m);
+    bgm_model_free(m);
+    return s;
+}
+
+/* The model is made before the hook is armed (the scenarios' prologue). */
+static bgm_model *pre;
+
+/* What a fit or predict run computed, to compare a run whose failure was
+ * absorbed (a documented fallback) with the run without failures. */
+static float *result;
+static int64_t result_n;
+
+static void keep_result(const float *v, int64_t n)
+{
+    free(result);
+    result = malloc((size_t)(n + 1) * sizeof *result);
+    if (!result)
+        exit(2);
+    memcpy(result, v, (size_t)n * sizeof *v);
+    result_n = n;
+}
+
+static bgm_status sc_compile(void) { return compile(pre); }
+
+static float *weights(const bgm_model *m, int64_t *n);
+
+static bgm_status sc_fit(void)
+{
+    bgm_status s = fit_epoch(pre);
+    if (s == BGM_OK) {
+        int64_t n;
+        float *w = weights(pre, &n);
+        keep_result(w, n);
+        free(w);
+    }
+    return s;
+}
+
+static bgm_status sc_predict(void)
+{
+    bgm_tensor *out = NULL;
+    bgm_status s = bgm_model_predict(&out, pre, xs, 5);
+    if (s == BGM_OK)
+        keep_result(bgm_tensor_data(out), bgm_tensor_numel(out));
+    bgm_tensor_free(out);
+    return s;
+}
+
+static bgm_status sc_save(void) { return bgm_model_save(pre, p_model, 0); }
+
+static bgm_status sc_load(void)
+{
+    bgm_model *m = NULL;
+    bgm_status s = bgm_model_load(&m, p_model);
+    bgm_model_free(m);
+    return s;
+}
+
+static bgm_status sc_st_save(void) { return bgm_model_save_weights_safetensors(pre, p_st); }
+
+static bgm_status sc_st_load(void) { return bgm_model_load_weights_safetensors(pre, p_st); }
+
+/* ---- loaders ------------------------------------------------------------- */
+
+static bgm_status sc_idx(void)
+{
+    bgm_dataset *d = NULL;
+    bgm_status s = bgm_dataset_load_idx(&d, p_idx_img, p_idx_lab);
+    bgm_dataset_free(d);
+    return s;
+}
+
+static bgm_status sc_idx_gz(void)
+{
+    bgm_dataset *d = NULL;
+    bgm_status s = bgm_dataset_load_idx(&d, p_idx_img_gz, p_idx_lab_gz);
+    bgm_dataset_free(d);
+    return s;
+}
+
+static bgm_status sc_cifar(void)
+{
+    bgm_dataset *d = NULL;
+    const char *paths[] = {p_cifar, p_cifar};
+    bgm_status s = bgm_dataset_load_cifar(&d, paths, 2, BGM_CIFAR10);
+    bgm_dataset_free(d);
+    return s;
+}
+
+static bgm_status sc_csv(void)
+{
+    bgm_dataset *d = NULL;
+    bgm_status s = bgm_dataset_load_csv(&d, p_csv, NULL);
+    bgm_dataset_free(d);
+    return s;
+}
+
+static bgm_status sc_npy(void)
+{
+    bgm_tensor *t = NULL;
+    bgm_status s = bgm_npy_load(&t, p_npy);
+    bgm_tensor_free(t);
+    return s;
+}
+
+static bgm_status sc_vocab(void)
+{
+    bgm_status s;
+    bgm_vocab *v = NULL, *w = NULL;
+    bgm_tensor *ids = NULL;
+    T(bgm_vocab_build(&v, docs, doc_lens, 4, NULL));
+    T(bgm_vocab_save(v, p_vocab));
+    T(bgm_vocab_load(&w, p_vocab));
+    T(bgm_vocab_encode(&ids, w, docs[1], doc_lens[1], NULL));
+done:
+    bgm_tensor_free(ids);
+    bgm_vocab_free(v);
+    bgm_vocab_free(w);
+    return s;
+}
+
+static bgm_status sc_word2vec(void)
+{
+    bgm_status s;
+    bgm_word2vec *m = NULL, *l = NULL;
+    bgm_word2vec_options o;
+    T(bgm_word2vec_options_init_v2(&o, sizeof o));
+    o.vector_size = 4;
+    o.min_count = 1;
+    o.epochs = 1;
+    o.threads = 1;
+    T(bgm_word2vec_train(&m, docs, doc_lens, 4, &o));
+    T(bgm_word2vec_save(m, p_w2v));
+    T(bgm_word2vec_load(&l, p_w2v));
+done:
+    bgm_word2vec_free(m);
+    bgm_word2vec_free(l);
+    return s;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+typedef struct scenario {
+    const char *name;
+    bgm_status (*run)(void);
+    int prologue;  /* 0 none, 1 built Sequential in pre, 2 compiled too, 3 graph compiled */
+    int retry;     /* after a failure, the same call without failures must succeed */
+} scenario;
+
+static const scenario scenarios[] = {
+    {"build_sequential", sc_build_seq, 0, 0},
+    {"build_graph", sc_build_graph, 0, 0},
+    {"compile", sc_compile, 1, 1},
+    {"fit_epoch_sequential", sc_fit, 2, 1},
+    {"fit_epoch_graph", sc_fit, 3, 1},
+    {"predict", sc_predict, 2, 0},
+    {"save", sc_save, 2, 0},
+    {"load", sc_load, 0, 0},
+    {"safetensors_save", sc_st_save, 2, 0},
+    {"safetensors_load", sc_st_load, 2, 1},
+    {"load_idx", sc_idx, 0, 0},
+    {"load_idx_gz", sc_idx_gz, 0, 0},
+    {"load_cifar", sc_cifar, 0, 0},
+    {"load_csv", sc_csv, 0, 0},
+    {"load_npy", sc_npy, 0, 0},
+    {"text_vocab", sc_vocab, 0, 0},
+    {"word2vec", sc_word2vec, 0, 0},
+};
+
+static int failures;
+
+#define FAIL(...)                          \
+    do {                                   \
+        fprintf(stderr, "allocfail: " __VA_ARGS__); \
+        failures++;                        \
+    } while (0)
+
+static void must(bgm_status s, const char *what)
+{
+    if (s != BGM_OK) {
+        fprintf(stderr, "allocfail: setup %s: %s\n", what, bgm_last_error());
+        exit(2);
+    }
+}
+
+static void prologue(int kind)
+{
+    bgm_model_free(pre);
+    pre = NULL;
+    if (kind == 0)
+        return;
+    must(kind == 3 ? build_graph(&pre) : build_seq(&pre), "model");
+    if (kind >= 2)
+        must(compile(pre), "compile");
+}
+
+static void run_scenario(const scenario *sc, long only_k)
+{
+    long n, k, nomem = 0, absorbed = 0;
+    float *expect = NULL;
+    int64_t expect_n = 0;
+    bgm_status s;
+    clock_t t0 = clock();
+    prologue(sc->prologue);
+    bgm__alloc_hook_arm(0);
+    s = sc->run();
+    n = bgm__alloc_hook_count();
+    if (s != BGM_OK) {
+        FAIL("%s: fails without failures: %s\n", sc->name, bgm_last_error());
+        return;
+    }
+    expect = result;
+    expect_n = result_n;
+    result = NULL;
+    for (k = only_k > 0 ? only_k : 1; k <= (only_k > 0 ? only_k : n); k++) {
+        int hit;
+        free(result);
+        result = NULL;
+        prologue(sc->prologue);
+        bgm__alloc_hook_arm(k);
+        s = sc->run();
+        hit = bgm__alloc_hook_failed();
+        bgm__alloc_hook_arm(0);
+        if (!hit) {
+            if (s != BGM_OK)
+                FAIL("%s k=%ld: no failure delivered, status %d: %s\n", sc->name, k, (int)s,
+                     bgm_last_error());
+            continue;
+        }
+        if (s == BGM_OK) {
+            /* only where the result is the same: a fallback, not a lost error */
+            absorbed++;
+            if (!expect || !result || result_n != expect_n ||
+                memcmp(result, expect, (size_t)expect_n * sizeof *expect) != 0)
+                FAIL("%s k=%ld: failure absorbed (status OK), result differs or unchecked\n",
+                     sc->name, k);
+        } else if (s != BGM_E_NOMEM) {
+            FAIL("%s k=%ld: status %d (%s), not BGM_E_NOMEM: %s\n", sc->name, k, (int)s,
+                 bgm_status_string(s), bgm_last_error());
+        } else {
+            nomem++;
+            if (!bgm_last_error() || !bgm_last_error()[0])
+                FAIL("%s k=%ld: BGM_E_NOMEM without a message\n", sc->name, k);
+        }
+        if (sc->retry && (s = sc->run()) != BGM_OK)
+            FAIL("%s k=%ld: retry without failures fails: %s\n", sc->name, k, bgm_last_error());
+    }
+    prologue(0);
+    free(expect);
+    free(result);
+    result = NULL;
+    printf("%-22s N = %5ld  NOMEM %5ld  absorbed %3ld  %6.2f s\n", sc->name, n, nomem, absorbed,
+           (double)(clock() - t0) / CLOCKS_PER_SEC);
+    fflush(stdout);
+}
+
+/* ---- a failed step leaves the model as it was ----------------------------- */
+
+static float *weights(const bgm_model *m, int64_t *n)
+{
+    float *w;
+    *n = bgm_model_num_params(m);
+    w = malloc((size_t)(*n + 1) * sizeof *w);
+    if (!w)
+        exit(2);
+    must(bgm_model_get_weights(m, w, *n), "get_weights");
+    return w;
+}
+
+/* Three train_on_batch steps with the k-th allocation of step 2 failed
+ * (then step 2 again): the weights must equal bit for bit those of three
+ * uninterrupted steps. Returns the allocations of one step. */
+static void step_retry(void)
+{
+    bgm_model *ref = NULL;
+    bgm_tensor *xb = NULL, *yb = NULL;
+    int64_t n_ref, n, i;
+    float *w_ref, *w;
+    long per_step = 0, k, checked = 0;
+    double r;
+    must(bgm_tensor_slice(&xb, xs, 0, 8), "slice");
+    must(bgm_tensor_slice(&yb, ys, 0, 8), "slice");
+    must(build_seq(&ref), "model");
+    must(compile(ref), "compile");
+    for (i = 0; i < 3; i++) {
+        bgm__alloc_hook_arm(0);
+        must(bgm_model_train_on_batch(&r, 1, ref, xb, yb), "train_on_batch");
+        if (i == 1)
+            per_step = bgm__alloc_hook_count();
+    }
+    w_ref = weights(ref, &n_ref);
+    for (k = 1; k <= per_step; k++) {
+        bgm_model *m = NULL;
+        bgm_status s;
+        prologue(2);
+        m = pre;
+        must(bgm_model_train_on_batch(&r, 1, m, xb, yb), "step 1");
+        bgm__alloc_hook_arm(k);
+        s = bgm_model_train_on_batch(&r, 1, m, xb, yb);
+        bgm__alloc_hook_arm(0);
+        if (s == BGM_OK)
+            continue;
+        if (s != BGM_E_NOMEM)
+            FAIL("train_step_retry k=%ld: status %d: %s\n", k, (int)s, bgm_last_error());
+        must(bgm_model_train_on_batch(&r, 1, m, xb, yb), "step 2 again");
+        must(bgm_model_train_on_batch(&r, 1, m, xb, yb), "step 3");
+        w = weights(m, &n);
+        if (n != n_ref || memcmp(w, w_ref, (size_t)n * sizeof *w) != 0)
+            FAIL("train_step_retry k=%ld: weights differ from the uninterrupted run\n", k);
+        free(w);
+        checked++;
+    }
+    prologue(0);
+    printf("%-22s N = %5ld  retried %5ld, same weights as uninterrupted\n", "train_step_retry",
+           per_step, checked);
+    free(w_ref);
+    bgm_model_free(ref);
+    bgm_tensor_free(xb);
+    bgm_tensor_free(yb);
+}
+
+/* ---- input files ----------------------------------------------------------- */
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void write_file(const char *path, const void *data, size_t n, int gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        if (!f || gzwrite(f, data, (unsigned)n) != (int)n || gzclose(f) != Z_OK)
+            exit(2);
+    } else {
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0)
+            exit(2);
+    }
+}
+
+static void make_inputs(void)
+{
+    unsigned char img[16 + 5 * 4 * 4], lab[8 + 5], rec[2 * (1 + 3072)];
+    int64_t shape[] = {40, 6}, yshape[] = {40}, tshape[] = {3, 5};
+    bgm_rng *rng = NULL;
+    int i;
+    snprintf(dir, sizeof dir, "/tmp/bgm_allocfail_XXXXXX");
+    if (!mkdtemp(dir))
+        exit(2);
+#define P(var, name) snprintf(var, sizeof var, "%s/%s", dir, name)
+    P(p_idx_img, "img.idx"); P(p_idx_lab, "lab.idx");
+    P(p_idx_img_gz, "img.idx.gz"); P(p_idx_lab_gz, "lab.idx.gz");
+    P(p_cifar, "data_batch_1.bin"); P(p_csv, "data.csv"); P(p_npy, "x.npy");
+    P(p_model, "model.bgm"); P(p_st, "model.safetensors");
+    P(p_vocab, "vocab.txt"); P(p_w2v, "vectors.txt");
+#undef P
+    put_be32(img, 0x803); put_be32(img + 4, 5); put_be32(img + 8, 4); put_be32(img + 12, 4);
+    put_be32(lab, 0x801); put_be32(lab + 4, 5);
+    for (i = 0; i < 5 * 16; i++)
+        img[16 + i] = (unsigned char)(i * 7);
+    for (i = 0; i < 5; i++)
+        lab[8 + i] = (unsigned char)i;
+    write_file(p_idx_img, img, sizeof img, 0);
+    write_file(p_idx_lab, lab, sizeof lab, 0);
+    write_file(p_idx_img_gz, img, sizeof img, 1);
+    write_file(p_idx_lab_gz, lab, sizeof lab, 1);
+    for (i = 0; i < (int)sizeof rec; i++)
+        rec[i] = (unsigned char)(i % 251);
+    rec[0] = 3;
+    rec[3073] = 9;
+    write_file(p_cifar, rec, sizeof rec, 0);
+    {
+        const char csv[] = "a,b,c,label\n1.5,2,3,0\n4,5.25,6,1\n\"7\",8,9e-1,2\n";
+        write_file(p_csv, csv, sizeof csv - 1, 0);
+    }
+    for (i = 0; i < 4; i++)
+        doc_lens[i] = (int64_t)strlen(docs[i]);
+    must(bgm_rng_create(&rng, 3), "rng");
+    must(bgm_tensor_randn(&xs, rng, shape, 2, 0.0f, 1.0f), "x");
+    must(bgm_tensor_zeros(&ys, BGM_INT32, yshape, 1), "y");
+    for (i = 0; i < 40; i++)
+        ((int32_t *)bgm_tensor_data(ys))[i] = i % 3;
+    must(bgm_tensor_randn(&x_tok, rng, tshape, 2, 0.0f, 1.0f), "npy");
+    must(bgm_npy_save(x_tok, p_npy), "npy save");
+    bgm_rng_free(rng);
+    /* the files the load scenarios read */
+    prologue(2);
+    must(fit_epoch(pre), "fit");
+    must(bgm_model_save(pre, p_model, 0), "save");
+    must(bgm_model_save_weights_safetensors(pre, p_st), "safetensors");
+    prologue(0);
+}
+
+static void remove_inputs(void)
+{
+    const char *files[] = {p_idx_img, p_idx_lab, p_idx_img_gz, p_idx_lab_gz, p_cifar, p_csv,
+                           p_npy, p_model, p_st, p_vocab, p_w2v};
+    size_t i;
+    for (i = 0; i < sizeof files / sizeof *files; i++)
+        remove(files[i]);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const char *only = getenv("ALLOCFAIL_ONLY");
+    long only_k = getenv("ALLOCFAIL_K") ? atol(getenv("ALLOCFAIL_K")) : 0;
+    size_t i;
+    time_t t0 = time(NULL);
+    must(bgm_set_num_threads(1), "threads");
+    make_inputs();
+    for (i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
+        if (!only || strcmp(only, scenarios[i].name) == 0)
+            run_scenario(&scenarios[i], only_k);
+    if (!only || strcmp(only, "train_step_retry") == 0)
+        step_retry();
+    bgm_tensor_free(xs);
+    bgm_tensor_free(ys);
+    bgm_tensor_free(x_tok);
+    remove_inputs();
+    printf("allocfail: %d problem(s), %ld s\n", failures, (long)(time(NULL) - t0));
+    return failures ? 1 : 0;
+}
