@@ -30,7 +30,9 @@ static char p_cifar[128], p_csv[128], p_npy[128], p_model[128], p_st[128];
 static char p_vocab[128], p_w2v[128];
 
 /* The shared inputs, made once before any failure is armed. */
-static bgm_tensor *xs, *ys, *x_tok;
+static bgm_tensor *xs, *ys, *x_tok, *x_img, *x_ids;
+static const bgm_tensor *cur_x; /* the input of the model in pre */
+static char p_model2[128];
 static const char *docs[] = {"the cat sat on the mat", "the dog ate the cat food",
                              "a cat and a dog on a mat", "the mat was red"};
 static int64_t doc_lens[4];
@@ -83,6 +85,44 @@ done:
     return s;
 }
 
+/* Conv2D, pooling, Flatten: images (6, 6, 1). */
+static bgm_status build_conv(bgm_model **out)
+{
+    int64_t in[] = {6, 6, 1};
+    bgm_status s;
+    bgm_model *m = NULL;
+    T(bgm_model_create(&m, in, 3, 5));
+    T(bgm_model_add(m, bgm_layer_conv2d(4, 3, BGM_ACT_RELU)));
+    T(bgm_model_add(m, bgm_layer_max_pool2d(2)));
+    T(bgm_model_add(m, bgm_layer_flatten()));
+    T(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
+done:
+    if (s != BGM_OK)
+        bgm_model_free(m);
+    else
+        *out = m;
+    return s;
+}
+
+/* Embedding, LSTM, GRU, LayerNormalization: 5 token ids below 10. */
+static bgm_status build_rnn(bgm_model **out)
+{
+    int64_t in[] = {5};
+    bgm_status s;
+    bgm_model *m = NULL;
+    T(bgm_model_create(&m, in, 1, 9));
+    T(bgm_model_add(m, bgm_layer_embedding(10, 4)));
+    T(bgm_model_add(m, bgm_layer_lstm(4)));
+    T(bgm_model_add(m, bgm_layer_layer_norm()));
+    T(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
+done:
+    if (s != BGM_OK)
+        bgm_model_free(m);
+    else
+        *out = m;
+    return s;
+}
+
 static bgm_status compile(bgm_model *m)
 {
     bgm_status s;
@@ -105,7 +145,7 @@ static bgm_status fit_epoch(bgm_model *m)
     o.batch_size = 4;
     o.verbose = 0;
     o.validation_split = 0.25f;
-    s = bgm_model_fit(&h, m, xs, ys, &o);
+    s = bgm_model_fit(&h, m, cur_x, ys, &o);
 done:
     bgm_history_free(h);
     return s;
@@ -164,7 +204,7 @@ static bgm_status sc_fit(void)
 static bgm_status sc_predict(void)
 {
     bgm_tensor *out = NULL;
-    bgm_status s = bgm_model_predict(&out, pre, xs, 5);
+    bgm_status s = bgm_model_predict(&out, pre, cur_x, 5);
     if (s == BGM_OK)
         keep_result(bgm_tensor_data(out), bgm_tensor_numel(out));
     bgm_tensor_free(out);
@@ -177,6 +217,32 @@ static bgm_status sc_load(void)
 {
     bgm_model *m = NULL;
     bgm_status s = bgm_model_load(&m, p_model);
+    bgm_model_free(m);
+    return s;
+}
+
+static bgm_status sc_save_load(void)
+{
+    bgm_model *m = NULL;
+    bgm_status s = bgm_model_save(pre, p_model2, 0);
+    if (s == BGM_OK)
+        s = bgm_model_load(&m, p_model2);
+    bgm_model_free(m);
+    return s;
+}
+
+static bgm_status sc_build_conv(void)
+{
+    bgm_model *m = NULL;
+    bgm_status s = build_conv(&m);
+    bgm_model_free(m);
+    return s;
+}
+
+static bgm_status sc_build_rnn(void)
+{
+    bgm_model *m = NULL;
+    bgm_status s = build_rnn(&m);
     bgm_model_free(m);
     return s;
 }
@@ -268,7 +334,8 @@ done:
 typedef struct scenario {
     const char *name;
     bgm_status (*run)(void);
-    int prologue;  /* 0 none, 1 built Sequential in pre, 2 compiled too, 3 graph compiled */
+    int prologue;  /* 0 none, 1 built Sequential in pre, 2 compiled too, 3 graph compiled,
+                      4 conv compiled, 5 Embedding + LSTM compiled */
     int retry;     /* after a failure, the same call without failures must succeed */
 } scenario;
 
@@ -278,7 +345,15 @@ static const scenario scenarios[] = {
     {"compile", sc_compile, 1, 1},
     {"fit_epoch_sequential", sc_fit, 2, 1},
     {"fit_epoch_graph", sc_fit, 3, 1},
+    {"build_conv", sc_build_conv, 0, 0},
+    {"build_rnn", sc_build_rnn, 0, 0},
+    {"fit_epoch_conv", sc_fit, 4, 1},
+    {"fit_epoch_rnn", sc_fit, 5, 1},
     {"predict", sc_predict, 2, 0},
+    {"predict_conv", sc_predict, 4, 0},
+    {"predict_rnn", sc_predict, 5, 0},
+    {"save_load_conv", sc_save_load, 4, 0},
+    {"save_load_rnn", sc_save_load, 5, 0},
     {"save", sc_save, 2, 0},
     {"load", sc_load, 0, 0},
     {"safetensors_save", sc_st_save, 2, 0},
@@ -290,6 +365,15 @@ static const scenario scenarios[] = {
     {"load_npy", sc_npy, 0, 0},
     {"text_vocab", sc_vocab, 0, 0},
     {"word2vec", sc_word2vec, 0, 0},
+};
+
+static const struct {
+    const char *name;
+    int kind, bad;
+} retries[] = {
+    {"step1_retry_dense", 2, 1}, {"step2_retry_dense", 2, 2},
+    {"step1_retry_conv", 4, 1},  {"step2_retry_conv", 4, 2},
+    {"step1_retry_rnn", 5, 1},   {"step2_retry_rnn", 5, 2},
 };
 
 static int failures;
@@ -314,7 +398,9 @@ static void prologue(int kind)
     pre = NULL;
     if (kind == 0)
         return;
-    must(kind == 3 ? build_graph(&pre) : build_seq(&pre), "model");
+    must(kind == 5 ? build_rnn(&pre) : kind == 4 ? build_conv(&pre)
+         : kind == 3 ? build_graph(&pre) : build_seq(&pre), "model");
+    cur_x = kind == 5 ? x_ids : kind == 4 ? x_img : xs;
     if (kind >= 2)
         must(compile(pre), "compile");
 }
@@ -392,10 +478,11 @@ static float *weights(const bgm_model *m, int64_t *n)
     return w;
 }
 
-/* Three train_on_batch steps with the k-th allocation of step 2 failed
- * (then step 2 again): the weights must equal bit for bit those of three
- * uninterrupted steps. Returns the allocations of one step. */
-static void step_retry(void)
+/* Three train_on_batch steps, the k-th allocation of step `bad` (1: the
+ * first, which makes the optimizer's slots; 2: a later one) failed, then
+ * that step again: the weights must equal bit for bit those of three
+ * uninterrupted steps, for the model of prologue kind. */
+static void step_retry(int kind, int bad, const char *name, long only_k)
 {
     bgm_model *ref = NULL;
     bgm_tensor *xb = NULL, *yb = NULL;
@@ -403,40 +490,40 @@ static void step_retry(void)
     float *w_ref, *w;
     long per_step = 0, k, checked = 0;
     double r;
-    must(bgm_tensor_slice(&xb, xs, 0, 8), "slice");
+    prologue(kind);
+    ref = pre;
+    pre = NULL;
+    must(bgm_tensor_slice(&xb, cur_x, 0, 8), "slice");
     must(bgm_tensor_slice(&yb, ys, 0, 8), "slice");
-    must(build_seq(&ref), "model");
-    must(compile(ref), "compile");
-    for (i = 0; i < 3; i++) {
+    for (i = 1; i <= 3; i++) {
         bgm__alloc_hook_arm(0);
         must(bgm_model_train_on_batch(&r, 1, ref, xb, yb), "train_on_batch");
-        if (i == 1)
+        if (i == bad)
             per_step = bgm__alloc_hook_count();
     }
     w_ref = weights(ref, &n_ref);
-    for (k = 1; k <= per_step; k++) {
-        bgm_model *m = NULL;
-        bgm_status s;
-        prologue(2);
-        m = pre;
-        must(bgm_model_train_on_batch(&r, 1, m, xb, yb), "step 1");
-        bgm__alloc_hook_arm(k);
-        s = bgm_model_train_on_batch(&r, 1, m, xb, yb);
-        bgm__alloc_hook_arm(0);
-        if (s == BGM_OK)
-            continue;
-        if (s != BGM_E_NOMEM)
-            FAIL("train_step_retry k=%ld: status %d: %s\n", k, (int)s, bgm_last_error());
-        must(bgm_model_train_on_batch(&r, 1, m, xb, yb), "step 2 again");
-        must(bgm_model_train_on_batch(&r, 1, m, xb, yb), "step 3");
-        w = weights(m, &n);
+    for (k = only_k > 0 ? only_k : 1; k <= (only_k > 0 ? only_k : per_step); k++) {
+        bgm_status s = BGM_OK;
+        prologue(kind);
+        for (i = 1; i <= 3; i++) {
+            bgm__alloc_hook_arm(i == bad ? k : 0);
+            s = bgm_model_train_on_batch(&r, 1, pre, xb, yb);
+            bgm__alloc_hook_arm(0);
+            if (i == bad && s != BGM_OK) {
+                if (s != BGM_E_NOMEM)
+                    FAIL("%s k=%ld: status %d: %s\n", name, k, (int)s, bgm_last_error());
+                checked++;
+                s = bgm_model_train_on_batch(&r, 1, pre, xb, yb);
+            }
+            must(s, "train_on_batch without failures");
+        }
+        w = weights(pre, &n);
         if (n != n_ref || memcmp(w, w_ref, (size_t)n * sizeof *w) != 0)
-            FAIL("train_step_retry k=%ld: weights differ from the uninterrupted run\n", k);
+            FAIL("%s k=%ld: weights differ from the uninterrupted run\n", name, k);
         free(w);
-        checked++;
     }
     prologue(0);
-    printf("%-22s N = %5ld  retried %5ld, same weights as uninterrupted\n", "train_step_retry",
+    printf("%-22s N = %5ld  NOMEM %5ld, retried: same weights as uninterrupted\n", name,
            per_step, checked);
     free(w_ref);
     bgm_model_free(ref);
@@ -480,7 +567,7 @@ static void make_inputs(void)
     P(p_idx_img, "img.idx"); P(p_idx_lab, "lab.idx");
     P(p_idx_img_gz, "img.idx.gz"); P(p_idx_lab_gz, "lab.idx.gz");
     P(p_cifar, "data_batch_1.bin"); P(p_csv, "data.csv"); P(p_npy, "x.npy");
-    P(p_model, "model.bgm"); P(p_st, "model.safetensors");
+    P(p_model, "model.bgm"); P(p_model2, "model2.bgm"); P(p_st, "model.safetensors");
     P(p_vocab, "vocab.txt"); P(p_w2v, "vectors.txt");
 #undef P
     put_be32(img, 0x803); put_be32(img + 4, 5); put_be32(img + 8, 4); put_be32(img + 12, 4);
@@ -511,6 +598,13 @@ static void make_inputs(void)
         ((int32_t *)bgm_tensor_data(ys))[i] = i % 3;
     must(bgm_tensor_randn(&x_tok, rng, tshape, 2, 0.0f, 1.0f), "npy");
     must(bgm_npy_save(x_tok, p_npy), "npy save");
+    {
+        int64_t ishape[] = {40, 6, 6, 1}, dshape[] = {40, 5};
+        must(bgm_tensor_randn(&x_img, rng, ishape, 4, 0.0f, 1.0f), "images");
+        must(bgm_tensor_zeros(&x_ids, BGM_INT32, dshape, 2), "ids");
+        for (i = 0; i < 200; i++)
+            ((int32_t *)bgm_tensor_data(x_ids))[i] = (i * 7 + i / 5) % 10;
+    }
     bgm_rng_free(rng);
     /* the files the load scenarios read */
     prologue(2);
@@ -523,7 +617,7 @@ static void make_inputs(void)
 static void remove_inputs(void)
 {
     const char *files[] = {p_idx_img, p_idx_lab, p_idx_img_gz, p_idx_lab_gz, p_cifar, p_csv,
-                           p_npy, p_model, p_st, p_vocab, p_w2v};
+                           p_npy, p_model, p_model2, p_st, p_vocab, p_w2v};
     size_t i;
     for (i = 0; i < sizeof files / sizeof *files; i++)
         remove(files[i]);
@@ -541,11 +635,14 @@ int main(void)
     for (i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
         if (!only || strcmp(only, scenarios[i].name) == 0)
             run_scenario(&scenarios[i], only_k);
-    if (!only || strcmp(only, "train_step_retry") == 0)
-        step_retry();
+    for (i = 0; i < sizeof retries / sizeof *retries; i++)
+        if (!only || strcmp(only, retries[i].name) == 0)
+            step_retry(retries[i].kind, retries[i].bad, retries[i].name, only_k);
     bgm_tensor_free(xs);
     bgm_tensor_free(ys);
     bgm_tensor_free(x_tok);
+    bgm_tensor_free(x_img);
+    bgm_tensor_free(x_ids);
     remove_inputs();
     printf("allocfail: %d problem(s), %ld s\n", failures, (long)(time(NULL) - t0));
     return failures ? 1 : 0;

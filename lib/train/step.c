@@ -249,7 +249,8 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
     char where[64];
     bgm_status s = bgm_tape_reset(m->tape);
-    int i;
+    bgm_rng rng = m->rng; /* the dropout draws, put back with the state */
+    int i, applied = 0;
     if (m->nstate > 0) /* the moving statistics before this step's forward */
         memcpy(state, m->state, (size_t)m->nstate * sizeof *state);
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
@@ -272,8 +273,14 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
         if (s == BGM_OK)
             s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
     }
-    if (s == BGM_E_NONFINITE && m->nstate > 0)
-        memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
+    applied = s == BGM_OK;
+    /* A step that failed (non-finite values, out of memory) changes nothing:
+     * the same call later gives what it would have given now. */
+    if (!applied) {
+        if (m->nstate > 0)
+            memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
+        m->rng = rng;
+    }
     if (s == BGM_OK)
         s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
     return s;
