@@ -46,22 +46,52 @@ static int64_t doc_lens[4];
 
 /* ---- models -------------------------------------------------------------- */
 
+/* A Sequential model of the given layers (all taken, also on error). */
+static bgm_status build_layers(bgm_model **out, const int64_t *in, int ndim, uint64_t seed,
+                               bgm_layer **layers, int n)
+{
+    bgm_status s;
+    bgm_model *m = NULL;
+    int i = 0;
+    T(bgm_model_create(&m, in, ndim, seed));
+    for (; i < n; i++)
+        T(bgm_model_add(m, layers[i]));
+done:
+    if (s != BGM_OK) {
+        bgm_model_free(m);
+        for (i += m != NULL; i < n; i++) /* bgm_model_add took layers[i] */
+            bgm_layer_free(layers[i]);
+    } else {
+        *out = m;
+    }
+    return s;
+}
+
+/* Dense, BatchNormalization, Dropout: 6 features. */
 static bgm_status build_seq(bgm_model **out)
 {
     int64_t in[] = {6};
-    bgm_status s;
-    bgm_model *m = NULL;
-    T(bgm_model_create(&m, in, 1, 7));
-    T(bgm_model_add(m, bgm_layer_dense(8, BGM_ACT_RELU)));
-    T(bgm_model_add(m, bgm_layer_batch_norm()));
-    T(bgm_model_add(m, bgm_layer_dropout(0.25f)));
-    T(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
-done:
-    if (s != BGM_OK)
-        bgm_model_free(m);
-    else
-        *out = m;
-    return s;
+    bgm_layer *l[] = {bgm_layer_dense(8, BGM_ACT_RELU), bgm_layer_batch_norm(),
+                      bgm_layer_dropout(0.25f), bgm_layer_dense(3, BGM_ACT_SOFTMAX)};
+    return build_layers(out, in, 1, 7, l, 4);
+}
+
+/* Conv2D, pooling, Flatten: images (6, 6, 1). */
+static bgm_status build_conv(bgm_model **out)
+{
+    int64_t in[] = {6, 6, 1};
+    bgm_layer *l[] = {bgm_layer_conv2d(4, 3, BGM_ACT_RELU), bgm_layer_max_pool2d(2),
+                      bgm_layer_flatten(), bgm_layer_dense(3, BGM_ACT_SOFTMAX)};
+    return build_layers(out, in, 3, 5, l, 4);
+}
+
+/* Embedding, LSTM, LayerNormalization: 5 token ids below 10. */
+static bgm_status build_rnn(bgm_model **out)
+{
+    int64_t in[] = {5};
+    bgm_layer *l[] = {bgm_layer_embedding(10, 4), bgm_layer_lstm(4), bgm_layer_layer_norm(),
+                      bgm_layer_dense(3, BGM_ACT_SOFTMAX)};
+    return build_layers(out, in, 1, 9, l, 4);
 }
 
 static bgm_status build_graph(bgm_model **out)
@@ -82,44 +112,6 @@ static bgm_status build_graph(bgm_model **out)
     T(bgm_model_create_graph(out, &x, 1, &y, 1, 11));
 done:
     bgm_graph_free(g);
-    return s;
-}
-
-/* Conv2D, pooling, Flatten: images (6, 6, 1). */
-static bgm_status build_conv(bgm_model **out)
-{
-    int64_t in[] = {6, 6, 1};
-    bgm_status s;
-    bgm_model *m = NULL;
-    T(bgm_model_create(&m, in, 3, 5));
-    T(bgm_model_add(m, bgm_layer_conv2d(4, 3, BGM_ACT_RELU)));
-    T(bgm_model_add(m, bgm_layer_max_pool2d(2)));
-    T(bgm_model_add(m, bgm_layer_flatten()));
-    T(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
-done:
-    if (s != BGM_OK)
-        bgm_model_free(m);
-    else
-        *out = m;
-    return s;
-}
-
-/* Embedding, LSTM, GRU, LayerNormalization: 5 token ids below 10. */
-static bgm_status build_rnn(bgm_model **out)
-{
-    int64_t in[] = {5};
-    bgm_status s;
-    bgm_model *m = NULL;
-    T(bgm_model_create(&m, in, 1, 9));
-    T(bgm_model_add(m, bgm_layer_embedding(10, 4)));
-    T(bgm_model_add(m, bgm_layer_lstm(4)));
-    T(bgm_model_add(m, bgm_layer_layer_norm()));
-    T(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_SOFTMAX)));
-done:
-    if (s != BGM_OK)
-        bgm_model_free(m);
-    else
-        *out = m;
     return s;
 }
 
@@ -151,18 +143,13 @@ done:
     return s;
 }
 
-static bgm_status sc_build_seq(void)
-{
-    bgm_model *m = NULL;
-    bgm_status s = build_seq(&m);
-    bgm_model_free(m);
-    return s;
-}
+/* The builder of the build scenario being run. */
+static bgm_status (*cur_build)(bgm_model **);
 
-static bgm_status sc_build_graph(void)
+static bgm_status sc_build(void)
 {
     bgm_model *m = NULL;
-    bgm_status s = build_graph(&m);
+    bgm_status s = cur_build(&m);
     bgm_model_free(m);
     return s;
 }
@@ -231,57 +218,23 @@ static bgm_status sc_save_load(void)
     return s;
 }
 
-static bgm_status sc_build_conv(void)
-{
-    bgm_model *m = NULL;
-    bgm_status s = build_conv(&m);
-    bgm_model_free(m);
-    return s;
-}
-
-static bgm_status sc_build_rnn(void)
-{
-    bgm_model *m = NULL;
-    bgm_status s = build_rnn(&m);
-    bgm_model_free(m);
-    return s;
-}
-
 static bgm_status sc_st_save(void) { return bgm_model_save_weights_safetensors(pre, p_st); }
 
 static bgm_status sc_st_load(void) { return bgm_model_load_weights_safetensors(pre, p_st); }
 
 /* ---- loaders ------------------------------------------------------------- */
 
-static bgm_status sc_idx(void)
-{
-    bgm_dataset *d = NULL;
-    bgm_status s = bgm_dataset_load_idx(&d, p_idx_img, p_idx_lab);
-    bgm_dataset_free(d);
-    return s;
-}
+/* Which dataset file sc_dataset reads: 0 IDX, 1 IDX.gz, 2 CIFAR, 3 CSV. */
+static int cur_file;
 
-static bgm_status sc_idx_gz(void)
-{
-    bgm_dataset *d = NULL;
-    bgm_status s = bgm_dataset_load_idx(&d, p_idx_img_gz, p_idx_lab_gz);
-    bgm_dataset_free(d);
-    return s;
-}
-
-static bgm_status sc_cifar(void)
+static bgm_status sc_dataset(void)
 {
     bgm_dataset *d = NULL;
     const char *paths[] = {p_cifar, p_cifar};
-    bgm_status s = bgm_dataset_load_cifar(&d, paths, 2, BGM_CIFAR10);
-    bgm_dataset_free(d);
-    return s;
-}
-
-static bgm_status sc_csv(void)
-{
-    bgm_dataset *d = NULL;
-    bgm_status s = bgm_dataset_load_csv(&d, p_csv, NULL);
+    bgm_status s = cur_file == 0 ? bgm_dataset_load_idx(&d, p_idx_img, p_idx_lab)
+                   : cur_file == 1 ? bgm_dataset_load_idx(&d, p_idx_img_gz, p_idx_lab_gz)
+                   : cur_file == 2 ? bgm_dataset_load_cifar(&d, paths, 2, BGM_CIFAR10)
+                                   : bgm_dataset_load_csv(&d, p_csv, NULL);
     bgm_dataset_free(d);
     return s;
 }
@@ -337,34 +290,36 @@ typedef struct scenario {
     int prologue;  /* 0 none, 1 built Sequential in pre, 2 compiled too, 3 graph compiled,
                       4 conv compiled, 5 Embedding + LSTM compiled */
     int retry;     /* after a failure, the same call without failures must succeed */
+    bgm_status (*build)(bgm_model **); /* for sc_build */
+    int file;                           /* for sc_dataset */
 } scenario;
 
 static const scenario scenarios[] = {
-    {"build_sequential", sc_build_seq, 0, 0},
-    {"build_graph", sc_build_graph, 0, 0},
-    {"compile", sc_compile, 1, 1},
-    {"fit_epoch_sequential", sc_fit, 2, 1},
-    {"fit_epoch_graph", sc_fit, 3, 1},
-    {"build_conv", sc_build_conv, 0, 0},
-    {"build_rnn", sc_build_rnn, 0, 0},
-    {"fit_epoch_conv", sc_fit, 4, 1},
-    {"fit_epoch_rnn", sc_fit, 5, 1},
-    {"predict", sc_predict, 2, 0},
-    {"predict_conv", sc_predict, 4, 0},
-    {"predict_rnn", sc_predict, 5, 0},
-    {"save_load_conv", sc_save_load, 4, 0},
-    {"save_load_rnn", sc_save_load, 5, 0},
-    {"save", sc_save, 2, 0},
-    {"load", sc_load, 0, 0},
-    {"safetensors_save", sc_st_save, 2, 0},
-    {"safetensors_load", sc_st_load, 2, 1},
-    {"load_idx", sc_idx, 0, 0},
-    {"load_idx_gz", sc_idx_gz, 0, 0},
-    {"load_cifar", sc_cifar, 0, 0},
-    {"load_csv", sc_csv, 0, 0},
-    {"load_npy", sc_npy, 0, 0},
-    {"text_vocab", sc_vocab, 0, 0},
-    {"word2vec", sc_word2vec, 0, 0},
+    {"build_sequential", sc_build, 0, 0, build_seq, 0},
+    {"build_graph", sc_build, 0, 0, build_graph, 0},
+    {"compile", sc_compile, 1, 1, NULL, 0},
+    {"fit_epoch_sequential", sc_fit, 2, 1, NULL, 0},
+    {"fit_epoch_graph", sc_fit, 3, 1, NULL, 0},
+    {"build_conv", sc_build, 0, 0, build_conv, 0},
+    {"build_rnn", sc_build, 0, 0, build_rnn, 0},
+    {"fit_epoch_conv", sc_fit, 4, 1, NULL, 0},
+    {"fit_epoch_rnn", sc_fit, 5, 1, NULL, 0},
+    {"predict", sc_predict, 2, 0, NULL, 0},
+    {"predict_conv", sc_predict, 4, 0, NULL, 0},
+    {"predict_rnn", sc_predict, 5, 0, NULL, 0},
+    {"save_load_conv", sc_save_load, 4, 0, NULL, 0},
+    {"save_load_rnn", sc_save_load, 5, 0, NULL, 0},
+    {"save", sc_save, 2, 0, NULL, 0},
+    {"load", sc_load, 0, 0, NULL, 0},
+    {"safetensors_save", sc_st_save, 2, 0, NULL, 0},
+    {"safetensors_load", sc_st_load, 2, 1, NULL, 0},
+    {"load_idx", sc_dataset, 0, 0, NULL, 0},
+    {"load_idx_gz", sc_dataset, 0, 0, NULL, 1},
+    {"load_cifar", sc_dataset, 0, 0, NULL, 2},
+    {"load_csv", sc_dataset, 0, 0, NULL, 3},
+    {"load_npy", sc_npy, 0, 0, NULL, 0},
+    {"text_vocab", sc_vocab, 0, 0, NULL, 0},
+    {"word2vec", sc_word2vec, 0, 0, NULL, 0},
 };
 
 static const struct {
@@ -412,6 +367,8 @@ static void run_scenario(const scenario *sc, long only_k)
     int64_t expect_n = 0;
     bgm_status s;
     clock_t t0 = clock();
+    cur_build = sc->build;
+    cur_file = sc->file;
     prologue(sc->prologue);
     bgm__alloc_hook_arm(0);
     s = sc->run();
