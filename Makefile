@@ -193,12 +193,15 @@ memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner $(BUILD)/test/interna
 # build/allocfail, under ASan, with every malloc / calloc / realloc / strdup /
 # strndup / posix_memalign sent to the counting wrappers of
 # lib/core/alloc_hook.h; test/allocfail.c fails the k-th allocation of each
-# scenario for every k. The release build has no trace of the hook.
+# scenario for every k. The release build has no trace of the hook (checked
+# first: no bgm__hook_ symbol in its .so).
 ALLOCFAIL_BUILD  := build/allocfail
 ALLOCFAIL_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address \
                     -DBGM_ALLOC_HOOK -include lib/core/alloc_hook.h
 
-check-allocfail:
+check-allocfail: lib
+	@if nm $(SHLIB) | grep -q bgm__hook_; then \
+	    echo "check-allocfail: $(SHLIB) holds the allocation hook"; exit 1; fi
 	@$(MAKE) --no-print-directory BUILD=$(ALLOCFAIL_BUILD) CFLAGS="$(ALLOCFAIL_CFLAGS)" \
 	    $(ALLOCFAIL_BUILD)/test/allocfail
 	ASAN_OPTIONS=detect_leaks=1 $(ALLOCFAIL_BUILD)/test/allocfail
