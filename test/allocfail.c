@@ -198,6 +198,17 @@ static bgm_status sc_predict(void)
     return s;
 }
 
+static bgm_status sc_evaluate(void)
+{
+    double r[2];
+    bgm_status s = bgm_model_evaluate(r, 2, pre, cur_x, ys, 8);
+    if (s == BGM_OK) {
+        float v[2] = {(float)r[0], (float)r[1]};
+        keep_result(v, 2);
+    }
+    return s;
+}
+
 static bgm_status sc_save(void) { return bgm_model_save(pre, p_model, 0); }
 
 static bgm_status sc_load(void)
@@ -305,6 +316,7 @@ static const scenario scenarios[] = {
     {"fit_epoch_conv", sc_fit, 4, 1, NULL, 0},
     {"fit_epoch_rnn", sc_fit, 5, 1, NULL, 0},
     {"predict", sc_predict, 2, 0, NULL, 0},
+    {"evaluate", sc_evaluate, 2, 0, NULL, 0},
     {"predict_conv", sc_predict, 4, 0, NULL, 0},
     {"predict_rnn", sc_predict, 5, 0, NULL, 0},
     {"save_load_conv", sc_save_load, 4, 0, NULL, 0},
