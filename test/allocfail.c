@@ -30,7 +30,7 @@ static char p_cifar[128], p_csv[128], p_npy[128], p_model[128], p_st[128];
 static char p_vocab[128], p_w2v[128];
 
 /* The shared inputs, made once before any failure is armed. */
-static bgm_tensor *xs, *ys, *x_tok, *x_img, *x_ids;
+static bgm_tensor *xs, *ys, *x_tok, *x_img, *x_ids, *x_seq;
 static const bgm_tensor *cur_x; /* the input of the model in pre */
 static char p_model2[128];
 static const char *docs[] = {"the cat sat on the mat", "the dog ate the cat food",
@@ -110,6 +110,27 @@ static bgm_status build_graph(bgm_model **out)
     }
     T(bgm_layer_call(&y, bgm_layer_dense(3, BGM_ACT_SOFTMAX), &c, 1));
     T(bgm_model_create_graph(out, &x, 1, &y, 1, 11));
+done:
+    bgm_graph_free(g);
+    return s;
+}
+
+/* MultiHeadAttention on itself, GlobalAveragePooling1D: sequences (5, 6). */
+static bgm_status build_attention(bgm_model **out)
+{
+    int64_t in[] = {5, 6};
+    bgm_status s;
+    bgm_graph *g = NULL;
+    bgm_node *x, *a, *p, *y;
+    T(bgm_graph_create(&g));
+    T(bgm_graph_input(&x, g, in, 2, BGM_FLOAT32, "x"));
+    {
+        bgm_node *qv[2] = {x, x};
+        T(bgm_layer_call(&a, bgm_layer_multi_head_attention(2, 3), qv, 2));
+    }
+    T(bgm_layer_call(&p, bgm_layer_global_avg_pool1d(), &a, 1));
+    T(bgm_layer_call(&y, bgm_layer_dense(3, BGM_ACT_SOFTMAX), &p, 1));
+    T(bgm_model_create_graph(out, &x, 1, &y, 1, 13));
 done:
     bgm_graph_free(g);
     return s;
@@ -299,7 +320,8 @@ typedef struct scenario {
     const char *name;
     bgm_status (*run)(void);
     int prologue;  /* 0 none, 1 built Sequential in pre, 2 compiled too, 3 graph compiled,
-                      4 conv compiled, 5 Embedding + LSTM compiled */
+                      4 conv compiled, 5 Embedding + LSTM compiled,
+                      6 MultiHeadAttention graph compiled */
     int retry;     /* after a failure, the same call without failures must succeed */
     bgm_status (*build)(bgm_model **); /* for sc_build */
     int file;                           /* for sc_dataset */
@@ -319,6 +341,10 @@ static const scenario scenarios[] = {
     {"evaluate", sc_evaluate, 2, 0, NULL, 0},
     {"predict_conv", sc_predict, 4, 0, NULL, 0},
     {"predict_rnn", sc_predict, 5, 0, NULL, 0},
+    {"build_attention", sc_build, 0, 0, build_attention, 0},
+    {"fit_epoch_attention", sc_fit, 6, 1, NULL, 0},
+    {"predict_attention", sc_predict, 6, 0, NULL, 0},
+    {"save_load_attention", sc_save_load, 6, 0, NULL, 0},
     {"save_load_conv", sc_save_load, 4, 0, NULL, 0},
     {"save_load_rnn", sc_save_load, 5, 0, NULL, 0},
     {"save", sc_save, 2, 0, NULL, 0},
@@ -341,6 +367,7 @@ static const struct {
     {"step1_retry_dense", 2, 1}, {"step2_retry_dense", 2, 2},
     {"step1_retry_conv", 4, 1},  {"step2_retry_conv", 4, 2},
     {"step1_retry_rnn", 5, 1},   {"step2_retry_rnn", 5, 2},
+    {"step1_retry_attention", 6, 1}, {"step2_retry_attention", 6, 2},
 };
 
 static int failures;
@@ -365,9 +392,10 @@ static void prologue(int kind)
     pre = NULL;
     if (kind == 0)
         return;
-    must(kind == 5 ? build_rnn(&pre) : kind == 4 ? build_conv(&pre)
+    must(kind == 6 ? build_attention(&pre) : kind == 5 ? build_rnn(&pre)
+         : kind == 4 ? build_conv(&pre)
          : kind == 3 ? build_graph(&pre) : build_seq(&pre), "model");
-    cur_x = kind == 5 ? x_ids : kind == 4 ? x_img : xs;
+    cur_x = kind == 6 ? x_seq : kind == 5 ? x_ids : kind == 4 ? x_img : xs;
     if (kind >= 2)
         must(compile(pre), "compile");
 }
@@ -569,7 +597,9 @@ static void make_inputs(void)
     must(bgm_npy_save(x_tok, p_npy), "npy save");
     {
         int64_t ishape[] = {40, 6, 6, 1}, dshape[] = {40, 5};
+        int64_t sshape[] = {40, 5, 6};
         must(bgm_tensor_randn(&x_img, rng, ishape, 4, 0.0f, 1.0f), "images");
+        must(bgm_tensor_randn(&x_seq, rng, sshape, 3, 0.0f, 1.0f), "sequences");
         must(bgm_tensor_zeros(&x_ids, BGM_INT32, dshape, 2), "ids");
         for (i = 0; i < 200; i++)
             ((int32_t *)bgm_tensor_data(x_ids))[i] = (i * 7 + i / 5) % 10;
@@ -612,6 +642,7 @@ int main(void)
     bgm_tensor_free(x_tok);
     bgm_tensor_free(x_img);
     bgm_tensor_free(x_ids);
+    bgm_tensor_free(x_seq);
     remove_inputs();
     printf("allocfail: %d problem(s), %ld s\n", failures, (long)(time(NULL) - t0));
     return failures ? 1 : 0;
