@@ -11,6 +11,7 @@
  *
  * ALLOCFAIL_ONLY=<scenario> runs one scenario, ALLOCFAIL_K=<k> one k.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,19 +149,36 @@ done:
     return s;
 }
 
+/* With callbacks set, fit_epoch runs 2 epochs with a ModelCheckpoint (whole
+ * model, every epoch), an EarlyStopping keeping the best weights and a
+ * CSVLogger, made inside the scenario. */
+static int with_callbacks;
+static char p_ckpt[128], p_log[128];
+
 static bgm_status fit_epoch(bgm_model *m)
 {
     bgm_status s;
     bgm_history *h = NULL;
     bgm_fit_options o;
+    bgm_callback *cb[3] = {NULL, NULL, NULL};
     T(bgm_fit_options_init(&o, sizeof o));
-    o.epochs = 1;
+    if (with_callbacks) {
+        T(bgm_callback_model_checkpoint(&cb[0], p_ckpt, "val_loss", 0, 0, 0, "auto", 0, NAN));
+        T(bgm_callback_early_stopping(&cb[1], "val_loss", 1, 0.0f, 1));
+        T(bgm_callback_csv_logger(&cb[2], p_log, 0));
+        o.callbacks = cb;
+        o.num_callbacks = 3;
+    }
+    o.epochs = with_callbacks ? 2 : 1;
     o.batch_size = 4;
     o.verbose = 0;
     o.validation_split = 0.25f;
     s = bgm_model_fit(&h, m, cur_x, ys, &o);
 done:
     bgm_history_free(h);
+    bgm_callback_free(cb[0]);
+    bgm_callback_free(cb[1]);
+    bgm_callback_free(cb[2]);
     return s;
 }
 
@@ -324,7 +342,7 @@ typedef struct scenario {
                       6 MultiHeadAttention graph compiled */
     int retry;     /* after a failure, the same call without failures must succeed */
     bgm_status (*build)(bgm_model **); /* for sc_build */
-    int file;                           /* for sc_dataset */
+    int file;                           /* for sc_dataset; for sc_fit: with callbacks */
 } scenario;
 
 static const scenario scenarios[] = {
@@ -333,6 +351,7 @@ static const scenario scenarios[] = {
     {"compile", sc_compile, 1, 1, NULL, 0},
     {"fit_epoch_sequential", sc_fit, 2, 1, NULL, 0},
     {"fit_epoch_graph", sc_fit, 3, 1, NULL, 0},
+    {"fit_callbacks", sc_fit, 2, 1, NULL, 1},
     {"build_conv", sc_build, 0, 0, build_conv, 0},
     {"build_rnn", sc_build, 0, 0, build_rnn, 0},
     {"fit_epoch_conv", sc_fit, 4, 1, NULL, 0},
@@ -409,6 +428,7 @@ static void run_scenario(const scenario *sc, long only_k)
     clock_t t0 = clock();
     cur_build = sc->build;
     cur_file = sc->file;
+    with_callbacks = sc->run == sc_fit && sc->file;
     prologue(sc->prologue);
     bgm__alloc_hook_arm(0);
     s = sc->run();
@@ -565,6 +585,7 @@ static void make_inputs(void)
     P(p_idx_img_gz, "img.idx.gz"); P(p_idx_lab_gz, "lab.idx.gz");
     P(p_cifar, "data_batch_1.bin"); P(p_csv, "data.csv"); P(p_npy, "x.npy");
     P(p_model, "model.bgm"); P(p_model2, "model2.bgm"); P(p_st, "model.safetensors");
+    P(p_ckpt, "ckpt-{epoch:02d}.bgm"); P(p_log, "log.csv");
     P(p_vocab, "vocab.txt"); P(p_w2v, "vectors.txt");
 #undef P
     put_be32(img, 0x803); put_be32(img + 4, 5); put_be32(img + 8, 4); put_be32(img + 12, 4);
@@ -616,10 +637,15 @@ static void make_inputs(void)
 static void remove_inputs(void)
 {
     const char *files[] = {p_idx_img, p_idx_lab, p_idx_img_gz, p_idx_lab_gz, p_cifar, p_csv,
-                           p_npy, p_model, p_model2, p_st, p_vocab, p_w2v};
+                           p_npy, p_model, p_model2, p_st, p_log, p_vocab, p_w2v};
+    char ckpt[160];
     size_t i;
     for (i = 0; i < sizeof files / sizeof *files; i++)
         remove(files[i]);
+    for (i = 1; i <= 2; i++) {
+        snprintf(ckpt, sizeof ckpt, "%s/ckpt-%02d.bgm", dir, (int)i);
+        remove(ckpt);
+    }
     rmdir(dir);
 }
 
