@@ -56,7 +56,8 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help
+        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help \
+        misuse-calls
 
 all: lib examples
 
@@ -113,6 +114,13 @@ $(BUILD)/test/suites.h: $(TEST_SRCS)
 $(BUILD)/obj/test/%.o: test/%.c test/testutil.h $(wildcard include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+# test_misuse calls every public function through the generated callers.
+$(BUILD)/obj/test/test_misuse.o: test/misuse_calls.inc
+
+# Rewrites the misuse callers after a public function is added (tools/gen_misuse.py).
+misuse-calls:
+	$(PYTHON) tools/gen_misuse.py
 
 # test_seq_layers runs a layer kind's forward with an incremental-decoding
 # context (lib/layers/layer.h), which no public function reaches yet.
@@ -254,4 +262,5 @@ help:
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
+	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"
 	@echo "make abi-baseline      record the ABI check-abi compares against (at a release)"

@@ -17,6 +17,15 @@ bgm_status bgm__fail(bgm_status status, const char *fmt, ...)
     return status;
 }
 
+bgm_status bgm__fail_null_layer(const char *fn)
+{
+    char prev[BGM__ERROR_SIZE];
+    if (!last_error[0])
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'layer' is NULL", fn);
+    snprintf(prev, sizeof prev, "%s", last_error);
+    return bgm__fail(BGM_E_INVALID, "%s (then %s: argument 'layer' is NULL)", prev, fn);
+}
+
 char *bgm__shape_str(char *buf, size_t size, const int64_t *shape, int ndim)
 {
     size_t used = 0;

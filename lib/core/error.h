@@ -13,6 +13,13 @@
 /* Sets the calling thread's message (printf-style) and returns status. */
 bgm_status bgm__fail(bgm_status status, const char *fmt, ...) BGM__PRINTF(2, 3);
 
+/*
+ * BGM_E_INVALID for a NULL layer argument of fn: the message names fn and
+ * keeps, first, the message already set (the constructor that failed and
+ * returned the NULL, as in bgm_layer_call(&y, bgm_layer_dense(0, ...), ...)).
+ */
+bgm_status bgm__fail_null_layer(const char *fn);
+
 /* Writes "(2, 3, 4)" into buf (always NUL-terminated); returns buf. */
 char *bgm__shape_str(char *buf, size_t size, const int64_t *shape, int ndim);
 

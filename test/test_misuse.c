@@ -1,0 +1,286 @@
+/*
+ * Misuse of every exported function (docs/reliability.md, "Misuse of the
+ * API"). test/misuse_calls.inc, generated from the headers by
+ * tools/gen_misuse.py, has one caller per public function that passes NULL
+ * for every pointer and 0, -1 or a huge value for every number; the table
+ * here says what each must answer, and the run fails when a symbol of
+ * test/exported_symbols.txt has no caller. Hand-written tests below cover
+ * bad constructor arguments, NULL out-pointers next to valid handles and
+ * calls in the wrong state.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+typedef enum { MU_VOID, MU_STATUS, MU_PTR, MU_REAL, MU_NUMBER } mu_kind;
+
+typedef struct mu_result {
+    mu_kind kind;
+    bgm_status status;
+    const void *ptr;
+    double real;
+    int64_t number;
+    void (*free)(void *p);     /* frees ptr when the call made an object */
+    void (*out_free)(void *p); /* frees mu_out[0] the same way */
+} mu_result;
+
+typedef struct mu_caller {
+    const char *name;
+    void (*call)(int v, mu_result *r);
+    int nparams;
+} mu_caller;
+
+/* The variants: 0, -1 and huge numbers (NaN for reals, an unknown constant
+ * for enums) with every pointer NULL; then 1 for numbers with a real place
+ * for the first out-pointer (mu_out). */
+#define MU_VARIANTS 4
+#define MU_PICK(v, zero, minus, huge, one) \
+    ((v) == 0 ? (zero) : (v) == 1 ? (minus) : (v) == 2 ? (huge) : (one))
+#define MU_INT(v) MU_PICK(v, 0, -1, INT_MAX, 1)
+#define MU_I32(v) ((int32_t)MU_INT(v))
+#define MU_I64(v) MU_PICK(v, (int64_t)0, (int64_t)-1, INT64_MAX, (int64_t)1)
+#define MU_SIZE(v) MU_PICK(v, (size_t)0, SIZE_MAX, SIZE_MAX / 2, (size_t)1)
+#define MU_U64(v) MU_PICK(v, (uint64_t)0, UINT64_MAX, UINT64_MAX / 2, (uint64_t)1)
+#define MU_UINT(v) MU_PICK(v, 0u, UINT_MAX, UINT_MAX / 2, 1u)
+#define MU_REAL(v) MU_PICK(v, 0.0, -1.0, (double)NAN, 1.0)
+#define MU_ENUM(v) MU_PICK(v, 0, -1, 1000, 0)
+
+/* Where variant 3 puts the out-pointer's object; a sentinel before each call. */
+static void *mu_out[4];
+static char mu_sentinel;
+
+#include "misuse_calls.inc"
+
+#define MU_NCALLERS ((int)(sizeof mu_callers / sizeof mu_callers[0]))
+
+/* ---- what each caller must answer ------------------------------------- */
+
+/*
+ * The default answers, from docs/abi.md: a bgm_status function fails, with
+ * BGM_E_INVALID when all pointers are NULL (variant 0), and leaves a message
+ * naming it; a function returning a new object returns NULL with such a
+ * message; an accessor returns NULL, 0 or its documented value for NULL
+ * without touching the message; a void function (the *_free ones) returns.
+ * A rule changes that for one function.
+ */
+enum {
+    MU_OK0 = 1 << 0, /* variants whose call succeeds or makes an object */
+    MU_OK1 = 1 << 1,
+    MU_OK2 = 1 << 2,
+    MU_OK3 = 1 << 3,
+    MU_OK_ALL = 15,
+    MU_BORROWED = 1 << 4, /* returns a borrowed object: NULL without a message */
+    MU_ANY_MSG = 1 << 5,  /* the message is the caller's own (bgm_layer_kind_fail) */
+    MU_ANY_NUMBER = 1 << 6
+};
+
+typedef struct mu_rule {
+    const char *name;
+    unsigned flags;
+    double value; /* documented value of a number or real function for NULL */
+} mu_rule;
+
+static const mu_rule mu_rules[] = {
+    {"bgm_set_num_threads", MU_OK0 | MU_OK3, 0}, /* 0: one per core */
+    {"bgm_get_num_threads", MU_ANY_NUMBER, 0},   /* >= 1, checked below */
+    {"bgm_version_number", 0, BGM_VERSION_NUMBER},
+    {"bgm_version_string", MU_OK_ALL, 0},
+    {"bgm_status_string", MU_OK_ALL, 0},
+    {"bgm_last_error", MU_OK_ALL, 0},
+    {"bgm_metric_name", MU_OK_ALL, 0}, /* a name for any kind, "unknown" too */
+    {"bgm_layer_kind_fail", MU_ANY_MSG, 0},
+    {"bgm_node_dtype", 0, BGM_FLOAT32},
+    {"bgm_callback_stopped_epoch", 0, -1},
+    {"bgm_history_epoch", 0, -1},
+    {"bgm_model_weight_index", 0, -1},
+    {"bgm_vocab_id", 0, -1},
+    {"bgm_word2vec_index", 0, -1},
+    {"bgm_logs_value", 0, NAN},
+    {"bgm_layer_weight", MU_BORROWED, 0},
+    {"bgm_model_weight", MU_BORROWED, 0},
+    {"bgm_model_optimizer", MU_BORROWED, 0},
+    /* layer constructors whose arguments are valid in some variants */
+    {"bgm_layer_add", MU_OK_ALL, 0},
+    {"bgm_layer_subtract", MU_OK_ALL, 0},
+    {"bgm_layer_multiply", MU_OK_ALL, 0},
+    {"bgm_layer_average", MU_OK_ALL, 0},
+    {"bgm_layer_maximum", MU_OK_ALL, 0},
+    {"bgm_layer_minimum", MU_OK_ALL, 0},
+    {"bgm_layer_flatten", MU_OK_ALL, 0},
+    {"bgm_layer_batch_norm", MU_OK_ALL, 0},
+    {"bgm_layer_layer_norm", MU_OK_ALL, 0},
+    {"bgm_layer_rms_norm", MU_OK_ALL, 0},
+    {"bgm_layer_global_avg_pool1d", MU_OK_ALL, 0},
+    {"bgm_layer_global_avg_pool2d", MU_OK_ALL, 0},
+    {"bgm_layer_activation", MU_OK0 | MU_OK3, 0},
+    {"bgm_layer_concatenate", MU_OK0 | MU_OK1 | MU_OK3, 0},
+    {"bgm_layer_dropout", MU_OK0, 0},           /* rate 0 */
+    {"bgm_layer_normalization", MU_OK0 | MU_OK3, 0}, /* invert is 0 or 1 */
+    {"bgm_layer_rescaling", MU_OK0 | MU_OK1 | MU_OK3, 0},
+    {"bgm_layer_text_vectorization", MU_OK0, 0}, /* 0: no limit */
+    {"bgm_layer_zero_padding2d", MU_OK0 | MU_OK3, 0},
+    /* valid when every number is 1 (variant 3: the object comes back) */
+    {"bgm_layer_dense", MU_OK3, 0},
+    {"bgm_layer_conv1d", MU_OK3, 0},
+    {"bgm_layer_conv2d", MU_OK3, 0},
+    {"bgm_layer_max_pool2d", MU_OK3, 0},
+    {"bgm_layer_avg_pool2d", MU_OK3, 0},
+    {"bgm_layer_embedding", MU_OK3, 0},
+    {"bgm_layer_lstm", MU_OK3, 0},
+    {"bgm_layer_gru", MU_OK3, 0},
+    {"bgm_layer_multi_head_attention", MU_OK3, 0},
+    {"bgm_layer_position_embedding", MU_OK3, 0},
+    {"bgm_layer_sine_position_encoding", MU_OK3, 0},
+    {"bgm_archive_create", MU_OK3, 0},
+    {"bgm_graph_create", MU_OK3, 0},
+    {"bgm_tape_create", MU_OK3, 0},
+    {"bgm_rng_create", MU_OK3, 0},
+    {"bgm_optimizer_sgd", MU_OK3, 0},
+    {"bgm_callback_terminate_on_nan", MU_OK3, 0},
+    {"bgm_lr_schedule_constant", MU_OK3, 0},
+    {"bgm_lr_schedule_cosine_decay", MU_OK3, 0},
+    {"bgm_lr_schedule_exponential_decay", MU_OK3, 0},
+    {"bgm_lr_schedule_step_decay", MU_OK3, 0},
+    {"bgm_scaler_l2_normalize", MU_OK3, 0},
+    {"bgm_scaler_rescale", MU_OK3, 0},
+};
+
+static const mu_rule *mu_rule_of(const char *name)
+{
+    static const mu_rule none = {NULL, 0, 0};
+    for (size_t i = 0; i < sizeof mu_rules / sizeof mu_rules[0]; i++)
+        if (strcmp(mu_rules[i].name, name) == 0)
+            return &mu_rules[i];
+    return &none;
+}
+
+static int mu_same(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+/* Appends one line to the report of wrong answers. */
+static void mu_report(char *buf, size_t size, int *nbad, const char *name, int v,
+                      const char *what)
+{
+    size_t used = strlen(buf);
+    if (++*nbad <= 40 && used < size)
+        snprintf(buf + used, size - used, "\n  %s (variant %d): %s", name, v, what);
+}
+
+/* Runs one caller in variant v and checks its answer; returns 0 or the
+ * text of what was wrong (static storage). */
+static const char *mu_check(const mu_caller *c, int v)
+{
+    static char why[1200];
+    const mu_rule *rule = mu_rule_of(c->name);
+    const int ok = (rule->flags >> v) & 1;
+    mu_result r = {0};
+    const char *msg;
+    mu_out[0] = &mu_sentinel;
+    bgm_clear_error();
+    c->call(v, &r);
+    msg = bgm_last_error();
+    why[0] = '\0';
+    switch (r.kind) {
+    case MU_STATUS:
+        if (ok && r.status != BGM_OK)
+            snprintf(why, sizeof why, "%s, expected BGM_OK: %s", bgm_status_string(r.status), msg);
+        else if (!ok && r.status == BGM_OK)
+            snprintf(why, sizeof why, "BGM_OK, expected an error");
+        else if (!ok && v == 0 && r.status != BGM_E_INVALID && !(rule->flags & MU_ANY_MSG))
+            snprintf(why, sizeof why, "%s, expected BGM_E_INVALID: %s",
+                     bgm_status_string(r.status), msg);
+        else if (!ok && !(rule->flags & MU_ANY_MSG) && !strstr(msg, c->name))
+            snprintf(why, sizeof why, "%s with message \"%s\", which does not name it",
+                     bgm_status_string(r.status), msg);
+        else if (!ok && !msg[0])
+            snprintf(why, sizeof why, "%s with an empty message", bgm_status_string(r.status));
+        else if (!ok && v == 3 && mu_out[0] != NULL && mu_out[0] != &mu_sentinel)
+            snprintf(why, sizeof why, "failed but left an object in *out");
+        if (r.status == BGM_OK && v == 3 && r.out_free && mu_out[0] != &mu_sentinel)
+            r.out_free(mu_out[0]);
+        break;
+    case MU_PTR:
+        if (ok && !r.ptr)
+            snprintf(why, sizeof why, "NULL, expected an object: %s", msg);
+        else if (!ok && r.ptr)
+            snprintf(why, sizeof why, "an object, expected NULL");
+        else if (!ok && r.free && !(rule->flags & MU_BORROWED) && !strstr(msg, c->name))
+            snprintf(why, sizeof why, "NULL with message \"%s\", which does not name it", msg);
+        if (r.ptr && r.free)
+            r.free((void *)r.ptr);
+        break;
+    case MU_NUMBER:
+        if (!(rule->flags & MU_ANY_NUMBER) && r.number != (int64_t)rule->value)
+            snprintf(why, sizeof why, "%lld, expected %lld", (long long)r.number,
+                     (long long)rule->value);
+        else if ((rule->flags & MU_ANY_NUMBER) && r.number < 1)
+            snprintf(why, sizeof why, "%lld, expected >= 1", (long long)r.number);
+        break;
+    case MU_REAL:
+        if (!mu_same(r.real, rule->value))
+            snprintf(why, sizeof why, "%g, expected %g", r.real, rule->value);
+        break;
+    case MU_VOID:
+        break;
+    }
+    return why[0] ? why : NULL;
+}
+
+START_TEST(test_every_symbol_has_a_caller)
+{
+    /* the run's working directory is the repository root (make check) */
+    FILE *f = fopen("test/exported_symbols.txt", "r");
+    char line[256], missing[2048] = "";
+    int nsyms = 0, nmissing = 0;
+    ck_assert_msg(f != NULL, "cannot open test/exported_symbols.txt");
+    while (fgets(line, sizeof line, f)) {
+        int found = 0;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        nsyms++;
+        for (int i = 0; i < MU_NCALLERS && !found; i++)
+            found = strcmp(mu_callers[i].name, line) == 0;
+        if (!found && ++nmissing <= 20) {
+            strncat(missing, " ", sizeof missing - strlen(missing) - 1);
+            strncat(missing, line, sizeof missing - strlen(missing) - 1);
+        }
+    }
+    fclose(f);
+    ck_assert_msg(nmissing == 0,
+                  "%d exported symbol(s) without a misuse caller (run make misuse-calls "
+                  "and give them a rule in test/test_misuse.c if needed):%s",
+                  nmissing, missing);
+    /* and no caller of a function the library does not export */
+    ck_assert_msg(nsyms == MU_NCALLERS, "%d exported symbols, %d callers: "
+                  "test/misuse_calls.inc is stale (make misuse-calls)", nsyms, MU_NCALLERS);
+}
+END_TEST
+
+START_TEST(test_every_function_with_null_and_bad_numbers)
+{
+    char report[8192] = "";
+    int nbad = 0, ncalls = 0;
+    for (int i = 0; i < MU_NCALLERS; i++)
+        for (int v = 0; v < MU_VARIANTS; v++) {
+            const char *why = mu_check(&mu_callers[i], v);
+            ncalls++;
+            if (why)
+                mu_report(report, sizeof report, &nbad, mu_callers[i].name, v, why);
+        }
+    ck_assert_msg(nbad == 0, "%d of %d calls answered wrong:%s", nbad, ncalls, report);
+    ck_assert_int_eq(ncalls, MU_NCALLERS * MU_VARIANTS);
+}
+END_TEST
+
+Suite *suite_misuse(void)
+{
+    Suite *s = suite_create("misuse");
+    TCase *tc = tcase_create("misuse");
+    tcase_add_test(tc, test_every_symbol_has_a_caller);
+    tcase_add_test(tc, test_every_function_with_null_and_bad_numbers);
+    suite_add_tcase(s, tc);
+    return s;
+}
