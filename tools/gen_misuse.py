@@ -3,7 +3,9 @@
 function of include/bigmodel/*.h that passes NULL for every pointer and, for
 numbers, 0 (variant 0), -1 (variant 1) or a huge value (variant 2); variant 3
 passes 1 for numbers and a real place (mu_out) for the first out-pointer
-(a `T **` parameter), the other pointers still NULL.
+(a `T **` parameter), the other pointers still NULL; variant 4 passes 1 for
+numbers and valid objects (test_misuse.c's mu_fix) for the const handles it
+has, every other pointer NULL.
 
 Run `make misuse-calls` after adding a public function; test_misuse fails
 while a symbol of test/exported_symbols.txt has no caller here."""
@@ -14,7 +16,14 @@ import sys
 INTS = {"int": "INT", "int64_t": "I64", "int32_t": "I32", "size_t": "SIZE",
         "uint64_t": "U64", "unsigned": "UINT"}
 FLOATS = {"float", "double"}
-FNPTRS = set()  # function-pointer typedefs, found in the headers
+FNPTRS = set()
+# const handles variant 4 passes as valid objects (fields of mu_fix)
+FIXTURES = {"const bgm_tensor *": "tensor", "const bgm_tensor *const *": "tensors",
+            "const bgm_model *": "model", "const bgm_dataset *": "dataset",
+            "const bgm_layer *": "layer", "const bgm_archive *": "archive",
+            "const bgm_node *": "node", "const bgm_scaler *": "scaler",
+            "const bgm_history *": "history", "const bgm_optimizer *": "optimizer",
+            "const bgm_kfold *": "kfold", "const bgm_metric *": "metric"}  # function-pointer typedefs, found in the headers
 
 
 def prototypes():
@@ -54,6 +63,8 @@ def arg(param, is_out=False):
         return "(v == 3 ? (%s)(void *)mu_out : NULL)" % ptype(param)
     if "*" in param or "(" in param:
         typ = ptype(param)
+        if typ in FIXTURES:
+            return "(v == 4 ? mu_fix.%s : NULL)" % FIXTURES[typ]
         return "NULL" if "(" in param else "(%s)NULL" % typ
     typ = re.sub(r"\s*\b\w+$", "", param).replace("const ", "").strip()
     if typ in INTS:
@@ -96,6 +107,10 @@ def main():
         lines.append("{")
         lines.append("    (void)v;")
         lines.append("    r->kind = %s;" % kind)
+        nulls = sum(1 for i, p in enumerate(params) if ("*" in p or "(" in p or
+                    ptype(p) in FNPTRS) and ptype(p) not in FIXTURES)
+        if nulls:
+            lines.append("    r->nulls = %d; /* NULL pointers in variant 4 */" % nulls)
         lines.append("    %s%s(%s);" % (assign, name, args))
         owner = re.match(r"(bgm_\w+) \*$", ret)
         if owner and owner.group(1) + "_free" in protos:
