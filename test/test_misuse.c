@@ -507,6 +507,10 @@ START_TEST(test_wrong_state_sequences)
     /* a layer added to two models stays with the first */
     BGM_ASSERT_OK(bgm_model_create(&other, in, 1, 1));
     BGM_ASSERT_FAILS(bgm_model_add(other, l), BGM_E_STATE, "bgm_model_add");
+    bgm_clear_error();
+    BGM_ASSERT_FAILS(bgm_model_add(other, NULL), BGM_E_INVALID, "bgm_model_add");
+    BGM_ASSERT_FAILS(bgm_model_add(other, bgm_layer_dense(0, BGM_ACT_LINEAR)), BGM_E_INVALID,
+                     "bgm_layer_dense");
     ck_assert_int_eq(bgm_model_num_layers(other), 0);
     bgm_model_free(other);
 
@@ -550,6 +554,89 @@ START_TEST(test_wrong_state_sequences)
 }
 END_TEST
 
+/* ---- a stream used twice; fit and compile from inside fit -------------- */
+
+typedef struct mu_reenter {
+    bgm_stream *stream;
+    const bgm_tensor *x, *y;
+    bgm_status eval, fit, compile;
+    char eval_msg[256], fit_msg[256], compile_msg[256];
+    int calls;
+} mu_reenter;
+
+static bgm_status mu_fill(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                          bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    (void)ctx, (void)batch, (void)msg, (void)size;
+    memset(bgm_tensor_data(xs[0]), 0, (size_t)bgm_tensor_nbytes(xs[0]));
+    memset(bgm_tensor_data(ys[0]), 0, (size_t)bgm_tensor_nbytes(ys[0]));
+    *rows = bgm_tensor_dim(xs[0], 0);
+    return BGM_OK;
+}
+
+/* At the first batch's end: the stream being fitted, fit and compile of m. */
+static int mu_reenter_cb(void *ctx, bgm_model *m, bgm_callback_event event, int epoch,
+                         int64_t batch, const bgm_logs *logs)
+{
+    mu_reenter *r = ctx;
+    bgm_optimizer *opt = NULL;
+    double res;
+    (void)epoch, (void)batch, (void)logs;
+    if (event != BGM_EVENT_BATCH_END || r->calls++)
+        return 0;
+    r->eval = bgm_model_evaluate_stream(&res, 1, m, r->stream, 1);
+    snprintf(r->eval_msg, sizeof r->eval_msg, "%s", bgm_last_error());
+    r->fit = bgm_model_fit(NULL, m, r->x, r->y, NULL);
+    snprintf(r->fit_msg, sizeof r->fit_msg, "%s", bgm_last_error());
+    if (bgm_optimizer_sgd(&opt, 0.1f, 0.0f, 0) == BGM_OK)
+        r->compile = bgm_model_compile(m, opt, BGM_LOSS_MSE, 0, NULL, 0);
+    snprintf(r->compile_msg, sizeof r->compile_msg, "%s", bgm_last_error());
+    return 0;
+}
+
+START_TEST(test_stream_used_twice_and_fit_inside_fit)
+{
+    const int64_t xs[2] = {4, 4}, ys[2] = {4, 3};
+    bgm_stream_tensor xd = {BGM_FLOAT32, 1, {4}}, yd = {BGM_FLOAT32, 1, {3}};
+    bgm_stream_spec sp;
+    bgm_fit_options o;
+    bgm_callback *cb = NULL;
+    mu_reenter r = {0};
+    bgm_model *m = mu_model(1, NULL);
+    bgm_tensor *x = bgm_test_randn(xs, 2, 5), *y = bgm_test_randn(ys, 2, 6);
+    bgm_stream_spec_init(&sp);
+    sp.x = &xd;
+    sp.num_y = 1;
+    sp.y = &yd;
+    sp.batch_size = 4;
+    sp.batches_per_epoch = 2;
+    sp.fill = mu_fill;
+    BGM_ASSERT_OK(bgm_stream_create(&r.stream, &sp));
+    r.x = x;
+    r.y = y;
+    BGM_ASSERT_OK(bgm_callback_lambda(&cb, mu_reenter_cb, &r));
+    BGM_ASSERT_OK(bgm_fit_options_init(&o, sizeof o));
+    o.verbose = 0;
+    o.callbacks = &cb;
+    o.num_callbacks = 1;
+    BGM_ASSERT_OK(bgm_model_fit_stream(NULL, m, r.stream, 2, NULL, 0, &o));
+    ck_assert_int_eq(r.eval, BGM_E_STATE);
+    ck_assert_msg(strstr(r.eval_msg, "bgm_model_evaluate_stream") &&
+                  strstr(r.eval_msg, "in use"), "%s", r.eval_msg);
+    ck_assert_int_eq(r.fit, BGM_E_STATE);
+    ck_assert_msg(strstr(r.fit_msg, "bgm_model_fit"), "%s", r.fit_msg);
+    ck_assert_int_eq(r.compile, BGM_E_STATE);
+    ck_assert_msg(strstr(r.compile_msg, "bgm_model_compile"), "%s", r.compile_msg);
+    /* the stream is free again once fit returned */
+    BGM_ASSERT_OK(bgm_model_fit_stream(NULL, m, r.stream, 1, NULL, 0, &o));
+    bgm_callback_free(cb);
+    bgm_stream_free(r.stream);
+    bgm_model_free(m);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+}
+END_TEST
+
 Suite *suite_misuse(void)
 {
     Suite *s = suite_create("misuse");
@@ -558,6 +645,7 @@ Suite *suite_misuse(void)
     tcase_add_test(tc, test_every_function_with_null_and_bad_numbers);
     tcase_add_test(tc, test_layer_constructors_refuse_bad_arguments);
     tcase_add_test(tc, test_wrong_state_sequences);
+    tcase_add_test(tc, test_stream_used_twice_and_fit_inside_fit);
     suite_add_tcase(s, tc);
     return s;
 }
