@@ -26,6 +26,7 @@ typedef struct mu_result {
     void (*free)(void *p);     /* frees ptr when the call made an object */
     void (*out_free)(void *p); /* frees mu_out[0] the same way */
     int nulls;                 /* pointers left NULL in variant 4 */
+    int has_out;               /* variant 3 passes mu_out */
 } mu_result;
 
 typedef struct mu_caller {
@@ -229,8 +230,9 @@ static const char *mu_check(const mu_caller *c, int v)
                      bgm_status_string(r.status), msg);
         else if (!ok && !msg[0])
             snprintf(why, sizeof why, "%s with an empty message", bgm_status_string(r.status));
-        else if (!ok && v == 3 && mu_out[0] != NULL && mu_out[0] != &mu_sentinel)
-            snprintf(why, sizeof why, "failed but left an object in *out");
+        else if (!ok && v == 3 && r.has_out && mu_out[0] != NULL)
+            snprintf(why, sizeof why, "failed but left %s in *out",
+                     mu_out[0] == &mu_sentinel ? "the old value" : "an object");
         if (r.status == BGM_OK && v == 3 && r.out_free && mu_out[0] != &mu_sentinel)
             r.out_free(mu_out[0]);
         break;
@@ -250,10 +252,14 @@ static const char *mu_check(const mu_caller *c, int v)
                      (long long)rule->value);
         else if ((rule->flags & MU_ANY_NUMBER) && r.number < 1)
             snprintf(why, sizeof why, "%lld, expected >= 1", (long long)r.number);
+        else if (msg[0])
+            snprintf(why, sizeof why, "an accessor that set the message \"%s\"", msg);
         break;
     case MU_REAL:
         if (!mu_same(r.real, rule->value))
             snprintf(why, sizeof why, "%g, expected %g", r.real, rule->value);
+        else if (msg[0])
+            snprintf(why, sizeof why, "an accessor that set the message \"%s\"", msg);
         break;
     case MU_VOID:
         break;

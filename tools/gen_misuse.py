@@ -117,6 +117,7 @@ def main():
             lines.append("    r->free = mf_%s;" % owner.group(1))
             frees.add(owner.group(1))
         if out >= 0:
+            lines.append("    r->has_out = 1;")
             made = re.match(r"(bgm_\w+) \*\*$", ptype(params[out]))
             if made and made.group(1) + "_free" in protos:
                 lines.append("    r->out_free = mf_%s;" % made.group(1))

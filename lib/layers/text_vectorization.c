@@ -727,6 +727,7 @@ BGM_API bgm_status bgm_model_predict_strings(bgm_tensor **out, const bgm_model *
     bgm_tensor *x = NULL;
     bgm_status s;
     BGM__CHECK_NULL(out, "bgm_model_predict_strings");
+    *out = NULL;
     s = vectorize_strings(&x, m, texts, n, "bgm_model_predict_strings");
     if (s == BGM_OK)
         s = bgm_model_predict(out, m, x, batch_size);
@@ -754,7 +755,10 @@ BGM_API bgm_status bgm_model_fit_strings(bgm_history **history, bgm_model *m,
                                          const bgm_tensor *y, const bgm_fit_options *opts)
 {
     bgm_tensor *x = NULL;
-    bgm_status s = vectorize_strings(&x, m, texts, n, "bgm_model_fit_strings");
+    bgm_status s;
+    if (history)
+        *history = NULL;
+    s = vectorize_strings(&x, m, texts, n, "bgm_model_fit_strings");
     if (s == BGM_OK)
         s = bgm_model_fit(history, m, x, y, opts);
     bgm_tensor_free(x);
