@@ -1,7 +1,7 @@
 # Fuzz targets of the file parsers (included by the Makefile): every
 # test/fuzz/fuzz_*.c is built with clang's libFuzzer, AddressSanitizer and
 # UBSan against the library's sources compiled once with the same
-# sanitizers and coverage ($(FUZZ_DIR)/libbgm_fuzz.a; a target links only
+# sanitizers and coverage (archives in $(FUZZ_DIR); a target links only
 # what it uses), and runs from the seed corpus in test/fuzz/corpus/<name>/.
 # New inputs go to $(BUILD)/fuzz/corpus-<name>, crashes to $(BUILD)/fuzz/.
 #
@@ -18,19 +18,31 @@ FUZZ_NAMES   := $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_DEFS    := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
                 -Iinclude -Ilib $(shell pkg-config --cflags openblas 2>/dev/null)
-FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/*/*.c)))
+# The file parsers live in lib/{core,data,io,text}; fuzz_model needs the
+# whole library (layers, ops, kernels, optimizers) and a CBLAS.
+FUZZ_PARSER_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/core/*.c \
+                    lib/data/*.c lib/io/*.c lib/text/*.c)))
+FUZZ_ALL_OBJS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/*/*.c)))
 FUZZ_BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
 
 $(FUZZ_DIR)/obj/%.o: %.c $(wildcard lib/*/*.h include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
 
-$(FUZZ_DIR)/libbgm_fuzz.a: $(FUZZ_LIB_OBJS)
+$(FUZZ_DIR)/libbgm_parsers.a: $(FUZZ_PARSER_OBJS)
 	rm -f $@
-	ar rcs $@ $(FUZZ_LIB_OBJS)
+	ar rcs $@ $(FUZZ_PARSER_OBJS)
 
-$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DIR)/libbgm_fuzz.a $(wildcard test/fuzz/*.h)
-	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_DIR)/libbgm_fuzz.a \
+$(FUZZ_DIR)/libbgm_all.a: $(FUZZ_ALL_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_ALL_OBJS)
+
+$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DIR)/libbgm_parsers.a $(wildcard test/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_DIR)/libbgm_parsers.a \
+	    -o $@ -lz -lm -lpthread -ldl
+
+$(FUZZ_DIR)/fuzz_model: test/fuzz/fuzz_model.c $(FUZZ_DIR)/libbgm_all.a $(wildcard test/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_DIR)/libbgm_all.a \
 	    -o $@ $(FUZZ_BLAS_LIBS) -lz -lm -lpthread -ldl
 
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)

@@ -3,6 +3,7 @@
  * (mostly corrupt gzip streams and lying size trailers: the gzip reader's
  * error paths) and gzip-compressed here (valid streams: the IDX parser
  * behind the decompression). */
+#define _GNU_SOURCE /* memfd_create, memfile.h */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
  * the vocabulary, padding). The first input byte picks the options
  * (cleaning with or without e-mail header stripping and lower-casing,
  * sequence length, padding and truncating sides, min_count). */
+#define _GNU_SOURCE /* memfd_create, memfile.h */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,6 @@
 /* libFuzzer target: vocabulary files (bgm_vocab_load), then the loaded
  * vocabulary encodes the input itself as a text (tokenizer and lookups). */
+#define _GNU_SOURCE /* memfd_create, memfile.h */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,6 @@
 /* libFuzzer target: word vectors in the word2vec text format
  * (bgm_word2vec_load). */
+#define _GNU_SOURCE /* memfd_create, memfile.h */
 #include <stddef.h>
 #include <stdint.h>
 

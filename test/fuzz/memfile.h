@@ -4,7 +4,11 @@
 #ifndef BGM_FUZZ_MEMFILE_H
 #define BGM_FUZZ_MEMFILE_H
 
-#define _GNU_SOURCE
+/* memfd_create needs _GNU_SOURCE before the first system header: a target
+ * defines it on its first line. */
+#ifndef _GNU_SOURCE
+#error "define _GNU_SOURCE before any #include to use memfile.h"
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
