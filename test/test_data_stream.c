@@ -372,7 +372,7 @@ START_TEST(bad_specs_and_calls_get_clear_statuses)
     bgm_stream *st = NULL;
     bgm_model *m = classifier(1);
     bgm_fit_options o = quiet(1);
-    bgm_tensor *p = NULL;
+    bgm_tensor *p[2] = {NULL, NULL}; /* outs has nout entries, even in a wrong call */
     double res[2];
     bgm_stream_spec_init(&sp);
     sp.x = &xd;
@@ -437,7 +437,7 @@ START_TEST(bad_specs_and_calls_get_clear_statuses)
                          "'train' is NULL");
         BGM_ASSERT_FAILS(bgm_model_evaluate_stream(res, 2, m, st, -2), BGM_E_INVALID,
                          "steps = -2");
-        BGM_ASSERT_FAILS(bgm_model_predict_stream(&p, 2, m, st, 0), BGM_E_INVALID,
+        BGM_ASSERT_FAILS(bgm_model_predict_stream(p, 2, m, st, 0), BGM_E_INVALID,
                          "nout = 2, the model has 1 output");
         bgm_stream_free(st);
     }
@@ -574,7 +574,9 @@ static int train_from_file(const char *path, int64_t n, int check_rss)
         bgm_model_evaluate_stream(&after, 1, m, st, 4) != BGM_OK) {
         fprintf(stderr, "train_from_file: %s\n", bgm_last_error());
         code = 2;
-    } else if (!(after < 0.05 * before)) {
+    } else if (!(after < (check_rss ? 0.05 : 0.95) * before)) {
+        /* the short file of valgrind and ASan runs (1/40 of the steps) only
+         * has to make the loss fall */
         fprintf(stderr, "train_from_file: loss %g -> %g\n", before, after);
         code = 3;
     }
@@ -595,10 +597,14 @@ static int train_from_file(const char *path, int64_t n, int check_rss)
 START_TEST(a_file_larger_than_the_memory_budget_trains_within_it)
 {
     /* 160 MiB of records against a 64 MiB budget. Under valgrind (which
-     * preloads its vgpreload library) a 4 MiB file checks the same code
-     * for leaks, and RSS, which valgrind inflates, is not measured. */
+     * preloads its vgpreload library) or AddressSanitizer (make
+     * check-sanitize) a 4 MiB file checks the same code for leaks, and RSS,
+     * which both inflate, is not measured. */
     const char *pre = getenv("LD_PRELOAD");
     int valgrind = pre && strstr(pre, "vgpreload") != NULL;
+#if defined(__SANITIZE_ADDRESS__)
+    valgrind = 1;
+#endif
     int64_t n = valgrind ? 4096 : 163840;
     char path[512];
     pid_t pid;

@@ -239,10 +239,15 @@ START_TEST(setters_check_kind_and_value)
                      "a Conv2D layer has no pool size");
     BGM_ASSERT_OK(bgm_layer_set_padding(c, BGM_PADDING_SAME));
     BGM_ASSERT_OK(bgm_layer_set_kernel_size(c, 1, 5));
-    /* a NULL layer (failed constructor) keeps the constructor's message */
+    /* a NULL layer names the setter, after the message of the constructor
+     * that failed and returned it */
     bgm_clear_error();
-    ck_assert_int_eq(bgm_layer_set_strides(NULL, 1, 1), BGM_E_INVALID);
-    ck_assert_str_eq(bgm_last_error(), "");
+    BGM_ASSERT_FAILS(bgm_layer_set_strides(NULL, 1, 1), BGM_E_INVALID,
+                     "bgm_layer_set_strides: argument 'layer' is NULL");
+    BGM_ASSERT_FAILS(bgm_layer_set_strides(bgm_layer_max_pool2d(0), 1, 1), BGM_E_INVALID,
+                     "bgm_layer_max_pool2d");
+    ck_assert_msg(strstr(bgm_last_error(), "(then bgm_layer_set_strides: argument 'layer' "
+                         "is NULL)"), "%s", bgm_last_error());
     ck_assert_ptr_null(bgm_layer_kind(NULL));
     ck_assert_ptr_null(bgm_layer_output_shape(d, NULL)); /* not added yet */
     bgm_layer_free(d);

@@ -454,6 +454,34 @@ START_TEST(encode_padded_gives_an_n_by_maxlen_id_matrix)
 }
 END_TEST
 
+/* Found by fuzz_text: documents without a single word (the id buffer is
+ * never allocated) give rows of padding, with no arithmetic on NULL. */
+START_TEST(encode_padded_documents_without_words_are_all_padding)
+{
+    static const char *const none[] = {"", "!!! ...", "  "};
+    bgm_vocab *v = NULL;
+    bgm_tensor *t = NULL;
+    const int32_t *ids;
+    int64_t i;
+    BGM_ASSERT_OK(bgm_vocab_build(&v, DOCS, NULL, 3, NULL));
+    BGM_ASSERT_OK(bgm_vocab_encode_padded(&t, v, none, NULL, 3, 4, BGM_PAD_PRE, BGM_PAD_PRE,
+                                          NULL));
+    ck_assert_int_eq(bgm_tensor_dim(t, 0), 3);
+    ck_assert_int_eq(bgm_tensor_dim(t, 1), 4);
+    ids = bgm_tensor_data(t);
+    for (i = 0; i < 12; i++)
+        ck_assert_int_eq(ids[i], BGM_VOCAB_PAD);
+    bgm_tensor_free(t);
+    /* maxlen 0: the longest document, 0 ids */
+    BGM_ASSERT_OK(bgm_vocab_encode_padded(&t, v, none, NULL, 3, 0, BGM_PAD_POST, BGM_PAD_POST,
+                                          NULL));
+    ck_assert_int_eq(bgm_tensor_dim(t, 0), 3);
+    ck_assert_int_eq(bgm_tensor_dim(t, 1), 0);
+    bgm_tensor_free(t);
+    bgm_vocab_free(v);
+}
+END_TEST
+
 START_TEST(pad_sequences_rejects_bad_arguments)
 {
     bgm_tensor *t = (bgm_tensor *)1;
@@ -704,6 +732,7 @@ Suite *suite_text(void)
     tc = tcase_create("pad");
     tcase_add_test(tc, pad_sequences_follows_keras_for_every_pre_post_combination);
     tcase_add_test(tc, encode_padded_gives_an_n_by_maxlen_id_matrix);
+    tcase_add_test(tc, encode_padded_documents_without_words_are_all_padding);
     tcase_add_test(tc, pad_sequences_rejects_bad_arguments);
     suite_add_tcase(s, tc);
     tc = tcase_create("dataset");

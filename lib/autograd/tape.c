@@ -482,6 +482,8 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
     float *gloss, *gin_stack[GIN_STACK], **gin = gin_stack;
     int32_t i;
     int k, oom = 0, loss_is_source = 0;
+    for (k = 0; grads_out && k < n; k++)
+        grads_out[k] = NULL;
     BGM__CHECK_NULL(tape, fn);
     BGM__CHECK_NULL(loss, fn);
     if (n < 0)
@@ -491,7 +493,6 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
         BGM__CHECK_NULL(grads_out, fn);
     }
     for (k = 0; k < n; k++) {
-        grads_out[k] = NULL;
         if (!sources[k])
             return bgm__fail(BGM_E_INVALID, "%s: sources[%d] is NULL", fn, k);
         loss_is_source |= sources[k] == loss;

@@ -19,6 +19,18 @@ bgm_status bgm__fail(bgm_status status, const char *fmt, ...)
     return status;
 }
 
+bgm_status bgm__fail_null_layer(const char *fn)
+{
+    char prev[BGM__ERROR_SIZE];
+    bgm_status status;
+    if (!last_error[0])
+        return bgm__fail(BGM_E_INVALID, "%s: argument 'layer' is NULL", fn);
+    /* a constructor out of memory is not a misuse: keep its status */
+    status = last_status == BGM_E_NOMEM ? BGM_E_NOMEM : BGM_E_INVALID;
+    snprintf(prev, sizeof prev, "%s", last_error);
+    return bgm__fail(status, "%s (then %s: argument 'layer' is NULL)", prev, fn);
+}
+
 char *bgm__shape_str(char *buf, size_t size, const int64_t *shape, int ndim)
 {
     size_t used = 0;
@@ -41,11 +53,6 @@ BGM_API void bgm_clear_error(void)
 {
     last_error[0] = '\0';
     last_status = BGM_OK;
-}
-
-bgm_status bgm__null_layer_status(void)
-{
-    return last_status == BGM_E_NOMEM ? BGM_E_NOMEM : BGM_E_INVALID;
 }
 
 BGM_API const char *bgm_status_string(bgm_status status)

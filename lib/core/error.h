@@ -13,10 +13,14 @@
 /* Sets the calling thread's message (printf-style) and returns status. */
 bgm_status bgm__fail(bgm_status status, const char *fmt, ...) BGM__PRINTF(2, 3);
 
-/* Status for a NULL layer handed to bgm_model_add / bgm_layer_call: the
- * constructor that returned it reported why, so BGM_E_NOMEM when it ran out
- * of memory (the thread's last bgm__fail), BGM_E_INVALID otherwise. */
-bgm_status bgm__null_layer_status(void);
+/*
+ * BGM_E_INVALID for a NULL layer argument of fn: the message names fn and
+ * keeps, first, the message already set (the constructor that failed and
+ * returned the NULL, as in bgm_layer_call(&y, bgm_layer_dense(0, ...), ...)).
+ * BGM_E_NOMEM instead when that constructor ran out of memory (the thread's
+ * last bgm__fail status).
+ */
+bgm_status bgm__fail_null_layer(const char *fn);
 
 /* Writes "(2, 3, 4)" into buf (always NUL-terminated); returns buf. */
 char *bgm__shape_str(char *buf, size_t size, const int64_t *shape, int ndim);

@@ -194,10 +194,12 @@ bgm_status bgm__kfold_get(bgm_dataset **train, bgm_dataset **val, const char *fu
 {
     int64_t n, n_val, *idx, i, t = 0;
     bgm_status s;
+    if (train)
+        *train = NULL;
+    if (val)
+        *val = NULL;
     BGM__CHECK_NULL(train, func);
     BGM__CHECK_NULL(val, func);
-    *train = NULL;
-    *val = NULL;
     BGM__CHECK_NULL(kf, func);
     if (fold < 0 || fold >= kf->k)
         return bgm__fail(BGM_E_RANGE, "%s: fold %d is outside [0, %d)", func, fold, kf->k);
@@ -232,12 +234,14 @@ BGM_API bgm_status bgm_kfold_next(int *has_fold, bgm_dataset **train, bgm_datase
 {
     static const char *fn = "bgm_kfold_next";
     bgm_status s;
+    if (train)
+        *train = NULL;
+    if (val)
+        *val = NULL;
     BGM__CHECK_NULL(has_fold, fn);
     *has_fold = 0;
     BGM__CHECK_NULL(train, fn);
     BGM__CHECK_NULL(val, fn);
-    *train = NULL;
-    *val = NULL;
     BGM__CHECK_NULL(kf, fn);
     if (kf->next >= kf->k)
         return BGM_OK;

@@ -253,10 +253,12 @@ BGM_API bgm_status bgm_dataset_train_test_split(bgm_dataset **train, bgm_dataset
     int64_t n, n_test, n_train, *idx;
     bgm_rng rng;
     bgm_status s;
+    if (train)
+        *train = NULL;
+    if (test)
+        *test = NULL;
     BGM__CHECK_NULL(train, fn);
     BGM__CHECK_NULL(test, fn);
-    *train = NULL;
-    *test = NULL;
     BGM__CHECK_NULL(ds, fn);
     s = check_fraction(fn, "test_fraction", test_fraction);
     if (s != BGM_OK)
@@ -299,10 +301,12 @@ BGM_API bgm_status bgm_dataset_validation_split(bgm_dataset **train, bgm_dataset
     static const char *fn = "bgm_dataset_validation_split";
     int64_t n, split_at;
     bgm_status s;
+    if (train)
+        *train = NULL;
+    if (val)
+        *val = NULL;
     BGM__CHECK_NULL(train, fn);
     BGM__CHECK_NULL(val, fn);
-    *train = NULL;
-    *val = NULL;
     BGM__CHECK_NULL(ds, fn);
     s = check_fraction(fn, "validation_fraction", validation_fraction);
     if (s != BGM_OK)

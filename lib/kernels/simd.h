@@ -5,12 +5,15 @@
  * errno from sqrtf, which blocks it) and clones the function for AVX2 and
  * AVX-512, the best clone picked once at load time. Vectorizing elementwise
  * loops never reorders a sum, so every clone gives the same bits. Other
- * compilers get plain functions.
+ * compilers get plain functions, and so does a ThreadSanitizer build: the
+ * clones' resolver runs while the library is relocated, before the TSan
+ * runtime is set up, and its instrumented code crashes there.
  */
 #ifndef BGM_KERNELS_SIMD_H
 #define BGM_KERNELS_SIMD_H
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__)
 #define BGM__HOT                                                                   \
     __attribute__((optimize("O3", "no-math-errno", "fp-contract=off"),            \
                    target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

@@ -18,8 +18,10 @@ BGM_API bgm_layer *bgm_layer_bidirectional(bgm_layer *layer)
 {
     static const char *fn = "bgm_layer_bidirectional";
     bgm_layer *l;
-    if (!layer)
-        return NULL; /* keeps the message of the constructor that failed */
+    if (!layer) {
+        bgm__fail_null_layer(fn);
+        return NULL;
+    }
     if (bgm__layer_called(layer)) {
         bgm__layer_built_fail(layer, fn);
         return NULL;

@@ -183,7 +183,7 @@ static size_t field_size(const bgm_layer *l, const bgm__field *f)
 bgm_status bgm__layer_unbuilt(const bgm_layer *l, const char *fn)
 {
     if (!l)
-        return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+        return bgm__fail_null_layer(fn);
     if (bgm__layer_called(l))
         return bgm__layer_built_fail(l, fn);
     if (l->wrapped)

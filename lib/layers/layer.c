@@ -237,7 +237,7 @@ BGM_API bgm_status bgm_layer_set_name(bgm_layer *layer, const char *name)
     static const char *fn = "bgm_layer_set_name";
     bgm_status s;
     if (!layer)
-        return BGM_E_INVALID;
+        return bgm__fail_null_layer(fn);
     if (bgm__layer_called(layer))
         return bgm__layer_built_fail(layer, fn);
     BGM__CHECK_NULL(name, fn);

@@ -140,9 +140,14 @@ const bgm__layer_ops bgm__zero_padding2d_ops = {
 static bgm_layer *with_list(const bgm__layer_ops *ops, const void *values, int n)
 {
     bgm_layer *l;
-    if (!values || n < 1 || n >= BGM_MAX_DIMS) {
-        bgm__fail(BGM_E_INVALID, "%s: %s", ops->ctor, !values ? "the list is NULL"
-                  : "ndim must be from 1 to 7");
+    if (!values) {
+        bgm__fail(BGM_E_INVALID, "%s: argument '%s' is NULL", ops->ctor,
+                  strcmp(ops->ctor, "bgm_layer_reshape") == 0 ? "shape" : "dims");
+        return NULL;
+    }
+    if (n < 1 || n >= BGM_MAX_DIMS) {
+        bgm__fail(BGM_E_INVALID, "%s: ndim = %d, expected 1 to %d", ops->ctor, n,
+                  BGM_MAX_DIMS - 1);
         return NULL;
     }
     l = bgm__layer_new(ops, ops->ctor);

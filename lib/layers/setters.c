@@ -162,7 +162,7 @@ BGM_API bgm_status bgm_layer_set_recurrent_dropout(bgm_layer *layer, float rate)
 BGM_API bgm_status bgm_layer_set_trainable(bgm_layer *layer, int trainable)
 {
     if (!layer)
-        return BGM_E_INVALID; /* keeps the message of the constructor that failed */
+        return bgm__fail_null_layer("bgm_layer_set_trainable");
     if (layer->wrapped)
         return bgm__fail(BGM_E_STATE, "bgm_layer_set_trainable: the %s layer is wrapped by "
                          "a Bidirectional layer, whose flag it follows; set trainable on "

@@ -699,10 +699,10 @@ static bgm_status text_layer_of(const bgm_layer **out, const bgm_model *m, const
                      "TextVectorization layer, so it takes tensors, not strings", fn);
 }
 
-BGM_API bgm_status bgm_model_vectorize_strings(bgm_tensor **out, const bgm_model *m,
-                                               const char *const *texts, int64_t n)
+/* bgm_model_vectorize_strings for the public function fn. */
+static bgm_status vectorize_strings(bgm_tensor **out, const bgm_model *m,
+                                    const char *const *texts, int64_t n, const char *fn)
 {
-    static const char *fn = "bgm_model_vectorize_strings";
     const bgm_layer *l = NULL;
     bgm_status s;
     BGM__CHECK_NULL(out, fn);
@@ -714,12 +714,21 @@ BGM_API bgm_status bgm_model_vectorize_strings(bgm_tensor **out, const bgm_model
     return s == BGM_OK ? vectorize(out, l, texts, n, fn) : s;
 }
 
+BGM_API bgm_status bgm_model_vectorize_strings(bgm_tensor **out, const bgm_model *m,
+                                               const char *const *texts, int64_t n)
+{
+    return vectorize_strings(out, m, texts, n, "bgm_model_vectorize_strings");
+}
+
 BGM_API bgm_status bgm_model_predict_strings(bgm_tensor **out, const bgm_model *m,
                                              const char *const *texts, int64_t n,
                                              int64_t batch_size)
 {
     bgm_tensor *x = NULL;
-    bgm_status s = bgm_model_vectorize_strings(&x, m, texts, n);
+    bgm_status s;
+    BGM__CHECK_NULL(out, "bgm_model_predict_strings");
+    *out = NULL;
+    s = vectorize_strings(&x, m, texts, n, "bgm_model_predict_strings");
     if (s == BGM_OK)
         s = bgm_model_predict(out, m, x, batch_size);
     bgm_tensor_free(x);
@@ -732,7 +741,9 @@ BGM_API bgm_status bgm_model_evaluate_strings(double *results, int nresults,
                                               int64_t batch_size)
 {
     bgm_tensor *x = NULL;
-    bgm_status s = bgm_model_vectorize_strings(&x, m, texts, n);
+    bgm_status s;
+    BGM__CHECK_NULL(results, "bgm_model_evaluate_strings");
+    s = vectorize_strings(&x, m, texts, n, "bgm_model_evaluate_strings");
     if (s == BGM_OK)
         s = bgm_model_evaluate(results, nresults, m, x, y, batch_size);
     bgm_tensor_free(x);
@@ -744,7 +755,10 @@ BGM_API bgm_status bgm_model_fit_strings(bgm_history **history, bgm_model *m,
                                          const bgm_tensor *y, const bgm_fit_options *opts)
 {
     bgm_tensor *x = NULL;
-    bgm_status s = bgm_model_vectorize_strings(&x, m, texts, n);
+    bgm_status s;
+    if (history)
+        *history = NULL;
+    s = vectorize_strings(&x, m, texts, n, "bgm_model_fit_strings");
     if (s == BGM_OK)
         s = bgm_model_fit(history, m, x, y, opts);
     bgm_tensor_free(x);

@@ -168,10 +168,10 @@ BGM_API bgm_status bgm_layer_apply(bgm_tensor **outs, int nout, bgm_layer *layer
     int fresh, i, j;
     bgm_status s;
     BGM__CHECK_NULL(outs, fn);
-    BGM__CHECK_NULL(layer, fn);
-    BGM__CHECK_NULL(inputs, fn);
     for (j = 0; j < nout && j < BGM__MAX_OUTPUTS; j++)
         outs[j] = NULL;
+    BGM__CHECK_NULL(layer, fn);
+    BGM__CHECK_NULL(inputs, fn);
     s = check_call(layer, nout, inputs, nin, fn);
     if (s != BGM_OK)
         return s;

@@ -413,7 +413,7 @@ static bgm_status check_public_call(bgm_graph **g, bgm_layer *layer, int has_out
     int i, bad = -1;
     *g = NULL;
     if (!layer)
-        return bgm__null_layer_status(); /* keeps the constructor's message */
+        return bgm__fail_null_layer(fn);
     if (!has_out)
         why = "argument 'out' is NULL";
     else if (!inputs)

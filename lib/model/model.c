@@ -219,7 +219,7 @@ BGM_API bgm_status bgm_model_add(bgm_model *m, bgm_layer *layer)
     bgm__shape saved_in;
     bgm_status s;
     if (!layer)
-        return m ? bgm__null_layer_status()
+        return m ? bgm__fail_null_layer(fn)
                  : bgm__fail(BGM_E_INVALID, "%s: argument 'm' is NULL", fn);
     if (layer->model || layer->index >= 0)
         return bgm__fail(BGM_E_STATE, "%s: layer '%s' already belongs to a model", fn,

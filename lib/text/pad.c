@@ -25,12 +25,12 @@ void bgm__pad_row(int32_t *row, int64_t maxlen, const int32_t *seq, int64_t len,
                   bgm_pad_side padding, bgm_pad_side truncating, int32_t value)
 {
     int64_t i, keep = len < maxlen ? len : maxlen;
-    const int32_t *from = truncating == BGM_PAD_PRE ? seq + (len - keep) : seq;
-    int32_t *to = padding == BGM_PAD_POST ? row : row + (maxlen - keep);
     for (i = 0; i < maxlen; i++)
         row[i] = value;
+    /* seq may be NULL when len is 0: no arithmetic on it then */
     if (keep > 0)
-        memcpy(to, from, (size_t)keep * sizeof *to);
+        memcpy(padding == BGM_PAD_POST ? row : row + (maxlen - keep),
+               truncating == BGM_PAD_PRE ? seq + (len - keep) : seq, (size_t)keep * sizeof *row);
 }
 
 BGM_API bgm_status bgm_pad_sequences(bgm_tensor **out, const int32_t *const *seqs,

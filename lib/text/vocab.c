@@ -390,7 +390,8 @@ bgm_status bgm__encode_padded(bgm_tensor **out, const char *func, const bgm_voca
     shape[1] = maxlen > 0 ? maxlen : longest;
     s = bgm__tensor_new(out, func, BGM_INT32, shape, 2);
     for (d = 0; s == BGM_OK && d < ndocs; d++)
-        bgm__pad_row((int32_t *)(*out)->data + d * shape[1], shape[1], ids + starts[d],
+        bgm__pad_row((int32_t *)(*out)->data + d * shape[1], shape[1],
+                     ids ? ids + starts[d] : NULL, /* NULL: no document had a word */
                      starts[d + 1] - starts[d], padding, truncating, BGM_VOCAB_PAD);
     goto done;
 nomem:

@@ -1,35 +1,54 @@
-# Fuzz targets of the file parsers (included by the Makefile): `make fuzz`
-# builds test/fuzz/fuzz_*.c with clang's libFuzzer, AddressSanitizer and
-# UBSan, the parser sources compiled in (not the .so), and runs each for
-# FUZZ_SECONDS starting from the seed corpus in test/fuzz/corpus/<name>/.
+# Fuzz targets of the file parsers (included by the Makefile): every
+# test/fuzz/fuzz_*.c is built with clang's libFuzzer, AddressSanitizer and
+# UBSan against the library's sources compiled once with the same
+# sanitizers and coverage (archives in $(FUZZ_DIR); a target links only
+# what it uses), and runs from the seed corpus in test/fuzz/corpus/<name>/.
 # New inputs go to $(BUILD)/fuzz/corpus-<name>, crashes to $(BUILD)/fuzz/.
-# Fails when any target crashes, leaks or trips a sanitizer.
+#
+# make fuzz       each target for FUZZ_SECONDS (CI's smoke run)
+# make fuzz-long  each target for FUZZ_RUNS executions (1,000,000), printing
+#                 the counts; not part of CI or make check
+# Both fail when any target crashes, leaks or trips a sanitizer.
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
+FUZZ_RUNS    ?= 1000000
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := idx cifar csv npy bgm safetensors model json
-FUZZ_LIB_SRCS := lib/core/alloc.c lib/core/error.c lib/core/rng.c lib/core/tensor.c \
-                 lib/core/version.c \
-                 lib/data/dataset.c lib/data/fileio.c lib/data/idx.c lib/data/cifar.c \
-                 lib/data/csv.c lib/data/npy.c $(sort $(wildcard lib/io/*.c))
-FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L \
-                -DBGM_BUILDING_LIBRARY -Iinclude -Ilib
+FUZZ_NAMES   := $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_DEFS    := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
+                -Iinclude -Ilib $(shell pkg-config --cflags openblas 2>/dev/null)
+# The file parsers live in lib/{core,data,io,text}; fuzz_model needs the
+# whole library (layers, ops, kernels, optimizers) and a CBLAS.
+FUZZ_PARSER_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/core/*.c \
+                    lib/data/*.c lib/io/*.c lib/text/*.c)))
+FUZZ_ALL_OBJS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/*/*.c)))
+FUZZ_BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
 
-$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard test/fuzz/*.h lib/core/*.h lib/data/*.h lib/io/*.h include/bigmodel/*.h)
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard lib/*/*.h include/*.h include/bigmodel/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ -lz -lm
+	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_DIR)/libbgm_parsers.a: $(FUZZ_PARSER_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_PARSER_OBJS)
+
+$(FUZZ_DIR)/libbgm_all.a: $(FUZZ_ALL_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_ALL_OBJS)
+
+$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DIR)/libbgm_parsers.a $(wildcard test/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_DIR)/libbgm_parsers.a \
+	    -o $@ -lz -lm -lpthread -ldl
+
+# The model reader and the JSON configs need the whole library.
+$(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_json: $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DIR)/libbgm_all.a \
+    $(wildcard test/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_DEFS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_DIR)/libbgm_all.a \
+	    -o $@ $(FUZZ_BLAS_LIBS) -lz -lm -lpthread -ldl
 
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-	@sh test/fuzz/run.sh "$(FUZZ_DIR)" "$(FUZZ_SECONDS)" $(FUZZ_NAMES)
+	@sh test/fuzz/run.sh "$(FUZZ_DIR)" "-max_total_time=$(FUZZ_SECONDS)" $(FUZZ_NAMES)
 
-FUZZ_MODEL_SRCS := $(sort $(wildcard lib/*/*.c))
-FUZZ_BLAS_LIBS  := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
-
-# The model reader and the JSON configs need the whole library (layers, ops,
-# kernels, optimizers, metrics) and a CBLAS.
-$(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_json: $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_MODEL_SRCS) $(wildcard test/fuzz/*.h lib/*/*.h include/*.h include/bigmodel/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags openblas 2>/dev/null) $< \
-	    $(FUZZ_MODEL_SRCS) -o $@ $(FUZZ_BLAS_LIBS) -lz -lm -lpthread -ldl
+fuzz-long: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+	@sh test/fuzz/run.sh "$(FUZZ_DIR)" "-runs=$(FUZZ_RUNS)" $(FUZZ_NAMES)

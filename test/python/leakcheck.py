@@ -32,4 +32,8 @@ def assert_no_growth(cycle, n=10_000, limit=4 << 20, warmup=500):
     grown = rss_bytes() - rss
     assert {k: v for k, v in _lib.live.items() if v != counts.get(k, 0)} == {}
     assert tensor_module.kept_buffers() == kept
-    assert grown < limit, "RSS grew by %d bytes over %d cycles" % (grown, n)
+    # Under AddressSanitizer (make check-sanitize sets BIGMODEL_SANITIZE) freed
+    # memory waits in a quarantine, so RSS grows by design; LeakSanitizer
+    # checks every allocation at exit instead.
+    if not os.environ.get("BIGMODEL_SANITIZE"):
+        assert grown < limit, "RSS grew by %d bytes over %d cycles" % (grown, n)
