@@ -106,7 +106,8 @@ void bgm_test_capture(void *ctx, const char *text);
 /* In a forked child: limits the address space to what the process maps now
  * plus spare bytes, and checks that the limit bites (an allocation of 4 x
  * spare must fail); _exit(4..6) when it cannot. A test then sees an
- * allocation of a size a file merely claims as BGM_E_NOMEM. */
+ * allocation of a size a file merely claims as BGM_E_NOMEM. Under ASan it
+ * sets no limit (ASan's allocator aborts at one). */
 void bgm_test_limit_address_space(size_t spare);
 
 /* Waits for the forked child pid and fails the test, naming what it did,
