@@ -4,6 +4,7 @@
  * step (inference), both feeding the metrics; the values they report; and
  * Keras' train_on_batch / test_on_batch, which are one such step.
  */
+#include "kernels/simd.h"
 #include "metrics/mean.h"
 #include "train/train.h"
 
@@ -186,8 +187,9 @@ static bgm_status update_metrics(const bgm_model *m, bgm_tape *tape, bgm_metric 
 }
 
 /* 1 when none of d[0..n) is NaN or infinite: one branch-free pass (an
- * exponent of all ones marks both), which compilers vectorize. */
-static int all_finite(const float *d, int64_t n)
+ * exponent of all ones marks both), vectorized (BGM__HOT: the build's -O2
+ * left it scalar, 13% of a small MLP's step). */
+BGM__HOT static int all_finite(const float *d, int64_t n)
 {
     uint32_t bad = 0;
     int64_t i;
