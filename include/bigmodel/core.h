@@ -100,6 +100,18 @@ BGM_API bgm_status bgm_set_num_threads(int n);
 /** Number of threads currently in use by the library (>= 1). */
 BGM_API int bgm_get_num_threads(void);
 
+/* ---- kernels ----------------------------------------------------------- */
+
+/**
+ * Instruction-set path of the library's own kernels in this process:
+ * "avx512", "avx2" (AVX2 + FMA) or "generic" (plain C, matrix products
+ * through BLAS). It is the widest path the CPU has, capped by the
+ * environment variable BIGMODEL_ISA (avx512, avx2 or generic) as it was at
+ * the first call into a kernel; BIGMODEL_GEMM=blas further sends every
+ * matrix product to BLAS. Static storage; never NULL.
+ */
+BGM_API const char *bgm_kernel_isa(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,7 +78,7 @@ __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable
             "Sequential", "Model", "load_model", "errors", "generation", "saving",
             "models", "utils", "datasets",
             "library_path",
-            "library_version", "set_num_threads", "get_num_threads"] + errors.__all__)
+            "library_version", "set_num_threads", "get_num_threads", "kernel_isa"] + errors.__all__)
 
 library_path = _lib.lib.path
 
@@ -95,3 +95,9 @@ def set_num_threads(n):
 
 def get_num_threads():
     return _lib.lib.bgm_get_num_threads()
+
+
+def kernel_isa():
+    """Instruction-set path of the library's kernels: 'avx512', 'avx2' or
+    'generic' (set at most by the environment variable BIGMODEL_ISA)."""
+    return _lib.lib.bgm_kernel_isa().decode()

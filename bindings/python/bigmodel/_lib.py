@@ -193,6 +193,7 @@ REQUIRED = {
     "bgm_status_string": (c_char_p, [c_int]),
     "bgm_set_num_threads": (STATUS, [c_int]),
     "bgm_get_num_threads": (c_int, []),
+    "bgm_kernel_isa": (c_char_p, []),
     # tensor.h
     "bgm_tensor_zeros": (STATUS, [PH, c_int, I64P, c_int]),
     "bgm_tensor_ones": (STATUS, [PH, c_int, I64P, c_int]),
