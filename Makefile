@@ -34,9 +34,12 @@ STLIB    := $(BUILD)/libbigmodel.a
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
+# LIB_EXTRA: flags for the library's sources only (the sanitizer build's
+# allocation hook, test/sanitize/sanitize.mk).
+LIB_EXTRA ?=
 LIB_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
               -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
-              -Iinclude -Ilib $(BLAS_CFLAGS)
+              -Iinclude -Ilib $(BLAS_CFLAGS) $(LIB_EXTRA)
 LIBS     := $(BLAS_LIBS) -lz -lm -lpthread -ldl
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c))
@@ -187,36 +190,46 @@ check-c: $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	@$(BUILD)/test/runner
 	@$(BUILD)/test/internal_runner
 
-memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner $(BUILD)/test/internal_runner
-	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
-	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
-	    $(BUILD)/test/memcheck_loop
-	for r in runner internal_runner; do \
-	    CK_FORK=no valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
-	        --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
-	        $(BUILD)/test/$$r || exit 1; \
-	done
+# valgrind runs one thread at a time, so memcheck runs its programs side by
+# side with make -j: the loop, the internal runner and two runners that
+# share the suites out between them (BGM_TEST_CLAIM_DIR, test/runner.c).
+# Each process is leak-checked at its exit; every suite runs once.
+VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --error-exitcode=1
+MEMCHECK_CLAIMS := $(BUILD)/memcheck-claims
+MEMCHECK_RUNNERS := memcheck-runner-1 memcheck-runner-2
+.PHONY: memcheck-claims memcheck-loop memcheck-internal $(MEMCHECK_RUNNERS)
 
-# Allocation failures (docs/reliability.md): the library again in
-# build/allocfail, under ASan, with every malloc / calloc / realloc / strdup /
-# strndup / posix_memalign sent to the counting wrappers of
-# lib/core/alloc_hook.h; test/allocfail.c fails the k-th allocation of each
-# scenario for every k. The release build has no trace of the hook (checked
-# first: no bgm__hook_ symbol in its .so).
-ALLOCFAIL_BUILD  := build/allocfail
-ALLOCFAIL_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address \
-                    -DBGM_ALLOC_HOOK -include lib/core/alloc_hook.h
+memcheck: $(MEMCHECK_RUNNERS) memcheck-internal memcheck-loop
 
+memcheck-claims: $(BUILD)/test/runner
+	@rm -rf $(MEMCHECK_CLAIMS) && mkdir -p $(MEMCHECK_CLAIMS)
+
+$(MEMCHECK_RUNNERS): memcheck-claims
+	CK_FORK=no BGM_TEST_CLAIM_DIR=$(MEMCHECK_CLAIMS) $(VALGRIND) $(BUILD)/test/runner
+
+memcheck-internal: $(BUILD)/test/internal_runner
+	CK_FORK=no $(VALGRIND) $(BUILD)/test/internal_runner
+
+memcheck-loop: $(BUILD)/test/memcheck_loop
+	$(VALGRIND) $(BUILD)/test/memcheck_loop
+
+# Allocation failures (docs/reliability.md): the harness test/allocfail.c
+# against the library of check-sanitize ($(SAN_BUILD), ASan + UBSan), whose
+# malloc / calloc / realloc / strdup / strndup / posix_memalign go to the
+# counting wrappers of lib/core/alloc_hook.h; it fails the k-th allocation of
+# each scenario for every k. The release build has no trace of the hook
+# (checked first: no bgm__hook_ symbol in its .so).
 check-allocfail: lib
 	@if nm $(SHLIB) | grep -q bgm__hook_; then \
 	    echo "check-allocfail: $(SHLIB) holds the allocation hook"; exit 1; fi
-	@$(MAKE) --no-print-directory BUILD=$(ALLOCFAIL_BUILD) CFLAGS="$(ALLOCFAIL_CFLAGS)" \
-	    $(ALLOCFAIL_BUILD)/test/allocfail
-	ASAN_OPTIONS=detect_leaks=1 $(ALLOCFAIL_BUILD)/test/allocfail
+	@$(SAN_MAKE) $(SAN_BUILD)/test/allocfail
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=$(SAN_UBSAN_OPTIONS) $(SAN_BUILD)/test/allocfail
 
+# Built by $(SAN_MAKE): CC and CFLAGS carry the sanitizers.
 $(BUILD)/test/allocfail: test/allocfail.c lib/core/alloc_hook.h $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address $(WARN) \
+	$(CC) -std=c11 $(CFLAGS) -fsanitize=address $(WARN) \
 	    -D_POSIX_C_SOURCE=200809L -DBGM_ALLOC_HOOK -Iinclude -Ilib $< -o $@ $(STLIB) $(LIBS)
 
 update-symbols: lib

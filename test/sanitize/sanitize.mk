@@ -16,6 +16,11 @@
 # happens in libbigmodel (reached through ctypes and libffi, which are not
 # suppressed) is still reported.
 #
+# The library of $(SAN_BUILD) also serves check-allocfail (Makefile): it is
+# compiled with the allocation hook (-DBGM_ALLOC_HOOK -include
+# lib/core/alloc_hook.h), whose wrappers only count and pass every call on
+# until test/allocfail.c arms them, so one ASan build serves both checks.
+#
 # make check-tsan: test/sanitize/tsan_threads.c built with ThreadSanitizer
 # against a TSan build of the library ($(TSAN_BUILD)).
 
@@ -24,6 +29,8 @@ TSAN_BUILD  ?= build/tsan
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 TSAN_FLAGS  := -fsanitize=thread -fno-omit-frame-pointer
 SAN_CC      := $(firstword $(CC)) $(SAN_FLAGS)
+SAN_MAKE     = $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC="$(SAN_CC)" CFLAGS="-O1 -g" \
+               LIB_EXTRA="-DBGM_ALLOC_HOOK -include lib/core/alloc_hook.h"
 TSAN_CC     := $(firstword $(CC)) $(TSAN_FLAGS)
 SAN_PY_FRAMES ?= 6
 SAN_ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1
@@ -35,8 +42,7 @@ SAN_SUPP := $(CURDIR)/test/sanitize
 check-sanitize: check-sanitize-c check-sanitize-python
 
 san-build:
-	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC="$(SAN_CC)" CFLAGS="-O1 -g" \
-	    $(SAN_BUILD)/test/runner $(SAN_BUILD)/test/internal_runner
+	@$(SAN_MAKE) $(SAN_BUILD)/test/runner $(SAN_BUILD)/test/internal_runner
 
 check-sanitize-c: san-build
 	@for r in runner internal_runner; do \
