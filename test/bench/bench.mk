@@ -19,3 +19,13 @@ bench: $(BUILD)/bench/bench_models
 	    sh test/bench/bench_text.sh "$(BUILD)" "$(PYTHON)"
 	@BENCH_THREADS=$(BENCH_THREADS) BENCH_SECONDS=$(BENCH_SECONDS) \
 	    sh test/bench/bench_gpt.sh "$(BUILD)" "$(PYTHON)"
+
+# Own SGEMM kernels against BLAS per shape (one thread), linked statically
+# for the internal entry points: `make bench-gemm-shapes`.
+$(BUILD)/bench/bench_gemm_shapes: test/bench/bench_gemm_shapes.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -Ilib $(BLAS_CFLAGS) \
+	    $< -o $@ $(STLIB) $(LIBS)
+
+bench-gemm-shapes: $(BUILD)/bench/bench_gemm_shapes
+	@env -u OPENBLAS_CORETYPE $(BUILD)/bench/bench_gemm_shapes
