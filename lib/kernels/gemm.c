@@ -40,20 +40,18 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
  * with test/bench/bench_gemm_shapes (docs/performance.md, "Own kernels or
  * BLAS") against OpenBLAS 0.3.21 on its own kernels, on both paths: the own
  * tiles hold C in registers for the whole of K without blocking for the
- * caches, which wins on narrow products (N up to two AVX-512 vectors) and
- * loses by up to 3x on wide ones, where BLAS packs blocks that stay in
- * cache. A transposed B pays for its packing only over enough rows; a
+ * caches, which wins on narrow products (N up to two AVX-512 vectors, or
+ * four over a short K) and loses by up to 3x on wide ones, where BLAS packs
+ * blocks that stay in cache. A transposed B pays for its packing only over enough rows; a
  * transposed A read across a long K touches a new page every step.
  */
 static int own_pays(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k)
 {
-    if (n > 32)
-        return 0;
     if (trans_b)
-        return m >= 64;
+        return n <= 32 && m >= 64;
     if (trans_a)
-        return k <= 1024;
-    return 1;
+        return n <= 32 && k <= 1024;
+    return n <= 32 || (n <= 64 && k <= 512);
 }
 
 static void sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
