@@ -50,7 +50,7 @@ static int own_pays(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k)
     if (trans_b)
         return n <= 32 && m >= 64;
     if (trans_a)
-        return n <= 32 && k <= 1024;
+        return (n <= 32 && k <= 1024) || (n <= 64 && k <= 512);
     return n <= 32 || (n <= 64 && k <= 512);
 }
 
