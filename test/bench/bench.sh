@@ -62,7 +62,7 @@ paths=$(isa_paths) || exit 1
 [ -n "$paths" ] || exit 1
 echo "libbigmodel bench, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')," \
      "$(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "CPU: $(cpu_name), $(nproc) cores online; ISA paths to run: $(echo $paths)"
+echo "CPU: $(cpu_name), $(nproc) cores online; ISA paths to run: $(printf "%s " $paths)"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 
 # OpenBLAS on its own kernels for this CPU (OPENBLAS_CORETYPE unset), and

@@ -11,7 +11,7 @@
 #
 # Knobs: bench_lib.sh.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 build=${1:-build}
 python=${2:-/usr/bin/python3}
 . test/bench/bench_lib.sh
@@ -30,5 +30,6 @@ done
 summarize_pairs "$bench_raw" >"$rows"
 save_rows "$rows"
 echo "GPT (d 128, 4 layers, 4 heads, context 128), $BENCH_THREADS threads," \
-     "$bench_pairs interleaved pairs"
+     "$bench_pairs interleaved pairs; $(cpu_name), libbigmodel on the" \
+     "$(field isa "$(head -n 1 "$rows")") path"
 print_rows "$rows" "$TITLES"

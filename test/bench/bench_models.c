@@ -13,7 +13,7 @@
  * rate is samples per second; latency_ms the mean time of one step.
  * flops_per_sample counts the multiply-adds (x2) of the matrix products and
  * convolutions a sample needs, forward and, in training, backward (see
- * model_macs); bytes_per_step, for the dense MLPs only (0 otherwise), the
+ * workload_flops); bytes_per_step, for the dense MLPs only (0 otherwise), the
  * memory traffic of the optimizer and of the elementwise ops of one step
  * (see mlp_bytes): the two terms of the roofline floor.
  * Threads: BENCH_THREADS (default 2). Fashion-MNIST is read from

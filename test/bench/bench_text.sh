@@ -11,7 +11,7 @@
 # into BUILD/bench/. PYTHON (/usr/bin/python3) runs the PyTorch side when it
 # can import torch. Knobs: bench_lib.sh.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 build=${1:-build}
 python=${2:-/usr/bin/python3}
 . test/bench/bench_lib.sh
@@ -28,6 +28,7 @@ run_pairs lstm_train32 "${bench_torch_version:+default}" || exit 1
 run_pairs word2vec || exit 1
 summarize_pairs "$bench_raw" >"$rows"
 save_rows "$rows"
-echo "Text models, $BENCH_THREADS threads, $bench_pairs interleaved pairs" \
-     "($(field corpus "$(grep -m 1 word2vec "$bench_raw")") corpus for word2vec)"
+echo "Text models, $BENCH_THREADS threads, $bench_pairs interleaved pairs," \
+     "$(field corpus "$(grep -m 1 word2vec "$bench_raw")") corpus for word2vec;" \
+     "$(cpu_name), libbigmodel on the $(field isa "$(head -n 1 "$rows")") path"
 print_rows "$rows" "$TITLES"

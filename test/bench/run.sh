@@ -77,8 +77,8 @@ print_targets() {
         fl[w] = val("flops"); s1 = val("spread_lib"); s2 = val("spread_torch")
         if (s1 + 0 > worst) { worst = s1; worst_w = w " (lib)" }
         if (s2 != "-" && s2 + 0 > worst) { worst = s2; worst_w = w " (torch)" }
-        # The 1/3 RSS target is the small models'; the 37M MLP's weights,
-        # gradients and Adam moments alone take 562 MiB.
+        # The 1/3 RSS target is for the small models: the weights, gradients
+        # and Adam moments of the 37M MLP alone take 562 MiB.
         if (val("torch_rss") != "-" && w != "mlp37m_train64") rss[w] = val("lib_rss") / val("torch_rss")
     }
     END {
