@@ -183,8 +183,18 @@ check-readme: lib
 check-python: lib
 	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"
 
+# The C suite runs on the CPU's own kernel path, then once more on each
+# narrower path it has (BIGMODEL_ISA, see lib/kernels/isa.h), so AVX2 and
+# generic code is tested on an AVX-512 machine too.
+CHECK_ISA_PATHS ?= $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo avx2 generic || \
+                     (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo generic))
+
 check-c: $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	@$(BUILD)/test/runner
+	@for isa in $(CHECK_ISA_PATHS); do \
+	    echo "C suite on the $$isa path (BIGMODEL_ISA=$$isa):"; \
+	    BIGMODEL_ISA=$$isa CK_VERBOSITY=minimal $(BUILD)/test/runner || exit 1; \
+	done
 	@$(BUILD)/test/internal_runner
 
 memcheck: $(BUILD)/test/memcheck_loop $(BUILD)/test/runner $(BUILD)/test/internal_runner

@@ -10,11 +10,11 @@
  * enough that the patches are still in cache when sgemm reads them. A 1x1
  * stride-1 kernel needs no patches: x itself is the (N*H*W, C) matrix.
  *
- * Other stride-1 kernels skip the patches too where the AVX-512 kernels
- * run (implicit GEMM): the product reads each patch element straight from
+ * Other stride-1 kernels skip the patches too where the own SGEMM kernels
+ * run (implicit GEMM, AVX-512 or AVX2): the product reads each patch element straight from
  * the image, padded once per chunk where SAME padding needs it, through a
  * table of where each output pixel's window starts and one of where each
- * (ky, kx, c) lies from there (bgm__gemm_avx512_gather). The kernel
+ * (ky, kx, c) lies from there (bgm__gemm_own_gather). The kernel
  * gradient reads the same tables the other way round, and the input
  * gradient is itself such a convolution: of the output gradient, padded by
  * the window less one on each side, with the kernel flipped and its
@@ -34,7 +34,7 @@
 #include "core/threads.h"
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
-#include "kernels/gemm_avx512.h"
+#include "kernels/gemm_own.h"
 #include "kernels/winograd.h"
 #include "kernels/zero_pad.h"
 #include "ops_fused.h"
@@ -221,11 +221,11 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
         int done;
         if (p->implicit) {
             const float *xp = padded_images(p, j->x, i0, count, col);
-            done = bgm__gemm_avx512_gather_ep(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab,
+            done = bgm__gemm_own_gather(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab,
                                               j->w, p->f, 0.0f, y, p->f, e);
         } else {
             const float *a = patches(p, j->x, i0, count, col);
-            done = e && bgm__gemm_avx512_ep(rows, p->f, p->k, a, p->k, j->w, p->f, y, p->f, e);
+            done = e && bgm__gemm_own_ep(rows, p->f, p->k, a, p->k, j->w, p->f, y, p->f, e);
             if (!done)
                 bgm__gemm(0, 0, rows, p->f, p->k, 1.0f, a, p->k, j->w, p->f, 0.0f, y, p->f);
         }
@@ -290,16 +290,16 @@ static void implicit_backward_chunk(const conv_job *j, int64_t i0, int64_t count
     const float *gy = j->gy + i0 * p->pix * p->f;
     if (gw) {
         const float *xp = padded_images(p, j->x, i0, count, col);
-        bgm__gemm_avx512_gather(p->k, p->f, rows, 1.0f, xp, p->ktab, p->rtab, gy, p->f, 1.0f,
-                                gw, p->f);
+        bgm__gemm_own_gather(p->k, p->f, rows, 1.0f, xp, p->ktab, p->rtab, gy, p->f, 1.0f, gw,
+                             p->f, NULL);
     }
     if (j->gx) { /* col is free again: gw is done with x */
         bgm__pad2d g = p->gpad;
         g.n = count;
         bgm__zero_pad2d(&g, gy, col);
-        bgm__gemm_avx512_gather(count * p->g.h * p->g.w, p->g.c, p->g.kh * p->g.kw * p->f,
-                                1.0f, col, p->rtab_gx, p->ktab_gx, p->wflip, p->g.c,
-                                j->gx_fresh ? 0.0f : 1.0f, j->gx + i0 * image_in(p), p->g.c);
+        bgm__gemm_own_gather(count * p->g.h * p->g.w, p->g.c, p->g.kh * p->g.kw * p->f, 1.0f,
+                             col, p->rtab_gx, p->ktab_gx, p->wflip, p->g.c,
+                             j->gx_fresh ? 0.0f : 1.0f, j->gx + i0 * image_in(p), p->g.c, NULL);
     }
 }
 
@@ -484,7 +484,7 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
     p->pix = p->g.oh * p->g.ow;
     p->direct = p->g.kh == 1 && p->g.kw == 1 && p->g.sh == 1 && p->g.sw == 1;
     p->implicit = !p->direct && p->g.sh == 1 && p->g.sw == 1 && p->pix > 0 &&
-                  bgm__gemm_avx512_gather_available();
+                  bgm__gemm_own_available();
     /* BLAS takes int sizes: K, F and the rows of a chunk must fit. */
     if (p->k > INT_MAX || p->f > INT_MAX || p->pix > INT_MAX)
         return bgm__fail(BGM_E_SHAPE, "%s: x %s with kernel %s is too large for one "
@@ -519,14 +519,14 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
     return BGM_OK;
 }
 
-/* Winograd F(2x2, 3x3) for a stride-1 3x3 window where the AVX-512
- * products run, with enough channels and filters for its 16 products
- * (K = channels) to keep the tiles busy. */
+/* Winograd F(2x2, 3x3) for a stride-1 3x3 window where its transforms and
+ * the own products run (bgm__winograd_available), with enough channels and
+ * filters for its 16 products (K = channels) to keep the tiles busy. */
 static int winograd_pays(const conv_plan *p)
 {
     const bgm__window *g = &p->g;
     return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->c >= WINO_MIN_C &&
-           p->f >= WINO_MIN_F && p->pix > 0 && bgm__gemm_avx512_gather_available();
+           p->f >= WINO_MIN_F && p->pix > 0 && bgm__winograd_available();
 }
 
 /* Winograd: the window of the input gradient and the workspace size. */

@@ -1,5 +1,5 @@
 /* Matrix products: a thin, checked layer over cblas_sgemm (or the library's
- * own AVX-512 kernels where the CPU has them, see gemm_avx512.h) that splits
+ * own AVX-512 / AVX2 kernels where the CPU has them, see gemm_own.h) that splits
  * large products over the library's thread pool (BLAS itself runs
  * single-threaded, see core/threads.h). */
 #include "gemm.h"
@@ -7,7 +7,7 @@
 #include <cblas.h>
 
 #include "core/threads.h"
-#include "gemm_avx512.h"
+#include "gemm_own.h"
 
 /* Products smaller than this many multiply-adds (some 150 us on one core)
  * run on one thread: a sleeping worker takes tens of microseconds to wake
@@ -38,7 +38,7 @@ static void sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, flo
                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                   float *c, int64_t ldc)
 {
-    if (bgm__gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    if (bgm__gemm_own(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,
