@@ -55,9 +55,9 @@ print_floors() {
         printf "roofline floor of %s (batch %s): %.2f GFLOP at %.0f GFLOP/s = %.3g ms", val("name"),
                val("batch"), flop / 1e9, peak, gemm
         printf " + %.0f MB at %.1f GB/s = %.3g ms -> %.3g ms;", bytes / 1e6, bw, mem, floor
-        printf " libbigmodel %.3g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
+        printf " libbigmodel %.4g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
         if (val("torch_ms") != "-")
-            printf ", PyTorch %.3g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
+            printf ", PyTorch %.4g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
         printf "\n"
     }' "$1"
 }
