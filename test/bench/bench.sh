@@ -60,7 +60,9 @@ isa_paths() {
 
 paths=$(isa_paths) || exit 1
 [ -n "$paths" ] || exit 1
-echo "libbigmodel bench, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+commit=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')
+git -C "$HERE" diff --quiet HEAD 2>/dev/null || commit="$commit with uncommitted changes"
+echo "libbigmodel bench, commit $commit," \
      "$(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "CPU: $(cpu_name), $(nproc) cores online; ISA paths to run: $(printf "%s " $paths)"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
