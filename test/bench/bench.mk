@@ -15,6 +15,7 @@
 # BENCH_SUMMARY=FILE appends every row to FILE (compare two runs with
 # test/bench/compare_runs.sh). A short check of the machinery:
 #     make bench BENCH_SECONDS=1 BENCH_PAIRS=2 BENCH_SGEMM_SIZES=1024
+# `make bench-gemm-shapes` times the own SGEMM kernels against BLAS per shape.
 
 BENCH_THREADS ?= 2
 BENCH_SECONDS ?= 3
@@ -33,3 +34,13 @@ $(BUILD)/bench/bench_roofline: test/bench/bench_roofline.c test/bench/bench_util
 bench: $(BUILD)/bench/bench_models $(BUILD)/bench/bench_roofline
 	@BENCH_THREADS=$(BENCH_THREADS) BENCH_SECONDS=$(BENCH_SECONDS) BENCH_PAIRS=$(BENCH_PAIRS) \
 	    sh test/bench/bench.sh "$(BUILD)" "$(PYTHON)"
+
+# Own SGEMM kernels against BLAS per shape (one thread), linked statically
+# for the internal entry points: `make bench-gemm-shapes`.
+$(BUILD)/bench/bench_gemm_shapes: test/bench/bench_gemm_shapes.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -Ilib $(BLAS_CFLAGS) \
+	    $< -o $@ $(STLIB) $(LIBS)
+
+bench-gemm-shapes: $(BUILD)/bench/bench_gemm_shapes
+	@env -u OPENBLAS_CORETYPE $(BUILD)/bench/bench_gemm_shapes

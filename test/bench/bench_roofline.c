@@ -5,18 +5,21 @@
  *
  *     bench_roofline isa              the library's kernel path (bgm_kernel_isa)
  *     bench_roofline sgemm-lib N...   square sgemm through the library's public
- *                                     bgm_op_matmul (its own kernels on the
- *                                     path in use; BLAS on the generic path)
+ *                                     bgm_op_matmul: its own kernels or BLAS,
+ *                                     as it chooses for the shape and path
+ *                                     (kernels/gemm.c; BLAS in the
+ *                                     environment as it is)
  *     bench_roofline sgemm-blas N...  the same product through cblas_sgemm
  *     bench_roofline triad [MIB]      STREAM-style triad a = b + s c over three
  *                                     arrays of MIB each (default: 4 times
  *                                     the L3 as sysfs gives it, at least 64)
  *
  * Prints one line per measurement that test/bench/bench_lib.sh reads:
- *     ROOF kind=sgemm_lib n=4096 gflops=... seconds=...
+ *     ROOF kind=sgemm_lib n=4096 gflops=... seconds=... threads=... core=...
  *     ROOF kind=triad mib=... gbps=...
  * Each figure is the best of a few repetitions after a warm-up. FLOPs are
- * 2 n^3 per product; the triad counts 12 bytes per element (read b and c,
+ * 2 n^3 per product; core names the library's kernel path (sgemm_lib) or
+ * OpenBLAS's kernels (sgemm_blas). The triad counts 12 bytes per element (read b and c,
  * write a), as STREAM does: the cache lines of a that the CPU reads before
  * writing them are not counted, so the figure is a little under the bus's.
  * Run sgemm-blas with OPENBLAS_CORETYPE unset to get OpenBLAS's own kernels
