@@ -156,6 +156,13 @@ void *bgm__carve(bgm__carver *cv, int64_t bytes)
     return p;
 }
 
+void bgm__rnn_carve_inputs(bgm__carver *cv, const bgm__rnn *r, float **xs, float **dxs)
+{
+    int64_t bytes = r->n * r->t * r->f * (int64_t)sizeof(float);
+    *xs = bgm__carve(cv, bytes);
+    *dxs = r->recording ? bgm__carve(cv, bytes) : NULL;
+}
+
 void bgm__rnn_carve_masks(bgm__carver *cv, const bgm__rnn *r, float **mask, float **rmask,
                           int64_t **first)
 {
@@ -234,24 +241,34 @@ void bgm__rnn_init_state(const bgm__rnn *r, float *state, const float *init)
 }
 
 void bgm__rnn_project_inputs(const bgm__rnn *r, const float *x, const float *w_ih,
-                             const float *bias, float *gates)
+                             const float *bias, float *xs, float *gates)
 {
-    int64_t gh = r->g * r->h, rows = r->n * r->t, i;
+    int64_t gh = r->g * r->h, rows = r->n * r->t, i, n, s;
+    size_t row = (size_t)r->f * sizeof(float);
+    for (s = 0; s < r->t; s++)
+        for (n = 0; n < r->n; n++)
+            memcpy(xs + (s * r->n + n) * r->f, x + (n * r->t + bgm__rnn_time(r, s)) * r->f,
+                   row);
     if (bias)
         for (i = 0; i < rows; i++)
             memcpy(gates + i * gh, bias, (size_t)gh * sizeof(float));
-    bgm__gemm(0, 0, rows, gh, r->f, 1.0f, x, r->f, w_ih, gh, bias ? 1.0f : 0.0f, gates, gh);
+    bgm__gemm(0, 0, rows, gh, r->f, 1.0f, xs, r->f, w_ih, gh, bias ? 1.0f : 0.0f, gates, gh);
 }
 
-void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *x, const float *w_ih,
-                                      const float *dg, float *gx, float *gw_ih,
-                                      float *gbias)
+void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *xs,
+                                      const float *w_ih, const float *dg, float *dxs,
+                                      float *gx, float *gw_ih, float *gbias)
 {
-    int64_t gh = r->g * r->h, rows = r->n * r->t;
-    if (gx)
-        bgm__gemm(0, 1, rows, r->f, gh, 1.0f, dg, gh, w_ih, gh, 1.0f, gx, r->f);
+    int64_t gh = r->g * r->h, rows = r->n * r->t, n, s;
+    if (gx) {
+        bgm__gemm(0, 1, rows, r->f, gh, 1.0f, dg, gh, w_ih, gh, 0.0f, dxs, r->f);
+        for (s = 0; s < r->t; s++)
+            for (n = 0; n < r->n; n++)
+                bgm__rnn_add_row(r->f, dxs + (s * r->n + n) * r->f,
+                                 gx + (n * r->t + bgm__rnn_time(r, s)) * r->f);
+    }
     if (gw_ih)
-        bgm__gemm(1, 0, r->f, gh, rows, 1.0f, x, r->f, dg, gh, 1.0f, gw_ih, gh);
+        bgm__gemm(1, 0, r->f, gh, rows, 1.0f, xs, r->f, dg, gh, 1.0f, gw_ih, gh);
     if (gbias)
         bgm__rnn_add_column_sums(rows, gh, dg, gh, gbias);
 }
@@ -329,14 +346,14 @@ void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
 }
 
 void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,
-                                 const float *w_hh, float *dh, float *dhm)
+                                 const float *w_hh_t, float *dh, float *dhm)
 {
     int64_t gh = r->g * r->h;
     if (!r->rmask) {
-        bgm__gemm(0, 1, r->n, r->h, gh, 1.0f, dg, ldg, w_hh, gh, 1.0f, dh, r->h);
+        bgm__gemm(0, 0, r->n, r->h, gh, 1.0f, dg, ldg, w_hh_t, r->h, 1.0f, dh, r->h);
         return;
     }
-    bgm__gemm(0, 1, r->n, r->h, gh, 1.0f, dg, ldg, w_hh, gh, 0.0f, dhm, r->h);
+    bgm__gemm(0, 0, r->n, r->h, gh, 1.0f, dg, ldg, w_hh_t, r->h, 0.0f, dhm, r->h);
     bgm__rnn_mul_add(r->n * r->h, dhm, r->rmask, dh);
 }
 
