@@ -105,9 +105,9 @@ static void gru_forward(gru_state *st, const float *x, const float *w_ih,
                 memset(st->rec + i * g3, 0, row);
         }
         if (s > 0 || h0)
-            bgm__rnn_recurrent_product(r, p.h_prev, w_hh, st->hm, st->rec, g3);
+            bgm__rnn_recurrent_product(r, 0, r->n, p.h_prev, w_hh, st->hm, st->rec, g3);
         bgm__rnn_for_samples(r, gru_rows_forward, &p);
-        bgm__rnn_emit(r, s, p.h, out);
+        bgm__rnn_emit(r, s, 0, r->n, p.h, out);
     }
 }
 
@@ -159,14 +159,15 @@ static void gru_backward(const bgm__node *node, const float *gout, float **gin)
         p.dg = bgm__rnn_step_rows(r, st->dg, s, g3);
         p.h_prev = bgm__rnn_slot(r, st->hs, s);
         p.rec_n = bgm__rnn_step_slot(r, st->rec_n, s);
-        bgm__rnn_emit_backward(r, s, gout, st->dh);
+        bgm__rnn_emit_backward(r, s, 0, r->n, gout, st->dh);
         bgm__rnn_for_samples(r, gru_rows_backward, &p);
         if (gb)
             bgm__rnn_add_column_sums(r->n, g3, st->drec, g3, gb + g3);
         if (gw_hh && has_prev)
             bgm__rnn_recurrent_weight_backward(r, p.h_prev, st->drec, g3, st->hm, gw_hh);
         if (has_prev && (s > 0 || gh0))
-            bgm__rnn_recurrent_backward(r, st->drec, g3, st->w_hh_t, st->dh, st->dhm);
+            bgm__rnn_recurrent_backward(r, 0, r->n, st->drec, g3, st->w_hh_t, st->dh,
+                                        st->dhm);
     }
     bgm__rnn_init_state_backward(r, st->dh, gh0);
     bgm__rnn_project_inputs_backward(r, st->xs, w_ih, st->dg, st->dxs, gin[0], gin[1], gb);

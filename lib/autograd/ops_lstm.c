@@ -63,29 +63,15 @@ static int64_t lstm_layout(lstm_state *st, char *base, float **mask, float **rma
 
 /* ---- forward ------------------------------------------------------------- */
 
-typedef struct lstm_step {
+/* What the sequences of a range of samples need. */
+typedef struct lstm_run {
     const lstm_state *st;
-    int64_t t;
-    float *gates;       /* the step's rows */
-    const float *h_prev, *c_prev;
-    float *h, *c, *tc;
-} lstm_step;
-
-static void lstm_rows_forward(void *ctx, int64_t begin, int64_t end)
-{
-    const lstm_step *p = ctx;
-    const bgm__rnn *r = &p->st->r;
-    int64_t n, h = r->h;
-    for (n = begin; n < end; n++) {
-        if (bgm__rnn_valid(r, n, p->t)) {
-            bgm__lstm_cell_forward(h, p->gates + n * 4 * h, p->c_prev + n * h, p->c + n * h,
-                                   p->tc + n * h, p->h + n * h);
-        } else {
-            memcpy(p->h + n * h, p->h_prev + n * h, (size_t)h * sizeof(float));
-            memcpy(p->c + n * h, p->c_prev + n * h, (size_t)h * sizeof(float));
-        }
-    }
-}
+    const float *w_hh;      /* forward: (H, 4H); backward: transposed (4H, H) */
+    int has_h0;
+    const float *gout;      /* backward */
+    float *out;             /* forward */
+    float *gh0;             /* backward: NULL when h0's gradient is not wanted */
+} lstm_run;
 
 /* Where step s's h times the recurrent mask goes (kept per step for dw_hh
  * when recording). */
@@ -94,55 +80,75 @@ static float *lstm_masked_slot(const lstm_state *st, int64_t s)
     return st->r.recording && st->r.rmask ? bgm__rnn_step_slot(&st->r, st->hm, s) : st->hm;
 }
 
+/* Every step of samples [begin, end): the recurrent product of their rows,
+ * the gate math, the outputs. */
+static void lstm_sequences_forward(void *ctx, int64_t begin, int64_t end)
+{
+    const lstm_run *p = ctx;
+    const lstm_state *st = p->st;
+    const bgm__rnn *r = &st->r;
+    int64_t h = r->h, g4 = 4 * h, s, n;
+    for (s = 0; s < r->t; s++) {
+        int64_t t = bgm__rnn_time(r, s);
+        float *gates = bgm__rnn_step_rows(r, st->gates, s, g4);
+        const float *h_prev = bgm__rnn_slot(r, st->hs, s);
+        const float *c_prev = bgm__rnn_slot(r, st->cs, s);
+        float *hn = bgm__rnn_slot(r, st->hs, s + 1), *cn = bgm__rnn_slot(r, st->cs, s + 1);
+        float *tc = bgm__rnn_step_slot(r, st->tc, s);
+        if (s > 0 || p->has_h0)
+            bgm__rnn_recurrent_product(r, begin, end, h_prev, p->w_hh,
+                                       lstm_masked_slot(st, s), gates, g4);
+        for (n = begin; n < end; n++) {
+            if (bgm__rnn_valid(r, n, t)) {
+                bgm__lstm_cell_forward(h, gates + n * g4, c_prev + n * h, cn + n * h,
+                                       tc + n * h, hn + n * h);
+            } else {
+                memcpy(hn + n * h, h_prev + n * h, (size_t)h * sizeof(float));
+                memcpy(cn + n * h, c_prev + n * h, (size_t)h * sizeof(float));
+            }
+        }
+        bgm__rnn_emit(r, s, begin, end, hn, p->out);
+    }
+}
+
 static void lstm_forward(lstm_state *st, const float *x, const float *w_ih,
                          const float *w_hh, const float *bias, const float *h0,
                          const float *c0, float *out)
 {
-    const bgm__rnn *r = &st->r;
-    int64_t g4 = 4 * r->h, s;
-    bgm__rnn_project_inputs(r, x, w_ih, bias, st->xs, st->gates);
-    bgm__rnn_init_state(r, st->hs, h0);
-    bgm__rnn_init_state(r, st->cs, c0);
-    for (s = 0; s < r->t; s++) {
-        lstm_step p;
-        p.st = st;
-        p.t = bgm__rnn_time(r, s);
-        p.gates = bgm__rnn_step_rows(r, st->gates, s, g4);
-        p.h_prev = bgm__rnn_slot(r, st->hs, s);
-        p.c_prev = bgm__rnn_slot(r, st->cs, s);
-        p.h = bgm__rnn_slot(r, st->hs, s + 1);
-        p.c = bgm__rnn_slot(r, st->cs, s + 1);
-        p.tc = bgm__rnn_step_slot(r, st->tc, s);
-        if (s > 0 || h0)
-            bgm__rnn_recurrent_product(r, p.h_prev, w_hh, lstm_masked_slot(st, s), p.gates,
-                                       g4);
-        bgm__rnn_for_samples(r, lstm_rows_forward, &p);
-        bgm__rnn_emit(r, s, p.h, out);
-    }
+    lstm_run p = {st, w_hh, h0 != NULL, NULL, out, NULL};
+    bgm__rnn_project_inputs(&st->r, x, w_ih, bias, st->xs, st->gates);
+    bgm__rnn_init_state(&st->r, st->hs, h0);
+    bgm__rnn_init_state(&st->r, st->cs, c0);
+    bgm__rnn_for_sequences(&st->r, lstm_sequences_forward, &p);
 }
 
 /* ---- backward ------------------------------------------------------------ */
 
-typedef struct lstm_back_step {
-    const lstm_state *st;
-    int64_t t;
-    const float *gates, *c_prev, *tc;
-    float *dg;
-} lstm_back_step;
-
-static void lstm_rows_backward(void *ctx, int64_t begin, int64_t end)
+/* Every step of samples [begin, end) in reverse: the outputs' gradients,
+ * the gate math's backward, the gradient of the previous state. */
+static void lstm_sequences_backward(void *ctx, int64_t begin, int64_t end)
 {
-    const lstm_back_step *p = ctx;
+    const lstm_run *p = ctx;
     const lstm_state *st = p->st;
     const bgm__rnn *r = &st->r;
-    int64_t n, h = r->h;
-    for (n = begin; n < end; n++) {
-        if (bgm__rnn_valid(r, n, p->t))
-            bgm__lstm_cell_backward(h, p->gates + n * 4 * h, p->c_prev + n * h,
-                                    p->tc + n * h, st->dh + n * h, st->dc + n * h,
-                                    p->dg + n * 4 * h);
-        else
-            memset(p->dg + n * 4 * h, 0, (size_t)(4 * h) * sizeof(float));
+    int64_t h = r->h, g4 = 4 * h, s, n;
+    for (s = r->t - 1; s >= 0; s--) {
+        int64_t t = bgm__rnn_time(r, s);
+        const float *gates = bgm__rnn_step_rows(r, st->gates, s, g4);
+        const float *c_prev = bgm__rnn_slot(r, st->cs, s);
+        const float *tc = bgm__rnn_step_slot(r, st->tc, s);
+        float *dg = bgm__rnn_step_rows(r, st->dg, s, g4);
+        bgm__rnn_emit_backward(r, s, begin, end, p->gout, st->dh);
+        for (n = begin; n < end; n++) {
+            if (bgm__rnn_valid(r, n, t))
+                bgm__lstm_cell_backward(h, gates + n * g4, c_prev + n * h, tc + n * h,
+                                        st->dh + n * h, st->dc + n * h, dg + n * g4);
+            else
+                memset(dg + n * g4, 0, (size_t)g4 * sizeof(float));
+        }
+        /* step 0 has a previous state only with h0 */
+        if (s > 0 || (p->has_h0 && p->gh0))
+            bgm__rnn_recurrent_backward(r, begin, end, dg, g4, p->w_hh, st->dh, st->dhm);
     }
 }
 
@@ -154,25 +160,14 @@ static void lstm_backward(const bgm__node *node, const float *gout, float **gin)
     const float *w_ih = node->in[1]->data, *w_hh = node->in[2]->data;
     float *gw_hh = gin[2], *gh0 = st->ih0 >= 0 ? gin[st->ih0] : NULL;
     float *gc0 = st->ic0 >= 0 ? gin[st->ic0] : NULL;
-    int64_t g4 = 4 * r->h, nh = r->n * r->h, s;
+    int64_t g4 = 4 * r->h, nh = r->n * r->h;
     /* the first step with a previous state (s = 0 has h0 or nothing) */
     int64_t s0 = st->ih0 >= 0 ? 0 : 1;
+    lstm_run p = {st, st->w_hh_t, st->ih0 >= 0, gout, NULL, gh0};
     memset(st->dh, 0, (size_t)nh * sizeof(float));
     memset(st->dc, 0, (size_t)nh * sizeof(float));
     bgm__rnn_transpose(r->h, g4, w_hh, st->w_hh_t);
-    for (s = r->t - 1; s >= 0; s--) {
-        lstm_back_step p;
-        p.st = st;
-        p.t = bgm__rnn_time(r, s);
-        p.gates = bgm__rnn_step_rows(r, st->gates, s, g4);
-        p.dg = bgm__rnn_step_rows(r, st->dg, s, g4);
-        p.c_prev = bgm__rnn_slot(r, st->cs, s);
-        p.tc = bgm__rnn_step_slot(r, st->tc, s);
-        bgm__rnn_emit_backward(r, s, gout, st->dh);
-        bgm__rnn_for_samples(r, lstm_rows_backward, &p);
-        if (s >= s0 && (s > 0 || gh0))
-            bgm__rnn_recurrent_backward(r, p.dg, g4, st->w_hh_t, st->dh, st->dhm);
-    }
+    bgm__rnn_for_sequences(r, lstm_sequences_backward, &p);
     /* dw_hh over all steps at once: the recurrent inputs of steps s0.. lie
      * one after another (hs slots, or the masked copies). */
     if (gw_hh && r->t > s0) {

@@ -147,19 +147,28 @@ void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *xs,
 /* Adds the gradient of the initial state, dh (N, H), into gh0 (or NULL). */
 void bgm__rnn_init_state_backward(const bgm__rnn *r, const float *dh, float *gh0);
 
+/* Samples [begin, end) of the batch: the functions below that take a range
+ * work on those rows of their (N, ...) arguments only, so that threads can
+ * run whole sequences of disjoint samples. */
+
 /* Writes the outputs of step s from the states after it (N, H). */
-void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out);
+void bgm__rnn_emit(const bgm__rnn *r, int64_t s, int64_t begin, int64_t end,
+                   const float *state, float *out);
 
 /* Adds the gradient of step s's outputs into dh (N, H). */
-void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, const float *gout, float *dh);
+void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, int64_t begin, int64_t end,
+                            const float *gout, float *dh);
 
-/* The matrix multiplying w_hh: h itself, or h * recurrent mask written to hm. */
-const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *hm);
+/* The matrix multiplying w_hh: h itself, or h * recurrent mask written to hm
+ * (rows [begin, end) of either). */
+const float *bgm__rnn_recurrent_input(const bgm__rnn *r, int64_t begin, int64_t end,
+                                      const float *h, float *hm);
 
 /* dst (N, G*H, leading dimension ld) += (h_prev * recurrent mask) @ w_hh;
  * hm is (N, H) scratch. */
-void bgm__rnn_recurrent_product(const bgm__rnn *r, const float *h_prev, const float *w_hh,
-                                float *hm, float *dst, int64_t ld);
+void bgm__rnn_recurrent_product(const bgm__rnn *r, int64_t begin, int64_t end,
+                                const float *h_prev, const float *w_hh, float *hm,
+                                float *dst, int64_t ld);
 
 /* gw_hh += (h_prev * recurrent mask)^T @ dg; dg is (N, G*H) with leading
  * dimension ldg; hm is (N, H) scratch. */
@@ -171,10 +180,17 @@ void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
  * ldg, w_hh_t is w_hh transposed (G*H, H) (bgm__rnn_transpose once per
  * backward: a transposed operand would be packed again at every step); dhm
  * is (N, H) scratch. */
-void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,
-                                 const float *w_hh_t, float *dh, float *dhm);
+void bgm__rnn_recurrent_backward(const bgm__rnn *r, int64_t begin, int64_t end,
+                                 const float *dg, int64_t ldg, const float *w_hh_t,
+                                 float *dh, float *dhm);
 
 /* Runs fn over the samples of one step, threaded when the step is large. */
 void bgm__rnn_for_samples(const bgm__rnn *r, bgm__range_fn fn, void *ctx);
+
+/* Runs fn over the samples in one contiguous piece per thread, for work
+ * that walks every step of its samples (a sample's recurrence depends on no
+ * other sample): one wake-up per call instead of one per step, and each
+ * thread's per-step products keep all of its rows. */
+void bgm__rnn_for_sequences(const bgm__rnn *r, bgm__range_fn fn, void *ctx);
 
 #endif
