@@ -4,7 +4,8 @@
  * Forward: the input projections of every step, x (T*N, F in step order) @
  * w_ih, are one sgemm into the gate buffer (T, N, 4H); each step then adds
  * h @ w_hh into its N contiguous rows (one sgemm) and runs the gate math in
- * place, leaving the activations there for backward. States are kept per
+ * place (the bias added there, not copied into every row before the first
+ * sgemm), leaving the activations there for backward. States are kept per
  * step when recording, else in two alternating slots.
  *
  * Backward walks the steps in reverse: the gate math gives the gradient of
@@ -67,6 +68,7 @@ static int64_t lstm_layout(lstm_state *st, char *base, float **mask, float **rma
 typedef struct lstm_run {
     const lstm_state *st;
     const float *w_hh;      /* forward: (H, 4H); backward: transposed (4H, H) */
+    const float *bias;      /* forward: (4H) or NULL */
     int has_h0;
     const float *gout;      /* backward */
     float *out;             /* forward */
@@ -100,8 +102,8 @@ static void lstm_sequences_forward(void *ctx, int64_t begin, int64_t end)
                                        lstm_masked_slot(st, s), gates, g4);
         for (n = begin; n < end; n++) {
             if (bgm__rnn_valid(r, n, t)) {
-                bgm__lstm_cell_forward(h, gates + n * g4, c_prev + n * h, cn + n * h,
-                                       tc + n * h, hn + n * h);
+                bgm__lstm_cell_forward(h, gates + n * g4, p->bias, c_prev + n * h,
+                                       cn + n * h, tc + n * h, hn + n * h);
             } else {
                 memcpy(hn + n * h, h_prev + n * h, (size_t)h * sizeof(float));
                 memcpy(cn + n * h, c_prev + n * h, (size_t)h * sizeof(float));
@@ -115,8 +117,8 @@ static void lstm_forward(lstm_state *st, const float *x, const float *w_ih,
                          const float *w_hh, const float *bias, const float *h0,
                          const float *c0, float *out)
 {
-    lstm_run p = {st, w_hh, h0 != NULL, NULL, out, NULL};
-    bgm__rnn_project_inputs(&st->r, x, w_ih, bias, st->xs, st->gates);
+    lstm_run p = {st, w_hh, bias, h0 != NULL, NULL, out, NULL};
+    bgm__rnn_project_inputs(&st->r, x, w_ih, NULL, st->xs, st->gates);
     bgm__rnn_init_state(&st->r, st->hs, h0);
     bgm__rnn_init_state(&st->r, st->cs, c0);
     bgm__rnn_for_sequences(&st->r, lstm_sequences_forward, &p);
@@ -163,7 +165,7 @@ static void lstm_backward(const bgm__node *node, const float *gout, float **gin)
     int64_t g4 = 4 * r->h, nh = r->n * r->h;
     /* the first step with a previous state (s = 0 has h0 or nothing) */
     int64_t s0 = st->ih0 >= 0 ? 0 : 1;
-    lstm_run p = {st, st->w_hh_t, st->ih0 >= 0, gout, NULL, gh0};
+    lstm_run p = {st, st->w_hh_t, NULL, st->ih0 >= 0, gout, NULL, gh0};
     memset(st->dh, 0, (size_t)nh * sizeof(float));
     memset(st->dc, 0, (size_t)nh * sizeof(float));
     bgm__rnn_transpose(r->h, g4, w_hh, st->w_hh_t);

@@ -6,12 +6,10 @@
  * Step s is the s-th step processed; its time index is s, or T - 1 - s when
  * reversed. Gate buffers are step-major (T, N, G*H): the gates of step s are
  * the N contiguous rows from s*N. x is copied in the same order (xs, T*N
- * rows of F), so the input products of all steps are single sgemms. (Kept
- * batch-major like x, a step's rows were T*G*H floats apart, a multiple of
- * 4 KiB for T = 100, G*H = 512: every row of a product's tile fell in the
- * same L1 set, and the per-step products ran at an eighth of the kernel's
- * speed.) States are kept by step, (N, H) each: every step's when recording
- * (backward needs them), else two alternating slots.
+ * rows of F), so the input products of all steps are single sgemms, and
+ * the gradients of all steps line up with the states kept step by step:
+ * dw_hh is one sgemm too. States are kept by step, (N, H) each: every
+ * step's when recording (backward needs them), else two alternating slots.
  *
  * A node's inputs are x, w_ih, w_hh, then bias, h0 and c0 where present.
  */

@@ -60,12 +60,16 @@ float bgm__rnn_tanh(float v)
 }
 
 BGM__HOT void bgm__lstm_cell_forward(int64_t hidden, float *restrict gates,
+                                     const float *restrict bias,
                                      const float *restrict c_prev, float *restrict c,
                                      float *restrict tanh_c, float *restrict h)
 {
     float *gi = gates, *gf = gates + hidden, *gg = gates + 2 * hidden;
     float *go = gates + 3 * hidden;
     int64_t j;
+    if (bias)
+        for (j = 0; j < 4 * hidden; j++)
+            gates[j] += bias[j];
     for (j = 0; j < hidden; j++) {
         float i = cell_sigmoid(gi[j]), f = cell_sigmoid(gf[j]), g = cell_tanh(gg[j]);
         float o = cell_sigmoid(go[j]), cj = f * c_prev[j] + i * g, tc = cell_tanh(cj);

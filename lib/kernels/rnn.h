@@ -21,12 +21,13 @@ void bgm__embedding_backward(const int32_t *ids, int64_t n, const float *gout, i
                              float *gtable);
 
 /*
- * One LSTM step of one sample. gates holds the pre-activations (x W + h U +
- * b) on entry and the activations i, f, g, o on return; c = f * c_prev +
- * i * g, tanh_c = tanh(c), h = o * tanh_c. No output may alias an input.
+ * One LSTM step of one sample. gates holds the pre-activations x W + h U on
+ * entry, to which bias (4 * hidden, or NULL) is added first, and the
+ * activations i, f, g, o on return; c = f * c_prev + i * g, tanh_c =
+ * tanh(c), h = o * tanh_c. No output may alias an input.
  */
-void bgm__lstm_cell_forward(int64_t hidden, float *gates, const float *c_prev, float *c,
-                            float *tanh_c, float *h);
+void bgm__lstm_cell_forward(int64_t hidden, float *gates, const float *bias,
+                            const float *c_prev, float *c, float *tanh_c, float *h);
 
 /*
  * Backward of bgm__lstm_cell_forward given dh = dL/dh of this step, which is

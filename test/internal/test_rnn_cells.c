@@ -87,21 +87,23 @@ static void random_fill(float *v, int64_t n, float scale, uint64_t seed)
     bgm_tensor_free(t);
 }
 
-START_TEST(lstm_cell_forward_matches_a_double_reference)
+START_TEST(lstm_cell_forward_adds_the_bias_and_matches_a_double_reference)
 {
-    float gates[4 * HIDDEN], c_prev[HIDDEN], c[HIDDEN], tc[HIDDEN], h[HIDDEN];
+    float gates[4 * HIDDEN], bias[4 * HIDDEN], c_prev[HIDDEN], c[HIDDEN], tc[HIDDEN];
+    float h[HIDDEN];
     double z[4 * HIDDEN], cp[HIDDEN], cw[HIDDEN], hw[HIDDEN];
     int64_t j;
     /* scale 4: pre-activations from the saturated ends to near 0; c sums
      * terms of about 1, hence the absolute 1e-6 */
     random_fill(gates, 4 * HIDDEN, 4.0f, 11);
+    random_fill(bias, 4 * HIDDEN, 1.0f, 13);
     random_fill(c_prev, HIDDEN, 2.0f, 12);
     for (j = 0; j < 4 * HIDDEN; j++)
-        z[j] = gates[j];
+        z[j] = (double)(gates[j] + bias[j]);
     for (j = 0; j < HIDDEN; j++)
         cp[j] = c_prev[j];
     lstm_ref(HIDDEN, z, cp, cw, hw);
-    bgm__lstm_cell_forward(HIDDEN, gates, c_prev, c, tc, h);
+    bgm__lstm_cell_forward(HIDDEN, gates, bias, c_prev, c, tc, h);
     for (j = 0; j < HIDDEN; j++) {
         ck_assert_msg(close_to(c[j], cw[j], 1e-6, 1e-6), "c[%d] %g want %g", (int)j, c[j],
                       cw[j]);
@@ -133,7 +135,7 @@ START_TEST(lstm_cell_backward_matches_finite_differences)
         dh[j] = wh[j];
         dc[j] = wc[j];
     }
-    bgm__lstm_cell_forward(HIDDEN, gates, c_prev, c, tc, h);
+    bgm__lstm_cell_forward(HIDDEN, gates, NULL, c_prev, c, tc, h);
     bgm__lstm_cell_backward(HIDDEN, gates, c_prev, tc, dh, dc, dg);
     for (k = 0; k < 4 * HIDDEN + HIDDEN; k++) {
         /* k < 4H: a pre-activation; then c_prev (whose gradient is dc) */
@@ -190,7 +192,7 @@ Suite *suite_rnn_cells(void)
     Suite *s = suite_create("rnn_cells");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, cell_sigmoid_and_tanh_match_double_precision_everywhere);
-    tcase_add_test(tc, lstm_cell_forward_matches_a_double_reference);
+    tcase_add_test(tc, lstm_cell_forward_adds_the_bias_and_matches_a_double_reference);
     tcase_add_test(tc, lstm_cell_backward_matches_finite_differences);
     tcase_add_test(tc, gru_cell_forward_matches_a_double_reference);
     suite_add_tcase(s, tc);
