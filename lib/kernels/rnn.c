@@ -27,9 +27,10 @@ BGM__HOT void bgm__embedding_backward(const int32_t *ids, int64_t n,
     }
 }
 
-/* 1 / (1 + e^-v) as straight-line arithmetic, so that the LSTM cell loops
- * vectorize (libm's expf would keep them scalar): within 4 ulp; NaN stays
- * NaN. */
+/* 1 / (1 + e^-v) as straight-line arithmetic, so that the cell loops
+ * vectorize (libm's expf kept them scalar, 22 % of an LSTM training step):
+ * within 3e-7 relative of double precision for every float from -87 up
+ * (below, about 1e-38 instead of 0); NaN stays NaN. */
 BGM__INLINE float cell_sigmoid(float v)
 {
     float s = 1.0f / (1.0f + bgm__fast_exp(-v));
@@ -38,7 +39,8 @@ BGM__INLINE float cell_sigmoid(float v)
 
 /* tanh likewise: (1 - e) / (1 + e), e = e^-2|v|, where that does not
  * cancel, and its Taylor series to v^11 below |v| = 1/4 (the next term is
- * below 2e-10 relative there). NaN stays NaN (it takes the series). */
+ * below 2e-10 relative there); within 3e-7 relative everywhere. NaN stays
+ * NaN (it takes the series). */
 BGM__INLINE float cell_tanh(float v)
 {
     float a = __builtin_fabsf(v), a2 = a * a, e = bgm__fast_exp(-2.0f * a);

@@ -53,8 +53,8 @@ START_TEST(cell_sigmoid_and_tanh_match_double_precision_everywhere)
                 worst_t = et;
         }
     }
-    ck_assert_msg(worst_s < 2e-6, "sigmoid relative error %g", worst_s);
-    ck_assert_msg(worst_t < 2e-6, "tanh relative error %g", worst_t);
+    ck_assert_msg(worst_s < 5e-7, "sigmoid relative error %g", worst_s);
+    ck_assert_msg(worst_t < 5e-7, "tanh relative error %g", worst_t);
     ck_assert_float_eq(bgm__rnn_tanh(0.0f), 0.0f);
     ck_assert_float_eq(bgm__rnn_tanh(INFINITY), 1.0f);
     ck_assert_float_eq(bgm__rnn_tanh(-INFINITY), -1.0f);
