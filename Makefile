@@ -186,8 +186,18 @@ check-readme: lib
 check-python: lib
 	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"
 
+# The C suite runs on the CPU's own kernel path, then once more on each
+# narrower path it has (BIGMODEL_ISA, see lib/kernels/isa.h), so AVX2 and
+# generic code is tested on an AVX-512 machine too.
+CHECK_ISA_PATHS ?= $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo avx2 generic || \
+                     (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo generic))
+
 check-c: $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	@$(BUILD)/test/runner
+	@for isa in $(CHECK_ISA_PATHS); do \
+	    echo "C suite on the $$isa path (BIGMODEL_ISA=$$isa):"; \
+	    BIGMODEL_ISA=$$isa CK_VERBOSITY=minimal $(BUILD)/test/runner || exit 1; \
+	done
 	@$(BUILD)/test/internal_runner
 
 # valgrind runs one thread at a time, so memcheck runs its programs side by
@@ -294,7 +304,7 @@ help:
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (ASan)"
-	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
+	@echo "make bench      roofline, then speed and RSS against PyTorch in pairs (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
 	@echo "make fuzz-long  fuzz every file parser for FUZZ_RUNS executions (1,000,000)"
 	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"

@@ -107,6 +107,7 @@ static const mu_rule mu_rules[] = {
     {"bgm_get_num_threads", MU_ANY_NUMBER, 0},   /* >= 1, checked below */
     {"bgm_version_number", 0, BGM_VERSION_NUMBER},
     {"bgm_version_string", MU_OK_ALL, 0},
+    {"bgm_kernel_isa", MU_OK_ALL, 0},
     {"bgm_status_string", MU_OK_ALL, 0},
     {"bgm_last_error", MU_OK_ALL, 0},
     {"bgm_metric_name", MU_OK_ALL, 0}, /* a name for any kind, "unknown" too */

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "core/threads.h"
+#include "isa.h"
 #include "simd.h"
 
 /* Parameters per thread below which one thread updates them all (an Adam
@@ -121,10 +122,10 @@ static void adam_range(void *ctx, int64_t begin, int64_t end)
     const float *g = j->g + begin;
     int64_t n = end - begin, i = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f"))
+    if (bgm__isa() == BGM__ISA_AVX512)
         i = adam_avx512(p, g, m, v, n, j->step_size, j->beta1, j->omb1, j->beta2, j->omb2,
                         j->bc2_sqrt, j->eps);
-    else if (__builtin_cpu_supports("avx"))
+    else if (bgm__isa() == BGM__ISA_AVX2)
         i = adam_avx(p, g, m, v, n, j->step_size, j->beta1, j->omb1, j->beta2, j->omb2,
                      j->bc2_sqrt, j->eps);
 #endif

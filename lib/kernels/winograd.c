@@ -18,11 +18,17 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "isa.h"
 #include "simd.h"
 
 /* Images are transformed together until their tiles make this many rows
  * of the 16 products (a few 12-row tiles of the AVX-512 kernels). */
 #define WINO_GROUP_ROWS 96
+
+int bgm__winograd_available(void)
+{
+    return bgm__isa() == BGM__ISA_AVX512 && bgm__gemm_own_available();
+}
 
 int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m)
 {

@@ -9,8 +9,12 @@
 #ifndef BGM_KERNELS_WINOGRAD_H
 #define BGM_KERNELS_WINOGRAD_H
 
-#include "gemm_avx512.h"
+#include "gemm_own.h"
 #include "im2col.h"
+
+/* Whether the transforms run on this path: AVX-512 (isa.h) with the own
+ * SGEMM kernels in use for the products. */
+int bgm__winograd_available(void);
 
 /* Floats of the transformed kernel of F(m x m, 3x3), m 2 or 4:
  * (m + 2)^2 * c * f. */
