@@ -70,6 +70,30 @@ WT_TARGET WT_INLINE void wt_store_output(wt_vec o, float *out, const float *res,
     WT_STORE(out, k, full, o);
 }
 
+/* The m x m outputs y of a tile through the epilogue, those in rows < nr
+ * and columns < nc of it (bgm__winograd_path.output2 and output4). */
+WT_TARGET WT_INLINE void wt_store_tile(const wt_vec *y, int m, int64_t fo, wt_mask k, int full,
+                                       int nr, int nc, float *const *out,
+                                       const float *const *res, const float *bias, int relu)
+{
+    int i;
+#pragma GCC unroll 4
+    for (i = 0; i < m * m; i++)
+        if (i / m < nr && i % m < nc)
+            wt_store_output(y[i], out[i] + fo, res ? res[i] + fo : NULL,
+                            bias ? bias + fo : NULL, relu, k, full);
+}
+
+/* The table's output transform name: at_fn over the vectors of f filters. */
+#define WT_OUTPUT_FN(name, at_fn)                                                      \
+    WT_TARGET static void name(const float *m, int64_t ms, int64_t f, int nr, int nc,  \
+                               float *const *out, const float *const *res,             \
+                               const float *bias, int relu)                            \
+    {                                                                                  \
+        WT_EACH_VECTOR(f, fo, k, full,                                                 \
+                       at_fn(m, ms, fo, k, full, nr, nc, out, res, bias, relu));       \
+    }
+
 /* ---- F(2x2, 3x3) ---- */
 
 /* v[e * vs + ch] = (B^T d B)[e] for the 4x4 block d whose element (i, j)
@@ -127,19 +151,10 @@ WT_TARGET WT_INLINE void wt_output2_at(const float *m, int64_t ms, int64_t fo, w
         y[2 * i] = WT_ADD(WT_ADD(r[0], r[1]), r[2]);
         y[2 * i + 1] = WT_SUB(WT_SUB(r[1], r[2]), r[3]);
     }
-#pragma GCC unroll 4
-    for (i = 0; i < 4; i++)
-        if (i / 2 < nr && i % 2 < nc)
-            wt_store_output(y[i], out[i] + fo, res ? res[i] + fo : NULL,
-                            bias ? bias + fo : NULL, relu, k, full);
+    wt_store_tile(y, 2, fo, k, full, nr, nc, out, res, bias, relu);
 }
 
-WT_TARGET static void wt_output2(const float *m, int64_t ms, int64_t f, int nr, int nc,
-                                 float *const *out, const float *const *res, const float *bias,
-                                 int relu)
-{
-    WT_EACH_VECTOR(f, fo, k, full, wt_output2_at(m, ms, fo, k, full, nr, nc, out, res, bias, relu));
-}
+WT_OUTPUT_FN(wt_output2, wt_output2_at)
 
 /* m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output gradient dy of one
  * tile (dy[i] NULL: zero), filters fo.. of one vector. */
@@ -276,18 +291,10 @@ WT_TARGET WT_INLINE void wt_output4_at(const float *m, int64_t ms, int64_t fo, w
         wt_at6(q + i, 6, t + i, 6);
     for (i = 0; i < 4; i++) /* y = t A, row i */
         wt_at6(t + 6 * i, 1, y + 4 * i, 1);
-    for (i = 0; i < 16; i++)
-        if (i / 4 < nr && i % 4 < nc)
-            wt_store_output(y[i], out[i] + fo, res ? res[i] + fo : NULL,
-                            bias ? bias + fo : NULL, relu, k, full);
+    wt_store_tile(y, 4, fo, k, full, nr, nc, out, res, bias, relu);
 }
 
-WT_TARGET static void wt_output4(const float *m, int64_t ms, int64_t f, int nr, int nc,
-                                 float *const *out, const float *const *res, const float *bias,
-                                 int relu)
-{
-    WT_EACH_VECTOR(f, fo, k, full, wt_output4_at(m, ms, fo, k, full, nr, nc, out, res, bias, relu));
-}
+WT_OUTPUT_FN(wt_output4, wt_output4_at)
 
 /* o[0..6) = G x[0..3), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
  * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
@@ -331,3 +338,4 @@ const bgm__winograd_path WT_PATH = {wt_input2, wt_output2, wt_grad2, wt_kernel2,
 
 #undef WT_INLINE
 #undef WT_EACH_VECTOR
+#undef WT_OUTPUT_FN

@@ -95,6 +95,18 @@ static void assert_close(const char *what, const char *name, int64_t count, int6
                   (long long)count, (long long)at, got, want);
 }
 
+/* Nothing written past the first valid floats of each of the rows of x
+ * (stride st): they still hold SENTINEL. */
+static void assert_untouched(const float *x, int64_t rows, int64_t st, int64_t valid,
+                             const char *what, const char *name)
+{
+    int64_t r, j;
+    for (r = 0; r < rows; r++)
+        for (j = valid; j < st; j++)
+            ck_assert_msg(x[r * st + j] == SENTINEL, "%s on %s wrote past %lld channels", what,
+                          name, (long long)valid);
+}
+
 /* The rows x stride result of a path: the first path's kept in *first
  * (the caller frees it), the others compared with it bit for bit. */
 static void same_bits(float **first, float *got, int64_t n, const char *what,
@@ -118,30 +130,26 @@ static void check_input(const path *p, int side, int64_t c, float **first)
     const double *bt = side == 4 ? bt2 : bt4;
     float *img = values(e_n * st, 11 + (uint64_t)c, st, c), *v = values(e_n * st, 0, 1, 0);
     const float *src[36];
-    double d[36], want[36], mag[36];
+    double d[36] = {0}, want[36], mag[36];
     int64_t e, ch;
     for (e = 0; e < e_n; e++) /* rows out of order, as tiles pick them */
         src[e] = img + ((e * 7) % e_n) * st;
     (side == 4 ? p->ops->input2 : p->ops->input4)(src, c, v, st);
-    for (ch = 0; ch < st; ch++) {
-        if (ch < c) {
-            for (e = 0; e < e_n; e++)
-                d[e] = src[e][ch];
-            sandwich(bt, side, side, d, want, mag);
-        }
-        for (e = 0; e < e_n; e++) {
-            if (ch >= c)
-                ck_assert_msg(v[e * st + ch] == SENTINEL, "input on %s wrote past c", p->name);
-            else
-                assert_close("input", p->name, c, e * st + ch, v[e * st + ch], want[e],
-                             mag[e]);
-        }
+    for (ch = 0; ch < c; ch++) {
+        for (e = 0; e < e_n; e++)
+            d[e] = src[e][ch];
+        sandwich(bt, side, side, d, want, mag);
+        for (e = 0; e < e_n; e++)
+            assert_close("input", p->name, c, e * st + ch, v[e * st + ch], want[e], mag[e]);
     }
+    assert_untouched(v, e_n, st, c, "input", p->name);
     free(img);
     same_bits(first, v, e_n * st, "input", p->name, c);
 }
 
-START_TEST(input_transforms_agree_on_every_path)
+/* check(path, side, count, &first) for both tile sizes and every count,
+ * on every path with that size, the paths' bits compared. */
+static void on_every_path(void (*check)(const path *, int, int64_t, float **))
 {
     path ps[2];
     int np = present_paths(ps), i, k, side;
@@ -150,9 +158,14 @@ START_TEST(input_transforms_agree_on_every_path)
             float *first = NULL;
             for (i = 0; i < np; i++)
                 if (side == 4 || ps[i].ops->input4)
-                    check_input(&ps[i], side, counts[k], &first);
+                    check(&ps[i], side, counts[k], &first);
             free(first);
         }
+}
+
+START_TEST(input_transforms_agree_on_every_path)
+{
+    on_every_path(check_input);
 }
 END_TEST
 
@@ -180,19 +193,17 @@ static void check_output(const path *p, int mo, int64_t f, int nr, int nc, int e
     }
     (mo == 2 ? p->ops->output2 : p->ops->output4)(m, st, f, nr, nc, out, ep ? resp : NULL,
                                                   ep ? bias : NULL, ep);
-    for (fo = 0; fo < st; fo++) {
+    for (fo = 0; fo < f; fo++) {
         int e;
-        if (fo < f) {
-            for (e = 0; e < e_n; e++)
-                q[e] = m[e * st + fo];
-            sandwich(at, mo, side, q, want, mag);
-        }
+        for (e = 0; e < e_n; e++)
+            q[e] = m[e * st + fo];
+        sandwich(at, mo, side, q, want, mag);
         for (o = 0; o < mo * mo; o++) {
             const float got = y[o * st + fo];
             double w = want[o];
-            if (fo >= f || o / mo >= nr || o % mo >= nc) {
+            if (o / mo >= nr || o % mo >= nc) {
                 ck_assert_msg(got == y0[o * st + fo], "output on %s, f %lld: (%lld, %lld) "
-                              "of a %d x %d tile written", p->name, (long long)f,
+                              "outside a %d x %d tile written", p->name, (long long)f,
                               (long long)(o / mo), (long long)(o % mo), nr, nc);
                 continue;
             }
@@ -203,6 +214,7 @@ static void check_output(const path *p, int mo, int64_t f, int nr, int nc, int e
             assert_close("output", p->name, f, o * st + fo, got, w, mag[o] + 4.0 * ep);
         }
     }
+    assert_untouched(y, mo * mo, st, f, "output", p->name);
     free(m);
     free(y0);
     free(res);
@@ -241,19 +253,14 @@ static void check_grad(const path *p, int64_t f, int which, float **first)
     for (e = 0; e < 4; e++)
         dyp[e] = which >> e & 1 ? dy + e * st : NULL;
     p->ops->grad2(dyp, f, m, st);
-    for (fo = 0; fo < st; fo++) {
-        if (fo < f) {
-            for (e = 0; e < 4; e++)
-                d[e] = dyp[e] ? dyp[e][fo] : 0.0;
-            sandwich(a2, 4, 2, d, want, mag);
-        }
-        for (e = 0; e < 16; e++) {
-            if (fo >= f)
-                ck_assert_msg(m[e * st + fo] == SENTINEL, "grad on %s wrote past f", p->name);
-            else
-                assert_close("grad", p->name, f, e * st + fo, m[e * st + fo], want[e], mag[e]);
-        }
+    for (fo = 0; fo < f; fo++) {
+        for (e = 0; e < 4; e++)
+            d[e] = dyp[e] ? dyp[e][fo] : 0.0;
+        sandwich(a2, 4, 2, d, want, mag);
+        for (e = 0; e < 16; e++)
+            assert_close("grad", p->name, f, e * st + fo, m[e * st + fo], want[e], mag[e]);
     }
+    assert_untouched(m, 16, st, f, "grad", p->name);
     free(dy);
     same_bits(first, m, 16 * st, "grad", p->name, f);
 }
@@ -272,11 +279,11 @@ START_TEST(gradient_transforms_agree_on_every_path)
 }
 END_TEST
 
-/* The kernel transform of F(side - 2 x side - 2, 3x3) of a (3, 3, c, f)
- * kernel: u (side^2, c, f), and nothing written after it. */
-static void check_kernel(const path *p, int side, int64_t c, int64_t f, float **first)
+/* The kernel transform of F(side - 2 x side - 2, 3x3) of a (3, 3, c, 3)
+ * kernel: u (side^2, c, 3), and nothing written after it. */
+static void check_kernel(const path *p, int side, int64_t c, float **first)
 {
-    const int64_t cf = c * f, e_n = side * side;
+    const int64_t f = 3, cf = c * f, e_n = side * side;
     const double *g = side == 4 ? g2 : g4;
     float *w = values(9 * cf, 41 + (uint64_t)cf, 9 * cf, 9 * cf);
     float *u = values(e_n * cf + PAD, 0, 1, 0);
@@ -299,16 +306,7 @@ static void check_kernel(const path *p, int side, int64_t c, int64_t f, float **
 
 START_TEST(kernel_transforms_agree_on_every_path)
 {
-    path ps[2];
-    int np = present_paths(ps), i, k, side;
-    for (side = 4; side <= 6; side += 2)
-        for (k = 0; k < NCOUNTS; k++) {
-            float *first = NULL;
-            for (i = 0; i < np; i++)
-                if (side == 4 || ps[i].ops->kernel4)
-                    check_kernel(&ps[i], side, counts[k], 3, &first);
-            free(first);
-        }
+    on_every_path(check_kernel);
 }
 END_TEST
 
