@@ -294,7 +294,7 @@ help:
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (ASan)"
-	@echo "make bench      throughput, latency and RSS against PyTorch (not a test)"
+	@echo "make bench      roofline, then speed and RSS against PyTorch in pairs (not a test)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
 	@echo "make fuzz-long  fuzz every file parser for FUZZ_RUNS executions (1,000,000)"
 	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"

@@ -1,5 +1,6 @@
-/* Inference fusion (lib/model/fusion.c): predict runs Conv-BN-ReLU and
- * Conv-BN-Add-ReLU as one convolution with BatchNorm folded in. Each model
+/* Inference fusion (lib/model/fusion.c): predict runs Conv-BN-ReLU,
+ * Conv-BN-Add-ReLU and Conv-...-Pool as one convolution with BatchNorm
+ * folded in (test/internal/test_fusion_plan.c checks what fuses). Each model
  * here is checked against bgm_model_forward in inference mode, which runs
  * every layer on its own (never fused), and against predict with
  * BIGMODEL_FUSION=0. BatchNorm statistics and biases are random, so a fold
@@ -222,6 +223,59 @@ END_TEST
  * that overhang the output), SAME and VALID padding, channel and filter
  * counts that are not multiples of a vector (16), with bias, BatchNorm,
  * residual, ReLU. */
+static bgm_layer *pooling(int max, int64_t size, int64_t stride, bgm_padding pad)
+{
+    bgm_layer *l = max ? bgm_layer_max_pool2d(size) : bgm_layer_avg_pool2d(size);
+    BGM_ASSERT_OK(bgm_layer_set_strides(l, stride, stride));
+    BGM_ASSERT_OK(bgm_layer_set_padding(l, pad));
+    return l;
+}
+
+/* Conv -> pool runs as one convolution whose output is pooled a few images
+ * at a time from a buffer: the seed CNN's chain (conv with its own ReLU ->
+ * MaxPool 2, VALID; the second convolution on the Winograd path; 32x32
+ * images of 64 filters fill the buffer one image at a time), conv -> BN ->
+ * ReLU -> overlapping MaxPool 3 stride 2 SAME, conv -> AvgPool 2 SAME on odd
+ * sizes, and a batch that leaves a partial pass. */
+START_TEST(conv_pool_fuses_max_and_average)
+{
+    static const int64_t seed_img[4] = {5, 32, 32, 3}, odd_img[4] = {7, 11, 9, 5};
+    bgm_graph *g = NULL;
+    bgm_node *in, *a;
+    bgm_model *m;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, seed_img + 1, 3, "x");
+    a = call1(pooling(1, 2, 2, BGM_PADDING_VALID), call1(conv(64, 3, 1, 1, BGM_ACT_RELU), in));
+    a = call1(pooling(1, 2, 2, BGM_PADDING_VALID), call1(conv(32, 3, 1, 1, BGM_ACT_RELU), a));
+    m = model_of(g, in, a);
+    check_model(m, seed_img, 4, 1e-5);
+    bgm_model_free(m);
+
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, odd_img + 1, 3, "x");
+    a = relu(call1(bgm_layer_batch_norm(), call1(conv(18, 3, 1, 0, BGM_ACT_LINEAR), in)));
+    a = call1(pooling(1, 3, 2, BGM_PADDING_SAME), a);
+    a = call1(pooling(0, 2, 2, BGM_PADDING_SAME), call1(conv(17, 3, 1, 1, BGM_ACT_LINEAR), a));
+    m = model_of(g, in, a);
+    check_model(m, odd_img, 4, 1e-5);
+    bgm_model_free(m);
+}
+END_TEST
+
+/* A pooling whose input another layer reads too, or that is a model
+ * output's input, must not fuse: the convolution's output must exist. */
+START_TEST(no_pool_fusion_past_a_value_with_other_readers)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in = img_input(&g), *c, *p, *q;
+    c = call1(conv(6, 3, 1, 1, BGM_ACT_RELU), in);
+    p = call1(pooling(1, 2, 1, BGM_PADDING_SAME), c);
+    q = add2(p, c); /* c read by the pooling and the Add */
+    q = call1(pooling(0, 3, 1, BGM_PADDING_SAME), call1(conv(6, 3, 1, 1, BGM_ACT_LINEAR), q));
+    check_graph(g, in, q);
+}
+END_TEST
+
 START_TEST(winograd_matches_the_direct_convolution)
 {
     static const int64_t sizes[][4] = {{2, 7, 7, 16},  {2, 9, 6, 17},   {1, 5, 11, 32},
@@ -390,6 +444,8 @@ Suite *suite_model_fusion(void)
     tcase_add_test(tc, conv_bn_add_relu_both_orders);
     tcase_add_test(tc, no_fusion_past_a_value_with_other_readers);
     tcase_add_test(tc, bn_output_is_a_model_output);
+    tcase_add_test(tc, conv_pool_fuses_max_and_average);
+    tcase_add_test(tc, no_pool_fusion_past_a_value_with_other_readers);
     tcase_add_test(tc, winograd_matches_the_direct_convolution);
     tcase_add_loop_test(tc, winograd_training_gradients_match_finite_differences, 0, 2);
     tcase_add_test(tc, resnet_fashion_predict_matches_the_layers);

@@ -35,6 +35,7 @@
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_own.h"
+#include "kernels/pool.h"
 #include "kernels/winograd.h"
 #include "kernels/zero_pad.h"
 #include "ops_fused.h"
@@ -52,6 +53,9 @@
 #define WINO_MIN_F 16
 /* F(4x4, 3x3) only for batches of this many output pixels or more. */
 #define WINO4_MIN_OUTPUTS 1024
+/* A fused pooling reads the convolution's output from a buffer of about
+ * this size per thread (a few images), pooled while in cache. */
+#define CONV_POOL_BYTES ((int64_t)256 << 10)
 
 typedef struct conv_plan {
     bgm__window g;
@@ -89,6 +93,14 @@ typedef struct conv_plan {
     int64_t wino_group; /* images per group (bgm__winograd_group) */
     int wino4;          /* inference: F(4x4, 3x3) instead (no backward) */
     bgm__window gwin;
+    /* inference with a pooling fused (bgm__conv2d_infer): the pooling's
+     * window over the convolution's output, images per pass, and per slot
+     * a buffer of that many images of convolution output, pooled while in
+     * cache; the full-size output never exists */
+    const bgm__pool_spec *pool;
+    bgm__window pwin;
+    int64_t pool_images;
+    float *ybuf;
 } conv_plan;
 
 typedef struct conv_job {
@@ -160,12 +172,13 @@ static int64_t wino_group_count(const conv_plan *p, int64_t i0, int64_t end)
     return end - i0 < n ? end - i0 : n;
 }
 
-/* Winograd forward of images [begin, end), a group at a time. */
-static void winograd_range(const conv_job *j, int64_t begin, int64_t end)
+/* Winograd forward of images [begin, end), a group at a time, in slot's
+ * workspace. */
+static void winograd_range(const conv_job *j, int64_t slot, int64_t begin, int64_t end)
 {
     const conv_plan *p = j->p;
     const int64_t out = p->pix * p->f;
-    float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
+    float *ws = j->wws + slot * p->wino_ws_floats;
     int64_t i, n;
     for (i = begin; i < end; i += n) {
         bgm__gemm_epilogue ep = {j->bias, j->res ? j->res + i * out : NULL, p->f, j->relu};
@@ -200,14 +213,14 @@ static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
     }
 }
 
-static void forward_range(void *ctx, int64_t begin, int64_t end)
+/* The forward pass of images [begin, end) of j in slot's buffers. */
+static void forward_images(const conv_job *j, int64_t slot, int64_t begin, int64_t end)
 {
-    const conv_job *j = ctx;
     const conv_plan *p = j->p;
-    float *col = slot_col(p, begin / p->piece);
+    float *col = slot_col(p, slot);
     int64_t i0;
     if (j->wino) {
-        winograd_range(j, begin, end);
+        winograd_range(j, slot, begin, end);
         return;
     }
     for (i0 = begin; i0 < end; i0 += p->chunk) {
@@ -232,6 +245,39 @@ static void forward_range(void *ctx, int64_t begin, int64_t end)
         if (!done && e)
             bgm__bias_epilogue_rows(y, ep.bias, ep.res, ep.relu, rows, p->f);
     }
+}
+
+/* With a fused pooling: a few images at a time into the slot's buffer,
+ * then pooled from there into j->y. */
+static void forward_pooled(const conv_job *j, int64_t slot, int64_t begin, int64_t end)
+{
+    const conv_plan *p = j->p;
+    const int64_t out = p->pix * p->f, pooled = p->pwin.oh * p->pwin.ow * p->f;
+    float *buf = p->ybuf + slot * p->pool_images * out;
+    int64_t i0, i;
+    for (i0 = begin; i0 < end; i0 += p->pool_images) {
+        const int64_t count = end - i0 < p->pool_images ? end - i0 : p->pool_images;
+        conv_job part = *j;
+        part.x = j->x + i0 * image_in(p);
+        part.res = j->res ? j->res + i0 * out : NULL;
+        part.y = buf;
+        forward_images(&part, slot, 0, count);
+        for (i = 0; i < count; i++) {
+            if (p->pool->max)
+                bgm__max_pool(&p->pwin, buf + i * out, j->y + (i0 + i) * pooled, NULL);
+            else
+                bgm__avg_pool(&p->pwin, buf + i * out, j->y + (i0 + i) * pooled);
+        }
+    }
+}
+
+static void forward_range(void *ctx, int64_t begin, int64_t end)
+{
+    const conv_job *j = ctx;
+    if (j->p->pool)
+        forward_pooled(j, begin / j->p->piece, begin, end);
+    else
+        forward_images(j, begin / j->p->piece, begin, end);
 }
 
 /* Winograd: j's scratch memory (see conv_job) for the forward pass or,
@@ -620,6 +666,9 @@ static size_t conv_carve(conv_plan *p, char *base, int backward)
         p->rtab = carve(base, &at, &ok, p->chunk * p->pix, sizeof(int64_t));
         p->ktab = carve(base, &at, &ok, p->k, sizeof(int64_t));
     }
+    p->ybuf = p->pool ? carve(base, &at, &ok, product3(p->slots, p->pool_images, p->pix * p->f),
+                              sizeof(float))
+                      : NULL;
     if (!backward)
         return ok ? at : 0;
     p->partial = carve(base, &at, &ok, product3(p->slots - 1, p->k + 1, p->f), sizeof(float));
@@ -661,11 +710,48 @@ static void fill_tables(conv_plan *p)
                 p->ktab_gx[at++] = (y * wg + x) * p->f + ch;
 }
 
-/* bgm_op_conv2d, or with res / relu (never recorded) bgm__conv2d_infer. */
+/* The window of pooling spec over the convolution's output and the images
+ * per pass of the fused pooling (p->pool set). */
+static bgm_status pool_plan(const char *fn, conv_plan *p)
+{
+    const bgm__pool_spec *ps = p->pool;
+    bgm__window *w = &p->pwin;
+    const int same = ps->padding == BGM_PADDING_SAME;
+    if (ps->kh < 1 || ps->kw < 1 || ps->sh < 1 || ps->sw < 1 ||
+        (ps->padding != BGM_PADDING_VALID && ps->padding != BGM_PADDING_SAME))
+        return bgm__fail(BGM_E_INVALID, "%s: bad pooling %dx%d, strides %dx%d, padding %d",
+                         fn, ps->kh, ps->kw, ps->sh, ps->sw, (int)ps->padding);
+    memset(w, 0, sizeof *w);
+    w->n = p->g.n;
+    w->h = p->g.oh;
+    w->w = p->g.ow;
+    w->c = p->f;
+    w->kh = ps->kh;
+    w->kw = ps->kw;
+    w->sh = ps->sh;
+    w->sw = ps->sw;
+    w->oh = bgm__window_out(w->h, w->kh, w->sh, same, &w->pad_top);
+    w->ow = bgm__window_out(w->w, w->kw, w->sw, same, &w->pad_left);
+    if (w->oh < 0 || w->ow < 0)
+        return bgm__fail(BGM_E_SHAPE, "%s: pool %dx%d is larger than the convolution's "
+                         "output %lldx%lld with VALID padding", fn, ps->kh, ps->kw,
+                         (long long)w->h, (long long)w->w);
+    /* enough images to fill a buffer that stays in cache, at most a piece */
+    p->pool_images = CONV_POOL_BYTES / ((p->pix * p->f > 0 ? p->pix * p->f : 1) *
+                                        (int64_t)sizeof(float));
+    if (p->pool_images > p->piece)
+        p->pool_images = p->piece;
+    if (p->pool_images < 1)
+        p->pool_images = 1;
+    return BGM_OK;
+}
+
+/* bgm_op_conv2d, or with res / relu / pool (never recorded)
+ * bgm__conv2d_infer. */
 static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                          const bgm_tensor *kernel, const bgm_tensor *bias, int infer,
-                         const bgm_tensor *res, int relu, int stride_h, int stride_w,
-                         bgm_padding padding)
+                         const bgm_tensor *res, int relu, const bgm__pool_spec *pool,
+                         int stride_h, int stride_w, bgm_padding padding)
 {
     const bgm_tensor *in[3] = {x, kernel, bias};
     int nin = bias ? 3 : 2;
@@ -685,6 +771,12 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
         if (s != BGM_OK)
             return s;
     }
+    plan.pool = pool;
+    if (pool) {
+        s = pool_plan(fn, &plan);
+        if (s != BGM_OK)
+            return s;
+    }
     plan.winograd = winograd_pays(&plan);
     /* unrecorded inference: the cheaper, slightly less precise F(4x4, 3x3),
      * once the batch has enough outputs to pay for its larger kernel
@@ -699,8 +791,8 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
         return bgm__fail(BGM_E_NOMEM, "%s: the workspace of x with this kernel does not "
                          "fit in memory", fn);
     shape[0] = plan.g.n;
-    shape[1] = plan.g.oh;
-    shape[2] = plan.g.ow;
+    shape[1] = pool ? plan.pwin.oh : plan.g.oh;
+    shape[2] = pool ? plan.pwin.ow : plan.g.ow;
     shape[3] = plan.f;
     s = bgm__op_begin(&c, fn, out, tape, &op_conv2d, in, nin, shape, 4, NULL);
     if (s != BGM_OK)
@@ -739,15 +831,15 @@ BGM_API bgm_status bgm_op_conv2d(bgm_tensor **out, bgm_tape *tape, const bgm_ten
                                  const bgm_tensor *kernel, const bgm_tensor *bias,
                                  int stride_h, int stride_w, bgm_padding padding)
 {
-    return conv2d("bgm_op_conv2d", out, tape, x, kernel, bias, 0, NULL, 0, stride_h, stride_w,
-                  padding);
+    return conv2d("bgm_op_conv2d", out, tape, x, kernel, bias, 0, NULL, 0, NULL, stride_h,
+                  stride_w, padding);
 }
 
 bgm_status bgm__conv2d_infer(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                              const bgm_tensor *kernel, const bgm_tensor *bias,
-                             const bgm_tensor *res, int relu, int stride_h, int stride_w,
-                             bgm_padding padding)
+                             const bgm_tensor *res, int relu, const bgm__pool_spec *pool,
+                             int stride_h, int stride_w, bgm_padding padding)
 {
-    return conv2d("bgm__conv2d_infer", out, tape, x, kernel, bias, 1, res, relu, stride_h,
-                  stride_w, padding);
+    return conv2d("bgm__conv2d_infer", out, tape, x, kernel, bias, 1, res, relu, pool,
+                  stride_h, stride_w, padding);
 }

@@ -3,7 +3,7 @@
  * formulation), forward and backward through time.
  *
  * Like the LSTM (ops_lstm.c): one sgemm for the input projections of all
- * steps into the gate buffer (N, T, 3H), one per step for the recurrent
+ * steps into the gate buffer (T, N, 3H), one per step for the recurrent
  * product, the gate math in place. The recurrent product cannot be added
  * into the gate buffer because its n block is scaled by r first: it goes to
  * a per-step buffer, and its n block (h U_n + b_hn) is saved per step for
@@ -19,14 +19,16 @@
 typedef struct gru_state {
     bgm__rnn r;
     int ib, ih0;        /* input indices of bias and h0; -1 when absent */
-    float *gates;       /* (N, T, 3H): input projections, then activations z, r, n */
+    float *gates;       /* (T, N, 3H): input projections, then activations z, r, n */
+    float *xs, *dxs;    /* x in step order (T*N, F); dxs: its gradient */
     float *rec;         /* (N, 3H): recurrent projections of the current step */
     float *rec_n;       /* h U_n + b_hn of each step (N, H) */
     float *hs;          /* states after each step; slot 0 holds h0 */
     float *hm;          /* (N, H): h times the recurrent mask */
-    float *dg;          /* (N, T, 3H) gradient of the input projections */
+    float *dg;          /* (T, N, 3H) gradient of the input projections */
     float *drec;        /* (N, 3H) gradient of the recurrent projections */
     float *dh, *dhm;    /* (N, H) */
+    float *w_hh_t;      /* (3H, H): w_hh transposed, for backward */
 } gru_state;
 
 static int64_t gru_layout(gru_state *st, char *base, float **mask, float **rmask,
@@ -37,6 +39,7 @@ static int64_t gru_layout(gru_state *st, char *base, float **mask, float **rmask
     int64_t nh = r->n * r->h * (int64_t)sizeof(float), all = r->n * r->t;
     int64_t slots = r->recording ? r->t + 1 : 2;
     st->gates = bgm__carve(&cv, all * 3 * r->h * (int64_t)sizeof(float));
+    bgm__rnn_carve_inputs(&cv, r, &st->xs, &st->dxs);
     st->rec = bgm__carve(&cv, 3 * nh);
     st->rec_n = bgm__carve(&cv, (r->recording ? r->t : 1) * nh);
     st->hs = bgm__carve(&cv, slots * nh);
@@ -47,6 +50,7 @@ static int64_t gru_layout(gru_state *st, char *base, float **mask, float **rmask
         st->drec = bgm__carve(&cv, 3 * nh);
         st->dh = bgm__carve(&cv, nh);
         st->dhm = bgm__carve(&cv, nh);
+        st->w_hh_t = bgm__carve(&cv, 3 * r->h * r->h * (int64_t)sizeof(float));
     }
     return cv.used;
 }
@@ -56,6 +60,7 @@ static int64_t gru_layout(gru_state *st, char *base, float **mask, float **rmask
 typedef struct gru_step {
     const gru_state *st;
     int64_t t;
+    float *gates;       /* the step's rows */
     const float *h_prev;
     float *h, *rec_n;
 } gru_step;
@@ -67,7 +72,7 @@ static void gru_rows_forward(void *ctx, int64_t begin, int64_t end)
     int64_t n, h = r->h;
     for (n = begin; n < end; n++) {
         if (bgm__rnn_valid(r, n, p->t))
-            bgm__gru_cell_forward(h, p->st->gates + (n * r->t + p->t) * 3 * h,
+            bgm__gru_cell_forward(h, p->gates + n * 3 * h,
                                   p->st->rec + n * 3 * h, p->h_prev + n * h,
                                   p->rec_n + n * h, p->h + n * h);
         else
@@ -83,12 +88,13 @@ static void gru_forward(gru_state *st, const float *x, const float *w_ih,
     const bgm__rnn *r = &st->r;
     int64_t g3 = 3 * r->h, i, s;
     size_t row = (size_t)g3 * sizeof(float);
-    bgm__rnn_project_inputs(r, x, w_ih, b_i, st->gates);
+    bgm__rnn_project_inputs(r, x, w_ih, b_i, st->xs, st->gates);
     bgm__rnn_init_state(r, st->hs, h0);
     for (s = 0; s < r->t; s++) {
         gru_step p;
         p.st = st;
         p.t = bgm__rnn_time(r, s);
+        p.gates = bgm__rnn_step_rows(r, st->gates, s, g3);
         p.h_prev = bgm__rnn_slot(r, st->hs, s);
         p.h = bgm__rnn_slot(r, st->hs, s + 1);
         p.rec_n = bgm__rnn_step_slot(r, st->rec_n, s);
@@ -99,9 +105,9 @@ static void gru_forward(gru_state *st, const float *x, const float *w_ih,
                 memset(st->rec + i * g3, 0, row);
         }
         if (s > 0 || h0)
-            bgm__rnn_recurrent_product(r, p.h_prev, w_hh, st->hm, st->rec, g3);
+            bgm__rnn_recurrent_product(r, 0, r->n, p.h_prev, w_hh, st->hm, st->rec, g3);
         bgm__rnn_for_samples(r, gru_rows_forward, &p);
-        bgm__rnn_emit(r, s, p.h, out);
+        bgm__rnn_emit(r, s, 0, r->n, p.h, out);
     }
 }
 
@@ -110,7 +116,8 @@ static void gru_forward(gru_state *st, const float *x, const float *w_ih,
 typedef struct gru_back_step {
     const gru_state *st;
     int64_t t;
-    const float *h_prev, *rec_n;
+    const float *gates, *h_prev, *rec_n;
+    float *dg;
 } gru_back_step;
 
 static void gru_rows_backward(void *ctx, int64_t begin, int64_t end)
@@ -121,12 +128,12 @@ static void gru_rows_backward(void *ctx, int64_t begin, int64_t end)
     int64_t n, h = r->h;
     size_t row = (size_t)(3 * h) * sizeof(float);
     for (n = begin; n < end; n++) {
-        int64_t at = (n * r->t + p->t) * 3 * h;
+        int64_t at = n * 3 * h;
         if (bgm__rnn_valid(r, n, p->t)) {
-            bgm__gru_cell_backward(h, st->gates + at, p->rec_n + n * h, p->h_prev + n * h,
-                                   st->dh + n * h, st->dg + at, st->drec + n * 3 * h);
+            bgm__gru_cell_backward(h, p->gates + at, p->rec_n + n * h, p->h_prev + n * h,
+                                   st->dh + n * h, p->dg + at, st->drec + at);
         } else {
-            memset(st->dg + at, 0, row);
+            memset(p->dg + at, 0, row);
             memset(st->drec + n * 3 * h, 0, row);
         }
     }
@@ -137,30 +144,33 @@ static void gru_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const gru_state *st = node->saved;
     const bgm__rnn *r = &st->r;
-    const float *x = node->in[0]->data, *w_ih = node->in[1]->data;
-    const float *w_hh = node->in[2]->data;
+    const float *w_ih = node->in[1]->data, *w_hh = node->in[2]->data;
     float *gw_hh = gin[2], *gb = st->ib >= 0 ? gin[st->ib] : NULL;
     float *gh0 = st->ih0 >= 0 ? gin[st->ih0] : NULL;
     int64_t g3 = 3 * r->h, nh = r->n * r->h, s;
     memset(st->dh, 0, (size_t)nh * sizeof(float));
+    bgm__rnn_transpose(r->h, g3, w_hh, st->w_hh_t);
     for (s = r->t - 1; s >= 0; s--) {
         gru_back_step p;
         int has_prev = s > 0 || st->ih0 >= 0;
         p.st = st;
         p.t = bgm__rnn_time(r, s);
+        p.gates = bgm__rnn_step_rows(r, st->gates, s, g3);
+        p.dg = bgm__rnn_step_rows(r, st->dg, s, g3);
         p.h_prev = bgm__rnn_slot(r, st->hs, s);
         p.rec_n = bgm__rnn_step_slot(r, st->rec_n, s);
-        bgm__rnn_emit_backward(r, s, gout, st->dh);
+        bgm__rnn_emit_backward(r, s, 0, r->n, gout, st->dh);
         bgm__rnn_for_samples(r, gru_rows_backward, &p);
         if (gb)
             bgm__rnn_add_column_sums(r->n, g3, st->drec, g3, gb + g3);
         if (gw_hh && has_prev)
             bgm__rnn_recurrent_weight_backward(r, p.h_prev, st->drec, g3, st->hm, gw_hh);
         if (has_prev && (s > 0 || gh0))
-            bgm__rnn_recurrent_backward(r, st->drec, g3, w_hh, st->dh, st->dhm);
+            bgm__rnn_recurrent_backward(r, 0, r->n, st->drec, g3, st->w_hh_t, st->dh,
+                                        st->dhm);
     }
     bgm__rnn_init_state_backward(r, st->dh, gh0);
-    bgm__rnn_project_inputs_backward(r, x, w_ih, st->dg, gin[0], gin[1], gb);
+    bgm__rnn_project_inputs_backward(r, st->xs, w_ih, st->dg, st->dxs, gin[0], gin[1], gb);
 }
 
 static const bgm__op op_gru = {"gru", gru_backward, 0};

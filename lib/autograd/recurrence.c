@@ -11,6 +11,9 @@
 /* Elements of gate math worth waking another thread for. */
 #define RNN_MIN_CHUNK_ELEMENTS 2048
 
+/* Multiply-adds of whole sequences worth waking another thread for. */
+#define RNN_MIN_SEQUENCE_WORK 1e6
+
 static bgm_status check_float(const char *fn, const char *name, const bgm_tensor *t)
 {
     if (t && t->dtype != BGM_FLOAT32)
@@ -156,6 +159,13 @@ void *bgm__carve(bgm__carver *cv, int64_t bytes)
     return p;
 }
 
+void bgm__rnn_carve_inputs(bgm__carver *cv, const bgm__rnn *r, float **xs, float **dxs)
+{
+    int64_t bytes = r->n * r->t * r->f * (int64_t)sizeof(float);
+    *xs = bgm__carve(cv, bytes);
+    *dxs = r->recording ? bgm__carve(cv, bytes) : NULL;
+}
+
 void bgm__rnn_carve_masks(bgm__carver *cv, const bgm__rnn *r, float **mask, float **rmask,
                           int64_t **first)
 {
@@ -234,24 +244,34 @@ void bgm__rnn_init_state(const bgm__rnn *r, float *state, const float *init)
 }
 
 void bgm__rnn_project_inputs(const bgm__rnn *r, const float *x, const float *w_ih,
-                             const float *bias, float *gates)
+                             const float *bias, float *xs, float *gates)
 {
-    int64_t gh = r->g * r->h, rows = r->n * r->t, i;
+    int64_t gh = r->g * r->h, rows = r->n * r->t, i, n, s;
+    size_t row = (size_t)r->f * sizeof(float);
+    for (s = 0; s < r->t; s++)
+        for (n = 0; n < r->n; n++)
+            memcpy(xs + (s * r->n + n) * r->f, x + (n * r->t + bgm__rnn_time(r, s)) * r->f,
+                   row);
     if (bias)
         for (i = 0; i < rows; i++)
             memcpy(gates + i * gh, bias, (size_t)gh * sizeof(float));
-    bgm__gemm(0, 0, rows, gh, r->f, 1.0f, x, r->f, w_ih, gh, bias ? 1.0f : 0.0f, gates, gh);
+    bgm__gemm(0, 0, rows, gh, r->f, 1.0f, xs, r->f, w_ih, gh, bias ? 1.0f : 0.0f, gates, gh);
 }
 
-void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *x, const float *w_ih,
-                                      const float *dg, float *gx, float *gw_ih,
-                                      float *gbias)
+void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *xs,
+                                      const float *w_ih, const float *dg, float *dxs,
+                                      float *gx, float *gw_ih, float *gbias)
 {
-    int64_t gh = r->g * r->h, rows = r->n * r->t;
-    if (gx)
-        bgm__gemm(0, 1, rows, r->f, gh, 1.0f, dg, gh, w_ih, gh, 1.0f, gx, r->f);
+    int64_t gh = r->g * r->h, rows = r->n * r->t, n, s;
+    if (gx) {
+        bgm__gemm(0, 1, rows, r->f, gh, 1.0f, dg, gh, w_ih, gh, 0.0f, dxs, r->f);
+        for (s = 0; s < r->t; s++)
+            for (n = 0; n < r->n; n++)
+                bgm__rnn_add_row(r->f, dxs + (s * r->n + n) * r->f,
+                                 gx + (n * r->t + bgm__rnn_time(r, s)) * r->f);
+    }
     if (gw_ih)
-        bgm__gemm(1, 0, r->f, gh, rows, 1.0f, x, r->f, dg, gh, 1.0f, gw_ih, gh);
+        bgm__gemm(1, 0, r->f, gh, rows, 1.0f, xs, r->f, dg, gh, 1.0f, gw_ih, gh);
     if (gbias)
         bgm__rnn_add_column_sums(rows, gh, dg, gh, gbias);
 }
@@ -272,11 +292,12 @@ static int64_t out_offset(const bgm__rnn *r, int64_t s, int64_t n)
     return s == r->t - 1 ? n * r->h : -1;
 }
 
-void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out)
+void bgm__rnn_emit(const bgm__rnn *r, int64_t s, int64_t begin, int64_t end,
+                   const float *state, float *out)
 {
     size_t row = (size_t)r->h * sizeof(float);
     int64_t n;
-    for (n = 0; n < r->n; n++) {
+    for (n = begin; n < end; n++) {
         int64_t at = out_offset(r, s, n);
         if (at < 0)
             return;
@@ -288,35 +309,37 @@ void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out)
     }
 }
 
-void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, const float *gout, float *dh)
+void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, int64_t begin, int64_t end,
+                            const float *gout, float *dh)
 {
-    int64_t n, j;
-    for (n = 0; n < r->n; n++) {
+    int64_t n;
+    for (n = begin; n < end; n++) {
         int64_t at = out_offset(r, s, n);
-        float *d = dh + n * r->h;
         if (at < 0)
             return;
-        if (s < r->first[n])
-            continue;
-        for (j = 0; j < r->h; j++)
-            d[j] += gout[at + j];
+        if (s >= r->first[n])
+            bgm__rnn_add_row(r->h, gout + at, dh + n * r->h);
     }
 }
 
-const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *hm)
+const float *bgm__rnn_recurrent_input(const bgm__rnn *r, int64_t begin, int64_t end,
+                                      const float *h, float *hm)
 {
     if (!r->rmask)
-        return h;
-    bgm__rnn_mul(r->n * r->h, h, r->rmask, hm);
-    return hm;
+        return h + begin * r->h;
+    bgm__rnn_mul((end - begin) * r->h, h + begin * r->h, r->rmask + begin * r->h,
+                 hm + begin * r->h);
+    return hm + begin * r->h;
 }
 
-void bgm__rnn_recurrent_product(const bgm__rnn *r, const float *h_prev, const float *w_hh,
-                                float *hm, float *dst, int64_t ld)
+void bgm__rnn_recurrent_product(const bgm__rnn *r, int64_t begin, int64_t end,
+                                const float *h_prev, const float *w_hh, float *hm,
+                                float *dst, int64_t ld)
 {
     int64_t gh = r->g * r->h;
-    const float *a = bgm__rnn_recurrent_input(r, h_prev, hm);
-    bgm__gemm(0, 0, r->n, gh, r->h, 1.0f, a, r->h, w_hh, gh, 1.0f, dst, ld);
+    const float *a = bgm__rnn_recurrent_input(r, begin, end, h_prev, hm);
+    bgm__gemm(0, 0, end - begin, gh, r->h, 1.0f, a, r->h, w_hh, gh, 1.0f, dst + begin * ld,
+              ld);
 }
 
 void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
@@ -324,23 +347,35 @@ void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
                                         float *gw_hh)
 {
     int64_t gh = r->g * r->h;
-    const float *a = bgm__rnn_recurrent_input(r, h_prev, hm);
+    const float *a = bgm__rnn_recurrent_input(r, 0, r->n, h_prev, hm);
     bgm__gemm(1, 0, r->h, gh, r->n, 1.0f, a, r->h, dg, ldg, 1.0f, gw_hh, gh);
 }
 
-void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,
-                                 const float *w_hh, float *dh, float *dhm)
+void bgm__rnn_recurrent_backward(const bgm__rnn *r, int64_t begin, int64_t end,
+                                 const float *dg, int64_t ldg, const float *w_hh_t,
+                                 float *dh, float *dhm)
 {
-    int64_t gh = r->g * r->h;
+    int64_t gh = r->g * r->h, rows = end - begin, at = begin * r->h;
+    dg += begin * ldg;
     if (!r->rmask) {
-        bgm__gemm(0, 1, r->n, r->h, gh, 1.0f, dg, ldg, w_hh, gh, 1.0f, dh, r->h);
+        bgm__gemm(0, 0, rows, r->h, gh, 1.0f, dg, ldg, w_hh_t, r->h, 1.0f, dh + at, r->h);
         return;
     }
-    bgm__gemm(0, 1, r->n, r->h, gh, 1.0f, dg, ldg, w_hh, gh, 0.0f, dhm, r->h);
-    bgm__rnn_mul_add(r->n * r->h, dhm, r->rmask, dh);
+    bgm__gemm(0, 0, rows, r->h, gh, 1.0f, dg, ldg, w_hh_t, r->h, 0.0f, dhm + at, r->h);
+    bgm__rnn_mul_add(rows * r->h, dhm + at, r->rmask + at, dh + at);
 }
 
 void bgm__rnn_for_samples(const bgm__rnn *r, bgm__range_fn fn, void *ctx)
 {
     bgm__parallel_for(r->n, (RNN_MIN_CHUNK_ELEMENTS + r->h - 1) / r->h, fn, ctx);
+}
+
+void bgm__rnn_for_sequences(const bgm__rnn *r, bgm__range_fn fn, void *ctx)
+{
+    /* multiply-adds of one sample's sequence: the recurrent product and
+     * about 8 per unit for the gate math */
+    double work = (double)r->t * (double)(r->g * r->h) * (double)(r->h + 8);
+    int64_t threads = bgm__pool_threads(), chunk = (r->n + threads - 1) / threads;
+    int64_t least = (int64_t)(RNN_MIN_SEQUENCE_WORK / work) + 1;
+    bgm__parallel_for(r->n, chunk > least ? chunk : least, fn, ctx);
 }

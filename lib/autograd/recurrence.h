@@ -4,11 +4,12 @@
  * recurrent product's backward, and memory for a call.
  *
  * Step s is the s-th step processed; its time index is s, or T - 1 - s when
- * reversed. Gate buffers are batch-major (N, T, G*H) like x, so the input
- * products of all steps are single sgemms; the gates of step s are rows
- * (n*T + t) of it, a matrix of leading dimension T*G*H. States are kept by
- * step, (N, H) each: every step's when recording (backward needs them), else
- * two alternating slots.
+ * reversed. Gate buffers are step-major (T, N, G*H): the gates of step s are
+ * the N contiguous rows from s*N. x is copied in the same order (xs, T*N
+ * rows of F), so the input products of all steps are single sgemms, and
+ * the gradients of all steps line up with the states kept step by step:
+ * dw_hh is one sgemm too. States are kept by step, (N, H) each: every
+ * step's when recording (backward needs them), else two alternating slots.
  *
  * A node's inputs are x, w_ih, w_hh, then bias, h0 and c0 where present.
  */
@@ -61,6 +62,10 @@ typedef struct bgm__carver {
 
 void *bgm__carve(bgm__carver *cv, int64_t bytes);
 
+/* Carves xs (T*N, F) and, when recording, dxs (T*N, F) for dx in step
+ * order. */
+void bgm__rnn_carve_inputs(bgm__carver *cv, const bgm__rnn *r, float **xs, float **dxs);
+
 /* Carves the room bgm__rnn_init_masks copies the masks into. */
 void bgm__rnn_carve_masks(bgm__carver *cv, const bgm__rnn *r, float **mask, float **rmask,
                           int64_t **first);
@@ -109,6 +114,13 @@ static inline float *bgm__rnn_step_slot(const bgm__rnn *r, float *base, int64_t 
     return base + (r->recording ? s : 0) * r->n * r->h;
 }
 
+/* Rows of step s in a step-major buffer of width floats per sample. */
+static inline float *bgm__rnn_step_rows(const bgm__rnn *r, float *base, int64_t s,
+                                        int64_t width)
+{
+    return base + s * r->n * width;
+}
+
 /* 1 when sample n is processed at time t (not padding). */
 static inline int bgm__rnn_valid(const bgm__rnn *r, int64_t n, int64_t t)
 {
@@ -118,32 +130,43 @@ static inline int bgm__rnn_valid(const bgm__rnn *r, int64_t n, int64_t t)
 /* The initial state (N, H): a copy of init, or zeros when init is NULL. */
 void bgm__rnn_init_state(const bgm__rnn *r, float *state, const float *init);
 
-/* gates (N*T, G*H) = x @ w_ih + bias (bias (G*H) or NULL). */
+/* Copies x (N, T, F) into xs in step order, then gates (T*N, G*H) = xs @
+ * w_ih + bias (bias (G*H) or NULL). */
 void bgm__rnn_project_inputs(const bgm__rnn *r, const float *x, const float *w_ih,
-                             const float *bias, float *gates);
+                             const float *bias, float *xs, float *gates);
 
-/* Adds the gradients of the input projections dg (N*T, G*H) into gx, gw_ih
- * and gbias (G*H); each may be NULL. */
-void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *x, const float *w_ih,
-                                      const float *dg, float *gx, float *gw_ih,
-                                      float *gbias);
+/* Adds the gradients of the input projections dg (T*N, G*H, step order)
+ * into gx (N, T, F), gw_ih and gbias (G*H); each may be NULL. xs is the
+ * step-ordered x of the forward pass, dxs (T*N, F) scratch. */
+void bgm__rnn_project_inputs_backward(const bgm__rnn *r, const float *xs,
+                                      const float *w_ih, const float *dg, float *dxs,
+                                      float *gx, float *gw_ih, float *gbias);
 
 /* Adds the gradient of the initial state, dh (N, H), into gh0 (or NULL). */
 void bgm__rnn_init_state_backward(const bgm__rnn *r, const float *dh, float *gh0);
 
+/* Samples [begin, end) of the batch: the functions below that take a range
+ * work on those rows of their (N, ...) arguments only, so that threads can
+ * run whole sequences of disjoint samples. */
+
 /* Writes the outputs of step s from the states after it (N, H). */
-void bgm__rnn_emit(const bgm__rnn *r, int64_t s, const float *state, float *out);
+void bgm__rnn_emit(const bgm__rnn *r, int64_t s, int64_t begin, int64_t end,
+                   const float *state, float *out);
 
 /* Adds the gradient of step s's outputs into dh (N, H). */
-void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, const float *gout, float *dh);
+void bgm__rnn_emit_backward(const bgm__rnn *r, int64_t s, int64_t begin, int64_t end,
+                            const float *gout, float *dh);
 
-/* The matrix multiplying w_hh: h itself, or h * recurrent mask written to hm. */
-const float *bgm__rnn_recurrent_input(const bgm__rnn *r, const float *h, float *hm);
+/* The matrix multiplying w_hh: h itself, or h * recurrent mask written to hm
+ * (rows [begin, end) of either). */
+const float *bgm__rnn_recurrent_input(const bgm__rnn *r, int64_t begin, int64_t end,
+                                      const float *h, float *hm);
 
 /* dst (N, G*H, leading dimension ld) += (h_prev * recurrent mask) @ w_hh;
  * hm is (N, H) scratch. */
-void bgm__rnn_recurrent_product(const bgm__rnn *r, const float *h_prev, const float *w_hh,
-                                float *hm, float *dst, int64_t ld);
+void bgm__rnn_recurrent_product(const bgm__rnn *r, int64_t begin, int64_t end,
+                                const float *h_prev, const float *w_hh, float *hm,
+                                float *dst, int64_t ld);
 
 /* gw_hh += (h_prev * recurrent mask)^T @ dg; dg is (N, G*H) with leading
  * dimension ldg; hm is (N, H) scratch. */
@@ -152,11 +175,20 @@ void bgm__rnn_recurrent_weight_backward(const bgm__rnn *r, const float *h_prev,
                                         float *gw_hh);
 
 /* dh += (dg @ w_hh^T) * recurrent mask; dg is (N, G*H) with leading dimension
- * ldg; dhm is (N, H) scratch. */
-void bgm__rnn_recurrent_backward(const bgm__rnn *r, const float *dg, int64_t ldg,
-                                 const float *w_hh, float *dh, float *dhm);
+ * ldg, w_hh_t is w_hh transposed (G*H, H) (bgm__rnn_transpose once per
+ * backward: a transposed operand would be packed again at every step); dhm
+ * is (N, H) scratch. */
+void bgm__rnn_recurrent_backward(const bgm__rnn *r, int64_t begin, int64_t end,
+                                 const float *dg, int64_t ldg, const float *w_hh_t,
+                                 float *dh, float *dhm);
 
 /* Runs fn over the samples of one step, threaded when the step is large. */
 void bgm__rnn_for_samples(const bgm__rnn *r, bgm__range_fn fn, void *ctx);
+
+/* Runs fn over the samples in one contiguous piece per thread, for work
+ * that walks every step of its samples (a sample's recurrence depends on no
+ * other sample): one wake-up per call instead of one per step, and each
+ * thread's per-step products keep all of its rows. */
+void bgm__rnn_for_sequences(const bgm__rnn *r, bgm__range_fn fn, void *ctx);
 
 #endif

@@ -1,5 +1,5 @@
 /* Matrix products: a thin, checked layer over cblas_sgemm (or the library's
- * own AVX-512 / AVX2 kernels where the CPU has them, see gemm_own.h) that splits
+ * own AVX-512 / AVX2 kernels where they are faster, see own_pays) that splits
  * large products over the library's thread pool (BLAS itself runs
  * single-threaded, see core/threads.h). */
 #include "gemm.h"
@@ -34,11 +34,32 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
     }
 }
 
+/*
+ * Whether the own kernels beat BLAS on a plain product of this shape (one
+ * thread; products split over the pool are decided per piece). Measured
+ * with test/bench/bench_gemm_shapes (docs/performance.md, "Own kernels or
+ * BLAS") against OpenBLAS 0.3.21 on its own kernels, on both paths: the own
+ * tiles hold C in registers for the whole of K without blocking for the
+ * caches, which wins on narrow products (N up to two AVX-512 vectors, or
+ * four over a short K) and loses by up to 3x on wide ones, where BLAS packs
+ * blocks that stay in cache. A transposed B pays for its packing only over enough rows; a
+ * transposed A read across a long K touches a new page every step.
+ */
+static int own_pays(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k)
+{
+    if (trans_b)
+        return n <= 32 && m >= 64;
+    if (trans_a)
+        return (n <= 32 && k <= 1024) || (n <= 64 && k <= 512);
+    return n <= 32 || (n <= 64 && k <= 512);
+}
+
 static void sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                   float *c, int64_t ldc)
 {
-    if (bgm__gemm_own(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    if (own_pays(trans_a, trans_b, m, n, k) &&
+        bgm__gemm_own(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a,

@@ -7,6 +7,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #include <stddef.h>
+#include <string.h>
 
 #define GT_VL 8
 #define GT_MR 6

@@ -15,8 +15,9 @@
  * broadcasting MR elements of op(A) per step (blocks of at most VL columns
  * take one vector and MR1 = 2 MR rows). Row-major B is read in place, and
  * so is A whether transposed or not (MR rows of A are MR short streams;
- * columns of a transposed A are contiguous). Only a transposed B is
- * packed, one 2 VL-column panel at a time, into a buffer on the stack.
+ * columns of a transposed A are contiguous). Only a transposed B, and a
+ * long B whose rows lie pages apart, are packed, 128 rows of one 2 VL-column
+ * panel at a time, into a buffer on the stack.
  * Every element of C is one sum over k in order, whatever the tiling and
  * the vector width, so results depend neither on how callers split the
  * product nor on the path (a transposed B longer than one panel in k adds
@@ -38,7 +39,8 @@
  */
 
 #define NR (2 * GT_VL)          /* columns of a tile: two vectors */
-#define KC_PACKED 128           /* k per packed panel of a transposed B */
+#define KC_PACKED 128           /* k per packed panel of B */
+#define PACK_MIN_LDB 1024       /* row stride of B (floats) from which it is packed */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* o, the vector of row r at column col of a tile, through the epilogue:
@@ -256,6 +258,16 @@ GT_TARGET static void pack_transposed(float *panel, const float *b, int64_t ldb,
     }
 }
 
+/* panel[kk * NR + jj] = B(k0 + kk, j0 + jj) for jj < nr, kk < kc, where B is
+ * stored (k, n) with row stride ldb: a copy of a kc x NR block. */
+GT_TARGET static void pack_rows(float *panel, const float *b, int64_t ldb, int64_t nr,
+                                int64_t kc)
+{
+    int64_t kk;
+    for (kk = 0; kk < kc; kk++)
+        memcpy(panel + kk * NR, b + kk * ldb, (size_t)nr * sizeof *panel);
+}
+
 int GT_ROWS(void) { return GT_MR; }
 
 GT_TARGET void GT_RUN(const bgm__gemm_call *p)
@@ -264,7 +276,12 @@ GT_TARGET void GT_RUN(const bgm__gemm_call *p)
     const int64_t m = p->m, n = p->n, k = p->k;
     bgm__gemm_epilogue e;
     int64_t j;
-    if (p->rtab || !p->trans_b) {
+    /* Rows of a row-major B far apart lie on a new page each: copied in
+     * blocks, as a transposed B is. The choice depends on B alone, so
+     * splitting a product by rows of C changes no bits. */
+    const int pack = !p->rtab && !p->ep &&
+                     (p->trans_b || (p->ldb >= PACK_MIN_LDB && k > KC_PACKED));
+    if (!pack) {
         for (j = 0; j < n; j += NR)
             column_block(m, n - j < NR ? n - j : NR, k, p->alpha, p->a, ars, aks, p->rtab,
                          p->ktab, p->b + j, p->ldb, p->beta, p->c + j, p->ldc,
@@ -276,7 +293,10 @@ GT_TARGET void GT_RUN(const bgm__gemm_call *p)
         int64_t nr = n - j < NR ? n - j : NR, k0;
         for (k0 = 0; k0 < k; k0 += KC_PACKED) {
             int64_t kc = k - k0 < KC_PACKED ? k - k0 : KC_PACKED;
-            pack_transposed(panel, p->b + j * p->ldb + k0, p->ldb, nr, kc);
+            if (p->trans_b)
+                pack_transposed(panel, p->b + j * p->ldb + k0, p->ldb, nr, kc);
+            else
+                pack_rows(panel, p->b + k0 * p->ldb + j, p->ldb, nr, kc);
             /* Later blocks of k add to what the first wrote. */
             column_block(m, nr, kc, p->alpha, p->a + k0 * aks, ars, aks, NULL, NULL, panel,
                          NR, k0 == 0 ? p->beta : 1.0f, p->c + j, p->ldc, NULL);
@@ -286,4 +306,5 @@ GT_TARGET void GT_RUN(const bgm__gemm_call *p)
 
 #undef ALWAYS_INLINE
 #undef KC_PACKED
+#undef PACK_MIN_LDB
 #undef NR

@@ -21,20 +21,28 @@ void bgm__embedding_backward(const int32_t *ids, int64_t n, const float *gout, i
                              float *gtable);
 
 /*
- * One LSTM step of one sample. gates holds the pre-activations (x W + h U +
- * b) on entry and the activations i, f, g, o on return; c = f * c_prev +
- * i * g, tanh_c = tanh(c), h = o * tanh_c. No output may alias an input.
+ * One LSTM step of one sample. gates holds the pre-activations x W + h U on
+ * entry, to which bias (4 * hidden, or NULL) is added first, and the
+ * activations i, f, g, o on return; c = f * c_prev + i * g, tanh_c =
+ * tanh(c), h = o * tanh_c. No output may alias an input.
  */
-void bgm__lstm_cell_forward(int64_t hidden, float *gates, const float *c_prev, float *c,
-                            float *tanh_c, float *h);
+void bgm__lstm_cell_forward(int64_t hidden, float *gates, const float *bias,
+                            const float *c_prev, float *c, float *tanh_c, float *h);
 
 /*
- * Backward of bgm__lstm_cell_forward given dh = dL/dh of this step. dc holds
- * dL/dc from the later steps on entry and dL/dc_prev on return; dgates is
- * set to dL/d(pre-activations). gates are the saved activations.
+ * Backward of bgm__lstm_cell_forward given dh = dL/dh of this step, which is
+ * zeroed on return (h_prev reaches the loss only through the recurrent
+ * product). dc holds dL/dc from the later steps on entry and dL/dc_prev on
+ * return; dgates is set to dL/d(pre-activations). gates are the saved
+ * activations.
  */
 void bgm__lstm_cell_backward(int64_t hidden, const float *gates, const float *c_prev,
-                             const float *tanh_c, const float *dh, float *dc, float *dgates);
+                             const float *tanh_c, float *dh, float *dc, float *dgates);
+
+/* The cells' sigmoid and tanh (vectorizable arithmetic, within a few ulp of
+ * libm's; NaN stays NaN), one value at a time for tests. */
+float bgm__rnn_sigmoid(float v);
+float bgm__rnn_tanh(float v);
 
 /*
  * One GRU step (reset_after) of one sample. xg holds x W + b_i on entry and
@@ -57,6 +65,12 @@ void bgm__rnn_mul(int64_t n, const float *a, const float *b, float *y);
 
 /* y[i] += a[i] * b[i]. */
 void bgm__rnn_mul_add(int64_t n, const float *a, const float *b, float *y);
+
+/* dst (cols, rows) = src (rows, cols) transposed. */
+void bgm__rnn_transpose(int64_t rows, int64_t cols, const float *src, float *dst);
+
+/* y[i] += x[i]. */
+void bgm__rnn_add_row(int64_t n, const float *x, float *y);
 
 /* y[j] += sum over rows i of x[i * ld + j], j in [0, cols). */
 void bgm__rnn_add_column_sums(int64_t rows, int64_t cols, const float *x, int64_t ld,

@@ -1,8 +1,8 @@
 /*
  * Inference-time fusion (predict, evaluate): a Conv2D absorbs the layers
- * after it that only it feeds, so Conv-BN-ReLU or Conv-BN-Add-ReLU runs as
- * one convolution with an epilogue (bgm__conv2d_infer) instead of three or
- * four passes over the activation.
+ * after it that only it feeds, so Conv-BN-ReLU, Conv-BN-Add-ReLU or
+ * Conv-ReLU-MaxPool runs as one convolution with an epilogue
+ * (bgm__conv2d_infer) instead of three or four passes over the activation.
  *
  * - BatchNormalization (inference: y = (x - mean) * gamma / sqrt(var + eps)
  *   + beta) folds into the convolution: kernel[..., f] * scale[f], bias
@@ -16,6 +16,9 @@
  *   added in the epilogue.
  * - Activation(relu), or the convolution's own ReLU: applied in the
  *   epilogue.
+ * - MaxPooling2D or AveragePooling2D last: the convolution's output goes
+ *   to a per-thread buffer of a few images and is pooled from there while
+ *   in cache, so its full-size output is never written.
  *
  * A step is absorbed only when the chain's value has no other reader (one
  * use, not a model output), so nothing ever sees the convolution's
@@ -68,33 +71,38 @@ static void plan_conv(const bgm_model *m, const int *reader, bgm__fuse *f, int k
     const bgm_layer *l = m->steps[k].node->layer;
     int tail = k, j;
     if (l->activation == BGM_ACT_RELU) {
-        f[k].conv = f[k].relu = 1;
-        return;
-    }
-    if (l->activation != BGM_ACT_LINEAR)
-        return;
-    j = only_reader(m, reader, tail);
-    if (is_kind(m, j, &bgm__batch_norm_ops)) {
-        f[k].bn = j;
-        tail = absorb(f, m, j, k, tail);
-    }
-    j = only_reader(m, reader, tail);
-    if (is_kind(m, j, &bgm__add_ops) && m->steps[j].nin == 2) {
-        const bgm__step *a = &m->steps[j];
-        int other = a->in[0] == tail ? a->in[1] : a->in[0];
-        if (other < k && m->steps[other].node->shape.dtype == BGM_FLOAT32 &&
-            same_shape(&m->steps[other].node->shape, &m->steps[k].node->shape)) {
-            f[k].res = other;
+        f[k].relu = 1;
+    } else if (l->activation == BGM_ACT_LINEAR) {
+        j = only_reader(m, reader, tail);
+        if (is_kind(m, j, &bgm__batch_norm_ops)) {
+            f[k].bn = j;
             tail = absorb(f, m, j, k, tail);
         }
+        j = only_reader(m, reader, tail);
+        if (is_kind(m, j, &bgm__add_ops) && m->steps[j].nin == 2) {
+            const bgm__step *a = &m->steps[j];
+            int other = a->in[0] == tail ? a->in[1] : a->in[0];
+            if (other < k && m->steps[other].node->shape.dtype == BGM_FLOAT32 &&
+                same_shape(&m->steps[other].node->shape, &m->steps[k].node->shape)) {
+                f[k].res = other;
+                tail = absorb(f, m, j, k, tail);
+            }
+        }
+        j = only_reader(m, reader, tail);
+        if (is_kind(m, j, &bgm__activation_ops) &&
+            m->steps[j].node->layer->activation == BGM_ACT_RELU) {
+            f[k].relu = 1;
+            tail = absorb(f, m, j, k, tail);
+        }
+    } else {
+        return;
     }
     j = only_reader(m, reader, tail);
-    if (is_kind(m, j, &bgm__activation_ops) &&
-        m->steps[j].node->layer->activation == BGM_ACT_RELU) {
-        f[k].relu = 1;
+    if (is_kind(m, j, &bgm__max_pool2d_ops) || is_kind(m, j, &bgm__avg_pool2d_ops)) {
+        f[k].pool = j;
         tail = absorb(f, m, j, k, tail);
     }
-    f[k].conv = tail != k;
+    f[k].conv = tail != k || f[k].relu;
 }
 
 bgm__fuse *bgm__fusion_plan(const bgm_model *m)
@@ -113,7 +121,7 @@ bgm__fuse *bgm__fusion_plan(const bgm_model *m)
         return NULL;
     }
     for (k = 0; k < m->nsteps; k++) {
-        f[k].into = f[k].bn = f[k].res = -1;
+        f[k].into = f[k].bn = f[k].res = f[k].pool = -1;
         f[k].pass = f[k].conv = f[k].relu = 0;
         reader[k] = -1;
     }
@@ -173,7 +181,17 @@ bgm_status bgm__fused_conv(const bgm_model *m, const bgm__fuse *f, int k, bgm_ta
     bgm_tensor *const *w = m->views + l->first_weight;
     bgm_tensor *kernel = w[0], *bias = l->use_bias ? w[1] : NULL;
     bgm_tensor *fk = NULL, *fb = NULL;
+    bgm__pool_spec pool;
     bgm_status s = BGM_OK;
+    if (f[k].pool >= 0) {
+        const bgm_layer *pl = m->steps[f[k].pool].node->layer;
+        pool.max = pl->ops == &bgm__max_pool2d_ops;
+        pool.kh = (int)pl->kernel[0];
+        pool.kw = (int)pl->kernel[1];
+        pool.sh = (int)pl->strides[0];
+        pool.sw = (int)pl->strides[1];
+        pool.padding = pl->padding;
+    }
     if (f[k].bn >= 0) {
         const bgm_layer *bnl = m->steps[f[k].bn].node->layer;
         s = fold(l, w, bnl, m->views + bnl->first_weight, &fk, &fb);
@@ -181,7 +199,8 @@ bgm_status bgm__fused_conv(const bgm_model *m, const bgm__fuse *f, int k, bgm_ta
         bias = fb;
     }
     if (s == BGM_OK)
-        s = bgm__conv2d_infer(y, tape, x, kernel, bias, res, f[k].relu, (int)l->strides[0],
+        s = bgm__conv2d_infer(y, tape, x, kernel, bias, res, f[k].relu,
+                              f[k].pool >= 0 ? &pool : NULL, (int)l->strides[0],
                               (int)l->strides[1], l->padding);
     bgm_tensor_free(fk);
     bgm_tensor_free(fb);

@@ -214,7 +214,8 @@ typedef struct bgm__fuse {
     int conv;                  /* a Conv2D step that runs fused: */
     int bn;                    /*   the BatchNormalization step it folds in, or -1 */
     int res;                   /*   the step whose value it adds (an Add), or -1 */
-    int relu;                  /*   ReLU last */
+    int relu;                  /*   ReLU after them */
+    int pool;                  /*   the pooling step it runs last, or -1 */
 } bgm__fuse;
 
 /* The fusion plan of m's steps (m->nsteps entries, free()), or NULL when

@@ -11,6 +11,9 @@
  * prompt, batch 1, with the key/value cache, new tokens/s. The same model
  * and work as test/bench/bench_gpt_torch.py. Prints one line the script reads:
  *     BENCH name=... batch=... rate=... latency_ms=... rss_mib=... steps=... threads=...
+ *           flops_per_sample=... isa=...
+ * flops_per_sample (gpt_train): 2 x the multiply-adds of one token's share of
+ * a training step (see train_flops); 0 for generation.
  * Threads: BENCH_THREADS (default 2).
  */
 #include <stdio.h>
@@ -161,6 +164,19 @@ static bgm_status time_generate(result *r, bgm_model *m, double seconds)
     return s;
 }
 
+/* FLOPs per token of a training step. Forward, per token and block: the q, k,
+ * v and output projections (4 d^2 multiply-adds) and the feed-forward pair
+ * (8 d^2), then attention's scores and weighted sum over the positions the
+ * causal mask keeps (2 d (t + 1) at position t: d (T + 1) on average over a
+ * window of T); the head takes d x vocabulary. Training is 3 x forward (input
+ * and weight gradients; the first product's input is the embedding, whose
+ * gradient it needs). LayerNorm, GELU, softmax and the loss are no products. */
+static double train_flops(void)
+{
+    double block = 12.0 * DIM * DIM + (double)DIM * (CONTEXT + 1);
+    return 2.0 * 3.0 * (LAYERS * block + (double)DIM * VOCAB);
+}
+
 int main(int argc, char **argv)
 {
     const char *workload = argc > 1 ? argv[1] : "";
@@ -184,8 +200,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("BENCH name=%s batch=%d rate=%.1f latency_ms=%.4f rss_mib=%.1f steps=%ld "
-           "threads=%d\n", workload, train ? BATCH : 1, r.rate, r.latency_ms, peak_rss_mib(),
-           r.steps, threads);
+           "threads=%d flops_per_sample=%.0f isa=%s\n", workload, train ? BATCH : 1, r.rate,
+           r.latency_ms, peak_rss_mib(), r.steps, threads, train ? train_flops() : 0.0,
+           bgm_kernel_isa());
     bgm_model_free(m);
     return 0;
 }

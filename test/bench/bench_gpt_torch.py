@@ -13,8 +13,9 @@ do the same work; past the context of 128 both restart the window on its
 newest 96 tokens, as bgm_decoder does). PyTorch 1.13 has no fused attention, so attention is
 written with matmuls and a softmax, as minGPT does. Prints the same BENCH
 line as bench_gpt. The caller sets PyTorch's best CPU environment
-(OPENBLAS_NUM_THREADS=1, the glibc MALLOC_* thresholds); the thread count
-comes from BENCH_THREADS.
+(run_torch in bench_lib.sh: OPENBLAS_NUM_THREADS=1, the glibc MALLOC_*
+thresholds, OPENBLAS_CORETYPE unset); the thread count comes from
+BENCH_THREADS.
 """
 import math
 import os

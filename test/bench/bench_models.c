@@ -5,9 +5,17 @@
  *     bench_models WORKLOAD [SECONDS]
  *
  * WORKLOAD is cnn_train32, cnn_train64, mlp_train64, cnn_infer256,
- * cnn_latency1, resnet_train64 or resnet_infer64. Prints one line that test/bench/run.sh reads:
+ * cnn_latency1, resnet_train64, resnet_infer64 or mlp37m_train64 (the
+ * 37M-parameter MLP 784-4096-4096-4096-10 on random data). Prints one line
+ * that test/bench/run.sh reads:
  *     BENCH name=... batch=... rate=... latency_ms=... rss_mib=... minflt_per_step=...
+ *           flops_per_sample=... bytes_per_step=...
  * rate is samples per second; latency_ms the mean time of one step.
+ * flops_per_sample counts the multiply-adds (x2) of the matrix products and
+ * convolutions a sample needs, forward and, in training, backward (see
+ * workload_flops); bytes_per_step, for the dense MLPs only (0 otherwise), the
+ * memory traffic of the optimizer and of the elementwise ops of one step
+ * (see mlp_bytes): the two terms of the roofline floor.
  * Threads: BENCH_THREADS (default 2). Fashion-MNIST is read from
  * BENCH_FASHION_DIR (default /usr/share/datasets/fashion-mnist).
  */
@@ -67,13 +75,19 @@ static bgm_status build_cnn(bgm_model **m)
     return compile_adam(*m, s);
 }
 
-/* The MLP 784-256-128-10, same optimizer and loss. */
-static bgm_status build_mlp(bgm_model **m)
+/* The dense MLPs: widths of the input, the ReLU layers and the logits. */
+static const int64_t mlp_small[] = {784, 256, 128, 10};
+static const int64_t mlp_large[] = {784, 4096, 4096, 4096, 10}; /* 36,818,954 weights */
+#define MLP_LAYERS(w) ((int)(sizeof(w) / sizeof *(w)) - 1)
+
+/* Dense(ReLU) layers of widths w[1..layers-1], then Dense(w[layers]) on
+ * logits; same optimizer and loss. */
+static bgm_status build_mlp(bgm_model **m, const int64_t *w, int layers)
 {
-    bgm_status s = bgm_model_create(m, (int64_t[]){784}, 1, 42);
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(256, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(128, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(10, BGM_ACT_LINEAR));
+    bgm_status s = bgm_model_create(m, (int64_t[]){w[0]}, 1, 42);
+    for (int i = 1; i <= layers && s == BGM_OK; i++)
+        s = bgm_model_add(*m, bgm_layer_dense(w[i], i < layers ? BGM_ACT_RELU
+                                                               : BGM_ACT_LINEAR));
     return compile_adam(*m, s);
 }
 
@@ -134,15 +148,16 @@ static bgm_status build_resnet(bgm_model **m)
     return compile_adam(*m, s);
 }
 
-/* n random images of shape (h, w, c) in [0, 1) and labels 0..9. */
-static bgm_status random_images(bgm_tensor **x, bgm_tensor **y, int64_t n, int64_t h,
-                                int64_t w, int64_t c)
+/* Random samples of shape `shape` (samples first) in [0, 1) and labels 0..9. */
+static bgm_status random_samples(bgm_tensor **x, bgm_tensor **y, const int64_t *shape,
+                                 int ndim)
 {
+    int64_t n = shape[0];
     bgm_rng *rng = NULL;
     bgm_status s = bgm_rng_create(&rng, 7);
     *x = *y = NULL;
     if (s == BGM_OK)
-        s = bgm_tensor_rand_uniform(x, rng, (int64_t[]){n, h, w, c}, 4, 0.0f, 1.0f);
+        s = bgm_tensor_rand_uniform(x, rng, shape, ndim, 0.0f, 1.0f);
     if (s == BGM_OK)
         s = bgm_tensor_zeros(y, BGM_INT32, (int64_t[]){n}, 1);
     if (s == BGM_OK) {
@@ -279,63 +294,172 @@ static bgm_status time_predict(result *r, const bgm_model *m, const bgm_tensor *
     return s;
 }
 
+/* ---- FLOPs and bytes of the roofline -------------------------------------
+ * A layer's forward pass takes the multiply-adds below; training adds two
+ * products of the same size per layer (the gradient of its input and of its
+ * weights), but none for the first layer's input gradient, which nothing
+ * needs: training = 3 forward - the first layer's forward. Convolutions are
+ * counted as direct ones (Winograd does fewer multiplies: counting its own
+ * would hide the gain); pooling, BatchNorm, activations and the loss do no
+ * products and are not counted. */
+
+/* A k x k convolution from cin to cout channels with an out_h x out_w output. */
+static double conv_macs(int64_t out_h, int64_t out_w, int64_t cin, int64_t cout, int64_t k)
+{
+    return (double)(out_h * out_w * cout) * (double)(k * k * cin);
+}
+
+/* Forward multiply-adds per sample of the seed CNN (32x32x3, VALID); *first
+ * gets those of its first layer. */
+static double cnn_macs(double *first)
+{
+    *first = conv_macs(30, 30, 3, 32, 3);
+    return *first + conv_macs(13, 13, 32, 64, 3) + conv_macs(4, 4, 64, 64, 3) +
+           4.0 * 4 * 64 * 64 + 64.0 * 10;
+}
+
+/* Forward multiply-adds per sample of build_resnet's network (SAME, 28x28x1),
+ * stage by stage as it is built. */
+static double resnet_macs(double *first)
+{
+    double macs = *first = conv_macs(28, 28, 1, 16, 3);
+    int64_t side = 28, cin = 16;
+    for (int stage = 0; stage < 3; stage++) {
+        int64_t f = (int64_t)16 << stage;
+        for (int block = 0; block < 2; block++) {
+            int64_t stride = stage > 0 && block == 0 ? 2 : 1;
+            side /= stride;
+            macs += conv_macs(side, side, cin, f, 3) + conv_macs(side, side, f, f, 3);
+            if (stride != 1 || cin != f) /* the 1x1 projection */
+                macs += conv_macs(side, side, cin, f, 1);
+            cin = f;
+        }
+    }
+    return macs + 64.0 * 10;
+}
+
+/* Forward multiply-adds per sample of a dense MLP of widths w[0..layers]. */
+static double mlp_macs(const int64_t *w, int layers, double *first)
+{
+    double macs = 0.0;
+    for (int i = 1; i <= layers; i++)
+        macs += (double)w[i - 1] * (double)w[i];
+    *first = (double)w[0] * (double)w[1];
+    return macs;
+}
+
+/* Bytes a training step of a dense MLP must move besides its products:
+ * Adam reads each weight, its gradient and both moments and writes back the
+ * weight and the moments (7 floats a weight); per hidden activation ReLU
+ * reads and writes it forward (2 floats), reads the gradient and the
+ * activation and writes the gradient backward (3), and the bias gradient
+ * reads the activation's gradient (1); per logit the loss reads the logit and
+ * writes its gradient and the bias gradient reads that (3). */
+static double mlp_bytes(const int64_t *w, int layers, int64_t batch)
+{
+    double weights = 0.0, hidden = 0.0;
+    for (int i = 1; i <= layers; i++)
+        weights += (double)(w[i - 1] * w[i] + w[i]);
+    for (int i = 1; i < layers; i++)
+        hidden += (double)w[i];
+    return 4.0 * (7.0 * weights + (double)batch * (6.0 * hidden + 3.0 * (double)w[layers]));
+}
+
+typedef struct workload {
+    const char *name;
+    int64_t batch;
+    int train;
+    char model; /* 'c' seed CNN, 'm' small MLP, 'M' 37M MLP, 'r' ResNet */
+} workload;
+
+static const workload workloads[] = {
+    {"cnn_train32", 32, 1, 'c'},   {"cnn_train64", 64, 1, 'c'},
+    {"mlp_train64", 64, 1, 'm'},   {"cnn_infer256", 256, 0, 'c'},
+    {"cnn_latency1", 1, 0, 'c'},   {"resnet_train64", 64, 1, 'r'},
+    {"resnet_infer64", 64, 0, 'r'}, {"mlp37m_train64", 64, 1, 'M'},
+};
+
+/* FLOPs per sample of workload w (2 per multiply-add), forward and backward
+ * in training; *bytes gets the step's optimizer + elementwise bytes (MLPs). */
+static double workload_flops(const workload *w, double *bytes)
+{
+    double first, fwd;
+    *bytes = 0.0;
+    switch (w->model) {
+    case 'c': fwd = cnn_macs(&first); break;
+    case 'r': fwd = resnet_macs(&first); break;
+    case 'm':
+        fwd = mlp_macs(mlp_small, MLP_LAYERS(mlp_small), &first);
+        if (w->train) *bytes = mlp_bytes(mlp_small, MLP_LAYERS(mlp_small), w->batch);
+        break;
+    default:
+        fwd = mlp_macs(mlp_large, MLP_LAYERS(mlp_large), &first);
+        if (w->train) *bytes = mlp_bytes(mlp_large, MLP_LAYERS(mlp_large), w->batch);
+        break;
+    }
+    return 2.0 * (w->train ? 3.0 * fwd - first : fwd);
+}
+
+/* Builds w's model and its data: Fashion-MNIST for the small MLP, random
+ * samples otherwise (a training set of CIFAR_TRAIN_SAMPLES, one batch for
+ * inference). */
+static bgm_status setup(const workload *w, bgm_model **m, bgm_tensor **x, bgm_tensor **y)
+{
+    int64_t n = w->train ? CIFAR_TRAIN_SAMPLES : w->batch;
+    bgm_status s;
+    switch (w->model) {
+    case 'm':
+        s = build_mlp(m, mlp_small, MLP_LAYERS(mlp_small));
+        return s == BGM_OK ? fashion(x, y) : s;
+    case 'M':
+        s = build_mlp(m, mlp_large, MLP_LAYERS(mlp_large));
+        return s == BGM_OK ? random_samples(x, y, (int64_t[]){n, 784}, 2) : s;
+    case 'r':
+        s = build_resnet(m);
+        return s == BGM_OK ? random_samples(x, y, (int64_t[]){n, 28, 28, 1}, 4) : s;
+    default:
+        s = build_cnn(m);
+        return s == BGM_OK ? random_samples(x, y, (int64_t[]){n, 32, 32, 3}, 4) : s;
+    }
+}
+
 int main(int argc, char **argv)
 {
-    const char *w = argc > 1 ? argv[1] : "";
+    const char *name = argc > 1 ? argv[1] : "";
     const char *threads_env = getenv("BENCH_THREADS");
     double seconds = argc > 2 ? atof(argv[2]) : 3.0;
     int threads = threads_env ? atoi(threads_env) : 2;
+    const workload *w = NULL;
     bgm_model *m = NULL;
     bgm_tensor *x = NULL, *y = NULL;
-    int64_t batch;
+    double flops, bytes;
     result r;
     bgm_status s;
-    int train;
-    if (!strcmp(w, "cnn_train32"))
-        batch = 32, train = 1;
-    else if (!strcmp(w, "cnn_train64"))
-        batch = 64, train = 1;
-    else if (!strcmp(w, "mlp_train64"))
-        batch = 64, train = 1;
-    else if (!strcmp(w, "cnn_infer256"))
-        batch = 256, train = 0;
-    else if (!strcmp(w, "cnn_latency1"))
-        batch = 1, train = 0;
-    else if (!strcmp(w, "resnet_train64"))
-        batch = 64, train = 1;
-    else if (!strcmp(w, "resnet_infer64"))
-        batch = 64, train = 0;
-    else {
-        fprintf(stderr, "usage: bench_models cnn_train32|cnn_train64|mlp_train64|"
-                        "cnn_infer256|cnn_latency1|resnet_train64|resnet_infer64 "
-                        "[SECONDS]\n");
+    for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+        if (!strcmp(name, workloads[i].name))
+            w = &workloads[i];
+    if (!w) {
+        fprintf(stderr, "usage: bench_models WORKLOAD [SECONDS]; WORKLOAD is one of");
+        for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+            fprintf(stderr, " %s", workloads[i].name);
+        fprintf(stderr, "\n");
         return 2;
     }
     s = bgm_set_num_threads(threads);
     if (s != BGM_OK)
         return fail("threads", s);
-    if (w[0] == 'm') {
-        s = build_mlp(&m);
-        if (s == BGM_OK)
-            s = fashion(&x, &y);
-    } else if (w[0] == 'r') {
-        s = build_resnet(&m);
-        if (s == BGM_OK)
-            s = random_images(&x, &y, train ? CIFAR_TRAIN_SAMPLES : batch, 28, 28, 1);
-    } else {
-        s = build_cnn(&m);
-        if (s == BGM_OK)
-            s = random_images(&x, &y, train ? CIFAR_TRAIN_SAMPLES : batch, 32, 32, 3);
-    }
+    s = setup(w, &m, &x, &y);
     if (s != BGM_OK)
         return fail("setup", s);
-    s = train ? time_fit(&r, m, x, y, batch, seconds) : time_predict(&r, m, x, seconds);
+    s = w->train ? time_fit(&r, m, x, y, w->batch, seconds) : time_predict(&r, m, x, seconds);
     if (s != BGM_OK)
-        return fail(w, s);
+        return fail(w->name, s);
+    flops = workload_flops(w, &bytes);
     printf("BENCH name=%s batch=%lld rate=%.1f latency_ms=%.4f rss_mib=%.1f "
-           "minflt_per_step=%.1f steps=%ld threads=%d\n",
-           w, (long long)batch, r.rate, r.latency_ms, peak_rss_mib(), r.minflt_per_step,
-           r.steps, threads);
+           "minflt_per_step=%.1f steps=%ld threads=%d flops_per_sample=%.0f "
+           "bytes_per_step=%.0f isa=%s\n",
+           w->name, (long long)w->batch, r.rate, r.latency_ms, peak_rss_mib(),
+           r.minflt_per_step, r.steps, threads, flops, bytes, bgm_kernel_isa());
     bgm_tensor_free(x);
     bgm_tensor_free(y);
     bgm_model_free(m);

@@ -13,7 +13,10 @@
  * words; one epoch per timed run.
  * Prints one line the script reads:
  *     BENCH name=... batch=... rate=... latency_ms=... rss_mib=... steps=... threads=...
+ *           flops_per_sample=... isa=...
  * rate is sequences per second (lstm) or corpus words per second (word2vec).
+ * flops_per_sample (lstm): 2 x the multiply-adds of a sequence's step,
+ * forward and backward (see lstm_flops); 0 for word2vec.
  * Threads: BENCH_THREADS (default 2).
  */
 #include <stdio.h>
@@ -246,6 +249,17 @@ static bgm_status time_word2vec(result *r, double seconds, const char *dir, int 
     return s;
 }
 
+/* FLOPs of one sequence's training: per time step the LSTM's four gates take
+ * 4 units x (input + units) multiply-adds, then Dense(1) takes 128. Training
+ * adds two products of each size (input and weight gradients: the input
+ * gradient feeds the embedding's), so 3 x forward; the embedding lookup and
+ * the gate math are no products. */
+static double lstm_flops(void)
+{
+    double forward = (double)SEQ_LEN * 4 * 128 * (128 + 128) + 128;
+    return 2.0 * 3.0 * forward;
+}
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
@@ -267,7 +281,8 @@ int main(int argc, char **argv)
     if (s != BGM_OK)
         return fail(w, s);
     printf("BENCH name=%s batch=%d rate=%.1f latency_ms=%.4f rss_mib=%.1f steps=%ld "
-           "threads=%d corpus=%s\n", w, w[0] == 'l' ? BATCH : 0, r.rate, r.latency_ms,
-           peak_rss_mib(), r.steps, threads, r.corpus);
+           "threads=%d corpus=%s flops_per_sample=%.0f isa=%s\n", w, w[0] == 'l' ? BATCH : 0,
+           r.rate, r.latency_ms, peak_rss_mib(), r.steps, threads, r.corpus,
+           w[0] == 'l' ? lstm_flops() : 0.0, bgm_kernel_isa());
     return 0;
 }

@@ -5,8 +5,9 @@
 nn.Embedding(20000, 128) + nn.LSTM(128, 128) + nn.Linear(128, 1), Adam
 (1e-3), BCEWithLogitsLoss, batch 32, sequences of 100 random ids, shuffled
 every epoch as fit does. Prints the same BENCH line as bench_text. The
-caller sets PyTorch's best CPU environment (OPENBLAS_NUM_THREADS=1, the glibc
-MALLOC_* thresholds); the thread count comes from BENCH_THREADS.
+caller sets PyTorch's best CPU environment (run_torch in bench_lib.sh:
+OPENBLAS_NUM_THREADS=1, the glibc MALLOC_* thresholds, OPENBLAS_CORETYPE unset);
+the thread count comes from BENCH_THREADS.
 """
 import os
 import resource

@@ -5,12 +5,13 @@
 One workload per process, so the peak RSS printed is that workload's alone.
 Prints the same BENCH line as bench_models. The caller sets the environment
 of PyTorch's best CPU configuration (OPENBLAS_NUM_THREADS=1, the glibc
-MALLOC_* thresholds); the thread count comes from BENCH_THREADS. VARIANT
+MALLOC_* thresholds, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset: see
+bench_lib.sh's run_torch); the thread count comes from BENCH_THREADS. VARIANT
 (ResNet workloads only) is how PyTorch runs the model: nchw (default),
 channels_last (NHWC memory format, oneDNN's preferred layout), or, for
 inference, frozen (TorchScript frozen with torch.jit.optimize_for_inference:
-BatchNorm folded into the convolutions). run.sh tries each and keeps the
-fastest.
+BatchNorm folded into the convolutions). run.sh runs each in a short
+pre-pass and pairs the fastest with the library.
 """
 import gzip
 import os
@@ -78,9 +79,14 @@ def resnet():
     return nn.Sequential(*layers)
 
 
-def mlp():
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                         nn.Linear(128, 10))
+def mlp(widths):
+    """Linear + ReLU layers of the given widths, then Linear on logits."""
+    layers = []
+    for i in range(1, len(widths)):
+        layers.append(nn.Linear(widths[i - 1], widths[i]))
+        if i < len(widths) - 1:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
 
 
 def read_idx(path):
@@ -166,6 +172,7 @@ WORKLOADS = {
     "cnn_latency1": (1, False),
     "resnet_train64": (64, True),
     "resnet_infer64": (64, False),
+    "mlp37m_train64": (64, True),
 }
 VARIANTS = ("nchw", "channels_last", "frozen")
 
@@ -182,9 +189,14 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(42)
     batch, train = WORKLOADS[name]
-    if name.startswith("mlp"):
-        model = mlp()
+    if name == "mlp_train64":
+        model = mlp((784, 256, 128, 10))
         x, y = fashion()
+    elif name == "mlp37m_train64":
+        # The 37M-parameter MLP of issue 16 on random data, as bench_models.
+        model = mlp((784, 4096, 4096, 4096, 10))
+        x = torch.rand(CIFAR_TRAIN_SAMPLES, 784)
+        y = torch.randint(0, 10, (CIFAR_TRAIN_SAMPLES,))
     elif name.startswith("resnet"):
         model = resnet()
         n = CIFAR_TRAIN_SAMPLES if train else batch

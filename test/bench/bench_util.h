@@ -7,7 +7,7 @@
 #include <time.h>
 
 /* Seconds on the monotonic clock. */
-static double now(void)
+static inline double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -15,7 +15,7 @@ static double now(void)
 }
 
 /* Peak resident set of this process so far, MiB. */
-static double peak_rss_mib(void)
+static inline double peak_rss_mib(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -1,62 +1,41 @@
 #!/bin/sh
-# make bench: runs every workload of test/bench/bench_models.c and, when
-# PYTHON can import torch, of test/bench/bench_torch.py, each in a process of
-# its own (so each peak RSS is that workload's), then prints one table.
+# make bench, image models and MLPs: every workload of
+# test/bench/bench_models.c and, when PYTHON can import torch, the same in
+# test/bench/bench_torch.py, in interleaved pairs of processes (see
+# bench_lib.sh), then one table with the ratios, the GFLOP/s and the peak RSS
+# of each side, the roofline floor of the dense MLPs, and the targets of
+# issue 16.
 #
 #     sh test/bench/run.sh BENCH_MODELS_BINARY [PYTHON]
 #
-# BENCH_THREADS (2) threads for both sides, BENCH_SECONDS (3) timed per
-# workload, BENCH_REPEAT (1) runs per workload and side, keeping the fastest
-# (helps on a shared machine). PyTorch runs in its best CPU configuration:
-# torch.set_num_threads(BENCH_THREADS), OPENBLAS_NUM_THREADS=1 so its two
-# thread pools do not fight, and glibc malloc thresholds that keep its big
-# buffers mapped between steps; for the ResNet it also tries the
-# channels_last memory format and, for inference, a frozen TorchScript model
-# (BatchNorm folded into the convolutions), keeping the fastest. When
-# OPENBLAS_CORETYPE is set, everything runs a second time without it.
+# Knobs: those of bench_lib.sh, and BENCH_WORKLOADS (a subset, by name).
+# PyTorch runs in its best CPU configuration (run_torch in bench_lib.sh); for
+# the ResNet it may also run in the channels_last memory format and, for
+# inference, as a frozen TorchScript model (BatchNorm folded into the
+# convolutions): a short pre-pass picks the fastest variant, which the pairs
+# then run. bench.sh sets BENCH_PEAK_GFLOPS and BENCH_BW_GBPS (the measured
+# roofline); without them the % of peak and the floors are left out.
 set -u
 
 BIN=${1:?usage: run.sh BENCH_MODELS_BINARY [PYTHON]}
 PY=${2:-/usr/bin/python3}
 HERE=$(dirname "$0")
-THREADS=${BENCH_THREADS:-2}
-SECONDS_EACH=${BENCH_SECONDS:-3}
-REPEAT=${BENCH_REPEAT:-1}
-WORKLOADS="cnn_train32 cnn_train64 mlp_train64 cnn_infer256 cnn_latency1 resnet_train64
-resnet_infer64"
-export BENCH_THREADS="$THREADS"
+. "$HERE/bench_lib.sh"
+WORKLOADS=${BENCH_WORKLOADS:-"cnn_train32 cnn_train64 mlp_train64 cnn_infer256 cnn_latency1
+resnet_train64 resnet_infer64 mlp37m_train64"}
+TITLES="cnn_train32|seed CNN training|img/s
+cnn_train64|seed CNN training|img/s
+mlp_train64|MLP training (Fashion-MNIST)|samples/s
+cnn_infer256|seed CNN inference|img/s
+cnn_latency1|seed CNN latency|img/s
+resnet_train64|ResNet training|img/s
+resnet_infer64|ResNet predict|img/s
+mlp37m_train64|MLP 37M training|samples/s"
 
-if "$PY" -c "import torch" >/dev/null 2>&1; then
-    TORCH_VERSION=$("$PY" -c "import torch; print(torch.__version__)")
-else
-    TORCH_VERSION=""
-fi
+lib_run() { bench_line "$BIN" "$1" "$2"; }
+torch_run() { bench_line run_torch "$PY" "$HERE/bench_torch.py" "$1" "$2" "$3"; }
 
-# The BENCH line of highest rate among the lines on stdin.
-best_line() {
-    awk '
-        /^BENCH/ {
-            for (f = 2; f <= NF; f++)
-                if (split($f, kv, "=") == 2 && kv[1] == "rate")
-                    r = kv[2] + 0
-            if (r > top) { top = r; keep = $0 }
-        }
-        END { print keep }'
-}
-
-# The fastest of REPEAT runs of "$@" (the command prints one BENCH line).
-fastest() {
-    best=""
-    i=0
-    while [ "$i" -lt "$REPEAT" ]; do
-        line=$("$@" | grep '^BENCH ') || { echo "bench: '$*' failed" >&2; return 1; }
-        best=$(printf '%s\n%s\n' "$best" "$line" | best_line)
-        i=$((i + 1))
-    done
-    printf '%s\n' "$best"
-}
-
-# How PyTorch may run workload $1 (bench_torch.py's VARIANT); the fastest counts.
+# How PyTorch may run workload $1 (bench_torch.py's VARIANT).
 torch_variants() {
     case "$1" in
     resnet_train*) echo "nchw channels_last" ;;
@@ -65,111 +44,94 @@ torch_variants() {
     esac
 }
 
-# One pass over the workloads; $1 labels it. Leaves lines "lib|torch BENCH ..." in $OUT.
-run_pass() {
-    for w in $WORKLOADS; do
-        line=$(fastest "$BIN" "$w" "$SECONDS_EACH") || exit 1
-        echo "lib $line" >>"$OUT"
-        if [ -n "$TORCH_VERSION" ]; then
-            lines=""
-            for v in $(torch_variants "$w"); do
-                line=$(fastest env OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=4294967296 \
-                           MALLOC_TRIM_THRESHOLD_=68719476736 \
-                           "$PY" "$HERE/bench_torch.py" "$w" "$SECONDS_EACH" "$v") || exit 1
-                lines=$(printf '%s\n%s\n' "$lines" "$line")
-            done
-            echo "torch $(printf '%s\n' "$lines" | best_line)" >>"$OUT"
-        fi
-    done
+# The roofline floor of each row with counted bytes (the dense MLPs): its
+# products at the sgemm peak plus its optimizer and elementwise bytes at the
+# triad's bandwidth, against each side's median step time.
+print_floors() {
+    awk -v peak="${BENCH_PEAK_GFLOPS:-}" -v bw="${BENCH_BW_GBPS:-}" "$bench_awk_val"'
+    $1 == "ROW" && val("bytes") > 0 && peak > 0 && bw > 0 {
+        flop = val("flops") * val("batch"); bytes = val("bytes")
+        gemm = 1e3 * flop / (peak * 1e9); mem = 1e3 * bytes / (bw * 1e9); floor = gemm + mem
+        printf "roofline floor of %s (batch %s): %.2f GFLOP at %.0f GFLOP/s = %.3g ms", val("name"),
+               val("batch"), flop / 1e9, peak, gemm
+        printf " + %.0f MB at %.1f GB/s = %.3g ms -> %.3g ms;", bytes / 1e6, bw, mem, floor
+        printf " libbigmodel %.4g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
+        if (val("torch_ms") != "-")
+            printf ", PyTorch %.4g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
+        printf "\n"
+    }' "$1"
 }
 
-print_table() {
-    awk -v label="$1" -v torch="$TORCH_VERSION" '
-    function field(line, key,    n, i, kv, parts) {
-        n = split(line, parts, " ")
-        for (i = 1; i <= n; i++) { split(parts[i], kv, "="); if (kv[1] == key) return kv[2] }
-        return ""
+# The goals of issue 16, from the medians of the pairs (ratio = lib/torch
+# rate; the latency compares step times: its median ratio is torch/lib's).
+print_targets() {
+    awk -v peak="${BENCH_PEAK_GFLOPS:-}" -v bw="${BENCH_BW_GBPS:-}" "$bench_awk_val"'
+    function check(label, x, ok, fmt) {
+        if (x == "" || x == "-") { printf "  %-50s -\n", label; return }
+        printf "  %-50s " fmt " %s\n", label, x, (ok ? "met" : "NOT met")
     }
-    {
-        side = $1; sub(/^[a-z]+ /, "")
-        w = field($0, "name")
-        if (!(w in seen)) { seen[w] = 1; order[++n] = w }
-        rate[side, w] = field($0, "rate"); ms[side, w] = field($0, "latency_ms")
-        rss[side, w] = field($0, "rss_mib"); batch[w] = field($0, "batch")
-        if (side == "torch") variant[w] = field($0, "variant")
+    $1 == "ROW" {
+        w = val("name")
+        r[w] = val("ratio"); ms[w] = val("lib_ms"); tms[w] = val("torch_ms")
+        g[w] = val("flops") * val("lib") / 1e9; by[w] = val("bytes"); b[w] = val("batch")
+        fl[w] = val("flops"); s1 = val("spread_lib"); s2 = val("spread_torch")
+        if (s1 + 0 > worst) { worst = s1; worst_w = w " (lib)" }
+        if (s2 != "-" && s2 + 0 > worst) { worst = s2; worst_w = w " (torch)" }
+        # The 1/3 RSS target is for the small models: the weights, gradients
+        # and Adam moments of the 37M MLP alone take 562 MiB.
+        if (val("torch_rss") != "-" && w != "mlp37m_train64") rss[w] = val("lib_rss") / val("torch_rss")
     }
     END {
-        title["cnn_train32"] = "seed CNN training"; unit["cnn_train32"] = "img/s"
-        title["cnn_train64"] = "seed CNN training"; unit["cnn_train64"] = "img/s"
-        title["mlp_train64"] = "MLP training (Fashion-MNIST)"; unit["mlp_train64"] = "samples/s"
-        title["cnn_infer256"] = "seed CNN inference"; unit["cnn_infer256"] = "img/s"
-        title["cnn_latency1"] = "seed CNN latency"; unit["cnn_latency1"] = "img/s"
-        title["resnet_train64"] = "ResNet training"; unit["resnet_train64"] = "img/s"
-        title["resnet_infer64"] = "ResNet predict"; unit["resnet_infer64"] = "img/s"
-        printf "\n%s\n", label
-        printf "%-30s %5s %10s %12s %12s %7s %10s %10s %9s %9s\n", "workload", "batch", "unit",
-               "libbigmodel", (torch != "" ? "PyTorch" : "-"), "ratio", "ms/step", "torch ms",
-               "RSS MiB", "torch RSS"
-        for (i = 1; i <= n; i++) {
-            w = order[i]
-            lr = rate["lib", w]; tr = rate["torch", w]
-            printf "%-30s %5s %10s %12.0f ", title[w], batch[w], unit[w], lr
-            if (tr != "") printf "%12.0f %6.2fx ", tr, lr / tr
-            else printf "%12s %7s ", "-", "-"
-            printf "%10.3f ", ms["lib", w]
-            if (tr != "") printf "%10.3f ", ms["torch", w]; else printf "%10s ", "-"
-            printf "%9.1f ", rss["lib", w]
-            if (tr != "") printf "%9.1f", rss["torch", w]; else printf "%9s", "-"
-            printf "\n"
+        print "targets of issue 16 (medians of the pairs):"
+        for (w in r) if (r[w] != "-") q[w] = r[w] + 0; else q[w] = ""
+        check("seed CNN training b32 >= 2.0x PyTorch", q["cnn_train32"], q["cnn_train32"] >= 2, "%.2fx")
+        check("seed CNN training b64 >= 2.0x PyTorch", q["cnn_train64"], q["cnn_train64"] >= 2, "%.2fx")
+        check("seed CNN inference >= 2.0x PyTorch", q["cnn_infer256"], q["cnn_infer256"] >= 2, "%.2fx")
+        lat = ("cnn_latency1" in q && q["cnn_latency1"] > 0) ? 1 / q["cnn_latency1"] : ""
+        check("seed CNN latency <= 0.35x PyTorch", lat, lat != "" && lat <= 0.35, "%.2fx")
+        check("MLP training >= 3.0x PyTorch", q["mlp_train64"], q["mlp_train64"] >= 3, "%.2fx")
+        check("ResNet training >= 1.5x PyTorch", q["resnet_train64"], q["resnet_train64"] >= 1.5, "%.2fx")
+        check("ResNet predict >= 1.5x PyTorch", q["resnet_infer64"], q["resnet_infer64"] >= 1.5, "%.2fx")
+        if (peak > 0)
+            for (i = 32; i <= 64; i *= 2) {
+                w = "cnn_train" i
+                p = (w in g) ? 100 * g[w] / peak : ""
+                check("seed CNN training b" i " >= 65% of the sgemm peak", p, p >= 65, "%.0f%%")
+            }
+        w = "mlp37m_train64"
+        check("MLP 37M training >= 2x PyTorch", q[w], q[w] >= 2, "%.2fx")
+        if (peak > 0 && bw > 0 && (w in ms)) {
+            f = ms[w] / (1e3 * (fl[w] * b[w] / (peak * 1e9) + by[w] / (bw * 1e9)))
+            check("MLP 37M training step <= 1.4x its roofline floor", f, f <= 1.4, "%.2fx")
         }
-        if (torch == "") { print "(PyTorch not importable: libbigmodel figures only)"; exit }
-        # Targets of the issue.
-        t32 = rate["lib", "cnn_train32"] / rate["torch", "cnn_train32"]
-        t64 = rate["lib", "cnn_train64"] / rate["torch", "cnn_train64"]
-        mlp = rate["lib", "mlp_train64"] / rate["torch", "mlp_train64"]
-        lat = ms["lib", "cnn_latency1"] / ms["torch", "cnn_latency1"]
-        over = ""; worst = 0
-        for (i = 1; i <= n; i++) {
-            r = rss["lib", order[i]] / rss["torch", order[i]]
-            if (r > worst) worst = r
-            if (r * 3 > 1) over = over " " order[i]
-        }
-        printf "targets: CNN training >= 1.25x (%.2fx at batch 32, %.2fx at 64): %s; ",
-               t32, t64, ((t32 >= 1.25 && t64 >= 1.25) ? "met" : "NOT met")
-        printf "MLP >= 2x (%.2fx): %s\n", mlp, (mlp >= 2 ? "met" : "NOT met")
-        printf "         batch-1 latency <= 0.6x (%.3f / %.3f ms = %.2fx): %s; ",
-               ms["lib", "cnn_latency1"], ms["torch", "cnn_latency1"], lat,
-               (lat <= 0.6 ? "met" : "NOT met")
-        printf "peak RSS <= 1/3 of PyTorch, every workload (worst %.2f): %s\n", worst,
-               (over == "" ? "met" : "NOT met for" over)
-        rt = rate["lib", "resnet_train64"] / rate["torch", "resnet_train64"]
-        rp = rate["lib", "resnet_infer64"] / rate["torch", "resnet_infer64"]
-        printf "         ResNet training >= 1.5x (%.2fx, PyTorch %s): %s; ", rt,
-               variant["resnet_train64"], (rt >= 1.5 ? "met" : "NOT met")
-        printf "ResNet predict >= 1.5x (%.2fx, PyTorch %s): %s\n", rp,
-               variant["resnet_infer64"], (rp >= 1.5 ? "met" : "NOT met")
-    }' "$OUT"
+        over = ""; nrss = 0
+        for (w in rss) { nrss++; if (rss[w] * 3 > 1) over = over " " w }
+        if (nrss) check("peak RSS <= 1/3 of PyTorch (all but MLP 37M)", over == "" ? "all" : over, over == "", "%s")
+        printf "largest spread of a side: %.0f%% (%s)\n", 100 * worst, worst_w
+    }' "$1"
 }
 
-OUT=$(mktemp)
-trap 'rm -f "$OUT"' EXIT INT TERM
+bench_start "$PY"
 
-CPU=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
-echo "machine: ${CPU:-unknown CPU}, $(nproc) cores; threads: $THREADS each side;" \
-     "$SECONDS_EACH s timed per workload, fastest of $REPEAT"
-if [ -n "$TORCH_VERSION" ]; then
-    echo "PyTorch $TORCH_VERSION from $PY"
+echo "image models and MLPs: threads $BENCH_THREADS each side, $bench_seconds s a run," \
+     "$bench_pairs interleaved pairs"
+if [ -n "$bench_torch_version" ]; then
+    echo "PyTorch $bench_torch_version from $PY (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)"
 else
-    echo "PyTorch: not importable by $PY"
+    echo "PyTorch: not run (BENCH_TORCH=0 or not importable by $PY): libbigmodel only"
 fi
-# Other load skews both sides, PyTorch's spinning OpenMP threads the most.
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-
-run_pass
-print_table "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
-if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
-    : >"$OUT"
-    (unset OPENBLAS_CORETYPE; run_pass)
-    print_table "OPENBLAS_CORETYPE unset (OpenBLAS picks its kernels for this CPU)"
-fi
+for w in $WORKLOADS; do
+    v=""
+    if [ -n "$bench_torch_version" ]; then
+        v=$(pick_variant "$w" $(torch_variants "$w")) || exit 1
+    fi
+    run_pairs "$w" "$v" || exit 1
+done
+summarize_pairs "$bench_raw" >"$rows"
+save_rows "$rows"
+echo "libbigmodel's kernel path: $(field isa "$(head -n 1 "$rows")")"
+print_rows "$rows" "$TITLES"
+print_floors "$rows"
+print_targets "$rows"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"

@@ -206,6 +206,28 @@ START_TEST(epilogue_and_gathered_a_agree_on_every_path)
 }
 END_TEST
 
+START_TEST(long_rows_of_b_are_packed_the_same_on_every_path)
+{
+    /* B's rows 1030 floats apart and k past one packed block: B is copied
+     * in blocks of k, whose sums add to C in turn */
+    static const int64_t rows[] = {1, 7, 13}, cols[] = {5, 33};
+    size_t mi, ni;
+    for (mi = 0; mi < sizeof rows / sizeof *rows; mi++)
+        for (ni = 0; ni < sizeof cols / sizeof *cols; ni++) {
+            const int64_t m = rows[mi], n = cols[ni], k = 300, ldb = 1030, ldc = n + 1;
+            float *a = filled(m * k, 11), *b = filled(k * ldb, 12), *vals = filled(m * ldc, 13);
+            float *c0 = sentinel_c(vals, m, n, ldc);
+            bgm__gemm_call call = {0, 0, m, n, k, k, ldb, ldc, 1.5f, 0.25f, a, b, NULL,
+                                   NULL, NULL, NULL};
+            check_call(&call, c0, m * ldc);
+            free(a);
+            free(b);
+            free(vals);
+            free(c0);
+        }
+}
+END_TEST
+
 Suite *suite_gemm_paths(void)
 {
     Suite *s = suite_create("gemm_paths");
@@ -213,6 +235,7 @@ Suite *suite_gemm_paths(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, plain_and_transposed_products_agree_on_every_path);
     tcase_add_test(tc, epilogue_and_gathered_a_agree_on_every_path);
+    tcase_add_test(tc, long_rows_of_b_are_packed_the_same_on_every_path);
     suite_add_tcase(s, tc);
     return s;
 }

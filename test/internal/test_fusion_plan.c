@@ -1,0 +1,66 @@
+/* What inference fusion decides (bgm__fusion_plan), which predict's
+ * numbers alone cannot show: a fused Conv -> ReLU -> MaxPool gives the same
+ * bits as the layers one by one (test_model_fusion.c checks the values). */
+#include <stdlib.h>
+
+#include "testutil.h"
+
+#include "layers/layer.h"
+#include "model/model_impl.h"
+
+/* The index of the n-th step (from 0) running a layer of kind ops. */
+static int step_of(const bgm_model *m, const bgm__layer_ops *ops, int n)
+{
+    int k;
+    for (k = 0; k < m->nsteps; k++)
+        if (m->steps[k].node->layer && m->steps[k].node->layer->ops == ops && n-- == 0)
+            return k;
+    ck_abort_msg("no such step");
+    return -1;
+}
+
+static bgm_node *call1(bgm_layer *l, bgm_node *x) { return bgm_test_call(l, &x, 1); }
+
+START_TEST(conv_relu_pool_chains_fuse_and_shared_values_do_not)
+{
+    static const int64_t shape[3] = {12, 12, 3};
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_node *in, *c1, *p1, *c2, *p2, *out;
+    bgm__fuse *f;
+    int k1, k2, kp1, kp2;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape, 3, "x");
+    c1 = call1(bgm_layer_conv2d(8, 3, BGM_ACT_RELU), in);
+    p1 = call1(bgm_layer_max_pool2d(2), c1); /* only reader of c1: fuses */
+    c2 = call1(bgm_layer_conv2d(8, 3, BGM_ACT_RELU), p1);
+    p2 = call1(bgm_layer_avg_pool2d(2), c2);
+    out = bgm_test_call(bgm_layer_concatenate(-1), (bgm_node *[]){call1(bgm_layer_flatten(), p2),
+                                                                 call1(bgm_layer_flatten(), c2)},
+                        2); /* c2 read twice: its pooling must not fuse */
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 1));
+    bgm_graph_free(g);
+    f = bgm__fusion_plan(m);
+    ck_assert_ptr_nonnull(f);
+    k1 = step_of(m, &bgm__conv2d_ops, 0);
+    k2 = step_of(m, &bgm__conv2d_ops, 1);
+    kp1 = step_of(m, &bgm__max_pool2d_ops, 0);
+    kp2 = step_of(m, &bgm__avg_pool2d_ops, 0);
+    ck_assert(f[k1].conv && f[k1].relu);
+    ck_assert_int_eq(f[k1].pool, kp1);
+    ck_assert_int_eq(f[kp1].into, k1);
+    ck_assert_int_eq(f[k2].pool, -1);
+    ck_assert_int_eq(f[kp2].into, -1);
+    free(f);
+    bgm_model_free(m);
+}
+END_TEST
+
+Suite *suite_fusion_plan(void)
+{
+    Suite *s = suite_create("fusion_plan");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, conv_relu_pool_chains_fuse_and_shared_values_do_not);
+    suite_add_tcase(s, tc);
+    return s;
+}
