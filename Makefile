@@ -188,7 +188,8 @@ check-python: lib
 
 # The C suite runs on the CPU's own kernel path, then once more on each
 # narrower path it has (BIGMODEL_ISA, see lib/kernels/isa.h), so AVX2 and
-# generic code is tested on an AVX-512 machine too.
+# generic code is tested on an AVX-512 machine too; so does the white-box
+# suite that checks which convolution path each ISA path takes.
 CHECK_ISA_PATHS ?= $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo avx2 generic || \
                      (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo generic))
 
@@ -197,6 +198,8 @@ check-c: $(BUILD)/test/runner $(BUILD)/test/internal_runner
 	@for isa in $(CHECK_ISA_PATHS); do \
 	    echo "C suite on the $$isa path (BIGMODEL_ISA=$$isa):"; \
 	    BIGMODEL_ISA=$$isa CK_VERBOSITY=minimal $(BUILD)/test/runner || exit 1; \
+	    BIGMODEL_ISA=$$isa CK_VERBOSITY=minimal CK_RUN_SUITE=winograd_paths \
+	        $(BUILD)/test/internal_runner || exit 1; \
 	done
 	@$(BUILD)/test/internal_runner
 

@@ -23,22 +23,15 @@
  * product nor on the path (a transposed B longer than one panel in k adds
  * its panels to C in turn).
  *
- * The including file defines:
- *   GT_VL, GT_MR, GT_MR1        lanes, rows of a two- and a one-vector tile
+ * The including file includes vec_avx512.h or vec_avx2.h (the vector type
+ * v_vec, the operations V_*, V_VL lanes, V_TARGET, V_SPLIT_FULL) and
+ * defines:
+ *   GT_MR, GT_MR1               rows of a two- and a one-vector tile
  *   GT_CASES_MR, GT_CASES_MR1   TILE_CASES_<n> for n = GT_MR and GT_MR1
- *   GT_TARGET                   the target attribute of every function
- *   GT_SPLIT_FULL               1 to compile whole column blocks apart
- *   gt_vec, gt_mask             vector and column-mask types
- *   GT_ZERO() GT_SET1(x) GT_FMA(a, b, c) GT_MUL(a, b) GT_ADD(a, b) GT_MAX0(v)
- *   GT_LOAD(mask, full, p) GT_STORE(p, mask, full, v)
- *                               masked load (zeros outside) and store; full
- *                               says every lane is in, for paths where the
- *                               masked forms cost more
- *   gt_lanes(n)                 the mask of the first n lanes, 0 <= n <= VL
  *   GT_RUN, GT_ROWS             the names of the two functions defined here
  */
 
-#define NR (2 * GT_VL)          /* columns of a tile: two vectors */
+#define NR (2 * V_VL)          /* columns of a tile: two vectors */
 #define KC_PACKED 128           /* k per packed panel of B */
 #define PACK_MIN_LDB 1024       /* row stride of B (floats) from which it is packed */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -46,29 +39,29 @@
 /* o, the vector of row r at column col of a tile, through the epilogue:
  * + bias, + the residual, then ReLU (max with 0 gives 0 for NaN, as the
  * ReLU kernel does). ep's pointers start at the tile's first row and column. */
-GT_TARGET ALWAYS_INLINE gt_vec epilogue(const bgm__gemm_epilogue *ep, int r, int col,
-                                        gt_mask mask, int full, gt_vec o)
+V_TARGET ALWAYS_INLINE v_vec epilogue(const bgm__gemm_epilogue *ep, int r, int col,
+                                        v_mask mask, int full, v_vec o)
 {
     if (ep->bias)
-        o = GT_ADD(o, GT_LOAD(mask, full, ep->bias + col));
+        o = V_ADD(o, V_LOAD(mask, full, ep->bias + col));
     if (ep->res)
-        o = GT_ADD(o, GT_LOAD(mask, full, ep->res + r * ep->ldres + col));
+        o = V_ADD(o, V_LOAD(mask, full, ep->res + r * ep->ldres + col));
     if (ep->relu)
-        o = GT_MAX0(o);
+        o = V_MAX0(o);
     return o;
 }
 
 /* One stored vector: alpha * acc + beta * C, through the epilogue. */
-GT_TARGET ALWAYS_INLINE void store_row(float *cr, gt_vec acc, gt_mask mask, int full,
+V_TARGET ALWAYS_INLINE void store_row(float *cr, v_vec acc, v_mask mask, int full,
                                        float alpha, float beta, const bgm__gemm_epilogue *ep,
                                        int r, int col)
 {
-    gt_vec o = GT_MUL(GT_SET1(alpha), acc);
+    v_vec o = V_MUL(V_SET1(alpha), acc);
     if (beta != 0.0f)
-        o = GT_ADD(o, GT_MUL(GT_SET1(beta), GT_LOAD(mask, full, cr)));
+        o = V_ADD(o, V_MUL(V_SET1(beta), V_LOAD(mask, full, cr)));
     if (ep)
         o = epilogue(ep, r, col, mask, full, o);
-    GT_STORE(cr, mask, full, o);
+    V_STORE(cr, mask, full, o);
 }
 
 /*
@@ -81,34 +74,34 @@ GT_TARGET ALWAYS_INLINE void store_row(float *cr, gt_vec acc, gt_mask mask, int 
  * neither read nor written. beta == 0 ignores C's old contents. Inlined
  * with constant mr, nv and gather, so the accumulators are registers.
  */
-GT_TARGET ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const float *a,
+V_TARGET ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const float *a,
                                   int64_t ars, int64_t aks, const int64_t *rtab,
                                   const int64_t *ktab, const float *b, int64_t ldb,
-                                  gt_mask m0, gt_mask m1, int full, float alpha, float beta,
+                                  v_mask m0, v_mask m1, int full, float alpha, float beta,
                                   float *c, int64_t ldc, const bgm__gemm_epilogue *ep)
 {
     const int full0 = nv == 2 || full;
-    gt_vec acc0[GT_MR1], acc1[GT_MR];
+    v_vec acc0[GT_MR1], acc1[GT_MR];
     int64_t kk, roff[GT_MR1];
     int r;
 #pragma GCC unroll 24
     for (r = 0; r < GT_MR1; r++) {
-        acc0[r] = GT_ZERO();
+        acc0[r] = V_ZERO();
         if (r < GT_MR)
-            acc1[r] = GT_ZERO();
+            acc1[r] = V_ZERO();
         roff[r] = gather && r < mr ? rtab[r] : r * ars;
     }
     for (kk = 0; kk < k; kk++) {
-        const gt_vec b0 = GT_LOAD(m0, full0, b + kk * ldb);
-        const gt_vec b1 = nv == 2 ? GT_LOAD(m1, full, b + kk * ldb + GT_VL) : b0;
+        const v_vec b0 = V_LOAD(m0, full0, b + kk * ldb);
+        const v_vec b1 = nv == 2 ? V_LOAD(m1, full, b + kk * ldb + V_VL) : b0;
         const float *ak = gather ? a + ktab[kk] : a + kk * aks;
 #pragma GCC unroll 24
         for (r = 0; r < GT_MR1; r++) {
             if (r < mr) {
-                const gt_vec av = GT_SET1(ak[roff[r]]);
-                acc0[r] = GT_FMA(av, b0, acc0[r]);
+                const v_vec av = V_SET1(ak[roff[r]]);
+                acc0[r] = V_FMA(av, b0, acc0[r]);
                 if (nv == 2 && r < GT_MR)
-                    acc1[r] = GT_FMA(av, b1, acc1[r]);
+                    acc1[r] = V_FMA(av, b1, acc1[r]);
             }
         }
     }
@@ -117,7 +110,7 @@ GT_TARGET ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const f
         if (r < mr) {
             store_row(c + r * ldc, acc0[r], m0, full0, alpha, beta, ep, r, 0);
             if (nv == 2 && r < GT_MR)
-                store_row(c + r * ldc + GT_VL, acc1[r], m1, full, alpha, beta, ep, r, GT_VL);
+                store_row(c + r * ldc + V_VL, acc1[r], m1, full, alpha, beta, ep, r, V_VL);
         }
     }
 }
@@ -151,16 +144,16 @@ GT_TARGET ALWAYS_INLINE void tile(int mr, int nv, int gather, int64_t k, const f
 /* tile() for every mr of one (nv, gather) pair, each case compiled with its
  * own register set, and twice: with the epilogue and, for plain products,
  * with none at all (not even its test in the stores). Where masked forms
- * cost more (GT_SPLIT_FULL), whole blocks get their own copies without
+ * cost more (V_SPLIT_FULL), whole blocks get their own copies without
  * masks, which also frees the mask's register. */
 #define DEFINE_TILE_ROWS(NAME, CASES, NV, G)                                           \
-    GT_TARGET static void NAME(int mr, int64_t k, const float *a, int64_t ars,         \
+    V_TARGET static void NAME(int mr, int64_t k, const float *a, int64_t ars,         \
                                int64_t aks, const int64_t *rtab, const int64_t *ktab,  \
-                               const float *b, int64_t ldb, gt_mask m0, gt_mask m1,    \
+                               const float *b, int64_t ldb, v_mask m0, v_mask m1,    \
                                int full, float alpha, float beta, float *c,            \
                                int64_t ldc, const bgm__gemm_epilogue *ep)              \
     {                                                                                  \
-        if (GT_SPLIT_FULL && full) {                                                   \
+        if (V_SPLIT_FULL && full) {                                                   \
             if (ep)                                                                    \
                 TILE_SWITCH(CASES, NV, G, ep, 1)                                       \
             else                                                                       \
@@ -201,23 +194,23 @@ static const bgm__gemm_epilogue *ep_at(const bgm__gemm_epilogue *ep, int64_t j,
 /* Every tile of C against one block of columns [j0, j0 + nr) whose rows of
  * op(B) are at b + kk * ldb; op(A) is addressed as in tile(), by rtab and
  * ktab when rtab is not NULL. */
-GT_TARGET static void column_block(int64_t m, int64_t nr, int64_t k, float alpha,
+V_TARGET static void column_block(int64_t m, int64_t nr, int64_t k, float alpha,
                                    const float *a, int64_t ars, int64_t aks,
                                    const int64_t *rtab, const int64_t *ktab, const float *b,
                                    int64_t ldb, float beta, float *c, int64_t ldc,
                                    const bgm__gemm_epilogue *ep)
 {
     bgm__gemm_epilogue e, *tep = NULL;
-    const gt_mask m0 = gt_lanes(nr < GT_VL ? nr : GT_VL);
-    const gt_mask m1 = gt_lanes(nr > NR ? GT_VL : nr > GT_VL ? nr - GT_VL : 0);
+    const v_mask m0 = v_lanes(nr < V_VL ? nr : V_VL);
+    const v_mask m1 = v_lanes(nr > NR ? V_VL : nr > V_VL ? nr - V_VL : 0);
     int64_t i;
     if (ep) {
         e = *ep;
         tep = &e;
     }
-    if (nr <= GT_VL) {
+    if (nr <= V_VL) {
         /* A block of one vector: twice the rows keep the FMA units as busy. */
-        const int full = nr == GT_VL;
+        const int full = nr == V_VL;
         for (i = 0; i < m; i += GT_MR1) {
             int mr = m - i < GT_MR1 ? (int)(m - i) : GT_MR1;
             if (ep && ep->res)
@@ -247,7 +240,7 @@ GT_TARGET static void column_block(int64_t m, int64_t nr, int64_t k, float alpha
 
 /* panel[kk * NR + jj] = B(j0 + jj, k0 + kk) for jj < nr, kk < kc, where B is
  * stored (n, k) with row stride ldb: the transpose of an NR-row strip. */
-GT_TARGET static void pack_transposed(float *panel, const float *b, int64_t ldb, int64_t nr,
+V_TARGET static void pack_transposed(float *panel, const float *b, int64_t ldb, int64_t nr,
                                       int64_t kc)
 {
     int64_t jj, kk;
@@ -260,7 +253,7 @@ GT_TARGET static void pack_transposed(float *panel, const float *b, int64_t ldb,
 
 /* panel[kk * NR + jj] = B(k0 + kk, j0 + jj) for jj < nr, kk < kc, where B is
  * stored (k, n) with row stride ldb: a copy of a kc x NR block. */
-GT_TARGET static void pack_rows(float *panel, const float *b, int64_t ldb, int64_t nr,
+V_TARGET static void pack_rows(float *panel, const float *b, int64_t ldb, int64_t nr,
                                 int64_t kc)
 {
     int64_t kk;
@@ -270,7 +263,7 @@ GT_TARGET static void pack_rows(float *panel, const float *b, int64_t ldb, int64
 
 int GT_ROWS(void) { return GT_MR; }
 
-GT_TARGET void GT_RUN(const bgm__gemm_call *p)
+V_TARGET void GT_RUN(const bgm__gemm_call *p)
 {
     const int64_t ars = p->trans_a ? 1 : p->lda, aks = p->trans_a ? p->lda : 1;
     const int64_t m = p->m, n = p->n, k = p->k;

@@ -11,7 +11,8 @@
  * The sum over channels of the 16 elementwise products is 16 matrix
  * products (tiles x C) (C x F), one per element of the 4x4 block, run by
  * bgm__gemm. The transforms loop over channels (filters) innermost, where
- * NHWC keeps them contiguous, so they vectorize.
+ * NHWC keeps them contiguous, so they vectorize: winograd_tiles.h, written
+ * once for the AVX-512 and the AVX2 path (bgm__winograd_path_in_use).
  */
 #include "winograd.h"
 
@@ -22,12 +23,13 @@
 #include "simd.h"
 
 /* Images are transformed together until their tiles make this many rows
- * of the 16 products (a few 12-row tiles of the AVX-512 kernels). */
+ * of the 16 products (8 tiles of 12 rows of the AVX-512 kernels, 16 of 6
+ * of the AVX2 ones). */
 #define WINO_GROUP_ROWS 96
 
 int bgm__winograd_available(void)
 {
-    return bgm__isa() == BGM__ISA_AVX512 && bgm__gemm_own_available();
+    return bgm__gemm_own_available() && bgm__winograd_path_in_use() != NULL;
 }
 
 int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m)
@@ -81,154 +83,17 @@ int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t a
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f")))
-
-/* The mask of the first min(left, 16) lanes. */
-static inline __mmask16 lanes(int64_t left)
+const bgm__winograd_path *bgm__winograd_path_in_use(void)
 {
-    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-}
-
-/* v[e * vs + ch] = (B^T d B)[e] for the 4x4 block d whose element (i, j)
- * is src[i * 4 + j][ch]: 16 channels a vector. */
-AVX512 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
-{
-    int64_t ch;
-    for (ch = 0; ch < c; ch += 16) {
-        const __mmask16 k = lanes(c - ch);
-        __m512 d[16], t[16];
-        int i;
-#pragma GCC unroll 16
-        for (i = 0; i < 16; i++)
-            d[i] = _mm512_maskz_loadu_ps(k, src[i] + ch);
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) { /* t = B^T d, column i */
-            t[0 + i] = _mm512_sub_ps(d[0 + i], d[8 + i]);
-            t[4 + i] = _mm512_add_ps(d[4 + i], d[8 + i]);
-            t[8 + i] = _mm512_sub_ps(d[8 + i], d[4 + i]);
-            t[12 + i] = _mm512_sub_ps(d[4 + i], d[12 + i]);
-        }
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) { /* v = t B, row i */
-            const __m512 *r = t + 4 * i;
-            float *o = v + 4 * i * vs + ch;
-            _mm512_mask_storeu_ps(o, k, _mm512_sub_ps(r[0], r[2]));
-            _mm512_mask_storeu_ps(o + vs, k, _mm512_add_ps(r[1], r[2]));
-            _mm512_mask_storeu_ps(o + 2 * vs, k, _mm512_sub_ps(r[2], r[1]));
-            _mm512_mask_storeu_ps(o + 3 * vs, k, _mm512_sub_ps(r[1], r[3]));
-        }
+    switch (bgm__isa()) {
+    case BGM__ISA_AVX512: return &bgm__winograd_avx512;
+    case BGM__ISA_AVX2: return &bgm__winograd_avx2;
+    default: return NULL;
     }
 }
 
-/* The 2x2 outputs of one tile, rows < nr and columns < nc of them, from
- * m[e * ms + fo]; out[a * 2 + b] is where output (a, b) goes, res[a * 2 +
- * b] its residual (or res NULL), then the bias before it and ReLU after. */
-AVX512 static void output_tile(const float *m, int64_t ms, int64_t f, int nr, int nc,
-                               float *const *out, const float *const *res,
-                               const float *bias, int relu)
-{
-    int64_t fo;
-    for (fo = 0; fo < f; fo += 16) {
-        const __mmask16 k = lanes(f - fo);
-        __m512 q[16], t[8], y[4];
-        int i;
-#pragma GCC unroll 16
-        for (i = 0; i < 16; i++)
-            q[i] = _mm512_maskz_loadu_ps(k, m + i * ms + fo);
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) { /* t = A^T q, column i */
-            t[i] = _mm512_add_ps(_mm512_add_ps(q[i], q[4 + i]), q[8 + i]);
-            t[4 + i] = _mm512_sub_ps(_mm512_sub_ps(q[4 + i], q[8 + i]), q[12 + i]);
-        }
-#pragma GCC unroll 2
-        for (i = 0; i < 2; i++) { /* y = t A, row i */
-            const __m512 *r = t + 4 * i;
-            y[2 * i] = _mm512_add_ps(_mm512_add_ps(r[0], r[1]), r[2]);
-            y[2 * i + 1] = _mm512_sub_ps(_mm512_sub_ps(r[1], r[2]), r[3]);
-        }
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) {
-            __m512 o = y[i];
-            if (i / 2 >= nr || i % 2 >= nc)
-                continue;
-            if (bias)
-                o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k, bias + fo));
-            if (res)
-                o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k, res[i] + fo));
-            if (relu) /* max with 0 gives 0 for NaN, as the ReLU kernel */
-                o = _mm512_max_ps(o, _mm512_setzero_ps());
-            _mm512_mask_storeu_ps(out[i] + fo, k, o);
-        }
-    }
-}
-
-/* m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output gradient dy of one
- * tile, dy[a * 2 + b] its element (a, b) (NULL where the tile overhangs
- * the output: zero). */
-AVX512 static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
-{
-    int64_t fo;
-    for (fo = 0; fo < f; fo += 16) {
-        const __mmask16 k = lanes(f - fo);
-        __m512 y[4], t[8];
-        int i;
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++)
-            y[i] = dy[i] ? _mm512_maskz_loadu_ps(k, dy[i] + fo) : _mm512_setzero_ps();
-#pragma GCC unroll 2
-        for (i = 0; i < 2; i++) { /* t = A dy, column i */
-            t[i] = y[i];
-            t[2 + i] = _mm512_add_ps(y[i], y[2 + i]);
-            t[4 + i] = _mm512_sub_ps(y[i], y[2 + i]);
-            t[6 + i] = _mm512_sub_ps(_mm512_setzero_ps(), y[2 + i]);
-        }
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) { /* m = t A^T, row i */
-            const __m512 *r = t + 2 * i;
-            float *o = m + 4 * i * ms + fo;
-            _mm512_mask_storeu_ps(o, k, r[0]);
-            _mm512_mask_storeu_ps(o + ms, k, _mm512_add_ps(r[0], r[1]));
-            _mm512_mask_storeu_ps(o + 2 * ms, k, _mm512_sub_ps(r[0], r[1]));
-            _mm512_mask_storeu_ps(o + 3 * ms, k, _mm512_sub_ps(_mm512_setzero_ps(), r[1]));
-        }
-    }
-}
-
-/* One row (or column) of G x, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-AVX512 static inline void g_row(__m512 x0, __m512 x1, __m512 x2, __m512 *o)
-{
-    const __m512 h = _mm512_set1_ps(0.5f);
-    o[0] = x0;
-    o[1] = _mm512_mul_ps(h, _mm512_add_ps(_mm512_add_ps(x0, x1), x2));
-    o[2] = _mm512_mul_ps(h, _mm512_add_ps(_mm512_sub_ps(x0, x1), x2));
-    o[3] = x2;
-}
-
-AVX512 static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
-{
-    const int64_t cf = c * f;
-    int64_t e;
-    for (e = 0; e < cf; e += 16) {
-        const __mmask16 k = lanes(cf - e);
-        __m512 t[3][4], o[4];
-        int i, j;
-#pragma GCC unroll 3
-        for (i = 0; i < 3; i++) /* t = G g, column i (stored as t[i][row]) */
-            g_row(_mm512_maskz_loadu_ps(k, w + i * cf + e),
-                  _mm512_maskz_loadu_ps(k, w + (3 + i) * cf + e),
-                  _mm512_maskz_loadu_ps(k, w + (6 + i) * cf + e), t[i]);
-#pragma GCC unroll 4
-        for (i = 0; i < 4; i++) { /* u = t G^T, row i */
-            g_row(t[0][i], t[1][i], t[2][i], o);
-            for (j = 0; j < 4; j++)
-                _mm512_mask_storeu_ps(u + (i * 4 + j) * cf + e, k, o[j]);
-        }
-    }
-}
-
-#else /* no AVX-512 kernels: winograd_pays never picks this code */
+#else /* plain C transforms of F(2x2, 3x3) (not used: no own SGEMM here) */
 
 static void input_tile(const float *const *src, int64_t c, float *v, int64_t vs)
 {
@@ -332,6 +197,13 @@ static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
     }
 }
 
+const bgm__winograd_path *bgm__winograd_path_in_use(void)
+{
+    static const bgm__winograd_path plain = {input_tile, output_tile, grad_tile,
+                                             kernel_transform, NULL, NULL, NULL};
+    return &plain;
+}
+
 #endif
 
 /* v (16, count * tiles, c) = the input transform of every tile of the
@@ -339,6 +211,7 @@ static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
 static void input_images(const bgm__window *g, int64_t count, const float *x, float *v,
                          float *zero)
 {
+    const bgm__winograd_path *p = bgm__winograd_path_in_use();
     const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = tw * th;
     int64_t n, ty, tx;
     memset(zero, 0, (size_t)c * sizeof *zero);
@@ -348,7 +221,7 @@ static void input_images(const bgm__window *g, int64_t count, const float *x, fl
                 const float *src[16];
                 bgm__winograd_tile_sources(g, x + n * g->h * g->w * c, 2 * ty, 2 * tx, 4, zero,
                                            src);
-                input_tile(src, c, v + ((n * th + ty) * tw + tx) * c, count * nt * c);
+                p->input2(src, c, v + ((n * th + ty) * tw + tx) * c, count * nt * c);
             }
 }
 
@@ -356,6 +229,7 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
                           const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
 {
     const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
+    const bgm__winograd_path *p = bgm__winograd_path_in_use();
     float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
     int64_t n, ty, tx, e;
     input_images(g, count, x, v, zero);
@@ -369,21 +243,22 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
                 const float *res[4];
                 int nc, nr = bgm__winograd_tile_outputs(g, f, 2, n * g->oh * g->ow, 2 * ty,
                                                         2 * tx, y, ep, out, res, &nc);
-                output_tile(m + ((n * th + ty) * tw + tx) * f, nt * f, f, nr, nc, out,
-                            ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
-                            ep ? ep->relu : 0);
+                p->output2(m + ((n * th + ty) * tw + tx) * f, nt * f, f, nr, nc, out,
+                           ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
+                           ep ? ep->relu : 0);
             }
 }
 
 void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
 {
-    kernel_transform(w, c, f, u);
+    bgm__winograd_path_in_use()->kernel2(w, c, f, u);
 }
 
 void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
                                       const float *x, const float *gy, float *du, float *ws)
 {
     const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
+    const bgm__winograd_path *p = bgm__winograd_path_in_use();
     float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
     int64_t n, ty, tx, e;
     input_images(g, count, x, v, zero);
@@ -399,7 +274,7 @@ void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t c
                                             ? gy + ((n * g->oh + oy) * g->ow + ox) * f
                                             : NULL;
                     }
-                grad_tile(dy, f, m + ((n * th + ty) * tw + tx) * f, nt * f);
+                p->grad2(dy, f, m + ((n * th + ty) * tw + tx) * f, nt * f);
             }
     for (e = 0; e < 16; e++)
         bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * nt * c, c, m + e * nt * f, f, 1.0f,

@@ -12,9 +12,50 @@
 #include "gemm_own.h"
 #include "im2col.h"
 
-/* Whether the transforms run on this path: AVX-512 (isa.h) with the own
- * SGEMM kernels in use for the products. */
+/* Whether the transforms run on this path: AVX-512 or AVX2 (isa.h) with
+ * the own SGEMM kernels in use for the products. */
 int bgm__winograd_available(void);
+
+/*
+ * The transforms of one tile (or of a kernel) on one instruction-set path,
+ * written once for every vector width (winograd_tiles.h). Channels
+ * (filters) are innermost and contiguous, any count from 1.
+ *
+ * F(2x2, 3x3), m = 2, and F(4x4, 3x3), m = 4, with s = m + 2:
+ *   input: v[e * vs + ch] = (B^T d B)[e] for the s x s input block d whose
+ *     element (i, j) is src[i * s + j][ch]
+ *   output: the m x m outputs of one tile from m[e * ms + fo], rows < nr
+ *     and columns < nc of them: out[a * m + b] is where output (a, b)
+ *     goes, res[a * m + b] its residual (res NULL: none), the bias added
+ *     before it (NULL: none) and ReLU after when relu
+ *   grad (m = 2 only): m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output
+ *     gradient dy of one tile, dy[a * 2 + b] its element (a, b), NULL
+ *     where the tile overhangs the output (zero)
+ *   kernel: u (s * s, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f)
+ */
+typedef struct bgm__winograd_path {
+    void (*input2)(const float *const *src, int64_t c, float *v, int64_t vs);
+    void (*output2)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
+                    const float *const *res, const float *bias, int relu);
+    void (*grad2)(const float *const *dy, int64_t f, float *m, int64_t ms);
+    void (*kernel2)(const float *w, int64_t c, int64_t f, float *u);
+    void (*input4)(const float *const *src, int64_t c, float *v, int64_t vs);
+    void (*output4)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
+                    const float *const *res, const float *bias, int relu);
+    void (*kernel4)(const float *w, int64_t c, int64_t f, float *u);
+} bgm__winograd_path;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The paths' tables (winograd_avx512.c, winograd_avx2.c): call one only
+ * where the CPU has its instructions. */
+extern const bgm__winograd_path bgm__winograd_avx512;
+extern const bgm__winograd_path bgm__winograd_avx2;
+#endif
+
+/* The table of the path in use (isa.h); NULL where none has transforms
+ * (the generic path of an x86 build). Elsewhere than x86, plain C
+ * transforms of F(2x2, 3x3) only (input4, output4, kernel4 NULL). */
+const bgm__winograd_path *bgm__winograd_path_in_use(void);
 
 /* Floats of the transformed kernel of F(m x m, 3x3), m 2 or 4:
  * (m + 2)^2 * c * f. */
@@ -75,7 +116,7 @@ void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw)
  * F(4x4, 3x3), for inference (winograd4.c): each 4x4 block of outputs from
  * a 6x6 block of input through 36 products, 2.25 multiplies per output.
  * The same interface as F(2x2, 3x3) above, forward only; runs where
- * bgm__winograd4_available() (the AVX-512 build).
+ * bgm__winograd4_available() (the AVX-512 and AVX2 paths).
  */
 int bgm__winograd4_available(void);
 void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u);

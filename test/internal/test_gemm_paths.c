@@ -138,6 +138,22 @@ static float *sentinel_c(const float *vals, int64_t m, int64_t n, int64_t ldc)
     return c;
 }
 
+/* C = alpha op(A) op(B) + beta C on every path, for operands of these
+ * shapes and strides filled with draws seeded by the shape. */
+static void check_plain(int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t lda,
+                        int64_t ldb, int64_t ldc, float alpha, float beta)
+{
+    float *a = filled((ta ? k : m) * lda, 1 + m), *b = filled((tb ? n : k) * ldb, 2 + n);
+    float *vals = filled(m * ldc, 3 + k), *c0 = sentinel_c(vals, m, n, ldc);
+    bgm__gemm_call call = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, NULL,
+                           NULL, NULL, NULL};
+    check_call(&call, c0, m * ldc);
+    free(a);
+    free(b);
+    free(vals);
+    free(c0);
+}
+
 static const int64_t ms[] = {1, 5, 6, 7, 12, 13, 24, 25, 50};
 static const int64_t ns[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 70};
 static const int64_t ks[] = {1, 3, 130};
@@ -154,19 +170,8 @@ START_TEST(plain_and_transposed_products_agree_on_every_path)
                     const int ta = variant == 1, tb = variant == 2;
                     /* A transposed B is packed only for a whole tile of rows */
                     const int64_t lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 1;
-                    float *a = filled((ta ? k : m) * lda, 1 + m);
-                    float *b = filled((tb ? n : k) * ldb, 2 + n);
-                    float *vals = filled(m * ldc, 3 + k);
-                    float *c0 = sentinel_c(vals, m, n, ldc);
-                    bgm__gemm_call call = {ta, tb, m, n, k, lda, ldb, ldc,
-                                           variant == 0 ? 1.0f : 0.75f,
-                                           variant == 2 ? 0.5f : 0.0f, a, b, NULL,
-                                           NULL, NULL, NULL};
-                    check_call(&call, c0, m * ldc);
-                    free(a);
-                    free(b);
-                    free(vals);
-                    free(c0);
+                    check_plain(ta, tb, m, n, k, lda, ldb, ldc, variant == 0 ? 1.0f : 0.75f,
+                                variant == 2 ? 0.5f : 0.0f);
                 }
 }
 END_TEST
@@ -215,15 +220,7 @@ START_TEST(long_rows_of_b_are_packed_the_same_on_every_path)
     for (mi = 0; mi < sizeof rows / sizeof *rows; mi++)
         for (ni = 0; ni < sizeof cols / sizeof *cols; ni++) {
             const int64_t m = rows[mi], n = cols[ni], k = 300, ldb = 1030, ldc = n + 1;
-            float *a = filled(m * k, 11), *b = filled(k * ldb, 12), *vals = filled(m * ldc, 13);
-            float *c0 = sentinel_c(vals, m, n, ldc);
-            bgm__gemm_call call = {0, 0, m, n, k, k, ldb, ldc, 1.5f, 0.25f, a, b, NULL,
-                                   NULL, NULL, NULL};
-            check_call(&call, c0, m * ldc);
-            free(a);
-            free(b);
-            free(vals);
-            free(c0);
+            check_plain(0, 0, m, n, k, k, ldb, ldc, 1.5f, 0.25f);
         }
 }
 END_TEST
