@@ -308,6 +308,7 @@ help:
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (build/asan)"
 	@echo "make bench      roofline, then speed and RSS against PyTorch in pairs (not a test)"
+	@echo "make bench-gemm-shapes  own SGEMM kernels against BLAS per shape (one thread)"
 	@echo "make fuzz       fuzz every file parser (FUZZ_SECONDS each)"
 	@echo "make fuzz-long  fuzz every file parser for FUZZ_RUNS executions (1,000,000)"
 	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"
