@@ -721,27 +721,19 @@ static void fill_tables(conv_plan *p)
 static bgm_status pool_plan(const char *fn, conv_plan *p)
 {
     const bgm__pool_spec *ps = p->pool;
-    bgm__window *w = &p->pwin;
-    const int same = ps->padding == BGM_PADDING_SAME;
-    if (ps->kh < 1 || ps->kw < 1 || ps->sh < 1 || ps->sw < 1 ||
-        (ps->padding != BGM_PADDING_VALID && ps->padding != BGM_PADDING_SAME))
-        return bgm__fail(BGM_E_INVALID, "%s: bad pooling %dx%d, strides %dx%d, padding %d",
-                         fn, ps->kh, ps->kw, ps->sh, ps->sw, (int)ps->padding);
-    memset(w, 0, sizeof *w);
-    w->n = p->g.n;
-    w->h = p->g.oh;
-    w->w = p->g.ow;
-    w->c = p->f;
-    w->kh = ps->kh;
-    w->kw = ps->kw;
-    w->sh = ps->sh;
-    w->sw = ps->sw;
-    w->oh = bgm__window_out(w->h, w->kh, w->sh, same, &w->pad_top);
-    w->ow = bgm__window_out(w->w, w->kw, w->sw, same, &w->pad_left);
-    if (w->oh < 0 || w->ow < 0)
-        return bgm__fail(BGM_E_SHAPE, "%s: pool %dx%d is larger than the convolution's "
-                         "output %lldx%lld with VALID padding", fn, ps->kh, ps->kw,
-                         (long long)w->h, (long long)w->w);
+    const int64_t out[4] = {p->g.n, p->g.oh, p->g.ow, p->f};
+    char what[64], input[96];
+    bgm_status s;
+    if (ps->kh < 1 || ps->kw < 1)
+        return bgm__fail(BGM_E_INVALID, "%s: pool size must be >= 1, got %d x %d", fn, ps->kh,
+                         ps->kw);
+    snprintf(what, sizeof what, "pool %dx%d", ps->kh, ps->kw);
+    snprintf(input, sizeof input, "the convolution's output %lldx%lld", (long long)out[1],
+             (long long)out[2]);
+    s = bgm__window_dims(fn, &p->pwin, out, ps->kh, ps->kw, ps->sh, ps->sw, ps->padding, what,
+                         input);
+    if (s != BGM_OK)
+        return s;
     /* enough images to fill a buffer that stays in cache, at most a piece */
     p->pool_images = CONV_POOL_BYTES / ((p->pix * p->f > 0 ? p->pix * p->f : 1) *
                                         (int64_t)sizeof(float));

@@ -1,18 +1,16 @@
 /* Geometry of sliding windows, checked once for conv and pooling. */
 #include "window.h"
 
+#include <stdio.h>
+
 #include "core/error.h"
 #include "core/tensor_impl.h"
 
-bgm_status bgm__window_plan(const char *fn, bgm__window *g, const bgm_tensor *x,
-                            int64_t kh, int64_t kw, int sh, int sw, bgm_padding padding,
-                            const char *what)
+bgm_status bgm__window_dims(const char *fn, bgm__window *g, const int64_t *nhwc, int64_t kh,
+                            int64_t kw, int sh, int sw, bgm_padding padding, const char *what,
+                            const char *input)
 {
-    char sx[BGM__SHAPE_STR_SIZE];
     int same = padding == BGM_PADDING_SAME;
-    bgm__tensor_shape_str(sx, sizeof sx, x);
-    if (x->ndim != 4)
-        return bgm__fail(BGM_E_SHAPE, "%s: x must be (N, H, W, C), got shape %s", fn, sx);
     if (sh < 1 || sw < 1)
         return bgm__fail(BGM_E_INVALID, "%s: strides must be >= 1, got %d x %d", fn, sh,
                          sw);
@@ -20,10 +18,10 @@ bgm_status bgm__window_plan(const char *fn, bgm__window *g, const bgm_tensor *x,
         return bgm__fail(BGM_E_INVALID, "%s: unknown padding %d (use BGM_PADDING_VALID or "
                          "BGM_PADDING_SAME; CAUSAL is for 1-D convolutions)", fn,
                          (int)padding);
-    g->n = x->shape[0];
-    g->h = x->shape[1];
-    g->w = x->shape[2];
-    g->c = x->shape[3];
+    g->n = nhwc[0];
+    g->h = nhwc[1];
+    g->w = nhwc[2];
+    g->c = nhwc[3];
     g->kh = kh;
     g->kw = kw;
     g->sh = sh;
@@ -31,7 +29,19 @@ bgm_status bgm__window_plan(const char *fn, bgm__window *g, const bgm_tensor *x,
     g->oh = bgm__window_out(g->h, kh, sh, same, &g->pad_top);
     g->ow = bgm__window_out(g->w, kw, sw, same, &g->pad_left);
     if (g->oh < 0 || g->ow < 0)
-        return bgm__fail(BGM_E_SHAPE, "%s: %s is larger than the input x %s with VALID "
-                         "padding (use BGM_PADDING_SAME or a smaller window)", fn, what, sx);
+        return bgm__fail(BGM_E_SHAPE, "%s: %s is larger than %s with VALID padding (use "
+                         "BGM_PADDING_SAME or a smaller window)", fn, what, input);
     return BGM_OK;
+}
+
+bgm_status bgm__window_plan(const char *fn, bgm__window *g, const bgm_tensor *x,
+                            int64_t kh, int64_t kw, int sh, int sw, bgm_padding padding,
+                            const char *what)
+{
+    char sx[BGM__SHAPE_STR_SIZE], input[BGM__SHAPE_STR_SIZE + 16];
+    bgm__tensor_shape_str(sx, sizeof sx, x);
+    if (x->ndim != 4)
+        return bgm__fail(BGM_E_SHAPE, "%s: x must be (N, H, W, C), got shape %s", fn, sx);
+    snprintf(input, sizeof input, "the input x %s", sx);
+    return bgm__window_dims(fn, g, x->shape, kh, kw, sh, sw, padding, what, input);
 }

@@ -7,6 +7,15 @@
 #include "kernels/im2col.h"
 
 /*
+ * bgm__window_plan (below) for a window over images of nhwc[4] = (N, H, W, C) that are not
+ * a tensor (a fused pooling over a convolution's output); input names
+ * them in the message of a window larger than they are.
+ */
+bgm_status bgm__window_dims(const char *fn, bgm__window *g, const int64_t *nhwc, int64_t kh,
+                            int64_t kw, int sh, int sw, bgm_padding padding, const char *what,
+                            const char *input);
+
+/*
  * Fills g for a kh x kw window with strides sh, sw over x (N, H, W, C).
  * Checks x's rank, the strides, the padding and, with VALID padding, that
  * the window fits; what names the window in messages (e.g. "kernel (3, 3,
