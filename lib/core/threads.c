@@ -8,9 +8,12 @@
  * join a job only while it is open: the posting thread never waits for a
  * worker that has not woken up yet (a futex wake-up can take longer than a
  * short job on a virtual machine), but once the pieces are gone it closes
- * the job and waits only for the workers still running one. Workers do not
- * spin between jobs: on a machine shared with other work, spinning took
- * more time from the threads doing the work than it saved in wake-ups.
+ * the job and waits only for the workers still running one. After a job a
+ * worker polls for the next one for up to WORKER_SPIN_NS before it sleeps:
+ * a training step posts its jobs back to back, and a worker that is still
+ * awake joins a job within a microsecond, where a futex wake-up costs tens
+ * (which made splitting the products of a small MLP step pay nothing). The
+ * bound keeps an idle pool asleep and limits what a loaded machine loses.
  *
  * BLAS runs single-threaded: the library splits large products itself
  * (kernels/gemm.c), so the pool is the only pool and no two sets of threads
@@ -21,6 +24,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bigmodel/core.h"
@@ -31,6 +35,12 @@
 /* Polls of the posting thread's wait for workers still inside a job before
  * it sleeps: tens of microseconds (they are running, so it is short). */
 #define JOIN_SPIN_POLLS 4000
+
+/* How long a worker polls for the next job before it sleeps (see above). */
+#define WORKER_SPIN_NS 100000L
+
+/* Polls between two looks at the clock while a worker spins. */
+#define WORKER_SPIN_POLLS_PER_CHECK 32
 
 /* Pieces a job is cut into per thread (fewer when min_chunk forbids). */
 #define PIECES_PER_THREAD 4
@@ -104,6 +114,30 @@ static void run_pieces(const job *j, int self)
         run_share(j, (self + k) % j->nshares);
 }
 
+static long elapsed_ns(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
+}
+
+/* Polls, without the lock, until a job after generation seen is posted, the
+ * pool stops, or WORKER_SPIN_NS have passed. */
+static void spin_for_job(unsigned long seen)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        int i;
+        for (i = 0; i < WORKER_SPIN_POLLS_PER_CHECK; i++) {
+            if (__atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE) != seen ||
+                __atomic_load_n(&pool.stopping, __ATOMIC_RELAXED))
+                return;
+            cpu_relax();
+        }
+    } while (elapsed_ns(&start) < WORKER_SPIN_NS);
+}
+
 static void *worker_main(void *arg)
 {
     const int self = (int)(intptr_t)arg;
@@ -112,6 +146,11 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         job *j;
+        if (!pool.stopping && pool.generation == seen) {
+            pthread_mutex_unlock(&pool.lock);
+            spin_for_job(seen);
+            pthread_mutex_lock(&pool.lock);
+        }
         while (!pool.stopping && pool.generation == seen)
             pthread_cond_wait(&pool.wake, &pool.lock);
         if (pool.stopping)

@@ -9,11 +9,14 @@
 #include "core/threads.h"
 #include "gemm_own.h"
 
-/* Products smaller than this many multiply-adds (some 150 us on one core)
- * run on one thread: a sleeping worker takes tens of microseconds to wake
- * up on a virtual machine, and its operands must move to its core's cache,
- * so splitting the products of a small MLP step saved nothing. */
-#define GEMM_SPLIT_MIN_MACS ((double)(1 << 25))
+/* Products smaller than this many multiply-adds (some 10-20 us on one
+ * core) run on one thread: below it, handing half to a worker (which spins
+ * between the jobs of a step, see core/threads.c) and moving its operands
+ * to that core's cache costs more than it saves. Measured on the MLP, seed
+ * CNN and ResNet training steps (2^17 to 2^21 within noise of each other;
+ * 2^25, when workers slept between jobs, ran a 784-256-128-10 MLP step on
+ * one core). */
+#define GEMM_SPLIT_MIN_MACS ((double)(1 << 20))
 
 /* Row or column blocks are multiples of this (whole SIMD tiles of sgemm). */
 #define GEMM_SPLIT_ALIGN 16

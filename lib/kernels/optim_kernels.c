@@ -8,8 +8,8 @@
 #include "simd.h"
 
 /* Parameters per thread below which one thread updates them all (an Adam
- * step over 256 Ki parameters takes about a worker's wake-up time). */
-#define OPTIM_MIN_CHUNK ((int64_t)1 << 18)
+ * step over 8 Ki parameters takes a few microseconds). */
+#define OPTIM_MIN_CHUNK ((int64_t)1 << 13)
 
 BGM__HOT void bgm__sgd_update(float *p, const float *g, int64_t n, float lr)
 {
