@@ -616,8 +616,7 @@ START_TEST(a_file_larger_than_the_memory_budget_trains_within_it)
     if (valgrind) {
         ck_assert_int_eq(train_from_file(path, n, 0), 0);
     } else {
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
+        pid = bgm_test_fork();
         if (pid == 0)
             _exit(train_from_file(path, n, 1));
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);

@@ -760,8 +760,7 @@ START_TEST(test_plausible_huge_sizes_are_rejected_under_a_memory_limit)
     c = tiny_file(&clen, BGM_ARCHIVE_COMPRESS);
     set_le(c + H_RAW_LEN, (uint64_t)1 << 30, 8);
     fix_crcs(c);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
+    pid = bgm_test_fork();
     if (pid == 0) {
         bgm_archive *a = NULL, *b = NULL;
         bgm_status s1, s2;
@@ -930,8 +929,7 @@ START_TEST(test_writer_killed_mid_save_leaves_the_previous_file_intact)
     before = bgm_test_read_file(bgm_test_path("model.bgm"), &before_len);
     /* The child may, rarely, finish before it is caught: try a few times. */
     for (attempt = 0; attempt < 5 && !killed; attempt++) {
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
+        pid = bgm_test_fork();
         if (pid == 0)
             big_save_then_exit();
         /* Kill once the temporary file holds at least 1 MiB of the 64. */

@@ -449,8 +449,7 @@ START_TEST(resuming_in_a_new_process_matches_an_uninterrupted_fit_bit_for_bit)
     w2 = weights_of(m, &n2);
     BGM_ASSERT_OK(bgm_model_save(m, tmp(ckpt, "epoch2.bgm"), 0));
     BGM_ASSERT_OK(bgm_set_num_threads(2));
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
+    pid = bgm_test_fork();
     if (pid == 0) {
         int rc = resume_in_child(ckpt, tmp(resumed, "resumed.bgm"), x, y);
         /* what the child inherited, freed so leak checkers see a clean exit */
@@ -558,8 +557,7 @@ START_TEST(a_writer_killed_mid_save_leaves_the_previous_model_intact)
     BGM_ASSERT_OK(bgm_model_save(old, tmp(path, "model.bgm"), 0));
     BGM_ASSERT_OK(bgm_set_num_threads(2));
     for (attempt = 0; attempt < 10 && !killed_mid_write; attempt++) {
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
+        pid = bgm_test_fork();
         if (pid == 0)
             _exit(bgm_model_save(next, path, 0) == BGM_OK ? 0 : 1);
         for (polls = 0; polls < 200000 && !temp_file_written("model.bgm"); polls++)

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +335,14 @@ void bgm_test_limit_address_space(size_t spare)
     if (probe)
         _exit(6);
 #endif
+}
+
+int bgm_test_fork(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        ck_abort_msg("fork: %s", strerror(errno));
+    return (int)pid;
 }
 
 void bgm_test_assert_child_ok(int pid, const char *what)

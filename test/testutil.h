@@ -110,6 +110,14 @@ void bgm_test_capture(void *ctx, const char *text);
  * sets no limit (ASan's allocator aborts at one). */
 void bgm_test_limit_address_space(size_t spare);
 
+/* fork() for a test: returns 0 in the child and the child's pid in the
+ * parent; a failed fork fails the test (in the parent). The child must not
+ * call Check (no ck_assert, BGM_ASSERT_OK, mark_point): even a passing
+ * assertion writes a message to the channel it shares with the parent, and
+ * a child killed halfway through one corrupts what the parent reads
+ * ("Bad message type" from check_pack.c). */
+int bgm_test_fork(void);
+
 /* Waits for the forked child pid and fails the test, naming what it did,
  * unless it exited with status 0 (children print their reason to stderr). */
 void bgm_test_assert_child_ok(int pid, const char *what);
