@@ -28,6 +28,9 @@
  * of the AVX2 ones). */
 #define WINO_GROUP_ROWS 96
 
+/* (channel, filter) pairs per piece of a threaded kernel transform. */
+#define WINO_KERNEL_PIECE 1024
+
 int bgm__winograd_available(void)
 {
     return bgm__gemm_own_available() && bgm__winograd_path_in_use() != NULL;
@@ -58,13 +61,25 @@ int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count, 
 void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t y0,
                                 int64_t x0, int side, const float *zero, const float **src)
 {
+    /* rows and columns checked once each, not per element: on small
+     * images this table costs as much as the transform it feeds */
+    int64_t col[6];
     int i, j;
-    for (i = 0; i < side; i++)
-        for (j = 0; j < side; j++) {
-            int64_t yy = y0 + i - g->pad_top, xx = x0 + j - g->pad_left;
-            src[i * side + j] = yy >= 0 && yy < g->h && xx >= 0 && xx < g->w
-                                    ? img + (yy * g->w + xx) * g->c : zero;
+    for (j = 0; j < side; j++) {
+        int64_t xx = x0 + j - g->pad_left;
+        col[j] = xx >= 0 && xx < g->w ? xx * g->c : -1;
+    }
+    for (i = 0; i < side; i++) {
+        int64_t yy = y0 + i - g->pad_top;
+        const float **row = src + i * side;
+        if (yy < 0 || yy >= g->h) {
+            for (j = 0; j < side; j++)
+                row[j] = zero;
+            continue;
         }
+        for (j = 0; j < side; j++)
+            row[j] = col[j] >= 0 ? img + yy * g->w * g->c + col[j] : zero;
+    }
 }
 
 int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
@@ -72,14 +87,19 @@ int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t a
                                float **out, const float **res, int *nc)
 {
     int nr = g->oh - y0 < m ? (int)(g->oh - y0) : m, a, b;
+    int64_t col[4];
     *nc = g->ow - x0 < m ? (int)(g->ow - x0) : m;
-    for (a = 0; a < m; a++)
+    /* clamped inside the image: written only when a < nr, b < nc */
+    for (b = 0; b < m; b++)
+        col[b] = x0 + (b < *nc ? b : 0);
+    for (a = 0; a < m; a++) {
+        int64_t row = at + (y0 + (a < nr ? a : 0)) * g->ow;
         for (b = 0; b < m; b++) {
-            /* clamped inside the image: written only when a < nr, b < nc */
-            int64_t o = at + (y0 + (a < nr ? a : 0)) * g->ow + x0 + (b < *nc ? b : 0);
+            int64_t o = row + col[b];
             out[a * m + b] = y + o * f;
             res[a * m + b] = ep && ep->res ? ep->res + o * f : NULL;
         }
+    }
     return nr;
 }
 
@@ -175,11 +195,10 @@ static void grad_tile(const float *const *dy, int64_t f, float *m, int64_t ms)
     }
 }
 
-static void kernel_transform(const float *w, int64_t c, int64_t f, float *u)
+static void kernel_transform(const float *w, int64_t cf, int64_t begin, int64_t end, float *u)
 {
-    const int64_t cf = c * f;
     int64_t e;
-    for (e = 0; e < cf; e++) {
+    for (e = begin; e < end; e++) {
         float t[4][3];
         int i;
         for (i = 0; i < 3; i++) {
@@ -267,9 +286,32 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
             }
 }
 
+/* A kernel transform of the pairs [begin, end), for bgm__parallel_for. */
+typedef struct kernel_job {
+    void (*fn)(const float *w, int64_t cf, int64_t begin, int64_t end, float *u);
+    const float *w;
+    int64_t cf;
+    float *u;
+} kernel_job;
+
+static void kernel_range(void *ctx, int64_t begin, int64_t end)
+{
+    const kernel_job *j = ctx;
+    j->fn(j->w, j->cf, begin, end, j->u);
+}
+
+void bgm__winograd_kernel_with(void (*fn)(const float *, int64_t, int64_t, int64_t, float *),
+                               const float *w, int64_t c, int64_t f, float *u)
+{
+    kernel_job j = {fn, w, c * f, u};
+    /* made on every call (never stale); it runs before the images are
+     * split, so it would hold the other threads up */
+    bgm__parallel_for(c * f, WINO_KERNEL_PIECE, kernel_range, &j);
+}
+
 void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u)
 {
-    bgm__winograd_path_in_use()->kernel2(w, c, f, u);
+    bgm__winograd_kernel_with(bgm__winograd_path_in_use()->kernel2, w, c, f, u);
 }
 
 void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,

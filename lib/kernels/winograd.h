@@ -31,18 +31,19 @@ int bgm__winograd_available(void);
  *   grad (m = 2 only): m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output
  *     gradient dy of one tile, dy[a * 2 + b] its element (a, b), NULL
  *     where the tile overhangs the output (zero)
- *   kernel: u (s * s, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f)
+ *   kernel: u (s * s, c, f) = G w G^T per (channel, filter) of w (3, 3, c,
+ *     f), cf = c * f, for the pairs [begin, end) of the cf only
  */
 typedef struct bgm__winograd_path {
     void (*input2)(const float *const *src, int64_t c, float *v, int64_t vs);
     void (*output2)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
                     const float *const *res, const float *bias, int relu);
     void (*grad2)(const float *const *dy, int64_t f, float *m, int64_t ms);
-    void (*kernel2)(const float *w, int64_t c, int64_t f, float *u);
+    void (*kernel2)(const float *w, int64_t cf, int64_t begin, int64_t end, float *u);
     void (*input4)(const float *const *src, int64_t c, float *v, int64_t vs);
     void (*output4)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
                     const float *const *res, const float *bias, int relu);
-    void (*kernel4)(const float *w, int64_t c, int64_t f, float *u);
+    void (*kernel4)(const float *w, int64_t cf, int64_t begin, int64_t end, float *u);
 } bgm__winograd_path;
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -61,8 +62,13 @@ const bgm__winograd_path *bgm__winograd_path_in_use(void);
  * (m + 2)^2 * c * f. */
 int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m);
 
-/* u (16, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f). */
+/* u (16, c, f) = G w G^T per (channel, filter) of w (3, 3, c, f); over the
+ * pool when it is free. */
 void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u);
+
+/* The same with a path's kernel2 or kernel4 (bgm__winograd4_kernel). */
+void bgm__winograd_kernel_with(void (*fn)(const float *, int64_t, int64_t, int64_t, float *),
+                               const float *w, int64_t c, int64_t f, float *u);
 
 /* How many images to run together under window g: enough that their
  * tiles fill the products' rows (1 for images of 96 tiles or more). */
@@ -73,13 +79,14 @@ int64_t bgm__winograd_group(const bgm__window *g, int m);
  * filters). */
 int64_t bgm__winograd_ws_floats(const bgm__window *g, int64_t f, int64_t count, int m);
 
-/* For the transforms of both sizes: src[side * side] = where each element
- * of the side x side input block at (y0, x0) of the output grid lies in the
- * image img under g, zero (c floats of 0) where the block leaves it. */
+/* For the transforms of both sizes (side 4 or 6): src[side * side] = where
+ * each element of the side x side input block at (y0, x0) of the output
+ * grid lies in the image img under g, zero (c floats of 0) where the block
+ * leaves it. */
 void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t y0,
                                 int64_t x0, int side, const float *zero, const float **src);
 
-/* out[m * m] = where each output of the m x m tile at (y0, x0) of image at
+/* out[m * m] (m 2 or 4) = where each output of the m x m tile at (y0, x0) of image at
  * (its first pixel's index) goes in y (f filters), res[] its residual in
  * ep (NULL without one); *nc and the result: the columns and rows of the
  * tile inside the output (entries beyond them point at valid pixels but

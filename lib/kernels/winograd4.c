@@ -30,7 +30,7 @@ int bgm__winograd4_available(void)
 
 void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u)
 {
-    bgm__winograd_path_in_use()->kernel4(w, c, f, u);
+    bgm__winograd_kernel_with(bgm__winograd_path_in_use()->kernel4, w, c, f, u);
 }
 
 void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,

@@ -209,10 +209,11 @@ V_TARGET WT_INLINE void wt_kernel2_at(const float *w, int64_t cf, int64_t at, v_
     }
 }
 
-V_TARGET static void wt_kernel2(const float *w, int64_t c, int64_t f, float *u)
+V_TARGET static void wt_kernel2(const float *w, int64_t cf, int64_t begin, int64_t end,
+                                 float *u)
 {
-    const int64_t cf = c * f;
-    WT_EACH_VECTOR(cf, at, k, full, wt_kernel2_at(w, cf, at, k, full, u));
+    WT_EACH_VECTOR(end - begin, at, k, full,
+                   wt_kernel2_at(w + begin, cf, at, k, full, u + begin));
 }
 
 /* ---- F(4x4, 3x3) ---- */
@@ -318,10 +319,11 @@ V_TARGET WT_INLINE void wt_kernel4_at(const float *w, int64_t cf, int64_t at, v_
     }
 }
 
-V_TARGET static void wt_kernel4(const float *w, int64_t c, int64_t f, float *u)
+V_TARGET static void wt_kernel4(const float *w, int64_t cf, int64_t begin, int64_t end,
+                                 float *u)
 {
-    const int64_t cf = c * f;
-    WT_EACH_VECTOR(cf, at, k, full, wt_kernel4_at(w, cf, at, k, full, u));
+    WT_EACH_VECTOR(end - begin, at, k, full,
+                   wt_kernel4_at(w + begin, cf, at, k, full, u + begin));
 }
 
 const bgm__winograd_path WT_PATH = {wt_input2, wt_output2, wt_grad2, wt_kernel2,

@@ -290,7 +290,9 @@ static void check_kernel(const path *p, int side, int64_t c, float **first)
     double x[9], want[36], mag[36];
     int64_t at;
     int e;
-    (side == 4 ? p->ops->kernel2 : p->ops->kernel4)(w, c, f, u);
+    /* in two ranges, the second not a whole number of vectors */
+    (side == 4 ? p->ops->kernel2 : p->ops->kernel4)(w, cf, 0, cf / 2, u);
+    (side == 4 ? p->ops->kernel2 : p->ops->kernel4)(w, cf, cf / 2, cf, u);
     for (at = 0; at < cf; at++) {
         for (e = 0; e < 9; e++)
             x[e] = w[e * cf + at];
