@@ -180,6 +180,7 @@ abi-baseline: lib
 
 check-install: lib
 	@sh test/check_install.sh "$(BUILD)" "$(PYTHON)"
+	@sh test/check_python_package.sh "$(PYTHON)" "$(BUILD)"
 
 check-readme: lib
 	@sh test/check_readme.sh "$(BUILD)"

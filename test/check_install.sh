@@ -67,6 +67,8 @@ make --no-print-directory -s install BUILD="$build" DESTDIR="$stage" PREFIX=/usr
 major=${version%%.*}
 minor=${version#*.}
 minor=${minor%%.*}
+grep -qF "find_package(bigmodel $major.$minor REQUIRED)" README.md ||
+    fail "README.md's find_package line does not ask for this release, $major.$minor"
 cmake -S test/consumer -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$stage/usr" \
     -DBIGMODEL_VERSION="$major.$minor" > "$tmp/cmake.log" 2>&1 &&
     cmake --build "$tmp/cmake" >> "$tmp/cmake.log" 2>&1 ||

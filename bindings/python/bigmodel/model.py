@@ -47,6 +47,7 @@ import os
 import re
 import sys
 import weakref
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _compat
 from . import _userfns
@@ -67,6 +68,14 @@ from .errors import (BigmodelError, CancelledError, InvalidArgumentError, StateE
 from .graph import _DTYPE_NAME, KerasTensor
 from .tape import _TapeMemory, recording_memory
 from .tensor import Tensor, as_tensor, float32, int32
+
+# Type hints of the public methods. Data: an array (numpy, Tensor, list,
+# buffer), a list of them in the model's input / output order, or a dict keyed
+# by input / output names.
+ArrayLike = Any
+Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike]]
+LossSpec = Union[str, "_losses.Loss", Callable[[Tensor, Tensor], Tensor]]
+MetricSpec = Union[str, type, "_metrics.Metric", Callable[[Tensor, Tensor], Tensor]]
 
 __all__ = ["BaseModel", "Sequential", "load_model"]
 
@@ -674,8 +683,14 @@ class BaseModel:
 
     # -- compiling --
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                from_logits=None, weighted_metrics=None):
+    def compile(self,
+                optimizer: Union[str, "_optim.Optimizer"] = "rmsprop",
+                loss: Union[None, LossSpec, Sequence[LossSpec], Mapping[str, LossSpec]] = None,
+                metrics: Union[None, Sequence[Any], Mapping[str, Any]] = None,
+                loss_weights: Union[None, Sequence[float], Mapping[str, float]] = None,
+                from_logits: Optional[bool] = None,
+                weighted_metrics: Union[None, Sequence[Any], Mapping[str, Any]] = None
+                ) -> None:
         """Configures the model for training (Keras' compile).
 
         optimizer: a name ("adam", "sgd", "rmsprop", "adamw") or a
@@ -838,10 +853,16 @@ class BaseModel:
 
     # -- training --
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
-            callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
-            class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None,
-            validation_steps=None):
+    def fit(self, x: Union[Data, Dataset, Any] = None, y: Optional[Data] = None,
+            batch_size: Optional[int] = None, epochs: int = 1,
+            verbose: Union[int, str] = "auto",
+            callbacks: Optional[Sequence["_callbacks.Callback"]] = None,
+            validation_split: float = 0.0,
+            validation_data: Union[None, tuple, Dataset, Any] = None,
+            shuffle: bool = True, class_weight: Optional[Mapping[int, float]] = None,
+            sample_weight: Optional[ArrayLike] = None, initial_epoch: int = 0,
+            steps_per_epoch: Optional[int] = None,
+            validation_steps: Optional[int] = None) -> "_callbacks.History":
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
         model.history) whose keys are the logs' names: "loss", "accuracy",
         "val_loss", ..., and with several outputs "<output>_loss",
@@ -1121,8 +1142,11 @@ class BaseModel:
 
     # -- inference --
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None,
-                 return_dict=False, steps=None):
+    def evaluate(self, x: Union[Data, Dataset, Any] = None, y: Optional[Data] = None,
+                 batch_size: Optional[int] = None, verbose: int = 0,
+                 sample_weight: Optional[ArrayLike] = None, return_dict: bool = False,
+                 steps: Optional[int] = None
+                 ) -> Union[float, List[float], Dict[str, float]]:
         """Loss and metrics in inference mode, in metrics_names order: the loss
         alone when there is nothing else, else a list ([loss, <output>_loss...,
         metrics...]); a dict keyed by those names with return_dict=True. x, y and
@@ -1183,7 +1207,9 @@ class BaseModel:
         lib.bgm_model_predict_multi(outs, n, self._h, _handles(txs), len(txs), batch)
         return [Tensor._adopt(p) for p in outs]
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x: Union[Data, Dataset, Any], batch_size: Optional[int] = None,
+                verbose: int = 0, steps: Optional[int] = None
+                ) -> Union[ArrayLike, List[ArrayLike], Dict[str, ArrayLike]]:
         """Outputs for x in inference mode: a numpy array (a Tensor without numpy)
         per output, in the structure of the model's outputs (several: a list, or
         a dict). x: an array, a list / dict of arrays for several inputs, a
