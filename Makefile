@@ -59,6 +59,7 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
+        docs check-docs \
         memcheck check-allocfail demo resnet gpt bench data fuzz fuzz-long install uninstall \
         update-symbols abi-baseline clean help misuse-calls
 
@@ -168,7 +169,8 @@ $(BUILD)/test/harness: test/harness.c lib
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory check-abi check-install check-readme check-python check-c
+	@$(MAKE) --no-print-directory check-abi check-docs check-install check-readme check-python \
+	    check-c
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
@@ -181,6 +183,14 @@ abi-baseline: lib
 check-install: lib
 	@sh test/check_install.sh "$(BUILD)" "$(PYTHON)"
 	@sh test/check_python_package.sh "$(PYTHON)" "$(BUILD)"
+
+# The API reference (Doxygen, docs/Doxyfile): $(BUILD)/docs/html/index.html.
+# check-docs also fails when an exported function has no doc comment.
+docs:
+	@sh test/check_docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)"
+
+check-docs:
+	@sh test/check_docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)" --check
 
 check-readme: lib
 	@sh test/check_readme.sh "$(BUILD)"
@@ -334,6 +344,7 @@ help:
 	@echo "make            build libbigmodel.so/.a and the examples"
 	@echo "make demo       install what is missing, build, run the demo"
 	@echo "make check      install what is missing, build, run every test"
+	@echo "make docs       the API reference (Doxygen) in build/docs/html"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
