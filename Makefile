@@ -182,7 +182,7 @@ abi-baseline: lib
 
 check-install: lib
 	@sh test/check_install.sh "$(BUILD)" "$(PYTHON)"
-	@sh test/check_python_package.sh "$(PYTHON)" "$(BUILD)"
+	@sh test/check_python_package.sh "$(BUILD)" "$(PYTHON)"
 
 # The API reference (Doxygen, docs/Doxyfile): $(BUILD)/docs/html/index.html.
 # check-docs also fails when an exported function has no doc comment.

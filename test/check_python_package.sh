@@ -6,8 +6,8 @@
 # library named by $BIGMODEL_LIBRARY, the library found next to the package
 # and through the system loader, and the messages when none can be loaded.
 set -eu
-python=$1
-build=$2
+build=$1
+python=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "check_python_package: FAIL: $*"; exit 1; }
@@ -49,12 +49,16 @@ history = model.fit(x, y, epochs=40, batch_size=32, verbose=0)
 after = model.evaluate(x, y)
 assert len(history.history["loss"]) == 40
 assert after < before / 20, (before, after)
-assert bm.__version__ == bm.library_version() == importlib.metadata.version("bigmodel"), \
-    (bm.__version__, bm.library_version(), importlib.metadata.version("bigmodel"))
+# The package is released with the library: one version number.
+if not bm.__version__ == bm.library_version() == importlib.metadata.version("bigmodel"):
+    raise SystemExit("bigmodel.__version__ %s (bindings/python/bigmodel/__init__.py), the "
+                     "installed distribution's %s and the library's %s differ: bump them "
+                     "together" % (bm.__version__, importlib.metadata.version("bigmodel"),
+                                   bm.library_version()))
 print("trained: mse %.4f -> %.4f" % (before, after))
 print(bm.library_origin(), bm.library_path(), sep="|")
 PY
-out=$(BIGMODEL_LIBRARY="$lib" "$venv" train.py) || fail "the training example failed"
+out=$(BIGMODEL_LIBRARY="$lib" "$venv" train.py) || fail "the training example failed (above)"
 echo "$out" | grep -q "^trained: mse" || fail "the training example printed: $out"
 [ "$(echo "$out" | tail -n 1)" = "\$BIGMODEL_LIBRARY|$lib" ] ||
     fail "library_origin() and library_path() said '$(echo "$out" | tail -n 1)', expected '\$BIGMODEL_LIBRARY|$lib'"
