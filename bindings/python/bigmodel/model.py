@@ -465,7 +465,7 @@ class BaseModel:
     def count_params(self):
         return lib.bgm_model_num_params(self._h)
 
-    def summary(self, print_fn=None):
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
         """Prints Keras' summary table to sys.stdout (or print_fn(line) per line)."""
         text = self.summary_text()
         if print_fn is not None:
@@ -1106,8 +1106,11 @@ class BaseModel:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x: Data, y: Optional[Data] = None,
+                       sample_weight: Optional[ArrayLike] = None,
+                       class_weight: Optional[Mapping[int, float]] = None,
+                       return_dict: bool = False
+                       ) -> Union[float, List[float], Dict[str, float]]:
         """One training step on the batch x, y (all of it, in order), exactly the
         step fit takes on a batch; returns the loss and metrics of this batch
         (as evaluate does; Keras' reset_metrics=True). x, y, sample_weight and
@@ -1119,14 +1122,17 @@ class BaseModel:
                                           "train_on_batch", _weight_handle(sw), cw, ncw),
                             return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: Data, y: Optional[Data] = None,
+                      sample_weight: Optional[ArrayLike] = None, return_dict: bool = False
+                      ) -> Union[float, List[float], Dict[str, float]]:
         """The loss and metrics of the batch x, y taken as one batch, in inference
         mode (evaluate's values); x, y and sample_weight as for fit."""
         sw = _sample_weight(sample_weight)
         return self._report(self._on_data(lib.bgm_model_test_on_batch_weighted, x, y,
                                           "test_on_batch", _weight_handle(sw)), return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Union[Data, Dataset]
+                         ) -> Union[ArrayLike, List[ArrayLike], Dict[str, ArrayLike]]:
         """The outputs for the batch x, run as one batch in inference mode
         (Keras' predict_on_batch): predict with batch_size = len(x)."""
         if isinstance(x, Dataset):
@@ -1286,7 +1292,7 @@ class BaseModel:
 
     # -- files --
 
-    def save(self, path, compress=False):
+    def save(self, path: Union[str, os.PathLike], compress: bool = False) -> None:
         """Writes the whole model (architecture, weights, optimizer state,
         generator, epochs completed) to path, a .bgm model file, atomically;
         compress=True deflates the weights. bigmodel.load_model reads it back."""
@@ -1298,7 +1304,7 @@ class BaseModel:
         as fit's initial_epoch to resume a loaded model."""
         return 0 if self._mem is None else lib.bgm_model_epochs_completed(self._h)
 
-    def save_weights(self, path, overwrite=True):
+    def save_weights(self, path: Union[str, os.PathLike], overwrite: bool = True) -> None:
         """Writes the weights alone (Keras' save_weights): the library's weights
         file, or safetensors when path ends in ".safetensors" (Keras' .weights.h5
         is HDF5, which the library does not write: any other name gets the
@@ -1308,7 +1314,7 @@ class BaseModel:
             raise InvalidArgumentError("save_weights: %s exists and overwrite=False" % path)
         lib.bgm_model_save_weights(self._h, _path(path))
 
-    def load_weights(self, path, skip_mismatch=False):
+    def load_weights(self, path: Union[str, os.PathLike], skip_mismatch: bool = False) -> None:
         """Reads weights written by save_weights (or a model file's) into this
         model, matched by position and shape as Keras does: a clone or a model
         rebuilt from to_json reads them whatever its layer names. Weights of
@@ -1408,7 +1414,9 @@ class Sequential(BaseModel):
     random seed, kept in ``model.seed``).
     """
 
-    def __init__(self, layers=None, input_shape=None, seed=None, name="sequential"):
+    def __init__(self, layers: Optional[Sequence["_layers.Layer"]] = None,
+                 input_shape: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                 name: str = "sequential") -> None:
         self._init_state(name, seed)
         self._layers = []
         self._pending = []          # layers waiting for the input shape
@@ -1622,7 +1630,9 @@ def model_from_json(json_string, custom_objects=None, seed=None):
     return model
 
 
-def load_model(path, custom_objects=None, compile=True):
+def load_model(path: Union[str, os.PathLike],
+               custom_objects: Optional[Mapping[str, Any]] = None,
+               compile: bool = True) -> "BaseModel":
     """The model saved at path (by save): built, with its weights, and compiled
     with its optimizer state when it was, ready to predict, evaluate or continue
     fit (pass initial_epoch=model.epochs_completed). A functional model comes
