@@ -187,10 +187,10 @@ check-install: lib
 # The API reference (Doxygen, docs/Doxyfile): $(BUILD)/docs/html/index.html.
 # check-docs also fails when an exported function has no doc comment.
 docs:
-	@sh test/check_docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)"
+	@sh tools/docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)"
 
 check-docs:
-	@sh test/check_docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)" --check
+	@sh tools/docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)" --check
 
 check-readme: lib
 	@sh test/check_readme.sh "$(BUILD)"
@@ -289,7 +289,7 @@ gpt: deps
 # Sanitizer runs (make check-sanitize, make check-tsan).
 -include test/sanitize/sanitize.mk
 
-# ---- install ----------------------------------------------------------------
+# ---- install ---------------------------------------------------------------
 
 # CMake package files: LIBDIR/cmake/bigmodel; their paths are relative to
 # their own place (the headers' folder as seen from LIBDIR), so a DESTDIR tree

@@ -1,4 +1,4 @@
-/* Input of check_docs.sh's self-test: the check must name exactly
+/* Input of tools/docs.sh's self-test (make check-docs): the check must name exactly
  * bgm_fixture_undocumented (no comment) and bgm_fixture_missing (in
  * fixture_symbols.txt, declared nowhere), and pass the others. */
 #define BGM_API

@@ -4,7 +4,7 @@
 # test/exported_symbols.txt must have a doc comment (test/check_docs.py),
 # after a self-test on test/docs/fixture.h shows the check catches a
 # function without one.
-#   check_docs.sh PYTHON OUT VERSION [--check]
+#   docs.sh PYTHON OUT VERSION [--check]
 set -eu
 python=$1
 out=$2
