@@ -1,5 +1,5 @@
-/* Input of tools/docs.sh's self-test (make check-docs): the check must name exactly
- * bgm_fixture_undocumented (no comment) and bgm_fixture_missing (in
+/* Input of tools/docs.sh's self-test (make check-docs): the check must name
+ * exactly bgm_fixture_undocumented (no comment) and bgm_fixture_missing (in
  * fixture_symbols.txt, declared nowhere), and pass the others. */
 #define BGM_API
 
