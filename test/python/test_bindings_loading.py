@@ -25,7 +25,8 @@ def run_python(code, **env_changes):
 
 
 def test_import_reports_the_loaded_library_and_its_version():
-    assert os.path.samefile(bigmodel.library_path, os.environ["BIGMODEL_LIBRARY"])
+    assert os.path.samefile(bigmodel.library_path(), os.environ["BIGMODEL_LIBRARY"])
+    assert bigmodel.library_origin() == "$BIGMODEL_LIBRARY"
     major, minor, _ = _lib.split_version(_lib.lib.bgm_version_number())
     assert major == _lib.ABI_MAJOR and minor >= _lib.ABI_MINOR
     assert bigmodel.library_version() == "%d.%d.%d" % _lib.split_version(
@@ -81,15 +82,46 @@ def test_without_override_every_candidate_is_tried_and_named(monkeypatch, tmp_pa
     assert text.index("in-tree build") < text.index("system loader")
 
 
-def test_search_order_is_override_then_in_tree_then_system(monkeypatch):
+def test_search_order_is_override_package_folder_in_tree_install_system(monkeypatch):
     monkeypatch.delenv("BIGMODEL_LIBRARY")
     monkeypatch.setattr(_lib.ctypes.util, "find_library", lambda name: "libbigmodel.so.0")
-    labels = [label for label, _ in _lib.candidates()]
-    assert labels == ["in-tree build", "ctypes.util.find_library('bigmodel')",
-                      "system loader"]
-    assert _lib.candidates()[0][1].endswith(os.path.join("build", "libbigmodel.so"))
+    monkeypatch.setattr(_lib, "INSTALL_LIBDIR", "/opt/bgm/lib")
+    found = _lib.candidates()
+    assert [label for label, _ in found] == [
+        "next to the package", "in-tree build", "make install's LIBDIR",
+        "ctypes.util.find_library('bigmodel')", "system loader"]
+    assert found[0][1] == os.path.join(_lib.PACKAGE_DIR, "libbigmodel.so.0")
+    assert found[1][1].endswith(os.path.join("build", "libbigmodel.so"))
+    assert found[2][1] == "/opt/bgm/lib/libbigmodel.so.0"
     monkeypatch.setenv("BIGMODEL_LIBRARY", "/x/libbigmodel.so")
     assert _lib.candidates() == [("$BIGMODEL_LIBRARY", "/x/libbigmodel.so")]
+
+
+def test_an_installed_package_has_no_in_tree_or_install_candidate(monkeypatch):
+    monkeypatch.delenv("BIGMODEL_LIBRARY")
+    monkeypatch.setattr(_lib, "IN_TREE", None)
+    monkeypatch.setattr(_lib, "INSTALL_LIBDIR", None)
+    monkeypatch.setattr(_lib.ctypes.util, "find_library", lambda name: None)
+    assert [label for label, _ in _lib.candidates()] == ["next to the package",
+                                                         "system loader"]
+
+
+def test_a_library_next_to_the_package_is_found_and_named(monkeypatch, tmp_path):
+    built = os.environ["BIGMODEL_LIBRARY"]
+    monkeypatch.delenv("BIGMODEL_LIBRARY")
+    os.symlink(built, tmp_path / "libbigmodel.so.0")
+    monkeypatch.setattr(_lib, "PACKAGE_DIR", str(tmp_path))
+    cdll, path, origin = _lib.open_library()
+    assert origin == "next to the package"
+    assert os.path.samefile(path, built)
+
+
+def test_loaded_file_names_the_file_behind_a_handle():
+    cdll = ctypes.CDLL(os.environ["BIGMODEL_LIBRARY"])
+    assert os.path.samefile(_lib.loaded_file(cdll, "unused"), os.environ["BIGMODEL_LIBRARY"])
+    libc = ctypes.CDLL(None)
+    libc.bgm_version_number = libc.strlen  # a symbol of another file: libc's name
+    assert "libc" in os.path.basename(_lib.loaded_file(libc, "fallback"))
 
 
 def test_package_imports_and_works_when_numpy_cannot_be_imported():

@@ -23,9 +23,14 @@ memoryview without it).
 
 Finding the library (first fit wins; see bigmodel._lib):
   1. $BIGMODEL_LIBRARY, the path of libbigmodel.so (when set, the only candidate);
-  2. the in-tree build, ../../build/libbigmodel.so next to bindings/python;
-  3. the system: ctypes.util.find_library("bigmodel"), then libbigmodel.so.0
+  2. next to the package: libbigmodel.so.0 in the package's own folder;
+  3. in a source tree, the in-tree build ../../build/libbigmodel.so next to
+     bindings/python;
+  4. after `make install`, the LIBDIR it installed the library in;
+  5. the system: ctypes.util.find_library("bigmodel"), then libbigmodel.so.0
      through the dynamic loader.
+bigmodel.library_path() is the file loaded, bigmodel.library_origin() which
+of these steps found it.
 The library's ABI is checked at import: its major version must equal the one
 this package speaks and its minor version must be at least the one it needs.
 Otherwise, or when no library loads, ``import bigmodel`` raises ImportError
@@ -77,27 +82,38 @@ __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable
             "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
             "Sequential", "Model", "load_model", "errors", "generation", "saving",
             "models", "utils", "datasets",
-            "library_path",
+            "library_path", "library_origin",
             "library_version", "set_num_threads", "get_num_threads", "kernel_isa"] + errors.__all__)
 
-library_path = _lib.lib.path
+def library_path() -> str:
+    """Path of the libbigmodel file this package loaded (the file the dynamic
+    loader resolved, also when it was found by its soname)."""
+    return _lib.lib.path
 
 
-def library_version():
+def library_origin() -> str:
+    """Which search step found the library: "$BIGMODEL_LIBRARY", "next to the
+    package", "in-tree build", "make install's LIBDIR",
+    "ctypes.util.find_library('bigmodel')" or "system loader"."""
+    return _lib.lib.origin
+
+
+def library_version() -> str:
     """Version string of the loaded libbigmodel, e.g. '0.1.0'."""
     return _lib.lib.bgm_version_string().decode()
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Threads the library (and its BLAS) may use; 0 means one per core."""
     _lib.lib.bgm_set_num_threads(int(n))
 
 
-def get_num_threads():
+def get_num_threads() -> int:
+    """Number of threads the library uses now (>= 1)."""
     return _lib.lib.bgm_get_num_threads()
 
 
-def kernel_isa():
+def kernel_isa() -> str:
     """Instruction-set path of the library's kernels: 'avx512', 'avx2' or
     'generic' (set at most by the environment variable BIGMODEL_ISA)."""
     return _lib.lib.bgm_kernel_isa().decode()

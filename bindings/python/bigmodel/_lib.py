@@ -5,9 +5,13 @@ Search order (the first library that loads and has a compatible ABI wins):
 1. ``$BIGMODEL_LIBRARY`` when set: the path of the library to use. It is the
    only candidate then, so a wrong override fails loudly instead of silently
    picking another library.
-2. The in-tree build: ``../../build/libbigmodel.so`` relative to the folder
-   holding this package (``bindings/python``), i.e. ``<repo>/build``.
-3. The system: ``ctypes.util.find_library("bigmodel")``, then the soname
+2. Next to the package: ``libbigmodel.so.<ABI_MAJOR>`` in the folder of this
+   package (a copy shipped inside it).
+3. The in-tree build, only when the package is imported from a source tree:
+   ``../../build/libbigmodel.so`` relative to ``bindings/python``.
+4. The LIBDIR that ``make install`` put the library in, when the package was
+   installed by it (it writes that folder into ``_libdir.py``).
+5. The system: ``ctypes.util.find_library("bigmodel")``, then the soname
    ``libbigmodel.so.<ABI_MAJOR>`` through the dynamic loader's own search
    (``LD_LIBRARY_PATH``, ``/etc/ld.so.cache``, the default folders).
 
@@ -27,9 +31,17 @@ from . import errors
 ABI_MAJOR = 0        # the library's major version this package speaks
 ABI_MINOR = 1        # the oldest minor version that has every required symbol
 
+ENV_VAR = "BIGMODEL_LIBRARY"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-IN_TREE = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "..", "..", "build",
-                                        "libbigmodel.so"))
+_SOURCE_ROOT = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "..", ".."))
+# The in-tree build is a candidate only where the package sits in a source
+# tree: an installed package has no build folder three levels up.
+IN_TREE = (os.path.join(_SOURCE_ROOT, "build", "libbigmodel.so")
+           if os.path.isfile(os.path.join(_SOURCE_ROOT, "include", "bigmodel.h")) else None)
+try:
+    from ._libdir import LIBDIR as INSTALL_LIBDIR  # written by `make install`
+except ImportError:
+    INSTALL_LIBDIR = None
 
 # ---- C types ---------------------------------------------------------------
 
@@ -703,15 +715,41 @@ def _missing(name, path):
 
 def candidates():
     """(label, path) pairs in the order the loader tries them."""
-    override = os.environ.get("BIGMODEL_LIBRARY")
+    override = os.environ.get(ENV_VAR)
     if override:
-        return [("$BIGMODEL_LIBRARY", override)]
-    found = [("in-tree build", IN_TREE)]
+        return [("$" + ENV_VAR, override)]
+    soname = "libbigmodel.so.%d" % ABI_MAJOR
+    found = [("next to the package", os.path.join(PACKAGE_DIR, soname))]
+    if IN_TREE:
+        found.append(("in-tree build", IN_TREE))
+    if INSTALL_LIBDIR:
+        found.append(("make install's LIBDIR", os.path.join(INSTALL_LIBDIR, soname)))
     system = ctypes.util.find_library("bigmodel")
     if system:
         found.append(("ctypes.util.find_library('bigmodel')", system))
-    found.append(("system loader", "libbigmodel.so.%d" % ABI_MAJOR))
+    found.append(("system loader", soname))
     return found
+
+
+class _DlInfo(ctypes.Structure):
+    """Dl_info of <dlfcn.h>, filled by dladdr."""
+    _fields_ = [("dli_fname", c_char_p), ("dli_fbase", c_void_p),
+                ("dli_sname", c_char_p), ("dli_saddr", c_void_p)]
+
+
+def loaded_file(cdll, fallback):
+    """The file the dynamic loader mapped for cdll (a bare soname such as
+    libbigmodel.so.0 becomes the path it resolved to), else fallback."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (OSError, AttributeError):
+        return fallback
+    dladdr.argtypes, dladdr.restype = [c_void_p, ctypes.POINTER(_DlInfo)], c_int
+    info = _DlInfo()
+    if not dladdr(ctypes.cast(cdll.bgm_version_number, c_void_p), ctypes.byref(info)) \
+            or not info.dli_fname:
+        return fallback
+    return os.path.abspath(os.fsdecode(info.dli_fname))
 
 
 def split_version(number):
@@ -741,7 +779,8 @@ def check_abi(cdll, expected_major=None, min_minor=None):
 
 
 def open_library(expected_major=None, min_minor=None):
-    """(CDLL, path) of the first candidate that loads and fits, else ImportError."""
+    """(CDLL, path, label) of the first candidate that loads and fits, else
+    ImportError; label says which search step found it."""
     tried = []
     for label, path in candidates():
         try:
@@ -751,22 +790,23 @@ def open_library(expected_major=None, min_minor=None):
             continue
         reason = check_abi(cdll, expected_major, min_minor)
         if reason is None:
-            return cdll, path
+            return cdll, loaded_file(cdll, path), label
         tried.append("%s: %s: %s" % (label, path, reason))
     major = ABI_MAJOR if expected_major is None else expected_major
     minor = ABI_MINOR if min_minor is None else min_minor
     raise ImportError(
         "bigmodel: no usable libbigmodel (this package needs ABI %d, version %d.%d or "
         "newer). Tried, in order:\n  %s\nBuild it with `make` in the source tree, install "
-        "it with `make install`, or set BIGMODEL_LIBRARY to the path of libbigmodel.so."
-        % (major, major, minor, "\n  ".join(tried)))
+        "it with `make install`, or set %s to the path of libbigmodel.so."
+        % (major, major, minor, "\n  ".join(tried), ENV_VAR))
 
 
 class _Lib:
     """The loaded library: one attribute per function of the signature table."""
 
-    def __init__(self, cdll, path):
+    def __init__(self, cdll, path, origin):
         self.path = path
+        self.origin = origin
         self.missing = set()
         for table, optional in ((REQUIRED, False), (OPTIONAL, True)):
             for name, (restype, argtypes) in table.items():

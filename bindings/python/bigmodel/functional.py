@@ -34,6 +34,7 @@ and serve while the model is open, but new layers cannot be called on them.
 import ctypes
 import re
 import weakref
+from typing import Mapping, Optional, Sequence, Union
 
 from . import _lib
 from ._lib import lib
@@ -74,7 +75,12 @@ class Model(BaseModel):
 
     _subclassed = False
 
-    def __init__(self, inputs=None, outputs=None, name=None, seed=None):
+    def __init__(self,
+                 inputs: Union[None, KerasTensor, Sequence[KerasTensor],
+                               Mapping[str, KerasTensor]] = None,
+                 outputs: Union[None, KerasTensor, Sequence[KerasTensor],
+                                Mapping[str, KerasTensor]] = None,
+                 name: Optional[str] = None, seed: Optional[int] = None) -> None:
         if inputs is None and outputs is None and type(self) is not Model:
             # Keras' model subclassing: __init__ makes layers, call(inputs) uses
             # them; the first data (or build) traces call on an Input into a graph

@@ -47,6 +47,7 @@ import os
 import re
 import sys
 import weakref
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _compat
 from . import _userfns
@@ -67,6 +68,14 @@ from .errors import (BigmodelError, CancelledError, InvalidArgumentError, StateE
 from .graph import _DTYPE_NAME, KerasTensor
 from .tape import _TapeMemory, recording_memory
 from .tensor import Tensor, as_tensor, float32, int32
+
+# Type hints of the public methods. Data: an array (numpy, Tensor, list,
+# buffer), a list of them in the model's input / output order, or a dict keyed
+# by input / output names.
+ArrayLike = Any
+Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike]]
+LossSpec = Union[str, "_losses.Loss", Callable[[Tensor, Tensor], Tensor]]
+MetricSpec = Union[str, type, "_metrics.Metric", Callable[[Tensor, Tensor], Tensor]]
 
 __all__ = ["BaseModel", "Sequential", "load_model"]
 
@@ -456,7 +465,7 @@ class BaseModel:
     def count_params(self):
         return lib.bgm_model_num_params(self._h)
 
-    def summary(self, print_fn=None):
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
         """Prints Keras' summary table to sys.stdout (or print_fn(line) per line)."""
         text = self.summary_text()
         if print_fn is not None:
@@ -674,8 +683,14 @@ class BaseModel:
 
     # -- compiling --
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                from_logits=None, weighted_metrics=None):
+    def compile(self,
+                optimizer: Union[str, "_optim.Optimizer"] = "rmsprop",
+                loss: Union[None, LossSpec, Sequence[LossSpec], Mapping[str, LossSpec]] = None,
+                metrics: Union[None, Sequence[Any], Mapping[str, Any]] = None,
+                loss_weights: Union[None, Sequence[float], Mapping[str, float]] = None,
+                from_logits: Optional[bool] = None,
+                weighted_metrics: Union[None, Sequence[Any], Mapping[str, Any]] = None
+                ) -> None:
         """Configures the model for training (Keras' compile).
 
         optimizer: a name ("adam", "sgd", "rmsprop", "adamw") or a
@@ -838,10 +853,16 @@ class BaseModel:
 
     # -- training --
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
-            callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
-            class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None,
-            validation_steps=None):
+    def fit(self, x: Union[Data, Dataset, Any] = None, y: Optional[Data] = None,
+            batch_size: Optional[int] = None, epochs: int = 1,
+            verbose: Union[int, str] = "auto",
+            callbacks: Optional[Sequence["_callbacks.Callback"]] = None,
+            validation_split: float = 0.0,
+            validation_data: Union[None, tuple, Dataset, Any] = None,
+            shuffle: bool = True, class_weight: Optional[Mapping[int, float]] = None,
+            sample_weight: Optional[ArrayLike] = None, initial_epoch: int = 0,
+            steps_per_epoch: Optional[int] = None,
+            validation_steps: Optional[int] = None) -> "_callbacks.History":
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
         model.history) whose keys are the logs' names: "loss", "accuracy",
         "val_loss", ..., and with several outputs "<output>_loss",
@@ -1085,8 +1106,11 @@ class BaseModel:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x: Data, y: Optional[Data] = None,
+                       sample_weight: Optional[ArrayLike] = None,
+                       class_weight: Optional[Mapping[int, float]] = None,
+                       return_dict: bool = False
+                       ) -> Union[float, List[float], Dict[str, float]]:
         """One training step on the batch x, y (all of it, in order), exactly the
         step fit takes on a batch; returns the loss and metrics of this batch
         (as evaluate does; Keras' reset_metrics=True). x, y, sample_weight and
@@ -1098,14 +1122,17 @@ class BaseModel:
                                           "train_on_batch", _weight_handle(sw), cw, ncw),
                             return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: Data, y: Optional[Data] = None,
+                      sample_weight: Optional[ArrayLike] = None, return_dict: bool = False
+                      ) -> Union[float, List[float], Dict[str, float]]:
         """The loss and metrics of the batch x, y taken as one batch, in inference
         mode (evaluate's values); x, y and sample_weight as for fit."""
         sw = _sample_weight(sample_weight)
         return self._report(self._on_data(lib.bgm_model_test_on_batch_weighted, x, y,
                                           "test_on_batch", _weight_handle(sw)), return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Union[Data, Dataset]
+                         ) -> Union[ArrayLike, List[ArrayLike], Dict[str, ArrayLike]]:
         """The outputs for the batch x, run as one batch in inference mode
         (Keras' predict_on_batch): predict with batch_size = len(x)."""
         if isinstance(x, Dataset):
@@ -1121,8 +1148,11 @@ class BaseModel:
 
     # -- inference --
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None,
-                 return_dict=False, steps=None):
+    def evaluate(self, x: Union[Data, Dataset, Any] = None, y: Optional[Data] = None,
+                 batch_size: Optional[int] = None, verbose: int = 0,
+                 sample_weight: Optional[ArrayLike] = None, return_dict: bool = False,
+                 steps: Optional[int] = None
+                 ) -> Union[float, List[float], Dict[str, float]]:
         """Loss and metrics in inference mode, in metrics_names order: the loss
         alone when there is nothing else, else a list ([loss, <output>_loss...,
         metrics...]); a dict keyed by those names with return_dict=True. x, y and
@@ -1183,7 +1213,9 @@ class BaseModel:
         lib.bgm_model_predict_multi(outs, n, self._h, _handles(txs), len(txs), batch)
         return [Tensor._adopt(p) for p in outs]
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x: Union[Data, Dataset, Any], batch_size: Optional[int] = None,
+                verbose: int = 0, steps: Optional[int] = None
+                ) -> Union[ArrayLike, List[ArrayLike], Dict[str, ArrayLike]]:
         """Outputs for x in inference mode: a numpy array (a Tensor without numpy)
         per output, in the structure of the model's outputs (several: a list, or
         a dict). x: an array, a list / dict of arrays for several inputs, a
@@ -1260,7 +1292,7 @@ class BaseModel:
 
     # -- files --
 
-    def save(self, path, compress=False):
+    def save(self, path: Union[str, os.PathLike], compress: bool = False) -> None:
         """Writes the whole model (architecture, weights, optimizer state,
         generator, epochs completed) to path, a .bgm model file, atomically;
         compress=True deflates the weights. bigmodel.load_model reads it back."""
@@ -1272,7 +1304,7 @@ class BaseModel:
         as fit's initial_epoch to resume a loaded model."""
         return 0 if self._mem is None else lib.bgm_model_epochs_completed(self._h)
 
-    def save_weights(self, path, overwrite=True):
+    def save_weights(self, path: Union[str, os.PathLike], overwrite: bool = True) -> None:
         """Writes the weights alone (Keras' save_weights): the library's weights
         file, or safetensors when path ends in ".safetensors" (Keras' .weights.h5
         is HDF5, which the library does not write: any other name gets the
@@ -1282,7 +1314,7 @@ class BaseModel:
             raise InvalidArgumentError("save_weights: %s exists and overwrite=False" % path)
         lib.bgm_model_save_weights(self._h, _path(path))
 
-    def load_weights(self, path, skip_mismatch=False):
+    def load_weights(self, path: Union[str, os.PathLike], skip_mismatch: bool = False) -> None:
         """Reads weights written by save_weights (or a model file's) into this
         model, matched by position and shape as Keras does: a clone or a model
         rebuilt from to_json reads them whatever its layer names. Weights of
@@ -1382,7 +1414,9 @@ class Sequential(BaseModel):
     random seed, kept in ``model.seed``).
     """
 
-    def __init__(self, layers=None, input_shape=None, seed=None, name="sequential"):
+    def __init__(self, layers: Optional[Sequence["_layers.Layer"]] = None,
+                 input_shape: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                 name: str = "sequential") -> None:
         self._init_state(name, seed)
         self._layers = []
         self._pending = []          # layers waiting for the input shape
@@ -1596,7 +1630,9 @@ def model_from_json(json_string, custom_objects=None, seed=None):
     return model
 
 
-def load_model(path, custom_objects=None, compile=True):
+def load_model(path: Union[str, os.PathLike],
+               custom_objects: Optional[Mapping[str, Any]] = None,
+               compile: bool = True) -> "BaseModel":
     """The model saved at path (by save): built, with its weights, and compiled
     with its optimizer state when it was, ready to predict, evaluate or continue
     fit (pass initial_epoch=model.epochs_completed). A functional model comes
