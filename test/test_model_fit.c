@@ -241,6 +241,44 @@ START_TEST(regression_with_mse_and_targets_of_one_column)
 }
 END_TEST
 
+/* One input feature: x (N, 1) is N rows of one feature (a Dense of 1 input
+ * once read it as (N, 1, 1) and gave predictions of rank 3). */
+START_TEST(regression_on_one_feature_learns_the_line)
+{
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    bgm_tensor *x = NULL, *y = NULL, *p = NULL;
+    bgm_fit_options fo = quiet(80);
+    float *xv, *yv, *w;
+    int i;
+    BGM_ASSERT_OK(bgm_tensor_zeros(&x, BGM_FLOAT32, (int64_t[]){64, 1}, 2));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&y, BGM_FLOAT32, (int64_t[]){64, 1}, 2));
+    xv = bgm_tensor_data(x);
+    yv = bgm_tensor_data(y);
+    for (i = 0; i < 64; i++) {
+        xv[i] = (float)i / 32.0f - 1.0f;
+        yv[i] = 3.0f * xv[i] - 0.5f;
+    }
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){1}, 1, 1));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(1, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.2f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_MSE, 0, NULL, 0));
+    BGM_ASSERT_OK(bgm_model_fit(NULL, m, x, y, &fo));
+    w = bgm_tensor_data(bgm_model_weight(m, 0));
+    ck_assert_msg(fabsf(w[0] - 3.0f) < 1e-2f, "slope %g", (double)w[0]);
+    w = bgm_tensor_data(bgm_model_weight(m, 1));
+    ck_assert_msg(fabsf(w[0] + 0.5f) < 1e-2f, "intercept %g", (double)w[0]);
+    BGM_ASSERT_OK(bgm_model_predict(&p, m, x, 16));
+    ck_assert_int_eq(bgm_tensor_ndim(p), 2);
+    ck_assert_int_eq(bgm_tensor_dim(p, 0), 64);
+    ck_assert_int_eq(bgm_tensor_dim(p, 1), 1);
+    bgm_tensor_free(p);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_model_free(m);
+}
+END_TEST
+
 START_TEST(same_seed_trains_to_the_same_weight_bits)
 {
     bgm_model *a = classifier(9, 0.01f), *b = classifier(9, 0.01f);
@@ -744,6 +782,7 @@ Suite *suite_model_fit(void)
     tcase_add_test(tc, precision_recall_and_auc_are_reported_on_probabilities);
     tcase_add_test(tc, binary_crossentropy_with_one_logit_and_float_labels);
     tcase_add_test(tc, fit_on_a_dataset_with_validation_data);
+    tcase_add_test(tc, regression_on_one_feature_learns_the_line);
     tcase_add_test(tc, regression_with_mse_and_targets_of_one_column);
     tcase_add_test(tc, same_seed_trains_to_the_same_weight_bits);
     suite_add_tcase(s, tc);

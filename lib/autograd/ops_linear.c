@@ -50,7 +50,8 @@ bgm_status bgm__op_affine(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
         return s;
     for (d = 0; d < ntail; d++)
         n *= tail[d];
-    for (lead = x->ndim; lead > 0 && inner < k; lead--)
+    /* at least the last axis, even when k is 1: x (N, 1) is N rows */
+    for (lead = x->ndim; lead > 0 && (inner < k || lead == x->ndim); lead--)
         inner *= x->shape[lead - 1];
     if (k < 1 || inner != k || lead < 1 || lead + ntail > BGM_MAX_DIMS)
         return bgm__fail(BGM_E_SHAPE, "%s: the trailing axes of x %s do not hold the %lld "
