@@ -133,8 +133,13 @@ $(BUILD)/obj/test/runner.o: test/runner.c $(BUILD)/test/suites.h test/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/test/runner: $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) lib
-	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) \
+# Objects the runner links besides the suites: helpers shared between them.
+TEST_HELPERS := $(BUILD)/obj/test/testutil.o $(BUILD)/obj/test/dist_problem.o
+
+$(BUILD)/obj/test/dist_problem.o: test/dist_problem.h
+
+$(BUILD)/test/runner: $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) lib
+	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) \
 	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel $(TEST_LIBS)
 
 $(BUILD)/test/internal/suites.h: $(ITEST_SRCS)

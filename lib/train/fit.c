@@ -4,8 +4,10 @@
  * every tensor), each a training step of step.c; they end with validation,
  * callbacks, the progress line and a history entry.
  */
-#include "train/train.h"
+#include "train/dist.h"
 
+#include "core/comm.h"
+#include "data/dataset_impl.h"
 #include "data/stream.h"
 
 #include <math.h>
@@ -96,10 +98,14 @@ typedef struct fit_run {
     int has_lambda;
     int weighted;                    /* train has the sample weights as last targets */
     const bgm_tensor *sw;            /* a streamed batch's sample weights, or NULL */
+    int64_t ntrain;                  /* training samples (arrays) */
+    bgm__dist dist;                  /* the data-parallel side (dist.comm NULL: none) */
 } fit_run;
 
 static int cancelled(const fit_run *r)
 {
+    if (r->dist.comm) /* any rank's flag, as the step's reduction found them */
+        return r->dist.cancelled;
     return r->o.cancel && __atomic_load_n(r->o.cancel, __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -197,20 +203,27 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
      * the previous epoch's dropout draws and this one's, so that a model
      * saved after epoch e and resumed with initial_epoch = e + 1 draws
      * exactly what an uninterrupted fit would. */
-    if (r->stream)
+    if (r->stream) {
         s = bgm__stream_begin(r->stream, fn);
-    else if (r->o.shuffle)
+    } else if (r->o.shuffle && r->dist.comm) {
+        uint64_t seed;
+        s = bgm__dist_epoch_seed(&r->dist, m, &seed, fn);
+        if (s == BGM_OK)
+            s = bgm_batch_iter_shuffle(r->it, seed);
+    } else if (r->o.shuffle) {
         s = bgm_batch_iter_shuffle(r->it, bgm_rng_next_u64(&m->rng));
-    else
+    } else {
         bgm_batch_iter_reset(r->it);
+    }
     if (s != BGM_OK)
         return s;
     memset(&a, 0, sizeof a);
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
         int nan_loss;
-        s = bgm__train_batch(m, xb, yb, r->sw, r->grads, r->state, r->metrics, losses,
-                             epoch, step, fn);
+        s = bgm__train_batch(m, r->dist.comm ? &r->dist : NULL, xb, yb, r->sw, r->grads,
+                             r->state, r->metrics, losses, epoch, step, fn);
+        b *= r->dist.comm ? r->dist.nranks : 1; /* the losses are the ranks' means */
         bgm__arrays_free(&a);
         /* A non-finite loss still ends its batch for the callbacks, so that
          * one of them (TerminateOnNaN) may stop training cleanly. */
@@ -361,6 +374,10 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
     int64_t n, split;
     int nvx, nvy, j;
     bgm_status s;
+    if (d->stream && m->comm)
+        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has a communicator "
+                         "(bgm_model_set_comm): data-parallel fit takes arrays or datasets, "
+                         "not streams, so far", fn);
     if (d->stream)
         return prepare_streams(r, d, fn);
     s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
@@ -411,7 +428,11 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
                 r->val.w = bgm_dataset_target_tensor(r->val_views, m->noutputs);
         }
     }
-    if (s == BGM_OK)
+    r->ntrain = split;
+    if (s == BGM_OK && m->comm) /* each rank its own share of every epoch */
+        s = bgm__batch_iter_create_shard(&r->it, r->train, r->o.batch_size, 0,
+                                         bgm_comm_rank(m->comm), bgm_comm_num_ranks(m->comm));
+    else if (s == BGM_OK)
         s = bgm_batch_iter_create(&r->it, r->train, r->o.batch_size, 0);
     if (s == BGM_OK)
         s = prepare_common(r, fn);
@@ -419,6 +440,20 @@ done:
     bgm_dataset_free(all); /* train and the validation views keep what they need */
     bgm__arrays_free(&a);
     return s;
+}
+
+/* Tells the other ranks' transport (its abort hook) when this rank ends a
+ * data-parallel fit with an error that they have not seen. */
+static void end_alone(fit_run *r, bgm_status s)
+{
+    if (s != BGM_OK && r->m->comm && !r->dist.shared)
+        bgm__comm_abort(r->m->comm, s);
+}
+
+static void write_nothing(void *ctx, const char *text)
+{
+    (void)ctx;
+    (void)text;
 }
 
 static void release(fit_run *r)
@@ -436,6 +471,7 @@ static void release(fit_run *r)
     free(r->grads);
     free(r->state);
     bgm_history_free(r->history);
+    bgm__dist_end(&r->dist);
     if (r->m->tape)
         bgm_tape_reset(r->m->tape);
 }
@@ -473,11 +509,18 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     d->vxname = "validation_x";
     d->vyname = "validation_y";
     s = prepare(&r, d, fn);
+    if (s == BGM_OK)
+        s = bgm__dist_begin(&r.dist, m, r.ntrain, r.o.batch_size,
+                            r.o.epochs - r.o.initial_epoch, r.o.cancel, fn);
     if (s != BGM_OK) {
+        end_alone(&r, s);
         release(&r);
         return s;
     }
-    bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
+    if (r.dist.rank > 0) /* progress and the callbacks' lines: rank 0's only */
+        bgm__progress_init(&r.progress, 0, write_nothing, NULL);
+    else
+        bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
     r.st.initial_epoch = r.o.initial_epoch;
     r.st.write = r.progress.write;
     r.st.write_ctx = r.progress.ctx;
@@ -497,6 +540,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
             s = e;
     }
     m->fitting = 0;
+    end_alone(&r, s);
     if (s == BGM_OK && history) {
         *history = r.history;
         r.history = NULL;

@@ -1,0 +1,56 @@
+/*
+ * Data-parallel fit (distributed.h): what one fit call holds when its model
+ * has a communicator, and the collective steps it takes. Every rank makes the
+ * same calls in the same order; a failure on one rank travels in the sums of
+ * the next reduction, so that all ranks fail together instead of waiting.
+ */
+#ifndef BGM_TRAIN_DIST_H
+#define BGM_TRAIN_DIST_H
+
+#include "train/train.h"
+
+typedef struct bgm__dist {
+    bgm_comm *comm;        /* NULL: this process trains alone (the rest is unused) */
+    int rank, nranks;
+    bgm_rng own_rng;       /* ranks > 0: their own dropout draws */
+    bgm_rng *rng;          /* the generator of the steps' draws: m->rng on rank 0 */
+    float *buf;            /* one step's collated sums (layout in dist.c) */
+    int64_t ngrads, nbuf;  /* floats of the gradients at its front, of it all */
+    int64_t metric_off;    /* where the metric states start in it */
+    bgm_metric **metrics;  /* this step's metrics on this rank */
+    int nmetrics;
+    const int *cancel;     /* fit's cancel flag (bgm_fit_options.cancel), or NULL */
+    int cancelled;         /* the last step found some rank's cancel flag set */
+    int shared;            /* the last failure is known to every rank */
+} bgm__dist;
+
+/* Sets d up for a fit of m over m's communicator (nothing when m has none):
+ * checks that every rank holds the same model (parameter counts compared,
+ * then state, optimizer, metrics, nsamples, batch_size and the number of
+ * epochs to run), builds the
+ * optimizer, and gives every rank rank 0's weights, optimizer state and
+ * generator. On error d holds nothing to release. */
+bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t batch_size,
+                           int epochs, const int *cancel, const char *fn);
+
+/* Releases what begin set up. */
+void bgm__dist_end(bgm__dist *d);
+
+/* The seed of an epoch's shuffle: drawn from m's generator on every rank,
+ * rank 0's given to all. */
+bgm_status bgm__dist_epoch_seed(bgm__dist *d, bgm_model *m, uint64_t *seed, const char *fn);
+
+/* The reduction of one training step, which every rank enters, local the
+ * status of its step so far (gradients grads and losses of a batch of b
+ * samples, d->metrics updated, when BGM_OK). After it: grads and losses are
+ * the means over all ranks' samples, d->cancelled says whether any rank's
+ * cancel flag was set; a failure on any rank fails every rank. */
+bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
+                          bgm__losses losses, int64_t b, bgm_status local, int epoch,
+                          int64_t step, const char *fn);
+
+/* Adds the step's metric states summed over the ranks to metrics (after
+ * bgm__dist_step succeeded). */
+void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics);
+
+#endif

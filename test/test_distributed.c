@@ -1,0 +1,465 @@
+/* Communicators (distributed.h) and data-parallel fit, in one process: a
+ * fake transport whose ranks are threads, and fakes that fail. The same
+ * equivalence over Open MPI processes is test/mpi/fit_mpi.c. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist_problem.h"
+#include "testutil.h"
+
+/* ---- ranks as threads ---------------------------------------------------------- */
+
+#define MAX_RANKS 4
+
+/* What the threads of one group share: each collective publishes every
+ * rank's buffer, waits for all, reads, and waits again before returning. */
+typedef struct group {
+    int nranks;
+    pthread_barrier_t barrier;
+    void *slot[MAX_RANKS];
+} group;
+
+typedef struct thread_rank {
+    group *g;
+    int rank;
+    float *sum;          /* room for one reduction */
+    int64_t sum_cap;
+    int collectives;     /* collective calls made */
+} thread_rank;
+
+static int tr_rank(void *ctx, int *rank)
+{
+    *rank = ((thread_rank *)ctx)->rank;
+    return 0;
+}
+
+static int tr_num_ranks(void *ctx, int *n)
+{
+    *n = ((thread_rank *)ctx)->g->nranks;
+    return 0;
+}
+
+static int tr_allreduce(void *ctx, float *data, int64_t n)
+{
+    thread_rank *t = ctx;
+    int64_t i;
+    int r;
+    t->collectives++;
+    if (n > t->sum_cap) {
+        free(t->sum);
+        t->sum = malloc((size_t)n * sizeof *t->sum);
+        t->sum_cap = t->sum ? n : 0;
+        if (!t->sum)
+            return 12;
+    }
+    t->g->slot[t->rank] = data;
+    pthread_barrier_wait(&t->g->barrier);
+    /* Every rank adds in rank order: the same bits everywhere. */
+    for (i = 0; i < n; i++) {
+        float s = 0.0f;
+        for (r = 0; r < t->g->nranks; r++)
+            s += ((const float *)t->g->slot[r])[i];
+        t->sum[i] = s;
+    }
+    pthread_barrier_wait(&t->g->barrier);
+    memcpy(data, t->sum, (size_t)n * sizeof *data);
+    return 0;
+}
+
+static int tr_broadcast(void *ctx, void *data, int64_t nbytes, int root)
+{
+    thread_rank *t = ctx;
+    t->collectives++;
+    t->g->slot[t->rank] = data;
+    pthread_barrier_wait(&t->g->barrier);
+    if (t->rank != root)
+        memcpy(data, t->g->slot[root], (size_t)nbytes);
+    pthread_barrier_wait(&t->g->barrier);
+    return 0;
+}
+
+/* One rank's fit of the problem. */
+typedef struct rank_job {
+    thread_rank tr;
+    const bgm_test_dist_data *data;
+    int64_t hidden, batch;
+    uint64_t seed;
+    bgm_model *m;
+    bgm_history *h;
+    bgm_status status;
+    char message[1024];
+} rank_job;
+
+static void *run_rank(void *arg)
+{
+    rank_job *j = arg;
+    bgm_comm *c = NULL;
+    bgm_comm_ops ops;
+    memset(&ops, 0, sizeof ops);
+    j->status = bgm_test_dist_model(&j->m, j->seed, j->hidden);
+    if (j->status == BGM_OK) {
+        bgm_comm_ops_init(&ops, sizeof ops);
+        ops.rank = tr_rank;
+        ops.num_ranks = tr_num_ranks;
+        ops.allreduce_sum = tr_allreduce;
+        ops.broadcast = tr_broadcast;
+        j->status = bgm_comm_create(&c, &ops, &j->tr);
+    }
+    if (j->status == BGM_OK)
+        j->status = bgm_model_set_comm(j->m, c);
+    if (j->status == BGM_OK)
+        j->status = bgm_test_dist_fit(&j->h, j->m, j->data, j->batch);
+    snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
+    bgm_model_set_comm(j->m, NULL);
+    bgm_comm_free(c);
+    free(j->tr.sum);
+    return NULL;
+}
+
+/* Fits the problem on nranks threads (rank r's model seeded seed + r, with
+ * hidden[r] units); jobs[r] holds each rank's outcome. */
+static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
+                      const int64_t *hidden)
+{
+    pthread_t th[MAX_RANKS];
+    group g;
+    int r;
+    memset(&g, 0, sizeof g);
+    g.nranks = nranks;
+    ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, (unsigned)nranks), 0);
+    memset(jobs, 0, (size_t)nranks * sizeof *jobs);
+    for (r = 0; r < nranks; r++) {
+        jobs[r].tr.g = &g;
+        jobs[r].tr.rank = r;
+        jobs[r].data = d;
+        jobs[r].hidden = hidden[r];
+        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
+        jobs[r].seed = 100 + (uint64_t)r;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
+    }
+    for (r = 0; r < nranks; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+}
+
+static void free_jobs(rank_job *jobs, int nranks)
+{
+    int r;
+    for (r = 0; r < nranks; r++) {
+        bgm_model_free(jobs[r].m);
+        bgm_history_free(jobs[r].h);
+    }
+}
+
+/* ---- equivalence ------------------------------------------------------------- */
+
+/* nranks threads with batch 64 / nranks against one process with batch 64. */
+static void check_equivalence(int nranks)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[MAX_RANKS];
+    int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH));
+    run_ranks(jobs, nranks, &d, hidden);
+    for (r = 0; r < nranks; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5),
+                      "rank %d of %d against one process: %s", r, nranks, msg);
+    }
+    /* A real fit: the loss fell over the 20 steps. */
+    ck_assert(bgm_history_values(href, "loss")[1] < bgm_history_values(href, "loss")[0]);
+    free_jobs(jobs, nranks);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+    bgm_test_dist_data_free(&d);
+}
+
+START_TEST(two_ranks_of_batch_32_train_as_one_of_batch_64)
+{
+    check_equivalence(2);
+}
+END_TEST
+
+START_TEST(four_ranks_of_batch_16_train_as_one_of_batch_64)
+{
+    check_equivalence(4);
+}
+END_TEST
+
+START_TEST(one_rank_communicator_trains_bit_for_bit_as_no_communicator)
+{
+    bgm_test_dist_data d;
+    rank_job job;
+    int64_t hidden = 16;
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH));
+    run_ranks(&job, 1, &d, &hidden);
+    ck_assert_msg(job.status == BGM_OK, "%s", job.message);
+    bgm_test_assert_same_weights(job.m, ref);
+    ck_assert(bgm_history_values(job.h, "loss")[1] == bgm_history_values(href, "loss")[1]);
+    free_jobs(&job, 1);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 17};
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    run_ranks(jobs, 2, &d, hidden);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    /* 6*16+16 + 16*3+3 = 163 parameters; 6*17+17 + 17*3+3 = 173. */
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's model has 173 parameters, rank 0's has "
+                         "163") != NULL, "%s", jobs[1].message);
+    ck_assert_msg(strstr(jobs[0].message, "rank 0's has 163 parameters; differing: rank 1 "
+                         "(173 parameters)") != NULL, "%s", jobs[0].message);
+    /* No step was taken: rank 1 keeps its own initial weights' count and no history. */
+    ck_assert_ptr_null(jobs[0].h);
+    ck_assert_ptr_null(jobs[1].h);
+    free_jobs(jobs, 2);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+/* ---- the seam itself ------------------------------------------------------------ */
+
+/* A single-rank fake whose calls fail from the fail_at-th collective on. */
+typedef struct fake {
+    int rank, nranks;
+    int calls, fail_at;
+    int freed, aborts, abort_code;
+    char abort_message[256];
+} fake;
+
+static int fk_rank(void *ctx, int *rank)
+{
+    *rank = ((fake *)ctx)->rank;
+    return 0;
+}
+
+static int fk_num_ranks(void *ctx, int *n)
+{
+    *n = ((fake *)ctx)->nranks;
+    return 0;
+}
+
+static int fk_collective(fake *f)
+{
+    return ++f->calls >= f->fail_at && f->fail_at > 0 ? 42 : 0;
+}
+
+static int fk_allreduce(void *ctx, float *data, int64_t n)
+{
+    (void)data;
+    (void)n;
+    return fk_collective(ctx);
+}
+
+static int fk_broadcast(void *ctx, void *data, int64_t nbytes, int root)
+{
+    (void)data;
+    (void)nbytes;
+    (void)root;
+    return fk_collective(ctx);
+}
+
+static const char *fk_error_string(void *ctx, int code)
+{
+    (void)ctx;
+    return code == 42 ? "fake link down" : "unknown";
+}
+
+static void fk_abort(void *ctx, int code, const char *message)
+{
+    fake *f = ctx;
+    f->aborts++;
+    f->abort_code = code;
+    snprintf(f->abort_message, sizeof f->abort_message, "%s", message);
+}
+
+static void fk_free(void *ctx)
+{
+    ((fake *)ctx)->freed++;
+}
+
+static bgm_comm_ops fake_ops(void)
+{
+    bgm_comm_ops ops;
+    BGM_ASSERT_OK(bgm_comm_ops_init(&ops, sizeof ops));
+    ops.rank = fk_rank;
+    ops.num_ranks = fk_num_ranks;
+    ops.allreduce_sum = fk_allreduce;
+    ops.broadcast = fk_broadcast;
+    ops.error_string = fk_error_string;
+    ops.abort = fk_abort;
+    ops.free_ctx = fk_free;
+    return ops;
+}
+
+START_TEST(comm_reports_its_layout_and_frees_its_context_once)
+{
+    fake f = {.rank = 2, .nranks = 3};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    ck_assert_int_eq(bgm_comm_rank(c), 2);
+    ck_assert_int_eq(bgm_comm_num_ranks(c), 3);
+    ck_assert_int_eq(bgm_comm_rank(NULL), 0);
+    ck_assert_int_eq(bgm_comm_num_ranks(NULL), 0);
+    /* No barrier callback: one all-reduce of one float stands in for it. */
+    BGM_ASSERT_OK(bgm_comm_barrier(c));
+    ck_assert_int_eq(f.calls, 1);
+    bgm_comm_free(c);
+    ck_assert_int_eq(f.freed, 1);
+    bgm_comm_free(NULL);
+}
+END_TEST
+
+START_TEST(comm_create_refuses_bad_tables_and_layouts)
+{
+    fake f = {.rank = 3, .nranks = 3};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = (bgm_comm *)&f;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID, "rank 3 of 3 ranks");
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(f.freed, 1); /* a failed create releases the context it owned */
+    f.rank = 0;
+    ops.broadcast = NULL;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID, "ops->broadcast is NULL");
+    ops = fake_ops();
+    ops.size = 8;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID, "bgm_comm_ops_init");
+    ops.size = sizeof ops + 8;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_UNSUPPORTED, "newer header");
+    BGM_ASSERT_FAILS(bgm_comm_ops_init(&ops, 4), BGM_E_INVALID, "bgm_comm_ops");
+}
+END_TEST
+
+START_TEST(comm_callback_failures_become_io_statuses_with_the_transport_text)
+{
+    fake f = {.rank = 0, .nranks = 2, .fail_at = 1};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    float v[3] = {1, 2, 3};
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_FAILS(bgm_comm_allreduce_sum(c, v, 3), BGM_E_IO,
+                     "bgm_comm_allreduce_sum: the communicator's allreduce_sum failed (code "
+                     "42): fake link down");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast(c, v, sizeof v, 1), BGM_E_IO, "fake link down");
+    BGM_ASSERT_FAILS(bgm_comm_barrier(c), BGM_E_IO, "allreduce_sum failed for a barrier");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast(c, v, sizeof v, 2), BGM_E_INVALID, "root 2");
+    BGM_ASSERT_FAILS(bgm_comm_allreduce_sum(c, NULL, 3), BGM_E_INVALID, "data NULL");
+    BGM_ASSERT_FAILS(bgm_comm_allreduce_sum(NULL, v, 3), BGM_E_INVALID, "'c' is NULL");
+    bgm_comm_free(c);
+}
+END_TEST
+
+/* Fit over a single-rank fake that fails at its fail_at-th collective. */
+static void fit_over_failing_fake(int fail_at, const char *needle)
+{
+    fake f = {.rank = 0, .nranks = 1, .fail_at = fail_at};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_test_dist_data d;
+    bgm_model *m = NULL;
+    bgm_history *h = (bgm_history *)&f;
+    float before[163], after[163];
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 5, 16));
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_model_set_comm(m, c));
+    ck_assert_ptr_eq(bgm_model_comm(m), c);
+    BGM_ASSERT_OK(bgm_model_get_weights(m, before, 163));
+    BGM_ASSERT_FAILS(bgm_test_dist_fit(&h, m, &d, 32), BGM_E_IO, needle);
+    ck_assert_ptr_null(h);
+    /* The fake's reduction adds nothing: a step that failed there changed nothing. */
+    BGM_ASSERT_OK(bgm_model_get_weights(m, after, 163));
+    ck_assert(memcmp(before, after, sizeof before) == 0);
+    /* The other ranks would be waiting: the abort hook heard of it. */
+    ck_assert_int_eq(f.aborts, 1);
+    ck_assert_int_eq(f.abort_code, BGM_E_IO);
+    ck_assert_msg(strstr(f.abort_message, needle) != NULL, "%s", f.abort_message);
+    BGM_ASSERT_OK(bgm_model_set_comm(m, NULL));
+    bgm_model_free(m);
+    bgm_comm_free(c);
+    bgm_test_dist_data_free(&d);
+}
+
+START_TEST(fit_turns_a_failed_broadcast_into_an_io_status)
+{
+    fit_over_failing_fake(1, "broadcast failed for rank 0's model layout (code 42): fake "
+                             "link down");
+}
+END_TEST
+
+START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
+{
+    /* Collectives: layout, agreement, weights, optimizer state (momentum),
+     * generator, epoch seed; then the first step. */
+    fit_over_failing_fake(7, "allreduce_sum failed for a step's gradients (code 42)");
+}
+END_TEST
+
+START_TEST(fit_with_a_communicator_refuses_streams_and_unsummable_metrics)
+{
+    fake f = {.rank = 0, .nranks = 1};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_test_dist_data d;
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6}, 1, 1));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                                    (bgm_metric_kind[]){BGM_METRIC_MSE}, 1));
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_model_set_comm(m, c));
+    BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &d, 32), BGM_E_UNSUPPORTED,
+                     "metric 'mse' (mse) cannot be summed over ranks");
+    BGM_ASSERT_FAILS(bgm_model_set_comm(NULL, c), BGM_E_INVALID, "'m' is NULL");
+    ck_assert_ptr_null(bgm_model_comm(NULL));
+    bgm_model_free(m);
+    bgm_comm_free(c);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+Suite *suite_distributed(void)
+{
+    Suite *s = suite_create("distributed");
+    TCase *seam = tcase_create("seam");
+    TCase *fit = tcase_create("fit");
+    tcase_add_test(seam, comm_reports_its_layout_and_frees_its_context_once);
+    tcase_add_test(seam, comm_create_refuses_bad_tables_and_layouts);
+    tcase_add_test(seam, comm_callback_failures_become_io_statuses_with_the_transport_text);
+    tcase_add_test(seam, fit_turns_a_failed_broadcast_into_an_io_status);
+    tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
+    tcase_add_test(seam, fit_with_a_communicator_refuses_streams_and_unsummable_metrics);
+    tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
+    tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
+    tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
+    tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
+    tcase_set_timeout(fit, 20);
+    suite_add_tcase(s, seam);
+    suite_add_tcase(s, fit);
+    return s;
+}
