@@ -42,7 +42,8 @@ LIB_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
               -Iinclude -Ilib $(BLAS_CFLAGS) $(LIB_EXTRA)
 LIBS     := $(BLAS_LIBS) -lz -lm -lpthread -ldl
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+# lib/mpi is libbigmodel-mpi's (lib/mpi/mpi.mk), not the core library's.
+LIB_SRCS := $(sort $(filter-out lib/mpi/%,$(wildcard lib/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 TEST_SRCS := $(sort $(wildcard test/test_*.c))
@@ -172,7 +173,8 @@ $(BUILD)/test/harness: test/harness.c lib
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory check-abi check-install check-readme check-python check-c
+	@$(MAKE) --no-print-directory check-abi check-install check-readme check-python check-c \
+	    check-mpi
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
@@ -277,6 +279,7 @@ gpt: deps
 	$(BUILD)/examples/char_gpt -o $(BUILD)/char_gpt.bgm $(GPT_ARGS)
 
 # Fuzz targets live with their own rules (make fuzz).
+-include lib/mpi/mpi.mk
 -include test/fuzz/fuzz.mk
 -include test/bench/bench.mk
 # Sanitizer runs (make check-sanitize, make check-tsan).
@@ -296,10 +299,20 @@ install: lib
 	    -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' pkgconfig/bigmodel.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	@if [ -e $(MPI_SHLIB) ]; then \
+	    install -m 755 $(MPI_SHLIB) $(DESTDIR)$(LIBDIR)/ && \
+	    ln -sf $(notdir $(MPI_SHLIB)) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME) && \
+	    ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/libbigmodel-mpi.so && \
+	    sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	        -e 's|@INCLUDEDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	        pkgconfig/bigmodel-mpi.pc.in \
+	        > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel-mpi.pc; \
+	fi
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h
 	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel-mpi.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel-mpi.pc
 
 clean:
 	rm -rf $(BUILD)
@@ -310,6 +323,7 @@ help:
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
+	@echo "make check-mpi  the data-parallel test over 2 Open MPI processes (part of check)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (build/asan)"
 	@echo "make bench      roofline, then speed and RSS against PyTorch in pairs (not a test)"

@@ -86,11 +86,19 @@ typedef struct rank_job {
     const bgm_test_dist_data *data;
     int64_t hidden, batch;
     uint64_t seed;
+    int verbose;         /* fit's verbose; its lines are counted in lines */
+    int lines;
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
     char message[1024];
 } rank_job;
+
+static void count_lines(void *ctx, const char *text)
+{
+    for (; *text; text++)
+        *(int *)ctx += *text == '\n';
+}
 
 static void *run_rank(void *arg)
 {
@@ -109,8 +117,17 @@ static void *run_rank(void *arg)
     }
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
-    if (j->status == BGM_OK)
+    if (j->status == BGM_OK && j->verbose) {
+        bgm_fit_options o;
+        bgm_fit_options_init(&o, sizeof o);
+        o.batch_size = j->batch;
+        o.verbose = j->verbose;
+        o.output = count_lines;
+        o.output_ctx = &j->lines;
+        j->status = bgm_model_fit(&j->h, j->m, j->data->x, j->data->y, &o);
+    } else if (j->status == BGM_OK) {
         j->status = bgm_test_dist_fit(&j->h, j->m, j->data, j->batch);
+    }
     snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
     bgm_model_set_comm(j->m, NULL);
     bgm_comm_free(c);
@@ -121,7 +138,7 @@ static void *run_rank(void *arg)
 /* Fits the problem on nranks threads (rank r's model seeded seed + r, with
  * hidden[r] units); jobs[r] holds each rank's outcome. */
 static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
-                      const int64_t *hidden)
+                      const int64_t *hidden, int verbose)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -137,6 +154,7 @@ static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
         jobs[r].hidden = hidden[r];
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
         jobs[r].seed = 100 + (uint64_t)r;
+        jobs[r].verbose = verbose;
         ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
     for (r = 0; r < nranks; r++)
@@ -168,7 +186,7 @@ static void check_equivalence(int nranks)
     BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(jobs, nranks, &d, hidden);
+    run_ranks(jobs, nranks, &d, hidden, 0);
     for (r = 0; r < nranks; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
@@ -205,7 +223,7 @@ START_TEST(one_rank_communicator_trains_bit_for_bit_as_no_communicator)
     BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(&job, 1, &d, &hidden);
+    run_ranks(&job, 1, &d, &hidden, 0);
     ck_assert_msg(job.status == BGM_OK, "%s", job.message);
     bgm_test_assert_same_weights(job.m, ref);
     ck_assert(bgm_history_values(job.h, "loss")[1] == bgm_history_values(href, "loss")[1]);
@@ -222,7 +240,7 @@ START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
     rank_job jobs[2];
     int64_t hidden[2] = {16, 17};
     BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
-    run_ranks(jobs, 2, &d, hidden);
+    run_ranks(jobs, 2, &d, hidden, 0);
     ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
     ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
     /* 6*16+16 + 16*3+3 = 163 parameters; 6*17+17 + 17*3+3 = 173. */
@@ -233,6 +251,23 @@ START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
     /* No step was taken: rank 1 keeps its own initial weights' count and no history. */
     ck_assert_ptr_null(jobs[0].h);
     ck_assert_ptr_null(jobs[1].h);
+    free_jobs(jobs, 2);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+START_TEST(only_rank_0_writes_progress_lines)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    run_ranks(jobs, 2, &d, hidden, 2);
+    ck_assert_msg(jobs[0].status == BGM_OK, "%s", jobs[0].message);
+    ck_assert_msg(jobs[1].status == BGM_OK, "%s", jobs[1].message);
+    /* verbose 2, one epoch: "Epoch 1/1" and its summary line. */
+    ck_assert_int_eq(jobs[0].lines, 2);
+    ck_assert_int_eq(jobs[1].lines, 0);
     free_jobs(jobs, 2);
     bgm_test_dist_data_free(&d);
 }
@@ -443,11 +478,22 @@ START_TEST(fit_with_a_communicator_refuses_streams_and_unsummable_metrics)
 }
 END_TEST
 
+START_TEST(set_last_error_lets_a_transport_fail_as_the_library_does)
+{
+    ck_assert_int_eq(bgm_set_last_error(BGM_E_IO, "my_transport: link down"), BGM_E_IO);
+    ck_assert_str_eq(bgm_last_error(), "my_transport: link down");
+    BGM_ASSERT_FAILS(bgm_set_last_error(BGM_OK, "fine"), BGM_E_INVALID,
+                     "bgm_set_last_error: status 0 is not an error");
+    BGM_ASSERT_FAILS(bgm_set_last_error(BGM_E_IO, NULL), BGM_E_INVALID, "'message' is NULL");
+}
+END_TEST
+
 Suite *suite_distributed(void)
 {
     Suite *s = suite_create("distributed");
     TCase *seam = tcase_create("seam");
     TCase *fit = tcase_create("fit");
+    tcase_add_test(seam, set_last_error_lets_a_transport_fail_as_the_library_does);
     tcase_add_test(seam, comm_reports_its_layout_and_frees_its_context_once);
     tcase_add_test(seam, comm_create_refuses_bad_tables_and_layouts);
     tcase_add_test(seam, comm_callback_failures_become_io_statuses_with_the_transport_text);
@@ -458,6 +504,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
     tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
+    tcase_add_test(fit, only_rank_0_writes_progress_lines);
     tcase_set_timeout(fit, 20);
     suite_add_tcase(s, seam);
     suite_add_tcase(s, fit);

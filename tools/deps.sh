@@ -6,7 +6,7 @@ set -eu
 # command-line tools, libraries, and the Python side of the tests
 PACKAGES="gcc make pkg-config libopenblas-dev libblas-dev zlib1g-dev check valgrind \
 clang abigail-tools python3 python3-numpy python3-pytest python3-torch python3-sklearn \
-dataset-fashion-mnist bible-kjv bible-kjv-text graphviz"
+dataset-fashion-mnist bible-kjv bible-kjv-text graphviz openmpi-bin libopenmpi-dev"
 
 missing=""
 for p in $PACKAGES; do
