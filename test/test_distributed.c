@@ -1,6 +1,7 @@
 /* Communicators (distributed.h) and data-parallel fit, in one process: a
  * fake transport whose ranks are threads, and fakes that fail. The same
  * equivalence over Open MPI processes is test/mpi/fit_mpi.c. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,8 @@ typedef struct rank_job {
     uint64_t seed;
     int verbose;         /* fit's verbose; its lines are counted in lines */
     int lines;
+    bgm_callback *const *callbacks;  /* fit's callbacks (the same on every rank) */
+    int ncallbacks;
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -117,16 +120,19 @@ static void *run_rank(void *arg)
     }
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
-    if (j->status == BGM_OK && j->verbose) {
+    if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
         bgm_fit_options o;
         bgm_fit_options_init(&o, sizeof o);
+        o.epochs = BGM_DIST_EPOCHS;
         o.batch_size = j->batch;
+        o.validation_x = j->data->vx;
+        o.validation_y = j->data->vy;
         o.verbose = j->verbose;
         o.output = count_lines;
         o.output_ctx = &j->lines;
+        o.callbacks = j->callbacks;
+        o.num_callbacks = j->ncallbacks;
         j->status = bgm_model_fit(&j->h, j->m, j->data->x, j->data->y, &o);
-    } else if (j->status == BGM_OK) {
-        j->status = bgm_test_dist_fit(&j->h, j->m, j->data, j->batch);
     }
     snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
     bgm_model_set_comm(j->m, NULL);
@@ -135,10 +141,12 @@ static void *run_rank(void *arg)
     return NULL;
 }
 
-/* Fits the problem on nranks threads (rank r's model seeded seed + r, with
- * hidden[r] units); jobs[r] holds each rank's outcome. */
-static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
-                      const int64_t *hidden, int verbose)
+/* Fits the problem on nranks threads (rank r's model seeded 100 + r, with
+ * hidden[r] units), each with these callbacks; jobs[r] holds each rank's
+ * outcome. */
+static void run_ranks_with(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
+                           const int64_t *hidden, int verbose, bgm_callback *const *callbacks,
+                           int ncallbacks)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -155,11 +163,19 @@ static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
         jobs[r].seed = 100 + (uint64_t)r;
         jobs[r].verbose = verbose;
+        jobs[r].callbacks = callbacks;
+        jobs[r].ncallbacks = ncallbacks;
         ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
     for (r = 0; r < nranks; r++)
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&g.barrier);
+}
+
+static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
+                      const int64_t *hidden, int verbose)
+{
+    run_ranks_with(jobs, nranks, d, hidden, verbose, NULL, 0);
 }
 
 static void free_jobs(rank_job *jobs, int nranks)
@@ -265,10 +281,105 @@ START_TEST(only_rank_0_writes_progress_lines)
     run_ranks(jobs, 2, &d, hidden, 2);
     ck_assert_msg(jobs[0].status == BGM_OK, "%s", jobs[0].message);
     ck_assert_msg(jobs[1].status == BGM_OK, "%s", jobs[1].message);
-    /* verbose 2, one epoch: "Epoch 1/1" and its summary line. */
-    ck_assert_int_eq(jobs[0].lines, 2);
+    /* verbose 2, two epochs: "Epoch 1/2", its summary line, and again. */
+    ck_assert_int_eq(jobs[0].lines, 4);
     ck_assert_int_eq(jobs[1].lines, 0);
     free_jobs(jobs, 2);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+/* Counts its calls (on whichever rank) and stops after batch 3 of epoch 2. */
+static int stop_in_epoch_2(void *ctx, bgm_model *m, bgm_callback_event event, int epoch,
+                           int64_t batch, const bgm_logs *logs)
+{
+    (void)m;
+    (void)logs;
+    __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
+    return event == BGM_EVENT_BATCH_END && epoch == 1 && batch == 2;
+}
+
+static float halve_after_epoch_1(int epoch, float lr, void *ctx)
+{
+    (void)ctx;
+    return epoch == 0 ? lr : lr / 2;
+}
+
+START_TEST(rank_0s_callbacks_decide_for_every_rank)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_callback *cbs[3] = {NULL, NULL, NULL};
+    char path[512];
+    unsigned char *csv;
+    size_t len, i;
+    float w0[163], w1[163];
+    int r, calls = 0, rows = 0;
+    bgm_test_tmpdir_create("dist-callbacks");
+    snprintf(path, sizeof path, "%s/log.csv", bgm_test_tmpdir());
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    /* Every rank is given the same callbacks, as one program run n times. */
+    BGM_ASSERT_OK(bgm_callback_lambda(&cbs[0], stop_in_epoch_2, &calls));
+    BGM_ASSERT_OK(bgm_callback_lr_scheduler(&cbs[1], halve_after_epoch_1, NULL));
+    BGM_ASSERT_OK(bgm_callback_csv_logger(&cbs[2], path, 0));
+    run_ranks_with(jobs, 2, &d, hidden, 0, cbs, 3);
+    for (r = 0; r < 2; r++)
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+    /* They ran on rank 0 only: train begin, 2 epoch begins, 10 + 3 batch ends,
+     * 2 epoch ends, train end. */
+    ck_assert_int_eq(calls, 1 + 2 + 13 + 2 + 1);
+    /* Both ranks stopped after batch 3 of epoch 2, at the rate rank 0's
+     * scheduler set, with the same weights. */
+    for (r = 0; r < 2; r++) {
+        ck_assert_int_eq(bgm_history_num_epochs(jobs[r].h), 2);
+        ck_assert_float_eq(bgm_optimizer_get_lr(bgm_model_optimizer(jobs[r].m)), 0.025f);
+    }
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
+    ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+    /* The CSV, written once: a header and two rows. */
+    csv = bgm_test_read_file(path, &len);
+    for (i = 0; i < len; i++)
+        rows += csv[i] == '\n';
+    ck_assert_int_eq(rows, 3);
+    free(csv);
+    free_jobs(jobs, 2);
+    for (r = 0; r < 3; r++)
+        bgm_callback_free(cbs[r]);
+    bgm_test_dist_data_free(&d);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
+START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_callback *csv = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    BGM_ASSERT_OK(bgm_callback_csv_logger(&csv, "/nonexistent-bgm-dir/log.csv", 0));
+    run_ranks_with(jobs, 2, &d, hidden, 0, &csv, 1);
+    ck_assert_int_eq(jobs[0].status, BGM_E_IO);
+    ck_assert_msg(strstr(jobs[0].message, "/nonexistent-bgm-dir/log.csv") != NULL, "%s",
+                  jobs[0].message);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 0 (163 parameters, failed) could not start") != NULL,
+                  "%s", jobs[1].message);
+    free_jobs(jobs, 2);
+    bgm_callback_free(csv);
+    /* A checkpoint that cannot be written fails at the end of epoch 1. */
+    BGM_ASSERT_OK(bgm_callback_model_checkpoint(&csv, "/proc/bgm-none/m.bgm", "loss", 0, 0, 0,
+                                                NULL, 0, NAN));
+    run_ranks_with(jobs, 2, &d, hidden, 0, &csv, 1);
+    ck_assert_int_eq(jobs[0].status, BGM_E_IO);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 0 failed at the end of an epoch (BGM_E_IO") !=
+                  NULL, "%s", jobs[1].message);
+    ck_assert_ptr_null(jobs[1].h);
+    free_jobs(jobs, 2);
+    bgm_callback_free(csv);
     bgm_test_dist_data_free(&d);
 }
 END_TEST
@@ -447,8 +558,9 @@ END_TEST
 START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
 {
     /* Collectives: layout, agreement, weights, optimizer state (momentum),
-     * generator, epoch seed; then the first step. */
-    fit_over_failing_fake(7, "allreduce_sum failed for a step's gradients (code 42)");
+     * generator, rank 0's decisions at the start of training and of the
+     * epoch, the epoch's seed; then the first step. */
+    fit_over_failing_fake(9, "allreduce_sum failed for a step's gradients (code 42)");
 }
 END_TEST
 
@@ -505,6 +617,8 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
     tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
     tcase_add_test(fit, only_rank_0_writes_progress_lines);
+    tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);
+    tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
     tcase_set_timeout(fit, 20);
     suite_add_tcase(s, seam);
     suite_add_tcase(s, fit);

@@ -21,12 +21,12 @@
 
 /* What every rank must agree on before training, rank 0's compared. */
 enum { H_PARAMS, H_STATE, H_TRAINED, H_TRAINED_NUMEL, H_OPT_STATE, H_METRIC_STATE,
-       H_SAMPLES, H_BATCH, H_EPOCHS, H_OUTPUTS, H_OPT_STEP, H_COUNT };
+       H_SAMPLES, H_BATCH, H_EPOCHS, H_OUTPUTS, H_OPT_STEP, H_FAILED, H_COUNT };
 
 static const char *const header_names[H_OPT_STEP] = {
     "parameters", "state values (moving statistics)", "trained weight tensors",
     "trained parameters", "optimizer state values", "metric state values",
-    "training samples", "batch_size", "epochs to run", "outputs"};
+    "training samples", "batch_size", "epochs", "outputs"};
 
 /* Per rank in the layout reduction: its own mismatch and failure flags and
  * its parameter count (in two exact floats). */
@@ -96,6 +96,8 @@ static int describe_mismatch(char *msg, size_t size, const bgm__dist *d, const i
                              const int64_t *h0)
 {
     int i;
+    if (h0[H_FAILED]) /* rank 0's layout is unknown: its failure is what counts */
+        return 0;
     for (i = 0; i < H_OPT_STEP; i++)
         if (h[i] != h0[i]) {
             snprintf(msg, size, "rank %d's model has %lld %s, rank 0's has %lld: every rank "
@@ -194,23 +196,26 @@ static bgm_status broadcast_start(bgm__dist *d, bgm_model *m, int64_t opt_step,
 }
 
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t batch_size,
-                           int epochs, const int *cancel, const char *fn)
+                           int epochs, const int *cancel, bgm_status local, const char *fn)
 {
     const int64_t run[3] = {nsamples, batch_size, epochs};
     int64_t h[H_COUNT], h0[H_COUNT];
     char msg[1024];
-    bgm_status s, local;
+    bgm_status s;
     int mismatch = 0;
     memset(d, 0, sizeof *d);
+    memset(h, 0, sizeof h);
     d->rng = &m->rng;
     if (!m->comm)
-        return BGM_OK;
+        return local;
     d->comm = m->comm;
     d->rank = bgm_comm_rank(d->comm);
     d->nranks = bgm_comm_num_ranks(d->comm);
     d->cancel = cancel;
-    local = prepare_local(d, m, h, run, fn);
+    if (local == BGM_OK)
+        local = prepare_local(d, m, h, run, fn);
     snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
+    h[H_FAILED] = local != BGM_OK;
     memcpy(h0, h, sizeof h0);
     s = bgm__comm_broadcast0(d->comm, h0, (int64_t)sizeof h0, "rank 0's model layout", fn);
     if (s == BGM_OK && local == BGM_OK)
@@ -226,12 +231,66 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
                       bgm_rng_next_u64(&copy) ^ (0x9E3779B97F4A7C15ull * (uint64_t)d->rank));
         d->rng = &d->own_rng;
     }
-    if (s != BGM_OK) {
-        int shared = d->shared;
+    if (s != BGM_OK) { /* what fit still needs: who this is, whether all know */
+        bgm__dist d_keep = *d;
         bgm__dist_end(d);
-        d->shared = shared;
-        d->comm = m->comm; /* so that fit can still call the abort hook */
+        d->comm = d_keep.comm;
+        d->rank = d_keep.rank;
+        d->nranks = d_keep.nranks;
+        d->shared = d_keep.shared;
+        d->rng = &m->rng;
     }
+    return s;
+}
+
+bgm_status bgm__dist_follow(bgm__dist *d, bgm__train_state *st, int *has_lambda,
+                            bgm_status s, const char *when, const char *fn)
+{
+    struct {
+        int32_t status, stop, initial_epoch, has_lambda;
+        float lr;
+    } c;
+    bgm_status e;
+    if (!d->comm)
+        return s;
+    memset(&c, 0, sizeof c);
+    c.status = (int32_t)s;
+    c.stop = st->stop;
+    c.initial_epoch = st->initial_epoch;
+    c.has_lambda = has_lambda ? *has_lambda : 0;
+    c.lr = bgm_optimizer_get_lr(st->model->optimizer);
+    e = bgm__comm_broadcast0(d->comm, &c, (int64_t)sizeof c, "rank 0's callbacks' decisions",
+                             fn);
+    if (s != BGM_OK) { /* its own failure first; with rank 0's, every rank knows */
+        d->shared |= d->rank == 0 || c.status != BGM_OK;
+        return s;
+    }
+    if (e != BGM_OK)
+        return e;
+    if (c.status != BGM_OK)
+        return fail_shared(d, bgm__fail(BGM_E_STATE, "%s: rank 0 failed %s (%s; see its "
+                                        "message)", fn, when,
+                                        bgm_status_string((bgm_status)c.status)));
+    st->stop = c.stop;
+    st->initial_epoch = c.initial_epoch;
+    if (has_lambda)
+        *has_lambda = c.has_lambda;
+    if (d->rank > 0 && c.lr != bgm_optimizer_get_lr(st->model->optimizer))
+        return bgm_optimizer_set_lr(st->model->optimizer, c.lr);
+    return BGM_OK;
+}
+
+bgm_status bgm__dist_finish(bgm__dist *d, bgm__train_state *st, bgm_status s,
+                            const char *fn)
+{
+    bgm_model *m = st->model;
+    s = bgm__dist_follow(d, st, NULL, s, "at the end of training", fn);
+    if (s == BGM_OK && d->comm)
+        s = bgm__comm_broadcast0(d->comm, m->params, m->nparams * (int64_t)sizeof(float),
+                                 "rank 0's final weights", fn);
+    if (s == BGM_OK && d->comm && m->nstate > 0)
+        s = bgm__comm_broadcast0(d->comm, m->state, m->nstate * (int64_t)sizeof(float),
+                                 "rank 0's final moving statistics", fn);
     return s;
 }
 

@@ -24,14 +24,31 @@ typedef struct bgm__dist {
     int shared;            /* the last failure is known to every rank */
 } bgm__dist;
 
-/* Sets d up for a fit of m over m's communicator (nothing when m has none):
- * checks that every rank holds the same model (parameter counts compared,
- * then state, optimizer, metrics, nsamples, batch_size and the number of
- * epochs to run), builds the
- * optimizer, and gives every rank rank 0's weights, optimizer state and
- * generator. On error d holds nothing to release. */
+/* Sets d up for a fit of m over m's communicator (nothing when m has none;
+ * then it returns local): checks that every rank holds the same model
+ * (parameter counts compared, then state, optimizer, metrics, nsamples,
+ * batch_size and epochs), builds the optimizer, and gives every rank rank
+ * 0's weights, optimizer state and generator. local: this rank's status so
+ * far; a rank that failed still comes, so that all fail together. On error
+ * d keeps only comm, rank, nranks and shared. */
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t batch_size,
-                           int epochs, const int *cancel, const char *fn);
+                           int epochs, const int *cancel, bgm_status local, const char *fn);
+
+/* After rank 0's callbacks ran at some point of fit (s: the status there on
+ * this rank), every rank takes rank 0's decisions: its status (a failure
+ * there fails every rank, when: "at the end of an epoch"), st's stop flag
+ * and initial_epoch, *has_lambda (when not NULL) and the learning rate.
+ * Every rank must come: call it only where s is BGM_OK on the ranks > 0
+ * and only rank 0's callbacks may have failed. Without a communicator it
+ * returns s. */
+bgm_status bgm__dist_follow(bgm__dist *d, bgm__train_state *st, int *has_lambda,
+                            bgm_status s, const char *when, const char *fn);
+
+/* The end of fit: follows rank 0's TRAIN_END callbacks (s as above), then
+ * gives every rank rank 0's final weights and moving statistics (a callback
+ * may have restored the best ones). */
+bgm_status bgm__dist_finish(bgm__dist *d, bgm__train_state *st, bgm_status s,
+                            const char *fn);
 
 /* Releases what begin set up. */
 void bgm__dist_end(bgm__dist *d);

@@ -94,6 +94,7 @@ typedef struct fit_run {
     bgm_history *history;
     bgm__progress progress;
     bgm__train_state st;
+    int ncb;                         /* callbacks run here: all, or none on ranks > 0 */
     int callbacks_begun;
     int has_lambda;
     int weighted;                    /* train has the sample weights as last targets */
@@ -192,8 +193,9 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     bgm_status s = BGM_OK;
     int i, more;
     logs.n = 0;
-    for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
+    for (i = 0; s == BGM_OK && i < r->ncb; i++)
         s = bgm__callback_epoch_begin(r->o.callbacks[i], &r->st, epoch, &logs);
+    s = bgm__dist_follow(&r->dist, &r->st, NULL, s, "at the start of an epoch", fn);
     if (s != BGM_OK)
         return s;
     bgm__progress_epoch_begin(&r->progress, epoch, r->o.epochs, steps);
@@ -241,9 +243,11 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
             if (s != BGM_OK)
                 return s;
             bgm__progress_update(&r->progress, step, &logs);
-            for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
+            for (i = 0; s == BGM_OK && i < r->ncb; i++)
                 s = bgm__callback_batch_end(r->o.callbacks[i], &r->st, epoch, step - 1,
                                             &logs);
+            if (r->has_lambda) /* every rank comes here at every step */
+                s = bgm__dist_follow(&r->dist, &r->st, NULL, s, "at the end of a batch", fn);
             if (s != BGM_OK)
                 return s;
         }
@@ -272,11 +276,13 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     s = collect_means(&logs, m, r->metrics, sums, seen);
     if (s == BGM_OK && (r->val.n > 0 || r->val_stream))
         s = validate(r, &logs, fn);
+    if (s != BGM_OK)
+        return s;
     /* Counted before EPOCH_END, so a model saved by a callback resumes after it. */
-    if (s == BGM_OK)
-        m->epochs_done = epoch + 1;
-    for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
+    m->epochs_done = epoch + 1;
+    for (i = 0; s == BGM_OK && i < r->ncb; i++)
         s = bgm__callback_epoch_end(r->o.callbacks[i], &r->st, epoch, &logs);
+    s = bgm__dist_follow(&r->dist, &r->st, NULL, s, "at the end of an epoch", fn);
     if (s != BGM_OK)
         return s;
     bgm__progress_epoch_end(&r->progress, step, &logs);
@@ -481,7 +487,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
 {
     fit_run r;
     bgm_status s;
-    int i, epoch;
+    int i, epoch, together;
     if (history)
         *history = NULL;
     BGM__CHECK_NULL(m, fn);
@@ -509,36 +515,39 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     d->vxname = "validation_x";
     d->vyname = "validation_y";
     s = prepare(&r, d, fn);
-    if (s == BGM_OK)
-        s = bgm__dist_begin(&r.dist, m, r.ntrain, r.o.batch_size,
-                            r.o.epochs - r.o.initial_epoch, r.o.cancel, fn);
-    if (s != BGM_OK) {
-        end_alone(&r, s);
-        release(&r);
-        return s;
-    }
-    if (r.dist.rank > 0) /* progress and the callbacks' lines: rank 0's only */
+    /* With a communicator, progress and callbacks run on rank 0 only; the
+     * other ranks follow its callbacks' decisions (bgm__dist_follow). */
+    if (bgm_comm_rank(m->comm) > 0)
         bgm__progress_init(&r.progress, 0, write_nothing, NULL);
     else
         bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
+    r.ncb = bgm_comm_rank(m->comm) > 0 ? 0 : r.o.num_callbacks;
     r.st.initial_epoch = r.o.initial_epoch;
     r.st.write = r.progress.write;
     r.st.write_ctx = r.progress.ctx;
     m->fitting = 1;
-    for (i = 0; s == BGM_OK && i < r.o.num_callbacks; i++) {
+    for (i = 0; s == BGM_OK && i < r.ncb; i++) {
         s = bgm__callback_train_begin(r.o.callbacks[i], &r.st);
         if (s == BGM_OK)
             r.callbacks_begun = i + 1;
     }
-    for (i = 0; i < r.o.num_callbacks; i++)
+    for (i = 0; i < r.ncb; i++)
         r.has_lambda |= bgm__callback_wants_batches(r.o.callbacks[i]);
+    /* After TRAIN_BEGIN, so that a backup rank 0 restored reaches every rank;
+     * a rank that failed so far still comes, to fail with the others. */
+    s = bgm__dist_begin(&r.dist, m, r.ntrain, r.o.batch_size, r.o.epochs, r.o.cancel, s, fn);
+    if (s == BGM_OK)
+        s = bgm__dist_follow(&r.dist, &r.st, &r.has_lambda, s, "at the start of training", fn);
     for (epoch = r.st.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)
         s = run_epoch(&r, epoch, fn);
+    together = s == BGM_OK || r.dist.shared; /* every rank is here */
     for (i = 0; i < r.callbacks_begun; i++) {
         bgm_status e = bgm__callback_train_end(r.o.callbacks[i], &r.st, s == BGM_OK);
         if (s == BGM_OK)
             s = e;
     }
+    if (together) /* rank 0's final weights (restore_best_weights) to all */
+        s = bgm__dist_finish(&r.dist, &r.st, s, fn);
     m->fitting = 0;
     end_alone(&r, s);
     if (s == BGM_OK && history) {
