@@ -103,21 +103,80 @@ static void count_lines(void *ctx, const char *text)
         *(int *)ctx += *text == '\n';
 }
 
+/* A communicator over the thread group of t. */
+static bgm_status thread_comm(bgm_comm **c, thread_rank *t)
+{
+    bgm_comm_ops ops;
+    bgm_status s = bgm_comm_ops_init(&ops, sizeof ops);
+    ops.rank = tr_rank;
+    ops.num_ranks = tr_num_ranks;
+    ops.allreduce_sum = tr_allreduce;
+    ops.broadcast = tr_broadcast;
+    return s == BGM_OK ? bgm_comm_create(c, &ops, t) : s;
+}
+
+/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
+ * rows [64 k + offset, + rows) of the problem's data; with c, rank 0's
+ * weights first and the gradients averaged over the ranks. */
+static bgm_status custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
+                              int64_t rows, int64_t offset)
+{
+    bgm_tensor *const *params = NULL;
+    bgm_tensor *grads[8], *xb = NULL, *yb = NULL, *pred = NULL, *loss = NULL;
+    bgm_tape *tape = NULL;
+    int n = 0, k;
+    bgm_status s = bgm_tape_create(&tape);
+    if (s == BGM_OK)
+        s = bgm_model_trainable_params(&params, &n, m);
+    if (s == BGM_OK && c)
+        s = bgm_comm_broadcast_tensors(c, params, n, 0);
+    for (k = 0; s == BGM_OK && k < 5; k++) {
+        int64_t at = 64 * k + offset;
+        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tape_reset(tape);
+        if (s == BGM_OK)
+            s = bgm_model_forward(&pred, m, tape, xb, 1);
+        if (s == BGM_OK)
+            s = bgm_model_compute_loss(&loss, m, tape, yb, pred);
+        if (s == BGM_OK)
+            s = bgm_tape_gradient(tape, loss, params, n, grads);
+        if (s == BGM_OK && c)
+            s = bgm_comm_average(c, grads, n);
+        if (s == BGM_OK)
+            s = bgm_optimizer_step(bgm_model_optimizer(m), params, grads, n);
+        bgm_tensor_free(xb);
+        bgm_tensor_free(yb);
+        xb = yb = NULL;
+    }
+    bgm_tape_free(tape);
+    return s;
+}
+
+static void *run_loop_rank(void *arg)
+{
+    rank_job *j = arg;
+    bgm_comm *c = NULL;
+    j->status = bgm_test_dist_model(&j->m, j->seed, j->hidden);
+    if (j->status == BGM_OK)
+        j->status = thread_comm(&c, &j->tr);
+    if (j->status == BGM_OK)
+        j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
+    snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
+    bgm_comm_free(c);
+    free(j->tr.sum);
+    return NULL;
+}
+
 static void *run_rank(void *arg)
 {
     rank_job *j = arg;
     bgm_comm *c = NULL;
-    bgm_comm_ops ops;
-    memset(&ops, 0, sizeof ops);
     j->status = bgm_test_dist_model(&j->m, j->seed, j->hidden);
-    if (j->status == BGM_OK) {
-        bgm_comm_ops_init(&ops, sizeof ops);
-        ops.rank = tr_rank;
-        ops.num_ranks = tr_num_ranks;
-        ops.allreduce_sum = tr_allreduce;
-        ops.broadcast = tr_broadcast;
-        j->status = bgm_comm_create(&c, &ops, &j->tr);
-    }
+    if (j->status == BGM_OK)
+        j->status = thread_comm(&c, &j->tr);
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
     if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
@@ -144,9 +203,9 @@ static void *run_rank(void *arg)
 /* Fits the problem on nranks threads (rank r's model seeded 100 + r, with
  * hidden[r] units), each with these callbacks; jobs[r] holds each rank's
  * outcome. */
-static void run_ranks_with(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
-                           const int64_t *hidden, int verbose, bgm_callback *const *callbacks,
-                           int ncallbacks)
+static void run_ranks_on(void *(*body)(void *), rank_job *jobs, int nranks,
+                         const bgm_test_dist_data *d, const int64_t *hidden, int verbose,
+                         bgm_callback *const *callbacks, int ncallbacks)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -165,17 +224,24 @@ static void run_ranks_with(rank_job *jobs, int nranks, const bgm_test_dist_data 
         jobs[r].verbose = verbose;
         jobs[r].callbacks = callbacks;
         jobs[r].ncallbacks = ncallbacks;
-        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
+        ck_assert_int_eq(pthread_create(&th[r], NULL, body, &jobs[r]), 0);
     }
     for (r = 0; r < nranks; r++)
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&g.barrier);
 }
 
+static void run_ranks_with(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
+                           const int64_t *hidden, int verbose, bgm_callback *const *callbacks,
+                           int ncallbacks)
+{
+    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, callbacks, ncallbacks);
+}
+
 static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
                       const int64_t *hidden, int verbose)
 {
-    run_ranks_with(jobs, nranks, d, hidden, verbose, NULL, 0);
+    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, NULL, 0);
 }
 
 static void free_jobs(rank_job *jobs, int nranks)
@@ -380,6 +446,29 @@ START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
     ck_assert_ptr_null(jobs[1].h);
     free_jobs(jobs, 2);
     bgm_callback_free(csv);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_model *ref = NULL;
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(custom_loop(ref, NULL, &d, 64, 0));
+    run_ranks_on(run_loop_rank, jobs, 2, &d, hidden, 0, NULL, 0);
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
+                                             1e-5), "rank %d: %s", r, msg);
+    }
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
     bgm_test_dist_data_free(&d);
 }
 END_TEST
@@ -600,6 +689,32 @@ START_TEST(set_last_error_lets_a_transport_fail_as_the_library_does)
 }
 END_TEST
 
+START_TEST(comm_average_refuses_bad_tensors)
+{
+    fake f = {.rank = 0, .nranks = 2};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_tensor *t[2] = {NULL, NULL};
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&t[0], BGM_FLOAT32, (int64_t[]){3}, 1));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&t[1], BGM_INT32, (int64_t[]){3}, 1));
+    BGM_ASSERT_FAILS(bgm_comm_average(c, t, 2), BGM_E_DTYPE, "tensors[1] is not float32");
+    BGM_ASSERT_FAILS(bgm_comm_average(c, NULL, 2), BGM_E_INVALID, "tensors NULL");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast_tensors(c, t, 2, 5), BGM_E_INVALID, "root 5");
+    /* The fake's sum adds nothing: the mean over 2 ranks halves. */
+    ((float *)bgm_tensor_data(t[0]))[1] = 3.0f;
+    BGM_ASSERT_OK(bgm_comm_average(c, t, 1));
+    ck_assert_float_eq(((float *)bgm_tensor_data(t[0]))[1], 1.5f);
+    f.fail_at = f.calls + 1;
+    BGM_ASSERT_FAILS(bgm_comm_average(c, t, 1), BGM_E_IO,
+                     "allreduce_sum failed for the averaged tensors (code 42)");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast_tensors(c, t, 2, 0), BGM_E_IO, "fake link down");
+    bgm_tensor_free(t[0]);
+    bgm_tensor_free(t[1]);
+    bgm_comm_free(c);
+}
+END_TEST
+
 Suite *suite_distributed(void)
 {
     Suite *s = suite_create("distributed");
@@ -612,6 +727,7 @@ Suite *suite_distributed(void)
     tcase_add_test(seam, fit_turns_a_failed_broadcast_into_an_io_status);
     tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
     tcase_add_test(seam, fit_with_a_communicator_refuses_streams_and_unsummable_metrics);
+    tcase_add_test(seam, comm_average_refuses_bad_tensors);
     tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
@@ -619,6 +735,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, only_rank_0_writes_progress_lines);
     tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);
     tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
+    tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
     tcase_set_timeout(fit, 20);
     suite_add_tcase(s, seam);
     suite_add_tcase(s, fit);

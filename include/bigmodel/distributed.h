@@ -106,6 +106,26 @@ BGM_API bgm_status bgm_comm_broadcast(bgm_comm *c, void *data, int64_t nbytes, i
 BGM_API bgm_status bgm_comm_barrier(bgm_comm *c);
 
 /**
+ * For a custom training loop (bgm_tape_gradient): replaces each of
+ * tensors[0..n) (float32, e.g. this rank's gradients) by its mean over the
+ * ranks, with one allreduce_sum over all of them collated (in a buffer c
+ * keeps between calls). A collective call: every rank passes tensors of the
+ * same shapes in the same order (not checked; fit checks its own). Errors:
+ * BGM_E_INVALID (NULL c, NULL tensors with n > 0, a NULL entry, n < 0),
+ * BGM_E_DTYPE (a tensor not float32), BGM_E_NOMEM, BGM_E_IO (the callback).
+ */
+BGM_API bgm_status bgm_comm_average(bgm_comm *c, bgm_tensor *const *tensors, int n);
+
+/**
+ * Copies root's tensors[0..n) (any dtype) into every other rank's, e.g. rank
+ * 0's bgm_model_trainable_params before a custom loop starts. A collective
+ * call, shapes as bgm_comm_average. Errors: BGM_E_INVALID (as
+ * bgm_comm_average, and a root outside [0, num_ranks)), BGM_E_IO.
+ */
+BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *tensors, int n,
+                                              int root);
+
+/**
  * Attaches c (borrowed: keep it alive while m uses it) to m, so that fit
  * trains data-parallel over c's ranks; NULL detaches. Every rank calls fit on
  * a model of the same architecture and the same training data (each takes

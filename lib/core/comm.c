@@ -11,11 +11,14 @@
 
 #include "core/error.h"
 #include "core/options.h"
+#include "core/tensor_impl.h"
 
 struct bgm_comm {
     bgm_comm_ops ops;
     void *ctx;
     int rank, num_ranks;
+    float *buf;          /* bgm_comm_average's collated tensors, kept between calls */
+    int64_t cap;
 };
 
 /* The fields of the first published bgm_comm_ops. */
@@ -99,6 +102,7 @@ BGM_API void bgm_comm_free(bgm_comm *c)
     if (!c)
         return;
     release_ctx(&c->ops, c->ctx);
+    free(c->buf);
     free(c);
 }
 
@@ -167,4 +171,78 @@ void bgm__comm_abort(bgm_comm *c, bgm_status status)
 {
     if (c && c->ops.abort)
         c->ops.abort(c->ctx, (int)status, bgm_last_error());
+}
+
+/* BGM_E_INVALID / BGM_E_DTYPE unless tensors[0..n) are there (and float32
+ * when need_float); *total gets their elements. */
+static bgm_status check_tensors(int64_t *total, bgm_tensor *const *tensors, int n,
+                                int need_float, const char *fn)
+{
+    int i;
+    *total = 0;
+    if (n < 0 || (n > 0 && !tensors))
+        return bgm__fail(BGM_E_INVALID, "%s: n = %d with tensors %s", fn, n,
+                         tensors ? "given" : "NULL");
+    for (i = 0; i < n; i++) {
+        if (!tensors[i])
+            return bgm__fail(BGM_E_INVALID, "%s: tensors[%d] is NULL", fn, i);
+        if (need_float && tensors[i]->dtype != BGM_FLOAT32)
+            return bgm__fail(BGM_E_DTYPE, "%s: tensors[%d] is not float32", fn, i);
+        *total += tensors[i]->numel;
+    }
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_comm_average(bgm_comm *c, bgm_tensor *const *tensors, int n)
+{
+    static const char *fn = "bgm_comm_average";
+    int64_t total, at, k;
+    float scale;
+    bgm_status s;
+    int i;
+    BGM__CHECK_NULL(c, fn);
+    s = check_tensors(&total, tensors, n, 1, fn);
+    if (s != BGM_OK)
+        return s;
+    if (total > c->cap) {
+        float *grown = realloc(c->buf, (size_t)total * sizeof *grown);
+        if (!grown)
+            return bgm__fail(BGM_E_NOMEM, "%s: out of memory for %lld floats", fn,
+                             (long long)total);
+        c->buf = grown;
+        c->cap = total;
+    }
+    for (at = 0, i = 0; i < n; at += tensors[i]->numel, i++)
+        memcpy(c->buf + at, tensors[i]->data, (size_t)tensors[i]->numel * sizeof(float));
+    s = bgm__comm_allreduce(c, c->buf, total, "the averaged tensors", fn);
+    if (s != BGM_OK)
+        return s;
+    scale = 1.0f / (float)c->num_ranks;
+    for (at = 0, i = 0; i < n; at += tensors[i]->numel, i++) {
+        float *d = tensors[i]->data;
+        for (k = 0; k < tensors[i]->numel; k++)
+            d[k] = c->buf[at + k] * scale;
+    }
+    return BGM_OK;
+}
+
+BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *tensors, int n,
+                                              int root)
+{
+    static const char *fn = "bgm_comm_broadcast_tensors";
+    int64_t total;
+    bgm_status s;
+    int i;
+    BGM__CHECK_NULL(c, fn);
+    s = check_tensors(&total, tensors, n, 0, fn);
+    if (s == BGM_OK && (root < 0 || root >= c->num_ranks))
+        s = bgm__fail(BGM_E_INVALID, "%s: root %d is not a rank of %d", fn, root,
+                      c->num_ranks);
+    for (i = 0; s == BGM_OK && i < n; i++) {
+        int64_t nbytes = tensors[i]->numel * (int64_t)bgm_dtype_size(tensors[i]->dtype);
+        int code = c->ops.broadcast(c->ctx, tensors[i]->data, nbytes, root);
+        if (code)
+            s = transport_error(&c->ops, c->ctx, code, "broadcast", "a tensor", fn);
+    }
+    return s;
 }
