@@ -57,7 +57,9 @@ TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
 ITEST_SRCS := $(sort $(wildcard test/internal/test_*.c))
 ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
-EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+# ddp_fashion needs MPI: lib/mpi/mpi.mk builds it.
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,\
+              $(filter-out examples/ddp_fashion.c,$(wildcard examples/*.c)))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
         memcheck check-allocfail demo resnet gpt bench data fuzz fuzz-long install uninstall \

@@ -13,7 +13,7 @@ MPI_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude
 .PHONY: mpi-lib check-mpi
 
 ifneq ($(MPICC),)
-all: mpi-lib
+all: mpi-lib $(BUILD)/examples/ddp_fashion
 mpi-lib: $(MPI_LIBS)
 else
 mpi-lib:
@@ -34,6 +34,12 @@ $(BUILD)/$(MPI_SONAME): $(MPI_SHLIB)
 
 $(BUILD)/libbigmodel-mpi.so: $(BUILD)/$(MPI_SONAME)
 	ln -sf $(MPI_SONAME) $@
+
+# The MPI example (docs/distributed.md).
+$(BUILD)/examples/ddp_fashion: examples/ddp_fashion.c $(wildcard examples/*.h) $(MPI_LIBS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(MPI_CFLAGS) $< -o $@ -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel-mpi \
+	    -lbigmodel -lm -lpthread
 
 # The equivalence and mismatch runs of test/mpi/fit_mpi.c over 2 processes.
 $(BUILD)/test/fit_mpi: test/mpi/fit_mpi.c test/dist_problem.c test/dist_problem.h \
