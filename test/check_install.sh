@@ -22,3 +22,13 @@ if ldd "$prefix/smoke_static" | grep -q libbigmodel; then
     echo "check_install: FAIL: static build still links libbigmodel.so"; exit 1
 fi
 echo "check_install: shared and static programs built with pkg-config ran"
+# The core links no MPI; libbigmodel-mpi, when built, installs with its own .pc.
+if ldd "$prefix/lib/libbigmodel.so" | grep -q libmpi; then
+    echo "check_install: FAIL: libbigmodel.so links MPI"; exit 1
+fi
+if [ -e "$prefix/lib/libbigmodel-mpi.so" ]; then
+    # shellcheck disable=SC2046
+    cc -std=c11 -Iexamples -o "$prefix/ddp" examples/ddp_fashion.c \
+        $(pkg-config --cflags --libs bigmodel-mpi)
+    echo "check_install: examples/ddp_fashion.c built with pkg-config bigmodel-mpi"
+fi
