@@ -38,6 +38,16 @@ extern "C" {
  */
 BGM_API bgm_status bgm_mpi_comm_create(bgm_comm **out, MPI_Comm comm, int flags);
 
+/**
+ * bgm_mpi_comm_create over MPI_COMM_WORLD for programs and bindings that use
+ * MPI only through this library (Python's bigmodel.distributed): initializes
+ * MPI first when it is not (MPI_Init_thread, MPI_THREAD_FUNNELED, no
+ * arguments), and then bgm_comm_free of this communicator finalizes it, so
+ * free it last (MPI cannot be initialized twice in one process). Errors: as
+ * bgm_mpi_comm_create; BGM_E_IO when MPI fails to initialize.
+ */
+BGM_API bgm_status bgm_mpi_comm_create_world(bgm_comm **out, int flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,14 +16,15 @@
 typedef struct mpi_ctx {
     MPI_Comm comm;   /* the duplicate, MPI_ERRORS_RETURN */
     int flags;
+    int finalize;    /* this communicator initialized MPI: free finalizes it */
     char text[MPI_MAX_ERROR_STRING + 32];
 } mpi_ctx;
 
-/* Sets the library's message, "bgm_mpi_comm_create: <what>", and returns status. */
-static bgm_status fail(bgm_status status, const char *what)
+/* Sets the library's message, "<fn>: <what>", and returns status. */
+static bgm_status fail(const char *fn, bgm_status status, const char *what)
 {
     char msg[MPI_MAX_ERROR_STRING + 128];
-    snprintf(msg, sizeof msg, "bgm_mpi_comm_create: %s", what);
+    snprintf(msg, sizeof msg, "%s: %s", fn, what);
     return bgm_set_last_error(status, msg);
 }
 
@@ -96,36 +97,41 @@ static void mpi_free(void *ctx)
     MPI_Finalized(&finalized);
     if (!finalized && c->comm != MPI_COMM_NULL)
         MPI_Comm_free(&c->comm);
+    if (!finalized && c->finalize)
+        MPI_Finalize();
     free(c);
 }
 
-BGM_API bgm_status bgm_mpi_comm_create(bgm_comm **out, MPI_Comm comm, int flags)
+/* bgm_mpi_comm_create; finalize: the communicator finalizes MPI when freed. */
+static bgm_status create(bgm_comm **out, MPI_Comm comm, int flags, int finalize,
+                         const char *fn)
 {
     bgm_comm_ops ops;
     mpi_ctx *c;
     int up = 0, down = 0, rc;
     if (!out)
-        return fail(BGM_E_INVALID, "argument 'out' is NULL");
+        return fail(fn, BGM_E_INVALID, "argument 'out' is NULL");
     *out = NULL;
     if (comm == MPI_COMM_NULL)
-        return fail(BGM_E_INVALID, "comm is MPI_COMM_NULL");
+        return fail(fn, BGM_E_INVALID, "comm is MPI_COMM_NULL");
     if (flags & ~BGM_MPI_ABORT_ON_ERROR)
-        return fail(BGM_E_INVALID, "unknown flags (only BGM_MPI_ABORT_ON_ERROR is known)");
+        return fail(fn, BGM_E_INVALID, "unknown flags (only BGM_MPI_ABORT_ON_ERROR is known)");
     MPI_Initialized(&up);
     MPI_Finalized(&down);
     if (!up || down)
-        return fail(BGM_E_STATE, down ? "MPI is already finalized; finalize it after "
+        return fail(fn, BGM_E_STATE, down ? "MPI is already finalized; finalize it after "
                     "bgm_comm_free" : "MPI is not initialized; call MPI_Init first");
     c = calloc(1, sizeof *c);
     if (!c)
-        return fail(BGM_E_NOMEM, "out of memory");
+        return fail(fn, BGM_E_NOMEM, "out of memory");
     c->flags = flags;
+    c->finalize = finalize;
     c->comm = MPI_COMM_NULL;
     rc = MPI_Comm_dup(comm, &c->comm);
     if (rc == MPI_SUCCESS)
         rc = MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
     if (rc != MPI_SUCCESS) {
-        bgm_status s = fail(BGM_E_IO, mpi_error_string(c, rc));
+        bgm_status s = fail(fn, BGM_E_IO, mpi_error_string(c, rc));
         mpi_free(c);
         return s;
     }
@@ -139,4 +145,27 @@ BGM_API bgm_status bgm_mpi_comm_create(bgm_comm **out, MPI_Comm comm, int flags)
     ops.error_string = mpi_error_string;
     ops.free_ctx = mpi_free;
     return bgm_comm_create(out, &ops, c); /* owns c from here, even on failure */
+}
+
+BGM_API bgm_status bgm_mpi_comm_create(bgm_comm **out, MPI_Comm comm, int flags)
+{
+    return create(out, comm, flags, 0, "bgm_mpi_comm_create");
+}
+
+BGM_API bgm_status bgm_mpi_comm_create_world(bgm_comm **out, int flags)
+{
+    static const char *fn = "bgm_mpi_comm_create_world";
+    int up = 0, down = 0, level = 0, rc;
+    if (out)
+        *out = NULL;
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (up || down) /* the caller's MPI, or a finalized one: create says which */
+        return create(out, MPI_COMM_WORLD, flags, 0, fn);
+    if (!out || (flags & ~BGM_MPI_ABORT_ON_ERROR)) /* refused before MPI starts */
+        return create(out, MPI_COMM_WORLD, flags, 0, fn);
+    rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &level);
+    if (rc != MPI_SUCCESS)
+        return fail(fn, BGM_E_IO, "MPI_Init_thread failed");
+    return create(out, MPI_COMM_WORLD, flags, 1, fn);
 }

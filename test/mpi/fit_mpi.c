@@ -25,6 +25,7 @@ static int fail(const char *what, bgm_status s)
 static int bad_calls(void)
 {
     bgm_comm *c = NULL;
+    int finalized = 0;
     bgm_status s = bgm_mpi_comm_create(NULL, MPI_COMM_WORLD, 0);
     if (s != BGM_E_INVALID || !strstr(bgm_last_error(), "bgm_mpi_comm_create: argument 'out'"))
         return fail("NULL out accepted", s);
@@ -34,6 +35,16 @@ static int bad_calls(void)
     s = bgm_mpi_comm_create(&c, MPI_COMM_WORLD, 8);
     if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "unknown flags"))
         return fail("unknown flags accepted", s);
+    s = bgm_mpi_comm_create_world(&c, 8);
+    if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "bgm_mpi_comm_create_world"))
+        return fail("unknown flags accepted by bgm_mpi_comm_create_world", s);
+    /* MPI is the caller's here: the communicator leaves it initialized. */
+    if ((s = bgm_mpi_comm_create_world(&c, 0)) != BGM_OK)
+        return fail("bgm_mpi_comm_create_world", s);
+    bgm_comm_free(c);
+    MPI_Finalized(&finalized);
+    if (finalized)
+        return fail("bgm_comm_free finalized the caller's MPI", BGM_OK);
     return 0;
 }
 
