@@ -91,6 +91,8 @@ typedef struct rank_job {
     int lines;
     bgm_callback *const *callbacks;  /* fit's callbacks (the same on every rank) */
     int ncallbacks;
+    bgm_loss_fn loss;    /* a custom loss for the model, or NULL */
+    int loss_calls;
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -175,6 +177,8 @@ static void *run_rank(void *arg)
     rank_job *j = arg;
     bgm_comm *c = NULL;
     j->status = bgm_test_dist_model(&j->m, j->seed, j->hidden);
+    if (j->status == BGM_OK && j->loss)
+        j->status = bgm_model_set_loss_fn(j->m, 0, "flaky", j->loss, j);
     if (j->status == BGM_OK)
         j->status = thread_comm(&c, &j->tr);
     if (j->status == BGM_OK)
@@ -205,7 +209,7 @@ static void *run_rank(void *arg)
  * outcome. */
 static void run_ranks_on(void *(*body)(void *), rank_job *jobs, int nranks,
                          const bgm_test_dist_data *d, const int64_t *hidden, int verbose,
-                         bgm_callback *const *callbacks, int ncallbacks)
+                         bgm_callback *const *callbacks, int ncallbacks, bgm_loss_fn loss)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -224,6 +228,7 @@ static void run_ranks_on(void *(*body)(void *), rank_job *jobs, int nranks,
         jobs[r].verbose = verbose;
         jobs[r].callbacks = callbacks;
         jobs[r].ncallbacks = ncallbacks;
+        jobs[r].loss = loss;
         ck_assert_int_eq(pthread_create(&th[r], NULL, body, &jobs[r]), 0);
     }
     for (r = 0; r < nranks; r++)
@@ -235,13 +240,13 @@ static void run_ranks_with(rank_job *jobs, int nranks, const bgm_test_dist_data 
                            const int64_t *hidden, int verbose, bgm_callback *const *callbacks,
                            int ncallbacks)
 {
-    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, callbacks, ncallbacks);
+    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, callbacks, ncallbacks, NULL);
 }
 
 static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
                       const int64_t *hidden, int verbose)
 {
-    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, NULL, 0);
+    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, NULL, 0, NULL);
 }
 
 static void free_jobs(rank_job *jobs, int nranks)
@@ -461,7 +466,7 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
     BGM_ASSERT_OK(custom_loop(ref, NULL, &d, 64, 0));
-    run_ranks_on(run_loop_rank, jobs, 2, &d, hidden, 0, NULL, 0);
+    run_ranks_on(run_loop_rank, jobs, 2, &d, hidden, 0, NULL, 0, NULL);
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
@@ -469,6 +474,41 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     }
     free_jobs(jobs, 2);
     bgm_model_free(ref);
+    bgm_test_dist_data_free(&d);
+}
+END_TEST
+
+/* Sparse cross-entropy from logits, except that rank 1 fails its 4th call. */
+static bgm_status flaky_loss(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *y_true,
+                             const bgm_tensor *y_pred, void *ctx)
+{
+    rank_job *j = ctx;
+    if (j->tr.rank == 1 && ++j->loss_calls == 4)
+        return bgm_set_last_error(BGM_E_RANGE, "flaky: rank 1 refuses its 4th batch");
+    return bgm_op_sparse_categorical_crossentropy(out, tape, y_pred, y_true, 1);
+}
+
+START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
+{
+    bgm_test_dist_data d;
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    float w0[163], w1[163];
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
+    run_ranks_on(run_rank, jobs, 2, &d, hidden, 0, NULL, 0, flaky_loss);
+    ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
+    ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 1, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    /* Three steps were applied on both, the fourth on neither. */
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
+    ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 3);
+    free_jobs(jobs, 2);
     bgm_test_dist_data_free(&d);
 }
 END_TEST
@@ -736,6 +776,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);
     tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
+    tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
     tcase_set_timeout(fit, 20);
     suite_add_tcase(s, seam);
     suite_add_tcase(s, fit);

@@ -261,13 +261,13 @@ static bgm_status apply_step(bgm_model *m, const bgm__dist *dist, bgm_tensor *to
 }
 
 /* A data-parallel step's local gradients and metrics, then the reduction
- * that every rank enters whatever happened here (local: the status so far). */
+ * that every rank enters whatever happened here (local: the status so far;
+ * pred and total are set only when it is BGM_OK). b: the batch's samples. */
 static bgm_status reduce_step(bgm_model *m, bgm__dist *dist, const bgm_tensor *const *ys,
-                              bgm_tensor *const *pred, const bgm_tensor *sw,
+                              bgm_tensor *const *pred, const bgm_tensor *sw, int64_t b,
                               bgm_tensor *total, bgm_tensor **grads, bgm__losses losses,
                               bgm_status local, int epoch, int64_t step, const char *fn)
 {
-    int64_t b = bgm_tensor_dim(pred[0], 0);
     if (local == BGM_OK && m->ntrainable > 0)
         local = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
     if (local == BGM_OK)
@@ -297,7 +297,8 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, const bgm_tensor *con
     if (s == BGM_OK)
         read_losses(losses, m, total, per);
     if (dist) /* the losses checked below are then those of all ranks */
-        s = reduce_step(m, dist, ys, pred, sw, total, grads, losses, s, epoch, step, fn);
+        s = reduce_step(m, dist, ys, pred, sw, bgm_tensor_dim(xs[0], 0), total, grads, losses,
+                        s, epoch, step, fn);
     if (s == BGM_OK && !isfinite(losses[0]))
         s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
                       "the weights are those of the last finite step", fn,
