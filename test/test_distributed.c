@@ -258,22 +258,33 @@ static void free_jobs(rank_job *jobs, int nranks)
     }
 }
 
+/* The problem's data, made for each test (Check's fixture). */
+static bgm_test_dist_data problem;
+
+static void make_data(void)
+{
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&problem));
+}
+
+static void free_data(void)
+{
+    bgm_test_dist_data_free(&problem);
+}
+
 /* ---- equivalence ------------------------------------------------------------- */
 
 /* nranks threads with batch 64 / nranks against one process with batch 64. */
 static void check_equivalence(int nranks)
 {
-    bgm_test_dist_data d;
     rank_job jobs[MAX_RANKS];
     int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
     bgm_model *ref = NULL;
     bgm_history *href = NULL;
     char msg[512];
     int r;
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
-    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(jobs, nranks, &d, hidden, 0);
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
+    run_ranks(jobs, nranks, &problem, hidden, 0);
     for (r = 0; r < nranks; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
@@ -285,7 +296,6 @@ static void check_equivalence(int nranks)
     free_jobs(jobs, nranks);
     bgm_model_free(ref);
     bgm_history_free(href);
-    bgm_test_dist_data_free(&d);
 }
 
 START_TEST(two_ranks_of_batch_32_train_as_one_of_batch_64)
@@ -302,32 +312,27 @@ END_TEST
 
 START_TEST(one_rank_communicator_trains_bit_for_bit_as_no_communicator)
 {
-    bgm_test_dist_data d;
     rank_job job;
     int64_t hidden = 16;
     bgm_model *ref = NULL;
     bgm_history *href = NULL;
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
-    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(&job, 1, &d, &hidden, 0);
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
+    run_ranks(&job, 1, &problem, &hidden, 0);
     ck_assert_msg(job.status == BGM_OK, "%s", job.message);
     bgm_test_assert_same_weights(job.m, ref);
     ck_assert(bgm_history_values(job.h, "loss")[1] == bgm_history_values(href, "loss")[1]);
     free_jobs(&job, 1);
     bgm_model_free(ref);
     bgm_history_free(href);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
 START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
 {
-    bgm_test_dist_data d;
     rank_job jobs[2];
     int64_t hidden[2] = {16, 17};
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
-    run_ranks(jobs, 2, &d, hidden, 0);
+    run_ranks(jobs, 2, &problem, hidden, 0);
     ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
     ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
     /* 6*16+16 + 16*3+3 = 163 parameters; 6*17+17 + 17*3+3 = 173. */
@@ -339,24 +344,20 @@ START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
     ck_assert_ptr_null(jobs[0].h);
     ck_assert_ptr_null(jobs[1].h);
     free_jobs(jobs, 2);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
 START_TEST(only_rank_0_writes_progress_lines)
 {
-    bgm_test_dist_data d;
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
-    run_ranks(jobs, 2, &d, hidden, 2);
+    run_ranks(jobs, 2, &problem, hidden, 2);
     ck_assert_msg(jobs[0].status == BGM_OK, "%s", jobs[0].message);
     ck_assert_msg(jobs[1].status == BGM_OK, "%s", jobs[1].message);
     /* verbose 2, two epochs: "Epoch 1/2", its summary line, and again. */
     ck_assert_int_eq(jobs[0].lines, 4);
     ck_assert_int_eq(jobs[1].lines, 0);
     free_jobs(jobs, 2);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
@@ -378,7 +379,6 @@ static float halve_after_epoch_1(int epoch, float lr, void *ctx)
 
 START_TEST(rank_0s_callbacks_decide_for_every_rank)
 {
-    bgm_test_dist_data d;
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     bgm_callback *cbs[3] = {NULL, NULL, NULL};
@@ -389,12 +389,11 @@ START_TEST(rank_0s_callbacks_decide_for_every_rank)
     int r, calls = 0, rows = 0;
     bgm_test_tmpdir_create("dist-callbacks");
     snprintf(path, sizeof path, "%s/log.csv", bgm_test_tmpdir());
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     /* Every rank is given the same callbacks, as one program run n times. */
     BGM_ASSERT_OK(bgm_callback_lambda(&cbs[0], stop_in_epoch_2, &calls));
     BGM_ASSERT_OK(bgm_callback_lr_scheduler(&cbs[1], halve_after_epoch_1, NULL));
     BGM_ASSERT_OK(bgm_callback_csv_logger(&cbs[2], path, 0));
-    run_ranks_with(jobs, 2, &d, hidden, 0, cbs, 3);
+    run_ranks_with(jobs, 2, &problem, hidden, 0, cbs, 3);
     for (r = 0; r < 2; r++)
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
     /* They ran on rank 0 only: train begin, 2 epoch begins, 10 + 3 batch ends,
@@ -418,20 +417,17 @@ START_TEST(rank_0s_callbacks_decide_for_every_rank)
     free_jobs(jobs, 2);
     for (r = 0; r < 3; r++)
         bgm_callback_free(cbs[r]);
-    bgm_test_dist_data_free(&d);
     bgm_test_tmpdir_remove();
 }
 END_TEST
 
 START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
 {
-    bgm_test_dist_data d;
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     bgm_callback *csv = NULL;
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_callback_csv_logger(&csv, "/nonexistent-bgm-dir/log.csv", 0));
-    run_ranks_with(jobs, 2, &d, hidden, 0, &csv, 1);
+    run_ranks_with(jobs, 2, &problem, hidden, 0, &csv, 1);
     ck_assert_int_eq(jobs[0].status, BGM_E_IO);
     ck_assert_msg(strstr(jobs[0].message, "/nonexistent-bgm-dir/log.csv") != NULL, "%s",
                   jobs[0].message);
@@ -443,7 +439,7 @@ START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
     /* A checkpoint that cannot be written fails at the end of epoch 1. */
     BGM_ASSERT_OK(bgm_callback_model_checkpoint(&csv, "/proc/bgm-none/m.bgm", "loss", 0, 0, 0,
                                                 NULL, 0, NAN));
-    run_ranks_with(jobs, 2, &d, hidden, 0, &csv, 1);
+    run_ranks_with(jobs, 2, &problem, hidden, 0, &csv, 1);
     ck_assert_int_eq(jobs[0].status, BGM_E_IO);
     ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
     ck_assert_msg(strstr(jobs[1].message, "rank 0 failed at the end of an epoch (BGM_E_IO") !=
@@ -451,22 +447,19 @@ START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
     ck_assert_ptr_null(jobs[1].h);
     free_jobs(jobs, 2);
     bgm_callback_free(csv);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
 START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
 {
-    bgm_test_dist_data d;
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     bgm_model *ref = NULL;
     char msg[512];
     int r;
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
-    BGM_ASSERT_OK(custom_loop(ref, NULL, &d, 64, 0));
-    run_ranks_on(run_loop_rank, jobs, 2, &d, hidden, 0, NULL, 0, NULL);
+    BGM_ASSERT_OK(custom_loop(ref, NULL, &problem, 64, 0));
+    run_ranks_on(run_loop_rank, jobs, 2, &problem, hidden, 0, NULL, 0, NULL);
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
@@ -474,7 +467,6 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     }
     free_jobs(jobs, 2);
     bgm_model_free(ref);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
@@ -490,12 +482,10 @@ static bgm_status flaky_loss(bgm_tensor **out, bgm_tape *tape, const bgm_tensor 
 
 START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
 {
-    bgm_test_dist_data d;
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     float w0[163], w1[163];
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
-    run_ranks_on(run_rank, jobs, 2, &d, hidden, 0, NULL, 0, flaky_loss);
+    run_ranks_on(run_rank, jobs, 2, &problem, hidden, 0, NULL, 0, flaky_loss);
     ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
     ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
                   jobs[1].message);
@@ -509,7 +499,6 @@ START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
     ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
     ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 3);
     free_jobs(jobs, 2);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
@@ -652,17 +641,15 @@ static void fit_over_failing_fake(int fail_at, const char *needle)
     fake f = {.rank = 0, .nranks = 1, .fail_at = fail_at};
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
-    bgm_test_dist_data d;
     bgm_model *m = NULL;
     bgm_history *h = (bgm_history *)&f;
     float before[163], after[163];
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_test_dist_model(&m, 5, 16));
     BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
     BGM_ASSERT_OK(bgm_model_set_comm(m, c));
     ck_assert_ptr_eq(bgm_model_comm(m), c);
     BGM_ASSERT_OK(bgm_model_get_weights(m, before, 163));
-    BGM_ASSERT_FAILS(bgm_test_dist_fit(&h, m, &d, 32), BGM_E_IO, needle);
+    BGM_ASSERT_FAILS(bgm_test_dist_fit(&h, m, &problem, 32), BGM_E_IO, needle);
     ck_assert_ptr_null(h);
     /* The fake's reduction adds nothing: a step that failed there changed nothing. */
     BGM_ASSERT_OK(bgm_model_get_weights(m, after, 163));
@@ -674,7 +661,6 @@ static void fit_over_failing_fake(int fail_at, const char *needle)
     BGM_ASSERT_OK(bgm_model_set_comm(m, NULL));
     bgm_model_free(m);
     bgm_comm_free(c);
-    bgm_test_dist_data_free(&d);
 }
 
 START_TEST(fit_turns_a_failed_broadcast_into_an_io_status)
@@ -698,10 +684,8 @@ START_TEST(fit_with_a_communicator_refuses_streams_and_unsummable_metrics)
     fake f = {.rank = 0, .nranks = 1};
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
-    bgm_test_dist_data d;
     bgm_model *m = NULL;
     bgm_optimizer *o = NULL;
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&d));
     BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6}, 1, 1));
     BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
     BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
@@ -709,13 +693,12 @@ START_TEST(fit_with_a_communicator_refuses_streams_and_unsummable_metrics)
                                     (bgm_metric_kind[]){BGM_METRIC_MSE}, 1));
     BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
     BGM_ASSERT_OK(bgm_model_set_comm(m, c));
-    BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &d, 32), BGM_E_UNSUPPORTED,
+    BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_UNSUPPORTED,
                      "metric 'mse' (mse) cannot be summed over ranks");
     BGM_ASSERT_FAILS(bgm_model_set_comm(NULL, c), BGM_E_INVALID, "'m' is NULL");
     ck_assert_ptr_null(bgm_model_comm(NULL));
     bgm_model_free(m);
     bgm_comm_free(c);
-    bgm_test_dist_data_free(&d);
 }
 END_TEST
 
@@ -778,6 +761,8 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
     tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
     tcase_set_timeout(fit, 20);
+    tcase_add_checked_fixture(seam, make_data, free_data);
+    tcase_add_checked_fixture(fit, make_data, free_data);
     suite_add_tcase(s, seam);
     suite_add_tcase(s, fit);
     return s;
