@@ -13,7 +13,7 @@
 #define FASHION "/usr/share/datasets/fashion-mnist/"
 
 /* Fashion-MNIST's training and test sets, pixels as stored (0 to 255). */
-static bgm_status fashion_load(bgm_dataset **train, bgm_dataset **test)
+static inline bgm_status fashion_load(bgm_dataset **train, bgm_dataset **test)
 {
     bgm_status s = bgm_dataset_load_idx(train, FASHION "train-images-idx3-ubyte.gz",
                                         FASHION "train-labels-idx1-ubyte.gz");
@@ -24,7 +24,7 @@ static bgm_status fashion_load(bgm_dataset **train, bgm_dataset **test)
 }
 
 /* Scales the pixels of both sets to [0, 1]. */
-static bgm_status rescale_pixels(bgm_dataset *train, bgm_dataset *test)
+static inline bgm_status rescale_pixels(bgm_dataset *train, bgm_dataset *test)
 {
     bgm_scaler *rescale = NULL;
     bgm_status s = bgm_scaler_rescale(&rescale, 255.0f);
@@ -35,7 +35,7 @@ static bgm_status rescale_pixels(bgm_dataset *train, bgm_dataset *test)
 }
 
 /* The model, for images of the given shape, compiled. */
-static bgm_status seed_cnn_build(bgm_model **m, const int64_t *image_shape)
+static inline bgm_status seed_cnn_build(bgm_model **m, const int64_t *image_shape)
 {
     bgm_optimizer *adam = NULL;
     bgm_status s = bgm_model_create(m, image_shape, 3, 42);

@@ -10,7 +10,7 @@ MPI_SHLIB  := $(BUILD)/libbigmodel-mpi.so.$(VERSION)
 MPI_LIBS   := $(MPI_SHLIB) $(BUILD)/$(MPI_SONAME) $(BUILD)/libbigmodel-mpi.so
 MPI_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude
 
-.PHONY: mpi-lib check-mpi
+.PHONY: mpi-lib check-mpi bench-dist
 
 ifneq ($(MPICC),)
 all: mpi-lib $(BUILD)/examples/ddp_fashion
@@ -55,3 +55,17 @@ else
 check-mpi:
 	@echo "check-mpi: SKIPPED: no mpicc on PATH (make deps installs openmpi-bin libopenmpi-dev)"
 endif
+
+# Not a test: the seed CNN's training throughput on 1 rank x 2 threads and on
+# 2 ranks x 1 thread, and one all-reduce of its gradients (docs/performance.md).
+$(BUILD)/bench/bench_dist: test/mpi/bench_dist.c examples/seed_cnn.h $(MPI_LIBS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(MPI_CFLAGS) $< -o $@ -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel-mpi \
+	    -lbigmodel -lm
+
+BENCH_DIST_RUN = OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none \
+	$(MPIRUN) --allow-run-as-root --oversubscribe
+
+bench-dist: $(BUILD)/bench/bench_dist
+	@$(BENCH_DIST_RUN) -np 1 $(BUILD)/bench/bench_dist -t 2 -b 64
+	@$(BENCH_DIST_RUN) -np 2 $(BUILD)/bench/bench_dist -t 1 -b 32
