@@ -326,6 +326,7 @@ help:
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make check-mpi  the data-parallel test over 2 Open MPI processes (part of check)"
+	@echo "make bench-dist the seed CNN on 1 rank x 2 threads and 2 ranks x 1 thread (not a test)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (build/asan)"
 	@echo "make bench      roofline, then speed and RSS against PyTorch in pairs (not a test)"
