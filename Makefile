@@ -131,6 +131,7 @@ misuse-calls:
 # test_seq_layers runs a layer kind's forward with an incremental-decoding
 # context (lib/layers/layer.h), which no public function reaches yet.
 $(BUILD)/obj/test/test_seq_layers.o: TEST_CFLAGS += -Ilib
+$(BUILD)/obj/test/test_seq_layers.o: $(wildcard lib/*/*.h)
 
 $(BUILD)/obj/test/runner.o: test/runner.c $(BUILD)/test/suites.h test/testutil.h
 	@mkdir -p $(dir $@)

@@ -276,6 +276,70 @@ START_TEST(no_pool_fusion_past_a_value_with_other_readers)
 }
 END_TEST
 
+/* Training runs a Conv2D's own ReLU after the max pooling that alone reads
+ * its value (fusion.c, bgm__relu_after_pool_plan): three SGD steps give the
+ * same losses and the same weight bits as the layers one by one
+ * (BIGMODEL_FUSION=0). Random weights leave windows of every sign. */
+static void train_steps(bgm_model *m, const float *start, const bgm_tensor *x,
+                        const bgm_tensor *y, double *losses, float *end)
+{
+    bgm_optimizer *sgd = NULL;
+    int step;
+    BGM_ASSERT_OK(bgm_model_set_weights(m, start, bgm_model_num_params(m)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&sgd, 0.05f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(m, sgd, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                                    NULL, 0));
+    for (step = 0; step < 3; step++)
+        BGM_ASSERT_OK(bgm_model_train_on_batch(&losses[step], 1, m, x, y));
+    BGM_ASSERT_OK(bgm_model_get_weights(m, end, bgm_model_num_params(m)));
+}
+
+START_TEST(training_moves_relu_after_max_pool_with_the_same_bits)
+{
+    static const int64_t shape[4] = {6, 12, 11, 5};
+    bgm_graph *g = NULL;
+    bgm_node *in, *a;
+    bgm_model *m;
+    bgm_tensor *x = bgm_test_randn(shape, 4, SEED), *y = NULL;
+    double fused[3], plain[3];
+    float *start, *wf, *wp, *labels;
+    int64_t n, i;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape + 1, 3, "x");
+    a = call1(pooling(1, 2, 2, BGM_PADDING_VALID), call1(conv(6, 3, 1, 1, BGM_ACT_RELU), in));
+    a = call1(pooling(1, 3, 2, BGM_PADDING_SAME), call1(conv(16, 3, 1, 1, BGM_ACT_RELU), a));
+    a = call1(bgm_layer_dense(3, BGM_ACT_LINEAR), call1(bgm_layer_flatten(), a));
+    m = model_of(g, in, a);
+    n = bgm_model_num_params(m);
+    start = malloc((size_t)n * sizeof *start);
+    wf = malloc((size_t)n * sizeof *wf);
+    wp = malloc((size_t)n * sizeof *wp);
+    ck_assert(start && wf && wp);
+    BGM_ASSERT_OK(bgm_model_get_weights(m, start, n));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&y, BGM_FLOAT32, shape, 1));
+    labels = bgm_tensor_data(y);
+    for (i = 0; i < shape[0]; i++)
+        labels[i] = (float)(i % 3);
+    train_steps(m, start, x, y, fused, wf);
+    ck_assert_int_eq(setenv("BIGMODEL_FUSION", "0", 1), 0);
+    train_steps(m, start, x, y, plain, wp);
+    ck_assert_int_eq(unsetenv("BIGMODEL_FUSION"), 0);
+    for (i = 0; i < 3; i++)
+        ck_assert_msg(fused[i] == plain[i], "step %d: loss %.9g, unfused %.9g", (int)i,
+                      fused[i], plain[i]);
+    ck_assert_msg(fused[2] < fused[0], "the loss did not fall: %g -> %g", fused[0], fused[2]);
+    for (i = 0; i < n; i++)
+        ck_assert_msg(wf[i] == wp[i], "weight %lld: %.9g, unfused %.9g", (long long)i,
+                      (double)wf[i], (double)wp[i]);
+    free(start);
+    free(wf);
+    free(wp);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    bgm_model_free(m);
+}
+END_TEST
+
 START_TEST(winograd_matches_the_direct_convolution)
 {
     /* batches of at least 64 output pixels, or Winograd is not used */
@@ -447,6 +511,7 @@ Suite *suite_model_fusion(void)
     tcase_add_test(tc, bn_output_is_a_model_output);
     tcase_add_test(tc, conv_pool_fuses_max_and_average);
     tcase_add_test(tc, no_pool_fusion_past_a_value_with_other_readers);
+    tcase_add_test(tc, training_moves_relu_after_max_pool_with_the_same_bits);
     tcase_add_test(tc, winograd_matches_the_direct_convolution);
     tcase_add_loop_test(tc, winograd_training_gradients_match_finite_differences, 0, 2);
     tcase_add_test(tc, resnet_fashion_predict_matches_the_layers);

@@ -218,6 +218,52 @@ static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
     }
 }
 
+/* A product this small (multiply-adds) is not split over the pool by rows:
+ * the pieces would cost more to hand out than they save. */
+#define CONV_ROW_SPLIT_MIN_MACS ((int64_t)1 << 18)
+/* ...and pieces hold at least this many rows (whole tiles of 12 or 6). */
+#define CONV_ROW_PIECE 24
+
+/* y (rows x f) = the implicit product of padded images xp, with ep. */
+typedef struct gather_job {
+    int64_t f, k;
+    const float *xp, *w;
+    const int64_t *rtab, *ktab;
+    float *y;
+    const bgm__gemm_epilogue *ep;
+} gather_job;
+
+static void gather_range(void *ctx, int64_t begin, int64_t end)
+{
+    const gather_job *j = ctx;
+    bgm__gemm_epilogue ep, *e = NULL;
+    if (j->ep) {
+        ep = *j->ep;
+        if (ep.res)
+            ep.res += begin * ep.ldres;
+        e = &ep;
+    }
+    bgm__gemm_own_gather(end - begin, j->f, j->k, 1.0f, j->xp, j->rtab + begin, j->ktab, j->w,
+                         j->f, 0.0f, j->y + begin * j->f, j->f, e);
+}
+
+/* The implicit product of a chunk: split by rows over the pool when the
+ * pool is free, i.e. when the batch was too small to split by images (a
+ * nested call runs on the calling thread). Every row is the same sum
+ * either way. Returns 0 when the own kernels are not in use. */
+static int gather_rows(const conv_plan *p, int64_t rows, const float *xp, const float *w,
+                       float *y, const bgm__gemm_epilogue *ep)
+{
+    gather_job j = {p->f, p->k, xp, w, p->rtab, p->ktab, y, ep};
+    if (!bgm__gemm_own_available())
+        return 0;
+    if (rows * p->f * p->k < CONV_ROW_SPLIT_MIN_MACS || rows < 2 * CONV_ROW_PIECE)
+        gather_range(&j, 0, rows);
+    else
+        bgm__parallel_for(rows, CONV_ROW_PIECE, gather_range, &j);
+    return 1;
+}
+
 /* The forward pass of images [begin, end) of j in slot's buffers. */
 static void forward_images(const conv_job *j, int64_t slot, int64_t begin, int64_t end)
 {
@@ -238,9 +284,7 @@ static void forward_images(const conv_job *j, int64_t slot, int64_t begin, int64
         const bgm__gemm_epilogue *e = j->bias || j->res || j->relu ? &ep : NULL;
         int done;
         if (p->implicit) {
-            const float *xp = padded_images(p, j->x, i0, count, col);
-            done = bgm__gemm_own_gather(rows, p->f, p->k, 1.0f, xp, p->rtab, p->ktab,
-                                              j->w, p->f, 0.0f, y, p->f, e);
+            done = gather_rows(p, rows, padded_images(p, j->x, i0, count, col), j->w, y, e);
         } else {
             const float *a = patches(p, j->x, i0, count, col);
             done = e && bgm__gemm_own_ep(rows, p->f, p->k, a, p->k, j->w, p->f, y, p->f, e);
@@ -502,27 +546,27 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
                                  const bgm_tensor *kernel, const bgm_tensor *bias,
                                  int stride_h, int stride_w, bgm_padding padding)
 {
+    /* shapes formatted only for a message: a plan is made on every call */
     char sx[BGM__SHAPE_STR_SIZE], sk[BGM__SHAPE_STR_SIZE], sb[BGM__SHAPE_STR_SIZE];
-    char what[BGM__SHAPE_STR_SIZE + 16];
     bgm_status s;
-    bgm__tensor_shape_str(sx, sizeof sx, x);
-    bgm__tensor_shape_str(sk, sizeof sk, kernel);
     if (kernel->ndim != 4)
         return bgm__fail(BGM_E_SHAPE, "%s: kernel must be (KH, KW, C, F), got shape %s",
-                         fn, sk);
+                         fn, bgm__tensor_shape_str(sk, sizeof sk, kernel));
     if (x->ndim == 4 && x->shape[3] != kernel->shape[2])
         return bgm__fail(BGM_E_SHAPE, "%s: x %s has %lld channels but kernel %s expects "
-                         "%lld", fn, sx, (long long)x->shape[3], sk,
+                         "%lld", fn, bgm__tensor_shape_str(sx, sizeof sx, x),
+                         (long long)x->shape[3], bgm__tensor_shape_str(sk, sizeof sk, kernel),
                          (long long)kernel->shape[2]);
     if (bias && (bias->ndim != 1 || bias->shape[0] != kernel->shape[3]))
         return bgm__fail(BGM_E_SHAPE, "%s: bias must be (%lld,) for kernel %s, got shape "
-                         "%s", fn, (long long)kernel->shape[3], sk,
+                         "%s", fn, (long long)kernel->shape[3],
+                         bgm__tensor_shape_str(sk, sizeof sk, kernel),
                          bgm__tensor_shape_str(sb, sizeof sb, bias));
     if (kernel->shape[0] < 1 || kernel->shape[1] < 1)
-        return bgm__fail(BGM_E_SHAPE, "%s: kernel %s has an empty window", fn, sk);
-    snprintf(what, sizeof what, "kernel %s", sk);
+        return bgm__fail(BGM_E_SHAPE, "%s: kernel %s has an empty window", fn,
+                         bgm__tensor_shape_str(sk, sizeof sk, kernel));
     s = bgm__window_plan(fn, &p->g, x, kernel->shape[0], kernel->shape[1], stride_h,
-                         stride_w, padding, what);
+                         stride_w, padding, kernel);
     if (s != BGM_OK)
         return s;
     memset(&p->xpad, 0, sizeof p->xpad);
@@ -539,7 +583,8 @@ static bgm_status conv_plan_make(const char *fn, conv_plan *p, const bgm_tensor 
     /* BLAS takes int sizes: K, F and the rows of a chunk must fit. */
     if (p->k > INT_MAX || p->f > INT_MAX || p->pix > INT_MAX)
         return bgm__fail(BGM_E_SHAPE, "%s: x %s with kernel %s is too large for one "
-                         "matrix product", fn, sx, sk);
+                         "matrix product", fn, bgm__tensor_shape_str(sx, sizeof sx, x),
+                         bgm__tensor_shape_str(sk, sizeof sk, kernel));
     if (p->implicit) {
         /* Nothing to keep in cache between the steps of a chunk: just
          * enough rows for the tiles. */
@@ -722,16 +767,12 @@ static bgm_status pool_plan(const char *fn, conv_plan *p)
 {
     const bgm__pool_spec *ps = p->pool;
     const int64_t out[4] = {p->g.n, p->g.oh, p->g.ow, p->f};
-    char what[64], input[96];
     bgm_status s;
     if (ps->kh < 1 || ps->kw < 1)
         return bgm__fail(BGM_E_INVALID, "%s: pool size must be >= 1, got %d x %d", fn, ps->kh,
                          ps->kw);
-    snprintf(what, sizeof what, "pool %dx%d", ps->kh, ps->kw);
-    snprintf(input, sizeof input, "the convolution's output %lldx%lld", (long long)out[1],
-             (long long)out[2]);
-    s = bgm__window_dims(fn, &p->pwin, out, ps->kh, ps->kw, ps->sh, ps->sw, ps->padding, what,
-                         input);
+    s = bgm__window_dims(fn, &p->pwin, out, ps->kh, ps->kw, ps->sh, ps->sw, ps->padding, NULL,
+                         NULL);
     if (s != BGM_OK)
         return s;
     /* enough images to fill a buffer that stays in cache, at most a piece */

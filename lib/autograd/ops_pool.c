@@ -103,7 +103,6 @@ static bgm_status pool2d(const char *fn, int is_max, bgm_tensor **out, bgm_tape 
                          const bgm_tensor *x, int pool_h, int pool_w, int stride_h,
                          int stride_w, bgm_padding padding)
 {
-    char what[64];
     bgm__window g;
     pool_saved *sv = NULL;
     bgm__op_call c;
@@ -115,8 +114,7 @@ static bgm_status pool2d(const char *fn, int is_max, bgm_tensor **out, bgm_tape 
     if (pool_h < 1 || pool_w < 1)
         return bgm__fail(BGM_E_INVALID, "%s: pool size must be >= 1, got %d x %d", fn,
                          pool_h, pool_w);
-    snprintf(what, sizeof what, "pool %dx%d", pool_h, pool_w);
-    s = bgm__window_plan(fn, &g, x, pool_h, pool_w, stride_h, stride_w, padding, what);
+    s = bgm__window_plan(fn, &g, x, pool_h, pool_w, stride_h, stride_w, padding, NULL);
     if (s != BGM_OK)
         return s;
     if (is_max && image_in(&g) > INT32_MAX) {

@@ -12,8 +12,9 @@
  * worker polls for the next one for up to WORKER_SPIN_NS before it sleeps:
  * a training step posts its jobs back to back, and a worker that is still
  * awake joins a job within a microsecond, where a futex wake-up costs tens
- * (which made splitting the products of a small MLP step pay nothing). The
- * bound keeps an idle pool asleep and limits what a loaded machine loses.
+ * (which made splitting the products of a small MLP step pay nothing). It
+ * yields its core between polls, so other work waiting for the core runs,
+ * and the bound keeps an idle pool asleep.
  *
  * BLAS runs single-threaded: the library splits large products itself
  * (kernels/gemm.c), so the pool is the only pool and no two sets of threads
@@ -24,6 +25,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +137,7 @@ static void spin_for_job(unsigned long seen)
                 return;
             cpu_relax();
         }
+        sched_yield(); /* lets whatever else waits for this core run */
     } while (elapsed_ns(&start) < WORKER_SPIN_NS);
 }
 

@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "core/threads.h"
 #include "gemm.h"
 #include "isa.h"
 #include "simd.h"
@@ -225,17 +226,34 @@ static void input_images(const bgm__window *g, int64_t count, const float *x, fl
             }
 }
 
+/* The 16 products of a Winograd pass: m[e] (nt x f) = v[e] (nt x c) u[e]. */
+typedef struct wino_products {
+    int64_t nt, f, c;
+    const float *v, *u;
+    float *m;
+} wino_products;
+
+static void products_range(void *ctx, int64_t begin, int64_t end)
+{
+    const wino_products *w = ctx;
+    int64_t e;
+    for (e = begin; e < end; e++)
+        bgm__gemm(0, 0, w->nt, w->f, w->c, 1.0f, w->v + e * w->nt * w->c, w->c,
+                  w->u + e * w->c * w->f, w->f, 0.0f, w->m + e * w->nt * w->f, w->f);
+}
+
 void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
                           const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
 {
     const int64_t c = g->c, tw = (g->ow + 1) / 2, th = (g->oh + 1) / 2, nt = count * tw * th;
     const bgm__winograd_path *p = bgm__winograd_path_in_use();
     float *v = ws, *m = v + 16 * nt * c, *zero = m + 16 * nt * f;
-    int64_t n, ty, tx, e;
+    int64_t n, ty, tx;
+    wino_products prod = {nt, f, c, v, u, m};
     input_images(g, count, x, v, zero);
-    for (e = 0; e < 16; e++)
-        bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * nt * c, c, u + e * c * f, f, 0.0f,
-                  m + e * nt * f, f);
+    /* over the pool when it is free (a batch too small to split by images);
+     * the same products either way */
+    bgm__parallel_for(16, 1, products_range, &prod);
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {

@@ -21,10 +21,12 @@ static bgm_status conv2d_forward(const bgm_layer *l, const bgm__forward_ctx *ctx
                                  bgm_tensor **y)
 {
     bgm_tensor *h;
+    bgm_activation act;
     bgm_status s = bgm_op_conv2d(&h, ctx->tape, x[0], w[0], l->use_bias ? w[1] : NULL,
                                  (int)l->strides[0], (int)l->strides[1], l->padding);
+    act = ctx->defer_relu ? BGM_ACT_LINEAR : l->activation;
     if (s == BGM_OK) /* h is the layer's own: nothing else reads it */
-        s = bgm__apply_activation_over(ctx->tape, l->activation, l->leaky_alpha, h, y);
+        s = bgm__apply_activation_over(ctx->tape, act, l->leaky_alpha, h, y);
     return s;
 }
 

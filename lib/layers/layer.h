@@ -56,6 +56,9 @@ typedef struct bgm__forward_ctx {
     int frozen;                /* 1: the layer is frozen in this run (Keras'
                                   trainable = False); BatchNormalization then runs
                                   in inference mode even in training */
+    int defer_relu;            /* 1: leave out the layer's own ReLU activation; the
+                                  executor applies it after the max pooling that
+                                  reads the value (bgm__relu_after_pool_plan) */
     /* Incremental decoding (generation with a KV cache), or NULL: the input
      * holds positions [decode->pos, decode->pos + T) of sequences whose
      * earlier positions ran through earlier calls. Only kinds whose

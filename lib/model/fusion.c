@@ -23,9 +23,9 @@
  * A step is absorbed only when the chain's value has no other reader (one
  * use, not a model output), so nothing ever sees the convolution's
  * unnormalized output. Results agree with the unfused layers to float
- * rounding. Training and bgm_model_forward never fuse: they need every
- * layer's result on the tape. BIGMODEL_FUSION=0 in the environment turns
- * fusion off (for comparisons).
+ * rounding. Training and bgm_model_forward do not fuse these: they need
+ * the layers' results on the tape (but see bgm__relu_after_pool_plan).
+ * BIGMODEL_FUSION=0 in the environment turns fusion off (for comparisons).
  */
 #include "model/model_impl.h"
 
@@ -46,6 +46,24 @@ static int same_shape(const bgm__shape *a, const bgm__shape *b)
 {
     return a->ndim == b->ndim && a->dtype == b->dtype &&
            !memcmp(a->d, b->d, (size_t)a->ndim * sizeof a->d[0]);
+}
+
+/* Per step, the one step reading its value (-1: none, -2: several); NULL
+ * when memory ran out. free() it. */
+static int *readers(const bgm_model *m)
+{
+    int *reader = malloc((size_t)m->nsteps * sizeof *reader);
+    int k, e;
+    if (!reader)
+        return NULL;
+    for (k = 0; k < m->nsteps; k++)
+        reader[k] = -1;
+    for (k = 0; k < m->nsteps; k++)
+        for (e = 0; e < m->steps[k].nin; e++) {
+            int src = m->steps[k].in[e];
+            reader[src] = reader[src] == -1 || reader[src] == k ? k : -2;
+        }
+    return reader;
 }
 
 /* The step reading step k's value when that is its only use, else -1. */
@@ -110,11 +128,11 @@ bgm__fuse *bgm__fusion_plan(const bgm_model *m)
     const char *env = getenv("BIGMODEL_FUSION");
     bgm__fuse *f;
     int *reader;
-    int k, e, any = 0;
+    int k, any = 0;
     if (env && !strcmp(env, "0"))
         return NULL;
     f = malloc((size_t)m->nsteps * sizeof *f);
-    reader = malloc((size_t)m->nsteps * sizeof *reader);
+    reader = readers(m);
     if (!f || !reader) { /* fusion is an optimisation: run unfused */
         free(f);
         free(reader);
@@ -123,13 +141,7 @@ bgm__fuse *bgm__fusion_plan(const bgm_model *m)
     for (k = 0; k < m->nsteps; k++) {
         f[k].into = f[k].bn = f[k].res = f[k].pool = -1;
         f[k].pass = f[k].conv = f[k].relu = 0;
-        reader[k] = -1;
     }
-    for (k = 0; k < m->nsteps; k++)
-        for (e = 0; e < m->steps[k].nin; e++) {
-            int src = m->steps[k].in[e];
-            reader[src] = reader[src] == -1 || reader[src] == k ? k : -2;
-        }
     for (k = 0; k < m->nsteps; k++)
         if (f[k].into < 0 && is_kind(m, k, &bgm__conv2d_ops)) {
             plan_conv(m, reader, f, k);
@@ -141,6 +153,47 @@ bgm__fuse *bgm__fusion_plan(const bgm_model *m)
         return NULL;
     }
     return f;
+}
+
+/*
+ * Training (runs that record a tape): a Conv2D with its own ReLU whose value
+ * only a MaxPooling2D reads runs without the ReLU, which is applied to the
+ * pooled value instead. ReLU is monotone, so max(relu(x)) = relu(max(x))
+ * bit for bit, and the gradients agree too: where a window's maximum is
+ * positive both route the gradient to it, elsewhere both give zero. The
+ * ReLU and its backward then touch a quarter of the elements (2x2 pools).
+ */
+unsigned char *bgm__relu_after_pool_plan(const bgm_model *m)
+{
+    const char *env = getenv("BIGMODEL_FUSION");
+    unsigned char *plan;
+    int *reader;
+    int k, any = 0;
+    if (env && !strcmp(env, "0"))
+        return NULL;
+    plan = calloc((size_t)m->nsteps, 1);
+    reader = readers(m);
+    if (!plan || !reader) {
+        free(plan);
+        free(reader);
+        return NULL;
+    }
+    for (k = 0; k < m->nsteps; k++) {
+        int j = only_reader(m, reader, k);
+        if (is_kind(m, k, &bgm__conv2d_ops) &&
+            m->steps[k].node->layer->activation == BGM_ACT_RELU &&
+            is_kind(m, j, &bgm__max_pool2d_ops) && m->steps[j].nin == 1) {
+            plan[k] |= BGM__DEFER_RELU;
+            plan[j] |= BGM__RELU_AFTER;
+            any = 1;
+        }
+    }
+    free(reader);
+    if (!any) {
+        free(plan);
+        return NULL;
+    }
+    return plan;
 }
 
 /* kernel and bias of conv layer l with the BatchNormalization of weights

@@ -224,6 +224,16 @@ typedef struct bgm__fuse {
  * nothing fuses, BIGMODEL_FUSION=0 is set, or memory ran out. */
 bgm__fuse *bgm__fusion_plan(const bgm_model *m);
 
+/* Flags of bgm__relu_after_pool_plan's steps. */
+#define BGM__DEFER_RELU 1      /* a Conv2D that leaves out its ReLU... */
+#define BGM__RELU_AFTER 2      /* ...which the max pooling reading it applies */
+
+/* Which steps of a run that records a tape move a Conv2D's ReLU after the
+ * max pooling that alone reads its value (fusion.c): m->nsteps flags
+ * (free()), or NULL when none does, BIGMODEL_FUSION=0 is set, or memory
+ * ran out. */
+unsigned char *bgm__relu_after_pool_plan(const bgm_model *m);
+
 /* Runs fused Conv2D step k (f[k].conv) on x into *y on tape, res the value
  * of step f[k].res (or NULL). */
 bgm_status bgm__fused_conv(const bgm_model *m, const bgm__fuse *f, int k, bgm_tape *tape,

@@ -56,11 +56,57 @@ START_TEST(conv_relu_pool_chains_fuse_and_shared_values_do_not)
 }
 END_TEST
 
+/* Training moves a Conv2D's own ReLU after the max pooling that alone reads
+ * its value; not after an average pooling, not past a shared value, not a
+ * separate Activation layer's. */
+START_TEST(relu_moves_after_a_max_pool_that_alone_reads_the_conv)
+{
+    static const int64_t shape[3] = {12, 12, 3};
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_node *in, *c1, *p1, *c2, *p2, *c3, *p3, *out;
+    unsigned char *plan;
+    int k1, k2, k3, kp1, kp2, kp3;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape, 3, "x");
+    c1 = call1(bgm_layer_conv2d(8, 3, BGM_ACT_RELU), in);
+    p1 = call1(bgm_layer_max_pool2d(2), c1); /* only reader of c1: moves */
+    c2 = call1(bgm_layer_conv2d(8, 3, BGM_ACT_RELU), p1);
+    p2 = call1(bgm_layer_avg_pool2d(2), c2); /* average: stays */
+    c3 = call1(bgm_layer_conv2d(4, 1, BGM_ACT_RELU), p1);
+    p3 = call1(bgm_layer_max_pool2d(2), c3); /* c3 also read by the Concatenate */
+    out = bgm_test_call(bgm_layer_concatenate(-1),
+                        (bgm_node *[]){call1(bgm_layer_flatten(), p2),
+                                       call1(bgm_layer_flatten(), p3),
+                                       call1(bgm_layer_flatten(), c3)},
+                        3);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 1));
+    bgm_graph_free(g);
+    plan = bgm__relu_after_pool_plan(m);
+    ck_assert_ptr_nonnull(plan);
+    k1 = step_of(m, &bgm__conv2d_ops, 0);
+    k2 = step_of(m, &bgm__conv2d_ops, 1);
+    k3 = step_of(m, &bgm__conv2d_ops, 2);
+    kp1 = step_of(m, &bgm__max_pool2d_ops, 0);
+    kp2 = step_of(m, &bgm__avg_pool2d_ops, 0);
+    kp3 = step_of(m, &bgm__max_pool2d_ops, 1);
+    ck_assert_int_eq(plan[k1], BGM__DEFER_RELU);
+    ck_assert_int_eq(plan[kp1], BGM__RELU_AFTER);
+    ck_assert_int_eq(plan[k2] | plan[kp2] | plan[k3] | plan[kp3], 0);
+    free(plan);
+    ck_assert_int_eq(setenv("BIGMODEL_FUSION", "0", 1), 0);
+    ck_assert_ptr_null(bgm__relu_after_pool_plan(m));
+    ck_assert_int_eq(unsetenv("BIGMODEL_FUSION"), 0);
+    bgm_model_free(m);
+}
+END_TEST
+
 Suite *suite_fusion_plan(void)
 {
     Suite *s = suite_create("fusion_plan");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, conv_relu_pool_chains_fuse_and_shared_values_do_not);
+    tcase_add_test(tc, relu_moves_after_a_max_pool_that_alone_reads_the_conv);
     suite_add_tcase(s, tc);
     return s;
 }
