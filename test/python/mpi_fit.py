@@ -51,7 +51,7 @@ def main():
             return 1
     comm.barrier()
     print("rank %d of %d: OK (loss %.4f -> %.4f)" % (rank, size, h.history["loss"][0],
-                                                      h.history["loss"][1]))
+                                                      h.history["loss"][1]), flush=True)
     return 0
 
 

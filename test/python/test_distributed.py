@@ -1,7 +1,6 @@
 """bigmodel.distributed: data-parallel fit over Open MPI from Python, without
 mpi4py (docs/distributed.md)."""
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +28,9 @@ def test_two_ranks_of_batch_32_fit_as_one_process_of_batch_64():
                              sys.executable, os.path.join(HERE, "mpi_fit.py")],
                             cwd=HERE, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+    # mpirun forwards each rank's output as it comes: lines may interleave.
     for rank in (0, 1):
-        assert re.search(r"^rank %d of 2: OK" % rank, result.stdout, re.M), result.stdout
+        assert "rank %d of 2: OK" % rank in result.stdout, result.stdout
 
 
 def test_a_missing_mpi_library_is_a_clear_error(monkeypatch):
