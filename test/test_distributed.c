@@ -93,6 +93,8 @@ typedef struct rank_job {
     int ncallbacks;
     bgm_loss_fn loss;    /* a custom loss for the model, or NULL */
     int loss_calls;
+    int64_t stream_batches; /* > 0: fit from a stream of this rank's rows, which
+                               ends after that many batches */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -172,6 +174,57 @@ static void *run_loop_rank(void *arg)
     return NULL;
 }
 
+/* Batch k of rank r's stream: rows 64 k' + r + n j of the problem (n ranks,
+ * j < 64 / n, k' = k mod 10: the pass goes on over epochs), the share of its
+ * rows that one process's batch k' holds; no batch from stream_batches on. */
+static bgm_status fill_share(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                             bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    const rank_job *j = ctx;
+    int64_t per = j->batch, pass = BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH, i;
+    (void)msg;
+    (void)size;
+    *rows = batch < j->stream_batches ? per : 0;
+    for (i = 0; i < *rows; i++) {
+        int64_t row = BGM_DIST_GLOBAL_BATCH * (batch % pass) + j->tr.rank + j->tr.g->nranks * i;
+        memcpy((float *)bgm_tensor_data(xs[0]) + 6 * i,
+               (const float *)bgm_tensor_data(j->data->x) + 6 * row, 6 * sizeof(float));
+        ((int32_t *)bgm_tensor_data(ys[0]))[i] =
+            ((const int32_t *)bgm_tensor_data(j->data->y))[row];
+    }
+    return BGM_OK;
+}
+
+/* fit_stream of the problem from this rank's share (validation as bgm_test_dist_fit). */
+static bgm_status fit_share(rank_job *j)
+{
+    bgm_stream_tensor x = {BGM_FLOAT32, 1, {6}}, y = {BGM_INT32, 0, {0}};
+    bgm_stream_spec spec;
+    bgm_stream *st = NULL;
+    bgm_fit_options o;
+    bgm_status s;
+    bgm_stream_spec_init(&spec);
+    spec.x = &x;
+    spec.num_y = 1;
+    spec.y = &y;
+    spec.batch_size = j->batch;
+    spec.fill = fill_share;
+    spec.ctx = j;
+    s = bgm_stream_create(&st, &spec);
+    if (s == BGM_OK)
+        s = bgm_fit_options_init(&o, sizeof o);
+    if (s == BGM_OK) {
+        o.epochs = BGM_DIST_EPOCHS;
+        o.verbose = 0;
+        o.validation_x = j->data->vx;
+        o.validation_y = j->data->vy;
+        s = bgm_model_fit_stream(&j->h, j->m, st, BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH,
+                                 NULL, 0, &o);
+    }
+    bgm_stream_free(st);
+    return s;
+}
+
 static void *run_rank(void *arg)
 {
     rank_job *j = arg;
@@ -183,7 +236,9 @@ static void *run_rank(void *arg)
         j->status = thread_comm(&c, &j->tr);
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
-    if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
+    if (j->status == BGM_OK && j->stream_batches > 0) {
+        j->status = fit_share(j);
+    } else if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
         bgm_fit_options o;
         bgm_fit_options_init(&o, sizeof o);
         o.epochs = BGM_DIST_EPOCHS;
@@ -502,6 +557,70 @@ START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
 }
 END_TEST
 
+/* Each of 2 ranks streams its share; rank 1's stream ends after stop_1 batches. */
+static void run_streams(rank_job *jobs, int64_t stop_1)
+{
+    pthread_t th[2];
+    group g;
+    int r;
+    memset(&g, 0, sizeof g);
+    g.nranks = 2;
+    ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, 2), 0);
+    memset(jobs, 0, 2 * sizeof *jobs);
+    for (r = 0; r < 2; r++) {
+        jobs[r].tr.g = &g;
+        jobs[r].tr.rank = r;
+        jobs[r].data = &problem;
+        jobs[r].hidden = 16;
+        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / 2;
+        jobs[r].seed = 100 + (uint64_t)r;
+        jobs[r].stream_batches = r == 1 ? stop_1 : 1000;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
+    }
+    for (r = 0; r < 2; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+}
+
+START_TEST(ranks_streaming_their_shares_train_as_one_process)
+{
+    rank_job jobs[2];
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    bgm_fit_options o;
+    char msg[512];
+    int r;
+    /* One process, the batches of 64 in order (a stream is not shuffled). */
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_fit_options_init(&o, sizeof o));
+    o.epochs = BGM_DIST_EPOCHS;
+    o.batch_size = BGM_DIST_GLOBAL_BATCH;
+    o.shuffle = 0;
+    o.verbose = 0;
+    o.validation_x = problem.vx;
+    o.validation_y = problem.vy;
+    BGM_ASSERT_OK(bgm_model_fit(&href, ref, problem.x, problem.y, &o));
+    run_streams(jobs, 1000);
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5), "rank %d: %s", r, msg);
+    }
+    free_jobs(jobs, 2);
+    /* Rank 1's stream ends after 13 batches: both fail in epoch 2, step 4. */
+    run_streams(jobs, 13);
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's stream ended after 3 of steps_per_epoch "
+                         "= 10 batches in epoch 2") != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+END_TEST
+
 /* ---- the seam itself ------------------------------------------------------------ */
 
 /* A single-rank fake whose calls fail from the fail_at-th collective on. */
@@ -679,7 +798,20 @@ START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
 }
 END_TEST
 
-START_TEST(fit_with_a_communicator_refuses_streams_and_unsummable_metrics)
+static bgm_status no_rows(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                         bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    (void)ctx;
+    (void)batch;
+    (void)xs;
+    (void)ys;
+    (void)msg;
+    (void)size;
+    *rows = 0;
+    return BGM_OK;
+}
+
+START_TEST(fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps)
 {
     fake f = {.rank = 0, .nranks = 1};
     bgm_comm_ops ops = fake_ops();
@@ -695,6 +827,20 @@ START_TEST(fit_with_a_communicator_refuses_streams_and_unsummable_metrics)
     BGM_ASSERT_OK(bgm_model_set_comm(m, c));
     BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_UNSUPPORTED,
                      "metric 'mse' (mse) cannot be summed over ranks");
+    {
+        bgm_stream_tensor x = {BGM_FLOAT32, 1, {6}}, y = {BGM_INT32, 0, {0}};
+        bgm_stream_spec spec;
+        bgm_stream *st = NULL;
+        bgm_stream_spec_init(&spec);
+        spec.x = &x;
+        spec.num_y = 1;
+        spec.y = &y;
+        spec.fill = no_rows;
+        BGM_ASSERT_OK(bgm_stream_create(&st, &spec));
+        BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, NULL), BGM_E_INVALID,
+                         "give steps_per_epoch");
+        bgm_stream_free(st);
+    }
     BGM_ASSERT_FAILS(bgm_model_set_comm(NULL, c), BGM_E_INVALID, "'m' is NULL");
     ck_assert_ptr_null(bgm_model_comm(NULL));
     bgm_model_free(m);
@@ -749,7 +895,7 @@ Suite *suite_distributed(void)
     tcase_add_test(seam, comm_callback_failures_become_io_statuses_with_the_transport_text);
     tcase_add_test(seam, fit_turns_a_failed_broadcast_into_an_io_status);
     tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
-    tcase_add_test(seam, fit_with_a_communicator_refuses_streams_and_unsummable_metrics);
+    tcase_add_test(seam, fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps);
     tcase_add_test(seam, comm_average_refuses_bad_tensors);
     tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
@@ -760,6 +906,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
     tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
+    tcase_add_test(fit, ranks_streaming_their_shares_train_as_one_process);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
     tcase_add_checked_fixture(fit, make_data, free_data);

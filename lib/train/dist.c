@@ -21,12 +21,12 @@
 
 /* What every rank must agree on before training, rank 0's compared. */
 enum { H_PARAMS, H_STATE, H_TRAINED, H_TRAINED_NUMEL, H_OPT_STATE, H_METRIC_STATE,
-       H_SAMPLES, H_BATCH, H_EPOCHS, H_OUTPUTS, H_OPT_STEP, H_FAILED, H_COUNT };
+       H_SAMPLES, H_STEPS, H_BATCH, H_EPOCHS, H_OUTPUTS, H_OPT_STEP, H_FAILED, H_COUNT };
 
 static const char *const header_names[H_OPT_STEP] = {
     "parameters", "state values (moving statistics)", "trained weight tensors",
     "trained parameters", "optimizer state values", "metric state values",
-    "training samples", "batch_size", "epochs", "outputs"};
+    "training samples", "steps per epoch", "batch_size", "epochs", "outputs"};
 
 /* Per rank in the layout reduction: its own mismatch and failure flags and
  * its parameter count (in two exact floats). */
@@ -84,8 +84,9 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     h[H_OPT_STEP] = bgm_optimizer_step_count(m->optimizer);
     h[H_METRIC_STATE] = nmetric;
     h[H_SAMPLES] = run[0];
-    h[H_BATCH] = run[1];
-    h[H_EPOCHS] = run[2];
+    h[H_STEPS] = run[1];
+    h[H_BATCH] = run[2];
+    h[H_EPOCHS] = run[3];
     h[H_OUTPUTS] = m->noutputs;
     return BGM_OK;
 }
@@ -195,10 +196,11 @@ static bgm_status broadcast_start(bgm__dist *d, bgm_model *m, int64_t opt_step,
     return s;
 }
 
-bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t batch_size,
-                           int epochs, const int *cancel, bgm_status local, const char *fn)
+bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
+                           int64_t batch_size, int epochs, const int *cancel, bgm_status local,
+                           const char *fn)
 {
-    const int64_t run[3] = {nsamples, batch_size, epochs};
+    const int64_t run[4] = {nsamples, steps, batch_size, epochs};
     int64_t h[H_COUNT], h0[H_COUNT];
     char msg[1024];
     bgm_status s;
@@ -313,15 +315,19 @@ static void pack(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
                  const bgm__losses losses, int64_t b, bgm_status local)
 {
     float *p = d->buf, *tail = d->buf + d->ngrads;
-    int64_t n;
+    int64_t n, k;
     int i, j;
     if (local != BGM_OK) { /* nothing of a failed step counts */
         memset(d->buf, 0, (size_t)d->nbuf * sizeof *d->buf);
         tail[slot_b(m) + 1] = 1.0f;
     } else {
+        /* b times the mean over this rank's samples: their sum, which the
+         * ranks add up. */
         for (i = 0; i < m->ntrainable; i++) {
+            const float *g = bgm_tensor_data(grads[i]);
             n = bgm_tensor_numel(grads[i]);
-            memcpy(p, bgm_tensor_data(grads[i]), (size_t)n * sizeof *p);
+            for (k = 0; k < n; k++)
+                p[k] = g[k] * (float)b;
             p += n;
         }
         for (j = 0; j <= m->noutputs; j++)
@@ -343,7 +349,7 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
                           int64_t step, const char *fn)
 {
     const float *tail = d->buf + d->ngrads;
-    float *p = d->buf, scale;
+    float *p = d->buf, total_b;
     char msg[1024];
     bgm_status s;
     int64_t n, k;
@@ -362,16 +368,18 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
                                         "failed (see their messages); the step was not "
                                         "applied", fn, epoch + 1, (long long)step + 1,
                                         failed, d->nranks));
+    d->total_b = (int64_t)lrintf(tail[slot_b(m)]);
     for (j = 0; j <= m->noutputs; j++)
         losses[j] = (double)tail[j] / (double)tail[slot_b(m)];
-    /* Each rank's gradient is the mean over its b samples: the mean over all
-     * is their mean, as every rank has the same b. */
-    scale = 1.0f / (float)d->nranks;
+    /* The mean over all ranks' samples. With equal power-of-two batches
+     * (arrays of batch_size 2^k) this is bit for bit the mean of the ranks'
+     * means; a stream's last, shorter batch counts by its size. */
+    total_b = tail[slot_b(m)];
     for (i = 0; i < m->ntrainable; i++) {
         float *g = bgm_tensor_data(grads[i]);
         n = bgm_tensor_numel(grads[i]);
         for (k = 0; k < n; k++)
-            g[k] = p[k] * scale;
+            g[k] = p[k] / total_b;
         p += n;
     }
     return BGM_OK;

@@ -21,18 +21,20 @@ typedef struct bgm__dist {
     int nmetrics;
     const int *cancel;     /* fit's cancel flag (bgm_fit_options.cancel), or NULL */
     int cancelled;         /* the last step found some rank's cancel flag set */
+    int64_t total_b;       /* the last step's samples over all ranks */
     int shared;            /* the last failure is known to every rank */
 } bgm__dist;
 
 /* Sets d up for a fit of m over m's communicator (nothing when m has none;
  * then it returns local): checks that every rank holds the same model
  * (parameter counts compared, then state, optimizer, metrics, nsamples,
- * batch_size and epochs), builds the optimizer, and gives every rank rank
+ * steps per epoch, batch_size and epochs), builds the optimizer, and gives every rank rank
  * 0's weights, optimizer state and generator. local: this rank's status so
  * far; a rank that failed still comes, so that all fail together. On error
  * d keeps only comm, rank, nranks and shared. */
-bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t batch_size,
-                           int epochs, const int *cancel, bgm_status local, const char *fn);
+bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
+                           int64_t batch_size, int epochs, const int *cancel, bgm_status local,
+                           const char *fn);
 
 /* After rank 0's callbacks ran at some point of fit (s: the status there on
  * this rank), every rank takes rank 0's decisions: its status (a failure

@@ -99,7 +99,7 @@ typedef struct fit_run {
     int has_lambda;
     int weighted;                    /* train has the sample weights as last targets */
     const bgm_tensor *sw;            /* a streamed batch's sample weights, or NULL */
-    int64_t ntrain;                  /* training samples (arrays) */
+    int64_t ntrain;                  /* training samples (arrays; 0 for streams) */
     bgm__dist dist;                  /* the data-parallel side (dist.comm NULL: none) */
 } fit_run;
 
@@ -181,6 +181,19 @@ static int64_t epoch_steps(const fit_run *r)
     return known;
 }
 
+/* A rank whose stream failed (s) or ended before steps_per_epoch still
+ * joins the step the others are in, so that all fail there together. */
+static bgm_status stream_ended(fit_run *r, bgm_status s, int epoch, int64_t step,
+                               const char *fn)
+{
+    bgm__losses losses = {0};
+    if (s == BGM_OK)
+        s = bgm__fail(BGM_E_INVALID, "%s: rank %d's stream ended after %lld of "
+                      "steps_per_epoch = %lld batches in epoch %d", fn, r->dist.rank,
+                      (long long)step, (long long)r->steps, epoch + 1);
+    return bgm__dist_step(&r->dist, r->m, NULL, losses, 0, s, epoch, step, fn);
+}
+
 static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
 {
     bgm_model *m = r->m;
@@ -225,7 +238,8 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         int nan_loss;
         s = bgm__train_batch(m, r->dist.comm ? &r->dist : NULL, xb, yb, r->sw, r->grads,
                              r->state, r->metrics, losses, epoch, step, fn);
-        b *= r->dist.comm ? r->dist.nranks : 1; /* the losses are the ranks' means */
+        if (r->dist.comm) /* the losses are the means over all ranks' samples */
+            b = r->dist.total_b;
         bgm__arrays_free(&a);
         /* A non-finite loss still ends its batch for the callbacks, so that
          * one of them (TerminateOnNaN) may stop training cleanly. */
@@ -265,6 +279,8 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         if (r->st.stop)
             break;
     }
+    if (r->dist.comm && r->stream && (s != BGM_OK || (step < r->steps && !r->st.stop)))
+        return stream_ended(r, s, epoch, step, fn);
     if (s != BGM_OK)
         return s;
     if (step == 0)
@@ -380,10 +396,10 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
     int64_t n, split;
     int nvx, nvy, j;
     bgm_status s;
-    if (d->stream && m->comm)
-        return bgm__fail(BGM_E_UNSUPPORTED, "%s: the model has a communicator "
-                         "(bgm_model_set_comm): data-parallel fit takes arrays or datasets, "
-                         "not streams, so far", fn);
+    if (d->stream && m->comm && d->steps <= 0)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has a communicator "
+                         "(bgm_model_set_comm): give steps_per_epoch, so that every rank "
+                         "takes that many batches from its own stream each epoch", fn);
     if (d->stream)
         return prepare_streams(r, d, fn);
     s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
@@ -535,7 +551,8 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
         r.has_lambda |= bgm__callback_wants_batches(r.o.callbacks[i]);
     /* After TRAIN_BEGIN, so that a backup rank 0 restored reaches every rank;
      * a rank that failed so far still comes, to fail with the others. */
-    s = bgm__dist_begin(&r.dist, m, r.ntrain, r.o.batch_size, r.o.epochs, r.o.cancel, s, fn);
+    s = bgm__dist_begin(&r.dist, m, r.ntrain, epoch_steps(&r), r.o.batch_size, r.o.epochs,
+                        r.o.cancel, s, fn);
     if (s == BGM_OK)
         s = bgm__dist_follow(&r.dist, &r.st, &r.has_lambda, s, "at the start of training", fn);
     for (epoch = r.st.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)
