@@ -10,6 +10,19 @@
 #include "dist_problem.h"
 #include "testutil.h"
 
+/* The problem's data, made for each test (Check's fixture). */
+static bgm_test_dist_data problem;
+
+static void make_data(void)
+{
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&problem));
+}
+
+static void free_data(void)
+{
+    bgm_test_dist_data_free(&problem);
+}
+
 /* ---- ranks as threads ---------------------------------------------------------- */
 
 #define MAX_RANKS 4
@@ -95,6 +108,7 @@ typedef struct rank_job {
     int loss_calls;
     int64_t stream_batches; /* > 0: fit from a stream of this rank's rows, which
                                ends after that many batches */
+    int loop;            /* train with custom_loop instead of fit */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -159,21 +173,6 @@ static bgm_status custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_dat
     return s;
 }
 
-static void *run_loop_rank(void *arg)
-{
-    rank_job *j = arg;
-    bgm_comm *c = NULL;
-    j->status = bgm_test_dist_model(&j->m, j->seed, j->hidden);
-    if (j->status == BGM_OK)
-        j->status = thread_comm(&c, &j->tr);
-    if (j->status == BGM_OK)
-        j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
-    snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
-    bgm_comm_free(c);
-    free(j->tr.sum);
-    return NULL;
-}
-
 /* Batch k of rank r's stream: rows 64 k' + r + n j of the problem (n ranks,
  * j < 64 / n, k' = k mod 10: the pass goes on over epochs), the share of its
  * rows that one process's batch k' holds; no batch from stream_batches on. */
@@ -195,22 +194,28 @@ static bgm_status fill_share(void *ctx, int64_t batch, bgm_tensor *const *xs,
     return BGM_OK;
 }
 
-/* fit_stream of the problem from this rank's share (validation as bgm_test_dist_fit). */
-static bgm_status fit_share(rank_job *j)
+/* A stream of the problem's samples (6 floats, a label) in batches of batch. */
+static bgm_status problem_stream(bgm_stream **st, bgm_stream_fill_fn fill, void *ctx,
+                                 int64_t batch)
 {
-    bgm_stream_tensor x = {BGM_FLOAT32, 1, {6}}, y = {BGM_INT32, 0, {0}};
+    static const bgm_stream_tensor x = {BGM_FLOAT32, 1, {6}}, y = {BGM_INT32, 0, {0}};
     bgm_stream_spec spec;
-    bgm_stream *st = NULL;
-    bgm_fit_options o;
-    bgm_status s;
     bgm_stream_spec_init(&spec);
     spec.x = &x;
     spec.num_y = 1;
     spec.y = &y;
-    spec.batch_size = j->batch;
-    spec.fill = fill_share;
-    spec.ctx = j;
-    s = bgm_stream_create(&st, &spec);
+    spec.batch_size = batch;
+    spec.fill = fill;
+    spec.ctx = ctx;
+    return bgm_stream_create(st, &spec);
+}
+
+/* fit_stream of the problem from this rank's share (validation as bgm_test_dist_fit). */
+static bgm_status fit_share(rank_job *j)
+{
+    bgm_stream *st = NULL;
+    bgm_fit_options o;
+    bgm_status s = problem_stream(&st, fill_share, j, j->batch);
     if (s == BGM_OK)
         s = bgm_fit_options_init(&o, sizeof o);
     if (s == BGM_OK) {
@@ -236,7 +241,9 @@ static void *run_rank(void *arg)
         j->status = thread_comm(&c, &j->tr);
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
-    if (j->status == BGM_OK && j->stream_batches > 0) {
+    if (j->status == BGM_OK && j->loop) {
+        j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
+    } else if (j->status == BGM_OK && j->stream_batches > 0) {
         j->status = fit_share(j);
     } else if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
         bgm_fit_options o;
@@ -262,9 +269,21 @@ static void *run_rank(void *arg)
 /* Fits the problem on nranks threads (rank r's model seeded 100 + r, with
  * hidden[r] units), each with these callbacks; jobs[r] holds each rank's
  * outcome. */
-static void run_ranks_on(void *(*body)(void *), rank_job *jobs, int nranks,
-                         const bgm_test_dist_data *d, const int64_t *hidden, int verbose,
-                         bgm_callback *const *callbacks, int ncallbacks, bgm_loss_fn loss)
+/* How the ranks of one run fit, besides their models' widths. */
+typedef struct run_spec {
+    int loop;                       /* custom_loop instead of fit */
+    int verbose;
+    bgm_callback *const *callbacks; /* given to every rank */
+    int ncallbacks;
+    bgm_loss_fn loss;               /* a custom loss of every rank's model, or NULL */
+    const int64_t *stream_batches;  /* per rank: fit from a stream of its share that
+                                       ends after so many batches; NULL: arrays */
+} run_spec;
+
+/* Fits the problem on nranks threads as sp says (rank r's model seeded
+ * 100 + r, with hidden[r] units); jobs[r] holds each rank's outcome. */
+static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
+                           const run_spec *sp)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -276,32 +295,27 @@ static void run_ranks_on(void *(*body)(void *), rank_job *jobs, int nranks,
     for (r = 0; r < nranks; r++) {
         jobs[r].tr.g = &g;
         jobs[r].tr.rank = r;
-        jobs[r].data = d;
+        jobs[r].data = &problem;
         jobs[r].hidden = hidden[r];
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
         jobs[r].seed = 100 + (uint64_t)r;
-        jobs[r].verbose = verbose;
-        jobs[r].callbacks = callbacks;
-        jobs[r].ncallbacks = ncallbacks;
-        jobs[r].loss = loss;
-        ck_assert_int_eq(pthread_create(&th[r], NULL, body, &jobs[r]), 0);
+        jobs[r].verbose = sp->verbose;
+        jobs[r].callbacks = sp->callbacks;
+        jobs[r].ncallbacks = sp->ncallbacks;
+        jobs[r].loss = sp->loss;
+        jobs[r].stream_batches = sp->stream_batches ? sp->stream_batches[r] : 0;
+        jobs[r].loop = sp->loop;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
     for (r = 0; r < nranks; r++)
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&g.barrier);
 }
 
-static void run_ranks_with(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
-                           const int64_t *hidden, int verbose, bgm_callback *const *callbacks,
-                           int ncallbacks)
+static void run_ranks(rank_job *jobs, int nranks, const int64_t *hidden, int verbose)
 {
-    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, callbacks, ncallbacks, NULL);
-}
-
-static void run_ranks(rank_job *jobs, int nranks, const bgm_test_dist_data *d,
-                      const int64_t *hidden, int verbose)
-{
-    run_ranks_on(run_rank, jobs, nranks, d, hidden, verbose, NULL, 0, NULL);
+    run_spec sp = {0, verbose, NULL, 0, NULL, NULL};
+    run_ranks_spec(jobs, nranks, hidden, &sp);
 }
 
 static void free_jobs(rank_job *jobs, int nranks)
@@ -311,19 +325,6 @@ static void free_jobs(rank_job *jobs, int nranks)
         bgm_model_free(jobs[r].m);
         bgm_history_free(jobs[r].h);
     }
-}
-
-/* The problem's data, made for each test (Check's fixture). */
-static bgm_test_dist_data problem;
-
-static void make_data(void)
-{
-    BGM_ASSERT_OK(bgm_test_dist_data_make(&problem));
-}
-
-static void free_data(void)
-{
-    bgm_test_dist_data_free(&problem);
 }
 
 /* ---- equivalence ------------------------------------------------------------- */
@@ -339,7 +340,7 @@ static void check_equivalence(int nranks)
     int r;
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(jobs, nranks, &problem, hidden, 0);
+    run_ranks(jobs, nranks, hidden, 0);
     for (r = 0; r < nranks; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
@@ -373,7 +374,7 @@ START_TEST(one_rank_communicator_trains_bit_for_bit_as_no_communicator)
     bgm_history *href = NULL;
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(&job, 1, &problem, &hidden, 0);
+    run_ranks(&job, 1, &hidden, 0);
     ck_assert_msg(job.status == BGM_OK, "%s", job.message);
     bgm_test_assert_same_weights(job.m, ref);
     ck_assert(bgm_history_values(job.h, "loss")[1] == bgm_history_values(href, "loss")[1]);
@@ -387,7 +388,7 @@ START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
 {
     rank_job jobs[2];
     int64_t hidden[2] = {16, 17};
-    run_ranks(jobs, 2, &problem, hidden, 0);
+    run_ranks(jobs, 2, hidden, 0);
     ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
     ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
     /* 6*16+16 + 16*3+3 = 163 parameters; 6*17+17 + 17*3+3 = 173. */
@@ -406,7 +407,7 @@ START_TEST(only_rank_0_writes_progress_lines)
 {
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
-    run_ranks(jobs, 2, &problem, hidden, 2);
+    run_ranks(jobs, 2, hidden, 2);
     ck_assert_msg(jobs[0].status == BGM_OK, "%s", jobs[0].message);
     ck_assert_msg(jobs[1].status == BGM_OK, "%s", jobs[1].message);
     /* verbose 2, two epochs: "Epoch 1/2", its summary line, and again. */
@@ -448,7 +449,7 @@ START_TEST(rank_0s_callbacks_decide_for_every_rank)
     BGM_ASSERT_OK(bgm_callback_lambda(&cbs[0], stop_in_epoch_2, &calls));
     BGM_ASSERT_OK(bgm_callback_lr_scheduler(&cbs[1], halve_after_epoch_1, NULL));
     BGM_ASSERT_OK(bgm_callback_csv_logger(&cbs[2], path, 0));
-    run_ranks_with(jobs, 2, &problem, hidden, 0, cbs, 3);
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.callbacks = cbs, .ncallbacks = 3});
     for (r = 0; r < 2; r++)
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
     /* They ran on rank 0 only: train begin, 2 epoch begins, 10 + 3 batch ends,
@@ -482,7 +483,7 @@ START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
     int64_t hidden[2] = {16, 16};
     bgm_callback *csv = NULL;
     BGM_ASSERT_OK(bgm_callback_csv_logger(&csv, "/nonexistent-bgm-dir/log.csv", 0));
-    run_ranks_with(jobs, 2, &problem, hidden, 0, &csv, 1);
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.callbacks = &csv, .ncallbacks = 1});
     ck_assert_int_eq(jobs[0].status, BGM_E_IO);
     ck_assert_msg(strstr(jobs[0].message, "/nonexistent-bgm-dir/log.csv") != NULL, "%s",
                   jobs[0].message);
@@ -494,7 +495,7 @@ START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
     /* A checkpoint that cannot be written fails at the end of epoch 1. */
     BGM_ASSERT_OK(bgm_callback_model_checkpoint(&csv, "/proc/bgm-none/m.bgm", "loss", 0, 0, 0,
                                                 NULL, 0, NAN));
-    run_ranks_with(jobs, 2, &problem, hidden, 0, &csv, 1);
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.callbacks = &csv, .ncallbacks = 1});
     ck_assert_int_eq(jobs[0].status, BGM_E_IO);
     ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
     ck_assert_msg(strstr(jobs[1].message, "rank 0 failed at the end of an epoch (BGM_E_IO") !=
@@ -514,7 +515,7 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     int r;
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
     BGM_ASSERT_OK(custom_loop(ref, NULL, &problem, 64, 0));
-    run_ranks_on(run_loop_rank, jobs, 2, &problem, hidden, 0, NULL, 0, NULL);
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loop = 1});
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
@@ -540,7 +541,7 @@ START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     float w0[163], w1[163];
-    run_ranks_on(run_rank, jobs, 2, &problem, hidden, 0, NULL, 0, flaky_loss);
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss});
     ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
     ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
                   jobs[1].message);
@@ -560,26 +561,8 @@ END_TEST
 /* Each of 2 ranks streams its share; rank 1's stream ends after stop_1 batches. */
 static void run_streams(rank_job *jobs, int64_t stop_1)
 {
-    pthread_t th[2];
-    group g;
-    int r;
-    memset(&g, 0, sizeof g);
-    g.nranks = 2;
-    ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, 2), 0);
-    memset(jobs, 0, 2 * sizeof *jobs);
-    for (r = 0; r < 2; r++) {
-        jobs[r].tr.g = &g;
-        jobs[r].tr.rank = r;
-        jobs[r].data = &problem;
-        jobs[r].hidden = 16;
-        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / 2;
-        jobs[r].seed = 100 + (uint64_t)r;
-        jobs[r].stream_batches = r == 1 ? stop_1 : 1000;
-        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
-    }
-    for (r = 0; r < 2; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&g.barrier);
+    const int64_t hidden[2] = {16, 16}, batches[2] = {1000, stop_1};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches});
 }
 
 START_TEST(ranks_streaming_their_shares_train_as_one_process)
@@ -814,6 +797,7 @@ static bgm_status no_rows(void *ctx, int64_t batch, bgm_tensor *const *xs,
 START_TEST(fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps)
 {
     fake f = {.rank = 0, .nranks = 1};
+    bgm_stream *st = NULL;
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
     bgm_model *m = NULL;
@@ -827,20 +811,10 @@ START_TEST(fit_with_a_communicator_refuses_unsummable_metrics_and_streams_withou
     BGM_ASSERT_OK(bgm_model_set_comm(m, c));
     BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_UNSUPPORTED,
                      "metric 'mse' (mse) cannot be summed over ranks");
-    {
-        bgm_stream_tensor x = {BGM_FLOAT32, 1, {6}}, y = {BGM_INT32, 0, {0}};
-        bgm_stream_spec spec;
-        bgm_stream *st = NULL;
-        bgm_stream_spec_init(&spec);
-        spec.x = &x;
-        spec.num_y = 1;
-        spec.y = &y;
-        spec.fill = no_rows;
-        BGM_ASSERT_OK(bgm_stream_create(&st, &spec));
-        BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, NULL), BGM_E_INVALID,
-                         "give steps_per_epoch");
-        bgm_stream_free(st);
-    }
+    BGM_ASSERT_OK(problem_stream(&st, no_rows, NULL, 32));
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, NULL), BGM_E_INVALID,
+                     "give steps_per_epoch");
+    bgm_stream_free(st);
     BGM_ASSERT_FAILS(bgm_model_set_comm(NULL, c), BGM_E_INVALID, "'m' is NULL");
     ck_assert_ptr_null(bgm_model_comm(NULL));
     bgm_model_free(m);
