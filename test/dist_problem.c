@@ -51,15 +51,42 @@ void bgm_test_dist_data_free(bgm_test_dist_data *d)
     memset(d, 0, sizeof *d);
 }
 
-bgm_status bgm_test_dist_model(bgm_model **out, uint64_t seed, int64_t hidden)
+/* The graph: two branches of hidden and 8 units, concatenated, then 3 logits. */
+static bgm_status graph_model(bgm_model **m, uint64_t seed, int64_t hidden)
+{
+    bgm_graph *g = NULL;
+    bgm_node *in = NULL, *a = NULL, *b = NULL, *cat = NULL, *out = NULL;
+    bgm_status s = bgm_graph_create(&g);
+    if (s == BGM_OK)
+        s = bgm_graph_input(&in, g, (int64_t[]){6}, 1, BGM_FLOAT32, "features");
+    if (s == BGM_OK)
+        s = bgm_layer_call(&a, bgm_layer_dense(hidden, BGM_ACT_RELU), &in, 1);
+    if (s == BGM_OK)
+        s = bgm_layer_call(&b, bgm_layer_dense(8, BGM_ACT_TANH), &in, 1);
+    if (s == BGM_OK)
+        s = bgm_layer_call(&cat, bgm_layer_concatenate(-1), (bgm_node *[]){a, b}, 2);
+    if (s == BGM_OK)
+        s = bgm_layer_call(&out, bgm_layer_dense(3, BGM_ACT_LINEAR), &cat, 1);
+    if (s == BGM_OK)
+        s = bgm_model_create_graph(m, &in, 1, &out, 1, seed);
+    bgm_graph_free(g);
+    return s;
+}
+
+bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int64_t hidden)
 {
     bgm_model *m = NULL;
     bgm_optimizer *o = NULL;
-    bgm_status s = bgm_model_create(&m, (int64_t[]){6}, 1, seed);
-    if (s == BGM_OK)
-        s = bgm_model_add(m, bgm_layer_dense(hidden, BGM_ACT_RELU));
-    if (s == BGM_OK)
-        s = bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR));
+    bgm_status s;
+    if (graph) {
+        s = graph_model(&m, seed, hidden);
+    } else {
+        s = bgm_model_create(&m, (int64_t[]){6}, 1, seed);
+        if (s == BGM_OK)
+            s = bgm_model_add(m, bgm_layer_dense(hidden, BGM_ACT_RELU));
+        if (s == BGM_OK)
+            s = bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR));
+    }
     if (s == BGM_OK)
         s = bgm_optimizer_sgd(&o, 0.05f, 0.9f, 0);
     if (s == BGM_OK)
@@ -154,4 +181,9 @@ int bgm_test_dist_compare(char *msg, size_t size, const bgm_model *a, const bgm_
     if (compare_weights(msg, size, a, b, rel))
         return 1;
     return compare_histories(msg, size, ha, hb, rel);
+}
+
+bgm_status bgm_test_dist_model(bgm_model **out, uint64_t seed, int64_t hidden)
+{
+    return bgm_test_dist_model_of(out, 0, seed, hidden);
 }

@@ -29,6 +29,11 @@ void bgm_test_dist_data_free(bgm_test_dist_data *d);
  * start every rank from rank 0's weights. */
 bgm_status bgm_test_dist_model(bgm_model **out, uint64_t seed, int64_t hidden);
 
+/* The same, or with graph a functional model: the input into a Dense of
+ * hidden ReLU units and a Dense of 8 tanh units, concatenated, then 3
+ * logits. */
+bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int64_t hidden);
+
 /* Fits m on d (shuffled, validation data, silent) with batch batch_size. */
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size);

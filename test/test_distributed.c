@@ -109,6 +109,7 @@ typedef struct rank_job {
     int64_t stream_batches; /* > 0: fit from a stream of this rank's rows, which
                                ends after that many batches */
     int loop;            /* train with custom_loop instead of fit */
+    int graph;           /* the problem's functional model instead of the Sequential */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -234,7 +235,7 @@ static void *run_rank(void *arg)
 {
     rank_job *j = arg;
     bgm_comm *c = NULL;
-    j->status = bgm_test_dist_model(&j->m, j->seed, j->hidden);
+    j->status = bgm_test_dist_model_of(&j->m, j->graph, j->seed, j->hidden);
     if (j->status == BGM_OK && j->loss)
         j->status = bgm_model_set_loss_fn(j->m, 0, "flaky", j->loss, j);
     if (j->status == BGM_OK)
@@ -272,6 +273,7 @@ static void *run_rank(void *arg)
 /* How the ranks of one run fit, besides their models' widths. */
 typedef struct run_spec {
     int loop;                       /* custom_loop instead of fit */
+    int graph;                      /* the functional model */
     int verbose;
     bgm_callback *const *callbacks; /* given to every rank */
     int ncallbacks;
@@ -305,6 +307,7 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
         jobs[r].loss = sp->loss;
         jobs[r].stream_batches = sp->stream_batches ? sp->stream_batches[r] : 0;
         jobs[r].loop = sp->loop;
+        jobs[r].graph = sp->graph;
         ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
     for (r = 0; r < nranks; r++)
@@ -314,7 +317,7 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
 
 static void run_ranks(rank_job *jobs, int nranks, const int64_t *hidden, int verbose)
 {
-    run_spec sp = {0, verbose, NULL, 0, NULL, NULL};
+    run_spec sp = {0, 0, verbose, NULL, 0, NULL, NULL};
     run_ranks_spec(jobs, nranks, hidden, &sp);
 }
 
@@ -329,8 +332,9 @@ static void free_jobs(rank_job *jobs, int nranks)
 
 /* ---- equivalence ------------------------------------------------------------- */
 
-/* nranks threads with batch 64 / nranks against one process with batch 64. */
-static void check_equivalence(int nranks)
+/* nranks threads with batch 64 / nranks against one process with batch 64,
+ * for the Sequential model or the functional one (graph). */
+static void check_equivalence(int nranks, int graph)
 {
     rank_job jobs[MAX_RANKS];
     int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
@@ -338,9 +342,9 @@ static void check_equivalence(int nranks)
     bgm_history *href = NULL;
     char msg[512];
     int r;
-    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, graph, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
-    run_ranks(jobs, nranks, hidden, 0);
+    run_ranks_spec(jobs, nranks, hidden, &(run_spec){.graph = graph});
     for (r = 0; r < nranks; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
@@ -356,13 +360,19 @@ static void check_equivalence(int nranks)
 
 START_TEST(two_ranks_of_batch_32_train_as_one_of_batch_64)
 {
-    check_equivalence(2);
+    check_equivalence(2, 0);
+}
+END_TEST
+
+START_TEST(two_ranks_of_a_graph_model_train_as_one_of_batch_64)
+{
+    check_equivalence(2, 1);
 }
 END_TEST
 
 START_TEST(four_ranks_of_batch_16_train_as_one_of_batch_64)
 {
-    check_equivalence(4);
+    check_equivalence(4, 0);
 }
 END_TEST
 
@@ -874,6 +884,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
+    tcase_add_test(fit, two_ranks_of_a_graph_model_train_as_one_of_batch_64);
     tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
     tcase_add_test(fit, only_rank_0_writes_progress_lines);
     tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);

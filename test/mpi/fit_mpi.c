@@ -56,13 +56,14 @@ static int bad_calls(void)
     return 0;
 }
 
-/* The equivalence: this rank's share against one process alone. */
-static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size)
+/* The equivalence: this rank's share against one process alone, for the
+ * Sequential model or the functional one (graph). */
+static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph)
 {
     bgm_model *m = NULL, *ref = NULL;
     bgm_history *h = NULL, *href = NULL;
     char msg[512];
-    bgm_status s = bgm_test_dist_model(&m, 100 + (uint64_t)rank, 16);
+    bgm_status s = bgm_test_dist_model_of(&m, graph, 100 + (uint64_t)rank, 16);
     int bad = 0;
     if (s == BGM_OK)
         s = bgm_model_set_comm(m, c);
@@ -70,7 +71,7 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size)
         s = bgm_test_dist_fit(&h, m, d, BGM_DIST_GLOBAL_BATCH / size);
     if (s != BGM_OK)
         bad = fail("data-parallel fit", s);
-    if (!bad && (s = bgm_test_dist_model(&ref, 100, 16)) == BGM_OK)
+    if (!bad && (s = bgm_test_dist_model_of(&ref, graph, 100, 16)) == BGM_OK)
         s = bgm_test_dist_fit(&href, ref, d, BGM_DIST_GLOBAL_BATCH);
     if (!bad && s != BGM_OK)
         bad = fail("the one-process fit", s);
@@ -80,8 +81,9 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size)
         bad = 1;
     }
     if (!bad)
-        printf("fit_mpi: rank %d: %d ranks x batch %d = 1 x batch %d after %d steps "
-               "(weights and history, rel 1e-5); loss %.4f -> %.4f\n", rank, size,
+        printf("fit_mpi: rank %d: %s model: %d ranks x batch %d = 1 x batch %d after %d "
+               "steps (weights and history, rel 1e-5); loss %.4f -> %.4f\n", rank,
+               graph ? "functional" : "Sequential", size,
                BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH,
                BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH * BGM_DIST_EPOCHS,
                bgm_history_values(h, "loss")[0], bgm_history_values(h, "loss")[1]);
@@ -212,7 +214,7 @@ int main(int argc, char **argv)
     else if (!bad && !strcmp(mode, "mismatch"))
         bad = mismatch(c, &d, size);
     else if (!bad)
-        bad = equivalence(c, &d, size);
+        bad = equivalence(c, &d, size, 0) || equivalence(c, &d, size, 1);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);
