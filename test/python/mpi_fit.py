@@ -1,7 +1,7 @@
 """Run by test_distributed.py under `mpirun -np 2`: every rank fits a small
 classifier with batch 32 over bigmodel.distributed, then alone with batch 64
 and no communicator, and prints "rank R: OK" when the weights and the history
-agree (rel 1e-5)."""
+agree (rel 1e-5) and Communicator.average and .broadcast give what they should."""
 import sys
 
 import bindings_path  # noqa: F401
@@ -49,6 +49,14 @@ def main():
             print("rank %d: FAIL: history %s %s against %s"
                   % (rank, key, h.history[key], href.history[key]))
             return 1
+    # Custom loops: the mean over the ranks, and rank 1's tensors to all.
+    t = bm.full((3,), float(rank))
+    comm.average([t])
+    u = bm.full((2,), float(rank + 1))
+    comm.broadcast([u], root=1)
+    if t.tolist() != [0.5] * 3 or u.tolist() != [2.0] * 2:
+        print("rank %d: FAIL: average %s, broadcast %s" % (rank, t.tolist(), u.tolist()))
+        return 1
     comm.barrier()
     print("rank %d of %d: OK (loss %.4f -> %.4f)" % (rank, size, h.history["loss"][0],
                                                       h.history["loss"][1]), flush=True)
