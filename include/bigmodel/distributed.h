@@ -127,11 +127,17 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
 
 /**
  * Attaches c (borrowed: keep it alive while m uses it) to m, so that fit
- * trains data-parallel over c's ranks; NULL detaches. Every rank calls fit on
- * a model of the same architecture and the same training data (each takes
- * its own share); batch_size is per rank, so N ranks step as one process with
- * N times the batch. Progress lines are written on rank 0 only. Not saved in
- * model files. Errors: BGM_E_INVALID (NULL m), BGM_E_STATE (fit is running).
+ * (bgm_model_fit, _multi, _dataset, _stream) trains data-parallel over c's
+ * ranks; NULL detaches. Every rank calls fit on a model of the same
+ * architecture and compile, with the same options: on arrays and datasets,
+ * the same training data (each rank takes its own share of every epoch); on
+ * streams, each rank its own stream and steps_per_epoch > 0. batch_size is
+ * per rank, so N ranks step as one process with N times the batch. Progress
+ * lines are written and callbacks run on rank 0 only; the other ranks follow
+ * its decisions (stop, learning rate, errors). A rank that differs or fails
+ * makes every rank's fit fail (docs/distributed.md). evaluate, predict and
+ * train_on_batch still run on each rank alone. Not saved in model files.
+ * Errors: BGM_E_INVALID (NULL m), BGM_E_STATE (fit is running).
  */
 BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c);
 
