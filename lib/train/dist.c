@@ -19,7 +19,8 @@
 #include "core/comm.h"
 #include "metrics/mean.h"
 
-/* What every rank must agree on before training, rank 0's compared. */
+/* Rank 0's layout, broadcast to every rank; the fields before H_OPT_STEP
+ * must be equal to rank 0's, the others are rank 0's to give. */
 enum { H_PARAMS, H_STATE, H_TRAINED, H_TRAINED_NUMEL, H_OPT_STATE, H_METRIC_STATE,
        H_SAMPLES, H_STEPS, H_BATCH, H_EPOCHS, H_OUTPUTS, H_OPT_STEP, H_FAILED, H_COUNT };
 
