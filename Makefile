@@ -42,7 +42,8 @@ LIB_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
               -Iinclude -Ilib $(BLAS_CFLAGS) $(LIB_EXTRA)
 LIBS     := $(BLAS_LIBS) -lz -lm -lpthread -ldl
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+# lib/mpi is libbigmodel-mpi's (lib/mpi/mpi.mk), not the core library's.
+LIB_SRCS := $(sort $(filter-out lib/mpi/%,$(wildcard lib/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 TEST_SRCS := $(sort $(wildcard test/test_*.c))
@@ -56,7 +57,9 @@ TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null) -lm -lpthread
 ITEST_SRCS := $(sort $(wildcard test/internal/test_*.c))
 ITEST_OBJS := $(ITEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
-EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+# ddp_fashion needs MPI: lib/mpi/mpi.mk builds it.
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,\
+              $(filter-out examples/ddp_fashion.c,$(wildcard examples/*.c)))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
         docs check-docs \
@@ -135,8 +138,13 @@ $(BUILD)/obj/test/runner.o: test/runner.c $(BUILD)/test/suites.h test/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/test/runner: $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) lib
-	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(BUILD)/obj/test/testutil.o $(TEST_OBJS) \
+# Objects the runner links besides the suites: helpers shared between them.
+TEST_HELPERS := $(BUILD)/obj/test/testutil.o $(BUILD)/obj/test/dist_problem.o
+
+$(BUILD)/obj/test/dist_problem.o: test/dist_problem.h
+
+$(BUILD)/test/runner: $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) lib
+	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) \
 	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel $(TEST_LIBS)
 
 $(BUILD)/test/internal/suites.h: $(ITEST_SRCS)
@@ -170,7 +178,7 @@ $(BUILD)/test/harness: test/harness.c lib
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory check-abi check-docs check-install check-readme check-python \
-	    check-c
+	    check-c check-mpi
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
@@ -284,6 +292,7 @@ gpt: deps
 	$(BUILD)/examples/char_gpt -o $(BUILD)/char_gpt.bgm $(GPT_ARGS)
 
 # Fuzz targets live with their own rules (make fuzz).
+-include lib/mpi/mpi.mk
 -include test/fuzz/fuzz.mk
 -include test/bench/bench.mk
 # Sanitizer runs (make check-sanitize, make check-tsan).
@@ -328,10 +337,18 @@ ifneq ($(INSTALL_PYTHON),no)
 	@DESTDIR="$(DESTDIR)" sh tools/install_python.sh install "$(PYTHON)" "$(PREFIX)" \
 	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
 endif
+	@if [ -e $(MPI_SHLIB) ]; then \
+	    install -m 755 $(MPI_SHLIB) $(DESTDIR)$(LIBDIR)/ && \
+	    ln -sf $(notdir $(MPI_SHLIB)) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME) && \
+	    ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/libbigmodel-mpi.so && \
+	    sed $(CONFIG_SED) pkgconfig/bigmodel-mpi.pc.in \
+	        > $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel-mpi.pc; \
+	fi
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCDIR)/bigmodel $(DESTDIR)$(INCDIR)/bigmodel.h $(DESTDIR)$(CMAKEDIR)
 	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libbigmodel-mpi.* $(DESTDIR)$(LIBDIR)/pkgconfig/bigmodel-mpi.pc
 ifneq ($(INSTALL_PYTHON),no)
 	@DESTDIR="$(DESTDIR)" sh tools/install_python.sh uninstall "$(PYTHON)" "$(PREFIX)" \
 	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
@@ -347,6 +364,8 @@ help:
 	@echo "make docs       the API reference (Doxygen) in build/docs/html"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
+	@echo "make check-mpi  the data-parallel test over 2 Open MPI processes (part of check)"
+	@echo "make bench-dist the seed CNN on 1 rank x 2 threads and 2 ranks x 1 thread (not a test)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (build/asan)"
 	@echo "make bench      roofline, then speed and RSS against PyTorch in pairs (not a test)"

@@ -15,12 +15,11 @@
 
 #include <bigmodel.h>
 
-#define FASHION "/usr/share/datasets/fashion-mnist/"
+#include "seed_cnn.h"
 
 /* Loads the training and test sets, pixels scaled to [0, 1]. */
 static bgm_status load(bgm_dataset **train, bgm_dataset **test, const char *cifar_dir)
 {
-    bgm_scaler *rescale = NULL;
     bgm_status s;
     if (cifar_dir) {
         char paths[6][4096];
@@ -37,38 +36,9 @@ static bgm_status load(bgm_dataset **train, bgm_dataset **test, const char *cifa
         if (s == BGM_OK)
             s = bgm_dataset_load_cifar(test, p, 1, BGM_CIFAR10);
     } else {
-        s = bgm_dataset_load_idx(train, FASHION "train-images-idx3-ubyte.gz",
-                                 FASHION "train-labels-idx1-ubyte.gz");
-        if (s == BGM_OK)
-            s = bgm_dataset_load_idx(test, FASHION "t10k-images-idx3-ubyte.gz",
-                                     FASHION "t10k-labels-idx1-ubyte.gz");
+        s = fashion_load(train, test);
     }
-    if (s == BGM_OK) s = bgm_scaler_rescale(&rescale, 255.0f);
-    if (s == BGM_OK) s = bgm_scaler_transform_dataset_inplace(rescale, *train);
-    if (s == BGM_OK) s = bgm_scaler_transform_dataset_inplace(rescale, *test);
-    bgm_scaler_free(rescale);
-    return s;
-}
-
-/* The model of the Keras CNN tutorial, for images of the given shape. */
-static bgm_status build(bgm_model **m, const int64_t *image_shape)
-{
-    bgm_optimizer *adam = NULL;
-    bgm_status s = bgm_model_create(m, image_shape, 3, 42);
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(32, 3, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_flatten());
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(64, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(10, BGM_ACT_LINEAR));
-    if (s == BGM_OK) s = bgm_optimizer_adam(&adam, BGM_ADAM_LEARNING_RATE, BGM_ADAM_BETA1,
-                                            BGM_ADAM_BETA2, BGM_ADAM_EPSILON);
-    if (s == BGM_OK)
-        s = bgm_model_compile(*m, adam, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
-                              /*from_logits*/ 1, (bgm_metric_kind[]){BGM_METRIC_ACCURACY}, 1);
-    return s;
+    return s == BGM_OK ? rescale_pixels(*train, *test) : s;
 }
 
 int main(int argc, char **argv)
@@ -100,7 +70,7 @@ int main(int argc, char **argv)
 
     printf("%s: training on %s\n", argv[0], cifar_dir ? "CIFAR-10" : "Fashion-MNIST");
     s = load(&train, &test, cifar_dir);
-    if (s == BGM_OK) s = build(&m, bgm_dataset_element_shape(train, NULL));
+    if (s == BGM_OK) s = seed_cnn_build(&m, bgm_dataset_element_shape(train, NULL));
     if (s == BGM_OK) s = bgm_model_summary(m, NULL, NULL);
     if (s == BGM_OK) s = bgm_model_fit_dataset(&history, m, train, test, &fit);
     if (s == BGM_OK) s = bgm_model_evaluate_dataset(results, 2, m, test, 256);

@@ -44,5 +44,6 @@
 #include "bigmodel/generate.h"
 #include "bigmodel/preproc_layers.h"
 #include "bigmodel/custom_layer.h"
+#include "bigmodel/distributed.h"
 
 #endif /* BIGMODEL_H */

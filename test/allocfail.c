@@ -227,6 +227,59 @@ static bgm_status sc_fit(void)
     return s;
 }
 
+/* A communicator of one rank: its sums and broadcasts leave the values. */
+static int one_rank(void *ctx, int *v)
+{
+    (void)ctx;
+    *v = 0;
+    return 0;
+}
+
+static int one_size(void *ctx, int *v)
+{
+    (void)ctx;
+    *v = 1;
+    return 0;
+}
+
+static int one_sum(void *ctx, float *data, int64_t n)
+{
+    (void)ctx;
+    (void)data;
+    (void)n;
+    return 0;
+}
+
+static int one_broadcast(void *ctx, void *data, int64_t nbytes, int root)
+{
+    (void)ctx;
+    (void)data;
+    (void)nbytes;
+    (void)root;
+    return 0;
+}
+
+/* fit_epoch made data-parallel over that communicator (made in the scenario). */
+static bgm_status sc_fit_comm(void)
+{
+    bgm_comm_ops ops;
+    bgm_comm *c = NULL;
+    bgm_status s = bgm_comm_ops_init(&ops, sizeof ops);
+    ops.rank = one_rank;
+    ops.num_ranks = one_size;
+    ops.allreduce_sum = one_sum;
+    ops.broadcast = one_broadcast;
+    if (s == BGM_OK)
+        s = bgm_comm_create(&c, &ops, NULL);
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(pre, c);
+    if (s == BGM_OK)
+        s = sc_fit();
+    bgm_model_set_comm(pre, NULL);
+    bgm_comm_free(c);
+    return s;
+}
+
 static bgm_status sc_predict(void)
 {
     bgm_tensor *out = NULL;
@@ -352,6 +405,7 @@ static const scenario scenarios[] = {
     {"fit_epoch_sequential", sc_fit, 2, 1, NULL, 0},
     {"fit_epoch_graph", sc_fit, 3, 1, NULL, 0},
     {"fit_callbacks", sc_fit, 2, 1, NULL, 1},
+    {"fit_communicator", sc_fit_comm, 2, 1, NULL, 0},
     {"build_conv", sc_build, 0, 0, build_conv, 0},
     {"build_rnn", sc_build, 0, 0, build_rnn, 0},
     {"fit_epoch_conv", sc_fit, 4, 1, NULL, 0},

@@ -46,6 +46,16 @@ fi
 g++ -o "$tmp/app_pc" test/consumer/app.cpp $(pkg-config --cflags --libs bigmodel)
 LD_LIBRARY_PATH="$prefix/lib" "$tmp/app_pc"
 echo "check_install: C (shared, static) and C++ programs built with pkg-config ran"
+# The core links no MPI; libbigmodel-mpi, when built, installs with its own .pc.
+if ldd "$prefix/lib/libbigmodel.so" | grep -q libmpi; then
+    fail "libbigmodel.so links MPI"
+fi
+if [ -e "$prefix/lib/libbigmodel-mpi.so" ]; then
+    # shellcheck disable=SC2046
+    cc -std=c11 -Iexamples -o "$tmp/ddp" examples/ddp_fashion.c \
+        $(pkg-config --cflags --libs bigmodel-mpi)
+    echo "check_install: examples/ddp_fashion.c built with pkg-config bigmodel-mpi"
+fi
 
 version=$(pkg-config --modversion bigmodel)
 pydir=$(find "$prefix/lib" -path '*-packages/bigmodel' -type d)

@@ -123,6 +123,7 @@ static const mu_rule mu_rules[] = {
     {"bgm_layer_weight", MU_BORROWED, 0},
     {"bgm_model_weight", MU_BORROWED, 0},
     {"bgm_model_optimizer", MU_BORROWED, 0},
+    {"bgm_model_comm", MU_BORROWED, 0},
     /* layer constructors whose arguments are valid in some variants */
     {"bgm_layer_add", MU_OK_ALL, 0},
     {"bgm_layer_subtract", MU_OK_ALL, 0},

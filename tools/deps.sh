@@ -7,7 +7,8 @@ set -eu
 PACKAGES="gcc make pkg-config libopenblas-dev libblas-dev zlib1g-dev check valgrind \
 clang abigail-tools python3 python3-numpy python3-pytest python3-torch python3-sklearn \
 dataset-fashion-mnist bible-kjv bible-kjv-text graphviz \
-python3-pip python3-setuptools python3-wheel python3-venv cmake g++ doxygen"
+python3-pip python3-setuptools python3-wheel python3-venv cmake g++ doxygen \
+openmpi-bin libopenmpi-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -82,6 +82,16 @@ BGM_API const char *bgm_last_error(void);
 /** Clears the calling thread's error message. */
 BGM_API void bgm_clear_error(void);
 
+/**
+ * For code built on the library (a communicator's transport, an add-on
+ * library): makes message (copied, truncated to the library's limit) the
+ * calling thread's error message and returns status, so that its failures
+ * read like the library's own. Errors: BGM_E_INVALID (NULL message, or a
+ * status that is not an error, i.e. not negative), with a message naming
+ * this function.
+ */
+BGM_API bgm_status bgm_set_last_error(bgm_status status, const char *message);
+
 /** Name of a status code, e.g. "BGM_E_SHAPE". Static storage; unknown codes give "BGM_E_UNKNOWN". */
 BGM_API const char *bgm_status_string(bgm_status status);
 

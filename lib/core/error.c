@@ -55,6 +55,16 @@ BGM_API void bgm_clear_error(void)
     last_status = BGM_OK;
 }
 
+BGM_API bgm_status bgm_set_last_error(bgm_status status, const char *message)
+{
+    if (!message)
+        return bgm__fail(BGM_E_INVALID, "bgm_set_last_error: argument 'message' is NULL");
+    if (status >= 0)
+        return bgm__fail(BGM_E_INVALID, "bgm_set_last_error: status %d is not an error (a "
+                         "negative bgm_status)", (int)status);
+    return bgm__fail(status, "%s", message);
+}
+
 BGM_API const char *bgm_status_string(bgm_status status)
 {
     switch (status) {

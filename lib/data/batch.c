@@ -18,6 +18,11 @@ struct bgm_batch_iter {
     int drop;
     int64_t *order;        /* sample order of this pass, or NULL for 0..n-1 */
     bgm_rng rng;
+    /* A shard (bgm__batch_iter_create_shard): the pass is samples
+     * rank, rank + nranks, ... of the order over all total samples; n of them. */
+    int rank, nranks;
+    int64_t total;
+    int shuffled;          /* order is drawn from rng (bgm_batch_iter_shuffle) */
 };
 
 BGM_API void bgm_batch_iter_free(bgm_batch_iter *it)
@@ -52,6 +57,22 @@ static bgm_status make_buffers(bgm_tensor **buf, bgm_tensor **part, const char *
 BGM_API bgm_status bgm_batch_iter_create(bgm_batch_iter **out, const bgm_dataset *ds,
                                          int64_t batch_size, int drop_remainder)
 {
+    return bgm__batch_iter_create_shard(out, ds, batch_size, drop_remainder, 0, 1);
+}
+
+/* The pass's order for a shard: every nranks-th index of the order over all
+ * samples (it->order filled for total), from rank on, moved to the front. */
+static void take_shard(bgm_batch_iter *it)
+{
+    int64_t j;
+    for (j = 0; j < it->n; j++) /* rank + nranks * j >= j: a forward copy is safe */
+        it->order[j] = it->order[it->rank + (int64_t)it->nranks * j];
+}
+
+bgm_status bgm__batch_iter_create_shard(bgm_batch_iter **out, const bgm_dataset *ds,
+                                        int64_t batch_size, int drop_remainder, int rank,
+                                        int nranks)
+{
     static const char *fn = "bgm_batch_iter_create";
     bgm_batch_iter *it;
     bgm_status s = BGM_OK;
@@ -75,21 +96,31 @@ BGM_API bgm_status bgm_batch_iter_create(bgm_batch_iter **out, const bgm_dataset
     it->buf = it->src + it->nt;
     it->part = it->buf + it->nt;
     it->cur = it->part + it->nt;
-    n = ds->x->shape[0];
+    it->total = ds->x->shape[0];
+    it->rank = rank;
+    it->nranks = nranks;
+    n = it->total / nranks; /* the same count on every rank: the remainder sits out */
     rows = batch_size < n ? batch_size : n;
     it->n = n;
     it->batch = batch_size;
     it->drop = drop_remainder != 0;
     for (i = 0; s == BGM_OK && i < it->nt; i++) {
-        s = bgm_tensor_slice(&it->src[i], ds->t[i], 0, n);
+        s = bgm_tensor_slice(&it->src[i], ds->t[i], 0, it->total);
         if (s == BGM_OK)
             s = make_buffers(&it->buf[i], &it->part[i], fn, it->src[i], rows,
                              n % batch_size);
+    }
+    if (s == BGM_OK && nranks > 1) { /* even unshuffled, a shard reads through order */
+        it->order = malloc((size_t)(it->total ? it->total : 1) * sizeof *it->order);
+        if (!it->order)
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory for %lld indices", fn,
+                          (long long)it->total);
     }
     if (s != BGM_OK) {
         bgm_batch_iter_free(it);
         return s;
     }
+    bgm_batch_iter_reset(it);
     *out = it;
     return BGM_OK;
 }
@@ -181,8 +212,17 @@ BGM_API void bgm_batch_iter_reset(bgm_batch_iter *it)
     if (!it)
         return;
     it->pos = 0;
-    if (it->order)
-        bgm__permutation(it->order, it->n, &it->rng);
+    if (!it->order)
+        return;
+    if (it->shuffled) {
+        bgm__permutation(it->order, it->total, &it->rng);
+    } else {
+        int64_t j;
+        for (j = 0; j < it->total; j++)
+            it->order[j] = j;
+    }
+    if (it->nranks > 1)
+        take_shard(it);
 }
 
 BGM_API bgm_status bgm_batch_iter_shuffle(bgm_batch_iter *it, uint64_t seed)
@@ -190,11 +230,12 @@ BGM_API bgm_status bgm_batch_iter_shuffle(bgm_batch_iter *it, uint64_t seed)
     static const char *fn = "bgm_batch_iter_shuffle";
     BGM__CHECK_NULL(it, fn);
     if (!it->order) {
-        it->order = malloc((size_t)(it->n ? it->n : 1) * sizeof *it->order);
+        it->order = malloc((size_t)(it->total ? it->total : 1) * sizeof *it->order);
         if (!it->order)
             return bgm__fail(BGM_E_NOMEM, "%s: out of memory for %lld indices", fn,
-                             (long long)it->n);
+                             (long long)it->total);
     }
+    it->shuffled = 1;
     bgm__rng_seed(&it->rng, seed);
     bgm_batch_iter_reset(it);
     return BGM_OK;

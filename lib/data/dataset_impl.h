@@ -47,6 +47,16 @@ int64_t bgm__sample_numel(const bgm_tensor *t);
  * and sample size, dst has >= n rows). Indices must already be valid. */
 void bgm__gather_rows(bgm_tensor *dst, const bgm_tensor *src, const int64_t *idx, int64_t n);
 
+/* bgm_batch_iter_create for rank's share of the samples among nranks
+ * (1 <= nranks, 0 <= rank < nranks): each pass (reset or shuffle) orders all
+ * N samples as one process would, then this rank takes positions rank,
+ * rank + nranks, ...: floor(N / nranks) samples, so every rank makes the same
+ * batches and step k of all ranks together is the k-th batch of nranks *
+ * batch_size of the one-process order. */
+bgm_status bgm__batch_iter_create_shard(bgm_batch_iter **out, const bgm_dataset *ds,
+                                        int64_t batch_size, int drop_remainder, int rank,
+                                        int nranks);
+
 /* Writes a uniformly random permutation of 0..n-1 into idx (Fisher-Yates). */
 void bgm__permutation(int64_t *idx, int64_t n, bgm_rng *rng);
 

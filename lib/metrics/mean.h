@@ -34,4 +34,16 @@ bgm_status bgm__metric_update_weighted(bgm_metric *m, const char *caller,
                                        const bgm_tensor *y_true, const bgm_tensor *y_pred,
                                        const float *w);
 
+/* Data-parallel fit sums metric states over processes: the number of floats
+ * of m's state, a sum of counts and sums (accuracy, top-k accuracy,
+ * precision, recall, F1, running means), or -1 for the kinds whose state is
+ * not such a sum (AUC keeps its scores, MSE / MAE / R2 merge variances). */
+int64_t bgm__metric_state_size(const bgm_metric *m);
+
+/* Writes m's state into out (bgm__metric_state_size floats). */
+void bgm__metric_state_get(const bgm_metric *m, float *out);
+
+/* Adds a state of the same kind and size (a sum of some ranks' states) to m. */
+void bgm__metric_state_add(bgm_metric *m, const float *in);
+
 #endif

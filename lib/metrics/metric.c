@@ -399,6 +399,43 @@ BGM_API const char *bgm_metric_name(const bgm_metric *metric)
     return metric ? kind_name(metric->kind) : "";
 }
 
+/* The scalars of a summable state: hits, total, sum, wsum, wtotal; then the
+ * confusion counts. */
+#define STATE_SCALARS 5
+
+int64_t bgm__metric_state_size(const bgm_metric *m)
+{
+    if (m->kind == BGM_METRIC_AUC || m->kind == BGM_METRIC_MSE || m->kind == BGM_METRIC_MAE ||
+        m->kind == BGM_METRIC_R2)
+        return -1;
+    return STATE_SCALARS + (m->cm ? (int64_t)m->num_classes * m->num_classes : 0);
+}
+
+void bgm__metric_state_get(const bgm_metric *m, float *out)
+{
+    int64_t i, cells = bgm__metric_state_size(m) - STATE_SCALARS;
+    out[0] = (float)m->hits;
+    out[1] = (float)m->total;
+    out[2] = (float)m->sum;
+    out[3] = (float)m->wsum;
+    out[4] = (float)m->wtotal;
+    for (i = 0; i < cells; i++)
+        out[STATE_SCALARS + i] = (float)m->cm[i];
+}
+
+void bgm__metric_state_add(bgm_metric *m, const float *in)
+{
+    int64_t i, cells = bgm__metric_state_size(m) - STATE_SCALARS;
+    /* Counts come back as exact float integers (a step's counts are far below 2^24). */
+    m->hits += (int64_t)llrintf(in[0]);
+    m->total += (int64_t)llrintf(in[1]);
+    m->sum += in[2];
+    m->wsum += in[3];
+    m->wtotal += in[4];
+    for (i = 0; i < cells; i++)
+        m->cm[i] += (int64_t)llrintf(in[STATE_SCALARS + i]);
+}
+
 bgm_status bgm__metric_create_mean(bgm_metric **out)
 {
     bgm_metric *m = calloc(1, sizeof *m);

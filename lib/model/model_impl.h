@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 
+#include "bigmodel/distributed.h"
 #include "core/rng.h"
 #include "model/graph.h"
 
@@ -114,6 +115,7 @@ struct bgm_model {
                                   and train_on_batch follow these, not the layers' */
     int fitting;               /* fit is running: compile is refused */
     bgm_log_fn log;            /* bgm_model_set_log's function (NULL: silent) */
+    bgm_comm *comm;            /* bgm_model_set_comm's (borrowed), or NULL: fit alone */
     void *log_ctx;
 
     /* set by compile */

@@ -4,8 +4,10 @@
  * every tensor), each a training step of step.c; they end with validation,
  * callbacks, the progress line and a history entry.
  */
-#include "train/train.h"
+#include "train/dist.h"
 
+#include "core/comm.h"
+#include "data/dataset_impl.h"
 #include "data/stream.h"
 
 #include <math.h>
@@ -92,14 +94,19 @@ typedef struct fit_run {
     bgm_history *history;
     bgm__progress progress;
     bgm__train_state st;
+    int ncb;                         /* callbacks run here: all, or none on ranks > 0 */
     int callbacks_begun;
     int has_lambda;
     int weighted;                    /* train has the sample weights as last targets */
     const bgm_tensor *sw;            /* a streamed batch's sample weights, or NULL */
+    int64_t ntrain;                  /* training samples (arrays; 0 for streams) */
+    bgm__dist dist;                  /* the data-parallel side (dist.comm NULL: none) */
 } fit_run;
 
 static int cancelled(const fit_run *r)
 {
+    if (r->dist.comm) /* any rank's flag, as the step's reduction found them */
+        return r->dist.cancelled;
     return r->o.cancel && __atomic_load_n(r->o.cancel, __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -174,6 +181,19 @@ static int64_t epoch_steps(const fit_run *r)
     return known;
 }
 
+/* A rank whose stream failed (s) or ended before steps_per_epoch still
+ * joins the step the others are in, so that all fail there together. */
+static bgm_status stream_ended(fit_run *r, bgm_status s, int epoch, int64_t step,
+                               const char *fn)
+{
+    bgm__losses losses = {0};
+    if (s == BGM_OK)
+        s = bgm__fail(BGM_E_INVALID, "%s: rank %d's stream ended after %lld of "
+                      "steps_per_epoch = %lld batches in epoch %d", fn, r->dist.rank,
+                      (long long)step, (long long)r->steps, epoch + 1);
+    return bgm__dist_step(&r->dist, r->m, NULL, losses, 0, s, epoch, step, fn);
+}
+
 static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
 {
     bgm_model *m = r->m;
@@ -186,8 +206,9 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     bgm_status s = BGM_OK;
     int i, more;
     logs.n = 0;
-    for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
+    for (i = 0; s == BGM_OK && i < r->ncb; i++)
         s = bgm__callback_epoch_begin(r->o.callbacks[i], &r->st, epoch, &logs);
+    s = bgm__dist_follow(&r->dist, &r->st, NULL, s, "at the start of an epoch", fn);
     if (s != BGM_OK)
         return s;
     bgm__progress_epoch_begin(&r->progress, epoch, r->o.epochs, steps);
@@ -197,20 +218,28 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
      * the previous epoch's dropout draws and this one's, so that a model
      * saved after epoch e and resumed with initial_epoch = e + 1 draws
      * exactly what an uninterrupted fit would. */
-    if (r->stream)
+    if (r->stream) {
         s = bgm__stream_begin(r->stream, fn);
-    else if (r->o.shuffle)
+    } else if (r->o.shuffle && r->dist.comm) {
+        uint64_t seed;
+        s = bgm__dist_epoch_seed(&r->dist, m, &seed, fn);
+        if (s == BGM_OK)
+            s = bgm_batch_iter_shuffle(r->it, seed);
+    } else if (r->o.shuffle) {
         s = bgm_batch_iter_shuffle(r->it, bgm_rng_next_u64(&m->rng));
-    else
+    } else {
         bgm_batch_iter_reset(r->it);
+    }
     if (s != BGM_OK)
         return s;
     memset(&a, 0, sizeof a);
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
         int nan_loss;
-        s = bgm__train_batch(m, xb, yb, r->sw, r->grads, r->state, r->metrics, losses,
-                             epoch, step, fn);
+        s = bgm__train_batch(m, r->dist.comm ? &r->dist : NULL, xb, yb, r->sw, r->grads,
+                             r->state, r->metrics, losses, epoch, step, fn);
+        if (r->dist.comm) /* the losses are the means over all ranks' samples */
+            b = r->dist.total_b;
         bgm__arrays_free(&a);
         /* A non-finite loss still ends its batch for the callbacks, so that
          * one of them (TerminateOnNaN) may stop training cleanly. */
@@ -228,9 +257,11 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
             if (s != BGM_OK)
                 return s;
             bgm__progress_update(&r->progress, step, &logs);
-            for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
+            for (i = 0; s == BGM_OK && i < r->ncb; i++)
                 s = bgm__callback_batch_end(r->o.callbacks[i], &r->st, epoch, step - 1,
                                             &logs);
+            if (r->has_lambda) /* every rank comes here at every step */
+                s = bgm__dist_follow(&r->dist, &r->st, NULL, s, "at the end of a batch", fn);
             if (s != BGM_OK)
                 return s;
         }
@@ -248,6 +279,8 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         if (r->st.stop)
             break;
     }
+    if (r->dist.comm && r->stream && (s != BGM_OK || (step < r->steps && !r->st.stop)))
+        return stream_ended(r, s, epoch, step, fn);
     if (s != BGM_OK)
         return s;
     if (step == 0)
@@ -259,11 +292,13 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     s = collect_means(&logs, m, r->metrics, sums, seen);
     if (s == BGM_OK && (r->val.n > 0 || r->val_stream))
         s = validate(r, &logs, fn);
+    if (s != BGM_OK)
+        return s;
     /* Counted before EPOCH_END, so a model saved by a callback resumes after it. */
-    if (s == BGM_OK)
-        m->epochs_done = epoch + 1;
-    for (i = 0; s == BGM_OK && i < r->o.num_callbacks; i++)
+    m->epochs_done = epoch + 1;
+    for (i = 0; s == BGM_OK && i < r->ncb; i++)
         s = bgm__callback_epoch_end(r->o.callbacks[i], &r->st, epoch, &logs);
+    s = bgm__dist_follow(&r->dist, &r->st, NULL, s, "at the end of an epoch", fn);
     if (s != BGM_OK)
         return s;
     bgm__progress_epoch_end(&r->progress, step, &logs);
@@ -361,6 +396,10 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
     int64_t n, split;
     int nvx, nvy, j;
     bgm_status s;
+    if (d->stream && m->comm && d->steps <= 0)
+        return bgm__fail(BGM_E_INVALID, "%s: the model has a communicator "
+                         "(bgm_model_set_comm): give steps_per_epoch, so that every rank "
+                         "takes that many batches from its own stream each epoch", fn);
     if (d->stream)
         return prepare_streams(r, d, fn);
     s = bgm__arrays_check(&a, m, d->xs, d->nx, d->ys, d->ny, "x", "y", fn);
@@ -411,7 +450,11 @@ static bgm_status prepare(fit_run *r, const fit_data *d, const char *fn)
                 r->val.w = bgm_dataset_target_tensor(r->val_views, m->noutputs);
         }
     }
-    if (s == BGM_OK)
+    r->ntrain = split;
+    if (s == BGM_OK && m->comm) /* each rank its own share of every epoch */
+        s = bgm__batch_iter_create_shard(&r->it, r->train, r->o.batch_size, 0,
+                                         bgm_comm_rank(m->comm), bgm_comm_num_ranks(m->comm));
+    else if (s == BGM_OK)
         s = bgm_batch_iter_create(&r->it, r->train, r->o.batch_size, 0);
     if (s == BGM_OK)
         s = prepare_common(r, fn);
@@ -419,6 +462,20 @@ done:
     bgm_dataset_free(all); /* train and the validation views keep what they need */
     bgm__arrays_free(&a);
     return s;
+}
+
+/* Tells the other ranks' transport (its abort hook) when this rank ends a
+ * data-parallel fit with an error that they have not seen. */
+static void end_alone(fit_run *r, bgm_status s)
+{
+    if (s != BGM_OK && r->m->comm && !r->dist.shared)
+        bgm__comm_abort(r->m->comm, s);
+}
+
+static void write_nothing(void *ctx, const char *text)
+{
+    (void)ctx;
+    (void)text;
 }
 
 static void release(fit_run *r)
@@ -436,6 +493,7 @@ static void release(fit_run *r)
     free(r->grads);
     free(r->state);
     bgm_history_free(r->history);
+    bgm__dist_end(&r->dist);
     if (r->m->tape)
         bgm_tape_reset(r->m->tape);
 }
@@ -445,7 +503,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
 {
     fit_run r;
     bgm_status s;
-    int i, epoch;
+    int i, epoch, together;
     if (history)
         *history = NULL;
     BGM__CHECK_NULL(m, fn);
@@ -473,30 +531,42 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     d->vxname = "validation_x";
     d->vyname = "validation_y";
     s = prepare(&r, d, fn);
-    if (s != BGM_OK) {
-        release(&r);
-        return s;
-    }
-    bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
+    /* With a communicator, progress and callbacks run on rank 0 only; the
+     * other ranks follow its callbacks' decisions (bgm__dist_follow). */
+    if (bgm_comm_rank(m->comm) > 0)
+        bgm__progress_init(&r.progress, 0, write_nothing, NULL);
+    else
+        bgm__progress_init(&r.progress, r.o.verbose, r.o.output, r.o.output_ctx);
+    r.ncb = bgm_comm_rank(m->comm) > 0 ? 0 : r.o.num_callbacks;
     r.st.initial_epoch = r.o.initial_epoch;
     r.st.write = r.progress.write;
     r.st.write_ctx = r.progress.ctx;
     m->fitting = 1;
-    for (i = 0; s == BGM_OK && i < r.o.num_callbacks; i++) {
+    for (i = 0; s == BGM_OK && i < r.ncb; i++) {
         s = bgm__callback_train_begin(r.o.callbacks[i], &r.st);
         if (s == BGM_OK)
             r.callbacks_begun = i + 1;
     }
-    for (i = 0; i < r.o.num_callbacks; i++)
+    for (i = 0; i < r.ncb; i++)
         r.has_lambda |= bgm__callback_wants_batches(r.o.callbacks[i]);
+    /* After TRAIN_BEGIN, so that a backup rank 0 restored reaches every rank;
+     * a rank that failed so far still comes, to fail with the others. */
+    s = bgm__dist_begin(&r.dist, m, r.ntrain, epoch_steps(&r), r.o.batch_size, r.o.epochs,
+                        r.o.cancel, s, fn);
+    if (s == BGM_OK)
+        s = bgm__dist_follow(&r.dist, &r.st, &r.has_lambda, s, "at the start of training", fn);
     for (epoch = r.st.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)
         s = run_epoch(&r, epoch, fn);
+    together = s == BGM_OK || r.dist.shared; /* every rank is here */
     for (i = 0; i < r.callbacks_begun; i++) {
         bgm_status e = bgm__callback_train_end(r.o.callbacks[i], &r.st, s == BGM_OK);
         if (s == BGM_OK)
             s = e;
     }
+    if (together) /* rank 0's final weights (restore_best_weights) to all */
+        s = bgm__dist_finish(&r.dist, &r.st, s, fn);
     m->fitting = 0;
+    end_alone(&r, s);
     if (s == BGM_OK && history) {
         *history = r.history;
         r.history = NULL;

@@ -6,7 +6,7 @@
  */
 #include "kernels/simd.h"
 #include "metrics/mean.h"
-#include "train/train.h"
+#include "train/dist.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -243,7 +243,39 @@ static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, int 
     return BGM_OK;
 }
 
-bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
+/* The gradients of total into grads, then the checks and the optimizer step:
+ * with dist, the gradients are those dist's reduction left in grads. */
+static bgm_status apply_step(bgm_model *m, const bgm__dist *dist, bgm_tensor *total,
+                             bgm_tensor **grads, int epoch, int64_t step, const char *fn)
+{
+    bgm_status s = BGM_OK;
+    if (m->ntrainable == 0)
+        return BGM_OK;
+    if (!dist)
+        s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
+    if (s == BGM_OK)
+        s = check_grads(m, grads, epoch, step, fn);
+    if (s == BGM_OK)
+        s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
+    return s;
+}
+
+/* A data-parallel step's local gradients and metrics, then the reduction
+ * that every rank enters whatever happened here (local: the status so far;
+ * pred and total are set only when it is BGM_OK). b: the batch's samples. */
+static bgm_status reduce_step(bgm_model *m, bgm__dist *dist, const bgm_tensor *const *ys,
+                              bgm_tensor *const *pred, const bgm_tensor *sw, int64_t b,
+                              bgm_tensor *total, bgm_tensor **grads, bgm__losses losses,
+                              bgm_status local, int epoch, int64_t step, const char *fn)
+{
+    if (local == BGM_OK && m->ntrainable > 0)
+        local = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
+    if (local == BGM_OK)
+        local = update_metrics(m, m->tape, dist->metrics, ys, pred, sw, fn);
+    return bgm__dist_step(dist, m, grads, losses, b, local, epoch, step, fn);
+}
+
+bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, const bgm_tensor *const *xs,
                             const bgm_tensor *const *ys, const bgm_tensor *sw,
                             bgm_tensor **grads, float *state, bgm_metric **metrics,
                             bgm__losses losses, int epoch, int64_t step, const char *fn)
@@ -251,39 +283,39 @@ bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
     char where[64];
     bgm_status s = bgm_tape_reset(m->tape);
-    bgm_rng rng = m->rng; /* the dropout draws, put back with the state */
+    bgm_rng *draws = dist ? dist->rng : &m->rng;
+    bgm_rng rng = *draws; /* the dropout draws, put back with the state */
     int i, applied = 0;
     if (m->nstate > 0) /* the moving statistics before this step's forward */
         memcpy(state, m->state, (size_t)m->nstate * sizeof *state);
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(m->tape, m->trainable[i]);
     if (s == BGM_OK)
-        s = bgm__model_run(m, m->tape, xs, 1, 1, &m->rng, pred);
+        s = bgm__model_run(m, m->tape, xs, 1, 1, draws, pred);
     if (s == BGM_OK)
         s = bgm__model_loss(m, m->tape, ys, pred, sw, per, &total, fn);
-    if (s == BGM_OK) {
+    if (s == BGM_OK)
         read_losses(losses, m, total, per);
-        if (!isfinite(losses[0]))
-            s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
-                          "the weights are those of the last finite step", fn,
-                          step_where(where, sizeof where, epoch, step), losses[0]);
-    }
-    if (s == BGM_OK && m->ntrainable > 0) {
-        s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
-        if (s == BGM_OK)
-            s = check_grads(m, grads, epoch, step, fn);
-        if (s == BGM_OK)
-            s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
-    }
+    if (dist) /* the losses checked below are then those of all ranks */
+        s = reduce_step(m, dist, ys, pred, sw, bgm_tensor_dim(xs[0], 0), total, grads, losses,
+                        s, epoch, step, fn);
+    if (s == BGM_OK && !isfinite(losses[0]))
+        s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
+                      "the weights are those of the last finite step", fn,
+                      step_where(where, sizeof where, epoch, step), losses[0]);
+    if (s == BGM_OK)
+        s = apply_step(m, dist, total, grads, epoch, step, fn);
     applied = s == BGM_OK;
     /* A step that failed (non-finite values, out of memory) changes nothing:
      * the same call later gives what it would have given now. */
     if (!applied) {
         if (m->nstate > 0)
             memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
-        m->rng = rng;
+        *draws = rng;
     }
-    if (s == BGM_OK)
+    if (s == BGM_OK && dist)
+        bgm__dist_add_metrics(dist, metrics);
+    else if (s == BGM_OK)
         s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
     return s;
 }
@@ -397,7 +429,8 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, a.x, a.y, a.w, grads, state, metrics, losses, -1, 0, fn);
+        s = bgm__train_batch(m, NULL, a.x, a.y, a.w, grads, state, metrics, losses, -1, 0,
+                             fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (m && m->tape)

@@ -95,8 +95,12 @@ typedef double bgm__losses[1 + BGM__MAX_IO];
  * BGM_E_NONFINITE (message: fn, "epoch E, step S: " from the 0-based epoch
  * and step unless epoch < 0, then the loss or the first weight concerned)
  * with losses set, no update applied, the moving statistics put back and
- * the metrics untouched. */
-bgm_status bgm__train_batch(bgm_model *m, const bgm_tensor *const *xs,
+ * the metrics untouched. With dist (a data-parallel fit's, or NULL), the
+ * gradients, losses and metric counts are those of all ranks' batches
+ * (train/dist.h), and the step's draws come from dist->rng. */
+struct bgm__dist;
+
+bgm_status bgm__train_batch(bgm_model *m, struct bgm__dist *dist, const bgm_tensor *const *xs,
                             const bgm_tensor *const *ys, const bgm_tensor *sw,
                             bgm_tensor **grads, float *state, bgm_metric **metrics,
                             bgm__losses losses, int epoch, int64_t step, const char *fn);

@@ -673,6 +673,14 @@ OPTIONAL = {
     "bgm_stream_has_sample_weight": (c_int, [H]),
     "bgm_model_set_metric_weighted": (STATUS, [H, c_int, c_int]),
     "bgm_model_metric_weighted": (c_int, [H, c_int]),
+    # data-parallel training (#17): communicators (distributed.h)
+    "bgm_comm_free": (None, [H]),
+    "bgm_comm_rank": (c_int, [H]),
+    "bgm_comm_num_ranks": (c_int, [H]),
+    "bgm_comm_barrier": (STATUS, [H]),
+    "bgm_comm_average": (STATUS, [H, PH, c_int]),
+    "bgm_comm_broadcast_tensors": (STATUS, [H, PH, c_int, c_int]),
+    "bgm_model_set_comm": (STATUS, [H, H]),
 }
 
 # ---- errors ----------------------------------------------------------------

@@ -1,0 +1,18 @@
+/* Internal side of bgm_comm (distributed.h): what fit needs beyond the public calls. */
+#ifndef BGM_CORE_COMM_H
+#define BGM_CORE_COMM_H
+
+#include "bigmodel/distributed.h"
+
+/* Calls c's abort hook (when it has one) with status and bgm_last_error()'s text. */
+void bgm__comm_abort(bgm_comm *c, bgm_status status);
+
+/* Sums data[0..n) over c's ranks; a failure's message names fn and what. */
+bgm_status bgm__comm_allreduce(bgm_comm *c, float *data, int64_t n, const char *what,
+                               const char *fn);
+
+/* Broadcasts nbytes of data from rank 0; a failure's message names fn and what. */
+bgm_status bgm__comm_broadcast0(bgm_comm *c, void *data, int64_t nbytes, const char *what,
+                                const char *fn);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Data-parallel fit (distributed.h): what one fit call holds when its model
+ * has a communicator, and the collective steps it takes. Every rank makes the
+ * same calls in the same order; a failure on one rank travels in the sums of
+ * the next reduction, so that all ranks fail together instead of waiting.
+ */
+#ifndef BGM_TRAIN_DIST_H
+#define BGM_TRAIN_DIST_H
+
+#include "train/train.h"
+
+typedef struct bgm__dist {
+    bgm_comm *comm;        /* NULL: this process trains alone (the rest is unused) */
+    int rank, nranks;
+    bgm_rng own_rng;       /* ranks > 0: their own dropout draws */
+    bgm_rng *rng;          /* the generator of the steps' draws: m->rng on rank 0 */
+    float *buf;            /* one step's collated sums (layout in dist.c) */
+    int64_t ngrads, nbuf;  /* floats of the gradients at its front, of it all */
+    int64_t metric_off;    /* where the metric states start in it */
+    bgm_metric **metrics;  /* this step's metrics on this rank */
+    int nmetrics;
+    const int *cancel;     /* fit's cancel flag (bgm_fit_options.cancel), or NULL */
+    int cancelled;         /* the last step found some rank's cancel flag set */
+    int64_t total_b;       /* the last step's samples over all ranks */
+    int shared;            /* the last failure is known to every rank */
+} bgm__dist;
+
+/* Sets d up for a fit of m over m's communicator (nothing when m has none;
+ * then it returns local): checks that every rank holds the same model
+ * (parameter counts compared, then state, optimizer, metrics, nsamples,
+ * steps per epoch, batch_size and epochs), builds the optimizer, and gives every rank rank
+ * 0's weights, optimizer state and generator. local: this rank's status so
+ * far; a rank that failed still comes, so that all fail together. On error
+ * d keeps only comm, rank, nranks and shared. */
+bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
+                           int64_t batch_size, int epochs, const int *cancel, bgm_status local,
+                           const char *fn);
+
+/* After rank 0's callbacks ran at some point of fit (s: the status there on
+ * this rank), every rank takes rank 0's decisions: its status (a failure
+ * there fails every rank, when: "at the end of an epoch"), st's stop flag
+ * and initial_epoch, *has_lambda (when not NULL) and the learning rate.
+ * Every rank must come: call it only where s is BGM_OK on the ranks > 0
+ * and only rank 0's callbacks may have failed. Without a communicator it
+ * returns s. */
+bgm_status bgm__dist_follow(bgm__dist *d, bgm__train_state *st, int *has_lambda,
+                            bgm_status s, const char *when, const char *fn);
+
+/* The end of fit: follows rank 0's TRAIN_END callbacks (s as above), then
+ * gives every rank rank 0's final weights and moving statistics (a callback
+ * may have restored the best ones). */
+bgm_status bgm__dist_finish(bgm__dist *d, bgm__train_state *st, bgm_status s,
+                            const char *fn);
+
+/* Releases what begin set up. */
+void bgm__dist_end(bgm__dist *d);
+
+/* The seed of an epoch's shuffle: drawn from m's generator on every rank,
+ * rank 0's given to all. */
+bgm_status bgm__dist_epoch_seed(bgm__dist *d, bgm_model *m, uint64_t *seed, const char *fn);
+
+/* The reduction of one training step, which every rank enters, local the
+ * status of its step so far (gradients grads and losses of a batch of b
+ * samples, d->metrics updated, when BGM_OK). After it: grads and losses are
+ * the means over all ranks' samples, d->cancelled says whether any rank's
+ * cancel flag was set; a failure on any rank fails every rank. */
+bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
+                          bgm__losses losses, int64_t b, bgm_status local, int epoch,
+                          int64_t step, const char *fn);
+
+/* Adds the step's metric states summed over the ranks to metrics (after
+ * bgm__dist_step succeeded). */
+void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics);
+
+#endif

@@ -1,0 +1,47 @@
+/* The data-parallel equivalence problem, shared by the in-process suite
+ * (test_distributed.c, ranks as threads) and the Open MPI program
+ * (test/mpi/fit_mpi.c): a small classifier fitted for 20 steps, whose
+ * weights and history after a fit on N ranks with batch 64 / N must equal a
+ * single process's with batch 64. Plain status-returning C, no Check. */
+#ifndef BGM_TEST_DIST_PROBLEM_H
+#define BGM_TEST_DIST_PROBLEM_H
+
+#include <stddef.h>
+
+#include "bigmodel.h"
+
+/* Samples of the problem: 20 steps of 64 in 2 epochs. */
+#define BGM_DIST_SAMPLES 640
+#define BGM_DIST_GLOBAL_BATCH 64
+#define BGM_DIST_EPOCHS 2
+
+/* Training and validation data (the same on every rank); free with
+ * bgm_test_dist_data_free. */
+typedef struct bgm_test_dist_data {
+    bgm_tensor *x, *y, *vx, *vy;
+} bgm_test_dist_data;
+
+bgm_status bgm_test_dist_data_make(bgm_test_dist_data *d);
+void bgm_test_dist_data_free(bgm_test_dist_data *d);
+
+/* 6 -> hidden relu -> 3 logits, SGD with momentum, sparse cross-entropy,
+ * accuracy; no dropout. Ranks pass different seeds on purpose: fit must
+ * start every rank from rank 0's weights. */
+bgm_status bgm_test_dist_model(bgm_model **out, uint64_t seed, int64_t hidden);
+
+/* The same, or with graph a functional model: the input into a Dense of
+ * hidden ReLU units and a Dense of 8 tanh units, concatenated, then 3
+ * logits. */
+bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int64_t hidden);
+
+/* Fits m on d (shuffled, validation data, silent) with batch batch_size. */
+bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
+                             int64_t batch_size);
+
+/* 0 when a's weights equal b's within rel (|a - b| <= rel * (|b| + 1e-3))
+ * and their histories hold the same keys and values within rel; else 1
+ * with what differs in msg. */
+int bgm_test_dist_compare(char *msg, size_t size, const bgm_model *a, const bgm_history *ha,
+                          const bgm_model *b, const bgm_history *hb, double rel);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * Data-parallel fit over Open MPI, run by test/mpi/check_mpi.sh under
+ * `mpirun -np 2`. Every rank fits the problem of test/dist_problem.h with
+ * batch 64 / size over libbigmodel-mpi's communicator, then fits it alone
+ * with batch 64 and no communicator, and compares (rel 1e-5). With
+ * "mismatch", rank 1 builds a wider model and every rank must fail with
+ * BGM_E_STATE naming the parameter counts. With "kill DIR", rank 0
+ * checkpoints every epoch into DIR and rank 1 kills itself once the first
+ * checkpoint is there: the job must end (check_mpi.sh bounds the time), and
+ * "load FILE" (one rank) then loads that checkpoint. Exit 0 on success.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bigmodel/mpi.h"
+#include "dist_problem.h"
+
+static int rank;
+
+static int fail(const char *what, bgm_status s)
+{
+    fprintf(stderr, "fit_mpi: rank %d: FAIL: %s: %s (%s)\n", rank, what,
+            bgm_status_string(s), bgm_last_error());
+    return 1;
+}
+
+/* Bad calls of bgm_mpi_comm_create come back as statuses. */
+static int bad_calls(void)
+{
+    bgm_comm *c = NULL;
+    int finalized = 0;
+    bgm_status s = bgm_mpi_comm_create(NULL, MPI_COMM_WORLD, 0);
+    if (s != BGM_E_INVALID || !strstr(bgm_last_error(), "bgm_mpi_comm_create: argument 'out'"))
+        return fail("NULL out accepted", s);
+    s = bgm_mpi_comm_create(&c, MPI_COMM_NULL, 0);
+    if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "MPI_COMM_NULL"))
+        return fail("MPI_COMM_NULL accepted", s);
+    s = bgm_mpi_comm_create(&c, MPI_COMM_WORLD, 8);
+    if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "unknown flags"))
+        return fail("unknown flags accepted", s);
+    s = bgm_mpi_comm_create_world(&c, 8);
+    if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "bgm_mpi_comm_create_world"))
+        return fail("unknown flags accepted by bgm_mpi_comm_create_world", s);
+    /* MPI is the caller's here: the communicator leaves it initialized. */
+    if ((s = bgm_mpi_comm_create_world(&c, 0)) != BGM_OK)
+        return fail("bgm_mpi_comm_create_world", s);
+    bgm_comm_free(c);
+    MPI_Finalized(&finalized);
+    if (finalized)
+        return fail("bgm_comm_free finalized the caller's MPI", BGM_OK);
+    return 0;
+}
+
+/* The equivalence: this rank's share against one process alone, for the
+ * Sequential model or the functional one (graph). */
+static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph)
+{
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_history *h = NULL, *href = NULL;
+    char msg[512];
+    bgm_status s = bgm_test_dist_model_of(&m, graph, 100 + (uint64_t)rank, 16);
+    int bad = 0;
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(m, c);
+    if (s == BGM_OK)
+        s = bgm_test_dist_fit(&h, m, d, BGM_DIST_GLOBAL_BATCH / size);
+    if (s != BGM_OK)
+        bad = fail("data-parallel fit", s);
+    if (!bad && (s = bgm_test_dist_model_of(&ref, graph, 100, 16)) == BGM_OK)
+        s = bgm_test_dist_fit(&href, ref, d, BGM_DIST_GLOBAL_BATCH);
+    if (!bad && s != BGM_OK)
+        bad = fail("the one-process fit", s);
+    if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5)) {
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %d ranks x batch %d against 1 x batch %d: "
+                "%s\n", rank, size, BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH, msg);
+        bad = 1;
+    }
+    if (!bad)
+        printf("fit_mpi: rank %d: %s model: %d ranks x batch %d = 1 x batch %d after %d "
+               "steps (weights and history, rel 1e-5); loss %.4f -> %.4f\n", rank,
+               graph ? "functional" : "Sequential", size,
+               BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH,
+               BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH * BGM_DIST_EPOCHS,
+               bgm_history_values(h, "loss")[0], bgm_history_values(h, "loss")[1]);
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+    bgm_history_free(h);
+    bgm_history_free(href);
+    return bad;
+}
+
+/* Rank 1's model is wider: every rank fails before the first step. */
+static int mismatch(bgm_comm *c, const bgm_test_dist_data *d, int size)
+{
+    bgm_model *m = NULL;
+    bgm_history *h = NULL;
+    bgm_status s = bgm_test_dist_model(&m, 7, rank == 1 ? 17 : 16);
+    const char *want = rank == 1 ? "rank 1's model has 173 parameters, rank 0's has 163"
+                                 : "differing: rank 1 (173 parameters)";
+    int bad = 0;
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(m, c);
+    if (s == BGM_OK)
+        s = bgm_test_dist_fit(&h, m, d, BGM_DIST_GLOBAL_BATCH / size);
+    if (s != BGM_E_STATE || h || !strstr(bgm_last_error(), want))
+        bad = fail("a wider model on rank 1 was not refused as expected", s);
+    else
+        printf("fit_mpi: rank %d: refused: %s\n", rank, bgm_last_error());
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    return bad;
+}
+
+/* Rank 1's end: once path exists, a moment later (inside a later epoch). */
+static void *kill_when_saved(void *path)
+{
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    while (access(path, F_OK) != 0)
+        nanosleep(&tick, NULL);
+    nanosleep(&tick, NULL);
+    raise(SIGKILL);
+    return NULL;
+}
+
+/* Trains "for ever" with a checkpoint per epoch on rank 0, until rank 1 dies. */
+static int killed(bgm_comm *c, const bgm_test_dist_data *d, int size, const char *dir)
+{
+    char path[4096];
+    bgm_callback *ckpt = NULL;
+    bgm_model *m = NULL;
+    bgm_fit_options o;
+    pthread_t killer;
+    bgm_status s;
+    snprintf(path, sizeof path, "%s/ckpt.bgm", dir);
+    s = bgm_test_dist_model(&m, 100 + (uint64_t)rank, 16);
+    if (s == BGM_OK)
+        s = bgm_callback_model_checkpoint(&ckpt, path, "loss", 0, 0, 0, NULL, 0, NAN);
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(m, c);
+    if (s == BGM_OK)
+        s = bgm_fit_options_init(&o, sizeof o);
+    if (s != BGM_OK)
+        return fail("setting up", s);
+    o.epochs = 1000000;
+    o.batch_size = BGM_DIST_GLOBAL_BATCH / size;
+    o.verbose = 0;
+    o.callbacks = &ckpt;
+    o.num_callbacks = 1;
+    if (rank == 1 && pthread_create(&killer, NULL, kill_when_saved, path) != 0)
+        return fail("no thread to kill rank 1", BGM_OK);
+    s = bgm_model_fit(NULL, m, d->x, d->y, &o);
+    /* Not reached while Open MPI ends the job when rank 1 dies. */
+    fprintf(stderr, "fit_mpi: rank %d: FAIL: fit returned %s after rank 1 died\n", rank,
+            bgm_status_string(s));
+    return 1;
+}
+
+/* The checkpoint the killed job left loads, with its epochs. */
+static int load(const char *path)
+{
+    bgm_model *m = NULL;
+    bgm_status s = bgm_model_load(&m, path);
+    int bad = 0;
+    if (s != BGM_OK)
+        return fail(path, s);
+    if (bgm_model_num_params(m) != 163 || bgm_model_epochs_completed(m) < 1) {
+        fprintf(stderr, "fit_mpi: FAIL: %s holds %lld parameters after %d epochs\n", path,
+                (long long)bgm_model_num_params(m), bgm_model_epochs_completed(m));
+        bad = 1;
+    } else {
+        printf("fit_mpi: the checkpoint of the killed job loads: epoch %d, %lld parameters\n",
+               bgm_model_epochs_completed(m), (long long)bgm_model_num_params(m));
+    }
+    bgm_model_free(m);
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    bgm_test_dist_data d;
+    bgm_comm *c = NULL;
+    bgm_status s;
+    int size = 1, bad;
+    const char *mode = argc > 1 ? argv[1] : "", *arg = argc > 2 ? argv[2] : "";
+    memset(&d, 0, sizeof d);
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    bad = bgm_set_num_threads(1) != BGM_OK; /* one thread per rank: 2 ranks on 2 cores */
+    if (!bad && !strcmp(mode, "load")) {
+        bad = load(arg);
+        MPI_Finalize();
+        return bad;
+    }
+    bad = bad || bad_calls();
+    s = bgm_mpi_comm_create(&c, MPI_COMM_WORLD, 0);
+    if (!bad && s != BGM_OK)
+        bad = fail("bgm_mpi_comm_create", s);
+    if (!bad && (bgm_comm_rank(c) != rank || bgm_comm_num_ranks(c) != size)) {
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: the communicator says rank %d of %d\n", rank,
+                bgm_comm_rank(c), bgm_comm_num_ranks(c));
+        bad = 1;
+    }
+    if (!bad && (s = bgm_test_dist_data_make(&d)) != BGM_OK)
+        bad = fail("data", s);
+    if (!bad && !strcmp(mode, "kill"))
+        bad = killed(c, &d, size, arg);
+    else if (!bad && !strcmp(mode, "mismatch"))
+        bad = mismatch(c, &d, size);
+    else if (!bad)
+        bad = equivalence(c, &d, size, 0) || equivalence(c, &d, size, 1);
+    if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
+        bad = fail("bgm_comm_barrier", s);
+    bgm_test_dist_data_free(&d);
+    bgm_comm_free(c);
+    MPI_Finalize();
+    return bad;
+}

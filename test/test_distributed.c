@@ -1,0 +1,901 @@
+/* Communicators (distributed.h) and data-parallel fit, in one process: a
+ * fake transport whose ranks are threads, and fakes that fail. The same
+ * equivalence over Open MPI processes is test/mpi/fit_mpi.c. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist_problem.h"
+#include "testutil.h"
+
+/* The problem's data, made for each test (Check's fixture). */
+static bgm_test_dist_data problem;
+
+static void make_data(void)
+{
+    BGM_ASSERT_OK(bgm_test_dist_data_make(&problem));
+}
+
+static void free_data(void)
+{
+    bgm_test_dist_data_free(&problem);
+}
+
+/* ---- ranks as threads ---------------------------------------------------------- */
+
+#define MAX_RANKS 4
+
+/* What the threads of one group share: each collective publishes every
+ * rank's buffer, waits for all, reads, and waits again before returning. */
+typedef struct group {
+    int nranks;
+    pthread_barrier_t barrier;
+    void *slot[MAX_RANKS];
+} group;
+
+typedef struct thread_rank {
+    group *g;
+    int rank;
+    float *sum;          /* room for one reduction */
+    int64_t sum_cap;
+    int collectives;     /* collective calls made */
+} thread_rank;
+
+static int tr_rank(void *ctx, int *rank)
+{
+    *rank = ((thread_rank *)ctx)->rank;
+    return 0;
+}
+
+static int tr_num_ranks(void *ctx, int *n)
+{
+    *n = ((thread_rank *)ctx)->g->nranks;
+    return 0;
+}
+
+static int tr_allreduce(void *ctx, float *data, int64_t n)
+{
+    thread_rank *t = ctx;
+    int64_t i;
+    int r;
+    t->collectives++;
+    if (n > t->sum_cap) {
+        free(t->sum);
+        t->sum = malloc((size_t)n * sizeof *t->sum);
+        t->sum_cap = t->sum ? n : 0;
+        if (!t->sum)
+            return 12;
+    }
+    t->g->slot[t->rank] = data;
+    pthread_barrier_wait(&t->g->barrier);
+    /* Every rank adds in rank order: the same bits everywhere. */
+    for (i = 0; i < n; i++) {
+        float s = 0.0f;
+        for (r = 0; r < t->g->nranks; r++)
+            s += ((const float *)t->g->slot[r])[i];
+        t->sum[i] = s;
+    }
+    pthread_barrier_wait(&t->g->barrier);
+    memcpy(data, t->sum, (size_t)n * sizeof *data);
+    return 0;
+}
+
+static int tr_broadcast(void *ctx, void *data, int64_t nbytes, int root)
+{
+    thread_rank *t = ctx;
+    t->collectives++;
+    t->g->slot[t->rank] = data;
+    pthread_barrier_wait(&t->g->barrier);
+    if (t->rank != root)
+        memcpy(data, t->g->slot[root], (size_t)nbytes);
+    pthread_barrier_wait(&t->g->barrier);
+    return 0;
+}
+
+/* One rank's fit of the problem. */
+typedef struct rank_job {
+    thread_rank tr;
+    const bgm_test_dist_data *data;
+    int64_t hidden, batch;
+    uint64_t seed;
+    int verbose;         /* fit's verbose; its lines are counted in lines */
+    int lines;
+    bgm_callback *const *callbacks;  /* fit's callbacks (the same on every rank) */
+    int ncallbacks;
+    bgm_loss_fn loss;    /* a custom loss for the model, or NULL */
+    int loss_calls;
+    int64_t stream_batches; /* > 0: fit from a stream of this rank's rows, which
+                               ends after that many batches */
+    int loop;            /* train with custom_loop instead of fit */
+    int graph;           /* the problem's functional model instead of the Sequential */
+    bgm_model *m;
+    bgm_history *h;
+    bgm_status status;
+    char message[1024];
+} rank_job;
+
+static void count_lines(void *ctx, const char *text)
+{
+    for (; *text; text++)
+        *(int *)ctx += *text == '\n';
+}
+
+/* A communicator over the thread group of t. */
+static bgm_status thread_comm(bgm_comm **c, thread_rank *t)
+{
+    bgm_comm_ops ops;
+    bgm_status s = bgm_comm_ops_init(&ops, sizeof ops);
+    ops.rank = tr_rank;
+    ops.num_ranks = tr_num_ranks;
+    ops.allreduce_sum = tr_allreduce;
+    ops.broadcast = tr_broadcast;
+    return s == BGM_OK ? bgm_comm_create(c, &ops, t) : s;
+}
+
+/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
+ * rows [64 k + offset, + rows) of the problem's data; with c, rank 0's
+ * weights first and the gradients averaged over the ranks. */
+static bgm_status custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
+                              int64_t rows, int64_t offset)
+{
+    bgm_tensor *const *params = NULL;
+    bgm_tensor *grads[8], *xb = NULL, *yb = NULL, *pred = NULL, *loss = NULL;
+    bgm_tape *tape = NULL;
+    int n = 0, k;
+    bgm_status s = bgm_tape_create(&tape);
+    if (s == BGM_OK)
+        s = bgm_model_trainable_params(&params, &n, m);
+    if (s == BGM_OK && c)
+        s = bgm_comm_broadcast_tensors(c, params, n, 0);
+    for (k = 0; s == BGM_OK && k < 5; k++) {
+        int64_t at = 64 * k + offset;
+        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tape_reset(tape);
+        if (s == BGM_OK)
+            s = bgm_model_forward(&pred, m, tape, xb, 1);
+        if (s == BGM_OK)
+            s = bgm_model_compute_loss(&loss, m, tape, yb, pred);
+        if (s == BGM_OK)
+            s = bgm_tape_gradient(tape, loss, params, n, grads);
+        if (s == BGM_OK && c)
+            s = bgm_comm_average(c, grads, n);
+        if (s == BGM_OK)
+            s = bgm_optimizer_step(bgm_model_optimizer(m), params, grads, n);
+        bgm_tensor_free(xb);
+        bgm_tensor_free(yb);
+        xb = yb = NULL;
+    }
+    bgm_tape_free(tape);
+    return s;
+}
+
+/* Batch k of rank r's stream: rows 64 k' + r + n j of the problem (n ranks,
+ * j < 64 / n, k' = k mod 10: the pass goes on over epochs), the share of its
+ * rows that one process's batch k' holds; no batch from stream_batches on. */
+static bgm_status fill_share(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                             bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    const rank_job *j = ctx;
+    int64_t per = j->batch, pass = BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH, i;
+    (void)msg;
+    (void)size;
+    *rows = batch < j->stream_batches ? per : 0;
+    for (i = 0; i < *rows; i++) {
+        int64_t row = BGM_DIST_GLOBAL_BATCH * (batch % pass) + j->tr.rank + j->tr.g->nranks * i;
+        memcpy((float *)bgm_tensor_data(xs[0]) + 6 * i,
+               (const float *)bgm_tensor_data(j->data->x) + 6 * row, 6 * sizeof(float));
+        ((int32_t *)bgm_tensor_data(ys[0]))[i] =
+            ((const int32_t *)bgm_tensor_data(j->data->y))[row];
+    }
+    return BGM_OK;
+}
+
+/* A stream of the problem's samples (6 floats, a label) in batches of batch. */
+static bgm_status problem_stream(bgm_stream **st, bgm_stream_fill_fn fill, void *ctx,
+                                 int64_t batch)
+{
+    static const bgm_stream_tensor x = {BGM_FLOAT32, 1, {6}}, y = {BGM_INT32, 0, {0}};
+    bgm_stream_spec spec;
+    bgm_stream_spec_init(&spec);
+    spec.x = &x;
+    spec.num_y = 1;
+    spec.y = &y;
+    spec.batch_size = batch;
+    spec.fill = fill;
+    spec.ctx = ctx;
+    return bgm_stream_create(st, &spec);
+}
+
+/* fit_stream of the problem from this rank's share (validation as bgm_test_dist_fit). */
+static bgm_status fit_share(rank_job *j)
+{
+    bgm_stream *st = NULL;
+    bgm_fit_options o;
+    bgm_status s = problem_stream(&st, fill_share, j, j->batch);
+    if (s == BGM_OK)
+        s = bgm_fit_options_init(&o, sizeof o);
+    if (s == BGM_OK) {
+        o.epochs = BGM_DIST_EPOCHS;
+        o.verbose = 0;
+        o.validation_x = j->data->vx;
+        o.validation_y = j->data->vy;
+        s = bgm_model_fit_stream(&j->h, j->m, st, BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH,
+                                 NULL, 0, &o);
+    }
+    bgm_stream_free(st);
+    return s;
+}
+
+static void *run_rank(void *arg)
+{
+    rank_job *j = arg;
+    bgm_comm *c = NULL;
+    j->status = bgm_test_dist_model_of(&j->m, j->graph, j->seed, j->hidden);
+    if (j->status == BGM_OK && j->loss)
+        j->status = bgm_model_set_loss_fn(j->m, 0, "flaky", j->loss, j);
+    if (j->status == BGM_OK)
+        j->status = thread_comm(&c, &j->tr);
+    if (j->status == BGM_OK)
+        j->status = bgm_model_set_comm(j->m, c);
+    if (j->status == BGM_OK && j->loop) {
+        j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
+    } else if (j->status == BGM_OK && j->stream_batches > 0) {
+        j->status = fit_share(j);
+    } else if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
+        bgm_fit_options o;
+        bgm_fit_options_init(&o, sizeof o);
+        o.epochs = BGM_DIST_EPOCHS;
+        o.batch_size = j->batch;
+        o.validation_x = j->data->vx;
+        o.validation_y = j->data->vy;
+        o.verbose = j->verbose;
+        o.output = count_lines;
+        o.output_ctx = &j->lines;
+        o.callbacks = j->callbacks;
+        o.num_callbacks = j->ncallbacks;
+        j->status = bgm_model_fit(&j->h, j->m, j->data->x, j->data->y, &o);
+    }
+    snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
+    bgm_model_set_comm(j->m, NULL);
+    bgm_comm_free(c);
+    free(j->tr.sum);
+    return NULL;
+}
+
+/* Fits the problem on nranks threads (rank r's model seeded 100 + r, with
+ * hidden[r] units), each with these callbacks; jobs[r] holds each rank's
+ * outcome. */
+/* How the ranks of one run fit, besides their models' widths. */
+typedef struct run_spec {
+    int loop;                       /* custom_loop instead of fit */
+    int graph;                      /* the functional model */
+    int verbose;
+    bgm_callback *const *callbacks; /* given to every rank */
+    int ncallbacks;
+    bgm_loss_fn loss;               /* a custom loss of every rank's model, or NULL */
+    const int64_t *stream_batches;  /* per rank: fit from a stream of its share that
+                                       ends after so many batches; NULL: arrays */
+} run_spec;
+
+/* Fits the problem on nranks threads as sp says (rank r's model seeded
+ * 100 + r, with hidden[r] units); jobs[r] holds each rank's outcome. */
+static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
+                           const run_spec *sp)
+{
+    pthread_t th[MAX_RANKS];
+    group g;
+    int r;
+    memset(&g, 0, sizeof g);
+    g.nranks = nranks;
+    ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, (unsigned)nranks), 0);
+    memset(jobs, 0, (size_t)nranks * sizeof *jobs);
+    for (r = 0; r < nranks; r++) {
+        jobs[r].tr.g = &g;
+        jobs[r].tr.rank = r;
+        jobs[r].data = &problem;
+        jobs[r].hidden = hidden[r];
+        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
+        jobs[r].seed = 100 + (uint64_t)r;
+        jobs[r].verbose = sp->verbose;
+        jobs[r].callbacks = sp->callbacks;
+        jobs[r].ncallbacks = sp->ncallbacks;
+        jobs[r].loss = sp->loss;
+        jobs[r].stream_batches = sp->stream_batches ? sp->stream_batches[r] : 0;
+        jobs[r].loop = sp->loop;
+        jobs[r].graph = sp->graph;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
+    }
+    for (r = 0; r < nranks; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+}
+
+static void run_ranks(rank_job *jobs, int nranks, const int64_t *hidden, int verbose)
+{
+    run_spec sp = {0, 0, verbose, NULL, 0, NULL, NULL};
+    run_ranks_spec(jobs, nranks, hidden, &sp);
+}
+
+static void free_jobs(rank_job *jobs, int nranks)
+{
+    int r;
+    for (r = 0; r < nranks; r++) {
+        bgm_model_free(jobs[r].m);
+        bgm_history_free(jobs[r].h);
+    }
+}
+
+/* ---- equivalence ------------------------------------------------------------- */
+
+/* nranks threads with batch 64 / nranks against one process with batch 64,
+ * for the Sequential model or the functional one (graph). */
+static void check_equivalence(int nranks, int graph)
+{
+    rank_job jobs[MAX_RANKS];
+    int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, graph, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
+    run_ranks_spec(jobs, nranks, hidden, &(run_spec){.graph = graph});
+    for (r = 0; r < nranks; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5),
+                      "rank %d of %d against one process: %s", r, nranks, msg);
+    }
+    /* A real fit: the loss fell over the 20 steps. */
+    ck_assert(bgm_history_values(href, "loss")[1] < bgm_history_values(href, "loss")[0]);
+    free_jobs(jobs, nranks);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+
+START_TEST(two_ranks_of_batch_32_train_as_one_of_batch_64)
+{
+    check_equivalence(2, 0);
+}
+END_TEST
+
+START_TEST(two_ranks_of_a_graph_model_train_as_one_of_batch_64)
+{
+    check_equivalence(2, 1);
+}
+END_TEST
+
+START_TEST(four_ranks_of_batch_16_train_as_one_of_batch_64)
+{
+    check_equivalence(4, 0);
+}
+END_TEST
+
+START_TEST(one_rank_communicator_trains_bit_for_bit_as_no_communicator)
+{
+    rank_job job;
+    int64_t hidden = 16;
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
+    run_ranks(&job, 1, &hidden, 0);
+    ck_assert_msg(job.status == BGM_OK, "%s", job.message);
+    bgm_test_assert_same_weights(job.m, ref);
+    ck_assert(bgm_history_values(job.h, "loss")[1] == bgm_history_values(href, "loss")[1]);
+    free_jobs(&job, 1);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+END_TEST
+
+START_TEST(rank_with_another_parameter_count_fails_every_rank_naming_it)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 17};
+    run_ranks(jobs, 2, hidden, 0);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    /* 6*16+16 + 16*3+3 = 163 parameters; 6*17+17 + 17*3+3 = 173. */
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's model has 173 parameters, rank 0's has "
+                         "163") != NULL, "%s", jobs[1].message);
+    ck_assert_msg(strstr(jobs[0].message, "rank 0's has 163 parameters; differing: rank 1 "
+                         "(173 parameters)") != NULL, "%s", jobs[0].message);
+    /* No step was taken: rank 1 keeps its own initial weights' count and no history. */
+    ck_assert_ptr_null(jobs[0].h);
+    ck_assert_ptr_null(jobs[1].h);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
+START_TEST(only_rank_0_writes_progress_lines)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    run_ranks(jobs, 2, hidden, 2);
+    ck_assert_msg(jobs[0].status == BGM_OK, "%s", jobs[0].message);
+    ck_assert_msg(jobs[1].status == BGM_OK, "%s", jobs[1].message);
+    /* verbose 2, two epochs: "Epoch 1/2", its summary line, and again. */
+    ck_assert_int_eq(jobs[0].lines, 4);
+    ck_assert_int_eq(jobs[1].lines, 0);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
+/* Counts its calls (on whichever rank) and stops after batch 3 of epoch 2. */
+static int stop_in_epoch_2(void *ctx, bgm_model *m, bgm_callback_event event, int epoch,
+                           int64_t batch, const bgm_logs *logs)
+{
+    (void)m;
+    (void)logs;
+    __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
+    return event == BGM_EVENT_BATCH_END && epoch == 1 && batch == 2;
+}
+
+static float halve_after_epoch_1(int epoch, float lr, void *ctx)
+{
+    (void)ctx;
+    return epoch == 0 ? lr : lr / 2;
+}
+
+START_TEST(rank_0s_callbacks_decide_for_every_rank)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_callback *cbs[3] = {NULL, NULL, NULL};
+    char path[512];
+    unsigned char *csv;
+    size_t len, i;
+    float w0[163], w1[163];
+    int r, calls = 0, rows = 0;
+    bgm_test_tmpdir_create("dist-callbacks");
+    snprintf(path, sizeof path, "%s/log.csv", bgm_test_tmpdir());
+    /* Every rank is given the same callbacks, as one program run n times. */
+    BGM_ASSERT_OK(bgm_callback_lambda(&cbs[0], stop_in_epoch_2, &calls));
+    BGM_ASSERT_OK(bgm_callback_lr_scheduler(&cbs[1], halve_after_epoch_1, NULL));
+    BGM_ASSERT_OK(bgm_callback_csv_logger(&cbs[2], path, 0));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.callbacks = cbs, .ncallbacks = 3});
+    for (r = 0; r < 2; r++)
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+    /* They ran on rank 0 only: train begin, 2 epoch begins, 10 + 3 batch ends,
+     * 2 epoch ends, train end. */
+    ck_assert_int_eq(calls, 1 + 2 + 13 + 2 + 1);
+    /* Both ranks stopped after batch 3 of epoch 2, at the rate rank 0's
+     * scheduler set, with the same weights. */
+    for (r = 0; r < 2; r++) {
+        ck_assert_int_eq(bgm_history_num_epochs(jobs[r].h), 2);
+        ck_assert_float_eq(bgm_optimizer_get_lr(bgm_model_optimizer(jobs[r].m)), 0.025f);
+    }
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
+    ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+    /* The CSV, written once: a header and two rows. */
+    csv = bgm_test_read_file(path, &len);
+    for (i = 0; i < len; i++)
+        rows += csv[i] == '\n';
+    ck_assert_int_eq(rows, 3);
+    free(csv);
+    free_jobs(jobs, 2);
+    for (r = 0; r < 3; r++)
+        bgm_callback_free(cbs[r]);
+    bgm_test_tmpdir_remove();
+}
+END_TEST
+
+START_TEST(a_callback_failing_on_rank_0_fails_every_rank)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_callback *csv = NULL;
+    BGM_ASSERT_OK(bgm_callback_csv_logger(&csv, "/nonexistent-bgm-dir/log.csv", 0));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.callbacks = &csv, .ncallbacks = 1});
+    ck_assert_int_eq(jobs[0].status, BGM_E_IO);
+    ck_assert_msg(strstr(jobs[0].message, "/nonexistent-bgm-dir/log.csv") != NULL, "%s",
+                  jobs[0].message);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 0 (163 parameters, failed) could not start") != NULL,
+                  "%s", jobs[1].message);
+    free_jobs(jobs, 2);
+    bgm_callback_free(csv);
+    /* A checkpoint that cannot be written fails at the end of epoch 1. */
+    BGM_ASSERT_OK(bgm_callback_model_checkpoint(&csv, "/proc/bgm-none/m.bgm", "loss", 0, 0, 0,
+                                                NULL, 0, NAN));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.callbacks = &csv, .ncallbacks = 1});
+    ck_assert_int_eq(jobs[0].status, BGM_E_IO);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 0 failed at the end of an epoch (BGM_E_IO") !=
+                  NULL, "%s", jobs[1].message);
+    ck_assert_ptr_null(jobs[1].h);
+    free_jobs(jobs, 2);
+    bgm_callback_free(csv);
+}
+END_TEST
+
+START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_model *ref = NULL;
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(custom_loop(ref, NULL, &problem, 64, 0));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loop = 1});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
+                                             1e-5), "rank %d: %s", r, msg);
+    }
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+}
+END_TEST
+
+/* Sparse cross-entropy from logits, except that rank 1 fails its 4th call. */
+static bgm_status flaky_loss(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *y_true,
+                             const bgm_tensor *y_pred, void *ctx)
+{
+    rank_job *j = ctx;
+    if (j->tr.rank == 1 && ++j->loss_calls == 4)
+        return bgm_set_last_error(BGM_E_RANGE, "flaky: rank 1 refuses its 4th batch");
+    return bgm_op_sparse_categorical_crossentropy(out, tape, y_pred, y_true, 1);
+}
+
+START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    float w0[163], w1[163];
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss});
+    ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
+    ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 1, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    /* Three steps were applied on both, the fourth on neither. */
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
+    ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 3);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
+/* Each of 2 ranks streams its share; rank 1's stream ends after stop_1 batches. */
+static void run_streams(rank_job *jobs, int64_t stop_1)
+{
+    const int64_t hidden[2] = {16, 16}, batches[2] = {1000, stop_1};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches});
+}
+
+START_TEST(ranks_streaming_their_shares_train_as_one_process)
+{
+    rank_job jobs[2];
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    bgm_fit_options o;
+    char msg[512];
+    int r;
+    /* One process, the batches of 64 in order (a stream is not shuffled). */
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_fit_options_init(&o, sizeof o));
+    o.epochs = BGM_DIST_EPOCHS;
+    o.batch_size = BGM_DIST_GLOBAL_BATCH;
+    o.shuffle = 0;
+    o.verbose = 0;
+    o.validation_x = problem.vx;
+    o.validation_y = problem.vy;
+    BGM_ASSERT_OK(bgm_model_fit(&href, ref, problem.x, problem.y, &o));
+    run_streams(jobs, 1000);
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5), "rank %d: %s", r, msg);
+    }
+    free_jobs(jobs, 2);
+    /* Rank 1's stream ends after 13 batches: both fail in epoch 2, step 4. */
+    run_streams(jobs, 13);
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's stream ended after 3 of steps_per_epoch "
+                         "= 10 batches in epoch 2") != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+END_TEST
+
+/* ---- the seam itself ------------------------------------------------------------ */
+
+/* A single-rank fake whose calls fail from the fail_at-th collective on. */
+typedef struct fake {
+    int rank, nranks;
+    int calls, fail_at;
+    int freed, aborts, abort_code;
+    char abort_message[256];
+} fake;
+
+static int fk_rank(void *ctx, int *rank)
+{
+    *rank = ((fake *)ctx)->rank;
+    return 0;
+}
+
+static int fk_num_ranks(void *ctx, int *n)
+{
+    *n = ((fake *)ctx)->nranks;
+    return 0;
+}
+
+static int fk_collective(fake *f)
+{
+    return ++f->calls >= f->fail_at && f->fail_at > 0 ? 42 : 0;
+}
+
+static int fk_allreduce(void *ctx, float *data, int64_t n)
+{
+    (void)data;
+    (void)n;
+    return fk_collective(ctx);
+}
+
+static int fk_broadcast(void *ctx, void *data, int64_t nbytes, int root)
+{
+    (void)data;
+    (void)nbytes;
+    (void)root;
+    return fk_collective(ctx);
+}
+
+static const char *fk_error_string(void *ctx, int code)
+{
+    (void)ctx;
+    return code == 42 ? "fake link down" : "unknown";
+}
+
+static void fk_abort(void *ctx, int code, const char *message)
+{
+    fake *f = ctx;
+    f->aborts++;
+    f->abort_code = code;
+    snprintf(f->abort_message, sizeof f->abort_message, "%s", message);
+}
+
+static void fk_free(void *ctx)
+{
+    ((fake *)ctx)->freed++;
+}
+
+static bgm_comm_ops fake_ops(void)
+{
+    bgm_comm_ops ops;
+    BGM_ASSERT_OK(bgm_comm_ops_init(&ops, sizeof ops));
+    ops.rank = fk_rank;
+    ops.num_ranks = fk_num_ranks;
+    ops.allreduce_sum = fk_allreduce;
+    ops.broadcast = fk_broadcast;
+    ops.error_string = fk_error_string;
+    ops.abort = fk_abort;
+    ops.free_ctx = fk_free;
+    return ops;
+}
+
+START_TEST(comm_reports_its_layout_and_frees_its_context_once)
+{
+    fake f = {.rank = 2, .nranks = 3};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    ck_assert_int_eq(bgm_comm_rank(c), 2);
+    ck_assert_int_eq(bgm_comm_num_ranks(c), 3);
+    ck_assert_int_eq(bgm_comm_rank(NULL), 0);
+    ck_assert_int_eq(bgm_comm_num_ranks(NULL), 0);
+    /* No barrier callback: one all-reduce of one float stands in for it. */
+    BGM_ASSERT_OK(bgm_comm_barrier(c));
+    ck_assert_int_eq(f.calls, 1);
+    bgm_comm_free(c);
+    ck_assert_int_eq(f.freed, 1);
+    bgm_comm_free(NULL);
+}
+END_TEST
+
+START_TEST(comm_create_refuses_bad_tables_and_layouts)
+{
+    fake f = {.rank = 3, .nranks = 3};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = (bgm_comm *)&f;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID, "rank 3 of 3 ranks");
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(f.freed, 1); /* a failed create releases the context it owned */
+    f.rank = 0;
+    ops.broadcast = NULL;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID, "ops->broadcast is NULL");
+    ops = fake_ops();
+    ops.size = 8;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID, "bgm_comm_ops_init");
+    ops.size = sizeof ops + 8;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_UNSUPPORTED, "newer header");
+    BGM_ASSERT_FAILS(bgm_comm_ops_init(&ops, 4), BGM_E_INVALID, "bgm_comm_ops");
+}
+END_TEST
+
+START_TEST(comm_callback_failures_become_io_statuses_with_the_transport_text)
+{
+    fake f = {.rank = 0, .nranks = 2, .fail_at = 1};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    float v[3] = {1, 2, 3};
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_FAILS(bgm_comm_allreduce_sum(c, v, 3), BGM_E_IO,
+                     "bgm_comm_allreduce_sum: the communicator's allreduce_sum failed (code "
+                     "42): fake link down");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast(c, v, sizeof v, 1), BGM_E_IO, "fake link down");
+    BGM_ASSERT_FAILS(bgm_comm_barrier(c), BGM_E_IO, "allreduce_sum failed for a barrier");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast(c, v, sizeof v, 2), BGM_E_INVALID, "root 2");
+    BGM_ASSERT_FAILS(bgm_comm_allreduce_sum(c, NULL, 3), BGM_E_INVALID, "data NULL");
+    BGM_ASSERT_FAILS(bgm_comm_allreduce_sum(NULL, v, 3), BGM_E_INVALID, "'c' is NULL");
+    bgm_comm_free(c);
+}
+END_TEST
+
+/* Fit over a single-rank fake that fails at its fail_at-th collective. */
+static void fit_over_failing_fake(int fail_at, const char *needle)
+{
+    fake f = {.rank = 0, .nranks = 1, .fail_at = fail_at};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_model *m = NULL;
+    bgm_history *h = (bgm_history *)&f;
+    float before[163], after[163];
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 5, 16));
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_model_set_comm(m, c));
+    ck_assert_ptr_eq(bgm_model_comm(m), c);
+    BGM_ASSERT_OK(bgm_model_get_weights(m, before, 163));
+    BGM_ASSERT_FAILS(bgm_test_dist_fit(&h, m, &problem, 32), BGM_E_IO, needle);
+    ck_assert_ptr_null(h);
+    /* The fake's reduction adds nothing: a step that failed there changed nothing. */
+    BGM_ASSERT_OK(bgm_model_get_weights(m, after, 163));
+    ck_assert(memcmp(before, after, sizeof before) == 0);
+    /* The other ranks would be waiting: the abort hook heard of it. */
+    ck_assert_int_eq(f.aborts, 1);
+    ck_assert_int_eq(f.abort_code, BGM_E_IO);
+    ck_assert_msg(strstr(f.abort_message, needle) != NULL, "%s", f.abort_message);
+    BGM_ASSERT_OK(bgm_model_set_comm(m, NULL));
+    bgm_model_free(m);
+    bgm_comm_free(c);
+}
+
+START_TEST(fit_turns_a_failed_broadcast_into_an_io_status)
+{
+    fit_over_failing_fake(1, "broadcast failed for rank 0's model layout (code 42): fake "
+                             "link down");
+}
+END_TEST
+
+START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
+{
+    /* Collectives: layout, agreement, weights, optimizer state (momentum),
+     * generator, rank 0's decisions at the start of training and of the
+     * epoch, the epoch's seed; then the first step. */
+    fit_over_failing_fake(9, "allreduce_sum failed for a step's gradients (code 42)");
+}
+END_TEST
+
+static bgm_status no_rows(void *ctx, int64_t batch, bgm_tensor *const *xs,
+                         bgm_tensor *const *ys, int64_t *rows, char *msg, size_t size)
+{
+    (void)ctx;
+    (void)batch;
+    (void)xs;
+    (void)ys;
+    (void)msg;
+    (void)size;
+    *rows = 0;
+    return BGM_OK;
+}
+
+START_TEST(fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps)
+{
+    fake f = {.rank = 0, .nranks = 1};
+    bgm_stream *st = NULL;
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6}, 1, 1));
+    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
+                                    (bgm_metric_kind[]){BGM_METRIC_MSE}, 1));
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_model_set_comm(m, c));
+    BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_UNSUPPORTED,
+                     "metric 'mse' (mse) cannot be summed over ranks");
+    BGM_ASSERT_OK(problem_stream(&st, no_rows, NULL, 32));
+    BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, NULL), BGM_E_INVALID,
+                     "give steps_per_epoch");
+    bgm_stream_free(st);
+    BGM_ASSERT_FAILS(bgm_model_set_comm(NULL, c), BGM_E_INVALID, "'m' is NULL");
+    ck_assert_ptr_null(bgm_model_comm(NULL));
+    bgm_model_free(m);
+    bgm_comm_free(c);
+}
+END_TEST
+
+START_TEST(set_last_error_lets_a_transport_fail_as_the_library_does)
+{
+    ck_assert_int_eq(bgm_set_last_error(BGM_E_IO, "my_transport: link down"), BGM_E_IO);
+    ck_assert_str_eq(bgm_last_error(), "my_transport: link down");
+    BGM_ASSERT_FAILS(bgm_set_last_error(BGM_OK, "fine"), BGM_E_INVALID,
+                     "bgm_set_last_error: status 0 is not an error");
+    BGM_ASSERT_FAILS(bgm_set_last_error(BGM_E_IO, NULL), BGM_E_INVALID, "'message' is NULL");
+}
+END_TEST
+
+START_TEST(comm_average_refuses_bad_tensors)
+{
+    fake f = {.rank = 0, .nranks = 2};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_tensor *t[2] = {NULL, NULL};
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&t[0], BGM_FLOAT32, (int64_t[]){3}, 1));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&t[1], BGM_INT32, (int64_t[]){3}, 1));
+    BGM_ASSERT_FAILS(bgm_comm_average(c, t, 2), BGM_E_DTYPE, "tensors[1] is not float32");
+    BGM_ASSERT_FAILS(bgm_comm_average(c, NULL, 2), BGM_E_INVALID, "tensors NULL");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast_tensors(c, t, 2, 5), BGM_E_INVALID, "root 5");
+    /* The fake's sum adds nothing: the mean over 2 ranks halves. */
+    ((float *)bgm_tensor_data(t[0]))[1] = 3.0f;
+    BGM_ASSERT_OK(bgm_comm_average(c, t, 1));
+    ck_assert_float_eq(((float *)bgm_tensor_data(t[0]))[1], 1.5f);
+    f.fail_at = f.calls + 1;
+    BGM_ASSERT_FAILS(bgm_comm_average(c, t, 1), BGM_E_IO,
+                     "allreduce_sum failed for the averaged tensors (code 42)");
+    BGM_ASSERT_FAILS(bgm_comm_broadcast_tensors(c, t, 2, 0), BGM_E_IO, "fake link down");
+    bgm_tensor_free(t[0]);
+    bgm_tensor_free(t[1]);
+    bgm_comm_free(c);
+}
+END_TEST
+
+Suite *suite_distributed(void)
+{
+    Suite *s = suite_create("distributed");
+    TCase *seam = tcase_create("seam");
+    TCase *fit = tcase_create("fit");
+    tcase_add_test(seam, set_last_error_lets_a_transport_fail_as_the_library_does);
+    tcase_add_test(seam, comm_reports_its_layout_and_frees_its_context_once);
+    tcase_add_test(seam, comm_create_refuses_bad_tables_and_layouts);
+    tcase_add_test(seam, comm_callback_failures_become_io_statuses_with_the_transport_text);
+    tcase_add_test(seam, fit_turns_a_failed_broadcast_into_an_io_status);
+    tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
+    tcase_add_test(seam, fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps);
+    tcase_add_test(seam, comm_average_refuses_bad_tensors);
+    tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
+    tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
+    tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
+    tcase_add_test(fit, two_ranks_of_a_graph_model_train_as_one_of_batch_64);
+    tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
+    tcase_add_test(fit, only_rank_0_writes_progress_lines);
+    tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);
+    tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
+    tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
+    tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
+    tcase_add_test(fit, ranks_streaming_their_shares_train_as_one_process);
+    tcase_set_timeout(fit, 20);
+    tcase_add_checked_fixture(seam, make_data, free_data);
+    tcase_add_checked_fixture(fit, make_data, free_data);
+    suite_add_tcase(s, seam);
+    suite_add_tcase(s, fit);
+    return s;
+}
