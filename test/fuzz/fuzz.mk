@@ -33,7 +33,7 @@ FUZZ_DEFS    := -std=c11 -g -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
 # whole library (layers, ops, kernels, optimizers) and a CBLAS.
 FUZZ_PARSER_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/core/*.c \
                     lib/data/*.c lib/io/*.c lib/text/*.c)))
-FUZZ_ALL_OBJS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/*/*.c)))
+FUZZ_ALL_OBJS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 FUZZ_KERNEL_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(wildcard lib/kernels/*.c)))
 FUZZ_BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lblas)
 
