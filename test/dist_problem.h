@@ -38,8 +38,9 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size);
 
-/* 0 when a's weights equal b's within rel (|a - b| <= rel * (|b| + 1e-3))
- * and their histories hold the same keys and values within rel; else 1
+/* 0 when a's weights equal b's within rel of the largest of b's weights
+ * (|a - b| <= rel * max |b|) and their histories hold the same keys and
+ * values within rel (|a - b| <= rel * (|b| + 1e-3)); else 1
  * with what differs in msg. */
 int bgm_test_dist_compare(char *msg, size_t size, const bgm_model *a, const bgm_history *ha,
                           const bgm_model *b, const bgm_history *hb, double rel);
