@@ -245,12 +245,12 @@ print_floors() {
     $1 == "ROW" && (floor = floor_ms()) > 0 {
         flop = val("flops") * val("per_step"); bytes = val("bytes")
         gemm = 1e3 * flop / (peak * 1e9); mem = floor - gemm
-        printf "roofline floor of %s (batch %s): %.2f GFLOP at %.0f GFLOP/s = %.4g ms", val("name"),
+        printf "roofline floor of %s (batch %s): %.2f GFLOP at %.0f GFLOP/s = %.5g ms", val("name"),
                val("batch"), flop / 1e9, peak, gemm
-        printf " + %.0f MB at %.1f GB/s = %.4g ms -> %.4g ms;", bytes / 1e6, bw, mem, floor
-        printf " libbigmodel %.4g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
+        printf " + %.0f MB at %.1f GB/s = %.5g ms -> %.5g ms;", bytes / 1e6, bw, mem, floor
+        printf " libbigmodel %.5g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
         if (val("torch_ms") != "-")
-            printf ", PyTorch %.4g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
+            printf ", PyTorch %.5g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
         printf "\n"
     }' "$1"
 }
