@@ -4,14 +4,17 @@
 # through OpenBLAS on its own kernels, and a STREAM-style triad), then, per
 # kernel path of BENCH_ISA, the tables of run.sh (seed CNN, MLPs, ResNet and
 # the 37M-parameter MLP with its roofline floor), bench_text.sh (LSTM,
-# word2vec) and bench_gpt.sh (GPT). Each workload runs libbigmodel and, when
+# word2vec) and bench_gpt.sh (GPT at d 128, and at d 768 with 12 layers with
+# its roofline floor). Each workload runs libbigmodel and, when
 # $(PYTHON) can import torch, the same model in PyTorch, in BENCH_PAIRS
 # interleaved pairs of processes; the tables give medians, the median ratio
 # with its min-max and each side's spread (docs/performance.md).
 #
 # BENCH_THREADS (2) threads each side; BENCH_SECONDS (3) timed per run;
 # BENCH_PAIRS (5); BENCH_ISA (unset: this machine's path; all; or a list of
-# avx512 avx2 generic); BENCH_TORCH=0 runs the library side only;
+# avx512 avx2 generic); BENCH_TABLES (models text gpt: which tables run after
+# the roofline); BENCH_GPT768=0 leaves out the GPT d 768 training row (about
+# 2 minutes per path); BENCH_TORCH=0 runs the library side only;
 # BENCH_SUMMARY=FILE appends every row to FILE (compare two runs with
 # test/bench/compare_runs.sh). A short check of the machinery:
 #     make bench BENCH_SECONDS=1 BENCH_PAIRS=2 BENCH_SGEMM_SIZES=1024

@@ -12,7 +12,10 @@
 # CPU's widest, capped by BIGMODEL_ISA if set); "all" = every path the CPU
 # has (avx512, avx2, generic); or a list of them ("avx2 generic"). Each path
 # runs with BIGMODEL_ISA set to it. BENCH_SGEMM_SIZES ("2048 4096") the square
-# products of the sgemm peak (the fastest counts). Other knobs: bench_lib.sh.
+# products of the sgemm peak (the fastest counts). BENCH_TABLES ("models text
+# gpt") the tables to run after the roofline: models (run.sh), text
+# (bench_text.sh), gpt (bench_gpt.sh; BENCH_GPT768=0 leaves out its d 768
+# row). Other knobs: bench_lib.sh.
 set -u
 
 BUILD=${1:?usage: bench.sh BUILD [PYTHON]}
@@ -21,6 +24,7 @@ HERE=$(dirname "$0")
 . "$HERE/bench_lib.sh"
 ROOF="$BUILD/bench/bench_roofline"
 SIZES=${BENCH_SGEMM_SIZES:-"2048 4096"}
+TABLES=${BENCH_TABLES:-"models text gpt"}
 
 # best_roof KIND: the highest gflops of the ROOF lines of KIND on stdin.
 best_roof() {
@@ -58,6 +62,12 @@ isa_paths() {
     done
 }
 
+for t in $TABLES; do
+    case "$t" in
+    models | text | gpt) ;;
+    *) echo "bench: BENCH_TABLES: unknown table '$t' (models, text, gpt)" >&2; exit 1 ;;
+    esac
+done
 paths=$(isa_paths) || exit 1
 [ -n "$paths" ] || exit 1
 commit=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')
@@ -96,11 +106,14 @@ for p in $paths; do
          "$(printf '%s\n' "$lib" | roof_list);" \
          "peak used for % of peak and floors: $BENCH_PEAK_GFLOPS GFLOP/s" \
          "(the better of libbigmodel's $lib_peak and OpenBLAS's $blas_peak)"
-    sh "$HERE/run.sh" "$BUILD/bench/bench_models" "$PY" || status=1
-    echo
-    sh "$HERE/bench_text.sh" "$BUILD" "$PY" || status=1
-    echo
-    sh "$HERE/bench_gpt.sh" "$BUILD" "$PY" || status=1
+    for t in $TABLES; do
+        echo
+        case "$t" in
+        models) sh "$HERE/run.sh" "$BUILD/bench/bench_models" "$PY" || status=1 ;;
+        text) sh "$HERE/bench_text.sh" "$BUILD" "$PY" || status=1 ;;
+        gpt) sh "$HERE/bench_gpt.sh" "$BUILD" "$PY" || status=1 ;;
+        esac
+    done
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 exit $status

@@ -37,6 +37,25 @@ function val(key,    i, kv) {
 }
 '
 
+# Awk functions of the roofline floor and of the targets, for programs given
+# peak (GFLOP/s) and bw (GB/s) as variables: awk -v peak=... -v bw=...
+# "$bench_awk_val$bench_awk_floor"'PROGRAM'.
+# floor_ms(), on a ROW line: the step's products (flops x per_step) at the
+# sgemm peak plus its counted bytes at the triad's bandwidth, in ms; 0 where
+# the row counts no bytes or the roofline was not measured.
+# check(LABEL, X, OK, FMT): a target's line, X printed with FMT, "met" or
+# "NOT met" as OK says; "-" where X is missing.
+bench_awk_floor='
+function floor_ms() {
+    if (val("bytes") + 0 <= 0 || peak + 0 <= 0 || bw + 0 <= 0) return 0
+    return 1e3 * (val("flops") * val("per_step") / (peak * 1e9) + val("bytes") / (bw * 1e9))
+}
+function check(label, x, ok, fmt) {
+    if (x == "" || x == "-") { printf "  %-50s -\n", label; return }
+    printf "  %-50s " fmt " %s\n", label, x, (ok ? "met" : "NOT met")
+}
+'
+
 # bench_start PYTHON: sets bench_torch_version (see bench_torch_init) and
 # bench_raw and rows, two temporary files removed when the script exits.
 bench_start() {
@@ -121,12 +140,14 @@ run_pairs() {
 # run_pairs wrote, in the order the workloads ran:
 #     ROW name= batch= pairs= lib= torch= ratio= ratio_min= ratio_max=
 #         spread_lib= spread_torch= lib_ms= torch_ms= lib_rss= torch_rss=
-#         flops= bytes= variant= isa=
+#         flops= bytes= per_step= lib_params= torch_params= variant= isa=
 # lib/torch are median rates; ratio the median of lib/torch over the pairs
 # (the k-th lib run against the k-th PyTorch run); spreads (max - min) /
 # median of a side's rates; *_ms median step times; *_rss the largest peak
-# RSS; flops and bytes the library's flops_per_sample and bytes_per_step.
-# "-" where PyTorch did not run.
+# RSS; flops and bytes the library's flops_per_sample and bytes_per_step;
+# per_step its samples_per_step (the batch where it prints none); *_params
+# each side's parameter count where it prints one ("-" where not, or where
+# its runs disagree). "-" where PyTorch did not run.
 summarize_pairs() {
     awk "$bench_awk_val"'
     # Sorts a[1..n] (numbers) and returns its median.
@@ -136,6 +157,7 @@ summarize_pairs() {
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     function spread(a, n,    m) { m = median(a, n); return m > 0 ? (a[n] - a[1]) / m : 0 }
+    function dash(x) { return x == "" ? "-" : x }
     $2 == "BENCH" {
         side = $1; $1 = ""; $0 = $0
         w = val("name")
@@ -144,8 +166,12 @@ summarize_pairs() {
         rate[side, w, k] = val("rate"); ms[side, w, k] = val("latency_ms")
         if (val("rss_mib") + 0 > rss[side, w]) rss[side, w] = val("rss_mib") + 0
         batch[w] = val("batch")
+        p = val("params")
+        if (!((side, w) in params)) params[side, w] = p
+        else if (params[side, w] != p) params[side, w] = ""
         if (side == "lib") {
             flops[w] = val("flops_per_sample"); bytes[w] = val("bytes_per_step"); isa[w] = val("isa")
+            per_step[w] = val("samples_per_step")
         } else variant[w] = val("variant")
     }
     END {
@@ -167,9 +193,10 @@ summarize_pairs() {
             printf " spread_torch=%s", nq[w] ? sprintf("%.4f", spread(tr, nt)) : "-"
             printf " lib_ms=%.6g torch_ms=%s", median(lm, n), nq[w] ? sprintf("%.6g", median(tm, nt)) : "-"
             printf " lib_rss=%.1f torch_rss=%s", rss["lib", w], nq[w] ? sprintf("%.1f", rss["torch", w]) : "-"
-            printf " flops=%s bytes=%s variant=%s isa=%s\n", (flops[w] == "" ? 0 : flops[w]),
-                   (bytes[w] == "" ? 0 : bytes[w]), (variant[w] == "" ? "-" : variant[w]),
-                   (isa[w] == "" ? "-" : isa[w])
+            printf " flops=%s bytes=%s per_step=%s", (flops[w] == "" ? 0 : flops[w]),
+                   (bytes[w] == "" ? 0 : bytes[w]), (per_step[w] == "" ? batch[w] : per_step[w])
+            printf " lib_params=%s torch_params=%s", dash(params["lib", w]), dash(params["torch", w])
+            printf " variant=%s isa=%s\n", dash(variant[w]), dash(isa[w])
         }
     }' "${1:--}"
 }
@@ -207,6 +234,39 @@ print_rows() {
         } else printf "%13s %6s ", "-", "-"
         printf "%13s\n", pair(val("lib_rss"), val("torch_rss"))
     }' "$1"
+}
+
+# print_floors FILE: the roofline floor of each ROW line of FILE with counted
+# bytes (bytes > 0), from BENCH_PEAK_GFLOPS and BENCH_BW_GBPS (set by
+# bench.sh; nothing without them), against each side's median step time.
+print_floors() {
+    awk -v peak="${BENCH_PEAK_GFLOPS:-}" -v bw="${BENCH_BW_GBPS:-}" \
+        "$bench_awk_val$bench_awk_floor"'
+    $1 == "ROW" && (floor = floor_ms()) > 0 {
+        flop = val("flops") * val("per_step"); bytes = val("bytes")
+        gemm = 1e3 * flop / (peak * 1e9); mem = floor - gemm
+        printf "roofline floor of %s (batch %s): %.2f GFLOP at %.0f GFLOP/s = %.5g ms", val("name"),
+               val("batch"), flop / 1e9, peak, gemm
+        printf " + %.0f MB at %.1f GB/s = %.5g ms -> %.5g ms;", bytes / 1e6, bw, mem, floor
+        printf " libbigmodel %.5g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
+        if (val("torch_ms") != "-")
+            printf ", PyTorch %.5g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
+        printf "\n"
+    }' "$1"
+}
+
+# check_params FILE: each ROW line of FILE whose sides print their parameter
+# counts, with the two counts; fails when they differ (the two sides would not
+# run the same model).
+check_params() {
+    awk "$bench_awk_val"'
+    $1 == "ROW" && val("lib_params") != "-" && val("torch_params") != "-" {
+        same = val("lib_params") == val("torch_params")
+        printf "parameters of %s: libbigmodel %s, PyTorch %s%s\n", val("name"),
+               val("lib_params"), val("torch_params"), (same ? "" : ": DIFFERENT MODELS")
+        if (!same) bad = 1
+    }
+    END { exit bad }' "$1"
 }
 
 # bench_compile BUILD NAME: compiles test/bench/NAME.c against BUILD's

@@ -44,37 +44,15 @@ torch_variants() {
     esac
 }
 
-# The roofline floor of each row with counted bytes (the dense MLPs): its
-# products at the sgemm peak plus its optimizer and elementwise bytes at the
-# triad's bandwidth, against each side's median step time.
-print_floors() {
-    awk -v peak="${BENCH_PEAK_GFLOPS:-}" -v bw="${BENCH_BW_GBPS:-}" "$bench_awk_val"'
-    $1 == "ROW" && val("bytes") > 0 && peak > 0 && bw > 0 {
-        flop = val("flops") * val("batch"); bytes = val("bytes")
-        gemm = 1e3 * flop / (peak * 1e9); mem = 1e3 * bytes / (bw * 1e9); floor = gemm + mem
-        printf "roofline floor of %s (batch %s): %.2f GFLOP at %.0f GFLOP/s = %.3g ms", val("name"),
-               val("batch"), flop / 1e9, peak, gemm
-        printf " + %.0f MB at %.1f GB/s = %.3g ms -> %.3g ms;", bytes / 1e6, bw, mem, floor
-        printf " libbigmodel %.4g ms = %.2fx the floor", val("lib_ms"), val("lib_ms") / floor
-        if (val("torch_ms") != "-")
-            printf ", PyTorch %.4g ms = %.2fx", val("torch_ms"), val("torch_ms") / floor
-        printf "\n"
-    }' "$1"
-}
-
 # The goals of issue 16, from the medians of the pairs (ratio = lib/torch
 # rate; the latency compares step times: its median ratio is torch/lib's).
 print_targets() {
-    awk -v peak="${BENCH_PEAK_GFLOPS:-}" -v bw="${BENCH_BW_GBPS:-}" "$bench_awk_val"'
-    function check(label, x, ok, fmt) {
-        if (x == "" || x == "-") { printf "  %-50s -\n", label; return }
-        printf "  %-50s " fmt " %s\n", label, x, (ok ? "met" : "NOT met")
-    }
+    awk -v peak="${BENCH_PEAK_GFLOPS:-}" -v bw="${BENCH_BW_GBPS:-}" \
+        "$bench_awk_val$bench_awk_floor"'
     $1 == "ROW" {
         w = val("name")
-        r[w] = val("ratio"); ms[w] = val("lib_ms"); tms[w] = val("torch_ms")
-        g[w] = val("flops") * val("lib") / 1e9; by[w] = val("bytes"); b[w] = val("batch")
-        fl[w] = val("flops"); s1 = val("spread_lib"); s2 = val("spread_torch")
+        r[w] = val("ratio"); ms[w] = val("lib_ms"); fm[w] = floor_ms()
+        g[w] = val("flops") * val("lib") / 1e9; s1 = val("spread_lib"); s2 = val("spread_torch")
         if (s1 + 0 > worst) { worst = s1; worst_w = w " (lib)" }
         if (s2 != "-" && s2 + 0 > worst) { worst = s2; worst_w = w " (torch)" }
         # The 1/3 RSS target is for the small models: the weights, gradients
@@ -100,8 +78,8 @@ print_targets() {
             }
         w = "mlp37m_train64"
         check("MLP 37M training >= 2x PyTorch", q[w], q[w] >= 2, "%.2fx")
-        if (peak > 0 && bw > 0 && (w in ms)) {
-            f = ms[w] / (1e3 * (fl[w] * b[w] / (peak * 1e9) + by[w] / (bw * 1e9)))
+        if (fm[w] > 0) {
+            f = ms[w] / fm[w]
             check("MLP 37M training step <= 1.4x its roofline floor", f, f <= 1.4, "%.2fx")
         }
         over = ""; nrss = 0
