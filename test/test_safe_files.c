@@ -41,17 +41,33 @@ static const char *writer_file(int w)
     return w == W_MODEL || w == W_CHECKPOINT ? "m.bgm" : "m.safetensors";
 }
 
-/* in features -> Dense(in) -> Dense(3), compiled, weights from seed. */
-static bgm_model *model(int64_t in, uint64_t seed)
+/* in features -> Dense(in) -> Dense(3), compiled, weights from seed; NULL
+ * when that fails. Calls no Check function, so a forked child may use it. */
+static bgm_model *model_or_null(int64_t in, uint64_t seed)
 {
     bgm_model *m = NULL;
     bgm_optimizer *o = NULL;
-    BGM_ASSERT_OK(bgm_model_create(&m, &in, 1, seed));
-    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(in, BGM_ACT_RELU)));
-    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
-    BGM_ASSERT_OK(bgm_optimizer_adam(&o, 1e-3f, BGM_ADAM_BETA1, BGM_ADAM_BETA2,
-                                     BGM_ADAM_EPSILON));
-    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_MSE, 0, NULL, 0));
+    bgm_status s = bgm_model_create(&m, &in, 1, seed);
+    if (s == BGM_OK)
+        s = bgm_model_add(m, bgm_layer_dense(in, BGM_ACT_RELU));
+    if (s == BGM_OK)
+        s = bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR));
+    if (s == BGM_OK)
+        s = bgm_optimizer_adam(&o, 1e-3f, BGM_ADAM_BETA1, BGM_ADAM_BETA2, BGM_ADAM_EPSILON);
+    if (s == BGM_OK)
+        s = bgm_model_compile(m, o, BGM_LOSS_MSE, 0, NULL, 0);
+    if (s != BGM_OK) {
+        bgm_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* model_or_null, failing the test when it fails. */
+static bgm_model *model(int64_t in, uint64_t seed)
+{
+    bgm_model *m = model_or_null(in, seed);
+    ck_assert_msg(m != NULL, "building the model: %s", bgm_last_error());
     return m;
 }
 
@@ -230,11 +246,12 @@ START_TEST(a_writer_killed_at_100_random_points_leaves_the_last_complete_file)
     for (k = 0; k < KILLS; k++) {
         long long delay = (long long)(rand_r(&seed) % 1000) * (2 * save_ns + 200000) / 1000;
         struct timespec nap = {(time_t)(delay / 1000000000), (long)(delay % 1000000000)};
-        /* built here: the child must not call Check (bgm_test_fork) */
-        bgm_model *fresh = w >= W_CHECKPOINT ? model(in, 2 - (uint64_t)cur) : NULL;
         pid = bgm_test_fork();
-        if (pid == 0) {
-            int rc = save_with(w, fresh ? fresh : models[1 - cur], in, path) == BGM_OK ? 0 : 1;
+        if (pid == 0) { /* no Check calls here (bgm_test_fork) */
+            bgm_model *fresh = w >= W_CHECKPOINT ? model_or_null(in, 2 - (uint64_t)cur) : NULL;
+            int rc = (w < W_CHECKPOINT || fresh) &&
+                             save_with(w, fresh ? fresh : models[1 - cur], in, path) == BGM_OK
+                         ? 0 : 1;
             bgm_model_free(fresh);
             /* what the child inherited, freed for leak checkers */
             bgm_model_free(models[0]);
@@ -245,7 +262,6 @@ START_TEST(a_writer_killed_at_100_random_points_leaves_the_last_complete_file)
         }
         nanosleep(&nap, NULL);
         kill(pid, SIGKILL);
-        bgm_model_free(fresh);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
                       "kill %d: the writer failed on its own", k);
