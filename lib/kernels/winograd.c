@@ -288,7 +288,7 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
 
 /* A kernel transform of the pairs [begin, end), for bgm__parallel_for. */
 typedef struct kernel_job {
-    void (*fn)(const float *w, int64_t cf, int64_t begin, int64_t end, float *u);
+    bgm__winograd_kernel_fn fn;
     const float *w;
     int64_t cf;
     float *u;
@@ -300,8 +300,8 @@ static void kernel_range(void *ctx, int64_t begin, int64_t end)
     j->fn(j->w, j->cf, begin, end, j->u);
 }
 
-void bgm__winograd_kernel_with(void (*fn)(const float *, int64_t, int64_t, int64_t, float *),
-                               const float *w, int64_t c, int64_t f, float *u)
+void bgm__winograd_kernel_with(bgm__winograd_kernel_fn fn, const float *w, int64_t c, int64_t f,
+                               float *u)
 {
     kernel_job j = {fn, w, c * f, u};
     /* made on every call (never stale); it runs before the images are

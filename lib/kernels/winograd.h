@@ -34,16 +34,21 @@ int bgm__winograd_available(void);
  *   kernel: u (s * s, c, f) = G w G^T per (channel, filter) of w (3, 3, c,
  *     f), cf = c * f, for the pairs [begin, end) of the cf only
  */
+/* A kernel transform of the (channel, filter) pairs [begin, end) of cf (see
+ * kernel below). */
+typedef void (*bgm__winograd_kernel_fn)(const float *w, int64_t cf, int64_t begin, int64_t end,
+                                        float *u);
+
 typedef struct bgm__winograd_path {
     void (*input2)(const float *const *src, int64_t c, float *v, int64_t vs);
     void (*output2)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
                     const float *const *res, const float *bias, int relu);
     void (*grad2)(const float *const *dy, int64_t f, float *m, int64_t ms);
-    void (*kernel2)(const float *w, int64_t cf, int64_t begin, int64_t end, float *u);
+    bgm__winograd_kernel_fn kernel2;
     void (*input4)(const float *const *src, int64_t c, float *v, int64_t vs);
     void (*output4)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
                     const float *const *res, const float *bias, int relu);
-    void (*kernel4)(const float *w, int64_t cf, int64_t begin, int64_t end, float *u);
+    bgm__winograd_kernel_fn kernel4;
 } bgm__winograd_path;
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -67,8 +72,8 @@ int64_t bgm__winograd_kernel_floats(int64_t c, int64_t f, int m);
 void bgm__winograd_kernel(const float *w, int64_t c, int64_t f, float *u);
 
 /* The same with a path's kernel2 or kernel4 (bgm__winograd4_kernel). */
-void bgm__winograd_kernel_with(void (*fn)(const float *, int64_t, int64_t, int64_t, float *),
-                               const float *w, int64_t c, int64_t f, float *u);
+void bgm__winograd_kernel_with(bgm__winograd_kernel_fn fn, const float *w, int64_t c, int64_t f,
+                               float *u);
 
 /* How many images to run together under window g: enough that their
  * tiles fill the products' rows (1 for images of 96 tiles or more). */

@@ -24,7 +24,7 @@ BENCH_THREADS ?= 2
 BENCH_SECONDS ?= 3
 BENCH_PAIRS ?= 5
 
-$(BUILD)/bench/bench_models: test/bench/bench_models.c test/bench/bench_util.h lib
+$(BUILD)/bench/bench_models: test/bench/bench_models.c test/bench/bench_util.h examples/seed_cnn.h lib
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude $< -o $@ \
 	    -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lbigmodel -lm

@@ -28,6 +28,7 @@
 #include <bigmodel.h>
 
 #include "bench_util.h"
+#include "../../examples/seed_cnn.h"
 
 #define CIFAR_TRAIN_SAMPLES 1024
 #define MLP_TRAIN_SAMPLES 9984   /* of the 10,000 t10k images: 156 full batches of 64 */
@@ -60,19 +61,11 @@ static bgm_status compile_adam(bgm_model *m, bgm_status s)
     return s;
 }
 
-/* The seed CNN of the Keras tutorial, compiled with Adam on sparse CE from logits. */
+/* The seed CNN of the Keras tutorial (examples/seed_cnn.h, the same model
+ * the examples train), compiled with Adam on sparse CE from logits. */
 static bgm_status build_cnn(bgm_model **m)
 {
-    bgm_status s = bgm_model_create(m, (int64_t[]){32, 32, 3}, 3, 42);
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(32, 3, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_max_pool2d(2));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_conv2d(64, 3, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_flatten());
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(64, BGM_ACT_RELU));
-    if (s == BGM_OK) s = bgm_model_add(*m, bgm_layer_dense(10, BGM_ACT_LINEAR));
-    return compile_adam(*m, s);
+    return seed_cnn_build(m, (int64_t[]){32, 32, 3});
 }
 
 /* The dense MLPs: widths of the input, the ReLU layers and the logits. */
