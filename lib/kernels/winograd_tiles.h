@@ -288,6 +288,45 @@ V_TARGET WT_INLINE void wt_output4_at(const float *m, int64_t ms, int64_t fo, v_
 
 WT_OUTPUT_FN(wt_output4, wt_output4_at)
 
+/* o[0..6) = A x[0..4), x[i] at x[i * xs]: the transpose of wt_at6, for
+ * the gradient. A^T as in winograd4.c. */
+V_TARGET WT_INLINE void wt_a4(const v_vec *x, int xs, v_vec *o, int os)
+{
+    const v_vec two = V_SET1(2.0f), four = V_SET1(4.0f);
+    const v_vec x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs];
+    const v_vec s02 = V_ADD(x0, x2), s13 = V_ADD(x1, x3);
+    const v_vec a = V_FMA(four, x2, x0), b = V_MUL(two, V_FMA(four, x3, x1));
+    o[0] = x0;
+    o[os] = V_ADD(s02, s13);
+    o[2 * os] = V_SUB(s02, s13);
+    o[3 * os] = V_ADD(a, b);
+    o[4 * os] = V_SUB(a, b);
+    o[5 * os] = x3;
+}
+
+/* m[e * ms + fo] = (A dy A^T)[e] for the 4x4 output gradient dy of one
+ * tile (dy[i] NULL: zero), filters fo.. of one vector. */
+V_TARGET WT_INLINE void wt_grad4_at(const float *const *dy, int64_t fo, v_mask k, int full,
+                                     float *m, int64_t ms)
+{
+    v_vec y[16], t[24], o[6]; /* t[row * 4 + column] */
+    int i, j;
+    for (i = 0; i < 16; i++)
+        y[i] = dy[i] ? V_LOAD(k, full, dy[i] + fo) : V_ZERO();
+    for (j = 0; j < 4; j++) /* t = A dy, column j */
+        wt_a4(y + j, 4, t + j, 4);
+    for (i = 0; i < 6; i++) { /* m = t A^T, row i */
+        wt_a4(t + 4 * i, 1, o, 1);
+        for (j = 0; j < 6; j++)
+            V_STORE(m + (6 * i + j) * ms + fo, k, full, o[j]);
+    }
+}
+
+V_TARGET static void wt_grad4(const float *const *dy, int64_t f, float *m, int64_t ms)
+{
+    WT_EACH_VECTOR(f, fo, k, full, wt_grad4_at(dy, fo, k, full, m, ms));
+}
+
 /* o[0..6) = G x[0..3), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
  * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
 V_TARGET WT_INLINE void wt_g6(v_vec x0, v_vec x1, v_vec x2, v_vec *o, int os)
@@ -327,7 +366,7 @@ V_TARGET static void wt_kernel4(const float *w, int64_t cf, int64_t begin, int64
 }
 
 const bgm__winograd_path WT_PATH = {wt_input2, wt_output2, wt_grad2, wt_kernel2,
-                                    wt_input4, wt_output4, wt_kernel4};
+                                    wt_input4, wt_output4, wt_grad4, wt_kernel4};
 
 #undef WT_INLINE
 #undef WT_EACH_VECTOR
