@@ -65,19 +65,19 @@ set output png
 set multiplot layout rows, cols
 set xlabel "epoch"
 set grid lc rgb "#dddddd"
-set key top right
+set key outside bottom center horizontal samplen 2
+set bmargin 5                    # room for the key under the epoch label
 set style data linespoints
 set xtics ceil(epochs / 10.0)   # whole epochs, at most about 10 ticks
 set xrange [first - 0.3 : last + 0.3]
 set offsets 0, 0, graph 0.05, graph 0.05
-set key opaque
 set linetype 1 lc rgb "#1f77b4"   # matplotlib's first two colours, as bigmodel.plot
 set linetype 2 lc rgb "#ff7f0e"
 drawn = ""
 do for [q in quantities] {
     train = has(names, q) ? q : ""
     val = has(names, "val_" . q) ? "val_" . q : ""
-    set title q
+    set title q font ",11"
     if (train ne "" && val ne "") {
         plot csv using ($1 + 1):(column(train)) title "train" pt 7 ps 0.5 lw 1.5, \
              csv using ($1 + 1):(column(val)) title "validation" pt 7 ps 0.5 lw 1.5

@@ -15,7 +15,7 @@ program that uses pyplot itself. Each function returns the Figure it drew
 import math
 import numbers
 import os
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import metrics as _metrics
 from .errors import InvalidArgumentError
@@ -53,7 +53,7 @@ def _save(fig: Any, path: Optional[PathLike]) -> None:
 # ---- history ------------------------------------------------------------------------
 
 
-def _history_series(history: Any) -> Tuple[List[int], "dict[str, List[float]]"]:
+def _history_series(history: Any) -> Tuple[List[int], Dict[str, List[float]]]:
     """(epochs counted from 1, {name: values}) of a History or a dict of lists."""
     if isinstance(history, Mapping):
         logs, epochs = history, None
