@@ -110,8 +110,8 @@ def history(history: Any, path: Optional[PathLike] = None) -> Any:
         such as Keras' ``history.history``. Every name is plotted: "loss"
         first, then each metric (and "learning_rate" when a scheduler logged
         it), one subplot per quantity, its "val_" twin on the same axes.
-        Epochs are counted from 1 (a History that resumed at initial_epoch
-        starts there); NaN values leave gaps.
+        Epochs are counted from 1 (those of a fit resumed at initial_epoch
+        from initial_epoch + 1); NaN values leave gaps.
     path: where to write the PNG, or None.
 
     The image has 2 columns of subplots (1 when there is one quantity), each
