@@ -275,9 +275,17 @@ update-symbols: lib
 data:
 	@sh tools/fetch_text_data.sh
 
+# The model goes to $(BUILD)/demo/model.bgm, its training curves (CSVLogger,
+# then tools/plot_history.gp) next to it; DEMO_ARGS passes options (-e EPOCHS ...).
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tools/demo.sh "$(BUILD)"
+	@sh tools/demo.sh "$(BUILD)" $(DEMO_ARGS)
+
+# The README's picture of the demo's training curves, from a fresh demo run.
+.PHONY: readme-images
+readme-images: demo
+	@mkdir -p docs/images
+	cp $(BUILD)/demo/history.png docs/images/demo_history.png
 
 # A small ResNet (functional API: residual blocks, BatchNorm, strided and 1x1
 # convolutions) on Fashion-MNIST; RESNET_ARGS passes options (-e EPOCHS ...).
@@ -360,6 +368,7 @@ clean:
 help:
 	@echo "make            build libbigmodel.so/.a and the examples"
 	@echo "make demo       install what is missing, build, run the demo"
+	@echo "make readme-images  run the demo, copy its training curves to docs/images/demo_history.png"
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make docs       the API reference (Doxygen) in build/docs/html"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"

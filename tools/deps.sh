@@ -9,6 +9,8 @@ clang abigail-tools python3 python3-numpy python3-pytest python3-torch python3-s
 dataset-fashion-mnist bible-kjv bible-kjv-text graphviz \
 python3-pip python3-setuptools python3-wheel python3-venv cmake g++ doxygen \
 openmpi-bin libopenmpi-dev"
+# plots: bigmodel.plot (matplotlib), tools/plot_history.gp and make demo (gnuplot)
+PACKAGES="$PACKAGES python3-matplotlib gnuplot-nox"
 
 missing=""
 for p in $PACKAGES; do
