@@ -69,22 +69,27 @@ void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t 
 {
     /* rows and columns checked once each, not per element: on small
      * images this table costs as much as the transform it feeds */
+    const int64_t h = g->h, w = g->w, c = g->c, top = g->pad_top, left = g->pad_left;
     int64_t col[6];
-    int i, j;
+    int i, j, inside = 1;
     for (j = 0; j < side; j++) {
-        int64_t xx = x0 + j - g->pad_left;
-        col[j] = xx >= 0 && xx < g->w ? xx * g->c : -1;
+        int64_t xx = x0 + j - left;
+        col[j] = xx >= 0 && xx < w ? xx * c : -1;
+        inside &= col[j] >= 0;
     }
     for (i = 0; i < side; i++) {
-        int64_t yy = y0 + i - g->pad_top;
-        const float **row = src + i * side;
-        if (yy < 0 || yy >= g->h) {
+        const int64_t yy = y0 + i - top;
+        const float **row = src + i * side, *line = img + yy * w * c;
+        if (yy < 0 || yy >= h) {
             for (j = 0; j < side; j++)
                 row[j] = zero;
-            continue;
+        } else if (inside) { /* most tiles: no branch per element */
+            for (j = 0; j < side; j++)
+                row[j] = line + col[j];
+        } else {
+            for (j = 0; j < side; j++)
+                row[j] = col[j] >= 0 ? line + col[j] : zero;
         }
-        for (j = 0; j < side; j++)
-            row[j] = col[j] >= 0 ? img + yy * g->w * g->c + col[j] : zero;
     }
 }
 
@@ -92,19 +97,21 @@ int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t a
                                int64_t x0, float *y, const bgm__gemm_epilogue *ep,
                                float **out, const float **res, int *nc)
 {
+    const int64_t ow = g->ow;
+    const float *r = ep ? ep->res : NULL;
     int nr = g->oh - y0 < m ? (int)(g->oh - y0) : m, a, b;
     int64_t col[4];
-    *nc = g->ow - x0 < m ? (int)(g->ow - x0) : m;
+    *nc = ow - x0 < m ? (int)(ow - x0) : m;
     /* clamped inside the image: written only when a < nr, b < nc */
     for (b = 0; b < m; b++)
-        col[b] = x0 + (b < *nc ? b : 0);
+        col[b] = (x0 + (b < *nc ? b : 0)) * f;
     for (a = 0; a < m; a++) {
-        int64_t row = at + (y0 + (a < nr ? a : 0)) * g->ow;
-        for (b = 0; b < m; b++) {
-            int64_t o = row + col[b];
-            out[a * m + b] = y + o * f;
-            res[a * m + b] = ep && ep->res ? ep->res + o * f : NULL;
-        }
+        const int64_t row = (at + (y0 + (a < nr ? a : 0)) * ow) * f;
+        for (b = 0; b < m; b++)
+            out[a * m + b] = y + row + col[b];
+        if (r)
+            for (b = 0; b < m; b++)
+                res[a * m + b] = r + row + col[b];
     }
     return nr;
 }

@@ -94,7 +94,7 @@ void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t 
 
 /* out[m * m] (m 2 or 4) = where each output of the m x m tile at (y0, x0) of image at
  * (its first pixel's index) goes in y (f filters), res[] its residual in
- * ep (NULL without one); *nc and the result: the columns and rows of the
+ * ep (left unwritten without one); *nc and the result: the columns and rows of the
  * tile inside the output (entries beyond them point at valid pixels but
  * must not be written). */
 int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
