@@ -24,7 +24,7 @@ pkgs="libbigmodel-mpi-dev libbigmodel-dev python3-bigmodel libbigmodel-mpi0 libb
 [ "$(id -u)" -eq 0 ] || fail "dpkg -i needs root: run make check-deb as root"
 for tool in dpkg-buildpackage dh pybuild lintian pkg-config cmake g++ mpirun; do
     command -v "$tool" > /dev/null 2>&1 ||
-        fail "$tool not found: make deps installs what the packages need (tools/deps.sh)"
+        fail "$tool not found: sh tools/deps.sh deb installs what building the packages needs (make check-deb runs it)"
 done
 triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir=/usr/lib/$triplet
