@@ -62,7 +62,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,\
               $(filter-out examples/ddp_fashion.c,$(wildcard examples/*.c)))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        docs check-docs \
+        docs check-docs check-tutorials \
         memcheck check-allocfail demo resnet gpt bench data fuzz fuzz-long install uninstall \
         update-symbols abi-baseline clean help misuse-calls
 
@@ -178,7 +178,7 @@ $(BUILD)/test/harness: test/harness.c lib
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory check-abi check-docs check-install check-readme check-python \
-	    check-c check-mpi
+	    check-c check-mpi check-tutorials
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
@@ -205,6 +205,12 @@ check-readme: lib
 
 check-python: lib
 	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"
+
+# Every page of docs/tutorials/ is a C and a Python program: built, run on a
+# small slice (BIGMODEL_TUTORIAL_QUICK=1), their promised lines checked
+# (docs/tutorials/README.md). The MPI page needs libbigmodel-mpi (mpi-lib).
+check-tutorials: lib mpi-lib
+	@sh test/check_tutorials.sh "$(BUILD)" "$(PYTHON)"
 
 # The C suite runs on the CPU's own kernel path, then once more on each
 # narrower path it has (BIGMODEL_ISA, see lib/kernels/isa.h), so AVX2 and
@@ -389,6 +395,7 @@ help:
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make check-mpi  the data-parallel test over 2 Open MPI processes (part of check)"
+	@echo "make check-tutorials  build and run every program of docs/tutorials (part of check)"
 	@echo "make bench-dist the seed CNN on 1 rank x 2 threads and 2 ranks x 1 thread (not a test)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (build/asan)"
