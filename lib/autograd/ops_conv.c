@@ -503,8 +503,8 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         memset(j.wdu, 0, (size_t)(p->slots * wsize) * sizeof(float));
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
     if (j.wdu) /* the slots' sums in slot order, then back to 3x3 */
-        bgm__winograd_kernel_grad_slots(p->wino4 ? bgm__winograd4_kernel_grad
-                                                 : bgm__winograd_kernel_grad,
+        bgm__winograd_kernel_grad_slots(p->wino4 ? bgm__winograd_path_in_use()->kernel_grad4
+                                                 : bgm__winograd_path_in_use()->kernel_grad2,
                                         p->wino4 ? 4 : 2, j.wdu, p->slots, p->g.c, p->f, j.gw);
     bgm__scratch_free(j.own_scratch);
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {

@@ -22,7 +22,6 @@
 #include "bias.h"
 #include "gemm.h"
 #include "isa.h"
-#include "simd.h"
 
 /* Images are transformed together until their tiles make this many rows
  * of the 16 products (8 tiles of 12 rows of the AVX-512 kernels, 16 of 6
@@ -230,10 +229,32 @@ static void kernel_transform(const float *w, int64_t cf, int64_t begin, int64_t 
     }
 }
 
+static void kernel_grad(const float *restrict du, int64_t cf, int64_t begin, int64_t end,
+                        float *restrict gw)
+{
+    int64_t e, i, j;
+    for (e = begin; e < end; e++) {
+        float q[4][4], t[3][4];
+        for (i = 0; i < 4; i++)
+            for (j = 0; j < 4; j++)
+                q[i][j] = du[(i * 4 + j) * cf + e];
+        for (j = 0; j < 4; j++) { /* t = G^T q */
+            t[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
+            t[1][j] = 0.5f * (q[1][j] - q[2][j]);
+            t[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
+        }
+        for (i = 0; i < 3; i++) { /* gw += t G */
+            gw[(i * 3 + 0) * cf + e] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+            gw[(i * 3 + 1) * cf + e] += 0.5f * (t[i][1] - t[i][2]);
+            gw[(i * 3 + 2) * cf + e] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+        }
+    }
+}
+
 const bgm__winograd_path *bgm__winograd_path_in_use(void)
 {
-    static const bgm__winograd_path plain = {input_tile, output_tile, grad_tile,
-                                             kernel_transform, NULL, NULL, NULL, NULL};
+    static const bgm__winograd_path plain = {input_tile, output_tile, grad_tile, kernel_transform,
+                                             kernel_grad, NULL, NULL, NULL, NULL, NULL};
     return &plain;
 }
 
@@ -352,28 +373,6 @@ void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t c
     for (e = 0; e < 16; e++)
         bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * nt * c, c, m + e * nt * f, f, 1.0f,
                   du + e * c * f, f);
-}
-
-BGM__HOT void bgm__winograd_kernel_grad(const float *restrict du, int64_t cf, int64_t begin,
-                                        int64_t end, float *restrict gw)
-{
-    int64_t e, i, j;
-    for (e = begin; e < end; e++) {
-        float q[4][4], t[3][4];
-        for (i = 0; i < 4; i++)
-            for (j = 0; j < 4; j++)
-                q[i][j] = du[(i * 4 + j) * cf + e];
-        for (j = 0; j < 4; j++) { /* t = G^T q */
-            t[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
-            t[1][j] = 0.5f * (q[1][j] - q[2][j]);
-            t[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
-        }
-        for (i = 0; i < 3; i++) { /* gw += t G */
-            gw[(i * 3 + 0) * cf + e] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
-            gw[(i * 3 + 1) * cf + e] += 0.5f * (t[i][1] - t[i][2]);
-            gw[(i * 3 + 2) * cf + e] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
-        }
-    }
 }
 
 /* The slots' sums and the kernel gradient of the pairs [begin, end). */

@@ -33,11 +33,17 @@ int bgm__winograd_available(void);
  *     tile overhangs the output (zero)
  *   kernel: u (s * s, c, f) = G w G^T per (channel, filter) of w (3, 3, c,
  *     f), cf = c * f, for the pairs [begin, end) of the cf only
+ *   kernel_grad: gw (3, 3, c, f) += G^T du G per pair, du (s * s, c, f)
+ *     the gradient with respect to u summed over the images, for the pairs
+ *     [begin, end) only
  */
 /* A kernel transform of the (channel, filter) pairs [begin, end) of cf (see
  * kernel below). */
 typedef void (*bgm__winograd_kernel_fn)(const float *w, int64_t cf, int64_t begin, int64_t end,
                                         float *u);
+/* A kernel gradient (see kernel_grad below) of the pairs [begin, end). */
+typedef void (*bgm__winograd_kernel_grad_fn)(const float *du, int64_t cf, int64_t begin,
+                                             int64_t end, float *gw);
 
 typedef struct bgm__winograd_path {
     void (*input2)(const float *const *src, int64_t c, float *v, int64_t vs);
@@ -45,11 +51,13 @@ typedef struct bgm__winograd_path {
                     const float *const *res, const float *bias, int relu);
     void (*grad2)(const float *const *dy, int64_t f, float *m, int64_t ms);
     bgm__winograd_kernel_fn kernel2;
+    bgm__winograd_kernel_grad_fn kernel_grad2;
     void (*input4)(const float *const *src, int64_t c, float *v, int64_t vs);
     void (*output4)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
                     const float *const *res, const float *bias, int relu);
     void (*grad4)(const float *const *dy, int64_t f, float *m, int64_t ms);
     bgm__winograd_kernel_fn kernel4;
+    bgm__winograd_kernel_grad_fn kernel_grad4;
 } bgm__winograd_path;
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -121,15 +129,9 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
 void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
                                       const float *x, const float *gy, float *du, float *ws);
 
-/* gw (3, 3, c, f) += G^T du G for the (channel, filter) pairs [begin, end)
- * of the cf: the gradient with respect to the kernel, from du (16, c, f)
- * summed over the images (bgm__winograd4_kernel_grad: du (36, c, f)). */
-typedef void (*bgm__winograd_kernel_grad_fn)(const float *du, int64_t cf, int64_t begin,
-                                             int64_t end, float *gw);
-void bgm__winograd_kernel_grad(const float *du, int64_t cf, int64_t begin, int64_t end,
-                               float *gw);
 
-/* gw += the kernel gradient of F(m x m, 3x3) (fn, m 2 or 4) from the slots
+/* gw += the kernel gradient of F(m x m, 3x3) (fn, a path's kernel_grad2
+ * or kernel_grad4 for m 2 or 4) from the slots
  * sums du[s] of the transformed kernel's gradient, s < slots, each
  * bgm__winograd_kernel_floats(c, f, m) floats: they are added into du[0]
  * in slot order first. Over the pool when it is free. */
@@ -148,7 +150,5 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
                            const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
 void bgm__winograd4_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
                                        const float *x, const float *gy, float *du, float *ws);
-void bgm__winograd4_kernel_grad(const float *du, int64_t cf, int64_t begin, int64_t end,
-                                float *gw);
 
 #endif

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "gemm.h"
-#include "simd.h"
 
 int bgm__winograd4_available(void)
 {
@@ -117,33 +116,4 @@ void bgm__winograd4_kernel_grad_images(const bgm__window *g, int64_t f, int64_t 
     for (e = 0; e < 36; e++)
         bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * c, 36 * c, m + e * f, 36 * f, 1.0f,
                   du + e * c * f, f);
-}
-
-/* t[i * ts] = (G^T q)[i], i < 3, for q[j * qs], j < 6 (G as above). */
-static inline void gt6(const float *q, int qs, float *t, int ts)
-{
-    const float q0 = q[0], s12 = q[qs] + q[2 * qs], d21 = q[2 * qs] - q[qs];
-    const float s34 = q[3 * qs] + q[4 * qs], d34 = q[3 * qs] - q[4 * qs];
-    t[0] = 0.25f * q0 - s12 * (1.0f / 6.0f) + s34 * (1.0f / 24.0f);
-    t[ts] = d21 * (1.0f / 6.0f) + d34 * (1.0f / 12.0f);
-    t[2 * ts] = (s34 - s12) * (1.0f / 6.0f) + q[5 * qs];
-}
-
-BGM__HOT void bgm__winograd4_kernel_grad(const float *restrict du, int64_t cf, int64_t begin,
-                                         int64_t end, float *restrict gw)
-{
-    int64_t e;
-    int i, j;
-    for (e = begin; e < end; e++) {
-        float q[36], t[18], o[3]; /* t[i * 6 + j] = (G^T q)[i][j] */
-        for (i = 0; i < 36; i++)
-            q[i] = du[i * cf + e];
-        for (j = 0; j < 6; j++)
-            gt6(q + j, 6, t + j, 6);
-        for (i = 0; i < 3; i++) { /* gw += t G, row i */
-            gt6(t + 6 * i, 1, o, 1);
-            for (j = 0; j < 3; j++)
-                gw[(i * 3 + j) * cf + e] += o[j];
-        }
-    }
 }

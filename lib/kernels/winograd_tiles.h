@@ -379,8 +379,72 @@ V_TARGET static void wt_kernel4(const float *w, int64_t cf, int64_t begin, int64
                    wt_kernel4_at(w + begin, cf, at, k, full, u + begin));
 }
 
-const bgm__winograd_path WT_PATH = {wt_input2, wt_output2, wt_grad2, wt_kernel2,
-                                    wt_input4, wt_output4, wt_grad4, wt_kernel4};
+/* ---- kernel gradients: gw += G^T du G ---- */
+
+/* o[0..3) = G^T q[0..4), q[i] at q[i * qs], G of F(2x2, 3x3). */
+V_TARGET WT_INLINE void wt_gt4(const v_vec *q, int qs, v_vec *o, int os)
+{
+    const v_vec h = V_SET1(0.5f);
+    const v_vec s = V_MUL(h, V_ADD(q[qs], q[2 * qs]));
+    o[0] = V_ADD(q[0], s);
+    o[os] = V_MUL(h, V_SUB(q[qs], q[2 * qs]));
+    o[2 * os] = V_ADD(s, q[3 * qs]);
+}
+
+/* o[0..3) = G^T q[0..6), q[i] at q[i * qs], G of F(4x4, 3x3). */
+V_TARGET WT_INLINE void wt_gt6(const v_vec *q, int qs, v_vec *o, int os)
+{
+    const v_vec s12 = V_ADD(q[qs], q[2 * qs]), d21 = V_SUB(q[2 * qs], q[qs]);
+    const v_vec s34 = V_ADD(q[3 * qs], q[4 * qs]), d34 = V_SUB(q[3 * qs], q[4 * qs]);
+    const v_vec sixth = V_SET1(1.0f / 6.0f);
+    o[0] = V_ADD(V_SUB(V_MUL(V_SET1(0.25f), q[0]), V_MUL(s12, sixth)),
+                 V_MUL(s34, V_SET1(1.0f / 24.0f)));
+    o[os] = V_ADD(V_MUL(d21, sixth), V_MUL(d34, V_SET1(1.0f / 12.0f)));
+    o[2 * os] = V_ADD(V_MUL(V_SUB(s34, s12), sixth), q[5 * qs]);
+}
+
+/* gw[(3 i + j) * cf + at] += (G^T q G)[i][j] for the side x side q at
+ * du[e * cf + at] (side 4 or 6), one vector of (channel, filter) pairs. */
+V_TARGET WT_INLINE void wt_kernel_grad_at(const float *du, int64_t cf, int64_t at, v_mask k,
+                                           int full, int side, float *gw)
+{
+    v_vec q[36], t[18], o[3]; /* t[i * side + j] = (G^T q)[i][j] */
+    int i, j;
+#pragma GCC unroll 36
+    for (i = 0; i < side * side; i++)
+        q[i] = V_LOAD(k, full, du + i * cf + at);
+#pragma GCC unroll 6
+    for (j = 0; j < side; j++) /* G^T q, column j */
+        (side == 4 ? wt_gt4 : wt_gt6)(q + j, side, t + j, side);
+#pragma GCC unroll 3
+    for (i = 0; i < 3; i++) { /* (G^T q) G, row i */
+        (side == 4 ? wt_gt4 : wt_gt6)(t + side * i, 1, o, 1);
+#pragma GCC unroll 3
+        for (j = 0; j < 3; j++) {
+            float *g = gw + (3 * i + j) * cf + at;
+            V_STORE(g, k, full, V_ADD(V_LOAD(k, full, g), o[j]));
+        }
+    }
+}
+
+V_TARGET static void wt_kernel_grad2(const float *du, int64_t cf, int64_t begin, int64_t end,
+                                      float *gw)
+{
+    WT_EACH_VECTOR(end - begin, at, k, full,
+                   wt_kernel_grad_at(du + begin, cf, at, k, full, 4, gw + begin));
+}
+
+V_TARGET static void wt_kernel_grad4(const float *du, int64_t cf, int64_t begin, int64_t end,
+                                      float *gw)
+{
+    WT_EACH_VECTOR(end - begin, at, k, full,
+                   wt_kernel_grad_at(du + begin, cf, at, k, full, 6, gw + begin));
+}
+
+const bgm__winograd_path WT_PATH = {wt_input2, wt_output2,       wt_grad2,
+                                    wt_kernel2, wt_kernel_grad2, wt_input4,
+                                    wt_output4, wt_grad4,        wt_kernel4,
+                                    wt_kernel_grad4};
 
 #undef WT_INLINE
 #undef WT_EACH_VECTOR

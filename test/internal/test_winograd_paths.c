@@ -295,62 +295,75 @@ START_TEST(gradient_transforms_agree_on_every_path)
 }
 END_TEST
 
-/* The kernel gradients of both sizes (plain C, every path): gw += G^T du G
- * for each (channel, filter) pair, run in two ranges, and the slots' sums
- * of bgm__winograd_kernel_grad_slots added first. */
-START_TEST(kernel_gradients_match_the_transposed_transform)
+/* The kernel gradient of F(side - 2 x side - 2, 3x3) for (channel,
+ * filter) pairs cf = c * 3: gw += G^T du G per pair, run in two ranges
+ * (the second not a whole number of vectors); gw's old values kept. */
+static void check_kernel_grad(const path *p, int side, int64_t c, float **first)
+{
+    const int64_t cf = c * 3, e_n = side * side;
+    const double *g = side == 4 ? g2 : g4;
+    bgm__winograd_kernel_grad_fn fn = side == 4 ? p->ops->kernel_grad2 : p->ops->kernel_grad4;
+    float *du = values(e_n * cf, 51 + (uint64_t)cf, 1, 1);
+    float *gw = values(9 * cf + PAD, 52 + (uint64_t)cf, 9 * cf + PAD, 9 * cf), *gw0;
+    double gt[18], q[36], want[9], mag[9];
+    int64_t at;
+    int e;
+    transpose(g, side, 3, gt);
+    ck_assert_ptr_nonnull(gw0 = malloc((size_t)(9 * cf) * sizeof *gw0));
+    memcpy(gw0, gw, (size_t)(9 * cf) * sizeof *gw0);
+    fn(du, cf, 0, cf / 2, gw);
+    fn(du, cf, cf / 2, cf, gw);
+    for (at = 0; at < cf; at++) {
+        for (e = 0; e < e_n; e++)
+            q[e] = du[e * cf + at];
+        sandwich(gt, 3, side, q, want, mag);
+        for (e = 0; e < 9; e++)
+            assert_close("kernel gradient", p->name, cf, e * cf + at, gw[e * cf + at],
+                         gw0[e * cf + at] + want[e], mag[e] + fabs(gw0[e * cf + at]));
+    }
+    for (at = 9 * cf; at < 9 * cf + PAD; at++)
+        ck_assert_msg(gw[at] == SENTINEL, "kernel gradient on %s wrote past gw", p->name);
+    free(du);
+    free(gw0);
+    same_bits(first, gw, 9 * cf + PAD, "kernel gradient", p->name, cf);
+}
+
+START_TEST(kernel_gradients_agree_on_every_path)
+{
+    on_every_path(check_kernel_grad);
+}
+END_TEST
+
+/* bgm__winograd_kernel_grad_slots: the slots' sums of du added into du[0]
+ * in slot order, then the path's kernel gradient over the pool. */
+START_TEST(kernel_gradient_slots_are_summed_in_order)
 {
     const int64_t c = 5, f = 7, cf = c * f, slots = 3;
+    path ps[2];
     int side;
+    present_paths(ps);
     for (side = 4; side <= 6; side += 2) {
-        const int e_n = side * side;
-        const double *g = side == 4 ? g2 : g4;
-        double gt[18], q[36], want[9], mag[9];
-        float *du = values(slots * e_n * cf, 51 + (uint64_t)side, 1, 1);
-        float *gw = values(9 * cf, 52, 1, 1), *gw0, *gw2;
-        int64_t at;
-        int e, s;
+        const int64_t e_n = side * side;
         bgm__winograd_kernel_grad_fn fn =
-            side == 4 ? bgm__winograd_kernel_grad : bgm__winograd4_kernel_grad;
-        transpose(g, side, 3, gt);
-        ck_assert_ptr_nonnull(gw0 = malloc((size_t)(9 * cf) * sizeof *gw0));
-        memcpy(gw0, gw, (size_t)(9 * cf) * sizeof *gw0);
-        ck_assert_ptr_nonnull(gw2 = malloc((size_t)(9 * cf) * sizeof *gw2));
-        memcpy(gw2, gw, (size_t)(9 * cf) * sizeof *gw2);
-        fn(du, cf, 0, cf / 3, gw);
-        fn(du, cf, cf / 3, cf, gw);
-        for (at = 0; at < cf; at++) {
-            for (e = 0; e < e_n; e++)
-                q[e] = du[e * cf + at];
-            sandwich(gt, 3, side, q, want, mag);
-            for (e = 0; e < 9; e++)
-                assert_close("kernel gradient", side == 4 ? "F(2x2)" : "F(4x4)", cf,
-                             e * cf + at, gw[e * cf + at], gw0[e * cf + at] + want[e],
-                             mag[e] + fabs(gw0[e * cf + at]));
+            side == 4 ? ps[0].ops->kernel_grad2 : ps[0].ops->kernel_grad4;
+        float *du = values(slots * e_n * cf, 61 + (uint64_t)side, 1, 1);
+        float *sum = values(e_n * cf, 0, 1, 1), *gw = values(9 * cf, 62, 1, 1);
+        float *want = values(9 * cf, 62, 1, 1);
+        int64_t at, s;
+        if (!fn)
+            continue;
+        for (at = 0; at < e_n * cf; at++) {
+            sum[at] = du[at];
+            for (s = 1; s < slots; s++)
+                sum[at] += du[s * e_n * cf + at];
         }
-        /* the slots: summed into du[0] in slot order, then transformed */
-        {
-            float *sum = values(e_n * cf, 0, 1, 0);
-            for (at = 0; at < e_n * cf; at++) {
-                sum[at] = du[at];
-                for (s = 1; s < slots; s++)
-                    sum[at] += du[s * e_n * cf + at];
-            }
-            bgm__winograd_kernel_grad_slots(fn, side - 2, du, slots, c, f, gw2);
-            ck_assert_msg(memcmp(du, sum, (size_t)(e_n * cf) * sizeof *du) == 0,
-                          "the slots' sums are not summed in slot order into du[0]");
-            for (at = 0; at < cf; at++) {
-                for (e = 0; e < e_n; e++)
-                    q[e] = sum[e * cf + at];
-                sandwich(gt, 3, side, q, want, mag);
-                for (e = 0; e < 9; e++)
-                    assert_close("kernel gradient of the slots", side == 4 ? "F(2x2)" : "F(4x4)",
-                                 cf, e * cf + at, gw2[e * cf + at], gw0[e * cf + at] + want[e],
-                                 mag[e] + fabs(gw0[e * cf + at]));
-            }
-            free(sum);
-        }
-        free(du), free(gw), free(gw0), free(gw2);
+        fn(sum, cf, 0, cf, want);
+        bgm__winograd_kernel_grad_slots(fn, side - 2, du, slots, c, f, gw);
+        ck_assert_msg(memcmp(du, sum, (size_t)(e_n * cf) * sizeof *du) == 0,
+                      "side %d: the slots are not summed in slot order into du[0]", side);
+        ck_assert_msg(memcmp(gw, want, (size_t)(9 * cf) * sizeof *gw) == 0,
+                      "side %d: not the kernel gradient of the summed slots", side);
+        free(du), free(sum), free(gw), free(want);
     }
 }
 END_TEST
@@ -416,7 +429,8 @@ Suite *suite_winograd_paths(void)
     tcase_add_test(tc, output_transforms_agree_on_every_path);
     tcase_add_test(tc, gradient_transforms_agree_on_every_path);
     tcase_add_test(tc, kernel_transforms_agree_on_every_path);
-    tcase_add_test(tc, kernel_gradients_match_the_transposed_transform);
+    tcase_add_test(tc, kernel_gradients_agree_on_every_path);
+    tcase_add_test(tc, kernel_gradient_slots_are_summed_in_order);
     tcase_add_test(tc, winograd_runs_wherever_the_own_products_run);
     suite_add_tcase(s, tc);
     return s;
