@@ -183,6 +183,7 @@ check: deps
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
 	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel.abi
+	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel-0.1.0.abi
 
 # At a release: record the ABI that check-abi compares against (docs/abi.md).
 abi-baseline: lib
