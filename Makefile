@@ -323,9 +323,13 @@ $(BUILD)/test/runner-amalgamation: $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(
 	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) $(AMALG)/bigmodel.o \
 	    $(AMALG_LIBS) $(TEST_LIBS)
 
+# Also: an example built on bigmodel.h alone, and the header read as C++.
 check-amalgamation: $(BUILD)/test/runner-amalgamation
 	@if ldd $< | grep -q libbigmodel; then echo "check-amalgamation: $< links libbigmodel"; exit 1; fi
 	$(BUILD)/test/runner-amalgamation
+	$(CC) -O2 -I$(AMALG) examples/xor_tape.c $(AMALG)/bigmodel.o $(AMALG_LIBS) -o $(AMALG)/xor_tape
+	$(AMALG)/xor_tape | tail -n 1
+	echo '#include <bigmodel.h>' | $(CXX) -x c++ -fsyntax-only -I$(AMALG) -
 
 # The source tarball: git archive of HEAD (uncommitted changes are not in it).
 # check-dist unpacks it in a temporary folder and builds the library, the

@@ -447,11 +447,13 @@ def main():
         c.append("\n/* ---- %s ---- */\n" % s)
         quiet = QUIET.get(s, [])
         if quiet:
-            c.append("#pragma GCC diagnostic push\n" + "".join(
-                '#pragma GCC diagnostic ignored "%s"\n' % w for w in quiet))
+            c.append("#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic push\n" +
+                     "".join('#pragma GCC diagnostic ignored "%s"\n' % w for w in quiet) +
+                     "#endif\n")
         c.append(expand(s, renames[s], emitted, False))
         if quiet:
-            c.append("\n#pragma GCC diagnostic pop\n")
+            c.append("\n#if defined(__GNUC__) && !defined(__clang__)\n"
+                     "#pragma GCC diagnostic pop\n#endif\n")
         undef = sorted(renames[s].get(m, m) for m in own_macros[s])
         c.append("\n" + "".join("#undef %s\n" % m for m in undef))
     os.makedirs(outdir, exist_ok=True)
