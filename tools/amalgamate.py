@@ -25,7 +25,8 @@ things a single translation unit changes are handled here:
   attributes and target_clones, which work per function in any unit.
 - lib/core/threads.c sets _GNU_SOURCE for RTLD_DEFAULT alone; in one unit it
   would also switch strerror_r to its GNU form for the files that want the
-  POSIX one, so it is dropped and RTLD_DEFAULT defined as glibc does.
+  POSIX one, so a file's _GNU_SOURCE is dropped and RTLD_DEFAULT defined as
+  glibc does (anything else such a file took from it would fail to compile).
 
 lib/core/alloc_hook.c (the allocation-failure test build's wrappers, empty
 in a release build) and lib/mpi (libbigmodel-mpi) are left out.
@@ -45,7 +46,7 @@ LEFT_OUT = {"lib/core/alloc_hook.c", "lib/core/alloc_hook.h"}
 QUIET = {"lib/model/eager.c": ["-Wstringop-overflow"]}
 CFLAGS = ["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-DBGM_BUILDING_LIBRARY",
           "-Iinclude", "-Ilib"]
-GNU_SOURCE_SHIM = ("#ifndef RTLD_DEFAULT /* glibc's; threads.c asked _GNU_SOURCE for it */\n"
+GNU_SOURCE_SHIM = ("#ifndef RTLD_DEFAULT /* glibc's; this file asked _GNU_SOURCE for it */\n"
                    "#define RTLD_DEFAULT ((void *)0)\n#endif\n")
 
 INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
@@ -318,10 +319,10 @@ def expand(path, names, emitted_headers, top):
     public headers replaced by a comment (they are above), per-file headers
     copied in place, `names` renamed."""
     text = read(path)
-    if path == "lib/core/threads.c":
-        text = text.replace("#define _GNU_SOURCE\n", GNU_SOURCE_SHIM, 1)
+    text, gnu = re.subn(r'^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE[ \t]*$',
+                        "/* _GNU_SOURCE: RTLD_DEFAULT above */", text, flags=re.M)
     text = rename(text, names)
-    out = ['#line 1 "%s"\n' % path]
+    out = [GNU_SOURCE_SHIM if gnu else "", '#line 1 "%s"\n' % path]
     lines = text.split("\n")
     for no, line in enumerate(lines, 1):
         m = INCLUDE_RE.match(line)
@@ -411,6 +412,10 @@ def main():
         mine = regions[s]
         own_local[s] = {n for n, o, link in decls if o in mine and link == "local"}
         own_macros[s] = {n for n, o in mac if o in mine}
+        redefined = own_macros[s] & {n for n, o in mac if o not in mine}
+        if redefined:
+            # the #undef after the file would take them from the files after it
+            fail("%s redefines macros of a header: %s" % (s, " ".join(sorted(redefined))))
         seen_names[s] = ({n for n, o, _ in decls if o not in mine} |
                          {n for n, o in mac if o not in mine})
         everywhere |= seen_names[s]
