@@ -31,6 +31,7 @@ things a single translation unit changes are handled here:
 lib/core/alloc_hook.c (the allocation-failure test build's wrappers, empty
 in a release build) and lib/mpi (libbigmodel-mpi) are left out.
 """
+import functools
 import os
 import re
 import subprocess
@@ -50,7 +51,6 @@ GNU_SOURCE_SHIM = ("#ifndef RTLD_DEFAULT /* glibc's; this file asked _GNU_SOURCE
                    "#define RTLD_DEFAULT ((void *)0)\n#endif\n")
 
 INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
-DEFINE_RE = re.compile(r'^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)', re.M)
 TOKEN_RE = re.compile(r'''
     (?P<comment>//[^\n]*|/\*.*?\*/)
   | (?P<string>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')
@@ -75,6 +75,7 @@ def fail(msg):
     sys.exit("amalgamate: " + msg)
 
 
+@functools.lru_cache(maxsize=None)
 def read(path):
     with open(path, encoding="utf-8") as f:
         return f.read()
@@ -266,14 +267,13 @@ def macros(text):
 # ---- the include graph ------------------------------------------------------
 
 def project_includes(path):
-    """(line index, resolved path) of each #include "..." of a project file."""
-    text = read(path)
+    """The files a project file includes with #include "...", in order."""
     out = []
-    for m in INCLUDE_RE.finditer(text):
+    for m in INCLUDE_RE.finditer(read(path)):
         p = resolve(m.group(1), path)
         if p is None:
             fail("%s includes \"%s\", which is not in the tree" % (path, m.group(1)))
-        out.append((m.start(), p))
+        out.append(p)
     return out
 
 
@@ -281,7 +281,7 @@ def region_files(src):
     """The source and the per-file headers copied into it."""
     files, todo = [src], [src]
     while todo:
-        for _, p in project_includes(todo.pop()):
+        for p in project_includes(todo.pop()):
             if p.startswith("lib/") and per_file(p) and p not in files:
                 files.append(p)
                 todo.append(p)
@@ -314,7 +314,7 @@ def rename(text, names):
     return "".join(parts)
 
 
-def expand(path, names, emitted_headers, top):
+def expand(path, names, emitted_headers):
     """The text of `path` for bigmodel.c: project includes of once-headers and
     public headers replaced by a comment (they are above), per-file headers
     copied in place, `names` renamed."""
@@ -331,7 +331,7 @@ def expand(path, names, emitted_headers, top):
             continue
         inc = resolve(m.group(1), path)
         if inc.startswith("lib/") and per_file(inc):
-            out.append(expand(inc, names, emitted_headers, False))
+            out.append(expand(inc, names, emitted_headers))
             out.append('#line %d "%s"\n' % (no + 1, path))
         else:
             if inc.startswith("lib/") and inc not in emitted_headers:
@@ -348,7 +348,7 @@ def header_order(sources):
         if p in seen:
             return
         seen.add(p)
-        for _, q in project_includes(p):
+        for q in project_includes(p):
             if q.startswith("lib/") and q not in LEFT_OUT:
                 visit(q)
         if p.endswith(".h") and not per_file(p):
@@ -446,7 +446,7 @@ def main():
     c.append('#line 1 "bigmodel.h"\n' + pub)
     emitted = set()
     for h in headers:
-        c.append(expand(h, {}, emitted, True))
+        c.append(expand(h, {}, emitted))
         emitted.add(h)
     for s in sources:
         c.append("\n/* ---- %s ---- */\n" % s)
@@ -455,7 +455,7 @@ def main():
             c.append("#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic push\n" +
                      "".join('#pragma GCC diagnostic ignored "%s"\n' % w for w in quiet) +
                      "#endif\n")
-        c.append(expand(s, renames[s], emitted, False))
+        c.append(expand(s, renames[s], emitted))
         if quiet:
             c.append("\n#if defined(__GNUC__) && !defined(__clang__)\n"
                      "#pragma GCC diagnostic pop\n#endif\n")
