@@ -434,6 +434,9 @@ def main():
         # would hide from the files after it (or redefine) clashes
         clash |= {n for n in own_macros[s] - seen_names[s] if n in everywhere}
         renames[s] = {n: "%s__%s" % (n, stem) for n in sorted(clash)}
+        taken = [new for new in renames[s].values() if new in declared_by or new in everywhere]
+        if taken:
+            fail("%s: the new names %s are taken" % (s, " ".join(taken)))
 
     headers = header_order(sources)
     c = [("/* bigmodel.c: libbigmodel %s in one file, written by tools/amalgamate.py "
