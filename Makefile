@@ -183,6 +183,7 @@ check: deps
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
 	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel.abi
+	@sh test/check_abi.sh $(BUILD)/libbigmodel.so test/abi/libbigmodel-0.1.0.abi
 
 # At a release: record the ABI that check-abi compares against (docs/abi.md).
 abi-baseline: lib
@@ -312,6 +313,55 @@ gpt: deps
 # Sanitizer runs (make check-sanitize, make check-tsan).
 -include test/sanitize/sanitize.mk
 
+# ---- single-file build, source tarball (README "Vendoring", CHANGELOG.md) --
+
+.PHONY: amalgamation check-amalgamation dist check-dist
+
+# build/amalgamation/bigmodel.c + bigmodel.h (tools/amalgamate.py): one unit
+# that compiles with `cc -O2 -c bigmodel.c`; check-amalgamation builds it with
+# exactly that line and runs the C suite against it (CI, .ci/run).
+AMALG := $(BUILD)/amalgamation
+AMALG_LIBS := -lopenblas -lz -lm -lpthread
+
+amalgamation: $(AMALG)/bigmodel.c
+
+$(AMALG)/bigmodel.c: tools/amalgamate.py $(LIB_SRCS) \
+	    $(wildcard include/*.h include/bigmodel/*.h lib/*/*.h)
+	$(PYTHON) tools/amalgamate.py $(AMALG) $(CC)
+
+$(AMALG)/bigmodel.o: $(AMALG)/bigmodel.c
+	cd $(AMALG) && $(CC) -O2 -c bigmodel.c -o bigmodel.o
+
+$(BUILD)/test/runner-amalgamation: $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) \
+	    $(AMALG)/bigmodel.o
+	$(CC) -o $@ $(BUILD)/obj/test/runner.o $(TEST_HELPERS) $(TEST_OBJS) $(AMALG)/bigmodel.o \
+	    $(AMALG_LIBS) $(TEST_LIBS)
+
+# Also: an example built on bigmodel.h alone, and the header read as C++.
+check-amalgamation: $(BUILD)/test/runner-amalgamation
+	@if ldd $< | grep -q libbigmodel; then echo "check-amalgamation: $< links libbigmodel"; exit 1; fi
+	$(BUILD)/test/runner-amalgamation
+	$(CC) -O2 -I$(AMALG) examples/xor_tape.c $(AMALG)/bigmodel.o $(AMALG_LIBS) -o $(AMALG)/xor_tape
+	$(AMALG)/xor_tape | tail -n 1
+	echo '#include <bigmodel.h>' | $(CXX) -x c++ -fsyntax-only -I$(AMALG) -
+
+# The source tarball: git archive of HEAD (uncommitted changes are not in it).
+# check-dist unpacks it in a temporary folder and builds the library, the
+# examples and the C suite there; DIST_CHECK=check runs the whole make check
+# there instead (CI, .ci/run).
+DIST := $(BUILD)/dist/libbigmodel-$(VERSION).tar.gz
+DIST_CHECK ?=
+
+dist:
+	@git rev-parse --verify -q HEAD > /dev/null 2>&1 || \
+	    { echo "make dist: needs a git checkout (it packs HEAD with git archive)"; exit 1; }
+	@mkdir -p $(dir $(DIST))
+	git archive --format=tar.gz --prefix=libbigmodel-$(VERSION)/ -o $(DIST) HEAD
+	@git diff --quiet HEAD || echo "make dist: uncommitted changes are not in $(DIST) (it packs HEAD)"
+
+check-dist: dist
+	@sh test/check_dist.sh $(DIST) $(VERSION) $(DIST_CHECK)
+
 # ---- install ---------------------------------------------------------------
 
 # CMake package files: LIBDIR/cmake/bigmodel; their paths are relative to
@@ -413,3 +463,7 @@ help:
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
 	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"
 	@echo "make abi-baseline      record the ABI check-abi compares against (at a release)"
+	@echo "make amalgamation      build/amalgamation/bigmodel.c + bigmodel.h for vendoring"
+	@echo "make check-amalgamation  the C suite against the single-file build (CI)"
+	@echo "make dist       the source tarball build/dist/libbigmodel-VERSION.tar.gz"
+	@echo "make check-dist unpack the tarball, build it and run the C suite there"

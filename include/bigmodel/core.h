@@ -37,17 +37,17 @@ extern "C" {
 /* ---- versions ---------------------------------------------------------- */
 
 #define BGM_VERSION_MAJOR 0
-#define BGM_VERSION_MINOR 1
+#define BGM_VERSION_MINOR 2
 #define BGM_VERSION_PATCH 0
 /** One integer that grows with every release: MAJOR*10000 + MINOR*100 + PATCH. */
 #define BGM_VERSION_NUMBER \
     (BGM_VERSION_MAJOR * 10000 + BGM_VERSION_MINOR * 100 + BGM_VERSION_PATCH)
-#define BGM_VERSION_STRING "0.1.0"
+#define BGM_VERSION_STRING "0.2.0"
 
 /** Version number of the library actually loaded (compare with BGM_VERSION_NUMBER). */
 BGM_API int bgm_version_number(void);
 
-/** Version string of the library actually loaded, e.g. "0.1.0". Static storage. */
+/** Version string of the library actually loaded, e.g. "0.2.0". Static storage. */
 BGM_API const char *bgm_version_string(void);
 
 /* ---- status codes ------------------------------------------------------ */

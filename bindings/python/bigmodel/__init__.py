@@ -75,7 +75,7 @@ from . import datasets  # noqa: F401
 from . import distributed  # noqa: F401  (loads libbigmodel-mpi only when used)
 from . import plot  # noqa: F401  (imports matplotlib only when it draws)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable", "Generator",
             "random_normal", "random_uniform", "float32", "int32", "GradientTape", "ops",
@@ -101,7 +101,7 @@ def library_origin() -> str:
 
 
 def library_version() -> str:
-    """Version string of the loaded libbigmodel, e.g. '0.1.0'."""
+    """Version string of the loaded libbigmodel, e.g. '0.2.0'."""
     return _lib.lib.bgm_version_string().decode()
 
 

@@ -29,7 +29,7 @@ import threading
 from . import errors
 
 ABI_MAJOR = 0        # the library's major version this package speaks
-ABI_MINOR = 1        # the oldest minor version that has every required symbol
+ABI_MINOR = 2        # the oldest minor version that has every required symbol
 
 ENV_VAR = "BIGMODEL_LIBRARY"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
