@@ -38,6 +38,11 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size);
 
+/* The same with k batches per optimizer step (gradient_accumulation_steps)
+ * on the first samples samples of d (0: all of them). */
+bgm_status bgm_test_dist_fit_k(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
+                               int64_t batch_size, int k, int64_t samples);
+
 /* 0 when a's weights equal b's within rel of the largest of b's weights
  * (|a - b| <= rel * max |b|) and their histories hold the same keys and
  * values within rel (|a - b| <= rel * (|b| + 1e-3)); else 1

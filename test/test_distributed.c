@@ -110,6 +110,8 @@ typedef struct rank_job {
                                ends after that many batches */
     int loop;            /* train with custom_loop instead of fit */
     int graph;           /* the problem's functional model instead of the Sequential */
+    int accum;           /* gradient_accumulation_steps (0: the default) */
+    int64_t samples;     /* fit on the first so many samples (0: all) */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -222,6 +224,7 @@ static bgm_status fit_share(rank_job *j)
     if (s == BGM_OK) {
         o.epochs = BGM_DIST_EPOCHS;
         o.verbose = 0;
+        o.gradient_accumulation_steps = j->accum ? j->accum : 1;
         o.validation_x = j->data->vx;
         o.validation_y = j->data->vy;
         s = bgm_model_fit_stream(&j->h, j->m, st, BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH,
@@ -246,6 +249,8 @@ static void *run_rank(void *arg)
         j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
     } else if (j->status == BGM_OK && j->stream_batches > 0) {
         j->status = fit_share(j);
+    } else if (j->status == BGM_OK && j->accum) {
+        j->status = bgm_test_dist_fit_k(&j->h, j->m, j->data, j->batch, j->accum, j->samples);
     } else if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
         bgm_fit_options o;
         bgm_fit_options_init(&o, sizeof o);
@@ -280,6 +285,9 @@ typedef struct run_spec {
     bgm_loss_fn loss;               /* a custom loss of every rank's model, or NULL */
     const int64_t *stream_batches;  /* per rank: fit from a stream of its share that
                                        ends after so many batches; NULL: arrays */
+    const int *accum;               /* per rank: gradient_accumulation_steps (NULL: 1);
+                                       the batch is 64 / (ranks * rank 0's) */
+    int64_t samples;                /* arrays: the first so many samples (0: all) */
 } run_spec;
 
 /* Fits the problem on nranks threads as sp says (rank r's model seeded
@@ -299,7 +307,9 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
         jobs[r].tr.rank = r;
         jobs[r].data = &problem;
         jobs[r].hidden = hidden[r];
-        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
+        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks / (sp->accum ? sp->accum[0] : 1);
+        jobs[r].accum = sp->accum ? sp->accum[r] : 0;
+        jobs[r].samples = sp->samples;
         jobs[r].seed = 100 + (uint64_t)r;
         jobs[r].verbose = sp->verbose;
         jobs[r].callbacks = sp->callbacks;
@@ -317,7 +327,7 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
 
 static void run_ranks(rank_job *jobs, int nranks, const int64_t *hidden, int verbose)
 {
-    run_spec sp = {0, 0, verbose, NULL, 0, NULL, NULL};
+    run_spec sp = {.verbose = verbose};
     run_ranks_spec(jobs, nranks, hidden, &sp);
 }
 
@@ -614,6 +624,178 @@ START_TEST(ranks_streaming_their_shares_train_as_one_process)
 }
 END_TEST
 
+/* ---- gradient accumulation ---------------------------------------------------- */
+
+/* One process: k batches of 64 / k per step on the first n samples (0: all)
+ * train as batches of 64, every step (and the epoch's last, smaller one). */
+static void check_accumulation_alone(int k, int64_t n)
+{
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_history *h = NULL, *href = NULL;
+    int64_t steps = (n ? n : BGM_DIST_SAMPLES) / BGM_DIST_GLOBAL_BATCH;
+    char msg[512];
+    if ((n ? n : BGM_DIST_SAMPLES) % BGM_DIST_GLOBAL_BATCH)
+        steps++;
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit_k(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH, 1, n));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit_k(&h, m, &problem, BGM_DIST_GLOBAL_BATCH / k, k, n));
+    ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5),
+                  "%d x %d against batches of 64 on %lld samples: %s", k,
+                  BGM_DIST_GLOBAL_BATCH / k, (long long)n, msg);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(m)),
+                     BGM_DIST_EPOCHS * steps);
+    ck_assert(bgm_history_values(href, "loss")[1] < bgm_history_values(href, "loss")[0]);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+    bgm_history_free(h);
+    bgm_history_free(href);
+}
+
+START_TEST(accumulating_2_batches_of_32_trains_as_batches_of_64)
+{
+    check_accumulation_alone(2, 0);
+}
+END_TEST
+
+START_TEST(accumulation_applies_an_epochs_last_partial_group_as_a_smaller_step)
+{
+    /* 608 samples: nine steps of 64 and a last one of 32, an epoch; with
+     * k = 4 x 16 the last group holds 2 batches. */
+    check_accumulation_alone(2, 608);
+    check_accumulation_alone(4, 608);
+}
+END_TEST
+
+START_TEST(options_of_a_caller_built_before_accumulation_step_every_batch)
+{
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_fit_options o;
+    /* The size of the struct before gradient_accumulation_steps: the field
+     * is not read (here garbage), each batch is a step. */
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(NULL, ref, &problem, 32));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    BGM_ASSERT_OK(bgm_fit_options_init(&o, offsetof(bgm_fit_options,
+                                                    gradient_accumulation_steps)));
+    o.gradient_accumulation_steps = -7;
+    o.epochs = BGM_DIST_EPOCHS;
+    o.verbose = 0;
+    o.validation_x = problem.vx;
+    o.validation_y = problem.vy;
+    BGM_ASSERT_OK(bgm_model_fit(NULL, m, problem.x, problem.y, &o));
+    bgm_test_assert_same_weights(m, ref);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(m)), 40);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+}
+END_TEST
+
+START_TEST(fit_refuses_gradient_accumulation_steps_below_1)
+{
+    bgm_model *m = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    ck_assert_int_eq(bgm_test_dist_fit_k(NULL, m, &problem, 32, 0, 0), BGM_E_INVALID);
+    ck_assert_msg(strstr(bgm_last_error(), "gradient_accumulation_steps = 0, expected at "
+                         "least 1") != NULL, "%s", bgm_last_error());
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(m)), 0);
+    bgm_model_free(m);
+}
+END_TEST
+
+/* 2 ranks, k batches of 64 / (2 k) per step, on the first n samples (0: all),
+ * against one process with batches of 64. */
+static void check_accumulation_ranks(int k, int64_t n)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    const int accum[2] = {k, k};
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit_k(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH, 1, n));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.accum = accum, .samples = n});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5),
+                      "rank %d, %d x %lld on %lld samples: %s", r, k,
+                      (long long)jobs[r].batch, (long long)n, msg);
+        ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[r].m)),
+                         bgm_optimizer_step_count(bgm_model_optimizer(ref)));
+    }
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+
+START_TEST(two_ranks_accumulating_2_batches_of_16_train_as_one_of_batch_64)
+{
+    check_accumulation_ranks(2, 0);
+    check_accumulation_ranks(2, 608); /* the last group of each epoch is one batch */
+}
+END_TEST
+
+START_TEST(a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    const int accum[2] = {3, 3};
+    float w0[163], w1[163];
+    /* Rank 1's 4th batch opens the second group of 3: all fail at its end. */
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss, .accum = accum});
+    ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
+    ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 1, step 6: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
+    BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
+    ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 1);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 1);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
+START_TEST(a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16}, batches[2] = {1000, 12};
+    const int accum[2] = {2, 2};
+    /* Rank 1 has no 3rd batch in epoch 2, the first of a group of 2: rank 0
+     * takes the 4th, and both fail at that group's reduction. */
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches, .accum = accum});
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's stream ended after 2 of steps_per_epoch "
+                         "= 10 batches in epoch 2") != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 6);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
+START_TEST(ranks_with_different_accumulation_fail_naming_it)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    const int accum[2] = {1, 2};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.accum = accum});
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's model has 2 gradient_accumulation_steps, "
+                         "rank 0's has 1") != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "differing: rank 1") != NULL, "%s",
+                  jobs[0].message);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
 /* ---- the seam itself ------------------------------------------------------------ */
 
 /* A single-rank fake whose calls fail from the fail_at-th collective on. */
@@ -892,6 +1074,14 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
     tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
     tcase_add_test(fit, ranks_streaming_their_shares_train_as_one_process);
+    tcase_add_test(fit, accumulating_2_batches_of_32_trains_as_batches_of_64);
+    tcase_add_test(fit, accumulation_applies_an_epochs_last_partial_group_as_a_smaller_step);
+    tcase_add_test(fit, options_of_a_caller_built_before_accumulation_step_every_batch);
+    tcase_add_test(fit, fit_refuses_gradient_accumulation_steps_below_1);
+    tcase_add_test(fit, two_ranks_accumulating_2_batches_of_16_train_as_one_of_batch_64);
+    tcase_add_test(fit, a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction);
+    tcase_add_test(fit, a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction);
+    tcase_add_test(fit, ranks_with_different_accumulation_fail_naming_it);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
     tcase_add_checked_fixture(fit, make_data, free_data);

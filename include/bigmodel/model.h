@@ -1087,6 +1087,15 @@ typedef struct bgm_fit_options {
     /** Sample weights of the explicit validation data (or of a validation
      *  dataset), as sample_weight (NULL). */
     const bgm_tensor *validation_sample_weight;
+    /** Gradient accumulation (Keras 3's gradient_accumulation_steps): the
+     *  gradients of this many consecutive batches are summed, each weighing
+     *  its number of samples, and one optimizer step applies their mean, so
+     *  k batches of b train as one batch of k * b (BatchNormalization aside,
+     *  whose statistics stay those of each batch). The progress bar and
+     *  callbacks still count batches; an epoch's last batches that do not
+     *  make a whole group are applied as a smaller step at its end. With a
+     *  communicator the ranks all-reduce once per group. At least 1 (1). */
+    int gradient_accumulation_steps;
 } bgm_fit_options;
 
 /**

@@ -57,9 +57,11 @@ static int bad_calls(void)
 }
 
 /* The equivalence: this rank's share against one process alone, for the
- * Sequential model or the functional one (graph). */
-static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph)
+ * Sequential model or the functional one (graph), with k batches per step
+ * (gradient accumulation). */
+static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph, int k)
 {
+    const int batch = BGM_DIST_GLOBAL_BATCH / size / k;
     bgm_model *m = NULL, *ref = NULL;
     bgm_history *h = NULL, *href = NULL;
     char msg[512];
@@ -68,7 +70,7 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     if (s == BGM_OK)
         s = bgm_model_set_comm(m, c);
     if (s == BGM_OK)
-        s = bgm_test_dist_fit(&h, m, d, BGM_DIST_GLOBAL_BATCH / size);
+        s = bgm_test_dist_fit_k(&h, m, d, batch, k, 0);
     if (s != BGM_OK)
         bad = fail("data-parallel fit", s);
     if (!bad && (s = bgm_test_dist_model_of(&ref, graph, 100, 16)) == BGM_OK)
@@ -76,15 +78,15 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     if (!bad && s != BGM_OK)
         bad = fail("the one-process fit", s);
     if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5)) {
-        fprintf(stderr, "fit_mpi: rank %d: FAIL: %d ranks x batch %d against 1 x batch %d: "
-                "%s\n", rank, size, BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH, msg);
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %d ranks x %d batches of %d against 1 x "
+                "batch %d: %s\n", rank, size, k, batch, BGM_DIST_GLOBAL_BATCH, msg);
         bad = 1;
     }
     if (!bad)
-        printf("fit_mpi: rank %d: %s model: %d ranks x batch %d = 1 x batch %d after %d "
+        printf("fit_mpi: rank %d: %s model: %d ranks x %s%d = 1 x batch %d after %d "
                "steps (weights and history, rel 1e-5); loss %.4f -> %.4f\n", rank,
                graph ? "functional" : "Sequential", size,
-               BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH,
+               k > 1 ? "accumulated batches of " : "batch ", batch, BGM_DIST_GLOBAL_BATCH,
                BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH * BGM_DIST_EPOCHS,
                bgm_history_values(h, "loss")[0], bgm_history_values(h, "loss")[1]);
     bgm_model_set_comm(m, NULL);
@@ -214,7 +216,8 @@ int main(int argc, char **argv)
     else if (!bad && !strcmp(mode, "mismatch"))
         bad = mismatch(c, &d, size);
     else if (!bad)
-        bad = equivalence(c, &d, size, 0) || equivalence(c, &d, size, 1);
+        bad = equivalence(c, &d, size, 0, 1) || equivalence(c, &d, size, 1, 1) ||
+              equivalence(c, &d, size, 0, 2);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);

@@ -1,6 +1,6 @@
 """Run by test_distributed.py under `mpirun -np 2`: every rank fits a small
-classifier with batch 32 over bigmodel.distributed, then alone with batch 64
-and no communicator, and prints "rank R: OK" when the weights and the history
+classifier with batch 32 over bigmodel.distributed (and with 2 accumulated
+batches of 16), then alone with batch 64 and no communicator, and prints "rank R: OK" when the weights and the history
 agree (rel 1e-5) and Communicator.average and .broadcast give what they should."""
 import sys
 
@@ -49,6 +49,16 @@ def main():
             print("rank %d: FAIL: history %s %s against %s"
                   % (rank, key, h.history[key], href.history[key]))
             return 1
+    # Gradient accumulation: 2 batches of 64 / (2 size) per step, the same steps.
+    ma = model(100 + rank)
+    bm.distributed.attach(ma, comm)
+    ha = ma.fit(x, y, batch_size=64 // size // 2, epochs=2, verbose=0,
+                gradient_accumulation_steps=2)
+    if not same(ma.get_weights(), ref.get_weights()) or \
+            not np.allclose(ha.history["loss"], href.history["loss"], rtol=1e-5):
+        print("rank %d: FAIL: 2 accumulated batches differ from one process's batch of 64"
+              % rank)
+        return 1
     # Custom loops: the mean over the ranks, and rank 1's tensors to all.
     t = bm.full((3,), float(rank))
     comm.average([t])

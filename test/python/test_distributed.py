@@ -38,3 +38,38 @@ def test_a_missing_mpi_library_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(bm.distributed, "_mpi", None)
     with pytest.raises(bm.UnsupportedError, match="needs libbigmodel-mpi.*nonexistent"):
         bm.distributed.mpi()
+
+
+def _classifier(seed):
+    m = bm.Sequential([bm.layers.Dense(16, activation="relu"), bm.layers.Dense(3)],
+                      input_shape=(6,), seed=seed)
+    m.compile(optimizer=bm.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+              loss="sparse_categorical_crossentropy", from_logits=True,
+              metrics=["accuracy"])
+    return m
+
+
+def test_two_accumulated_batches_of_32_fit_as_batches_of_64():
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((608, 6)).astype(np.float32)  # last step: 32 samples
+    y = (np.arange(608) % 3).astype(np.int32)
+    x[np.arange(608), 2 * y] += 1.2
+    ref, m = _classifier(3), _classifier(3)
+    href = ref.fit(x, y, batch_size=64, epochs=2, verbose=0)
+    h = m.fit(x, y, batch_size=32, epochs=2, verbose=0, gradient_accumulation_steps=2)
+    scale = max(float(np.abs(w).max()) for w in ref.get_weights())
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        assert np.abs(a - b).max() <= 1e-5 * scale
+    assert np.allclose(h.history["loss"], href.history["loss"], rtol=1e-5)
+    assert h.history["loss"][1] < h.history["loss"][0]
+    assert m.optimizer.iterations == 20
+
+
+def test_gradient_accumulation_steps_below_1_is_refused():
+    np = pytest.importorskip("numpy")
+    m = _classifier(3)
+    x = np.zeros((8, 6), np.float32)
+    y = np.zeros(8, np.int32)
+    with pytest.raises(bm.InvalidArgumentError, match="gradient_accumulation_steps = 0"):
+        m.fit(x, y, epochs=1, verbose=0, gradient_accumulation_steps=0)

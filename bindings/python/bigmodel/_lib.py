@@ -96,7 +96,9 @@ class FitOptions(ctypes.Structure):
                 ("validation_ys", PH), ("num_validation_ys", c_int),
                 # appended for Keras' sample_weight / class_weight
                 ("sample_weight", c_void_p), ("class_weight", FP),
-                ("num_class_weights", c_int), ("validation_sample_weight", c_void_p)]
+                ("num_class_weights", c_int), ("validation_sample_weight", c_void_p),
+                # appended for gradient accumulation
+                ("gradient_accumulation_steps", c_int)]
 
 
 class CompileOptions(ctypes.Structure):
