@@ -796,6 +796,162 @@ START_TEST(ranks_with_different_accumulation_fail_naming_it)
 }
 END_TEST
 
+/* ---- evaluate over ranks -------------------------------------------------------- */
+
+#define EVAL_SAMPLES 603 /* shares of 301 + 302 on 2 ranks, 201 each on 3 */
+
+/* A binary classifier (accuracy, AUC, precision, recall, F1) or, with
+ * regression, a model of 2 outputs (MSE, MAE, R²), seeded alike everywhere,
+ * and its data: the problem's first EVAL_SAMPLES rows with targets made of
+ * them. */
+typedef struct eval_case {
+    int regression;
+    bgm_model *m;
+    bgm_tensor *x, *y;
+} eval_case;
+
+static void eval_case_make(eval_case *e, int regression)
+{
+    static const bgm_metric_kind cls[] = {BGM_METRIC_ACCURACY, BGM_METRIC_AUC,
+                                          BGM_METRIC_PRECISION, BGM_METRIC_RECALL,
+                                          BGM_METRIC_F1};
+    static const bgm_metric_kind reg[] = {BGM_METRIC_MSE, BGM_METRIC_MAE, BGM_METRIC_R2};
+    bgm_optimizer *o = NULL;
+    int64_t i, cols = regression ? 2 : 1;
+    const float *x;
+    float *y;
+    e->regression = regression;
+    BGM_ASSERT_OK(bgm_model_create(&e->m, (int64_t[]){6}, 1, 5));
+    BGM_ASSERT_OK(bgm_model_add(e->m, bgm_layer_dense(8, BGM_ACT_RELU)));
+    BGM_ASSERT_OK(bgm_model_add(e->m, bgm_layer_dense(cols, regression ? BGM_ACT_LINEAR
+                                                                       : BGM_ACT_SIGMOID)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.01f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(e->m, o, regression ? BGM_LOSS_MSE
+                                                        : BGM_LOSS_BINARY_CROSSENTROPY,
+                                    0, regression ? reg : cls, regression ? 3 : 5));
+    BGM_ASSERT_OK(bgm_tensor_slice(&e->x, problem.x, 0, EVAL_SAMPLES));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&e->y, BGM_FLOAT32, (int64_t[]){EVAL_SAMPLES, cols}, 2));
+    x = bgm_tensor_data(e->x);
+    y = bgm_tensor_data(e->y);
+    for (i = 0; i < EVAL_SAMPLES; i++) {
+        if (regression) {
+            y[2 * i] = x[6 * i] - 0.5f * x[6 * i + 1];
+            y[2 * i + 1] = 3.0f + x[6 * i + 2] * x[6 * i + 3];
+        } else {
+            y[i] = x[6 * i] + x[6 * i + 3] > 0.3f ? 1.0f : 0.0f;
+        }
+    }
+}
+
+static void eval_case_free(eval_case *e)
+{
+    bgm_model_free(e->m);
+    bgm_tensor_free(e->x);
+    bgm_tensor_free(e->y);
+}
+
+/* One rank's evaluate of its case over a thread communicator. */
+typedef struct eval_job {
+    thread_rank tr;
+    eval_case c;
+    int n;               /* results asked for (a rank may ask for 0, a bad call) */
+    double results[8];
+    bgm_status status;
+    char message[1024];
+} eval_job;
+
+static void *run_eval_rank(void *arg)
+{
+    eval_job *j = arg;
+    bgm_comm *c = NULL;
+    j->status = thread_comm(&c, &j->tr);
+    if (j->status == BGM_OK)
+        j->status = bgm_model_set_comm(j->c.m, c);
+    if (j->status == BGM_OK)
+        j->status = bgm_model_evaluate(j->results, j->n, j->c.m, j->c.x, j->c.y, 50);
+    snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
+    bgm_model_set_comm(j->c.m, NULL);
+    bgm_comm_free(c);
+    free(j->tr.sum);
+    return NULL;
+}
+
+/* Evaluates on nranks threads (rank r asks for n[r] results). */
+static void run_eval_ranks(eval_job *jobs, int nranks, int regression, const int *n)
+{
+    pthread_t th[MAX_RANKS];
+    group g;
+    int r;
+    memset(&g, 0, sizeof g);
+    g.nranks = nranks;
+    ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, (unsigned)nranks), 0);
+    memset(jobs, 0, (size_t)nranks * sizeof *jobs);
+    for (r = 0; r < nranks; r++) {
+        jobs[r].tr.g = &g;
+        jobs[r].tr.rank = r;
+        jobs[r].n = n[r];
+        eval_case_make(&jobs[r].c, regression);
+        ck_assert_int_eq(pthread_create(&th[r], NULL, run_eval_rank, &jobs[r]), 0);
+    }
+    for (r = 0; r < nranks; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+}
+
+static void check_evaluate_on_ranks(int nranks, int regression)
+{
+    eval_job jobs[MAX_RANKS];
+    const int n[MAX_RANKS] = {8, 8, 8, 8};
+    eval_case one;
+    double want[8];
+    int r, k, nvalues;
+    eval_case_make(&one, regression);
+    nvalues = bgm_model_num_metrics(one.m);
+    BGM_ASSERT_OK(bgm_model_evaluate(want, 8, one.m, one.x, one.y, 50));
+    run_eval_ranks(jobs, nranks, regression, n);
+    for (r = 0; r < nranks; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        for (k = 0; k < nvalues; k++)
+            ck_assert_msg(fabs(jobs[r].results[k] - want[k]) <= 1e-5 * fabs(want[k]) + 1e-7,
+                          "rank %d of %d, %s: %.9g against one process's %.9g", r, nranks,
+                          bgm_model_metric_name(one.m, k), jobs[r].results[k], want[k]);
+        eval_case_free(&jobs[r].c);
+    }
+    /* Real values: no classification metric at a trivial 0 or 1; the
+     * regression's errors and R² away from 0. */
+    for (k = 1; k < nvalues; k++)
+        ck_assert_msg(regression ? isfinite(want[k]) && fabs(want[k]) > 0.01
+                                 : want[k] > 0.05 && want[k] < 0.999,
+                      "%s = %g", bgm_model_metric_name(one.m, k), want[k]);
+    eval_case_free(&one);
+}
+
+START_TEST(evaluate_on_ranks_gives_every_rank_the_values_of_all_samples)
+{
+    check_evaluate_on_ranks(2, 0); /* accuracy, AUC, precision, recall, F1 */
+    check_evaluate_on_ranks(3, 0);
+    check_evaluate_on_ranks(2, 1); /* MSE, MAE, R² */
+    check_evaluate_on_ranks(3, 1);
+}
+END_TEST
+
+START_TEST(a_rank_whose_evaluate_call_is_wrong_fails_every_rank)
+{
+    eval_job jobs[2];
+    const int n[2] = {8, 0};
+    int r;
+    run_eval_ranks(jobs, 2, 0, n);
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    ck_assert_msg(strstr(jobs[1].message, "n = 0, room for at least the loss") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "bgm_model_evaluate: 1 of 2 ranks failed to "
+                         "evaluate (rank 1;") != NULL, "%s", jobs[0].message);
+    for (r = 0; r < 2; r++)
+        eval_case_free(&jobs[r].c);
+}
+END_TEST
+
 /* ---- the seam itself ------------------------------------------------------------ */
 
 /* A single-rank fake whose calls fail from the fail_at-th collective on. */
@@ -1082,6 +1238,8 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction);
     tcase_add_test(fit, a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction);
     tcase_add_test(fit, ranks_with_different_accumulation_fail_naming_it);
+    tcase_add_test(fit, evaluate_on_ranks_gives_every_rank_the_values_of_all_samples);
+    tcase_add_test(fit, a_rank_whose_evaluate_call_is_wrong_fails_every_rank);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
     tcase_add_checked_fixture(fit, make_data, free_data);

@@ -6,6 +6,7 @@
  */
 #include "core/comm.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,4 +246,19 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
             s = transport_error(&c->ops, c->ctx, code, "broadcast", "a tensor", fn);
     }
     return s;
+}
+
+void bgm__comm_put_double(float **p, double v)
+{
+    float hi = (float)v;
+    (*p)[0] = hi;
+    (*p)[1] = isfinite(v) ? (float)(v - (double)hi) : 0.0f;
+    *p += 2;
+}
+
+double bgm__comm_take_double(const float **p)
+{
+    double v = (double)(*p)[0] + (double)(*p)[1];
+    *p += 2;
+    return v;
 }

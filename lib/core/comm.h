@@ -15,4 +15,12 @@ bgm_status bgm__comm_allreduce(bgm_comm *c, float *data, int64_t n, const char *
 bgm_status bgm__comm_broadcast0(bgm_comm *c, void *data, int64_t nbytes, const char *what,
                                 const char *fn);
 
+/* A double as two floats, hi + lo (about 48 bits), at *p, which moves on:
+ * gathers over allreduce_sum put each rank's values in its own place of a
+ * zeroed buffer, so that the sum carries them exactly. */
+void bgm__comm_put_double(float **p, double v);
+
+/* The double put there (take_double moves *p on as well). */
+double bgm__comm_take_double(const float **p);
+
 #endif

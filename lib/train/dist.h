@@ -81,4 +81,21 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
  * bgm__dist_step succeeded). */
 void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics);
 
+/* evaluate over m->comm, which every rank enters whatever its local status:
+ * this rank's samples [n * rank / ranks, n * (rank + 1) / ranks) of a (as
+ * bgm__evaluate_arrays), then bgm__dist_eval_reduce. */
+bgm_status bgm__dist_evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t,
+                                     const bgm__arrays *a, int64_t batch_size,
+                                     bgm_metric **metrics, bgm__losses means,
+                                     bgm_status local, int *shared, const char *fn);
+
+/* After each rank evaluated its own n samples (means, metrics; local its
+ * status): every rank gets the loss means and the metric states of all the
+ * ranks' samples, merged in rank order; a failure on any rank (or models
+ * with other metric or output counts) fails every rank, and *shared says
+ * so (0 for a failure the others may not see: the transport's, memory). */
+bgm_status bgm__dist_eval_reduce(bgm_comm *c, const bgm_model *m, bgm_metric **metrics,
+                                 bgm__losses means, int64_t n, bgm_status local, int *shared,
+                                 const char *fn);
+
 #endif

@@ -132,16 +132,24 @@ static bgm_status validate(fit_run *r, bgm_logs *logs, const char *fn)
 {
     bgm__losses means;
     bgm__infer_tapes *t = bgm__infer_tapes_take(r->m);
-    bgm_status s;
-    if (!t)
-        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
-    else if (r->val_stream)
+    int64_t samples = 0;
+    bgm_status s = t ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
+    /* With a communicator every rank validates its share of the arrays (or
+     * its own stream) and all get the values of all, failures included. */
+    if (s == BGM_OK && r->val_stream)
         s = bgm__evaluate_stream(r->m, t, r->val_stream, r->val_steps, r->val_metrics, means,
-                                 "validation_x", "validation_y", fn);
-    else
+                                 &samples, "validation_x", "validation_y", fn);
+    if (r->val_stream && r->dist.comm)
+        s = bgm__dist_eval_reduce(r->dist.comm, r->m, r->val_metrics, means, samples, s,
+                                  &r->dist.shared, fn);
+    else if (r->dist.comm)
+        s = bgm__dist_evaluate_arrays(r->m, t, &r->val, r->o.batch_size, r->val_metrics, means,
+                                      s, &r->dist.shared, fn);
+    else if (s == BGM_OK && !r->val_stream)
         s = bgm__evaluate_arrays(r->m, t, &r->val, r->o.batch_size, r->val_metrics, means,
                                  fn);
-    bgm__infer_tapes_give(r->m, t);
+    if (t)
+        bgm__infer_tapes_give(r->m, t);
     if (s == BGM_OK)
         s = bgm__logs_collect(logs, r->m, r->val_metrics, means, "val_");
     return s;

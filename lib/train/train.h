@@ -157,6 +157,11 @@ bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const b
                                 int64_t batch_size, bgm_metric **metrics, bgm__losses means,
                                 const char *fn);
 
+/* The same over samples [from, to) of a only. */
+bgm_status bgm__evaluate_range(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
+                               int64_t from, int64_t to, int64_t batch_size,
+                               bgm_metric **metrics, bgm__losses means, const char *fn);
+
 /* Sets the values bgm_model_metric_name lists, named prefix + name ("" or
  * "val_"), in logs: the losses, then the metrics' results. */
 bgm_status bgm__logs_collect(bgm_logs *logs, const bgm_model *m, bgm_metric **metrics,
@@ -186,10 +191,12 @@ bgm_status bgm__stream_batch(bgm_stream *st, int *more, bgm__arrays *a, const bg
                              const char *fn);
 
 /* bgm__evaluate_arrays over at most steps batches (0: the rest of the pass)
- * of st (open): begins a pass, metrics reset then updated. */
+ * of st (open): begins a pass, metrics reset then updated; *samples gets
+ * the samples it read. */
 bgm_status bgm__evaluate_stream(const bgm_model *m, bgm__infer_tapes *t, bgm_stream *st,
                                 int64_t steps, bgm_metric **metrics, bgm__losses means,
-                                const char *xname, const char *yname, const char *fn);
+                                int64_t *samples, const char *xname, const char *yname,
+                                const char *fn);
 
 /* ---- callbacks ------------------------------------------------------------ */
 

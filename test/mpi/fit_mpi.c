@@ -56,6 +56,28 @@ static int bad_calls(void)
     return 0;
 }
 
+/* evaluate with the communicator (each rank its share of the validation
+ * data) gives every rank the values one process gets alone (rel 1e-5). */
+static int evaluate_shares(const bgm_model *m, const bgm_model *ref,
+                           const bgm_test_dist_data *d)
+{
+    double got[2], want[2];
+    bgm_status s = bgm_model_evaluate(got, 2, m, d->vx, d->vy, 10);
+    if (s != BGM_OK)
+        return fail("evaluate with the communicator", s);
+    if ((s = bgm_model_evaluate(want, 2, ref, d->vx, d->vy, 10)) != BGM_OK)
+        return fail("evaluate alone", s);
+    if (fabs(got[0] - want[0]) > 1e-5 * fabs(want[0]) || got[1] != want[1]) {
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: evaluate over the ranks gave loss %.9g, "
+                "accuracy %.9g; one process %.9g, %.9g\n", rank, got[0], got[1], want[0],
+                want[1]);
+        return 1;
+    }
+    printf("fit_mpi: rank %d: evaluate over the ranks = one process: loss %.4f, accuracy "
+           "%.4f\n", rank, got[0], got[1]);
+    return 0;
+}
+
 /* The equivalence: this rank's share against one process alone, for the
  * Sequential model or the functional one (graph), with k batches per step
  * (gradient accumulation). */
@@ -77,6 +99,8 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
         s = bgm_test_dist_fit(&href, ref, d, BGM_DIST_GLOBAL_BATCH);
     if (!bad && s != BGM_OK)
         bad = fail("the one-process fit", s);
+    if (!bad && k == 1 && !graph)
+        bad = evaluate_shares(m, ref, d);
     if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5)) {
         fprintf(stderr, "fit_mpi: rank %d: FAIL: %d ranks x %d batches of %d against 1 x "
                 "batch %d: %s\n", rank, size, k, batch, BGM_DIST_GLOBAL_BATCH, msg);

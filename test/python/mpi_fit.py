@@ -49,6 +49,11 @@ def main():
             print("rank %d: FAIL: history %s %s against %s"
                   % (rank, key, h.history[key], href.history[key]))
             return 1
+    # evaluate: each rank its share, every rank the values of all.
+    got, want = m.evaluate(x, y, verbose=0), ref.evaluate(x, y, verbose=0)
+    if not np.allclose(got, want, rtol=1e-5):
+        print("rank %d: FAIL: evaluate over the ranks %s, one process %s" % (rank, got, want))
+        return 1
     # Gradient accumulation: 2 batches of 64 / (2 size) per step, the same steps.
     ma = model(100 + rank)
     bm.distributed.attach(ma, comm)
