@@ -1122,10 +1122,11 @@ END_TEST
 
 START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
 {
-    /* Collectives: layout, agreement, weights, optimizer state (momentum),
-     * generator, rank 0's decisions at the start of training and of the
-     * epoch, the epoch's seed; then the first step. */
-    fit_over_failing_fake(9, "allreduce_sum failed for a step's gradients (code 42)");
+    /* Collectives: layout, the check-buffer agreement, the agreement,
+     * weights, optimizer state (momentum), generator, rank 0's decisions at
+     * the start of training and of the epoch, the epoch's seed; then the
+     * first step. */
+    fit_over_failing_fake(10, "allreduce_sum failed for a step's gradients (code 42)");
 }
 END_TEST
 

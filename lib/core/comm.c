@@ -7,6 +7,7 @@
 #include "core/comm.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +247,29 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
             s = transport_error(&c->ops, c->ctx, code, "broadcast", "a tensor", fn);
     }
     return s;
+}
+
+bgm_status bgm__comm_agree(bgm_comm *c, bgm_status local, int *shared, const char *what,
+                           const char *fn)
+{
+    char msg[1024], desc[256];
+    float failed = (float)(local != BGM_OK);
+    bgm_status s;
+    snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
+    snprintf(desc, sizeof desc, "the check that every rank could %s", what);
+    if (shared)
+        *shared = 0;
+    s = bgm__comm_allreduce(c, &failed, 1, desc, fn);
+    if (s != BGM_OK)
+        return local != BGM_OK ? bgm__fail(local, "%s", msg) : s;
+    if (failed == 0.0f)
+        return BGM_OK;
+    if (shared)
+        *shared = 1;
+    if (local != BGM_OK)
+        return bgm__fail(local, "%s", msg);
+    return bgm__fail(BGM_E_STATE, "%s: %.0f of %d ranks could not %s (see their messages)",
+                     fn, (double)failed, c->num_ranks, what);
 }
 
 void bgm__comm_put_double(float **p, double v)

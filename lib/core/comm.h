@@ -15,6 +15,15 @@ bgm_status bgm__comm_allreduce(bgm_comm *c, float *data, int64_t n, const char *
 bgm_status bgm__comm_broadcast0(bgm_comm *c, void *data, int64_t nbytes, const char *what,
                                 const char *fn);
 
+/* Every rank learns, with one all-reduce of one float, whether some rank
+ * could not go on (local: this rank's status, e.g. an allocation that
+ * failed before a collective it must join): BGM_OK when none; else every
+ * rank fails, this one with local (its message kept) or BGM_E_STATE naming
+ * how many ranks could not `what`. *shared (when not NULL) says whether the
+ * failure is known to every rank (not so for the transport's own). */
+bgm_status bgm__comm_agree(bgm_comm *c, bgm_status local, int *shared, const char *what,
+                           const char *fn);
+
 /* A double as two floats, hi + lo (about 48 bits), at *p, which moves on:
  * gathers over allreduce_sum put each rank's values in its own place of a
  * zeroed buffer, so that the sum carries them exactly. */

@@ -82,6 +82,9 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     s = bgm__grad_views(&d->views, m, d->buf, fn);
     if (s != BGM_OK)
         return s;
+    d->opt = malloc(((size_t)bgm_optimizer_state_size(m->optimizer) + 1) * sizeof *d->opt);
+    if (!d->opt)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the optimizer state", fn);
     h[H_PARAMS] = m->nparams;
     h[H_STATE] = m->nstate;
     h[H_TRAINED] = m->ntrainable;
@@ -143,15 +146,19 @@ static bgm_status others_failed(const bgm__dist *d, const float *f, const char *
 }
 
 /* Every rank learns whether some rank's model differs or its setup failed
- * (local: this rank's status so far, its message in msg). */
-static bgm_status agree(bgm__dist *d, const bgm_model *m, bgm_status local, int mismatch,
-                        const char *msg, const char *fn)
+ * (local: this rank's status so far, its message in msg), in f (nranks *
+ * F_COUNT floats, allocated by the caller before any collective; NULL when
+ * that failed: then all ranks learn that first, and fail). */
+static bgm_status agree(bgm__dist *d, const bgm_model *m, float *f, bgm_status local,
+                        int mismatch, const char *msg, const char *fn)
 {
-    float *f = calloc((size_t)d->nranks * F_COUNT, sizeof *f), *mine;
-    bgm_status s;
-    int r, any = 0;
-    if (!f)
-        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    float *mine;
+    bgm_status s = f ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory for the check "
+                                          "that all ranks hold the same model", fn);
+    int r, any = 0, shared = 0;
+    s = bgm__comm_agree(d->comm, s, &shared, "allocate the start-up check", fn);
+    if (s != BGM_OK)
+        return shared ? fail_shared(d, s) : s;
     mine = f + (size_t)d->rank * F_COUNT;
     mine[F_MISMATCH] = (float)mismatch;
     mine[F_FAILED] = (float)(local != BGM_OK);
@@ -169,7 +176,6 @@ static bgm_status agree(bgm__dist *d, const bgm_model *m, bgm_status local, int 
             s = others_failed(d, f, fn);
         s = fail_shared(d, s);
     }
-    free(f);
     return s;
 }
 
@@ -178,24 +184,18 @@ static bgm_status broadcast_start(bgm__dist *d, bgm_model *m, int64_t opt_step,
                                   const char *fn)
 {
     int64_t nopt = bgm_optimizer_state_size(m->optimizer);
-    float *opt = NULL;
     bgm_status s = bgm__comm_broadcast0(d->comm, m->params, m->nparams * (int64_t)sizeof(float),
                                         "rank 0's weights", fn);
     if (s == BGM_OK && m->nstate > 0)
         s = bgm__comm_broadcast0(d->comm, m->state, m->nstate * (int64_t)sizeof(float),
                                  "rank 0's moving statistics", fn);
-    if (s == BGM_OK && nopt > 0) {
-        opt = malloc((size_t)nopt * sizeof *opt);
-        if (!opt)
-            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory for the optimizer state", fn);
+    if (s == BGM_OK && nopt > 0) { /* in d->opt, allocated before the first collective */
+        s = bgm_optimizer_get_state(m->optimizer, d->opt, nopt, NULL);
         if (s == BGM_OK)
-            s = bgm_optimizer_get_state(m->optimizer, opt, nopt, NULL);
-        if (s == BGM_OK)
-            s = bgm__comm_broadcast0(d->comm, opt, nopt * (int64_t)sizeof *opt,
+            s = bgm__comm_broadcast0(d->comm, d->opt, nopt * (int64_t)sizeof *d->opt,
                                      "rank 0's optimizer state", fn);
         if (s == BGM_OK)
-            s = bgm_optimizer_set_state(m->optimizer, opt, nopt, opt_step);
-        free(opt);
+            s = bgm_optimizer_set_state(m->optimizer, d->opt, nopt, opt_step);
     }
     if (s == BGM_OK)
         s = bgm__comm_broadcast0(d->comm, &m->rng, (int64_t)sizeof m->rng,
@@ -210,6 +210,7 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     const int64_t run[5] = {nsamples, steps, batch_size, epochs, accum};
     int64_t h[H_COUNT], h0[H_COUNT];
     char msg[1024];
+    float *f;
     bgm_status s;
     int mismatch = 0;
     memset(d, 0, sizeof *d);
@@ -224,6 +225,8 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     d->accum = accum;
     if (local == BGM_OK)
         local = prepare_local(d, m, h, run, fn);
+    /* Every buffer of the collectives below exists before the first. */
+    f = calloc((size_t)d->nranks * F_COUNT, sizeof *f);
     snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
     h[H_FAILED] = local != BGM_OK;
     memcpy(h0, h, sizeof h0);
@@ -231,7 +234,8 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     if (s == BGM_OK && local == BGM_OK)
         mismatch = describe_mismatch(msg, sizeof msg, d, h, h0);
     if (s == BGM_OK)
-        s = agree(d, m, local, mismatch, msg, fn);
+        s = agree(d, m, f, local, mismatch, msg, fn);
+    free(f);
     if (s == BGM_OK)
         s = broadcast_start(d, m, h0[H_OPT_STEP], fn);
     if (s == BGM_OK && d->rank > 0) {
@@ -309,6 +313,7 @@ void bgm__dist_end(bgm__dist *d, const bgm_model *m)
     bgm__metrics_free(d->metrics, d->nmetrics);
     bgm__grad_views_free(d->views, m);
     free(d->buf);
+    free(d->opt);
     memset(d, 0, sizeof *d);
 }
 

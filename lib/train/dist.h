@@ -23,6 +23,7 @@ typedef struct bgm__dist {
     int cancelled;         /* the last step found some rank's cancel flag set */
     int64_t total_b;       /* the last step's samples over all ranks */
     int shared;            /* the last failure is known to every rank */
+    float *opt;            /* room for the optimizer state (rank 0's, at the start) */
     int accum;             /* gradient_accumulation_steps (the same on every rank) */
     bgm_tensor **views;    /* the reduced mean gradient in buf, shaped as m->trainable */
     int group_open;        /* buf holds batches of a group not reduced yet */

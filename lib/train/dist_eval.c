@@ -102,16 +102,21 @@ bgm_status bgm__dist_eval_reduce(bgm_comm *c, const bgm_model *m, bgm_metric **m
     float *head, *buf = NULL, *p, *e;
     char msg[1024];
     bgm_status s;
-    *shared = 0;
     snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
     if (local == BGM_OK) {
         mine = 2 * (2 + (int64_t)m->noutputs);
         for (i = 0; i < m->nmetrics; i++)
             mine += bgm__metric_gather_size(metrics[i]);
     }
+    /* A rank without a buffer for a collective still joins the agreement
+     * before it, so that every rank fails there instead of waiting. */
     head = calloc((size_t)nranks * E_COUNT, sizeof *head);
-    if (!head)
-        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    s = bgm__comm_agree(c, head ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn),
+                        shared, "allocate the evaluation's buffers", fn);
+    if (s != BGM_OK) {
+        free(head);
+        return s;
+    }
     e = head + (size_t)rank * E_COUNT;
     e[E_FAILED] = (float)(local != BGM_OK);
     e[E_FLOATS_HI] = (float)(mine / (int64_t)SPLIT);
@@ -128,9 +133,13 @@ bgm_status bgm__dist_eval_reduce(bgm_comm *c, const bgm_model *m, bgm_metric **m
         before += r < rank ? floats_of(head + (size_t)r * E_COUNT) : 0;
         total += floats_of(head + (size_t)r * E_COUNT);
     }
-    if (s == BGM_OK && !(buf = calloc((size_t)total + 1, sizeof *buf)))
-        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory gathering the ranks' evaluations "
-                      "(%lld floats)", fn, (long long)total);
+    if (s == BGM_OK) {
+        buf = calloc((size_t)total + 1, sizeof *buf);
+        s = bgm__comm_agree(c, buf ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory "
+                                                        "gathering the ranks' evaluations "
+                                                        "(%lld floats)", fn, (long long)total),
+                            shared, "allocate the evaluation's buffers", fn);
+    }
     if (s == BGM_OK) {
         p = buf + before;
         for (j = 0; j <= m->noutputs; j++)

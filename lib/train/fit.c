@@ -195,15 +195,17 @@ static int64_t epoch_steps(const fit_run *r)
     return known;
 }
 
-/* A rank whose stream failed (s) or ended before steps_per_epoch still
- * joins the reduction the others come to next, so that all fail there
- * together: at the end of this batch's group, or after the epoch's last
- * batch (or a stop); on the way it takes rank 0's decisions at every batch
- * end, as they do when callbacks want batches. */
-static bgm_status stream_ended(fit_run *r, bgm_status s, int epoch, int64_t step,
+/* A rank whose next batch failed (s: a stream's error, memory for the
+ * batch's views) or whose stream ended before steps_per_epoch still joins
+ * the reduction the others come to next, so that all fail there together:
+ * at the end of this batch's group, or after the epoch's last batch (or a
+ * stop); on the way it takes rank 0's decisions at every batch end, as they
+ * do when callbacks want batches. */
+static bgm_status batch_missing(fit_run *r, bgm_status s, int epoch, int64_t step,
                                const char *fn)
 {
     bgm__losses losses = {0};
+    int64_t steps = r->stream ? r->steps : epoch_steps(r);
     bgm_status e;
     if (s == BGM_OK)
         s = bgm__fail(BGM_E_INVALID, "%s: rank %d's stream ended after %lld of "
@@ -215,7 +217,7 @@ static bgm_status stream_ended(fit_run *r, bgm_status s, int epoch, int64_t step
             if (e != BGM_OK)
                 return e;
         }
-        if (step + 1 >= r->steps || r->st.stop)
+        if (step + 1 >= steps || r->st.stop)
             break;
         r->acc.count++;
         step++;
@@ -308,8 +310,8 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         if (r->st.stop)
             break;
     }
-    if (r->dist.comm && r->stream && (s != BGM_OK || (step < r->steps && !r->st.stop)))
-        return stream_ended(r, s, epoch, step, fn);
+    if (r->dist.comm && (s != BGM_OK || (r->stream && step < r->steps && !r->st.stop)))
+        return batch_missing(r, s, epoch, step, fn);
     /* The epoch's last batches that make no whole group: a smaller step. */
     if (s == BGM_OK && r->acc.count > 0) {
         s = bgm__train_flush(m, r->dist.comm ? &r->dist : NULL, &r->acc, r->metrics, losses,
