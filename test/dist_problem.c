@@ -78,12 +78,23 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
     bgm_model *m = NULL;
     bgm_optimizer *o = NULL;
     bgm_status s;
-    if (graph) {
+    if (graph == 1) {
         s = graph_model(&m, seed, hidden);
     } else {
+        bgm_layer *bn = graph >= BGM_DIST_SYNC_BN ? bgm_layer_batch_norm() : NULL;
         s = bgm_model_create(&m, (int64_t[]){6}, 1, seed);
         if (s == BGM_OK)
             s = bgm_model_add(m, bgm_layer_dense(hidden, BGM_ACT_RELU));
+        if (bn) { /* moving statistics that move fast enough to compare */
+            if (s == BGM_OK)
+                s = bgm_layer_set_synchronized(bn, graph == BGM_DIST_SYNC_BN);
+            if (s == BGM_OK)
+                s = bgm_layer_set_momentum(bn, 0.5f);
+            if (s == BGM_OK)
+                s = bgm_model_add(m, bn); /* takes bn */
+            else
+                bgm_layer_free(bn);
+        }
         if (s == BGM_OK)
             s = bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR));
     }

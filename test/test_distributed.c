@@ -624,6 +624,39 @@ START_TEST(ranks_streaming_their_shares_train_as_one_process)
 }
 END_TEST
 
+/* ---- synchronised BatchNormalization ------------------------------------------- */
+
+START_TEST(two_ranks_with_synchronized_batch_norm_train_as_one_of_batch_64)
+{
+    check_equivalence(2, BGM_DIST_SYNC_BN);
+}
+END_TEST
+
+START_TEST(without_synchronization_batch_norm_keeps_each_ranks_statistics)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512];
+    int r;
+    /* The same model, its BatchNormalization not synchronised: each rank
+     * normalises its 32 rows by their own statistics, which is not one
+     * process's batch of 64 (what makes the test above mean something). */
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, BGM_DIST_SYNC_BN, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.graph = BGM_DIST_BN});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert(bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                        1e-3));
+    }
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+END_TEST
+
 /* ---- gradient accumulation ---------------------------------------------------- */
 
 /* One process: k batches of 64 / k per step on the first n samples (0: all)
@@ -1239,6 +1272,8 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction);
     tcase_add_test(fit, a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction);
     tcase_add_test(fit, ranks_with_different_accumulation_fail_naming_it);
+    tcase_add_test(fit, two_ranks_with_synchronized_batch_norm_train_as_one_of_batch_64);
+    tcase_add_test(fit, without_synchronization_batch_norm_keeps_each_ranks_statistics);
     tcase_add_test(fit, evaluate_on_ranks_gives_every_rank_the_values_of_all_samples);
     tcase_add_test(fit, a_rank_whose_evaluate_call_is_wrong_fails_every_rank);
     tcase_set_timeout(fit, 20);

@@ -415,6 +415,16 @@ BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
 BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum);
 
 /**
+ * BatchNormalization: 1 synchronises the batch statistics across the ranks
+ * of a data-parallel fit (Keras 3's synchronized, PyTorch's SyncBatchNorm):
+ * in training the mean and variance are those of every rank's rows, with
+ * the gradients to match, so N ranks of batch b train as one process of
+ * N * b; 0 (the default) keeps each rank's own. Without a communicator it
+ * changes nothing. Saved with the layer's config.
+ */
+BGM_API bgm_status bgm_layer_set_synchronized(bgm_layer *layer, int synchronized);
+
+/**
  * BatchNormalization / LayerNormalization epsilon > 0 and finite (default
  * 1e-3), RMSNormalization's (default 1e-6).
  */

@@ -387,6 +387,8 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
     int64_t k;
     int j, failed;
     d->total_b = 0;
+    if (local == BGM_OK) /* a failure in backward (SyncBatchNormalization's reduction) */
+        local = bgm__comm_deferred(d->comm);
     if (local != BGM_OK && d->pending == BGM_OK) { /* told at the group's reduction */
         d->pending = local;
         snprintf(d->pending_msg, sizeof d->pending_msg, "%s", bgm_last_error());

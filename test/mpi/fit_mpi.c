@@ -80,7 +80,8 @@ static int evaluate_shares(const bgm_model *m, const bgm_model *ref,
 
 /* The equivalence: this rank's share against one process alone, for the
  * Sequential model or the functional one (graph), with k batches per step
- * (gradient accumulation). */
+ * (gradient accumulation); graph BGM_DIST_SYNC_BN: the Sequential one with
+ * a synchronised BatchNormalization. */
 static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph, int k)
 {
     const int batch = BGM_DIST_GLOBAL_BATCH / size / k;
@@ -109,7 +110,8 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     if (!bad)
         printf("fit_mpi: rank %d: %s model: %d ranks x %s%d = 1 x batch %d after %d "
                "steps (weights and history, rel 1e-5); loss %.4f -> %.4f\n", rank,
-               graph ? "functional" : "Sequential", size,
+               graph == BGM_DIST_SYNC_BN ? "synchronized BatchNormalization"
+                                         : graph ? "functional" : "Sequential", size,
                k > 1 ? "accumulated batches of " : "batch ", batch, BGM_DIST_GLOBAL_BATCH,
                BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH * BGM_DIST_EPOCHS,
                bgm_history_values(h, "loss")[0], bgm_history_values(h, "loss")[1]);
@@ -241,7 +243,7 @@ int main(int argc, char **argv)
         bad = mismatch(c, &d, size);
     else if (!bad)
         bad = equivalence(c, &d, size, 0, 1) || equivalence(c, &d, size, 1, 1) ||
-              equivalence(c, &d, size, 0, 2);
+              equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);

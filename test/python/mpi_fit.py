@@ -64,6 +64,25 @@ def main():
         print("rank %d: FAIL: 2 accumulated batches differ from one process's batch of 64"
               % rank)
         return 1
+    # Synchronized BatchNormalization: the statistics of all ranks' rows.
+    def bn_model(seed):
+        b = bm.Sequential([bm.layers.Dense(16, activation="relu"),
+                           bm.layers.BatchNormalization(momentum=0.5, synchronized=True),
+                           bm.layers.Dense(3)], input_shape=(6,), seed=seed)
+        b.compile(optimizer=bm.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+                  loss="sparse_categorical_crossentropy", from_logits=True)
+        return b
+    bref, mb = bn_model(100), bn_model(100 + rank)
+    bref.fit(x, y, batch_size=64, epochs=2, verbose=0)
+    bm.distributed.attach(mb, comm)
+    mb.fit(x, y, batch_size=64 // size, epochs=2, verbose=0)
+    # Relative to the largest weight, as the C tests: beta sits near 0.
+    scale = max(float(np.abs(w).max()) for w in bref.get_weights())
+    if any(np.abs(u - v).max() > 1e-5 * scale
+           for u, v in zip(mb.get_weights(), bref.get_weights())):
+        print("rank %d: FAIL: synchronized BatchNormalization differs from one process"
+              % rank)
+        return 1
     # Custom loops: the mean over the ranks, and rank 1's tensors to all.
     t = bm.full((3,), float(rank))
     comm.average([t])

@@ -73,3 +73,15 @@ def test_gradient_accumulation_steps_below_1_is_refused():
     y = np.zeros(8, np.int32)
     with pytest.raises(bm.InvalidArgumentError, match="gradient_accumulation_steps = 0"):
         m.fit(x, y, epochs=1, verbose=0, gradient_accumulation_steps=0)
+
+
+def test_synchronized_batch_norm_is_kept_in_configs_and_files(tmp_path):
+    m = bm.Sequential([bm.layers.Dense(4), bm.layers.BatchNormalization(synchronized=True),
+                       bm.layers.BatchNormalization()], input_shape=(3,))
+    m.compile(optimizer="sgd", loss="mse")
+    assert m.layers[1].get_config()["synchronized"] is True
+    assert m.layers[2].get_config()["synchronized"] is False
+    path = str(tmp_path / "m.bgm")
+    m.save(path)
+    loaded = bm.load_model(path)
+    assert [layer.get_config()["synchronized"] for layer in loaded.layers[1:]] == [True, False]

@@ -434,6 +434,7 @@ OPTIONAL = {
     "bgm_layer_set_kernel_l2": (STATUS, [H, c_float]),
     "bgm_layer_set_leaky_relu_alpha": (STATUS, [H, c_float]),
     "bgm_layer_set_momentum": (STATUS, [H, c_float]),
+    "bgm_layer_set_synchronized": (STATUS, [H, c_int]),
     "bgm_layer_set_epsilon": (STATUS, [H, c_float]),
     # Transformer sequence layers (model.h), newer in the 0.1 series
     "bgm_layer_conv1d": (H, [c_int64, c_int64, c_int]),
