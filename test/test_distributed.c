@@ -290,10 +290,9 @@ typedef struct run_spec {
     int64_t samples;                /* arrays: the first so many samples (0: all) */
 } run_spec;
 
-/* Fits the problem on nranks threads as sp says (rank r's model seeded
- * 100 + r, with hidden[r] units); jobs[r] holds each rank's outcome. */
-static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
-                           const run_spec *sp)
+/* Runs fn on nranks threads of one group, thread r on the job at jobs + r *
+ * size, which starts with its thread_rank (its group and rank set here). */
+static void run_group(int nranks, void *(*fn)(void *), void *jobs, size_t size)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -301,10 +300,25 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
     memset(&g, 0, sizeof g);
     g.nranks = nranks;
     ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, (unsigned)nranks), 0);
+    for (r = 0; r < nranks; r++) {
+        thread_rank *t = (thread_rank *)((char *)jobs + (size_t)r * size);
+        t->g = &g;
+        t->rank = r;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, fn, t), 0);
+    }
+    for (r = 0; r < nranks; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+}
+
+/* Fits the problem on nranks threads as sp says (rank r's model seeded
+ * 100 + r, with hidden[r] units); jobs[r] holds each rank's outcome. */
+static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
+                           const run_spec *sp)
+{
+    int r;
     memset(jobs, 0, (size_t)nranks * sizeof *jobs);
     for (r = 0; r < nranks; r++) {
-        jobs[r].tr.g = &g;
-        jobs[r].tr.rank = r;
         jobs[r].data = &problem;
         jobs[r].hidden = hidden[r];
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks / (sp->accum ? sp->accum[0] : 1);
@@ -318,11 +332,8 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
         jobs[r].stream_batches = sp->stream_batches ? sp->stream_batches[r] : 0;
         jobs[r].loop = sp->loop;
         jobs[r].graph = sp->graph;
-        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
-    for (r = 0; r < nranks; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&g.barrier);
+    run_group(nranks, run_rank, jobs, sizeof *jobs);
 }
 
 static void run_ranks(rank_job *jobs, int nranks, const int64_t *hidden, int verbose)
@@ -342,9 +353,10 @@ static void free_jobs(rank_job *jobs, int nranks)
 
 /* ---- equivalence ------------------------------------------------------------- */
 
-/* nranks threads with batch 64 / nranks against one process with batch 64,
- * for the Sequential model or the functional one (graph). */
-static void check_equivalence(int nranks, int graph)
+/* nranks threads with batch 64 / nranks, on the model of kind graph
+ * (bgm_test_dist_model_of), against one process with batch 64 on the kind
+ * ref_graph: equal within rel 1e-5, or (equal = 0) not within 1e-3. */
+static void compare_with_one(int nranks, int graph, int ref_graph, int equal)
 {
     rank_job jobs[MAX_RANKS];
     int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
@@ -352,20 +364,26 @@ static void check_equivalence(int nranks, int graph)
     bgm_history *href = NULL;
     char msg[512];
     int r;
-    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, graph, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, ref_graph, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
     run_ranks_spec(jobs, nranks, hidden, &(run_spec){.graph = graph});
     for (r = 0; r < nranks; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
-        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
-                                             1e-5),
-                      "rank %d of %d against one process: %s", r, nranks, msg);
+        ck_assert_msg(bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                            equal ? 1e-5 : 1e-3) == !equal,
+                      "rank %d of %d against one process: %s", r, nranks,
+                      equal ? msg : "equal");
     }
     /* A real fit: the loss fell over the 20 steps. */
     ck_assert(bgm_history_values(href, "loss")[1] < bgm_history_values(href, "loss")[0]);
     free_jobs(jobs, nranks);
     bgm_model_free(ref);
     bgm_history_free(href);
+}
+
+static void check_equivalence(int nranks, int graph)
+{
+    compare_with_one(nranks, graph, graph, 1);
 }
 
 START_TEST(two_ranks_of_batch_32_train_as_one_of_batch_64)
@@ -556,33 +574,61 @@ static bgm_status flaky_loss(bgm_tensor **out, bgm_tape *tape, const bgm_tensor 
     return bgm_op_sparse_categorical_crossentropy(out, tape, y_pred, y_true, 1);
 }
 
-START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
+/* Rank 1's 4th batch fails (flaky_loss), with accum batches per step (NULL:
+ * 1): every rank fails in step `where` ("epoch 1, step 4"), after `applied`
+ * optimizer steps applied alike on both. */
+static void check_flaky_rank(const int *accum, const char *where, int64_t applied)
 {
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     float w0[163], w1[163];
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss});
+    char want[64];
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss, .accum = accum});
     ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
     ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
                   jobs[1].message);
     ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "epoch 1, step 4: 1 of 2 ranks failed") != NULL,
-                  "%s", jobs[0].message);
-    /* Three steps were applied on both, the fourth on neither. */
+    snprintf(want, sizeof want, "%s: 1 of 2 ranks failed", where);
+    ck_assert_msg(strstr(jobs[0].message, want) != NULL, "%s", jobs[0].message);
     BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
     BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
     ck_assert(memcmp(w0, w1, sizeof w0) == 0);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 3);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), applied);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), applied);
     free_jobs(jobs, 2);
+}
+
+START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
+{
+    /* Three steps were applied on both, the fourth on neither. */
+    check_flaky_rank(NULL, "epoch 1, step 4", 3);
 }
 END_TEST
 
 /* Each of 2 ranks streams its share; rank 1's stream ends after stop_1 batches. */
-static void run_streams(rank_job *jobs, int64_t stop_1)
+static void run_streams(rank_job *jobs, int64_t stop_1, const int *accum)
 {
     const int64_t hidden[2] = {16, 16}, batches[2] = {1000, stop_1};
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches});
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches, .accum = accum});
+}
+
+/* Rank 1's stream ends after stop_1 batches, in epoch 2 (accum batches per
+ * step, NULL: 1): rank 1 fails naming how many it gave, rank 0 in epoch 2,
+ * step 4, after `applied` optimizer steps. */
+static void check_short_stream(const int *accum, int64_t stop_1, int64_t applied)
+{
+    rank_job jobs[2];
+    char want[128];
+    run_streams(jobs, stop_1, accum);
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    snprintf(want, sizeof want, "rank 1's stream ended after %lld of steps_per_epoch = 10 "
+             "batches in epoch 2", (long long)stop_1 - 10);
+    ck_assert_msg(strstr(jobs[1].message, want) != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), applied);
+    free_jobs(jobs, 2);
 }
 
 START_TEST(ranks_streaming_their_shares_train_as_one_process)
@@ -603,7 +649,7 @@ START_TEST(ranks_streaming_their_shares_train_as_one_process)
     o.validation_x = problem.vx;
     o.validation_y = problem.vy;
     BGM_ASSERT_OK(bgm_model_fit(&href, ref, problem.x, problem.y, &o));
-    run_streams(jobs, 1000);
+    run_streams(jobs, 1000, NULL);
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
@@ -611,14 +657,7 @@ START_TEST(ranks_streaming_their_shares_train_as_one_process)
     }
     free_jobs(jobs, 2);
     /* Rank 1's stream ends after 13 batches: both fail in epoch 2, step 4. */
-    run_streams(jobs, 13);
-    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
-    ck_assert_msg(strstr(jobs[1].message, "rank 1's stream ended after 3 of steps_per_epoch "
-                         "= 10 batches in epoch 2") != NULL, "%s", jobs[1].message);
-    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
-                  "%s", jobs[0].message);
-    free_jobs(jobs, 2);
+    check_short_stream(NULL, 13, 13);
     bgm_model_free(ref);
     bgm_history_free(href);
 }
@@ -634,26 +673,10 @@ END_TEST
 
 START_TEST(without_synchronization_batch_norm_keeps_each_ranks_statistics)
 {
-    rank_job jobs[2];
-    const int64_t hidden[2] = {16, 16};
-    bgm_model *ref = NULL;
-    bgm_history *href = NULL;
-    char msg[512];
-    int r;
     /* The same model, its BatchNormalization not synchronised: each rank
      * normalises its 32 rows by their own statistics, which is not one
      * process's batch of 64 (what makes the test above mean something). */
-    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, BGM_DIST_SYNC_BN, 100, 16));
-    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.graph = BGM_DIST_BN});
-    for (r = 0; r < 2; r++) {
-        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
-        ck_assert(bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
-                                        1e-3));
-    }
-    free_jobs(jobs, 2);
-    bgm_model_free(ref);
-    bgm_history_free(href);
+    compare_with_one(2, BGM_DIST_BN, BGM_DIST_SYNC_BN, 0);
 }
 END_TEST
 
@@ -773,43 +796,19 @@ END_TEST
 
 START_TEST(a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction)
 {
-    rank_job jobs[2];
-    const int64_t hidden[2] = {16, 16};
     const int accum[2] = {3, 3};
-    float w0[163], w1[163];
     /* Rank 1's 4th batch opens the second group of 3: all fail at its end. */
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss, .accum = accum});
-    ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
-    ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
-                  jobs[1].message);
-    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "epoch 1, step 6: 1 of 2 ranks failed") != NULL,
-                  "%s", jobs[0].message);
-    BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
-    BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
-    ck_assert(memcmp(w0, w1, sizeof w0) == 0);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 1);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 1);
-    free_jobs(jobs, 2);
+    check_flaky_rank(accum, "epoch 1, step 6", 1);
 }
 END_TEST
 
 START_TEST(a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction)
 {
-    rank_job jobs[2];
-    const int64_t hidden[2] = {16, 16}, batches[2] = {1000, 12};
     const int accum[2] = {2, 2};
     /* Rank 1 has no 3rd batch in epoch 2, the first of a group of 2: rank 0
-     * takes the 4th, and both fail at that group's reduction. */
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches, .accum = accum});
-    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
-    ck_assert_msg(strstr(jobs[1].message, "rank 1's stream ended after 2 of steps_per_epoch "
-                         "= 10 batches in epoch 2") != NULL, "%s", jobs[1].message);
-    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
-                  "%s", jobs[0].message);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 6);
-    free_jobs(jobs, 2);
+     * takes the 4th, and both fail at that group's reduction, after 5 + 1
+     * steps. */
+    check_short_stream(accum, 12, 6);
 }
 END_TEST
 
@@ -912,23 +911,13 @@ static void *run_eval_rank(void *arg)
 /* Evaluates on nranks threads (rank r asks for n[r] results). */
 static void run_eval_ranks(eval_job *jobs, int nranks, int regression, const int *n)
 {
-    pthread_t th[MAX_RANKS];
-    group g;
     int r;
-    memset(&g, 0, sizeof g);
-    g.nranks = nranks;
-    ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, (unsigned)nranks), 0);
     memset(jobs, 0, (size_t)nranks * sizeof *jobs);
     for (r = 0; r < nranks; r++) {
-        jobs[r].tr.g = &g;
-        jobs[r].tr.rank = r;
         jobs[r].n = n[r];
         eval_case_make(&jobs[r].c, regression);
-        ck_assert_int_eq(pthread_create(&th[r], NULL, run_eval_rank, &jobs[r]), 0);
     }
-    for (r = 0; r < nranks; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&g.barrier);
+    run_group(nranks, run_eval_rank, jobs, sizeof *jobs);
 }
 
 static void check_evaluate_on_ranks(int nranks, int regression)
