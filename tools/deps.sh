@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages libbigmodel needs to build, test and run its
-# demo. As root it runs apt-get; otherwise it prints the command and stops.
+# demo; `deps.sh deb` also those that build its Debian packages. As root it
+# runs apt-get; otherwise it prints the command and stops.
 set -eu
 
 # command-line tools, libraries, and the Python side of the tests
@@ -9,6 +10,13 @@ clang abigail-tools python3 python3-numpy python3-pytest python3-torch python3-s
 dataset-fashion-mnist bible-kjv bible-kjv-text graphviz \
 python3-pip python3-setuptools python3-wheel python3-venv cmake g++ doxygen \
 openmpi-bin libopenmpi-dev"
+# plots: bigmodel.plot (matplotlib), tools/plot_history.gp and make demo (gnuplot)
+PACKAGES="$PACKAGES python3-matplotlib gnuplot-nox"
+# Building the Debian packages (debian/, make check-deb) needs these as well;
+# `deps.sh deb` asks for them.
+if [ "${1:-}" = deb ]; then
+    PACKAGES="$PACKAGES debhelper dh-python pybuild-plugin-pyproject python3-all dpkg-dev lintian"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -88,15 +88,16 @@ typedef struct conv_plan {
     int64_t grid_image;
     float *wflip;       /* implicit backward: the kernel flipped, (kh, kw, f, c) */
     float *partial;     /* backward: (slots - 1) * (k * f + f) floats, or NULL */
-    /* Winograd F(2x2, 3x3) for the forward pass and both gradients, where
-     * it pays (winograd_pays): slots workspaces of wino_ws floats each (in
+    /* Winograd F(2x2, 3x3), or F(4x4, 3x3) when wino4, for the forward
+     * pass and both gradients, where it pays (winograd_pays): slots
+     * workspaces of wino_ws floats each (in
      * scratch memory for the call, see conv_job), and the window of the
      * input gradient (a convolution of the output gradient, padded by the
      * window less the forward padding) */
     int winograd;
     int64_t wino_ws_floats;
     int64_t wino_group; /* images per group (bgm__winograd_group) */
-    int wino4;          /* inference: F(4x4, 3x3) instead (no backward) */
+    int wino4;          /* F(4x4, 3x3) instead, for a batch of enough outputs */
     bgm__window gwin;
     /* inference with a pooling fused (bgm__conv2d_infer): the pooling's
      * window over the convolution's output, images per pass, and per slot
@@ -202,19 +203,27 @@ static void winograd_range(const conv_job *j, int64_t slot, int64_t begin, int64
 static void winograd_backward(const conv_job *j, int64_t begin, int64_t end)
 {
     const conv_plan *p = j->p;
-    const int64_t out = p->pix * p->f, size = bgm__winograd_kernel_floats(p->g.c, p->f, 2);
+    const int64_t out = p->pix * p->f;
+    const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f, p->wino4 ? 4 : 2);
     float *ws = j->wws + (begin / p->piece) * p->wino_ws_floats;
     int64_t i, n;
     for (i = begin; i < end; i += n) {
         float *gx = j->gx ? j->gx + i * image_in(p) : NULL;
         bgm__gemm_epilogue ep = {NULL, j->gx_fresh ? NULL : gx, p->g.c, 0};
         n = wino_group_count(p, i, end);
-        if (j->gw)
-            bgm__winograd_kernel_grad_images(&p->g, p->f, n, j->x + i * image_in(p),
-                                             j->gy + i * out,
-                                             j->wdu + i / p->piece * size, ws);
+        const float *x = j->x + i * image_in(p), *gy = j->gy + i * out;
+        float *du = j->wdu ? j->wdu + i / p->piece * size : NULL;
+        if (p->wino4) {
+            if (du)
+                bgm__winograd4_kernel_grad_images(&p->g, p->f, n, x, gy, du, ws);
+            if (gx)
+                bgm__winograd4_images(&p->gwin, p->g.c, n, gy, j->wu, &ep, gx, ws);
+            continue;
+        }
+        if (du)
+            bgm__winograd_kernel_grad_images(&p->g, p->f, n, x, gy, du, ws);
         if (gx)
-            bgm__winograd_images(&p->gwin, p->g.c, n, j->gy + i * out, j->wu, &ep, gx, ws);
+            bgm__winograd_images(&p->gwin, p->g.c, n, gy, j->wu, &ep, gx, ws);
     }
 }
 
@@ -468,6 +477,7 @@ static void flip_kernel(const conv_plan *p, const float *w, float *wflip)
 static void conv_backward(const bgm__node *node, const float *gout, float **gin)
 {
     const conv_plan *p = node->saved;
+    const int64_t wsize = bgm__winograd_kernel_floats(p->g.c, p->f, p->wino4 ? 4 : 2);
     conv_job j;
     int64_t slot;
     j.p = p;
@@ -488,17 +498,14 @@ static void conv_backward(const bgm__node *node, const float *gout, float **gin)
         flip_kernel(p, j.w, p->wflip);
     wino_scratch(p, &j, node->out->tape, 1);
     if (j.wino && j.gx)
-        bgm__winograd_kernel(p->wflip, p->f, p->g.c, j.wu);
+        (p->wino4 ? bgm__winograd4_kernel : bgm__winograd_kernel)(p->wflip, p->f, p->g.c, j.wu);
     if (j.wdu)
-        memset(j.wdu, 0,
-               (size_t)(p->slots * bgm__winograd_kernel_floats(p->g.c, p->f, 2)) * sizeof(float));
+        memset(j.wdu, 0, (size_t)(p->slots * wsize) * sizeof(float));
     bgm__parallel_for(p->g.n, p->piece, backward_range, &j);
-    if (j.wdu) { /* the slots' sums in slot order, then back to 3x3 */
-        const int64_t size = bgm__winograd_kernel_floats(p->g.c, p->f, 2);
-        for (slot = 1; slot < p->slots; slot++)
-            bgm__bias_add_rows(j.wdu, j.wdu + slot * size, 1, size);
-        bgm__winograd_kernel_grad(j.wdu, p->g.c, p->f, j.gw);
-    }
+    if (j.wdu) /* the slots' sums in slot order, then back to 3x3 */
+        bgm__winograd_kernel_grad_slots(p->wino4 ? bgm__winograd4_kernel_grad
+                                                 : bgm__winograd_kernel_grad,
+                                        p->wino4 ? 4 : 2, j.wdu, p->slots, p->g.c, p->f, j.gw);
     bgm__scratch_free(j.own_scratch);
     for (slot = 1; slot < p->slots && (j.gw || j.gb); slot++) {
         const float *part = p->partial + (slot - 1) * (p->k * p->f + p->f);
@@ -642,9 +649,7 @@ static void winograd_geometry(conv_plan *p)
     if (p->wino_group > p->piece)
         p->wino_group = p->piece;
     p->wino_ws_floats = bgm__winograd_ws_floats(g, p->f, p->wino_group, m);
-    if (p->wino4) /* forward only */
-        return;
-    back = bgm__winograd_ws_floats(gw, g->c, p->wino_group, 2);
+    back = bgm__winograd_ws_floats(gw, g->c, p->wino_group, m);
     if (back > p->wino_ws_floats)
         p->wino_ws_floats = back;
 }
@@ -817,11 +822,13 @@ static bgm_status conv2d(const char *fn, bgm_tensor **out, bgm_tape *tape, const
             return s;
     }
     plan.winograd = winograd_pays(&plan);
-    /* unrecorded inference: the cheaper, slightly less precise F(4x4, 3x3),
-     * once the batch has enough outputs to pay for its larger kernel
-     * transform (a batch-1 predict of the seed CNN was 20 % slower) */
-    plan.wino4 = plan.winograd && infer && plan.g.n * plan.pix >= WINO4_MIN_OUTPUTS &&
-                 bgm__winograd4_available();
+    /* the cheaper F(4x4, 3x3), once the batch has enough outputs to pay
+     * for its larger kernel transform (a batch-1 predict of the seed CNN
+     * was 20 % slower); in training only where an image holds a whole
+     * 4x4 tile of outputs: below, the input gradient's tiles mostly
+     * overhang (the seed CNN's 3x3 outputs: 2 % slower steps) */
+    plan.wino4 = plan.winograd && plan.g.n * plan.pix >= WINO4_MIN_OUTPUTS &&
+                 (infer || (plan.g.oh >= 4 && plan.g.ow >= 4)) && bgm__winograd4_available();
     if (plan.winograd)
         winograd_geometry(&plan);
     /* Sized for backward too: a recorded call keeps everything on the tape. */

@@ -28,9 +28,9 @@ int bgm__winograd_available(void);
  *     and columns < nc of them: out[a * m + b] is where output (a, b)
  *     goes, res[a * m + b] its residual (res NULL: none), the bias added
  *     before it (NULL: none) and ReLU after when relu
- *   grad (m = 2 only): m[e * ms + fo] = (A dy A^T)[e] for the 2x2 output
- *     gradient dy of one tile, dy[a * 2 + b] its element (a, b), NULL
- *     where the tile overhangs the output (zero)
+ *   grad: m[e * ms + fo] = (A dy A^T)[e] for the m x m output gradient
+ *     dy of one tile, dy[a * m + b] its element (a, b), NULL where the
+ *     tile overhangs the output (zero)
  *   kernel: u (s * s, c, f) = G w G^T per (channel, filter) of w (3, 3, c,
  *     f), cf = c * f, for the pairs [begin, end) of the cf only
  */
@@ -48,6 +48,7 @@ typedef struct bgm__winograd_path {
     void (*input4)(const float *const *src, int64_t c, float *v, int64_t vs);
     void (*output4)(const float *m, int64_t ms, int64_t f, int nr, int nc, float *const *out,
                     const float *const *res, const float *bias, int relu);
+    void (*grad4)(const float *const *dy, int64_t f, float *m, int64_t ms);
     bgm__winograd_kernel_fn kernel4;
 } bgm__winograd_path;
 
@@ -93,7 +94,7 @@ void bgm__winograd_tile_sources(const bgm__window *g, const float *img, int64_t 
 
 /* out[m * m] (m 2 or 4) = where each output of the m x m tile at (y0, x0) of image at
  * (its first pixel's index) goes in y (f filters), res[] its residual in
- * ep (NULL without one); *nc and the result: the columns and rows of the
+ * ep (left unwritten without one); *nc and the result: the columns and rows of the
  * tile inside the output (entries beyond them point at valid pixels but
  * must not be written). */
 int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t at, int64_t y0,
@@ -120,19 +121,34 @@ void bgm__winograd_images(const bgm__window *g, int64_t f, int64_t count, const 
 void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
                                       const float *x, const float *gy, float *du, float *ws);
 
-/* gw (3, 3, c, f) += G^T du G: the gradient with respect to the kernel,
- * from du summed over the images. */
-void bgm__winograd_kernel_grad(const float *du, int64_t c, int64_t f, float *gw);
+/* gw (3, 3, c, f) += G^T du G for the (channel, filter) pairs [begin, end)
+ * of the cf: the gradient with respect to the kernel, from du (16, c, f)
+ * summed over the images (bgm__winograd4_kernel_grad: du (36, c, f)). */
+typedef void (*bgm__winograd_kernel_grad_fn)(const float *du, int64_t cf, int64_t begin,
+                                             int64_t end, float *gw);
+void bgm__winograd_kernel_grad(const float *du, int64_t cf, int64_t begin, int64_t end,
+                               float *gw);
+
+/* gw += the kernel gradient of F(m x m, 3x3) (fn, m 2 or 4) from the slots
+ * sums du[s] of the transformed kernel's gradient, s < slots, each
+ * bgm__winograd_kernel_floats(c, f, m) floats: they are added into du[0]
+ * in slot order first. Over the pool when it is free. */
+void bgm__winograd_kernel_grad_slots(bgm__winograd_kernel_grad_fn fn, int m, float *du,
+                                     int64_t slots, int64_t c, int64_t f, float *gw);
 
 /*
- * F(4x4, 3x3), for inference (winograd4.c): each 4x4 block of outputs from
- * a 6x6 block of input through 36 products, 2.25 multiplies per output.
- * The same interface as F(2x2, 3x3) above, forward only; runs where
+ * F(4x4, 3x3) (winograd4.c): each 4x4 block of outputs from a 6x6 block of
+ * input through 36 products, 2.25 multiplies per output. The same
+ * interface as F(2x2, 3x3) above, with u and du (36, c, f); runs where
  * bgm__winograd4_available() (the AVX-512 and AVX2 paths).
  */
 int bgm__winograd4_available(void);
 void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u);
 void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
                            const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws);
+void bgm__winograd4_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
+                                       const float *x, const float *gy, float *du, float *ws);
+void bgm__winograd4_kernel_grad(const float *du, int64_t cf, int64_t begin, int64_t end,
+                                float *gw);
 
 #endif

@@ -13,15 +13,18 @@
  *     A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
  *
  * The larger coefficients cost precision (about 1e-6 relative here against
- * 1e-7 for F(2x2, 3x3)), which is why training keeps F(2x2, 3x3). The
- * transforms are those of the path in use (winograd_tiles.h); there are
- * none in plain C, so F(4x4, 3x3) runs on the AVX-512 and AVX2 paths only.
+ * 1e-7 for F(2x2, 3x3); the tests hold both to 1e-5 of the sum of the
+ * terms' sizes, in double, for the outputs and every gradient). The
+ * gradients: dM = A dY A^T per tile and dg = G^T dU G. The transforms are
+ * those of the path in use (winograd_tiles.h); there are none in plain C,
+ * so F(4x4, 3x3) runs on the AVX-512 and AVX2 paths only.
  */
 #include "winograd.h"
 
 #include <string.h>
 
 #include "gemm.h"
+#include "simd.h"
 
 int bgm__winograd4_available(void)
 {
@@ -33,13 +36,21 @@ void bgm__winograd4_kernel(const float *w, int64_t c, int64_t f, float *u)
     bgm__winograd_kernel_with(bgm__winograd_path_in_use()->kernel4, w, c, f, u);
 }
 
-void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
-                           const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
+/* Tiles of the output under g, across and down. */
+static void tile_grid(const bgm__window *g, int64_t *tw, int64_t *th)
 {
-    const int64_t c = g->c, tw = (g->ow + 3) / 4, th = (g->oh + 3) / 4, nt = count * tw * th;
-    const bgm__winograd_path *p = bgm__winograd_path_in_use();
-    float *v = ws, *m = v + 36 * nt * c, *zero = m + 36 * nt * f;
-    int64_t n, ty, tx, e;
+    *tw = (g->ow + 3) / 4;
+    *th = (g->oh + 3) / 4;
+}
+
+/* v (count * tiles, 36, c) = the input transform of every tile of the
+ * count images at x under g; zero: c floats of scratch. */
+static void input_images(const bgm__winograd_path *p, const bgm__window *g, int64_t count,
+                         const float *x, float *v, float *zero)
+{
+    const int64_t c = g->c;
+    int64_t n, ty, tx, tw, th;
+    tile_grid(g, &tw, &th);
     memset(zero, 0, (size_t)c * sizeof *zero);
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
@@ -49,6 +60,19 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
                                            src);
                 p->input4(src, c, v + ((n * th + ty) * tw + tx) * 36 * c, c);
             }
+}
+
+void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
+                           const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
+{
+    const bgm__winograd_path *p = bgm__winograd_path_in_use();
+    const int64_t c = g->c;
+    int64_t n, ty, tx, e, tw, th, nt;
+    float *v, *m;
+    tile_grid(g, &tw, &th);
+    nt = count * tw * th;
+    v = ws, m = v + 36 * nt * c;
+    input_images(p, g, count, x, v, m + 36 * nt * f);
     for (e = 0; e < 36; e++)
         bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * c, 36 * c, u + e * c * f, f, 0.0f, m + e * f,
                   36 * f);
@@ -63,4 +87,63 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
                            ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
                            ep ? ep->relu : 0);
             }
+}
+
+void bgm__winograd4_kernel_grad_images(const bgm__window *g, int64_t f, int64_t count,
+                                       const float *x, const float *gy, float *du, float *ws)
+{
+    const bgm__winograd_path *p = bgm__winograd_path_in_use();
+    const int64_t c = g->c;
+    int64_t n, ty, tx, e, tw, th, nt;
+    float *v, *m;
+    tile_grid(g, &tw, &th);
+    nt = count * tw * th;
+    v = ws, m = v + 36 * nt * c;
+    input_images(p, g, count, x, v, m + 36 * nt * f);
+    for (n = 0; n < count; n++)
+        for (ty = 0; ty < th; ty++)
+            for (tx = 0; tx < tw; tx++) {
+                const float *dy[16];
+                int a, b;
+                for (a = 0; a < 4; a++)
+                    for (b = 0; b < 4; b++) {
+                        int64_t oy = 4 * ty + a, ox = 4 * tx + b;
+                        dy[a * 4 + b] = oy < g->oh && ox < g->ow
+                                            ? gy + ((n * g->oh + oy) * g->ow + ox) * f
+                                            : NULL;
+                    }
+                p->grad4(dy, f, m + ((n * th + ty) * tw + tx) * 36 * f, f);
+            }
+    for (e = 0; e < 36; e++)
+        bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * c, 36 * c, m + e * f, 36 * f, 1.0f,
+                  du + e * c * f, f);
+}
+
+/* t[i * ts] = (G^T q)[i], i < 3, for q[j * qs], j < 6 (G as above). */
+static inline void gt6(const float *q, int qs, float *t, int ts)
+{
+    const float q0 = q[0], s12 = q[qs] + q[2 * qs], d21 = q[2 * qs] - q[qs];
+    const float s34 = q[3 * qs] + q[4 * qs], d34 = q[3 * qs] - q[4 * qs];
+    t[0] = 0.25f * q0 - s12 * (1.0f / 6.0f) + s34 * (1.0f / 24.0f);
+    t[ts] = d21 * (1.0f / 6.0f) + d34 * (1.0f / 12.0f);
+    t[2 * ts] = (s34 - s12) * (1.0f / 6.0f) + q[5 * qs];
+}
+
+BGM__HOT void bgm__winograd4_kernel_grad(const float *restrict du, int64_t cf, int64_t begin,
+                                         int64_t end, float *restrict gw)
+{
+    int64_t e;
+    int i, j;
+    for (e = begin; e < end; e++) {
+        float q[36], t[18], o[3]; /* t[i * 6 + j] = (G^T q)[i][j] */
+        for (i = 0; i < 36; i++)
+            q[i] = du[i * cf + e];
+        for (j = 0; j < 6; j++)
+            gt6(q + j, 6, t + j, 6);
+        for (i = 0; i < 3; i++) { /* gw += t G, row i */
+            gt6(t + 6 * i, 1, o, 1);
+            for (j = 0; j < 3; j++)
+                gw[(i * 3 + j) * cf + e] += o[j];
+        }
+    }
 }

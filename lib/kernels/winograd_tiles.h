@@ -68,7 +68,7 @@ V_TARGET WT_INLINE void wt_store_tile(const v_vec *y, int m, int64_t fo, v_mask 
                                        const float *const *res, const float *bias, int relu)
 {
     int i;
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (i = 0; i < m * m; i++)
         if (i / m < nr && i % m < nc)
             wt_store_output(y[i], out[i] + fo, res ? res[i] + fo : NULL,
@@ -241,12 +241,16 @@ V_TARGET WT_INLINE void wt_input4_at(const float *const *src, int64_t ch, v_mask
 {
     v_vec d[36], t[36], o[6];
     int i, j;
+#pragma GCC unroll 36
     for (i = 0; i < 36; i++)
         d[i] = V_LOAD(k, full, src[i] + ch);
+#pragma GCC unroll 6
     for (j = 0; j < 6; j++) /* t = B^T d, column j */
         wt_bt6(d + j, 6, t + j, 6);
+#pragma GCC unroll 6
     for (i = 0; i < 6; i++) { /* v = t B, row i */
         wt_bt6(t + 6 * i, 1, o, 1);
+    #pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             V_STORE(v + (6 * i + j) * vs + ch, k, full, o[j]);
     }
@@ -277,16 +281,62 @@ V_TARGET WT_INLINE void wt_output4_at(const float *m, int64_t ms, int64_t fo, v_
 {
     v_vec q[36], t[24], y[16];
     int i;
+#pragma GCC unroll 36
     for (i = 0; i < 36; i++)
         q[i] = V_LOAD(k, full, m + i * ms + fo);
+#pragma GCC unroll 6
     for (i = 0; i < 6; i++) /* t = A^T q, column i */
         wt_at6(q + i, 6, t + i, 6);
+#pragma GCC unroll 4
     for (i = 0; i < 4; i++) /* y = t A, row i */
         wt_at6(t + 6 * i, 1, y + 4 * i, 1);
     wt_store_tile(y, 4, fo, k, full, nr, nc, out, res, bias, relu);
 }
 
 WT_OUTPUT_FN(wt_output4, wt_output4_at)
+
+/* o[0..6) = A x[0..4), x[i] at x[i * xs]: the transpose of wt_at6, for
+ * the gradient. A^T as in winograd4.c. */
+V_TARGET WT_INLINE void wt_a4(const v_vec *x, int xs, v_vec *o, int os)
+{
+    const v_vec two = V_SET1(2.0f), four = V_SET1(4.0f);
+    const v_vec x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs];
+    const v_vec s02 = V_ADD(x0, x2), s13 = V_ADD(x1, x3);
+    const v_vec a = V_FMA(four, x2, x0), b = V_MUL(two, V_FMA(four, x3, x1));
+    o[0] = x0;
+    o[os] = V_ADD(s02, s13);
+    o[2 * os] = V_SUB(s02, s13);
+    o[3 * os] = V_ADD(a, b);
+    o[4 * os] = V_SUB(a, b);
+    o[5 * os] = x3;
+}
+
+/* m[e * ms + fo] = (A dy A^T)[e] for the 4x4 output gradient dy of one
+ * tile (dy[i] NULL: zero), filters fo.. of one vector. */
+V_TARGET WT_INLINE void wt_grad4_at(const float *const *dy, int64_t fo, v_mask k, int full,
+                                     float *m, int64_t ms)
+{
+    v_vec y[16], t[24], o[6]; /* t[row * 4 + column] */
+    int i, j;
+#pragma GCC unroll 16
+    for (i = 0; i < 16; i++)
+        y[i] = dy[i] ? V_LOAD(k, full, dy[i] + fo) : V_ZERO();
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) /* t = A dy, column j */
+        wt_a4(y + j, 4, t + j, 4);
+#pragma GCC unroll 6
+    for (i = 0; i < 6; i++) { /* m = t A^T, row i */
+        wt_a4(t + 4 * i, 1, o, 1);
+    #pragma GCC unroll 6
+        for (j = 0; j < 6; j++)
+            V_STORE(m + (6 * i + j) * ms + fo, k, full, o[j]);
+    }
+}
+
+V_TARGET static void wt_grad4(const float *const *dy, int64_t f, float *m, int64_t ms)
+{
+    WT_EACH_VECTOR(f, fo, k, full, wt_grad4_at(dy, fo, k, full, m, ms));
+}
 
 /* o[0..6) = G x[0..3), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
  * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
@@ -309,11 +359,14 @@ V_TARGET WT_INLINE void wt_kernel4_at(const float *w, int64_t cf, int64_t at, v_
 {
     v_vec t[18], o[6]; /* t[row * 3 + column] */
     int i, j;
+#pragma GCC unroll 3
     for (j = 0; j < 3; j++) /* t = G g, column j */
         wt_g6(V_LOAD(k, full, w + j * cf + at), V_LOAD(k, full, w + (3 + j) * cf + at),
               V_LOAD(k, full, w + (6 + j) * cf + at), t + j, 3);
+#pragma GCC unroll 6
     for (i = 0; i < 6; i++) { /* u = t G^T, row i */
         wt_g6(t[3 * i], t[3 * i + 1], t[3 * i + 2], o, 1);
+    #pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             V_STORE(u + (6 * i + j) * cf + at, k, full, o[j]);
     }
@@ -327,7 +380,7 @@ V_TARGET static void wt_kernel4(const float *w, int64_t cf, int64_t begin, int64
 }
 
 const bgm__winograd_path WT_PATH = {wt_input2, wt_output2, wt_grad2, wt_kernel2,
-                                    wt_input4, wt_output4, wt_kernel4};
+                                    wt_input4, wt_output4, wt_grad4, wt_kernel4};
 
 #undef WT_INLINE
 #undef WT_EACH_VECTOR

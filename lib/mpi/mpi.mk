@@ -8,7 +8,7 @@ MPIRUN ?= $(shell command -v mpirun 2>/dev/null)
 MPI_SONAME := libbigmodel-mpi.so.$(VERSION_MAJOR)
 MPI_SHLIB  := $(BUILD)/libbigmodel-mpi.so.$(VERSION)
 MPI_LIBS   := $(MPI_SHLIB) $(BUILD)/$(MPI_SONAME) $(BUILD)/libbigmodel-mpi.so
-MPI_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude
+MPI_CFLAGS := -std=c11 $(CPPFLAGS) $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude
 
 .PHONY: mpi-lib check-mpi bench-dist
 
@@ -27,7 +27,7 @@ $(BUILD)/obj/mpi/mpi_comm.o: lib/mpi/mpi_comm.c include/bigmodel/mpi.h \
 
 $(MPI_SHLIB): $(BUILD)/obj/mpi/mpi_comm.o lib/mpi/bigmodel-mpi.map $(BUILD)/libbigmodel.so
 	$(MPICC) -shared -Wl,-soname,$(MPI_SONAME) -Wl,--version-script=lib/mpi/bigmodel-mpi.map \
-	    -Wl,--no-undefined -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lbigmodel
+	    -Wl,--no-undefined $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN' -lbigmodel
 
 $(BUILD)/$(MPI_SONAME): $(MPI_SHLIB)
 	ln -sf $(notdir $(MPI_SHLIB)) $@

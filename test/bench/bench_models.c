@@ -10,7 +10,9 @@
  * that test/bench/run.sh reads:
  *     BENCH name=... batch=... rate=... latency_ms=... rss_mib=... minflt_per_step=...
  *           flops_per_sample=... bytes_per_step=...
- * rate is samples per second; latency_ms the mean time of one step.
+ * rate is samples per second; latency_ms the mean time of one step; fast_ms
+ * its 10th percentile, which other jobs on the machine move much less than
+ * the mean (for comparing two builds on a busy VM).
  * flops_per_sample counts the multiply-adds (x2) of the matrix products and
  * convolutions a sample needs, forward and, in training, backward (see
  * workload_flops); bytes_per_step, for the dense MLPs only (0 otherwise), the
@@ -200,14 +202,46 @@ static bgm_status fashion(bgm_tensor **x, bgm_tensor **y)
 }
 
 typedef struct result {
-    double rate, latency_ms, minflt_per_step;
+    double rate, latency_ms, minflt_per_step, fast_ms;
     long steps;
 } result;
+
+/* The times of the first STEP_TIMES steps, for their 10th percentile. */
+#define STEP_TIMES 4096
+
+typedef struct step_times {
+    double last, t[STEP_TIMES];
+    long n;
+} step_times;
+
+static void step_time(step_times *st)
+{
+    double t = now();
+    if (st->last > 0.0 && st->n < STEP_TIMES)
+        st->t[st->n++] = t - st->last;
+    st->last = t;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The 10th percentile of the recorded step times, in ms (0 without any). */
+static double fast_ms(step_times *st)
+{
+    if (st->n == 0)
+        return 0.0;
+    qsort(st->t, (size_t)st->n, sizeof st->t[0], by_value);
+    return 1e3 * st->t[st->n / 10];
+}
 
 /* Stops fit after `limit` batches or once `seconds` have passed. */
 typedef struct step_clock {
     double start, seconds;
     long steps, limit;
+    step_times *times; /* NULL: not recorded */
 } step_clock;
 
 static int count_step(void *ctx, bgm_model *m, bgm_callback_event event, int epoch,
@@ -218,6 +252,8 @@ static int count_step(void *ctx, bgm_model *m, bgm_callback_event event, int epo
     if (event != BGM_EVENT_BATCH_END)
         return 0;
     c->steps++;
+    if (c->times)
+        step_time(c->times);
     return c->steps >= c->limit || now() - c->start >= c->seconds;
 }
 
@@ -229,7 +265,8 @@ static bgm_status time_fit(result *r, bgm_model *m, const bgm_tensor *x, const b
 {
     bgm_callback *cb = NULL;
     bgm_fit_options fo;
-    step_clock clock = {0.0, 1e9, 0, WARMUP_STEPS};
+    static step_times times;
+    step_clock clock = {0.0, 1e9, 0, WARMUP_STEPS, NULL};
     double t0, t1;
     long f0;
     bgm_status s = bgm_fit_options_init(&fo, sizeof fo);
@@ -246,8 +283,9 @@ static bgm_status time_fit(result *r, bgm_model *m, const bgm_tensor *x, const b
     clock.steps = 0;
     clock.limit = 1L << 40;
     clock.seconds = seconds;
+    clock.times = &times;
     f0 = minor_faults();
-    t0 = clock.start = now();
+    t0 = clock.start = times.last = now();
     if (s == BGM_OK)
         s = bgm_model_fit(NULL, m, x, y, &fo);
     t1 = now();
@@ -255,6 +293,7 @@ static bgm_status time_fit(result *r, bgm_model *m, const bgm_tensor *x, const b
     r->steps = clock.steps;
     r->rate = (double)(clock.steps * batch) / (t1 - t0);
     r->latency_ms = 1e3 * (t1 - t0) / (double)clock.steps;
+    r->fast_ms = fast_ms(&times);
     r->minflt_per_step = (double)(minor_faults() - f0) / (double)clock.steps;
     return s;
 }
@@ -272,14 +311,17 @@ static bgm_status time_predict(result *r, const bgm_model *m, const bgm_tensor *
         s = bgm_model_predict(&out, m, x, n);
         bgm_tensor_free(out);
     }
+    static step_times times;
     f0 = minor_faults();
-    t0 = t1 = now();
+    t0 = t1 = times.last = now();
     while (s == BGM_OK && (calls < INFER_CALLS_MIN || t1 - t0 < seconds)) {
         s = bgm_model_predict(&out, m, x, n);
         bgm_tensor_free(out);
         calls++;
+        step_time(&times);
         t1 = now();
     }
+    r->fast_ms = fast_ms(&times);
     r->steps = calls;
     r->rate = (double)(calls * n) / (t1 - t0);
     r->latency_ms = 1e3 * (t1 - t0) / (double)calls;
@@ -450,9 +492,9 @@ int main(int argc, char **argv)
     flops = workload_flops(w, &bytes);
     printf("BENCH name=%s batch=%lld rate=%.1f latency_ms=%.4f rss_mib=%.1f "
            "minflt_per_step=%.1f steps=%ld threads=%d flops_per_sample=%.0f "
-           "bytes_per_step=%.0f isa=%s\n",
+           "bytes_per_step=%.0f isa=%s fast_ms=%.4f\n",
            w->name, (long long)w->batch, r.rate, r.latency_ms, peak_rss_mib(),
-           r.minflt_per_step, r.steps, threads, flops, bytes, bgm_kernel_isa());
+           r.minflt_per_step, r.steps, threads, flops, bytes, bgm_kernel_isa(), r.fast_ms);
     bgm_tensor_free(x);
     bgm_tensor_free(y);
     bgm_model_free(m);

@@ -53,6 +53,15 @@ static const double g4[18] = {1.0 / 4,  0,        0,        -1.0 / 6, -1.0 / 6, 
 static const double at4[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0,
                                0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
 
+/* m (cols x rows) = the transpose of t (rows x cols). */
+static void transpose(const double *t, int rows, int cols, double *m)
+{
+    int i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            m[j * rows + i] = t[i * cols + j];
+}
+
 /* y (rows x rows) = L x L^T for L (rows x inner), x (inner x inner); mag
  * the same sum of absolute terms (the scale of its rounding). */
 static void sandwich(const double *l, int rows, int inner, const double *x, double *y,
@@ -240,42 +249,109 @@ START_TEST(output_transforms_agree_on_every_path)
 }
 END_TEST
 
-/* The output-gradient transform of F(2x2, 3x3): A dy A^T, dy's elements
- * present as the bits of which say (NULL, meaning zero, elsewhere). */
-static void check_grad(const path *p, int64_t f, int which, float **first)
+/* The output-gradient transform of F(mo x mo, 3x3): A dy A^T, dy's
+ * elements present as the bits of which say (NULL, meaning zero,
+ * elsewhere; bit e % 16 for element e). */
+static void check_grad(const path *p, int mo, int64_t f, int which, float **first)
 {
+    const int side = mo + 2, e_n = side * side;
     const int64_t st = f + PAD;
-    float *dy = values(4 * st, 31 + (uint64_t)f, st, f), *m = values(16 * st, 0, 1, 0);
-    const float *dyp[4];
-    double d[4], want[16], mag[16];
+    float *dy = values(mo * mo * st, 31 + (uint64_t)f, st, f);
+    float *m = values(e_n * st, 0, 1, 0);
+    const float *dyp[16];
+    double d[16], a4[24], want[36], mag[36];
     int64_t fo;
     int e;
-    for (e = 0; e < 4; e++)
-        dyp[e] = which >> e & 1 ? dy + e * st : NULL;
-    p->ops->grad2(dyp, f, m, st);
+    transpose(at4, 4, 6, a4);
+    for (e = 0; e < mo * mo; e++)
+        dyp[e] = which >> (e % 16) & 1 ? dy + e * st : NULL;
+    (mo == 2 ? p->ops->grad2 : p->ops->grad4)(dyp, f, m, st);
     for (fo = 0; fo < f; fo++) {
-        for (e = 0; e < 4; e++)
+        for (e = 0; e < mo * mo; e++)
             d[e] = dyp[e] ? dyp[e][fo] : 0.0;
-        sandwich(a2, 4, 2, d, want, mag);
-        for (e = 0; e < 16; e++)
+        sandwich(mo == 2 ? a2 : a4, side, mo, d, want, mag);
+        for (e = 0; e < e_n; e++)
             assert_close("grad", p->name, f, e * st + fo, m[e * st + fo], want[e], mag[e]);
     }
-    assert_untouched(m, 16, st, f, "grad", p->name);
+    assert_untouched(m, e_n, st, f, "grad", p->name);
     free(dy);
-    same_bits(first, m, 16 * st, "grad", p->name, f);
+    same_bits(first, m, e_n * st, "grad", p->name, f);
 }
 
 START_TEST(gradient_transforms_agree_on_every_path)
 {
     path ps[2];
-    int np = present_paths(ps), i, k, which;
-    for (k = 0; k < NCOUNTS; k++)
-        for (which = 0; which < 16; which++) {
-            float *first = NULL;
-            for (i = 0; i < np; i++)
-                check_grad(&ps[i], counts[k], which, &first);
-            free(first);
+    int np = present_paths(ps), i, k, which, mo;
+    for (mo = 2; mo <= 4; mo += 2)
+        for (k = 0; k < NCOUNTS; k++)
+            for (which = 0; which < 16; which++) {
+                float *first = NULL;
+                for (i = 0; i < np; i++)
+                    if (mo == 2 || ps[i].ops->grad4)
+                        check_grad(&ps[i], mo, counts[k], mo == 2 ? which : which * 0x1111,
+                                   &first);
+                free(first);
+            }
+}
+END_TEST
+
+/* The kernel gradients of both sizes (plain C, every path): gw += G^T du G
+ * for each (channel, filter) pair, run in two ranges, and the slots' sums
+ * of bgm__winograd_kernel_grad_slots added first. */
+START_TEST(kernel_gradients_match_the_transposed_transform)
+{
+    const int64_t c = 5, f = 7, cf = c * f, slots = 3;
+    int side;
+    for (side = 4; side <= 6; side += 2) {
+        const int e_n = side * side;
+        const double *g = side == 4 ? g2 : g4;
+        double gt[18], q[36], want[9], mag[9];
+        float *du = values(slots * e_n * cf, 51 + (uint64_t)side, 1, 1);
+        float *gw = values(9 * cf, 52, 1, 1), *gw0, *gw2;
+        int64_t at;
+        int e, s;
+        bgm__winograd_kernel_grad_fn fn =
+            side == 4 ? bgm__winograd_kernel_grad : bgm__winograd4_kernel_grad;
+        transpose(g, side, 3, gt);
+        ck_assert_ptr_nonnull(gw0 = malloc((size_t)(9 * cf) * sizeof *gw0));
+        memcpy(gw0, gw, (size_t)(9 * cf) * sizeof *gw0);
+        ck_assert_ptr_nonnull(gw2 = malloc((size_t)(9 * cf) * sizeof *gw2));
+        memcpy(gw2, gw, (size_t)(9 * cf) * sizeof *gw2);
+        fn(du, cf, 0, cf / 3, gw);
+        fn(du, cf, cf / 3, cf, gw);
+        for (at = 0; at < cf; at++) {
+            for (e = 0; e < e_n; e++)
+                q[e] = du[e * cf + at];
+            sandwich(gt, 3, side, q, want, mag);
+            for (e = 0; e < 9; e++)
+                assert_close("kernel gradient", side == 4 ? "F(2x2)" : "F(4x4)", cf,
+                             e * cf + at, gw[e * cf + at], gw0[e * cf + at] + want[e],
+                             mag[e] + fabs(gw0[e * cf + at]));
         }
+        /* the slots: summed into du[0] in slot order, then transformed */
+        {
+            float *sum = values(e_n * cf, 0, 1, 0);
+            for (at = 0; at < e_n * cf; at++) {
+                sum[at] = du[at];
+                for (s = 1; s < slots; s++)
+                    sum[at] += du[s * e_n * cf + at];
+            }
+            bgm__winograd_kernel_grad_slots(fn, side - 2, du, slots, c, f, gw2);
+            ck_assert_msg(memcmp(du, sum, (size_t)(e_n * cf) * sizeof *du) == 0,
+                          "the slots' sums are not summed in slot order into du[0]");
+            for (at = 0; at < cf; at++) {
+                for (e = 0; e < e_n; e++)
+                    q[e] = sum[e * cf + at];
+                sandwich(gt, 3, side, q, want, mag);
+                for (e = 0; e < 9; e++)
+                    assert_close("kernel gradient of the slots", side == 4 ? "F(2x2)" : "F(4x4)",
+                                 cf, e * cf + at, gw2[e * cf + at], gw0[e * cf + at] + want[e],
+                                 mag[e] + fabs(gw0[e * cf + at]));
+            }
+            free(sum);
+        }
+        free(du), free(gw), free(gw0), free(gw2);
+    }
 }
 END_TEST
 
@@ -340,6 +416,7 @@ Suite *suite_winograd_paths(void)
     tcase_add_test(tc, output_transforms_agree_on_every_path);
     tcase_add_test(tc, gradient_transforms_agree_on_every_path);
     tcase_add_test(tc, kernel_transforms_agree_on_every_path);
+    tcase_add_test(tc, kernel_gradients_match_the_transposed_transform);
     tcase_add_test(tc, winograd_runs_wherever_the_own_products_run);
     suite_add_tcase(s, tc);
     return s;

@@ -2,6 +2,8 @@
 classifier with batch 32 over bigmodel.distributed (and with 2 accumulated
 batches of 16), then alone with batch 64 and no communicator, and prints "rank R: OK" when the weights and the history
 agree (rel 1e-5) and Communicator.average and .broadcast give what they should."""
+import io
+import re
 import sys
 
 import bindings_path  # noqa: F401
@@ -25,6 +27,28 @@ def model(seed):
               loss="sparse_categorical_crossentropy", from_logits=True,
               metrics=["accuracy"])
     return m
+
+
+class Terminal(io.StringIO):
+    """A stdout that says it is a terminal, so fit draws its bar in place."""
+
+    def isatty(self):
+        return True
+
+
+def bar_targets(comm):
+    """The step counts of the bars a fit of verbose=1 draws on a terminal: each
+    rank's share of the batches (640 / 2 ranks / 32 = 10), not the whole set's."""
+    x, y = data()
+    m = model(7)
+    bm.distributed.attach(m, comm)
+    out, sys.stdout = sys.stdout, Terminal()
+    try:
+        m.fit(x, y, batch_size=32, epochs=1, verbose=1)
+        text = sys.stdout.getvalue()
+    finally:
+        sys.stdout = out
+    return {int(t) for t in re.findall(r"\d+/(\d+) \[", text)}
 
 
 def same(a, b):
@@ -90,6 +114,10 @@ def main():
     comm.broadcast([u], root=1)
     if t.tolist() != [0.5] * 3 or u.tolist() != [2.0] * 2:
         print("rank %d: FAIL: average %s, broadcast %s" % (rank, t.tolist(), u.tolist()))
+        return 1
+    targets, steps = bar_targets(comm), 640 // size // 32
+    if rank == 0 and targets != {steps}:
+        print("rank 0: FAIL: progress bar targets %s, expected {%d}" % (targets, steps))
         return 1
     comm.barrier()
     print("rank %d of %d: OK (loss %.4f -> %.4f)" % (rank, size, h.history["loss"][0],

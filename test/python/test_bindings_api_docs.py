@@ -13,7 +13,8 @@ ENTRY_POINTS = [bm.Sequential.compile, bm.Sequential.fit, bm.Sequential.evaluate
                 bm.Model.predict_on_batch, bm.Model.summary, bm.Model.save,
                 bm.Model.save_weights, bm.Model.load_weights, bm.load_model,
                 bm.library_path, bm.library_origin, bm.library_version,
-                bm.set_num_threads, bm.get_num_threads, bm.kernel_isa]
+                bm.set_num_threads, bm.get_num_threads, bm.kernel_isa,
+                bm.plot.history, bm.plot.confusion_matrix]
 
 
 @pytest.mark.parametrize("fn", ENTRY_POINTS, ids=lambda fn: fn.__qualname__)

@@ -73,6 +73,7 @@ from . import models  # noqa: F401
 from . import utils  # noqa: F401
 from . import datasets  # noqa: F401
 from . import distributed  # noqa: F401  (loads libbigmodel-mpi only when used)
+from . import plot  # noqa: F401  (imports matplotlib only when it draws)
 
 __version__ = "0.1.0"
 
@@ -82,7 +83,7 @@ __all__ = (["Decoder", "Tensor", "as_tensor", "zeros", "ones", "full", "Variable
             "data", "Dataset", "preprocessing", "layers", "Input", "KerasTensor", "graph",
             "backend", "regularizers", "losses", "callbacks", "model", "functional", "text",
             "Sequential", "Model", "load_model", "errors", "generation", "saving",
-            "models", "utils", "datasets", "distributed",
+            "models", "utils", "datasets", "distributed", "plot",
             "library_path", "library_origin",
             "library_version", "set_num_threads", "get_num_threads", "kernel_isa"] + errors.__all__)
 

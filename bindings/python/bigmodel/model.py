@@ -942,6 +942,9 @@ class BaseModel:
             opts.validation_split = float(validation_split)
             if validation_split > 0:
                 n_train = math.floor(n * (1.0 - validation_split))
+        comm = getattr(self, "_comm", None)
+        if comm is not None:  # each rank trains on its share (docs/distributed.md)
+            n_train //= max(1, comm.size)
         steps = max(1, -(-n_train // batch)) if batch > 0 else 1
 
         def call(hist):
