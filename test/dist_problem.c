@@ -78,12 +78,23 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
     bgm_model *m = NULL;
     bgm_optimizer *o = NULL;
     bgm_status s;
-    if (graph) {
+    if (graph == 1) {
         s = graph_model(&m, seed, hidden);
     } else {
+        bgm_layer *bn = graph >= BGM_DIST_SYNC_BN ? bgm_layer_batch_norm() : NULL;
         s = bgm_model_create(&m, (int64_t[]){6}, 1, seed);
         if (s == BGM_OK)
             s = bgm_model_add(m, bgm_layer_dense(hidden, BGM_ACT_RELU));
+        if (bn) { /* moving statistics that move fast enough to compare */
+            if (s == BGM_OK)
+                s = bgm_layer_set_synchronized(bn, graph == BGM_DIST_SYNC_BN);
+            if (s == BGM_OK)
+                s = bgm_layer_set_momentum(bn, 0.5f);
+            if (s == BGM_OK)
+                s = bgm_model_add(m, bn); /* takes bn */
+            else
+                bgm_layer_free(bn);
+        }
         if (s == BGM_OK)
             s = bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR));
     }
@@ -103,6 +114,13 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size)
 {
+    return bgm_test_dist_fit_k(h, m, d, batch_size, 1, 0);
+}
+
+bgm_status bgm_test_dist_fit_k(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
+                               int64_t batch_size, int k, int64_t samples)
+{
+    bgm_tensor *x = NULL, *y = NULL;
     bgm_fit_options o;
     bgm_status s = bgm_fit_options_init(&o, sizeof o);
     if (s != BGM_OK)
@@ -112,7 +130,17 @@ bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_
     o.verbose = 0;
     o.validation_x = d->vx;
     o.validation_y = d->vy;
-    return bgm_model_fit(h, m, d->x, d->y, &o);
+    o.gradient_accumulation_steps = k;
+    if (samples <= 0)
+        return bgm_model_fit(h, m, d->x, d->y, &o);
+    s = bgm_tensor_slice(&x, d->x, 0, samples);
+    if (s == BGM_OK)
+        s = bgm_tensor_slice(&y, d->y, 0, samples);
+    if (s == BGM_OK)
+        s = bgm_model_fit(h, m, x, y, &o);
+    bgm_tensor_free(x);
+    bgm_tensor_free(y);
+    return s;
 }
 
 static int close_enough(double a, double b, double rel)

@@ -29,14 +29,23 @@ void bgm_test_dist_data_free(bgm_test_dist_data *d);
  * start every rank from rank 0's weights. */
 bgm_status bgm_test_dist_model(bgm_model **out, uint64_t seed, int64_t hidden);
 
-/* The same, or with graph a functional model: the input into a Dense of
+/* The same, or with graph 1 a functional model: the input into a Dense of
  * hidden ReLU units and a Dense of 8 tanh units, concatenated, then 3
- * logits. */
+ * logits; with graph BGM_DIST_SYNC_BN the Sequential one with a
+ * synchronised BatchNormalization (momentum 0.5) after the hidden layer;
+ * with BGM_DIST_BN the same, not synchronised. */
+#define BGM_DIST_SYNC_BN 2
+#define BGM_DIST_BN 3
 bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int64_t hidden);
 
 /* Fits m on d (shuffled, validation data, silent) with batch batch_size. */
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size);
+
+/* The same with k batches per optimizer step (gradient_accumulation_steps)
+ * on the first samples samples of d (0: all of them). */
+bgm_status bgm_test_dist_fit_k(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
+                               int64_t batch_size, int k, int64_t samples);
 
 /* 0 when a's weights equal b's within rel of the largest of b's weights
  * (|a - b| <= rel * max |b|) and their histories hold the same keys and

@@ -110,6 +110,8 @@ typedef struct rank_job {
                                ends after that many batches */
     int loop;            /* train with custom_loop instead of fit */
     int graph;           /* the problem's functional model instead of the Sequential */
+    int accum;           /* gradient_accumulation_steps (0: the default) */
+    int64_t samples;     /* fit on the first so many samples (0: all) */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -222,6 +224,7 @@ static bgm_status fit_share(rank_job *j)
     if (s == BGM_OK) {
         o.epochs = BGM_DIST_EPOCHS;
         o.verbose = 0;
+        o.gradient_accumulation_steps = j->accum ? j->accum : 1;
         o.validation_x = j->data->vx;
         o.validation_y = j->data->vy;
         s = bgm_model_fit_stream(&j->h, j->m, st, BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH,
@@ -246,6 +249,8 @@ static void *run_rank(void *arg)
         j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
     } else if (j->status == BGM_OK && j->stream_batches > 0) {
         j->status = fit_share(j);
+    } else if (j->status == BGM_OK && j->accum) {
+        j->status = bgm_test_dist_fit_k(&j->h, j->m, j->data, j->batch, j->accum, j->samples);
     } else if (j->status == BGM_OK) { /* bgm_test_dist_fit's options, and these */
         bgm_fit_options o;
         bgm_fit_options_init(&o, sizeof o);
@@ -280,12 +285,14 @@ typedef struct run_spec {
     bgm_loss_fn loss;               /* a custom loss of every rank's model, or NULL */
     const int64_t *stream_batches;  /* per rank: fit from a stream of its share that
                                        ends after so many batches; NULL: arrays */
+    const int *accum;               /* per rank: gradient_accumulation_steps (NULL: 1);
+                                       the batch is 64 / (ranks * rank 0's) */
+    int64_t samples;                /* arrays: the first so many samples (0: all) */
 } run_spec;
 
-/* Fits the problem on nranks threads as sp says (rank r's model seeded
- * 100 + r, with hidden[r] units); jobs[r] holds each rank's outcome. */
-static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
-                           const run_spec *sp)
+/* Runs fn on nranks threads of one group, thread r on the job at jobs + r *
+ * size, which starts with its thread_rank (its group and rank set here). */
+static void run_group(int nranks, void *(*fn)(void *), void *jobs, size_t size)
 {
     pthread_t th[MAX_RANKS];
     group g;
@@ -293,13 +300,30 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
     memset(&g, 0, sizeof g);
     g.nranks = nranks;
     ck_assert_int_eq(pthread_barrier_init(&g.barrier, NULL, (unsigned)nranks), 0);
+    for (r = 0; r < nranks; r++) {
+        thread_rank *t = (thread_rank *)((char *)jobs + (size_t)r * size);
+        t->g = &g;
+        t->rank = r;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, fn, t), 0);
+    }
+    for (r = 0; r < nranks; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+}
+
+/* Fits the problem on nranks threads as sp says (rank r's model seeded
+ * 100 + r, with hidden[r] units); jobs[r] holds each rank's outcome. */
+static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
+                           const run_spec *sp)
+{
+    int r;
     memset(jobs, 0, (size_t)nranks * sizeof *jobs);
     for (r = 0; r < nranks; r++) {
-        jobs[r].tr.g = &g;
-        jobs[r].tr.rank = r;
         jobs[r].data = &problem;
         jobs[r].hidden = hidden[r];
-        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks;
+        jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks / (sp->accum ? sp->accum[0] : 1);
+        jobs[r].accum = sp->accum ? sp->accum[r] : 0;
+        jobs[r].samples = sp->samples;
         jobs[r].seed = 100 + (uint64_t)r;
         jobs[r].verbose = sp->verbose;
         jobs[r].callbacks = sp->callbacks;
@@ -308,16 +332,13 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
         jobs[r].stream_batches = sp->stream_batches ? sp->stream_batches[r] : 0;
         jobs[r].loop = sp->loop;
         jobs[r].graph = sp->graph;
-        ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
-    for (r = 0; r < nranks; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&g.barrier);
+    run_group(nranks, run_rank, jobs, sizeof *jobs);
 }
 
 static void run_ranks(rank_job *jobs, int nranks, const int64_t *hidden, int verbose)
 {
-    run_spec sp = {0, 0, verbose, NULL, 0, NULL, NULL};
+    run_spec sp = {.verbose = verbose};
     run_ranks_spec(jobs, nranks, hidden, &sp);
 }
 
@@ -332,9 +353,10 @@ static void free_jobs(rank_job *jobs, int nranks)
 
 /* ---- equivalence ------------------------------------------------------------- */
 
-/* nranks threads with batch 64 / nranks against one process with batch 64,
- * for the Sequential model or the functional one (graph). */
-static void check_equivalence(int nranks, int graph)
+/* nranks threads with batch 64 / nranks, on the model of kind graph
+ * (bgm_test_dist_model_of), against one process with batch 64 on the kind
+ * ref_graph: equal within rel 1e-5, or (equal = 0) not within 1e-3. */
+static void compare_with_one(int nranks, int graph, int ref_graph, int equal)
 {
     rank_job jobs[MAX_RANKS];
     int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
@@ -342,20 +364,26 @@ static void check_equivalence(int nranks, int graph)
     bgm_history *href = NULL;
     char msg[512];
     int r;
-    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, graph, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, ref_graph, 100, 16));
     BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH));
     run_ranks_spec(jobs, nranks, hidden, &(run_spec){.graph = graph});
     for (r = 0; r < nranks; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
-        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
-                                             1e-5),
-                      "rank %d of %d against one process: %s", r, nranks, msg);
+        ck_assert_msg(bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                            equal ? 1e-5 : 1e-3) == !equal,
+                      "rank %d of %d against one process: %s", r, nranks,
+                      equal ? msg : "equal");
     }
     /* A real fit: the loss fell over the 20 steps. */
     ck_assert(bgm_history_values(href, "loss")[1] < bgm_history_values(href, "loss")[0]);
     free_jobs(jobs, nranks);
     bgm_model_free(ref);
     bgm_history_free(href);
+}
+
+static void check_equivalence(int nranks, int graph)
+{
+    compare_with_one(nranks, graph, graph, 1);
 }
 
 START_TEST(two_ranks_of_batch_32_train_as_one_of_batch_64)
@@ -546,33 +574,61 @@ static bgm_status flaky_loss(bgm_tensor **out, bgm_tape *tape, const bgm_tensor 
     return bgm_op_sparse_categorical_crossentropy(out, tape, y_pred, y_true, 1);
 }
 
-START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
+/* Rank 1's 4th batch fails (flaky_loss), with accum batches per step (NULL:
+ * 1): every rank fails in step `where` ("epoch 1, step 4"), after `applied`
+ * optimizer steps applied alike on both. */
+static void check_flaky_rank(const int *accum, const char *where, int64_t applied)
 {
     rank_job jobs[2];
     int64_t hidden[2] = {16, 16};
     float w0[163], w1[163];
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss});
+    char want[64];
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loss = flaky_loss, .accum = accum});
     ck_assert_int_eq(jobs[1].status, BGM_E_RANGE);
     ck_assert_msg(strstr(jobs[1].message, "refuses its 4th batch") != NULL, "%s",
                   jobs[1].message);
     ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "epoch 1, step 4: 1 of 2 ranks failed") != NULL,
-                  "%s", jobs[0].message);
-    /* Three steps were applied on both, the fourth on neither. */
+    snprintf(want, sizeof want, "%s: 1 of 2 ranks failed", where);
+    ck_assert_msg(strstr(jobs[0].message, want) != NULL, "%s", jobs[0].message);
     BGM_ASSERT_OK(bgm_model_get_weights(jobs[0].m, w0, 163));
     BGM_ASSERT_OK(bgm_model_get_weights(jobs[1].m, w1, 163));
     ck_assert(memcmp(w0, w1, sizeof w0) == 0);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
-    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), 3);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), applied);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[1].m)), applied);
     free_jobs(jobs, 2);
+}
+
+START_TEST(a_step_failing_on_one_rank_fails_every_rank_in_that_step)
+{
+    /* Three steps were applied on both, the fourth on neither. */
+    check_flaky_rank(NULL, "epoch 1, step 4", 3);
 }
 END_TEST
 
 /* Each of 2 ranks streams its share; rank 1's stream ends after stop_1 batches. */
-static void run_streams(rank_job *jobs, int64_t stop_1)
+static void run_streams(rank_job *jobs, int64_t stop_1, const int *accum)
 {
     const int64_t hidden[2] = {16, 16}, batches[2] = {1000, stop_1};
-    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches});
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.stream_batches = batches, .accum = accum});
+}
+
+/* Rank 1's stream ends after stop_1 batches, in epoch 2 (accum batches per
+ * step, NULL: 1): rank 1 fails naming how many it gave, rank 0 in epoch 2,
+ * step 4, after `applied` optimizer steps. */
+static void check_short_stream(const int *accum, int64_t stop_1, int64_t applied)
+{
+    rank_job jobs[2];
+    char want[128];
+    run_streams(jobs, stop_1, accum);
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    snprintf(want, sizeof want, "rank 1's stream ended after %lld of steps_per_epoch = 10 "
+             "batches in epoch 2", (long long)stop_1 - 10);
+    ck_assert_msg(strstr(jobs[1].message, want) != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
+                  "%s", jobs[0].message);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), applied);
+    free_jobs(jobs, 2);
 }
 
 START_TEST(ranks_streaming_their_shares_train_as_one_process)
@@ -593,7 +649,7 @@ START_TEST(ranks_streaming_their_shares_train_as_one_process)
     o.validation_x = problem.vx;
     o.validation_y = problem.vy;
     BGM_ASSERT_OK(bgm_model_fit(&href, ref, problem.x, problem.y, &o));
-    run_streams(jobs, 1000);
+    run_streams(jobs, 1000, NULL);
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
         ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
@@ -601,16 +657,320 @@ START_TEST(ranks_streaming_their_shares_train_as_one_process)
     }
     free_jobs(jobs, 2);
     /* Rank 1's stream ends after 13 batches: both fail in epoch 2, step 4. */
-    run_streams(jobs, 13);
-    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
-    ck_assert_msg(strstr(jobs[1].message, "rank 1's stream ended after 3 of steps_per_epoch "
-                         "= 10 batches in epoch 2") != NULL, "%s", jobs[1].message);
-    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "epoch 2, step 4: 1 of 2 ranks failed") != NULL,
-                  "%s", jobs[0].message);
+    check_short_stream(NULL, 13, 13);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+}
+END_TEST
+
+/* ---- synchronised BatchNormalization ------------------------------------------- */
+
+START_TEST(two_ranks_with_synchronized_batch_norm_train_as_one_of_batch_64)
+{
+    check_equivalence(2, BGM_DIST_SYNC_BN);
+}
+END_TEST
+
+START_TEST(without_synchronization_batch_norm_keeps_each_ranks_statistics)
+{
+    /* The same model, its BatchNormalization not synchronised: each rank
+     * normalises its 32 rows by their own statistics, which is not one
+     * process's batch of 64 (what makes the test above mean something). */
+    compare_with_one(2, BGM_DIST_BN, BGM_DIST_SYNC_BN, 0);
+}
+END_TEST
+
+/* ---- gradient accumulation ---------------------------------------------------- */
+
+/* One process: k batches of 64 / k per step on the first n samples (0: all)
+ * train as batches of 64, every step (and the epoch's last, smaller one). */
+static void check_accumulation_alone(int k, int64_t n)
+{
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_history *h = NULL, *href = NULL;
+    int64_t steps = (n ? n : BGM_DIST_SAMPLES) / BGM_DIST_GLOBAL_BATCH;
+    char msg[512];
+    if ((n ? n : BGM_DIST_SAMPLES) % BGM_DIST_GLOBAL_BATCH)
+        steps++;
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit_k(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH, 1, n));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit_k(&h, m, &problem, BGM_DIST_GLOBAL_BATCH / k, k, n));
+    ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5),
+                  "%d x %d against batches of 64 on %lld samples: %s", k,
+                  BGM_DIST_GLOBAL_BATCH / k, (long long)n, msg);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(m)),
+                     BGM_DIST_EPOCHS * steps);
+    ck_assert(bgm_history_values(href, "loss")[1] < bgm_history_values(href, "loss")[0]);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+    bgm_history_free(h);
+    bgm_history_free(href);
+}
+
+START_TEST(accumulating_2_batches_of_32_trains_as_batches_of_64)
+{
+    check_accumulation_alone(2, 0);
+}
+END_TEST
+
+START_TEST(accumulation_applies_an_epochs_last_partial_group_as_a_smaller_step)
+{
+    /* 608 samples: nine steps of 64 and a last one of 32, an epoch; with
+     * k = 4 x 16 the last group holds 2 batches. */
+    check_accumulation_alone(2, 608);
+    check_accumulation_alone(4, 608);
+}
+END_TEST
+
+START_TEST(options_of_a_caller_built_before_accumulation_step_every_batch)
+{
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_fit_options o;
+    /* The size of the struct before gradient_accumulation_steps: the field
+     * is not read (here garbage), each batch is a step. */
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(NULL, ref, &problem, 32));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    BGM_ASSERT_OK(bgm_fit_options_init(&o, offsetof(bgm_fit_options,
+                                                    gradient_accumulation_steps)));
+    o.gradient_accumulation_steps = -7;
+    o.epochs = BGM_DIST_EPOCHS;
+    o.verbose = 0;
+    o.validation_x = problem.vx;
+    o.validation_y = problem.vy;
+    BGM_ASSERT_OK(bgm_model_fit(NULL, m, problem.x, problem.y, &o));
+    bgm_test_assert_same_weights(m, ref);
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(m)), 40);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+}
+END_TEST
+
+START_TEST(fit_refuses_gradient_accumulation_steps_below_1)
+{
+    bgm_model *m = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    ck_assert_int_eq(bgm_test_dist_fit_k(NULL, m, &problem, 32, 0, 0), BGM_E_INVALID);
+    ck_assert_msg(strstr(bgm_last_error(), "gradient_accumulation_steps = 0, expected at "
+                         "least 1") != NULL, "%s", bgm_last_error());
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(m)), 0);
+    bgm_model_free(m);
+}
+END_TEST
+
+/* 2 ranks, k batches of 64 / (2 k) per step, on the first n samples (0: all),
+ * against one process with batches of 64. */
+static void check_accumulation_ranks(int k, int64_t n)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    const int accum[2] = {k, k};
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit_k(&href, ref, &problem, BGM_DIST_GLOBAL_BATCH, 1, n));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.accum = accum, .samples = n});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5),
+                      "rank %d, %d x %lld on %lld samples: %s", r, k,
+                      (long long)jobs[r].batch, (long long)n, msg);
+        ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[r].m)),
+                         bgm_optimizer_step_count(bgm_model_optimizer(ref)));
+    }
     free_jobs(jobs, 2);
     bgm_model_free(ref);
     bgm_history_free(href);
+}
+
+START_TEST(two_ranks_accumulating_2_batches_of_16_train_as_one_of_batch_64)
+{
+    check_accumulation_ranks(2, 0);
+    check_accumulation_ranks(2, 608); /* the last group of each epoch is one batch */
+}
+END_TEST
+
+START_TEST(a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction)
+{
+    const int accum[2] = {3, 3};
+    /* Rank 1's 4th batch opens the second group of 3: all fail at its end. */
+    check_flaky_rank(accum, "epoch 1, step 6", 1);
+}
+END_TEST
+
+START_TEST(a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction)
+{
+    const int accum[2] = {2, 2};
+    /* Rank 1 has no 3rd batch in epoch 2, the first of a group of 2: rank 0
+     * takes the 4th, and both fail at that group's reduction, after 5 + 1
+     * steps. */
+    check_short_stream(accum, 12, 6);
+}
+END_TEST
+
+START_TEST(ranks_with_different_accumulation_fail_naming_it)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    const int accum[2] = {1, 2};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.accum = accum});
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's model has 2 gradient_accumulation_steps, "
+                         "rank 0's has 1") != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "differing: rank 1") != NULL, "%s",
+                  jobs[0].message);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
+/* ---- evaluate over ranks -------------------------------------------------------- */
+
+#define EVAL_SAMPLES 603 /* shares of 301 + 302 on 2 ranks, 201 each on 3 */
+
+/* A binary classifier (accuracy, AUC, precision, recall, F1) or, with
+ * regression, a model of 2 outputs (MSE, MAE, R²), seeded alike everywhere,
+ * and its data: the problem's first EVAL_SAMPLES rows with targets made of
+ * them. */
+typedef struct eval_case {
+    int regression;
+    bgm_model *m;
+    bgm_tensor *x, *y;
+} eval_case;
+
+static void eval_case_make(eval_case *e, int regression)
+{
+    static const bgm_metric_kind cls[] = {BGM_METRIC_ACCURACY, BGM_METRIC_AUC,
+                                          BGM_METRIC_PRECISION, BGM_METRIC_RECALL,
+                                          BGM_METRIC_F1};
+    static const bgm_metric_kind reg[] = {BGM_METRIC_MSE, BGM_METRIC_MAE, BGM_METRIC_R2};
+    bgm_optimizer *o = NULL;
+    int64_t i, cols = regression ? 2 : 1;
+    const float *x;
+    float *y;
+    e->regression = regression;
+    BGM_ASSERT_OK(bgm_model_create(&e->m, (int64_t[]){6}, 1, 5));
+    BGM_ASSERT_OK(bgm_model_add(e->m, bgm_layer_dense(8, BGM_ACT_RELU)));
+    BGM_ASSERT_OK(bgm_model_add(e->m, bgm_layer_dense(cols, regression ? BGM_ACT_LINEAR
+                                                                       : BGM_ACT_SIGMOID)));
+    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.01f, 0.0f, 0));
+    BGM_ASSERT_OK(bgm_model_compile(e->m, o, regression ? BGM_LOSS_MSE
+                                                        : BGM_LOSS_BINARY_CROSSENTROPY,
+                                    0, regression ? reg : cls, regression ? 3 : 5));
+    BGM_ASSERT_OK(bgm_tensor_slice(&e->x, problem.x, 0, EVAL_SAMPLES));
+    BGM_ASSERT_OK(bgm_tensor_zeros(&e->y, BGM_FLOAT32, (int64_t[]){EVAL_SAMPLES, cols}, 2));
+    x = bgm_tensor_data(e->x);
+    y = bgm_tensor_data(e->y);
+    for (i = 0; i < EVAL_SAMPLES; i++) {
+        if (regression) {
+            y[2 * i] = x[6 * i] - 0.5f * x[6 * i + 1];
+            y[2 * i + 1] = 3.0f + x[6 * i + 2] * x[6 * i + 3];
+        } else {
+            y[i] = x[6 * i] + x[6 * i + 3] > 0.3f ? 1.0f : 0.0f;
+        }
+    }
+}
+
+static void eval_case_free(eval_case *e)
+{
+    bgm_model_free(e->m);
+    bgm_tensor_free(e->x);
+    bgm_tensor_free(e->y);
+}
+
+/* One rank's evaluate of its case over a thread communicator. */
+typedef struct eval_job {
+    thread_rank tr;
+    eval_case c;
+    int n;               /* results asked for (a rank may ask for 0, a bad call) */
+    double results[8];
+    bgm_status status;
+    char message[1024];
+} eval_job;
+
+static void *run_eval_rank(void *arg)
+{
+    eval_job *j = arg;
+    bgm_comm *c = NULL;
+    j->status = thread_comm(&c, &j->tr);
+    if (j->status == BGM_OK)
+        j->status = bgm_model_set_comm(j->c.m, c);
+    if (j->status == BGM_OK)
+        j->status = bgm_model_evaluate(j->results, j->n, j->c.m, j->c.x, j->c.y, 50);
+    snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
+    bgm_model_set_comm(j->c.m, NULL);
+    bgm_comm_free(c);
+    free(j->tr.sum);
+    return NULL;
+}
+
+/* Evaluates on nranks threads (rank r asks for n[r] results). */
+static void run_eval_ranks(eval_job *jobs, int nranks, int regression, const int *n)
+{
+    int r;
+    memset(jobs, 0, (size_t)nranks * sizeof *jobs);
+    for (r = 0; r < nranks; r++) {
+        jobs[r].n = n[r];
+        eval_case_make(&jobs[r].c, regression);
+    }
+    run_group(nranks, run_eval_rank, jobs, sizeof *jobs);
+}
+
+static void check_evaluate_on_ranks(int nranks, int regression)
+{
+    eval_job jobs[MAX_RANKS];
+    const int n[MAX_RANKS] = {8, 8, 8, 8};
+    eval_case one;
+    double want[8];
+    int r, k, nvalues;
+    eval_case_make(&one, regression);
+    nvalues = bgm_model_num_metrics(one.m);
+    BGM_ASSERT_OK(bgm_model_evaluate(want, 8, one.m, one.x, one.y, 50));
+    run_eval_ranks(jobs, nranks, regression, n);
+    for (r = 0; r < nranks; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        for (k = 0; k < nvalues; k++)
+            ck_assert_msg(fabs(jobs[r].results[k] - want[k]) <= 1e-5 * fabs(want[k]) + 1e-7,
+                          "rank %d of %d, %s: %.9g against one process's %.9g", r, nranks,
+                          bgm_model_metric_name(one.m, k), jobs[r].results[k], want[k]);
+        eval_case_free(&jobs[r].c);
+    }
+    /* Real values: no classification metric at a trivial 0 or 1; the
+     * regression's errors and R² away from 0. */
+    for (k = 1; k < nvalues; k++)
+        ck_assert_msg(regression ? isfinite(want[k]) && fabs(want[k]) > 0.01
+                                 : want[k] > 0.05 && want[k] < 0.999,
+                      "%s = %g", bgm_model_metric_name(one.m, k), want[k]);
+    eval_case_free(&one);
+}
+
+START_TEST(evaluate_on_ranks_gives_every_rank_the_values_of_all_samples)
+{
+    check_evaluate_on_ranks(2, 0); /* accuracy, AUC, precision, recall, F1 */
+    check_evaluate_on_ranks(3, 0);
+    check_evaluate_on_ranks(2, 1); /* MSE, MAE, R² */
+    check_evaluate_on_ranks(3, 1);
+}
+END_TEST
+
+START_TEST(a_rank_whose_evaluate_call_is_wrong_fails_every_rank)
+{
+    eval_job jobs[2];
+    const int n[2] = {8, 0};
+    int r;
+    run_eval_ranks(jobs, 2, 0, n);
+    ck_assert_int_eq(jobs[1].status, BGM_E_INVALID);
+    ck_assert_msg(strstr(jobs[1].message, "n = 0, room for at least the loss") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "bgm_model_evaluate: 1 of 2 ranks failed to "
+                         "evaluate (rank 1;") != NULL, "%s", jobs[0].message);
+    for (r = 0; r < 2; r++)
+        eval_case_free(&jobs[r].c);
 }
 END_TEST
 
@@ -784,10 +1144,11 @@ END_TEST
 
 START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
 {
-    /* Collectives: layout, agreement, weights, optimizer state (momentum),
-     * generator, rank 0's decisions at the start of training and of the
-     * epoch, the epoch's seed; then the first step. */
-    fit_over_failing_fake(9, "allreduce_sum failed for a step's gradients (code 42)");
+    /* Collectives: layout, the check-buffer agreement, the agreement,
+     * weights, optimizer state (momentum), generator, rank 0's decisions at
+     * the start of training and of the epoch, the epoch's seed; then the
+     * first step. */
+    fit_over_failing_fake(10, "allreduce_sum failed for a step's gradients (code 42)");
 }
 END_TEST
 
@@ -892,6 +1253,18 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
     tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
     tcase_add_test(fit, ranks_streaming_their_shares_train_as_one_process);
+    tcase_add_test(fit, accumulating_2_batches_of_32_trains_as_batches_of_64);
+    tcase_add_test(fit, accumulation_applies_an_epochs_last_partial_group_as_a_smaller_step);
+    tcase_add_test(fit, options_of_a_caller_built_before_accumulation_step_every_batch);
+    tcase_add_test(fit, fit_refuses_gradient_accumulation_steps_below_1);
+    tcase_add_test(fit, two_ranks_accumulating_2_batches_of_16_train_as_one_of_batch_64);
+    tcase_add_test(fit, a_batch_failing_inside_a_group_fails_every_rank_at_its_reduction);
+    tcase_add_test(fit, a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction);
+    tcase_add_test(fit, ranks_with_different_accumulation_fail_naming_it);
+    tcase_add_test(fit, two_ranks_with_synchronized_batch_norm_train_as_one_of_batch_64);
+    tcase_add_test(fit, without_synchronization_batch_norm_keeps_each_ranks_statistics);
+    tcase_add_test(fit, evaluate_on_ranks_gives_every_rank_the_values_of_all_samples);
+    tcase_add_test(fit, a_rank_whose_evaluate_call_is_wrong_fails_every_rank);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
     tcase_add_checked_fixture(fit, make_data, free_data);

@@ -135,8 +135,13 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
  * per rank, so N ranks step as one process with N times the batch. Progress
  * lines are written and callbacks run on rank 0 only; the other ranks follow
  * its decisions (stop, learning rate, errors). A rank that differs or fails
- * makes every rank's fit fail (docs/distributed.md). evaluate, predict and
- * train_on_batch still run on each rank alone. Not saved in model files.
+ * makes every rank's fit fail (docs/distributed.md). evaluate (arrays,
+ * datasets, streams) becomes a collective call too: every rank must call it,
+ * each evaluates its share (of the arrays; its own stream) and all get the
+ * loss and metrics of all the samples (AUC, R² and the other metrics merged
+ * from their whole states, not averaged); fit's validation does the same. To
+ * evaluate on one rank alone, detach first. predict and train_on_batch still
+ * run on each rank alone. Not saved in model files.
  * Errors: BGM_E_INVALID (NULL m), BGM_E_STATE (fit is running).
  */
 BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c);

@@ -415,6 +415,16 @@ BGM_API bgm_status bgm_layer_set_leaky_relu_alpha(bgm_layer *layer, float alpha)
 BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum);
 
 /**
+ * BatchNormalization: 1 synchronises the batch statistics across the ranks
+ * of a data-parallel fit (Keras 3's synchronized, PyTorch's SyncBatchNorm):
+ * in training the mean and variance are those of every rank's rows, with
+ * the gradients to match, so N ranks of batch b train as one process of
+ * N * b; 0 (the default) keeps each rank's own. Without a communicator it
+ * changes nothing. Saved with the layer's config.
+ */
+BGM_API bgm_status bgm_layer_set_synchronized(bgm_layer *layer, int synchronized);
+
+/**
  * BatchNormalization / LayerNormalization epsilon > 0 and finite (default
  * 1e-3), RMSNormalization's (default 1e-6).
  */
@@ -1087,6 +1097,15 @@ typedef struct bgm_fit_options {
     /** Sample weights of the explicit validation data (or of a validation
      *  dataset), as sample_weight (NULL). */
     const bgm_tensor *validation_sample_weight;
+    /** Gradient accumulation (Keras 3's gradient_accumulation_steps): the
+     *  gradients of this many consecutive batches are summed, each weighing
+     *  its number of samples, and one optimizer step applies their mean, so
+     *  k batches of b train as one batch of k * b (BatchNormalization aside,
+     *  whose statistics stay those of each batch). The progress bar and
+     *  callbacks still count batches; an epoch's last batches that do not
+     *  make a whole group are applied as a smaller step at its end. With a
+     *  communicator the ranks all-reduce once per group. At least 1 (1). */
+    int gradient_accumulation_steps;
 } bgm_fit_options;
 
 /**

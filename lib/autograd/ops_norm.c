@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/comm.h"
 #include "core/threads.h"
 #include "kernels/batchnorm.h"
 #include "kernels/layernorm.h"
@@ -30,6 +31,9 @@ typedef struct bn_state {
     int training;
     int gamma_at, beta_at;  /* input index of gamma / beta, -1 when absent */
     double *part;           /* slots * 2c */
+    struct bgm_comm *sync;  /* SyncBatchNormalization's communicator, or NULL */
+    double rows;            /* rows of the statistics: m, or all ranks' with sync */
+    double *tot;            /* 2c + 1: sums over the slots, for sync */
     float *mean, *var, *invstd;
     float *coef;            /* 3c: mean of gy, mean of gy * xhat, gamma * invstd */
 } bn_state;
@@ -51,7 +55,8 @@ static void bn_plan(bn_state *st)
 
 static size_t bn_block_bytes(const bn_state *st)
 {
-    return (size_t)st->c * ((size_t)st->slots * 2 * sizeof(double) + 6 * sizeof(float));
+    return (size_t)st->c * ((size_t)st->slots * 2 * sizeof(double) + 6 * sizeof(float)) +
+           (st->sync ? (2 * (size_t)st->c + 1) * sizeof(double) : 0);
 }
 
 static void bn_carve(bn_state *st, void *block)
@@ -62,6 +67,7 @@ static void bn_carve(bn_state *st, void *block)
     st->var = st->mean + c;
     st->invstd = st->var + c;
     st->coef = st->invstd + c;
+    st->tot = st->sync ? (double *)(st->coef + 3 * c) : NULL;
 }
 
 typedef struct bn_job {
@@ -97,29 +103,45 @@ static void bn_stats_range(void *ctx, int64_t begin, int64_t end)
     }
 }
 
-/* out[ch] = (sum over slots of part[s][offset + ch]) / m, slots in order. */
-static void bn_reduce(const bn_state *st, int64_t offset, float *out)
+/* out[ch] = (sum over slots of part[s][offset + ch]) / m, slots in order;
+ * with sync, over the ranks' rows too (st->rows, set by the first call). */
+static bgm_status bn_reduce(bn_state *st, int64_t offset, float *out)
 {
     int64_t ch, s;
+    bgm_status e = BGM_OK;
     for (ch = 0; ch < st->c; ch++) {
         double total = 0.0;
         for (s = 0; s < st->slots; s++)
             total += st->part[s * 2 * st->c + offset + ch];
-        out[ch] = (float)(total / (double)st->m);
+        if (st->sync)
+            st->tot[ch] = total;
+        else
+            out[ch] = (float)(total / (double)st->m);
     }
+    if (!st->sync)
+        return BGM_OK;
+    st->tot[st->c] = (double)st->m;
+    e = bgm__comm_sum_doubles(st->sync, st->tot, st->c + 1, 2 * st->c + 1,
+                              "SyncBatchNormalization's statistics", "bgm_op_batch_norm");
+    st->rows = st->tot[st->c];
+    for (ch = 0; e == BGM_OK && ch < st->c; ch++)
+        out[ch] = (float)(st->tot[ch] / st->rows);
+    return e;
 }
 
-static void bn_stats(const bn_state *st, const float *x)
+static bgm_status bn_stats(bn_state *st, const float *x)
 {
+    bgm_status e;
     bn_job j;
     j.st = st;
     j.x = x;
     j.pass = 0;
     bgm__parallel_for(st->slots, 1, bn_stats_range, &j);
-    bn_reduce(st, 0, st->mean);
+    e = bn_reduce(st, 0, st->mean);
     j.pass = 1;
-    bgm__parallel_for(st->slots, 1, bn_stats_range, &j);
-    bn_reduce(st, st->c, st->var);
+    if (e == BGM_OK)
+        bgm__parallel_for(st->slots, 1, bn_stats_range, &j);
+    return e == BGM_OK ? bn_reduce(st, st->c, st->var) : e;
 }
 
 static void bn_normalize_range(void *ctx, int64_t begin, int64_t end)
@@ -155,6 +177,24 @@ static void bn_backward_dx_range(void *ctx, int64_t begin, int64_t end)
                         j->accumulate, j->gx + begin * c);
 }
 
+/* With sync, the means of gy and gy * xhat over every rank's rows (their
+ * sums in st->tot); a failure waits in the communicator for the step. */
+static void bn_sync_backward(const bn_state *st, float *mean_g, float *mean_gx)
+{
+    int64_t ch, c = st->c;
+    bgm_status e = bgm__comm_sum_doubles(st->sync, st->tot, 2 * c, 2 * c + 1,
+                                         "SyncBatchNormalization's gradients",
+                                         "bgm_op_batch_norm");
+    if (e != BGM_OK) {
+        bgm__comm_defer(st->sync, e);
+        return;
+    }
+    for (ch = 0; ch < c; ch++) {
+        mean_g[ch] = (float)(st->tot[ch] / st->rows);
+        mean_gx[ch] = (float)(st->tot[c + ch] / st->rows);
+    }
+}
+
 /* gin[0] = x, then gamma and beta when present; all three honour fresh. */
 static void bn_backward(const bgm__node *node, const float *gout, float **gin)
 {
@@ -185,10 +225,16 @@ static void bn_backward(const bgm__node *node, const float *gout, float **gin)
             gbeta[ch] = (fresh_beta ? 0.0f : gbeta[ch]) + (float)sum_g;
         /* Batch statistics depend on every row: subtract the mean of gy and
          * the projection on xhat (each scaled by gamma). */
-        mean_g[ch] = st->training ? (float)(sum_g / (double)st->m) : 0.0f;
-        mean_gx[ch] = st->training ? (float)(sum_gx / (double)st->m) : 0.0f;
+        mean_g[ch] = st->training ? (float)(sum_g / st->rows) : 0.0f;
+        mean_gx[ch] = st->training ? (float)(sum_gx / st->rows) : 0.0f;
         scale[ch] = gamma ? gamma[ch] * st->invstd[ch] : st->invstd[ch];
+        if (st->sync && st->training) {
+            st->tot[ch] = sum_g;
+            st->tot[c + ch] = sum_gx;
+        }
     }
+    if (st->sync && st->training) /* every rank's rows: the sums of all */
+        bn_sync_backward(st, mean_g, mean_gx);
     if (j.gx)
         bgm__parallel_for(st->m, c > 0 && c < 4096 ? 4096 / c : 1, bn_backward_dx_range, &j);
 }
@@ -251,6 +297,16 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
                                      bgm_tensor *running_mean, bgm_tensor *running_var,
                                      float momentum, float epsilon, int training)
 {
+    return bgm__op_batch_norm_sync(out, tape, x, gamma, beta, running_mean, running_var,
+                                   momentum, epsilon, training, NULL);
+}
+
+bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                   const bgm_tensor *gamma, const bgm_tensor *beta,
+                                   bgm_tensor *running_mean, bgm_tensor *running_var,
+                                   float momentum, float epsilon, int training,
+                                   struct bgm_comm *sync)
+{
     static const char *fn = "bgm_op_batch_norm";
     const bgm_tensor *in[3];
     bn_state local, *st = &local;
@@ -271,6 +327,8 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
     for (i = 0; i < x->ndim - 1; i++)
         local.m *= x->shape[i];
     local.training = training != 0;
+    local.sync = training ? sync : NULL;
+    local.rows = (double)local.m;
     in[nin++] = x;
     local.gamma_at = gamma ? nin : -1;
     if (gamma)
@@ -299,7 +357,12 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
     bn_carve(st, block);
 
     if (st->training) {
-        bn_stats(st, x->data);
+        s = bn_stats(st, x->data);
+        if (s != BGM_OK) {
+            if (!c.node)
+                bgm__scratch_free(block);
+            return bgm__op_fail(&c, s);
+        }
         for (ch = 0; ch < st->c; ch++)
             st->invstd[ch] = 1.0f / sqrtf(st->var[ch] + epsilon);
     } else {
@@ -320,7 +383,7 @@ BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm
     s = bgm__op_end(&c, out);
     /* Only a call that succeeded moves the running statistics. */
     if (s == BGM_OK && st->training && running_mean) {
-        float factor = st->m > 1 ? (float)((double)st->m / (double)(st->m - 1)) : 1.0f;
+        float factor = st->rows > 1.0 ? (float)(st->rows / (st->rows - 1.0)) : 1.0f;
         bgm__bn_update_running(running_mean->data, running_var->data, st->mean, st->var,
                                st->c, momentum, factor);
     }

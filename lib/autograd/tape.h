@@ -112,6 +112,19 @@ int bgm__tape_result_overwritable(const bgm_tape *tape, const bgm_tensor *x);
  */
 bgm_status bgm__op_relu_over(bgm_tensor **y, bgm_tape *tape, bgm_tensor *x);
 
+/* bgm_op_batch_norm whose training statistics, with sync (a communicator;
+ * NULL: none), are those of every rank's rows: the per-channel sums and
+ * squared deviations are summed over the ranks in forward, and the sums of
+ * gy and gy * xhat in backward (SyncBatchNormalization). Every rank must
+ * make the same calls. A failure of the reduction in backward, which
+ * cannot return it, is kept in sync (bgm__comm_deferred). */
+struct bgm_comm;
+bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                   const bgm_tensor *gamma, const bgm_tensor *beta,
+                                   bgm_tensor *running_mean, bgm_tensor *running_var,
+                                   float momentum, float epsilon, int training,
+                                   struct bgm_comm *sync);
+
 /*
  * y = x kernel + bias over x's trailing axes (ops_linear.c): the trailing
  * axes of x hold k elements, kernel k * n read as (k, n), bias NULL or n

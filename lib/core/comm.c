@@ -6,6 +6,8 @@
  */
 #include "core/comm.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,10 @@ struct bgm_comm {
     int rank, num_ranks;
     float *buf;          /* bgm_comm_average's collated tensors, kept between calls */
     int64_t cap;
+    float *dbuf;         /* bgm__comm_sum_doubles's ranks' values, kept */
+    int64_t dcap;        /*   the values per rank it holds */
+    bgm_status deferred; /* bgm__comm_defer's failure, and its message */
+    char deferred_msg[512];
 };
 
 /* The fields of the first published bgm_comm_ops. */
@@ -103,6 +109,7 @@ BGM_API void bgm_comm_free(bgm_comm *c)
         return;
     release_ctx(&c->ops, c->ctx);
     free(c->buf);
+    free(c->dbuf);
     free(c);
 }
 
@@ -245,4 +252,97 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
             s = transport_error(&c->ops, c->ctx, code, "broadcast", "a tensor", fn);
     }
     return s;
+}
+
+bgm_status bgm__comm_agree(bgm_comm *c, bgm_status local, int *shared, const char *what,
+                           const char *fn)
+{
+    char msg[1024], desc[256];
+    float failed = (float)(local != BGM_OK);
+    bgm_status s;
+    snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
+    snprintf(desc, sizeof desc, "the check that every rank could %s", what);
+    if (shared)
+        *shared = 0;
+    s = bgm__comm_allreduce(c, &failed, 1, desc, fn);
+    if (s != BGM_OK)
+        return local != BGM_OK ? bgm__fail(local, "%s", msg) : s;
+    if (failed == 0.0f)
+        return BGM_OK;
+    if (shared)
+        *shared = 1;
+    if (local != BGM_OK)
+        return bgm__fail(local, "%s", msg);
+    return bgm__fail(BGM_E_STATE, "%s: %.0f of %d ranks could not %s (see their messages)",
+                     fn, (double)failed, c->num_ranks, what);
+}
+
+bgm_status bgm__comm_sum_doubles(bgm_comm *c, double *v, int64_t n, int64_t reserve,
+                                 const char *what, const char *fn)
+{
+    int64_t want = n > reserve ? n : reserve, i;
+    const float *p;
+    float *mine;
+    bgm_status s = BGM_OK;
+    int r;
+    if (want > c->dcap) {
+        float *grown = malloc((size_t)want * 2 * (size_t)c->num_ranks * sizeof *grown);
+        if (grown) {
+            free(c->dbuf);
+            c->dbuf = grown;
+            c->dcap = want;
+        }
+        s = bgm__comm_agree(c, grown ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory "
+                                                          "for %s", fn, what),
+                            NULL, "allocate a buffer for a reduction", fn);
+        if (s != BGM_OK) { /* all start again from nothing, at the same call */
+            free(c->dbuf);
+            c->dbuf = NULL;
+            c->dcap = 0;
+            return s;
+        }
+    }
+    memset(c->dbuf, 0, (size_t)n * 2 * (size_t)c->num_ranks * sizeof *c->dbuf);
+    mine = c->dbuf + (size_t)c->rank * 2 * (size_t)n;
+    for (i = 0; i < n; i++)
+        bgm__comm_put_double(&mine, v[i]);
+    s = bgm__comm_allreduce(c, c->dbuf, n * 2 * c->num_ranks, what, fn);
+    if (s != BGM_OK)
+        return s;
+    for (i = 0; i < n; i++)
+        v[i] = 0.0;
+    for (r = 0, p = c->dbuf; r < c->num_ranks; r++)
+        for (i = 0; i < n; i++)
+            v[i] += bgm__comm_take_double(&p);
+    return BGM_OK;
+}
+
+void bgm__comm_defer(bgm_comm *c, bgm_status s)
+{
+    if (c->deferred != BGM_OK || s == BGM_OK)
+        return;
+    c->deferred = s;
+    snprintf(c->deferred_msg, sizeof c->deferred_msg, "%s", bgm_last_error());
+}
+
+bgm_status bgm__comm_deferred(bgm_comm *c)
+{
+    bgm_status s = c->deferred;
+    c->deferred = BGM_OK;
+    return s != BGM_OK ? bgm__fail(s, "%s", c->deferred_msg) : BGM_OK;
+}
+
+void bgm__comm_put_double(float **p, double v)
+{
+    float hi = (float)v;
+    (*p)[0] = hi;
+    (*p)[1] = isfinite(v) ? (float)(v - (double)hi) : 0.0f;
+    *p += 2;
+}
+
+double bgm__comm_take_double(const float **p)
+{
+    double v = (double)(*p)[0] + (double)(*p)[1];
+    *p += 2;
+    return v;
 }

@@ -1,6 +1,8 @@
 /* BatchNormalization over the last axis, with moving statistics as state. */
 #include "layers/torch_map.h"
 
+#include "autograd/tape.h"
+
 #include <string.h>
 
 static bgm_status batch_norm_build(bgm_layer *l, const bgm__shape *in, int nin,
@@ -19,9 +21,10 @@ static bgm_status batch_norm_forward(const bgm_layer *l, const bgm__forward_ctx 
                                      bgm_tensor *const *w, const bgm_tensor *const *x,
                                      int nx, bgm_tensor **y)
 {
-    return bgm_op_batch_norm(y, ctx->tape, x[0], w[0], w[1], w[2], w[3], l->momentum,
-                             /* Keras 3: a frozen layer runs in inference mode */
-                             l->epsilon, ctx->training && !ctx->frozen);
+    return bgm__op_batch_norm_sync(y, ctx->tape, x[0], w[0], w[1], w[2], w[3], l->momentum,
+                                   /* Keras 3: a frozen layer runs in inference mode */
+                                   l->epsilon, ctx->training && !ctx->frozen,
+                                   l->synchronized ? ctx->comm : NULL);
 }
 
 /* nn.BatchNorm1d / 2d: weight, bias, running_mean, running_var, num_batches_tracked. */
@@ -43,7 +46,9 @@ static const bgm__field batch_norm_fields[] = {
     {.key = "momentum", .what = "momentum", .label = "momentum", .type = BGM__FIELD_FLOAT,
      .offset = BGM__OFFSET(momentum), .lo = 0, .hi = 1},
     {.key = "epsilon", .what = "epsilon", .label = "epsilon", .type = BGM__FIELD_FLOAT,
-     .offset = BGM__OFFSET(epsilon), .lo = 0, .hi = INFINITY, .lo_open = 1, .hi_open = 1}};
+     .offset = BGM__OFFSET(epsilon), .lo = 0, .hi = INFINITY, .lo_open = 1, .hi_open = 1},
+    {.key = "synchronized", .what = "synchronized", .label = "synchronized",
+     .type = BGM__FIELD_BOOL, .offset = BGM__OFFSET(synchronized), .optional = 1}};
 
 const bgm__layer_ops bgm__batch_norm_ops = {
     .kind = "BatchNormalization", .prefix = "batch_normalization",

@@ -64,6 +64,8 @@ typedef struct bgm__forward_ctx {
      * earlier positions ran through earlier calls. Only kinds whose
      * bgm__layer_ops.decode is not BGM__DECODE_NONE see it. */
     struct bgm__decode *decode;
+    struct bgm_comm *comm;     /* fit's communicator while it trains data-parallel,
+                                  or NULL (SyncBatchNormalization's) */
 } bgm__forward_ctx;
 
 /* What one layer keeps between the calls of an incremental decode. */
@@ -132,6 +134,8 @@ typedef struct bgm__field {
     size_t count_offset;       /* BGM__FIELD_INTS with count 0: the int holding it */
     int minus_one;             /* BGM__FIELD_INTS: one entry may be -1 */
     int zero_null;             /* BGM__FIELD_INT: 0 means None (null in configs) */
+    int optional;              /* added after format 1: a file without it keeps the
+                                  constructor's value */
 } bgm__field;
 
 #define BGM__OFFSET(member) offsetof(struct bgm_layer, member)
@@ -260,6 +264,7 @@ struct bgm_layer {
     float l2;
     float rate;                /* Dropout */
     float momentum, epsilon;   /* BatchNormalization */
+    int synchronized;          /* BatchNormalization: statistics over every rank's rows */
     int trainable;             /* 0: frozen (Keras' trainable = False); changeable
                                   at any time, fit follows it from the next compile */
     int64_t input_dim;         /* Embedding: vocabulary size (units is the dimension) */

@@ -99,6 +99,12 @@ BGM_API bgm_status bgm_layer_set_momentum(bgm_layer *layer, float momentum)
                           BGM__OFFSET(momentum), &momentum);
 }
 
+BGM_API bgm_status bgm_layer_set_synchronized(bgm_layer *layer, int synchronized)
+{
+    return bgm__layer_set(layer, "bgm_layer_set_synchronized", "synchronized",
+                          BGM__OFFSET(synchronized), &synchronized);
+}
+
 BGM_API bgm_status bgm_layer_set_epsilon(bgm_layer *layer, float epsilon)
 {
     return bgm__layer_set(layer, "bgm_layer_set_epsilon", "epsilon", BGM__OFFSET(epsilon),

@@ -30,7 +30,7 @@ int bgm__auc_undefined(const bgm__auc *a)
     return a->positives == 0 || a->positives == a->n;
 }
 
-static bgm_status reserve(bgm__auc *a, const char *func, int64_t extra)
+bgm_status bgm__auc_reserve(bgm__auc *a, const char *func, int64_t extra)
 {
     int64_t want = a->n + extra, cap = a->capacity ? a->capacity : 1024;
     bgm__auc_sample *grown;
@@ -80,7 +80,7 @@ bgm_status bgm__auc_add(bgm__auc *a, const char *func, const bgm_tensor *y_true,
         if (isnan(score_at(y_score, i, cols, column)))
             return bgm__fail(BGM_E_RANGE, "%s: y_pred[%lld] = nan is not a score", func,
                              (long long)i);
-    s = reserve(a, func, n);
+    s = bgm__auc_reserve(a, func, n);
     if (s != BGM_OK)
         return s;
     for (i = 0; i < n; i++) {

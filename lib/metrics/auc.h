@@ -20,6 +20,9 @@ void bgm__auc_release(bgm__auc *a);
 /* Forgets the samples, keeps the buffer. */
 void bgm__auc_reset(bgm__auc *a);
 
+/* Makes room for extra more samples (a->samples[a->n .. a->n + extra)). */
+bgm_status bgm__auc_reserve(bgm__auc *a, const char *func, int64_t extra);
+
 /* Appends a batch: y_true binary labels (sample i is positive when its class
  * is pos_label), y_score scores (N,), (N, 1) or (N, 2) (column pos_label).
  * On error a is unchanged. Sets the error for func. */

@@ -46,4 +46,13 @@ void bgm__metric_state_get(const bgm_metric *m, float *out);
 /* Adds a state of the same kind and size (a sum of some ranks' states) to m. */
 void bgm__metric_state_add(bgm_metric *m, const float *in);
 
+/* A whole state, for evaluation over processes (any kind): its size in
+ * floats, written by gather_put, merged into m by gather_merge (a state of
+ * the same kind and options from another process, in in[0..avail); *used
+ * gets its floats). */
+int64_t bgm__metric_gather_size(const bgm_metric *m);
+void bgm__metric_gather_put(const bgm_metric *m, float *out);
+bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avail,
+                                    int64_t *used, const char *fn);
+
 #endif

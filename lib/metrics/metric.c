@@ -10,6 +10,7 @@
 #include "classification.h"
 #include "confusion.h"
 #include "core/alloc.h"
+#include "core/comm.h"
 #include "core/error.h"
 #include "core/tensor_impl.h"
 #include "labels.h"
@@ -434,6 +435,104 @@ void bgm__metric_state_add(bgm_metric *m, const float *in)
     m->wtotal += in[4];
     for (i = 0; i < cells; i++)
         m->cm[i] += (int64_t)llrintf(in[STATE_SCALARS + i]);
+}
+
+/* ---- a whole state, to gather from other processes -------------------------- */
+
+/* Doubles of m's whole state: the scalars, the confusion counts, and the
+ * regression sums (n, outputs, 4 per output) or the AUC's samples (n,
+ * positives, 2 per sample). */
+static int64_t gather_doubles(const bgm_metric *m)
+{
+    int64_t n = STATE_SCALARS + (m->cm ? (int64_t)m->num_classes * m->num_classes : 0);
+    if (m->kind == BGM_METRIC_MSE || m->kind == BGM_METRIC_MAE || m->kind == BGM_METRIC_R2)
+        n += 2 + 4 * m->reg.outputs;
+    if (m->kind == BGM_METRIC_AUC)
+        n += 2 + 2 * m->auc.n;
+    return n;
+}
+
+int64_t bgm__metric_gather_size(const bgm_metric *m)
+{
+    return 2 * gather_doubles(m);
+}
+
+void bgm__metric_gather_put(const bgm_metric *m, float *out)
+{
+    int64_t i, cells = m->cm ? (int64_t)m->num_classes * m->num_classes : 0;
+    bgm__comm_put_double(&out, (double)m->hits);
+    bgm__comm_put_double(&out, (double)m->total);
+    bgm__comm_put_double(&out, m->sum);
+    bgm__comm_put_double(&out, m->wsum);
+    bgm__comm_put_double(&out, m->wtotal);
+    for (i = 0; i < cells; i++)
+        bgm__comm_put_double(&out, (double)m->cm[i]);
+    if (m->kind == BGM_METRIC_MSE || m->kind == BGM_METRIC_MAE || m->kind == BGM_METRIC_R2) {
+        bgm__comm_put_double(&out, (double)m->reg.n);
+        bgm__comm_put_double(&out, (double)m->reg.outputs);
+        for (i = 0; i < 4 * m->reg.outputs; i++)
+            bgm__comm_put_double(&out, m->reg.mean[i]);
+    }
+    if (m->kind == BGM_METRIC_AUC) {
+        bgm__comm_put_double(&out, (double)m->auc.n);
+        bgm__comm_put_double(&out, (double)m->auc.positives);
+        for (i = 0; i < m->auc.n; i++) {
+            bgm__comm_put_double(&out, m->auc.samples[i].score);
+            bgm__comm_put_double(&out, (double)m->auc.samples[i].positive);
+        }
+    }
+}
+
+bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avail,
+                                    int64_t *used, const char *fn)
+{
+    int64_t i, n, k, cells = m->cm ? (int64_t)m->num_classes * m->num_classes : 0;
+    const float *start = in, *end = in + avail;
+    double *stats;
+    bgm_status s = BGM_OK;
+    int reg = m->kind == BGM_METRIC_MSE || m->kind == BGM_METRIC_MAE || m->kind == BGM_METRIC_R2;
+    *used = 0;
+    if (avail < 2 * (STATE_SCALARS + cells + 2 * (reg || m->kind == BGM_METRIC_AUC)))
+        goto short_state;
+    m->hits += llrint(bgm__comm_take_double(&in));
+    m->total += llrint(bgm__comm_take_double(&in));
+    m->sum += bgm__comm_take_double(&in);
+    m->wsum += bgm__comm_take_double(&in);
+    m->wtotal += bgm__comm_take_double(&in);
+    for (i = 0; i < cells; i++)
+        m->cm[i] += llrint(bgm__comm_take_double(&in));
+    if (reg) {
+        n = llrint(bgm__comm_take_double(&in));
+        k = llrint(bgm__comm_take_double(&in));
+        if (k < 0 || end - in < 8 * k)
+            goto short_state;
+        stats = malloc(((size_t)k * 4 + 1) * sizeof *stats);
+        if (!stats)
+            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+        for (i = 0; i < 4 * k; i++)
+            stats[i] = bgm__comm_take_double(&in);
+        s = bgm__regression_merge(&m->reg, fn, n, k, stats);
+        free(stats);
+    }
+    if (m->kind == BGM_METRIC_AUC) {
+        n = llrint(bgm__comm_take_double(&in));
+        m->auc.positives += llrint(bgm__comm_take_double(&in));
+        if (n < 0 || end - in < 4 * n)
+            goto short_state;
+        s = bgm__auc_reserve(&m->auc, fn, n);
+        for (i = 0; s == BGM_OK && i < n; i++) {
+            bgm__auc_sample *dst = &m->auc.samples[m->auc.n + i];
+            dst->score = bgm__comm_take_double(&in);
+            dst->positive = (int32_t)llrint(bgm__comm_take_double(&in));
+        }
+        if (s == BGM_OK)
+            m->auc.n += n;
+    }
+    *used = in - start;
+    return s;
+short_state:
+    return bgm__fail(BGM_E_INTERNAL, "%s: a gathered %s state does not fit its %lld floats",
+                     fn, bgm_metric_name(m), (long long)avail);
 }
 
 bgm_status bgm__metric_create_mean(bgm_metric **out)

@@ -84,6 +84,28 @@ static bgm_status reserve(bgm__regression *r, const char *func, int64_t outputs)
     return BGM_OK;
 }
 
+/* Lays out r's allocation for d outputs, all zero. */
+static void set_outputs(bgm__regression *r, int64_t d)
+{
+    r->outputs = d;
+    r->m2 = r->mean + d;
+    r->sse = r->m2 + d;
+    r->sae = r->sse + d;
+    memset(r->mean, 0, (size_t)d * 4 * sizeof *r->mean);
+}
+
+/* Merges n samples of output j with mean, squared deviations m2 and error
+ * sums into r (Chan et al.); r->n counts the samples before them. */
+static void merge_output(bgm__regression *r, int64_t j, int64_t n, double mean, double m2,
+                         double sse, double sae)
+{
+    double total = (double)(r->n + n), delta = mean - r->mean[j];
+    r->mean[j] += delta * ((double)n / total);
+    r->m2[j] += m2 + delta * delta * ((double)r->n * (double)n / total);
+    r->sse[j] += sse;
+    r->sae[j] += sae;
+}
+
 bgm_status bgm__regression_add(bgm__regression *r, const char *func,
                                const bgm_tensor *y_true, const bgm_tensor *y_pred)
 {
@@ -98,15 +120,11 @@ bgm_status bgm__regression_add(bgm__regression *r, const char *func,
         s = reserve(r, func, d);
         if (s != BGM_OK)
             return s;
-        r->outputs = d;
-        r->m2 = r->mean + d;
-        r->sse = r->m2 + d;
-        r->sae = r->sse + d;
-        memset(r->mean, 0, (size_t)d * 4 * sizeof *r->mean);
+        set_outputs(r, d);
     }
     for (j = 0; j < d; j++) {
         double first = value_at(y_true, j), sum = 0, m2 = 0, sse = 0, sae = 0;
-        double mean, delta, total;
+        double mean;
         int constant = 1;
         for (i = 0; i < n; i++) {
             double t = value_at(y_true, i * d + j);
@@ -122,13 +140,31 @@ bgm_status bgm__regression_add(bgm__regression *r, const char *func,
             sse += e * e;
             sae += fabs(e);
         }
-        total = (double)(r->n + n);
-        delta = mean - r->mean[j];
-        r->mean[j] += delta * ((double)n / total);
-        r->m2[j] += m2 + delta * delta * ((double)r->n * (double)n / total);
-        r->sse[j] += sse;
-        r->sae[j] += sae;
+        merge_output(r, j, n, mean, m2, sse, sae);
     }
+    r->n += n;
+    return BGM_OK;
+}
+
+bgm_status bgm__regression_merge(bgm__regression *r, const char *func, int64_t n,
+                                 int64_t outputs, const double *stats)
+{
+    int64_t j;
+    bgm_status s;
+    if (n == 0)
+        return BGM_OK;
+    if (r->outputs != 0 && outputs != r->outputs)
+        return bgm__fail(BGM_E_SHAPE, "%s: a part of %lld outputs per sample merged into "
+                         "one of %lld", func, (long long)outputs, (long long)r->outputs);
+    if (r->outputs == 0) {
+        s = reserve(r, func, outputs);
+        if (s != BGM_OK)
+            return s;
+        set_outputs(r, outputs);
+    }
+    for (j = 0; j < outputs; j++)
+        merge_output(r, j, n, stats[j], stats[outputs + j], stats[2 * outputs + j],
+                     stats[3 * outputs + j]);
     r->n += n;
     return BGM_OK;
 }

@@ -25,6 +25,12 @@ void bgm__regression_reset(bgm__regression *r);
 bgm_status bgm__regression_add(bgm__regression *r, const char *func,
                                const bgm_tensor *y_true, const bgm_tensor *y_pred);
 
+/* Merges the statistics of n more samples of outputs values each (another
+ * part's: stats holds its mean[outputs], m2[outputs], sse[outputs] and
+ * sae[outputs] as bgm__regression keeps them) into r. */
+bgm_status bgm__regression_merge(bgm__regression *r, const char *func, int64_t n,
+                                 int64_t outputs, const double *stats);
+
 /* The metrics, uniformly averaged over outputs (sklearn's default). *undefined
  * is set to 1 when a value was replaced (see bigmodel/metrics.h). */
 double bgm__regression_mse(const bgm__regression *r, double zero_division, int *undefined);

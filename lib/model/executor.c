@@ -238,6 +238,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     }
     ctx.training = training;
     ctx.rng = rng;
+    ctx.comm = training && m->fitting ? m->comm : NULL;
     for (k = 0; k < m->nsteps && s == BGM_OK; k++) {
         const bgm__step *st = &m->steps[k];
         const bgm_layer *l = st->node->layer;

@@ -42,6 +42,8 @@ static bgm_status read_field(const loader *ld, const char *prefix, const bgm__fi
     bgm_layer *inner = NULL;
     bgm_status s = BGM_OK;
     snprintf(key, sizeof key, "%s%s", prefix, f->key);
+    if (f->optional && bgm_archive_meta_type(ld->a, key) == BGM_META_NONE)
+        return BGM_OK; /* a file from before the field */
     switch (f->type) {
     case BGM__FIELD_INT:
         s = bgm__rd_get_range(ld, key, (int64_t)f->lo, (int64_t)f->hi, &i64);

@@ -22,12 +22,14 @@
 /* Rank 0's layout, broadcast to every rank; the fields before H_OPT_STEP
  * must be equal to rank 0's, the others are rank 0's to give. */
 enum { H_PARAMS, H_STATE, H_TRAINED, H_TRAINED_NUMEL, H_OPT_STATE, H_METRIC_STATE,
-       H_SAMPLES, H_STEPS, H_BATCH, H_EPOCHS, H_OUTPUTS, H_OPT_STEP, H_FAILED, H_COUNT };
+       H_SAMPLES, H_STEPS, H_BATCH, H_EPOCHS, H_OUTPUTS, H_ACCUM, H_OPT_STEP, H_FAILED,
+       H_COUNT };
 
 static const char *const header_names[H_OPT_STEP] = {
     "parameters", "state values (moving statistics)", "trained weight tensors",
     "trained parameters", "optimizer state values", "metric state values",
-    "training samples", "steps per epoch", "batch_size", "epochs", "outputs"};
+    "training samples", "steps per epoch", "batch_size", "epochs", "outputs",
+    "gradient_accumulation_steps"};
 
 /* Per rank in the layout reduction: its own mismatch and failure flags and
  * its parameter count (in two exact floats). */
@@ -77,6 +79,12 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     if (!d->buf)
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the reduction buffer (%lld "
                          "floats)", fn, (long long)d->nbuf);
+    s = bgm__grad_views(&d->views, m, d->buf, fn);
+    if (s != BGM_OK)
+        return s;
+    d->opt = malloc(((size_t)bgm_optimizer_state_size(m->optimizer) + 1) * sizeof *d->opt);
+    if (!d->opt)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the optimizer state", fn);
     h[H_PARAMS] = m->nparams;
     h[H_STATE] = m->nstate;
     h[H_TRAINED] = m->ntrainable;
@@ -89,6 +97,7 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     h[H_BATCH] = run[2];
     h[H_EPOCHS] = run[3];
     h[H_OUTPUTS] = m->noutputs;
+    h[H_ACCUM] = run[4];
     return BGM_OK;
 }
 
@@ -137,15 +146,19 @@ static bgm_status others_failed(const bgm__dist *d, const float *f, const char *
 }
 
 /* Every rank learns whether some rank's model differs or its setup failed
- * (local: this rank's status so far, its message in msg). */
-static bgm_status agree(bgm__dist *d, const bgm_model *m, bgm_status local, int mismatch,
-                        const char *msg, const char *fn)
+ * (local: this rank's status so far, its message in msg), in f (nranks *
+ * F_COUNT floats, allocated by the caller before any collective; NULL when
+ * that failed: then all ranks learn that first, and fail). */
+static bgm_status agree(bgm__dist *d, const bgm_model *m, float *f, bgm_status local,
+                        int mismatch, const char *msg, const char *fn)
 {
-    float *f = calloc((size_t)d->nranks * F_COUNT, sizeof *f), *mine;
-    bgm_status s;
-    int r, any = 0;
-    if (!f)
-        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    float *mine;
+    bgm_status s = f ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory for the check "
+                                          "that all ranks hold the same model", fn);
+    int r, any = 0, shared = 0;
+    s = bgm__comm_agree(d->comm, s, &shared, "allocate the start-up check", fn);
+    if (s != BGM_OK)
+        return shared ? fail_shared(d, s) : s;
     mine = f + (size_t)d->rank * F_COUNT;
     mine[F_MISMATCH] = (float)mismatch;
     mine[F_FAILED] = (float)(local != BGM_OK);
@@ -163,7 +176,6 @@ static bgm_status agree(bgm__dist *d, const bgm_model *m, bgm_status local, int 
             s = others_failed(d, f, fn);
         s = fail_shared(d, s);
     }
-    free(f);
     return s;
 }
 
@@ -172,24 +184,18 @@ static bgm_status broadcast_start(bgm__dist *d, bgm_model *m, int64_t opt_step,
                                   const char *fn)
 {
     int64_t nopt = bgm_optimizer_state_size(m->optimizer);
-    float *opt = NULL;
     bgm_status s = bgm__comm_broadcast0(d->comm, m->params, m->nparams * (int64_t)sizeof(float),
                                         "rank 0's weights", fn);
     if (s == BGM_OK && m->nstate > 0)
         s = bgm__comm_broadcast0(d->comm, m->state, m->nstate * (int64_t)sizeof(float),
                                  "rank 0's moving statistics", fn);
-    if (s == BGM_OK && nopt > 0) {
-        opt = malloc((size_t)nopt * sizeof *opt);
-        if (!opt)
-            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory for the optimizer state", fn);
+    if (s == BGM_OK && nopt > 0) { /* in d->opt, allocated before the first collective */
+        s = bgm_optimizer_get_state(m->optimizer, d->opt, nopt, NULL);
         if (s == BGM_OK)
-            s = bgm_optimizer_get_state(m->optimizer, opt, nopt, NULL);
-        if (s == BGM_OK)
-            s = bgm__comm_broadcast0(d->comm, opt, nopt * (int64_t)sizeof *opt,
+            s = bgm__comm_broadcast0(d->comm, d->opt, nopt * (int64_t)sizeof *d->opt,
                                      "rank 0's optimizer state", fn);
         if (s == BGM_OK)
-            s = bgm_optimizer_set_state(m->optimizer, opt, nopt, opt_step);
-        free(opt);
+            s = bgm_optimizer_set_state(m->optimizer, d->opt, nopt, opt_step);
     }
     if (s == BGM_OK)
         s = bgm__comm_broadcast0(d->comm, &m->rng, (int64_t)sizeof m->rng,
@@ -198,12 +204,13 @@ static bgm_status broadcast_start(bgm__dist *d, bgm_model *m, int64_t opt_step,
 }
 
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
-                           int64_t batch_size, int epochs, const int *cancel, bgm_status local,
-                           const char *fn)
+                           int64_t batch_size, int epochs, int accum, const int *cancel,
+                           bgm_status local, const char *fn)
 {
-    const int64_t run[4] = {nsamples, steps, batch_size, epochs};
+    const int64_t run[5] = {nsamples, steps, batch_size, epochs, accum};
     int64_t h[H_COUNT], h0[H_COUNT];
     char msg[1024];
+    float *f;
     bgm_status s;
     int mismatch = 0;
     memset(d, 0, sizeof *d);
@@ -215,8 +222,11 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     d->rank = bgm_comm_rank(d->comm);
     d->nranks = bgm_comm_num_ranks(d->comm);
     d->cancel = cancel;
+    d->accum = accum;
     if (local == BGM_OK)
         local = prepare_local(d, m, h, run, fn);
+    /* Every buffer of the collectives below exists before the first. */
+    f = calloc((size_t)d->nranks * F_COUNT, sizeof *f);
     snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
     h[H_FAILED] = local != BGM_OK;
     memcpy(h0, h, sizeof h0);
@@ -224,7 +234,8 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     if (s == BGM_OK && local == BGM_OK)
         mismatch = describe_mismatch(msg, sizeof msg, d, h, h0);
     if (s == BGM_OK)
-        s = agree(d, m, local, mismatch, msg, fn);
+        s = agree(d, m, f, local, mismatch, msg, fn);
+    free(f);
     if (s == BGM_OK)
         s = broadcast_start(d, m, h0[H_OPT_STEP], fn);
     if (s == BGM_OK && d->rank > 0) {
@@ -236,7 +247,7 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     }
     if (s != BGM_OK) { /* what fit still needs: who this is, whether all know */
         bgm__dist d_keep = *d;
-        bgm__dist_end(d);
+        bgm__dist_end(d, m);
         d->comm = d_keep.comm;
         d->rank = d_keep.rank;
         d->nranks = d_keep.nranks;
@@ -297,10 +308,12 @@ bgm_status bgm__dist_finish(bgm__dist *d, bgm__train_state *st, bgm_status s,
     return s;
 }
 
-void bgm__dist_end(bgm__dist *d)
+void bgm__dist_end(bgm__dist *d, const bgm_model *m)
 {
     bgm__metrics_free(d->metrics, d->nmetrics);
+    bgm__grad_views_free(d->views, m);
     free(d->buf);
+    free(d->opt);
     memset(d, 0, sizeof *d);
 }
 
@@ -311,51 +324,83 @@ bgm_status bgm__dist_epoch_seed(bgm__dist *d, bgm_model *m, uint64_t *seed, cons
                                 "the epoch's shuffling seed", fn);
 }
 
-/* Writes this rank's step into d->buf. */
-static void pack(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
-                 const bgm__losses losses, int64_t b, bgm_status local)
+/* Adds this rank's batch (b samples; grads NULL: none) to the group in
+ * d->buf, which a new group starts from zero. */
+static void add_batch(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
+                      const bgm__losses losses, int64_t b)
 {
     float *p = d->buf, *tail = d->buf + d->ngrads;
     int64_t n, k;
     int i, j;
-    if (local != BGM_OK) { /* nothing of a failed step counts */
+    if (!d->group_open)
+        memset(d->buf, 0, (size_t)d->metric_off * sizeof *d->buf);
+    d->group_open = 1;
+    if (!grads)
+        return;
+    /* b times the mean over this rank's samples: their sum, which the
+     * batches of the group and the ranks add up. */
+    for (i = 0; i < m->ntrainable; i++) {
+        const float *g = bgm_tensor_data(grads[i]);
+        n = bgm_tensor_numel(grads[i]);
+        for (k = 0; k < n; k++)
+            p[k] += g[k] * (float)b;
+        p += n;
+    }
+    for (j = 0; j <= m->noutputs; j++)
+        tail[j] += (float)(losses[j] * (double)b);
+    tail[slot_b(m)] += (float)b;
+}
+
+/* Writes this rank's part of the group's reduction into d->buf: its sums,
+ * the failure and cancel flags, and the metric states of its batches. */
+static void pack(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
+                 const bgm__losses losses, int64_t b, bgm_status local)
+{
+    float *p, *tail = d->buf + d->ngrads;
+    int i;
+    if (local != BGM_OK) { /* nothing of a failed group counts */
         memset(d->buf, 0, (size_t)d->nbuf * sizeof *d->buf);
         tail[slot_b(m) + 1] = 1.0f;
     } else {
-        /* b times the mean over this rank's samples: their sum, which the
-         * ranks add up. */
-        for (i = 0; i < m->ntrainable; i++) {
-            const float *g = bgm_tensor_data(grads[i]);
-            n = bgm_tensor_numel(grads[i]);
-            for (k = 0; k < n; k++)
-                p[k] = g[k] * (float)b;
-            p += n;
-        }
-        for (j = 0; j <= m->noutputs; j++)
-            tail[j] = (float)(losses[j] * (double)b);
-        tail[slot_b(m)] = (float)b;
+        add_batch(d, m, grads, losses, b);
         tail[slot_b(m) + 1] = 0.0f;
         p = d->buf + d->metric_off;
         for (i = 0; i < d->nmetrics; i++) {
             bgm__metric_state_get(d->metrics[i], p);
             p += bgm__metric_state_size(d->metrics[i]);
-            bgm_metric_reset(d->metrics[i]);
         }
     }
+    for (i = 0; i < d->nmetrics; i++)
+        bgm_metric_reset(d->metrics[i]);
     tail[slot_b(m) + 2] = (float)(d->cancel && __atomic_load_n(d->cancel, __ATOMIC_ACQUIRE));
+    d->group_open = 0;
 }
 
 bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
-                          bgm__losses losses, int64_t b, bgm_status local, int epoch,
-                          int64_t step, const char *fn)
+                          bgm__losses losses, int64_t b, bgm_status local, int last,
+                          int epoch, int64_t step, const char *fn)
 {
     const float *tail = d->buf + d->ngrads;
     float *p = d->buf, total_b;
     char msg[1024];
     bgm_status s;
-    int64_t n, k;
-    int i, j, failed;
-    snprintf(msg, sizeof msg, "%s", local != BGM_OK ? bgm_last_error() : "");
+    int64_t k;
+    int j, failed;
+    d->total_b = 0;
+    if (local == BGM_OK) /* a failure in backward (SyncBatchNormalization's reduction) */
+        local = bgm__comm_deferred(d->comm);
+    if (local != BGM_OK && d->pending == BGM_OK) { /* told at the group's reduction */
+        d->pending = local;
+        snprintf(d->pending_msg, sizeof d->pending_msg, "%s", bgm_last_error());
+    }
+    if (!last) {
+        if (d->pending == BGM_OK)
+            add_batch(d, m, grads, losses, b);
+        return BGM_OK;
+    }
+    local = d->pending;
+    snprintf(msg, sizeof msg, "%s", local != BGM_OK ? d->pending_msg : "");
+    d->pending = BGM_OK;
     pack(d, m, grads, losses, b, local);
     s = bgm__comm_allreduce(d->comm, d->buf, d->nbuf, "a step's gradients", fn);
     if (s != BGM_OK)
@@ -372,17 +417,13 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
     d->total_b = (int64_t)lrintf(tail[slot_b(m)]);
     for (j = 0; j <= m->noutputs; j++)
         losses[j] = (double)tail[j] / (double)tail[slot_b(m)];
-    /* The mean over all ranks' samples. With equal power-of-two batches
-     * (arrays of batch_size 2^k) this is bit for bit the mean of the ranks'
-     * means; a stream's last, shorter batch counts by its size. */
+    /* The mean over all ranks' samples, in place (d->views). With equal
+     * power-of-two batches (arrays of batch_size 2^k) and no accumulation
+     * this is bit for bit the mean of the ranks' means; a stream's last,
+     * shorter batch counts by its size. */
     total_b = tail[slot_b(m)];
-    for (i = 0; i < m->ntrainable; i++) {
-        float *g = bgm_tensor_data(grads[i]);
-        n = bgm_tensor_numel(grads[i]);
-        for (k = 0; k < n; k++)
-            g[k] = p[k] / total_b;
-        p += n;
-    }
+    for (k = 0; k < d->ngrads; k++)
+        p[k] /= total_b;
     return BGM_OK;
 }
 

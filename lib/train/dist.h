@@ -23,18 +23,24 @@ typedef struct bgm__dist {
     int cancelled;         /* the last step found some rank's cancel flag set */
     int64_t total_b;       /* the last step's samples over all ranks */
     int shared;            /* the last failure is known to every rank */
+    float *opt;            /* room for the optimizer state (rank 0's, at the start) */
+    int accum;             /* gradient_accumulation_steps (the same on every rank) */
+    bgm_tensor **views;    /* the reduced mean gradient in buf, shaped as m->trainable */
+    int group_open;        /* buf holds batches of a group not reduced yet */
+    bgm_status pending;    /* a batch of the open group failed here: its status */
+    char pending_msg[1024];/*   and message, given at the group's reduction */
 } bgm__dist;
 
 /* Sets d up for a fit of m over m's communicator (nothing when m has none;
  * then it returns local): checks that every rank holds the same model
  * (parameter counts compared, then state, optimizer, metrics, nsamples,
- * steps per epoch, batch_size and epochs), builds the optimizer, and gives every rank rank
+ * steps per epoch, batch_size, epochs and accum, the batches per group), builds the optimizer, and gives every rank rank
  * 0's weights, optimizer state and generator. local: this rank's status so
  * far; a rank that failed still comes, so that all fail together. On error
  * d keeps only comm, rank, nranks and shared. */
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
-                           int64_t batch_size, int epochs, const int *cancel, bgm_status local,
-                           const char *fn);
+                           int64_t batch_size, int epochs, int accum, const int *cancel,
+                           bgm_status local, const char *fn);
 
 /* After rank 0's callbacks ran at some point of fit (s: the status there on
  * this rank), every rank takes rank 0's decisions: its status (a failure
@@ -53,23 +59,44 @@ bgm_status bgm__dist_finish(bgm__dist *d, bgm__train_state *st, bgm_status s,
                             const char *fn);
 
 /* Releases what begin set up. */
-void bgm__dist_end(bgm__dist *d);
+void bgm__dist_end(bgm__dist *d, const bgm_model *m);
 
 /* The seed of an epoch's shuffle: drawn from m's generator on every rank,
  * rank 0's given to all. */
 bgm_status bgm__dist_epoch_seed(bgm__dist *d, bgm_model *m, uint64_t *seed, const char *fn);
 
-/* The reduction of one training step, which every rank enters, local the
- * status of its step so far (gradients grads and losses of a batch of b
- * samples, d->metrics updated, when BGM_OK). After it: grads and losses are
- * the means over all ranks' samples, d->cancelled says whether any rank's
+/* One batch of a data-parallel step, local the status of this rank's batch
+ * so far (gradients grads and losses of a batch of b samples, d->metrics
+ * updated, when BGM_OK; grads NULL and b = 0 add nothing). Batches before
+ * the last of a group (last = 0) are summed into d->buf, a failure kept for
+ * the reduction, and it returns BGM_OK with d->total_b = 0. The last one
+ * adds its own, then every rank enters the reduction: after it d->views hold
+ * the mean gradient and losses the mean losses over all ranks' samples of
+ * the group (d->total_b of them), d->cancelled says whether any rank's
  * cancel flag was set; a failure on any rank fails every rank. */
 bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
-                          bgm__losses losses, int64_t b, bgm_status local, int epoch,
-                          int64_t step, const char *fn);
+                          bgm__losses losses, int64_t b, bgm_status local, int last,
+                          int epoch, int64_t step, const char *fn);
 
 /* Adds the step's metric states summed over the ranks to metrics (after
  * bgm__dist_step succeeded). */
 void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics);
+
+/* evaluate over m->comm, which every rank enters whatever its local status:
+ * this rank's samples [n * rank / ranks, n * (rank + 1) / ranks) of a (as
+ * bgm__evaluate_arrays), then bgm__dist_eval_reduce. */
+bgm_status bgm__dist_evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t,
+                                     const bgm__arrays *a, int64_t batch_size,
+                                     bgm_metric **metrics, bgm__losses means,
+                                     bgm_status local, int *shared, const char *fn);
+
+/* After each rank evaluated its own n samples (means, metrics; local its
+ * status): every rank gets the loss means and the metric states of all the
+ * ranks' samples, merged in rank order; a failure on any rank (or models
+ * with other metric or output counts) fails every rank, and *shared says
+ * so (0 for a failure the others may not see: the transport's, memory). */
+bgm_status bgm__dist_eval_reduce(bgm_comm *c, const bgm_model *m, bgm_metric **metrics,
+                                 bgm__losses means, int64_t n, bgm_status local, int *shared,
+                                 const char *fn);
 
 #endif

@@ -4,7 +4,9 @@
  * after its last consumer), so calls may run on many threads, and the model
  * keeps idle tape sets so their memory stays mapped.
  */
-#include "train/train.h"
+#include "train/dist.h"
+
+#include "core/comm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +26,23 @@ bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const b
                                 int64_t batch_size, bgm_metric **metrics, bgm__losses means,
                                 const char *fn)
 {
+    return bgm__evaluate_range(m, t, a, 0, a->n, batch_size, metrics, means, fn);
+}
+
+bgm_status bgm__evaluate_range(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
+                               int64_t from, int64_t to, int64_t batch_size,
+                               bgm_metric **metrics, bgm__losses means, const char *fn)
+{
     bgm_tensor *views[2 * BGM__MAX_IO + 1];
     const bgm_tensor *xb[BGM__MAX_IO], *yb[BGM__MAX_IO];
     bgm__losses sums = {0}, losses;
-    int64_t n = a->n, start;
+    int64_t n = to - from, start;
     bgm_status s = BGM_OK;
     int i, nx = m->ninputs, ny = m->noutputs;
     for (i = 0; i < m->nmetrics; i++)
         bgm_metric_reset(metrics[i]);
-    for (start = 0; start < n && s == BGM_OK; start += batch_size) {
-        int64_t stop = start + batch_size < n ? start + batch_size : n;
+    for (start = from; start < to && s == BGM_OK; start += batch_size) {
+        int64_t stop = start + batch_size < to ? start + batch_size : to;
         int made = 0, nw = a->w ? 1 : 0;
         for (i = 0; s == BGM_OK && i < nx + ny + nw; i++) {
             s = bgm_tensor_slice(&views[i], i < nx ? a->x[i] : i < nx + ny ? a->y[i - nx]
@@ -76,15 +85,18 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m,
     bgm_metric **metrics = NULL;
     bgm__losses means;
     bgm_status s;
+    int shared = 0;
     memset(&a, 0, sizeof a);
     BGM__CHECK_NULL(results, fn);
     BGM__CHECK_NULL(m, fn);
+    /* With a communicator a rank whose call is wrong still joins the others. */
     if (n < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: n = %d, room for at least the loss is needed",
-                         fn, n);
-    if (!m->optimizer)
-        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
-    s = check_batch_size(&batch_size, fn);
+        s = bgm__fail(BGM_E_INVALID, "%s: n = %d, room for at least the loss is needed", fn,
+                      n);
+    else if (!m->optimizer)
+        s = bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
+    else
+        s = check_batch_size(&batch_size, fn);
     if (s == BGM_OK)
         s = bgm__arrays_check(&a, m, xs, nx, ys, ny, "x", "y", fn);
     if (s == BGM_OK)
@@ -93,8 +105,12 @@ static bgm_status evaluate(double *results, int n, const bgm_model *m,
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
-    if (s == BGM_OK)
+    if (m->comm) /* each rank its share; the values of all */
+        s = bgm__dist_evaluate_arrays(m, it, &a, batch_size, metrics, means, s, &shared, fn);
+    else if (s == BGM_OK)
         s = bgm__evaluate_arrays(m, it, &a, batch_size, metrics, means, fn);
+    if (s != BGM_OK && m->comm && !shared) /* the others may wait for this rank */
+        bgm__comm_abort(m->comm, s);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, means);
     bgm__arrays_free(&a);

@@ -33,6 +33,8 @@ BGM_API bgm_status bgm_fit_options_init(bgm_fit_options *opts, size_t size)
     opts->batch_size = 32;
     opts->shuffle = 1;
     opts->verbose = 1;
+    if (size >= offsetof(bgm_fit_options, gradient_accumulation_steps) + sizeof(int))
+        opts->gradient_accumulation_steps = 1;
     return BGM_OK;
 }
 
@@ -55,6 +57,10 @@ static bgm_status read_options(bgm_fit_options *o, const bgm_fit_options *opts,
     if (!(o->validation_split >= 0.0 && o->validation_split < 1.0))
         return bgm__fail(BGM_E_INVALID, "%s: validation_split = %g, expected a fraction in "
                          "[0, 1)", fn, o->validation_split);
+    if (o->gradient_accumulation_steps < 1)
+        return bgm__fail(BGM_E_INVALID, "%s: gradient_accumulation_steps = %d, expected at "
+                         "least 1 (1: one optimizer step per batch)", fn,
+                         o->gradient_accumulation_steps);
     if (o->verbose < 0 || o->verbose > 2)
         return bgm__fail(BGM_E_INVALID, "%s: verbose = %d, expected 0, 1 or 2", fn,
                          o->verbose);
@@ -90,7 +96,7 @@ typedef struct fit_run {
     int streams_open;                /* bgm__stream_open succeeded on both */
     bgm_metric **metrics, **val_metrics;
     bgm_tensor **grads;              /* the tape's gradients of one step */
-    float *state;                    /* room for the model's state (bgm__train_batch) */
+    bgm__accum acc;                  /* the batches of one optimizer step */
     bgm_history *history;
     bgm__progress progress;
     bgm__train_state st;
@@ -126,16 +132,24 @@ static bgm_status validate(fit_run *r, bgm_logs *logs, const char *fn)
 {
     bgm__losses means;
     bgm__infer_tapes *t = bgm__infer_tapes_take(r->m);
-    bgm_status s;
-    if (!t)
-        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
-    else if (r->val_stream)
+    int64_t samples = 0;
+    bgm_status s = t ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory for validation", fn);
+    /* With a communicator every rank validates its share of the arrays (or
+     * its own stream) and all get the values of all, failures included. */
+    if (s == BGM_OK && r->val_stream)
         s = bgm__evaluate_stream(r->m, t, r->val_stream, r->val_steps, r->val_metrics, means,
-                                 "validation_x", "validation_y", fn);
-    else
+                                 &samples, "validation_x", "validation_y", fn);
+    if (r->val_stream && r->dist.comm)
+        s = bgm__dist_eval_reduce(r->dist.comm, r->m, r->val_metrics, means, samples, s,
+                                  &r->dist.shared, fn);
+    else if (r->dist.comm)
+        s = bgm__dist_evaluate_arrays(r->m, t, &r->val, r->o.batch_size, r->val_metrics, means,
+                                      s, &r->dist.shared, fn);
+    else if (s == BGM_OK && !r->val_stream)
         s = bgm__evaluate_arrays(r->m, t, &r->val, r->o.batch_size, r->val_metrics, means,
                                  fn);
-    bgm__infer_tapes_give(r->m, t);
+    if (t)
+        bgm__infer_tapes_give(r->m, t);
     if (s == BGM_OK)
         s = bgm__logs_collect(logs, r->m, r->val_metrics, means, "val_");
     return s;
@@ -181,17 +195,34 @@ static int64_t epoch_steps(const fit_run *r)
     return known;
 }
 
-/* A rank whose stream failed (s) or ended before steps_per_epoch still
- * joins the step the others are in, so that all fail there together. */
-static bgm_status stream_ended(fit_run *r, bgm_status s, int epoch, int64_t step,
+/* A rank whose next batch failed (s: a stream's error, memory for the
+ * batch's views) or whose stream ended before steps_per_epoch still joins
+ * the reduction the others come to next, so that all fail there together:
+ * at the end of this batch's group, or after the epoch's last batch (or a
+ * stop); on the way it takes rank 0's decisions at every batch end, as they
+ * do when callbacks want batches. */
+static bgm_status batch_missing(fit_run *r, bgm_status s, int epoch, int64_t step,
                                const char *fn)
 {
     bgm__losses losses = {0};
+    int64_t steps = r->stream ? r->steps : epoch_steps(r);
+    bgm_status e;
     if (s == BGM_OK)
         s = bgm__fail(BGM_E_INVALID, "%s: rank %d's stream ended after %lld of "
                       "steps_per_epoch = %lld batches in epoch %d", fn, r->dist.rank,
                       (long long)step, (long long)r->steps, epoch + 1);
-    return bgm__dist_step(&r->dist, r->m, NULL, losses, 0, s, epoch, step, fn);
+    while (r->acc.count + 1 < r->acc.k) {
+        if (r->has_lambda) {
+            e = bgm__dist_follow(&r->dist, &r->st, NULL, BGM_OK, "at the end of a batch", fn);
+            if (e != BGM_OK)
+                return e;
+        }
+        if (step + 1 >= steps || r->st.stop)
+            break;
+        r->acc.count++;
+        step++;
+    }
+    return bgm__dist_step(&r->dist, r->m, NULL, losses, 0, s, 1, epoch, step, fn);
 }
 
 static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
@@ -236,8 +267,8 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     while ((s = next_batch(r, &more, xb, yb, &a, step, fn)) == BGM_OK && more) {
         int64_t b = bgm_tensor_dim(xb[0], 0);
         int nan_loss;
-        s = bgm__train_batch(m, r->dist.comm ? &r->dist : NULL, xb, yb, r->sw, r->grads,
-                             r->state, r->metrics, losses, epoch, step, fn);
+        s = bgm__train_batch(m, r->dist.comm ? &r->dist : NULL, &r->acc, xb, yb, r->sw,
+                             r->grads, r->metrics, losses, epoch, step, fn);
         if (r->dist.comm) /* the losses are the means over all ranks' samples */
             b = r->dist.total_b;
         bgm__arrays_free(&a);
@@ -279,8 +310,16 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
         if (r->st.stop)
             break;
     }
-    if (r->dist.comm && r->stream && (s != BGM_OK || (step < r->steps && !r->st.stop)))
-        return stream_ended(r, s, epoch, step, fn);
+    if (r->dist.comm && (s != BGM_OK || (r->stream && step < r->steps && !r->st.stop)))
+        return batch_missing(r, s, epoch, step, fn);
+    /* The epoch's last batches that make no whole group: a smaller step. */
+    if (s == BGM_OK && r->acc.count > 0) {
+        s = bgm__train_flush(m, r->dist.comm ? &r->dist : NULL, &r->acc, r->metrics, losses,
+                             epoch, step - 1, fn);
+        for (i = 0; r->dist.comm && i <= m->noutputs; i++)
+            sums[i] += losses[i] * (double)r->dist.total_b;
+        seen += r->dist.total_b;
+    }
     if (s != BGM_OK)
         return s;
     if (step == 0)
@@ -329,11 +368,12 @@ static bgm_status prepare_common(fit_run *r, const char *fn)
         s = bgm_tape_create(&m->tape);
     if (s == BGM_OK) {
         r->grads = calloc((size_t)m->ntrainable + 1, sizeof *r->grads);
-        r->state = malloc(((size_t)m->nstate + 1) * sizeof *r->state);
         r->history = bgm__history_new();
-        if (!r->grads || !r->state || !r->history)
+        if (!r->grads || !r->history)
             s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     }
+    if (s == BGM_OK)
+        s = bgm__accum_init(&r->acc, m, r->o.gradient_accumulation_steps, !m->comm, fn);
     return s;
 }
 
@@ -491,9 +531,9 @@ static void release(fit_run *r)
     bgm__metrics_free(r->metrics, r->m->nmetrics);
     bgm__metrics_free(r->val_metrics, r->m->nmetrics);
     free(r->grads);
-    free(r->state);
+    bgm__accum_free(&r->acc, r->m);
     bgm_history_free(r->history);
-    bgm__dist_end(&r->dist);
+    bgm__dist_end(&r->dist, r->m);
     if (r->m->tape)
         bgm_tape_reset(r->m->tape);
 }
@@ -552,7 +592,7 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     /* After TRAIN_BEGIN, so that a backup rank 0 restored reaches every rank;
      * a rank that failed so far still comes, to fail with the others. */
     s = bgm__dist_begin(&r.dist, m, r.ntrain, epoch_steps(&r), r.o.batch_size, r.o.epochs,
-                        r.o.cancel, s, fn);
+                        r.o.gradient_accumulation_steps, r.o.cancel, s, fn);
     if (s == BGM_OK)
         s = bgm__dist_follow(&r.dist, &r.st, &r.has_lambda, s, "at the start of training", fn);
     for (epoch = r.st.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)

@@ -243,51 +243,147 @@ static bgm_status check_grads(const bgm_model *m, bgm_tensor *const *grads, int 
     return BGM_OK;
 }
 
-/* The gradients of total into grads, then the checks and the optimizer step:
- * with dist, the gradients are those dist's reduction left in grads. */
-static bgm_status apply_step(bgm_model *m, const bgm__dist *dist, bgm_tensor *total,
-                             bgm_tensor **grads, int epoch, int64_t step, const char *fn)
+/* The checks and the optimizer step on the step's gradients grads. */
+static bgm_status apply_step(bgm_model *m, bgm_tensor *const *grads, int epoch, int64_t step,
+                             const char *fn)
 {
-    bgm_status s = BGM_OK;
+    bgm_status s;
     if (m->ntrainable == 0)
         return BGM_OK;
-    if (!dist)
-        s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
-    if (s == BGM_OK)
-        s = check_grads(m, grads, epoch, step, fn);
+    s = check_grads(m, grads, epoch, step, fn);
     if (s == BGM_OK)
         s = bgm_optimizer_step(m->optimizer, m->trainable, grads, m->ntrainable);
     return s;
 }
 
-/* A data-parallel step's local gradients and metrics, then the reduction
- * that every rank enters whatever happened here (local: the status so far;
- * pred and total are set only when it is BGM_OK). b: the batch's samples. */
-static bgm_status reduce_step(bgm_model *m, bgm__dist *dist, const bgm_tensor *const *ys,
-                              bgm_tensor *const *pred, const bgm_tensor *sw, int64_t b,
-                              bgm_tensor *total, bgm_tensor **grads, bgm__losses losses,
-                              bgm_status local, int epoch, int64_t step, const char *fn)
+bgm_status bgm__grad_views(bgm_tensor ***views, const bgm_model *m, float *buf, const char *fn)
 {
-    if (local == BGM_OK && m->ntrainable > 0)
-        local = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
-    if (local == BGM_OK)
-        local = update_metrics(m, m->tape, dist->metrics, ys, pred, sw, fn);
-    return bgm__dist_step(dist, m, grads, losses, b, local, epoch, step, fn);
+    bgm_tensor **v = calloc((size_t)m->ntrainable + 1, sizeof *v);
+    bgm_status s = v ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    int i;
+    for (i = 0; s == BGM_OK && i < m->ntrainable; i++) {
+        const bgm_tensor *w = m->trainable[i];
+        s = bgm_tensor_wrap(&v[i], BGM_FLOAT32, bgm_tensor_shape(w), bgm_tensor_ndim(w), buf,
+                            NULL, NULL);
+        buf += bgm_tensor_numel(w);
+    }
+    if (s != BGM_OK) {
+        bgm__grad_views_free(v, m);
+        v = NULL;
+    }
+    *views = v;
+    return s;
 }
 
-bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, const bgm_tensor *const *xs,
-                            const bgm_tensor *const *ys, const bgm_tensor *sw,
-                            bgm_tensor **grads, float *state, bgm_metric **metrics,
+void bgm__grad_views_free(bgm_tensor **views, const bgm_model *m)
+{
+    int i;
+    for (i = 0; views && i < m->ntrainable; i++)
+        bgm_tensor_free(views[i]);
+    free(views);
+}
+
+bgm_status bgm__accum_init(bgm__accum *acc, const bgm_model *m, int k, int with_sum,
+                           const char *fn)
+{
+    int64_t n = 0;
+    int i;
+    memset(acc, 0, sizeof *acc);
+    acc->k = k;
+    acc->state = malloc(((size_t)m->nstate + 1) * sizeof *acc->state);
+    if (!acc->state)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
+    if (!with_sum || k == 1)
+        return BGM_OK;
+    for (i = 0; i < m->ntrainable; i++)
+        n += bgm_tensor_numel(m->trainable[i]);
+    acc->sum = malloc(((size_t)n + 1) * sizeof *acc->sum);
+    if (!acc->sum)
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the accumulated gradients "
+                         "(%lld floats)", fn, (long long)n);
+    return bgm__grad_views(&acc->views, m, acc->sum, fn);
+}
+
+void bgm__accum_free(bgm__accum *acc, const bgm_model *m)
+{
+    free(acc->state);
+    free(acc->sum);
+    bgm__grad_views_free(acc->views, m);
+    memset(acc, 0, sizeof *acc);
+}
+
+/* Adds b times grads (a batch of b samples) to acc's sum, which a new group
+ * starts from zero. */
+static void accum_add(bgm__accum *acc, const bgm_model *m, bgm_tensor *const *grads, int64_t b)
+{
+    float *p = acc->sum;
+    int64_t n, k;
+    int i;
+    for (i = 0; i < m->ntrainable; i++) {
+        const float *g = bgm_tensor_data(grads[i]);
+        n = bgm_tensor_numel(grads[i]);
+        for (k = 0; k < n; k++)
+            p[k] = (acc->count ? p[k] : 0.0f) + g[k] * (float)b;
+        p += n;
+    }
+    acc->b = (acc->count ? acc->b : 0.0) + (double)b;
+}
+
+/* The end of a batch (s: its status so far) or of a flush: when the group
+ * ends (last), the loss check and the group's mean gradient, in apply,
+ * applied; without dist a batch's loss is checked at once. On failure the
+ * group is dropped and the moving statistics and draws are put back as it
+ * began: a step that failed changes nothing, so the same call later gives
+ * what it would have given now. */
+static bgm_status finish_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
+                               bgm_tensor *const *apply, const bgm__losses losses,
+                               bgm_status s, int last, int epoch, int64_t step, const char *fn)
+{
+    char where[64];
+    int64_t n, k;
+    int i;
+    if (s == BGM_OK && (last || !dist) && !isfinite(losses[0]))
+        s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
+                      "the weights are those of the last finite step", fn,
+                      step_where(where, sizeof where, epoch, step), losses[0]);
+    if (s == BGM_OK && last && !dist && acc->k > 1) { /* the mean over the group's samples */
+        float *p = acc->sum;
+        for (i = 0; i < m->ntrainable; i++) {
+            n = bgm_tensor_numel(m->trainable[i]);
+            for (k = 0; k < n; k++)
+                p[k] /= (float)acc->b;
+            p += n;
+        }
+    }
+    if (s == BGM_OK && last)
+        s = apply_step(m, apply, epoch, step, fn);
+    if (s != BGM_OK) {
+        if (m->nstate > 0)
+            memcpy(m->state, acc->state, (size_t)m->nstate * sizeof *acc->state);
+        *(dist ? dist->rng : &m->rng) = acc->rng;
+        acc->count = 0;
+        return s;
+    }
+    acc->count = last ? 0 : acc->count + 1;
+    return BGM_OK;
+}
+
+bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
+                            const bgm_tensor *const *xs, const bgm_tensor *const *ys,
+                            const bgm_tensor *sw, bgm_tensor **grads, bgm_metric **metrics,
                             bgm__losses losses, int epoch, int64_t step, const char *fn)
 {
     bgm_tensor *pred[BGM__MAX_IO], *per[BGM__MAX_IO], *total = NULL;
-    char where[64];
+    bgm_tensor *const *apply = grads;
     bgm_status s = bgm_tape_reset(m->tape);
     bgm_rng *draws = dist ? dist->rng : &m->rng;
-    bgm_rng rng = *draws; /* the dropout draws, put back with the state */
-    int i, applied = 0;
-    if (m->nstate > 0) /* the moving statistics before this step's forward */
-        memcpy(state, m->state, (size_t)m->nstate * sizeof *state);
+    int64_t b = bgm_tensor_dim(xs[0], 0);
+    int i, last = acc->count + 1 >= acc->k;
+    if (acc->count == 0) { /* the moving statistics and draws before the group */
+        if (m->nstate > 0)
+            memcpy(acc->state, m->state, (size_t)m->nstate * sizeof *acc->state);
+        acc->rng = *draws;
+    }
     for (i = 0; s == BGM_OK && i < m->ntrainable; i++)
         s = bgm_tape_watch(m->tape, m->trainable[i]);
     if (s == BGM_OK)
@@ -296,27 +392,45 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, const bgm_tensor *con
         s = bgm__model_loss(m, m->tape, ys, pred, sw, per, &total, fn);
     if (s == BGM_OK)
         read_losses(losses, m, total, per);
-    if (dist) /* the losses checked below are then those of all ranks */
-        s = reduce_step(m, dist, ys, pred, sw, bgm_tensor_dim(xs[0], 0), total, grads, losses,
-                        s, epoch, step, fn);
-    if (s == BGM_OK && !isfinite(losses[0]))
-        s = bgm__fail(BGM_E_NONFINITE, "%s: %sthe loss is %g; the step was not applied, "
-                      "the weights are those of the last finite step", fn,
-                      step_where(where, sizeof where, epoch, step), losses[0]);
-    if (s == BGM_OK)
-        s = apply_step(m, dist, total, grads, epoch, step, fn);
-    applied = s == BGM_OK;
-    /* A step that failed (non-finite values, out of memory) changes nothing:
-     * the same call later gives what it would have given now. */
-    if (!applied) {
-        if (m->nstate > 0)
-            memcpy(m->state, state, (size_t)m->nstate * sizeof *state);
-        *draws = rng;
+    if (s == BGM_OK && m->ntrainable > 0)
+        s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
+    if (dist) {
+        /* Every rank enters the reduction whatever happened here; the
+         * losses checked then are those of all ranks. */
+        if (s == BGM_OK)
+            s = update_metrics(m, m->tape, dist->metrics, ys, pred, sw, fn);
+        s = bgm__dist_step(dist, m, grads, losses, b, s, last, epoch, step, fn);
+        apply = dist->views;
+    } else if (s == BGM_OK && acc->k > 1) {
+        accum_add(acc, m, grads, b);
+        apply = acc->views;
     }
+    s = finish_batch(m, dist, acc, apply, losses, s, last, epoch, step, fn);
+    if (s == BGM_OK && dist && last)
+        bgm__dist_add_metrics(dist, metrics);
+    else if (s == BGM_OK && !dist)
+        s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
+    return s;
+}
+
+bgm_status bgm__train_flush(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
+                            bgm_metric **metrics, bgm__losses losses, int epoch, int64_t step,
+                            const char *fn)
+{
+    bgm_status s = BGM_OK;
+    int j;
+    for (j = 0; j <= m->noutputs; j++)
+        losses[j] = 0.0;
+    if (dist)
+        dist->total_b = 0;
+    if (acc->count == 0)
+        return BGM_OK;
+    if (dist)
+        s = bgm__dist_step(dist, m, NULL, losses, 0, BGM_OK, 1, epoch, step, fn);
+    s = finish_batch(m, dist, acc, dist ? dist->views : acc->views, losses, s, 1, epoch, step,
+                     fn);
     if (s == BGM_OK && dist)
         bgm__dist_add_metrics(dist, metrics);
-    else if (s == BGM_OK)
-        s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
     return s;
 }
 
@@ -415,29 +529,28 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     bgm__losses losses;
     bgm_metric **metrics = NULL;
     bgm_tensor **grads = NULL;
-    float *state = NULL;
+    bgm__accum acc;
     bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
+    memset(&acc, 0, sizeof acc);
     if (s == BGM_OK && !m->tape)
         s = bgm_tape_create(&m->tape);
-    if (s == BGM_OK) {
-        grads = calloc((size_t)m->ntrainable + 1, sizeof *grads);
-        state = malloc(((size_t)m->nstate + 1) * sizeof *state);
-        if (!grads || !state)
-            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-    }
+    if (s == BGM_OK)
+        s = bgm__accum_init(&acc, m, 1, 0, fn);
+    if (s == BGM_OK && !(grads = calloc((size_t)m->ntrainable + 1, sizeof *grads)))
+        s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     /* Metrics of this batch alone, as Keras' reset_metrics=True. */
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, NULL, a.x, a.y, a.w, grads, state, metrics, losses, -1, 0,
-                             fn);
+        s = bgm__train_batch(m, NULL, &acc, a.x, a.y, a.w, grads, metrics, losses, -1, 0, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
     if (m && m->tape)
         bgm_tape_reset(m->tape);
     bgm__metrics_free(metrics, m ? m->nmetrics : 0);
     free(grads);
-    free(state);
+    if (m)
+        bgm__accum_free(&acc, m);
     bgm__arrays_free(&a);
     return s;
 }

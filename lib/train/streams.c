@@ -3,12 +3,13 @@
  * streamed batches: every batch is checked against the model as arrays are,
  * and the stream's thread is joined before a call returns.
  */
-#include "train/train.h"
+#include "train/dist.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/comm.h"
 #include "data/stream.h"
 
 bgm_status bgm__stream_check(bgm_stream *st, const bgm_model *m, const char *role,
@@ -53,7 +54,8 @@ bgm_status bgm__stream_batch(bgm_stream *st, int *more, bgm__arrays *a, const bg
 
 bgm_status bgm__evaluate_stream(const bgm_model *m, bgm__infer_tapes *t, bgm_stream *st,
                                 int64_t steps, bgm_metric **metrics, bgm__losses means,
-                                const char *xname, const char *yname, const char *fn)
+                                int64_t *samples, const char *xname, const char *yname,
+                                const char *fn)
 {
     bgm__losses sums = {0}, losses;
     bgm__arrays a;
@@ -79,6 +81,7 @@ bgm_status bgm__evaluate_stream(const bgm_model *m, bgm__infer_tapes *t, bgm_str
                       strncmp(xname, "validation", 10) == 0 ? "validation" : "test");
     for (i = 0; i <= m->noutputs; i++)
         means[i] = n > 0 ? sums[i] / (double)n : 0.0;
+    *samples = n;
     return s;
 }
 
@@ -101,32 +104,39 @@ BGM_API bgm_status bgm_model_evaluate_stream(double *results, int n, const bgm_m
     bgm__infer_tapes *t = NULL;
     bgm_metric **metrics = NULL;
     bgm__losses means;
+    int64_t samples = 0;
     bgm_status s;
+    int opened = 0, shared = 0;
     BGM__CHECK_NULL(results, fn);
+    BGM__CHECK_NULL(m, fn);
+    /* With a communicator a rank whose call is wrong still joins the others. */
     s = check_call(m, st, steps, fn);
-    if (s != BGM_OK)
-        return s;
-    if (n < 1)
-        return bgm__fail(BGM_E_INVALID, "%s: n = %d, room for at least the loss is needed",
-                         fn, n);
-    if (!m->optimizer)
-        return bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
-    s = bgm__stream_check(st, m, "test", fn);
+    if (s == BGM_OK && n < 1)
+        s = bgm__fail(BGM_E_INVALID, "%s: n = %d, room for at least the loss is needed", fn,
+                      n);
+    if (s == BGM_OK && !m->optimizer)
+        s = bgm__fail(BGM_E_STATE, "%s: compile the model first", fn);
     if (s == BGM_OK)
-        s = bgm__stream_open(st, fn);
-    if (s != BGM_OK)
-        return s;
-    if (!(t = bgm__infer_tapes_take(m)))
+        s = bgm__stream_check(st, m, "test", fn);
+    if (s == BGM_OK)
+        opened = (s = bgm__stream_open(st, fn)) == BGM_OK;
+    if (s == BGM_OK && !(t = bgm__infer_tapes_take(m)))
         s = bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
     if (s == BGM_OK)
-        s = bgm__evaluate_stream(m, t, st, steps, metrics, means, "x", "y", fn);
-    bgm__stream_close(st);
+        s = bgm__evaluate_stream(m, t, st, steps, metrics, means, &samples, "x", "y", fn);
+    if (opened)
+        bgm__stream_close(st);
+    if (m->comm) /* each rank streamed its own share: the values of all */
+        s = bgm__dist_eval_reduce(m->comm, m, metrics, means, samples, s, &shared, fn);
+    if (s != BGM_OK && m->comm && !shared) /* the others may wait for this rank */
+        bgm__comm_abort(m->comm, s);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, means);
     bgm__metrics_free(metrics, m->nmetrics);
-    bgm__infer_tapes_give(m, t);
+    if (t)
+        bgm__infer_tapes_give(m, t);
     return s;
 }
 

@@ -87,23 +87,61 @@ void bgm__dataset_arrays(const bgm_dataset *ds, const bgm_tensor **xs, int *nx,
  * j's unweighted loss. */
 typedef double bgm__losses[1 + BGM__MAX_IO];
 
+struct bgm__dist;
+
+/* Gradient accumulation (bgm_fit_options.gradient_accumulation_steps): a
+ * group of k batches makes one optimizer step. Without a communicator their
+ * gradients are summed here, each times its batch's samples; with one, in
+ * the communicator's reduction buffer (train/dist.h). */
+typedef struct bgm__accum {
+    int k;                 /* batches per optimizer step (1: each batch its own) */
+    int count;             /* batches of the current group so far */
+    float *state;          /* room for m->nstate floats: the moving statistics */
+    bgm_rng rng;           /*   and the step's generator as the group began */
+    float *sum;            /* no communicator and k > 1: sum of b * gradient */
+    double b;              /*   the samples in it */
+    bgm_tensor **views;    /*   sum's values shaped as m->trainable */
+} bgm__accum;
+
+/* Sets acc up for groups of k batches of m (sum only when with_sum). */
+bgm_status bgm__accum_init(bgm__accum *acc, const bgm_model *m, int k, int with_sum,
+                           const char *fn);
+
+/* Releases what bgm__accum_init allocated (a zeroed acc is fine). */
+void bgm__accum_free(bgm__accum *acc, const bgm_model *m);
+
+/* Tensor views views[0..m->ntrainable) of buf's values shaped as m's
+ * trainable weights, collated in their order (free with bgm__grad_views_free). */
+bgm_status bgm__grad_views(bgm_tensor ***views, const bgm_model *m, float *buf,
+                           const char *fn);
+void bgm__grad_views_free(bgm_tensor **views, const bgm_model *m);
+
 /* One training step of m on a batch (xs and ys checked): forward in training
  * mode on m's tape (reset first), the losses, gradients into grads
- * (m->ntrainable entries), one optimizer step, and metrics[0..m->nmetrics)
- * updated with the batch; state: room for m->nstate floats. A NaN or
+ * (m->ntrainable entries), one optimizer step when the batch ends acc's
+ * group (k = 1: every batch), and metrics[0..m->nmetrics) updated with
+ * the batch. A NaN or
  * infinite loss or gradient gives
  * BGM_E_NONFINITE (message: fn, "epoch E, step S: " from the 0-based epoch
  * and step unless epoch < 0, then the loss or the first weight concerned)
- * with losses set, no update applied, the moving statistics put back and
- * the metrics untouched. With dist (a data-parallel fit's, or NULL), the
+ * with losses set, no update applied, the group dropped, the moving
+ * statistics and the generator put back as the group began and the
+ * metrics untouched. With dist (a data-parallel fit's, or NULL), the
  * gradients, losses and metric counts are those of all ranks' batches
  * (train/dist.h), and the step's draws come from dist->rng. */
-struct bgm__dist;
-
-bgm_status bgm__train_batch(bgm_model *m, struct bgm__dist *dist, const bgm_tensor *const *xs,
-                            const bgm_tensor *const *ys, const bgm_tensor *sw,
-                            bgm_tensor **grads, float *state, bgm_metric **metrics,
+bgm_status bgm__train_batch(bgm_model *m, struct bgm__dist *dist, bgm__accum *acc,
+                            const bgm_tensor *const *xs, const bgm_tensor *const *ys,
+                            const bgm_tensor *sw, bgm_tensor **grads, bgm_metric **metrics,
                             bgm__losses losses, int epoch, int64_t step, const char *fn);
+
+/* Applies the group acc holds when it is not whole (the end of an epoch or
+ * a stop): with dist, after the reduction that every rank enters (losses
+ * then the group's means over all ranks, dist->total_b its samples; else
+ * losses are untouched: its batches reported theirs). Nothing when the group
+ * is empty. Failures as bgm__train_batch's. */
+bgm_status bgm__train_flush(bgm_model *m, struct bgm__dist *dist, bgm__accum *acc,
+                            bgm_metric **metrics, bgm__losses losses, int epoch, int64_t step,
+                            const char *fn);
 
 /* One inference step on a batch, on the tapes t: losses and metrics updated.
  * sw: the batch's sample weights, or NULL. */
@@ -118,6 +156,11 @@ bgm_status bgm__test_batch(const bgm_model *m, bgm__infer_tapes *t, const bgm_te
 bgm_status bgm__evaluate_arrays(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
                                 int64_t batch_size, bgm_metric **metrics, bgm__losses means,
                                 const char *fn);
+
+/* The same over samples [from, to) of a only. */
+bgm_status bgm__evaluate_range(const bgm_model *m, bgm__infer_tapes *t, const bgm__arrays *a,
+                               int64_t from, int64_t to, int64_t batch_size,
+                               bgm_metric **metrics, bgm__losses means, const char *fn);
 
 /* Sets the values bgm_model_metric_name lists, named prefix + name ("" or
  * "val_"), in logs: the losses, then the metrics' results. */
@@ -148,10 +191,12 @@ bgm_status bgm__stream_batch(bgm_stream *st, int *more, bgm__arrays *a, const bg
                              const char *fn);
 
 /* bgm__evaluate_arrays over at most steps batches (0: the rest of the pass)
- * of st (open): begins a pass, metrics reset then updated. */
+ * of st (open): begins a pass, metrics reset then updated; *samples gets
+ * the samples it read. */
 bgm_status bgm__evaluate_stream(const bgm_model *m, bgm__infer_tapes *t, bgm_stream *st,
                                 int64_t steps, bgm_metric **metrics, bgm__losses means,
-                                const char *xname, const char *yname, const char *fn);
+                                int64_t *samples, const char *xname, const char *yname,
+                                const char *fn);
 
 /* ---- callbacks ------------------------------------------------------------ */
 

@@ -56,10 +56,35 @@ static int bad_calls(void)
     return 0;
 }
 
-/* The equivalence: this rank's share against one process alone, for the
- * Sequential model or the functional one (graph). */
-static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph)
+/* evaluate with the communicator (each rank its share of the validation
+ * data) gives every rank the values one process gets alone (rel 1e-5). */
+static int evaluate_shares(const bgm_model *m, const bgm_model *ref,
+                           const bgm_test_dist_data *d)
 {
+    double got[2], want[2];
+    bgm_status s = bgm_model_evaluate(got, 2, m, d->vx, d->vy, 10);
+    if (s != BGM_OK)
+        return fail("evaluate with the communicator", s);
+    if ((s = bgm_model_evaluate(want, 2, ref, d->vx, d->vy, 10)) != BGM_OK)
+        return fail("evaluate alone", s);
+    if (fabs(got[0] - want[0]) > 1e-5 * fabs(want[0]) || got[1] != want[1]) {
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: evaluate over the ranks gave loss %.9g, "
+                "accuracy %.9g; one process %.9g, %.9g\n", rank, got[0], got[1], want[0],
+                want[1]);
+        return 1;
+    }
+    printf("fit_mpi: rank %d: evaluate over the ranks = one process: loss %.4f, accuracy "
+           "%.4f\n", rank, got[0], got[1]);
+    return 0;
+}
+
+/* The equivalence: this rank's share against one process alone, for the
+ * Sequential model or the functional one (graph), with k batches per step
+ * (gradient accumulation); graph BGM_DIST_SYNC_BN: the Sequential one with
+ * a synchronised BatchNormalization. */
+static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int graph, int k)
+{
+    const int batch = BGM_DIST_GLOBAL_BATCH / size / k;
     bgm_model *m = NULL, *ref = NULL;
     bgm_history *h = NULL, *href = NULL;
     char msg[512];
@@ -68,23 +93,26 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     if (s == BGM_OK)
         s = bgm_model_set_comm(m, c);
     if (s == BGM_OK)
-        s = bgm_test_dist_fit(&h, m, d, BGM_DIST_GLOBAL_BATCH / size);
+        s = bgm_test_dist_fit_k(&h, m, d, batch, k, 0);
     if (s != BGM_OK)
         bad = fail("data-parallel fit", s);
     if (!bad && (s = bgm_test_dist_model_of(&ref, graph, 100, 16)) == BGM_OK)
         s = bgm_test_dist_fit(&href, ref, d, BGM_DIST_GLOBAL_BATCH);
     if (!bad && s != BGM_OK)
         bad = fail("the one-process fit", s);
+    if (!bad && k == 1 && !graph)
+        bad = evaluate_shares(m, ref, d);
     if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5)) {
-        fprintf(stderr, "fit_mpi: rank %d: FAIL: %d ranks x batch %d against 1 x batch %d: "
-                "%s\n", rank, size, BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH, msg);
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %d ranks x %d batches of %d against 1 x "
+                "batch %d: %s\n", rank, size, k, batch, BGM_DIST_GLOBAL_BATCH, msg);
         bad = 1;
     }
     if (!bad)
-        printf("fit_mpi: rank %d: %s model: %d ranks x batch %d = 1 x batch %d after %d "
+        printf("fit_mpi: rank %d: %s model: %d ranks x %s%d = 1 x batch %d after %d "
                "steps (weights and history, rel 1e-5); loss %.4f -> %.4f\n", rank,
-               graph ? "functional" : "Sequential", size,
-               BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH,
+               graph == BGM_DIST_SYNC_BN ? "synchronized BatchNormalization"
+                                         : graph ? "functional" : "Sequential", size,
+               k > 1 ? "accumulated batches of " : "batch ", batch, BGM_DIST_GLOBAL_BATCH,
                BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH * BGM_DIST_EPOCHS,
                bgm_history_values(h, "loss")[0], bgm_history_values(h, "loss")[1]);
     bgm_model_set_comm(m, NULL);
@@ -214,7 +242,8 @@ int main(int argc, char **argv)
     else if (!bad && !strcmp(mode, "mismatch"))
         bad = mismatch(c, &d, size);
     else if (!bad)
-        bad = equivalence(c, &d, size, 0) || equivalence(c, &d, size, 1);
+        bad = equivalence(c, &d, size, 0, 1) || equivalence(c, &d, size, 1, 1) ||
+              equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);

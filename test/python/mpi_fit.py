@@ -1,6 +1,6 @@
 """Run by test_distributed.py under `mpirun -np 2`: every rank fits a small
-classifier with batch 32 over bigmodel.distributed, then alone with batch 64
-and no communicator, and prints "rank R: OK" when the weights and the history
+classifier with batch 32 over bigmodel.distributed (and with 2 accumulated
+batches of 16), then alone with batch 64 and no communicator, and prints "rank R: OK" when the weights and the history
 agree (rel 1e-5) and Communicator.average and .broadcast give what they should."""
 import io
 import re
@@ -73,6 +73,40 @@ def main():
             print("rank %d: FAIL: history %s %s against %s"
                   % (rank, key, h.history[key], href.history[key]))
             return 1
+    # evaluate: each rank its share, every rank the values of all.
+    got, want = m.evaluate(x, y, verbose=0), ref.evaluate(x, y, verbose=0)
+    if not np.allclose(got, want, rtol=1e-5):
+        print("rank %d: FAIL: evaluate over the ranks %s, one process %s" % (rank, got, want))
+        return 1
+    # Gradient accumulation: 2 batches of 64 / (2 size) per step, the same steps.
+    ma = model(100 + rank)
+    bm.distributed.attach(ma, comm)
+    ha = ma.fit(x, y, batch_size=64 // size // 2, epochs=2, verbose=0,
+                gradient_accumulation_steps=2)
+    if not same(ma.get_weights(), ref.get_weights()) or \
+            not np.allclose(ha.history["loss"], href.history["loss"], rtol=1e-5):
+        print("rank %d: FAIL: 2 accumulated batches differ from one process's batch of 64"
+              % rank)
+        return 1
+    # Synchronized BatchNormalization: the statistics of all ranks' rows.
+    def bn_model(seed):
+        b = bm.Sequential([bm.layers.Dense(16, activation="relu"),
+                           bm.layers.BatchNormalization(momentum=0.5, synchronized=True),
+                           bm.layers.Dense(3)], input_shape=(6,), seed=seed)
+        b.compile(optimizer=bm.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+                  loss="sparse_categorical_crossentropy", from_logits=True)
+        return b
+    bref, mb = bn_model(100), bn_model(100 + rank)
+    bref.fit(x, y, batch_size=64, epochs=2, verbose=0)
+    bm.distributed.attach(mb, comm)
+    mb.fit(x, y, batch_size=64 // size, epochs=2, verbose=0)
+    # Relative to the largest weight, as the C tests: beta sits near 0.
+    scale = max(float(np.abs(w).max()) for w in bref.get_weights())
+    if any(np.abs(u - v).max() > 1e-5 * scale
+           for u, v in zip(mb.get_weights(), bref.get_weights())):
+        print("rank %d: FAIL: synchronized BatchNormalization differs from one process"
+              % rank)
+        return 1
     # Custom loops: the mean over the ranks, and rank 1's tensors to all.
     t = bm.full((3,), float(rank))
     comm.average([t])

@@ -96,7 +96,9 @@ class FitOptions(ctypes.Structure):
                 ("validation_ys", PH), ("num_validation_ys", c_int),
                 # appended for Keras' sample_weight / class_weight
                 ("sample_weight", c_void_p), ("class_weight", FP),
-                ("num_class_weights", c_int), ("validation_sample_weight", c_void_p)]
+                ("num_class_weights", c_int), ("validation_sample_weight", c_void_p),
+                # appended for gradient accumulation
+                ("gradient_accumulation_steps", c_int)]
 
 
 class CompileOptions(ctypes.Structure):
@@ -432,6 +434,7 @@ OPTIONAL = {
     "bgm_layer_set_kernel_l2": (STATUS, [H, c_float]),
     "bgm_layer_set_leaky_relu_alpha": (STATUS, [H, c_float]),
     "bgm_layer_set_momentum": (STATUS, [H, c_float]),
+    "bgm_layer_set_synchronized": (STATUS, [H, c_int]),
     "bgm_layer_set_epsilon": (STATUS, [H, c_float]),
     # Transformer sequence layers (model.h), newer in the 0.1 series
     "bgm_layer_conv1d": (H, [c_int64, c_int64, c_int]),

@@ -558,12 +558,19 @@ class Dropout(Layer):
 
 
 class BatchNormalization(Layer):
-    def __init__(self, momentum=0.99, epsilon=1e-3, name=None, input_shape=None):
+    """synchronized: with a communicator (bigmodel.distributed.attach), the
+    batch statistics of training are those of every rank's rows (Keras 3's
+    synchronized, PyTorch's SyncBatchNorm); without one it changes nothing."""
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, synchronized=False, name=None,
+                 input_shape=None):
         super().__init__(lib.bgm_layer_batch_norm(), name, input_shape)
         if momentum != 0.99:
             self._set(lib.bgm_layer_set_momentum, float(momentum))
         if epsilon != 1e-3:
             self._set(lib.bgm_layer_set_epsilon, float(epsilon))
+        if synchronized:
+            self._set(lib.bgm_layer_set_synchronized, 1)
 
 
 class LayerNormalization(Layer):

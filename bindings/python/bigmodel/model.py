@@ -862,7 +862,8 @@ class BaseModel:
             shuffle: bool = True, class_weight: Optional[Mapping[int, float]] = None,
             sample_weight: Optional[ArrayLike] = None, initial_epoch: int = 0,
             steps_per_epoch: Optional[int] = None,
-            validation_steps: Optional[int] = None) -> "_callbacks.History":
+            validation_steps: Optional[int] = None,
+            gradient_accumulation_steps: int = 1) -> "_callbacks.History":
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
         model.history) whose keys are the logs' names: "loss", "accuracy",
         "val_loss", ..., and with several outputs "<output>_loss",
@@ -882,6 +883,12 @@ class BaseModel:
             (classes left out weigh 1); not with sample_weight.
         verbose: 0 silent, 1 or "auto" a progress bar (one line per epoch when
             sys.stdout is not a terminal), 2 one line per epoch.
+        gradient_accumulation_steps: k batches make one optimizer step (their
+            gradients summed, each weighing its samples, then averaged), so k
+            batches of b train as one of k * b (Keras 3 sets it on the
+            optimizer); an epoch's last batches that make no whole group are
+            one smaller step. With a communicator the ranks all-reduce once
+            per group.
 
         A NaN or infinite loss or gradient raises NonFiniteError (naming epoch,
         step and the loss or weight) with the weights of the last finite step
@@ -908,7 +915,7 @@ class BaseModel:
                                            "(x, y, sample_weight)")
             return self._fit_stream(x, batch_size, epochs, verbose, callbacks, validation_data,
                                     initial_epoch, steps_per_epoch, validation_steps,
-                                    class_weight)
+                                    class_weight, gradient_accumulation_steps)
         self._ensure_built(x)
         x, y = _unpack(x, y, "fit()")
         txs, tys = self._input_tensors(x), self._target_tensors(y)
@@ -919,6 +926,7 @@ class BaseModel:
         opts.epochs, opts.batch_size = int(epochs), batch
         opts.shuffle, opts.initial_epoch = 1 if shuffle else 0, int(initial_epoch)
         opts.verbose = verbose
+        opts.gradient_accumulation_steps = int(gradient_accumulation_steps)
         sw = _sample_weight(sample_weight)
         opts.sample_weight = _weight_handle(sw)
         if class_weight is not None:
@@ -945,7 +953,8 @@ class BaseModel:
         return self._run_fit(opts, callbacks, verbose, steps, epochs, call)
 
     def _fit_stream(self, x, batch_size, epochs, verbose, callbacks, validation_data,
-                    initial_epoch, steps_per_epoch, validation_steps, class_weight=None):
+                    initial_epoch, steps_per_epoch, validation_steps, class_weight=None,
+                    gradient_accumulation_steps=1):
         """fit on a source of batches, through bgm_model_fit_stream (batch_size:
         the batches of validation arrays)."""
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -954,6 +963,7 @@ class BaseModel:
         if batch_size is not None:
             opts.batch_size = int(batch_size)
         opts.epochs, opts.initial_epoch, opts.verbose = int(epochs), int(initial_epoch), verbose
+        opts.gradient_accumulation_steps = int(gradient_accumulation_steps)
         if class_weight is not None:
             opts.class_weight, opts.num_class_weights = self._class_weights(class_weight)
         streams = [BatchStream(x, self, "fit()", steps=steps_per_epoch,
