@@ -3,6 +3,8 @@
  * (per-channel accumulators: no sum is reordered by vectorizing). */
 #include "batchnorm.h"
 
+#include <stddef.h>
+
 #include "simd.h"
 
 /* Rows summed in float this many at a time, then into the double sums:
@@ -12,27 +14,11 @@
 /* Channels per block of float partial sums (on the stack). */
 #define BN_CHANNEL_BLOCK 256
 
-BGM__HOT void bgm__bn_sum(const float *x, int64_t m, int64_t c, double *sum)
-{
-    float part[BN_CHANNEL_BLOCK];
-    int64_t c0, i0, i, ch;
-    for (c0 = 0; c0 < c; c0 += BN_CHANNEL_BLOCK) {
-        const int64_t cb = c - c0 < BN_CHANNEL_BLOCK ? c - c0 : BN_CHANNEL_BLOCK;
-        for (i0 = 0; i0 < m; i0 += BN_FLOAT_ROWS) {
-            const int64_t i1 = m - i0 < BN_FLOAT_ROWS ? m : i0 + BN_FLOAT_ROWS;
-            for (ch = 0; ch < cb; ch++)
-                part[ch] = 0.0f;
-            for (i = i0; i < i1; i++)
-                for (ch = 0; ch < cb; ch++)
-                    part[ch] += x[i * c + c0 + ch];
-            for (ch = 0; ch < cb; ch++)
-                sum[c0 + ch] += (double)part[ch];
-        }
-    }
-}
-
-BGM__HOT void bgm__bn_sum_sq(const float *x, int64_t m, int64_t c, const float *mean,
-                             double *sq)
+/* out[ch] += the sum over the m rows of x[ch], or with squares of
+ * (x[ch] - mean[ch])^2; inlined into each caller with squares constant. */
+static inline __attribute__((always_inline)) void block_sums(const float *x, int64_t m,
+                                                             int64_t c, const float *mean,
+                                                             int squares, double *out)
 {
     float part[BN_CHANNEL_BLOCK];
     int64_t c0, i0, i, ch;
@@ -44,13 +30,28 @@ BGM__HOT void bgm__bn_sum_sq(const float *x, int64_t m, int64_t c, const float *
                 part[ch] = 0.0f;
             for (i = i0; i < i1; i++)
                 for (ch = 0; ch < cb; ch++) {
-                    float d = x[i * c + c0 + ch] - mean[c0 + ch];
-                    part[ch] += d * d;
+                    float d = x[i * c + c0 + ch];
+                    if (squares) {
+                        d -= mean[c0 + ch];
+                        d *= d;
+                    }
+                    part[ch] += d;
                 }
             for (ch = 0; ch < cb; ch++)
-                sq[c0 + ch] += (double)part[ch];
+                out[c0 + ch] += (double)part[ch];
         }
     }
+}
+
+BGM__HOT void bgm__bn_sum(const float *x, int64_t m, int64_t c, double *sum)
+{
+    block_sums(x, m, c, NULL, 0, sum);
+}
+
+BGM__HOT void bgm__bn_sum_sq(const float *x, int64_t m, int64_t c, const float *mean,
+                             double *sq)
+{
+    block_sums(x, m, c, mean, 1, sq);
 }
 
 void bgm__bn_update_running(float *running_mean, float *running_var, const float *mean,

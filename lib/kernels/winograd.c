@@ -115,6 +115,18 @@ int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t a
     return nr;
 }
 
+void bgm__winograd_tile_grads(const bgm__window *g, int64_t f, int m, int64_t n, int64_t y0,
+                              int64_t x0, const float *gy, const float **dy)
+{
+    int a, b;
+    for (a = 0; a < m; a++)
+        for (b = 0; b < m; b++) {
+            const int64_t oy = y0 + a, ox = x0 + b;
+            dy[a * m + b] =
+                oy < g->oh && ox < g->ow ? gy + ((n * g->oh + oy) * g->ow + ox) * f : NULL;
+        }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 
 const bgm__winograd_path *bgm__winograd_path_in_use(void)
@@ -360,14 +372,7 @@ void bgm__winograd_kernel_grad_images(const bgm__window *g, int64_t f, int64_t c
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
                 const float *dy[4];
-                int a, b;
-                for (a = 0; a < 2; a++)
-                    for (b = 0; b < 2; b++) {
-                        int64_t oy = 2 * ty + a, ox = 2 * tx + b;
-                        dy[a * 2 + b] = oy < g->oh && ox < g->ow
-                                            ? gy + ((n * g->oh + oy) * g->ow + ox) * f
-                                            : NULL;
-                    }
+                bgm__winograd_tile_grads(g, f, 2, n, 2 * ty, 2 * tx, gy, dy);
                 p->grad2(dy, f, m + ((n * th + ty) * tw + tx) * f, nt * f);
             }
     for (e = 0; e < 16; e++)

@@ -109,6 +109,12 @@ int bgm__winograd_tile_outputs(const bgm__window *g, int64_t f, int m, int64_t a
                                int64_t x0, float *y, const bgm__gemm_epilogue *ep,
                                float **out, const float **res, int *nc);
 
+/* dy[m * m] (m 2 or 4) = where each output gradient of the m x m tile at
+ * (y0, x0) of image n lies in gy (count, g->oh, g->ow, f), NULL where the
+ * tile overhangs the output. */
+void bgm__winograd_tile_grads(const bgm__window *g, int64_t f, int m, int64_t n, int64_t y0,
+                              int64_t x0, const float *gy, const float **dy);
+
 /*
  * y (count, g->oh, g->ow, f) = the convolution of the count images x
  * (count, g->h, g->w, g->c) under g (3x3, stride 1, any padding) with the

@@ -61,17 +61,30 @@ static void input_images(const bgm__winograd_path *p, const bgm__window *g, int6
             }
 }
 
+/* The workspace ws of count images: v (count * tiles, 36, c), the input
+ * transforms of x, then m (count * tiles, 36, f), then c floats of zeros;
+ * the tiles across and down, and their number, returned. */
+static int64_t transformed_inputs(const bgm__winograd_path *p, const bgm__window *g, int64_t f,
+                                  int64_t count, const float *x, float *ws, float **v,
+                                  float **m, int64_t *tw, int64_t *th)
+{
+    int64_t nt;
+    tile_grid(g, tw, th);
+    nt = count * *tw * *th;
+    *v = ws;
+    *m = ws + 36 * nt * g->c;
+    input_images(p, g, count, x, *v, *m + 36 * nt * f);
+    return nt;
+}
+
 void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const float *x,
                            const float *u, const bgm__gemm_epilogue *ep, float *y, float *ws)
 {
     const bgm__winograd_path *p = bgm__winograd_path_in_use();
     const int64_t c = g->c;
-    int64_t n, ty, tx, e, tw, th, nt;
+    int64_t n, ty, tx, e, tw, th;
     float *v, *m;
-    tile_grid(g, &tw, &th);
-    nt = count * tw * th;
-    v = ws, m = v + 36 * nt * c;
-    input_images(p, g, count, x, v, m + 36 * nt * f);
+    const int64_t nt = transformed_inputs(p, g, f, count, x, ws, &v, &m, &tw, &th);
     for (e = 0; e < 36; e++)
         bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * c, 36 * c, u + e * c * f, f, 0.0f, m + e * f,
                   36 * f);
@@ -93,24 +106,14 @@ void bgm__winograd4_kernel_grad_images(const bgm__window *g, int64_t f, int64_t 
 {
     const bgm__winograd_path *p = bgm__winograd_path_in_use();
     const int64_t c = g->c;
-    int64_t n, ty, tx, e, tw, th, nt;
+    int64_t n, ty, tx, e, tw, th;
     float *v, *m;
-    tile_grid(g, &tw, &th);
-    nt = count * tw * th;
-    v = ws, m = v + 36 * nt * c;
-    input_images(p, g, count, x, v, m + 36 * nt * f);
+    const int64_t nt = transformed_inputs(p, g, f, count, x, ws, &v, &m, &tw, &th);
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
                 const float *dy[16];
-                int a, b;
-                for (a = 0; a < 4; a++)
-                    for (b = 0; b < 4; b++) {
-                        int64_t oy = 4 * ty + a, ox = 4 * tx + b;
-                        dy[a * 4 + b] = oy < g->oh && ox < g->ow
-                                            ? gy + ((n * g->oh + oy) * g->ow + ox) * f
-                                            : NULL;
-                    }
+                bgm__winograd_tile_grads(g, f, 4, n, 4 * ty, 4 * tx, gy, dy);
                 p->grad4(dy, f, m + ((n * th + ty) * tw + tx) * 36 * f, f);
             }
     for (e = 0; e < 36; e++)

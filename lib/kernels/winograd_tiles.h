@@ -250,7 +250,7 @@ V_TARGET WT_INLINE void wt_input4_at(const float *const *src, int64_t ch, v_mask
 #pragma GCC unroll 6
     for (i = 0; i < 6; i++) { /* v = t B, row i */
         wt_bt6(t + 6 * i, 1, o, 1);
-    #pragma GCC unroll 6
+#pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             V_STORE(v + (6 * i + j) * vs + ch, k, full, o[j]);
     }
@@ -327,7 +327,7 @@ V_TARGET WT_INLINE void wt_grad4_at(const float *const *dy, int64_t fo, v_mask k
 #pragma GCC unroll 6
     for (i = 0; i < 6; i++) { /* m = t A^T, row i */
         wt_a4(t + 4 * i, 1, o, 1);
-    #pragma GCC unroll 6
+#pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             V_STORE(m + (6 * i + j) * ms + fo, k, full, o[j]);
     }
@@ -366,7 +366,7 @@ V_TARGET WT_INLINE void wt_kernel4_at(const float *w, int64_t cf, int64_t at, v_
 #pragma GCC unroll 6
     for (i = 0; i < 6; i++) { /* u = t G^T, row i */
         wt_g6(t[3 * i], t[3 * i + 1], t[3 * i + 2], o, 1);
-    #pragma GCC unroll 6
+#pragma GCC unroll 6
         for (j = 0; j < 6; j++)
             V_STORE(u + (6 * i + j) * cf + at, k, full, o[j]);
     }
