@@ -277,7 +277,7 @@ START_TEST(no_pool_fusion_past_a_value_with_other_readers)
 END_TEST
 
 /* Training runs a Conv2D's own ReLU after the max pooling that alone reads
- * its value (fusion.c, bgm__relu_after_pool_plan): three SGD steps give the
+ * its value (fusion.c, bgm__tape_fusion_plan): three SGD steps give the
  * same losses and the same weight bits as the layers one by one
  * (BIGMODEL_FUSION=0). Random weights leave windows of every sign. */
 static void train_steps(bgm_model *m, const float *start, const bgm_tensor *x,
@@ -294,26 +294,18 @@ static void train_steps(bgm_model *m, const float *start, const bgm_tensor *x,
     BGM_ASSERT_OK(bgm_model_get_weights(m, end, bgm_model_num_params(m)));
 }
 
-START_TEST(training_moves_relu_after_max_pool_with_the_same_bits)
+/* Trains the model of g from in to out (weights randomized) three SGD steps
+ * on a batch of shape (4-d) with fusion and without: the same losses, and
+ * the same bits in every weight (moving statistics included). */
+static void check_training_bits(bgm_graph *g, bgm_node *in, bgm_node *out,
+                                const int64_t *shape)
 {
-    static const int64_t shape[4] = {6, 12, 11, 5};
-    bgm_graph *g = NULL;
-    bgm_node *in, *a;
-    bgm_model *m;
+    bgm_model *m = model_of(g, in, out);
     bgm_tensor *x = bgm_test_randn(shape, 4, SEED), *y = NULL;
     double fused[3], plain[3];
-    float *start, *wf, *wp, *labels;
-    int64_t n, i;
-    BGM_ASSERT_OK(bgm_graph_create(&g));
-    in = bgm_test_input(g, shape + 1, 3, "x");
-    a = call1(pooling(1, 2, 2, BGM_PADDING_VALID), call1(conv(6, 3, 1, 1, BGM_ACT_RELU), in));
-    a = call1(pooling(1, 3, 2, BGM_PADDING_SAME), call1(conv(16, 3, 1, 1, BGM_ACT_RELU), a));
-    a = call1(bgm_layer_dense(3, BGM_ACT_LINEAR), call1(bgm_layer_flatten(), a));
-    m = model_of(g, in, a);
-    n = bgm_model_num_params(m);
-    start = malloc((size_t)n * sizeof *start);
-    wf = malloc((size_t)n * sizeof *wf);
-    wp = malloc((size_t)n * sizeof *wp);
+    int64_t n = bgm_model_num_params(m), i;
+    float *start = malloc((size_t)n * sizeof *start), *wf = malloc((size_t)n * sizeof *wf);
+    float *wp = malloc((size_t)n * sizeof *wp), *labels;
     ck_assert(start && wf && wp);
     BGM_ASSERT_OK(bgm_model_get_weights(m, start, n));
     BGM_ASSERT_OK(bgm_tensor_zeros(&y, BGM_FLOAT32, shape, 1));
@@ -337,6 +329,38 @@ START_TEST(training_moves_relu_after_max_pool_with_the_same_bits)
     bgm_tensor_free(x);
     bgm_tensor_free(y);
     bgm_model_free(m);
+}
+
+START_TEST(training_moves_relu_after_max_pool_with_the_same_bits)
+{
+    static const int64_t shape[4] = {6, 12, 11, 5};
+    bgm_graph *g = NULL;
+    bgm_node *in, *a;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape + 1, 3, "x");
+    a = call1(pooling(1, 2, 2, BGM_PADDING_VALID), call1(conv(6, 3, 1, 1, BGM_ACT_RELU), in));
+    a = call1(pooling(1, 3, 2, BGM_PADDING_SAME), call1(conv(16, 3, 1, 1, BGM_ACT_RELU), a));
+    a = call1(bgm_layer_dense(3, BGM_ACT_LINEAR), call1(bgm_layer_flatten(), a));
+    check_training_bits(g, in, a, shape);
+}
+END_TEST
+
+/* Training runs BatchNormalization -> Activation(relu) as one op
+ * (bgm__op_batch_norm_sync with relu): a residual block whose first BN-ReLU fuses and
+ * whose Add-ReLU does not. */
+START_TEST(training_applies_relu_inside_batch_norm_with_the_same_bits)
+{
+    static const int64_t shape[4] = {6, 7, 6, 4};
+    bgm_graph *g = NULL;
+    bgm_node *in, *x, *h;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape + 1, 3, "x");
+    x = relu(call1(bgm_layer_batch_norm(), call1(conv(8, 3, 1, 0, BGM_ACT_LINEAR), in)));
+    h = relu(call1(bgm_layer_batch_norm(), call1(conv(8, 3, 1, 0, BGM_ACT_LINEAR), x)));
+    h = call1(bgm_layer_batch_norm(), call1(conv(8, 3, 1, 0, BGM_ACT_LINEAR), h));
+    h = relu(add2(h, x));
+    h = call1(bgm_layer_dense(3, BGM_ACT_LINEAR), call1(bgm_layer_global_avg_pool2d(), h));
+    check_training_bits(g, in, h, shape);
 }
 END_TEST
 
@@ -512,6 +536,7 @@ Suite *suite_model_fusion(void)
     tcase_add_test(tc, conv_pool_fuses_max_and_average);
     tcase_add_test(tc, no_pool_fusion_past_a_value_with_other_readers);
     tcase_add_test(tc, training_moves_relu_after_max_pool_with_the_same_bits);
+    tcase_add_test(tc, training_applies_relu_inside_batch_norm_with_the_same_bits);
     tcase_add_test(tc, winograd_matches_the_direct_convolution);
     tcase_add_loop_test(tc, winograd_training_gradients_match_finite_differences, 0, 2);
     tcase_add_test(tc, resnet_fashion_predict_matches_the_layers);

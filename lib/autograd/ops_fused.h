@@ -1,6 +1,7 @@
 /*
  * Ops that run several layers' work in one pass, for inference only
- * (lib/model/fusion.c picks them); never recorded on a tape.
+ * (lib/model/fusion.c picks them); never recorded on a tape. (BatchNorm +
+ * ReLU, which fuses in training too, is bgm__op_batch_norm_sync's relu.)
  */
 #ifndef BGM_AUTOGRAD_OPS_FUSED_H
 #define BGM_AUTOGRAD_OPS_FUSED_H

@@ -10,6 +10,7 @@
 #include "core/threads.h"
 #include "kernels/batchnorm.h"
 #include "kernels/layernorm.h"
+#include "ops_fused.h"
 #include "tape.h"
 
 /* ---- batch normalization ------------------------------------------------- */
@@ -29,6 +30,7 @@ typedef struct bn_state {
     int64_t m, c;
     int64_t slots, piece;
     int training;
+    int relu;               /* a ReLU applied within (bgm__op_batch_norm_sync) */
     int gamma_at, beta_at;  /* input index of gamma / beta, -1 when absent */
     double *part;           /* slots * 2c */
     struct bgm_comm *sync;  /* SyncBatchNormalization's communicator, or NULL */
@@ -36,6 +38,7 @@ typedef struct bn_state {
     double *tot;            /* 2c + 1: sums over the slots, for sync */
     float *mean, *var, *invstd;
     float *coef;            /* 3c: mean of gy, mean of gy * xhat, gamma * invstd */
+    float *affine;          /* with relu, 2c: gamma (or ones) and beta (or zeros) */
 } bn_state;
 
 static void bn_plan(bn_state *st)
@@ -55,7 +58,8 @@ static void bn_plan(bn_state *st)
 
 static size_t bn_block_bytes(const bn_state *st)
 {
-    return (size_t)st->c * ((size_t)st->slots * 2 * sizeof(double) + 6 * sizeof(float)) +
+    return (size_t)st->c * ((size_t)st->slots * 2 * sizeof(double) +
+                            (st->relu ? 8 : 6) * sizeof(float)) +
            (st->sync ? (2 * (size_t)st->c + 1) * sizeof(double) : 0);
 }
 
@@ -67,12 +71,14 @@ static void bn_carve(bn_state *st, void *block)
     st->var = st->mean + c;
     st->invstd = st->var + c;
     st->coef = st->invstd + c;
-    st->tot = st->sync ? (double *)(st->coef + 3 * c) : NULL;
+    st->affine = st->relu ? st->coef + 3 * c : NULL;
+    st->tot = st->sync ? (double *)(st->coef + (st->relu ? 5 : 3) * c) : NULL;
 }
 
 typedef struct bn_job {
     const bn_state *st;
     const float *x, *gamma, *beta, *gy;
+    const bgm__bn_relu *relu; /* backward: the ReLU applied within, or NULL */
     float *y, *gx;
     int pass;               /* reductions: 0 sums, 1 squares around the mean */
     int accumulate;         /* backward: add into gx rather than write it */
@@ -149,7 +155,7 @@ static void bn_normalize_range(void *ctx, int64_t begin, int64_t end)
     const bn_job *j = ctx;
     int64_t c = j->st->c;
     bgm__bn_normalize(j->x + begin * c, end - begin, c, j->st->mean, j->st->invstd,
-                      j->gamma, j->beta, j->y + begin * c);
+                      j->gamma, j->beta, j->st->relu, j->y + begin * c);
 }
 
 static void bn_backward_sums_range(void *ctx, int64_t begin, int64_t end)
@@ -163,7 +169,7 @@ static void bn_backward_sums_range(void *ctx, int64_t begin, int64_t end)
             acc[ch] = 0.0;
         rows = bn_slot_rows(st, s, &r0);
         bgm__bn_backward_sums(j->x + r0 * c, j->gy + r0 * c, rows, c, st->mean, st->invstd,
-                              acc, acc + c);
+                              j->relu, acc, acc + c);
     }
 }
 
@@ -173,7 +179,7 @@ static void bn_backward_dx_range(void *ctx, int64_t begin, int64_t end)
     const bn_state *st = j->st;
     int64_t c = st->c;
     bgm__bn_backward_dx(j->x + begin * c, j->gy + begin * c, end - begin, c, st->mean,
-                        st->invstd, st->coef + 2 * c, st->coef, st->coef + c,
+                        st->invstd, j->relu, st->coef + 2 * c, st->coef, st->coef + c,
                         j->accumulate, j->gx + begin * c);
 }
 
@@ -206,10 +212,14 @@ static void bn_backward(const bgm__node *node, const float *gout, float **gin)
     int fresh_gamma = st->gamma_at >= 0 && (node->fresh >> st->gamma_at & 1);
     int fresh_beta = st->beta_at >= 0 && (node->fresh >> st->beta_at & 1);
     int64_t c = st->c, ch, s;
+    bgm__bn_relu relu;
     bn_job j;
     j.st = st;
     j.x = node->in[0]->data;
     j.gy = gout;
+    relu.gamma = st->affine;
+    relu.beta = st->affine + c;
+    j.relu = st->relu ? &relu : NULL;
     j.gx = gin[0];
     j.accumulate = !(node->fresh & 1);
     bgm__parallel_for(st->slots, 1, bn_backward_sums_range, &j);
@@ -292,19 +302,10 @@ static bgm_status bn_check(const char *fn, const bgm_tensor *x, const bgm_tensor
     return s;
 }
 
-BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
-                                     const bgm_tensor *gamma, const bgm_tensor *beta,
-                                     bgm_tensor *running_mean, bgm_tensor *running_var,
-                                     float momentum, float epsilon, int training)
-{
-    return bgm__op_batch_norm_sync(out, tape, x, gamma, beta, running_mean, running_var,
-                                   momentum, epsilon, training, NULL);
-}
-
 bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                    const bgm_tensor *gamma, const bgm_tensor *beta,
                                    bgm_tensor *running_mean, bgm_tensor *running_var,
-                                   float momentum, float epsilon, int training,
+                                   float momentum, float epsilon, int training, int relu,
                                    struct bgm_comm *sync)
 {
     static const char *fn = "bgm_op_batch_norm";
@@ -329,6 +330,7 @@ bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_t
     local.training = training != 0;
     local.sync = training ? sync : NULL;
     local.rows = (double)local.m;
+    local.relu = relu != 0;
     in[nin++] = x;
     local.gamma_at = gamma ? nin : -1;
     if (gamma)
@@ -337,7 +339,8 @@ bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_t
     if (beta)
         in[nin++] = beta;
 
-    s = bgm__op_begin(&c, fn, out, tape, &op_batch_norm, in, nin, x->shape, x->ndim, NULL);
+    s = bgm__op_begin(&c, fn, out, tape, &op_batch_norm, in, nin,
+                      x->shape, x->ndim, NULL);
     if (s != BGM_OK)
         return s;
     bn_plan(&local);
@@ -355,6 +358,10 @@ bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_t
     if (!block)
         return bgm__op_fail(&c, bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn));
     bn_carve(st, block);
+    for (ch = 0; st->relu && ch < st->c; ch++) { /* the forward's, for the ReLU's mask */
+        st->affine[ch] = gamma ? ((const float *)gamma->data)[ch] : 1.0f;
+        st->affine[st->c + ch] = beta ? ((const float *)beta->data)[ch] : 0.0f;
+    }
 
     if (st->training) {
         s = bn_stats(st, x->data);
@@ -390,6 +397,15 @@ bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_t
     if (!c.node)
         bgm__scratch_free(block);
     return s;
+}
+
+BGM_API bgm_status bgm_op_batch_norm(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
+                                     const bgm_tensor *gamma, const bgm_tensor *beta,
+                                     bgm_tensor *running_mean, bgm_tensor *running_var,
+                                     float momentum, float epsilon, int training)
+{
+    return bgm__op_batch_norm_sync(out, tape, x, gamma, beta, running_mean, running_var,
+                                   momentum, epsilon, training, 0, NULL);
 }
 
 /* ---- layer and RMS normalization ---------------------------------------- */

@@ -112,17 +112,22 @@ int bgm__tape_result_overwritable(const bgm_tape *tape, const bgm_tensor *x);
  */
 bgm_status bgm__op_relu_over(bgm_tensor **y, bgm_tape *tape, bgm_tensor *x);
 
-/* bgm_op_batch_norm whose training statistics, with sync (a communicator;
- * NULL: none), are those of every rank's rows: the per-channel sums and
- * squared deviations are summed over the ranks in forward, and the sums of
- * gy and gy * xhat in backward (SyncBatchNormalization). Every rank must
- * make the same calls. A failure of the reduction in backward, which
- * cannot return it, is kept in sync (bgm__comm_deferred). */
+/* bgm_op_batch_norm, with two options:
+ * - relu: max(y, 0) is applied as each row is normalized, and backward
+ *   takes the output gradient only where the output is > 0, inside the
+ *   normalization's own passes: relu(bgm_op_batch_norm(...)) in one op,
+ *   with the same bits, and no pass of a ReLU of its own either way.
+ * - sync (a communicator; NULL: none): the training statistics are those
+ *   of every rank's rows: the per-channel sums and squared deviations are
+ *   summed over the ranks in forward, and the sums of gy and gy * xhat in
+ *   backward (SyncBatchNormalization). Every rank must make the same
+ *   calls. A failure of the reduction in backward, which cannot return it,
+ *   is kept in sync (bgm__comm_deferred). */
 struct bgm_comm;
 bgm_status bgm__op_batch_norm_sync(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
                                    const bgm_tensor *gamma, const bgm_tensor *beta,
                                    bgm_tensor *running_mean, bgm_tensor *running_var,
-                                   float momentum, float epsilon, int training,
+                                   float momentum, float epsilon, int training, int relu,
                                    struct bgm_comm *sync);
 
 /*

@@ -66,7 +66,7 @@ void bgm__bn_update_running(float *running_mean, float *running_var, const float
 
 BGM__HOT void bgm__bn_normalize(const float *x, int64_t m, int64_t c, const float *mean,
                                 const float *invstd, const float *gamma, const float *beta,
-                                float *y)
+                                int relu, float *y)
 {
     int64_t i, ch;
     for (i = 0; i < m; i++) {
@@ -78,14 +78,24 @@ BGM__HOT void bgm__bn_normalize(const float *x, int64_t m, int64_t c, const floa
                 v *= gamma[ch];
             if (beta)
                 v += beta[ch];
-            yr[ch] = v;
+            yr[ch] = relu ? (v > 0.0f ? v : 0.0f) : v;
         }
     }
 }
 
+/* gy where the normalization's output xhat * gamma + beta (bgm__bn_normalize's
+ * operations, in its order) was > 0, else 0: the gradient through its ReLU. */
+static inline __attribute__((always_inline)) float through_relu(float xhat, float gy,
+                                                                float gamma, float beta)
+{
+    return xhat * gamma + beta > 0.0f ? gy : 0.0f;
+}
+
+/* The loops below are written twice, without and with relu: GCC vectorizes
+ * each, and the test of relu stays out of them. */
 BGM__HOT void bgm__bn_backward_sums(const float *x, const float *gy, int64_t m, int64_t c,
-                                    const float *mean, const float *invstd, double *sum_g,
-                                    double *sum_gx)
+                                    const float *mean, const float *invstd,
+                                    const bgm__bn_relu *relu, double *sum_g, double *sum_gx)
 {
     float pg[BN_CHANNEL_BLOCK], pgx[BN_CHANNEL_BLOCK];
     int64_t c0, i0, i, ch;
@@ -98,9 +108,19 @@ BGM__HOT void bgm__bn_backward_sums(const float *x, const float *gy, int64_t m, 
                 pg[ch] = pgx[ch] = 0.0f;
             for (i = i0; i < i1; i++) {
                 const float *xr = x + i * c + c0, *gr = gy + i * c + c0;
-                for (ch = 0; ch < cb; ch++) {
-                    pg[ch] += gr[ch];
-                    pgx[ch] += gr[ch] * ((xr[ch] - mu[ch]) * is[ch]);
+                if (relu) {
+                    const float *ga = relu->gamma + c0, *be = relu->beta + c0;
+                    for (ch = 0; ch < cb; ch++) {
+                        const float xhat = (xr[ch] - mu[ch]) * is[ch];
+                        const float g = through_relu(xhat, gr[ch], ga[ch], be[ch]);
+                        pg[ch] += g;
+                        pgx[ch] += g * xhat;
+                    }
+                } else {
+                    for (ch = 0; ch < cb; ch++) {
+                        pg[ch] += gr[ch];
+                        pgx[ch] += gr[ch] * ((xr[ch] - mu[ch]) * is[ch]);
+                    }
                 }
             }
             for (ch = 0; ch < cb; ch++) {
@@ -112,15 +132,29 @@ BGM__HOT void bgm__bn_backward_sums(const float *x, const float *gy, int64_t m, 
 }
 
 BGM__HOT void bgm__bn_backward_dx(const float *x, const float *gy, int64_t m, int64_t c,
-                                  const float *mean, const float *invstd, const float *scale,
+                                  const float *mean, const float *invstd,
+                                  const bgm__bn_relu *relu, const float *scale,
                                   const float *mean_g, const float *mean_gx, int accumulate,
                                   float *gx)
 {
+    const float *ga = relu ? relu->gamma : NULL, *be = relu ? relu->beta : NULL;
     int64_t i, ch;
     for (i = 0; i < m; i++) {
         const float *xr = x + i * c, *gr = gy + i * c;
         float *dr = gx + i * c;
-        if (accumulate) {
+        if (relu && accumulate) {
+            for (ch = 0; ch < c; ch++) {
+                float xhat = (xr[ch] - mean[ch]) * invstd[ch];
+                dr[ch] += scale[ch] * (through_relu(xhat, gr[ch], ga[ch], be[ch]) - mean_g[ch] -
+                                       xhat * mean_gx[ch]);
+            }
+        } else if (relu) {
+            for (ch = 0; ch < c; ch++) {
+                float xhat = (xr[ch] - mean[ch]) * invstd[ch];
+                dr[ch] = scale[ch] * (through_relu(xhat, gr[ch], ga[ch], be[ch]) - mean_g[ch] -
+                                      xhat * mean_gx[ch]);
+            }
+        } else if (accumulate) {
             for (ch = 0; ch < c; ch++) {
                 float xhat = (xr[ch] - mean[ch]) * invstd[ch];
                 dr[ch] += scale[ch] * (gr[ch] - mean_g[ch] - xhat * mean_gx[ch]);

@@ -58,6 +58,13 @@ typedef struct bgm__winograd_path {
     void (*grad4)(const float *const *dy, int64_t f, float *m, int64_t ms);
     bgm__winograd_kernel_fn kernel4;
     bgm__winograd_kernel_grad_fn kernel_grad4;
+    /* input4, output4 and grad4 for a block wholly inside the image (the
+     * output): element (i, j) at base[i * rs + j * c] (f), no table of
+     * pointers to build and read */
+    void (*input4_grid)(const float *base, int64_t rs, int64_t c, float *v, int64_t vs);
+    void (*output4_grid)(const float *m, int64_t ms, int64_t f, float *out, const float *res,
+                         int64_t rs, const float *bias, int relu);
+    void (*grad4_grid)(const float *dy, int64_t rs, int64_t f, float *m, int64_t ms);
 } bgm__winograd_path;
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -54,10 +54,15 @@ static void input_images(const bgm__winograd_path *p, const bgm__window *g, int6
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
-                const float *src[36];
-                bgm__winograd_tile_sources(g, x + n * g->h * g->w * c, 4 * ty, 4 * tx, 6, zero,
-                                           src);
-                p->input4(src, c, v + ((n * th + ty) * tw + tx) * 36 * c, c);
+                const float *img = x + n * g->h * g->w * c, *src[36];
+                const int64_t y0 = 4 * ty - g->pad_top, x0 = 4 * tx - g->pad_left;
+                float *vt = v + ((n * th + ty) * tw + tx) * 36 * c;
+                if (y0 >= 0 && y0 + 6 <= g->h && x0 >= 0 && x0 + 6 <= g->w) {
+                    p->input4_grid(img + (y0 * g->w + x0) * c, g->w * c, c, vt, c);
+                    continue;
+                }
+                bgm__winograd_tile_sources(g, img, 4 * ty, 4 * tx, 6, zero, src);
+                p->input4(src, c, vt, c);
             }
 }
 
@@ -91,13 +96,20 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
+                const float *mt = m + ((n * th + ty) * tw + tx) * 36 * f;
+                const float *bias = ep ? ep->bias : NULL, *res[16];
+                const int relu = ep ? ep->relu : 0;
                 float *out[16];
-                const float *res[16];
-                int nc, nr = bgm__winograd_tile_outputs(g, f, 4, n * g->oh * g->ow, 4 * ty,
-                                                        4 * tx, y, ep, out, res, &nc);
-                p->output4(m + ((n * th + ty) * tw + tx) * 36 * f, f, f, nr, nc, out,
-                           ep && ep->res ? res : NULL, ep ? ep->bias : NULL,
-                           ep ? ep->relu : 0);
+                int nc, nr;
+                if (4 * ty + 4 <= g->oh && 4 * tx + 4 <= g->ow) {
+                    const int64_t at = ((n * g->oh + 4 * ty) * g->ow + 4 * tx) * f;
+                    p->output4_grid(mt, f, f, y + at, ep && ep->res ? ep->res + at : NULL,
+                                    g->ow * f, bias, relu);
+                    continue;
+                }
+                nr = bgm__winograd_tile_outputs(g, f, 4, n * g->oh * g->ow, 4 * ty, 4 * tx, y,
+                                                ep, out, res, &nc);
+                p->output4(mt, f, f, nr, nc, out, ep && ep->res ? res : NULL, bias, relu);
             }
 }
 
@@ -112,9 +124,15 @@ void bgm__winograd4_kernel_grad_images(const bgm__window *g, int64_t f, int64_t 
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {
+                float *mt = m + ((n * th + ty) * tw + tx) * 36 * f;
                 const float *dy[16];
+                if (4 * ty + 4 <= g->oh && 4 * tx + 4 <= g->ow) {
+                    p->grad4_grid(gy + ((n * g->oh + 4 * ty) * g->ow + 4 * tx) * f, g->ow * f, f,
+                                  mt, f);
+                    continue;
+                }
                 bgm__winograd_tile_grads(g, f, 4, n, 4 * ty, 4 * tx, gy, dy);
-                p->grad4(dy, f, m + ((n * th + ty) * tw + tx) * 36 * f, f);
+                p->grad4(dy, f, mt, f);
             }
     for (e = 0; e < 36; e++)
         bgm__gemm(1, 0, c, f, nt, 1.0f, v + e * c, 36 * c, m + e * f, 36 * f, 1.0f,

@@ -236,14 +236,11 @@ V_TARGET WT_INLINE void wt_bt6(const v_vec *x, int xs, v_vec *o, int os)
 
 /* v[e * vs + ch] = (B^T d B)[e] for the 6x6 block d whose element (i, j)
  * is src[i * 6 + j][ch], channels ch.. of one vector. */
-V_TARGET WT_INLINE void wt_input4_at(const float *const *src, int64_t ch, v_mask k, int full,
-                                      float *v, int64_t vs)
+V_TARGET WT_INLINE void wt_input4_block(v_vec *d, int64_t ch, v_mask k, int full, float *v,
+                                         int64_t vs)
 {
-    v_vec d[36], t[36], o[6];
+    v_vec t[36], o[6];
     int i, j;
-#pragma GCC unroll 36
-    for (i = 0; i < 36; i++)
-        d[i] = V_LOAD(k, full, src[i] + ch);
 #pragma GCC unroll 6
     for (j = 0; j < 6; j++) /* t = B^T d, column j */
         wt_bt6(d + j, 6, t + j, 6);
@@ -256,9 +253,40 @@ V_TARGET WT_INLINE void wt_input4_at(const float *const *src, int64_t ch, v_mask
     }
 }
 
+V_TARGET WT_INLINE void wt_input4_at(const float *const *src, int64_t ch, v_mask k, int full,
+                                      float *v, int64_t vs)
+{
+    v_vec d[36];
+    int i;
+#pragma GCC unroll 36
+    for (i = 0; i < 36; i++)
+        d[i] = V_LOAD(k, full, src[i] + ch);
+    wt_input4_block(d, ch, k, full, v, vs);
+}
+
+/* The same with element (i, j) of the block at base[i * rs + j * c]. */
+V_TARGET WT_INLINE void wt_input4_grid_at(const float *base, int64_t rs, int64_t c, int64_t ch,
+                                           v_mask k, int full, float *v, int64_t vs)
+{
+    v_vec d[36];
+    int i, j;
+#pragma GCC unroll 6
+    for (i = 0; i < 6; i++)
+#pragma GCC unroll 6
+        for (j = 0; j < 6; j++)
+            d[6 * i + j] = V_LOAD(k, full, base + i * rs + j * c + ch);
+    wt_input4_block(d, ch, k, full, v, vs);
+}
+
 V_TARGET static void wt_input4(const float *const *src, int64_t c, float *v, int64_t vs)
 {
     WT_EACH_VECTOR(c, ch, k, full, wt_input4_at(src, ch, k, full, v, vs));
+}
+
+V_TARGET static void wt_input4_grid(const float *base, int64_t rs, int64_t c, float *v,
+                                    int64_t vs)
+{
+    WT_EACH_VECTOR(c, ch, k, full, wt_input4_grid_at(base, rs, c, ch, k, full, v, vs));
 }
 
 /* o[0..4) = A^T x[0..6), x[i] at x[i * xs]. */
@@ -275,11 +303,10 @@ V_TARGET WT_INLINE void wt_at6(const v_vec *x, int xs, v_vec *o, int os)
 
 /* The 4x4 outputs of one tile from m[e * ms + fo], filters fo.. of one
  * vector (see bgm__winograd_path.output4). */
-V_TARGET WT_INLINE void wt_output4_at(const float *m, int64_t ms, int64_t fo, v_mask k,
-                                       int full, int nr, int nc, float *const *out,
-                                       const float *const *res, const float *bias, int relu)
+V_TARGET WT_INLINE void wt_output4_y(const float *m, int64_t ms, int64_t fo, v_mask k,
+                                      int full, v_vec *y)
 {
-    v_vec q[36], t[24], y[16];
+    v_vec q[36], t[24];
     int i;
 #pragma GCC unroll 36
     for (i = 0; i < 36; i++)
@@ -290,10 +317,43 @@ V_TARGET WT_INLINE void wt_output4_at(const float *m, int64_t ms, int64_t fo, v_
 #pragma GCC unroll 4
     for (i = 0; i < 4; i++) /* y = t A, row i */
         wt_at6(t + 6 * i, 1, y + 4 * i, 1);
+}
+
+V_TARGET WT_INLINE void wt_output4_at(const float *m, int64_t ms, int64_t fo, v_mask k,
+                                       int full, int nr, int nc, float *const *out,
+                                       const float *const *res, const float *bias, int relu)
+{
+    v_vec y[16];
+    wt_output4_y(m, ms, fo, k, full, y);
     wt_store_tile(y, 4, fo, k, full, nr, nc, out, res, bias, relu);
 }
 
 WT_OUTPUT_FN(wt_output4, wt_output4_at)
+
+/* A whole 4x4 tile's outputs with output (a, b) at out[a * rs + b * f],
+ * its residual at res[a * rs + b * f] (res NULL: none). */
+V_TARGET WT_INLINE void wt_output4_grid_at(const float *m, int64_t ms, int64_t f, int64_t fo,
+                                            v_mask k, int full, float *out, const float *res,
+                                            int64_t rs, const float *bias, int relu)
+{
+    v_vec y[16];
+    int a, b;
+    wt_output4_y(m, ms, fo, k, full, y);
+#pragma GCC unroll 4
+    for (a = 0; a < 4; a++)
+#pragma GCC unroll 4
+        for (b = 0; b < 4; b++)
+            wt_store_output(y[4 * a + b], out + a * rs + b * f + fo,
+                            res ? res + a * rs + b * f + fo : NULL, bias ? bias + fo : NULL,
+                            relu, k, full);
+}
+
+V_TARGET static void wt_output4_grid(const float *m, int64_t ms, int64_t f, float *out,
+                                     const float *res, int64_t rs, const float *bias, int relu)
+{
+    WT_EACH_VECTOR(f, fo, k, full,
+                   wt_output4_grid_at(m, ms, f, fo, k, full, out, res, rs, bias, relu));
+}
 
 /* o[0..6) = A x[0..4), x[i] at x[i * xs]: the transpose of wt_at6, for
  * the gradient. A^T as in winograd4.c. */
@@ -313,14 +373,11 @@ V_TARGET WT_INLINE void wt_a4(const v_vec *x, int xs, v_vec *o, int os)
 
 /* m[e * ms + fo] = (A dy A^T)[e] for the 4x4 output gradient dy of one
  * tile (dy[i] NULL: zero), filters fo.. of one vector. */
-V_TARGET WT_INLINE void wt_grad4_at(const float *const *dy, int64_t fo, v_mask k, int full,
-                                     float *m, int64_t ms)
+V_TARGET WT_INLINE void wt_grad4_block(const v_vec *y, int64_t fo, v_mask k, int full,
+                                        float *m, int64_t ms)
 {
-    v_vec y[16], t[24], o[6]; /* t[row * 4 + column] */
+    v_vec t[24], o[6]; /* t[row * 4 + column] */
     int i, j;
-#pragma GCC unroll 16
-    for (i = 0; i < 16; i++)
-        y[i] = dy[i] ? V_LOAD(k, full, dy[i] + fo) : V_ZERO();
 #pragma GCC unroll 4
     for (j = 0; j < 4; j++) /* t = A dy, column j */
         wt_a4(y + j, 4, t + j, 4);
@@ -333,9 +390,40 @@ V_TARGET WT_INLINE void wt_grad4_at(const float *const *dy, int64_t fo, v_mask k
     }
 }
 
+V_TARGET WT_INLINE void wt_grad4_at(const float *const *dy, int64_t fo, v_mask k, int full,
+                                     float *m, int64_t ms)
+{
+    v_vec y[16];
+    int i;
+#pragma GCC unroll 16
+    for (i = 0; i < 16; i++)
+        y[i] = dy[i] ? V_LOAD(k, full, dy[i] + fo) : V_ZERO();
+    wt_grad4_block(y, fo, k, full, m, ms);
+}
+
 V_TARGET static void wt_grad4(const float *const *dy, int64_t f, float *m, int64_t ms)
 {
     WT_EACH_VECTOR(f, fo, k, full, wt_grad4_at(dy, fo, k, full, m, ms));
+}
+
+/* A whole tile's gradient with element (a, b) at dy[a * rs + b * f]. */
+V_TARGET WT_INLINE void wt_grad4_grid_at(const float *dy, int64_t rs, int64_t f, int64_t fo,
+                                          v_mask k, int full, float *m, int64_t ms)
+{
+    v_vec y[16];
+    int a, b;
+#pragma GCC unroll 4
+    for (a = 0; a < 4; a++)
+#pragma GCC unroll 4
+        for (b = 0; b < 4; b++)
+            y[4 * a + b] = V_LOAD(k, full, dy + a * rs + b * f + fo);
+    wt_grad4_block(y, fo, k, full, m, ms);
+}
+
+V_TARGET static void wt_grad4_grid(const float *dy, int64_t rs, int64_t f, float *m,
+                                   int64_t ms)
+{
+    WT_EACH_VECTOR(f, fo, k, full, wt_grad4_grid_at(dy, rs, f, fo, k, full, m, ms));
 }
 
 /* o[0..6) = G x[0..3), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
@@ -441,10 +529,11 @@ V_TARGET static void wt_kernel_grad4(const float *du, int64_t cf, int64_t begin,
                    wt_kernel_grad_at(du + begin, cf, at, k, full, 6, gw + begin));
 }
 
-const bgm__winograd_path WT_PATH = {wt_input2, wt_output2,       wt_grad2,
-                                    wt_kernel2, wt_kernel_grad2, wt_input4,
-                                    wt_output4, wt_grad4,        wt_kernel4,
-                                    wt_kernel_grad4};
+const bgm__winograd_path WT_PATH = {wt_input2,      wt_output2,      wt_grad2,
+                                    wt_kernel2,     wt_kernel_grad2, wt_input4,
+                                    wt_output4,     wt_grad4,        wt_kernel4,
+                                    wt_kernel_grad4, wt_input4_grid, wt_output4_grid,
+                                    wt_grad4_grid};
 
 #undef WT_INLINE
 #undef WT_EACH_VECTOR

@@ -21,9 +21,9 @@ static bgm_status batch_norm_forward(const bgm_layer *l, const bgm__forward_ctx 
                                      bgm_tensor *const *w, const bgm_tensor *const *x,
                                      int nx, bgm_tensor **y)
 {
+    /* Keras 3: a frozen layer runs in inference mode */
     return bgm__op_batch_norm_sync(y, ctx->tape, x[0], w[0], w[1], w[2], w[3], l->momentum,
-                                   /* Keras 3: a frozen layer runs in inference mode */
-                                   l->epsilon, ctx->training && !ctx->frozen,
+                                   l->epsilon, ctx->training && !ctx->frozen, ctx->fuse_relu,
                                    l->synchronized ? ctx->comm : NULL);
 }
 

@@ -58,7 +58,10 @@ typedef struct bgm__forward_ctx {
                                   in inference mode even in training */
     int defer_relu;            /* 1: leave out the layer's own ReLU activation; the
                                   executor applies it after the max pooling that
-                                  reads the value (bgm__relu_after_pool_plan) */
+                                  reads the value (bgm__tape_fusion_plan) */
+    int fuse_relu;             /* 1: apply a ReLU to the result within the layer's
+                                  op (BatchNormalization); the Activation(relu)
+                                  after it passes it on (bgm__tape_fusion_plan) */
     /* Incremental decoding (generation with a KV cache), or NULL: the input
      * holds positions [decode->pos, decode->pos + T) of sequences whose
      * earlier positions ran through earlier calls. Only kinds whose

@@ -223,7 +223,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     const bgm_tensor **x = NULL, **masks = NULL;
     bgm_tensor **made = NULL;
     bgm__fuse *fuse = t && !states ? bgm__fusion_plan(m) : NULL;
-    unsigned char *late_relu = !t && !states ? bgm__relu_after_pool_plan(m) : NULL;
+    unsigned char *plan = !t && !states ? bgm__tape_fusion_plan(m) : NULL;
     int nmade = 0, maxin = 1, k, j;
     bgm_status s = BGM_OK;
     for (k = 0; k < m->nsteps; k++)
@@ -277,16 +277,19 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
         ctx.decode = states && l->ops->decode != BGM__DECODE_NONE ? &decode : NULL;
         ctx.input_free = !t && input_free(m, sl, k);
         ctx.frozen = training && bgm__model_layer_frozen(m, st->layer, compiled);
-        ctx.defer_relu = late_relu && (late_relu[k] & BGM__DEFER_RELU);
+        ctx.defer_relu = plan && (plan[k] & BGM__DEFER_RELU);
+        ctx.fuse_relu = plan && (plan[k] & BGM__FUSE_RELU);
         if (absorbed)
             y[0] = (bgm_tensor *)x[fuse[k].pass];
+        else if (plan && (plan[k] & BGM__PASS_ON)) /* done by the step before */
+            y[0] = (bgm_tensor *)x[0];
         else if (fuse && fuse[k].conv)
             s = bgm__fused_conv(m, fuse, k, ctx.tape, x[0],
                                 fuse[k].res >= 0 ? sl[fuse[k].res].value : NULL, &y[0]);
         else
             s = l->ops->forward(l, &ctx, m->views + l->first_weight,
                                 (const bgm_tensor *const *)x, st->nin, y);
-        if (s == BGM_OK && late_relu && (late_relu[k] & BGM__RELU_AFTER))
+        if (s == BGM_OK && plan && (plan[k] & BGM__RELU_AFTER))
             s = bgm__apply_activation_over(ctx.tape, BGM_ACT_RELU, 0.0f, y[0], &y[0]);
         /* Keras' mask propagation: the mask a layer passes on depends on its input. */
         if (s == BGM_OK && l->ops->compute_mask && st->uses > 0)
@@ -319,7 +322,7 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
             outs[j] = sl[m->output_step[j]].value;
 done:
     free(fuse);
-    free(late_relu);
+    free(plan);
     for (j = 0; j < nmade; j++)
         bgm_tensor_free(made[j]);
     free(made);

@@ -24,7 +24,7 @@
  * use, not a model output), so nothing ever sees the convolution's
  * unnormalized output. Results agree with the unfused layers to float
  * rounding. Training and bgm_model_forward do not fuse these: they need
- * the layers' results on the tape (but see bgm__relu_after_pool_plan).
+ * the layers' results on the tape (but see bgm__tape_fusion_plan).
  * BIGMODEL_FUSION=0 in the environment turns fusion off (for comparisons).
  */
 #include "model/model_impl.h"
@@ -156,14 +156,19 @@ bgm__fuse *bgm__fusion_plan(const bgm_model *m)
 }
 
 /*
- * Training (runs that record a tape): a Conv2D with its own ReLU whose value
- * only a MaxPooling2D reads runs without the ReLU, which is applied to the
- * pooled value instead. ReLU is monotone, so max(relu(x)) = relu(max(x))
- * bit for bit, and the gradients agree too: where a window's maximum is
- * positive both route the gradient to it, elsewhere both give zero. The
- * ReLU and its backward then touch a quarter of the elements (2x2 pools).
+ * Runs that record a tape (training, bgm_model_forward) keep every layer's
+ * result that a later op's backward needs, so only these two fuse there:
+ * - a Conv2D with its own ReLU whose value only a MaxPooling2D reads runs
+ *   without the ReLU, which is applied to the pooled value instead. ReLU is
+ *   monotone, so max(relu(x)) = relu(max(x)) bit for bit, and the gradients
+ *   agree too: where a window's maximum is positive both route the gradient
+ *   to it, elsewhere both give zero. The ReLU and its backward then touch a
+ *   quarter of the elements (2x2 pools).
+ * - a BatchNormalization whose value only an Activation(relu) reads applies
+ *   the ReLU itself (bgm__op_batch_norm_sync with relu: the same bits, no pass of the
+ *   ReLU's own either way), and the Activation passes its input on.
  */
-unsigned char *bgm__relu_after_pool_plan(const bgm_model *m)
+unsigned char *bgm__tape_fusion_plan(const bgm_model *m)
 {
     const char *env = getenv("BIGMODEL_FUSION");
     unsigned char *plan;
@@ -185,6 +190,12 @@ unsigned char *bgm__relu_after_pool_plan(const bgm_model *m)
             is_kind(m, j, &bgm__max_pool2d_ops) && m->steps[j].nin == 1) {
             plan[k] |= BGM__DEFER_RELU;
             plan[j] |= BGM__RELU_AFTER;
+            any = 1;
+        } else if (is_kind(m, k, &bgm__batch_norm_ops) && is_kind(m, j, &bgm__activation_ops) &&
+                   m->steps[j].node->layer->activation == BGM_ACT_RELU &&
+                   m->steps[j].nin == 1) {
+            plan[k] |= BGM__FUSE_RELU;
+            plan[j] |= BGM__PASS_ON;
             any = 1;
         }
     }

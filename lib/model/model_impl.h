@@ -224,15 +224,16 @@ typedef struct bgm__fuse {
  * nothing fuses, BIGMODEL_FUSION=0 is set, or memory ran out. */
 bgm__fuse *bgm__fusion_plan(const bgm_model *m);
 
-/* Flags of bgm__relu_after_pool_plan's steps. */
+/* Flags of bgm__tape_fusion_plan's steps. */
 #define BGM__DEFER_RELU 1      /* a Conv2D that leaves out its ReLU... */
 #define BGM__RELU_AFTER 2      /* ...which the max pooling reading it applies */
+#define BGM__FUSE_RELU 4       /* a BatchNormalization that applies a ReLU... */
+#define BGM__PASS_ON 8         /* ...so the Activation(relu) after it passes it on */
 
-/* Which steps of a run that records a tape move a Conv2D's ReLU after the
- * max pooling that alone reads its value (fusion.c): m->nsteps flags
- * (free()), or NULL when none does, BIGMODEL_FUSION=0 is set, or memory
+/* What fuses in a run that records a tape (fusion.c): m->nsteps flags
+ * (free()), or NULL when nothing does, BIGMODEL_FUSION=0 is set, or memory
  * ran out. */
-unsigned char *bgm__relu_after_pool_plan(const bgm_model *m);
+unsigned char *bgm__tape_fusion_plan(const bgm_model *m);
 
 /* Runs fused Conv2D step k (f[k].conv) on x into *y on tape, res the value
  * of step f[k].res (or NULL). */

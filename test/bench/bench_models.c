@@ -12,7 +12,8 @@
  *           flops_per_sample=... bytes_per_step=...
  * rate is samples per second; latency_ms the mean time of one step; fast_ms
  * its 10th percentile, which other jobs on the machine move much less than
- * the mean (for comparing two builds on a busy VM).
+ * the mean (for comparing two builds on a busy VM). BENCH_PCT=1 also
+ * writes the step times' percentiles to stderr (how wide they spread).
  * flops_per_sample counts the multiply-adds (x2) of the matrix products and
  * convolutions a sample needs, forward and, in training, backward (see
  * workload_flops); bytes_per_step, for the dense MLPs only (0 otherwise), the
@@ -234,6 +235,10 @@ static double fast_ms(step_times *st)
     if (st->n == 0)
         return 0.0;
     qsort(st->t, (size_t)st->n, sizeof st->t[0], by_value);
+    if (getenv("BENCH_PCT"))
+        fprintf(stderr, "PCT p10 %.2f p25 %.2f p50 %.2f p75 %.2f p90 %.2f max %.2f\n",
+                1e3 * st->t[st->n / 10], 1e3 * st->t[st->n / 4], 1e3 * st->t[st->n / 2],
+                1e3 * st->t[3 * st->n / 4], 1e3 * st->t[9 * st->n / 10], 1e3 * st->t[st->n - 1]);
     return 1e3 * st->t[st->n / 10];
 }
 

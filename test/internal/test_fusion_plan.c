@@ -82,7 +82,7 @@ START_TEST(relu_moves_after_a_max_pool_that_alone_reads_the_conv)
                         3);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 1));
     bgm_graph_free(g);
-    plan = bgm__relu_after_pool_plan(m);
+    plan = bgm__tape_fusion_plan(m);
     ck_assert_ptr_nonnull(plan);
     k1 = step_of(m, &bgm__conv2d_ops, 0);
     k2 = step_of(m, &bgm__conv2d_ops, 1);
@@ -95,8 +95,44 @@ START_TEST(relu_moves_after_a_max_pool_that_alone_reads_the_conv)
     ck_assert_int_eq(plan[k2] | plan[kp2] | plan[k3] | plan[kp3], 0);
     free(plan);
     ck_assert_int_eq(setenv("BIGMODEL_FUSION", "0", 1), 0);
-    ck_assert_ptr_null(bgm__relu_after_pool_plan(m));
+    ck_assert_ptr_null(bgm__tape_fusion_plan(m));
     ck_assert_int_eq(unsetenv("BIGMODEL_FUSION"), 0);
+    bgm_model_free(m);
+}
+END_TEST
+
+/* BatchNormalization -> Activation(relu) fuses in a tape run; not when the
+ * BN's value has another reader, nor for another activation. */
+START_TEST(batch_norm_takes_the_relu_that_alone_reads_it)
+{
+    static const int64_t shape[3] = {6, 6, 3};
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_node *in, *b1, *r1, *b2, *r2, *b3, *t3, *out;
+    unsigned char *plan;
+    int kb[3], ka[3], i;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape, 3, "x");
+    b1 = call1(bgm_layer_batch_norm(), in);
+    r1 = call1(bgm_layer_activation(BGM_ACT_RELU), b1); /* fuses */
+    b2 = call1(bgm_layer_batch_norm(), r1);
+    r2 = call1(bgm_layer_activation(BGM_ACT_RELU), b2); /* b2 also read by the Add */
+    b3 = call1(bgm_layer_batch_norm(), r2);
+    t3 = call1(bgm_layer_activation(BGM_ACT_TANH), b3); /* not a ReLU */
+    out = bgm_test_call(bgm_layer_add(), (bgm_node *[]){t3, b2}, 2);
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 1));
+    bgm_graph_free(g);
+    plan = bgm__tape_fusion_plan(m);
+    ck_assert_ptr_nonnull(plan);
+    for (i = 0; i < 3; i++) {
+        kb[i] = step_of(m, &bgm__batch_norm_ops, i);
+        ka[i] = step_of(m, &bgm__activation_ops, i);
+    }
+    ck_assert_int_eq(plan[kb[0]], BGM__FUSE_RELU);
+    ck_assert_int_eq(plan[ka[0]], BGM__PASS_ON);
+    for (i = 1; i < 3; i++)
+        ck_assert_int_eq(plan[kb[i]] | plan[ka[i]], 0);
+    free(plan);
     bgm_model_free(m);
 }
 END_TEST
@@ -107,6 +143,7 @@ Suite *suite_fusion_plan(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, conv_relu_pool_chains_fuse_and_shared_values_do_not);
     tcase_add_test(tc, relu_moves_after_a_max_pool_that_alone_reads_the_conv);
+    tcase_add_test(tc, batch_norm_takes_the_relu_that_alone_reads_it);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -295,6 +295,60 @@ START_TEST(gradient_transforms_agree_on_every_path)
 }
 END_TEST
 
+/* The F(4x4, 3x3) transforms of a block inside the image (input4_grid,
+ * output4_grid, grad4_grid: element (i, j) at i * rs + j * c) give the bits
+ * of the table-driven ones on the same block, with and without bias,
+ * residual and ReLU. */
+static void check_grid(const path *p, int64_t c)
+{
+    const int64_t rs = 6 * c + 5, n = 6 * rs;
+    float *img = values(n, 61 + (uint64_t)c, n, n), *res = values(n, 62, n, n);
+    float *bias = values(c, 63, c, c), *a = values(36 * c, 0, 1, 0), *b = values(36 * c, 0, 1, 0);
+    float *ya = values(n, 64, n, n), *yb = values(n, 64, n, n);
+    const float *src[36], *resp[16];
+    float *out[16];
+    int i, j, ep;
+    for (i = 0; i < 6; i++)
+        for (j = 0; j < 6; j++)
+            src[6 * i + j] = img + i * rs + j * c;
+    p->ops->input4(src, c, a, c);
+    p->ops->input4_grid(img, rs, c, b, c);
+    ck_assert_msg(!memcmp(a, b, (size_t)(36 * c) * sizeof *a), "input4_grid on %s, %lld "
+                  "channels: not input4's bits", p->name, (long long)c);
+    for (i = 0; i < 16; i++) { /* the 4 x 4 block's gradient, in place of dy */
+        src[i] = img + (i / 4) * rs + (i % 4) * c;
+        out[i] = ya + (i / 4) * rs + (i % 4) * c;
+        resp[i] = res + (i / 4) * rs + (i % 4) * c;
+    }
+    p->ops->grad4(src, c, a, c);
+    p->ops->grad4_grid(img, rs, c, b, c);
+    ck_assert_msg(!memcmp(a, b, (size_t)(36 * c) * sizeof *a), "grad4_grid on %s, %lld "
+                  "filters: not grad4's bits", p->name, (long long)c);
+    for (ep = 0; ep < 2; ep++) {
+        p->ops->output4(img, c, c, 4, 4, out, ep ? resp : NULL, ep ? bias : NULL, ep);
+        p->ops->output4_grid(img, c, c, yb, ep ? res : NULL, rs, ep ? bias : NULL, ep);
+        ck_assert_msg(!memcmp(ya, yb, (size_t)n * sizeof *ya), "output4_grid on %s, %lld "
+                      "filters, epilogue %d: not output4's bits", p->name, (long long)c, ep);
+    }
+    free(img);
+    free(res);
+    free(bias);
+    free(a);
+    free(b);
+    free(ya);
+    free(yb);
+}
+
+START_TEST(grid_transforms_match_the_table_ones)
+{
+    path ps[2];
+    int np = present_paths(ps), i, k;
+    for (i = 0; i < np; i++)
+        for (k = 0; k < NCOUNTS && ps[i].ops->input4_grid; k++)
+            check_grid(&ps[i], counts[k]);
+}
+END_TEST
+
 /* The kernel gradient of F(side - 2 x side - 2, 3x3) for (channel,
  * filter) pairs cf = c * 3: gw += G^T du G per pair, run in two ranges
  * (the second not a whole number of vectors); gw's old values kept. */
@@ -428,6 +482,7 @@ Suite *suite_winograd_paths(void)
     tcase_add_test(tc, input_transforms_agree_on_every_path);
     tcase_add_test(tc, output_transforms_agree_on_every_path);
     tcase_add_test(tc, gradient_transforms_agree_on_every_path);
+    tcase_add_test(tc, grid_transforms_match_the_table_ones);
     tcase_add_test(tc, kernel_transforms_agree_on_every_path);
     tcase_add_test(tc, kernel_gradients_agree_on_every_path);
     tcase_add_test(tc, kernel_gradient_slots_are_summed_in_order);
