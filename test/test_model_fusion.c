@@ -346,8 +346,9 @@ START_TEST(training_moves_relu_after_max_pool_with_the_same_bits)
 END_TEST
 
 /* Training runs BatchNormalization -> Activation(relu) as one op
- * (bgm__op_batch_norm_sync with relu): a residual block whose first BN-ReLU fuses and
- * whose Add-ReLU does not. */
+ * (bgm__op_batch_norm_sync with relu), and Add -> Activation(relu) too
+ * (bgm__op_add_relu): a residual block, whose first BN-ReLU and whose
+ * Add-ReLU fuse, trains to the unfused bits. */
 START_TEST(training_applies_relu_inside_batch_norm_with_the_same_bits)
 {
     static const int64_t shape[4] = {6, 7, 6, 4};

@@ -10,6 +10,8 @@
 #include "kernels/broadcast.h"
 #include "kernels/elementwise.h"
 
+#include <string.h>
+
 /* A sum or difference of operands of one shape (a residual connection):
  * each gradient is the output gradient, or its negation, written straight
  * into a fresh buffer (which the tape then need not clear). */
@@ -105,4 +107,36 @@ BGM_API bgm_status bgm_op_minimum(bgm_tensor **out, bgm_tape *tape, const bgm_te
                                   const bgm_tensor *b)
 {
     return binary("bgm_op_minimum", BGM__BIN_MIN, out, tape, a, b);
+}
+
+/* ---- bgm_op_add then a ReLU, in one pass each way ------------------------- */
+
+static void add_relu_backward(const bgm__node *node, const float *gout, float **gin)
+{
+    bgm__add_relu_backward(node->out->data, gout, gin[0], (int)(node->fresh & 1), gin[1],
+                           (int)(node->fresh >> 1 & 1), node->out->numel);
+}
+
+/* backward reads the result (the ReLU's mask) */
+static const bgm__op op_add_relu = {"add_relu", add_relu_backward, 0};
+
+bgm_status bgm__op_add_relu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
+                            const bgm_tensor *b)
+{
+    static const char *fn = "bgm_op_add";
+    const bgm_tensor *in[2] = {a, b};
+    bgm__op_call c;
+    bgm_status s = bgm__op_check(fn, out, in, 2);
+    if (s != BGM_OK)
+        return s;
+    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof *a->shape))
+        return bgm__fail(BGM_E_SHAPE, "%s: the fused add and ReLU takes operands of one "
+                         "shape", fn);
+    s = bgm__op_begin(&c, fn, out, tape, &op_add_relu, in, 2, a->shape, a->ndim, NULL);
+    if (s != BGM_OK)
+        return s;
+    bgm__add_relu_forward(a->data, b->data, c.out->data, c.out->numel);
+    if (c.node)
+        c.node->fills_fresh = 1;
+    return bgm__op_end(&c, out);
 }

@@ -112,6 +112,12 @@ int bgm__tape_result_overwritable(const bgm_tape *tape, const bgm_tensor *x);
  */
 bgm_status bgm__op_relu_over(bgm_tensor **y, bgm_tape *tape, bgm_tensor *x);
 
+/* relu(bgm_op_add(a, b)) for a and b of one shape (else BGM_E_SHAPE), with
+ * the same bits: one pass forward and one backward (which reads the result
+ * for the ReLU's mask and writes both gradients). */
+bgm_status bgm__op_add_relu(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *a,
+                            const bgm_tensor *b);
+
 /* bgm_op_batch_norm, with two options:
  * - relu: max(y, 0) is applied as each row is normalized, and backward
  *   takes the output gradient only where the output is > 0, inside the

@@ -249,3 +249,55 @@ BGM__HOT void bgm__accumulate(float *restrict y, const float *restrict x, int64_
     for (i = 0; i < n; i++)
         y[i] += x[i];
 }
+
+/* ---- a sum and a ReLU in one pass (a residual block's Add + ReLU) ---- */
+
+typedef struct add_relu_ctx {
+    const float *a, *b, *y, *gy;
+    float *ga, *gb;
+    int fresh_a, fresh_b;
+} add_relu_ctx;
+
+BGM__HOT static void add_relu_forward_range(void *vctx, int64_t begin, int64_t end)
+{
+    const add_relu_ctx *c = vctx;
+    const float *a = c->a, *b = c->b;
+    float *y = (float *)c->y;
+    int64_t i;
+    for (i = begin; i < end; i++) {
+        const float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+/* g written or added, as GRAD_LOOP does. */
+#define RELU_GRAD_INTO(g, fresh)                                                       do {                                                                                   if (fresh)                                                                             for (i = begin; i < end; i++) g[i] = relu_grad(y[i], gy[i]);                  else                                                                                   for (i = begin; i < end; i++) g[i] += relu_grad(y[i], gy[i]);             } while (0)
+
+BGM__HOT static void add_relu_backward_range(void *vctx, int64_t begin, int64_t end)
+{
+    const add_relu_ctx *c = vctx;
+    const float *y = c->y, *gy = c->gy;
+    float *ga = c->ga, *gb = c->gb;
+    int64_t i;
+    if (ga)
+        RELU_GRAD_INTO(ga, c->fresh_a);
+    if (gb)
+        RELU_GRAD_INTO(gb, c->fresh_b);
+}
+
+#undef RELU_GRAD_INTO
+
+void bgm__add_relu_forward(const float *a, const float *b, float *y, int64_t n)
+{
+    add_relu_ctx c = {a, b, y, NULL, NULL, NULL, 0, 0};
+    if (n > 0)
+        bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, add_relu_forward_range, &c);
+}
+
+void bgm__add_relu_backward(const float *y, const float *gy, float *ga, int fresh_a,
+                            float *gb, int fresh_b, int64_t n)
+{
+    add_relu_ctx c = {NULL, NULL, y, gy, ga, gb, fresh_a != 0, fresh_b != 0};
+    if (n > 0 && (ga || gb))
+        bgm__parallel_for(n, ELEMENTWISE_MIN_CHUNK, add_relu_backward_range, &c);
+}

@@ -36,4 +36,13 @@ void bgm__unary_backward(bgm__unary op, float alpha, const float *x, const float
 /* y[i] += x[i] for i in [0, n), vectorized; y and x do not overlap. */
 void bgm__accumulate(float *restrict y, const float *restrict x, int64_t n);
 
+/* y[i] = max(a[i] + b[i], 0): bgm_op_add then a ReLU, the same bits; y
+ * may equal a or b. */
+void bgm__add_relu_forward(const float *a, const float *b, float *y, int64_t n);
+
+/* Its backward from the result y: g = gy where y > 0, else 0, written into
+ * ga (fresh_a) or added to it, and the same for gb; either may be NULL. */
+void bgm__add_relu_backward(const float *y, const float *gy, float *ga, int fresh_a,
+                            float *gb, int fresh_b, int64_t n);
+
 #endif

@@ -60,8 +60,9 @@ typedef struct bgm__forward_ctx {
                                   executor applies it after the max pooling that
                                   reads the value (bgm__tape_fusion_plan) */
     int fuse_relu;             /* 1: apply a ReLU to the result within the layer's
-                                  op (BatchNormalization); the Activation(relu)
-                                  after it passes it on (bgm__tape_fusion_plan) */
+                                  op (BatchNormalization, Add of two inputs); the
+                                  Activation(relu) after it passes it on
+                                  (bgm__tape_fusion_plan) */
     /* Incremental decoding (generation with a KV cache), or NULL: the input
      * holds positions [decode->pos, decode->pos + T) of sequences whose
      * earlier positions ran through earlier calls. Only kinds whose

@@ -5,6 +5,8 @@
  */
 #include "layers/layer.h"
 
+#include "autograd/tape.h"
+
 #include <stdio.h>
 
 /* "input 1 (None, 8, 8, 16) does not match input 0 (None, 8, 8, 32)" */
@@ -88,6 +90,8 @@ static bgm_status add_forward(const bgm_layer *l, const bgm__forward_ctx *ctx,
                               bgm_tensor *const *w, const bgm_tensor *const *x, int nx,
                               bgm_tensor **y)
 {
+    if (ctx->fuse_relu && nx == 2) /* then the Activation(relu) after it passes it on */
+        return bgm__op_add_relu(y, ctx->tape, x[0], x[1]);
     return fold(bgm_op_add, ctx, x, nx, y);
 }
 

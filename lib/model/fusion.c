@@ -166,8 +166,18 @@ bgm__fuse *bgm__fusion_plan(const bgm_model *m)
  *   quarter of the elements (2x2 pools).
  * - a BatchNormalization whose value only an Activation(relu) reads applies
  *   the ReLU itself (bgm__op_batch_norm_sync with relu: the same bits, no pass of the
- *   ReLU's own either way), and the Activation passes its input on.
+ *   ReLU's own either way), and the Activation passes its input on; so does
+ *   an Add of two inputs of one shape (bgm__op_add_relu: one pass each way
+ *   where the two ops took two).
  */
+/* Whether step k is an Add of two inputs of one shape. */
+static int same_shape_pair(const bgm_model *m, int k)
+{
+    const bgm__step *st = &m->steps[k];
+    return is_kind(m, k, &bgm__add_ops) && st->nin == 2 &&
+           same_shape(&m->steps[st->in[0]].node->shape, &m->steps[st->in[1]].node->shape);
+}
+
 unsigned char *bgm__tape_fusion_plan(const bgm_model *m)
 {
     const char *env = getenv("BIGMODEL_FUSION");
@@ -191,7 +201,8 @@ unsigned char *bgm__tape_fusion_plan(const bgm_model *m)
             plan[k] |= BGM__DEFER_RELU;
             plan[j] |= BGM__RELU_AFTER;
             any = 1;
-        } else if (is_kind(m, k, &bgm__batch_norm_ops) && is_kind(m, j, &bgm__activation_ops) &&
+        } else if ((is_kind(m, k, &bgm__batch_norm_ops) || same_shape_pair(m, k)) &&
+                   is_kind(m, j, &bgm__activation_ops) &&
                    m->steps[j].node->layer->activation == BGM_ACT_RELU &&
                    m->steps[j].nin == 1) {
             plan[k] |= BGM__FUSE_RELU;

@@ -137,6 +137,43 @@ START_TEST(batch_norm_takes_the_relu_that_alone_reads_it)
 }
 END_TEST
 
+/* Add -> Activation(relu) fuses too, for two inputs of one shape only:
+ * not for three inputs, nor for a broadcasting pair. */
+START_TEST(an_add_of_two_like_inputs_takes_the_relu_after_it)
+{
+    static const int64_t shape[3] = {4, 4, 3}, row[3] = {1, 1, 3};
+    bgm_graph *g = NULL;
+    bgm_model *m = NULL;
+    bgm_node *in, *bias, *a1, *a2, *a3, *out;
+    unsigned char *plan;
+    int kadd[3], kact[3], i;
+    BGM_ASSERT_OK(bgm_graph_create(&g));
+    in = bgm_test_input(g, shape, 3, "x");
+    bias = bgm_test_input(g, row, 3, "b");
+    a1 = call1(bgm_layer_activation(BGM_ACT_RELU),
+               bgm_test_call(bgm_layer_add(), (bgm_node *[]){in, in}, 2)); /* fuses */
+    a2 = call1(bgm_layer_activation(BGM_ACT_RELU),
+               bgm_test_call(bgm_layer_add(), (bgm_node *[]){a1, in, a1}, 3));
+    a3 = call1(bgm_layer_activation(BGM_ACT_RELU),
+               bgm_test_call(bgm_layer_add(), (bgm_node *[]){a2, bias}, 2)); /* broadcasts */
+    out = a3;
+    BGM_ASSERT_OK(bgm_model_create_graph(&m, (bgm_node *[]){in, bias}, 2, &out, 1, 1));
+    bgm_graph_free(g);
+    plan = bgm__tape_fusion_plan(m);
+    ck_assert_ptr_nonnull(plan);
+    for (i = 0; i < 3; i++) {
+        kadd[i] = step_of(m, &bgm__add_ops, i);
+        kact[i] = step_of(m, &bgm__activation_ops, i);
+    }
+    ck_assert_int_eq(plan[kadd[0]], BGM__FUSE_RELU);
+    ck_assert_int_eq(plan[kact[0]], BGM__PASS_ON);
+    for (i = 1; i < 3; i++)
+        ck_assert_int_eq(plan[kadd[i]] | plan[kact[i]], 0);
+    free(plan);
+    bgm_model_free(m);
+}
+END_TEST
+
 Suite *suite_fusion_plan(void)
 {
     Suite *s = suite_create("fusion_plan");
@@ -144,6 +181,7 @@ Suite *suite_fusion_plan(void)
     tcase_add_test(tc, conv_relu_pool_chains_fuse_and_shared_values_do_not);
     tcase_add_test(tc, relu_moves_after_a_max_pool_that_alone_reads_the_conv);
     tcase_add_test(tc, batch_norm_takes_the_relu_that_alone_reads_it);
+    tcase_add_test(tc, an_add_of_two_like_inputs_takes_the_relu_after_it);
     suite_add_tcase(s, tc);
     return s;
 }
