@@ -119,6 +119,23 @@ void bgm__gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float 
     sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void bgm__gemm_slots(int64_t count, int64_t m, int64_t n, int64_t k, const float *a,
+                     int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
+                     float *c, int64_t ldc, int64_t sc)
+{
+    int64_t e;
+    const int split = bgm__pool_threads() > 1 &&
+                      (double)m * (double)n * (double)k >= GEMM_SPLIT_MIN_MACS;
+    if (count < 1 || m == 0 || n == 0)
+        return;
+    if (k > 0 && !split && own_pays(0, 0, m, n, k) &&
+        bgm__gemm_own_slots(count, m, n, k, a, lda, sa, b, ldb, sb, c, ldc, sc))
+        return;
+    for (e = 0; e < count; e++)
+        bgm__gemm(0, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, ldb, 0.0f, c + e * sc,
+                  ldc);
+}
+
 void bgm__gemm_batched(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                        float alpha, const float *a, int64_t lda, const float *b,
                        int64_t ldb, float beta, float *c, int64_t ldc, int nbatch,

@@ -19,6 +19,18 @@ void bgm__gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float 
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                float *c, int64_t ldc);
 
+/*
+ * C_e = A_e B_e for e < count (row-major, neither transposed, C_e's old
+ * contents ignored), where A_e = a + e * sa, B_e = b + e * sb and C_e = c + e
+ * * sc: the products of one group of Winograd slots. Each is what
+ * bgm__gemm(0, 0, m, n, k, 1, A_e, lda, B_e, ldb, 0, C_e, ldc) computes, to
+ * the bit; small ones run on the own kernels in one call (no dispatch per
+ * product), large ones through bgm__gemm (split over the pool).
+ */
+void bgm__gemm_slots(int64_t count, int64_t m, int64_t n, int64_t k, const float *a,
+                     int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
+                     float *c, int64_t ldc, int64_t sc);
+
 /* The most batch dimensions bgm__gemm_batched walks. */
 #define BGM__GEMM_MAX_BATCH_DIMS 8
 

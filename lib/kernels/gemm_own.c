@@ -46,18 +46,28 @@ int bgm__gemm_own(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, flo
                   float *c, int64_t ldc)
 {
     bgm__gemm_call call = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta,
-                           a, b, c, NULL, NULL, NULL};
+                           a, b, c, NULL, NULL, NULL, 0, 0, 0, 0};
     /* Packing a transposed B pays off only over enough rows of A. */
     if (!bgm__gemm_own_available() || (trans_a && trans_b) || (trans_b && m < tile_rows()))
         return 0;
     return run(&call);
 }
 
+int bgm__gemm_own_slots(int64_t count, int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
+                        float *c, int64_t ldc, int64_t sc)
+{
+    bgm__gemm_call call = {0, 0, m, n, k, lda, ldb, ldc, 1.0f, 0.0f, a, b, c,
+                           NULL, NULL, NULL, count, sa, sb, sc};
+    return bgm__gemm_own_available() && run(&call);
+}
+
 int bgm__gemm_own_ep(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc,
                      const bgm__gemm_epilogue *ep)
 {
-    bgm__gemm_call call = {0, 0, m, n, k, lda, ldb, ldc, 1.0f, 0.0f, a, b, c, NULL, NULL, ep};
+    bgm__gemm_call call = {0, 0, m, n, k, lda, ldb, ldc, 1.0f, 0.0f, a, b, c, NULL, NULL, ep,
+                           0, 0, 0, 0};
     return run(&call);
 }
 
@@ -66,6 +76,7 @@ int bgm__gemm_own_gather(int64_t m, int64_t n, int64_t k, float alpha, const flo
                          int64_t ldb, float beta, float *c, int64_t ldc,
                          const bgm__gemm_epilogue *ep)
 {
-    bgm__gemm_call call = {0, 0, m, n, k, 0, ldb, ldc, alpha, beta, a, b, c, rtab, ktab, ep};
+    bgm__gemm_call call = {0, 0, m, n, k, 0, ldb, ldc, alpha, beta, a, b, c, rtab, ktab, ep,
+                           0, 0, 0, 0};
     return run(&call);
 }

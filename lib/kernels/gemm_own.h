@@ -57,6 +57,12 @@ int bgm__gemm_own_gather(int64_t m, int64_t n, int64_t k, float alpha, const flo
                          int64_t ldb, float beta, float *c, int64_t ldc,
                          const bgm__gemm_epilogue *ep);
 
+/* bgm__gemm_slots on the own kernels (alpha 1, beta 0, no transpose); 0
+ * when they are not in use. */
+int bgm__gemm_own_slots(int64_t count, int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
+                        float *c, int64_t ldc, int64_t sc);
+
 /* Whether the own kernels run here: an AVX-512 or AVX2 path (isa.h) and
  * BIGMODEL_GEMM not "blas". */
 int bgm__gemm_own_available(void);
@@ -71,6 +77,9 @@ typedef struct bgm__gemm_call {
     float *c;
     const int64_t *rtab, *ktab; /* gathered A when rtab is not NULL */
     const bgm__gemm_epilogue *ep;
+    /* count > 1: count products, the e-th with a, b and c moved by e * sa,
+     * e * sb, e * sc; 0 or 1: one */
+    int64_t count, sa, sb, sc;
 } bgm__gemm_call;
 
 /* Rows a tile of the path has (a transposed B is packed only for at

@@ -263,7 +263,9 @@ V_TARGET static void pack_rows(float *panel, const float *b, int64_t ldb, int64_
 
 int GT_ROWS(void) { return GT_MR; }
 
-V_TARGET void GT_RUN(const bgm__gemm_call *p)
+/* One product of p, with its A, B and C at a, b and c. */
+V_TARGET static void run_one(const bgm__gemm_call *p, const float *a, const float *b,
+                              float *c)
 {
     const int64_t ars = p->trans_a ? 1 : p->lda, aks = p->trans_a ? p->lda : 1;
     const int64_t m = p->m, n = p->n, k = p->k;
@@ -276,9 +278,8 @@ V_TARGET void GT_RUN(const bgm__gemm_call *p)
                      (p->trans_b || (p->ldb >= PACK_MIN_LDB && k > KC_PACKED));
     if (!pack) {
         for (j = 0; j < n; j += NR)
-            column_block(m, n - j < NR ? n - j : NR, k, p->alpha, p->a, ars, aks, p->rtab,
-                         p->ktab, p->b + j, p->ldb, p->beta, p->c + j, p->ldc,
-                         ep_at(p->ep, j, &e));
+            column_block(m, n - j < NR ? n - j : NR, k, p->alpha, a, ars, aks, p->rtab,
+                         p->ktab, b + j, p->ldb, p->beta, c + j, p->ldc, ep_at(p->ep, j, &e));
         return;
     }
     for (j = 0; j < n; j += NR) {
@@ -287,14 +288,24 @@ V_TARGET void GT_RUN(const bgm__gemm_call *p)
         for (k0 = 0; k0 < k; k0 += KC_PACKED) {
             int64_t kc = k - k0 < KC_PACKED ? k - k0 : KC_PACKED;
             if (p->trans_b)
-                pack_transposed(panel, p->b + j * p->ldb + k0, p->ldb, nr, kc);
+                pack_transposed(panel, b + j * p->ldb + k0, p->ldb, nr, kc);
             else
-                pack_rows(panel, p->b + k0 * p->ldb + j, p->ldb, nr, kc);
+                pack_rows(panel, b + k0 * p->ldb + j, p->ldb, nr, kc);
             /* Later blocks of k add to what the first wrote. */
-            column_block(m, nr, kc, p->alpha, p->a + k0 * aks, ars, aks, NULL, NULL, panel,
-                         NR, k0 == 0 ? p->beta : 1.0f, p->c + j, p->ldc, NULL);
+            column_block(m, nr, kc, p->alpha, a + k0 * aks, ars, aks, NULL, NULL, panel, NR,
+                         k0 == 0 ? p->beta : 1.0f, c + j, p->ldc, NULL);
         }
     }
+}
+
+V_TARGET void GT_RUN(const bgm__gemm_call *p)
+{
+    /* count > 1: the products one after the other, with no dispatch
+     * between them (gemm_own.h) */
+    const int64_t count = p->count > 1 ? p->count : 1;
+    int64_t s;
+    for (s = 0; s < count; s++)
+        run_one(p, p->a + s * p->sa, p->b + s * p->sb, p->c + s * p->sc);
 }
 
 #undef ALWAYS_INLINE

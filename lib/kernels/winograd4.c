@@ -87,12 +87,10 @@ void bgm__winograd4_images(const bgm__window *g, int64_t f, int64_t count, const
 {
     const bgm__winograd_path *p = bgm__winograd_path_in_use();
     const int64_t c = g->c;
-    int64_t n, ty, tx, e, tw, th;
+    int64_t n, ty, tx, tw, th;
     float *v, *m;
     const int64_t nt = transformed_inputs(p, g, f, count, x, ws, &v, &m, &tw, &th);
-    for (e = 0; e < 36; e++)
-        bgm__gemm(0, 0, nt, f, c, 1.0f, v + e * c, 36 * c, u + e * c * f, f, 0.0f, m + e * f,
-                  36 * f);
+    bgm__gemm_slots(36, nt, f, c, v, 36 * c, c, u, f, c * f, m, 36 * f, f);
     for (n = 0; n < count; n++)
         for (ty = 0; ty < th; ty++)
             for (tx = 0; tx < tw; tx++) {

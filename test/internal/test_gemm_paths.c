@@ -146,7 +146,7 @@ static void check_plain(int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t
     float *a = filled((ta ? k : m) * lda, 1 + m), *b = filled((tb ? n : k) * ldb, 2 + n);
     float *vals = filled(m * ldc, 3 + k), *c0 = sentinel_c(vals, m, n, ldc);
     bgm__gemm_call call = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, NULL,
-                           NULL, NULL, NULL};
+                           NULL, NULL, NULL, 0, 0, 0, 0};
     check_call(&call, c0, m * ldc);
     free(a);
     free(b);
@@ -189,7 +189,7 @@ START_TEST(epilogue_and_gathered_a_agree_on_every_path)
             float *c0 = sentinel_c(res, m, n, ldc);
             bgm__gemm_epilogue ep = {bias, res, ldc, 1};
             bgm__gemm_call call = {0, 0, m, n, k, 0, n, ldc, 1.0f, 0.0f, a, b, NULL,
-                                   rtab, ktab, &ep};
+                                   rtab, ktab, &ep, 0, 0, 0, 0};
             ck_assert(rtab && ktab);
             for (i = 0; i < m; i++)
                 rtab[i] = i * 3;
@@ -225,6 +225,50 @@ START_TEST(long_rows_of_b_are_packed_the_same_on_every_path)
 }
 END_TEST
 
+/* A run of count products (bgm__gemm_call.count, as bgm__gemm_slots makes
+ * for Winograd's slots) gives each product's C exactly as one call for it
+ * alone, on every path; with B's rows far apart and k past a packed block
+ * too. Nothing between the products' C is written. */
+START_TEST(a_run_of_products_gives_each_the_bits_of_its_own_call)
+{
+    static const int64_t shapes[][4] = {{49, 16, 16, 16}, {13, 33, 7, 40}, {7, 5, 300, 1030}};
+    path ps[2];
+    int np = paths(ps), i, t;
+    for (t = 0; t < 3; t++)
+        for (i = 0; i < np; i++) {
+            const int64_t m = shapes[t][0], n = shapes[t][1], k = shapes[t][2];
+            const int64_t ldb = shapes[t][3], count = 5, lda = count * k + 1;
+            const int64_t ldc = count * n + 2, sb = k * ldb;
+            float *a = filled(m * lda, 31 + m), *b = filled(count * sb, 32 + n);
+            float *run = filled(m * ldc, 33), *one = malloc((size_t)(m * ldc) * sizeof *one);
+            bgm__gemm_call call = {0, 0, m, n, k, lda, ldb, ldc, 1.0f, 0.0f, a, b, run,
+                                   NULL, NULL, NULL, count, k, sb, n};
+            int64_t e;
+            if (!ps[i].present) {
+                free(a), free(b), free(run), free(one);
+                continue;
+            }
+            ck_assert_ptr_nonnull(one);
+            memcpy(one, run, (size_t)(m * ldc) * sizeof *one);
+            ps[i].run(&call);
+            call.count = 0;
+            for (e = 0; e < count; e++) {
+                call.a = a + e * k;
+                call.b = b + e * sb;
+                call.c = one + e * n;
+                ps[i].run(&call);
+            }
+            ck_assert_msg(!memcmp(run, one, (size_t)(m * ldc) * sizeof *one),
+                          "%s, m %lld n %lld k %lld: a run of products differs from one "
+                          "call each", ps[i].name, (long long)m, (long long)n, (long long)k);
+            free(a);
+            free(b);
+            free(run);
+            free(one);
+        }
+}
+END_TEST
+
 Suite *suite_gemm_paths(void)
 {
     Suite *s = suite_create("gemm_paths");
@@ -233,6 +277,7 @@ Suite *suite_gemm_paths(void)
     tcase_add_test(tc, plain_and_transposed_products_agree_on_every_path);
     tcase_add_test(tc, epilogue_and_gathered_a_agree_on_every_path);
     tcase_add_test(tc, long_rows_of_b_are_packed_the_same_on_every_path);
+    tcase_add_test(tc, a_run_of_products_gives_each_the_bits_of_its_own_call);
     suite_add_tcase(s, tc);
     return s;
 }
