@@ -112,6 +112,7 @@ typedef struct rank_job {
     int graph;           /* the problem's functional model instead of the Sequential */
     int accum;           /* gradient_accumulation_steps (0: the default) */
     int64_t samples;     /* fit on the first so many samples (0: all) */
+    int metrics;         /* 1 + regression: bgm_test_dist_metrics_model instead */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -238,7 +239,10 @@ static void *run_rank(void *arg)
 {
     rank_job *j = arg;
     bgm_comm *c = NULL;
-    j->status = bgm_test_dist_model_of(&j->m, j->graph, j->seed, j->hidden);
+    if (j->metrics)
+        j->status = bgm_test_dist_metrics_model(&j->m, j->metrics - 1, j->seed, j->hidden);
+    else
+        j->status = bgm_test_dist_model_of(&j->m, j->graph, j->seed, j->hidden);
     if (j->status == BGM_OK && j->loss)
         j->status = bgm_model_set_loss_fn(j->m, 0, "flaky", j->loss, j);
     if (j->status == BGM_OK)
@@ -288,6 +292,8 @@ typedef struct run_spec {
     const int *accum;               /* per rank: gradient_accumulation_steps (NULL: 1);
                                        the batch is 64 / (ranks * rank 0's) */
     int64_t samples;                /* arrays: the first so many samples (0: all) */
+    int metrics;                    /* 1 + regression: the metrics model (dist_problem.h) */
+    const bgm_test_dist_data *data; /* its data (NULL: the problem's) */
 } run_spec;
 
 /* Runs fn on nranks threads of one group, thread r on the job at jobs + r *
@@ -319,7 +325,8 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
     int r;
     memset(jobs, 0, (size_t)nranks * sizeof *jobs);
     for (r = 0; r < nranks; r++) {
-        jobs[r].data = &problem;
+        jobs[r].data = sp->data ? sp->data : &problem;
+        jobs[r].metrics = sp->metrics;
         jobs[r].hidden = hidden[r];
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks / (sp->accum ? sp->accum[0] : 1);
         jobs[r].accum = sp->accum ? sp->accum[r] : 0;
@@ -401,6 +408,58 @@ END_TEST
 START_TEST(four_ranks_of_batch_16_train_as_one_of_batch_64)
 {
     check_equivalence(4, 0);
+}
+END_TEST
+
+/* The metrics that are no sums of counts (AUC; MSE, MAE, R²) in the
+ * history of nranks of batch 64 / nranks equal one process's of batch 64. */
+static void check_metrics_on_ranks(int nranks, int regression)
+{
+    static const char *const keys[2][3] = {{"auc", "accuracy", "precision"},
+                                           {"mse", "mae", "r2"}};
+    rank_job jobs[MAX_RANKS];
+    int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
+    bgm_test_dist_data md;
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512], val[16];
+    int r, k;
+    BGM_ASSERT_OK(bgm_test_dist_metrics_data(&md, &problem, regression));
+    BGM_ASSERT_OK(bgm_test_dist_metrics_model(&ref, regression, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &md, BGM_DIST_GLOBAL_BATCH));
+    run_ranks_spec(jobs, nranks, hidden, &(run_spec){.metrics = 1 + regression, .data = &md});
+    for (r = 0; r < nranks; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5),
+                      "rank %d of %d against one process: %s", r, nranks, msg);
+    }
+    /* Real values in the history after the second epoch: no AUC or R² at a
+     * trivial 0, 1 or NaN (R² after the first is near 0, from below). */
+    for (k = 0; k < 3; k++) {
+        double v = bgm_history_values(href, keys[regression][k])[1];
+        snprintf(val, sizeof val, "val_%s", keys[regression][k]);
+        ck_assert_ptr_nonnull(bgm_history_values(jobs[0].h, val));
+        ck_assert_msg(v > 0.05 && v < (regression ? 5.0 : 0.999), "%s = %g",
+                      keys[regression][k], v);
+    }
+    free_jobs(jobs, nranks);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+    bgm_test_dist_data_free(&md);
+}
+
+START_TEST(ranks_report_auc_of_all_their_scores_as_one_process)
+{
+    check_metrics_on_ranks(2, 0);
+    check_metrics_on_ranks(4, 0);
+}
+END_TEST
+
+START_TEST(ranks_report_mse_mae_and_r2_of_all_their_samples_as_one_process)
+{
+    check_metrics_on_ranks(2, 1);
+    check_metrics_on_ranks(4, 1);
 }
 END_TEST
 
@@ -1165,23 +1224,16 @@ static bgm_status no_rows(void *ctx, int64_t batch, bgm_tensor *const *xs,
     return BGM_OK;
 }
 
-START_TEST(fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps)
+START_TEST(fit_with_a_communicator_refuses_streams_without_steps)
 {
     fake f = {.rank = 0, .nranks = 1};
     bgm_stream *st = NULL;
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
     bgm_model *m = NULL;
-    bgm_optimizer *o = NULL;
-    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6}, 1, 1));
-    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
-    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
-    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
-                                    (bgm_metric_kind[]){BGM_METRIC_MSE}, 1));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 1, 4));
     BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
     BGM_ASSERT_OK(bgm_model_set_comm(m, c));
-    BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_UNSUPPORTED,
-                     "metric 'mse' (mse) cannot be summed over ranks");
     BGM_ASSERT_OK(problem_stream(&st, no_rows, NULL, 32));
     BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, NULL), BGM_E_INVALID,
                      "give steps_per_epoch");
@@ -1240,12 +1292,14 @@ Suite *suite_distributed(void)
     tcase_add_test(seam, comm_callback_failures_become_io_statuses_with_the_transport_text);
     tcase_add_test(seam, fit_turns_a_failed_broadcast_into_an_io_status);
     tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
-    tcase_add_test(seam, fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps);
+    tcase_add_test(seam, fit_with_a_communicator_refuses_streams_without_steps);
     tcase_add_test(seam, comm_average_refuses_bad_tensors);
     tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
     tcase_add_test(fit, two_ranks_of_a_graph_model_train_as_one_of_batch_64);
+    tcase_add_test(fit, ranks_report_auc_of_all_their_scores_as_one_process);
+    tcase_add_test(fit, ranks_report_mse_mae_and_r2_of_all_their_samples_as_one_process);
     tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
     tcase_add_test(fit, only_rank_0_writes_progress_lines);
     tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);

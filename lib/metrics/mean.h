@@ -37,7 +37,8 @@ bgm_status bgm__metric_update_weighted(bgm_metric *m, const char *caller,
 /* Data-parallel fit sums metric states over processes: the number of floats
  * of m's state, a sum of counts and sums (accuracy, top-k accuracy,
  * precision, recall, F1, running means), or -1 for the kinds whose state is
- * not such a sum (AUC keeps its scores, MSE / MAE / R2 merge variances). */
+ * not such a sum (AUC keeps its scores, R2 merges variances, MSE / MAE share
+ * its state): fit gathers those whole (bgm__metric_gather_*). */
 int64_t bgm__metric_state_size(const bgm_metric *m);
 
 /* Writes m's state into out (bgm__metric_state_size floats). */

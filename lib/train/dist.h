@@ -19,6 +19,10 @@ typedef struct bgm__dist {
     int64_t metric_off;    /* where the metric states start in it */
     bgm_metric **metrics;  /* this step's metrics on this rank */
     int nmetrics;
+    int ngathered;         /* of them, those whose state is no sum (AUC, MSE, MAE, R2) */
+    int64_t gather_off;    /* where the ranks' sizes of those states sit in buf */
+    float *gbuf;           /* the step's gathered states, rank after rank */
+    int64_t gcap;          /* floats gbuf holds */
     const int *cancel;     /* fit's cancel flag (bgm_fit_options.cancel), or NULL */
     int cancelled;         /* the last step found some rank's cancel flag set */
     int64_t total_b;       /* the last step's samples over all ranks */
@@ -78,9 +82,10 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
                           bgm__losses losses, int64_t b, bgm_status local, int last,
                           int epoch, int64_t step, const char *fn);
 
-/* Adds the step's metric states summed over the ranks to metrics (after
- * bgm__dist_step succeeded). */
-void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics);
+/* Adds the step's metric states of all ranks to metrics (after
+ * bgm__dist_step succeeded): the summed ones, then the gathered ones
+ * merged in rank order. Errors: BGM_E_NOMEM (this rank alone). */
+bgm_status bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics, const char *fn);
 
 /* evaluate over m->comm, which every rank enters whatever its local status:
  * this rank's samples [n * rank / ranks, n * (rank + 1) / ranks) of a (as

@@ -407,7 +407,7 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
     }
     s = finish_batch(m, dist, acc, apply, losses, s, last, epoch, step, fn);
     if (s == BGM_OK && dist && last)
-        bgm__dist_add_metrics(dist, metrics);
+        s = bgm__dist_add_metrics(dist, metrics, fn);
     else if (s == BGM_OK && !dist)
         s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
     return s;
@@ -430,7 +430,7 @@ bgm_status bgm__train_flush(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
     s = finish_batch(m, dist, acc, dist ? dist->views : acc->views, losses, s, 1, epoch, step,
                      fn);
     if (s == BGM_OK && dist)
-        bgm__dist_add_metrics(dist, metrics);
+        s = bgm__dist_add_metrics(dist, metrics, fn);
     return s;
 }
 

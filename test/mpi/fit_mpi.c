@@ -123,6 +123,49 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     return bad;
 }
 
+/* The metrics that are no sums of counts (AUC, or with regression MSE,
+ * MAE and R²) in the history of the ranks' fit equal one process's. */
+static int metrics_equivalence(bgm_comm *c, const bgm_test_dist_data *problem, int size,
+                               int regression)
+{
+    bgm_test_dist_data d;
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_history *h = NULL, *href = NULL;
+    const char *key = regression ? "r2" : "auc";
+    char msg[512];
+    bgm_status s = bgm_test_dist_metrics_data(&d, problem, regression);
+    int bad = 0;
+    if (s == BGM_OK)
+        s = bgm_test_dist_metrics_model(&m, regression, 100 + (uint64_t)rank, 16);
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(m, c);
+    if (s == BGM_OK)
+        s = bgm_test_dist_fit(&h, m, &d, BGM_DIST_GLOBAL_BATCH / size);
+    if (s != BGM_OK)
+        bad = fail("data-parallel fit with AUC / MSE / MAE / R2", s);
+    if (!bad && (s = bgm_test_dist_metrics_model(&ref, regression, 100, 16)) == BGM_OK)
+        s = bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH);
+    if (!bad && s != BGM_OK)
+        bad = fail("the one-process fit with AUC / MSE / MAE / R2", s);
+    if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5)) {
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %s metrics on %d ranks against 1: %s\n", rank,
+                regression ? "regression" : "AUC", size, msg);
+        bad = 1;
+    }
+    if (!bad)
+        printf("fit_mpi: rank %d: %s: %d ranks x batch %d = 1 x batch %d (history, rel "
+               "1e-5); %s %.4f -> %.4f\n", rank, regression ? "MSE, MAE, R2" : "AUC, accuracy, "
+               "precision", size, BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH, key,
+               bgm_history_values(h, key)[0], bgm_history_values(h, key)[1]);
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+    bgm_history_free(h);
+    bgm_history_free(href);
+    bgm_test_dist_data_free(&d);
+    return bad;
+}
+
 /* Rank 1's model is wider: every rank fails before the first step. */
 static int mismatch(bgm_comm *c, const bgm_test_dist_data *d, int size)
 {
@@ -243,7 +286,8 @@ int main(int argc, char **argv)
         bad = mismatch(c, &d, size);
     else if (!bad)
         bad = equivalence(c, &d, size, 0, 1) || equivalence(c, &d, size, 1, 1) ||
-              equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1);
+              equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1) ||
+              metrics_equivalence(c, &d, size, 0) || metrics_equivalence(c, &d, size, 1);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);
