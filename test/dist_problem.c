@@ -174,6 +174,66 @@ bgm_status bgm_test_dist_metrics_data(bgm_test_dist_data *out, const bgm_test_di
     return s;
 }
 
+/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
+ * rows [64 k + offset, + rows) of the problem's data; with c, rank 0's
+ * weights first and the gradients averaged over the ranks. */
+bgm_status bgm_test_dist_custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
+                              int64_t rows, int64_t offset)
+{
+    bgm_tensor *const *params = NULL;
+    bgm_tensor *grads[8], *xb = NULL, *yb = NULL, *pred = NULL, *loss = NULL;
+    bgm_tape *tape = NULL;
+    int n = 0, k;
+    bgm_status s = bgm_tape_create(&tape);
+    if (s == BGM_OK)
+        s = bgm_model_trainable_params(&params, &n, m);
+    if (s == BGM_OK && c)
+        s = bgm_comm_broadcast_tensors(c, params, n, 0);
+    for (k = 0; s == BGM_OK && k < 5; k++) {
+        int64_t at = 64 * k + offset;
+        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tape_reset(tape);
+        if (s == BGM_OK)
+            s = bgm_model_forward(&pred, m, tape, xb, 1);
+        if (s == BGM_OK)
+            s = bgm_model_compute_loss(&loss, m, tape, yb, pred);
+        if (s == BGM_OK)
+            s = bgm_tape_gradient(tape, loss, params, n, grads);
+        if (s == BGM_OK && c)
+            s = bgm_comm_average(c, grads, n);
+        if (s == BGM_OK)
+            s = bgm_optimizer_step(bgm_model_optimizer(m), params, grads, n);
+        bgm_tensor_free(xb);
+        bgm_tensor_free(yb);
+        xb = yb = NULL;
+    }
+    bgm_tape_free(tape);
+    return s;
+}
+
+bgm_status bgm_test_dist_batch_loop(bgm_model *m, const bgm_test_dist_data *d, int64_t rows,
+                                    int64_t offset, int bad_call, double *results)
+{
+    bgm_tensor *xb = NULL, *yb = NULL;
+    bgm_status s = BGM_OK;
+    int k;
+    for (k = 0; s == BGM_OK && k < BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH; k++) {
+        int64_t at = BGM_DIST_GLOBAL_BATCH * k + offset;
+        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_model_train_on_batch(results, 2, m, xb, k == bad_call ? xb : yb);
+        bgm_tensor_free(xb);
+        bgm_tensor_free(yb);
+        xb = yb = NULL;
+    }
+    return s;
+}
+
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size)
 {

@@ -58,6 +58,18 @@ bgm_status bgm_test_dist_metrics_model(bgm_model **m, int regression, uint64_t s
 bgm_status bgm_test_dist_metrics_data(bgm_test_dist_data *out, const bgm_test_dist_data *d,
                                       int regression);
 
+/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
+ * rows [64 k + offset, + rows) of d; with c, rank 0's weights first and the
+ * gradients averaged over the ranks (bgm_comm_average). */
+bgm_status bgm_test_dist_custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
+                                     int64_t rows, int64_t offset);
+
+/* 10 train_on_batch calls of m: call k takes rows [64 k + offset, + rows) of
+ * d, its loss and accuracy in results[0..2); call bad_call (-1: none) gives
+ * the features as targets, which train_on_batch refuses. */
+bgm_status bgm_test_dist_batch_loop(bgm_model *m, const bgm_test_dist_data *d, int64_t rows,
+                                    int64_t offset, int bad_call, double *results);
+
 /* 0 when a's weights equal b's within rel of the largest of b's weights
  * (|a - b| <= rel * max |b|) and their histories hold the same keys and
  * values within rel (|a - b| <= rel * (|b| + 1e-3)); else 1

@@ -113,6 +113,9 @@ typedef struct rank_job {
     int accum;           /* gradient_accumulation_steps (0: the default) */
     int64_t samples;     /* fit on the first so many samples (0: all) */
     int metrics;         /* 1 + regression: bgm_test_dist_metrics_model instead */
+    int batches;         /* train with bgm_test_dist_batch_loop instead of fit */
+    int bad_call;        /*   its call that gives bad targets (-1: none) */
+    double results[2];   /*   the last call's loss and accuracy */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -135,46 +138,6 @@ static bgm_status thread_comm(bgm_comm **c, thread_rank *t)
     ops.allreduce_sum = tr_allreduce;
     ops.broadcast = tr_broadcast;
     return s == BGM_OK ? bgm_comm_create(c, &ops, t) : s;
-}
-
-/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
- * rows [64 k + offset, + rows) of the problem's data; with c, rank 0's
- * weights first and the gradients averaged over the ranks. */
-static bgm_status custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
-                              int64_t rows, int64_t offset)
-{
-    bgm_tensor *const *params = NULL;
-    bgm_tensor *grads[8], *xb = NULL, *yb = NULL, *pred = NULL, *loss = NULL;
-    bgm_tape *tape = NULL;
-    int n = 0, k;
-    bgm_status s = bgm_tape_create(&tape);
-    if (s == BGM_OK)
-        s = bgm_model_trainable_params(&params, &n, m);
-    if (s == BGM_OK && c)
-        s = bgm_comm_broadcast_tensors(c, params, n, 0);
-    for (k = 0; s == BGM_OK && k < 5; k++) {
-        int64_t at = 64 * k + offset;
-        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
-        if (s == BGM_OK)
-            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
-        if (s == BGM_OK)
-            s = bgm_tape_reset(tape);
-        if (s == BGM_OK)
-            s = bgm_model_forward(&pred, m, tape, xb, 1);
-        if (s == BGM_OK)
-            s = bgm_model_compute_loss(&loss, m, tape, yb, pred);
-        if (s == BGM_OK)
-            s = bgm_tape_gradient(tape, loss, params, n, grads);
-        if (s == BGM_OK && c)
-            s = bgm_comm_average(c, grads, n);
-        if (s == BGM_OK)
-            s = bgm_optimizer_step(bgm_model_optimizer(m), params, grads, n);
-        bgm_tensor_free(xb);
-        bgm_tensor_free(yb);
-        xb = yb = NULL;
-    }
-    bgm_tape_free(tape);
-    return s;
 }
 
 /* Batch k of rank r's stream: rows 64 k' + r + n j of the problem (n ranks,
@@ -249,8 +212,11 @@ static void *run_rank(void *arg)
         j->status = thread_comm(&c, &j->tr);
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
-    if (j->status == BGM_OK && j->loop) {
-        j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
+    if (j->status == BGM_OK && j->batches) {
+        j->status = bgm_test_dist_batch_loop(j->m, j->data, j->batch, j->tr.rank * j->batch,
+                                             j->bad_call, j->results);
+    } else if (j->status == BGM_OK && j->loop) {
+        j->status = bgm_test_dist_custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
     } else if (j->status == BGM_OK && j->stream_batches > 0) {
         j->status = fit_share(j);
     } else if (j->status == BGM_OK && j->accum) {
@@ -293,6 +259,8 @@ typedef struct run_spec {
                                        the batch is 64 / (ranks * rank 0's) */
     int64_t samples;                /* arrays: the first so many samples (0: all) */
     int metrics;                    /* 1 + regression: the metrics model (dist_problem.h) */
+    int batches;                    /* bgm_test_dist_batch_loop instead of fit */
+    int bad_call;                   /*   rank 1's call with bad targets (0: none) */
     const bgm_test_dist_data *data; /* its data (NULL: the problem's) */
 } run_spec;
 
@@ -327,6 +295,8 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
     for (r = 0; r < nranks; r++) {
         jobs[r].data = sp->data ? sp->data : &problem;
         jobs[r].metrics = sp->metrics;
+        jobs[r].batches = sp->batches;
+        jobs[r].bad_call = r == 1 && sp->bad_call ? sp->bad_call : -1;
         jobs[r].hidden = hidden[r];
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks / (sp->accum ? sp->accum[0] : 1);
         jobs[r].accum = sp->accum ? sp->accum[r] : 0;
@@ -611,7 +581,7 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     char msg[512];
     int r;
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
-    BGM_ASSERT_OK(custom_loop(ref, NULL, &problem, 64, 0));
+    BGM_ASSERT_OK(bgm_test_dist_custom_loop(ref, NULL, &problem, 64, 0));
     run_ranks_spec(jobs, 2, hidden, &(run_spec){.loop = 1});
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
@@ -620,6 +590,77 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     }
     free_jobs(jobs, 2);
     bgm_model_free(ref);
+}
+END_TEST
+
+/* 2 ranks of train_on_batch (graph 0) or a custom loop on the model of kind
+ * graph, each on its 32 rows of every 64, against one process on all 64:
+ * equal within rel 1e-5, or (equal = 0) not within 1e-3 (ref_graph's model
+ * for the reference). */
+static void compare_loop_with_one(int batches, int graph, int ref_graph, int equal)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_model *ref = NULL;
+    double want[2];
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, ref_graph, 100, 16));
+    if (batches)
+        BGM_ASSERT_OK(bgm_test_dist_batch_loop(ref, &problem, 64, 0, -1, want));
+    else
+        BGM_ASSERT_OK(bgm_test_dist_custom_loop(ref, NULL, &problem, 64, 0));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loop = !batches, .batches = batches,
+                                                .graph = graph});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
+                                            equal ? 1e-5 : 1e-3) == !equal,
+                      "rank %d against one process: %s", r, equal ? msg : "equal");
+        /* train_on_batch returns the loss and accuracy of all 64 rows */
+        if (batches && equal) {
+            ck_assert_msg(fabs(jobs[r].results[0] - want[0]) <= 1e-5 * want[0],
+                          "rank %d: loss %.9g, one process %.9g", r, jobs[r].results[0],
+                          want[0]);
+            ck_assert_msg(jobs[r].results[1] == want[1], "rank %d: accuracy %.9g, one "
+                          "process %.9g", r, jobs[r].results[1], want[1]);
+        }
+    }
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+}
+
+START_TEST(two_ranks_train_on_batch_of_32_as_one_of_64)
+{
+    compare_loop_with_one(1, 0, 0, 1);
+}
+END_TEST
+
+START_TEST(synchronized_batch_norm_trains_on_batch_and_in_custom_loops_over_all_ranks)
+{
+    compare_loop_with_one(1, BGM_DIST_SYNC_BN, BGM_DIST_SYNC_BN, 1);
+    compare_loop_with_one(0, BGM_DIST_SYNC_BN, BGM_DIST_SYNC_BN, 1);
+    /* the control: not synchronised, each rank's 32 rows are not 64 */
+    compare_loop_with_one(1, BGM_DIST_BN, BGM_DIST_SYNC_BN, 0);
+    compare_loop_with_one(0, BGM_DIST_BN, BGM_DIST_SYNC_BN, 0);
+}
+END_TEST
+
+START_TEST(a_bad_train_on_batch_call_on_one_rank_fails_every_rank)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.batches = 1, .bad_call = 3});
+    ck_assert_int_ne(jobs[1].status, BGM_OK);
+    ck_assert_msg(strstr(jobs[1].message, "bgm_model_train_on_batch") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "bgm_model_train_on_batch: 1 of 2 ranks could not "
+                         "set up its step") != NULL, "%s", jobs[0].message);
+    /* the 3 steps before were applied alike */
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
+    bgm_test_assert_same_weights(jobs[0].m, jobs[1].m);
+    free_jobs(jobs, 2);
 }
 END_TEST
 
@@ -1305,6 +1346,9 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);
     tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
+    tcase_add_test(fit, two_ranks_train_on_batch_of_32_as_one_of_64);
+    tcase_add_test(fit, synchronized_batch_norm_trains_on_batch_and_in_custom_loops_over_all_ranks);
+    tcase_add_test(fit, a_bad_train_on_batch_call_on_one_rank_fails_every_rank);
     tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
     tcase_add_test(fit, ranks_streaming_their_shares_train_as_one_process);
     tcase_add_test(fit, accumulating_2_batches_of_32_trains_as_batches_of_64);

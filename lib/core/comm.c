@@ -211,17 +211,26 @@ BGM_API bgm_status bgm_comm_average(bgm_comm *c, bgm_tensor *const *tensors, int
     s = check_tensors(&total, tensors, n, 1, fn);
     if (s != BGM_OK)
         return s;
-    if (total > c->cap) {
-        float *grown = realloc(c->buf, (size_t)total * sizeof *grown);
+    if (total + 1 > c->cap) {
+        float *grown = realloc(c->buf, (size_t)(total + 1) * sizeof *grown);
         if (!grown)
             return bgm__fail(BGM_E_NOMEM, "%s: out of memory for %lld floats", fn,
                              (long long)total);
         c->buf = grown;
-        c->cap = total;
+        c->cap = total + 1;
     }
     for (at = 0, i = 0; i < n; at += tensors[i]->numel, i++)
         memcpy(c->buf + at, tensors[i]->data, (size_t)tensors[i]->numel * sizeof(float));
-    s = bgm__comm_allreduce(c, c->buf, total, "the averaged tensors", fn);
+    /* One more float: a synchronized BatchNormalization's backward that
+     * failed here (bgm__comm_defer) fails every rank's average. */
+    c->buf[total] = (float)(c->deferred != BGM_OK);
+    s = bgm__comm_allreduce(c, c->buf, total + 1, "the averaged tensors", fn);
+    if (s == BGM_OK && c->deferred != BGM_OK)
+        s = bgm__comm_deferred(c);
+    else if (s == BGM_OK && c->buf[total] != 0.0f)
+        s = bgm__fail(BGM_E_STATE, "%s: %.0f of %d ranks failed in a synchronized "
+                      "BatchNormalization's backward (see their messages)", fn,
+                      (double)c->buf[total], c->num_ranks);
     if (s != BGM_OK)
         return s;
     scale = 1.0f / (float)c->num_ranks;

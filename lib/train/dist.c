@@ -262,6 +262,39 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     return s;
 }
 
+bgm_status bgm__dist_begin_batch(bgm__dist *d, bgm_model *m, bgm_status local,
+                                 const char *fn)
+{
+    const int64_t run[5] = {0, 0, 0, 0, 1}; /* no epochs: batch sizes may differ */
+    int64_t h[H_COUNT];
+    bgm_status s;
+    int shared = 0;
+    if (!m->comm_synced) {
+        s = bgm__dist_begin(d, m, 0, 0, 0, 0, 1, NULL, local, fn);
+        if (s == BGM_OK && d->rank > 0) /* its own draws, from call to call */
+            m->rng = d->own_rng;
+        d->rng = &m->rng;
+        m->comm_synced = s == BGM_OK;
+        return s;
+    }
+    memset(d, 0, sizeof *d);
+    d->comm = m->comm;
+    d->rank = bgm_comm_rank(d->comm);
+    d->nranks = bgm_comm_num_ranks(d->comm);
+    d->accum = 1;
+    d->rng = &m->rng;
+    if (local == BGM_OK)
+        local = prepare_local(d, m, h, run, fn);
+    /* the step's buffers exist on every rank before its reduction */
+    s = bgm__comm_agree(d->comm, local, &shared, "set up its step", fn);
+    if (s != BGM_OK) {
+        bgm__dist_end(d, m);
+        d->comm = m->comm;
+        d->shared = shared;
+    }
+    return s;
+}
+
 bgm_status bgm__dist_follow(bgm__dist *d, bgm__train_state *st, int *has_lambda,
                             bgm_status s, const char *when, const char *fn)
 {
@@ -539,6 +572,7 @@ BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c)
         return bgm__fail(BGM_E_STATE, "%s: fit is running on this model (called from a "
                          "callback?)", fn);
     m->comm = c;
+    m->comm_synced = 0;
     return BGM_OK;
 }
 

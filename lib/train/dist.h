@@ -46,6 +46,15 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
                            int64_t batch_size, int epochs, int accum, const int *cancel,
                            bgm_status local, const char *fn);
 
+/* Sets d up for one train_on_batch of m over m's communicator (every rank
+ * comes, local its status so far). The first call after
+ * bgm_model_set_comm is bgm__dist_begin's (the models compared, rank 0's
+ * weights, optimizer state and generator to all; ranks > 0 then draw from
+ * a generator of their own, kept in m); later ones only agree that every
+ * rank could set up. The step's draws come from m->rng on every rank. */
+bgm_status bgm__dist_begin_batch(bgm__dist *d, bgm_model *m, bgm_status local,
+                                 const char *fn);
+
 /* After rank 0's callbacks ran at some point of fit (s: the status there on
  * this rank), every rank takes rank 0's decisions: its status (a failure
  * there fails every rank, when: "at the end of an epoch"), st's stop flag

@@ -166,6 +166,50 @@ static int metrics_equivalence(bgm_comm *c, const bgm_test_dist_data *problem, i
     return bad;
 }
 
+/* train_on_batch (batches) or a custom loop over the communicator, each
+ * rank on its 64 / size rows of every 64, against one process on all 64
+ * (weights, and train_on_batch's loss, rel 1e-5), on the model of kind
+ * graph (BGM_DIST_SYNC_BN: a synchronized BatchNormalization). */
+static int loop_equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int batches,
+                            int graph)
+{
+    const int64_t rows = BGM_DIST_GLOBAL_BATCH / size;
+    bgm_model *m = NULL, *ref = NULL;
+    double got[2], want[2];
+    char msg[512];
+    bgm_status s = bgm_test_dist_model_of(&m, graph, 100 + (uint64_t)rank, 16);
+    int bad = 0;
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(m, c);
+    if (s == BGM_OK)
+        s = batches ? bgm_test_dist_batch_loop(m, d, rows, rank * rows, -1, got)
+                    : bgm_test_dist_custom_loop(m, c, d, rows, rank * rows);
+    if (s != BGM_OK)
+        bad = fail(batches ? "train_on_batch over the ranks" : "a custom loop over the ranks",
+                   s);
+    if (!bad && (s = bgm_test_dist_model_of(&ref, graph, 100, 16)) == BGM_OK)
+        s = batches ? bgm_test_dist_batch_loop(ref, d, BGM_DIST_GLOBAL_BATCH, 0, -1, want)
+                    : bgm_test_dist_custom_loop(ref, NULL, d, BGM_DIST_GLOBAL_BATCH, 0);
+    if (!bad && s != BGM_OK)
+        bad = fail("the one-process loop", s);
+    if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, NULL, ref, NULL, 1e-5))
+        bad = 1;
+    else if (!bad && batches && fabs(got[0] - want[0]) > 1e-5 * want[0])
+        bad = snprintf(msg, sizeof msg, "loss %.9g against %.9g", got[0], want[0]) > 0;
+    if (bad && s == BGM_OK)
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %s on %d ranks against 1: %s\n", rank,
+                batches ? "train_on_batch" : "the custom loop", size, msg);
+    else if (!bad)
+        printf("fit_mpi: rank %d: %s%s: %d ranks x %lld rows = 1 x %d (weights, rel 1e-5)\n",
+               rank, batches ? "train_on_batch" : "custom loop",
+               graph == BGM_DIST_SYNC_BN ? " with synchronized BatchNormalization" : "", size,
+               (long long)rows, BGM_DIST_GLOBAL_BATCH);
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+    return bad;
+}
+
 /* Rank 1's model is wider: every rank fails before the first step. */
 static int mismatch(bgm_comm *c, const bgm_test_dist_data *d, int size)
 {
@@ -287,7 +331,10 @@ int main(int argc, char **argv)
     else if (!bad)
         bad = equivalence(c, &d, size, 0, 1) || equivalence(c, &d, size, 1, 1) ||
               equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1) ||
-              metrics_equivalence(c, &d, size, 0) || metrics_equivalence(c, &d, size, 1);
+              metrics_equivalence(c, &d, size, 0) || metrics_equivalence(c, &d, size, 1) ||
+              loop_equivalence(c, &d, size, 1, 0) ||
+              loop_equivalence(c, &d, size, 1, BGM_DIST_SYNC_BN) ||
+              loop_equivalence(c, &d, size, 0, BGM_DIST_SYNC_BN);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);
