@@ -25,6 +25,7 @@ struct bgm_comm {
     int64_t dcap;        /*   the values per rank it holds */
     bgm_status deferred; /* bgm__comm_defer's failure, and its message */
     char deferred_msg[512];
+    int agreed;          /* an agreement failed every rank (bgm__comm_take_agreed) */
 };
 
 /* The fields of the first published bgm_comm_ops. */
@@ -278,6 +279,7 @@ bgm_status bgm__comm_agree(bgm_comm *c, bgm_status local, int *shared, const cha
         return local != BGM_OK ? bgm__fail(local, "%s", msg) : s;
     if (failed == 0.0f)
         return BGM_OK;
+    c->agreed = 1;
     if (shared)
         *shared = 1;
     if (local != BGM_OK)
@@ -324,6 +326,13 @@ bgm_status bgm__comm_sum_doubles(bgm_comm *c, double *v, int64_t n, int64_t rese
         for (i = 0; i < n; i++)
             v[i] += bgm__comm_take_double(&p);
     return BGM_OK;
+}
+
+int bgm__comm_take_agreed(bgm_comm *c)
+{
+    int agreed = c->agreed;
+    c->agreed = 0;
+    return agreed;
 }
 
 void bgm__comm_defer(bgm_comm *c, bgm_status s)

@@ -77,6 +77,7 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     for (k = 0, i = 0; i < m->ntrainable; i++)
         k += bgm_tensor_numel(m->trainable[i]);
     d->ngrads = k;
+    d->syncs = bgm__dist_syncs_in_step(m);
     d->metric_off = k + slot_b(m) + 3;
     d->nbuf = d->metric_off + nmetric;
     d->gather_off = d->nbuf - (d->ngathered > 0 ? 2 * (int64_t)d->nranks : 0);
@@ -537,6 +538,15 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
     for (k = 0; k < d->ngrads; k++)
         p[k] /= total_b;
     return BGM_OK;
+}
+
+int bgm__dist_syncs_in_step(const bgm_model *m)
+{
+    int i;
+    for (i = 0; i < m->nlayers; i++)
+        if (m->layers[i]->synchronized && !bgm__model_layer_frozen(m, i, 1))
+            return 1;
+    return 0;
 }
 
 bgm_status bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics, const char *fn)

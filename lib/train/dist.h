@@ -29,6 +29,10 @@ typedef struct bgm__dist {
     int shared;            /* the last failure is known to every rank */
     float *opt;            /* room for the optimizer state (rank 0's, at the start) */
     int accum;             /* gradient_accumulation_steps (the same on every rank) */
+    int syncs;             /* the step's forward and backward make collective calls
+                              (a synchronized BatchNormalization): a rank failing
+                              before its backward ends cannot keep step with the
+                              others, and must not enter the step's reduction */
     bgm_tensor **views;    /* the reduced mean gradient in buf, shaped as m->trainable */
     int group_open;        /* buf holds batches of a group not reduced yet */
     bgm_status pending;    /* a batch of the open group failed here: its status */
@@ -90,6 +94,10 @@ bgm_status bgm__dist_epoch_seed(bgm__dist *d, bgm_model *m, uint64_t *seed, cons
 bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
                           bgm__losses losses, int64_t b, bgm_status local, int last,
                           int epoch, int64_t step, const char *fn);
+
+/* 1 when a training step of m makes collective calls of its own: a
+ * synchronized BatchNormalization that is not frozen. */
+int bgm__dist_syncs_in_step(const bgm_model *m);
 
 /* Adds the step's metric states of all ranks to metrics (after
  * bgm__dist_step succeeded): the summed ones, then the gathered ones

@@ -211,6 +211,8 @@ static bgm_status batch_missing(fit_run *r, bgm_status s, int epoch, int64_t ste
         s = bgm__fail(BGM_E_INVALID, "%s: rank %d's stream ended after %lld of "
                       "steps_per_epoch = %lld batches in epoch %d", fn, r->dist.rank,
                       (long long)step, (long long)r->steps, epoch + 1);
+    if (r->dist.syncs) /* the others are in a synchronized BatchNormalization's reduction */
+        return s;
     while (r->acc.count + 1 < r->acc.k) {
         if (r->has_lambda) {
             e = bgm__dist_follow(&r->dist, &r->st, NULL, BGM_OK, "at the end of a batch", fn);

@@ -382,6 +382,8 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
     bgm_rng *draws = dist ? dist->rng : &m->rng;
     int64_t b = bgm_tensor_dim(xs[0], 0);
     int i, last = acc->count + 1 >= acc->k;
+    if (dist)
+        bgm__comm_take_agreed(dist->comm); /* only this batch's count below */
     if (acc->count == 0) { /* the moving statistics and draws before the group */
         if (m->nstate > 0)
             memcpy(acc->state, m->state, (size_t)m->nstate * sizeof *acc->state);
@@ -397,7 +399,13 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
         read_losses(losses, m, total, per);
     if (s == BGM_OK && m->ntrainable > 0)
         s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
-    if (dist) {
+    if (dist && s != BGM_OK && dist->syncs && !bgm__comm_take_agreed(dist->comm)) {
+        /* The others wait in a synchronized BatchNormalization's reduction
+         * that this rank did not reach: its failure cannot travel in the
+         * step's reduction, and fit ends it alone (the abort hook). After
+         * an agreement that failed every rank, all stopped there alike. */
+        return finish_batch(m, dist, acc, apply, losses, s, last, epoch, step, fn);
+    } else if (dist) {
         /* Every rank enters the reduction whatever happened here; the
          * losses checked then are those of all ranks. */
         if (s == BGM_OK)

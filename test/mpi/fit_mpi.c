@@ -78,6 +78,13 @@ static int evaluate_shares(const bgm_model *m, const bgm_model *ref,
     return 0;
 }
 
+/* This rank's model of kind graph (seeded apart from rank 0's), given c. */
+static bgm_status attached_model(bgm_model **m, bgm_comm *c, int graph)
+{
+    bgm_status s = bgm_test_dist_model_of(m, graph, 100 + (uint64_t)rank, 16);
+    return s == BGM_OK ? bgm_model_set_comm(*m, c) : s;
+}
+
 /* The equivalence: this rank's share against one process alone, for the
  * Sequential model or the functional one (graph), with k batches per step
  * (gradient accumulation); graph BGM_DIST_SYNC_BN: the Sequential one with
@@ -88,10 +95,8 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     bgm_model *m = NULL, *ref = NULL;
     bgm_history *h = NULL, *href = NULL;
     char msg[512];
-    bgm_status s = bgm_test_dist_model_of(&m, graph, 100 + (uint64_t)rank, 16);
+    bgm_status s = attached_model(&m, c, graph);
     int bad = 0;
-    if (s == BGM_OK)
-        s = bgm_model_set_comm(m, c);
     if (s == BGM_OK)
         s = bgm_test_dist_fit_k(&h, m, d, batch, k, 0);
     if (s != BGM_OK)
@@ -177,10 +182,8 @@ static int loop_equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, 
     bgm_model *m = NULL, *ref = NULL;
     double got[2], want[2];
     char msg[512];
-    bgm_status s = bgm_test_dist_model_of(&m, graph, 100 + (uint64_t)rank, 16);
+    bgm_status s = attached_model(&m, c, graph);
     int bad = 0;
-    if (s == BGM_OK)
-        s = bgm_model_set_comm(m, c);
     if (s == BGM_OK)
         s = batches ? bgm_test_dist_batch_loop(m, d, rows, rank * rows, -1, got)
                     : bgm_test_dist_custom_loop(m, c, d, rows, rank * rows);
