@@ -1286,6 +1286,32 @@ START_TEST(fit_with_a_communicator_refuses_streams_without_steps)
 }
 END_TEST
 
+START_TEST(predict_with_a_communicator_runs_on_each_rank_alone)
+{
+    /* rank 0 of 2 predicts alone: no collective call, the same values as
+     * without the communicator (one rank serving while others train) */
+    fake f = {.rank = 0, .nranks = 2};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_model *m = NULL;
+    bgm_tensor *got = NULL, *want = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&m, BGM_DIST_SYNC_BN, 3, 8));
+    BGM_ASSERT_OK(bgm_model_predict(&want, m, problem.vx, 32));
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_model_set_comm(m, c));
+    BGM_ASSERT_OK(bgm_model_predict(&got, m, problem.vx, 32));
+    ck_assert_int_eq(f.calls, 0);
+    ck_assert_int_eq(bgm_tensor_dim(got, 0), 96);
+    ck_assert_mem_eq(bgm_tensor_data(got), bgm_tensor_data(want),
+                     (size_t)bgm_tensor_numel(want) * sizeof(float));
+    bgm_tensor_free(got);
+    bgm_tensor_free(want);
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    bgm_comm_free(c);
+}
+END_TEST
+
 START_TEST(set_last_error_lets_a_transport_fail_as_the_library_does)
 {
     ck_assert_int_eq(bgm_set_last_error(BGM_E_IO, "my_transport: link down"), BGM_E_IO);
@@ -1335,6 +1361,7 @@ Suite *suite_distributed(void)
     tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
     tcase_add_test(seam, fit_with_a_communicator_refuses_streams_without_steps);
     tcase_add_test(seam, comm_average_refuses_bad_tensors);
+    tcase_add_test(seam, predict_with_a_communicator_runs_on_each_rank_alone);
     tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);

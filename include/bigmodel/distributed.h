@@ -150,7 +150,8 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
  * forward (fit, train_on_batch, bgm_model_forward with training = 1) of a
  * model with a synchronized BatchNormalization is collective: its
  * statistics are those of all the ranks' rows. predict runs on each rank
- * alone. Not saved in model files.
+ * alone, with no collective call (each rank predicts what it is given, as
+ * PyTorch's DDP and Keras do). Not saved in model files.
  * Errors: BGM_E_INVALID (NULL m), BGM_E_STATE (fit is running).
  */
 BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c);
