@@ -56,4 +56,11 @@ void bgm__metric_gather_put(const bgm_metric *m, float *out);
 bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avail,
                                     int64_t *used, const char *fn);
 
+/* Makes room in m for merging gathered states of up to floats floats in
+ * all, so that those merges cannot fail; *grew = 1 when it had to allocate
+ * (which depends on m's state and floats only: ranks whose m are alike
+ * allocate at the same calls). */
+bgm_status bgm__metric_gather_reserve(bgm_metric *m, int64_t floats, int *grew,
+                                      const char *fn);
+
 #endif

@@ -444,32 +444,44 @@ static int64_t gathered_size(const bgm__dist *d, int r)
 
 /* After the step's reduction: every rank's gathered metric states to every
  * rank (in d->gbuf, rank after rank), by one all-reduce of a zeroed buffer
- * in which each rank writes its own. gbuf only grows, and when it must, a
- * one-float agreement first, so that a rank out of memory fails every rank
- * instead of leaving them waiting. */
+ * in which each rank writes its own. gbuf only grows, and so does the room
+ * the running metrics (d->sink) need to merge them (AUC's scores, the
+ * regression's outputs), so that the merge cannot fail on one rank alone;
+ * when either must grow (on every rank at the same step: it depends on
+ * states every rank holds alike), a one-float agreement first, so that a
+ * rank out of memory fails every rank instead of leaving them waiting. */
 static bgm_status gather_metrics(bgm__dist *d, const char *fn)
 {
     int64_t total = 0, before = 0;
-    bgm_status s = BGM_OK;
+    bgm_status s = BGM_OK, e;
     float *p;
-    int r, i, shared = 0;
+    int r, i, shared = 0, grew;
     for (r = 0; r < d->nranks; r++) {
         before += r < d->rank ? gathered_size(d, r) : 0;
         total += gathered_size(d, r);
     }
-    if (total > d->gcap) {
+    grew = total > d->gcap;
+    if (grew) {
         float *grown = malloc((size_t)total * sizeof *grown);
         if (grown) {
             free(d->gbuf);
             d->gbuf = grown;
             d->gcap = total;
+        } else {
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory gathering the ranks' metric "
+                          "states (%lld floats)", fn, (long long)total);
         }
-        s = bgm__comm_agree(d->comm, grown ? BGM_OK : bgm__fail(BGM_E_NOMEM, "%s: out of "
-                                                                "memory gathering the "
-                                                                "ranks' metric states (%lld "
-                                                                "floats)", fn, (long long)total),
-                            &shared, "allocate a step's metric states", fn);
     }
+    for (i = 0; i < d->nmetrics; i++) {
+        int g = 0;
+        if (!gathered(d, i))
+            continue;
+        e = bgm__metric_gather_reserve(d->sink[i], total, &g, fn);
+        s = s != BGM_OK ? s : e;
+        grew |= g;
+    }
+    if (grew)
+        s = bgm__comm_agree(d->comm, s, &shared, "allocate a step's metric states", fn);
     if (s == BGM_OK) {
         memset(d->gbuf, 0, (size_t)total * sizeof *d->gbuf);
         p = d->gbuf + before;

@@ -18,6 +18,7 @@ typedef struct bgm__dist {
     int64_t ngrads, nbuf;  /* floats of the gradients at its front, of it all */
     int64_t metric_off;    /* where the metric states start in it */
     bgm_metric **metrics;  /* this step's metrics on this rank */
+    bgm_metric **sink;     /* the running metrics the step's states go to (the caller's) */
     int nmetrics;
     int ngathered;         /* of them, those whose state is no sum (AUC, MSE, MAE, R2) */
     int64_t gather_off;    /* where the ranks' sizes of those states sit in buf */

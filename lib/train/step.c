@@ -410,6 +410,7 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
          * losses checked then are those of all ranks. */
         if (s == BGM_OK)
             s = update_metrics(m, m->tape, dist->metrics, ys, pred, sw, fn);
+        dist->sink = metrics;
         s = bgm__dist_step(dist, m, grads, losses, b, s, last, epoch, step, fn);
         apply = dist->views;
     } else if (s == BGM_OK && acc->k > 1) {
@@ -436,8 +437,10 @@ bgm_status bgm__train_flush(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
         dist->total_b = 0;
     if (acc->count == 0)
         return BGM_OK;
-    if (dist)
+    if (dist) {
+        dist->sink = metrics;
         s = bgm__dist_step(dist, m, NULL, losses, 0, BGM_OK, 1, epoch, step, fn);
+    }
     s = finish_batch(m, dist, acc, dist ? dist->views : acc->views, losses, s, 1, epoch, step,
                      fn);
     if (s == BGM_OK && dist)
