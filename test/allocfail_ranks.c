@@ -222,12 +222,8 @@ static const char *tr_error(void *ctx, int code)
 
 static bgm_tensor *xs, *ys, *yb; /* 40 samples of 6 features; classes 0..2; 0 / 1 */
 
-#define T(expr)                     \
-    do {                            \
-        s = (expr);                 \
-        if (s != BGM_OK)            \
-            goto done;              \
-    } while (0)
+/* s = expr, and on to done: when it failed */
+#define TRY(expr) do { if ((s = (expr)) != BGM_OK) goto done; } while (0)
 
 /* Dense, synchronized BatchNormalization, Dropout, 3 softmax classes; or
  * (binary) Dense and a sigmoid with AUC and MSE, whose states fit gathers. */
@@ -238,20 +234,20 @@ static bgm_status build(bgm_model **out, int binary, int rank)
     bgm_layer *bn = NULL;
     bgm_model *m = NULL;
     bgm_status s;
-    T(bgm_model_create(&m, (int64_t[]){6}, 1, 7 + (uint64_t)rank));
-    T(bgm_model_add(m, bgm_layer_dense(8, BGM_ACT_RELU)));
+    TRY(bgm_model_create(&m, (int64_t[]){6}, 1, 7 + (uint64_t)rank));
+    TRY(bgm_model_add(m, bgm_layer_dense(8, BGM_ACT_RELU)));
     if (!binary) {
         bn = bgm_layer_batch_norm();
-        T(bgm_layer_set_synchronized(bn, 1));
+        TRY(bgm_layer_set_synchronized(bn, 1));
         s = bgm_model_add(m, bn); /* takes bn */
         bn = NULL;
-        T(s);
-        T(bgm_model_add(m, bgm_layer_dropout(0.25f)));
+        TRY(s);
+        TRY(bgm_model_add(m, bgm_layer_dropout(0.25f)));
     }
-    T(bgm_model_add(m, bgm_layer_dense(binary ? 1 : 3,
+    TRY(bgm_model_add(m, bgm_layer_dense(binary ? 1 : 3,
                                        binary ? BGM_ACT_SIGMOID : BGM_ACT_SOFTMAX)));
-    T(bgm_optimizer_adam(&opt, 0.01f, 0.9f, 0.999f, 1e-7f));
-    T(bgm_model_compile(m, opt,
+    TRY(bgm_optimizer_adam(&opt, 0.01f, 0.9f, 0.999f, 1e-7f));
+    TRY(bgm_model_compile(m, opt,
                         binary ? BGM_LOSS_BINARY_CROSSENTROPY
                                : BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                         0, binary ? bin : &cls, binary ? 2 : 1));
@@ -332,20 +328,20 @@ static void *rank_main(void *arg)
     bgm_comm *c = NULL;
     bgm_status s;
     int k, ready = 0;
-    T(bgm_comm_ops_init(&ops, sizeof ops));
+    TRY(bgm_comm_ops_init(&ops, sizeof ops));
     ops.rank = tr_rank;
     ops.num_ranks = tr_size;
     ops.allreduce_sum = tr_allreduce;
     ops.broadcast = tr_broadcast;
     ops.abort = tr_abort;
     ops.error_string = tr_error;
-    T(bgm_comm_create(&c, &ops, &j->rc));
-    T(build(&j->m, cur->binary, j->rc.rank));
-    T(bgm_model_set_comm(j->m, c));
+    TRY(bgm_comm_create(&c, &ops, &j->rc));
+    TRY(build(&j->m, cur->binary, j->rc.rank));
+    TRY(bgm_model_set_comm(j->m, c));
     for (k = 0; cur->batches && k < 3; k++) {
         int64_t at = 8 * k + 4 * j->rc.rank;
-        T(bgm_tensor_slice(&j->xb[k], xs, at, at + 4));
-        T(bgm_tensor_slice(&j->yb[k], ys, at, at + 4));
+        TRY(bgm_tensor_slice(&j->xb[k], xs, at, at + 4));
+        TRY(bgm_tensor_slice(&j->yb[k], ys, at, at + 4));
     }
     ready = 1;
     if (j->rc.rank == 1)
@@ -476,11 +472,11 @@ int main(void)
     bgm_status s;
     size_t i;
     int64_t r;
-    T(bgm_set_num_threads(1));
-    T(bgm_rng_create(&rng, 5));
-    T(bgm_tensor_randn(&xs, rng, (int64_t[]){40, 6}, 2, 0.0f, 1.0f));
-    T(bgm_tensor_zeros(&ys, BGM_INT32, (int64_t[]){40}, 1));
-    T(bgm_tensor_zeros(&yb, BGM_FLOAT32, (int64_t[]){40, 1}, 2));
+    TRY(bgm_set_num_threads(1));
+    TRY(bgm_rng_create(&rng, 5));
+    TRY(bgm_tensor_randn(&xs, rng, (int64_t[]){40, 6}, 2, 0.0f, 1.0f));
+    TRY(bgm_tensor_zeros(&ys, BGM_INT32, (int64_t[]){40}, 1));
+    TRY(bgm_tensor_zeros(&yb, BGM_FLOAT32, (int64_t[]){40, 1}, 2));
 done:
     if (s != BGM_OK) {
         fprintf(stderr, "allocfail_ranks: set-up: %s\n", bgm_last_error());
