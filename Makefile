@@ -265,9 +265,12 @@ check-allocfail: lib
 	    echo "check-allocfail: $(SHLIB) holds the allocation hook"; exit 1; fi
 	@$(SAN_MAKE) $(SAN_BUILD)/test/allocfail
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=$(SAN_UBSAN_OPTIONS) $(SAN_BUILD)/test/allocfail
+	@$(SAN_MAKE) $(SAN_BUILD)/test/allocfail_ranks
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=$(SAN_UBSAN_OPTIONS) $(SAN_BUILD)/test/allocfail_ranks
 
 # Built by $(SAN_MAKE): CC and CFLAGS carry the sanitizers.
-$(BUILD)/test/allocfail: test/allocfail.c lib/core/alloc_hook.h $(STLIB)
+$(BUILD)/test/allocfail $(BUILD)/test/allocfail_ranks: $(BUILD)/test/%: test/%.c \
+	    lib/core/alloc_hook.h $(STLIB)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) -fsanitize=address $(WARN) \
 	    -D_POSIX_C_SOURCE=200809L -DBGM_ALLOC_HOOK -Iinclude -Ilib $< -o $@ $(STLIB) $(LIBS)

@@ -111,6 +111,129 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
     return s;
 }
 
+bgm_status bgm_test_dist_metrics_model(bgm_model **out, int regression, uint64_t seed,
+                                       int64_t hidden)
+{
+    static const bgm_metric_kind cls[] = {BGM_METRIC_AUC, BGM_METRIC_ACCURACY,
+                                          BGM_METRIC_PRECISION};
+    static const bgm_metric_kind reg[] = {BGM_METRIC_MSE, BGM_METRIC_MAE, BGM_METRIC_R2};
+    bgm_model *m = NULL;
+    bgm_optimizer *o = NULL;
+    bgm_status s = bgm_model_create(&m, (int64_t[]){6}, 1, seed);
+    if (s == BGM_OK)
+        s = bgm_model_add(m, bgm_layer_dense(hidden, BGM_ACT_RELU));
+    if (s == BGM_OK)
+        s = bgm_model_add(m, bgm_layer_dense(regression ? 2 : 1,
+                                             regression ? BGM_ACT_LINEAR : BGM_ACT_SIGMOID));
+    if (s == BGM_OK)
+        s = bgm_optimizer_sgd(&o, 0.05f, 0.9f, 0);
+    if (s == BGM_OK)
+        s = bgm_model_compile(m, o, regression ? BGM_LOSS_MSE : BGM_LOSS_BINARY_CROSSENTROPY,
+                              0, regression ? reg : cls, 3);
+    if (s != BGM_OK) {
+        bgm_model_free(m);
+        m = NULL;
+    }
+    *out = m;
+    return s;
+}
+
+/* The targets of bgm_test_dist_metrics_data for the features x. */
+static bgm_status metric_targets(bgm_tensor **y, const bgm_tensor *x, int regression)
+{
+    int64_t n = bgm_tensor_dim(x, 0), cols = regression ? 2 : 1, i;
+    const float *xv = bgm_tensor_data(x);
+    bgm_status s = bgm_tensor_zeros(y, BGM_FLOAT32, (int64_t[]){n, cols}, 2);
+    float *yv = s == BGM_OK ? bgm_tensor_data(*y) : NULL;
+    for (i = 0; yv && i < n; i++) {
+        const float *r = xv + 6 * i;
+        if (regression) {
+            yv[2 * i] = r[0] - 0.5f * r[1];
+            yv[2 * i + 1] = 3.0f + r[2] * r[3];
+        } else {
+            yv[i] = r[0] + r[3] > 0.3f ? 1.0f : 0.0f;
+        }
+    }
+    return s;
+}
+
+bgm_status bgm_test_dist_metrics_data(bgm_test_dist_data *out, const bgm_test_dist_data *d,
+                                      int regression)
+{
+    bgm_status s;
+    memset(out, 0, sizeof *out);
+    s = bgm_tensor_clone(&out->x, d->x);
+    if (s == BGM_OK)
+        s = bgm_tensor_clone(&out->vx, d->vx);
+    if (s == BGM_OK)
+        s = metric_targets(&out->y, d->x, regression);
+    if (s == BGM_OK)
+        s = metric_targets(&out->vy, d->vx, regression);
+    if (s != BGM_OK)
+        bgm_test_dist_data_free(out);
+    return s;
+}
+
+/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
+ * rows [64 k + offset, + rows) of the problem's data; with c, rank 0's
+ * weights first and the gradients averaged over the ranks. */
+bgm_status bgm_test_dist_custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
+                              int64_t rows, int64_t offset)
+{
+    bgm_tensor *const *params = NULL;
+    bgm_tensor *grads[8], *xb = NULL, *yb = NULL, *pred = NULL, *loss = NULL;
+    bgm_tape *tape = NULL;
+    int n = 0, k;
+    bgm_status s = bgm_tape_create(&tape);
+    if (s == BGM_OK)
+        s = bgm_model_trainable_params(&params, &n, m);
+    if (s == BGM_OK && c)
+        s = bgm_comm_broadcast_tensors(c, params, n, 0);
+    for (k = 0; s == BGM_OK && k < 5; k++) {
+        int64_t at = 64 * k + offset;
+        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tape_reset(tape);
+        if (s == BGM_OK)
+            s = bgm_model_forward(&pred, m, tape, xb, 1);
+        if (s == BGM_OK)
+            s = bgm_model_compute_loss(&loss, m, tape, yb, pred);
+        if (s == BGM_OK)
+            s = bgm_tape_gradient(tape, loss, params, n, grads);
+        if (s == BGM_OK && c)
+            s = bgm_comm_average(c, grads, n);
+        if (s == BGM_OK)
+            s = bgm_optimizer_step(bgm_model_optimizer(m), params, grads, n);
+        bgm_tensor_free(xb);
+        bgm_tensor_free(yb);
+        xb = yb = NULL;
+    }
+    bgm_tape_free(tape);
+    return s;
+}
+
+bgm_status bgm_test_dist_batch_loop(bgm_model *m, const bgm_test_dist_data *d, int64_t rows,
+                                    int64_t offset, int bad_call, double *results)
+{
+    bgm_tensor *xb = NULL, *yb = NULL;
+    bgm_status s = BGM_OK;
+    int k;
+    for (k = 0; s == BGM_OK && k < BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH; k++) {
+        int64_t at = BGM_DIST_GLOBAL_BATCH * k + offset;
+        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
+        if (s == BGM_OK)
+            s = bgm_model_train_on_batch(results, 2, m, xb, k == bad_call ? xb : yb);
+        bgm_tensor_free(xb);
+        bgm_tensor_free(yb);
+        xb = yb = NULL;
+    }
+    return s;
+}
+
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size)
 {

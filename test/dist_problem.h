@@ -47,6 +47,29 @@ bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_
 bgm_status bgm_test_dist_fit_k(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                                int64_t batch_size, int k, int64_t samples);
 
+/* The metrics whose state is no sum of counts, on the problem's features:
+ * with regression 0 a binary classifier (6 -> hidden ReLU -> 1 sigmoid,
+ * binary cross-entropy; AUC, accuracy, precision) fitted on whether
+ * x0 + x3 > 0.3, else a regression of 2 outputs (6 -> hidden ReLU -> 2,
+ * MSE; MSE, MAE, R²) of x0 - x1 / 2 and 3 + x2 x3. out gets d's features
+ * (cloned) with those targets; free it with bgm_test_dist_data_free. */
+bgm_status bgm_test_dist_metrics_model(bgm_model **m, int regression, uint64_t seed,
+                                       int64_t hidden);
+bgm_status bgm_test_dist_metrics_data(bgm_test_dist_data *out, const bgm_test_dist_data *d,
+                                      int regression);
+
+/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
+ * rows [64 k + offset, + rows) of d; with c, rank 0's weights first and the
+ * gradients averaged over the ranks (bgm_comm_average). */
+bgm_status bgm_test_dist_custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
+                                     int64_t rows, int64_t offset);
+
+/* 10 train_on_batch calls of m: call k takes rows [64 k + offset, + rows) of
+ * d, its loss and accuracy in results[0..2); call bad_call (-1: none) gives
+ * the features as targets, which train_on_batch refuses. */
+bgm_status bgm_test_dist_batch_loop(bgm_model *m, const bgm_test_dist_data *d, int64_t rows,
+                                    int64_t offset, int bad_call, double *results);
+
 /* 0 when a's weights equal b's within rel of the largest of b's weights
  * (|a - b| <= rel * max |b|) and their histories hold the same keys and
  * values within rel (|a - b| <= rel * (|b| + 1e-3)); else 1

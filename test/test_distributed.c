@@ -112,6 +112,10 @@ typedef struct rank_job {
     int graph;           /* the problem's functional model instead of the Sequential */
     int accum;           /* gradient_accumulation_steps (0: the default) */
     int64_t samples;     /* fit on the first so many samples (0: all) */
+    int metrics;         /* 1 + regression: bgm_test_dist_metrics_model instead */
+    int batches;         /* train with bgm_test_dist_batch_loop instead of fit */
+    int bad_call;        /*   its call that gives bad targets (-1: none) */
+    double results[2];   /*   the last call's loss and accuracy */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -134,46 +138,6 @@ static bgm_status thread_comm(bgm_comm **c, thread_rank *t)
     ops.allreduce_sum = tr_allreduce;
     ops.broadcast = tr_broadcast;
     return s == BGM_OK ? bgm_comm_create(c, &ops, t) : s;
-}
-
-/* A custom loop (tape, loss, gradients, optimizer) of 5 steps: step k takes
- * rows [64 k + offset, + rows) of the problem's data; with c, rank 0's
- * weights first and the gradients averaged over the ranks. */
-static bgm_status custom_loop(bgm_model *m, bgm_comm *c, const bgm_test_dist_data *d,
-                              int64_t rows, int64_t offset)
-{
-    bgm_tensor *const *params = NULL;
-    bgm_tensor *grads[8], *xb = NULL, *yb = NULL, *pred = NULL, *loss = NULL;
-    bgm_tape *tape = NULL;
-    int n = 0, k;
-    bgm_status s = bgm_tape_create(&tape);
-    if (s == BGM_OK)
-        s = bgm_model_trainable_params(&params, &n, m);
-    if (s == BGM_OK && c)
-        s = bgm_comm_broadcast_tensors(c, params, n, 0);
-    for (k = 0; s == BGM_OK && k < 5; k++) {
-        int64_t at = 64 * k + offset;
-        s = bgm_tensor_slice(&xb, d->x, at, at + rows);
-        if (s == BGM_OK)
-            s = bgm_tensor_slice(&yb, d->y, at, at + rows);
-        if (s == BGM_OK)
-            s = bgm_tape_reset(tape);
-        if (s == BGM_OK)
-            s = bgm_model_forward(&pred, m, tape, xb, 1);
-        if (s == BGM_OK)
-            s = bgm_model_compute_loss(&loss, m, tape, yb, pred);
-        if (s == BGM_OK)
-            s = bgm_tape_gradient(tape, loss, params, n, grads);
-        if (s == BGM_OK && c)
-            s = bgm_comm_average(c, grads, n);
-        if (s == BGM_OK)
-            s = bgm_optimizer_step(bgm_model_optimizer(m), params, grads, n);
-        bgm_tensor_free(xb);
-        bgm_tensor_free(yb);
-        xb = yb = NULL;
-    }
-    bgm_tape_free(tape);
-    return s;
 }
 
 /* Batch k of rank r's stream: rows 64 k' + r + n j of the problem (n ranks,
@@ -238,15 +202,21 @@ static void *run_rank(void *arg)
 {
     rank_job *j = arg;
     bgm_comm *c = NULL;
-    j->status = bgm_test_dist_model_of(&j->m, j->graph, j->seed, j->hidden);
+    if (j->metrics)
+        j->status = bgm_test_dist_metrics_model(&j->m, j->metrics - 1, j->seed, j->hidden);
+    else
+        j->status = bgm_test_dist_model_of(&j->m, j->graph, j->seed, j->hidden);
     if (j->status == BGM_OK && j->loss)
         j->status = bgm_model_set_loss_fn(j->m, 0, "flaky", j->loss, j);
     if (j->status == BGM_OK)
         j->status = thread_comm(&c, &j->tr);
     if (j->status == BGM_OK)
         j->status = bgm_model_set_comm(j->m, c);
-    if (j->status == BGM_OK && j->loop) {
-        j->status = custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
+    if (j->status == BGM_OK && j->batches) {
+        j->status = bgm_test_dist_batch_loop(j->m, j->data, j->batch, j->tr.rank * j->batch,
+                                             j->bad_call, j->results);
+    } else if (j->status == BGM_OK && j->loop) {
+        j->status = bgm_test_dist_custom_loop(j->m, c, j->data, j->batch, j->tr.rank * j->batch);
     } else if (j->status == BGM_OK && j->stream_batches > 0) {
         j->status = fit_share(j);
     } else if (j->status == BGM_OK && j->accum) {
@@ -288,6 +258,10 @@ typedef struct run_spec {
     const int *accum;               /* per rank: gradient_accumulation_steps (NULL: 1);
                                        the batch is 64 / (ranks * rank 0's) */
     int64_t samples;                /* arrays: the first so many samples (0: all) */
+    int metrics;                    /* 1 + regression: the metrics model (dist_problem.h) */
+    int batches;                    /* bgm_test_dist_batch_loop instead of fit */
+    int bad_call;                   /*   rank 1's call with bad targets (0: none) */
+    const bgm_test_dist_data *data; /* its data (NULL: the problem's) */
 } run_spec;
 
 /* Runs fn on nranks threads of one group, thread r on the job at jobs + r *
@@ -319,7 +293,10 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
     int r;
     memset(jobs, 0, (size_t)nranks * sizeof *jobs);
     for (r = 0; r < nranks; r++) {
-        jobs[r].data = &problem;
+        jobs[r].data = sp->data ? sp->data : &problem;
+        jobs[r].metrics = sp->metrics;
+        jobs[r].batches = sp->batches;
+        jobs[r].bad_call = r == 1 && sp->bad_call ? sp->bad_call : -1;
         jobs[r].hidden = hidden[r];
         jobs[r].batch = BGM_DIST_GLOBAL_BATCH / nranks / (sp->accum ? sp->accum[0] : 1);
         jobs[r].accum = sp->accum ? sp->accum[r] : 0;
@@ -401,6 +378,58 @@ END_TEST
 START_TEST(four_ranks_of_batch_16_train_as_one_of_batch_64)
 {
     check_equivalence(4, 0);
+}
+END_TEST
+
+/* The metrics that are no sums of counts (AUC; MSE, MAE, R²) in the
+ * history of nranks of batch 64 / nranks equal one process's of batch 64. */
+static void check_metrics_on_ranks(int nranks, int regression)
+{
+    static const char *const keys[2][3] = {{"auc", "accuracy", "precision"},
+                                           {"mse", "mae", "r2"}};
+    rank_job jobs[MAX_RANKS];
+    int64_t hidden[MAX_RANKS] = {16, 16, 16, 16};
+    bgm_test_dist_data md;
+    bgm_model *ref = NULL;
+    bgm_history *href = NULL;
+    char msg[512], val[16];
+    int r, k;
+    BGM_ASSERT_OK(bgm_test_dist_metrics_data(&md, &problem, regression));
+    BGM_ASSERT_OK(bgm_test_dist_metrics_model(&ref, regression, 100, 16));
+    BGM_ASSERT_OK(bgm_test_dist_fit(&href, ref, &md, BGM_DIST_GLOBAL_BATCH));
+    run_ranks_spec(jobs, nranks, hidden, &(run_spec){.metrics = 1 + regression, .data = &md});
+    for (r = 0; r < nranks; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(!bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, jobs[r].h, ref, href,
+                                             1e-5),
+                      "rank %d of %d against one process: %s", r, nranks, msg);
+    }
+    /* Real values in the history after the second epoch: no AUC or R² at a
+     * trivial 0, 1 or NaN (R² after the first is near 0, from below). */
+    for (k = 0; k < 3; k++) {
+        double v = bgm_history_values(href, keys[regression][k])[1];
+        snprintf(val, sizeof val, "val_%s", keys[regression][k]);
+        ck_assert_ptr_nonnull(bgm_history_values(jobs[0].h, val));
+        ck_assert_msg(v > 0.05 && v < (regression ? 5.0 : 0.999), "%s = %g",
+                      keys[regression][k], v);
+    }
+    free_jobs(jobs, nranks);
+    bgm_model_free(ref);
+    bgm_history_free(href);
+    bgm_test_dist_data_free(&md);
+}
+
+START_TEST(ranks_report_auc_of_all_their_scores_as_one_process)
+{
+    check_metrics_on_ranks(2, 0);
+    check_metrics_on_ranks(4, 0);
+}
+END_TEST
+
+START_TEST(ranks_report_mse_mae_and_r2_of_all_their_samples_as_one_process)
+{
+    check_metrics_on_ranks(2, 1);
+    check_metrics_on_ranks(4, 1);
 }
 END_TEST
 
@@ -552,7 +581,7 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     char msg[512];
     int r;
     BGM_ASSERT_OK(bgm_test_dist_model(&ref, 100, 16));
-    BGM_ASSERT_OK(custom_loop(ref, NULL, &problem, 64, 0));
+    BGM_ASSERT_OK(bgm_test_dist_custom_loop(ref, NULL, &problem, 64, 0));
     run_ranks_spec(jobs, 2, hidden, &(run_spec){.loop = 1});
     for (r = 0; r < 2; r++) {
         ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
@@ -561,6 +590,77 @@ START_TEST(custom_loop_averaging_gradients_trains_as_one_process)
     }
     free_jobs(jobs, 2);
     bgm_model_free(ref);
+}
+END_TEST
+
+/* 2 ranks of train_on_batch (graph 0) or a custom loop on the model of kind
+ * graph, each on its 32 rows of every 64, against one process on all 64:
+ * equal within rel 1e-5, or (equal = 0) not within 1e-3 (ref_graph's model
+ * for the reference). */
+static void compare_loop_with_one(int batches, int graph, int ref_graph, int equal)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    bgm_model *ref = NULL;
+    double want[2];
+    char msg[512];
+    int r;
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&ref, ref_graph, 100, 16));
+    if (batches)
+        BGM_ASSERT_OK(bgm_test_dist_batch_loop(ref, &problem, 64, 0, -1, want));
+    else
+        BGM_ASSERT_OK(bgm_test_dist_custom_loop(ref, NULL, &problem, 64, 0));
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.loop = !batches, .batches = batches,
+                                                .graph = graph});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        ck_assert_msg(bgm_test_dist_compare(msg, sizeof msg, jobs[r].m, NULL, ref, NULL,
+                                            equal ? 1e-5 : 1e-3) == !equal,
+                      "rank %d against one process: %s", r, equal ? msg : "equal");
+        /* train_on_batch returns the loss and accuracy of all 64 rows */
+        if (batches && equal) {
+            ck_assert_msg(fabs(jobs[r].results[0] - want[0]) <= 1e-5 * want[0],
+                          "rank %d: loss %.9g, one process %.9g", r, jobs[r].results[0],
+                          want[0]);
+            ck_assert_msg(jobs[r].results[1] == want[1], "rank %d: accuracy %.9g, one "
+                          "process %.9g", r, jobs[r].results[1], want[1]);
+        }
+    }
+    free_jobs(jobs, 2);
+    bgm_model_free(ref);
+}
+
+START_TEST(two_ranks_train_on_batch_of_32_as_one_of_64)
+{
+    compare_loop_with_one(1, 0, 0, 1);
+}
+END_TEST
+
+START_TEST(synchronized_batch_norm_trains_on_batch_and_in_custom_loops_over_all_ranks)
+{
+    compare_loop_with_one(1, BGM_DIST_SYNC_BN, BGM_DIST_SYNC_BN, 1);
+    compare_loop_with_one(0, BGM_DIST_SYNC_BN, BGM_DIST_SYNC_BN, 1);
+    /* the control: not synchronised, each rank's 32 rows are not 64 */
+    compare_loop_with_one(1, BGM_DIST_BN, BGM_DIST_SYNC_BN, 0);
+    compare_loop_with_one(0, BGM_DIST_BN, BGM_DIST_SYNC_BN, 0);
+}
+END_TEST
+
+START_TEST(a_bad_train_on_batch_call_on_one_rank_fails_every_rank)
+{
+    rank_job jobs[2];
+    int64_t hidden[2] = {16, 16};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.batches = 1, .bad_call = 3});
+    ck_assert_int_ne(jobs[1].status, BGM_OK);
+    ck_assert_msg(strstr(jobs[1].message, "bgm_model_train_on_batch") != NULL, "%s",
+                  jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "bgm_model_train_on_batch: 1 of 2 ranks could not "
+                         "set up its step") != NULL, "%s", jobs[0].message);
+    /* the 3 steps before were applied alike */
+    ck_assert_int_eq(bgm_optimizer_step_count(bgm_model_optimizer(jobs[0].m)), 3);
+    bgm_test_assert_same_weights(jobs[0].m, jobs[1].m);
+    free_jobs(jobs, 2);
 }
 END_TEST
 
@@ -1165,29 +1265,48 @@ static bgm_status no_rows(void *ctx, int64_t batch, bgm_tensor *const *xs,
     return BGM_OK;
 }
 
-START_TEST(fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps)
+START_TEST(fit_with_a_communicator_refuses_streams_without_steps)
 {
     fake f = {.rank = 0, .nranks = 1};
     bgm_stream *st = NULL;
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
     bgm_model *m = NULL;
-    bgm_optimizer *o = NULL;
-    BGM_ASSERT_OK(bgm_model_create(&m, (int64_t[]){6}, 1, 1));
-    BGM_ASSERT_OK(bgm_model_add(m, bgm_layer_dense(3, BGM_ACT_LINEAR)));
-    BGM_ASSERT_OK(bgm_optimizer_sgd(&o, 0.1f, 0.0f, 0));
-    BGM_ASSERT_OK(bgm_model_compile(m, o, BGM_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1,
-                                    (bgm_metric_kind[]){BGM_METRIC_MSE}, 1));
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 1, 4));
     BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
     BGM_ASSERT_OK(bgm_model_set_comm(m, c));
-    BGM_ASSERT_FAILS(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_UNSUPPORTED,
-                     "metric 'mse' (mse) cannot be summed over ranks");
     BGM_ASSERT_OK(problem_stream(&st, no_rows, NULL, 32));
     BGM_ASSERT_FAILS(bgm_model_fit_stream(NULL, m, st, 0, NULL, 0, NULL), BGM_E_INVALID,
                      "give steps_per_epoch");
     bgm_stream_free(st);
     BGM_ASSERT_FAILS(bgm_model_set_comm(NULL, c), BGM_E_INVALID, "'m' is NULL");
     ck_assert_ptr_null(bgm_model_comm(NULL));
+    bgm_model_free(m);
+    bgm_comm_free(c);
+}
+END_TEST
+
+START_TEST(predict_with_a_communicator_runs_on_each_rank_alone)
+{
+    /* rank 0 of 2 predicts alone: no collective call, the same values as
+     * without the communicator (one rank serving while others train) */
+    fake f = {.rank = 0, .nranks = 2};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    bgm_model *m = NULL;
+    bgm_tensor *got = NULL, *want = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_model_of(&m, BGM_DIST_SYNC_BN, 3, 8));
+    BGM_ASSERT_OK(bgm_model_predict(&want, m, problem.vx, 32));
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    BGM_ASSERT_OK(bgm_model_set_comm(m, c));
+    BGM_ASSERT_OK(bgm_model_predict(&got, m, problem.vx, 32));
+    ck_assert_int_eq(f.calls, 0);
+    ck_assert_int_eq(bgm_tensor_dim(got, 0), 96);
+    ck_assert_mem_eq(bgm_tensor_data(got), bgm_tensor_data(want),
+                     (size_t)bgm_tensor_numel(want) * sizeof(float));
+    bgm_tensor_free(got);
+    bgm_tensor_free(want);
+    bgm_model_set_comm(m, NULL);
     bgm_model_free(m);
     bgm_comm_free(c);
 }
@@ -1240,17 +1359,23 @@ Suite *suite_distributed(void)
     tcase_add_test(seam, comm_callback_failures_become_io_statuses_with_the_transport_text);
     tcase_add_test(seam, fit_turns_a_failed_broadcast_into_an_io_status);
     tcase_add_test(seam, fit_turns_a_failed_step_reduction_into_an_io_status);
-    tcase_add_test(seam, fit_with_a_communicator_refuses_unsummable_metrics_and_streams_without_steps);
+    tcase_add_test(seam, fit_with_a_communicator_refuses_streams_without_steps);
     tcase_add_test(seam, comm_average_refuses_bad_tensors);
+    tcase_add_test(seam, predict_with_a_communicator_runs_on_each_rank_alone);
     tcase_add_test(fit, one_rank_communicator_trains_bit_for_bit_as_no_communicator);
     tcase_add_test(fit, two_ranks_of_batch_32_train_as_one_of_batch_64);
     tcase_add_test(fit, four_ranks_of_batch_16_train_as_one_of_batch_64);
     tcase_add_test(fit, two_ranks_of_a_graph_model_train_as_one_of_batch_64);
+    tcase_add_test(fit, ranks_report_auc_of_all_their_scores_as_one_process);
+    tcase_add_test(fit, ranks_report_mse_mae_and_r2_of_all_their_samples_as_one_process);
     tcase_add_test(fit, rank_with_another_parameter_count_fails_every_rank_naming_it);
     tcase_add_test(fit, only_rank_0_writes_progress_lines);
     tcase_add_test(fit, rank_0s_callbacks_decide_for_every_rank);
     tcase_add_test(fit, a_callback_failing_on_rank_0_fails_every_rank);
     tcase_add_test(fit, custom_loop_averaging_gradients_trains_as_one_process);
+    tcase_add_test(fit, two_ranks_train_on_batch_of_32_as_one_of_64);
+    tcase_add_test(fit, synchronized_batch_norm_trains_on_batch_and_in_custom_loops_over_all_ranks);
+    tcase_add_test(fit, a_bad_train_on_batch_call_on_one_rank_fails_every_rank);
     tcase_add_test(fit, a_step_failing_on_one_rank_fails_every_rank_in_that_step);
     tcase_add_test(fit, ranks_streaming_their_shares_train_as_one_process);
     tcase_add_test(fit, accumulating_2_batches_of_32_trains_as_batches_of_64);

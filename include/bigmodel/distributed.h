@@ -140,8 +140,18 @@ BGM_API bgm_status bgm_comm_broadcast_tensors(bgm_comm *c, bgm_tensor *const *te
  * each evaluates its share (of the arrays; its own stream) and all get the
  * loss and metrics of all the samples (AUC, R² and the other metrics merged
  * from their whole states, not averaged); fit's validation does the same. To
- * evaluate on one rank alone, detach first. predict and train_on_batch still
- * run on each rank alone. Not saved in model files.
+ * evaluate on one rank alone, detach first. train_on_batch (_multi,
+ * _weighted) becomes a data-parallel step: every rank calls it with its own
+ * batch, the gradients are averaged over all the ranks' samples, every rank
+ * applies the same step and gets the loss and metrics of all the rows; the
+ * first call after attaching gives every rank rank 0's weights, optimizer
+ * state and generator, as fit does at its start (later calls do not: change
+ * weights on every rank alike, or attach again). Every training-mode
+ * forward (fit, train_on_batch, bgm_model_forward with training = 1) of a
+ * model with a synchronized BatchNormalization is collective: its
+ * statistics are those of all the ranks' rows. predict runs on each rank
+ * alone, with no collective call (each rank predicts what it is given, as
+ * PyTorch's DDP and Keras do). Not saved in model files.
  * Errors: BGM_E_INVALID (NULL m), BGM_E_STATE (fit is running).
  */
 BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c);

@@ -1285,7 +1285,11 @@ BGM_API bgm_status bgm_model_evaluate_weighted(double *results, int n, const bgm
  * BGM_E_STATE (not compiled), and the data errors of bgm_model_fit; the
  * weights are unchanged unless the error came from the step itself.
  * BGM_E_NONFINITE as in bgm_model_fit (no epoch or step in the message):
- * the weights are left as before the call.
+ * the weights are left as before the call. With a communicator
+ * (bgm_model_set_comm) a collective, data-parallel step: each rank its own
+ * batch, the gradients and results those of all the ranks' rows, and a
+ * rank whose call fails fails every rank (docs/distributed.md); called
+ * from a fit callback then: BGM_E_STATE.
  */
 BGM_API bgm_status bgm_model_train_on_batch(double *results, int n, bgm_model *m,
                                             const bgm_tensor *x, const bgm_tensor *y);

@@ -27,6 +27,8 @@ void __sanitizer_print_stack_trace(void);
 static atomic_long hook_count;
 static atomic_long hook_fail_at;
 static atomic_int hook_failed;
+static atomic_int hook_only_watched;
+static _Thread_local int hook_watched;
 
 void bgm__alloc_hook_arm(long fail_at)
 {
@@ -39,10 +41,17 @@ long bgm__alloc_hook_count(void) { return atomic_load(&hook_count); }
 
 int bgm__alloc_hook_failed(void) { return atomic_load(&hook_failed); }
 
+void bgm__alloc_hook_only_watched(int on) { atomic_store(&hook_only_watched, on); }
+
+void bgm__alloc_hook_watch_thread(int on) { hook_watched = on; }
+
 /* Counts one allocation; 1 when this one must fail. */
 static int hook_fails(void)
 {
-    long n = atomic_fetch_add(&hook_count, 1) + 1;
+    long n;
+    if (atomic_load(&hook_only_watched) && !hook_watched)
+        return 0;
+    n = atomic_fetch_add(&hook_count, 1) + 1;
     if (n == atomic_load(&hook_fail_at)) {
         atomic_store(&hook_failed, 1);
         if (getenv("BGM_ALLOC_HOOK_TRACE"))

@@ -29,6 +29,12 @@ void bgm__alloc_hook_arm(long fail_at);
 long bgm__alloc_hook_count(void);
 /* 1 when the armed failure was delivered since the last arm. */
 int bgm__alloc_hook_failed(void);
+/* With on = 1, only the allocations of threads that called
+ * bgm__alloc_hook_watch_thread(1) are counted and can fail (ranks as
+ * threads, one of them out of memory); 0 counts every thread again. */
+void bgm__alloc_hook_only_watched(int on);
+/* Marks the calling thread watched (1) or not (0). */
+void bgm__alloc_hook_watch_thread(int on);
 
 /* alloc_hook.c and the harness define BGM__ALLOC_HOOK_IMPL: no macros there */
 #ifndef BGM__ALLOC_HOOK_IMPL

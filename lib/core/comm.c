@@ -25,6 +25,7 @@ struct bgm_comm {
     int64_t dcap;        /*   the values per rank it holds */
     bgm_status deferred; /* bgm__comm_defer's failure, and its message */
     char deferred_msg[512];
+    int agreed;          /* an agreement failed every rank (bgm__comm_take_agreed) */
 };
 
 /* The fields of the first published bgm_comm_ops. */
@@ -211,17 +212,26 @@ BGM_API bgm_status bgm_comm_average(bgm_comm *c, bgm_tensor *const *tensors, int
     s = check_tensors(&total, tensors, n, 1, fn);
     if (s != BGM_OK)
         return s;
-    if (total > c->cap) {
-        float *grown = realloc(c->buf, (size_t)total * sizeof *grown);
+    if (total + 1 > c->cap) {
+        float *grown = realloc(c->buf, (size_t)(total + 1) * sizeof *grown);
         if (!grown)
             return bgm__fail(BGM_E_NOMEM, "%s: out of memory for %lld floats", fn,
                              (long long)total);
         c->buf = grown;
-        c->cap = total;
+        c->cap = total + 1;
     }
     for (at = 0, i = 0; i < n; at += tensors[i]->numel, i++)
         memcpy(c->buf + at, tensors[i]->data, (size_t)tensors[i]->numel * sizeof(float));
-    s = bgm__comm_allreduce(c, c->buf, total, "the averaged tensors", fn);
+    /* One more float: a synchronized BatchNormalization's backward that
+     * failed here (bgm__comm_defer) fails every rank's average. */
+    c->buf[total] = (float)(c->deferred != BGM_OK);
+    s = bgm__comm_allreduce(c, c->buf, total + 1, "the averaged tensors", fn);
+    if (s == BGM_OK && c->deferred != BGM_OK)
+        s = bgm__comm_deferred(c);
+    else if (s == BGM_OK && c->buf[total] != 0.0f)
+        s = bgm__fail(BGM_E_STATE, "%s: %.0f of %d ranks failed in a synchronized "
+                      "BatchNormalization's backward (see their messages)", fn,
+                      (double)c->buf[total], c->num_ranks);
     if (s != BGM_OK)
         return s;
     scale = 1.0f / (float)c->num_ranks;
@@ -269,6 +279,7 @@ bgm_status bgm__comm_agree(bgm_comm *c, bgm_status local, int *shared, const cha
         return local != BGM_OK ? bgm__fail(local, "%s", msg) : s;
     if (failed == 0.0f)
         return BGM_OK;
+    c->agreed = 1;
     if (shared)
         *shared = 1;
     if (local != BGM_OK)
@@ -315,6 +326,13 @@ bgm_status bgm__comm_sum_doubles(bgm_comm *c, double *v, int64_t n, int64_t rese
         for (i = 0; i < n; i++)
             v[i] += bgm__comm_take_double(&p);
     return BGM_OK;
+}
+
+int bgm__comm_take_agreed(bgm_comm *c)
+{
+    int agreed = c->agreed;
+    c->agreed = 0;
+    return agreed;
 }
 
 void bgm__comm_defer(bgm_comm *c, bgm_status s)

@@ -24,6 +24,10 @@ bgm_status bgm__comm_broadcast0(bgm_comm *c, void *data, int64_t nbytes, const c
 bgm_status bgm__comm_agree(bgm_comm *c, bgm_status local, int *shared, const char *what,
                            const char *fn);
 
+/* 1 when an agreement (bgm__comm_agree) failed every rank since the last
+ * call, which clears it: then every rank stopped at the same collective. */
+int bgm__comm_take_agreed(bgm_comm *c);
+
 /* Sums v[0..n) over c's ranks in double precision, in place: every rank
  * puts its values in its own place of a zeroed buffer (as two floats each),
  * and adds the ranks' in rank order, so all get the same bits. The buffer

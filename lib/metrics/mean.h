@@ -37,7 +37,8 @@ bgm_status bgm__metric_update_weighted(bgm_metric *m, const char *caller,
 /* Data-parallel fit sums metric states over processes: the number of floats
  * of m's state, a sum of counts and sums (accuracy, top-k accuracy,
  * precision, recall, F1, running means), or -1 for the kinds whose state is
- * not such a sum (AUC keeps its scores, MSE / MAE / R2 merge variances). */
+ * not such a sum (AUC keeps its scores, R2 merges variances, MSE / MAE share
+ * its state): fit gathers those whole (bgm__metric_gather_*). */
 int64_t bgm__metric_state_size(const bgm_metric *m);
 
 /* Writes m's state into out (bgm__metric_state_size floats). */
@@ -54,5 +55,12 @@ int64_t bgm__metric_gather_size(const bgm_metric *m);
 void bgm__metric_gather_put(const bgm_metric *m, float *out);
 bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avail,
                                     int64_t *used, const char *fn);
+
+/* Makes room in m for merging gathered states of up to floats floats in
+ * all, so that those merges cannot fail; *grew = 1 when it had to allocate
+ * (which depends on m's state and floats only: ranks whose m are alike
+ * allocate at the same calls). */
+bgm_status bgm__metric_gather_reserve(bgm_metric *m, int64_t floats, int *grew,
+                                      const char *fn);
 
 #endif

@@ -488,7 +488,6 @@ bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avai
 {
     int64_t i, n, k, cells = m->cm ? (int64_t)m->num_classes * m->num_classes : 0;
     const float *start = in, *end = in + avail;
-    double *stats;
     bgm_status s = BGM_OK;
     int reg = m->kind == BGM_METRIC_MSE || m->kind == BGM_METRIC_MAE || m->kind == BGM_METRIC_R2;
     *used = 0;
@@ -506,13 +505,8 @@ bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avai
         k = llrint(bgm__comm_take_double(&in));
         if (k < 0 || end - in < 8 * k)
             goto short_state;
-        stats = malloc(((size_t)k * 4 + 1) * sizeof *stats);
-        if (!stats)
-            return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
-        for (i = 0; i < 4 * k; i++)
-            stats[i] = bgm__comm_take_double(&in);
-        s = bgm__regression_merge(&m->reg, fn, n, k, stats);
-        free(stats);
+        s = bgm__regression_merge(&m->reg, fn, n, k, in);
+        in += 8 * k;
     }
     if (m->kind == BGM_METRIC_AUC) {
         n = llrint(bgm__comm_take_double(&in));
@@ -533,6 +527,19 @@ bgm_status bgm__metric_gather_merge(bgm_metric *m, const float *in, int64_t avai
 short_state:
     return bgm__fail(BGM_E_INTERNAL, "%s: a gathered %s state does not fit its %lld floats",
                      fn, bgm_metric_name(m), (long long)avail);
+}
+
+bgm_status bgm__metric_gather_reserve(bgm_metric *m, int64_t floats, int *grew,
+                                      const char *fn)
+{
+    *grew = 0;
+    if (m->kind == BGM_METRIC_AUC) { /* a sample takes 4 floats */
+        *grew = m->auc.n + floats / 4 > m->auc.capacity;
+        return *grew ? bgm__auc_reserve(&m->auc, fn, floats / 4) : BGM_OK;
+    }
+    if (m->kind == BGM_METRIC_MSE || m->kind == BGM_METRIC_MAE || m->kind == BGM_METRIC_R2)
+        return bgm__regression_reserve(&m->reg, fn, floats / 8, grew); /* 8 per output */
+    return BGM_OK;
 }
 
 bgm_status bgm__metric_create_mean(bgm_metric **out)

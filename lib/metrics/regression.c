@@ -146,9 +146,17 @@ bgm_status bgm__regression_add(bgm__regression *r, const char *func,
     return BGM_OK;
 }
 
-bgm_status bgm__regression_merge(bgm__regression *r, const char *func, int64_t n,
-                                 int64_t outputs, const double *stats)
+bgm_status bgm__regression_reserve(bgm__regression *r, const char *func, int64_t outputs,
+                                   int *grew)
 {
+    *grew = r->outputs == 0 && outputs > r->capacity;
+    return *grew ? reserve(r, func, outputs) : BGM_OK;
+}
+
+bgm_status bgm__regression_merge(bgm__regression *r, const char *func, int64_t n,
+                                 int64_t outputs, const float *pairs)
+{
+#define STAT(i) ((double)pairs[2 * (i)] + (double)pairs[2 * (i) + 1])
     int64_t j;
     bgm_status s;
     if (n == 0)
@@ -163,10 +171,11 @@ bgm_status bgm__regression_merge(bgm__regression *r, const char *func, int64_t n
         set_outputs(r, outputs);
     }
     for (j = 0; j < outputs; j++)
-        merge_output(r, j, n, stats[j], stats[outputs + j], stats[2 * outputs + j],
-                     stats[3 * outputs + j]);
+        merge_output(r, j, n, STAT(j), STAT(outputs + j), STAT(2 * outputs + j),
+                     STAT(3 * outputs + j));
     r->n += n;
     return BGM_OK;
+#undef STAT
 }
 
 static double mean_over_outputs(const bgm__regression *r, const double *sums)

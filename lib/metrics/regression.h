@@ -26,10 +26,17 @@ bgm_status bgm__regression_add(bgm__regression *r, const char *func,
                                const bgm_tensor *y_true, const bgm_tensor *y_pred);
 
 /* Merges the statistics of n more samples of outputs values each (another
- * part's: stats holds its mean[outputs], m2[outputs], sse[outputs] and
- * sae[outputs] as bgm__regression keeps them) into r. */
+ * part's: pairs holds its mean[outputs], m2[outputs], sse[outputs] and
+ * sae[outputs] as bgm__regression keeps them, each double as two floats hi
+ * + lo, bgm__comm_put_double's) into r. Fails only when r has no room yet
+ * (bgm__regression_reserve). */
 bgm_status bgm__regression_merge(bgm__regression *r, const char *func, int64_t n,
-                                 int64_t outputs, const double *stats);
+                                 int64_t outputs, const float *pairs);
+
+/* Makes room for parts of up to outputs values per sample, so that the next
+ * merges into an empty r cannot fail; *grew = 1 when it had to allocate. */
+bgm_status bgm__regression_reserve(bgm__regression *r, const char *func, int64_t outputs,
+                                   int *grew);
 
 /* The metrics, uniformly averaged over outputs (sklearn's default). *undefined
  * is set to 1 when a value was replaced (see bigmodel/metrics.h). */

@@ -238,7 +238,10 @@ static bgm_status run(const bgm_model *m, bgm_tape *tape, bgm__infer_tapes *t,
     }
     ctx.training = training;
     ctx.rng = rng;
-    ctx.comm = training && m->fitting ? m->comm : NULL;
+    /* Every training pass of a model with a communicator is a collective
+     * one (fit, train_on_batch, a custom loop's forward): a synchronized
+     * BatchNormalization sums its statistics over the ranks there. */
+    ctx.comm = training ? m->comm : NULL;
     for (k = 0; k < m->nsteps && s == BGM_OK; k++) {
         const bgm__step *st = &m->steps[k];
         const bgm_layer *l = st->node->layer;

@@ -116,6 +116,7 @@ struct bgm_model {
     int fitting;               /* fit is running: compile is refused */
     bgm_log_fn log;            /* bgm_model_set_log's function (NULL: silent) */
     bgm_comm *comm;            /* bgm_model_set_comm's (borrowed), or NULL: fit alone */
+    int comm_synced;           /* train_on_batch gave every rank rank 0's start since */
     void *log_ctx;
 
     /* set by compile */

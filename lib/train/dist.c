@@ -4,10 +4,16 @@
  * step over one buffer:
  *
  *     [ gradients of every trained weight, in m->trainable's order
- *     | b * loss (1 + noutputs) | b | failed | cancel | metric states ]
+ *     | b * loss (1 + noutputs) | b | failed | cancel | metric states
+ *     | the size of each rank's gathered metric states (2 floats per rank) ]
  *
  * so that one collective carries the step's gradients, its losses and
  * metrics for the progress lines, and any rank's failure or cancel request.
+ * Metrics whose state is a sum of counts are summed there. The others (AUC
+ * keeps every score, R² merges variances, MSE and MAE sit with it) are
+ * gathered whole by a second all-reduce, each rank's in its own place, and
+ * merged in rank order as evaluate merges them: their values are those of
+ * all the ranks' samples, never a mean of the ranks' values.
  */
 #include "train/dist.h"
 
@@ -59,13 +65,11 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     d->nmetrics = m->nmetrics;
     for (i = 0; s == BGM_OK && i < m->nmetrics; i++) {
         n = bgm__metric_state_size(d->metrics[i]);
-        if (n < 0)
-            return bgm__fail(BGM_E_UNSUPPORTED, "%s: metric '%s' (%s) cannot be summed over "
-                             "ranks yet; data-parallel fit reports accuracy, top-k "
-                             "accuracy, precision, recall, F1 and custom metric functions",
-                             fn, m->metrics[i].name, bgm_metric_name(d->metrics[i]));
-        nmetric += n;
+        d->ngathered += n < 0;
+        nmetric += n < 0 ? 0 : n;
     }
+    if (d->ngathered > 0) /* each rank's size of its gathered states */
+        nmetric += 2 * (int64_t)d->nranks;
     if (s == BGM_OK && m->ntrainable > 0)
         s = bgm_optimizer_build(m->optimizer, m->trainable, m->ntrainable);
     if (s != BGM_OK)
@@ -73,8 +77,10 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     for (k = 0, i = 0; i < m->ntrainable; i++)
         k += bgm_tensor_numel(m->trainable[i]);
     d->ngrads = k;
+    d->syncs = bgm__dist_syncs_in_step(m);
     d->metric_off = k + slot_b(m) + 3;
     d->nbuf = d->metric_off + nmetric;
+    d->gather_off = d->nbuf - (d->ngathered > 0 ? 2 * (int64_t)d->nranks : 0);
     d->buf = malloc((size_t)d->nbuf * sizeof *d->buf);
     if (!d->buf)
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the reduction buffer (%lld "
@@ -257,6 +263,39 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
     return s;
 }
 
+bgm_status bgm__dist_begin_batch(bgm__dist *d, bgm_model *m, bgm_status local,
+                                 const char *fn)
+{
+    const int64_t run[5] = {0, 0, 0, 0, 1}; /* no epochs: batch sizes may differ */
+    int64_t h[H_COUNT];
+    bgm_status s;
+    int shared = 0;
+    if (!m->comm_synced) {
+        s = bgm__dist_begin(d, m, 0, 0, 0, 0, 1, NULL, local, fn);
+        if (s == BGM_OK && d->rank > 0) /* its own draws, from call to call */
+            m->rng = d->own_rng;
+        d->rng = &m->rng;
+        m->comm_synced = s == BGM_OK;
+        return s;
+    }
+    memset(d, 0, sizeof *d);
+    d->comm = m->comm;
+    d->rank = bgm_comm_rank(d->comm);
+    d->nranks = bgm_comm_num_ranks(d->comm);
+    d->accum = 1;
+    d->rng = &m->rng;
+    if (local == BGM_OK)
+        local = prepare_local(d, m, h, run, fn);
+    /* the step's buffers exist on every rank before its reduction */
+    s = bgm__comm_agree(d->comm, local, &shared, "set up its step", fn);
+    if (s != BGM_OK) {
+        bgm__dist_end(d, m);
+        d->comm = m->comm;
+        d->shared = shared;
+    }
+    return s;
+}
+
 bgm_status bgm__dist_follow(bgm__dist *d, bgm__train_state *st, int *has_lambda,
                             bgm_status s, const char *when, const char *fn)
 {
@@ -313,6 +352,7 @@ void bgm__dist_end(bgm__dist *d, const bgm_model *m)
     bgm__metrics_free(d->metrics, d->nmetrics);
     bgm__grad_views_free(d->views, m);
     free(d->buf);
+    free(d->gbuf);
     free(d->opt);
     memset(d, 0, sizeof *d);
 }
@@ -351,12 +391,20 @@ static void add_batch(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads
     tail[slot_b(m)] += (float)b;
 }
 
+/* 1 when metric i's state is gathered whole rather than summed. */
+static int gathered(const bgm__dist *d, int i)
+{
+    return bgm__metric_state_size(d->metrics[i]) < 0;
+}
+
 /* Writes this rank's part of the group's reduction into d->buf: its sums,
- * the failure and cancel flags, and the metric states of its batches. */
+ * the failure and cancel flags, the metric states of its batches that are
+ * sums, and the size of the others (kept for gather_metrics). */
 static void pack(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
                  const bgm__losses losses, int64_t b, bgm_status local)
 {
     float *p, *tail = d->buf + d->ngrads;
+    int64_t own = 0;
     int i;
     if (local != BGM_OK) { /* nothing of a failed group counts */
         memset(d->buf, 0, (size_t)d->nbuf * sizeof *d->buf);
@@ -366,14 +414,89 @@ static void pack(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
         tail[slot_b(m) + 1] = 0.0f;
         p = d->buf + d->metric_off;
         for (i = 0; i < d->nmetrics; i++) {
+            if (gathered(d, i)) {
+                own += bgm__metric_gather_size(d->metrics[i]);
+                continue;
+            }
             bgm__metric_state_get(d->metrics[i], p);
             p += bgm__metric_state_size(d->metrics[i]);
         }
+        if (d->ngathered > 0) {
+            p = d->buf + d->gather_off;
+            memset(p, 0, 2 * (size_t)d->nranks * sizeof *p);
+            p[2 * d->rank] = (float)(own / (int64_t)SPLIT);
+            p[2 * d->rank + 1] = (float)(own % (int64_t)SPLIT);
+        }
     }
     for (i = 0; i < d->nmetrics; i++)
-        bgm_metric_reset(d->metrics[i]);
+        if (local != BGM_OK || !gathered(d, i))
+            bgm_metric_reset(d->metrics[i]);
     tail[slot_b(m) + 2] = (float)(d->cancel && __atomic_load_n(d->cancel, __ATOMIC_ACQUIRE));
     d->group_open = 0;
+}
+
+/* Rank r's floats of gathered metric states, as the step's reduction summed them. */
+static int64_t gathered_size(const bgm__dist *d, int r)
+{
+    const float *g = d->buf + d->gather_off + 2 * r;
+    return (int64_t)g[0] * (int64_t)SPLIT + (int64_t)g[1];
+}
+
+/* After the step's reduction: every rank's gathered metric states to every
+ * rank (in d->gbuf, rank after rank), by one all-reduce of a zeroed buffer
+ * in which each rank writes its own. gbuf only grows, and so does the room
+ * the running metrics (d->sink) need to merge them (AUC's scores, the
+ * regression's outputs), so that the merge cannot fail on one rank alone;
+ * when either must grow (on every rank at the same step: it depends on
+ * states every rank holds alike), a one-float agreement first, so that a
+ * rank out of memory fails every rank instead of leaving them waiting. */
+static bgm_status gather_metrics(bgm__dist *d, const char *fn)
+{
+    int64_t total = 0, before = 0;
+    bgm_status s = BGM_OK, e;
+    float *p;
+    int r, i, shared = 0, grew;
+    for (r = 0; r < d->nranks; r++) {
+        before += r < d->rank ? gathered_size(d, r) : 0;
+        total += gathered_size(d, r);
+    }
+    grew = total > d->gcap;
+    if (grew) {
+        float *grown = malloc((size_t)total * sizeof *grown);
+        if (grown) {
+            free(d->gbuf);
+            d->gbuf = grown;
+            d->gcap = total;
+        } else {
+            s = bgm__fail(BGM_E_NOMEM, "%s: out of memory gathering the ranks' metric "
+                          "states (%lld floats)", fn, (long long)total);
+        }
+    }
+    for (i = 0; i < d->nmetrics; i++) {
+        int g = 0;
+        if (!gathered(d, i))
+            continue;
+        e = bgm__metric_gather_reserve(d->sink[i], total, &g, fn);
+        s = s != BGM_OK ? s : e;
+        grew |= g;
+    }
+    if (grew)
+        s = bgm__comm_agree(d->comm, s, &shared, "allocate a step's metric states", fn);
+    if (s == BGM_OK) {
+        memset(d->gbuf, 0, (size_t)total * sizeof *d->gbuf);
+        p = d->gbuf + before;
+        for (i = 0; i < d->nmetrics; i++)
+            if (gathered(d, i)) {
+                bgm__metric_gather_put(d->metrics[i], p);
+                p += bgm__metric_gather_size(d->metrics[i]);
+            }
+    }
+    for (i = 0; i < d->nmetrics; i++) /* the next group starts afresh, failed or not */
+        if (gathered(d, i))
+            bgm_metric_reset(d->metrics[i]);
+    if (s == BGM_OK)
+        s = bgm__comm_allreduce(d->comm, d->gbuf, total, "a step's metric states", fn);
+    return shared ? fail_shared(d, s) : s;
 }
 
 bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
@@ -414,6 +537,8 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
                                         "failed (see their messages); the step was not "
                                         "applied", fn, epoch + 1, (long long)step + 1,
                                         failed, d->nranks));
+    if (d->ngathered > 0 && (s = gather_metrics(d, fn)) != BGM_OK)
+        return s;
     d->total_b = (int64_t)lrintf(tail[slot_b(m)]);
     for (j = 0; j <= m->noutputs; j++)
         losses[j] = (double)tail[j] / (double)tail[slot_b(m)];
@@ -427,14 +552,38 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
     return BGM_OK;
 }
 
-void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics)
+int bgm__dist_syncs_in_step(const bgm_model *m)
 {
-    const float *p = d->buf + d->metric_off;
     int i;
+    for (i = 0; i < m->nlayers; i++)
+        if (m->layers[i]->synchronized && !bgm__model_layer_frozen(m, i, 1))
+            return 1;
+    return 0;
+}
+
+bgm_status bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics, const char *fn)
+{
+    const float *p = d->buf + d->metric_off, *end;
+    bgm_status s = BGM_OK;
+    int64_t used;
+    int i, r;
     for (i = 0; i < d->nmetrics; i++) {
+        if (gathered(d, i))
+            continue;
         bgm__metric_state_add(metrics[i], p);
         p += bgm__metric_state_size(metrics[i]);
     }
+    p = d->gbuf;
+    for (r = 0; d->ngathered > 0 && s == BGM_OK && r < d->nranks; r++) {
+        end = p + gathered_size(d, r);
+        for (i = 0; s == BGM_OK && i < d->nmetrics; i++)
+            if (gathered(d, i)) {
+                s = bgm__metric_gather_merge(metrics[i], p, end - p, &used, fn);
+                p += used;
+            }
+        p = end;
+    }
+    return s;
 }
 
 BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c)
@@ -445,6 +594,7 @@ BGM_API bgm_status bgm_model_set_comm(bgm_model *m, bgm_comm *c)
         return bgm__fail(BGM_E_STATE, "%s: fit is running on this model (called from a "
                          "callback?)", fn);
     m->comm = c;
+    m->comm_synced = 0;
     return BGM_OK;
 }
 

@@ -18,13 +18,22 @@ typedef struct bgm__dist {
     int64_t ngrads, nbuf;  /* floats of the gradients at its front, of it all */
     int64_t metric_off;    /* where the metric states start in it */
     bgm_metric **metrics;  /* this step's metrics on this rank */
+    bgm_metric **sink;     /* the running metrics the step's states go to (the caller's) */
     int nmetrics;
+    int ngathered;         /* of them, those whose state is no sum (AUC, MSE, MAE, R2) */
+    int64_t gather_off;    /* where the ranks' sizes of those states sit in buf */
+    float *gbuf;           /* the step's gathered states, rank after rank */
+    int64_t gcap;          /* floats gbuf holds */
     const int *cancel;     /* fit's cancel flag (bgm_fit_options.cancel), or NULL */
     int cancelled;         /* the last step found some rank's cancel flag set */
     int64_t total_b;       /* the last step's samples over all ranks */
     int shared;            /* the last failure is known to every rank */
     float *opt;            /* room for the optimizer state (rank 0's, at the start) */
     int accum;             /* gradient_accumulation_steps (the same on every rank) */
+    int syncs;             /* the step's forward and backward make collective calls
+                              (a synchronized BatchNormalization): a rank failing
+                              before its backward ends cannot keep step with the
+                              others, and must not enter the step's reduction */
     bgm_tensor **views;    /* the reduced mean gradient in buf, shaped as m->trainable */
     int group_open;        /* buf holds batches of a group not reduced yet */
     bgm_status pending;    /* a batch of the open group failed here: its status */
@@ -41,6 +50,15 @@ typedef struct bgm__dist {
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
                            int64_t batch_size, int epochs, int accum, const int *cancel,
                            bgm_status local, const char *fn);
+
+/* Sets d up for one train_on_batch of m over m's communicator (every rank
+ * comes, local its status so far). The first call after
+ * bgm_model_set_comm is bgm__dist_begin's (the models compared, rank 0's
+ * weights, optimizer state and generator to all; ranks > 0 then draw from
+ * a generator of their own, kept in m); later ones only agree that every
+ * rank could set up. The step's draws come from m->rng on every rank. */
+bgm_status bgm__dist_begin_batch(bgm__dist *d, bgm_model *m, bgm_status local,
+                                 const char *fn);
 
 /* After rank 0's callbacks ran at some point of fit (s: the status there on
  * this rank), every rank takes rank 0's decisions: its status (a failure
@@ -78,9 +96,14 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
                           bgm__losses losses, int64_t b, bgm_status local, int last,
                           int epoch, int64_t step, const char *fn);
 
-/* Adds the step's metric states summed over the ranks to metrics (after
- * bgm__dist_step succeeded). */
-void bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics);
+/* 1 when a training step of m makes collective calls of its own: a
+ * synchronized BatchNormalization that is not frozen. */
+int bgm__dist_syncs_in_step(const bgm_model *m);
+
+/* Adds the step's metric states of all ranks to metrics (after
+ * bgm__dist_step succeeded): the summed ones, then the gathered ones
+ * merged in rank order. Errors: BGM_E_NOMEM (this rank alone). */
+bgm_status bgm__dist_add_metrics(const bgm__dist *d, bgm_metric **metrics, const char *fn);
 
 /* evaluate over m->comm, which every rank enters whatever its local status:
  * this rank's samples [n * rank / ranks, n * (rank + 1) / ranks) of a (as

@@ -211,6 +211,8 @@ static bgm_status batch_missing(fit_run *r, bgm_status s, int epoch, int64_t ste
         s = bgm__fail(BGM_E_INVALID, "%s: rank %d's stream ended after %lld of "
                       "steps_per_epoch = %lld batches in epoch %d", fn, r->dist.rank,
                       (long long)step, (long long)r->steps, epoch + 1);
+    if (r->dist.syncs) /* the others are in a synchronized BatchNormalization's reduction */
+        return s;
     while (r->acc.count + 1 < r->acc.k) {
         if (r->has_lambda) {
             e = bgm__dist_follow(&r->dist, &r->st, NULL, BGM_OK, "at the end of a batch", fn);
@@ -222,6 +224,7 @@ static bgm_status batch_missing(fit_run *r, bgm_status s, int epoch, int64_t ste
         r->acc.count++;
         step++;
     }
+    r->dist.sink = r->metrics;
     return bgm__dist_step(&r->dist, r->m, NULL, losses, 0, s, 1, epoch, step, fn);
 }
 
@@ -341,7 +344,11 @@ static bgm_status run_epoch(fit_run *r, int epoch, const char *fn)
     if (s != BGM_OK)
         return s;
     bgm__progress_epoch_end(&r->progress, step, &logs);
-    return bgm__history_append(r->history, epoch, &logs);
+    s = bgm__history_append(r->history, epoch, &logs);
+    if (r->dist.comm) /* the others go on to the next collective: fail them with it */
+        s = bgm__comm_agree(r->dist.comm, s, &r->dist.shared, "record the epoch in its "
+                            "history", fn);
+    return s;
 }
 
 /* The training and validation data of one fit call: train holds the

@@ -4,6 +4,7 @@
  * step (inference), both feeding the metrics; the values they report; and
  * Keras' train_on_batch / test_on_batch, which are one such step.
  */
+#include "core/comm.h"
 #include "kernels/simd.h"
 #include "metrics/mean.h"
 #include "train/dist.h"
@@ -357,6 +358,8 @@ static bgm_status finish_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
     }
     if (s == BGM_OK && last)
         s = apply_step(m, apply, epoch, step, fn);
+    if (s == BGM_E_NONFINITE && dist && last) /* found in the values of all ranks */
+        dist->shared = 1;
     if (s != BGM_OK) {
         if (m->nstate > 0)
             memcpy(m->state, acc->state, (size_t)m->nstate * sizeof *acc->state);
@@ -379,6 +382,8 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
     bgm_rng *draws = dist ? dist->rng : &m->rng;
     int64_t b = bgm_tensor_dim(xs[0], 0);
     int i, last = acc->count + 1 >= acc->k;
+    if (dist)
+        bgm__comm_take_agreed(dist->comm); /* only this batch's count below */
     if (acc->count == 0) { /* the moving statistics and draws before the group */
         if (m->nstate > 0)
             memcpy(acc->state, m->state, (size_t)m->nstate * sizeof *acc->state);
@@ -394,11 +399,18 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
         read_losses(losses, m, total, per);
     if (s == BGM_OK && m->ntrainable > 0)
         s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
-    if (dist) {
+    if (dist && s != BGM_OK && dist->syncs && !bgm__comm_take_agreed(dist->comm)) {
+        /* The others wait in a synchronized BatchNormalization's reduction
+         * that this rank did not reach: its failure cannot travel in the
+         * step's reduction, and fit ends it alone (the abort hook). After
+         * an agreement that failed every rank, all stopped there alike. */
+        return finish_batch(m, dist, acc, apply, losses, s, last, epoch, step, fn);
+    } else if (dist) {
         /* Every rank enters the reduction whatever happened here; the
          * losses checked then are those of all ranks. */
         if (s == BGM_OK)
             s = update_metrics(m, m->tape, dist->metrics, ys, pred, sw, fn);
+        dist->sink = metrics;
         s = bgm__dist_step(dist, m, grads, losses, b, s, last, epoch, step, fn);
         apply = dist->views;
     } else if (s == BGM_OK && acc->k > 1) {
@@ -407,7 +419,7 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
     }
     s = finish_batch(m, dist, acc, apply, losses, s, last, epoch, step, fn);
     if (s == BGM_OK && dist && last)
-        bgm__dist_add_metrics(dist, metrics);
+        s = bgm__dist_add_metrics(dist, metrics, fn);
     else if (s == BGM_OK && !dist)
         s = update_metrics(m, m->tape, metrics, ys, pred, sw, fn);
     return s;
@@ -425,12 +437,14 @@ bgm_status bgm__train_flush(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
         dist->total_b = 0;
     if (acc->count == 0)
         return BGM_OK;
-    if (dist)
+    if (dist) {
+        dist->sink = metrics;
         s = bgm__dist_step(dist, m, NULL, losses, 0, BGM_OK, 1, epoch, step, fn);
+    }
     s = finish_batch(m, dist, acc, dist ? dist->views : acc->views, losses, s, 1, epoch, step,
                      fn);
     if (s == BGM_OK && dist)
-        bgm__dist_add_metrics(dist, metrics);
+        s = bgm__dist_add_metrics(dist, metrics, fn);
     return s;
 }
 
@@ -530,8 +544,15 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     bgm_metric **metrics = NULL;
     bgm_tensor **grads = NULL;
     bgm__accum acc;
-    bgm_status s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
+    bgm__dist d;
+    bgm_status s;
+    if (m && m->comm && m->fitting) /* the other ranks are not here */
+        return bgm__fail(BGM_E_STATE, "%s: fit is running on this model, whose "
+                         "communicator makes train_on_batch a collective call (called from "
+                         "a callback?)", fn);
+    s = check_call(&a, results, n, m, xs, nx, ys, ny, w, fn);
     memset(&acc, 0, sizeof acc);
+    memset(&d, 0, sizeof d);
     if (s == BGM_OK && !m->tape)
         s = bgm_tape_create(&m->tape);
     if (s == BGM_OK)
@@ -541,10 +562,19 @@ static bgm_status train_on_batch(double *results, int n, bgm_model *m,
     /* Metrics of this batch alone, as Keras' reset_metrics=True. */
     if (s == BGM_OK)
         s = bgm__metrics_create(m, &metrics);
+    /* With a communicator a data-parallel step, as fit's: every rank comes
+     * with its own batch, whatever its status, and all fail together. */
+    if (m && m->comm)
+        s = bgm__dist_begin_batch(&d, m, s, fn);
     if (s == BGM_OK)
-        s = bgm__train_batch(m, NULL, &acc, a.x, a.y, a.w, grads, metrics, losses, -1, 0, fn);
+        s = bgm__train_batch(m, d.comm ? &d : NULL, &acc, a.x, a.y, a.w, grads, metrics,
+                             losses, -1, 0, fn);
     if (s == BGM_OK)
         s = bgm__results(results, n, m, metrics, losses);
+    if (s != BGM_OK && d.comm && !d.shared) /* the others may wait for this rank */
+        bgm__comm_abort(d.comm, s);
+    if (d.comm)
+        bgm__dist_end(&d, m);
     if (m && m->tape)
         bgm_tape_reset(m->tape);
     bgm__metrics_free(metrics, m ? m->nmetrics : 0);

@@ -41,5 +41,7 @@ echo "check-mpi: rank 1 killed itself mid-training: mpirun ended the job in" \
     "$(( $(date +%s) - start )) s (exit $rc)"
 timeout 60 "$mpirun" --allow-run-as-root -np 1 "$prog" load "$dir/ckpt.bgm"
 echo "check-mpi: 2 ranks x batch 32 trained as 1 x batch 64 (Sequential and functional," \
-    "2 accumulated batches of 16, synchronized BatchNormalization);" \
+    "2 accumulated batches of 16, synchronized BatchNormalization; AUC, MSE, MAE and R2" \
+    "in the history; train_on_batch, and synchronized BatchNormalization in" \
+    "train_on_batch and a custom loop);" \
     "a mismatched rank was refused; a killed rank ended the job and left a checkpoint that loads"

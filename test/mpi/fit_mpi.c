@@ -78,6 +78,13 @@ static int evaluate_shares(const bgm_model *m, const bgm_model *ref,
     return 0;
 }
 
+/* This rank's model of kind graph (seeded apart from rank 0's), given c. */
+static bgm_status attached_model(bgm_model **m, bgm_comm *c, int graph)
+{
+    bgm_status s = bgm_test_dist_model_of(m, graph, 100 + (uint64_t)rank, 16);
+    return s == BGM_OK ? bgm_model_set_comm(*m, c) : s;
+}
+
 /* The equivalence: this rank's share against one process alone, for the
  * Sequential model or the functional one (graph), with k batches per step
  * (gradient accumulation); graph BGM_DIST_SYNC_BN: the Sequential one with
@@ -88,10 +95,8 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     bgm_model *m = NULL, *ref = NULL;
     bgm_history *h = NULL, *href = NULL;
     char msg[512];
-    bgm_status s = bgm_test_dist_model_of(&m, graph, 100 + (uint64_t)rank, 16);
+    bgm_status s = attached_model(&m, c, graph);
     int bad = 0;
-    if (s == BGM_OK)
-        s = bgm_model_set_comm(m, c);
     if (s == BGM_OK)
         s = bgm_test_dist_fit_k(&h, m, d, batch, k, 0);
     if (s != BGM_OK)
@@ -120,6 +125,91 @@ static int equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int g
     bgm_model_free(ref);
     bgm_history_free(h);
     bgm_history_free(href);
+    return bad;
+}
+
+/* The metrics that are no sums of counts (AUC, or with regression MSE,
+ * MAE and R²) in the history of the ranks' fit equal one process's. */
+static int metrics_equivalence(bgm_comm *c, const bgm_test_dist_data *problem, int size,
+                               int regression)
+{
+    bgm_test_dist_data d;
+    bgm_model *m = NULL, *ref = NULL;
+    bgm_history *h = NULL, *href = NULL;
+    const char *key = regression ? "r2" : "auc";
+    char msg[512];
+    bgm_status s = bgm_test_dist_metrics_data(&d, problem, regression);
+    int bad = 0;
+    if (s == BGM_OK)
+        s = bgm_test_dist_metrics_model(&m, regression, 100 + (uint64_t)rank, 16);
+    if (s == BGM_OK)
+        s = bgm_model_set_comm(m, c);
+    if (s == BGM_OK)
+        s = bgm_test_dist_fit(&h, m, &d, BGM_DIST_GLOBAL_BATCH / size);
+    if (s != BGM_OK)
+        bad = fail("data-parallel fit with AUC / MSE / MAE / R2", s);
+    if (!bad && (s = bgm_test_dist_metrics_model(&ref, regression, 100, 16)) == BGM_OK)
+        s = bgm_test_dist_fit(&href, ref, &d, BGM_DIST_GLOBAL_BATCH);
+    if (!bad && s != BGM_OK)
+        bad = fail("the one-process fit with AUC / MSE / MAE / R2", s);
+    if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, h, ref, href, 1e-5)) {
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %s metrics on %d ranks against 1: %s\n", rank,
+                regression ? "regression" : "AUC", size, msg);
+        bad = 1;
+    }
+    if (!bad)
+        printf("fit_mpi: rank %d: %s: %d ranks x batch %d = 1 x batch %d (history, rel "
+               "1e-5); %s %.4f -> %.4f\n", rank, regression ? "MSE, MAE, R2" : "AUC, accuracy, "
+               "precision", size, BGM_DIST_GLOBAL_BATCH / size, BGM_DIST_GLOBAL_BATCH, key,
+               bgm_history_values(h, key)[0], bgm_history_values(h, key)[1]);
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    bgm_model_free(ref);
+    bgm_history_free(h);
+    bgm_history_free(href);
+    bgm_test_dist_data_free(&d);
+    return bad;
+}
+
+/* train_on_batch (batches) or a custom loop over the communicator, each
+ * rank on its 64 / size rows of every 64, against one process on all 64
+ * (weights, and train_on_batch's loss, rel 1e-5), on the model of kind
+ * graph (BGM_DIST_SYNC_BN: a synchronized BatchNormalization). */
+static int loop_equivalence(bgm_comm *c, const bgm_test_dist_data *d, int size, int batches,
+                            int graph)
+{
+    const int64_t rows = BGM_DIST_GLOBAL_BATCH / size;
+    bgm_model *m = NULL, *ref = NULL;
+    double got[2], want[2];
+    char msg[512];
+    bgm_status s = attached_model(&m, c, graph);
+    int bad = 0;
+    if (s == BGM_OK)
+        s = batches ? bgm_test_dist_batch_loop(m, d, rows, rank * rows, -1, got)
+                    : bgm_test_dist_custom_loop(m, c, d, rows, rank * rows);
+    if (s != BGM_OK)
+        bad = fail(batches ? "train_on_batch over the ranks" : "a custom loop over the ranks",
+                   s);
+    if (!bad && (s = bgm_test_dist_model_of(&ref, graph, 100, 16)) == BGM_OK)
+        s = batches ? bgm_test_dist_batch_loop(ref, d, BGM_DIST_GLOBAL_BATCH, 0, -1, want)
+                    : bgm_test_dist_custom_loop(ref, NULL, d, BGM_DIST_GLOBAL_BATCH, 0);
+    if (!bad && s != BGM_OK)
+        bad = fail("the one-process loop", s);
+    if (!bad && bgm_test_dist_compare(msg, sizeof msg, m, NULL, ref, NULL, 1e-5))
+        bad = 1;
+    else if (!bad && batches && fabs(got[0] - want[0]) > 1e-5 * want[0])
+        bad = snprintf(msg, sizeof msg, "loss %.9g against %.9g", got[0], want[0]) > 0;
+    if (bad && s == BGM_OK)
+        fprintf(stderr, "fit_mpi: rank %d: FAIL: %s on %d ranks against 1: %s\n", rank,
+                batches ? "train_on_batch" : "the custom loop", size, msg);
+    else if (!bad)
+        printf("fit_mpi: rank %d: %s%s: %d ranks x %lld rows = 1 x %d (weights, rel 1e-5)\n",
+               rank, batches ? "train_on_batch" : "custom loop",
+               graph == BGM_DIST_SYNC_BN ? " with synchronized BatchNormalization" : "", size,
+               (long long)rows, BGM_DIST_GLOBAL_BATCH);
+    bgm_model_set_comm(m, NULL);
+    bgm_model_free(m);
+    bgm_model_free(ref);
     return bad;
 }
 
@@ -243,7 +333,11 @@ int main(int argc, char **argv)
         bad = mismatch(c, &d, size);
     else if (!bad)
         bad = equivalence(c, &d, size, 0, 1) || equivalence(c, &d, size, 1, 1) ||
-              equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1);
+              equivalence(c, &d, size, 0, 2) || equivalence(c, &d, size, BGM_DIST_SYNC_BN, 1) ||
+              metrics_equivalence(c, &d, size, 0) || metrics_equivalence(c, &d, size, 1) ||
+              loop_equivalence(c, &d, size, 1, 0) ||
+              loop_equivalence(c, &d, size, 1, BGM_DIST_SYNC_BN) ||
+              loop_equivalence(c, &d, size, 0, BGM_DIST_SYNC_BN);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);

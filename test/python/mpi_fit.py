@@ -1,7 +1,9 @@
 """Run by test_distributed.py under `mpirun -np 2`: every rank fits a small
 classifier with batch 32 over bigmodel.distributed (and with 2 accumulated
 batches of 16), then alone with batch 64 and no communicator, and prints "rank R: OK" when the weights and the history
-agree (rel 1e-5) and Communicator.average and .broadcast give what they should."""
+agree (rel 1e-5) and Communicator.average and .broadcast give what they should; the
+same for train_on_batch of a synchronized BatchNormalization model (2 x 32 rows = 1 x
+64) and for a fit's training AUC."""
 import io
 import re
 import sys
@@ -106,6 +108,38 @@ def main():
            for u, v in zip(mb.get_weights(), bref.get_weights())):
         print("rank %d: FAIL: synchronized BatchNormalization differs from one process"
               % rank)
+        return 1
+    # train_on_batch is a data-parallel step too: each rank its 64 / size rows
+    # of every 64, the synchronized statistics and the loss of all of them.
+    tref, mt = bn_model(100), bn_model(100 + rank)
+    bm.distributed.attach(mt, comm)
+    rows = 64 // size
+    for k in range(10):
+        want = tref.train_on_batch(x[64 * k:64 * k + 64], y[64 * k:64 * k + 64])
+        got = mt.train_on_batch(x[64 * k + rank * rows:64 * k + (rank + 1) * rows],
+                                y[64 * k + rank * rows:64 * k + (rank + 1) * rows])
+    if any(np.abs(u - v).max() > 1e-5 * scale
+           for u, v in zip(mt.get_weights(), tref.get_weights())) or \
+            not np.allclose(got, want, rtol=1e-5):
+        print("rank %d: FAIL: train_on_batch over the ranks (loss %s) differs from one "
+              "process (loss %s)" % (rank, got, want))
+        return 1
+    # AUC as a training metric: of all the ranks' scores, as one process.
+    yb = (x[:, 0] + x[:, 3] > 0.3).astype(np.float32)
+
+    def auc_model(seed):
+        a = bm.Sequential([bm.layers.Dense(8, activation="relu"),
+                           bm.layers.Dense(1, activation="sigmoid")], input_shape=(6,),
+                          seed=seed)
+        a.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["auc"])
+        return a
+    aref, ma2 = auc_model(100), auc_model(100 + rank)
+    hwant = aref.fit(x, yb, batch_size=64, epochs=2, verbose=0)
+    bm.distributed.attach(ma2, comm)
+    hgot = ma2.fit(x, yb, batch_size=64 // size, epochs=2, verbose=0)
+    if not np.allclose(hgot.history["auc"], hwant.history["auc"], rtol=1e-5):
+        print("rank %d: FAIL: training AUC %s, one process %s"
+              % (rank, hgot.history["auc"], hwant.history["auc"]))
         return 1
     # Custom loops: the mean over the ranks, and rank 1's tensors to all.
     t = bm.full((3,), float(rank))
