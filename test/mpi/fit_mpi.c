@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,29 @@ static int fail(const char *what, bgm_status s)
     fprintf(stderr, "fit_mpi: rank %d: FAIL: %s: %s (%s)\n", rank, what,
             bgm_status_string(s), bgm_last_error());
     return 1;
+}
+
+/* BIGMODEL_MPI_TIMEOUT=soon fails the create naming it (BGM_OK), with the
+ * variable put back as it was. */
+static bgm_status bad_timeout_variable(void)
+{
+    char was[64] = "";
+    const char *env = getenv("BIGMODEL_MPI_TIMEOUT");
+    bgm_comm *c = NULL;
+    bgm_status s;
+    if (env)
+        snprintf(was, sizeof was, "%s", env);
+    setenv("BIGMODEL_MPI_TIMEOUT", "soon", 1);
+    s = bgm_mpi_comm_create(&c, MPI_COMM_WORLD, 0);
+    if (env)
+        setenv("BIGMODEL_MPI_TIMEOUT", was, 1);
+    else
+        unsetenv("BIGMODEL_MPI_TIMEOUT");
+    if (s == BGM_E_INVALID && !c && strstr(bgm_last_error(), "BIGMODEL_MPI_TIMEOUT='soon' is "
+                                           "not a number of seconds"))
+        return BGM_OK;
+    bgm_comm_free(c);
+    return s == BGM_OK ? BGM_E_INTERNAL : s;
 }
 
 /* Bad calls of bgm_mpi_comm_create come back as statuses. */
@@ -51,6 +75,11 @@ static int bad_calls(void)
     s = bgm_mpi_comm_create_world(&c, 8);
     if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "bgm_mpi_comm_create_world"))
         return fail("unknown flags accepted by bgm_mpi_comm_create_world", s);
+    s = bgm_mpi_comm_create_timeout(&c, MPI_COMM_WORLD, 0, -1.0);
+    if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "timeout_s must be >= 0"))
+        return fail("a negative timeout accepted", s);
+    if ((s = bad_timeout_variable()) != BGM_OK)
+        return fail("BIGMODEL_MPI_TIMEOUT=soon accepted", s);
     /* MPI is the caller's here: the communicator leaves it initialized. */
     if ((s = bgm_mpi_comm_create_world(&c, 0)) != BGM_OK)
         return fail("bgm_mpi_comm_create_world", s);

@@ -65,6 +65,16 @@ def test_gradient_accumulation_steps_below_1_is_refused():
         m.fit(x, y, epochs=1, verbose=0, gradient_accumulation_steps=0)
 
 
+def test_a_negative_bucket_size_is_refused():
+    np = pytest.importorskip("numpy")
+    m = pytest.importorskip("mpi_fit").model(3)
+    x = np.zeros((8, 6), np.float32)
+    y = np.zeros(8, np.int32)
+    with pytest.raises(bm.InvalidArgumentError, match="allreduce_bucket_bytes = -1"):
+        m.fit(x, y, epochs=1, verbose=0, allreduce_bucket_bytes=-1)
+    assert m.optimizer.iterations == 0
+
+
 def test_synchronized_batch_norm_is_kept_in_configs_and_files(tmp_path):
     m = bm.Sequential([bm.layers.Dense(4), bm.layers.BatchNormalization(synchronized=True),
                        bm.layers.BatchNormalization()], input_shape=(3,))
