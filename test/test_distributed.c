@@ -144,6 +144,7 @@ typedef struct rank_job {
     int graph;           /* the problem's functional model instead of the Sequential */
     int accum;           /* gradient_accumulation_steps (0: the default) */
     int64_t samples;     /* fit on the first so many samples (0: all) */
+    int64_t bucket_bytes;/* allreduce_bucket_bytes (0: bgm_test_dist_bucket_bytes) */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -300,7 +301,8 @@ static void *run_rank(void *arg)
         o.output_ctx = &j->lines;
         o.callbacks = j->callbacks;
         o.num_callbacks = j->ncallbacks;
-        o.allreduce_bucket_bytes = bgm_test_dist_bucket_bytes;
+        o.allreduce_bucket_bytes = j->bucket_bytes ? j->bucket_bytes
+                                                   : bgm_test_dist_bucket_bytes;
         j->status = bgm_model_fit(&j->h, j->m, j->data->x, j->data->y, &o);
     }
     snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
@@ -1337,6 +1339,29 @@ START_TEST(a_step_failing_on_one_rank_with_buckets_fails_every_rank_in_that_step
 }
 END_TEST
 
+START_TEST(ranks_with_different_bucket_sizes_fail_naming_it)
+{
+    rank_job jobs[2];
+    int r;
+    memset(jobs, 0, sizeof jobs);
+    for (r = 0; r < 2; r++) {
+        jobs[r].data = &problem;
+        jobs[r].hidden = 16;
+        jobs[r].batch = 32;
+        jobs[r].seed = 100 + (uint64_t)r;
+        jobs[r].bucket_bytes = r == 1 ? 1024 : 0;
+    }
+    run_group(2, run_rank, jobs, sizeof *jobs);
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, "rank 1's model has 1024 allreduce_bucket_bytes, "
+                         "rank 0's has 0") != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "differing: rank 1") != NULL, "%s",
+                  jobs[0].message);
+    free_jobs(jobs, 2);
+}
+END_TEST
+
 START_TEST(fit_refuses_a_negative_bucket_size)
 {
     bgm_model *m = NULL;
@@ -1409,6 +1434,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, each_step_starts_one_reduction_per_bucket_and_waits_for_all);
     tcase_add_test(fit, a_step_failing_on_one_rank_with_buckets_fails_every_rank_in_that_step);
     tcase_add_test(fit, fit_refuses_a_negative_bucket_size);
+    tcase_add_test(fit, ranks_with_different_bucket_sizes_fail_naming_it);
     tcase_add_test(seam, comm_create_refuses_allreduce_start_without_wait);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
