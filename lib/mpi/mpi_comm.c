@@ -59,6 +59,8 @@ static int finish(mpi_ctx *c, MPI_Request *reqs, int n)
 {
     double deadline;
     int done = 0, rc;
+    if (c->timed_out) /* the others stopped answering: no second wait of timeout */
+        return E_TIMED_OUT_BEFORE;
     if (c->timeout <= 0.0)
         return MPI_Waitall(n, reqs, MPI_STATUSES_IGNORE);
     deadline = MPI_Wtime() + c->timeout;
@@ -115,7 +117,7 @@ static int mpi_wait(void *ctx, void *request)
     if (!q)
         return MPI_SUCCESS;
     rc = finish(ctx, q->r, q->n);
-    if (rc != E_TIMEOUT) /* a request still active stays allocated, as MPI holds it */
+    if (rc != E_TIMEOUT && rc != E_TIMED_OUT_BEFORE) /* MPI may still write to an active one */
         free(q);
     return rc;
 }
