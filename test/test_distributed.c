@@ -1071,6 +1071,25 @@ static int fk_broadcast(void *ctx, void *data, int64_t nbytes, int root)
     return fk_collective(ctx);
 }
 
+/* A reduction that starts and ends as the fake's collectives do (each a call). */
+static int fk_start(void *ctx, float *data, int64_t n, void **request)
+{
+    (void)data;
+    (void)n;
+    *request = ctx;
+    return fk_collective(ctx);
+}
+
+static int fk_wait(void *ctx, void *request)
+{
+    (void)request;
+    return fk_collective(ctx);
+}
+
+/* 1: fit_over_failing_fake gives the fake fk_start and fk_wait and fits with
+ * one bucket per weight tensor (a test that sets it puts it back). */
+static int fake_buckets;
+
 static const char *fk_error_string(void *ctx, int code)
 {
     (void)ctx;
@@ -1168,6 +1187,11 @@ static void fit_over_failing_fake(int fail_at, const char *needle)
     fake f = {.rank = 0, .nranks = 1, .fail_at = fail_at};
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
+    if (fake_buckets) {
+        ops.allreduce_start = fk_start;
+        ops.wait = fk_wait;
+        bgm_test_dist_bucket_bytes = 1;
+    }
     bgm_model *m = NULL;
     bgm_history *h = (bgm_history *)&f;
     float before[163], after[163];
@@ -1204,6 +1228,22 @@ START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
      * the start of training and of the epoch, the epoch's seed; then the
      * first step. */
     fit_over_failing_fake(10, "allreduce_sum failed for a step's gradients (code 42)");
+}
+END_TEST
+
+START_TEST(fit_turns_a_failed_bucket_reduction_into_an_io_status)
+{
+    /* The first step with 4 buckets: their 4 starts (calls 10 to 13), the
+     * losses and counts (14), the 4 waits (15 to 18). */
+    fake_buckets = 1;
+    fit_over_failing_fake(10, "allreduce_start failed for a bucket of a step's gradients "
+                              "(code 42): fake link down");
+    fit_over_failing_fake(13, "allreduce_start failed for a bucket of a step's gradients");
+    fit_over_failing_fake(14, "allreduce_sum failed for a step's losses and counts");
+    fit_over_failing_fake(15, "wait failed for a bucket of a step's gradients (code 42)");
+    fit_over_failing_fake(18, "wait failed for a bucket of a step's gradients");
+    fake_buckets = 0;
+    bgm_test_dist_bucket_bytes = 0;
 }
 END_TEST
 
@@ -1437,6 +1477,7 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, fit_refuses_a_negative_bucket_size);
     tcase_add_test(fit, ranks_with_different_bucket_sizes_fail_naming_it);
     tcase_add_test(seam, comm_create_refuses_allreduce_start_without_wait);
+    tcase_add_test(seam, fit_turns_a_failed_bucket_reduction_into_an_io_status);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
     tcase_add_checked_fixture(fit, make_data, free_data);

@@ -28,7 +28,7 @@ typedef struct bgm__buckets {
     int *of;                /* per trained weight: its bucket */
     int hooked;             /* this step's gradients came in through the hook */
     int64_t scale;          /*   multiplied by the batch's size */
-    bgm_status error;       /* a start that failed, and its message */
+    bgm_status error;       /* a start that failed; msg: the first failure's message */
     char msg[512];
     bgm_comm *comm;
     float *buf;

@@ -130,16 +130,19 @@ bgm_status bgm__buckets_reduce(bgm__buckets *bk, float *tail, int64_t ntail)
     for (i = 0; i < bk->n; i++) /* those the step did not start (a failure here) */
         bk->b[i].left = 0;
     start_ready(bk);
-    s = bk->error != BGM_OK ? bgm__fail(bk->error, "%s", bk->msg) : BGM_OK;
-    if (s == BGM_OK)
-        s = bgm__comm_allreduce(bk->comm, tail, ntail, "a step's losses and counts", bk->fn);
+    s = bk->error;
+    if (s == BGM_OK && (s = bgm__comm_allreduce(bk->comm, tail, ntail, "a step's losses and "
+                                                "counts", bk->fn)) != BGM_OK)
+        snprintf(bk->msg, sizeof bk->msg, "%s", bgm_last_error());
     for (i = 0; i < bk->next; i++) { /* every request started is waited for */
         e = bgm__comm_finish(bk->comm, &bk->b[i].req, what, bk->fn);
-        if (s == BGM_OK)
+        if (s == BGM_OK && e != BGM_OK) {
             s = e;
+            snprintf(bk->msg, sizeof bk->msg, "%s", bgm_last_error());
+        }
     }
     bk->next = 0;
     bk->hooked = 0;
     bk->error = BGM_OK;
-    return s;
+    return s != BGM_OK ? bgm__fail(s, "%s", bk->msg) : BGM_OK; /* the first failure's */
 }
