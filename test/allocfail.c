@@ -155,6 +155,9 @@ done:
 static int with_callbacks;
 static char p_ckpt[128], p_log[128];
 
+/* fit_epoch's allreduce_bucket_bytes (set by its scenario). */
+static int64_t fit_bucket_bytes;
+
 static bgm_status fit_epoch(bgm_model *m)
 {
     bgm_status s;
@@ -173,6 +176,7 @@ static bgm_status fit_epoch(bgm_model *m)
     o.batch_size = 4;
     o.verbose = 0;
     o.validation_split = 0.25f;
+    o.allreduce_bucket_bytes = fit_bucket_bytes;
     s = bgm_model_fit(&h, m, cur_x, ys, &o);
 done:
     bgm_history_free(h);
@@ -259,8 +263,25 @@ static int one_broadcast(void *ctx, void *data, int64_t nbytes, int root)
     return 0;
 }
 
-/* fit_epoch made data-parallel over that communicator (made in the scenario). */
-static bgm_status sc_fit_comm(void)
+/* Its non-blocking reductions: nothing to start or wait for. */
+static int one_start(void *ctx, float *data, int64_t n, void **request)
+{
+    (void)data;
+    (void)n;
+    *request = ctx;
+    return 0;
+}
+
+static int one_wait(void *ctx, void *request)
+{
+    (void)ctx;
+    (void)request;
+    return 0;
+}
+
+/* fit_epoch made data-parallel over that communicator (made in the
+ * scenario); with buckets, one per weight tensor, reduced during backward. */
+static bgm_status fit_one_rank(int buckets)
 {
     bgm_comm_ops ops;
     bgm_comm *c = NULL;
@@ -269,6 +290,11 @@ static bgm_status sc_fit_comm(void)
     ops.num_ranks = one_size;
     ops.allreduce_sum = one_sum;
     ops.broadcast = one_broadcast;
+    if (buckets) {
+        ops.allreduce_start = one_start;
+        ops.wait = one_wait;
+    }
+    fit_bucket_bytes = buckets;
     if (s == BGM_OK)
         s = bgm_comm_create(&c, &ops, NULL);
     if (s == BGM_OK)
@@ -277,7 +303,18 @@ static bgm_status sc_fit_comm(void)
         s = sc_fit();
     bgm_model_set_comm(pre, NULL);
     bgm_comm_free(c);
+    fit_bucket_bytes = 0;
     return s;
+}
+
+static bgm_status sc_fit_comm(void)
+{
+    return fit_one_rank(0);
+}
+
+static bgm_status sc_fit_comm_buckets(void)
+{
+    return fit_one_rank(1);
 }
 
 static bgm_status sc_predict(void)
@@ -406,6 +443,7 @@ static const scenario scenarios[] = {
     {"fit_epoch_graph", sc_fit, 3, 1, NULL, 0},
     {"fit_callbacks", sc_fit, 2, 1, NULL, 1},
     {"fit_communicator", sc_fit_comm, 2, 1, NULL, 0},
+    {"fit_communicator_buckets", sc_fit_comm_buckets, 2, 1, NULL, 0},
     {"build_conv", sc_build, 0, 0, build_conv, 0},
     {"build_rnn", sc_build, 0, 0, build_rnn, 0},
     {"fit_epoch_conv", sc_fit, 4, 1, NULL, 0},

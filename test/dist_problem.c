@@ -111,6 +111,8 @@ bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int
     return s;
 }
 
+int64_t bgm_test_dist_bucket_bytes = 0;
+
 bgm_status bgm_test_dist_metrics_model(bgm_model **out, int regression, uint64_t seed,
                                        int64_t hidden)
 {
@@ -254,6 +256,7 @@ bgm_status bgm_test_dist_fit_k(bgm_history **h, bgm_model *m, const bgm_test_dis
     o.validation_x = d->vx;
     o.validation_y = d->vy;
     o.gradient_accumulation_steps = k;
+    o.allreduce_bucket_bytes = bgm_test_dist_bucket_bytes;
     if (samples <= 0)
         return bgm_model_fit(h, m, d->x, d->y, &o);
     s = bgm_tensor_slice(&x, d->x, 0, samples);

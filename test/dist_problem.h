@@ -38,6 +38,10 @@ bgm_status bgm_test_dist_model(bgm_model **out, uint64_t seed, int64_t hidden);
 #define BGM_DIST_BN 3
 bgm_status bgm_test_dist_model_of(bgm_model **out, int graph, uint64_t seed, int64_t hidden);
 
+/* allreduce_bucket_bytes of the fits below (0: the default); a test that
+ * sets it puts it back to 0. */
+extern int64_t bgm_test_dist_bucket_bytes;
+
 /* Fits m on d (shuffled, validation data, silent) with batch batch_size. */
 bgm_status bgm_test_dist_fit(bgm_history **h, bgm_model *m, const bgm_test_dist_data *d,
                              int64_t batch_size);

@@ -3,6 +3,7 @@
  * equivalence over Open MPI processes is test/mpi/fit_mpi.c. */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ typedef struct thread_rank {
     float *sum;          /* room for one reduction */
     int64_t sum_cap;
     int collectives;     /* collective calls made */
+    int nonblocking;     /* has allreduce_start / wait (the reduction runs in wait) */
+    int starts, started; /* reductions started in all, and not waited for yet */
 } thread_rank;
 
 static int tr_rank(void *ctx, int *rank)
@@ -82,6 +85,36 @@ static int tr_allreduce(void *ctx, float *data, int64_t n)
     return 0;
 }
 
+/* A reduction started: it runs when waited for, in the order started, as
+ * every rank waits in that order. */
+typedef struct tr_request {
+    float *data;
+    int64_t n;
+} tr_request;
+
+static int tr_start(void *ctx, float *data, int64_t n, void **request)
+{
+    thread_rank *t = ctx;
+    tr_request *r = malloc(sizeof *r);
+    if (!r)
+        return 12;
+    r->data = data;
+    r->n = n;
+    *request = r;
+    t->starts++;
+    t->started++;
+    return 0;
+}
+
+static int tr_wait(void *ctx, void *request)
+{
+    tr_request *r = request;
+    int code = tr_allreduce(ctx, r->data, r->n);
+    ((thread_rank *)ctx)->started--;
+    free(r);
+    return code;
+}
+
 static int tr_broadcast(void *ctx, void *data, int64_t nbytes, int root)
 {
     thread_rank *t = ctx;
@@ -116,6 +149,7 @@ typedef struct rank_job {
     int batches;         /* train with bgm_test_dist_batch_loop instead of fit */
     int bad_call;        /*   its call that gives bad targets (-1: none) */
     double results[2];   /*   the last call's loss and accuracy */
+    int64_t bucket_bytes;/* allreduce_bucket_bytes (0: bgm_test_dist_bucket_bytes) */
     bgm_model *m;
     bgm_history *h;
     bgm_status status;
@@ -137,6 +171,10 @@ static bgm_status thread_comm(bgm_comm **c, thread_rank *t)
     ops.num_ranks = tr_num_ranks;
     ops.allreduce_sum = tr_allreduce;
     ops.broadcast = tr_broadcast;
+    if (t->nonblocking) {
+        ops.allreduce_start = tr_start;
+        ops.wait = tr_wait;
+    }
     return s == BGM_OK ? bgm_comm_create(c, &ops, t) : s;
 }
 
@@ -189,6 +227,7 @@ static bgm_status fit_share(rank_job *j)
         o.epochs = BGM_DIST_EPOCHS;
         o.verbose = 0;
         o.gradient_accumulation_steps = j->accum ? j->accum : 1;
+        o.allreduce_bucket_bytes = bgm_test_dist_bucket_bytes;
         o.validation_x = j->data->vx;
         o.validation_y = j->data->vy;
         s = bgm_model_fit_stream(&j->h, j->m, st, BGM_DIST_SAMPLES / BGM_DIST_GLOBAL_BATCH,
@@ -233,6 +272,8 @@ static void *run_rank(void *arg)
         o.output_ctx = &j->lines;
         o.callbacks = j->callbacks;
         o.num_callbacks = j->ncallbacks;
+        o.allreduce_bucket_bytes = j->bucket_bytes ? j->bucket_bytes
+                                                   : bgm_test_dist_bucket_bytes;
         j->status = bgm_model_fit(&j->h, j->m, j->data->x, j->data->y, &o);
     }
     snprintf(j->message, sizeof j->message, "%s", j->status ? bgm_last_error() : "");
@@ -262,7 +303,13 @@ typedef struct run_spec {
     int batches;                    /* bgm_test_dist_batch_loop instead of fit */
     int bad_call;                   /*   rank 1's call with bad targets (0: none) */
     const bgm_test_dist_data *data; /* its data (NULL: the problem's) */
+    const int64_t *bucket_bytes;    /* per rank: allreduce_bucket_bytes (NULL: all
+                                       bgm_test_dist_bucket_bytes) */
 } run_spec;
+
+/* 1: the ranks' communicators have allreduce_start and wait (a test that
+ * sets it puts it back). */
+static int comm_nonblocking;
 
 /* Runs fn on nranks threads of one group, thread r on the job at jobs + r *
  * size, which starts with its thread_rank (its group and rank set here). */
@@ -309,6 +356,8 @@ static void run_ranks_spec(rank_job *jobs, int nranks, const int64_t *hidden,
         jobs[r].stream_batches = sp->stream_batches ? sp->stream_batches[r] : 0;
         jobs[r].loop = sp->loop;
         jobs[r].graph = sp->graph;
+        jobs[r].tr.nonblocking = comm_nonblocking;
+        jobs[r].bucket_bytes = sp->bucket_bytes ? sp->bucket_bytes[r] : 0;
     }
     run_group(nranks, run_rank, jobs, sizeof *jobs);
 }
@@ -912,19 +961,25 @@ START_TEST(a_stream_ending_inside_a_group_fails_every_rank_at_its_reduction)
 }
 END_TEST
 
+/* Rank 1, set up unlike rank 0, fails with want; rank 0 names it. */
+static void check_rank_1_differs(rank_job *jobs, const char *want)
+{
+    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[1].message, want) != NULL, "%s", jobs[1].message);
+    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
+    ck_assert_msg(strstr(jobs[0].message, "differing: rank 1") != NULL, "%s",
+                  jobs[0].message);
+    free_jobs(jobs, 2);
+}
+
 START_TEST(ranks_with_different_accumulation_fail_naming_it)
 {
     rank_job jobs[2];
     const int64_t hidden[2] = {16, 16};
     const int accum[2] = {1, 2};
     run_ranks_spec(jobs, 2, hidden, &(run_spec){.accum = accum});
-    ck_assert_int_eq(jobs[1].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[1].message, "rank 1's model has 2 gradient_accumulation_steps, "
-                         "rank 0's has 1") != NULL, "%s", jobs[1].message);
-    ck_assert_int_eq(jobs[0].status, BGM_E_STATE);
-    ck_assert_msg(strstr(jobs[0].message, "differing: rank 1") != NULL, "%s",
-                  jobs[0].message);
-    free_jobs(jobs, 2);
+    check_rank_1_differs(jobs, "rank 1's model has 2 gradient_accumulation_steps, rank 0's "
+                         "has 1");
 }
 END_TEST
 
@@ -1116,6 +1171,25 @@ static int fk_broadcast(void *ctx, void *data, int64_t nbytes, int root)
     return fk_collective(ctx);
 }
 
+/* A reduction that starts and ends as the fake's collectives do (each a call). */
+static int fk_start(void *ctx, float *data, int64_t n, void **request)
+{
+    (void)data;
+    (void)n;
+    *request = ctx;
+    return fk_collective(ctx);
+}
+
+static int fk_wait(void *ctx, void *request)
+{
+    (void)request;
+    return fk_collective(ctx);
+}
+
+/* 1: fit_over_failing_fake gives the fake fk_start and fk_wait and fits with
+ * one bucket per weight tensor (a test that sets it puts it back). */
+static int fake_buckets;
+
 static const char *fk_error_string(void *ctx, int code)
 {
     (void)ctx;
@@ -1213,6 +1287,11 @@ static void fit_over_failing_fake(int fail_at, const char *needle)
     fake f = {.rank = 0, .nranks = 1, .fail_at = fail_at};
     bgm_comm_ops ops = fake_ops();
     bgm_comm *c = NULL;
+    if (fake_buckets) {
+        ops.allreduce_start = fk_start;
+        ops.wait = fk_wait;
+        bgm_test_dist_bucket_bytes = 1;
+    }
     bgm_model *m = NULL;
     bgm_history *h = (bgm_history *)&f;
     float before[163], after[163];
@@ -1249,6 +1328,22 @@ START_TEST(fit_turns_a_failed_step_reduction_into_an_io_status)
      * the start of training and of the epoch, the epoch's seed; then the
      * first step. */
     fit_over_failing_fake(10, "allreduce_sum failed for a step's gradients (code 42)");
+}
+END_TEST
+
+START_TEST(fit_turns_a_failed_bucket_reduction_into_an_io_status)
+{
+    /* The first step with 4 buckets: their 4 starts (calls 10 to 13), the
+     * losses and counts (14), the 4 waits (15 to 18). */
+    fake_buckets = 1;
+    fit_over_failing_fake(10, "allreduce_start failed for a bucket of a step's gradients "
+                              "(code 42): fake link down");
+    fit_over_failing_fake(13, "allreduce_start failed for a bucket of a step's gradients");
+    fit_over_failing_fake(14, "allreduce_sum failed for a step's losses and counts");
+    fit_over_failing_fake(15, "wait failed for a bucket of a step's gradients (code 42)");
+    fit_over_failing_fake(18, "wait failed for a bucket of a step's gradients");
+    fake_buckets = 0;
+    bgm_test_dist_bucket_bytes = 0;
 }
 END_TEST
 
@@ -1348,6 +1443,116 @@ START_TEST(comm_average_refuses_bad_tensors)
 }
 END_TEST
 
+/* ---- gradient buckets overlapping backward ------------------------------------ */
+
+/* With buckets of `bytes` (1: one per weight tensor) and nonblocking
+ * communicators or not, 2 ranks train as one process: the Sequential and
+ * the functional model, 2 accumulated batches of 16, synchronised
+ * BatchNormalization (whose reductions in backward come between the
+ * buckets' starts). */
+static void check_buckets(int64_t bytes, int nonblocking)
+{
+    bgm_test_dist_bucket_bytes = bytes;
+    comm_nonblocking = nonblocking;
+    check_equivalence(2, 0);
+    check_equivalence(2, 1);
+    check_equivalence(2, BGM_DIST_SYNC_BN);
+    check_accumulation_ranks(2, 0);
+    check_accumulation_ranks(2, 608);
+    bgm_test_dist_bucket_bytes = 0;
+    comm_nonblocking = 0;
+}
+
+START_TEST(one_bucket_per_weight_trains_as_one_process)
+{
+    check_buckets(1, 0);
+}
+END_TEST
+
+START_TEST(buckets_reduced_without_blocking_train_as_one_process)
+{
+    check_buckets(1, 1);
+    check_buckets(200, 1); /* {bias, kernel} of the last layer, then the rest */
+}
+END_TEST
+
+START_TEST(each_step_starts_one_reduction_per_bucket_and_waits_for_all)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16};
+    int r;
+    bgm_test_dist_bucket_bytes = 1;
+    comm_nonblocking = 1;
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){0});
+    for (r = 0; r < 2; r++) {
+        ck_assert_msg(jobs[r].status == BGM_OK, "rank %d: %s", r, jobs[r].message);
+        /* 20 steps of 4 buckets (2 kernels, 2 biases); none left in flight. */
+        ck_assert_int_eq(jobs[r].tr.starts, 20 * 4);
+        ck_assert_int_eq(jobs[r].tr.started, 0);
+    }
+    free_jobs(jobs, 2);
+    bgm_test_dist_bucket_bytes = 0;
+    comm_nonblocking = 0;
+}
+END_TEST
+
+START_TEST(a_step_failing_on_one_rank_with_buckets_fails_every_rank_in_that_step)
+{
+    const int accum[2] = {3, 3};
+    bgm_test_dist_bucket_bytes = 1;
+    comm_nonblocking = 1;
+    check_flaky_rank(NULL, "epoch 1, step 4", 3);
+    check_flaky_rank(accum, "epoch 1, step 6", 1);
+    bgm_test_dist_bucket_bytes = 0;
+    comm_nonblocking = 0;
+}
+END_TEST
+
+START_TEST(ranks_with_different_bucket_sizes_fail_naming_it)
+{
+    rank_job jobs[2];
+    const int64_t hidden[2] = {16, 16}, bytes[2] = {0, 1024};
+    run_ranks_spec(jobs, 2, hidden, &(run_spec){.bucket_bytes = bytes});
+    check_rank_1_differs(jobs, "rank 1's model has 1024 allreduce_bucket_bytes, rank 0's "
+                         "has 0");
+}
+END_TEST
+
+START_TEST(fit_refuses_a_negative_bucket_size)
+{
+    bgm_model *m = NULL;
+    BGM_ASSERT_OK(bgm_test_dist_model(&m, 100, 16));
+    bgm_test_dist_bucket_bytes = -1;
+    ck_assert_int_eq(bgm_test_dist_fit(NULL, m, &problem, 32), BGM_E_INVALID);
+    bgm_test_dist_bucket_bytes = 0;
+    ck_assert_msg(strstr(bgm_last_error(), "allreduce_bucket_bytes = -1, expected at least 0")
+                  != NULL, "%s", bgm_last_error());
+    bgm_model_free(m);
+}
+END_TEST
+
+START_TEST(comm_create_refuses_allreduce_start_without_wait)
+{
+    fake f = {.rank = 0, .nranks = 2};
+    bgm_comm_ops ops = fake_ops();
+    bgm_comm *c = NULL;
+    ops.allreduce_start = tr_start;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID,
+                     "ops->wait is NULL; allreduce_start and wait go together");
+    ck_assert_ptr_null(c);
+    ops.allreduce_start = NULL;
+    ops.wait = tr_wait;
+    BGM_ASSERT_FAILS(bgm_comm_create(&c, &ops, &f), BGM_E_INVALID,
+                     "ops->allreduce_start is NULL");
+    ck_assert_int_eq(f.freed, 2);
+    /* A table of 0.2.0's size: what lies beyond it is not read. */
+    ops.size = offsetof(bgm_comm_ops, allreduce_start);
+    BGM_ASSERT_OK(bgm_comm_create(&c, &ops, &f));
+    bgm_comm_free(c);
+    ck_assert_int_eq(f.freed, 3);
+}
+END_TEST
+
 Suite *suite_distributed(void)
 {
     Suite *s = suite_create("distributed");
@@ -1390,6 +1595,14 @@ Suite *suite_distributed(void)
     tcase_add_test(fit, without_synchronization_batch_norm_keeps_each_ranks_statistics);
     tcase_add_test(fit, evaluate_on_ranks_gives_every_rank_the_values_of_all_samples);
     tcase_add_test(fit, a_rank_whose_evaluate_call_is_wrong_fails_every_rank);
+    tcase_add_test(fit, one_bucket_per_weight_trains_as_one_process);
+    tcase_add_test(fit, buckets_reduced_without_blocking_train_as_one_process);
+    tcase_add_test(fit, each_step_starts_one_reduction_per_bucket_and_waits_for_all);
+    tcase_add_test(fit, a_step_failing_on_one_rank_with_buckets_fails_every_rank_in_that_step);
+    tcase_add_test(fit, fit_refuses_a_negative_bucket_size);
+    tcase_add_test(fit, ranks_with_different_bucket_sizes_fail_naming_it);
+    tcase_add_test(seam, comm_create_refuses_allreduce_start_without_wait);
+    tcase_add_test(seam, fit_turns_a_failed_bucket_reduction_into_an_io_status);
     tcase_set_timeout(fit, 20);
     tcase_add_checked_fixture(seam, make_data, free_data);
     tcase_add_checked_fixture(fit, make_data, free_data);

@@ -59,6 +59,31 @@ typedef struct bgm_comm_ops {
     const char *(*error_string)(void *ctx, int code);
     /** Optional: releases ctx; called once by bgm_comm_free (and by a failed create). */
     void (*free_ctx)(void *ctx);
+    /* Appended in 0.2 (a table of the size above still works): a
+     * non-blocking all-reduce, so that fit reduces a bucket of gradients
+     * while backward computes the next (docs/distributed.md). Without
+     * allreduce_start and wait the library calls allreduce_sum at once. */
+    /**
+     * Optional (with wait): starts what allreduce_sum does on data[0..n) and
+     * returns at once, *request set to the transport's handle of it (any
+     * value). data stays untouched by the library until wait returns. Every
+     * rank starts the same reductions in the same order; the library may make
+     * other collective calls before it waits.
+     */
+    int (*allreduce_start)(void *ctx, float *data, int64_t n, void **request);
+    /**
+     * Required with allreduce_start: returns once the reduction of request is
+     * complete (data then holds the sums) or has failed. Called exactly once
+     * per started request, in the order they were started, also after test
+     * said it was done.
+     */
+    int (*wait)(void *ctx, void *request);
+    /**
+     * Optional: lets the transport progress request (MPI_Test) and sets *done
+     * to 1 when it is complete. The library calls it between the operations
+     * of backward for a transport that only progresses inside its calls.
+     */
+    int (*test)(void *ctx, void *request, int *done);
 } bgm_comm_ops;
 
 /**

@@ -1106,6 +1106,15 @@ typedef struct bgm_fit_options {
      *  make a whole group are applied as a smaller step at its end. With a
      *  communicator the ranks all-reduce once per group. At least 1 (1). */
     int gradient_accumulation_steps;
+    /** With a communicator (bgm_model_set_comm): the size of a bucket of
+     *  gradients, PyTorch DDP's bucket_cap_mb in bytes. The trained
+     *  weights' gradients, from the last weight back, make buckets of at
+     *  least this many bytes, and each bucket's all-reduce starts as soon as
+     *  backward has finished its gradients, overlapping the rest of backward
+     *  (docs/distributed.md). Every rank gives the same value. 0: 25 MiB
+     *  (DDP's default); a model smaller than one bucket reduces everything
+     *  at once after backward. At least 0 (0). */
+    int64_t allreduce_bucket_bytes;
 } bgm_fit_options;
 
 /**

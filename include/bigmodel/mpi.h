@@ -38,6 +38,30 @@ extern "C" {
  */
 BGM_API bgm_status bgm_mpi_comm_create(bgm_comm **out, MPI_Comm comm, int flags);
 
+/*
+ * bgm_mpi_comm_create and bgm_mpi_comm_create_world take the timeout of
+ * their collectives from the environment variable BIGMODEL_MPI_TIMEOUT
+ * (seconds; unset, empty or 0: none, MPI's own blocking calls). With a
+ * timeout every collective is started non-blocking and polled with
+ * MPI_Test: when the other ranks have not answered within it (a rank died
+ * under `mpirun --enable-recovery`, or hangs), the call fails, and fit with
+ * it, with BGM_E_IO and "no answer from the other ranks within N s"; the
+ * communicator then refuses every later collective (the unfinished one
+ * cannot be cancelled) and bgm_comm_free leaves its MPI communicator
+ * alone. Pick it well above the longest pause between two collectives of
+ * a healthy run (an epoch's validation, a slow checkpoint): ranks that
+ * wait for a slow one count as waiting. A value that is not a number >= 0
+ * fails the create with BGM_E_INVALID.
+ */
+
+/**
+ * bgm_mpi_comm_create with a timeout of timeout_s seconds (0: none) instead
+ * of BIGMODEL_MPI_TIMEOUT's. Errors: as bgm_mpi_comm_create; BGM_E_INVALID
+ * for a negative or non-finite timeout_s.
+ */
+BGM_API bgm_status bgm_mpi_comm_create_timeout(bgm_comm **out, MPI_Comm comm, int flags,
+                                               double timeout_s);
+
 /**
  * bgm_mpi_comm_create over MPI_COMM_WORLD for programs and bindings that use
  * MPI only through this library (Python's bigmodel.distributed): initializes

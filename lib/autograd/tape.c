@@ -28,6 +28,8 @@ typedef struct leaf {
     float *grad;
     uint32_t grad_epoch;
     uint8_t watched;
+    uint32_t hook_epoch;     /* a source of the hooked gradient of that epoch */
+    int32_t uses;            /*   its ops that backward has yet to run */
 } leaf;
 
 struct bgm_tape {
@@ -40,6 +42,7 @@ struct bgm_tape {
     spare *spares;           /* dead gradient buffers, in the arena */
     void *scratch;           /* bgm__tape_scratch's buffer, scratch_bytes long */
     size_t scratch_bytes;
+    const bgm__grad_hook *hook; /* bgm__tape_set_grad_hook's, or NULL */
 };
 
 /* ---- leaves -------------------------------------------------------------- */
@@ -459,6 +462,67 @@ static void detach_grad(bgm_tape *tape, const bgm_tensor *t)
 
 #define GIN_STACK 8
 
+void bgm__tape_set_grad_hook(bgm_tape *tape, const bgm__grad_hook *hook)
+{
+    tape->hook = hook;
+}
+
+/* The leaf of t when t is a source of the hooked gradient now running. */
+static leaf *hooked_source(const bgm_tape *tape, const bgm_tensor *t)
+{
+    leaf *l;
+    if (t->tape == tape)
+        return NULL;
+    l = leaf_find(tape, t);
+    return l && l->hook_epoch == tape->epoch ? l : NULL;
+}
+
+/* Marks the leaf sources of the hooked gradient and counts their uses by
+ * the ops backward will visit (nodes 0..last). 0 when out of memory. */
+static int count_source_uses(bgm_tape *tape, bgm_tensor *const *sources, int n, int32_t last)
+{
+    int32_t i;
+    int k;
+    for (k = 0; k < n; k++) {
+        leaf *l;
+        if (sources[k]->tape == tape)
+            continue;
+        if (!(l = leaf_insert(tape, sources[k])))
+            return 0;
+        l->hook_epoch = tape->epoch;
+        l->uses = 0;
+    }
+    for (i = 0; i <= last; i++) {
+        const bgm__node *node = tape->nodes[i];
+        for (k = 0; k < node->nin; k++) {
+            leaf *l = hooked_source(tape, node->in[k]);
+            if (l)
+                l->uses++;
+        }
+    }
+    return 1;
+}
+
+/* After node's backward (or its skip): the sources it was the last op to
+ * read have their final gradients. */
+static void release_sources(bgm_tape *tape, const bgm__node *node,
+                            bgm_tensor *const *sources, int n)
+{
+    const bgm__grad_hook *h = tape->hook;
+    int i, k;
+    for (i = 0; i < node->nin; i++) {
+        leaf *l = hooked_source(tape, node->in[i]);
+        if (!l || --l->uses != 0)
+            continue;
+        l->uses = -1; /* told */
+        for (k = 0; k < n; k++) /* every place the caller listed it */
+            if (sources[k] == node->in[i])
+                h->ready(h->ctx, k, l->grad_epoch == tape->epoch ? l->grad : NULL);
+    }
+    if (h->between)
+        h->between(h->ctx);
+}
+
 /* Whether input k of node may receive an uninitialized gradient buffer:
  * its op fills such buffers, and no other input is the same tensor (its
  * gradient would then be one buffer both written and added to). */
@@ -481,7 +545,7 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
     char a[BGM__SHAPE_STR_SIZE];
     float *gloss, *gin_stack[GIN_STACK], **gin = gin_stack;
     int32_t i;
-    int k, oom = 0, loss_is_source = 0;
+    int k, oom = 0, loss_is_source = 0, hooked;
     for (k = 0; grads_out && k < n; k++)
         grads_out[k] = NULL;
     BGM__CHECK_NULL(tape, fn);
@@ -509,14 +573,20 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
     tape->epoch++;
     if (tape->epoch == 0)
         tape->epoch = 1; /* 0 marks "never": keep it unused */
+    hooked = tape->hook && loss->tape == tape && loss->node >= 0;
+    if (hooked && !count_source_uses(tape, sources, n, loss->node))
+        return bgm__fail(BGM_E_NOMEM, "%s: out of memory", fn);
     if (loss->tape == tape && loss->node >= 0) {
         gloss = grad_of(tape, loss, &oom, NULL);
         if (gloss)
             gloss[0] = 1.0f;
         for (i = loss->node; i >= 0 && !oom; i--) {
             bgm__node *node = tape->nodes[i];
-            if (node->grad_epoch != tape->epoch)
-                continue; /* the loss does not depend on this node */
+            if (node->grad_epoch != tape->epoch) { /* the loss does not depend on it */
+                if (hooked)
+                    release_sources(tape, node, sources, n);
+                continue;
+            }
             if (node->nin > GIN_STACK) {
                 if (gin != gin_stack)
                     free(gin);
@@ -538,6 +608,8 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
                 break;
             node->op->backward(node, node->grad, gin);
             retire_grad(tape, node, sources, n);
+            if (hooked)
+                release_sources(tape, node, sources, n);
         }
     }
     if (gin != gin_stack)
@@ -575,6 +647,11 @@ BGM_API bgm_status bgm_tape_gradient(bgm_tape *tape, const bgm_tensor *loss,
                 memset(g->data, 0, nbytes);
         }
         grads_out[k] = g;
+    }
+    for (k = 0; tape->hook && k < n; k++) { /* those no visited op read */
+        const leaf *l = hooked_source(tape, sources[k]);
+        if (!l || l->uses >= 0)
+            tape->hook->ready(tape->hook->ctx, k, grads_out[k]->data);
     }
     return BGM_OK;
 }

@@ -151,6 +151,25 @@ bgm_status bgm__op_affine(bgm_tensor **out, bgm_tape *tape, const bgm_tensor *x,
  * view of a result): resetting the tape would then invalidate t. */
 int bgm__tape_holds(const bgm_tape *tape, const bgm_tensor *t);
 
+/* Calls from backward for a caller that acts on gradients as soon as they
+ * are final (data-parallel fit starts reducing them while backward goes on). */
+typedef struct bgm__grad_hook {
+    /* Source k's gradient is final: no later operation of this backward adds
+     * to it (every op that read the tensor has run, so a weight used twice
+     * is final after its second use). grad: its values, NULL for zeros.
+     * Called once per source, in the order they become final; those no
+     * recorded op reads, at the end. */
+    void (*ready)(void *ctx, int k, const float *grad);
+    /* After each operation's backward (NULL: none): a moment to progress
+     * transfers. */
+    void (*between)(void *ctx);
+    void *ctx;
+} bgm__grad_hook;
+
+/* Sets the hook of tape's next bgm_tape_gradient calls (borrowed; NULL
+ * clears it). */
+void bgm__tape_set_grad_hook(bgm_tape *tape, const bgm__grad_hook *hook);
+
 /* Scratch memory of at least size bytes that tape keeps, and grows, from
  * call to call until it is freed: for an op's temporary buffers that
  * should neither pile up on the arena nor be allocated and freed at every

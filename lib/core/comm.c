@@ -65,6 +65,9 @@ static bgm_status ask_layout(bgm_comm *c, const char *fn)
     if (missing)
         return bgm__fail(BGM_E_INVALID, "%s: ops->%s is NULL; rank, num_ranks, allreduce_sum "
                          "and broadcast are required", fn, missing);
+    if (!o->allreduce_start != !o->wait)
+        return bgm__fail(BGM_E_INVALID, "%s: ops->%s is NULL; allreduce_start and wait go "
+                         "together", fn, o->wait ? "allreduce_start" : "wait");
     if ((code = o->rank(c->ctx, &c->rank)) != 0)
         return transport_error(o, c->ctx, code, "rank", "", fn);
     if ((code = o->num_ranks(c->ctx, &c->num_ranks)) != 0)
@@ -129,6 +132,39 @@ bgm_status bgm__comm_allreduce(bgm_comm *c, float *data, int64_t n, const char *
 {
     int code = c->ops.allreduce_sum(c->ctx, data, n);
     return code ? transport_error(&c->ops, c->ctx, code, "allreduce_sum", what, fn) : BGM_OK;
+}
+
+bgm_status bgm__comm_start(bgm_comm *c, bgm__comm_request *r, float *data, int64_t n,
+                           const char *what, const char *fn)
+{
+    int code;
+    r->handle = NULL;
+    r->pending = 0;
+    if (!c->ops.allreduce_start) /* a transport without: the reduction, now */
+        return bgm__comm_allreduce(c, data, n, what, fn);
+    code = c->ops.allreduce_start(c->ctx, data, n, &r->handle);
+    if (code)
+        return transport_error(&c->ops, c->ctx, code, "allreduce_start", what, fn);
+    r->pending = 1;
+    return BGM_OK;
+}
+
+void bgm__comm_progress(bgm_comm *c, bgm__comm_request *r)
+{
+    int done = 0;
+    if (r->pending && c->ops.test)
+        c->ops.test(c->ctx, r->handle, &done); /* a failure comes back from wait */
+}
+
+bgm_status bgm__comm_finish(bgm_comm *c, bgm__comm_request *r, const char *what,
+                            const char *fn)
+{
+    int code;
+    if (!r->pending)
+        return BGM_OK;
+    r->pending = 0;
+    code = c->ops.wait(c->ctx, r->handle);
+    return code ? transport_error(&c->ops, c->ctx, code, "wait", what, fn) : BGM_OK;
 }
 
 bgm_status bgm__comm_broadcast0(bgm_comm *c, void *data, int64_t nbytes, const char *what,

@@ -11,6 +11,25 @@ void bgm__comm_abort(bgm_comm *c, bgm_status status);
 bgm_status bgm__comm_allreduce(bgm_comm *c, float *data, int64_t n, const char *what,
                                const char *fn);
 
+/* A reduction started by bgm__comm_start (pending: wait has yet to be called). */
+typedef struct bgm__comm_request {
+    void *handle;
+    int pending;
+} bgm__comm_request;
+
+/* Starts summing data[0..n) over c's ranks without waiting (c's
+ * allreduce_start); a transport without one sums it now and r is then not
+ * pending. A failure's message names fn and what. */
+bgm_status bgm__comm_start(bgm_comm *c, bgm__comm_request *r, float *data, int64_t n,
+                           const char *what, const char *fn);
+
+/* Lets the transport progress r (c's test callback, when it has one). */
+void bgm__comm_progress(bgm_comm *c, bgm__comm_request *r);
+
+/* Waits for r (nothing when it is not pending); r is not pending after it. */
+bgm_status bgm__comm_finish(bgm_comm *c, bgm__comm_request *r, const char *what,
+                            const char *fn);
+
 /* Broadcasts nbytes of data from rank 0; a failure's message names fn and what. */
 bgm_status bgm__comm_broadcast0(bgm_comm *c, void *data, int64_t nbytes, const char *what,
                                 const char *fn);

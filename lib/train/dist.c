@@ -28,14 +28,14 @@
 /* Rank 0's layout, broadcast to every rank; the fields before H_OPT_STEP
  * must be equal to rank 0's, the others are rank 0's to give. */
 enum { H_PARAMS, H_STATE, H_TRAINED, H_TRAINED_NUMEL, H_OPT_STATE, H_METRIC_STATE,
-       H_SAMPLES, H_STEPS, H_BATCH, H_EPOCHS, H_OUTPUTS, H_ACCUM, H_OPT_STEP, H_FAILED,
-       H_COUNT };
+       H_SAMPLES, H_STEPS, H_BATCH, H_EPOCHS, H_OUTPUTS, H_ACCUM, H_BUCKET, H_OPT_STEP,
+       H_FAILED, H_COUNT };
 
 static const char *const header_names[H_OPT_STEP] = {
     "parameters", "state values (moving statistics)", "trained weight tensors",
     "trained parameters", "optimizer state values", "metric state values",
     "training samples", "steps per epoch", "batch_size", "epochs", "outputs",
-    "gradient_accumulation_steps"};
+    "gradient_accumulation_steps", "allreduce_bucket_bytes"};
 
 /* Per rank in the layout reduction: its own mismatch and failure flags and
  * its parameter count (in two exact floats). */
@@ -51,6 +51,10 @@ static bgm_status fail_shared(bgm__dist *d, bgm_status s)
     d->shared = 1;
     return s;
 }
+
+/* The run's figures prepare_local takes: nsamples, steps, batch_size, epochs,
+ * accum, bucket_bytes. */
+#define RUN_COUNT 6
 
 /* This rank's side of the checks: metrics that can be summed, the optimizer
  * built, the buffers; fills h. */
@@ -86,6 +90,8 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
         return bgm__fail(BGM_E_NOMEM, "%s: out of memory for the reduction buffer (%lld "
                          "floats)", fn, (long long)d->nbuf);
     s = bgm__grad_views(&d->views, m, d->buf, fn);
+    if (s == BGM_OK)
+        s = bgm__buckets_init(&d->bk, m, d->buf, d->comm, run[5], fn);
     if (s != BGM_OK)
         return s;
     d->opt = malloc(((size_t)bgm_optimizer_state_size(m->optimizer) + 1) * sizeof *d->opt);
@@ -104,6 +110,7 @@ static bgm_status prepare_local(bgm__dist *d, bgm_model *m, int64_t *h, const in
     h[H_EPOCHS] = run[3];
     h[H_OUTPUTS] = m->noutputs;
     h[H_ACCUM] = run[4];
+    h[H_BUCKET] = run[5];
     return BGM_OK;
 }
 
@@ -210,10 +217,10 @@ static bgm_status broadcast_start(bgm__dist *d, bgm_model *m, int64_t opt_step,
 }
 
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
-                           int64_t batch_size, int epochs, int accum, const int *cancel,
-                           bgm_status local, const char *fn)
+                           int64_t batch_size, int epochs, int accum, int64_t bucket_bytes,
+                           const int *cancel, bgm_status local, const char *fn)
 {
-    const int64_t run[5] = {nsamples, steps, batch_size, epochs, accum};
+    const int64_t run[RUN_COUNT] = {nsamples, steps, batch_size, epochs, accum, bucket_bytes};
     int64_t h[H_COUNT], h0[H_COUNT];
     char msg[1024];
     float *f;
@@ -266,12 +273,12 @@ bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t
 bgm_status bgm__dist_begin_batch(bgm__dist *d, bgm_model *m, bgm_status local,
                                  const char *fn)
 {
-    const int64_t run[5] = {0, 0, 0, 0, 1}; /* no epochs: batch sizes may differ */
+    const int64_t run[RUN_COUNT] = {0, 0, 0, 0, 1, 0}; /* no epochs: batch sizes may differ */
     int64_t h[H_COUNT];
     bgm_status s;
     int shared = 0;
     if (!m->comm_synced) {
-        s = bgm__dist_begin(d, m, 0, 0, 0, 0, 1, NULL, local, fn);
+        s = bgm__dist_begin(d, m, 0, 0, 0, 0, 1, 0, NULL, local, fn);
         if (s == BGM_OK && d->rank > 0) /* its own draws, from call to call */
             m->rng = d->own_rng;
         d->rng = &m->rng;
@@ -351,6 +358,7 @@ void bgm__dist_end(bgm__dist *d, const bgm_model *m)
 {
     bgm__metrics_free(d->metrics, d->nmetrics);
     bgm__grad_views_free(d->views, m);
+    bgm__buckets_free(&d->bk);
     free(d->buf);
     free(d->gbuf);
     free(d->opt);
@@ -378,8 +386,9 @@ static void add_batch(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads
     if (!grads)
         return;
     /* b times the mean over this rank's samples: their sum, which the
-     * batches of the group and the ranks add up. */
-    for (i = 0; i < m->ntrainable; i++) {
+     * batches of the group and the ranks add up (bgm__dist_hook's batch
+     * added its gradients during backward). */
+    for (i = 0; !d->bk.hooked && i < m->ntrainable; i++) {
         const float *g = bgm_tensor_data(grads[i]);
         n = bgm_tensor_numel(grads[i]);
         for (k = 0; k < n; k++)
@@ -406,8 +415,9 @@ static void pack(bgm__dist *d, const bgm_model *m, bgm_tensor *const *grads,
     float *p, *tail = d->buf + d->ngrads;
     int64_t own = 0;
     int i;
-    if (local != BGM_OK) { /* nothing of a failed group counts */
-        memset(d->buf, 0, (size_t)d->nbuf * sizeof *d->buf);
+    if (local != BGM_OK) { /* nothing of a failed group counts; buckets in flight stay */
+        memset(d->buf, 0, (size_t)bgm__buckets_idle_end(&d->bk, d->ngrads) * sizeof *d->buf);
+        memset(tail, 0, (size_t)(d->nbuf - d->ngrads) * sizeof *d->buf);
         tail[slot_b(m) + 1] = 1.0f;
     } else {
         add_batch(d, m, grads, losses, b);
@@ -525,7 +535,10 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
     snprintf(msg, sizeof msg, "%s", local != BGM_OK ? d->pending_msg : "");
     d->pending = BGM_OK;
     pack(d, m, grads, losses, b, local);
-    s = bgm__comm_allreduce(d->comm, d->buf, d->nbuf, "a step's gradients", fn);
+    if (d->bk.n > 1) /* the buckets' reductions, started in backward, and the rest */
+        s = bgm__buckets_reduce(&d->bk, d->buf + d->ngrads, d->nbuf - d->ngrads);
+    else
+        s = bgm__comm_allreduce(d->comm, d->buf, d->nbuf, "a step's gradients", fn);
     if (s != BGM_OK)
         return s;
     d->cancelled = tail[slot_b(m) + 2] != 0.0f;
@@ -550,6 +563,16 @@ bgm_status bgm__dist_step(bgm__dist *d, const bgm_model *m, bgm_tensor *const *g
     for (k = 0; k < d->ngrads; k++)
         p[k] /= total_b;
     return BGM_OK;
+}
+
+const bgm__grad_hook *bgm__dist_hook(bgm__dist *d, int64_t b)
+{
+    if (d->bk.n < 2 || d->pending != BGM_OK)
+        return NULL;
+    if (!d->group_open) /* before any bucket is in flight */
+        memset(d->buf, 0, (size_t)d->metric_off * sizeof *d->buf);
+    d->group_open = 1;
+    return bgm__buckets_hook(&d->bk, b);
 }
 
 int bgm__dist_syncs_in_step(const bgm_model *m)

@@ -7,7 +7,51 @@
 #ifndef BGM_TRAIN_DIST_H
 #define BGM_TRAIN_DIST_H
 
+#include "autograd/tape.h"
+#include "core/comm.h"
 #include "train/train.h"
+
+/* One bucket: a range of the step's buffer reduced as one (dist_buckets.c). */
+typedef struct bgm__bucket {
+    int64_t off, n;
+    int size;               /* its trained weights */
+    int left;               /* of them, those whose gradients are still to come */
+    bgm__comm_request req;
+} bgm__bucket;
+
+/* The gradient buckets of a data-parallel fit. */
+typedef struct bgm__buckets {
+    bgm__bucket *b;         /* in the order they start */
+    int n;                  /* buckets; 1: one reduction of the whole buffer after backward */
+    int next;               /* buckets started in this step */
+    int64_t *off;           /* per trained weight (and one past): its place in buf */
+    int *of;                /* per trained weight: its bucket */
+    int hooked;             /* this step's gradients came in through the hook */
+    int64_t scale;          /*   multiplied by the batch's size */
+    bgm_status error;       /* a start that failed; msg: the first failure's message */
+    char msg[512];
+    bgm_comm *comm;
+    float *buf;
+    const char *fn;
+    bgm__grad_hook hook;
+} bgm__buckets;
+
+/* Plans m's buckets over buf (cap: allreduce_bucket_bytes, 0 for 25 MiB). */
+bgm_status bgm__buckets_init(bgm__buckets *bk, const bgm_model *m, float *buf, bgm_comm *c,
+                             int64_t cap, const char *fn);
+void bgm__buckets_free(bgm__buckets *bk);
+
+/* The hook of the last batch of a group (b samples), whose gradients it adds
+ * to buf and whose buckets it starts; NULL with one bucket. */
+const bgm__grad_hook *bgm__buckets_hook(bgm__buckets *bk, int64_t b);
+
+/* Where the buckets in flight start in buf (they reach ngrads): below it
+ * the buffer is the caller's to write. */
+int64_t bgm__buckets_idle_end(const bgm__buckets *bk, int64_t ngrads);
+
+/* Starts the buckets not started yet, sums tail[0..ntail) over the ranks,
+ * and waits for every bucket; the step's next reductions start afresh. */
+bgm_status bgm__buckets_reduce(bgm__buckets *bk, float *tail, int64_t ntail);
 
 typedef struct bgm__dist {
     bgm_comm *comm;        /* NULL: this process trains alone (the rest is unused) */
@@ -38,18 +82,25 @@ typedef struct bgm__dist {
     int group_open;        /* buf holds batches of a group not reduced yet */
     bgm_status pending;    /* a batch of the open group failed here: its status */
     char pending_msg[1024];/*   and message, given at the group's reduction */
+    bgm__buckets bk;       /* the gradients' buckets */
 } bgm__dist;
 
 /* Sets d up for a fit of m over m's communicator (nothing when m has none;
  * then it returns local): checks that every rank holds the same model
  * (parameter counts compared, then state, optimizer, metrics, nsamples,
- * steps per epoch, batch_size, epochs and accum, the batches per group), builds the optimizer, and gives every rank rank
+ * steps per epoch, batch_size, epochs, accum (the batches per group) and
+ * bucket_bytes (allreduce_bucket_bytes)), builds the optimizer, and gives every rank rank
  * 0's weights, optimizer state and generator. local: this rank's status so
  * far; a rank that failed still comes, so that all fail together. On error
  * d keeps only comm, rank, nranks and shared. */
 bgm_status bgm__dist_begin(bgm__dist *d, bgm_model *m, int64_t nsamples, int64_t steps,
-                           int64_t batch_size, int epochs, int accum, const int *cancel,
-                           bgm_status local, const char *fn);
+                           int64_t batch_size, int epochs, int accum, int64_t bucket_bytes,
+                           const int *cancel, bgm_status local, const char *fn);
+
+/* The hook for the backward of a group's last batch (b samples), or NULL:
+ * its gradients then go into the reduction buffer, bucket by bucket,
+ * starting each bucket's all-reduce as soon as it is complete. */
+const bgm__grad_hook *bgm__dist_hook(bgm__dist *d, int64_t b);
 
 /* Sets d up for one train_on_batch of m over m's communicator (every rank
  * comes, local its status so far). The first call after

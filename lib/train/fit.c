@@ -61,6 +61,9 @@ static bgm_status read_options(bgm_fit_options *o, const bgm_fit_options *opts,
         return bgm__fail(BGM_E_INVALID, "%s: gradient_accumulation_steps = %d, expected at "
                          "least 1 (1: one optimizer step per batch)", fn,
                          o->gradient_accumulation_steps);
+    if (o->allreduce_bucket_bytes < 0)
+        return bgm__fail(BGM_E_INVALID, "%s: allreduce_bucket_bytes = %lld, expected at "
+                         "least 0 (0: 25 MiB)", fn, (long long)o->allreduce_bucket_bytes);
     if (o->verbose < 0 || o->verbose > 2)
         return bgm__fail(BGM_E_INVALID, "%s: verbose = %d, expected 0, 1 or 2", fn,
                          o->verbose);
@@ -599,7 +602,8 @@ static bgm_status fit(bgm_history **history, bgm_model *m, fit_data *d,
     /* After TRAIN_BEGIN, so that a backup rank 0 restored reaches every rank;
      * a rank that failed so far still comes, to fail with the others. */
     s = bgm__dist_begin(&r.dist, m, r.ntrain, epoch_steps(&r), r.o.batch_size, r.o.epochs,
-                        r.o.gradient_accumulation_steps, r.o.cancel, s, fn);
+                        r.o.gradient_accumulation_steps, r.o.allreduce_bucket_bytes,
+                        r.o.cancel, s, fn);
     if (s == BGM_OK)
         s = bgm__dist_follow(&r.dist, &r.st, &r.has_lambda, s, "at the start of training", fn);
     for (epoch = r.st.initial_epoch; s == BGM_OK && epoch < r.o.epochs && !r.st.stop; epoch++)

@@ -397,8 +397,13 @@ bgm_status bgm__train_batch(bgm_model *m, bgm__dist *dist, bgm__accum *acc,
         s = bgm__model_loss(m, m->tape, ys, pred, sw, per, &total, fn);
     if (s == BGM_OK)
         read_losses(losses, m, total, per);
-    if (s == BGM_OK && m->ntrainable > 0)
+    if (s == BGM_OK && m->ntrainable > 0) {
+        /* A data-parallel group's last batch reduces its buckets of
+         * gradients while backward goes on. */
+        bgm__tape_set_grad_hook(m->tape, dist && last ? bgm__dist_hook(dist, b) : NULL);
         s = bgm_tape_gradient(m->tape, total, m->trainable, m->ntrainable, grads);
+        bgm__tape_set_grad_hook(m->tape, NULL);
+    }
     if (dist && s != BGM_OK && dist->syncs && !bgm__comm_take_agreed(dist->comm)) {
         /* The others wait in a synchronized BatchNormalization's reduction
          * that this rank did not reach: its failure cannot travel in the

@@ -22,6 +22,8 @@ run() {
     timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$prog" "$@"
 }
 run
+run buckets
+BIGMODEL_MPI_TIMEOUT=60 run   # every collective non-blocking, polled
 run mismatch
 # A rank killed mid-training: Open MPI 4.1 ends the job (no hang: the time is
 # bounded), and the checkpoint rank 0 wrote before loads.
@@ -40,8 +42,27 @@ fi
 echo "check-mpi: rank 1 killed itself mid-training: mpirun ended the job in" \
     "$(( $(date +%s) - start )) s (exit $rc)"
 timeout 60 "$mpirun" --allow-run-as-root -np 1 "$prog" load "$dir/ckpt.bgm"
+# The same under --enable-recovery, which keeps the job alive without rank 1:
+# rank 0's collectives give up after BIGMODEL_MPI_TIMEOUT and fit fails with
+# the library's error (mpirun itself then exits 0, whatever the ranks did).
+rm -f "$dir/ckpt.bgm"
+start=$(date +%s)
+BIGMODEL_MPI_TIMEOUT=2 timeout 60 "$mpirun" --allow-run-as-root --oversubscribe \
+    --enable-recovery -np 2 "$prog" kill "$dir" > "$dir/log" 2>&1 || true
+took=$(( $(date +%s) - start ))
+if ! grep -q "rank 0: rank 1 died; fit failed: .*no answer from the other ranks within 2 s" \
+        "$dir/log" || [ "$took" -gt 30 ]; then
+    cat "$dir/log"; echo "check-mpi: FAIL: rank 0 did not end with the timeout's error" \
+        "within 30 s (took $took s)"; exit 1
+fi
+grep "rank 0: rank 1 died" "$dir/log"
+echo "check-mpi: under --enable-recovery rank 0 survived rank 1's death and its fit" \
+    "failed with the communicator's timeout (BIGMODEL_MPI_TIMEOUT=2); it ended in $took s"
+timeout 60 "$mpirun" --allow-run-as-root -np 1 "$prog" load "$dir/ckpt.bgm"
 echo "check-mpi: 2 ranks x batch 32 trained as 1 x batch 64 (Sequential and functional," \
     "2 accumulated batches of 16, synchronized BatchNormalization; AUC, MSE, MAE and R2" \
     "in the history; train_on_batch, and synchronized BatchNormalization in" \
     "train_on_batch and a custom loop);" \
-    "a mismatched rank was refused; a killed rank ended the job and left a checkpoint that loads"
+    "a mismatched rank was refused; a killed rank ended the job and left a checkpoint that loads;" \
+    "with one bucket per weight reduced during backward, and with a timeout, the same;" \
+    "a survivor of a killed rank failed with the timeout's error"

@@ -7,12 +7,18 @@
  * BGM_E_STATE naming the parameter counts. With "kill DIR", rank 0
  * checkpoints every epoch into DIR and rank 1 kills itself once the first
  * checkpoint is there: the job must end (check_mpi.sh bounds the time), and
- * "load FILE" (one rank) then loads that checkpoint. Exit 0 on success.
+ * "load FILE" (one rank) then loads that checkpoint. Under `mpirun
+ * --enable-recovery` with BIGMODEL_MPI_TIMEOUT set, the job goes on without
+ * rank 1, and rank 0's fit must fail with the communicator's "no answer
+ * from the other ranks" (it prints that and exits 0). With "buckets", the
+ * equivalences run with one bucket of gradients per weight tensor, each
+ * reduced by MPI_Iallreduce while backward goes on. Exit 0 on success.
  */
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +33,29 @@ static int fail(const char *what, bgm_status s)
     fprintf(stderr, "fit_mpi: rank %d: FAIL: %s: %s (%s)\n", rank, what,
             bgm_status_string(s), bgm_last_error());
     return 1;
+}
+
+/* BIGMODEL_MPI_TIMEOUT=soon fails the create naming it (BGM_OK), with the
+ * variable put back as it was. */
+static bgm_status bad_timeout_variable(void)
+{
+    char was[64] = "";
+    const char *env = getenv("BIGMODEL_MPI_TIMEOUT");
+    bgm_comm *c = NULL;
+    bgm_status s;
+    if (env)
+        snprintf(was, sizeof was, "%s", env);
+    setenv("BIGMODEL_MPI_TIMEOUT", "soon", 1);
+    s = bgm_mpi_comm_create(&c, MPI_COMM_WORLD, 0);
+    if (env)
+        setenv("BIGMODEL_MPI_TIMEOUT", was, 1);
+    else
+        unsetenv("BIGMODEL_MPI_TIMEOUT");
+    if (s == BGM_E_INVALID && !c && strstr(bgm_last_error(), "BIGMODEL_MPI_TIMEOUT='soon' is "
+                                           "not a number of seconds"))
+        return BGM_OK;
+    bgm_comm_free(c);
+    return s == BGM_OK ? BGM_E_INTERNAL : s;
 }
 
 /* Bad calls of bgm_mpi_comm_create come back as statuses. */
@@ -46,6 +75,11 @@ static int bad_calls(void)
     s = bgm_mpi_comm_create_world(&c, 8);
     if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "bgm_mpi_comm_create_world"))
         return fail("unknown flags accepted by bgm_mpi_comm_create_world", s);
+    s = bgm_mpi_comm_create_timeout(&c, MPI_COMM_WORLD, 0, -1.0);
+    if (s != BGM_E_INVALID || c || !strstr(bgm_last_error(), "timeout_s must be >= 0"))
+        return fail("a negative timeout accepted", s);
+    if ((s = bad_timeout_variable()) != BGM_OK)
+        return fail("BIGMODEL_MPI_TIMEOUT=soon accepted", s);
     /* MPI is the caller's here: the communicator leaves it initialized. */
     if ((s = bgm_mpi_comm_create_world(&c, 0)) != BGM_OK)
         return fail("bgm_mpi_comm_create_world", s);
@@ -273,9 +307,17 @@ static int killed(bgm_comm *c, const bgm_test_dist_data *d, int size, const char
     if (rank == 1 && pthread_create(&killer, NULL, kill_when_saved, path) != 0)
         return fail("no thread to kill rank 1", BGM_OK);
     s = bgm_model_fit(NULL, m, d->x, d->y, &o);
-    /* Not reached while Open MPI ends the job when rank 1 dies. */
-    fprintf(stderr, "fit_mpi: rank %d: FAIL: fit returned %s after rank 1 died\n", rank,
-            bgm_status_string(s));
+    /* Reached only when Open MPI lets the job go on without rank 1 (mpirun
+     * --enable-recovery) and the communicator has a timeout. */
+    if (rank == 0 && s == BGM_E_IO && strstr(bgm_last_error(), "no answer from the other "
+                                             "ranks within")) {
+        printf("fit_mpi: rank 0: rank 1 died; fit failed: %s\n", bgm_last_error());
+        bgm_callback_free(ckpt);
+        bgm_model_free(m);
+        return 0;
+    }
+    fprintf(stderr, "fit_mpi: rank %d: FAIL: fit returned %s after rank 1 died: %s\n", rank,
+            bgm_status_string(s), bgm_last_error());
     return 1;
 }
 
@@ -327,8 +369,15 @@ int main(int argc, char **argv)
     }
     if (!bad && (s = bgm_test_dist_data_make(&d)) != BGM_OK)
         bad = fail("data", s);
-    if (!bad && !strcmp(mode, "kill"))
+    if (!strcmp(mode, "buckets"))
+        bgm_test_dist_bucket_bytes = 1;
+    if (!bad && !strcmp(mode, "kill")) {
         bad = killed(c, &d, size, arg);
+        bgm_test_dist_data_free(&d);
+        bgm_comm_free(c);
+        MPI_Finalize();
+        return bad;
+    }
     else if (!bad && !strcmp(mode, "mismatch"))
         bad = mismatch(c, &d, size);
     else if (!bad)
@@ -338,6 +387,9 @@ int main(int argc, char **argv)
               loop_equivalence(c, &d, size, 1, 0) ||
               loop_equivalence(c, &d, size, 1, BGM_DIST_SYNC_BN) ||
               loop_equivalence(c, &d, size, 0, BGM_DIST_SYNC_BN);
+    if (!bad && bgm_test_dist_bucket_bytes)
+        printf("fit_mpi: rank %d: with one bucket per weight tensor, reduced by "
+               "MPI_Iallreduce during backward\n", rank);
     if (!bad && (s = bgm_comm_barrier(c)) != BGM_OK)
         bad = fail("bgm_comm_barrier", s);
     bgm_test_dist_data_free(&d);

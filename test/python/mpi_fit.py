@@ -1,6 +1,6 @@
 """Run by test_distributed.py under `mpirun -np 2`: every rank fits a small
 classifier with batch 32 over bigmodel.distributed (and with 2 accumulated
-batches of 16), then alone with batch 64 and no communicator, and prints "rank R: OK" when the weights and the history
+batches of 16, and with one bucket of gradients per weight), then alone with batch 64 and no communicator, and prints "rank R: OK" when the weights and the history
 agree (rel 1e-5) and Communicator.average and .broadcast give what they should; the
 same for train_on_batch of a synchronized BatchNormalization model (2 x 32 rows = 1 x
 64) and for a fit's training AUC."""
@@ -88,6 +88,15 @@ def main():
     if not same(ma.get_weights(), ref.get_weights()) or \
             not np.allclose(ha.history["loss"], href.history["loss"], rtol=1e-5):
         print("rank %d: FAIL: 2 accumulated batches differ from one process's batch of 64"
+              % rank)
+        return 1
+    # One bucket of gradients per weight, each reduced while backward goes on.
+    mk = model(100 + rank)
+    bm.distributed.attach(mk, comm)
+    hk = mk.fit(x, y, batch_size=64 // size, epochs=2, verbose=0, allreduce_bucket_bytes=1)
+    if not same(mk.get_weights(), ref.get_weights()) or \
+            not np.allclose(hk.history["loss"], href.history["loss"], rtol=1e-5):
+        print("rank %d: FAIL: buckets of one weight differ from one process's batch of 64"
               % rank)
         return 1
     # Synchronized BatchNormalization: the statistics of all ranks' rows.

@@ -56,13 +56,16 @@ def test_two_accumulated_batches_of_32_fit_as_batches_of_64():
     assert m.optimizer.iterations == 20
 
 
-def test_gradient_accumulation_steps_below_1_is_refused():
+@pytest.mark.parametrize("option, value", [("gradient_accumulation_steps", 0),
+                                           ("allreduce_bucket_bytes", -1)])
+def test_a_bad_accumulation_or_bucket_size_is_refused(option, value):
     np = pytest.importorskip("numpy")
     m = pytest.importorskip("mpi_fit").model(3)
     x = np.zeros((8, 6), np.float32)
     y = np.zeros(8, np.int32)
-    with pytest.raises(bm.InvalidArgumentError, match="gradient_accumulation_steps = 0"):
-        m.fit(x, y, epochs=1, verbose=0, gradient_accumulation_steps=0)
+    with pytest.raises(bm.InvalidArgumentError, match="%s = %d" % (option, value)):
+        m.fit(x, y, epochs=1, verbose=0, **{option: value})
+    assert m.optimizer.iterations == 0
 
 
 def test_synchronized_batch_norm_is_kept_in_configs_and_files(tmp_path):

@@ -98,7 +98,9 @@ class FitOptions(ctypes.Structure):
                 ("sample_weight", c_void_p), ("class_weight", FP),
                 ("num_class_weights", c_int), ("validation_sample_weight", c_void_p),
                 # appended for gradient accumulation
-                ("gradient_accumulation_steps", c_int)]
+                ("gradient_accumulation_steps", c_int),
+                # appended for the gradient buckets of data-parallel fit
+                ("allreduce_bucket_bytes", c_int64)]
 
 
 class CompileOptions(ctypes.Structure):

@@ -90,7 +90,11 @@ class Communicator(Handle):
 def mpi(abort_on_error=False):
     """A Communicator over MPI_COMM_WORLD, initializing MPI when nothing else did.
     abort_on_error: a rank that fails alone in fit ends the job (MPI_Abort)
-    instead of leaving the others waiting for it."""
+    instead of leaving the others waiting for it. With the environment variable
+    BIGMODEL_MPI_TIMEOUT (seconds) set when it is made, a collective the other
+    ranks do not answer within that time fails (fit raises FileIOError, "no answer
+    from the other ranks"): under `mpirun --enable-recovery` the survivors of a
+    dead rank end with that error (docs/distributed.md)."""
     comm = Communicator()
     comm._make(_mpi_library().bgm_mpi_comm_create_world,
                ABORT_ON_ERROR if abort_on_error else 0)

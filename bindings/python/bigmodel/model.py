@@ -863,7 +863,8 @@ class BaseModel:
             sample_weight: Optional[ArrayLike] = None, initial_epoch: int = 0,
             steps_per_epoch: Optional[int] = None,
             validation_steps: Optional[int] = None,
-            gradient_accumulation_steps: int = 1) -> "_callbacks.History":
+            gradient_accumulation_steps: int = 1,
+            allreduce_bucket_bytes: int = 0) -> "_callbacks.History":
         """Trains for epochs - initial_epoch epochs; returns a History (also kept in
         model.history) whose keys are the logs' names: "loss", "accuracy",
         "val_loss", ..., and with several outputs "<output>_loss",
@@ -889,6 +890,11 @@ class BaseModel:
             optimizer); an epoch's last batches that make no whole group are
             one smaller step. With a communicator the ranks all-reduce once
             per group.
+        allreduce_bucket_bytes: with a communicator (bigmodel.distributed),
+            the size of a bucket of gradients (PyTorch DDP's bucket_cap_mb, in
+            bytes): each bucket's all-reduce starts as soon as backward has
+            finished its gradients, while backward goes on. 0: 25 MiB. Every
+            rank gives the same value.
 
         A NaN or infinite loss or gradient raises NonFiniteError (naming epoch,
         step and the loss or weight) with the weights of the last finite step
@@ -915,7 +921,8 @@ class BaseModel:
                                            "(x, y, sample_weight)")
             return self._fit_stream(x, batch_size, epochs, verbose, callbacks, validation_data,
                                     initial_epoch, steps_per_epoch, validation_steps,
-                                    class_weight, gradient_accumulation_steps)
+                                    class_weight, gradient_accumulation_steps,
+                                    allreduce_bucket_bytes)
         self._ensure_built(x)
         x, y = _unpack(x, y, "fit()")
         txs, tys = self._input_tensors(x), self._target_tensors(y)
@@ -927,6 +934,7 @@ class BaseModel:
         opts.shuffle, opts.initial_epoch = 1 if shuffle else 0, int(initial_epoch)
         opts.verbose = verbose
         opts.gradient_accumulation_steps = int(gradient_accumulation_steps)
+        opts.allreduce_bucket_bytes = int(allreduce_bucket_bytes)
         sw = _sample_weight(sample_weight)
         opts.sample_weight = _weight_handle(sw)
         if class_weight is not None:
@@ -954,7 +962,7 @@ class BaseModel:
 
     def _fit_stream(self, x, batch_size, epochs, verbose, callbacks, validation_data,
                     initial_epoch, steps_per_epoch, validation_steps, class_weight=None,
-                    gradient_accumulation_steps=1):
+                    gradient_accumulation_steps=1, allreduce_bucket_bytes=0):
         """fit on a source of batches, through bgm_model_fit_stream (batch_size:
         the batches of validation arrays)."""
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -964,6 +972,7 @@ class BaseModel:
             opts.batch_size = int(batch_size)
         opts.epochs, opts.initial_epoch, opts.verbose = int(epochs), int(initial_epoch), verbose
         opts.gradient_accumulation_steps = int(gradient_accumulation_steps)
+        opts.allreduce_bucket_bytes = int(allreduce_bucket_bytes)
         if class_weight is not None:
             opts.class_weight, opts.num_class_weights = self._class_weights(class_weight)
         streams = [BatchStream(x, self, "fit()", steps=steps_per_epoch,
