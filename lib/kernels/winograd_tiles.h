@@ -264,17 +264,25 @@ V_TARGET WT_INLINE void wt_input4_at(const float *const *src, int64_t ch, v_mask
     wt_input4_block(d, ch, k, full, v, vs);
 }
 
+/* d[side * i + j] = the vector at base[i * rs + j * cs], a block of an image
+ * (or an output gradient) read in place. */
+V_TARGET WT_INLINE void wt_load_grid(v_vec *d, int side, const float *base, int64_t rs,
+                                      int64_t cs, v_mask k, int full)
+{
+    int i, j;
+#pragma GCC unroll 6
+    for (i = 0; i < side; i++)
+#pragma GCC unroll 6
+        for (j = 0; j < side; j++)
+            d[side * i + j] = V_LOAD(k, full, base + i * rs + j * cs);
+}
+
 /* The same with element (i, j) of the block at base[i * rs + j * c]. */
 V_TARGET WT_INLINE void wt_input4_grid_at(const float *base, int64_t rs, int64_t c, int64_t ch,
                                            v_mask k, int full, float *v, int64_t vs)
 {
     v_vec d[36];
-    int i, j;
-#pragma GCC unroll 6
-    for (i = 0; i < 6; i++)
-#pragma GCC unroll 6
-        for (j = 0; j < 6; j++)
-            d[6 * i + j] = V_LOAD(k, full, base + i * rs + j * c + ch);
+    wt_load_grid(d, 6, base + ch, rs, c, k, full);
     wt_input4_block(d, ch, k, full, v, vs);
 }
 
@@ -411,12 +419,7 @@ V_TARGET WT_INLINE void wt_grad4_grid_at(const float *dy, int64_t rs, int64_t f,
                                           v_mask k, int full, float *m, int64_t ms)
 {
     v_vec y[16];
-    int a, b;
-#pragma GCC unroll 4
-    for (a = 0; a < 4; a++)
-#pragma GCC unroll 4
-        for (b = 0; b < 4; b++)
-            y[4 * a + b] = V_LOAD(k, full, dy + a * rs + b * f + fo);
+    wt_load_grid(y, 4, dy + fo, rs, f, k, full);
     wt_grad4_block(y, fo, k, full, m, ms);
 }
 
