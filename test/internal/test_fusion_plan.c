@@ -101,6 +101,22 @@ START_TEST(relu_moves_after_a_max_pool_that_alone_reads_the_conv)
 }
 END_TEST
 
+/* m's tape plan fuses the first of its 3 steps of kind with the first
+ * Activation (FUSE_RELU, PASS_ON) and leaves the other pairs alone; frees m. */
+static void check_only_first_pair_fuses(bgm_model *m, const bgm__layer_ops *kind)
+{
+    unsigned char *plan = bgm__tape_fusion_plan(m);
+    int i;
+    ck_assert_ptr_nonnull(plan);
+    ck_assert_int_eq(plan[step_of(m, kind, 0)], BGM__FUSE_RELU);
+    ck_assert_int_eq(plan[step_of(m, &bgm__activation_ops, 0)], BGM__PASS_ON);
+    for (i = 1; i < 3; i++)
+        ck_assert_int_eq(plan[step_of(m, kind, i)] | plan[step_of(m, &bgm__activation_ops, i)],
+                         0);
+    free(plan);
+    bgm_model_free(m);
+}
+
 /* BatchNormalization -> Activation(relu) fuses in a tape run; not when the
  * BN's value has another reader, nor for another activation. */
 START_TEST(batch_norm_takes_the_relu_that_alone_reads_it)
@@ -109,8 +125,6 @@ START_TEST(batch_norm_takes_the_relu_that_alone_reads_it)
     bgm_graph *g = NULL;
     bgm_model *m = NULL;
     bgm_node *in, *b1, *r1, *b2, *r2, *b3, *t3, *out;
-    unsigned char *plan;
-    int kb[3], ka[3], i;
     BGM_ASSERT_OK(bgm_graph_create(&g));
     in = bgm_test_input(g, shape, 3, "x");
     b1 = call1(bgm_layer_batch_norm(), in);
@@ -122,18 +136,7 @@ START_TEST(batch_norm_takes_the_relu_that_alone_reads_it)
     out = bgm_test_call(bgm_layer_add(), (bgm_node *[]){t3, b2}, 2);
     BGM_ASSERT_OK(bgm_model_create_graph(&m, &in, 1, &out, 1, 1));
     bgm_graph_free(g);
-    plan = bgm__tape_fusion_plan(m);
-    ck_assert_ptr_nonnull(plan);
-    for (i = 0; i < 3; i++) {
-        kb[i] = step_of(m, &bgm__batch_norm_ops, i);
-        ka[i] = step_of(m, &bgm__activation_ops, i);
-    }
-    ck_assert_int_eq(plan[kb[0]], BGM__FUSE_RELU);
-    ck_assert_int_eq(plan[ka[0]], BGM__PASS_ON);
-    for (i = 1; i < 3; i++)
-        ck_assert_int_eq(plan[kb[i]] | plan[ka[i]], 0);
-    free(plan);
-    bgm_model_free(m);
+    check_only_first_pair_fuses(m, &bgm__batch_norm_ops);
 }
 END_TEST
 
@@ -145,8 +148,6 @@ START_TEST(an_add_of_two_like_inputs_takes_the_relu_after_it)
     bgm_graph *g = NULL;
     bgm_model *m = NULL;
     bgm_node *in, *bias, *a1, *a2, *a3, *out;
-    unsigned char *plan;
-    int kadd[3], kact[3], i;
     BGM_ASSERT_OK(bgm_graph_create(&g));
     in = bgm_test_input(g, shape, 3, "x");
     bias = bgm_test_input(g, row, 3, "b");
@@ -159,18 +160,7 @@ START_TEST(an_add_of_two_like_inputs_takes_the_relu_after_it)
     out = a3;
     BGM_ASSERT_OK(bgm_model_create_graph(&m, (bgm_node *[]){in, bias}, 2, &out, 1, 1));
     bgm_graph_free(g);
-    plan = bgm__tape_fusion_plan(m);
-    ck_assert_ptr_nonnull(plan);
-    for (i = 0; i < 3; i++) {
-        kadd[i] = step_of(m, &bgm__add_ops, i);
-        kact[i] = step_of(m, &bgm__activation_ops, i);
-    }
-    ck_assert_int_eq(plan[kadd[0]], BGM__FUSE_RELU);
-    ck_assert_int_eq(plan[kact[0]], BGM__PASS_ON);
-    for (i = 1; i < 3; i++)
-        ck_assert_int_eq(plan[kadd[i]] | plan[kact[i]], 0);
-    free(plan);
-    bgm_model_free(m);
+    check_only_first_pair_fuses(m, &bgm__add_ops);
 }
 END_TEST
 
